@@ -1,0 +1,61 @@
+# gridgeo: `make run` (serve API + viewer on 127.0.0.1:8000) and `make test` (the whole suite)
+# do all set-up on a fresh Debian machine: system packages, .venv, the package, sample data.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+# Debian packages the project uses: SpatiaLite (embedded store), GDAL tools (ogrinfo in tests).
+SYSTEM_PACKAGES := libsqlite3-mod-spatialite gdal-bin
+SAMPLE := data/sample/boundaries.gpkg
+
+.PHONY: run test data bench lint format setup system-packages clean
+
+run: setup $(SAMPLE)
+	$(BIN)/gridgeo validate $(SAMPLE)
+	$(BIN)/gridgeo serve --host 127.0.0.1 --port 8000
+
+test: setup $(SAMPLE)
+	$(BIN)/pytest -q
+
+data: setup
+	$(PY) -m gridgeo.sample
+
+$(SAMPLE): | setup
+	$(PY) -m gridgeo.sample
+
+bench: setup $(SAMPLE)
+	$(PY) benchmarks/bench_lookup.py
+
+lint: setup
+	$(BIN)/ruff check gridgeo tests benchmarks
+	$(BIN)/ruff format --check gridgeo tests benchmarks
+	$(BIN)/mypy gridgeo
+
+format: setup
+	$(BIN)/ruff format gridgeo tests benchmarks
+	$(BIN)/ruff check --fix gridgeo tests benchmarks
+
+setup: system-packages $(VENV)/.installed
+
+# Installs only what is missing; needs root (or sudo) the first time on a fresh machine.
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "gridgeo needs Python 3.11 or newer as $(PYTHON)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

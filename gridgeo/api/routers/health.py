@@ -1,0 +1,38 @@
+"""Landing page and health check."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse
+
+from gridgeo import __version__
+from gridgeo.api.deps import dataset
+from gridgeo.io.dataset import Dataset
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="Service health and loaded data")
+def health(data: Annotated[Dataset, Depends(dataset)]) -> dict[str, Any]:
+    grids = data.grids
+    return {
+        "status": "ok",
+        "version": __version__,
+        "grids": len(grids),
+        "levels": {lv.en: int((grids.levels == int(lv)).sum()) for lv in grids.levels_present()},
+        "workstations": len(data.workstations),
+        "staff": len(data.staff),
+    }
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def landing() -> str:
+    return (
+        "<!doctype html><html lang='zh'><meta charset='utf-8'><title>gridgeo</title>"
+        "<h1>gridgeo 城市网格化管理空间服务</h1>"
+        "<ul><li><a href='/health'>/health</a></li>"
+        "<li><a href='/v1/lookup?lon=110.2965&amp;lat=25.2775'>/v1/lookup</a></li>"
+        "<li><a href='/docs'>/docs</a> (OpenAPI)</li></ul></html>"
+    )

@@ -1,0 +1,67 @@
+"""The ``gridgeo`` command: argument parsing and the error-to-exit-code table.
+
+Exit codes: 0 success / clean, 1 problems found (validation errors, staffing
+rule findings, point outside every grid), 2 unreadable input or bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from gridgeo import __version__
+from gridgeo.cli import boundaries, lookup, serve
+from gridgeo.errors import CodeError, CoordinateError, CRSError, GridgeoError, InputFileError
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_INPUT = 0, 1, 2
+
+# One table: which domain error means which exit code.
+ERROR_EXIT_CODES: dict[type[GridgeoError], int] = {
+    InputFileError: EXIT_INPUT,
+    CRSError: EXIT_INPUT,
+    CoordinateError: EXIT_INPUT,
+    CodeError: EXIT_INPUT,
+    GridgeoError: EXIT_INPUT,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gridgeo",
+        description="Spatial core of urban grid management (城市网格化管理): validate, repair "
+        "and number boundary files of the five grid levels (市/区/街道/社区/五级网格), and "
+        "find the grid chain of a point.",
+    )
+    parser.add_argument("--version", action="version", version=f"gridgeo {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    boundaries.register(sub)
+    lookup.register(sub)
+    serve.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (also used by the console script)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except GridgeoError as exc:
+        print(f"gridgeo {args.command}: error: {exc}", file=sys.stderr)
+        return _exit_code(exc)
+    except KeyboardInterrupt:
+        print(f"gridgeo {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+def _exit_code(exc: GridgeoError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in ERROR_EXIT_CODES:
+            return ERROR_EXIT_CODES[cls]
+    return EXIT_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Domain exceptions. Each message names the bad file, feature, code or coordinate.
+
+The API maps these classes to HTTP status codes in one table
+(``gridgeo.api.errors``); the CLI maps them to exit codes.
+"""
+
+from __future__ import annotations
+
+
+class GridgeoError(Exception):
+    """Base class of every error gridgeo reports to a user."""
+
+
+class CodeError(GridgeoError, ValueError):
+    """A grid code is malformed or inconsistent."""
+
+    def __init__(self, code: str, problem: str) -> None:
+        self.code = code
+        self.problem = problem
+        super().__init__(f"code {code!r} {problem}")
+
+
+class CoordinateError(GridgeoError, ValueError):
+    """A coordinate is missing, not a number, out of range or in an unknown CRS."""
+
+
+class CRSError(GridgeoError, ValueError):
+    """A coordinate reference system is missing, unsupported or contradicted by the data."""
+
+
+class InputFileError(GridgeoError):
+    """An input file cannot be read or has the wrong structure (CLI exit code 2)."""
+
+
+class FeatureError(InputFileError):
+    """One feature of an input file cannot be used; the message names it."""
+
+    def __init__(self, source: str, feature: str, problem: str) -> None:
+        self.source = source
+        self.feature = feature
+        self.problem = problem
+        super().__init__(f"{source}: feature {feature}: {problem}")
+
+
+class NotFoundError(GridgeoError, LookupError):
+    """A requested grid, version or resource does not exist."""

@@ -1,0 +1,124 @@
+"""Robust polygon helpers shared by validation, repair and lookup (pure, no I/O).
+
+GEOS raises ``TopologyException`` on nearly-degenerate input such as the
+quantised real district files. Every overlay here first works on made-valid
+geometries and, if GEOS still fails, retries on a fixed-precision grid, so
+callers never see the exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from shapely.errors import GEOSException
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+
+POLYGONAL = ("Polygon", "MultiPolygon")
+EMPTY = Polygon()
+
+# Snap grid used only when exact GEOS overlay fails: 1e-9 degree, about 0.1 mm.
+FALLBACK_GRID = 1e-9
+
+
+def polygonal(geom: BaseGeometry | None) -> Polygon | MultiPolygon:
+    """The polygonal part of ``geom`` (empty polygon when it has none)."""
+    if geom is None or geom.is_empty:
+        return EMPTY
+    if isinstance(geom, Polygon | MultiPolygon):
+        return geom
+    parts = [p for p in getattr(geom, "geoms", []) if isinstance(p, Polygon | MultiPolygon)]
+    polys = [q for p in parts for q in (p.geoms if isinstance(p, MultiPolygon) else [p])]
+    if not polys:
+        return EMPTY
+    return polys[0] if len(polys) == 1 else MultiPolygon(polys)
+
+
+def make_valid_polygonal(geoms: npt.ArrayLike) -> npt.NDArray[np.object_]:
+    """Valid polygonal geometries: GEOS ``make_valid`` (structure method), polygons kept.
+
+    The structure method treats rings as boundaries and keeps the area they
+    enclose, dropping collapsed lines and points; for self-intersecting rings
+    this is what a planner drew. Valid polygons pass through unchanged.
+    """
+    arr = np.asarray(geoms, dtype=object)
+    out = arr.copy()
+    present = ~shapely.is_missing(arr)
+    needs = present & ~shapely.is_valid(arr)
+    if needs.any():
+        fixed = shapely.make_valid(arr[needs], method="structure", keep_collapsed=False)
+        out[needs] = fixed
+    out[~present] = EMPTY
+    return np.array([polygonal(g) for g in out], dtype=object)
+
+
+def parts(geom: BaseGeometry) -> list[Polygon]:
+    """The polygons of a (multi)polygon."""
+    if geom.is_empty:
+        return []
+    if isinstance(geom, MultiPolygon):
+        return list(geom.geoms)
+    return [geom] if isinstance(geom, Polygon) else list(polygonal(geom).geoms)  # type: ignore[union-attr]
+
+
+def mean_width(geom: BaseGeometry) -> float:
+    """Mean width 2·area/perimeter: about the width of a long thin strip."""
+    perimeter = float(shapely.length(geom))
+    return 0.0 if perimeter == 0 else 2.0 * float(shapely.area(geom)) / perimeter
+
+
+def _robust(op: Callable[..., Any], *args: Any, grid_size: float = FALLBACK_GRID) -> Any:
+    try:
+        return op(*args)
+    except GEOSException:
+        return op(*args, grid_size=grid_size)
+
+
+def union(geoms: Sequence[BaseGeometry] | npt.NDArray[np.object_],
+          grid_size: float = FALLBACK_GRID) -> BaseGeometry:
+    """Union of valid polygonal geometries, falling back to a snap grid if GEOS fails."""
+    arr = np.asarray(list(geoms), dtype=object)
+    if arr.size == 0:
+        return EMPTY
+    return polygonal(_robust(shapely.union_all, arr, grid_size=grid_size))
+
+
+def difference(a: BaseGeometry, b: BaseGeometry, grid_size: float = FALLBACK_GRID) -> BaseGeometry:
+    """``a - b`` (polygonal part), robust to GEOS topology failures."""
+    if a.is_empty or b.is_empty:
+        return a
+    return polygonal(_robust(shapely.difference, a, b, grid_size=grid_size))
+
+
+def intersection(a: BaseGeometry, b: BaseGeometry,
+                 grid_size: float = FALLBACK_GRID) -> BaseGeometry:
+    """``a ∩ b`` (polygonal part), robust to GEOS topology failures."""
+    if a.is_empty or b.is_empty:
+        return EMPTY
+    return polygonal(_robust(shapely.intersection, a, b, grid_size=grid_size))
+
+
+def holes(geom: BaseGeometry) -> list[Polygon]:
+    """The interior rings of a (multi)polygon, each as a polygon."""
+    return [Polygon(ring) for p in parts(geom) for ring in p.interiors]
+
+
+def shared_border(part: BaseGeometry, neighbour: BaseGeometry, snap: float) -> float:
+    """Length of ``part``'s boundary lying within ``snap`` of ``neighbour``."""
+    near = shapely.buffer(neighbour, snap)
+    return float(shapely.length(shapely.intersection(shapely.boundary(part), near)))
+
+
+def location(reason: str) -> tuple[float, float] | None:
+    """The ``[x y]`` location GEOS puts at the end of ``is_valid_reason``."""
+    if "[" not in reason:
+        return None
+    inside = reason[reason.rfind("[") + 1 : reason.rfind("]")].split()
+    try:
+        return float(inside[0]), float(inside[1])
+    except (IndexError, ValueError):
+        return None

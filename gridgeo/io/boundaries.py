@@ -1,0 +1,221 @@
+"""Reading boundary files (GeoJSON, GeoPackage, Shapefile, zipped Shapefile) via pyogrio.
+
+Each file becomes a :class:`~gridgeo.model.GridSet` in EPSG:4490. The CRS is
+the file's own; a file without one is refused unless ``assume_crs`` is given.
+Coordinates that contradict the CRS (lat/lon swapped, metres labelled as
+degrees, degrees labelled as metres, or far outside China) are refused with the
+feature named.
+
+GeoPackages may hold one layer per level (the layer name tells the level when
+it contains ``level1``-``level5``, ``l1``-``l5`` or a level's name such as
+``community``/``社区``) or one layer with a level column; non-spatial layers
+are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
+from pyproj import CRS
+
+from gridgeo.codes import CodeScheme
+from gridgeo.crs import CHINA_LAT, CHINA_LON, STORAGE_EPSG, accepted_epsg, parse_crs
+from gridgeo.errors import CRSError, FeatureError, InputFileError
+from gridgeo.levels import Level, parse_level
+from gridgeo.model import GridSet
+
+CODE_NAMES = ("code", "编码", "代码", "网格编码", "网格代码", "区划代码", "行政区划代码",
+              "adcode", "grid_code", "gridcode")
+NAME_NAMES = ("name", "名称", "网格名称", "区划名称", "地名")
+LEVEL_NAMES = ("level", "级别", "层级", "网格级别", "网格层级")
+PARENT_NAMES = ("parent_code", "parent", "上级编码", "父级编码", "上级代码", "parentcode",
+                "parent_cod")  # shapefiles cut names at 10 characters
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which attribute holds each core field; None means: recognise it by name.
+
+    Recognised names (case-insensitive) are listed in ``CODE_NAMES``,
+    ``NAME_NAMES``, ``LEVEL_NAMES`` and ``PARENT_NAMES``: the English defaults
+    ``code``/``name``/``level``/``parent_code`` and common Chinese headers such
+    as 编码/名称/级别/上级编码.
+    """
+
+    code: str | None = None
+    name: str | None = None
+    level: str | None = None
+    parent_code: str | None = None
+
+
+def read_boundaries(
+    paths: Iterable[str | Path],
+    *,
+    columns: ColumnMap | None = None,
+    assume_crs: str | None = None,
+    scheme: CodeScheme | None = None,
+) -> GridSet:
+    """Read one or more boundary files into one grid set (EPSG:4490).
+
+    Raises
+    ------
+    InputFileError
+        A file is missing, unreadable or has no usable layer; or a feature's
+        coordinates contradict the CRS (:class:`~gridgeo.errors.FeatureError`).
+    CRSError
+        A file has no CRS and ``assume_crs`` is not given, or an unsupported CRS.
+    """
+    sets = [read_boundary_file(p, columns=columns, assume_crs=assume_crs, scheme=scheme)
+            for p in paths]
+    if not sets:
+        raise InputFileError("no boundary file given")
+    return GridSet.concat(sets)
+
+
+def read_boundary_file(
+    path: str | Path,
+    *,
+    columns: ColumnMap | None = None,
+    assume_crs: str | None = None,
+    scheme: CodeScheme | None = None,
+) -> GridSet:
+    """Read every polygon layer of one file (see :func:`read_boundaries`)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    layers = _spatial_layers(path)
+    frames = [_read_layer(path, layer, len(layers) > 1, columns or ColumnMap(), assume_crs)
+              for layer in layers]
+    return GridSet.concat([GridSet.from_frame(f, scheme) for f in frames])
+
+
+def _spatial_layers(path: Path) -> list[str]:
+    try:
+        listed = pyogrio.list_layers(path)
+    except (DataSourceError, DataLayerError, OSError) as exc:
+        raise InputFileError(f"{path}: cannot open as a vector file ({_first_line(exc)})") from None
+    layers = [str(name) for name, gtype in listed if gtype is not None]
+    if not layers:
+        raise InputFileError(f"{path}: holds no layer with geometries")
+    return layers
+
+
+def _read_layer(
+    path: Path, layer: str, many: bool, columns: ColumnMap, assume_crs: str | None
+) -> gpd.GeoDataFrame:
+    source = f"{path.name}:{layer}" if many else path.name
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # pyogrio notes on GDAL quirks
+            frame = pyogrio.read_dataframe(path, layer=layer)
+    except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
+        raise InputFileError(f"{source}: cannot read ({_first_line(exc)})") from None
+    frame = _rename_columns(frame, columns, source)
+    if "level" not in frame.columns and (hint := level_from_layer_name(layer)) is not None:
+        frame["level"] = int(hint)
+    frame["ref"] = [f"{source}#{i}" for i in range(len(frame))]
+    return _to_storage_crs(frame, source, assume_crs)
+
+
+def _rename_columns(frame: gpd.GeoDataFrame, columns: ColumnMap, source: str) -> gpd.GeoDataFrame:
+    lower = {str(c).lower(): str(c) for c in frame.columns if c != "geometry"}
+    renames: dict[str, str] = {}
+    for field, chosen, known in (("code", columns.code, CODE_NAMES),
+                                 ("name", columns.name, NAME_NAMES),
+                                 ("level", columns.level, LEVEL_NAMES),
+                                 ("parent_code", columns.parent_code, PARENT_NAMES)):
+        if chosen is not None:
+            if chosen not in frame.columns:
+                raise InputFileError(
+                    f"{source}: no column {chosen!r} for {field}; columns are "
+                    f"{', '.join(lower.values()) or '(none)'}")
+            renames[chosen] = field
+            continue
+        found = next((lower[k.lower()] for k in known if k.lower() in lower), None)
+        if found is not None and found not in renames:
+            renames[found] = field
+    clashes = [c for c in frame.columns if c in renames.values() and c not in renames]
+    frame = frame.drop(columns=clashes)
+    return frame.rename(columns=renames)
+
+
+def level_from_layer_name(layer: str) -> Level | None:
+    """The level a layer name states (``level5_grid``, ``l4``, ``社区``), else None."""
+    text = layer.lower()
+    match = re.search(r"(?:^|[^a-z])(?:level|l)_?([1-5])(?:[^0-9]|$)", text)
+    if match:
+        return Level(int(match.group(1)))
+    for word in sorted({lv.en for lv in Level} | {lv.zh for lv in Level}, key=len, reverse=True):
+        if word in text:
+            return parse_level(word)
+    return None
+
+
+def _to_storage_crs(frame: gpd.GeoDataFrame, source: str, assume_crs: str | None) -> gpd.GeoDataFrame:
+    if frame.crs is None:
+        if assume_crs is None:
+            raise CRSError(
+                f"{source} has no CRS; if you know it, pass --assume-crs (for example "
+                "--assume-crs EPSG:4490 for CGCS2000 lon/lat or EPSG:4546 for Guilin's "
+                "Gauss-Kruger zone)")
+        frame = frame.set_crs(parse_crs(assume_crs))
+    crs = CRS.from_user_input(frame.crs)
+    epsg = accepted_epsg(crs)
+    _check_coordinates(frame, source, crs.is_geographic)
+    frame = frame.to_crs(STORAGE_EPSG) if epsg != STORAGE_EPSG else frame
+    if not crs.is_geographic:
+        _check_coordinates(frame, source, geographic=True)
+    return frame.set_crs(STORAGE_EPSG, allow_override=True)
+
+
+def _check_coordinates(frame: gpd.GeoDataFrame, source: str, geographic: bool) -> None:
+    """Refuse coordinates that contradict the CRS, naming the first bad feature."""
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    bounds = shapely.bounds(geoms)
+    ok = ~np.isnan(bounds).any(axis=1)
+    for i in np.flatnonzero(ok):
+        problem = _coordinate_problem(bounds[i], geographic)
+        if problem is not None:
+            raise FeatureError(source, _feature_name(frame, int(i)), problem)
+
+
+def _coordinate_problem(b: Sequence[float], geographic: bool) -> str | None:
+    xmin, ymin, xmax, ymax = b
+    degrees_like = -180 <= xmin and xmax <= 180 and -90 <= ymin and ymax <= 90
+    if not geographic:
+        return ("coordinates look like degrees but the CRS is projected (metres); "
+                "set the right CRS" if degrees_like else None)
+    if not degrees_like:
+        return (f"coordinates ({xmin:.6g}, {ymin:.6g}) are not degrees: projected metres "
+                "labelled as a geographic CRS? Set the file's real CRS (e.g. EPSG:4546)")
+    if CHINA_LAT[0] <= xmin and xmax <= CHINA_LAT[1] and CHINA_LON[0] <= ymin and ymax <= CHINA_LON[1]:
+        return (f"coordinates ({xmin:.6g}, {ymin:.6g}) look like (lat, lon) swapped: "
+                "longitude must come first")
+    if not (CHINA_LON[0] <= xmin and xmax <= CHINA_LON[1]
+            and CHINA_LAT[0] <= ymin and ymax <= CHINA_LAT[1]):
+        return (f"coordinates ({xmin:.6g}, {ymin:.6g}) to ({xmax:.6g}, {ymax:.6g}) lie "
+                "outside China; check the CRS")
+    return None
+
+
+def _feature_name(frame: gpd.GeoDataFrame, i: int) -> str:
+    row = frame.iloc[i]
+    parts = [f"#{i}"]
+    for column in ("code", "name"):
+        value = row.get(column) if column in frame.columns else None
+        if value is not None and str(value) not in ("", "nan", "None"):
+            parts.append(str(value))
+    return " ".join(parts)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,83 @@
+"""Reading the staff roster (CSV) and workstations (GeoJSON)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from gridgeo.errors import InputFileError
+from gridgeo.staffing import EMPLOYMENT_WORDS, ROLE_WORDS, StaffMember
+from gridgeo.workstation import Workstation
+
+STAFF_COLUMNS = ("person_id", "name", "role", "employment", "grid_code")
+
+
+def read_staff(path: str | Path) -> list[StaffMember]:
+    """Read a roster CSV (UTF-8, optional BOM); errors name the row and column.
+
+    Required columns: person_id, name, role (leader/executive_deputy/deputy/member
+    or 网格长/常务副网格长/副网格长/网格员), employment (sworn/auxiliary/cadre or
+    在编/协管/兼任), grid_code. Optional: title, phone.
+    """
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+            header = rows[0].keys() if rows else []
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputFileError(f"{path}: cannot read roster ({exc})") from None
+    missing = [c for c in STAFF_COLUMNS if rows and c not in header]
+    if missing:
+        raise InputFileError(f"{path}: missing column(s) {', '.join(missing)}")
+    return [_member(path, n, row) for n, row in enumerate(rows, start=2)]
+
+
+def _member(path: Path, line: int, row: dict[str, Any]) -> StaffMember:
+    def field(name: str) -> str:
+        value = (row.get(name) or "").strip()
+        if not value and name in STAFF_COLUMNS:
+            raise InputFileError(f"{path}, row {line}: {name} is empty")
+        return value
+
+    role, employment = field("role"), field("employment")
+    if role not in ROLE_WORDS:
+        raise InputFileError(f"{path}, row {line}: unknown role {role!r}; use "
+                             f"{', '.join(ROLE_WORDS)}")
+    if employment not in EMPLOYMENT_WORDS:
+        raise InputFileError(f"{path}, row {line}: unknown employment {employment!r}; use "
+                             f"{', '.join(EMPLOYMENT_WORDS)}")
+    return StaffMember(field("person_id"), field("name"), ROLE_WORDS[role],
+                       EMPLOYMENT_WORDS[employment], field("grid_code"), field("title"),
+                       field("phone"))
+
+
+def read_workstations(path: str | Path) -> list[Workstation]:
+    """Read workstation points from GeoJSON (lon/lat, CGCS2000 or WGS84).
+
+    Properties: code, name, community_code (or community_codes, comma
+    separated), address, illustrative, note.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        features = data["features"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputFileError(f"{path}: not a GeoJSON FeatureCollection ({exc})") from None
+    return [_workstation(path, i, f) for i, f in enumerate(features)]
+
+
+def _workstation(path: Path, i: int, feature: dict[str, Any]) -> Workstation:
+    props = feature.get("properties") or {}
+    geom = feature.get("geometry") or {}
+    if geom.get("type") != "Point":
+        raise InputFileError(f"{path}: feature #{i} ({props.get('code')}) is not a Point")
+    lon, lat = (float(v) for v in geom["coordinates"][:2])
+    served = props.get("community_codes") or props.get("community_code") or ""
+    codes = tuple(c.strip() for c in str(served).split(",") if c.strip())
+    if not props.get("code") or not codes:
+        raise InputFileError(f"{path}: feature #{i} needs code and community_code")
+    return Workstation(str(props["code"]), str(props.get("name", "")), lon, lat, codes,
+                       str(props.get("address", "")), bool(props.get("illustrative", False)),
+                       str(props.get("note", "")))

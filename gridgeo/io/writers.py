@@ -1,0 +1,90 @@
+"""Writing grid sets, reports and repair logs to files.
+
+The format follows the output name: ``.gpkg`` writes one layer per level
+(``level1_city`` ... ``level5_grid``), ``.geojson``/``.json`` one
+FeatureCollection with a ``level`` column, ``.zip`` a zipped Shapefile
+(``grids.shp`` with UTF-8 ``.cpg``; ``parent_code`` becomes ``parent``, as
+Shapefile names stop at 10 characters). Files are written to a temporary name
+and moved into place, so a failed write never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pyogrio
+
+from gridgeo.errors import InputFileError
+from gridgeo.levels import Level
+from gridgeo.model import GridSet
+
+LAYER_NAMES = {lv: f"level{int(lv)}_{lv.en}" for lv in Level}
+
+
+def layer_name(level: Level) -> str:
+    """GeoPackage layer name for a level, e.g. ``level4_community``."""
+    return LAYER_NAMES[level]
+
+
+def write_grids(grids: GridSet, path: str | Path) -> Path:
+    """Write a grid set; the format follows the suffix (see module docstring)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    frame = grids.frame.drop(columns=["ref"])
+    writers = {".gpkg": _write_gpkg, ".geojson": _write_geojson, ".json": _write_geojson,
+               ".zip": _write_shapefile_zip}
+    if suffix not in writers:
+        raise InputFileError(f"{path}: unknown output format; use .gpkg, .geojson or .zip")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(suffix=suffix, dir=path.parent, prefix=f".{path.stem}.")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        tmp.unlink()
+        writers[suffix](frame, tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _write_gpkg(frame: gpd.GeoDataFrame, path: Path) -> None:
+    for level in sorted({int(v) for v in frame["level"] if v > 0}):
+        part = frame[frame["level"] == level]
+        pyogrio.write_dataframe(part, path, layer=layer_name(Level(level)), driver="GPKG",
+                                promote_to_multi=False, append=path.exists())
+    unknown = frame[frame["level"] <= 0]
+    if len(unknown):
+        pyogrio.write_dataframe(unknown, path, layer="unknown_level", driver="GPKG",
+                                append=path.exists())
+
+
+def _write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
+    pyogrio.write_dataframe(frame, path, driver="GeoJSON")
+
+
+def _write_shapefile_zip(frame: gpd.GeoDataFrame, path: Path) -> None:
+    frame = frame.rename(columns={"parent_code": "parent"})
+    with tempfile.TemporaryDirectory() as tmp:
+        shp = Path(tmp) / "grids.shp"
+        pyogrio.write_dataframe(frame, shp, driver="ESRI Shapefile", encoding="UTF-8",
+                                promote_to_multi=True)
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for member in sorted(Path(tmp).iterdir()):
+                zf.write(member, member.name)
+
+
+def write_json(data: Any, path: str | Path) -> Path:
+    """Write JSON (UTF-8, Chinese unescaped) atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path

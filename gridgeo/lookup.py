@@ -1,0 +1,196 @@
+"""Point lookup: which grid holds a point, and its whole chain up to the city.
+
+Semantics
+---------
+* A grid holds a point when the grid **covers** it (GEOS ``covers``: interior
+  or boundary). Points on a shared edge or vertex are covered by several grids.
+* The owner is the covering grid at the **deepest level**; among several of
+  that level (a shared edge or vertex) the one with the **smallest code**
+  wins. The rule depends on codes only, so it is the same whatever the order
+  of the input file, and it agrees with the repair, which gives overlaps to
+  the smallest code.
+* The chain is the owner and its parents as recorded in the data (not a
+  second spatial query), so it is always consistent.
+* A point outside every grid has no owner; when a grid without children lies
+  within ``nearest_tolerance_m`` metres (GPS error), it is reported as
+  ``nearest`` with its distance.
+
+Inputs are reprojected from WGS84, CGCS2000, GCJ-02 or BD-09 to CGCS2000
+first (:mod:`gridgeo.coords`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+
+from gridgeo.coords import check_lonlat, parse_coord_system, to_cgcs2000
+from gridgeo.geometry import make_valid_polygonal
+from gridgeo.levels import Level
+from gridgeo.model import UNKNOWN_LEVEL, GridSet
+from gridgeo.workstation import Workstation, serving
+
+
+@dataclass(frozen=True)
+class GridRef:
+    """A grid in a lookup answer."""
+
+    level: Level
+    code: str
+    name: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": int(self.level), "level_name": self.level.label,
+                "code": self.code, "name": self.name}
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """The closest grid to a point that fell outside every grid."""
+
+    code: str
+    name: str
+    distance_m: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "distance_m": round(self.distance_m, 2)}
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    """The answer for one point: grids leaf first, workstation, nearest grid."""
+
+    lon: float
+    lat: float
+    crs: str
+    cgcs2000: tuple[float, float]
+    grids: tuple[GridRef, ...]
+    workstation: Workstation | None
+    nearest: Nearest | None
+
+    @property
+    def leaf(self) -> GridRef | None:
+        return self.grids[0] if self.grids else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input": {"lon": self.lon, "lat": self.lat, "crs": self.crs},
+            "point": {"lon": self.cgcs2000[0], "lat": self.cgcs2000[1], "crs": "EPSG:4490"},
+            "grids": [g.to_dict() for g in self.grids],
+            "workstation": self.workstation.to_dict() if self.workstation else None,
+            "nearest": self.nearest.to_dict() if self.nearest else None,
+        }
+
+
+class Locator:
+    """Point-in-grid lookup over a grid set (built once, queried many times).
+
+    Parameters
+    ----------
+    grids
+        The boundaries; invalid geometries are made valid first so predicates
+        are well defined.
+    workstations
+        Workstations, matched to the chain by the communities they serve.
+    nearest_tolerance_m
+        How far outside every grid a point may be for ``nearest`` to be given.
+    """
+
+    def __init__(
+        self,
+        grids: GridSet,
+        workstations: list[Workstation] | None = None,
+        nearest_tolerance_m: float = 50.0,
+    ) -> None:
+        self.grids = grids
+        self.workstations = list(workstations or [])
+        self.nearest_tolerance_m = nearest_tolerance_m
+        self._geoms = make_valid_polygonal(grids.geometries)
+        usable = ~shapely.is_empty(self._geoms) & (grids.levels != UNKNOWN_LEVEL)
+        self._positions = np.flatnonzero(usable)
+        self._tree = shapely.STRtree(self._geoms[self._positions])
+        self._rank = _owner_rank(grids)
+
+    def locate(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.intp]:
+        """Owner position for each CGCS2000 point (vectorized); -1 where none.
+
+        Parameters
+        ----------
+        lon, lat
+            Arrays of CGCS2000 longitudes and latitudes (already validated).
+        """
+        x = np.atleast_1d(np.asarray(lon, dtype=float))
+        y = np.atleast_1d(np.asarray(lat, dtype=float))
+        owners = np.full(x.shape, -1, dtype=np.intp)
+        if x.size == 0 or self._positions.size == 0:
+            return owners
+        points = shapely.points(x, y)
+        # For a point, "polygon intersects point" is exactly "polygon covers point".
+        pt_idx, geom_idx = self._tree.query(points, predicate="intersects")
+        if pt_idx.size == 0:
+            return owners
+        candidates = self._positions[geom_idx]
+        order = np.lexsort((self._rank[candidates], pt_idx))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = pt_idx[order][1:] != pt_idx[order][:-1]
+        chosen = order[first]
+        owners[pt_idx[chosen]] = candidates[chosen]
+        return owners
+
+    def lookup(self, lon: float, lat: float, crs: str = "wgs84") -> LookupResult:
+        """The grid chain, workstation and nearest grid for one point.
+
+        Raises
+        ------
+        CoordinateError
+            For a missing, non-numeric, out-of-range or swapped coordinate, or
+            an unknown ``crs``.
+        """
+        system = parse_coord_system(crs)
+        x, y = check_lonlat(lon, lat)
+        cx, cy = to_cgcs2000(x, y, system)
+        point = (float(cx), float(cy))
+        owner = int(self.locate(point[0], point[1])[0])
+        chain = self.grids.chain(owner) if owner >= 0 else []
+        refs = tuple(self._ref(p) for p in chain)
+        nearest = self._nearest(*point) if owner < 0 else None
+        station = serving(self.workstations, [r.code for r in refs])
+        return LookupResult(float(x), float(y), system, point, refs, station, nearest)
+
+    def _ref(self, position: int) -> GridRef:
+        code = self.grids.codes[position] or self.grids.refs[position]
+        return GridRef(Level(int(self.grids.levels[position])), code, self.grids.names[position])
+
+    @cached_property
+    def _leaves_metric(self) -> tuple[npt.NDArray[np.intp], shapely.STRtree]:
+        leaves = np.intersect1d(np.flatnonzero(~self.grids.has_children()), self._positions)
+        projected = self.grids.metric.project(self._geoms[leaves])
+        return leaves, shapely.STRtree(projected)
+
+    def _nearest(self, lon: float, lat: float) -> Nearest | None:
+        leaves, tree = self._leaves_metric
+        if leaves.size == 0:
+            return None
+        x, y = self.grids.metric.xy(lon, lat)
+        idx, dist = tree.query_nearest(shapely.points([float(x)], [float(y)]),
+                                       max_distance=self.nearest_tolerance_m, return_distance=True)
+        if idx.size == 0:
+            return None
+        best = int(np.lexsort((self._rank[leaves[idx[1]]], dist))[0])
+        position = int(leaves[idx[1][best]])
+        ref = self._ref(position)
+        return Nearest(ref.code, ref.name, float(dist[best]))
+
+
+def _owner_rank(grids: GridSet) -> npt.NDArray[np.intp]:
+    """Rank of each feature as an owner: deeper level first, then smaller code."""
+    keys = [(-int(lv), code or "~") for lv, code in zip(grids.levels, grids.codes, strict=True)]
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    rank = np.empty(len(keys), dtype=np.intp)
+    rank[order] = np.arange(len(keys))
+    return rank

@@ -1,0 +1,72 @@
+"""Settings, read from ``GRIDGEO_*`` environment variables (pydantic-settings).
+
+Every threshold the validator, repair and lookup use lives here, so a city can
+tune them without code. Defaults are chosen so that floating-point noise on a
+clean nested dataset gives zero findings while a 1 m² real overlap does not pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gridgeo.codes import CodeScheme
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = REPO_ROOT / "data" / "sample"
+
+
+class ValidationSettings(BaseSettings):
+    """Thresholds of the validator and the repair, in metres and square metres."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
+
+    area_tolerance_m2: float = Field(
+        1.0, ge=0, description="Overlaps, gaps and outside-parent areas at or below this are noise."
+    )
+    sliver_width_m: float = Field(
+        1.0, ge=0, description="A part or finding whose mean width (2·area/perimeter) is below "
+        "this is a sliver.",
+    )
+    tiny_part_m2: float = Field(
+        100.0, ge=0, description="A polygon part smaller than this is a tiny part (warning)."
+    )
+    max_gap_fill_m2: float = Field(
+        5_000_000.0, ge=0, description="Repair fills gaps up to this area into a neighbour; larger "
+        "gaps are left and reported.",
+    )
+
+
+class Settings(BaseSettings):
+    """All gridgeo settings; environment variables use the ``GRIDGEO_`` prefix.
+
+    Examples
+    --------
+    ``GRIDGEO_LANG=en GRIDGEO_SEQUENCE_WIDTH=2 gridgeo lookup 110.29 25.28``
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
+
+    boundaries: Path = Field(
+        SAMPLE_DIR / "boundaries.gpkg", description="Default boundary source (file)."
+    )
+    workstations: Path = Field(
+        SAMPLE_DIR / "workstations.geojson", description="Workstation points (GeoJSON)."
+    )
+    staff: Path = Field(SAMPLE_DIR / "staff.csv", description="Staff roster (CSV).")
+    sequence_width: int = Field(3, ge=1, le=6, description="Digits of the fifth-level sequence.")
+    nearest_tolerance_m: float = Field(
+        50.0, ge=0, description="A point outside every grid reports the nearest one within this."
+    )
+    lang: Literal["zh", "en"] = Field("zh", description="Language of text on maps and viewer.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    validation: ValidationSettings = Field(default_factory=ValidationSettings)
+
+    @property
+    def scheme(self) -> CodeScheme:
+        """The code scheme in force."""
+        return CodeScheme(sequence_width=self.sequence_width)

@@ -1,0 +1,190 @@
+"""Staff of the five grid levels and the pilot plan's staffing rules (pure core).
+
+The rules restate the plan's five-level table (DOMAIN.md, section 1):
+
+=========  ===========================================  ==========================
+level      posts                                        members
+=========  ===========================================  ==========================
+1 city     网格长 + 常务副网格长 (cadres)                  -
+2 district 网格长 + 常务副网格长 + 副网格长 (cadres)         -
+3 street   网格长 + 副网格长 (cadres)                      2 auxiliary (协管)
+4 community 网格长 + 副网格长 (cadres)                     2 sworn (在编) + 8 auxiliary
+5 grid     网格长: an auxiliary officer                   2 auxiliary
+=========  ===========================================  ==========================
+
+``employment`` is ``sworn`` (在编, with enforcement qualification),
+``auxiliary`` (协管) or ``cadre`` (an official holding the grid post
+concurrently). The plan's totals, 4 sworn and 36 auxiliary officers, count
+sworn and auxiliary staff only. Rules are checked for every grid that has
+staff; a staffed grid short of (or over) its rule is a finding.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from gridgeo.levels import Level
+
+
+class Role(StrEnum):
+    """A post in a grid."""
+
+    LEADER = "leader"
+    EXECUTIVE_DEPUTY = "executive_deputy"
+    DEPUTY = "deputy"
+    MEMBER = "member"
+
+    @property
+    def zh(self) -> str:
+        return {"leader": "网格长", "executive_deputy": "常务副网格长",
+                "deputy": "副网格长", "member": "网格员"}[self.value]
+
+
+class Employment(StrEnum):
+    """How a person is employed."""
+
+    SWORN = "sworn"
+    AUXILIARY = "auxiliary"
+    CADRE = "cadre"
+
+    @property
+    def zh(self) -> str:
+        return {"sworn": "在编", "auxiliary": "协管", "cadre": "兼任"}[self.value]
+
+
+ROLE_WORDS = {**{r.value: r for r in Role}, **{r.zh: r for r in Role}}
+EMPLOYMENT_WORDS = {**{e.value: e for e in Employment}, **{e.zh: e for e in Employment},
+                    "协管员": Employment.AUXILIARY, "在编城管": Employment.SWORN}
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """A person holding a post in one grid."""
+
+    person_id: str
+    name: str
+    role: Role
+    employment: Employment
+    grid_code: str
+    title: str = ""
+    phone: str = ""
+
+    def to_dict(self, with_contact: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "person_id": self.person_id, "name": self.name, "role": self.role.value,
+            "role_zh": self.role.zh, "employment": self.employment.value,
+            "employment_zh": self.employment.zh, "grid_code": self.grid_code, "title": self.title,
+        }
+        if with_contact:
+            out["phone"] = self.phone
+        return out
+
+
+# (role, employment or None for any, required count) per level.
+Rule = tuple[Role, Employment | None, int]
+STAFFING_RULES: dict[Level, tuple[Rule, ...]] = {
+    Level.CITY: ((Role.LEADER, None, 1), (Role.EXECUTIVE_DEPUTY, None, 1)),
+    Level.DISTRICT: ((Role.LEADER, None, 1), (Role.EXECUTIVE_DEPUTY, None, 1),
+                     (Role.DEPUTY, None, 1)),
+    Level.STREET: ((Role.LEADER, None, 1), (Role.DEPUTY, None, 1),
+                   (Role.MEMBER, Employment.AUXILIARY, 2)),
+    Level.COMMUNITY: ((Role.LEADER, None, 1), (Role.DEPUTY, None, 1),
+                      (Role.MEMBER, Employment.SWORN, 2), (Role.MEMBER, Employment.AUXILIARY, 8)),
+    Level.GRID: ((Role.LEADER, Employment.AUXILIARY, 1), (Role.MEMBER, Employment.AUXILIARY, 2)),
+}
+
+
+@dataclass(frozen=True)
+class StaffingFinding:
+    """A staffed grid whose posts differ from its level's rule."""
+
+    grid_code: str
+    level: Level
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"grid_code": self.grid_code, "level": int(self.level),
+                "level_name": self.level.label, "message": self.message}
+
+
+@dataclass
+class StaffingReport:
+    """Counts by level, role and employment; totals; rule findings."""
+
+    counts: Counter[tuple[int, str, str]] = field(default_factory=Counter)
+    findings: list[StaffingFinding] = field(default_factory=list)
+    unknown_grids: list[str] = field(default_factory=list)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        out = {e.value: 0 for e in Employment}
+        for (_, _, employment), n in self.counts.items():
+            out[employment] += n
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings and not self.unknown_grids
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = [{"level": lv, "level_name": Level(lv).label, "role": role,
+                 "role_zh": Role(role).zh, "employment": emp,
+                 "employment_zh": Employment(emp).zh, "count": n}
+                for (lv, role, emp), n in sorted(self.counts.items())]
+        return {"by_level_role": rows, "totals": self.totals,
+                "findings": [f.to_dict() for f in self.findings],
+                "unknown_grids": self.unknown_grids, "ok": self.ok}
+
+    def to_text(self) -> str:
+        lines = ["level                     role                 employment   count"]
+        for (lv, role, emp), n in sorted(self.counts.items()):
+            lines.append(f"{lv} {Level(lv).label:22} {Role(role).zh + ' ' + role:20} "
+                         f"{Employment(emp).zh + ' ' + emp:12} {n:5}")
+        t = self.totals
+        lines.append(f"totals: sworn (在编) {t['sworn']}, auxiliary (协管) {t['auxiliary']}, "
+                     f"cadres (兼任) {t['cadre']}")
+        lines += [f"RULE    {f.grid_code} {f.level.label}: {f.message}" for f in self.findings]
+        lines += [f"UNKNOWN grid code {c}: staff assigned to a grid not in the boundaries"
+                  for c in self.unknown_grids]
+        lines.append("OK: every staffed grid meets its rule" if self.ok else "problems found")
+        return "\n".join(lines)
+
+
+def staffing_report(staff: list[StaffMember], grid_levels: dict[str, Level]) -> StaffingReport:
+    """Count staff and check each staffed grid against its level's rule.
+
+    Parameters
+    ----------
+    staff
+        The roster.
+    grid_levels
+        Level of every grid code in the boundaries, to place each person.
+    """
+    report = StaffingReport()
+    by_grid: dict[str, list[StaffMember]] = {}
+    for person in staff:
+        by_grid.setdefault(person.grid_code, []).append(person)
+    for code, people in sorted(by_grid.items()):
+        level = grid_levels.get(code)
+        if level is None:
+            report.unknown_grids.append(code)
+            continue
+        for p in people:
+            report.counts[(int(level), p.role.value, p.employment.value)] += 1
+        report.findings.extend(_check_grid(code, level, people))
+    return report
+
+
+def _check_grid(code: str, level: Level, people: list[StaffMember]) -> list[StaffingFinding]:
+    findings = []
+    for role, employment, need in STAFFING_RULES[level]:
+        have = sum(1 for p in people
+                   if p.role is role and (employment is None or p.employment is employment))
+        if have != need:
+            who = f"{role.zh} {role.value}" + (f" ({employment.zh} {employment.value})"
+                                               if employment else "")
+            findings.append(StaffingFinding(code, level, f"{who}: has {have}, rule {need}"))
+    return findings

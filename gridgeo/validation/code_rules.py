@@ -1,0 +1,93 @@
+"""Code rules: missing, malformed, level mismatch, duplicate, parent mismatch, missing parent.
+
+=====================  ========  ====================================================
+rule                   severity  trips when
+=====================  ========  ====================================================
+``missing_code``       error     the feature has no code
+``unknown_level``      error     neither the level column nor the code gives a level
+``malformed_code``     error     the code is not digits of its level's length
+``level_mismatch``     error     the code's length says another level than the column
+``duplicate_code``     error     two or more features share a code
+``parent_mismatch``    error     the ``parent_code`` column disagrees with the code's
+                                 prefix (the code does not extend its parent's code)
+``missing_parent``     error     the parent's level is in the data but the parent is not
+=====================  ========  ====================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from gridgeo.codes import find_duplicates
+from gridgeo.errors import CodeError
+from gridgeo.levels import Level
+from gridgeo.model import UNKNOWN_LEVEL
+from gridgeo.validation.context import Context
+from gridgeo.validation.report import Finding
+
+
+def check_codes(ctx: Context) -> Iterator[Finding]:
+    """Yield the code findings of every feature."""
+    grids = ctx.grids
+    present = {int(lv) for lv in grids.levels_present()}
+    for i, code in enumerate(grids.codes):
+        level = ctx.level_of(i)
+        if code is None:
+            yield Finding("missing_code", "error", level, (grids.refs[i],),
+                          f"{grids.label(i)} has no code")
+            continue
+        if level is None:
+            yield Finding("unknown_level", "error", None, (code,),
+                          f"{grids.label(i)}: level unknown (no readable level column and the "
+                          "code gives none)")
+            continue
+        finding = _format_finding(ctx, i, code, level)
+        if finding is not None:
+            yield finding
+            continue
+        yield from _parent_findings(ctx, i, code, level, present)
+    for code, positions in find_duplicates([c for c in grids.codes if c is not None]).items():
+        refs = ", ".join(grids.refs[p] for p in _positions_of(grids.codes, code))
+        yield Finding("duplicate_code", "error", _level_or_none(ctx, code), (code,),
+                      f"code {code} is used by {len(positions)} features ({refs})")
+
+
+def _format_finding(ctx: Context, i: int, code: str, level: Level) -> Finding | None:
+    scheme = ctx.grids.scheme
+    try:
+        inferred = scheme.infer_level(code)
+    except CodeError as exc:
+        return Finding("malformed_code", "error", level, (code,),
+                       f"{ctx.grids.label(i)}: {exc}")
+    if inferred is not level:
+        return Finding("level_mismatch", "error", level, (code,),
+                       f"{ctx.grids.label(i)}: the code is a {inferred.label} code but the "
+                       f"level column says {int(level)} {level.label}")
+    try:
+        scheme.check(code, level)
+    except CodeError as exc:
+        return Finding("malformed_code", "error", level, (code,), f"{ctx.grids.label(i)}: {exc}")
+    return None
+
+
+def _parent_findings(
+    ctx: Context, i: int, code: str, level: Level, present: set[int]
+) -> Iterator[Finding]:
+    grids = ctx.grids
+    parent = grids.parent_codes[i]
+    derived = grids.scheme.parent(code, level)
+    if parent != derived:
+        yield Finding("parent_mismatch", "error", level, (code, str(parent)),
+                      f"{grids.label(i)}: parent_code {parent} but the code extends {derived}")
+    if level.parent is not None and int(level.parent) in present and parent not in grids.position_of:
+        yield Finding("missing_parent", "error", level, (code, str(parent)),
+                      f"{grids.label(i)}: parent {parent} ({level.parent.label}) is not in the data")
+
+
+def _positions_of(codes: list[str | None], code: str) -> list[int]:
+    return [i for i, c in enumerate(codes) if c == code]
+
+
+def _level_or_none(ctx: Context, code: str) -> Level | None:
+    lv = int(ctx.grids.levels[ctx.grids.position_of[code]])
+    return None if lv == UNKNOWN_LEVEL else Level(lv)

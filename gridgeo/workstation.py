@@ -1,0 +1,42 @@
+"""Urban-management workstations (城市管理工作站) and the communities they serve."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Workstation:
+    """One workstation: a point (EPSG:4490) serving one or more communities."""
+
+    code: str
+    name: str
+    lon: float
+    lat: float
+    community_codes: tuple[str, ...]
+    address: str = ""
+    illustrative: bool = False
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "lon": self.lon,
+            "lat": self.lat,
+            "community_codes": list(self.community_codes),
+            "address": self.address,
+            "illustrative": self.illustrative,
+            "note": self.note,
+        }
+
+
+def serving(workstations: list[Workstation], codes: list[str]) -> Workstation | None:
+    """The workstation serving the deepest of ``codes`` (leaf first), if any."""
+    for code in codes:
+        for ws in workstations:
+            if code in ws.community_codes:
+                return ws
+    return None
