@@ -1,0 +1,61 @@
+"""gridgeo.geometry: robust polygon helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from geometries import bowtie
+from shapely.geometry import GeometryCollection, LineString, Point, Polygon, box
+
+from gridgeo.geometry import (
+    holes,
+    location,
+    make_valid_polygonal,
+    mean_width,
+    parts,
+    polygonal,
+    shared_border,
+    union,
+)
+
+
+def test_make_valid_keeps_polygonal_area_of_a_bowtie() -> None:
+    fixed = make_valid_polygonal([bowtie(0, 0, 1), None, LineString([(0, 0), (1, 1)])])
+    assert fixed[0].is_valid and fixed[0].geom_type == "MultiPolygon"
+    assert fixed[0].area == 0.5
+    assert fixed[1].is_empty and fixed[2].is_empty
+
+
+def test_valid_polygons_pass_unchanged() -> None:
+    square = box(0, 0, 1, 1)
+    assert make_valid_polygonal([square])[0] is square
+
+
+def test_polygonal_part_of_a_collection() -> None:
+    mixed = GeometryCollection([Point(0, 0), box(0, 0, 1, 1), box(2, 2, 3, 3)])
+    assert polygonal(mixed).area == 2.0
+    assert polygonal(Point(0, 0)).is_empty
+
+
+def test_union_of_touching_squares_and_holes() -> None:
+    ring = union([box(0, 0, 3, 1), box(0, 2, 3, 3), box(0, 1, 1, 2), box(2, 1, 3, 2)])
+    assert ring.area == 8.0
+    assert [h.area for h in holes(ring)] == [1.0]
+    assert union([]).is_empty
+
+
+def test_parts_and_mean_width() -> None:
+    assert len(parts(shapely.MultiPolygon([box(0, 0, 1, 1), box(2, 2, 3, 3)]))) == 2
+    assert parts(Polygon()) == []
+    assert mean_width(box(0, 0, 100, 0.5)) == np.float64(2 * 50 / 201)
+
+
+def test_shared_border_counts_only_the_common_edge() -> None:
+    assert shared_border(box(0, 0, 1, 1), box(1, 0, 2, 5), snap=1e-9) == pytest.approx(1.0)
+    assert shared_border(box(0, 0, 1, 1), box(3, 0, 4, 1), snap=1e-9) == 0.0
+
+
+def test_location_from_geos_reason() -> None:
+    assert location("Self-intersection[110.5 25.25]") == (110.5, 25.25)
+    assert location("Too few points") is None
