@@ -1,0 +1,171 @@
+"""The gridgeo command: exit codes, formats and messages, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from geometries import nested_records
+
+from gridgeo.cli.main import main
+from gridgeo.io.boundaries import read_boundaries
+from gridgeo.io.writers import write_grids
+from gridgeo.model import GridSet
+
+REPO = Path(__file__).resolve().parents[1]
+REAL = REPO / "data" / "real"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def clean_file(tmp_path: Path) -> Path:
+    rows = nested_records()
+    gs = GridSet.from_records([r[0] for r in rows], [r[3] for r in rows],
+                              names=[r[1] for r in rows])
+    return write_grids(gs, tmp_path / "clean.gpkg")
+
+
+def test_validate_clean_exits_0(capsys: pytest.CaptureFixture[str], clean_file: Path) -> None:
+    code, out, _ = run(capsys, "validate", str(clean_file))
+    assert code == 0
+    assert "47 features checked; 0 errors" in out
+
+
+@pytest.mark.parametrize("name", ["guilin", "nanning"])
+def test_validate_real_file_exits_1_with_json_report(capsys: pytest.CaptureFixture[str],
+                                                     name: str) -> None:
+    code, out, err = run(capsys, "validate", str(REAL / f"{name}_districts.geojson"),
+                         "--format", "json")
+    assert code == 1 and err == ""
+    report = json.loads(out)
+    rules = report["summary"]["by_rule"]
+    assert rules["invalid_geometry"] >= 12 and rules["overlap"] >= 1 and rules["gap"] >= 4
+    assert all("area_m2" in e for e in report["errors"] if e["rule"] in ("gap", "overlap"))
+
+
+def test_validate_geojson_output_for_qgis(capsys: pytest.CaptureFixture[str],
+                                          tmp_path: Path) -> None:
+    out_file = tmp_path / "problems.geojson"
+    code, _, _ = run(capsys, "validate", str(REAL / "guilin_districts.geojson"), "--format",
+                     "geojson", "-o", str(out_file))
+    assert code == 1
+    problems = read_features(out_file)
+    assert {"invalid_geometry", "overlap", "gap"} <= {f["properties"]["rule"] for f in problems}
+
+
+def read_features(path: Path) -> list[dict]:  # type: ignore[type-arg]
+    data = json.loads(path.read_text(encoding="utf-8"))
+    features: list[dict] = data["features"]  # type: ignore[type-arg]
+    return features
+
+
+def test_validate_unreadable_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.geojson"
+    bad.write_text("{not json", encoding="utf-8")
+    code, out, err = run(capsys, "validate", str(bad))
+    assert code == 2 and out == ""
+    assert "bad.geojson" in err and "Traceback" not in err
+    code, _, err = run(capsys, "validate", str(tmp_path / "missing.gpkg"))
+    assert code == 2 and "no such file" in err
+
+
+@pytest.mark.parametrize("name", ["guilin", "nanning"])
+def test_repair_then_validate_exits_0(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                      name: str) -> None:
+    out_file = tmp_path / f"{name}.gpkg"
+    code, out, _ = run(capsys, "repair", str(REAL / f"{name}_districts.geojson"), "-o",
+                       str(out_file))
+    assert code == 0
+    assert "overlap_resolved" in out and "gap_filled" in out
+    assert run(capsys, "validate", str(out_file))[0] == 0
+
+
+def test_repair_json_lists_changes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "repair", str(REAL / "guilin_districts.geojson"), "-o",
+                       str(tmp_path / "g.geojson"), "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["validation_after"]["summary"]["errors"] == 0
+    assert all(c["area_m2"] >= 0 for c in data["changes"])
+
+
+def test_codes_command_numbers_grids(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                     clean_file: Path) -> None:
+    grids = read_boundaries([clean_file])
+    frame = grids.frame.copy()
+    frame["code"] = [c if len(c) < 15 else None for c in frame["code"]]
+    frame["level"] = [lv if lv < 5 else None for lv in frame["level"]]
+    frame["parent_code"] = None
+    stripped = write_grids(GridSet.from_frame(frame), tmp_path / "stripped.gpkg")
+    out_file = tmp_path / "numbered.gpkg"
+    code, out, _ = run(capsys, "codes", str(stripped), "-o", str(out_file))
+    assert code == 0 and "32 codes assigned" in out
+    assert sorted(c for c in read_boundaries([out_file]).codes if c) == sorted(grids.codes)
+
+
+def test_lookup_json_on_the_sample(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "lookup", "110.3005", "25.2785", "--format", "json")
+    data = json.loads(out)
+    assert code == 0
+    assert [g["level"] for g in data["grids"]] == [5, 4, 3, 2, 1]
+    assert data["grids"][1]["name"] == "文明社区"
+    assert data["workstation"]["code"] == "WS450302001001"
+    assert data["nearest"] is None
+
+
+def test_lookup_outside_exits_1_and_bad_input_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "lookup", "100.0", "30.0", "--format", "json")
+    assert code == 1 and json.loads(out)["grids"] == []
+    code, _, err = run(capsys, "lookup", "25.28", "110.29")
+    assert code == 2 and "swapped" in err
+    code, _, err = run(capsys, "lookup", "110.3", "25.3", "--crs", "utm")
+    assert code == 2 and "utm" in err
+
+
+def test_staffing_json_totals(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "staffing", "--format", "json")
+    assert code == 0
+    assert json.loads(out)["totals"] == {"sworn": 4, "auxiliary": 36, "cadre": 11}
+
+
+def test_console_script_runs_as_a_process() -> None:
+    gridgeo = Path(sys.executable).with_name("gridgeo")
+    proc = subprocess.run([str(gridgeo), "lookup", "110.2915", "25.2800"], capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "五美社区" in proc.stdout and "illustrative" in proc.stdout
+
+
+def test_serve_answers_health_over_http(tmp_path: Path) -> None:
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gridgeo = Path(sys.executable).with_name("gridgeo")
+    proc = subprocess.Popen([str(gridgeo), "serve", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    body = json.loads(r.read())
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        assert body["status"] == "ok" and body["grids"] == 79
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
