@@ -14,6 +14,14 @@ from gridgeo.lookup import Locator, LookupResult
 from gridgeo.model import GridSet
 from gridgeo.settings import Settings
 
-__all__ = ["CodeScheme", "Dataset", "GridSet", "Level", "Locator", "LookupResult", "Settings",
-           "load"]
+__all__ = [
+    "CodeScheme",
+    "Dataset",
+    "GridSet",
+    "Level",
+    "Locator",
+    "LookupResult",
+    "Settings",
+    "load",
+]
 __version__ = "0.1.0"

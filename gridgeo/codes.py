@@ -86,8 +86,9 @@ class CodeScheme:
         inferred = self.infer_level(code)
         if inferred is not level:
             raise CodeError(
-                code, f"is a {inferred.label} code but the feature is at level "
-                f"{int(level)} {level.label}"
+                code,
+                f"is a {inferred.label} code but the feature is at level "
+                f"{int(level)} {level.label}",
             )
         if level is Level.GRID and int(code[12:]) == 0:
             raise CodeError(code, "has sequence 0; fifth-level sequences start at 1")

@@ -78,8 +78,9 @@ def _robust(op: Callable[..., Any], *args: Any, grid_size: float = FALLBACK_GRID
         return op(*args, grid_size=grid_size)
 
 
-def union(geoms: Sequence[BaseGeometry] | npt.NDArray[np.object_],
-          grid_size: float = FALLBACK_GRID) -> BaseGeometry:
+def union(
+    geoms: Sequence[BaseGeometry] | npt.NDArray[np.object_], grid_size: float = FALLBACK_GRID
+) -> BaseGeometry:
     """Union of valid polygonal geometries, falling back to a snap grid if GEOS fails."""
     arr = np.asarray(list(geoms), dtype=object)
     if arr.size == 0:
@@ -94,8 +95,9 @@ def difference(a: BaseGeometry, b: BaseGeometry, grid_size: float = FALLBACK_GRI
     return polygonal(_robust(shapely.difference, a, b, grid_size=grid_size))
 
 
-def intersection(a: BaseGeometry, b: BaseGeometry,
-                 grid_size: float = FALLBACK_GRID) -> BaseGeometry:
+def intersection(
+    a: BaseGeometry, b: BaseGeometry, grid_size: float = FALLBACK_GRID
+) -> BaseGeometry:
     """``a ∩ b`` (polygonal part), robust to GEOS topology failures."""
     if a.is_empty or b.is_empty:
         return EMPTY

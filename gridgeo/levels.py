@@ -63,7 +63,7 @@ _EN = {
 }
 
 # Words planners write in a level column, mapped to the level. Lower-cased keys.
-_LEVEL_WORDS: dict[str, Level] = {
+LEVEL_WORDS: dict[str, Level] = {
     **{str(int(lv)): lv for lv in Level},
     **{lv.en: lv for lv in Level},
     **{lv.zh: lv for lv in Level},
@@ -102,7 +102,7 @@ def parse_level(value: object) -> Level:
     if text.endswith(".0"):
         text = text[:-2]
     try:
-        return _LEVEL_WORDS[text]
+        return LEVEL_WORDS[text]
     except KeyError:
         raise ValueError(
             f"not a grid level: {value!r} (use 1-5, city/district/street/community/grid "

@@ -45,8 +45,12 @@ class GridRef:
     name: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"level": int(self.level), "level_name": self.level.label,
-                "code": self.code, "name": self.name}
+        return {
+            "level": int(self.level),
+            "level_name": self.level.label,
+            "code": self.code,
+            "name": self.name,
+        }
 
 
 @dataclass(frozen=True)
@@ -177,8 +181,11 @@ class Locator:
         if leaves.size == 0:
             return None
         x, y = self.grids.metric.xy(lon, lat)
-        idx, dist = tree.query_nearest(shapely.points([float(x)], [float(y)]),
-                                       max_distance=self.nearest_tolerance_m, return_distance=True)
+        idx, dist = tree.query_nearest(
+            shapely.points([float(x)], [float(y)]),
+            max_distance=self.nearest_tolerance_m,
+            return_distance=True,
+        )
         if idx.size == 0:
             return None
         best = int(np.lexsort((self._rank[leaves[idx[1]]], dist))[0])

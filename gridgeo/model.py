@@ -85,30 +85,45 @@ class GridSet:
         scheme = scheme or CodeScheme()
         frame = frame.reset_index(drop=True).copy()
         n = len(frame)
-        for column, default in (("code", None), ("name", ""), ("level", None),
-                                ("parent_code", None), ("ref", None)):
+        for column, default in (
+            ("code", None),
+            ("name", ""),
+            ("level", None),
+            ("parent_code", None),
+            ("ref", None),
+        ):
             if column not in frame.columns:
                 frame[column] = [default] * n
         codes = [_clean_code(c) for c in frame["code"]]
-        levels = [_resolve_level(lv, code, scheme)
-                  for lv, code in zip(frame["level"], codes, strict=True)]
-        parents = [_resolve_parent(p, code, lv, scheme)
-                   for p, code, lv in zip(frame["parent_code"], codes, levels, strict=True)]
+        levels = [
+            _resolve_level(lv, code, scheme) for lv, code in zip(frame["level"], codes, strict=True)
+        ]
+        parents = [
+            _resolve_parent(p, code, lv, scheme)
+            for p, code, lv in zip(frame["parent_code"], codes, levels, strict=True)
+        ]
         # object dtype keeps None as None (pandas' string dtype would turn it into NaN)
         frame["code"] = pd.Series(codes, dtype=object, index=frame.index)
-        frame["name"] = pd.Series(["" if _missing(v) else str(v) for v in frame["name"]],
-                                  dtype=object, index=frame.index)
-        frame["ref"] = pd.Series([f"#{i}" if _missing(r) else str(r)
-                                  for i, r in enumerate(frame["ref"])], dtype=object,
-                                 index=frame.index)
+        frame["name"] = pd.Series(
+            ["" if _missing(v) else str(v) for v in frame["name"]], dtype=object, index=frame.index
+        )
+        frame["ref"] = pd.Series(
+            [f"#{i}" if _missing(r) else str(r) for i, r in enumerate(frame["ref"])],
+            dtype=object,
+            index=frame.index,
+        )
         frame["level"] = pd.Series(levels, dtype="int64", index=frame.index)
         frame["parent_code"] = pd.Series(parents, dtype=object, index=frame.index)
         if frame.crs is None:
             frame = frame.set_crs(STORAGE_EPSG)
-        ordered = [*CORE_COLUMNS, *[c for c in frame.columns if c not in (*CORE_COLUMNS,
-                                                                            "geometry")]]
-        return cls(gpd.GeoDataFrame(frame[[*ordered, "geometry"]], geometry="geometry",
-                                    crs=frame.crs), scheme)
+        ordered = [
+            *CORE_COLUMNS,
+            *[c for c in frame.columns if c not in (*CORE_COLUMNS, "geometry")],
+        ]
+        return cls(
+            gpd.GeoDataFrame(frame[[*ordered, "geometry"]], geometry="geometry", crs=frame.crs),
+            scheme,
+        )
 
     def with_geometries(self, geoms: npt.NDArray[np.object_] | Sequence[Any]) -> GridSet:
         """The same features with new geometries."""
@@ -116,11 +131,12 @@ class GridSet:
         frame["geometry"] = gpd.GeoSeries(list(geoms), crs=self.frame.crs)
         return GridSet(frame, self.scheme)
 
-    def subset(self, mask: npt.NDArray[np.bool_] | Sequence[int]) -> GridSet:
+    def subset(self, mask: npt.NDArray[Any] | Sequence[int]) -> GridSet:
         """The features selected by a boolean mask or positions, renumbered."""
         frame = self.frame.iloc[np.asarray(mask)].reset_index(drop=True)
-        return GridSet(gpd.GeoDataFrame(frame, geometry="geometry", crs=self.frame.crs),
-                       self.scheme)
+        return GridSet(
+            gpd.GeoDataFrame(frame, geometry="geometry", crs=self.frame.crs), self.scheme
+        )
 
     @classmethod
     def concat(cls, parts: Sequence[GridSet]) -> GridSet:
@@ -149,7 +165,7 @@ class GridSet:
 
     @property
     def levels(self) -> npt.NDArray[np.int64]:
-        return self.frame["level"].to_numpy(dtype=np.int64)
+        return np.asarray(self.frame["level"], dtype=np.int64)
 
     @property
     def parent_codes(self) -> list[str | None]:

@@ -56,14 +56,17 @@ def assign_grid_codes(
     """
     dupes = find_duplicates([c for c in grids.codes if c is not None])
     if dupes:
-        raise CodeError(next(iter(dupes)), "is used by more than one feature; fix duplicates "
-                        "before numbering")
+        raise CodeError(
+            next(iter(dupes)), "is used by more than one feature; fix duplicates before numbering"
+        )
     pool = _communities(grids, communities)
     levels = grids.levels
-    is_grid = (levels == int(Level.GRID)) | ((levels == UNKNOWN_LEVEL)
-                                             & np.array([c is None for c in grids.codes]))
-    parents = [_community_of(grids, int(i), pool) if is_grid[i] else None
-               for i in range(len(grids))]
+    is_grid = (levels == int(Level.GRID)) | (
+        (levels == UNKNOWN_LEVEL) & np.array([c is None for c in grids.codes])
+    )
+    parents = [
+        _community_of(grids, int(i), pool) if is_grid[i] else None for i in range(len(grids))
+    ]
     frame = grids.frame.copy()
     assignments: list[CodeAssignment] = []
     for community in sorted({p for p in parents if p is not None}):
@@ -92,12 +95,16 @@ def _community_of(grids: GridSet, i: int, pool: GridSet) -> str:
     shapes = make_valid_polygonal(pool.geometries)
     overlap = shapely.area(shapely.intersection(shapes, geom)) if not geom.is_empty else None
     if overlap is None or not np.any(overlap > 0):
-        raise InputFileError(f"{grids.label(i)} lies in no community; give it a parent_code "
-                             "or pass the communities with --parents")
+        raise InputFileError(
+            f"{grids.label(i)} lies in no community; give it a parent_code "
+            "or pass the communities with --parents"
+        )
     return str(pool.codes[int(np.argmax(overlap))])
 
 
-def _number(grids: GridSet, frame: object, community: str, members: list[int]) -> list[CodeAssignment]:
+def _number(
+    grids: GridSet, frame: object, community: str, members: list[int]
+) -> list[CodeAssignment]:
     points = shapely.point_on_surface(make_valid_polygonal(grids.geometries[members]))
     order = reading_order(shapely.get_x(points), shapely.get_y(points))
     ordered = [members[k] for k in order]

@@ -60,8 +60,12 @@ class RepairAction:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "codes": list(self.codes),
-                "area_m2": round(self.area_m2, 3), "message": self.message}
+        return {
+            "action": self.action,
+            "codes": list(self.codes),
+            "area_m2": round(self.area_m2, 3),
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -114,12 +118,19 @@ class _Repairer:
 
     def _report_made_valid(self) -> None:
         for i, geom in enumerate(self.grids.geometries):
-            if geom is None or not shapely.is_valid(geom) or geom.geom_type not in (
-                    "Polygon", "MultiPolygon"):
+            if (
+                geom is None
+                or not shapely.is_valid(geom)
+                or geom.geom_type not in ("Polygon", "MultiPolygon")
+            ):
                 area = self.area(self.geoms[i])
                 verb = "made valid" if area > 0 else "dropped: no polygonal area left"
-                self.note("made_valid" if area > 0 else "dropped", (self.code(i),), area,
-                          f"{self.grids.label(i)} {verb} ({area:,.1f} m² kept)")
+                self.note(
+                    "made_valid" if area > 0 else "dropped",
+                    (self.code(i),),
+                    area,
+                    f"{self.grids.label(i)} {verb} ({area:,.1f} m² kept)",
+                )
 
     def _clip_to_parents(self, members: list[int]) -> None:
         parents = self.grids.parent_positions
@@ -130,24 +141,33 @@ class _Repairer:
             clipped = intersection(self.geoms[i], self.geoms[p])
             removed = self.area(self.geoms[i]) - self.area(clipped)
             if removed > self.settings.area_tolerance_m2:
-                self.note("clipped_to_parent", (self.code(i), self.code(p)), removed,
-                          f"{self.grids.label(i)}: {removed:,.1f} m² outside parent "
-                          f"{self.code(p)} removed")
+                self.note(
+                    "clipped_to_parent",
+                    (self.code(i), self.code(p)),
+                    removed,
+                    f"{self.grids.label(i)}: {removed:,.1f} m² outside parent "
+                    f"{self.code(p)} removed",
+                )
             self.geoms[i] = clipped
 
     def _resolve_overlaps(self, members: list[int]) -> None:
         tree = shapely.STRtree(self.geoms[members])
         for rank, i in enumerate(members):
-            earlier = [members[k] for k in tree.query(self.geoms[i], predicate="intersects")
-                       if k < rank]
+            earlier = [
+                members[k] for k in tree.query(self.geoms[i], predicate="intersects") if k < rank
+            ]
             if not earlier:
                 continue
             for j in earlier:
                 lost = self.area(intersection(self.geoms[i], self.geoms[j]))
                 if lost > self.settings.area_tolerance_m2:
-                    self.note("overlap_resolved", (self.code(i), self.code(j)), lost,
-                              f"{lost:,.1f} m² claimed by both {self.code(j)} and "
-                              f"{self.code(i)} kept by {self.code(j)} (smaller code)")
+                    self.note(
+                        "overlap_resolved",
+                        (self.code(i), self.code(j)),
+                        lost,
+                        f"{lost:,.1f} m² claimed by both {self.code(j)} and "
+                        f"{self.code(i)} kept by {self.code(j)} (smaller code)",
+                    )
             self.geoms[i] = difference(self.geoms[i], union(self.geoms[earlier]))
 
     def _fill_gaps(self, level: Level, members: list[int]) -> None:
@@ -164,18 +184,27 @@ class _Repairer:
                 if area > self.settings.area_tolerance_m2:
                     self._fill_one(level, piece, area, children)
 
-    def _fill_one(self, level: Level, piece: BaseGeometry, area: float,
-                  candidates: list[int]) -> None:
+    def _fill_one(
+        self, level: Level, piece: BaseGeometry, area: float, candidates: list[int]
+    ) -> None:
         if area > self.settings.max_gap_fill_m2:
-            self.note("gap_left", tuple(self.code(i) for i in candidates[:3]), area,
-                      f"gap of {area:,.1f} m² at level {int(level)} {level.label} is larger "
-                      f"than max_gap_fill_m2={self.settings.max_gap_fill_m2:g}; left as is")
+            self.note(
+                "gap_left",
+                tuple(self.code(i) for i in candidates[:3]),
+                area,
+                f"gap of {area:,.1f} m² at level {int(level)} {level.label} is larger "
+                f"than max_gap_fill_m2={self.settings.max_gap_fill_m2:g}; left as is",
+            )
             return
         target = self._best_neighbour(piece, candidates)
         self.geoms[target] = polygonal(union([self.geoms[target], piece]))
-        self.note("gap_filled", (self.code(target),), area,
-                  f"gap of {area:,.1f} m² at level {int(level)} {level.label} joined to "
-                  f"{self.code(target)}")
+        self.note(
+            "gap_filled",
+            (self.code(target),),
+            area,
+            f"gap of {area:,.1f} m² at level {int(level)} {level.label} joined to "
+            f"{self.code(target)}",
+        )
 
     def _best_neighbour(self, piece: BaseGeometry, candidates: list[int]) -> int:
         borders = [shared_border(piece, self.geoms[i], SNAP_DEG) for i in candidates]
@@ -206,12 +235,19 @@ class _Repairer:
         if others and max(borders) > 0:
             target = others[int(np.argmax(borders))]
             self.geoms[target] = union([self.geoms[target], crumb])
-            self.note("crumb_moved", (self.code(owner), self.code(target)), area,
-                      f"{area:,.1f} m² detached part of {self.code(owner)} joined to "
-                      f"{self.code(target)}")
+            self.note(
+                "crumb_moved",
+                (self.code(owner), self.code(target)),
+                area,
+                f"{area:,.1f} m² detached part of {self.code(owner)} joined to {self.code(target)}",
+            )
         else:
-            self.note("crumb_dropped", (self.code(owner),), area,
-                      f"{area:,.1f} m² detached part of {self.code(owner)} dropped (no neighbour)")
+            self.note(
+                "crumb_dropped",
+                (self.code(owner),),
+                area,
+                f"{area:,.1f} m² detached part of {self.code(owner)} dropped (no neighbour)",
+            )
 
     def _result(self) -> RepairResult:
         storage = make_valid_polygonal(self.geoms)
@@ -236,4 +272,3 @@ def repair(grids: GridSet, settings: ValidationSettings | None = None) -> Repair
         The repaired features (attributes unchanged) and every change with its area.
     """
     return _Repairer(grids, settings or ValidationSettings()).run()
-

@@ -28,14 +28,18 @@ class ValidationSettings(BaseSettings):
         1.0, ge=0, description="Overlaps, gaps and outside-parent areas at or below this are noise."
     )
     sliver_width_m: float = Field(
-        1.0, ge=0, description="A part or finding whose mean width (2·area/perimeter) is below "
+        1.0,
+        ge=0,
+        description="A part or finding whose mean width (2·area/perimeter) is below "
         "this is a sliver.",
     )
     tiny_part_m2: float = Field(
         100.0, ge=0, description="A polygon part smaller than this is a tiny part (warning)."
     )
     max_gap_fill_m2: float = Field(
-        5_000_000.0, ge=0, description="Repair fills gaps up to this area into a neighbour; larger "
+        5_000_000.0,
+        ge=0,
+        description="Repair fills gaps up to this area into a neighbour; larger "
         "gaps are left and reported.",
     )
 

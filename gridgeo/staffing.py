@@ -39,8 +39,12 @@ class Role(StrEnum):
 
     @property
     def zh(self) -> str:
-        return {"leader": "网格长", "executive_deputy": "常务副网格长",
-                "deputy": "副网格长", "member": "网格员"}[self.value]
+        return {
+            "leader": "网格长",
+            "executive_deputy": "常务副网格长",
+            "deputy": "副网格长",
+            "member": "网格员",
+        }[self.value]
 
 
 class Employment(StrEnum):
@@ -56,8 +60,12 @@ class Employment(StrEnum):
 
 
 ROLE_WORDS = {**{r.value: r for r in Role}, **{r.zh: r for r in Role}}
-EMPLOYMENT_WORDS = {**{e.value: e for e in Employment}, **{e.zh: e for e in Employment},
-                    "协管员": Employment.AUXILIARY, "在编城管": Employment.SWORN}
+EMPLOYMENT_WORDS = {
+    **{e.value: e for e in Employment},
+    **{e.zh: e for e in Employment},
+    "协管员": Employment.AUXILIARY,
+    "在编城管": Employment.SWORN,
+}
 
 
 @dataclass(frozen=True)
@@ -74,9 +82,14 @@ class StaffMember:
 
     def to_dict(self, with_contact: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "person_id": self.person_id, "name": self.name, "role": self.role.value,
-            "role_zh": self.role.zh, "employment": self.employment.value,
-            "employment_zh": self.employment.zh, "grid_code": self.grid_code, "title": self.title,
+            "person_id": self.person_id,
+            "name": self.name,
+            "role": self.role.value,
+            "role_zh": self.role.zh,
+            "employment": self.employment.value,
+            "employment_zh": self.employment.zh,
+            "grid_code": self.grid_code,
+            "title": self.title,
         }
         if with_contact:
             out["phone"] = self.phone
@@ -87,12 +100,22 @@ class StaffMember:
 Rule = tuple[Role, Employment | None, int]
 STAFFING_RULES: dict[Level, tuple[Rule, ...]] = {
     Level.CITY: ((Role.LEADER, None, 1), (Role.EXECUTIVE_DEPUTY, None, 1)),
-    Level.DISTRICT: ((Role.LEADER, None, 1), (Role.EXECUTIVE_DEPUTY, None, 1),
-                     (Role.DEPUTY, None, 1)),
-    Level.STREET: ((Role.LEADER, None, 1), (Role.DEPUTY, None, 1),
-                   (Role.MEMBER, Employment.AUXILIARY, 2)),
-    Level.COMMUNITY: ((Role.LEADER, None, 1), (Role.DEPUTY, None, 1),
-                      (Role.MEMBER, Employment.SWORN, 2), (Role.MEMBER, Employment.AUXILIARY, 8)),
+    Level.DISTRICT: (
+        (Role.LEADER, None, 1),
+        (Role.EXECUTIVE_DEPUTY, None, 1),
+        (Role.DEPUTY, None, 1),
+    ),
+    Level.STREET: (
+        (Role.LEADER, None, 1),
+        (Role.DEPUTY, None, 1),
+        (Role.MEMBER, Employment.AUXILIARY, 2),
+    ),
+    Level.COMMUNITY: (
+        (Role.LEADER, None, 1),
+        (Role.DEPUTY, None, 1),
+        (Role.MEMBER, Employment.SWORN, 2),
+        (Role.MEMBER, Employment.AUXILIARY, 8),
+    ),
     Level.GRID: ((Role.LEADER, Employment.AUXILIARY, 1), (Role.MEMBER, Employment.AUXILIARY, 2)),
 }
 
@@ -106,8 +129,12 @@ class StaffingFinding:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"grid_code": self.grid_code, "level": int(self.level),
-                "level_name": self.level.label, "message": self.message}
+        return {
+            "grid_code": self.grid_code,
+            "level": int(self.level),
+            "level_name": self.level.label,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -130,25 +157,43 @@ class StaffingReport:
         return not self.findings and not self.unknown_grids
 
     def to_dict(self) -> dict[str, Any]:
-        rows = [{"level": lv, "level_name": Level(lv).label, "role": role,
-                 "role_zh": Role(role).zh, "employment": emp,
-                 "employment_zh": Employment(emp).zh, "count": n}
-                for (lv, role, emp), n in sorted(self.counts.items())]
-        return {"by_level_role": rows, "totals": self.totals,
-                "findings": [f.to_dict() for f in self.findings],
-                "unknown_grids": self.unknown_grids, "ok": self.ok}
+        rows = [
+            {
+                "level": lv,
+                "level_name": Level(lv).label,
+                "role": role,
+                "role_zh": Role(role).zh,
+                "employment": emp,
+                "employment_zh": Employment(emp).zh,
+                "count": n,
+            }
+            for (lv, role, emp), n in sorted(self.counts.items())
+        ]
+        return {
+            "by_level_role": rows,
+            "totals": self.totals,
+            "findings": [f.to_dict() for f in self.findings],
+            "unknown_grids": self.unknown_grids,
+            "ok": self.ok,
+        }
 
     def to_text(self) -> str:
         lines = ["level                     role                 employment   count"]
         for (lv, role, emp), n in sorted(self.counts.items()):
-            lines.append(f"{lv} {Level(lv).label:22} {Role(role).zh + ' ' + role:20} "
-                         f"{Employment(emp).zh + ' ' + emp:12} {n:5}")
+            lines.append(
+                f"{lv} {Level(lv).label:22} {Role(role).zh + ' ' + role:20} "
+                f"{Employment(emp).zh + ' ' + emp:12} {n:5}"
+            )
         t = self.totals
-        lines.append(f"totals: sworn (在编) {t['sworn']}, auxiliary (协管) {t['auxiliary']}, "
-                     f"cadres (兼任) {t['cadre']}")
+        lines.append(
+            f"totals: sworn (在编) {t['sworn']}, auxiliary (协管) {t['auxiliary']}, "
+            f"cadres (兼任) {t['cadre']}"
+        )
         lines += [f"RULE    {f.grid_code} {f.level.label}: {f.message}" for f in self.findings]
-        lines += [f"UNKNOWN grid code {c}: staff assigned to a grid not in the boundaries"
-                  for c in self.unknown_grids]
+        lines += [
+            f"UNKNOWN grid code {c}: staff assigned to a grid not in the boundaries"
+            for c in self.unknown_grids
+        ]
         lines.append("OK: every staffed grid meets its rule" if self.ok else "problems found")
         return "\n".join(lines)
 
@@ -181,10 +226,14 @@ def staffing_report(staff: list[StaffMember], grid_levels: dict[str, Level]) -> 
 def _check_grid(code: str, level: Level, people: list[StaffMember]) -> list[StaffingFinding]:
     findings = []
     for role, employment, need in STAFFING_RULES[level]:
-        have = sum(1 for p in people
-                   if p.role is role and (employment is None or p.employment is employment))
+        have = sum(
+            1
+            for p in people
+            if p.role is role and (employment is None or p.employment is employment)
+        )
         if have != need:
-            who = f"{role.zh} {role.value}" + (f" ({employment.zh} {employment.value})"
-                                               if employment else "")
+            who = f"{role.zh} {role.value}" + (
+                f" ({employment.zh} {employment.value})" if employment else ""
+            )
             findings.append(StaffingFinding(code, level, f"{who}: has {have}, rule {need}"))
     return findings

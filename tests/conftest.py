@@ -9,9 +9,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests.geometries importable as `geometries`
 
-from geometries import nested_dataset  # noqa: E402
+from geometries import nested_dataset
 
-from gridgeo.model import GridSet  # noqa: E402
+from gridgeo.model import GridSet
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = REPO / "data" / "real"

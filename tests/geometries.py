@@ -23,8 +23,9 @@ CITY_BOUNDS = (110.20, 25.20, 110.40, 25.40)
 DISTRICTS = ("450302", "450304")
 
 
-def split(bounds: tuple[float, float, float, float], nx: int, ny: int) -> Iterator[
-        tuple[float, float, float, float]]:
+def split(
+    bounds: tuple[float, float, float, float], nx: int, ny: int
+) -> Iterator[tuple[float, float, float, float]]:
     """Bounds of an nx-by-ny split, rows from the north, west to east (reading order)."""
     xs = np.linspace(bounds[0], bounds[2], nx + 1)
     ys = np.linspace(bounds[3], bounds[1], ny + 1)
@@ -54,7 +55,9 @@ def nested_dataset() -> GridSet:
     """The clean nested five-level dataset as a GridSet."""
     rows = nested_records()
     return GridSet.from_records(
-        [r[0] for r in rows], [r[3] for r in rows], names=[r[1] for r in rows],
+        [r[0] for r in rows],
+        [r[3] for r in rows],
+        names=[r[1] for r in rows],
         levels=[r[2] for r in rows],
     )
 

@@ -18,8 +18,7 @@ def client() -> TestClient:
 def test_health_reports_the_loaded_data(client: TestClient) -> None:
     data = client.get("/health").json()
     assert data["status"] == "ok"
-    assert data["levels"] == {"city": 1, "district": 17, "street": 3, "community": 10,
-                              "grid": 48}
+    assert data["levels"] == {"city": 1, "district": 17, "street": 3, "community": 10, "grid": 48}
     assert data["workstations"] == 2
 
 
@@ -36,11 +35,15 @@ def test_lookup(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     ("params", "fragment"),
-    [({"lon": 25.28, "lat": 110.29}, "swapped"), ({"lon": 110.3, "lat": 95}, "latitude"),
-     ({"lon": 110.3, "lat": 25.3, "crs": "xyz"}, "xyz")],
+    [
+        ({"lon": 25.28, "lat": 110.29}, "swapped"),
+        ({"lon": 110.3, "lat": 95}, "latitude"),
+        ({"lon": 110.3, "lat": 25.3, "crs": "xyz"}, "xyz"),
+    ],
 )
-def test_bad_lookup_is_400_with_message(client: TestClient, params: dict[str, object],
-                                        fragment: str) -> None:
+def test_bad_lookup_is_400_with_message(
+    client: TestClient, params: dict[str, object], fragment: str
+) -> None:
     response = client.get("/v1/lookup", params=params)
     assert response.status_code == 400
     assert fragment in response.json()["detail"]

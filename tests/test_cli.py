@@ -28,8 +28,9 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 @pytest.fixture
 def clean_file(tmp_path: Path) -> Path:
     rows = nested_records()
-    gs = GridSet.from_records([r[0] for r in rows], [r[3] for r in rows],
-                              names=[r[1] for r in rows])
+    gs = GridSet.from_records(
+        [r[0] for r in rows], [r[3] for r in rows], names=[r[1] for r in rows]
+    )
     return write_grids(gs, tmp_path / "clean.gpkg")
 
 
@@ -40,10 +41,12 @@ def test_validate_clean_exits_0(capsys: pytest.CaptureFixture[str], clean_file: 
 
 
 @pytest.mark.parametrize("name", ["guilin", "nanning"])
-def test_validate_real_file_exits_1_with_json_report(capsys: pytest.CaptureFixture[str],
-                                                     name: str) -> None:
-    code, out, err = run(capsys, "validate", str(REAL / f"{name}_districts.geojson"),
-                         "--format", "json")
+def test_validate_real_file_exits_1_with_json_report(
+    capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    code, out, err = run(
+        capsys, "validate", str(REAL / f"{name}_districts.geojson"), "--format", "json"
+    )
     assert code == 1 and err == ""
     report = json.loads(out)
     rules = report["summary"]["by_rule"]
@@ -51,11 +54,19 @@ def test_validate_real_file_exits_1_with_json_report(capsys: pytest.CaptureFixtu
     assert all("area_m2" in e for e in report["errors"] if e["rule"] in ("gap", "overlap"))
 
 
-def test_validate_geojson_output_for_qgis(capsys: pytest.CaptureFixture[str],
-                                          tmp_path: Path) -> None:
+def test_validate_geojson_output_for_qgis(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     out_file = tmp_path / "problems.geojson"
-    code, _, _ = run(capsys, "validate", str(REAL / "guilin_districts.geojson"), "--format",
-                     "geojson", "-o", str(out_file))
+    code, _, _ = run(
+        capsys,
+        "validate",
+        str(REAL / "guilin_districts.geojson"),
+        "--format",
+        "geojson",
+        "-o",
+        str(out_file),
+    )
     assert code == 1
     problems = read_features(out_file)
     assert {"invalid_geometry", "overlap", "gap"} <= {f["properties"]["rule"] for f in problems}
@@ -78,26 +89,36 @@ def test_validate_unreadable_exits_2(capsys: pytest.CaptureFixture[str], tmp_pat
 
 
 @pytest.mark.parametrize("name", ["guilin", "nanning"])
-def test_repair_then_validate_exits_0(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                      name: str) -> None:
+def test_repair_then_validate_exits_0(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str
+) -> None:
     out_file = tmp_path / f"{name}.gpkg"
-    code, out, _ = run(capsys, "repair", str(REAL / f"{name}_districts.geojson"), "-o",
-                       str(out_file))
+    code, out, _ = run(
+        capsys, "repair", str(REAL / f"{name}_districts.geojson"), "-o", str(out_file)
+    )
     assert code == 0
     assert "overlap_resolved" in out and "gap_filled" in out
     assert run(capsys, "validate", str(out_file))[0] == 0
 
 
 def test_repair_json_lists_changes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, _ = run(capsys, "repair", str(REAL / "guilin_districts.geojson"), "-o",
-                       str(tmp_path / "g.geojson"), "--format", "json")
+    code, out, _ = run(
+        capsys,
+        "repair",
+        str(REAL / "guilin_districts.geojson"),
+        "-o",
+        str(tmp_path / "g.geojson"),
+        "--format",
+        "json",
+    )
     data = json.loads(out)
     assert code == 0 and data["validation_after"]["summary"]["errors"] == 0
     assert all(c["area_m2"] >= 0 for c in data["changes"])
 
 
-def test_codes_command_numbers_grids(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                     clean_file: Path) -> None:
+def test_codes_command_numbers_grids(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, clean_file: Path
+) -> None:
     grids = read_boundaries([clean_file])
     frame = grids.frame.copy()
     frame["code"] = [c if len(c) < 15 else None for c in frame["code"]]
@@ -137,8 +158,9 @@ def test_staffing_json_totals(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_console_script_runs_as_a_process() -> None:
     gridgeo = Path(sys.executable).with_name("gridgeo")
-    proc = subprocess.run([str(gridgeo), "lookup", "110.2915", "25.2800"], capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [str(gridgeo), "lookup", "110.2915", "25.2800"], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert "五美社区" in proc.stdout and "illustrative" in proc.stdout
 
@@ -152,8 +174,11 @@ def test_serve_answers_health_over_http(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     gridgeo = Path(sys.executable).with_name("gridgeo")
-    proc = subprocess.Popen([str(gridgeo), "serve", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(gridgeo), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

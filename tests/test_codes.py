@@ -14,8 +14,13 @@ S = CodeScheme()
 
 @pytest.mark.parametrize(
     ("code", "level"),
-    [("450300", Level.CITY), ("450302", Level.DISTRICT), ("450302001", Level.STREET),
-     ("450302001002", Level.COMMUNITY), ("450302001002003", Level.GRID)],
+    [
+        ("450300", Level.CITY),
+        ("450302", Level.DISTRICT),
+        ("450302001", Level.STREET),
+        ("450302001002", Level.COMMUNITY),
+        ("450302001002003", Level.GRID),
+    ],
 )
 def test_infer_level_from_length_and_suffix(code: str, level: Level) -> None:
     assert S.infer_level(code) is level
@@ -24,8 +29,14 @@ def test_infer_level_from_length_and_suffix(code: str, level: Level) -> None:
 
 @pytest.mark.parametrize(
     ("code", "problem"),
-    [("450000", "province"), ("45030", "has 5 digits"), ("45030A", "digits only"),
-     ("", "digits only"), ("４５０３００", "digits only"), ("4503020010020031", "has 16 digits")],
+    [
+        ("450000", "province"),
+        ("45030", "has 5 digits"),
+        ("45030A", "digits only"),
+        ("", "digits only"),
+        ("４５０３００", "digits only"),
+        ("4503020010020031", "has 16 digits"),
+    ],
 )
 def test_malformed_codes_are_refused_with_reason(code: str, problem: str) -> None:
     with pytest.raises(CodeError, match=problem):
@@ -39,7 +50,12 @@ def test_parent_is_the_prefix_and_a_district_parent_is_its_city() -> None:
     assert S.parent("450302") == "450300"
     assert S.parent("450300") is None
     assert S.chain("450302001002003") == [
-        "450302001002003", "450302001002", "450302001", "450302", "450300"]
+        "450302001002003",
+        "450302001002",
+        "450302001",
+        "450302",
+        "450300",
+    ]
 
 
 def test_extends() -> None:
@@ -79,7 +95,13 @@ def test_reading_order_rows_north_to_south_then_west_to_east() -> None:
     y = np.array([1.05, 2.0, 1.95, 1.0, 2.02, 0.98])
     order = reading_order(x, y)
     assert [(x[i], round(y[i])) for i in order] == [
-        (1.0, 2), (2.0, 2), (3.0, 2), (1.0, 1), (2.0, 1), (3.0, 1)]
+        (1.0, 2),
+        (2.0, 2),
+        (3.0, 2),
+        (1.0, 1),
+        (2.0, 1),
+        (3.0, 1),
+    ]
 
 
 def test_reading_order_edge_cases() -> None:

@@ -13,8 +13,18 @@ from gridgeo.errors import CRSError
 
 @pytest.mark.parametrize(
     ("lon", "epsg"),
-    [(110.3, 4546), (111.0, 4546), (109.6, 4546), (109.4, 4545), (108.3, 4545), (116.4, 4548), (75.0, 4534),
-     (60.0, 4534), (135.0, 4554), (140.0, 4554)],
+    [
+        (110.3, 4546),
+        (111.0, 4546),
+        (109.6, 4546),
+        (109.4, 4545),
+        (108.3, 4545),
+        (116.4, 4548),
+        (75.0, 4534),
+        (60.0, 4534),
+        (135.0, 4554),
+        (140.0, 4554),
+    ],
 )
 def test_zone_from_longitude(lon: float, epsg: int) -> None:
     assert gk_zone_epsg(lon) == epsg
@@ -31,8 +41,10 @@ def test_zone_for_nan_is_an_error() -> None:
         gk_zone_epsg(float("nan"))
 
 
-@pytest.mark.parametrize("value", ["EPSG:4490", 4326, "cgcs2000", "wgs84", "OGC:CRS84",
-                                   "EPSG:4546", "EPSG:4525", "EPSG:4499"])
+@pytest.mark.parametrize(
+    "value",
+    ["EPSG:4490", 4326, "cgcs2000", "wgs84", "OGC:CRS84", "EPSG:4546", "EPSG:4525", "EPSG:4499"],
+)
 def test_accepted_crs(value: object) -> None:
     assert accepted_epsg(parse_crs(value)) in {4490, 4326} | set(range(4491, 4555))
 
@@ -60,5 +72,5 @@ def test_project_round_trip_is_sub_millimetre() -> None:
     cell = box(110.29, 25.27, 110.30, 25.28)
     back = frame.unproject(frame.project(np.array([cell], dtype=object)))[0]
     assert back.hausdorff_distance(cell) < 1e-9
-    x, y = frame.xy(111.0, 25.0)
+    x, _ = frame.xy(111.0, 25.0)
     assert float(x) == pytest.approx(500000.0, abs=1e-6)

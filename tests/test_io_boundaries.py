@@ -368,11 +368,6 @@ def test_coordinates_contradicting_crs_refused_naming_feature(
     assert fragment in err.problem
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _coordinate_problem tests degrees_like (y <= 90) before the swap check, so "
-    "(lat, lon) with lon > 90 (all of eastern China) is reported as projected metres",
-)
 def test_swapped_guilin_coordinates_reported_as_swapped(tmp_path: Path) -> None:
     """(lat, lon) for Guilin (lon 110 > 90) is diagnosed as swapped, not as metres."""
     path = write(

@@ -113,11 +113,6 @@ def test_geojson_round_trip(grids: GridSet, tmp_path: Path, suffix: str) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"out{suffix}"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: write_grids writes GeoJSON to a random temp name (.out.XXXX.geojson), and GDAL "
-    "records that name as the FeatureCollection 'name', so output differs run to run",
-)
 def test_geojson_output_does_not_carry_temp_name(grids: GridSet, tmp_path: Path) -> None:
     """The same grids written twice give the same GeoJSON, with no temp file name inside."""
     first = write_grids(grids, tmp_path / "out.geojson").read_bytes()
@@ -201,11 +196,6 @@ def test_failed_write_keeps_previous_output(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.gpkg"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: write_grids of an empty set to .gpkg writes no layer, so the temp file never "
-    "exists and tmp.replace raises a raw FileNotFoundError naming the temp path",
-)
 def test_empty_set_to_gpkg_is_not_a_raw_os_error(grids: GridSet, tmp_path: Path) -> None:
     """Writing an empty grid set to .gpkg gives a file or a gridgeo error, not FileNotFoundError."""
     out = tmp_path / "empty.gpkg"

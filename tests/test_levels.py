@@ -24,9 +24,19 @@ def test_parent_and_child() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(1, Level.CITY), ("2", Level.DISTRICT), (3.0, Level.STREET), ("4.0", Level.COMMUNITY),
-     ("grid", Level.GRID), ("Community", Level.COMMUNITY), ("社区", Level.COMMUNITY),
-     ("街道", Level.STREET), ("五级网格", Level.GRID), ("镇", Level.STREET), (" 区 ", Level.DISTRICT)],
+    [
+        (1, Level.CITY),
+        ("2", Level.DISTRICT),
+        (3.0, Level.STREET),
+        ("4.0", Level.COMMUNITY),
+        ("grid", Level.GRID),
+        ("Community", Level.COMMUNITY),
+        ("社区", Level.COMMUNITY),
+        ("街道", Level.STREET),
+        ("五级网格", Level.GRID),
+        ("镇", Level.STREET),
+        (" 区 ", Level.DISTRICT),
+    ],
 )
 def test_parse_level_accepts_planner_words(value: object, expected: Level) -> None:
     assert parse_level(value) is expected

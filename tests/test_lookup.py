@@ -33,12 +33,21 @@ def quad(order: list[str]) -> Locator:
 def test_interior_point_gets_the_whole_chain(locator: Locator) -> None:
     result = locator.lookup(110.21, 25.39)
     assert [g.code for g in result.grids] == [
-        "450302001001001", "450302001001", "450302001", "450302", "450300"]
+        "450302001001001",
+        "450302001001",
+        "450302001",
+        "450302",
+        "450300",
+    ]
     assert [int(g.level) for g in result.grids] == [5, 4, 3, 2, 1]
     assert result.nearest is None
     data = result.to_dict()
-    assert data["grids"][0] == {"level": 5, "level_name": "grid (五级网格)",
-                                "code": "450302001001001", "name": "网格450302001001001"}
+    assert data["grids"][0] == {
+        "level": 5,
+        "level_name": "grid (五级网格)",
+        "code": "450302001001001",
+        "name": "网格450302001001001",
+    }
 
 
 def test_shared_edge_goes_to_the_smaller_code() -> None:
@@ -100,8 +109,9 @@ def test_nearest_tolerance_is_a_parameter() -> None:
 
 def test_deepest_level_when_a_community_has_no_grids() -> None:
     street = box(110.29, 25.29, 110.31, 25.31)
-    gs = GridSet.from_records(["450302001", "450302001001"], [street, box(110.29, 25.29, 110.3,
-                                                                          25.31)])
+    gs = GridSet.from_records(
+        ["450302001", "450302001001"], [street, box(110.29, 25.29, 110.3, 25.31)]
+    )
     loc = Locator(gs)
     assert loc.lookup(110.305, 25.3).leaf.code == "450302001"
     assert loc.lookup(110.295, 25.3).leaf.code == "450302001001"
@@ -116,11 +126,16 @@ def test_workstation_is_matched_through_the_chain(locator: Locator) -> None:
 
 @pytest.mark.parametrize(
     ("lon", "lat", "message"),
-    [(float("nan"), 25.3, "longitude"), (110.3, 95.0, "latitude"), (25.28, 110.29, "swapped"),
-     (181.0, 25.0, "longitude")],
+    [
+        (float("nan"), 25.3, "longitude"),
+        (110.3, 95.0, "latitude"),
+        (25.28, 110.29, "swapped"),
+        (181.0, 25.0, "longitude"),
+    ],
 )
-def test_bad_coordinates_are_refused(locator: Locator, lon: float, lat: float,
-                                     message: str) -> None:
+def test_bad_coordinates_are_refused(
+    locator: Locator, lon: float, lat: float, message: str
+) -> None:
     with pytest.raises(CoordinateError, match=message):
         locator.lookup(lon, lat)
 
@@ -136,7 +151,8 @@ def test_gcj02_and_bd09_points_land_in_their_wgs84_grid() -> None:
     leaves = np.flatnonzero(grids.levels == 5)
     rng = np.random.default_rng(11)
     points = shapely.get_coordinates(
-        [shapely.point_on_surface(grids.geometries[i]) for i in rng.choice(leaves, 25)])
+        [shapely.point_on_surface(grids.geometries[i]) for i in rng.choice(leaves, 25)]
+    )
     points = np.vstack([points, [[110.3005, 25.2785], [110.2915, 25.2800]]])
     for x, y in points:
         truth = data.lookup(x, y, crs="wgs84").leaf

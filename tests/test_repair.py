@@ -27,8 +27,10 @@ def actions(result, kind):  # type: ignore[no-untyped-def]
 def test_clean_data_is_unchanged() -> None:
     result = repair(nested_dataset())
     assert result.actions == []
-    assert all(a.equals(b) for a, b in zip(result.grids.geometries, nested_dataset().geometries,
-                                            strict=True))
+    assert all(
+        a.equals(b)
+        for a, b in zip(result.grids.geometries, nested_dataset().geometries, strict=True)
+    )
 
 
 def test_invalid_geometry_made_valid_keeping_area() -> None:
@@ -41,8 +43,9 @@ def test_invalid_geometry_made_valid_keeping_area() -> None:
 
 def test_overlap_goes_to_the_smaller_code() -> None:
     wide_east = box(110.2999, 25.29, 110.31, 25.31)
-    result = repair(grid_set(("450302001", STREET), ("450302001002", wide_east),
-                             ("450302001001", WEST)))
+    result = repair(
+        grid_set(("450302001", STREET), ("450302001002", wide_east), ("450302001001", WEST))
+    )
     [moved] = actions(result, "overlap_resolved")
     assert moved.codes == ("450302001002", "450302001001")
     assert moved.area_m2 == pytest.approx(10.06 * 2214, rel=0.01)
@@ -54,8 +57,9 @@ def test_overlap_goes_to_the_smaller_code() -> None:
 def test_gap_joins_the_neighbour_with_the_longest_border() -> None:
     # the gap strip borders EAST along 2.2 km and the street edge only at its ends
     narrow_east = box(110.3001, 25.29, 110.31, 25.31)
-    result = repair(grid_set(("450302001", STREET), ("450302001001", WEST),
-                             ("450302001002", narrow_east)))
+    result = repair(
+        grid_set(("450302001", STREET), ("450302001001", WEST), ("450302001002", narrow_east))
+    )
     [filled] = actions(result, "gap_filled")
     assert filled.area_m2 > 20_000
     assert filled.codes in (("450302001001",), ("450302001002",))
@@ -67,16 +71,19 @@ def test_gap_joins_the_neighbour_with_the_longest_border() -> None:
 def test_gap_larger_than_the_limit_is_left_and_reported() -> None:
     narrow_east = box(110.3001, 25.29, 110.31, 25.31)
     limit = ValidationSettings(max_gap_fill_m2=1000.0)
-    result = repair(grid_set(("450302001", STREET), ("450302001001", WEST),
-                             ("450302001002", narrow_east)), limit)
+    result = repair(
+        grid_set(("450302001", STREET), ("450302001001", WEST), ("450302001002", narrow_east)),
+        limit,
+    )
     assert len(actions(result, "gap_left")) == 1
     assert [f.rule for f in validate(result.grids).errors] == ["gap"]
 
 
 def test_child_clipped_to_parent() -> None:
     spill = box(110.30, 25.29, 110.3101, 25.31)
-    result = repair(grid_set(("450302001", STREET), ("450302001001", WEST),
-                             ("450302001002", spill)))
+    result = repair(
+        grid_set(("450302001", STREET), ("450302001001", WEST), ("450302001002", spill))
+    )
     [clip] = actions(result, "clipped_to_parent")
     assert clip.codes == ("450302001002", "450302001")
     assert validate(result.grids).ok
@@ -86,8 +93,11 @@ def test_detached_crumb_joins_its_bordering_neighbour() -> None:
     crumb = box(110.295, 25.30, 110.29501, 25.30001)  # ~1 m x 1.1 m, an island in WEST
     west_cut = shapely.difference(WEST, crumb)
     east_with_crumb = MultiPolygon([EAST, crumb])
-    result = repair(grid_set(("450302001", STREET), ("450302001001", west_cut),
-                             ("450302001002", east_with_crumb)))
+    result = repair(
+        grid_set(
+            ("450302001", STREET), ("450302001001", west_cut), ("450302001002", east_with_crumb)
+        )
+    )
     kinds = [a.action for a in result.actions]
     assert kinds == ["crumb_moved"]
     assert result.actions[0].codes == ("450302001002", "450302001001")

@@ -59,11 +59,14 @@ def test_rebuild_is_deterministic(tmp_path: Path) -> None:
         new = gpd.read_file(tmp_path / "boundaries.gpkg", layer=layer)
         assert list(old["code"]) == list(new["code"])
         assert list(old["name"]) == list(new["name"])
-        assert all(shapely.equals_exact(a, b, tolerance=0)
-                   for a, b in zip(old.geometry, new.geometry, strict=True))
+        assert all(
+            shapely.equals_exact(a, b, tolerance=0)
+            for a, b in zip(old.geometry, new.geometry, strict=True)
+        )
     for name in ("staff.csv", "workstations.geojson", "README.md"):
         assert (tmp_path / name).read_text(encoding="utf-8") == (SAMPLE / name).read_text(
-            encoding="utf-8")
+            encoding="utf-8"
+        )
 
 
 def test_workstation_file_is_rfc7946() -> None:

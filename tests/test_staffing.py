@@ -35,9 +35,17 @@ def test_sample_pilot_reproduces_the_plan_totals() -> None:
     data = report.to_dict()
     assert data["totals"] == {"sworn": 4, "auxiliary": 36, "cadre": report.totals["cadre"]}
     grid_members = [r for r in data["by_level_role"] if r["level"] == 5 and r["role"] == "member"]
-    assert grid_members == [{"level": 5, "level_name": "grid (五级网格)", "role": "member",
-                             "role_zh": "网格员", "employment": "auxiliary",
-                             "employment_zh": "协管", "count": 12}]
+    assert grid_members == [
+        {
+            "level": 5,
+            "level_name": "grid (五级网格)",
+            "role": "member",
+            "role_zh": "网格员",
+            "employment": "auxiliary",
+            "employment_zh": "协管",
+            "count": 12,
+        }
+    ]
 
 
 def test_full_community_meets_its_rule() -> None:
@@ -57,12 +65,13 @@ def test_missing_sworn_officer_is_a_finding() -> None:
 
 def test_grid_leader_must_be_auxiliary() -> None:
     grid = "450302001001001"
-    people = [person(1, Role.LEADER, Employment.SWORN, grid),
-              person(2, Role.MEMBER, Employment.AUXILIARY, grid),
-              person(3, Role.MEMBER, Employment.AUXILIARY, grid)]
+    people = [
+        person(1, Role.LEADER, Employment.SWORN, grid),
+        person(2, Role.MEMBER, Employment.AUXILIARY, grid),
+        person(3, Role.MEMBER, Employment.AUXILIARY, grid),
+    ]
     report = staffing_report(people, {grid: Level.GRID})
-    assert [f.message for f in report.findings] == [
-        "网格长 leader (协管 auxiliary): has 0, rule 1"]
+    assert [f.message for f in report.findings] == ["网格长 leader (协管 auxiliary): has 0, rule 1"]
 
 
 def test_staff_on_unknown_grid_is_reported() -> None:
@@ -73,17 +82,21 @@ def test_staff_on_unknown_grid_is_reported() -> None:
 
 def test_roster_reader_accepts_chinese_words(tmp_path: Path) -> None:
     path = tmp_path / "staff.csv"
-    path.write_text("person_id,name,role,employment,grid_code\n"
-                    "a1,王伟,网格长,协管,450302001001001\n", encoding="utf-8-sig")
+    path.write_text(
+        "person_id,name,role,employment,grid_code\na1,王伟,网格长,协管,450302001001001\n",
+        encoding="utf-8-sig",
+    )
     [member] = read_staff(path)
     assert member.role is Role.LEADER and member.employment is Employment.AUXILIARY
 
 
 @pytest.mark.parametrize(
     ("row", "message"),
-    [("a1,王伟,captain,协管,450302001001001", "row 2: unknown role 'captain'"),
-     ("a1,王伟,网格长,temp,450302001001001", "row 2: unknown employment 'temp'"),
-     ("a1,王伟,网格长,协管,", "row 2: grid_code is empty")],
+    [
+        ("a1,王伟,captain,协管,450302001001001", "row 2: unknown role 'captain'"),
+        ("a1,王伟,网格长,temp,450302001001001", "row 2: unknown employment 'temp'"),
+        ("a1,王伟,网格长,协管,", "row 2: grid_code is empty"),
+    ],
 )
 def test_roster_errors_name_the_row(tmp_path: Path, row: str, message: str) -> None:
     path = tmp_path / "staff.csv"

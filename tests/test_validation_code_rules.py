@@ -52,16 +52,18 @@ def test_zero_sequence_is_malformed() -> None:
 
 
 def test_duplicate_code_names_every_source() -> None:
-    gs = GridSet.from_records(["450302001001", "450302001001"], [WEST, EAST],
-                              refs=["a.geojson#0", "a.geojson#1"])
+    gs = GridSet.from_records(
+        ["450302001001", "450302001001"], [WEST, EAST], refs=["a.geojson#0", "a.geojson#1"]
+    )
     [finding] = [f for f in validate(gs).errors if f.rule == "duplicate_code"]
     assert finding.codes == ("450302001001",)
     assert "a.geojson#0" in finding.message and "a.geojson#1" in finding.message
 
 
 def test_parent_mismatch_when_code_does_not_extend_parent() -> None:
-    gs = GridSet.from_records(["450302001", "450302002001"], [STREET, WEST],
-                              parent_codes=[None, "450302001"])
+    gs = GridSet.from_records(
+        ["450302001", "450302002001"], [STREET, WEST], parent_codes=[None, "450302001"]
+    )
     assert ("parent_mismatch", ("450302002001", "450302001")) in code_rules(gs)
 
 

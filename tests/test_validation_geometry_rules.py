@@ -34,8 +34,12 @@ def test_empty_and_missing_geometry() -> None:
 
 
 def test_non_polygonal_geometry() -> None:
-    report = validate(grid_set(("450302001001", Point(110.3, 25.3)),
-                               ("450302001002", LineString([(110.3, 25.3), (110.31, 25.31)]))))
+    report = validate(
+        grid_set(
+            ("450302001001", Point(110.3, 25.3)),
+            ("450302001002", LineString([(110.3, 25.3), (110.31, 25.31)])),
+        )
+    )
     assert rules(report.errors) == ["non_polygonal", "non_polygonal"]
     assert "not used further" in report.errors[0].message
 

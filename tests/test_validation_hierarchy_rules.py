@@ -31,8 +31,11 @@ def test_clean_nested_five_levels_has_zero_findings() -> None:
 
 
 def test_outside_parent_with_area() -> None:
-    gs = grid_set(("450302001", STREET), ("450302001001", WEST),
-                  ("450302001002", box(110.30, 25.29, 110.3101, 25.31)))
+    gs = grid_set(
+        ("450302001", STREET),
+        ("450302001001", WEST),
+        ("450302001002", box(110.30, 25.29, 110.3101, 25.31)),
+    )
     [f] = by_rule(gs, "outside_parent")
     assert f.codes == ("450302001002", "450302001")
     assert f.area_m2 == pytest.approx(10.06 * 2214, rel=0.01)
@@ -63,8 +66,15 @@ def test_gap_inside_parent() -> None:
 
 def test_hole_between_parentless_siblings_is_a_gap() -> None:
     ring = [box(0, 0, 3, 1), box(0, 2, 3, 3), box(0, 1, 1, 2), box(2, 1, 3, 2)]
-    shifted = [box(110.2 + b.bounds[0] / 100, 25.2 + b.bounds[1] / 100,
-                   110.2 + b.bounds[2] / 100, 25.2 + b.bounds[3] / 100) for b in ring]
+    shifted = [
+        box(
+            110.2 + b.bounds[0] / 100,
+            25.2 + b.bounds[1] / 100,
+            110.2 + b.bounds[2] / 100,
+            25.2 + b.bounds[3] / 100,
+        )
+        for b in ring
+    ]
     gs = grid_set(*[(f"45030200{i}", g) for i, g in enumerate(shifted, start=1)])
     [f] = by_rule(gs, "gap")
     assert "enclosed" in f.message
@@ -109,5 +119,4 @@ def test_report_json_schema(real_file: Path) -> None:
             assert entry["area_m2"] > 0
     geo = validate(read_boundaries([real_file])).to_geojson()
     assert geo["type"] == "FeatureCollection"
-    assert {f["geometry"]["type"] for f in geo["features"]} <= {"Point", "Polygon",
-                                                               "MultiPolygon"}
+    assert {f["geometry"]["type"] for f in geo["features"]} <= {"Point", "Polygon", "MultiPolygon"}

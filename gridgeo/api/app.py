@@ -14,8 +14,11 @@ from gridgeo.settings import Settings
 def create_app(settings: Settings | None = None, data: Dataset | None = None) -> FastAPI:
     """Build the app; the dataset is loaded once here (default: the configured source)."""
     settings = settings or Settings()
-    app = FastAPI(title="gridgeo", version=__version__,
-                  description="Spatial service for urban grid management (城市网格化管理).")
+    app = FastAPI(
+        title="gridgeo",
+        version=__version__,
+        description="Spatial service for urban grid management (城市网格化管理).",
+    )
     app.state.settings = settings
     app.state.dataset = data or load(settings=settings)
     errors.install(app)

@@ -39,7 +39,8 @@ def install(app: FastAPI) -> None:
 
     async def handle(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, GridgeoError)
-        return JSONResponse({"detail": str(exc), "error": type(exc).__name__},
-                            status_code=status_for(exc))
+        return JSONResponse(
+            {"detail": str(exc), "error": type(exc).__name__}, status_code=status_for(exc)
+        )
 
     app.add_exception_handler(GridgeoError, handle)

@@ -18,9 +18,12 @@ from gridgeo.validation import Report, validate
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("validate", help="check boundary files; exit 0 clean, 1 problems, "
-                       "2 unreadable", description="Check geometry, codes and hierarchy "
-                       "(overlaps, gaps, outside parent) of boundary files read together.")
+    p = sub.add_parser(
+        "validate",
+        help="check boundary files; exit 0 clean, 1 problems, 2 unreadable",
+        description="Check geometry, codes and hierarchy "
+        "(overlaps, gaps, outside parent) of boundary files read together.",
+    )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     add_format(p, ("text", "json", "geojson"))
     p.add_argument("-o", "--output", type=Path, help="write the report here instead of stdout")
@@ -28,24 +31,36 @@ def register(sub: Any) -> None:
     add_column_options(p)
     p.set_defaults(handler=run_validate)
 
-    p = sub.add_parser("repair", help="make geometries valid, resolve overlaps, fill gaps",
-                       description="Repair boundary files and write the result; every change "
-                       "is reported with its area. The output is validated again.")
+    p = sub.add_parser(
+        "repair",
+        help="make geometries valid, resolve overlaps, fill gaps",
+        description="Repair boundary files and write the result; every change "
+        "is reported with its area. The output is validated again.",
+    )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    p.add_argument("-o", "--output", type=Path, required=True,
-                   help="repaired file (.gpkg, .geojson or .zip Shapefile)")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help="repaired file (.gpkg, .geojson or .zip Shapefile)",
+    )
     add_format(p)
     _threshold_options(p)
     add_column_options(p)
     p.set_defaults(handler=run_repair)
 
-    p = sub.add_parser("codes", help="assign missing fifth-level grid codes",
-                       description="Number grids without a code inside each community, west "
-                       "to east then north to south; refuses files with duplicate codes.")
+    p = sub.add_parser(
+        "codes",
+        help="assign missing fifth-level grid codes",
+        description="Number grids without a code inside each community, west "
+        "to east then north to south; refuses files with duplicate codes.",
+    )
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("-o", "--output", type=Path, required=True)
-    p.add_argument("--parents", type=Path, help="file with the communities (default: the "
-                   "communities in FILE)")
+    p.add_argument(
+        "--parents", type=Path, help="file with the communities (default: the communities in FILE)"
+    )
     add_format(p)
     add_column_options(p)
     p.set_defaults(handler=run_codes)
@@ -53,26 +68,38 @@ def register(sub: Any) -> None:
 
 def _threshold_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("thresholds (defaults from GRIDGEO_* settings)")
-    g.add_argument("--area-tolerance", type=float, metavar="M2",
-                   help="areas at or below this are noise (default 1 m²)")
+    g.add_argument(
+        "--area-tolerance",
+        type=float,
+        metavar="M2",
+        help="areas at or below this are noise (default 1 m²)",
+    )
     g.add_argument("--tiny-part", type=float, metavar="M2", help="tiny-part threshold (m²)")
     g.add_argument("--sliver-width", type=float, metavar="M", help="sliver mean width (m)")
-    g.add_argument("--max-gap-fill", type=float, metavar="M2",
-                   help="repair fills gaps up to this area (m²)")
+    g.add_argument(
+        "--max-gap-fill", type=float, metavar="M2", help="repair fills gaps up to this area (m²)"
+    )
 
 
 def _validation_settings(args: argparse.Namespace) -> ValidationSettings:
     base = ValidationSettings()
-    updates = {key: value for key, value in (
-        ("area_tolerance_m2", args.area_tolerance), ("tiny_part_m2", args.tiny_part),
-        ("sliver_width_m", args.sliver_width), ("max_gap_fill_m2", args.max_gap_fill),
-    ) if value is not None}
+    updates = {
+        key: value
+        for key, value in (
+            ("area_tolerance_m2", args.area_tolerance),
+            ("tiny_part_m2", args.tiny_part),
+            ("sliver_width_m", args.sliver_width),
+            ("max_gap_fill_m2", args.max_gap_fill),
+        )
+        if value is not None
+    }
     return base.model_copy(update=updates)
 
 
 def _read(args: argparse.Namespace, files: list[Path], cfg: Settings) -> GridSet:
-    return read_boundaries(files, columns=columns(args), assume_crs=args.assume_crs,
-                           scheme=cfg.scheme)
+    return read_boundaries(
+        files, columns=columns(args), assume_crs=args.assume_crs, scheme=cfg.scheme
+    )
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -104,17 +131,26 @@ def run_repair(args: argparse.Namespace) -> int:
     write_grids(result.grids, args.output)
     after = validate(result.grids, thresholds)
     if args.format == "json":
-        emit_json({"output": str(args.output), "changes": [a.to_dict() for a in result.actions],
-                   "validation_after": after.to_dict()})
+        emit_json(
+            {
+                "output": str(args.output),
+                "changes": [a.to_dict() for a in result.actions],
+                "validation_after": after.to_dict(),
+            }
+        )
     else:
         print(result.to_text())
-        print(f"wrote {args.output}; validation of the output: {len(after.errors)} errors, "
-              f"{len(after.warnings)} warnings")
+        print(
+            f"wrote {args.output}; validation of the output: {len(after.errors)} errors, "
+            f"{len(after.warnings)} warnings"
+        )
         for finding in after.errors:
             print(f"ERROR   {finding.rule}: {finding.message}")
     if not after.ok:
-        print("the output still has errors (see above); codes are not changed by repair",
-              file=sys.stderr)
+        print(
+            "the output still has errors (see above); codes are not changed by repair",
+            file=sys.stderr,
+        )
     return 0 if after.ok else 1
 
 

@@ -12,36 +12,56 @@ from gridgeo.lookup import LookupResult
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("lookup", help="the grid chain and workstation of a point",
-                       description="Find the fifth-level grid holding a point and its chain "
-                       "up to the city. Exit 1 when the point is outside every grid.")
+    p = sub.add_parser(
+        "lookup",
+        help="the grid chain and workstation of a point",
+        description="Find the fifth-level grid holding a point and its chain "
+        "up to the city. Exit 1 when the point is outside every grid.",
+    )
     p.add_argument("lon", type=float, help="longitude (x)")
     p.add_argument("lat", type=float, help="latitude (y)")
-    p.add_argument("--crs", default="wgs84",
-                   help="wgs84 (default; GPS), cgcs2000, gcj02 (Amap/Tencent/WeChat), bd09 (Baidu)")
+    p.add_argument(
+        "--crs",
+        default="wgs84",
+        help="wgs84 (default; GPS), cgcs2000, gcj02 (Amap/Tencent/WeChat), bd09 (Baidu)",
+    )
     _source_options(p)
     add_format(p)
     p.set_defaults(handler=run_lookup)
 
-    p = sub.add_parser("staffing", help="staff by level and role against the plan's rules",
-                       description="Count staff by level, role and sworn (在编) / auxiliary "
-                       "(协管), and check each staffed grid against its level's rule.")
+    p = sub.add_parser(
+        "staffing",
+        help="staff by level and role against the plan's rules",
+        description="Count staff by level, role and sworn (在编) / auxiliary "
+        "(协管), and check each staffed grid against its level's rule.",
+    )
     _source_options(p)
     add_format(p)
     p.set_defaults(handler=run_staffing)
 
 
 def _source_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--boundaries", type=Path, action="append", metavar="FILE",
-                   help="boundary file (repeatable; default: the configured source)")
+    p.add_argument(
+        "--boundaries",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="boundary file (repeatable; default: the configured source)",
+    )
     p.add_argument("--workstations", type=Path, help="workstations GeoJSON")
     p.add_argument("--staff", type=Path, help="staff roster CSV")
     add_column_options(p)
 
 
 def _dataset(args: argparse.Namespace) -> Dataset:
-    return load(args.boundaries, workstations=args.workstations, staff=args.staff,
-                settings=settings(args), columns=columns(args), assume_crs=args.assume_crs)
+    return load(
+        args.boundaries,
+        workstations=args.workstations,
+        staff=args.staff,
+        settings=settings(args),
+        columns=columns(args),
+        assume_crs=args.assume_crs,
+    )
 
 
 def run_lookup(args: argparse.Namespace) -> int:
@@ -56,7 +76,9 @@ def run_lookup(args: argparse.Namespace) -> int:
 def _as_text(result: LookupResult) -> str:
     lon, lat = result.cgcs2000
     lines = [f"point ({result.lon}, {result.lat}) {result.crs} -> CGCS2000 ({lon:.7f}, {lat:.7f})"]
-    lines += [f"  level {int(g.level)} {g.level.label:22} {g.code:16} {g.name}" for g in result.grids]
+    lines += [
+        f"  level {int(g.level)} {g.level.label:22} {g.code:16} {g.name}" for g in result.grids
+    ]
     if not result.grids:
         lines.append("  outside every grid")
         if result.nearest:

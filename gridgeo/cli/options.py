@@ -16,17 +16,27 @@ def add_column_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--code-col", help="attribute holding the code (default: code/编码/...)")
     group.add_argument("--name-col", help="attribute holding the name (default: name/名称/...)")
     group.add_argument("--level-col", help="attribute holding the level (default: level/级别/...)")
-    group.add_argument("--parent-col", help="attribute holding the parent code "
-                       "(default: parent_code/上级编码/...)")
-    group.add_argument("--assume-crs", metavar="CRS",
-                       help="CRS for files that declare none, e.g. EPSG:4490 or EPSG:4546")
-    group.add_argument("--sequence-width", type=int, choices=range(1, 7), metavar="N",
-                       help="digits of the fifth-level sequence (default 3: 15-digit grid codes)")
+    group.add_argument(
+        "--parent-col", help="attribute holding the parent code (default: parent_code/上级编码/...)"
+    )
+    group.add_argument(
+        "--assume-crs",
+        metavar="CRS",
+        help="CRS for files that declare none, e.g. EPSG:4490 or EPSG:4546",
+    )
+    group.add_argument(
+        "--sequence-width",
+        type=int,
+        choices=range(1, 7),
+        metavar="N",
+        help="digits of the fifth-level sequence (default 3: 15-digit grid codes)",
+    )
 
 
 def columns(args: argparse.Namespace) -> ColumnMap:
-    return ColumnMap(code=args.code_col, name=args.name_col, level=args.level_col,
-                     parent_code=args.parent_col)
+    return ColumnMap(
+        code=args.code_col, name=args.name_col, level=args.level_col, parent_code=args.parent_col
+    )
 
 
 def settings(args: argparse.Namespace) -> Settings:
@@ -36,7 +46,9 @@ def settings(args: argparse.Namespace) -> Settings:
     return base.model_copy(update={"sequence_width": width}) if width else base
 
 
-def add_format(parser: argparse.ArgumentParser, choices: tuple[str, ...] = ("text", "json")) -> None:
+def add_format(
+    parser: argparse.ArgumentParser, choices: tuple[str, ...] = ("text", "json")
+) -> None:
     parser.add_argument("--format", choices=choices, default="text", help="output format")
 
 

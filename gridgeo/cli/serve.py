@@ -9,8 +9,11 @@ from gridgeo.settings import Settings
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("serve", help="serve the HTTP API on 127.0.0.1:8000",
-                       description="Serve the API with uvicorn (settings from GRIDGEO_*).")
+    p = sub.add_parser(
+        "serve",
+        help="serve the HTTP API on 127.0.0.1:8000",
+        description="Serve the API with uvicorn (settings from GRIDGEO_*).",
+    )
     p.add_argument("--host", help="bind address (default GRIDGEO_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default GRIDGEO_PORT or 8000)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
@@ -21,6 +24,12 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn  # imported here so other commands start fast
 
     cfg = Settings()
-    uvicorn.run("gridgeo.api.app:app_from_env", factory=True, host=args.host or cfg.host,
-                port=args.port or cfg.port, workers=args.workers, log_level="info")
+    uvicorn.run(
+        "gridgeo.api.app:app_from_env",
+        factory=True,
+        host=args.host or cfg.host,
+        port=args.port or cfg.port,
+        workers=args.workers,
+        log_level="info",
+    )
     return 0

@@ -30,15 +30,32 @@ from pyproj import CRS
 from gridgeo.codes import CodeScheme
 from gridgeo.crs import CHINA_LAT, CHINA_LON, STORAGE_EPSG, accepted_epsg, parse_crs
 from gridgeo.errors import CRSError, FeatureError, InputFileError
-from gridgeo.levels import Level, parse_level
+from gridgeo.levels import LEVEL_WORDS, Level, parse_level
 from gridgeo.model import GridSet
 
-CODE_NAMES = ("code", "编码", "代码", "网格编码", "网格代码", "区划代码", "行政区划代码",
-              "adcode", "grid_code", "gridcode")
+CODE_NAMES = (
+    "code",
+    "编码",
+    "代码",
+    "网格编码",
+    "网格代码",
+    "区划代码",
+    "行政区划代码",
+    "adcode",
+    "grid_code",
+    "gridcode",
+)
 NAME_NAMES = ("name", "名称", "网格名称", "区划名称", "地名")
 LEVEL_NAMES = ("level", "级别", "层级", "网格级别", "网格层级")
-PARENT_NAMES = ("parent_code", "parent", "上级编码", "父级编码", "上级代码", "parentcode",
-                "parent_cod")  # shapefiles cut names at 10 characters
+PARENT_NAMES = (
+    "parent_code",
+    "parent",
+    "上级编码",
+    "父级编码",
+    "上级代码",
+    "parentcode",
+    "parent_cod",
+)  # shapefiles cut names at 10 characters
 
 
 @dataclass(frozen=True)
@@ -74,8 +91,9 @@ def read_boundaries(
     CRSError
         A file has no CRS and ``assume_crs`` is not given, or an unsupported CRS.
     """
-    sets = [read_boundary_file(p, columns=columns, assume_crs=assume_crs, scheme=scheme)
-            for p in paths]
+    sets = [
+        read_boundary_file(p, columns=columns, assume_crs=assume_crs, scheme=scheme) for p in paths
+    ]
     if not sets:
         raise InputFileError("no boundary file given")
     return GridSet.concat(sets)
@@ -93,8 +111,10 @@ def read_boundary_file(
     if not path.exists():
         raise InputFileError(f"{path}: no such file")
     layers = _spatial_layers(path)
-    frames = [_read_layer(path, layer, len(layers) > 1, columns or ColumnMap(), assume_crs)
-              for layer in layers]
+    frames = [
+        _read_layer(path, layer, len(layers) > 1, columns or ColumnMap(), assume_crs)
+        for layer in layers
+    ]
     return GridSet.concat([GridSet.from_frame(f, scheme) for f in frames])
 
 
@@ -129,15 +149,18 @@ def _read_layer(
 def _rename_columns(frame: gpd.GeoDataFrame, columns: ColumnMap, source: str) -> gpd.GeoDataFrame:
     lower = {str(c).lower(): str(c) for c in frame.columns if c != "geometry"}
     renames: dict[str, str] = {}
-    for field, chosen, known in (("code", columns.code, CODE_NAMES),
-                                 ("name", columns.name, NAME_NAMES),
-                                 ("level", columns.level, LEVEL_NAMES),
-                                 ("parent_code", columns.parent_code, PARENT_NAMES)):
+    for field, chosen, known in (
+        ("code", columns.code, CODE_NAMES),
+        ("name", columns.name, NAME_NAMES),
+        ("level", columns.level, LEVEL_NAMES),
+        ("parent_code", columns.parent_code, PARENT_NAMES),
+    ):
         if chosen is not None:
             if chosen not in frame.columns:
                 raise InputFileError(
                     f"{source}: no column {chosen!r} for {field}; columns are "
-                    f"{', '.join(lower.values()) or '(none)'}")
+                    f"{', '.join(lower.values()) or '(none)'}"
+                )
             renames[chosen] = field
             continue
         found = next((lower[k.lower()] for k in known if k.lower() in lower), None)
@@ -154,22 +177,28 @@ def level_from_layer_name(layer: str) -> Level | None:
     match = re.search(r"(?:^|[^a-z])(?:level|l)_?([1-5])(?:[^0-9]|$)", text)
     if match:
         return Level(int(match.group(1)))
-    for word in sorted({lv.en for lv in Level} | {lv.zh for lv in Level}, key=len, reverse=True):
-        if word in text:
+    for word in sorted(LEVEL_WORDS, key=len, reverse=True):
+        if len(word) > 1 and not word.isdigit() and word in text:
             return parse_level(word)
     return None
 
 
-def _to_storage_crs(frame: gpd.GeoDataFrame, source: str, assume_crs: str | None) -> gpd.GeoDataFrame:
+def _to_storage_crs(
+    frame: gpd.GeoDataFrame, source: str, assume_crs: str | None
+) -> gpd.GeoDataFrame:
     if frame.crs is None:
         if assume_crs is None:
             raise CRSError(
                 f"{source} has no CRS; if you know it, pass --assume-crs (for example "
                 "--assume-crs EPSG:4490 for CGCS2000 lon/lat or EPSG:4546 for Guilin's "
-                "Gauss-Kruger zone)")
+                "Gauss-Kruger zone)"
+            )
         frame = frame.set_crs(parse_crs(assume_crs))
     crs = CRS.from_user_input(frame.crs)
-    epsg = accepted_epsg(crs)
+    try:
+        epsg = accepted_epsg(crs)
+    except CRSError as exc:
+        raise CRSError(f"{source}: {exc}") from None
     _check_coordinates(frame, source, crs.is_geographic)
     frame = frame.to_crs(STORAGE_EPSG) if epsg != STORAGE_EPSG else frame
     if not crs.is_geographic:
@@ -192,18 +221,37 @@ def _coordinate_problem(b: Sequence[float], geographic: bool) -> str | None:
     xmin, ymin, xmax, ymax = b
     degrees_like = -180 <= xmin and xmax <= 180 and -90 <= ymin and ymax <= 90
     if not geographic:
-        return ("coordinates look like degrees but the CRS is projected (metres); "
-                "set the right CRS" if degrees_like else None)
+        return (
+            "coordinates look like degrees but the CRS is projected (metres); set the right CRS"
+            if degrees_like
+            else None
+        )
+    # (lat, lon) in China: x in the latitude range, y in the longitude range (y may exceed 90)
+    if (
+        CHINA_LAT[0] <= xmin
+        and xmax <= CHINA_LAT[1]
+        and CHINA_LON[0] <= ymin
+        and ymax <= CHINA_LON[1]
+    ):
+        return (
+            f"coordinates ({xmin:.6g}, {ymin:.6g}) look like (lat, lon) swapped: "
+            "longitude must come first"
+        )
     if not degrees_like:
-        return (f"coordinates ({xmin:.6g}, {ymin:.6g}) are not degrees: projected metres "
-                "labelled as a geographic CRS? Set the file's real CRS (e.g. EPSG:4546)")
-    if CHINA_LAT[0] <= xmin and xmax <= CHINA_LAT[1] and CHINA_LON[0] <= ymin and ymax <= CHINA_LON[1]:
-        return (f"coordinates ({xmin:.6g}, {ymin:.6g}) look like (lat, lon) swapped: "
-                "longitude must come first")
-    if not (CHINA_LON[0] <= xmin and xmax <= CHINA_LON[1]
-            and CHINA_LAT[0] <= ymin and ymax <= CHINA_LAT[1]):
-        return (f"coordinates ({xmin:.6g}, {ymin:.6g}) to ({xmax:.6g}, {ymax:.6g}) lie "
-                "outside China; check the CRS")
+        return (
+            f"coordinates ({xmin:.6g}, {ymin:.6g}) are not degrees: projected metres "
+            "labelled as a geographic CRS? Set the file's real CRS (e.g. EPSG:4546)"
+        )
+    if not (
+        CHINA_LON[0] <= xmin
+        and xmax <= CHINA_LON[1]
+        and CHINA_LAT[0] <= ymin
+        and ymax <= CHINA_LAT[1]
+    ):
+        return (
+            f"coordinates ({xmin:.6g}, {ymin:.6g}) to ({xmax:.6g}, {ymax:.6g}) lie "
+            "outside China; check the CRS"
+        )
     return None
 
 

@@ -54,8 +54,11 @@ class Dataset:
 
     def staffing(self) -> StaffingReport:
         """Staff counts and rule findings."""
-        levels = {c: Level(int(lv)) for c, lv in zip(self.grids.codes, self.grids.levels,
-                                                     strict=True) if c is not None and lv > 0}
+        levels = {
+            c: Level(int(lv))
+            for c, lv in zip(self.grids.codes, self.grids.levels, strict=True)
+            if c is not None and lv > 0
+        }
         return staffing_report(self.staff, levels)
 
 
@@ -79,8 +82,7 @@ def load(
         paths = [settings.boundaries]
     elif isinstance(paths, str | Path):
         paths = [paths]
-    grids = read_boundaries(paths, columns=columns, assume_crs=assume_crs,
-                            scheme=settings.scheme)
+    grids = read_boundaries(paths, columns=columns, assume_crs=assume_crs, scheme=settings.scheme)
     ws_path = workstations or (settings.workstations if default else None)
     staff_path = staff or (settings.staff if default else None)
     return Dataset(

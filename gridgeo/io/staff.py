@@ -43,14 +43,23 @@ def _member(path: Path, line: int, row: dict[str, Any]) -> StaffMember:
 
     role, employment = field("role"), field("employment")
     if role not in ROLE_WORDS:
-        raise InputFileError(f"{path}, row {line}: unknown role {role!r}; use "
-                             f"{', '.join(ROLE_WORDS)}")
+        raise InputFileError(
+            f"{path}, row {line}: unknown role {role!r}; use {', '.join(ROLE_WORDS)}"
+        )
     if employment not in EMPLOYMENT_WORDS:
-        raise InputFileError(f"{path}, row {line}: unknown employment {employment!r}; use "
-                             f"{', '.join(EMPLOYMENT_WORDS)}")
-    return StaffMember(field("person_id"), field("name"), ROLE_WORDS[role],
-                       EMPLOYMENT_WORDS[employment], field("grid_code"), field("title"),
-                       field("phone"))
+        raise InputFileError(
+            f"{path}, row {line}: unknown employment {employment!r}; use "
+            f"{', '.join(EMPLOYMENT_WORDS)}"
+        )
+    return StaffMember(
+        field("person_id"),
+        field("name"),
+        ROLE_WORDS[role],
+        EMPLOYMENT_WORDS[employment],
+        field("grid_code"),
+        field("title"),
+        field("phone"),
+    )
 
 
 def read_workstations(path: str | Path) -> list[Workstation]:
@@ -78,6 +87,13 @@ def _workstation(path: Path, i: int, feature: dict[str, Any]) -> Workstation:
     codes = tuple(c.strip() for c in str(served).split(",") if c.strip())
     if not props.get("code") or not codes:
         raise InputFileError(f"{path}: feature #{i} needs code and community_code")
-    return Workstation(str(props["code"]), str(props.get("name", "")), lon, lat, codes,
-                       str(props.get("address", "")), bool(props.get("illustrative", False)),
-                       str(props.get("note", "")))
+    return Workstation(
+        str(props["code"]),
+        str(props.get("name", "")),
+        lon,
+        lat,
+        codes,
+        str(props.get("address", "")),
+        bool(props.get("illustrative", False)),
+        str(props.get("note", "")),
+    )

@@ -11,7 +11,6 @@ and moved into place, so a failed write never leaves half a file.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import zipfile
 from pathlib import Path
@@ -37,32 +36,42 @@ def write_grids(grids: GridSet, path: str | Path) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     frame = grids.frame.drop(columns=["ref"])
-    writers = {".gpkg": _write_gpkg, ".geojson": _write_geojson, ".json": _write_geojson,
-               ".zip": _write_shapefile_zip}
+    writers = {
+        ".gpkg": _write_gpkg,
+        ".geojson": _write_geojson,
+        ".json": _write_geojson,
+        ".zip": _write_shapefile_zip,
+    }
     if suffix not in writers:
         raise InputFileError(f"{path}: unknown output format; use .gpkg, .geojson or .zip")
+    if len(frame) == 0:
+        raise InputFileError(f"{path}: no features to write")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(suffix=suffix, dir=path.parent, prefix=f".{path.stem}.")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        tmp.unlink()
-        writers[suffix](frame, tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    # Write under the final name inside a private directory beside the target (GDAL stores
+    # the file name as the layer name), then move it into place in one rename.
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.stem}.") as tmp:
+        staged = Path(tmp) / path.name
+        writers[suffix](frame, staged)
+        staged.replace(path)
     return path
 
 
 def _write_gpkg(frame: gpd.GeoDataFrame, path: Path) -> None:
     for level in sorted({int(v) for v in frame["level"] if v > 0}):
         part = frame[frame["level"] == level]
-        pyogrio.write_dataframe(part, path, layer=layer_name(Level(level)), driver="GPKG",
-                                promote_to_multi=False, append=path.exists())
+        pyogrio.write_dataframe(
+            part,
+            path,
+            layer=layer_name(Level(level)),
+            driver="GPKG",
+            promote_to_multi=False,
+            append=path.exists(),
+        )
     unknown = frame[frame["level"] <= 0]
     if len(unknown):
-        pyogrio.write_dataframe(unknown, path, layer="unknown_level", driver="GPKG",
-                                append=path.exists())
+        pyogrio.write_dataframe(
+            unknown, path, layer="unknown_level", driver="GPKG", append=path.exists()
+        )
 
 
 def _write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
@@ -73,8 +82,9 @@ def _write_shapefile_zip(frame: gpd.GeoDataFrame, path: Path) -> None:
     frame = frame.rename(columns={"parent_code": "parent"})
     with tempfile.TemporaryDirectory() as tmp:
         shp = Path(tmp) / "grids.shp"
-        pyogrio.write_dataframe(frame, shp, driver="ESRI Shapefile", encoding="UTF-8",
-                                promote_to_multi=True)
+        pyogrio.write_dataframe(
+            frame, shp, driver="ESRI Shapefile", encoding="UTF-8", promote_to_multi=True
+        )
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for member in sorted(Path(tmp).iterdir()):
                 zf.write(member, member.name)

@@ -23,7 +23,10 @@ from shapely.geometry.base import BaseGeometry
 
 from gridgeo.codes import CodeScheme, reading_order
 from gridgeo.errors import InputFileError
+from gridgeo.geometry import union
+from gridgeo.io.boundaries import read_boundaries
 from gridgeo.levels import Level
+from gridgeo.repair import repair
 from gridgeo.sample import staff
 from gridgeo.sample.checks import (
     GEOGRAPHIC_CRS,
@@ -33,12 +36,9 @@ from gridgeo.sample.checks import (
     check_tiling,
     check_within,
 )
-from gridgeo.geometry import union
-from gridgeo.io.boundaries import read_boundaries
-from gridgeo.repair import repair
 from gridgeo.sample.partition import densify, partition, polygon_parts
-from gridgeo.settings import ValidationSettings
 from gridgeo.sample.readme import write_readme
+from gridgeo.settings import ValidationSettings
 
 SEED = 20261128
 CITY_CODE, CITY_NAME = "450300", "桂林市"
@@ -121,11 +121,11 @@ def load_outlines(source: Path) -> tuple[Unit, list[Unit]]:
     repaired = repair(grids, ValidationSettings(tiny_part_m2=CRUMB_M2)).grids
     districts = [
         Unit(str(code), name, Level.DISTRICT, CITY_CODE, False, _single(geom))
-        for code, name, geom in zip(repaired.codes, repaired.names, repaired.geometries,
-                                    strict=True)
+        for code, name, geom in zip(
+            repaired.codes, repaired.names, repaired.geometries, strict=True
+        )
     ]
-    city = Unit(CITY_CODE, CITY_NAME, Level.CITY, None, False,
-                _single(union(repaired.geometries)))
+    city = Unit(CITY_CODE, CITY_NAME, Level.CITY, None, False, _single(union(repaired.geometries)))
     return city, sorted(districts, key=lambda u: u.code)
 
 
@@ -138,8 +138,9 @@ def _single(geometry: BaseGeometry) -> Polygon:
 
 def _pilot_district(districts: list[Unit]) -> Unit:
     unit = next(u for u in districts if u.code == DISTRICT_CODE)
-    return Unit(unit.code, unit.name, unit.level, unit.parent_code, unit.pilot,
-                densify(unit.geometry))
+    return Unit(
+        unit.code, unit.name, unit.level, unit.parent_code, unit.pilot, densify(unit.geometry)
+    )
 
 
 def _reading_indices(polygons: Sequence[Polygon]) -> list[int]:

@@ -8,8 +8,11 @@ from pathlib import Path
 
 _LAYER_ROWS = (
     ("level1_city", "1 city 市", "桂林市 450300: union of the 17 repaired districts"),
-    ("level2_district", "2 district 区", "Guilin's 17 districts, repaired; 秀峰区 450302 is "
-     "the pilot district"),
+    (
+        "level2_district",
+        "2 district 区",
+        "Guilin's 17 districts, repaired; 秀峰区 450302 is the pilot district",
+    ),
     ("level3_street", "3 street 街道", "秀峰街道 (pilot), 丽君街道, 甲山街道"),
     ("level4_community", "4 community 社区", "pilot: 文明社区, 五美社区; the rest illustrative"),
     ("level5_grid", "5 grid 五级网格", "3 per pilot community, 3-6 per other community"),

@@ -33,13 +33,19 @@ def check_codes(ctx: Context) -> Iterator[Finding]:
     for i, code in enumerate(grids.codes):
         level = ctx.level_of(i)
         if code is None:
-            yield Finding("missing_code", "error", level, (grids.refs[i],),
-                          f"{grids.label(i)} has no code")
+            yield Finding(
+                "missing_code", "error", level, (grids.refs[i],), f"{grids.label(i)} has no code"
+            )
             continue
         if level is None:
-            yield Finding("unknown_level", "error", None, (code,),
-                          f"{grids.label(i)}: level unknown (no readable level column and the "
-                          "code gives none)")
+            yield Finding(
+                "unknown_level",
+                "error",
+                None,
+                (code,),
+                f"{grids.label(i)}: level unknown (no readable level column and the "
+                "code gives none)",
+            )
             continue
         finding = _format_finding(ctx, i, code, level)
         if finding is not None:
@@ -48,8 +54,13 @@ def check_codes(ctx: Context) -> Iterator[Finding]:
         yield from _parent_findings(ctx, i, code, level, present)
     for code, positions in find_duplicates([c for c in grids.codes if c is not None]).items():
         refs = ", ".join(grids.refs[p] for p in _positions_of(grids.codes, code))
-        yield Finding("duplicate_code", "error", _level_or_none(ctx, code), (code,),
-                      f"code {code} is used by {len(positions)} features ({refs})")
+        yield Finding(
+            "duplicate_code",
+            "error",
+            _level_or_none(ctx, code),
+            (code,),
+            f"code {code} is used by {len(positions)} features ({refs})",
+        )
 
 
 def _format_finding(ctx: Context, i: int, code: str, level: Level) -> Finding | None:
@@ -57,12 +68,16 @@ def _format_finding(ctx: Context, i: int, code: str, level: Level) -> Finding | 
     try:
         inferred = scheme.infer_level(code)
     except CodeError as exc:
-        return Finding("malformed_code", "error", level, (code,),
-                       f"{ctx.grids.label(i)}: {exc}")
+        return Finding("malformed_code", "error", level, (code,), f"{ctx.grids.label(i)}: {exc}")
     if inferred is not level:
-        return Finding("level_mismatch", "error", level, (code,),
-                       f"{ctx.grids.label(i)}: the code is a {inferred.label} code but the "
-                       f"level column says {int(level)} {level.label}")
+        return Finding(
+            "level_mismatch",
+            "error",
+            level,
+            (code,),
+            f"{ctx.grids.label(i)}: the code is a {inferred.label} code but the "
+            f"level column says {int(level)} {level.label}",
+        )
     try:
         scheme.check(code, level)
     except CodeError as exc:
@@ -77,11 +92,25 @@ def _parent_findings(
     parent = grids.parent_codes[i]
     derived = grids.scheme.parent(code, level)
     if parent != derived:
-        yield Finding("parent_mismatch", "error", level, (code, str(parent)),
-                      f"{grids.label(i)}: parent_code {parent} but the code extends {derived}")
-    if level.parent is not None and int(level.parent) in present and parent not in grids.position_of:
-        yield Finding("missing_parent", "error", level, (code, str(parent)),
-                      f"{grids.label(i)}: parent {parent} ({level.parent.label}) is not in the data")
+        yield Finding(
+            "parent_mismatch",
+            "error",
+            level,
+            (code, str(parent)),
+            f"{grids.label(i)}: parent_code {parent} but the code extends {derived}",
+        )
+    if (
+        level.parent is not None
+        and int(level.parent) in present
+        and parent not in grids.position_of
+    ):
+        yield Finding(
+            "missing_parent",
+            "error",
+            level,
+            (code, str(parent)),
+            f"{grids.label(i)}: parent {parent} ({level.parent.label}) is not in the data",
+        )
 
 
 def _positions_of(codes: list[str | None], code: str) -> list[int]:

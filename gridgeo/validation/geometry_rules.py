@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from gridgeo.geometry import POLYGONAL, location, parts
 from gridgeo.validation.context import Context
@@ -32,25 +33,31 @@ def check_geometries(ctx: Context) -> Iterator[Finding]:
     yield from _check_parts(ctx)
 
 
-def _check_one(ctx: Context, i: int, geom: object) -> Iterator[Finding]:
+def _check_one(ctx: Context, i: int, geom: BaseGeometry | None) -> Iterator[Finding]:
     label, level, codes = ctx.grids.label(i), ctx.level_of(i), (ctx.code(i),)
-    if geom is None or shapely.is_empty(geom):
+    if geom is None or geom.is_empty:
         yield Finding("empty_geometry", "error", level, codes, f"{label} has no geometry")
         return
-    kind = shapely.get_type_id(geom)
-    geom_type = shapely.geometry.base.GEOMETRY_TYPES[kind]
+    geom_type = geom.geom_type
     if geom_type not in POLYGONAL:
         usable = "" if not shapely.is_empty(ctx.clean[i]) else "; it is not used further"
         yield Finding(
-            "non_polygonal", "error", level, codes,
+            "non_polygonal",
+            "error",
+            level,
+            codes,
             f"{label} is a {geom_type}, not a Polygon or MultiPolygon{usable}",
         )
     if not shapely.is_valid(geom):
         reason = shapely.is_valid_reason(geom)
         where = location(reason)
         yield Finding(
-            "invalid_geometry", "error", level, codes,
-            f"{label} is invalid: {reason} (GEOS)", location=where,
+            "invalid_geometry",
+            "error",
+            level,
+            codes,
+            f"{label} is invalid: {reason} (GEOS)",
+            location=where,
         )
 
 
@@ -63,15 +70,23 @@ def _check_parts(ctx: Context) -> Iterator[Finding]:
             area, width = ctx.area(part), ctx.width(part)
             if area < settings.tiny_part_m2:
                 yield Finding(
-                    "tiny_part", "warning", ctx.level_of(i), (ctx.code(i),),
+                    "tiny_part",
+                    "warning",
+                    ctx.level_of(i),
+                    (ctx.code(i),),
                     f"{ctx.grids.label(i)} has a part of {area:.1f} m², below the "
                     f"{settings.tiny_part_m2:g} m² threshold",
-                    area_m2=area, geometry=part,
+                    area_m2=area,
+                    geometry=part,
                 )
             elif width < settings.sliver_width_m:
                 yield Finding(
-                    "sliver", "warning", ctx.level_of(i), (ctx.code(i),),
+                    "sliver",
+                    "warning",
+                    ctx.level_of(i),
+                    (ctx.code(i),),
                     f"{ctx.grids.label(i)} has a sliver part of {area:.1f} m², mean width "
                     f"{width:.2f} m",
-                    area_m2=area, geometry=part,
+                    area_m2=area,
+                    geometry=part,
                 )

@@ -52,10 +52,14 @@ def _outside_parent(ctx: Context, level: Level) -> Iterator[Finding]:
         area = ctx.area(outside)
         if area > ctx.settings.area_tolerance_m2:
             yield Finding(
-                "outside_parent", "error", level, (ctx.code(i), ctx.code(p)),
+                "outside_parent",
+                "error",
+                level,
+                (ctx.code(i), ctx.code(p)),
                 f"{ctx.grids.label(i)} extends {area:,.1f} m² outside its parent "
                 f"{ctx.grids.label(p)}{_sliver_note(ctx, outside)}",
-                area_m2=area, geometry=outside,
+                area_m2=area,
+                geometry=outside,
             )
 
 
@@ -72,10 +76,14 @@ def _overlaps(ctx: Context, level: Level) -> Iterator[Finding]:
         area = ctx.area(shared)
         if area > ctx.settings.area_tolerance_m2:
             yield Finding(
-                "overlap", "error", level, (ctx.code(i), ctx.code(j)),
+                "overlap",
+                "error",
+                level,
+                (ctx.code(i), ctx.code(j)),
                 f"{ctx.grids.label(i)} and {ctx.grids.label(j)} overlap by {area:,.1f} m²"
                 f"{_sliver_note(ctx, shared)}",
-                area_m2=area, geometry=shared,
+                area_m2=area,
+                geometry=shared,
             )
 
 
@@ -91,17 +99,28 @@ def _gaps(ctx: Context, level: Level) -> Iterator[Finding]:
             orphans.append(int(i))
     for p, children in sorted(groups.items()):
         uncovered = difference(ctx.clean[p], union(ctx.clean[children]))
-        yield from _gap_findings(ctx, level, uncovered, children,
-                                 f"inside {ctx.grids.label(p)}, not covered by any of its "
-                                 f"{len(children)} children", parent=p)
+        yield from _gap_findings(
+            ctx,
+            level,
+            uncovered,
+            children,
+            f"inside {ctx.grids.label(p)}, not covered by any of its {len(children)} children",
+            parent=p,
+        )
     if orphans:
         enclosed = union(holes(union(ctx.clean[orphans])))
-        yield from _gap_findings(ctx, level, enclosed, orphans,
-                                 "enclosed by features of this level")
+        yield from _gap_findings(
+            ctx, level, enclosed, orphans, "enclosed by features of this level"
+        )
 
 
 def _gap_findings(
-    ctx: Context, level: Level, gap: BaseGeometry, candidates: Sequence[int], where: str,
+    ctx: Context,
+    level: Level,
+    gap: BaseGeometry,
+    candidates: Sequence[int],
+    where: str,
+    *,
     parent: int | None = None,
 ) -> Iterator[Finding]:
     pieces = parts(gap)
@@ -118,10 +137,14 @@ def _gap_findings(
         if parent is not None:
             codes = [ctx.code(parent), *codes]
         yield Finding(
-            "gap", "error", level, tuple(codes),
+            "gap",
+            "error",
+            level,
+            tuple(codes),
             f"gap of {area:,.1f} m² {where}{_sliver_note(ctx, piece)}; "
             f"next to {', '.join(codes) if codes else 'no feature'}",
-            area_m2=area, geometry=piece,
+            area_m2=area,
+            geometry=piece,
         )
 
 

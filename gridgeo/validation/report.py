@@ -110,11 +110,13 @@ class Report:
                 geom = shapely.Point(f.location)
             if geom is None or geom.is_empty:
                 continue
-            features.append({
-                "type": "Feature",
-                "properties": f.to_dict() | {"codes": ",".join(f.codes)},
-                "geometry": shapely.geometry.mapping(geom),
-            })
+            features.append(
+                {
+                    "type": "Feature",
+                    "properties": f.to_dict() | {"codes": ",".join(f.codes)},
+                    "geometry": shapely.geometry.mapping(geom),
+                }
+            )
         return {"type": "FeatureCollection", "features": features}
 
     def to_text(self) -> str:
