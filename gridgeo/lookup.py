@@ -117,7 +117,11 @@ class Locator:
         self._geoms = make_valid_polygonal(grids.geometries)
         usable = ~shapely.is_empty(self._geoms) & (grids.levels != UNKNOWN_LEVEL)
         self._positions = np.flatnonzero(usable)
-        self._tree = shapely.STRtree(self._geoms[self._positions])
+        self._indexed = self._geoms[self._positions]
+        # Prepared polygons answer point tests in O(log n) edges instead of O(n);
+        # STRtree.query(predicate=...) would prepare the points instead, not the polygons.
+        shapely.prepare(self._indexed)
+        self._tree = shapely.STRtree(self._indexed)
         self._rank = _owner_rank(grids)
 
     def locate(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.intp]:
@@ -134,8 +138,10 @@ class Locator:
         if x.size == 0 or self._positions.size == 0:
             return owners
         points = shapely.points(x, y)
+        pt_idx, geom_idx = self._tree.query(points)  # bounding-box candidates
         # For a point, "polygon intersects point" is exactly "polygon covers point".
-        pt_idx, geom_idx = self._tree.query(points, predicate="intersects")
+        hit = shapely.intersects(self._indexed[geom_idx], points[pt_idx])
+        pt_idx, geom_idx = pt_idx[hit], geom_idx[hit]
         if pt_idx.size == 0:
             return owners
         candidates = self._positions[geom_idx]
@@ -145,6 +151,16 @@ class Locator:
         chosen = order[first]
         owners[pt_idx[chosen]] = candidates[chosen]
         return owners
+
+    def locate_one(self, lon: float, lat: float) -> int:
+        """Owner position of one CGCS2000 point, -1 if none (scalar fast path of ``locate``)."""
+        point = shapely.Point(lon, lat)
+        candidates = self._tree.query(point)
+        # the first candidate in owner order that covers the point is the owner
+        for k in candidates[np.argsort(self._rank[self._positions[candidates]])]:
+            if self._indexed[k].intersects(point):
+                return int(self._positions[k])
+        return -1
 
     def lookup(self, lon: float, lat: float, crs: str = "wgs84") -> LookupResult:
         """The grid chain, workstation and nearest grid for one point.
@@ -159,7 +175,7 @@ class Locator:
         x, y = check_lonlat(lon, lat)
         cx, cy = to_cgcs2000(x, y, system)
         point = (float(cx), float(cy))
-        owner = int(self.locate(point[0], point[1])[0])
+        owner = self.locate_one(*point)
         chain = self.grids.chain(owner) if owner >= 0 else []
         refs = tuple(self._ref(p) for p in chain)
         nearest = self._nearest(*point) if owner < 0 else None

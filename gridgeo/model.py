@@ -11,7 +11,9 @@ A :class:`GridSet` is an immutable table with one row per feature as read
 ``geometry``    shapely geometry in EPSG:4490 (may be invalid or empty)
 
 Extra attribute columns from the source are kept, so a repaired file keeps
-them. Nothing here does I/O.
+them. A grid set is immutable: derive a new one (``with_geometries``,
+``subset``, ``from_frame``) instead of editing ``frame``, since columns are
+cached as arrays and lists on first use. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -150,28 +152,28 @@ class GridSet:
     def __len__(self) -> int:
         return len(self.frame)
 
-    @property
+    @cached_property
     def geometries(self) -> npt.NDArray[np.object_]:
         """Geometries as a numpy object array (EPSG:4490)."""
         return np.asarray(self.frame.geometry.array, dtype=object)
 
-    @property
+    @cached_property
     def codes(self) -> list[str | None]:
         return list(self.frame["code"])
 
-    @property
+    @cached_property
     def names(self) -> list[str]:
         return list(self.frame["name"])
 
-    @property
+    @cached_property
     def levels(self) -> npt.NDArray[np.int64]:
         return np.asarray(self.frame["level"], dtype=np.int64)
 
-    @property
+    @cached_property
     def parent_codes(self) -> list[str | None]:
         return list(self.frame["parent_code"])
 
-    @property
+    @cached_property
     def refs(self) -> list[str]:
         return list(self.frame["ref"])
 

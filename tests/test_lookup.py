@@ -162,3 +162,12 @@ def test_gcj02_and_bd09_points_land_in_their_wgs84_grid() -> None:
         assert data.lookup(float(gx), float(gy), crs="gcj02").leaf == truth
         assert data.lookup(float(bx), float(by), crs="bd09").leaf == truth
     assert truth is not None and truth.code.startswith("450302001002")  # 五美社区's station
+
+
+def test_scalar_path_agrees_with_the_vectorized_one(locator: Locator) -> None:
+    rng = np.random.default_rng(5)
+    lon = np.concatenate([rng.uniform(110.19, 110.41, 500), np.linspace(110.2, 110.4, 17)])
+    lat = np.concatenate([rng.uniform(25.19, 25.41, 500), np.full(17, 25.3)])
+    vector = locator.locate(lon, lat)
+    scalar = [locator.locate_one(float(a), float(b)) for a, b in zip(lon, lat, strict=True)]
+    assert vector.tolist() == scalar

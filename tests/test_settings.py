@@ -1,0 +1,36 @@
+"""gridgeo.settings: GRIDGEO_ environment variables, and every setting documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from gridgeo.settings import Settings, ValidationSettings
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "SETTINGS.md"
+
+
+def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDGEO_SEQUENCE_WIDTH", "2")
+    monkeypatch.setenv("GRIDGEO_AREA_TOLERANCE_M2", "5")
+    monkeypatch.setenv("GRIDGEO_LANG", "en")
+    settings = Settings()
+    assert settings.scheme.sequence_width == 2
+    assert settings.validation.area_tolerance_m2 == 5.0
+    assert settings.lang == "en"
+
+
+def test_bad_values_are_refused_with_the_field_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDGEO_SEQUENCE_WIDTH", "9")
+    with pytest.raises(ValidationError, match="sequence_width"):
+        Settings()
+
+
+def test_every_setting_is_documented() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    names = [n for n in Settings.model_fields if n != "validation"]
+    names += list(ValidationSettings.model_fields)
+    missing = [n for n in names if f"`GRIDGEO_{n.upper()}`" not in text]
+    assert missing == []
