@@ -95,12 +95,24 @@ def bench(name: str, grids: GridSet, n_points: int, repeat: int) -> list[str]:
         seconds = best_of(lambda fn=fn: fn(x, y), repeat)
         rate = n_points / seconds
         base = base or rate
-        rows.append(f"| {name} | {len(leaves):,} | {label} | {rate / 1e6:.3f} M/s | "
-                    f"{rate / base:.2f} | {'yes' if agree else 'NO'} |")
-    single = best_of(lambda: [locator.lookup(float(a), float(b), "cgcs2000")
-                              for a, b in zip(x[:2000], y[:2000], strict=True)], repeat) / 2000
-    rows.append(f"| {name} | {len(leaves):,} | gridgeo Locator.lookup, one point | "
-                f"{single * 1e6:.1f} µs/point | | |")
+        rows.append(
+            f"| {name} | {len(leaves):,} | {label} | {rate / 1e6:.3f} M/s | "
+            f"{rate / base:.2f} | {'yes' if agree else 'NO'} |"
+        )
+    single = (
+        best_of(
+            lambda: [
+                locator.lookup(float(a), float(b), "cgcs2000")
+                for a, b in zip(x[:2000], y[:2000], strict=True)
+            ],
+            repeat,
+        )
+        / 2000
+    )
+    rows.append(
+        f"| {name} | {len(leaves):,} | gridgeo Locator.lookup, one point | "
+        f"{single * 1e6:.1f} µs/point | | |"
+    )
     return rows
 
 
@@ -110,9 +122,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     sample = read_boundaries([REPO / "data" / "sample" / "boundaries.gpkg"])
-    print(f"# lookup benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
-          f"{platform.python_implementation()} {platform.python_version()}, "
-          f"{args.points:,} random points in the data's bounds, best of {args.repeat}\n")
+    print(
+        f"# lookup benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+        f"{platform.python_implementation()} {platform.python_version()}, "
+        f"{args.points:,} random points in the data's bounds, best of {args.repeat}\n"
+    )
     print("| dataset | leaf grids | method | throughput | ratio to first | same owners |")
     print("|---|---|---|---|---|---|")
     for row in bench("sample pilot (秀峰区 + 16 districts)", sample, args.points, args.repeat):

@@ -43,17 +43,22 @@ def make_valid_polygonal(geoms: npt.ArrayLike) -> npt.NDArray[np.object_]:
 
     The structure method treats rings as boundaries and keeps the area they
     enclose, dropping collapsed lines and points; for self-intersecting rings
-    this is what a planner drew. Valid polygons pass through unchanged.
+    this is what a planner drew. Valid polygons pass through unchanged (and
+    the array is returned as is when every geometry is a valid polygon).
     """
     arr = np.asarray(geoms, dtype=object)
-    out = arr.copy()
     present = ~shapely.is_missing(arr)
-    needs = present & ~shapely.is_valid(arr)
+    kinds = shapely.get_type_id(arr)
+    fine = present & np.isin(kinds, (3, 6)) & shapely.is_valid(arr)  # Polygon, MultiPolygon
+    if fine.all():
+        return arr
+    out = arr.copy()
+    needs = present & ~fine
     if needs.any():
         fixed = shapely.make_valid(arr[needs], method="structure", keep_collapsed=False)
-        out[needs] = fixed
+        out[needs] = [polygonal(g) for g in fixed]
     out[~present] = EMPTY
-    return np.array([polygonal(g) for g in out], dtype=object)
+    return out
 
 
 def parts(geom: BaseGeometry) -> list[Polygon]:

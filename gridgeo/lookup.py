@@ -103,6 +103,8 @@ class Locator:
         Workstations, matched to the chain by the communities they serve.
     nearest_tolerance_m
         How far outside every grid a point may be for ``nearest`` to be given.
+    assume_valid
+        Skip making geometries valid (the caller already did).
     """
 
     def __init__(
@@ -110,11 +112,13 @@ class Locator:
         grids: GridSet,
         workstations: list[Workstation] | None = None,
         nearest_tolerance_m: float = 50.0,
+        *,
+        assume_valid: bool = False,
     ) -> None:
         self.grids = grids
         self.workstations = list(workstations or [])
         self.nearest_tolerance_m = nearest_tolerance_m
-        self._geoms = make_valid_polygonal(grids.geometries)
+        self._geoms = grids.geometries if assume_valid else make_valid_polygonal(grids.geometries)
         usable = ~shapely.is_empty(self._geoms) & (grids.levels != UNKNOWN_LEVEL)
         self._positions = np.flatnonzero(usable)
         self._indexed = self._geoms[self._positions]
@@ -137,7 +141,7 @@ class Locator:
         owners = np.full(x.shape, -1, dtype=np.intp)
         if x.size == 0 or self._positions.size == 0:
             return owners
-        points = shapely.points(x, y)
+        points = np.asarray(shapely.points(x, y), dtype=object)
         pt_idx, geom_idx = self._tree.query(points)  # bounding-box candidates
         # For a point, "polygon intersects point" is exactly "polygon covers point".
         hit = shapely.intersects(self._indexed[geom_idx], points[pt_idx])

@@ -1,0 +1,111 @@
+"""Assignment of a table of points to grids: the core behind ``gridgeo assign`` and Dask.
+
+:func:`assign_frame` takes one chunk (a pandas DataFrame), keeps every row and
+column as they are, and adds:
+
+==================  ==========================================================
+``code_l1``..``l5`` code of the grid at each level holding the point (empty
+                    when the point is outside every grid or the input is bad)
+``workstation_code`` the workstation serving the point's community, if any
+``status``          ``ok``, ``unassigned`` (valid point outside every leaf
+                    grid) or ``bad_input`` (missing, non-numeric, NaN or
+                    out-of-range coordinates)
+==================  ==========================================================
+
+It is a pure function of the chunk and the index, so any chunked reader or a
+Dask ``map_partitions`` can call it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from gridgeo.coords import bad_lonlat_mask, parse_coord_system, to_cgcs2000
+from gridgeo.index import GridIndex
+from gridgeo.levels import Level
+from gridgeo.workstation import Workstation
+
+CODE_COLUMNS = tuple(f"code_l{int(lv)}" for lv in Level)
+ADDED_COLUMNS = (*CODE_COLUMNS, "workstation_code", "status")
+STATUSES = ("ok", "unassigned", "bad_input")
+
+
+@dataclass
+class AssignSummary:
+    """Counts of a batch run, by status."""
+
+    rows: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+
+    def add(self, status: pd.Series) -> None:
+        self.rows += len(status)
+        self.statuses.update(status.value_counts().to_dict())
+
+    def to_dict(self) -> dict[str, int]:
+        return {"rows": self.rows, **{s: int(self.statuses.get(s, 0)) for s in STATUSES}}
+
+
+def workstation_lookup(workstations: list[Workstation]) -> dict[str, str]:
+    """Community code -> workstation code."""
+    return {c: ws.code for ws in workstations for c in ws.community_codes}
+
+
+def coordinates(
+    frame: pd.DataFrame, lon_col: str, lat_col: str
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Float coordinates of a chunk; anything unreadable becomes NaN (marked bad later)."""
+    for column in (lon_col, lat_col):
+        if column not in frame.columns:
+            raise KeyError(column)
+    lon = pd.to_numeric(frame[lon_col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    lat = pd.to_numeric(frame[lat_col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return lon, lat
+
+
+def assign_frame(
+    frame: pd.DataFrame,
+    index: GridIndex,
+    *,
+    lon_col: str = "lon",
+    lat_col: str = "lat",
+    crs: str = "wgs84",
+    stations: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """The chunk with the grid codes, workstation and status columns added.
+
+    Parameters
+    ----------
+    frame
+        One chunk of input rows; its columns and values are kept untouched.
+    index
+        The leaf-grid index of the boundary version in force.
+    lon_col, lat_col
+        Columns holding the coordinates (text or numbers).
+    crs
+        Coordinate system of the input: wgs84, cgcs2000, gcj02 or bd09.
+    stations
+        Community code -> workstation code (see :func:`workstation_lookup`).
+    """
+    system = parse_coord_system(crs)
+    lon, lat = coordinates(frame, lon_col, lat_col)
+    bad = bad_lonlat_mask(lon, lat)
+    x, y = lon.copy(), lat.copy()
+    good = ~bad
+    if good.any():
+        x[good], y[good] = to_cgcs2000(lon[good], lat[good], system)
+    x[bad], y[bad] = np.nan, np.nan
+    positions = index.assign(x, y, crs="cgcs2000")
+    out = frame.copy()
+    for level, column in zip(Level, CODE_COLUMNS, strict=True):
+        out[column] = index.codes(positions, level)
+    communities = out["code_l4"].to_numpy(dtype=object)
+    lookup = stations or {}
+    out["workstation_code"] = [lookup.get(c) if c is not None else None for c in communities]
+    status = np.where(bad, "bad_input", np.where(positions >= 0, "ok", "unassigned"))
+    out["status"] = status.astype(object)
+    return out

@@ -1,0 +1,292 @@
+"""GridIndex: exact, vectorized assignment of points to leaf grids.
+
+How it works
+------------
+The leaves' bounding box is cut into a regular lattice of cells (about
+``cells_per_leaf`` per leaf). Every polygon edge is rasterised, conservatively,
+into the cells it touches; those are *boundary cells* and remember the leaves
+whose edges touch them. The other cells are *clean*: no edge passes through
+them, so a whole connected region of clean cells lies inside one leaf (or
+none). Connected regions are labelled (``scipy.ndimage.label``) and each
+region's owner is found once with GEOS.
+
+A query maps each point to its cell: a clean cell answers with no geometry
+test at all; a boundary cell runs an exact crossing-number test (numba)
+against its candidate leaves only. Any test whose sign floating-point error
+could flip, and every point exactly on an edge or vertex, is re-run with GEOS
+``covers`` and the smallest-code tie rule (:class:`gridgeo.lookup.Locator`).
+So results are identical to the lookup core for every point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from scipy import ndimage
+
+from gridgeo.coords import to_cgcs2000
+from gridgeo.errors import GridgeoError
+from gridgeo.geometry import make_valid_polygonal
+from gridgeo.index import kernels
+from gridgeo.levels import Level
+from gridgeo.lookup import Locator
+from gridgeo.model import UNKNOWN_LEVEL, GridSet
+
+DEFAULT_CELLS_PER_LEAF = 256
+MAX_CELLS = 1 << 26  # 64 M cells (256 MB of int32) at most
+MARGIN_CELLS = 1e-6  # rasterise edges this fraction of a cell wider: rounding safety
+
+
+@dataclass(frozen=True)
+class _Lattice:
+    x0: float
+    y0: float
+    dx: float
+    dy: float
+    nx: int
+    ny: int
+
+    @classmethod
+    def covering(cls, bounds: npt.NDArray[np.float64], target_cells: int) -> _Lattice:
+        xmin, ymin, xmax, ymax = (float(v) for v in bounds)
+        width, height = max(xmax - xmin, 1e-9), max(ymax - ymin, 1e-9)
+        side = float(np.sqrt(width * height / max(target_cells, 1)))
+        nx = max(1, int(np.ceil(width / side)))
+        ny = max(1, int(np.ceil(height / side)))
+        # a hair of slack so the max edge falls inside the last cell
+        dx, dy = width / nx * (1 + 1e-9), height / ny * (1 + 1e-9)
+        return cls(xmin, ymin, dx, dy, nx, ny)
+
+    @property
+    def size(self) -> int:
+        return self.nx * self.ny
+
+    def as_array(self) -> npt.NDArray[np.float64]:
+        """(x0, y0, dx, dy, nx, ny), the form the kernels take."""
+        return np.array([self.x0, self.y0, self.dx, self.dy, self.nx, self.ny], dtype=np.float64)
+
+
+class GridIndex:
+    """Exact point-to-leaf-grid assignment, built once per boundary version.
+
+    Parameters
+    ----------
+    grids
+        The boundaries. Leaves are the usable features without children in
+        the set (the fifth-level grids when all five levels are given).
+    cells_per_leaf
+        Lattice density: more cells make more points answer from a clean
+        cell, at the cost of memory (4 bytes a cell).
+
+    Examples
+    --------
+    >>> index = GridIndex.from_file("data/sample/boundaries.gpkg")  # doctest: +SKIP
+    >>> pos = index.assign(lon, lat, crs="gcj02")                     # doctest: +SKIP
+    >>> index.codes(pos, level=4)                                     # doctest: +SKIP
+    """
+
+    def __init__(self, grids: GridSet, cells_per_leaf: int = DEFAULT_CELLS_PER_LEAF) -> None:
+        clean = make_valid_polygonal(grids.geometries)
+        usable = ~shapely.is_empty(clean) & (grids.levels != UNKNOWN_LEVEL)
+        leaf_positions = np.flatnonzero(usable & ~grids.has_children())
+        if leaf_positions.size == 0:
+            raise GridgeoError("no usable leaf grid to index")
+        self.grids = grids
+        self.leaf_positions = leaf_positions
+        self._geoms = clean[leaf_positions]
+        self.leaves = grids.subset(leaf_positions).with_geometries(self._geoms)
+        self._locator = Locator(self.leaves, assume_valid=True)
+        self._rank = _code_rank(self.leaves)
+        self._edges = _edge_arrays(self._geoms)
+        target = min(MAX_CELLS, max(64, cells_per_leaf * len(self.leaves)))
+        self.lattice = _Lattice.covering(shapely.total_bounds(self._geoms), target)
+        self._cells, self._cand_start = self._build_cells()
+        self._chain_codes = self._chain_table()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # shapely's prepared state does not survive pickling (Dask broadcasts the index)
+        self.__dict__.update(state)
+        shapely.prepare(self._locator._indexed)
+
+    @classmethod
+    def from_file(cls, path: str | Path, **kwargs: Any) -> GridIndex:
+        """Index the boundary file at ``path`` (read with :func:`read_boundaries`)."""
+        from gridgeo.io.boundaries import read_boundaries
+
+        cells = kwargs.pop("cells_per_leaf", DEFAULT_CELLS_PER_LEAF)
+        return cls(read_boundaries([path], **kwargs), cells_per_leaf=cells)
+
+    # --- build --------------------------------------------------------------
+    def _build_cells(self) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+        """Rasterise the edges; return the cell table and the boundary cells' CSR starts."""
+        edges, edge_start = self._edges
+        lattice = self.lattice.as_array()
+        counts = kernels.count_edge_cells(edges, lattice, MARGIN_CELLS)
+        offsets = np.zeros(counts.size + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        cell_of = kernels.fill_edge_cells(edges, lattice, MARGIN_CELLS, offsets)
+        n_edges, n_poly = np.int64(counts.size), np.int64(len(self.leaves))
+        poly_of = np.repeat(np.repeat(np.arange(n_poly), np.diff(edge_start)), counts)
+        pair_cell, pair_poly = np.divmod(_unique(cell_of * n_poly + poly_of), n_poly)
+        first = np.flatnonzero(np.r_[True, pair_cell[1:] != pair_cell[:-1]])
+        boundary = pair_cell[first]
+        cells = np.full(self.lattice.size, kernels.NO_OWNER, dtype=np.int32)
+        cells[boundary] = (-2 - np.arange(boundary.size)).astype(np.int32)
+        self._label_clean_cells(cells)
+        # Each leaf's edges per lattice row: a ray through a point meets only those.
+        row_of = cell_of // self.lattice.nx
+        edge_of = np.repeat(np.arange(n_edges), counts)
+        row_poly, row_edges = np.divmod(
+            _unique((row_of * n_poly + poly_of) * n_edges + edge_of), n_edges
+        )
+        self._row_edges = row_edges.astype(np.int32)
+        wanted = (pair_cell // self.lattice.nx) * n_poly + pair_poly
+        self._cands = np.column_stack(
+            [
+                pair_poly,
+                self._rank[pair_poly],
+                np.searchsorted(row_poly, wanted, side="left"),
+                np.searchsorted(row_poly, wanted, side="right"),
+            ]
+        ).astype(np.int32)
+        return cells, np.append(first, pair_cell.size).astype(np.int64)
+
+    def _label_clean_cells(self, cells: npt.NDArray[np.int32]) -> None:
+        """Give each connected region of clean cells the owner of one of its centres."""
+        lat = self.lattice
+        grid = cells.reshape(lat.ny, lat.nx)
+        labels, count = ndimage.label(grid == kernels.NO_OWNER)
+        if count == 0:
+            return
+        flat = labels.ravel()
+        # labels are numbered in raster order, so a region's first cell is where the
+        # label first exceeds every label before it
+        sample = np.flatnonzero(flat > np.maximum.accumulate(np.r_[0, flat[:-1]]))
+        if sample.size != count:  # not numbered in scan order: find first cells by sorting
+            order = np.argsort(flat, kind="stable")
+            sample = order[np.searchsorted(flat[order], np.arange(1, count + 1))]
+        row, col = np.divmod(sample, lat.nx)
+        owners = self._locator.locate(lat.x0 + (col + 0.5) * lat.dx, lat.y0 + (row + 0.5) * lat.dy)
+        region_owner = np.concatenate([[kernels.NO_OWNER], owners]).astype(np.int32)
+        clean = flat > 0
+        cells[clean] = region_owner[flat[clean]]
+
+    def _chain_table(self) -> dict[Level, npt.NDArray[np.object_]]:
+        """Code of each leaf's ancestor at every level (None where there is none)."""
+        codes = np.array(self.grids.codes, dtype=object)
+        levels, parents = self.grids.levels, self.grids.parent_positions
+        table = {lv: np.full(len(self.leaves), None, dtype=object) for lv in Level}
+        at = self.leaf_positions.copy()
+        for _ in Level:  # climb one level per step; a chain has at most five grids
+            live = np.flatnonzero(at >= 0)
+            if live.size == 0:
+                break
+            for lv in Level:
+                here = live[levels[at[live]] == int(lv)]
+                table[lv][here] = codes[at[here]]
+            at[live] = parents[at[live]]
+        return table
+
+    # --- queries ------------------------------------------------------------
+    def assign(
+        self, lon: npt.ArrayLike, lat: npt.ArrayLike, crs: str = "cgcs2000"
+    ) -> npt.NDArray[np.int32]:
+        """Leaf position (into ``self.leaves``) of each point; -1 where none.
+
+        Semantics are the lookup core's on the leaves: GEOS ``covers``, the
+        smallest code on shared edges. Non-finite coordinates give -1; check
+        them first with :func:`gridgeo.coords.bad_lonlat_mask` to tell them apart.
+
+        Parameters
+        ----------
+        lon, lat
+            Coordinates (arrays of equal shape) in ``crs``.
+        crs
+            ``wgs84``, ``cgcs2000`` (default), ``gcj02`` or ``bd09``.
+        """
+        x = np.ascontiguousarray(np.asarray(lon, dtype=np.float64).ravel())
+        y = np.ascontiguousarray(np.asarray(lat, dtype=np.float64).ravel())
+        if crs not in ("cgcs2000", "wgs84"):
+            x, y = (np.ascontiguousarray(a.ravel()) for a in to_cgcs2000(x, y, crs))
+        out = kernels.query(
+            x,
+            y,
+            self.lattice.as_array(),
+            self._cells,
+            self._cand_start,
+            self._cands,
+            self._row_edges,
+            self._edges[0],
+        )
+        unsure = np.flatnonzero(out == kernels.NEEDS_GEOS)
+        if unsure.size:
+            out[unsure] = self._locator.locate(x[unsure], y[unsure])
+        return out
+
+    def codes(
+        self, positions: npt.ArrayLike, level: int | Level = Level.GRID
+    ) -> npt.NDArray[np.object_]:
+        """Codes at ``level`` of the leaves at ``positions`` (None for -1 or no such level)."""
+        pos = np.asarray(positions)
+        column = self._chain_codes[Level(int(level))]
+        out = np.full(pos.shape, None, dtype=object)
+        hit = pos >= 0
+        out[hit] = column[pos[hit]]
+        return out
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Sizes of the index, for benchmarks and logs."""
+        boundary = int(self._cand_start.size - 1)
+        arrays = (self._cells, self._cand_start, self._cands, self._row_edges, *self._edges)
+        return {
+            "leaves": len(self.leaves),
+            "edges": int(self._edges[0].shape[0]),
+            "cells": self.lattice.size,
+            "boundary_cells": boundary,
+            "candidates": int(self._cands.shape[0]),
+            "bytes": int(sum(a.nbytes for a in arrays)),
+        }
+
+
+def _unique(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Sorted unique values (sorting beats numpy's hash-based unique on large arrays)."""
+    values = np.sort(values)
+    return values[np.r_[True, values[1:] != values[:-1]]] if values.size else values
+
+
+def _code_rank(grids: GridSet) -> npt.NDArray[np.int64]:
+    keys = [c or "~" for c in grids.codes]
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[order] = np.arange(len(keys))
+    return rank
+
+
+def _edge_arrays(
+    geoms: npt.NDArray[np.object_],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Edges (ax, ay, bx, by) of every ring of every polygon, grouped per polygon.
+
+    Returns the (n, 4) edge array and the CSR ``edge_start`` (polygon k's edges
+    are rows ``edge_start[k]:edge_start[k + 1]``).
+    """
+    parts, part_owner = shapely.get_parts(geoms, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    same_ring = ring_of[1:] == ring_of[:-1]  # consecutive vertices of one ring form an edge
+    owner = part_owner[ring_part][ring_of[:-1][same_ring]]
+    edges = np.hstack([coords[:-1][same_ring], coords[1:][same_ring]])
+    if np.any(owner[1:] < owner[:-1]):  # shapely returns parts in input order; stay safe
+        order = np.argsort(owner, kind="stable")
+        owner, edges = owner[order], edges[order]
+    edge_start = np.searchsorted(owner, np.arange(len(geoms) + 1)).astype(np.int64)
+    return np.ascontiguousarray(edges), edge_start
