@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-# Debian packages the project uses: SpatiaLite (embedded store), GDAL tools (ogrinfo in tests).
-SYSTEM_PACKAGES := libsqlite3-mod-spatialite gdal-bin
+# Debian packages the project uses: SpatiaLite (embedded store), GDAL tools (ogrinfo in tests),
+# PostGIS for the running PostgreSQL (benchmarks and the production store).
+SYSTEM_PACKAGES := libsqlite3-mod-spatialite gdal-bin postgresql-15-postgis-3
 SAMPLE := data/sample/boundaries.gpkg
 
 .PHONY: run test data bench lint format setup system-packages clean
@@ -26,6 +27,7 @@ $(SAMPLE): | setup
 
 bench: setup $(SAMPLE)
 	$(PY) benchmarks/bench_lookup.py
+	$(PY) benchmarks/bench_assign.py
 
 lint: setup
 	$(BIN)/ruff check gridgeo tests benchmarks

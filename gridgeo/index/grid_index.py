@@ -105,8 +105,10 @@ class GridIndex:
         self._edges = _edge_arrays(self._geoms)
         target = min(MAX_CELLS, max(64, cells_per_leaf * len(self.leaves)))
         self.lattice = _Lattice.covering(shapely.total_bounds(self._geoms), target)
+        self._lattice_array = self.lattice.as_array()
         self._cells, self._cand_start = self._build_cells()
         self._chain_codes = self._chain_table()
+        self._leaf_codes = np.array(self.leaves.codes, dtype=object)
 
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -231,12 +233,31 @@ class GridIndex:
             out[unsure] = self._locator.locate(x[unsure], y[unsure])
         return out
 
+    def assign_one(self, lon: float, lat: float) -> int:
+        """Leaf position of one CGCS2000 point, -1 if none (scalar path of :meth:`assign`)."""
+        found = kernels.query_one(
+            float(lon),
+            float(lat),
+            self._lattice_array,
+            self._cells,
+            self._cand_start,
+            self._cands,
+            self._row_edges,
+            self._edges[0],
+        )
+        if found == kernels.NEEDS_GEOS:
+            return self._locator.locate_one(float(lon), float(lat))
+        return int(found)
+
     def codes(
-        self, positions: npt.ArrayLike, level: int | Level = Level.GRID
+        self, positions: npt.ArrayLike, level: int | Level | None = None
     ) -> npt.NDArray[np.object_]:
-        """Codes at ``level`` of the leaves at ``positions`` (None for -1 or no such level)."""
+        """Codes of the leaves at ``positions``, or of their ancestors at ``level``.
+
+        None where the position is -1 or the leaf has no ancestor at that level.
+        """
         pos = np.asarray(positions)
-        column = self._chain_codes[Level(int(level))]
+        column = self._leaf_codes if level is None else self._chain_codes[Level(int(level))]
         out = np.full(pos.shape, None, dtype=object)
         hit = pos >= 0
         out[hit] = column[pos[hit]]

@@ -112,6 +112,29 @@ def query(
 
 
 @numba.njit(cache=True)
+def query_one(
+    x: float,
+    y: float,
+    lattice: npt.NDArray[np.float64],
+    cells: npt.NDArray[np.int32],
+    cand_start: npt.NDArray[np.int64],
+    cands: npt.NDArray[np.int32],
+    row_edges: npt.NDArray[np.int32],
+    edges: npt.NDArray[np.float64],
+) -> int:
+    """:func:`query` for one point, without the array and thread overhead."""
+    fx = (x - lattice[0]) / lattice[2]
+    fy = (y - lattice[1]) / lattice[3]
+    nx, ny = int(lattice[4]), int(lattice[5])
+    if not (fx >= 0.0 and fy >= 0.0 and fx < nx and fy < ny):
+        return NO_OWNER
+    v = cells[int(fy) * nx + int(fx)]
+    if v >= -1:
+        return int(v)
+    return _boundary_owner(x, y, -v - 2, cand_start, cands, row_edges, edges)
+
+
+@numba.njit(cache=True)
 def _boundary_owner(
     x: float,
     y: float,

@@ -1,0 +1,175 @@
+"""gridgeo.index.GridIndex: identical answers to GEOS covers with the smallest-code tie rule."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+import shapely
+from geometries import QUAD, nested_dataset
+from shapely.geometry import MultiPolygon, Polygon, box
+
+from gridgeo.coords import wgs84_to_bd09, wgs84_to_gcj02
+from gridgeo.errors import GridgeoError
+from gridgeo.index import GridIndex
+from gridgeo.io.dataset import load
+from gridgeo.model import GridSet
+from gridgeo.sample.tessellation import nested_tessellation
+
+
+def oracle(
+    leaves: GridSet, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+) -> npt.NDArray[np.int64]:
+    """GEOS ``covers`` through a plain STRtree, smallest code among the covering leaves."""
+    points = shapely.points(x, y)
+    polygons = leaves.geometries.copy()
+    shapely.prepare(polygons)
+    pt, geom = shapely.STRtree(polygons).query(points)
+    hit = shapely.intersects(polygons[geom], points[pt])  # point-polygon intersects == covers
+    pt, geom = pt[hit], geom[hit]
+    codes = np.array(leaves.codes, dtype=object)
+    order = np.lexsort((codes[geom].astype(str), pt))
+    first = np.r_[True, pt[order][1:] != pt[order][:-1]]
+    out = np.full(len(points), -1)
+    out[pt[order][first]] = geom[order][first]
+    return out
+
+
+def boundary_points(leaves: GridSet, rng: np.random.Generator, n: int) -> npt.NDArray[np.float64]:
+    """Vertices of the leaves and points along their edges (on or within rounding of them)."""
+    rings = shapely.get_exterior_ring(shapely.get_parts(leaves.geometries))
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    same = ring[1:] == ring[:-1]
+    a, b = coords[:-1][same], coords[1:][same]
+    pick = rng.integers(0, len(a), n)
+    t = rng.uniform(0, 1, (n, 1))
+    along = a[pick] + t * (b[pick] - a[pick])
+    return np.vstack([coords, along, (a[pick] + b[pick]) / 2])
+
+
+@pytest.fixture(scope="module")
+def tessellation() -> GridSet:
+    return nested_tessellation(3000, seed=42)
+
+
+@pytest.fixture(scope="module")
+def index(tessellation: GridSet) -> GridIndex:
+    return GridIndex(tessellation)
+
+
+def test_leaves_are_the_fifth_level(index: GridIndex, tessellation: GridSet) -> None:
+    assert len(index.leaves) == 3000
+    assert set(index.leaves.levels.tolist()) == {5}
+    assert index.stats["boundary_cells"] < index.stats["cells"]
+
+
+def test_one_million_random_points_agree_with_geos(index: GridIndex) -> None:
+    rng = np.random.default_rng(7)
+    x = rng.uniform(109.99, 110.61, 1_000_000)
+    y = rng.uniform(24.99, 25.51, 1_000_000)
+    got = index.assign(x, y)
+    assert np.array_equal(got, oracle(index.leaves, x, y))
+    assert (got == -1).sum() > 0 and (got >= 0).mean() > 0.9
+
+
+def test_points_on_edges_and_vertices_follow_the_tie_rule(index: GridIndex) -> None:
+    xy = boundary_points(index.leaves, np.random.default_rng(8), 50_000)
+    got = index.assign(xy[:, 0], xy[:, 1])
+    assert np.array_equal(got, oracle(index.leaves, xy[:, 0], xy[:, 1]))
+    scalar = [index.assign_one(a, b) for a, b in xy[:2000]]
+    assert scalar == got[:2000].tolist()
+
+
+def test_quad_vertex_and_edges() -> None:
+    order = list(QUAD)[::-1]
+    index = GridIndex(GridSet.from_records(order, [QUAD[c] for c in order]))
+    got = index.codes(
+        index.assign([110.30, 110.295, 110.30, 110.305], [25.30, 25.30, 25.305, 25.2999])
+    )
+    assert got.tolist() == ["450302001001", "450302001001", "450302001001", "450302001004"]
+
+
+def test_holes_enclaves_and_multipolygons() -> None:
+    outer = Polygon(
+        box(110.0, 25.0, 110.1, 25.1).exterior, [box(110.04, 25.04, 110.06, 25.06).exterior]
+    )
+    enclave = box(110.04, 25.04, 110.06, 25.06)
+    split = MultiPolygon([box(110.1, 25.0, 110.2, 25.05), box(110.1, 25.06, 110.2, 25.1)])
+    grids = GridSet.from_records(
+        ["450302001001", "450302001002", "450302001003"], [outer, enclave, split]
+    )
+    index = GridIndex(grids, cells_per_leaf=16)
+    x = np.array([110.01, 110.05, 110.04, 110.15, 110.15, 110.15, 110.3])
+    y = np.array([25.01, 25.05, 25.05, 25.02, 25.055, 25.08, 25.05])
+    assert index.codes(index.assign(x, y)).tolist() == [
+        "450302001001",
+        "450302001002",
+        "450302001001",
+        "450302001003",
+        None,
+        "450302001003",
+        None,
+    ]
+    rng = np.random.default_rng(3)
+    rx, ry = rng.uniform(109.99, 110.21, 100_000), rng.uniform(24.99, 25.11, 100_000)
+    assert np.array_equal(index.assign(rx, ry), oracle(index.leaves, rx, ry))
+
+
+def test_polygons_with_thousands_of_vertices() -> None:
+    grids = load().grids
+    index = GridIndex(grids)
+    assert index.stats["edges"] > 30_000
+    rng = np.random.default_rng(4)
+    b = shapely.total_bounds(index.leaves.geometries)
+    x, y = rng.uniform(b[0], b[2], 300_000), rng.uniform(b[1], b[3], 300_000)
+    assert np.array_equal(index.assign(x, y), oracle(index.leaves, x, y))
+    xy = boundary_points(index.leaves, rng, 20_000)
+    assert np.array_equal(
+        index.assign(xy[:, 0], xy[:, 1]), oracle(index.leaves, xy[:, 0], xy[:, 1])
+    )
+
+
+def test_codes_at_every_level(index: GridIndex, tessellation: GridSet) -> None:
+    leaf = 17
+    code = index.leaves.codes[leaf]
+    assert code is not None
+    chain = [tessellation.codes[p] for p in tessellation.chain(tessellation.position(code))]
+    assert [index.codes([leaf], lv)[0] for lv in (5, 4, 3, 2, 1)] == chain
+    assert index.codes([-1], 3).tolist() == [None]
+
+
+def test_datum_conversion_on_input() -> None:
+    index = GridIndex(load().grids)
+    x, y = np.array([110.3005, 110.2915]), np.array([25.2785, 25.2800])
+    truth = index.assign(x, y, crs="wgs84")
+    gx, gy = wgs84_to_gcj02(x, y)
+    bx, by = wgs84_to_bd09(x, y)
+    assert np.array_equal(index.assign(gx, gy, crs="gcj02"), truth)
+    assert np.array_equal(index.assign(bx, by, crs="bd09"), truth)
+    assert index.codes(truth, 4).tolist() == ["450302001001", "450302001002"]
+
+
+def test_non_finite_and_far_points_are_unassigned(index: GridIndex) -> None:
+    got = index.assign([np.nan, np.inf, 0.0, 110.3], [25.2, 25.2, 0.0, np.nan])
+    assert got.tolist() == [-1, -1, -1, -1]
+    assert index.assign_one(float("nan"), 25.0) == -1
+
+
+def test_pickle_round_trip_keeps_answers(index: GridIndex) -> None:
+    copy = pickle.loads(pickle.dumps(index))
+    rng = np.random.default_rng(9)
+    x, y = rng.uniform(110.0, 110.6, 10_000), rng.uniform(25.0, 25.5, 10_000)
+    assert np.array_equal(copy.assign(x, y), index.assign(x, y))
+
+
+def test_nested_dataset_indexes_its_32_grids() -> None:
+    index = GridIndex(nested_dataset())
+    assert len(index.leaves) == 32
+    assert index.codes(index.assign([110.21], [25.39]), 5).tolist() == ["450302001001001"]
+
+
+def test_no_usable_leaf_is_an_error() -> None:
+    with pytest.raises(GridgeoError, match="no usable leaf"):
+        GridIndex(GridSet.from_records(["450302001001"], [Polygon()]))
