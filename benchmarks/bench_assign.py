@@ -14,7 +14,6 @@ import argparse
 import multiprocessing as mp
 import os
 import platform
-import resource
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,17 +31,23 @@ Owners = npt.NDArray[np.int64]
 Method = Callable[[npt.NDArray[np.float64], npt.NDArray[np.float64]], Owners]
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _build_in_child(n: int, seed: int, queue: Any) -> None:
     grids = nested_tessellation(n, seed)
-    before = rss_mb()
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+        fh.write("5")  # reset the peak-RSS mark (VmHWM) so it measures the build alone
+    before = _status_mb("VmRSS")
     start = time.perf_counter()
     index = GridIndex(grids)
     seconds = time.perf_counter() - start
-    queue.put((seconds, rss_mb() - before, index.stats))
+    queue.put((seconds, _status_mb("VmHWM") - before, index.stats))
 
 
 def measure_build(n: int, seed: int) -> tuple[float, float, dict[str, int]]:
@@ -94,7 +99,7 @@ def postgis(leaves: GridSet) -> Method | str:
     try:
         conn = psycopg.connect(dsn, autocommit=True)
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    except Exception as exc:  # noqa: BLE001 - any connection failure means: not reachable
+    except Exception as exc:
         return f"not reachable ({type(exc).__name__})"
     conn.execute("DROP TABLE IF EXISTS bench_grids; DROP TABLE IF EXISTS bench_pts")
     conn.execute("CREATE TABLE bench_grids (id int, code text, geom geometry(Geometry, 4490))")
@@ -112,7 +117,8 @@ def postgis(leaves: GridSet) -> Method | str:
         rows = conn.execute(
             "SELECT DISTINCT ON (p.i) p.i, g.id FROM bench_pts p JOIN bench_grids g "
             "ON ST_Intersects(g.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 4490)) "
-            "ORDER BY p.i, g.code").fetchall()
+            "ORDER BY p.i, g.code"
+        ).fetchall()
         out = np.full(x.size, -1, dtype=np.int64)
         for i, gid in rows:
             out[i] = gid
@@ -121,8 +127,9 @@ def postgis(leaves: GridSet) -> Method | str:
     return run
 
 
-def timed(fn: Method, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
-          repeat: int) -> tuple[float, Owners]:
+def timed(
+    fn: Method, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], repeat: int
+) -> tuple[float, Owners]:
     best, result = float("inf"), None
     for _ in range(repeat):
         start = time.perf_counter()
@@ -132,8 +139,9 @@ def timed(fn: Method, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
     return best, result
 
 
-def single_point_us(index: GridIndex, x: npt.NDArray[np.float64],
-                    y: npt.NDArray[np.float64]) -> dict[str, float]:
+def single_point_us(
+    index: GridIndex, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+) -> dict[str, float]:
     xs, ys = x[:20000].tolist(), y[:20000].tolist()
     tree = shapely.STRtree(index.leaves.geometries)
     start = time.perf_counter()
@@ -171,11 +179,15 @@ def run_size(n: int, points: int, repeat: int, with_postgis: bool) -> list[str]:
         rate = points / seconds
         rows.append(_row(n, label, rate, rate / (points / ref_s), int((got != ref).sum())))
     lat = single_point_us(index, x, y)
-    rows.append(f"| {n:,} | one point from Python | gridgeo {lat['gridgeo']:.1f} µs, "
-                f"STRtree {lat['strtree']:.1f} µs | | |")
-    rows.append(f"| {n:,} | index build | {build_s:.2f} s, peak +{build_mb:.0f} MB RSS, "
-                f"{stats['bytes'] / 1e6:.0f} MB index, {stats['cells']:,} cells "
-                f"({stats['boundary_cells'] / stats['cells']:.0%} boundary) | | |")
+    rows.append(
+        f"| {n:,} | one point from Python | gridgeo {lat['gridgeo']:.1f} µs, "
+        f"STRtree {lat['strtree']:.1f} µs | | |"
+    )
+    rows.append(
+        f"| {n:,} | index build | {build_s:.2f} s, peak +{build_mb:.0f} MB RSS, "
+        f"{stats['bytes'] / 1e6:.0f} MB index, {stats['cells']:,} cells "
+        f"({stats['boundary_cells'] / stats['cells']:.0%} boundary) | | |"
+    )
     return rows
 
 
@@ -190,9 +202,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-postgis", action="store_true")
     args = parser.parse_args()
-    print(f"# assignment benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
-          f"{os.cpu_count()} cores, CPython {platform.python_version()}, "
-          f"{args.points:,} uniform random points per tessellation\n")
+    print(
+        f"# assignment benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+        f"{os.cpu_count()} cores, CPython {platform.python_version()}, "
+        f"{args.points:,} uniform random points per tessellation\n"
+    )
     print("| leaf grids | method | result | vs STRtree | disagreements |")
     print("|---|---|---|---|---|")
     GridIndex(nested_tessellation(200, seed=1))  # compile the numba kernels once

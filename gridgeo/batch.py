@@ -20,10 +20,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gridgeo.coords import bad_lonlat_mask, parse_coord_system, to_cgcs2000
 from gridgeo.index import GridIndex
@@ -44,7 +47,7 @@ class AssignSummary:
 
     def add(self, status: pd.Series) -> None:
         self.rows += len(status)
-        self.statuses.update(status.value_counts().to_dict())
+        self.statuses.update({str(k): int(v) for k, v in status.value_counts().items()})
 
     def to_dict(self) -> dict[str, int]:
         return {"rows": self.rows, **{s: int(self.statuses.get(s, 0)) for s in STATUSES}}
@@ -62,9 +65,40 @@ def coordinates(
     for column in (lon_col, lat_col):
         if column not in frame.columns:
             raise KeyError(column)
-    lon = pd.to_numeric(frame[lon_col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    lat = pd.to_numeric(frame[lat_col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    return lon, lat
+    return _to_float(frame[lon_col]), _to_float(frame[lat_col])
+
+
+_NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
+
+
+def _to_float(column: pd.Series) -> npt.NDArray[np.float64]:
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return column.to_numpy(dtype=float, na_value=np.nan)
+    try:  # text: Arrow parses a million numbers ~3x faster than pandas.to_numeric
+        text = pc.utf8_trim_whitespace(pa.array(column, type=pa.large_string(), from_pandas=True))
+        numbers = pc.cast(
+            pc.if_else(pc.match_substring_regex(text, _NUMBER), text, None), pa.float64()
+        )
+        return np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=float)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        numeric = pd.to_numeric(column, errors="coerce")
+        return numeric.to_numpy(dtype=float, na_value=np.nan)
+
+
+@lru_cache(maxsize=8)
+def _code_tables(index: GridIndex, stations: tuple[tuple[str, str], ...]) -> dict[str, pa.Array]:
+    """Per-leaf text of every added column, with a trailing null for 'no leaf'."""
+    leaves = np.arange(len(index.leaves))
+    tables = {
+        column: pa.array([*index.codes(leaves, level), None], type=pa.string())
+        for level, column in zip(Level, CODE_COLUMNS, strict=True)
+    }
+    lookup = dict(stations)
+    communities = index.codes(leaves, Level.COMMUNITY)
+    tables["workstation_code"] = pa.array(
+        [*(lookup.get(c) if c is not None else None for c in communities), None], type=pa.string()
+    )
+    return tables
 
 
 def assign_frame(
@@ -100,12 +134,13 @@ def assign_frame(
         x[good], y[good] = to_cgcs2000(lon[good], lat[good], system)
     x[bad], y[bad] = np.nan, np.nan
     positions = index.assign(x, y, crs="cgcs2000")
+    tables = _code_tables(index, tuple(sorted((stations or {}).items())))
+    take = pa.array(np.where(positions >= 0, positions, len(index.leaves)))
     out = frame.copy()
-    for level, column in zip(Level, CODE_COLUMNS, strict=True):
-        out[column] = index.codes(positions, level)
-    communities = out["code_l4"].to_numpy(dtype=object)
-    lookup = stations or {}
-    out["workstation_code"] = [lookup.get(c) if c is not None else None for c in communities]
+    # one text dtype whatever the chunk holds (all-empty, or no rows), so chunks and
+    # partitions share a schema
+    for column in (*CODE_COLUMNS, "workstation_code"):
+        out[column] = pd.Series(tables[column].take(take), index=frame.index, dtype="str")
     status = np.where(bad, "bad_input", np.where(positions >= 0, "ok", "unassigned"))
-    out["status"] = status.astype(object)
+    out["status"] = pd.Series(status, index=frame.index, dtype="str")
     return out

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from gridgeo import __version__
-from gridgeo.cli import boundaries, lookup, serve
+from gridgeo.cli import assign, boundaries, lookup, serve
 from gridgeo.errors import CodeError, CoordinateError, CRSError, GridgeoError, InputFileError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_INPUT = 0, 1, 2
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     boundaries.register(sub)
     lookup.register(sub)
     serve.register(sub)
+    assign.register(sub)
     return parser
 
 

@@ -20,6 +20,7 @@ So results are identical to the lookup core for every point.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,11 @@ class GridIndex:
         self._cells, self._cand_start = self._build_cells()
         self._chain_codes = self._chain_table()
         self._leaf_codes = np.array(self.leaves.codes, dtype=object)
+        self._token = uuid.uuid4().hex
+
+    def __dask_tokenize__(self) -> tuple[str, str]:
+        # a build-time token: hashing a pickle of the whole index would take seconds
+        return ("gridgeo.GridIndex", self._token)
 
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__.copy()

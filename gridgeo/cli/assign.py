@@ -1,0 +1,195 @@
+"""``gridgeo assign``: assign every point of a table to its grids, chunk by chunk.
+
+The input (CSV, GeoJSON or Parquet/GeoParquet) is streamed in chunks of
+``--chunk-size`` rows through :func:`gridgeo.batch.assign_frame`, and each
+chunk is appended to the output (format from its suffix) as soon as it is
+done, so memory stays bounded whatever the input size. Every input row is
+written, in order, with its columns untouched plus ``code_l1`` .. ``code_l5``,
+``workstation_code`` and ``status`` (``ok``, ``unassigned``, ``bad_input``).
+Bad rows are counted, never fatal: the exit code is 0 when the run completes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from gridgeo.batch import ADDED_COLUMNS, AssignSummary, assign_frame, workstation_lookup
+from gridgeo.cli.options import add_column_options, add_format, columns, emit_json, settings
+from gridgeo.coords import parse_coord_system
+from gridgeo.errors import InputFileError
+from gridgeo.index import GridIndex
+from gridgeo.io.dataset import Dataset, load
+from gridgeo.io.tables import DEFAULT_CHUNK_SIZE, TableReader, TableWriter, check_output
+
+
+def register(sub: Any) -> None:
+    """Add the ``assign`` sub-command to the ``gridgeo`` parser."""
+    p = sub.add_parser(
+        "assign",
+        help="assign a table of points (CSV, GeoJSON, Parquet) to grids",
+        description="Add the grid codes of levels 1-5, the workstation and a status "
+        "(ok, unassigned, bad_input) to every row of a table of points. The table is "
+        "streamed in chunks; formats follow the suffixes (.csv, .geojson/.json, .parquet). "
+        "Exit 0 when the run completes, bad rows included; 2 when the input is unreadable.",
+    )
+    p.add_argument("input", type=Path, metavar="INPUT", help="table of points")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output table")
+    p.add_argument(
+        "--boundaries",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="boundary file (repeatable; default: the configured source)",
+    )
+    p.add_argument("--workstations", type=Path, help="workstations GeoJSON")
+    p.add_argument("--lon-col", default="lon", help="longitude column (default lon)")
+    p.add_argument("--lat-col", default="lat", help="latitude column (default lat)")
+    p.add_argument(
+        "--crs",
+        default="wgs84",
+        help="coordinates of the input: wgs84 (default; GPS), cgcs2000, "
+        "gcj02 (Amap/Tencent/WeChat), bd09 (Baidu)",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        default=DEFAULT_CHUNK_SIZE,
+        metavar="ROWS",
+        help=f"rows per chunk (default {DEFAULT_CHUNK_SIZE}); bounds the memory used",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_format(p)
+    add_column_options(p)
+    p.set_defaults(handler=run_assign)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+@dataclass
+class RunReport:
+    """What one ``assign`` run did: status counts and timing."""
+
+    output: Path
+    summary: AssignSummary
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Counts by status, seconds and throughput, as printed by ``--format json``."""
+        rows = self.summary.rows
+        rate = rows / self.seconds if self.seconds > 0 else 0.0
+        return {
+            "output": str(self.output),
+            **self.summary.to_dict(),
+            "seconds": round(self.seconds, 3),
+            "rows_per_second": round(rate, 1),
+        }
+
+    def to_text(self) -> str:
+        """A short human summary."""
+        data = self.to_dict()
+        lines = [
+            f"{data['rows']} rows assigned in {data['seconds']:.2f} s "
+            f"({data['rows_per_second']:,.0f} rows/s) -> {self.output}"
+        ]
+        lines += [f"  {s:11} {data[s]}" for s in ("ok", "unassigned", "bad_input")]
+        return "\n".join(lines)
+
+
+def run_assign(args: argparse.Namespace) -> int:
+    """Handler of ``gridgeo assign``: check the files, build the index, stream the table."""
+    crs = parse_coord_system(args.crs)
+    output = check_output(args.output)
+    reader = TableReader(
+        args.input, lon_col=args.lon_col, lat_col=args.lat_col, chunk_size=args.chunk_size
+    )
+    _check_no_added_columns(reader)
+    dataset = _dataset(args)
+    report = assign_table(reader, output, dataset, crs=crs, progress=not args.no_progress)
+    if args.format == "json":
+        emit_json(report.to_dict())
+    else:
+        print(report.to_text())
+    return 0
+
+
+def _dataset(args: argparse.Namespace) -> Dataset:
+    return load(
+        args.boundaries,
+        workstations=args.workstations,
+        settings=settings(args),
+        columns=columns(args),
+        assume_crs=args.assume_crs,
+    )
+
+
+def _check_no_added_columns(reader: TableReader) -> None:
+    """Refuse input that already has one of the added columns (it would be overwritten)."""
+    clash = [c for c in ADDED_COLUMNS if c in reader.columns]
+    if clash:
+        names = ", ".join(clash)
+        raise InputFileError(
+            f"{reader.path}: already has the column(s) {names} that assign adds; "
+            "remove or rename them first"
+        )
+
+
+def assign_table(
+    reader: TableReader,
+    output: Path,
+    dataset: Dataset,
+    *,
+    crs: str = "wgs84",
+    progress: bool = True,
+) -> RunReport:
+    """Assign every chunk of ``reader`` and write it to ``output`` (atomically).
+
+    Parameters
+    ----------
+    reader
+        The input table, already checked.
+    output
+        The output table; written only if the whole run succeeds.
+    dataset
+        Boundaries and workstations; the grid index is built from them once.
+    crs
+        Coordinate system of the input points.
+    progress
+        Show a tqdm progress bar (rows) on stderr.
+
+    Returns
+    -------
+    RunReport
+        Status counts and the time spent reading, assigning and writing.
+    """
+    index = GridIndex(dataset.grids)
+    stations = workstation_lookup(dataset.workstations)
+    summary = AssignSummary()
+    layout = reader.layout
+    start = time.perf_counter()
+    bar = tqdm(total=reader.rows, unit=" rows", file=sys.stderr, disable=not progress)
+    with bar, TableWriter(output, layout) as writer:
+        for chunk in reader:
+            done = assign_frame(
+                chunk,
+                index,
+                lon_col=layout.lon_col,
+                lat_col=layout.lat_col,
+                crs=crs,
+                stations=stations,
+            )
+            writer.write(done)
+            summary.add(done["status"])
+            bar.update(len(done))
+    return RunReport(output, summary, time.perf_counter() - start)

@@ -1,0 +1,665 @@
+"""Chunked reading and writing of point tables (CSV, GeoJSON, Parquet/GeoParquet).
+
+The batch command (``gridgeo assign``) streams a table of any size through
+:func:`gridgeo.batch.assign_frame`: :class:`TableReader` yields pandas
+DataFrames of at most ``chunk_size`` rows and :class:`TableWriter` appends
+each processed chunk to the output, so memory stays bounded by the chunk size.
+The format of each file follows its suffix (case-insensitive):
+
+============  ===============================================================
+``.csv``      UTF-8 text. Every value is read as text, so it is written back
+              exactly as given (empty cells, leading zeros such as ``007``).
+``.geojson``  A FeatureCollection (``.json`` too), read through GDAL in
+              batches. The properties are the columns; the geometry is
+              carried in a WKB column. Features with a null or empty geometry
+              are kept (their coordinates are missing, hence bad input).
+``.parquet``  Parquet or GeoParquet, streamed by record batch. A GeoParquet
+              WKB geometry column is kept, with its ``geo`` metadata.
+============  ===============================================================
+
+Coordinates come from the ``lon_col``/``lat_col`` columns when the table has
+both; otherwise from a point geometry column (GeoJSON, GeoParquet), in which
+case the reader adds ``lon_col``/``lat_col`` columns computed from it
+(``Layout.derived``). Writers that can hold geometry (GeoJSON, Parquet) drop
+those derived columns again and keep the geometry; the CSV writer keeps them
+and drops the binary geometry.
+
+Chunks from GeoJSON and Parquet use pyarrow-backed dtypes (``pd.ArrowDtype``),
+so integers with nulls, nested values and timestamps survive the round trip.
+
+Output is staged in a private directory beside the target and renamed into
+place when the writer closes without error: a failed run leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, TextIO
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pyogrio
+import pyogrio.errors
+import shapely
+
+from gridgeo.coords import bad_lonlat_mask
+from gridgeo.errors import InputFileError
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "Layout",
+    "TableFormat",
+    "TableReader",
+    "TableWriter",
+    "check_output",
+    "read_chunks",
+    "table_format",
+]
+
+TableFormat = Literal["csv", "geojson", "parquet"]
+
+DEFAULT_CHUNK_SIZE = 500_000
+SUFFIXES: dict[str, TableFormat] = {
+    ".csv": "csv",
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".parquet": "parquet",
+}
+GEOMETRY = "geometry"
+"""Name of the WKB geometry column of chunks read from GeoJSON (if no property has it)."""
+_OGR_GEOMETRY = "wkb_geometry"
+_GEOJSON_HEAD = '{"type": "FeatureCollection", "features": [\n'
+_GEOJSON_TAIL = "\n]}\n"
+_CSV_QUOTE_NEEDED = r'[",\r\n]'  # as csv.QUOTE_MINIMAL with the default dialect
+
+
+# --- formats and layouts --------------------------------------------------------------------
+
+
+def table_format(path: str | Path) -> TableFormat:
+    """The table format of a file name, from its suffix.
+
+    Raises
+    ------
+    InputFileError
+        If the suffix is none of ``.csv``, ``.geojson``, ``.json``, ``.parquet``.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        accepted = ", ".join(SUFFIXES)
+        raise InputFileError(f"{path}: unknown table format {suffix!r}; use one of {accepted}")
+    return SUFFIXES[suffix]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the coordinates of a table's chunks are.
+
+    Parameters
+    ----------
+    lon_col, lat_col
+        Columns of the chunks holding the coordinates (text or numbers).
+    geometry
+        Column holding the WKB geometry of each row, if the table has one.
+    derived
+        True when ``lon_col``/``lat_col`` are not input columns but were
+        computed from ``geometry`` by the reader.
+    geo_column
+        The input's GeoParquet metadata of the geometry column, kept on output.
+    """
+
+    lon_col: str = "lon"
+    lat_col: str = "lat"
+    geometry: str | None = None
+    derived: bool = False
+    geo_column: Mapping[str, Any] | None = None
+
+
+def _layout(
+    path: Path,
+    columns: Sequence[str],
+    lon_col: str,
+    lat_col: str,
+    *,
+    geometry: str | None = None,
+    geo_column: Mapping[str, Any] | None = None,
+) -> Layout:
+    """The layout of a table with these columns, or an error naming what is missing."""
+    missing = [c for c in (lon_col, lat_col) if c not in columns]
+    if not missing:
+        return Layout(lon_col, lat_col, geometry, derived=False, geo_column=geo_column)
+    if geometry is not None and len(missing) == 2:
+        return Layout(lon_col, lat_col, geometry, derived=True, geo_column=geo_column)
+    names = " and ".join(repr(c) for c in missing)
+    available = ", ".join(repr(c) for c in columns) or "none"
+    hint = "" if geometry is not None else " and no point geometry"
+    raise InputFileError(
+        f"{path}: missing coordinate column {names}{hint} (set --lon-col/--lat-col); "
+        f"available columns: {available}"
+    )
+
+
+def check_output(path: str | Path) -> Path:
+    """Check that a table can be written at ``path``; returns it as a Path.
+
+    Raises
+    ------
+    InputFileError
+        Unknown suffix, missing output directory, or a directory at ``path``.
+    """
+    path = Path(path)
+    table_format(path)
+    if not path.parent.is_dir():
+        raise InputFileError(f"{path}: output directory {path.parent} does not exist")
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a directory, not an output file")
+    return path
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+class TableReader:
+    """A table read chunk by chunk; iterate it for DataFrames of at most ``chunk_size`` rows.
+
+    The file is opened and its columns checked on construction, so errors come
+    before any work; iterating reads it (again) from the start. At least one
+    chunk is yielded, empty (with the columns) for a table without rows.
+
+    Parameters
+    ----------
+    path
+        The table; the format follows the suffix (see the module docstring).
+    lon_col, lat_col
+        Coordinate columns; when both are absent, a point geometry is used.
+    chunk_size
+        Maximum rows per chunk.
+
+    Attributes
+    ----------
+    format
+        ``csv``, ``geojson`` or ``parquet``.
+    columns
+        The columns of the chunks before any derived coordinates.
+    layout
+        Where the chunks hold the coordinates (see :class:`Layout`).
+    rows
+        Number of rows when the file tells it cheaply (Parquet), else None.
+
+    Raises
+    ------
+    InputFileError
+        Unknown suffix, unreadable file, or missing coordinate columns.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        lon_col: str = "lon",
+        lat_col: str = "lat",
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> None:
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be positive, not {chunk_size}")
+        self.path = Path(path)
+        self.format: TableFormat = table_format(self.path)
+        self.chunk_size = chunk_size
+        self.rows: int | None = None
+        self._renames: dict[str, str] = {}  # GeoJSON: GDAL's geometry column -> ours
+        if not self.path.is_file():
+            raise InputFileError(f"{self.path}: no such file")
+        probe = {
+            "csv": self._probe_csv,
+            "geojson": self._probe_geojson,
+            "parquet": self._probe_parquet,
+        }[self.format]
+        self.columns, self.layout = probe(lon_col, lat_col)
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        chunks = {
+            "csv": self._csv_chunks,
+            "geojson": self._geojson_chunks,
+            "parquet": self._parquet_chunks,
+        }[self.format]
+        try:
+            for chunk in chunks():
+                yield _with_coordinates(chunk, self.layout)
+        except InputFileError:
+            raise
+        except UnicodeDecodeError as exc:
+            raise InputFileError(f"{self.path}: not UTF-8 text ({exc}); save it as UTF-8") from exc
+        except (OSError, ValueError, pa.ArrowException, pyogrio.errors.DataSourceError) as exc:
+            raise InputFileError(f"{self.path}: cannot read: {exc}") from exc
+
+    # CSV
+    def _csv_options(self) -> dict[str, Any]:
+        return {"dtype": str, "keep_default_na": False, "index_col": False, "encoding": "utf-8"}
+
+    def _probe_csv(self, lon_col: str, lat_col: str) -> tuple[list[str], Layout]:
+        try:
+            head = pd.read_csv(self.path, nrows=0, **self._csv_options())
+        except pd.errors.EmptyDataError as exc:
+            raise InputFileError(f"{self.path}: empty file, no header row") from exc
+        except UnicodeDecodeError as exc:
+            raise InputFileError(f"{self.path}: not UTF-8 text ({exc}); save it as UTF-8") from exc
+        except (OSError, ValueError) as exc:
+            raise InputFileError(f"{self.path}: cannot read CSV: {exc}") from exc
+        columns = [str(c) for c in head.columns]
+        return columns, _layout(self.path, columns, lon_col, lat_col)
+
+    def _csv_chunks(self) -> Iterator[pd.DataFrame]:
+        options = self._csv_options()
+        with pd.read_csv(self.path, chunksize=self.chunk_size, **options) as chunks:
+            yielded = False
+            for chunk in chunks:
+                yielded = True
+                yield chunk
+        if not yielded:
+            yield pd.DataFrame({c: pd.Series([], dtype=str) for c in self.columns})
+
+    # GeoJSON
+    def _open_arrow(self) -> Any:
+        return pyogrio.open_arrow(self.path, batch_size=self.chunk_size, use_pyarrow=True)
+
+    def _probe_geojson(self, lon_col: str, lat_col: str) -> tuple[list[str], Layout]:
+        try:
+            with self._open_arrow() as (meta, reader):
+                names = list(reader.schema.names)
+                source_geometry = meta.get("geometry_name") or _OGR_GEOMETRY
+        except (OSError, pyogrio.errors.DataSourceError, pa.ArrowException) as exc:
+            raise InputFileError(f"{self.path}: cannot read GeoJSON: {exc}") from exc
+        properties = [n for n in names if n != source_geometry]
+        geometry: str | None = None
+        if source_geometry in names:
+            geometry = GEOMETRY if GEOMETRY not in properties else source_geometry
+            self._renames = {source_geometry: geometry}
+        columns = [self._renames.get(n, n) for n in names]
+        return columns, _layout(self.path, properties, lon_col, lat_col, geometry=geometry)
+
+    def _geojson_chunks(self) -> Iterator[pd.DataFrame]:
+        with self._open_arrow() as (_meta, reader):
+            yielded = False
+            for batch in reader:
+                yielded = True
+                yield _to_pandas(pa.Table.from_batches([batch])).rename(columns=self._renames)
+            if not yielded:
+                yield _to_pandas(reader.schema.empty_table()).rename(columns=self._renames)
+
+    # Parquet
+    def _parquet_file(self) -> pq.ParquetFile:
+        try:
+            return pq.ParquetFile(self.path)
+        except (OSError, pa.ArrowException) as exc:
+            raise InputFileError(f"{self.path}: cannot read Parquet: {exc}") from exc
+
+    def _probe_parquet(self, lon_col: str, lat_col: str) -> tuple[list[str], Layout]:
+        pf = self._parquet_file()
+        self.rows = int(pf.metadata.num_rows)
+        schema: pa.Schema = pf.schema_arrow
+        columns = list(schema.names)
+        geometry, geo_column = _parquet_geometry(self.path, schema)
+        return columns, _layout(
+            self.path, columns, lon_col, lat_col, geometry=geometry, geo_column=geo_column
+        )
+
+    def _parquet_chunks(self) -> Iterator[pd.DataFrame]:
+        pf = self._parquet_file()
+        yielded = False
+        for batch in pf.iter_batches(batch_size=self.chunk_size):
+            yielded = True
+            yield _to_pandas(pa.Table.from_batches([batch]))
+        if not yielded:
+            yield _to_pandas(pf.schema_arrow.empty_table())
+
+
+def read_chunks(
+    path: str | Path,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    lon_col: str = "lon",
+    lat_col: str = "lat",
+) -> Iterator[pd.DataFrame]:
+    """Chunks of a table (see :class:`TableReader`); the file is checked before returning."""
+    return iter(TableReader(path, lon_col=lon_col, lat_col=lat_col, chunk_size=chunk_size))
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """A DataFrame with pyarrow-backed columns (lossless), ignoring any pandas index metadata."""
+    frame: pd.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype, ignore_metadata=True)
+    return frame
+
+
+def _parquet_geometry(path: Path, schema: pa.Schema) -> tuple[str | None, Mapping[str, Any] | None]:
+    """The WKB geometry column of a (Geo)Parquet schema and its ``geo`` metadata entry."""
+    raw = (schema.metadata or {}).get(b"geo")
+    if raw is not None:
+        try:
+            geo = json.loads(raw)
+            name = str(geo["primary_column"])
+            entry = dict(geo["columns"][name])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputFileError(f"{path}: unreadable GeoParquet 'geo' metadata: {exc}") from exc
+        if entry.get("encoding", "WKB").upper() != "WKB":
+            raise InputFileError(
+                f"{path}: geometry column {name!r} is encoded as {entry['encoding']!r}; "
+                "only WKB geometry is supported"
+            )
+        return name, entry
+    if GEOMETRY in schema.names and pa.types.is_binary(schema.field(GEOMETRY).type):
+        return GEOMETRY, None
+    if GEOMETRY in schema.names and pa.types.is_large_binary(schema.field(GEOMETRY).type):
+        return GEOMETRY, None
+    return None, None
+
+
+def _with_coordinates(chunk: pd.DataFrame, layout: Layout) -> pd.DataFrame:
+    """The chunk with ``lon_col``/``lat_col`` added from the geometry when they are derived."""
+    if not layout.derived or layout.geometry is None:
+        return chunk
+    x, y = point_coordinates(chunk[layout.geometry])
+    out = chunk.copy()
+    out[layout.lon_col] = x
+    out[layout.lat_col] = y
+    return out
+
+
+def point_coordinates(
+    wkb: pd.Series,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """x and y of WKB points; NaN for a missing, empty, invalid or non-point geometry."""
+    geoms = _from_wkb(wkb)
+    x = np.full(len(geoms), np.nan)
+    y = np.full(len(geoms), np.nan)
+    point = (shapely.get_type_id(geoms) == shapely.GeometryType.POINT) & ~shapely.is_empty(geoms)
+    x[point] = shapely.get_x(geoms[point])
+    y[point] = shapely.get_y(geoms[point])
+    return x, y
+
+
+def _from_wkb(wkb: pd.Series) -> npt.NDArray[np.object_]:
+    values = np.array([v if isinstance(v, bytes) else None for v in wkb.tolist()], dtype=object)
+    return np.asarray(shapely.from_wkb(values, on_invalid="ignore"), dtype=object)
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+class TableWriter:
+    """Write a table chunk by chunk, atomically; the format follows the suffix.
+
+    Use as a context manager: the output is staged beside ``path`` and moved
+    into place on a clean exit; on an exception nothing is left behind.
+
+    Parameters
+    ----------
+    path
+        Output file (``.csv``, ``.geojson``/``.json`` or ``.parquet``).
+    layout
+        Where the chunks hold their coordinates and geometry (from the
+        reader); GeoJSON output builds point geometries from ``lon_col`` and
+        ``lat_col`` when there is no geometry column.
+
+    Examples
+    --------
+    >>> reader = TableReader("points.csv")                      # doctest: +SKIP
+    >>> with TableWriter("out.parquet", reader.layout) as out:  # doctest: +SKIP
+    ...     for chunk in reader:
+    ...         out.write(chunk)
+    """
+
+    def __init__(self, path: str | Path, layout: Layout | None = None) -> None:
+        self.path = Path(path)
+        self.format: TableFormat = table_format(self.path)
+        self.layout = layout or Layout()
+        self.rows = 0
+        self._tmp: Path | None = None
+        self._sink: _Sink | None = None
+
+    def __enter__(self) -> TableWriter:
+        check_output(self.path)
+        sinks = {"csv": _CsvSink, "geojson": _GeoJsonSink, "parquet": _ParquetSink}
+        try:
+            self._tmp = Path(tempfile.mkdtemp(dir=self.path.parent, prefix=f".{self.path.name}."))
+            self._sink = sinks[self.format](self._tmp / self.path.name, self.layout)
+        except OSError as exc:
+            self.__exit__(type(exc), exc, None)
+            raise InputFileError(f"{self.path}: cannot write: {exc}") from exc
+        return self
+
+    def write(self, chunk: pd.DataFrame) -> None:
+        """Append one chunk (all its columns, less those the format cannot hold)."""
+        if self._sink is None:
+            raise RuntimeError("TableWriter.write outside its `with` block")
+        self._sink.write(chunk)
+        self.rows += len(chunk)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        sink, tmp = self._sink, self._tmp
+        self._sink, self._tmp = None, None
+        try:
+            if sink is not None and exc_type is None:
+                sink.close()
+                sink.path.replace(self.path)
+            elif sink is not None:
+                with contextlib.suppress(Exception):  # keep the original error
+                    sink.close()
+        finally:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
+class _Sink:
+    """One open output file of a format."""
+
+    def __init__(self, path: Path, layout: Layout) -> None:
+        self.path = path
+        self.layout = layout
+
+    def write(self, chunk: pd.DataFrame) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _columns(self, chunk: pd.DataFrame, *, keep_geometry: bool) -> list[str]:
+        """Output columns: geometry or derived coordinates dropped as the format requires."""
+        lay = self.layout
+        drop: set[str] = set()
+        if lay.geometry is None or lay.geometry not in chunk.columns:
+            drop = set()
+        elif not keep_geometry:
+            drop = {lay.geometry}
+        elif lay.derived:
+            drop = {lay.lon_col, lay.lat_col}
+        return [str(c) for c in chunk.columns if c not in drop]
+
+
+class _CsvSink(_Sink):
+    def __init__(self, path: Path, layout: Layout) -> None:
+        super().__init__(path, layout)
+        self._file: TextIO = path.open("w", encoding="utf-8", newline="")
+        self._header = True
+
+    def write(self, chunk: pd.DataFrame) -> None:
+        columns = self._columns(chunk, keep_geometry=False)
+        if self._header:
+            self._file.write(_csv_lines([pa.chunked_array([[c]]) for c in columns]))
+            self._header = False
+        if len(chunk) and columns:
+            table = pa.Table.from_pandas(chunk[columns], preserve_index=False)
+            self._file.write(_csv_lines(table.columns))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _GeoJsonSink(_Sink):
+    def __init__(self, path: Path, layout: Layout) -> None:
+        super().__init__(path, layout)
+        self._file: TextIO = path.open("w", encoding="utf-8", newline="\n")
+        self._file.write(_GEOJSON_HEAD)
+        self._first = True
+
+    def write(self, chunk: pd.DataFrame) -> None:
+        names = [c for c in self._columns(chunk, keep_geometry=True) if c != self.layout.geometry]
+        columns = [_json_values(chunk[c]) for c in names]
+        rows = zip(*columns, strict=True) if columns else iter([()] * len(chunk))
+        encode = json.JSONEncoder(ensure_ascii=False, default=_json_default).encode
+        features = [
+            f'{{"type": "Feature", "properties": {encode(dict(zip(names, props, strict=True)))}, '
+            f'"geometry": {geometry}}}'
+            for props, geometry in zip(rows, self._geometries(chunk), strict=True)
+        ]
+        if features:
+            self._file.write(("" if self._first else ",\n") + ",\n".join(features))
+            self._first = False
+
+    def _geometries(self, chunk: pd.DataFrame) -> list[str]:
+        """GeoJSON text of each row's geometry (``null`` when missing or unusable)."""
+        lay = self.layout
+        if lay.geometry is not None and lay.geometry in chunk.columns:
+            geoms = _from_wkb(chunk[lay.geometry])
+            texts = shapely.to_geojson(geoms)
+            usable = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+            return [str(t) if ok else "null" for t, ok in zip(texts, usable, strict=True)]
+        for column in (lay.lon_col, lay.lat_col):
+            if column not in chunk.columns:
+                raise InputFileError(f"{self.path.name}: no column {column!r} for the geometry")
+        x, y = (_floats(chunk[c]) for c in (lay.lon_col, lay.lat_col))
+        bad = bad_lonlat_mask(x, y)
+        # repr() of a float is what json writes for it
+        return [
+            "null" if b else f'{{"type":"Point","coordinates":[{xi!r},{yi!r}]}}'
+            for xi, yi, b in zip(x.tolist(), y.tolist(), bad.tolist(), strict=True)
+        ]
+
+    def close(self) -> None:
+        self._file.write(_GEOJSON_TAIL)
+        self._file.close()
+
+
+class _ParquetSink(_Sink):
+    def __init__(self, path: Path, layout: Layout) -> None:
+        super().__init__(path, layout)
+        self._writer: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+
+    def write(self, chunk: pd.DataFrame) -> None:
+        columns = self._columns(chunk, keep_geometry=True)
+        table = pa.Table.from_pandas(chunk[columns], preserve_index=False)
+        if self._schema is None:
+            self._schema = self._output_schema(table.schema)
+            self._writer = pq.ParquetWriter(self.path, self._schema)
+        assert self._writer is not None
+        self._writer.write_table(table.cast(self._schema))
+
+    def _output_schema(self, schema: pa.Schema) -> pa.Schema:
+        """The first chunk's schema, text as ``string`` (null columns too), ``geo`` metadata.
+
+        Text is always ``string`` so that the schema does not depend on where
+        the chunks happen to be cut (an all-null first chunk has type null).
+        """
+        text = pa.types.is_null, pa.types.is_large_string, pa.types.is_string
+        fields = [f.with_type(pa.string()) if any(t(f.type) for t in text) else f for f in schema]
+        fields = [f.remove_metadata() for f in fields]
+        metadata: dict[bytes, bytes] = {}
+        geometry = self.layout.geometry
+        if geometry is not None and geometry in schema.names:
+            metadata[b"geo"] = json.dumps(_geo_metadata(geometry, self.layout.geo_column)).encode()
+        return pa.schema(fields, metadata=metadata or None)
+
+    def close(self) -> None:
+        if self._writer is None:  # nothing written: an empty table without columns
+            pq.write_table(pa.table({}), self.path)
+            return
+        self._writer.close()
+
+
+def _geo_metadata(column: str, entry: Mapping[str, Any] | None) -> dict[str, Any]:
+    """GeoParquet metadata naming ``column``: the input's entry, else WKB lon/lat (CRS84)."""
+    if entry is None:
+        from pyproj import CRS
+
+        entry = {"encoding": "WKB", "geometry_types": [], "crs": CRS("OGC:CRS84").to_json_dict()}
+    return {"version": "1.1.0", "primary_column": column, "columns": {column: dict(entry)}}
+
+
+def _floats(values: pd.Series) -> npt.NDArray[np.float64]:
+    numbers = pd.to_numeric(values, errors="coerce")
+    return np.asarray(numbers.to_numpy(dtype=float, na_value=np.nan), dtype=np.float64)
+
+
+def _json_values(column: pd.Series) -> list[Any]:
+    """Python values of a column for JSON: missing values (NA, NaN, NaT) become None."""
+    dtype = column.dtype
+    is_json = isinstance(dtype, pd.ArrowDtype) and isinstance(dtype.pyarrow_dtype, pa.JsonType)
+    values = np.array(column.to_numpy(dtype=object), dtype=object)  # a writable copy
+    values[column.isna().to_numpy()] = None
+    if pd.api.types.is_float_dtype(dtype):  # NaN that is a value, not a null
+        values[np.isnan(column.to_numpy(dtype=float, na_value=np.nan))] = None
+    out: list[Any] = values.tolist()
+    if is_json:  # GeoJSON objects in properties: GDAL hands them over as JSON text
+        out = [json.loads(v) if isinstance(v, str) else v for v in out]
+    return out
+
+
+def _csv_text(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """CSV fields of a column: text, nulls empty, quoted (quotes doubled) where needed."""
+    if not pa.types.is_large_string(values.type):
+        try:
+            values = pc.cast(values, pa.large_string())
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):  # lists, structs, binary
+            text = [None if v is None else str(v) for v in values.to_pylist()]
+            values = pa.chunked_array([pa.array(text, pa.large_string())])
+    values = pc.fill_null(values, "")
+    needs = pc.match_substring_regex(values, _CSV_QUOTE_NEEDED)
+    if not pc.any(needs).as_py():
+        return values
+    quote, empty = pa.scalar('"', pa.large_string()), pa.scalar("", pa.large_string())
+    quoted = pc.binary_join_element_wise(
+        quote, pc.replace_substring(values, '"', '""'), quote, empty
+    )
+    return pc.if_else(needs, quoted, values)
+
+
+def _csv_lines(fields: Sequence[pa.ChunkedArray]) -> str:
+    """The CSV text of rows made of these fields (one array per column), one line each."""
+    if not fields:
+        return ""
+    texts = [_csv_text(f) for f in fields]
+    comma = pa.scalar(",", pa.large_string())
+    lines = pc.binary_join_element_wise(*texts, comma) if len(texts) > 1 else texts[0]
+    return "".join(f"{line}\n" for line in lines.to_pylist())
+
+
+def _json_default(value: object) -> object:
+    """JSON form of the values ``json`` does not know (dates, decimals, numpy scalars)."""
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)

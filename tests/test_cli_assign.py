@@ -1,0 +1,448 @@
+"""``gridgeo assign``: tables of points in, the same tables with grid codes out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import shapely
+
+import gridgeo.cli.assign as assign_cli
+from gridgeo.batch import ADDED_COLUMNS, CODE_COLUMNS
+from gridgeo.cli.main import main
+from gridgeo.coords import wgs84_to_gcj02
+from gridgeo.index import GridIndex
+from gridgeo.io.dataset import Dataset, load
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_BOUNDARIES = REPO / "data" / "sample" / "boundaries.gpkg"
+
+WENMING = (110.3005, 25.2785)  # 文明社区
+WUMEI = (110.2915, 25.2800)  # 五美社区
+OUTSIDE = (100.0, 30.0)
+
+# id, lon, lat (as text, exactly as in the file), expected status
+ROWS = [
+    ("007", "110.3005", "25.2785", "ok"),
+    ("008", "110.2915", "25.2800", "ok"),
+    ("009", "100.0", "30.0", "unassigned"),
+    ("010", "abc", "25.28", "bad_input"),
+    ("011", "", "25.28", "bad_input"),
+    ("012", "NaN", "25.28", "bad_input"),
+    ("013", "200.0", "25.28", "bad_input"),
+    ("014", "25.2785", "110.3005", "bad_input"),  # swapped
+    ("015", "110.3005", "", "bad_input"),
+    ("016", "110.2915", "25.28", "ok"),
+]
+COMMUNITY = {"007": "450302001001", "008": "450302001002", "016": "450302001002"}
+
+
+@pytest.fixture(scope="module")
+def sample() -> tuple[Dataset, GridIndex]:
+    dataset = load()
+    return dataset, GridIndex(dataset.grids)
+
+
+@pytest.fixture(autouse=True)
+def reuse_sample_index(monkeypatch: pytest.MonkeyPatch, sample: tuple[Dataset, GridIndex]) -> None:
+    """Build the default source's index once per module (the CLI builds it once per run)."""
+    dataset, index = sample
+    real_load, real_index = load, GridIndex  # what gridgeo.cli.assign imports
+
+    def load_once(paths: Any = None, **kwargs: Any) -> Dataset:
+        if paths is None and kwargs.get("workstations") is None:
+            return dataset
+        return real_load(paths, **kwargs)
+
+    def index_once(grids: Any, **kwargs: Any) -> GridIndex:
+        return index if grids is dataset.grids else real_index(grids, **kwargs)
+
+    monkeypatch.setattr(assign_cli, "load", load_once)
+    monkeypatch.setattr(assign_cli, "GridIndex", index_once)
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["assign", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    code, out, _ = run(capsys, *args, "--format", "json", "--no-progress")
+    assert code == 0
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def points_csv(path: Path, rows: list[tuple[str, str, str, str]] = ROWS) -> Path:
+    lines = ["id,lon,lat,note"] + [f"{i},{x},{y},n{i}" for i, x, y, _ in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def expected_chain(sample: tuple[Dataset, GridIndex]) -> dict[str, list[str]]:
+    """Codes of levels 1-5 of the ok rows, from the lookup core (not the batch index)."""
+    dataset, _ = sample
+    chains = {}
+    for i, x, y, status in ROWS:
+        if status == "ok":
+            result = dataset.lookup(float(x), float(y))
+            chains[i] = sorted(g.code for g in result.grids)  # city first
+    return chains
+
+
+def check_assigned(frame: pd.DataFrame, chains: dict[str, list[str]]) -> None:
+    """Statuses, codes and workstations of the ROWS, one per row, in order."""
+    assert frame["id"].tolist() == [r[0] for r in ROWS]
+    assert frame["status"].tolist() == [r[3] for r in ROWS]
+    for _, row in frame.iterrows():
+        codes = [row[c] for c in CODE_COLUMNS]
+        if row["id"] in chains:
+            assert codes == chains[row["id"]]
+            assert codes[:3] == ["450300", "450302", "450302001"]
+            assert codes[3] == COMMUNITY[row["id"]]
+            assert codes[4].startswith(codes[3]) and len(codes[4]) == 15
+            assert row["workstation_code"] == f"WS{COMMUNITY[row['id']]}"
+        else:
+            assert all(c == "" or pd.isna(c) for c in [*codes, row["workstation_code"]])
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def test_csv_rows_columns_codes_and_summary(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, expected_chain: dict[str, list[str]]
+) -> None:
+    src = points_csv(tmp_path / "points.csv")
+    summary = run_json(capsys, str(src), "-o", str(tmp_path / "out.csv"))
+    assert {k: summary[k] for k in ("rows", "ok", "unassigned", "bad_input")} == {
+        "rows": 10,
+        "ok": 3,
+        "unassigned": 1,
+        "bad_input": 6,
+    }
+    assert summary["seconds"] >= 0 and summary["rows_per_second"] >= 0
+    out = read_csv(tmp_path / "out.csv")
+    assert list(out.columns) == ["id", "lon", "lat", "note", *ADDED_COLUMNS]
+    original = read_csv(src)
+    pd.testing.assert_frame_equal(out[original.columns], original)  # "007", "", "NaN" kept
+    check_assigned(out, expected_chain)
+    # the input lines are the output lines' first fields, byte for byte
+    src_lines = src.read_text(encoding="utf-8").splitlines()
+    out_lines = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert [o.startswith(s + ",") for s, o in zip(src_lines, out_lines, strict=True)] == [True] * 11
+
+
+def test_text_summary_and_progress_bar(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    src = points_csv(tmp_path / "points.csv")
+    code, out, err = run(capsys, str(src), "-o", str(tmp_path / "out.csv"))
+    assert code == 0
+    assert "10 rows assigned" in out and "rows/s" in out
+    assert "ok          3" in out and "unassigned  1" in out and "bad_input   6" in out
+    assert "rows" in err  # tqdm on stderr
+    code, _, err = run(capsys, str(src), "-o", str(tmp_path / "out.csv"), "--no-progress")
+    assert code == 0 and err == ""
+
+
+def test_gcj02_input_gives_the_same_codes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    points = [WENMING, WUMEI, OUTSIDE]
+    lines = ["id,lon,lat"] + [f"{i},{x!r},{y!r}" for i, (x, y) in enumerate(points)]
+    (tmp_path / "wgs.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    gx, gy = wgs84_to_gcj02([p[0] for p in points], [p[1] for p in points])
+    lines = ["id,lon,lat"] + [
+        f"{i},{x!r},{y!r}" for i, (x, y) in enumerate(zip(gx.tolist(), gy.tolist(), strict=True))
+    ]
+    (tmp_path / "gcj.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert abs(gx[0] - WENMING[0]) > 1e-4  # the shift is real (hundreds of metres)
+    run_json(capsys, str(tmp_path / "wgs.csv"), "-o", str(tmp_path / "wgs_out.csv"))
+    run_json(
+        capsys, str(tmp_path / "gcj.csv"), "-o", str(tmp_path / "gcj_out.csv"), "--crs", "gcj02"
+    )
+    wgs, gcj = read_csv(tmp_path / "wgs_out.csv"), read_csv(tmp_path / "gcj_out.csv")
+    added = list(ADDED_COLUMNS)
+    pd.testing.assert_frame_equal(wgs[added], gcj[added])
+    assert wgs["code_l4"].tolist() == ["450302001001", "450302001002", ""]
+    # without --crs the shifted points land elsewhere (or nowhere)
+    run_json(capsys, str(tmp_path / "gcj.csv"), "-o", str(tmp_path / "gcj_as_wgs.csv"))
+    assert read_csv(tmp_path / "gcj_as_wgs.csv")["code_l5"].tolist() != wgs["code_l5"].tolist()
+
+
+def test_other_column_names(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    text = "编号,经度,纬度\n001,110.3005,25.2785\n"
+    (tmp_path / "in.csv").write_text(text, encoding="utf-8")
+    args = (str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"))
+    summary = run_json(capsys, *args, "--lon-col", "经度", "--lat-col", "纬度")
+    assert summary["ok"] == 1
+    assert read_csv(tmp_path / "out.csv")["编号"].tolist() == ["001"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".geojson", ".parquet"])
+def test_many_chunks_give_the_same_output_as_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, suffix: str
+) -> None:
+    src = points_csv(tmp_path / "points.csv")
+    one, many = tmp_path / f"one{suffix}", tmp_path / f"many{suffix}"
+    s1 = run_json(capsys, str(src), "-o", str(one))
+    s3 = run_json(capsys, str(src), "-o", str(many), "--chunk-size", "3")
+    assert {k: s1[k] for k in ("rows", "ok", "unassigned", "bad_input")} == {
+        k: s3[k] for k in ("rows", "ok", "unassigned", "bad_input")
+    }
+    if suffix == ".parquet":
+        assert pq.read_table(one).equals(pq.read_table(many))
+        assert pq.ParquetFile(many).metadata.num_row_groups == 4
+    else:
+        assert one.read_bytes() == many.read_bytes()
+
+
+def test_empty_csv_gives_a_header_only_output(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "in.csv").write_text("id,lon,lat\n", encoding="utf-8")
+    summary = run_json(capsys, str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"))
+    assert summary["rows"] == 0
+    header = (tmp_path / "out.csv").read_text(encoding="utf-8")
+    assert header == ",".join(["id", "lon", "lat", *ADDED_COLUMNS]) + "\n"
+
+
+# --- GeoJSON ---------------------------------------------------------------------------------
+
+
+def points_geojson(path: Path) -> Path:
+    def feature(i: str, xy: tuple[float, float] | None) -> dict[str, Any]:
+        geometry = None if xy is None else {"type": "Point", "coordinates": list(xy)}
+        return {"type": "Feature", "properties": {"id": i, "名称": f"点{i}"}, "geometry": geometry}
+
+    features = [
+        feature("007", WENMING),
+        feature("008", None),  # null geometry: bad input, kept
+        feature("009", OUTSIDE),
+        feature("010", WUMEI),
+        {"type": "Feature", "properties": {"id": "011", "名称": "空"}, "geometry": None},
+    ]
+    doc = {"type": "FeatureCollection", "features": features}
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+GEOJSON_STATUS = ["ok", "bad_input", "unassigned", "ok", "bad_input"]
+
+
+def test_geojson_to_geojson(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    src = points_geojson(tmp_path / "in.geojson")
+    summary = run_json(capsys, str(src), "-o", str(tmp_path / "out.geojson"), "--chunk-size", "2")
+    assert (summary["ok"], summary["unassigned"], summary["bad_input"]) == (2, 1, 2)
+    given = json.loads(src.read_text(encoding="utf-8"))["features"]
+    out = json.loads((tmp_path / "out.geojson").read_text(encoding="utf-8"))
+    assert out["type"] == "FeatureCollection" and len(out["features"]) == 5
+    for before, after in zip(given, out["features"], strict=True):
+        assert after["geometry"] == before["geometry"]
+        props = after["properties"]
+        assert list(props) == ["id", "名称", *ADDED_COLUMNS]  # no lon/lat columns added
+        assert {k: props[k] for k in ("id", "名称")} == before["properties"]
+    props = [f["properties"] for f in out["features"]]
+    assert [p["status"] for p in props] == GEOJSON_STATUS
+    assert [p["code_l4"] for p in props] == [
+        "450302001001",
+        None,
+        None,
+        "450302001002",
+        None,
+    ]
+    assert props[0]["workstation_code"] == "WS450302001001"
+
+
+def test_geojson_to_csv(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    src = points_geojson(tmp_path / "in.geojson")
+    run_json(capsys, str(src), "-o", str(tmp_path / "out.csv"))
+    out = read_csv(tmp_path / "out.csv")
+    assert list(out.columns) == ["id", "名称", "lon", "lat", *ADDED_COLUMNS]
+    assert out["id"].tolist() == ["007", "008", "009", "010", "011"]
+    assert out["lon"].tolist() == ["110.3005", "", "100", "110.2915", ""]
+    assert out["status"].tolist() == GEOJSON_STATUS
+
+
+def test_csv_to_geojson_points_from_the_given_coordinates(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    src = points_csv(tmp_path / "points.csv")
+    run_json(capsys, str(src), "-o", str(tmp_path / "out.json"))
+    features = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["features"]
+    assert features[0]["geometry"] == {"type": "Point", "coordinates": [110.3005, 25.2785]}
+    assert features[2]["geometry"] == {"type": "Point", "coordinates": [100.0, 30.0]}
+    assert [f["geometry"] is None for f in features] == [r[3] == "bad_input" for r in ROWS]
+    assert features[4]["properties"]["lon"] == ""  # text kept as text
+    assert features[0]["properties"]["id"] == "007"
+
+
+# --- Parquet ---------------------------------------------------------------------------------
+
+
+def test_plain_parquet_in_and_out(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, expected_chain: dict[str, list[str]]
+) -> None:
+    lon = pd.to_numeric(pd.Series([r[1] for r in ROWS]), errors="coerce")
+    lat = pd.to_numeric(pd.Series([r[2] for r in ROWS]), errors="coerce")
+    table = pa.table(
+        {
+            "id": [r[0] for r in ROWS],
+            "n": pa.array([1, None, 3, 4, 5, 6, 7, 8, 9, 10], pa.int64()),
+            "lon": pa.array(lon, from_pandas=False),  # NaN kept as NaN, not null
+            "lat": pa.array(lat, from_pandas=True),  # empty text -> null
+        }
+    )
+    pq.write_table(table, tmp_path / "in.parquet", row_group_size=4)
+    summary = run_json(capsys, str(tmp_path / "in.parquet"), "-o", str(tmp_path / "out.parquet"))
+    assert (summary["rows"], summary["ok"], summary["bad_input"]) == (10, 3, 6)
+    out = pq.read_table(tmp_path / "out.parquet")
+    assert out.schema.names == ["id", "n", "lon", "lat", *ADDED_COLUMNS]
+    kept = out.select(["id", "n", "lon", "lat"]).to_pandas(types_mapper=pd.ArrowDtype)
+    pd.testing.assert_frame_equal(kept, table.to_pandas(types_mapper=pd.ArrowDtype))
+    assert out.column("lon").null_count == 0 and out.column("lat").null_count == 1
+    assert all(out.schema.field(c).type == pa.string() for c in ADDED_COLUMNS)
+    check_assigned(out.to_pandas(), expected_chain)
+
+
+def test_geoparquet_with_wkb_points(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    points = [shapely.Point(*WENMING), None, shapely.Point(*OUTSIDE), shapely.Point(*WUMEI)]
+    frame = gpd.GeoDataFrame({"id": ["a", "b", "c", "d"]}, geometry=points, crs="EPSG:4326")
+    frame.to_parquet(tmp_path / "in.parquet")
+    args = (str(tmp_path / "in.parquet"), "-o", str(tmp_path / "out.parquet"), "--chunk-size", "3")
+    summary = run_json(capsys, *args)
+    assert (summary["ok"], summary["unassigned"], summary["bad_input"]) == (2, 1, 1)
+    out = gpd.read_parquet(tmp_path / "out.parquet")
+    assert list(out.columns) == ["id", "geometry", *ADDED_COLUMNS]
+    assert out.geometry.equals(frame.geometry) and out.crs.to_epsg() == 4326
+    assert out["status"].tolist() == ["ok", "bad_input", "unassigned", "ok"]
+    assert out["code_l4"].tolist()[::3] == ["450302001001", "450302001002"]
+    geo = json.loads(pq.read_schema(tmp_path / "out.parquet").metadata[b"geo"])
+    assert geo["primary_column"] == "geometry"
+
+
+def test_parquet_progress_knows_the_total(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pq.write_table(pa.table({"lon": [110.3005] * 7, "lat": [25.2785] * 7}), tmp_path / "in.parquet")
+    code, _, err = run(capsys, str(tmp_path / "in.parquet"), "-o", str(tmp_path / "out.csv"))
+    assert code == 0 and "7/7" in err
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def test_missing_column_exits_2_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "in.csv").write_text("id,x,lat\n1,110.3,25.2\n", encoding="utf-8")
+    code, out, err = run(capsys, str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"))
+    assert code == 2 and out == ""
+    assert "'lon'" in err and "'id', 'x', 'lat'" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+@pytest.mark.parametrize(("src", "dst"), [("in.txt", "out.csv"), ("in.csv", "out.xlsx")])
+def test_unknown_suffix_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, src: str, dst: str
+) -> None:
+    (tmp_path / src).write_text("id,lon,lat\n1,110.3,25.2\n", encoding="utf-8")
+    code, _, err = run(capsys, str(tmp_path / src), "-o", str(tmp_path / dst))
+    assert code == 2 and "unknown table format" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [src]
+
+
+def test_unreadable_input_and_missing_output_dir_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, str(tmp_path / "none.csv"), "-o", str(tmp_path / "out.csv"))
+    assert code == 2 and "no such file" in err
+    src = points_csv(tmp_path / "points.csv")
+    code, _, err = run(capsys, str(src), "-o", str(tmp_path / "no" / "out.csv"))
+    assert code == 2 and "does not exist" in err
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 nonsense")
+    code, _, err = run(capsys, str(tmp_path / "broken.parquet"), "-o", str(tmp_path / "o.csv"))
+    assert code == 2 and "cannot read Parquet" in err
+
+
+def test_unknown_crs_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    src = points_csv(tmp_path / "points.csv")
+    code, _, err = run(capsys, str(src), "-o", str(tmp_path / "out.csv"), "--crs", "wgs85")
+    assert code == 2 and "unknown coordinate system" in err
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_failure_mid_run_leaves_no_output(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    rows = "".join(f"{i:07d},110.3005,25.2785\n" for i in range(60_000))
+    (tmp_path / "in.csv").write_bytes(b"id,lon,lat\n" + rows.encode() + b"\xff,1,2\n")
+    args = (str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"), "--chunk-size", "10000")
+    code, _, err = run(capsys, *args, "--no-progress")
+    assert code == 2 and "not UTF-8" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_input_with_an_added_column_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "in.csv").write_text("id,lon,lat,status\n1,110.3,25.2,x\n", encoding="utf-8")
+    code, _, err = run(capsys, str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"))
+    assert code == 2 and "status" in err
+
+
+def test_explicit_boundaries_without_workstations(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    src = points_csv(tmp_path / "points.csv")
+    args = ("--boundaries", str(SAMPLE_BOUNDARIES))
+    run_json(capsys, str(src), "-o", str(tmp_path / "out.csv"), *args)
+    out = read_csv(tmp_path / "out.csv")
+    assert out["code_l4"].tolist()[:2] == ["450302001001", "450302001002"]
+    assert set(out["workstation_code"]) == {""}  # workstations only with the default source
+
+
+# --- a larger table --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def random_points(tmp_path: Path, sample: tuple[Dataset, GridIndex]) -> Path:
+    _, index = sample
+    rng = np.random.default_rng(20261128)
+    n = 200_000
+    xmin, ymin, xmax, ymax = shapely.total_bounds(index.leaves.geometries)
+    lon = rng.uniform(xmin - 0.2, xmax + 0.2, n)  # some outside every grid
+    lat = rng.uniform(ymin - 0.2, ymax + 0.2, n)
+    frame = pd.DataFrame({"id": np.arange(n), "lon": lon, "lat": lat})
+    path = tmp_path / "random.csv"
+    frame.to_csv(path, index=False, float_format="%.7f")
+    return path
+
+
+def test_200k_rows_match_the_index(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    random_points: Path,
+) -> None:
+    args = (str(random_points), "-o", str(tmp_path / "out.csv"), "--chunk-size", "50000")
+    summary = run_json(capsys, *args)
+    points = pd.read_csv(random_points)
+    fresh = GridIndex(load().grids)  # the reference: an index of its own, one call
+    positions = fresh.assign(points["lon"].to_numpy(), points["lat"].to_numpy(), crs="wgs84")
+    ok = int((positions >= 0).sum())
+    assert summary["rows"] == 200_000 and summary["bad_input"] == 0
+    assert (summary["ok"], summary["unassigned"]) == (ok, 200_000 - ok)
+    assert 0 < ok < 200_000
+    out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False, usecols=["code_l5"])
+    assert out["code_l5"].tolist() == [c or "" for c in fresh.codes(positions, 5)]

@@ -1,0 +1,416 @@
+"""Chunked table reading and writing: every format, chunk boundaries, empty tables, atomicity."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import shapely
+
+from gridgeo.errors import InputFileError
+from gridgeo.io.tables import Layout, TableReader, TableWriter, read_chunks, table_format
+
+CSV_TEXT = (
+    "id,name,lon,lat,note\n"
+    "007,文明社区,110.3005,25.2785,\n"
+    '008,"Wu, Mei",110.2915,25.2800,"say ""hi"""\n'
+    "009,,abc,,\n"
+    '010, padded ,100.0,30.0,"two\nlines"\n'
+    "011,x,200.0,25.28,0.50\n"
+)
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def read_all(path: Path, chunk_size: int = 2, **kwargs: str) -> list[pd.DataFrame]:
+    return list(read_chunks(path, chunk_size, **kwargs))
+
+
+def geojson_features() -> list[dict[str, Any]]:
+    def feature(props: dict[str, Any], geometry: dict[str, Any] | None) -> dict[str, Any]:
+        return {"type": "Feature", "properties": props, "geometry": geometry}
+
+    return [
+        feature(
+            {"id": "007", "n": 1, "name": "文明"}, {"type": "Point", "coordinates": [110.3, 25.2]}
+        ),
+        feature({"id": "008", "n": None, "name": "五美"}, None),
+        feature(
+            {"id": "009", "n": 3, "name": None}, {"type": "Point", "coordinates": [100.0, 30.0]}
+        ),
+    ]
+
+
+def write_geojson(path: Path, features: list[dict[str, Any]]) -> Path:
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+        encoding="utf-8",
+    )
+    return path
+
+
+# --- formats ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("a.csv", "csv"), ("a.CSV", "csv"), ("a.geojson", "geojson"), ("a.json", "geojson"),
+     ("a.parquet", "parquet")],
+)  # fmt: skip
+def test_table_format_follows_suffix(name: str, expected: str) -> None:
+    assert table_format(name) == expected
+
+
+@pytest.mark.parametrize("name", ["a.txt", "a.xlsx", "a"])
+def test_unknown_suffix_is_an_input_error(tmp_path: Path, name: str) -> None:
+    with pytest.raises(InputFileError, match="unknown table format"):
+        table_format(name)
+    (tmp_path / name).write_text("x")
+    with pytest.raises(InputFileError):
+        TableReader(tmp_path / name)
+    with pytest.raises(InputFileError):
+        TableWriter(tmp_path / f"out_{name}")
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def test_csv_chunks_are_text_exactly_as_given(tmp_path: Path) -> None:
+    path = write_text(tmp_path / "in.csv", CSV_TEXT)
+    chunks = read_all(path, chunk_size=2)
+    assert [len(c) for c in chunks] == [2, 2, 1]
+    frame = pd.concat(chunks, ignore_index=True)
+    assert list(frame.columns) == ["id", "name", "lon", "lat", "note"]
+    assert frame["id"].tolist() == ["007", "008", "009", "010", "011"]
+    assert frame["name"].tolist() == ["文明社区", "Wu, Mei", "", " padded ", "x"]
+    assert frame["lat"].tolist() == ["25.2785", "25.2800", "", "30.0", "25.28"]
+    assert frame["note"].tolist() == ["", 'say "hi"', "", "two\nlines", "0.50"]
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 4, 5, 6, 1000])
+def test_csv_round_trip_is_byte_identical(tmp_path: Path, chunk_size: int) -> None:
+    path = write_text(tmp_path / "in.csv", CSV_TEXT)
+    reader = TableReader(path, chunk_size=chunk_size)
+    sizes = []
+    with TableWriter(tmp_path / "out.csv", reader.layout) as writer:
+        for chunk in reader:
+            sizes.append(len(chunk))
+            writer.write(chunk)
+    assert sum(sizes) == 5 and max(sizes) <= chunk_size
+    assert (tmp_path / "out.csv").read_bytes() == CSV_TEXT.encode("utf-8")
+
+
+def test_csv_with_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbfid,lon,lat\n1,110.3,25.2\n")
+    [chunk] = read_all(path)
+    assert list(chunk.columns) == ["id", "lon", "lat"]
+
+
+def test_header_only_csv_gives_one_empty_chunk_and_a_header(tmp_path: Path) -> None:
+    path = write_text(tmp_path / "empty.csv", "id,lon,lat\n")
+    reader = TableReader(path)
+    chunks = list(reader)
+    assert len(chunks) == 1 and len(chunks[0]) == 0
+    assert list(chunks[0].columns) == ["id", "lon", "lat"]
+    with TableWriter(tmp_path / "out.csv", reader.layout) as writer:
+        writer.write(chunks[0])
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == "id,lon,lat\n"
+
+
+def test_csv_missing_column_names_it_and_lists_the_others(tmp_path: Path) -> None:
+    path = write_text(tmp_path / "in.csv", "id,x,lat\n1,2,3\n")
+    with pytest.raises(InputFileError, match=r"'lon'.*available columns: 'id', 'x', 'lat'"):
+        TableReader(path)
+    with pytest.raises(InputFileError, match="'longitude'"):
+        read_chunks(path, lon_col="longitude", lat_col="lat")
+    [chunk] = read_all(path, lon_col="x")
+    assert chunk["x"].tolist() == ["2"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "empty file"), (b"id,lon,lat\n\xff\xfe,1,2\n", "not UTF-8")],
+)
+def test_unreadable_csv_is_an_input_error(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputFileError, match=message):
+        list(TableReader(path))
+
+
+def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="no such file"):
+        TableReader(tmp_path / "nope.csv")
+
+
+def test_bad_utf8_after_the_first_chunks_is_an_input_error(tmp_path: Path) -> None:
+    rows = "".join(f"{i:07d},110.3,25.2\n" for i in range(60_000))  # past the parser's buffer
+    path = tmp_path / "in.csv"
+    path.write_bytes(b"id,lon,lat\n" + rows.encode() + b"\xff,1,2\n")
+    reader = TableReader(path, chunk_size=10_000)
+    with pytest.raises(InputFileError, match="not UTF-8"):
+        for _ in reader:
+            pass
+
+
+# --- GeoJSON ---------------------------------------------------------------------------------
+
+
+def test_geojson_coordinates_come_from_the_geometry(tmp_path: Path) -> None:
+    path = write_geojson(tmp_path / "in.geojson", geojson_features())
+    reader = TableReader(path, chunk_size=2)
+    assert reader.layout == Layout("lon", "lat", "geometry", derived=True)
+    chunks = list(reader)
+    assert [len(c) for c in chunks] == [2, 1]
+    frame = pd.concat(chunks, ignore_index=True)
+    assert list(frame.columns) == ["id", "n", "name", "geometry", "lon", "lat"]
+    assert frame["id"].tolist() == ["007", "008", "009"]
+    assert frame["lon"].iloc[0] == 110.3 and frame["lat"].iloc[2] == 30.0
+    assert np.isnan(frame["lon"].iloc[1])  # null geometry: kept, coordinates missing
+
+
+def test_geojson_lon_lat_properties_win_over_the_geometry(tmp_path: Path) -> None:
+    features = geojson_features()
+    for f, x in zip(features, ["1", "2", "3"], strict=True):
+        f["properties"] = {**f["properties"], "x": x, "y": "25"}
+    path = write_geojson(tmp_path / "in.geojson", features)
+    reader = TableReader(path, lon_col="x", lat_col="y")
+    assert not reader.layout.derived and reader.layout.geometry == "geometry"
+    [chunk] = list(reader)
+    assert chunk["x"].tolist() == ["1", "2", "3"] and "lon" not in chunk.columns
+
+
+def test_geojson_without_coordinates_names_the_columns(tmp_path: Path) -> None:
+    features = [{"type": "Feature", "properties": {"id": 1, "lon": 2.0}, "geometry": None}]
+    path = write_geojson(tmp_path / "in.geojson", features)
+    with pytest.raises(InputFileError, match="'lat'"):
+        TableReader(path)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 10])
+def test_geojson_round_trip_keeps_properties_and_geometry(tmp_path: Path, chunk_size: int) -> None:
+    features = geojson_features()
+    path = write_geojson(tmp_path / "in.geojson", features)
+    reader = TableReader(path, chunk_size=chunk_size)
+    with TableWriter(tmp_path / "out.geojson", reader.layout) as writer:
+        for chunk in reader:
+            writer.write(chunk)
+    out = json.loads((tmp_path / "out.geojson").read_text(encoding="utf-8"))
+    assert out["type"] == "FeatureCollection"
+    assert out["features"] == features  # derived lon/lat are not added to the properties
+    assert "文明" in (tmp_path / "out.geojson").read_text(encoding="utf-8")  # not \\u-escaped
+
+
+def test_geojson_nested_property_values_survive(tmp_path: Path) -> None:
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"tags": {"a": [1, 2], "b": "中"}},
+            "geometry": {"type": "Point", "coordinates": [1.5, 2.5]},
+        }
+    ]
+    path = write_geojson(tmp_path / "in.geojson", features)
+    reader = TableReader(path)
+    with TableWriter(tmp_path / "out.json", reader.layout) as writer:
+        for chunk in reader:
+            writer.write(chunk)
+    assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["features"] == features
+
+
+def test_empty_feature_collection_gives_an_empty_collection(tmp_path: Path) -> None:
+    path = write_geojson(tmp_path / "in.geojson", [])
+    reader = TableReader(path)
+    chunks = list(reader)
+    assert len(chunks) == 1 and len(chunks[0]) == 0
+    with TableWriter(tmp_path / "out.geojson", reader.layout) as writer:
+        writer.write(chunks[0])
+    out = json.loads((tmp_path / "out.geojson").read_text(encoding="utf-8"))
+    assert out == {"type": "FeatureCollection", "features": []}
+
+
+def test_geojson_written_from_lon_lat_text(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {"id": ["1", "2", "3"], "lon": ["110.3", "abc", "200"], "lat": ["25.2"] * 3}
+    )
+    with TableWriter(tmp_path / "out.geojson", Layout("lon", "lat")) as writer:
+        writer.write(frame)
+    out = json.loads((tmp_path / "out.geojson").read_text(encoding="utf-8"))
+    assert [f["geometry"] for f in out["features"]] == [
+        {"type": "Point", "coordinates": [110.3, 25.2]},
+        None,
+        None,
+    ]
+    assert [f["properties"] for f in out["features"]][1] == {"id": "2", "lon": "abc", "lat": "25.2"}
+
+
+# --- Parquet ---------------------------------------------------------------------------------
+
+
+def plain_table() -> pa.Table:
+    return pa.table(
+        {
+            "id": pa.array(["007", "008", None, "010", "011"]),
+            "count": pa.array([1, None, 3, 4, 5], pa.int64()),
+            "lon": pa.array([110.3005, 110.2915, None, 100.0, 200.0]),
+            "lat": pa.array([25.2785, 25.28, 25.0, 30.0, 25.0]),
+        }
+    )
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 5, 100])
+def test_parquet_round_trip_keeps_types_and_nulls(tmp_path: Path, chunk_size: int) -> None:
+    pq.write_table(plain_table(), tmp_path / "in.parquet", row_group_size=3)
+    reader = TableReader(tmp_path / "in.parquet", chunk_size=chunk_size)
+    assert reader.rows == 5 and reader.layout == Layout("lon", "lat")
+    sizes = []
+    with TableWriter(tmp_path / "out.parquet", reader.layout) as writer:
+        for chunk in reader:
+            sizes.append(len(chunk))
+            writer.write(chunk)
+    assert sum(sizes) == 5 and max(sizes) <= chunk_size
+    out = pq.read_table(tmp_path / "out.parquet")
+    assert out.equals(plain_table())
+    assert b"geo" not in (out.schema.metadata or {})
+
+
+def test_parquet_to_csv_writes_the_values(tmp_path: Path) -> None:
+    pq.write_table(plain_table(), tmp_path / "in.parquet")
+    reader = TableReader(tmp_path / "in.parquet")
+    with TableWriter(tmp_path / "out.csv", reader.layout) as writer:
+        for chunk in reader:
+            writer.write(chunk)
+    lines = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "id,count,lon,lat"
+    assert lines[1] == "007,1,110.3005,25.2785"
+    assert lines[2] == "008,,110.2915,25.28"
+    assert lines[3] == ",3,,25"
+
+
+def geoparquet(path: Path) -> gpd.GeoDataFrame:
+    frame = gpd.GeoDataFrame(
+        {"id": ["007", "008", "009"], "n": [1, 2, 3]},
+        geometry=[shapely.Point(110.3005, 25.2785), None, shapely.Point(100.0, 30.0)],
+        crs="EPSG:4326",
+    )
+    frame.to_parquet(path)
+    return frame
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 10])
+def test_geoparquet_round_trip_keeps_wkb_geometry(tmp_path: Path, chunk_size: int) -> None:
+    frame = geoparquet(tmp_path / "in.parquet")
+    reader = TableReader(tmp_path / "in.parquet", chunk_size=chunk_size)
+    assert reader.layout.geometry == "geometry" and reader.layout.derived
+    chunks = list(reader)
+    lon = np.concatenate([c["lon"].to_numpy() for c in chunks])
+    np.testing.assert_array_equal(lon, [110.3005, np.nan, 100.0])
+    with TableWriter(tmp_path / "out.parquet", reader.layout) as writer:
+        for chunk in chunks:
+            writer.write(chunk)
+    schema = pq.read_schema(tmp_path / "out.parquet")
+    assert schema.names == ["id", "n", "geometry"]  # derived lon/lat dropped again
+    geo = json.loads(schema.metadata[b"geo"])
+    assert geo["primary_column"] == "geometry"
+    assert geo["columns"]["geometry"]["encoding"] == "WKB"
+    back = gpd.read_parquet(tmp_path / "out.parquet")
+    assert back.crs.to_epsg() == 4326
+    assert back["id"].tolist() == ["007", "008", "009"]
+    assert back.geometry.equals(frame.geometry)
+
+
+def test_geoparquet_to_csv_has_lon_lat_instead_of_wkb(tmp_path: Path) -> None:
+    geoparquet(tmp_path / "in.parquet")
+    reader = TableReader(tmp_path / "in.parquet")
+    with TableWriter(tmp_path / "out.csv", reader.layout) as writer:
+        for chunk in reader:
+            writer.write(chunk)
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines() == [
+        "id,n,lon,lat",
+        "007,1,110.3005,25.2785",
+        "008,2,,",
+        "009,3,100,30",
+    ]
+
+
+def test_plain_parquet_with_wkb_geometry_column(tmp_path: Path) -> None:
+    wkb = shapely.to_wkb(shapely.points([[110.3, 25.2], [1.0, 2.0]]))
+    pq.write_table(
+        pa.table({"id": ["a", "b"], "geometry": pa.array(list(wkb))}), tmp_path / "in.parquet"
+    )
+    [chunk] = list(TableReader(tmp_path / "in.parquet"))
+    assert chunk["lon"].tolist() == [110.3, 1.0] and chunk["lat"].tolist() == [25.2, 2.0]
+
+
+def test_empty_parquet_gives_an_empty_table(tmp_path: Path) -> None:
+    pq.write_table(plain_table().slice(0, 0), tmp_path / "in.parquet")
+    reader = TableReader(tmp_path / "in.parquet")
+    chunks = list(reader)
+    assert reader.rows == 0 and len(chunks) == 1 and len(chunks[0]) == 0
+    with TableWriter(tmp_path / "out.parquet", reader.layout) as writer:
+        writer.write(chunks[0])
+    out = pq.read_table(tmp_path / "out.parquet")
+    assert out.num_rows == 0 and out.schema.names == ["id", "count", "lon", "lat"]
+
+
+def test_parquet_schema_does_not_depend_on_the_chunking(tmp_path: Path) -> None:
+    codes = [None, None, "450302001001", "450302001002"]
+    frame = pd.DataFrame({"id": ["1", "2", "3", "4"], "code": np.array(codes, dtype=object)})
+    for name, parts in (("one.parquet", [frame]), ("two.parquet", [frame[:2], frame[2:]])):
+        with TableWriter(tmp_path / name, Layout("id", "id")) as writer:
+            for part in parts:
+                writer.write(part)
+    one, two = (pq.read_table(tmp_path / n) for n in ("one.parquet", "two.parquet"))
+    assert one.schema.field("code").type == pa.string() == two.schema.field("code").type
+    assert one.equals(two) and one.column("code").to_pylist() == codes
+
+
+def test_unreadable_parquet_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "in.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(InputFileError, match="Parquet"):
+        TableReader(tmp_path / "in.parquet")
+
+
+# --- writer ----------------------------------------------------------------------------------
+
+
+def test_writer_needs_an_existing_directory(tmp_path: Path) -> None:
+    with (
+        pytest.raises(InputFileError, match="does not exist"),
+        TableWriter(tmp_path / "no/out.csv"),
+    ):
+        pass
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.geojson", "out.parquet"])
+def test_failed_write_leaves_nothing_behind(tmp_path: Path, name: str) -> None:
+    frame = pd.DataFrame({"id": ["1"], "lon": ["110.3"], "lat": ["25.2"]})
+    with pytest.raises(RuntimeError, match="boom"), TableWriter(tmp_path / name) as writer:
+        writer.write(frame)
+        raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.geojson", "out.parquet"])
+def test_existing_output_is_replaced_only_on_success(tmp_path: Path, name: str) -> None:
+    target = tmp_path / name
+    target.write_bytes(b"old")
+    frame = pd.DataFrame({"id": ["1"], "lon": ["110.3"], "lat": ["25.2"]})
+    with pytest.raises(RuntimeError), TableWriter(target) as writer:
+        writer.write(frame)
+        raise RuntimeError("boom")
+    assert target.read_bytes() == b"old"
+    with TableWriter(target) as writer:
+        writer.write(frame)
+    assert target.read_bytes() != b"old" and writer.rows == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
