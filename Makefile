@@ -28,6 +28,8 @@ $(SAMPLE): | setup
 bench: setup $(SAMPLE)
 	$(PY) benchmarks/bench_lookup.py
 	$(PY) benchmarks/bench_assign.py
+	$(PY) benchmarks/bench_assign_cli.py --rows 1000000
+	$(PY) benchmarks/bench_assign_cli.py --rows 10000000
 
 lint: setup
 	$(BIN)/ruff check gridgeo tests benchmarks

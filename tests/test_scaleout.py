@@ -212,18 +212,19 @@ def test_cluster_with_dask_string_conversion_keeps_every_value(
 def test_index_is_broadcast_once_not_sent_per_task(
     client: Client, index: GridIndex, grids: GridSet
 ) -> None:
-    """Each worker unpickles the index at most once per run, however many tasks it runs.
+    """Workers unpickle the index a bounded number of times per run, not once per task.
 
-    Between runs the scheduler's Active Memory Manager (ReduceReplicas, on by default)
-    may trim the broadcast copies back to one; a worker then fetches it again, once,
-    from a peer. A copy per task would show as up to 16 loads per run here.
+    The scheduler's Active Memory Manager (ReduceReplicas, on by default) may trim
+    broadcast copies while a run is going on; a worker then fetches the index again
+    from a peer. So a worker may load it twice in a run; a copy per task would show
+    as up to 16 loads per run here.
     """
     workers = set(client.scheduler_info()["workers"])
     assert len(workers) == 2
     install_load_counter(client)
     shared = scatter_index(client, index)
     assert set(client.who_has([shared])[shared.key]) == workers  # every worker holds it
-    assert all(n <= 1 for n in cluster_loads(client).values())
+    assert all(n <= 2 for n in cluster_loads(client).values())
 
     frame, _, _ = make_points(grids, 40_000, seed=7)
     expected = assign_frame(frame, index)["code_l5"].astype(TEXT_DTYPE)
@@ -234,13 +235,13 @@ def test_index_is_broadcast_once_not_sent_per_task(
         assert result["code_l5"].equals(expected)
         loads = cluster_loads(client)
         assert set(loads) <= workers
-        assert all(n <= 1 for n in loads.values()), loads
+        assert all(n <= 2 for n in loads.values()), loads
 
     # given the index itself, assign_dask scatters it once for the run
     install_load_counter(client)
     client.compute(assign_dask(ddf, index, client=client)).result()
     loads = cluster_loads(client)
-    assert all(n <= 1 for n in loads.values()) and sum(loads.values()) >= 1, loads
+    assert all(n <= 2 for n in loads.values()) and sum(loads.values()) >= 1, loads
 
 
 def test_sample_data_workstation_through_the_cluster(client: Client) -> None:

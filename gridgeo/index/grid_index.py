@@ -205,7 +205,7 @@ class GridIndex:
 
     # --- queries ------------------------------------------------------------
     def assign(
-        self, lon: npt.ArrayLike, lat: npt.ArrayLike, crs: str = "cgcs2000"
+        self, lon: npt.ArrayLike, lat: npt.ArrayLike, crs: str = "wgs84"
     ) -> npt.NDArray[np.int32]:
         """Leaf position (into ``self.leaves``) of each point; -1 where none.
 
@@ -218,7 +218,7 @@ class GridIndex:
         lon, lat
             Coordinates (arrays of equal shape) in ``crs``.
         crs
-            ``wgs84``, ``cgcs2000`` (default), ``gcj02`` or ``bd09``.
+            ``wgs84`` (default; the same coordinates as ``cgcs2000``), ``gcj02`` or ``bd09``.
         """
         x = np.ascontiguousarray(np.asarray(lon, dtype=np.float64).ravel())
         y = np.ascontiguousarray(np.asarray(lat, dtype=np.float64).ravel())
