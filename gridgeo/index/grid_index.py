@@ -92,14 +92,15 @@ class GridIndex:
     """
 
     def __init__(self, grids: GridSet, cells_per_leaf: int = DEFAULT_CELLS_PER_LEAF) -> None:
-        clean = make_valid_polygonal(grids.geometries)
-        usable = ~shapely.is_empty(clean) & (grids.levels != UNKNOWN_LEVEL)
-        leaf_positions = np.flatnonzero(usable & ~grids.has_children())
+        candidates = np.flatnonzero((grids.levels != UNKNOWN_LEVEL) & ~grids.has_children())
+        clean = make_valid_polygonal(grids.geometries[candidates])  # leaves only: the cost
+        keep = ~shapely.is_empty(clean)
+        leaf_positions = candidates[keep]
         if leaf_positions.size == 0:
             raise GridgeoError("no usable leaf grid to index")
         self.grids = grids
         self.leaf_positions = leaf_positions
-        self._geoms = clean[leaf_positions]
+        self._geoms = clean[keep]
         self.leaves = grids.subset(leaf_positions).with_geometries(self._geoms)
         self._locator = Locator(self.leaves, assume_valid=True)
         self._rank = _code_rank(self.leaves)
@@ -134,29 +135,39 @@ class GridIndex:
 
     # --- build --------------------------------------------------------------
     def _build_cells(self) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
-        """Rasterise the edges; return the cell table and the boundary cells' CSR starts."""
+        """Rasterise the edges; return the cell table and the boundary cells' CSR starts.
+
+        The (cell, edge) pairs are the largest temporaries (about 8 per edge): they
+        are reduced to sorted keys and released before the cells are labelled.
+        """
         edges, edge_start = self._edges
         lattice = self.lattice.as_array()
         counts = kernels.count_edge_cells(edges, lattice, MARGIN_CELLS)
         offsets = np.zeros(counts.size + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         cell_of = kernels.fill_edge_cells(edges, lattice, MARGIN_CELLS, offsets)
-        n_edges, n_poly = np.int64(counts.size), np.int64(len(self.leaves))
+        del offsets
+        n_edges, n_poly, nx = np.int64(counts.size), np.int64(len(self.leaves)), self.lattice.nx
         poly_of = np.repeat(np.repeat(np.arange(n_poly), np.diff(edge_start)), counts)
-        pair_cell, pair_poly = np.divmod(_unique(cell_of * n_poly + poly_of), n_poly)
-        first = np.flatnonzero(np.r_[True, pair_cell[1:] != pair_cell[:-1]])
-        boundary = pair_cell[first]
-        cells = np.full(self.lattice.size, kernels.NO_OWNER, dtype=np.int32)
-        cells[boundary] = (-2 - np.arange(boundary.size)).astype(np.int32)
-        self._label_clean_cells(cells)
+        pair_keys = _unique(cell_of * n_poly + poly_of)
         # Each leaf's edges per lattice row: a ray through a point meets only those.
-        row_of = cell_of // self.lattice.nx
-        edge_of = np.repeat(np.arange(n_edges), counts)
-        row_poly, row_edges = np.divmod(
-            _unique((row_of * n_poly + poly_of) * n_edges + edge_of), n_edges
-        )
+        cell_of //= nx  # now the row of each pair
+        cell_of *= n_poly
+        cell_of += poly_of
+        del poly_of
+        cell_of *= n_edges
+        cell_of += np.repeat(np.arange(n_edges), counts)
+        row_poly, row_edges = np.divmod(_unique(cell_of), n_edges)
+        del cell_of
         self._row_edges = row_edges.astype(np.int32)
-        wanted = (pair_cell // self.lattice.nx) * n_poly + pair_poly
+        del row_edges
+        pair_cell, pair_poly = np.divmod(pair_keys, n_poly)
+        del pair_keys
+        first = np.flatnonzero(np.r_[True, pair_cell[1:] != pair_cell[:-1]])
+        cells = np.full(self.lattice.size, kernels.NO_OWNER, dtype=np.int32)
+        cells[pair_cell[first]] = (-2 - np.arange(first.size)).astype(np.int32)
+        self._label_clean_cells(cells)
+        wanted = (pair_cell // nx) * n_poly + pair_poly
         self._cands = np.column_stack(
             [
                 pair_poly,
@@ -175,9 +186,14 @@ class GridIndex:
         if count == 0:
             return
         flat = labels.ravel()
+        del labels
         # labels are numbered in raster order, so a region's first cell is where the
-        # label first exceeds every label before it
-        sample = np.flatnonzero(flat > np.maximum.accumulate(np.r_[0, flat[:-1]]))
+        # running maximum of the labels rises
+        running = np.maximum.accumulate(flat)
+        sample = np.flatnonzero(running[1:] > running[:-1]) + 1
+        if flat[0] > 0:
+            sample = np.r_[0, sample]
+        del running
         if sample.size != count:  # not numbered in scan order: find first cells by sorting
             order = np.argsort(flat, kind="stable")
             sample = order[np.searchsorted(flat[order], np.arange(1, count + 1))]
