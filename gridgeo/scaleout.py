@@ -2,7 +2,7 @@
 
 Every partition goes through the very function ``gridgeo assign`` runs on each
 chunk, so the result is row for row and value for value the single-process
-engine's; only the added columns' dtype is fixed (see :func:`assign_partition`
+engine's (see :func:`assign_partition`
 and ``docs/SCALING.md``).
 
 Why the index is broadcast
@@ -97,26 +97,14 @@ def assign_partition(
     crs: str = "wgs84",
     stations: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """:func:`~gridgeo.batch.assign_frame` with the added columns cast to :data:`TEXT_DTYPE`.
+    """:func:`~gridgeo.batch.assign_frame` as the function mapped over partitions.
 
-    ``assign_frame`` lets pandas infer the added columns' dtype, so a chunk
-    whose codes are all empty (all bad rows, or no stations) would come back as
-    ``object`` or ``float64`` where others are ``str``; Dask needs every
-    partition to match the declared ``meta`` (and Parquet one schema). Values
-    are unchanged. Parameters are those of ``assign_frame``.
+    ``assign_frame`` gives the added columns one text dtype (:data:`TEXT_DTYPE`)
+    whatever a partition holds (all bad rows, no stations, no rows), so every
+    partition matches the declared ``meta`` and Parquet gets one schema.
+    Parameters are those of ``assign_frame``.
     """
-    out = assign_frame(
-        frame,
-        index,
-        lon_col=lon_col,
-        lat_col=lat_col,
-        crs=crs,
-        stations=stations,
-    )
-    for column in ADDED_COLUMNS:
-        if out[column].dtype != TEXT_DTYPE:
-            out[column] = out[column].astype(TEXT_DTYPE)
-    return out
+    return assign_frame(frame, index, lon_col=lon_col, lat_col=lat_col, crs=crs, stations=stations)
 
 
 def assign_dask(

@@ -21,7 +21,14 @@ from typing import Any
 from tqdm import tqdm
 
 from gridgeo.batch import ADDED_COLUMNS, AssignSummary, assign_frame, workstation_lookup
-from gridgeo.cli.options import add_column_options, add_format, columns, emit_json, settings
+from gridgeo.cli.options import (
+    add_column_options,
+    add_format,
+    add_source_options,
+    columns,
+    emit_json,
+    settings,
+)
 from gridgeo.coords import parse_coord_system
 from gridgeo.errors import InputFileError
 from gridgeo.index import GridIndex
@@ -41,14 +48,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("input", type=Path, metavar="INPUT", help="table of points")
     p.add_argument("-o", "--output", type=Path, required=True, help="output table")
-    p.add_argument(
-        "--boundaries",
-        type=Path,
-        action="append",
-        metavar="FILE",
-        help="boundary file (repeatable; default: the configured source)",
-    )
-    p.add_argument("--workstations", type=Path, help="workstations GeoJSON")
+    add_source_options(p)
     p.add_argument("--lon-col", default="lon", help="longitude column (default lon)")
     p.add_argument("--lat-col", default="lat", help="latitude column (default lat)")
     p.add_argument(

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from gridgeo.cli.options import add_column_options, add_format, columns, emit_json, settings
+from gridgeo.cli.options import (
+    add_column_options,
+    add_format,
+    add_source_options,
+    columns,
+    emit_json,
+    settings,
+)
 from gridgeo.io.dataset import Dataset, load
 from gridgeo.lookup import LookupResult
 
@@ -41,15 +47,7 @@ def register(sub: Any) -> None:
 
 
 def _source_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--boundaries",
-        type=Path,
-        action="append",
-        metavar="FILE",
-        help="boundary file (repeatable; default: the configured source)",
-    )
-    p.add_argument("--workstations", type=Path, help="workstations GeoJSON")
-    p.add_argument("--staff", type=Path, help="staff roster CSV")
+    add_source_options(p, staff=True)
     add_column_options(p)
 
 
