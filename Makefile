@@ -1,7 +1,11 @@
 # gridgeo: `make run` (serve API + viewer on 127.0.0.1:8000) and `make test` (the whole suite)
 # do all set-up on a fresh Debian machine: system packages, .venv, the package, sample data.
 
-PYTHON ?= python3
+# The first Python >= 3.11 whose sqlite3 can load extensions (SpatiaLite, the embedded
+# store); pyenv builds often cannot, Debian's /usr/bin/python3 can.
+PYTHON ?= $(shell for p in python3 /usr/bin/python3 python3.13 python3.12 python3.11; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sqlite3, sys; sys.exit(sys.version_info < (3, 11) or not hasattr(sqlite3.Connection, "enable_load_extension"))' 2>/dev/null && { command -v $$p; break; }; \
+	done)
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
@@ -54,8 +58,8 @@ system-packages:
 	fi
 
 $(VENV)/.installed: pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
-	  { echo "gridgeo needs Python 3.11 or newer as $(PYTHON)"; exit 1; }
+	@test -n "$(PYTHON)" || { echo "gridgeo needs Python 3.11 or newer whose sqlite3 can load \
+	extensions (Debian: apt-get install python3 python3-venv)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
