@@ -126,7 +126,7 @@ class Locator:
         # STRtree.query(predicate=...) would prepare the points instead, not the polygons.
         shapely.prepare(self._indexed)
         self._tree = shapely.STRtree(self._indexed)
-        self._rank = _owner_rank(grids)
+        self._rank = owner_rank(grids)
 
     def locate(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.intp]:
         """Owner position for each CGCS2000 point (vectorized); -1 where none.
@@ -214,7 +214,7 @@ class Locator:
         return Nearest(ref.code, ref.name, float(dist[best]))
 
 
-def _owner_rank(grids: GridSet) -> npt.NDArray[np.intp]:
+def owner_rank(grids: GridSet) -> npt.NDArray[np.intp]:
     """Rank of each feature as an owner: deeper level first, then smaller code."""
     keys = [(-int(lv), code or "~") for lv, code in zip(grids.levels, grids.codes, strict=True)]
     order = sorted(range(len(keys)), key=keys.__getitem__)

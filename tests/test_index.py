@@ -22,7 +22,8 @@ from gridgeo.sample.tessellation import nested_tessellation
 def oracle(
     leaves: GridSet, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.int64]:
-    """GEOS ``covers`` through a plain STRtree, smallest code among the covering leaves."""
+    """GEOS ``covers`` via an STRtree; among covering leaves the deepest level, then the
+    smallest code (the lookup core's rule)."""
     points = shapely.points(x, y)
     polygons = leaves.geometries.copy()
     shapely.prepare(polygons)
@@ -30,7 +31,7 @@ def oracle(
     hit = shapely.intersects(polygons[geom], points[pt])  # point-polygon intersects == covers
     pt, geom = pt[hit], geom[hit]
     codes = np.array(leaves.codes, dtype=object)
-    order = np.lexsort((codes[geom].astype(str), pt))
+    order = np.lexsort((codes[geom].astype(str), -leaves.levels[geom], pt))
     first = np.r_[True, pt[order][1:] != pt[order][:-1]]
     out = np.full(len(points), -1)
     out[pt[order][first]] = geom[order][first]
@@ -173,3 +174,21 @@ def test_nested_dataset_indexes_its_32_grids() -> None:
 def test_no_usable_leaf_is_an_error() -> None:
     with pytest.raises(GridgeoError, match="no usable leaf"):
         GridIndex(GridSet.from_records(["450302001001"], [Polygon()]))
+
+
+def test_mixed_level_leaves_tie_like_the_lookup_core() -> None:
+    """A district without streets beside another district's grid: deepest level wins the edge.
+
+    By code alone the district 450301 would win (it sorts first); the lookup core
+    gives the shared edge to the deeper grid, and so must the index.
+    """
+    from gridgeo.lookup import Locator
+
+    codes = ["450301", "450302", "450302001", "450302001001", "450302001001001"]
+    east = box(110.1, 25.0, 110.2, 25.1)
+    geoms = [box(110.0, 25.0, 110.1, 25.1), east, east, east, east]
+    grids = GridSet.from_records(codes, geoms)
+    index = GridIndex(grids)
+    assert index.codes(index.assign([110.1], [25.05])).tolist() == ["450302001001001"]
+    assert Locator(grids).lookup(110.1, 25.05).leaf.code == "450302001001001"
+    assert index.codes(index.assign([110.05], [25.05])).tolist() == ["450301"]

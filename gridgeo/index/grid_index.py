@@ -35,7 +35,7 @@ from gridgeo.errors import GridgeoError
 from gridgeo.geometry import make_valid_polygonal
 from gridgeo.index import kernels
 from gridgeo.levels import Level
-from gridgeo.lookup import Locator
+from gridgeo.lookup import Locator, owner_rank
 from gridgeo.model import UNKNOWN_LEVEL, GridSet
 
 DEFAULT_CELLS_PER_LEAF = 256
@@ -103,7 +103,8 @@ class GridIndex:
         self._geoms = clean[keep]
         self.leaves = grids.subset(leaf_positions).with_geometries(self._geoms)
         self._locator = Locator(self.leaves, assume_valid=True)
-        self._rank = _code_rank(self.leaves)
+        # the lookup core's order: deeper level first, then smaller code
+        self._rank = owner_rank(self.leaves)
         self._edges = _edge_arrays(self._geoms)
         target = min(MAX_CELLS, max(64, cells_per_leaf * len(self.leaves)))
         self.lattice = _Lattice.covering(shapely.total_bounds(self._geoms), target)
@@ -225,8 +226,8 @@ class GridIndex:
     ) -> npt.NDArray[np.int32]:
         """Leaf position (into ``self.leaves``) of each point; -1 where none.
 
-        Semantics are the lookup core's on the leaves: GEOS ``covers``, the
-        smallest code on shared edges. Non-finite coordinates give -1; check
+        Semantics are the lookup core's on the leaves: GEOS ``covers``; on shared
+        edges the deepest level, then the smallest code. Non-finite coordinates give -1; check
         them first with :func:`gridgeo.coords.bad_lonlat_mask` to tell them apart.
 
         Parameters
@@ -304,14 +305,6 @@ def _unique(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Sorted unique values (sorting beats numpy's hash-based unique on large arrays)."""
     values = np.sort(values)
     return values[np.r_[True, values[1:] != values[:-1]]] if values.size else values
-
-
-def _code_rank(grids: GridSet) -> npt.NDArray[np.int64]:
-    keys = [c or "~" for c in grids.codes]
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    rank = np.empty(len(keys), dtype=np.int64)
-    rank[order] = np.arange(len(keys))
-    return rank
 
 
 def _edge_arrays(
