@@ -18,9 +18,9 @@ Dask ``map_partitions`` can call it.
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -85,9 +85,24 @@ def _to_float(column: pd.Series) -> npt.NDArray[np.float64]:
         return numeric.to_numpy(dtype=float, na_value=np.nan)
 
 
-@lru_cache(maxsize=8)
+# Per index (weakly held, so an index of an old boundary version can be freed) and
+# per station table: the code columns built once, reused by every chunk.
+_TABLES: weakref.WeakKeyDictionary[
+    GridIndex, dict[tuple[tuple[str, str], ...], dict[str, pa.Array]]
+] = weakref.WeakKeyDictionary()
+
+
 def _code_tables(index: GridIndex, stations: tuple[tuple[str, str], ...]) -> dict[str, pa.Array]:
     """Per-leaf text of every added column, with a trailing null for 'no leaf'."""
+    per_index = _TABLES.setdefault(index, {})
+    if stations not in per_index:
+        per_index[stations] = _build_code_tables(index, stations)
+    return per_index[stations]
+
+
+def _build_code_tables(
+    index: GridIndex, stations: tuple[tuple[str, str], ...]
+) -> dict[str, pa.Array]:
     leaves = np.arange(len(index.leaves))
     tables = {
         column: pa.array([*index.codes(leaves, level), None], type=pa.string())

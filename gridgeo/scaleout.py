@@ -88,23 +88,10 @@ def output_meta(meta: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def assign_partition(
-    frame: pd.DataFrame,
-    index: GridIndex,
-    *,
-    lon_col: str = "lon",
-    lat_col: str = "lat",
-    crs: str = "wgs84",
-    stations: dict[str, str] | None = None,
-) -> pd.DataFrame:
-    """:func:`~gridgeo.batch.assign_frame` as the function mapped over partitions.
-
-    ``assign_frame`` gives the added columns one text dtype (:data:`TEXT_DTYPE`)
-    whatever a partition holds (all bad rows, no stations, no rows), so every
-    partition matches the declared ``meta`` and Parquet gets one schema.
-    Parameters are those of ``assign_frame``.
-    """
-    return assign_frame(frame, index, lon_col=lon_col, lat_col=lat_col, crs=crs, stations=stations)
+# The function mapped over partitions is assign_frame itself: it gives the added
+# columns one text dtype (TEXT_DTYPE) whatever a partition holds, so every partition
+# matches the declared meta and Parquet gets one schema.
+assign_partition = assign_frame
 
 
 def assign_dask(

@@ -227,12 +227,7 @@ def _coordinate_problem(b: Sequence[float], geographic: bool) -> str | None:
             else None
         )
     # (lat, lon) in China: x in the latitude range, y in the longitude range (y may exceed 90)
-    if (
-        CHINA_LAT[0] <= xmin
-        and xmax <= CHINA_LAT[1]
-        and CHINA_LON[0] <= ymin
-        and ymax <= CHINA_LON[1]
-    ):
+    if _inside(b, x_range=CHINA_LAT, y_range=CHINA_LON):
         return (
             f"coordinates ({xmin:.6g}, {ymin:.6g}) look like (lat, lon) swapped: "
             "longitude must come first"
@@ -242,17 +237,22 @@ def _coordinate_problem(b: Sequence[float], geographic: bool) -> str | None:
             f"coordinates ({xmin:.6g}, {ymin:.6g}) are not degrees: projected metres "
             "labelled as a geographic CRS? Set the file's real CRS (e.g. EPSG:4546)"
         )
-    if not (
-        CHINA_LON[0] <= xmin
-        and xmax <= CHINA_LON[1]
-        and CHINA_LAT[0] <= ymin
-        and ymax <= CHINA_LAT[1]
-    ):
+    if not _inside(b, x_range=CHINA_LON, y_range=CHINA_LAT):
         return (
             f"coordinates ({xmin:.6g}, {ymin:.6g}) to ({xmax:.6g}, {ymax:.6g}) lie "
             "outside China; check the CRS"
         )
     return None
+
+
+def _inside(
+    b: Sequence[float], *, x_range: tuple[float, float], y_range: tuple[float, float]
+) -> bool:
+    """True if bounds (xmin, ymin, xmax, ymax) lie within the two ranges."""
+    xmin, ymin, xmax, ymax = b
+    return bool(
+        x_range[0] <= xmin and xmax <= x_range[1] and y_range[0] <= ymin and ymax <= y_range[1]
+    )
 
 
 def _feature_name(frame: gpd.GeoDataFrame, i: int) -> str:
