@@ -10,8 +10,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 # Debian packages the project uses: SpatiaLite (embedded store), GDAL tools (ogrinfo in tests),
-# PostGIS for the running PostgreSQL (benchmarks and the production store).
-SYSTEM_PACKAGES := libsqlite3-mod-spatialite gdal-bin postgresql-15-postgis-3
+# PostGIS for the running PostgreSQL (benchmarks and the production store), chromium (the
+# headless browser the map tests drive through Playwright) and a CJK font so it draws Chinese.
+SYSTEM_PACKAGES := libsqlite3-mod-spatialite gdal-bin postgresql-15-postgis-3 chromium \
+	fonts-wqy-microhei
 SAMPLE := data/sample/boundaries.gpkg
 
 .PHONY: run test data bench lint format setup system-packages clean
