@@ -44,3 +44,7 @@ class FeatureError(InputFileError):
 
 class NotFoundError(GridgeoError, LookupError):
     """A requested grid, version or resource does not exist."""
+
+
+class CategoryError(GridgeoError, ValueError):
+    """A report category code or name is unknown or malformed (names the value)."""

@@ -61,6 +61,14 @@ class Settings(BaseSettings):
         SAMPLE_DIR / "workstations.geojson", description="Workstation points (GeoJSON)."
     )
     staff: Path = Field(SAMPLE_DIR / "staff.csv", description="Staff roster (CSV).")
+    partners: Path = Field(
+        SAMPLE_DIR / "partners.geojson",
+        description="Partner units and their zones (GeoJSON, or CSV with grid codes).",
+    )
+    routing: Path = Field(
+        SAMPLE_DIR / "routing.yaml",
+        description="Routing table: report category to partner types (YAML or CSV).",
+    )
     sequence_width: int = Field(3, ge=1, le=6, description="Digits of the fifth-level sequence.")
     nearest_tolerance_m: float = Field(
         50.0, ge=0, description="A point outside every grid reports the nearest one within this."
