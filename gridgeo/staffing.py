@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from gridgeo.findings import Finding, Severity
 from gridgeo.levels import Level
 
 
@@ -79,6 +80,8 @@ class StaffMember:
     grid_code: str
     title: str = ""
     phone: str = ""
+    row: int = field(default=0, compare=False)
+    """CSV line the person came from (0 when not read from a file); not part of equality."""
 
     def to_dict(self, with_contact: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -144,6 +147,8 @@ class StaffingReport:
     counts: Counter[tuple[int, str, str]] = field(default_factory=Counter)
     findings: list[StaffingFinding] = field(default_factory=list)
     unknown_grids: list[str] = field(default_factory=list)
+    staffed_grids: Counter[int] = field(default_factory=Counter)
+    """Number of grids with staff, per level."""
 
     @property
     def totals(self) -> dict[str, int]:
@@ -174,8 +179,67 @@ class StaffingReport:
             "totals": self.totals,
             "findings": [f.to_dict() for f in self.findings],
             "unknown_grids": self.unknown_grids,
+            "against_rules": self.rule_rows(),
             "ok": self.ok,
         }
+
+    def rule_rows(self) -> list[dict[str, Any]]:
+        """Per level and rule line: staffed grids, required and actual counts, status.
+
+        ``required`` is the rule's count times the number of staffed grids of
+        that level; ``status`` is ``ok``, ``short`` or ``over``.
+        """
+        rows = []
+        for level, rules in STAFFING_RULES.items():
+            grids = self.staffed_grids.get(int(level), 0)
+            if not grids:
+                continue
+            for role, employment, need in rules:
+                actual = sum(
+                    n
+                    for (lv, r, e), n in self.counts.items()
+                    if lv == int(level)
+                    and r == role.value
+                    and (employment is None or e == employment.value)
+                )
+                required = need * grids
+                status = "ok" if actual == required else ("short" if actual < required else "over")
+                rows.append(
+                    {
+                        "level": int(level),
+                        "level_name": level.label,
+                        "role": role.value,
+                        "role_zh": role.zh,
+                        "employment": employment.value if employment else "any",
+                        "employment_zh": employment.zh if employment else "任意",
+                        "grids": grids,
+                        "required": required,
+                        "actual": actual,
+                        "status": status,
+                    }
+                )
+        return rows
+
+    def csv_rows(self) -> list[dict[str, Any]]:
+        """The rule table, then one ``all`` row per employment with the totals."""
+        rows = self.rule_rows()
+        for employment, n in self.totals.items():
+            emp = Employment(employment)
+            rows.append(
+                {
+                    "level": "all",
+                    "level_name": "all levels (合计)",
+                    "role": "",
+                    "role_zh": "",
+                    "employment": emp.value,
+                    "employment_zh": emp.zh,
+                    "grids": sum(self.staffed_grids.values()),
+                    "required": "",
+                    "actual": n,
+                    "status": "",
+                }
+            )
+        return rows
 
     def to_text(self) -> str:
         lines = ["level                     role                 employment   count"]
@@ -189,6 +253,13 @@ class StaffingReport:
             f"totals: sworn (在编) {t['sworn']}, auxiliary (协管) {t['auxiliary']}, "
             f"cadres (兼任) {t['cadre']}"
         )
+        lines.append("against the rules (per staffed grid x grids):")
+        lines += [
+            f"  {r['level']} {r['level_name']:22} {r['role_zh'] + ' ' + r['role']:20} "
+            f"{r['employment_zh'] + ' ' + r['employment']:12} grids {r['grids']:2}  "
+            f"required {r['required']:3}  actual {r['actual']:3}  {r['status']}"
+            for r in self.rule_rows()
+        ]
         lines += [f"RULE    {f.grid_code} {f.level.label}: {f.message}" for f in self.findings]
         lines += [
             f"UNKNOWN grid code {c}: staff assigned to a grid not in the boundaries"
@@ -217,23 +288,100 @@ def staffing_report(staff: list[StaffMember], grid_levels: dict[str, Level]) -> 
         if level is None:
             report.unknown_grids.append(code)
             continue
+        report.staffed_grids[int(level)] += 1
         for p in people:
             report.counts[(int(level), p.role.value, p.employment.value)] += 1
         report.findings.extend(_check_grid(code, level, people))
     return report
 
 
-def _check_grid(code: str, level: Level, people: list[StaffMember]) -> list[StaffingFinding]:
-    findings = []
-    for role, employment, need in STAFFING_RULES[level]:
-        have = sum(
-            1
-            for p in people
-            if p.role is role and (employment is None or p.employment is employment)
+def _rule_counts(
+    level: Level, people: list[StaffMember]
+) -> list[tuple[Role, Employment | None, int, int]]:
+    """(role, employment, have, need) for each rule line of the level."""
+    return [
+        (
+            role,
+            employment,
+            sum(
+                1
+                for p in people
+                if p.role is role and (employment is None or p.employment is employment)
+            ),
+            need,
         )
-        if have != need:
-            who = f"{role.zh} {role.value}" + (
-                f" ({employment.zh} {employment.value})" if employment else ""
+        for role, employment, need in STAFFING_RULES[level]
+    ]
+
+
+def _post_name(role: Role, employment: Employment | None) -> str:
+    who = f"{role.zh} {role.value}"
+    return who + (f" ({employment.zh} {employment.value})" if employment else "")
+
+
+def _check_grid(code: str, level: Level, people: list[StaffMember]) -> list[StaffingFinding]:
+    return [
+        StaffingFinding(code, level, f"{_post_name(role, emp)}: has {have}, rule {need}")
+        for role, emp, have, need in _rule_counts(level, people)
+        if have != need
+    ]
+
+
+def roster_findings(
+    staff: list[StaffMember], grid_levels: dict[str, Level], *, source: str = ""
+) -> list[Finding]:
+    """Findings of a roster against the boundaries and the staffing rules, naming rows.
+
+    Returns
+    -------
+    list of Finding
+        Errors ``unknown_grid_code`` (one per row), ``grid_without_leader``,
+        ``below_staffing_rule``; warning ``above_staffing_rule``. Grid-level
+        findings name the grid's first row in the file.
+    """
+    findings: list[Finding] = []
+    by_grid: dict[str, list[StaffMember]] = {}
+    for person in staff:
+        if person.grid_code not in grid_levels:
+            findings.append(
+                Finding(
+                    "unknown_grid_code",
+                    Severity.ERROR,
+                    f"{person.person_id} {person.name}: grid code {person.grid_code} is not in "
+                    "the boundaries",
+                    source,
+                    person.row,
+                    person.grid_code,
+                )
             )
-            findings.append(StaffingFinding(code, level, f"{who}: has {have}, rule {need}"))
+            continue
+        by_grid.setdefault(person.grid_code, []).append(person)
+    for code, people in sorted(by_grid.items()):
+        findings += _grid_findings(code, grid_levels[code], people, source)
     return findings
+
+
+def _grid_findings(
+    code: str, level: Level, people: list[StaffMember], source: str
+) -> list[Finding]:
+    row = min((p.row for p in people), default=0)
+    no_leader = not any(p.role is Role.LEADER for p in people)
+    out = []
+    if no_leader:
+        message = f"{level.label} {code} has staff but no leader (网格长)"
+        out.append(Finding("grid_without_leader", Severity.ERROR, message, source, row, code))
+    for role, emp, have, need in _rule_counts(level, people):
+        if have == need or (role is Role.LEADER and no_leader):
+            continue  # a missing leader is reported once, above
+        below = have < need
+        out.append(
+            Finding(
+                "below_staffing_rule" if below else "above_staffing_rule",
+                Severity.ERROR if below else Severity.WARNING,
+                f"{level.label} {code}: {_post_name(role, emp)}: has {have}, rule {need}",
+                source,
+                row,
+                code,
+            )
+        )
+    return out

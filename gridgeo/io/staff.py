@@ -59,6 +59,7 @@ def _member(path: Path, line: int, row: dict[str, Any]) -> StaffMember:
         field("grid_code"),
         field("title"),
         field("phone"),
+        line,
     )
 
 

@@ -37,6 +37,7 @@ from gridgeo.sample.checks import (
     check_within,
 )
 from gridgeo.sample.partition import densify, partition, polygon_parts
+from gridgeo.sample.partners import write_partner_files
 from gridgeo.sample.readme import write_readme
 from gridgeo.settings import ValidationSettings
 
@@ -355,5 +356,6 @@ def build(source: Path, out_dir: Path) -> dict[str, int]:
     staff.write_staff(out_dir / "staff.csv", rows)
     counts = {layer: len(units[level]) for level, layer in LAYERS.items()}
     counts |= {"workstations": len(WORKSTATIONS), "staff": len(rows)}
+    counts |= write_partner_files(out_dir, units)
     write_readme(out_dir / "README.md", counts, rows)
     return counts

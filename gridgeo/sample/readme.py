@@ -52,6 +52,16 @@ communities and their 6 grids, else 0).
 the grid post concurrently, not counted in the plan's officer totals).
 Counts: {employment}. The plan's totals are 4 sworn and 36 auxiliary.
 
+`partners.geojson` ({partners} features): the pilot's "1" and "N" units
+(`code`, `type`, `name`, `contact`, `phone`, `illustrative`, `note`) with their
+responsibility zones: `grid_codes` (no geometry) for area-wide units, or a
+line/point with `buffer_m` for frontages (门前三包), volunteers' service ranges
+and parking stretches. Kinds from the plan, zones illustrative.
+
+`routing.yaml` ({routing_rules} rules): report category (GB/T 30428.2 event
+classes and the pilot's local class 90) to partner types and whether the grid
+staff are involved. See `docs/DISPATCH.md`.
+
 ## What is real and what is illustrative
 
 - Real: the 17 district outlines, from `data/real/guilin_districts.geojson`
@@ -104,6 +114,8 @@ def readme_text(counts: Mapping[str, int], staff_rows: Sequence[Mapping[str, str
         workstations=counts["workstations"],
         staff=counts["staff"],
         employment=employment,
+        partners=counts.get("partners", 0),
+        routing_rules=counts.get("routing_rules", 0),
     )
 
 

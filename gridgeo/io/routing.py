@@ -1,0 +1,150 @@
+"""Reading the routing table: YAML or CSV.
+
+YAML (``.yaml``/``.yml``)::
+
+    categories:            # optional: the city's own categories (local)
+      - {code: "9101", name_zh: 共享单车乱停放, name_en: shared bikes badly parked}
+    rules:
+      - category: "05"     # quote codes: YAML reads 05 or 0505 as numbers
+        partners: [traffic_police]
+        grid: true
+        note: 街面秩序 goes to the traffic police and the grid
+
+CSV (``.csv``, UTF-8): columns ``category``, ``partners`` (separated by ``;``,
+``,`` or ``|``), ``grid`` (yes/no), optional ``note``.
+
+Structural problems (a missing category, an unknown partner type, a grid
+value that is not yes/no, a category written as a number) are collected and
+raised together, each naming the file and rule or row. Whether the table
+covers the categories is checked by :func:`gridgeo.routing.validate_routing`.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gridgeo.categories import Category, CategorySource
+from gridgeo.errors import InputFileError
+from gridgeo.io.partners import RowProblems, parse_bool, split_codes
+from gridgeo.partners import PartnerType, parse_partner_type
+from gridgeo.routing import RoutingRule, RoutingTable
+
+
+def read_routing(path: str | Path) -> RoutingTable:
+    """Read a routing table from YAML or CSV (by suffix).
+
+    Raises
+    ------
+    InputFileError
+        Listing every bad rule or row.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        return _read_csv(path)
+    return _read_yaml(path)
+
+
+def _read_yaml(path: Path) -> RoutingTable:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputFileError(f"{path}: cannot read routing YAML ({exc})") from None
+    if isinstance(data, list):
+        data = {"rules": data}
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise InputFileError(f"{path}: expected a mapping with a list under 'rules'")
+    problems = RowProblems(path, "rule")
+    rules = []
+    for i, item in enumerate(data["rules"], start=1):
+        if not isinstance(item, dict):
+            problems.add(i, f"expected a mapping (category, partners, grid), got {item!r}")
+            continue
+        rule = _rule(problems, i, item, item.get("partners"))
+        if rule is not None:
+            rules.append(rule)
+    local = _local_categories(path, data.get("categories") or [])
+    problems.raise_if_any()
+    return RoutingTable(tuple(rules), str(path), local)
+
+
+def _local_categories(path: Path, items: Any) -> tuple[Category, ...]:
+    problems = RowProblems(path, "category")
+    out = []
+    for i, item in enumerate(items if isinstance(items, list) else [items], start=1):
+        if not isinstance(item, dict):
+            problems.add(i, f"expected a mapping (code, name_zh, name_en), got {item!r}")
+            continue
+        code = item.get("code")
+        if not isinstance(code, str) or not code.isdigit() or len(code) not in (2, 4):
+            problems.add(i, f"code {code!r} must be a quoted 2- or 4-digit string")
+            continue
+        name_zh = str(item.get("name_zh") or "").strip()
+        if not name_zh:
+            problems.add(i, f"category {code}: name_zh is empty")
+            continue
+        name_en = str(item.get("name_en") or "").strip()
+        out.append(Category(code, name_zh, name_en or name_zh, CategorySource.LOCAL))
+    problems.raise_if_any()
+    return tuple(out)
+
+
+def _read_csv(path: Path) -> RoutingTable:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            header = list(reader.fieldnames or [])
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputFileError(f"{path}: cannot read routing CSV ({exc})") from None
+    missing = [c for c in ("category", "partners", "grid") if c not in header]
+    if missing:
+        raise InputFileError(f"{path}: missing column(s) {', '.join(missing)}")
+    problems = RowProblems(path, "row")
+    rules = []
+    for line, row in enumerate(rows, start=2):
+        rule = _rule(problems, line, row, split_codes(row.get("partners")))
+        if rule is not None:
+            rules.append(rule)
+    problems.raise_if_any()
+    return RoutingTable(tuple(rules), str(path))
+
+
+def _rule(
+    problems: RowProblems, row: int, item: dict[str, Any], partners: Any
+) -> RoutingRule | None:
+    before = len(problems.lines)
+    category = item.get("category")
+    if isinstance(category, int | float) and not isinstance(category, bool):
+        problems.add(
+            row,
+            f'category {category!r} was read as a number; quote it ("0505") so leading '
+            "zeros are kept",
+        )
+    category = str(category if category is not None else "").strip()
+    if not category and len(problems.lines) == before:
+        problems.add(row, "category is empty")
+    types = _types(problems, row, category, partners)
+    grid = parse_bool(item.get("grid", True))
+    if grid is None:
+        problems.add(row, f"grid must be yes/no/true/false, not {item.get('grid')!r}")
+    if len(problems.lines) > before:
+        return None
+    return RoutingRule(category, types, bool(grid), str(item.get("note") or "").strip(), row)
+
+
+def _types(
+    problems: RowProblems, row: int, category: str, partners: Any
+) -> tuple[PartnerType, ...]:
+    words = split_codes(partners) if isinstance(partners, str) else split_codes(partners or [])
+    types: list[PartnerType] = []
+    for word in words:
+        ptype = parse_partner_type(word)
+        if ptype is None:
+            problems.add(row, f"category {category}: unknown partner type {word!r}")
+        elif ptype not in types:
+            types.append(ptype)
+    return tuple(types)
