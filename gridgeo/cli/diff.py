@@ -1,0 +1,125 @@
+"""``gridgeo diff A B``: what changed between two versions of the boundaries.
+
+Exit codes follow ``diff``: 0 no differences, 1 differences, 2 bad input.
+A and B are resolved to grid sets by :func:`resolve_source`, the one place
+that knows what an argument may name (a boundary file today; the store adds
+version numbers there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+from gridgeo.cli.options import add_column_options, add_format, columns, emit_json, settings
+from gridgeo.diff import DEFAULT_MIN_IOU, GridDiff, diff_grids
+from gridgeo.errors import InputFileError
+from gridgeo.io.boundaries import read_boundaries
+from gridgeo.io.writers import write_json
+from gridgeo.model import GridSet
+from gridgeo.settings import ValidationSettings
+
+EXIT_SAME, EXIT_DIFFERENT = 0, 1
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "diff",
+        help="compare two versions of the boundaries; exit 0 same, 1 different, 2 bad input",
+        description="List grids added, removed, reshaped (area change and moved area), "
+        "renamed, recoded and reparented from A to B. A and B are boundary files.",
+    )
+    p.add_argument("old", metavar="A", help="the old version: a boundary file")
+    p.add_argument("new", metavar="B", help="the new version: a boundary file")
+    add_format(p, ("text", "json", "geojson"))
+    p.add_argument("-o", "--output", type=Path, help="write the diff here instead of stdout")
+    p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the text format")
+    g = p.add_argument_group("thresholds")
+    g.add_argument(
+        "--area-tolerance",
+        type=_non_negative,
+        metavar="M2",
+        help="moved areas at or below this are noise (default GRIDGEO_AREA_TOLERANCE_M2, 1 m²)",
+    )
+    g.add_argument(
+        "--min-iou",
+        type=_ratio,
+        default=DEFAULT_MIN_IOU,
+        metavar="R",
+        help=f"overlap (intersection over union) from which a removed and an added grid "
+        f"are one recoded grid (default {DEFAULT_MIN_IOU})",
+    )
+    add_column_options(p)
+    p.set_defaults(handler=run_diff)
+
+
+def resolve_source(arg: str, args: argparse.Namespace) -> GridSet:
+    """The grid set an ``A``/``B`` argument names.
+
+    Today an existing boundary file (GeoJSON, GeoPackage, zipped Shapefile),
+    read with the column and CRS options. The store extends this function to
+    version numbers; an existing file of the same name should keep winning.
+
+    Raises
+    ------
+    InputFileError
+        The argument names nothing readable (CLI exit code 2).
+    """
+    path = Path(arg)
+    if not path.exists():
+        raise InputFileError(f"{arg}: no such boundary file")
+    return read_boundaries(
+        [path], columns=columns(args), assume_crs=args.assume_crs, scheme=settings(args).scheme
+    )
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    old = resolve_source(args.old, args)
+    new = resolve_source(args.new, args)
+    tolerance = args.area_tolerance
+    if tolerance is None:
+        tolerance = ValidationSettings().area_tolerance_m2
+    diff = diff_grids(old, new, tolerance_m2=tolerance, min_iou=args.min_iou)
+    _write(diff, args)
+    return EXIT_SAME if diff.is_empty else EXIT_DIFFERENT
+
+
+def _non_negative(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, not {text}")
+    return value
+
+
+def _ratio(text: str) -> float:
+    value = _number(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], not {text}")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if math.isnan(value):  # NaN would silently pass or fail every comparison
+        raise argparse.ArgumentTypeError("not a number: nan")
+    return value
+
+
+def _write(diff: GridDiff, args: argparse.Namespace) -> None:
+    if args.format == "text":
+        text = diff.to_text(args.lang)
+        if args.output:
+            args.output.write_text(text + "\n", encoding="utf-8")
+        else:
+            print(text)
+        return
+    data = diff.to_dict() if args.format == "json" else diff.to_geojson()
+    if args.output:
+        write_json(data, args.output)
+    else:
+        emit_json(data)
