@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from gridgeo import __version__
 from gridgeo.api import errors
-from gridgeo.api.routers import health, lookup
+from gridgeo.api.routers import features, health, lookup, tiles
 from gridgeo.io.dataset import Dataset, load
 from gridgeo.settings import Settings
 
@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     app.state.settings = settings
     app.state.dataset = data or load(settings=settings)
     errors.install(app)
-    for router in (health.router, lookup.router):
+    for router in (health.router, lookup.router, features.router, tiles.router):
         app.include_router(router)
     return app
 

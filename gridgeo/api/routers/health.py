@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import HTMLResponse
 
 from gridgeo import __version__
 from gridgeo.api.deps import dataset
@@ -27,12 +26,14 @@ def health(data: Annotated[Dataset, Depends(dataset)]) -> dict[str, Any]:
     }
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def landing() -> str:
+    """The HTML landing page; ``/`` (the OGC API landing page, routers/features.py)
+    serves it to browsers and JSON to API clients."""
     return (
         "<!doctype html><html lang='zh'><meta charset='utf-8'><title>gridgeo</title>"
         "<h1>gridgeo 城市网格化管理空间服务</h1>"
         "<ul><li><a href='/health'>/health</a></li>"
         "<li><a href='/v1/lookup?lon=110.2965&amp;lat=25.2775'>/v1/lookup</a></li>"
+        "<li><a href='/collections'>/collections</a> (OGC API Features, vector tiles)</li>"
         "<li><a href='/docs'>/docs</a> (OpenAPI)</li></ul></html>"
     )

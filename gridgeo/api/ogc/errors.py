@@ -1,0 +1,113 @@
+"""OGC exception documents (``{"code", "description"}``) and the route class returning them.
+
+OGC API Features wants 400 for an invalid parameter and 404 for an unknown
+collection or feature, with a JSON exception body. FastAPI answers its own
+parameter validation with 422, and the app-wide handler writes
+``{"detail", "error"}``; :class:`OGCRoute` turns both into OGC exceptions for
+the Features and tiles routes only, so other routers keep their behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from gridgeo.api.errors import status_for
+from gridgeo.errors import GridgeoError
+
+EXCEPTION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["code"],
+    "properties": {
+        "code": {"type": "string"},
+        "description": {"type": "string"},
+        "detail": {"type": "string"},
+    },
+}
+"""The OGC exception schema (``exception.yaml``); ``detail`` repeats the
+description under the name the rest of the gridgeo API uses."""
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "A parameter is invalid; the description names it.",
+        "content": {"application/json": {"schema": EXCEPTION_SCHEMA}},
+    },
+    404: {
+        "description": "No such collection, feature or tile.",
+        "content": {"application/json": {"schema": EXCEPTION_SCHEMA}},
+    },
+}
+"""OpenAPI ``responses`` entries for the routes using :class:`OGCRoute`."""
+
+
+class OGCError(Exception):
+    """An error answered as an OGC exception document.
+
+    Parameters
+    ----------
+    status
+        HTTP status (400 invalid parameter, 404 not found).
+    code
+        OGC exception code, e.g. ``InvalidParameterValue`` or ``NotFound``.
+    description
+        Message for people; names the bad parameter or resource.
+    """
+
+    def __init__(self, status: int, code: str, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.code = code
+        self.description = description
+
+
+def invalid_parameter(name: str, value: object, problem: str) -> OGCError:
+    """A 400 naming the parameter and the value given."""
+    return OGCError(400, "InvalidParameterValue", f"parameter {name!r} = {value!r}: {problem}")
+
+
+def not_found(description: str) -> OGCError:
+    """A 404 for an unknown collection, feature or tile."""
+    return OGCError(404, "NotFound", description)
+
+
+def exception_response(status: int, code: str, description: str) -> JSONResponse:
+    """The JSON exception document."""
+    body = {"code": code, "description": description, "detail": description}
+    return JSONResponse(body, status_code=status)
+
+
+def _validation_message(errors: Sequence[Any]) -> str:
+    """One line per invalid parameter: ``parameter 'limit' = '0': ...``."""
+    parts = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "path")]
+        name = ".".join(loc) or "request"
+        parts.append(f"parameter {name!r} = {err.get('input')!r}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+class OGCRoute(APIRoute):
+    """A route whose errors are OGC exception documents with 400/404 statuses."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await original(request)
+            except RequestValidationError as exc:
+                message = _validation_message(exc.errors())
+                return exception_response(400, "InvalidParameterValue", message)
+            except OGCError as exc:
+                return exception_response(exc.status, exc.code, exc.description)
+            except GridgeoError as exc:
+                status = status_for(exc)
+                code = "NotFound" if status == 404 else "InvalidParameterValue"
+                return exception_response(status, code, str(exc))
+
+        return handler

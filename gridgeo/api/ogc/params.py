@@ -1,0 +1,66 @@
+"""Query parameters of the items request: ``bbox``, ``limit``, ``offset``, unknown names.
+
+Bad values become 400 exceptions that name the parameter and the value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from gridgeo.api.ogc.errors import invalid_parameter
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 10_000
+"""Largest page; a larger ``limit`` is lowered to it, as OGC API Features says
+(a too-large limit is not an error)."""
+
+ITEMS_PARAMETERS = frozenset({"limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "f"})
+ITEM_PARAMETERS = frozenset({"crs", "f"})
+JSON_FORMATS = frozenset({"json", "geojson"})
+
+
+def parse_bbox(value: str) -> list[float]:
+    """Four or six finite numbers from ``"minx,miny,maxx,maxy"`` (axis order of bbox-crs).
+
+    Raises
+    ------
+    OGCError
+        400 naming the parameter and the value.
+    """
+    parts = [p.strip() for p in value.split(",")]
+    if len(parts) not in (4, 6):
+        raise invalid_parameter("bbox", value, f"expected 4 or 6 numbers, got {len(parts)}")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        raise invalid_parameter("bbox", value, "not a list of numbers") from None
+    if not all(math.isfinite(n) for n in numbers):
+        raise invalid_parameter("bbox", value, "numbers must be finite")
+    return numbers
+
+
+def effective_limit(limit: int) -> int:
+    """The page size served: ``limit`` lowered to :data:`MAX_LIMIT`."""
+    return min(limit, MAX_LIMIT)
+
+
+def reject_unknown(params: Iterable[tuple[str, str]], allowed: frozenset[str]) -> None:
+    """400 for a query parameter the operation does not define (OGC /req/core/query-param-unknown).
+
+    Raises
+    ------
+    OGCError
+        Naming the unknown parameter and listing the allowed ones.
+    """
+    for name, value in params:
+        if name not in allowed:
+            raise invalid_parameter(
+                name, value, f"unknown parameter; allowed: {', '.join(sorted(allowed))}"
+            )
+
+
+def check_format(f: str | None) -> None:
+    """Only JSON encodings are served (``f=json`` or ``f=geojson``)."""
+    if f is not None and f.lower() not in JSON_FORMATS:
+        raise invalid_parameter("f", f, "unsupported format; use json or geojson")

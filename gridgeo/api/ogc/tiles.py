@@ -1,0 +1,272 @@
+"""Mapbox vector tiles (MVT) in WebMercatorQuad, and their TileJSON documents.
+
+One layer per tile, named like the collection. Per (dataset, collection) the
+geometries are noded (lon/lat) and projected to Web Mercator once; per zoom the
+level's coverage is simplified once with a tolerance of half a display pixel
+(256-pixel tiles), keeping shared edges shared (:mod:`gridgeo.api.ogc.coverage`).
+A tile clips the simplified features to the tile plus a 64-unit buffer,
+rounds them to the 4096-unit tile grid and encodes them with
+``mapbox-vector-tile``. Neighbours' shared vertices are equal before rounding,
+so they are equal after: no gaps open in tile space.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import mapbox_vector_tile
+import numpy as np
+import numpy.typing as npt
+import shapely
+from shapely.geometry import box
+
+from gridgeo.api.ogc.catalog import Catalog, CollectionInfo, FeatureTable, PerDataset, catalog_for
+from gridgeo.api.ogc.coverage import prepare_coverage, simplify_coverage
+from gridgeo.api.ogc.errors import not_found
+from gridgeo.crs import STORAGE_EPSG, transform_geometries
+from gridgeo.io.dataset import Dataset
+
+WEB_MERCATOR_EPSG = 3857
+HALF_WORLD = 20037508.342789244
+"""Half the width of the Web Mercator square, metres."""
+EXTENT = 4096
+BUFFER = 64
+MIN_ZOOM = 0
+MAX_ZOOM = 20
+"""Deepest zoom served (tiles of about 38 m); clients overzoom beyond it."""
+SIMPLIFY_PIXELS = 0.5
+"""Simplification tolerance in pixels of a 256-pixel display tile."""
+TILE_CACHE_SIZE = 1024
+"""Encoded tiles kept per collection and dataset."""
+MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """(minx, miny, maxx, maxy) of tile z/x/y in Web Mercator metres (XYZ, origin top left)."""
+    size = 2 * HALF_WORLD / 2**z
+    minx = -HALF_WORLD + x * size
+    maxy = HALF_WORLD - y * size
+    return (minx, maxy - size, minx + size, maxy)
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    """404 for a zoom outside 0-MAX_ZOOM or a column/row outside the zoom's matrix."""
+    if not MIN_ZOOM <= z <= MAX_ZOOM:
+        raise not_found(f"zoom {z} is not served; zooms are {MIN_ZOOM} to {MAX_ZOOM}")
+    n = 2**z
+    if not (0 <= x < n and 0 <= y < n):
+        raise not_found(f"tile {z}/{x}/{y} is outside the tile matrix (0 to {n - 1} at zoom {z})")
+
+
+def simplify_tolerance(z: int) -> float:
+    """Web Mercator metres of half a pixel of a 256-pixel tile at zoom ``z``."""
+    return float(SIMPLIFY_PIXELS * 2 * HALF_WORLD / 2**z / 256)
+
+
+def mvt_properties(props: dict[str, Any]) -> dict[str, Any]:
+    """The properties MVT can hold: strings, numbers and booleans (None dropped)."""
+    return {k: v for k, v in props.items() if isinstance(v, str | int | float | bool)}
+
+
+def _mvt_id(code: str) -> int | None:
+    """The numeric grid code as the MVT feature id (uint64), when it is one."""
+    return int(code) if code.isdigit() and int(code) < 2**64 else None
+
+
+def _polygonal_or_point(geom: Any) -> Any:
+    """Drop the lines and points a clip leaves where a polygon touches the clip box."""
+    if geom.geom_type != "GeometryCollection":
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+@dataclass(eq=False)
+class TileLayer:
+    """One collection ready for tiling: Web Mercator geometries and per-zoom caches.
+
+    Attributes
+    ----------
+    info
+        The collection.
+    ids, properties
+        Feature ids and MVT-safe properties, in the collection's order.
+    geometries
+        Noded geometries in Web Mercator metres.
+    simplifiable
+        True for polygons forming a valid coverage (simplified per zoom).
+    """
+
+    info: CollectionInfo
+    ids: list[str]
+    properties: list[dict[str, Any]]
+    geometries: npt.NDArray[np.object_]
+    simplifiable: bool
+    _zooms: dict[int, tuple[npt.NDArray[np.object_], shapely.STRtree]] = field(default_factory=dict)
+    _tiles: OrderedDict[tuple[int, int, int], bytes | None] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_table(cls, table: FeatureTable) -> TileLayer:
+        geoms = table.geometries
+        simplifiable = False
+        if table.info.geometry == "polygon" and len(geoms):
+            noded = prepare_coverage(geoms, table.info.id)
+            if noded is not None:
+                geoms, simplifiable = noded, True
+        projected = transform_geometries(geoms, STORAGE_EPSG, WEB_MERCATOR_EPSG)
+        props = [mvt_properties(p) for p in table.properties]
+        return cls(table.info, list(table.ids), props, projected, simplifiable)
+
+    def at_zoom(self, z: int) -> tuple[npt.NDArray[np.object_], shapely.STRtree]:
+        """The geometries simplified for zoom ``z`` and their index, computed once."""
+        with self._lock:
+            hit = self._zooms.get(z)
+        if hit is not None:
+            return hit
+        geoms = self.geometries
+        if self.simplifiable:
+            geoms = simplify_coverage(geoms, simplify_tolerance(z))
+        entry = (geoms, shapely.STRtree(geoms))
+        with self._lock:
+            return self._zooms.setdefault(z, entry)
+
+    def tile(self, z: int, x: int, y: int) -> bytes | None:
+        """The encoded tile, or None when no feature reaches it."""
+        key = (z, x, y)
+        with self._lock:
+            if key in self._tiles:
+                self._tiles.move_to_end(key)
+                return self._tiles[key]
+        data = self._encode(z, x, y)
+        with self._lock:
+            self._tiles[key] = data
+            while len(self._tiles) > TILE_CACHE_SIZE:
+                self._tiles.popitem(last=False)
+        return data
+
+    def _encode(self, z: int, x: int, y: int) -> bytes | None:
+        features = list(self.tile_features(z, x, y))
+        if not features:
+            return None
+        layer = {"name": self.info.id, "features": features}
+        data: bytes = mapbox_vector_tile.encode([layer], default_options={"extents": EXTENT})
+        return data
+
+    def tile_features(self, z: int, x: int, y: int) -> Iterator[dict[str, Any]]:
+        """Features of tile z/x/y in tile units (0-4096, y up), clipped with a buffer."""
+        geoms, tree = self.at_zoom(z)
+        minx, miny, maxx, maxy = tile_bounds(z, x, y)
+        pad = (maxx - minx) * BUFFER / EXTENT
+        clip = box(minx - pad, miny - pad, maxx + pad, maxy + pad)
+        hits = np.sort(tree.query(clip, predicate="intersects"))
+        if not len(hits):
+            return
+        clipped = shapely.intersection(geoms[hits], clip)
+        scale = EXTENT / (maxx - minx)
+        origin = np.array([minx, miny])
+
+        def to_tile(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+            # identical inputs round identically: shared vertices stay shared
+            return np.asarray(np.round((coords - origin) * scale), dtype=np.float64)
+
+        local = shapely.transform(clipped, to_tile)
+        for position, raw in zip(hits, local, strict=True):
+            geom = _polygonal_or_point(raw)
+            if geom.is_empty:
+                continue
+            feature: dict[str, Any] = {
+                "geometry": geom,
+                "properties": self.properties[position],
+            }
+            fid = _mvt_id(self.ids[position])
+            if fid is not None:
+                feature["id"] = fid
+            yield feature
+
+
+@dataclass(eq=False)
+class TileLayers:
+    """The tile layers of one dataset's catalog, each built on first request."""
+
+    catalog: Catalog
+    _layers: dict[str, TileLayer] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def layer(self, collection_id: str) -> TileLayer:
+        """The layer of a collection; 404 for an unknown one."""
+        table = self.catalog.tables.get(collection_id)
+        if table is None:
+            known = ", ".join(self.catalog.tables)
+            raise not_found(f"no collection {collection_id!r}; collections: {known}")
+        with self._lock:
+            hit = self._layers.get(collection_id)
+        if hit is not None:
+            return hit
+        built = TileLayer.from_table(table)
+        with self._lock:
+            return self._layers.setdefault(collection_id, built)
+
+
+tile_layers_for: PerDataset[TileLayers] = PerDataset(lambda data: TileLayers(catalog_for(data)))
+"""The tile layers of a dataset, made on first use (see :class:`PerDataset`)."""
+
+
+def layer_for(data: Dataset, collection_id: str) -> TileLayer:
+    return tile_layers_for(data).layer(collection_id)
+
+
+def _field_type(values: list[Any]) -> str:
+    if all(isinstance(v, bool) for v in values):
+        return "Boolean"
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return "Number"
+    return "String"
+
+
+def fields(table: FeatureTable) -> dict[str, str]:
+    """TileJSON field types (``String``, ``Number``, ``Boolean``) of the layer's properties."""
+    columns: dict[str, list[Any]] = {}
+    for props in table.properties:
+        for key, value in mvt_properties(props).items():
+            columns.setdefault(key, []).append(value)
+    return {key: _field_type(values) for key, values in columns.items()}
+
+
+def _center_zoom(bounds: tuple[float, float, float, float]) -> int:
+    """A zoom at which the bounds fill about one 256-pixel tile."""
+    span = max(bounds[2] - bounds[0], bounds[3] - bounds[1], 1e-6)
+    return int(min(MAX_ZOOM, max(MIN_ZOOM, math.floor(math.log2(360 / span)))))
+
+
+def tilejson(base: str, table: FeatureTable) -> dict[str, Any]:
+    """The TileJSON 3.0.0 document of a collection's tiles."""
+    info = table.info
+    bounds = table.bounds or (-180.0, -85.0511287798066, 180.0, 85.0511287798066)
+    center_zoom = _center_zoom(bounds) if table.bounds else MIN_ZOOM
+    return {
+        "tilejson": "3.0.0",
+        "name": info.id,
+        "description": info.title,
+        "attribution": "gridgeo",
+        "scheme": "xyz",
+        "tiles": [f"{base}/tiles/{info.id}/{{z}}/{{x}}/{{y}}.mvt"],
+        "minzoom": MIN_ZOOM,
+        "maxzoom": MAX_ZOOM,
+        "bounds": list(bounds),
+        "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, center_zoom],
+        "vector_layers": [
+            {
+                "id": info.id,
+                "description": info.description,
+                "minzoom": MIN_ZOOM,
+                "maxzoom": MAX_ZOOM,
+                "fields": fields(table),
+            }
+        ],
+    }

@@ -1,0 +1,224 @@
+"""OGC API Features: landing page, conformance, API definition, collections and items.
+
+Part 1 (Core, GeoJSON, OpenAPI 3.0) and Part 2 (CRS by reference). The
+documents are built in :mod:`gridgeo.api.ogc.documents`; this module reads
+the request, checks parameters and sets media types and headers. Errors are
+OGC exception documents (400 bad parameter, 404 unknown collection or feature).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from gridgeo.api.deps import dataset
+from gridgeo.api.ogc import documents
+from gridgeo.api.ogc.catalog import FeatureTable, catalog_for
+from gridgeo.api.ogc.crs import CRS84, STORAGE_CRS, bbox_polygon, parse_crs
+from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, not_found
+from gridgeo.api.ogc.openapi import to_openapi30
+from gridgeo.api.ogc.params import (
+    DEFAULT_LIMIT,
+    ITEM_PARAMETERS,
+    ITEMS_PARAMETERS,
+    MAX_LIMIT,
+    check_format,
+    effective_limit,
+    parse_bbox,
+    reject_unknown,
+)
+from gridgeo.api.routers import health
+from gridgeo.io.dataset import Dataset
+
+router = APIRouter(tags=["OGC API Features"], route_class=OGCRoute)
+
+Data = Annotated[Dataset, Depends(dataset)]
+CollectionId = Annotated[
+    str,
+    Path(
+        alias="collectionId",
+        description="level1_city, level2_district, level3_street, level4_community, "
+        "level5_grid, workstations or partner_zones",
+        examples=["level5_grid"],
+    ),
+]
+Format = Annotated[str | None, Query(description="Response format: json (default) or html")]
+Crs = Annotated[
+    str | None,
+    Query(
+        description=f"CRS of the response geometries (default {CRS84}); EPSG:4490, 4326 and "
+        "the CGCS2000 Gauss-Kruger zones 4491-4554 as http://www.opengis.net/def/crs/EPSG/0/N, "
+        "in the EPSG axis order (lat/lon; northing/easting)",
+        examples=[STORAGE_CRS],
+    ),
+]
+
+
+class GeoJSONResponse(JSONResponse):
+    media_type = "application/geo+json"
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _table(data: Dataset, collection_id: str) -> FeatureTable:
+    tables = catalog_for(data).tables
+    table = tables.get(collection_id)
+    if table is None:
+        raise not_found(f"no collection {collection_id!r}; collections: {', '.join(tables)}")
+    return table
+
+
+def _wants_html(request: Request, f: str | None) -> bool:
+    if f is not None:
+        return f.lower() == "html"
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept
+
+
+def _geojson(doc: dict[str, Any], crs_uri: str) -> GeoJSONResponse:
+    return GeoJSONResponse(doc, headers={"Content-Crs": f"<{crs_uri}>"})
+
+
+@router.get(
+    "/",
+    summary="Landing page (OGC API Features); HTML for browsers",
+    response_model=None,
+    responses=ERROR_RESPONSES,
+)
+def landing(request: Request, f: Format = None) -> Response:
+    if _wants_html(request, f):
+        return HTMLResponse(health.landing())
+    check_format(f)
+    return JSONResponse(documents.landing(_base(request)))
+
+
+@router.get(
+    "/api",
+    summary="The API definition as OpenAPI 3.0 (service-desc)",
+    response_model=None,
+    responses={200: {"content": {documents.OPENAPI_30: {}}}},
+)
+def api_definition(request: Request) -> Response:
+    doc = to_openapi30(request.app.openapi())
+    return JSONResponse(doc, media_type=documents.OPENAPI_30)
+
+
+@router.get("/conformance", summary="Conformance classes", responses=ERROR_RESPONSES)
+def conformance(f: Format = None) -> dict[str, Any]:
+    check_format(f)
+    return documents.conformance()
+
+
+@router.get("/collections", summary="The feature collections", responses=ERROR_RESPONSES)
+def collections(request: Request, data: Data, f: Format = None) -> dict[str, Any]:
+    check_format(f)
+    return documents.collections(_base(request), catalog_for(data))
+
+
+@router.get(
+    "/collections/{collectionId}",
+    summary="One collection: extent, CRS list, links",
+    responses=ERROR_RESPONSES,
+)
+def collection(
+    request: Request, data: Data, collection_id: CollectionId, f: Format = None
+) -> dict[str, Any]:
+    check_format(f)
+    return documents.collection(_base(request), _table(data, collection_id))
+
+
+@router.get(
+    "/collections/{collectionId}/items",
+    summary="Features of a collection (GeoJSON), with bbox filter and paging",
+    response_class=GeoJSONResponse,
+    response_model=None,
+    responses={200: {"content": {"application/geo+json": {}}}, **ERROR_RESPONSES},
+)
+def items(
+    *,
+    request: Request,
+    data: Data,
+    collection_id: CollectionId,
+    limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            description=f"Page size; larger values are served as {MAX_LIMIT}",
+            json_schema_extra={"maximum": MAX_LIMIT},
+        ),
+    ] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, description="Features to skip (paging)")] = 0,
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="minx,miny,maxx,maxy in bbox-crs axis order (CRS84: lon,lat)",
+            examples=["110.28,25.27,110.31,25.29"],
+        ),
+    ] = None,
+    bbox_crs: Annotated[
+        str | None, Query(alias="bbox-crs", description=f"CRS of bbox (default {CRS84})")
+    ] = None,
+    crs: Crs = None,
+    datetime: Annotated[
+        str | None, Query(description="Accepted and ignored: boundaries have no time")
+    ] = None,
+    f: Format = None,
+) -> Response:
+    reject_unknown(request.query_params.multi_items(), ITEMS_PARAMETERS)
+    check_format(f)
+    table = _table(data, collection_id)
+    out_crs = parse_crs(crs, "crs")
+    area = None
+    if bbox is not None:
+        area = bbox_polygon(parse_bbox(bbox), parse_crs(bbox_crs, "bbox-crs"))
+    elif bbox_crs is not None:
+        parse_crs(bbox_crs, "bbox-crs")
+    selected = table.select(area)
+    size = effective_limit(limit)
+    page = selected[offset : offset + size]
+    url = f"{_base(request)}/collections/{table.info.id}/items"
+    query = {k: v for k, v in request.query_params.items() if k not in ("offset", "limit")}
+    links = documents.page_links(url, query, offset, size, len(selected))
+    links.append(
+        documents.link(
+            f"{_base(request)}/collections/{table.info.id}",
+            "collection",
+            documents.JSON,
+            "The collection",
+        )
+    )
+    features = documents.features_in(table, page, out_crs)
+    return _geojson(documents.feature_collection(features, len(selected), links), out_crs.uri)
+
+
+@router.get(
+    "/collections/{collectionId}/items/{featureId}",
+    summary="One feature by its code",
+    response_class=GeoJSONResponse,
+    response_model=None,
+    responses={200: {"content": {"application/geo+json": {}}}, **ERROR_RESPONSES},
+)
+def item(
+    *,
+    request: Request,
+    data: Data,
+    collection_id: CollectionId,
+    feature_id: Annotated[
+        str,
+        Path(alias="featureId", description="The grid, workstation or unit code"),
+    ],
+    crs: Crs = None,
+    f: Format = None,
+) -> Response:
+    reject_unknown(request.query_params.multi_items(), ITEM_PARAMETERS)
+    check_format(f)
+    table = _table(data, collection_id)
+    out_crs = parse_crs(crs, "crs")
+    position = table.position_of.get(feature_id)
+    if position is None:
+        raise not_found(f"no feature {feature_id!r} in collection {collection_id!r}")
+    return _geojson(documents.item(_base(request), table, position, out_crs), out_crs.uri)

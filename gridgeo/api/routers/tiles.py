@@ -1,0 +1,69 @@
+"""Vector tiles: ``/tiles/{collectionId}/{z}/{x}/{y}.mvt`` (WebMercatorQuad) and TileJSON.
+
+A tile with no feature is ``204 No Content`` (map clients draw nothing);
+zooms above the TileJSON ``maxzoom`` and columns or rows outside the zoom's
+matrix are 404, as OGC API Tiles asks.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+
+from gridgeo.api.deps import dataset
+from gridgeo.api.ogc.catalog import catalog_for
+from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, not_found
+from gridgeo.api.ogc.tiles import MVT_MEDIA_TYPE, check_tile, layer_for, tilejson
+from gridgeo.io.dataset import Dataset
+
+router = APIRouter(prefix="/tiles", tags=["Vector tiles"], route_class=OGCRoute)
+
+Data = Annotated[Dataset, Depends(dataset)]
+CollectionId = Annotated[
+    str,
+    Path(
+        alias="collectionId",
+        description="A collection id, as in /collections",
+        examples=["level5_grid"],
+    ),
+]
+TILE_CACHE_CONTROL = "public, max-age=60"
+"""Short: a newly published boundary version must reach maps within a minute."""
+
+
+@router.get(
+    "/{collectionId}/tilejson.json",
+    summary="TileJSON 3.0.0 of a collection's vector tiles",
+    responses=ERROR_RESPONSES,
+)
+def tilejson_document(request: Request, data: Data, collection_id: CollectionId) -> dict[str, Any]:
+    table = catalog_for(data).tables.get(collection_id)
+    if table is None:
+        raise not_found(f"no collection {collection_id!r}")
+    return tilejson(str(request.base_url).rstrip("/"), table)
+
+
+@router.get(
+    "/{collectionId}/{z}/{x}/{y}.mvt",
+    summary="A Mapbox vector tile (WebMercatorQuad, XYZ numbering); 204 when empty",
+    response_class=Response,
+    responses={
+        200: {"content": {MVT_MEDIA_TYPE: {}}, "description": "The tile"},
+        204: {"description": "No feature in this tile"},
+        **ERROR_RESPONSES,
+    },
+)
+def tile(
+    data: Data,
+    collection_id: CollectionId,
+    z: Annotated[int, Path(ge=0, description="Zoom level", examples=[14])],
+    x: Annotated[int, Path(ge=0, description="Column, from the west", examples=[13406])],
+    y: Annotated[int, Path(ge=0, description="Row, from the north", examples=[7041])],
+) -> Response:
+    check_tile(z, x, y)
+    body = layer_for(data, collection_id).tile(z, x, y)
+    if body is None:
+        return Response(status_code=204, headers={"Cache-Control": TILE_CACHE_CONTROL})
+    return Response(body, media_type=MVT_MEDIA_TYPE, headers={"Cache-Control": TILE_CACHE_CONTROL})
