@@ -456,3 +456,44 @@ def _joined(
     for s, e in zip(starts, ends, strict=True):
         out[pt[s]] = ";".join(text[s:e])
     return out
+
+
+def dispatch_frame(
+    frame: pd.DataFrame,
+    *,
+    category_col: str,
+    zones: ZoneIndex,
+    routing: RoutingTable,
+    categories: CategoryTable | None = None,
+    lon_col: str = "lon",
+    lat_col: str = "lat",
+    crs: str = "wgs84",
+) -> pd.DataFrame:
+    """An assigned chunk (:func:`gridgeo.batch.assign_frame` output) with the dispatch columns.
+
+    The grid staff can only be involved where ``status`` is ``ok`` (the point
+    is in a leaf grid); the other columns are :func:`dispatch_columns`'.
+    """
+    # imported here: gridgeo.batch loads the numba index, which only batch runs need
+    from gridgeo.batch import coordinates
+    from gridgeo.coords import bad_lonlat_mask, parse_coord_system, to_cgcs2000
+
+    lon, lat = coordinates(frame, lon_col, lat_col)
+    x, y = np.full(lon.shape, np.nan), np.full(lat.shape, np.nan)
+    good = ~bad_lonlat_mask(lon, lat)
+    if good.any():
+        x[good], y[good] = to_cgcs2000(lon[good], lat[good], parse_coord_system(crs))
+    in_grid = (frame["status"] == "ok").to_numpy(dtype=bool)
+    added = dispatch_columns(
+        x,
+        y,
+        frame[category_col],
+        in_grid,
+        zones=zones,
+        routing=routing,
+        categories=categories,
+    )
+    out = frame.copy()
+    for column in DISPATCH_COLUMNS:
+        out[column] = pd.Series(added[column], index=frame.index, dtype="str")
+    return out

@@ -7,6 +7,11 @@ done, so memory stays bounded whatever the input size. Every input row is
 written, in order, with its columns untouched plus ``code_l1`` .. ``code_l5``,
 ``workstation_code`` and ``status`` (``ok``, ``unassigned``, ``bad_input``).
 Bad rows are counted, never fatal: the exit code is 0 when the run completes.
+
+With ``--category-col COL`` each row is also dispatched under the "1+2+N"
+model (:func:`gridgeo.dispatch.dispatch_frame`): ``category_code``,
+``dispatch_grid``, ``dispatch_partners``, ``dispatch_partner_types`` and
+``dispatch_status`` are added.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 from tqdm import tqdm
 
 from gridgeo.batch import ADDED_COLUMNS, AssignSummary, assign_frame, workstation_lookup
+from gridgeo.cli.dispatch import add_responsibility_options
 from gridgeo.cli.options import (
     add_column_options,
     add_format,
@@ -30,6 +36,7 @@ from gridgeo.cli.options import (
     settings,
 )
 from gridgeo.coords import parse_coord_system
+from gridgeo.dispatch import DISPATCH_COLUMNS, dispatch_frame
 from gridgeo.errors import InputFileError
 from gridgeo.index import GridIndex
 from gridgeo.io.dataset import Dataset, load
@@ -65,6 +72,14 @@ def register(sub: Any) -> None:
         help=f"rows per chunk (default {DEFAULT_CHUNK_SIZE}); bounds the memory used",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument(
+        "--category-col",
+        metavar="COL",
+        help="column with each report's category (code or Chinese name): also add who "
+        "handles it (category_code, dispatch_grid, dispatch_partners, "
+        "dispatch_partner_types, dispatch_status; docs/DISPATCH.md)",
+    )
+    add_responsibility_options(p)
     add_format(p)
     add_column_options(p)
     p.set_defaults(handler=run_assign)
@@ -114,9 +129,16 @@ def run_assign(args: argparse.Namespace) -> int:
     reader = TableReader(
         args.input, lon_col=args.lon_col, lat_col=args.lat_col, chunk_size=args.chunk_size
     )
-    _check_no_added_columns(reader)
+    _check_no_added_columns(reader, args.category_col)
     dataset = _dataset(args)
-    report = assign_table(reader, output, dataset, crs=crs, progress=not args.no_progress)
+    report = assign_table(
+        reader,
+        output,
+        dataset,
+        crs=crs,
+        progress=not args.no_progress,
+        category_col=args.category_col,
+    )
     if args.format == "json":
         emit_json(report.to_dict())
     else:
@@ -125,18 +147,27 @@ def run_assign(args: argparse.Namespace) -> int:
 
 
 def _dataset(args: argparse.Namespace) -> Dataset:
+    with_dispatch = args.category_col is not None
     return load(
         args.boundaries,
         workstations=args.workstations,
+        partners=args.partners if with_dispatch else None,
+        routing=args.routing if with_dispatch else None,
         settings=settings(args),
         columns=columns(args),
         assume_crs=args.assume_crs,
     )
 
 
-def _check_no_added_columns(reader: TableReader) -> None:
+def _check_no_added_columns(reader: TableReader, category_col: str | None = None) -> None:
     """Refuse input that already has one of the added columns (it would be overwritten)."""
-    clash = [c for c in ADDED_COLUMNS if c in reader.columns]
+    if category_col is not None and category_col not in reader.columns:
+        raise InputFileError(
+            f"{reader.path}: no category column {category_col!r}; columns are "
+            f"{', '.join(reader.columns)}"
+        )
+    added = ADDED_COLUMNS + (DISPATCH_COLUMNS if category_col is not None else ())
+    clash = [c for c in added if c in reader.columns]
     if clash:
         names = ", ".join(clash)
         raise InputFileError(
@@ -152,6 +183,7 @@ def assign_table(
     *,
     crs: str = "wgs84",
     progress: bool = True,
+    category_col: str | None = None,
 ) -> RunReport:
     """Assign every chunk of ``reader`` and write it to ``output`` (atomically).
 
@@ -167,6 +199,9 @@ def assign_table(
         Coordinate system of the input points.
     progress
         Show a tqdm progress bar (rows) on stderr.
+    category_col
+        Column of report categories: also add the dispatch columns, using the
+        dataset's partners and routing table.
 
     Returns
     -------
@@ -174,6 +209,7 @@ def assign_table(
         Status counts and the time spent reading, assigning and writing.
     """
     index = GridIndex(dataset.grids)
+    routing = dataset.require_routing() if category_col is not None else None
     stations = workstation_lookup(dataset.workstations)
     summary = AssignSummary()
     layout = reader.layout
@@ -189,6 +225,17 @@ def assign_table(
                 crs=crs,
                 stations=stations,
             )
+            if category_col is not None and routing is not None:
+                done = dispatch_frame(
+                    done,
+                    category_col=category_col,
+                    zones=dataset.zones,
+                    routing=routing,
+                    categories=dataset.categories,
+                    lon_col=layout.lon_col,
+                    lat_col=layout.lat_col,
+                    crs=crs,
+                )
             writer.write(done)
             summary.add(done["status"])
             bar.update(len(done))

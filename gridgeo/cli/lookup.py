@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
+from gridgeo.cli.dispatch import output_format, run_staffing_export
 from gridgeo.cli.options import (
     add_column_options,
     add_format,
@@ -39,10 +41,12 @@ def register(sub: Any) -> None:
         "staffing",
         help="staff by level and role against the plan's rules",
         description="Count staff by level, role and sworn (在编) / auxiliary "
-        "(协管), and check each staffed grid against its level's rule.",
+        "(协管), and check each staffed grid against its level's rule. Exit 0 when every "
+        "staffed grid meets its rule, 1 otherwise.",
     )
     _source_options(p)
-    add_format(p)
+    add_format(p, ("text", "json", "csv"))
+    p.add_argument("-o", "--output", type=Path, help="write the report here (.csv implies csv)")
     p.set_defaults(handler=run_staffing)
 
 
@@ -91,8 +95,5 @@ def _as_text(result: LookupResult) -> str:
 
 def run_staffing(args: argparse.Namespace) -> int:
     report = _dataset(args).staffing()
-    if args.format == "json":
-        emit_json(report.to_dict())
-    else:
-        print(report.to_text())
+    run_staffing_export(report, output_format(args), args.output)
     return 0 if report.ok else 1

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from gridgeo import __version__
 from gridgeo.cli import assign, boundaries, lookup, serve
 from gridgeo.cli import diff as diff_cli
+from gridgeo.cli import dispatch as dispatch_cli
 from gridgeo.errors import CodeError, CoordinateError, CRSError, GridgeoError, InputFileError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_INPUT = 0, 1, 2
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     lookup.register(sub)
     serve.register(sub)
     assign.register(sub)
+    dispatch_cli.register(sub)
     diff_cli.register(sub)
     return parser
 
