@@ -48,3 +48,8 @@ class NotFoundError(GridgeoError, LookupError):
 
 class CategoryError(GridgeoError, ValueError):
     """A report category code or name is unknown or malformed (names the value)."""
+
+
+class ConflictError(GridgeoError):
+    """The request conflicts with the current state (publishing a published version,
+    publishing a version with validation errors without force, ...)."""

@@ -73,7 +73,45 @@ class Settings(BaseSettings):
     nearest_tolerance_m: float = Field(
         50.0, ge=0, description="A point outside every grid reports the nearest one within this."
     )
+    database_url: str = Field(
+        f"sqlite:///{REPO_ROOT / 'data' / 'store' / 'gridgeo.sqlite'}",
+        description="The store: sqlite:///FILE (embedded SpatiaLite, default) or "
+        "postgresql+psycopg://USER@HOST/DB (PostGIS).",
+    )
+    reload_interval_s: float = Field(
+        2.0,
+        gt=0,
+        description="How often a service checks the store for a newly published version "
+        "(SQLite; on PostgreSQL NOTIFY is immediate and this is the fallback check).",
+    )
+    seed_sample: bool = Field(
+        True,
+        description="On first start with an empty store, load and publish the sample pilot data.",
+    )
+    actor: str = Field(
+        "", description="Who is acting, for the audit log (default: the login name)."
+    )
     lang: Literal["zh", "en"] = Field("zh", description="Language of text on maps and viewer.")
+    basemap: Literal["none", "tianditu", "xyz"] = Field(
+        "none",
+        description="Base layer under maps and viewer: none (works offline), tianditu "
+        "(needs tianditu_key) or xyz (basemap_url).",
+    )
+    tianditu_key: str = Field("", description="Tianditu (天地图) key for basemap=tianditu.")
+    basemap_url: str = Field(
+        "", description="XYZ tile URL template with {z}/{x}/{y} for basemap=xyz."
+    )
+    basemap_attribution: str = Field("", description="Attribution shown for basemap=xyz.")
+    map_cases: Path = Field(
+        REPO_ROOT / "data" / "cases" / "sample_cases.csv",
+        description="Case points (CSV/GeoJSON with lon/lat, WGS84) for the case map and "
+        "the viewer's cases layer.",
+    )
+    viewer_cases_url: str = Field(
+        "",
+        description="URL the viewer loads case points from (GeoJSON); default: the "
+        "viewer's own /map/cases.geojson built from map_cases.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     validation: ValidationSettings = Field(default_factory=ValidationSettings)

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from gridgeo.errors import (
     CodeError,
+    ConflictError,
     CoordinateError,
     CRSError,
     FeatureError,
@@ -22,6 +23,7 @@ STATUS_BY_ERROR: dict[type[GridgeoError], int] = {
     FeatureError: 422,
     InputFileError: 422,
     NotFoundError: 404,
+    ConflictError: 409,
     GridgeoError: 400,
 }
 

@@ -12,9 +12,19 @@ from collections.abc import Sequence
 
 from gridgeo import __version__
 from gridgeo.cli import assign, boundaries, lookup, serve
+from gridgeo.cli import maps as maps_cli
 from gridgeo.cli import diff as diff_cli
 from gridgeo.cli import dispatch as dispatch_cli
-from gridgeo.errors import CodeError, CoordinateError, CRSError, GridgeoError, InputFileError
+from gridgeo.cli import store as store_cli
+from gridgeo.errors import (
+    CodeError,
+    ConflictError,
+    CoordinateError,
+    CRSError,
+    GridgeoError,
+    InputFileError,
+)
+from gridgeo.store.engine import StoreError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_INPUT = 0, 1, 2
 
@@ -24,6 +34,8 @@ ERROR_EXIT_CODES: dict[type[GridgeoError], int] = {
     CRSError: EXIT_INPUT,
     CoordinateError: EXIT_INPUT,
     CodeError: EXIT_INPUT,
+    ConflictError: EXIT_PROBLEMS,  # e.g. publishing a version with validation errors
+    StoreError: EXIT_INPUT,
     GridgeoError: EXIT_INPUT,
 }
 
@@ -40,8 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     boundaries.register(sub)
     lookup.register(sub)
     serve.register(sub)
+    store_cli.register(sub)
     assign.register(sub)
     dispatch_cli.register(sub)
+    maps_cli.register(sub)
     diff_cli.register(sub)
     return parser
 

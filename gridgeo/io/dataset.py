@@ -47,6 +47,8 @@ class Dataset:
     workstations: list[Workstation] = field(default_factory=list)
     staff: list[StaffMember] = field(default_factory=list)
     settings: Settings = field(default_factory=Settings)
+    # The store's boundaries version these grids are (None when read from files).
+    version: int | None = None
     # 1+2+N responsibility model (docs/DISPATCH.md): partner units, routing table, and
     # the files they came from (for findings that name the file)
     partners: list[PartnerUnit] = field(default_factory=list)

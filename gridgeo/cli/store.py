@@ -1,0 +1,338 @@
+"""Store commands: import, publish, versions, rollback, export, reassign, cases, audit.
+
+All of them call the store's one core (``gridgeo.store``), the same the API calls.
+``import`` is a dry run unless ``--commit``: it validates and says what it would write.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from gridgeo.cli.options import add_column_options, add_format, columns, emit_json, settings
+from gridgeo.errors import ConflictError
+from gridgeo.io.boundaries import read_boundaries
+from gridgeo.io.staff import read_workstations
+from gridgeo.io.writers import write_grids
+from gridgeo.settings import Settings
+from gridgeo.store import cases, versions
+from gridgeo.store.audit import actor_name
+from gridgeo.store.core import Store
+from gridgeo.store.datasets import load_dataset
+from gridgeo.store.snapshots import load_grids, published_version
+from gridgeo.store.versions import VersionInfo
+
+EXIT_OK, EXIT_PROBLEMS = 0, 1
+
+
+def register(sub: Any) -> None:
+    _register_import(sub)
+    p = sub.add_parser(
+        "publish",
+        help="make a draft version the published one (atomic switch)",
+        description="Publish a draft boundaries version: the previous one is retired in the "
+        "same transaction and running services reload. A version with validation errors is "
+        "refused unless --force, which is recorded in the audit log.",
+    )
+    p.add_argument("version", type=int, metavar="VERSION")
+    p.add_argument("--force", action="store_true", help="publish despite validation errors")
+    _store_options(p)
+    add_format(p)
+    p.set_defaults(handler=run_publish)
+
+    p = sub.add_parser(
+        "rollback",
+        help="re-publish an earlier version",
+        description="Make an earlier (retired) version the published one again.",
+    )
+    p.add_argument("version", type=int, metavar="VERSION")
+    _store_options(p)
+    add_format(p)
+    p.set_defaults(handler=run_rollback)
+
+    p = sub.add_parser("versions", help="list the stored versions, newest first")
+    p.add_argument("--kind", default="boundaries", help="boundaries (default), roster, ... or all")
+    p.add_argument("--show", type=int, metavar="VERSION", help="print one version's report")
+    _store_options(p)
+    add_format(p)
+    p.set_defaults(handler=run_versions)
+
+    p = sub.add_parser(
+        "export",
+        help="write a stored version as a file to edit (GeoPackage, GeoJSON or zipped Shapefile)",
+        description="Write the grids of VERSION (default: the published one) with every "
+        "attribute: .gpkg (one layer per level), .geojson or .zip (Shapefile).",
+    )
+    p.add_argument("version", type=int, nargs="?", metavar="VERSION")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    _store_options(p)
+    p.set_defaults(handler=run_export)
+
+    p = sub.add_parser(
+        "reassign",
+        help="re-assign open cases to another boundaries version and report which moved",
+    )
+    p.add_argument("--to", type=int, required=True, metavar="VERSION", dest="to_version")
+    _store_options(p)
+    add_format(p)
+    p.set_defaults(handler=run_reassign)
+
+    p = sub.add_parser("cases", help="list cases (or add one with --add LON LAT)")
+    p.add_argument("--status", choices=("open", "closed"))
+    p.add_argument("--add", nargs=2, type=float, metavar=("LON", "LAT"), help="report a case")
+    p.add_argument("--crs", default="wgs84", help="CRS of --add: wgs84, cgcs2000, gcj02, bd09")
+    p.add_argument("--category", default="", help="category code of --add")
+    p.add_argument("--description", default="", help="description of --add")
+    p.add_argument("--limit", type=int, default=100)
+    _store_options(p)
+    add_format(p)
+    p.set_defaults(handler=run_cases)
+
+    p = sub.add_parser("audit", help="show the audit log, newest first")
+    p.add_argument("--limit", type=int, default=50)
+    _store_options(p)
+    add_format(p)
+    p.set_defaults(handler=run_audit)
+
+
+def _register_import(sub: Any) -> None:
+    p = sub.add_parser(
+        "import",
+        help="validate a boundary file and write it as a draft version (dry run unless --commit)",
+        description="Read and validate FILE; with --commit write it as a new draft version in "
+        "one transaction (all or nothing). Without --commit nothing is written. Publish the "
+        "draft with `gridgeo publish VERSION`.",
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--note", default="", help="what changed, kept with the version")
+    p.add_argument("--commit", action="store_true", help="write the draft (default: dry run)")
+    p.add_argument(
+        "--workstations",
+        type=Path,
+        help="workstations GeoJSON (default: carry over the published version's)",
+    )
+    _store_options(p)
+    add_format(p)
+    add_column_options(p)
+    p.set_defaults(handler=run_import)
+
+
+def _store_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("store")
+    g.add_argument("--database-url", help="store URL (default GRIDGEO_DATABASE_URL)")
+    g.add_argument("--actor", help="who is acting, for the audit log (default GRIDGEO_ACTOR)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    cfg = settings(args)
+    update = {k: v for k in ("database_url", "actor") if (v := getattr(args, k, None))}
+    return cfg.model_copy(update=update) if update else cfg
+
+
+def open_store(args: argparse.Namespace) -> tuple[Store, Settings, str]:
+    cfg = _settings(args)
+    return Store(cfg.database_url), cfg, actor_name(cfg.actor)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    store, cfg, actor = open_store(args)
+    grids = read_boundaries(
+        args.files, columns=columns(args), assume_crs=args.assume_crs, scheme=cfg.scheme
+    )
+    source = ", ".join(str(f) for f in args.files)
+    digest = versions.file_sha256(args.files[0]) if len(args.files) == 1 else ""
+    result = versions.import_boundaries(
+        store,
+        grids,
+        author=actor,
+        workstations=read_workstations(args.workstations) if args.workstations else None,
+        note=args.note,
+        source_name=source,
+        source_sha256=digest,
+        commit=args.commit,
+        validation=cfg.validation,
+        on_progress=_progress,
+    )
+    if args.format == "json":
+        emit_json(result.to_dict())
+    else:
+        _print_import(result)
+    return EXIT_OK if result.report.ok else EXIT_PROBLEMS
+
+
+def _progress(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
+
+
+def _print_import(result: versions.ImportResult) -> None:
+    report = result.report
+    print(
+        f"{result.source_name}: {result.feature_count} features, "
+        f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+    )
+    if report.errors or report.warnings:
+        print(report.to_text())
+    if result.version is None:
+        print("dry run: nothing written; run again with --commit to write a draft version")
+        return
+    carried = " (workstations carried over from the published version)"
+    print(
+        f"wrote draft version {result.version.id}{carried if result.carried_workstations else ''}"
+        f"; publish it with `gridgeo publish {result.version.id}`"
+    )
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    store, _, actor = open_store(args)
+    info = versions.publish(store, args.version, actor=actor, force=args.force)
+    _print_version(args, info, "published")
+    return EXIT_OK
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    store, _, actor = open_store(args)
+    info = versions.rollback(store, args.version, actor=actor)
+    _print_version(args, info, "rolled back to")
+    return EXIT_OK
+
+
+def _print_version(args: argparse.Namespace, info: VersionInfo, verb: str) -> None:
+    if args.format == "json":
+        emit_json(info.to_dict())
+    else:
+        print(f"{verb} {info.kind} version {info.id} ({info.feature_count} features)")
+
+
+def run_versions(args: argparse.Namespace) -> int:
+    store, _, _ = open_store(args)
+    if args.show is not None:
+        report = versions.version_report(store, args.show)
+        if args.format == "json":
+            emit_json(report)
+        else:
+            findings = report.get("findings", [])
+            print(f"version {args.show}: {len(findings)} finding(s)")
+            for f in findings:
+                print(f"  {f.get('severity')} {f.get('rule')}: {f.get('message')}")
+        return EXIT_OK
+    kind = None if args.kind == "all" else args.kind
+    infos = versions.list_versions(store, kind)
+    if args.format == "json":
+        emit_json([i.to_dict() for i in infos])
+        return EXIT_OK
+    print(_table(infos))
+    return EXIT_OK
+
+
+def _table(infos: Sequence[VersionInfo]) -> str:
+    head = f"{'id':>4}  {'kind':<10} {'status':<9} {'features':>8} {'err':>4} {'warn':>4}  "
+    lines = [head + f"{'created (UTC)':<19}  {'author':<12} note"]
+    for i in infos:
+        lines.append(
+            f"{i.id:>4}  {i.kind:<10} {i.status:<9} {i.feature_count:>8} {i.errors:>4} "
+            f"{i.warnings:>4}  {_when(i.created_at):<19}  {i.author:<12} {i.note}"
+        )
+    if not infos:
+        lines.append("(no versions: `gridgeo import FILE --commit`)")
+    return "\n".join(lines)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def run_export(args: argparse.Namespace) -> int:
+    store, cfg, _ = open_store(args)
+    with store.reading() as session:
+        version = args.version
+        if version is None:
+            current = published_version(session)
+            if current is None:
+                raise ConflictError("nothing is published; name a VERSION to export")
+            version = current.id
+        grids = load_grids(session, version, cfg.scheme)
+    path = write_grids(grids, args.output)
+    print(f"wrote version {version} ({len(grids)} features) to {path}")
+    return EXIT_OK
+
+
+def run_reassign(args: argparse.Namespace) -> int:
+    store, cfg, actor = open_store(args)
+    data = load_dataset(store, cfg, args.to_version)
+    report = cases.reassign(store, data, actor=actor)
+    if args.format == "json":
+        emit_json(report.to_dict())
+        return EXIT_OK
+    print(
+        f"re-assigned {report.open_cases} open case(s) to version {report.to_version}; "
+        f"{len(report.moved)} moved to another grid"
+    )
+    for m in report.moved:
+        print(f"  case {m.case_id}: {m.old_code} (version {m.old_version}) -> {m.new_code}")
+    return EXIT_OK
+
+
+def run_cases(args: argparse.Namespace) -> int:
+    store, cfg, actor = open_store(args)
+    if args.add:
+        data = load_dataset(store, cfg)
+        record = cases.create_case(
+            store,
+            data,
+            lon=args.add[0],
+            lat=args.add[1],
+            crs=args.crs,
+            category=args.category,
+            description=args.description,
+            actor=actor,
+        )
+        rows = [record]
+    else:
+        rows = cases.list_cases(store, cases.CaseQuery(status=args.status, limit=args.limit))
+    if args.format == "json":
+        emit_json([r.to_dict() for r in rows])
+        return EXIT_OK
+    for r in rows:
+        print(
+            f"case {r.id} [{r.status}] {r.category or '-'} at {r.lon:.6f},{r.lat:.6f}: "
+            f"grid {r.grid_code or '(none)'} (version {r.boundary_version}), "
+            f"workstation {r.workstation_code or '-'}"
+        )
+    return EXIT_OK
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from gridgeo.store.schema import AuditEntry
+
+    store, _, _ = open_store(args)
+    with store.reading() as session:
+        rows = session.scalars(
+            select(AuditEntry).order_by(AuditEntry.id.desc()).limit(args.limit)
+        ).all()
+        entries = [
+            {
+                "at": r.at.isoformat(),
+                "actor": r.actor,
+                "action": r.action,
+                "entity": r.entity,
+                "entity_id": r.entity_id,
+                "detail": r.detail,
+            }
+            for r in rows
+        ]
+    if args.format == "json":
+        emit_json(entries)
+        return EXIT_OK
+    for e in entries:
+        print(
+            f"{e['at'][:19]}  {e['actor']:<12} {e['action']:<14} {e['entity']} "
+            f"{e['entity_id']}  {e['detail']}"
+        )
+    return EXIT_OK

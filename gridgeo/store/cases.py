@@ -1,0 +1,293 @@
+"""Cases: reported problems, the grids they were assigned to and the version that decided it.
+
+A case keeps the boundary version it was assigned under: publishing new
+boundaries does not move it. ``reassign`` moves open cases to another version
+explicitly and reports which of them landed in another grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import shapely
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gridgeo.errors import NotFoundError
+from gridgeo.io.dataset import Dataset
+from gridgeo.lookup import LookupResult
+from gridgeo.store import schema as t
+from gridgeo.store.audit import record
+from gridgeo.store.codec import to_wkb
+from gridgeo.store.core import Store
+
+LEVELS = range(1, 6)
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """A stored case, as the API and CLI show it."""
+
+    id: int
+    status: str
+    category: str
+    description: str
+    address: str
+    lon: float
+    lat: float
+    source: dict[str, Any]
+    codes: dict[int, str | None]
+    workstation_code: str | None
+    partner_units: list[dict[str, Any]]
+    agency_responsible: str
+    boundary_version: int | None
+    created_at: datetime
+    updated_at: datetime
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def grid_code(self) -> str | None:
+        """The deepest grid the case was assigned to."""
+        return next((self.codes[n] for n in reversed(LEVELS) if self.codes.get(n)), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "category": self.category,
+            "description": self.description,
+            "address": self.address,
+            "point": {"lon": self.lon, "lat": self.lat, "crs": "EPSG:4490"},
+            "input": self.source,
+            "grid_code": self.grid_code,
+            "codes": {f"code_l{n}": self.codes.get(n) for n in LEVELS},
+            "workstation_code": self.workstation_code,
+            "partner_units": self.partner_units,
+            "agency_responsible": self.agency_responsible,
+            "boundary_version": self.boundary_version,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "attributes": self.attributes,
+        }
+
+
+def _codes(result: LookupResult) -> dict[str, str | None]:
+    by_level = {int(g.level): g.code for g in result.grids}
+    return {f"code_l{n}": by_level.get(n) for n in LEVELS}
+
+
+def create_case(
+    store: Store,
+    data: Dataset,
+    *,
+    lon: float,
+    lat: float,
+    crs: str = "wgs84",
+    category: str = "",
+    description: str = "",
+    address: str = "",
+    reporter: str = "",
+    actor: str,
+    partner_units: Sequence[dict[str, Any]] = (),
+    agency_responsible: str = "",
+    attributes: dict[str, Any] | None = None,
+) -> CaseRecord:
+    """Assign a reported point with ``data`` (its boundaries version) and store the case.
+
+    Raises CoordinateError for a point that is missing, out of range or in an
+    unknown CRS (nothing is written). A point outside every grid is still
+    stored, with no codes, so nobody's report is lost.
+    """
+    result = data.lookup(lon, lat, crs)
+    x, y = result.cgcs2000
+    now = t.utcnow()
+    with store.transaction() as session:
+        case = t.Case(
+            created_at=now,
+            updated_at=now,
+            status=t.CaseStatus.OPEN,
+            category=category,
+            description=description,
+            address=address,
+            reporter=reporter,
+            source_lon=float(lon),
+            source_lat=float(lat),
+            source_crs=crs,
+            **_codes(result),
+            workstation_code=result.workstation.code if result.workstation else None,
+            partner_units=list(partner_units),
+            agency_responsible=agency_responsible,
+            boundary_version_id=data.version,
+            attributes=attributes or {},
+            geom=to_wkb(shapely.Point(x, y)),
+        )
+        session.add(case)
+        session.flush()
+        record(
+            session,
+            actor=actor,
+            action="case.create",
+            entity="case",
+            entity_id=case.id,
+            grid=result.leaf.code if result.leaf else None,
+            version=data.version,
+        )
+        return _record(session, case)
+
+
+def _record(session: Session, case: t.Case) -> CaseRecord:
+    x, y = session.execute(select(func.ST_X(case.geom), func.ST_Y(case.geom))).one()
+    return CaseRecord(
+        id=case.id,
+        status=case.status,
+        category=case.category,
+        description=case.description,
+        address=case.address,
+        lon=float(x),
+        lat=float(y),
+        source={"lon": case.source_lon, "lat": case.source_lat, "crs": case.source_crs},
+        codes={n: getattr(case, f"code_l{n}") for n in LEVELS},
+        workstation_code=case.workstation_code,
+        partner_units=list(case.partner_units or []),
+        agency_responsible=case.agency_responsible,
+        boundary_version=case.boundary_version_id,
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+        attributes=dict(case.attributes or {}),
+    )
+
+
+def get_case(store: Store, case_id: int) -> CaseRecord:
+    with store.reading() as session:
+        case = session.get(t.Case, case_id)
+        if case is None:
+            raise NotFoundError(f"case {case_id} does not exist")
+        return _record(session, case)
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    """Filters of a case listing (Open311's ``GET requests`` filters among them)."""
+
+    ids: Sequence[int] = ()
+    status: str | None = None
+    category: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    grid_code: str | None = None
+    limit: int = 1000
+    offset: int = 0
+
+
+def list_cases(store: Store, query: CaseQuery | None = None) -> list[CaseRecord]:
+    """Cases matching ``query``, newest first."""
+    q = query or CaseQuery()
+    stmt = select(t.Case).order_by(t.Case.id.desc()).limit(q.limit).offset(q.offset)
+    if q.ids:
+        stmt = stmt.where(t.Case.id.in_(list(q.ids)))
+    if q.status:
+        stmt = stmt.where(t.Case.status == q.status)
+    if q.category:
+        stmt = stmt.where(t.Case.category == q.category)
+    if q.start:
+        stmt = stmt.where(t.Case.created_at >= q.start)
+    if q.end:
+        stmt = stmt.where(t.Case.created_at <= q.end)
+    if q.grid_code:
+        level = len(q.grid_code)  # codes are prefix-nested; match the column of that depth
+        column = {6: t.Case.code_l2, 9: t.Case.code_l3, 12: t.Case.code_l4}.get(level)
+        stmt = stmt.where((column if column is not None else t.Case.code_l5) == q.grid_code)
+    with store.reading() as session:
+        return [_record(session, c) for c in session.scalars(stmt)]
+
+
+def set_status(store: Store, case_id: int, status: str, *, actor: str) -> CaseRecord:
+    """Open or close a case."""
+    with store.transaction() as session:
+        case = session.get(t.Case, case_id)
+        if case is None:
+            raise NotFoundError(f"case {case_id} does not exist")
+        old, case.status, case.updated_at = case.status, t.CaseStatus(status), t.utcnow()
+        record(
+            session,
+            actor=actor,
+            action="case.status",
+            entity="case",
+            entity_id=case_id,
+            old=old,
+            new=case.status,
+        )
+        return _record(session, case)
+
+
+@dataclass(frozen=True)
+class Move:
+    """A case whose grid changed on reassignment."""
+
+    case_id: int
+    old_code: str | None
+    new_code: str | None
+    old_version: int | None
+
+
+@dataclass(frozen=True)
+class ReassignReport:
+    """What ``reassign`` did: how many open cases, which moved."""
+
+    to_version: int | None
+    open_cases: int
+    moved: list[Move]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "to_version": self.to_version,
+            "open_cases": self.open_cases,
+            "moved": [m.__dict__ for m in self.moved],
+        }
+
+
+def reassign(store: Store, data: Dataset, *, actor: str) -> ReassignReport:
+    """Re-assign every open case with ``data`` (a boundaries version), in one transaction.
+
+    Each case is located again from its stored CGCS2000 point (so conversions
+    are not repeated), gets the new version's codes and workstation, and is
+    reported when its deepest grid changed.
+    """
+    moved: list[Move] = []
+    with store.transaction() as session:
+        rows = session.execute(
+            select(t.Case, func.ST_X(t.Case.geom), func.ST_Y(t.Case.geom)).where(
+                t.Case.status == t.CaseStatus.OPEN
+            )
+        ).all()
+        for case, x, y in rows:
+            result = data.lookup(float(x), float(y), "cgcs2000")
+            old_leaf = next(
+                (
+                    getattr(case, f"code_l{n}")
+                    for n in (5, 4, 3, 2, 1)
+                    if getattr(case, f"code_l{n}")
+                ),
+                None,
+            )
+            for column, code in _codes(result).items():
+                setattr(case, column, code)
+            case.workstation_code = result.workstation.code if result.workstation else None
+            new_leaf = result.leaf.code if result.leaf else None
+            if new_leaf != old_leaf:
+                moved.append(Move(case.id, old_leaf, new_leaf, case.boundary_version_id))
+            case.boundary_version_id = data.version
+            case.updated_at = t.utcnow()
+        record(
+            session,
+            actor=actor,
+            action="case.reassign",
+            entity="version",
+            entity_id=data.version or "",
+            open_cases=len(rows),
+            moved=len(moved),
+        )
+    return ReassignReport(data.version, len(rows), moved)

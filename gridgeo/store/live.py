@@ -1,0 +1,150 @@
+"""Live reload: the service's data follows the published versions without a restart.
+
+A :class:`LiveDataset` holds one immutable :class:`~gridgeo.io.dataset.Dataset`.
+When another process publishes or rolls back, the new Dataset is built and
+warmed (lookup index prepared) *beside* the old one, then swapped in with a
+single reference assignment; a request reads ``live.current`` once and uses
+that object throughout, so no request ever sees a half-built index.
+
+How a change is noticed:
+
+* PostgreSQL: ``LISTEN gridgeo_versions`` on a dedicated connection (publish
+  sends ``NOTIFY`` in its transaction), with a periodic check as a fallback
+  for notifications lost while reconnecting;
+* SQLite: a cheap check of the published version ids every
+  ``reload_interval_s`` seconds (one indexed query).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from datetime import datetime
+
+from sqlalchemy.engine import make_url
+
+from gridgeo.io.dataset import Dataset
+from gridgeo.settings import Settings
+from gridgeo.store.core import Store
+from gridgeo.store.datasets import PublishedKey, load_dataset, published_key
+from gridgeo.store.snapshots import version_at
+from gridgeo.store.versions import NOTIFY_CHANNEL
+
+log = logging.getLogger(__name__)
+HISTORY_CACHE = 4  # older versions kept built for lookups "as of" a version or date
+
+
+class LiveDataset:
+    """The published data of a store, reloaded when a new version is published.
+
+    Parameters
+    ----------
+    store
+        The store to follow.
+    settings
+        Settings for the built Datasets (and ``reload_interval_s``).
+    """
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self._lock = threading.Lock()  # one rebuild at a time; readers never take it
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._history: OrderedDict[int, Dataset] = OrderedDict()
+        self._key = self._read_key()
+        self._current = self._build(self._key)
+        self.reloads = 0
+
+    @property
+    def current(self) -> Dataset:
+        """The Dataset of the published versions (read it once per request)."""
+        return self._current
+
+    def _read_key(self) -> PublishedKey:
+        with self.store.reading() as session:
+            return published_key(session)
+
+    def _build(self, key: PublishedKey) -> Dataset:
+        data = load_dataset(self.store, self.settings, key.boundaries)
+        _ = data.locator  # warm the index before anyone can see this Dataset
+        return data
+
+    def refresh(self) -> bool:
+        """Check the published versions; rebuild and swap if they changed. True if swapped."""
+        with self._lock:
+            key = self._read_key()
+            if key == self._key:
+                return False
+            data = self._build(key)
+            self._current, self._key = data, key  # the swap: one reference assignment
+            self.reloads += 1
+            log.info("gridgeo: now serving %s", key)
+            return True
+
+    def as_of(self, version: int | None = None, at: datetime | None = None) -> Dataset:
+        """The Dataset of a given boundaries version, or of the one published at ``at``."""
+        if version is None and at is None:
+            return self.current
+        if version is None:
+            assert at is not None
+            with self.store.reading() as session:
+                version = version_at(session, at)
+        if version == self._current.version:
+            return self._current
+        with self._lock:
+            if version in self._history:
+                self._history.move_to_end(version)
+                return self._history[version]
+            data = load_dataset(self.store, self.settings, version)
+            self._history[version] = data
+            while len(self._history) > HISTORY_CACHE:
+                self._history.popitem(last=False)
+            return data
+
+    # --- background watcher -------------------------------------------------
+    def start(self) -> None:
+        """Start following the store in a daemon thread."""
+        if self._thread is not None:
+            return
+        target = self._listen if self.store.backend == "postgresql" else self._poll
+        self._thread = threading.Thread(target=target, name="gridgeo-reload", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _safe_refresh(self) -> None:
+        try:
+            self.refresh()
+        except Exception:  # keep serving the old version; the next check retries
+            log.exception("gridgeo: reload failed; still serving %s", self._key)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.settings.reload_interval_s):
+            self._safe_refresh()
+
+    def _listen(self) -> None:
+        import psycopg
+
+        url = make_url(self.store.url).set(drivername="postgresql")
+        conninfo = url.render_as_string(hide_password=False)
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(conninfo, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self._safe_refresh()  # anything published while we were not listening
+                    while not self._stop.is_set():
+                        # returns on the first NOTIFY or after the interval (fallback check)
+                        for _ in conn.notifies(
+                            timeout=self.settings.reload_interval_s, stop_after=1
+                        ):
+                            pass
+                        self._safe_refresh()
+            except psycopg.Error:
+                log.exception("gridgeo: lost the LISTEN connection; reconnecting")
+                self._stop.wait(self.settings.reload_interval_s)

@@ -1,0 +1,294 @@
+"""Tables of the store (SQLAlchemy 2 + GeoAlchemy2), one definition for PostGIS and SpatiaLite.
+
+Every geometry is stored in EPSG:4490 (CGCS2000) with a spatial index.
+
+Versioning: each import writes a :class:`Version` of one *kind* (``boundaries``
+holds grids and workstations; ``roster`` staff; ``partners`` partner units;
+``routing`` the category routing table) and its rows carry that version's id.
+A version is therefore a complete snapshot, and the *version range* of a
+grid row is the set of publication intervals of its version
+(:class:`Publication`). Snapshots rather than per-row ``valid_from/valid_to``
+ranges because drafts branch from the published version and a rollback
+re-activates an old one: history is not linear, so row ranges would have to
+be rewritten on every rollback, whereas snapshots never change once written.
+At most one version per kind is ``published`` (a partial unique index makes
+that a database guarantee, not a convention).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SRID = 4490
+
+# Deterministic constraint names, so Alembic migrations can refer to them on both backends.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python.
+
+    SQLite keeps no zone, so without this a value read back is naive and cannot be
+    compared with one from PostgreSQL or ``utcnow()``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class VersionKind(StrEnum):
+    """What a version holds."""
+
+    BOUNDARIES = "boundaries"
+    ROSTER = "roster"
+    PARTNERS = "partners"
+    ROUTING = "routing"
+
+
+class VersionStatus(StrEnum):
+    """The life of a version: draft -> published -> retired (-> published again on rollback)."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
+class CaseStatus(StrEnum):
+    """Open311 statuses: a case is open until closed."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Version(Base):
+    """One imported snapshot of boundaries, roster, partners or routing."""
+
+    __tablename__ = "versions"
+    __table_args__ = (
+        Index(
+            "uq_versions_one_published",
+            "kind",
+            unique=True,
+            sqlite_where=text("status = 'published'"),
+            postgresql_where=text("status = 'published'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=VersionStatus.DRAFT)
+    author: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    source_name: Mapped[str] = mapped_column(String(500), default="")
+    source_sha256: Mapped[str] = mapped_column(String(64), default="")
+    feature_count: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    warnings: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Publication(Base):
+    """An interval during which a version was the published one of its kind."""
+
+    __tablename__ = "publications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    rollback: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Grid(Base):
+    """A boundary feature of one level in one boundaries version."""
+
+    __tablename__ = "grids"
+    __table_args__ = (UniqueConstraint("version_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    level: Mapped[int] = mapped_column(Integer, index=True)
+    parent_code: Mapped[str | None] = mapped_column(String(32))
+    ref: Mapped[str] = mapped_column(String(500), default="")
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True))
+
+
+class Workstation(Base):
+    """An urban-management workstation (城市管理工作站) of one boundaries version."""
+
+    __tablename__ = "workstations"
+    __table_args__ = (UniqueConstraint("version_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    community_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    address: Mapped[str] = mapped_column(String(500), default="")
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
+
+
+class Staff(Base):
+    """A person holding a post in a grid, in one roster version."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    employment: Mapped[str] = mapped_column(String(32))
+    grid_code: Mapped[str] = mapped_column(String(32), index=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(64), default="")
+
+
+class PartnerUnit(Base):
+    """An "N" partner unit and its responsibility zone, in one partners version."""
+
+    __tablename__ = "partner_units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), index=True
+    )
+    unit_id: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True))
+
+
+class RoutingRule(Base):
+    """One row of the category routing table, in one routing version."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), index=True
+    )
+    category: Mapped[str] = mapped_column(String(32))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Case(Base):
+    """A reported problem: where it was, what it is, and where it was assigned."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.OPEN, index=True)
+    category: Mapped[str] = mapped_column(String(64), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str] = mapped_column(String(500), default="")
+    reporter: Mapped[str] = mapped_column(String(200), default="")
+    source_lon: Mapped[float] = mapped_column(Float)
+    source_lat: Mapped[float] = mapped_column(Float)
+    source_crs: Mapped[str] = mapped_column(String(16))
+    code_l1: Mapped[str | None] = mapped_column(String(32))
+    code_l2: Mapped[str | None] = mapped_column(String(32))
+    code_l3: Mapped[str | None] = mapped_column(String(32))
+    code_l4: Mapped[str | None] = mapped_column(String(32))
+    code_l5: Mapped[str | None] = mapped_column(String(32), index=True)
+    workstation_code: Mapped[str | None] = mapped_column(String(32))
+    partner_units: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    agency_responsible: Mapped[str] = mapped_column(String(500), default="")
+    boundary_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
+
+
+class ApiKey(Base):
+    """An API key, stored as a hash; the role says what it may do."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """Who changed what, when: every write to the store leaves one."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,120 @@
+"""Read a stored version back as the core's objects (GridSet, workstations, staff)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from gridgeo.codes import CodeScheme
+from gridgeo.crs import STORAGE_EPSG
+from gridgeo.errors import NotFoundError
+from gridgeo.model import CORE_COLUMNS, GridSet
+from gridgeo.staffing import Employment, Role, StaffMember
+from gridgeo.store import schema as t
+from gridgeo.store.codec import from_wkb
+from gridgeo.workstation import Workstation as WorkstationPoint
+
+
+def get_version(session: Session, version_id: int, kind: str | None = None) -> t.Version:
+    """The version row, or NotFoundError naming the id (and kind when given)."""
+    version = session.get(t.Version, version_id)
+    if version is None or (kind is not None and version.kind != kind):
+        what = f"{kind} version" if kind else "version"
+        raise NotFoundError(f"{what} {version_id} does not exist (see `gridgeo versions`)")
+    return version
+
+
+def published_version(session: Session, kind: str = t.VersionKind.BOUNDARIES) -> t.Version | None:
+    """The published version of ``kind``, if any."""
+    return session.scalars(
+        select(t.Version).where(t.Version.kind == kind, t.Version.status == "published")
+    ).one_or_none()
+
+
+def version_at(session: Session, when: datetime, kind: str = t.VersionKind.BOUNDARIES) -> int:
+    """The version of ``kind`` that was published at ``when`` (history, rollbacks included)."""
+    stmt = (
+        select(t.Publication.version_id)
+        .where(
+            t.Publication.kind == kind,
+            t.Publication.started_at <= when,
+            or_(t.Publication.ended_at.is_(None), t.Publication.ended_at > when),
+        )
+        .order_by(t.Publication.started_at.desc())
+        .limit(1)
+    )
+    found = session.scalars(stmt).first()
+    if found is None:
+        raise NotFoundError(f"no {kind} version was published at {when.isoformat()}")
+    return found
+
+
+def load_grids(session: Session, version_id: int, scheme: CodeScheme | None = None) -> GridSet:
+    """The grids of a boundaries version as a GridSet, extra attributes restored as columns."""
+    get_version(session, version_id, t.VersionKind.BOUNDARIES)
+    rows = session.execute(
+        select(
+            t.Grid.code,
+            t.Grid.name,
+            t.Grid.level,
+            t.Grid.parent_code,
+            t.Grid.ref,
+            t.Grid.attributes,
+            func.ST_AsBinary(t.Grid.geom),
+        )
+        .where(t.Grid.version_id == version_id)
+        .order_by(t.Grid.id)
+    ).all()
+    core = pd.DataFrame([r[:5] for r in rows], columns=list(CORE_COLUMNS), dtype=object)
+    extra = pd.DataFrame([r[5] or {} for r in rows], dtype=object)
+    frame = gpd.GeoDataFrame(
+        pd.concat([core, extra.drop(columns=list(CORE_COLUMNS), errors="ignore")], axis=1),
+        geometry=from_wkb([r[6] for r in rows]),
+        crs=STORAGE_EPSG,
+    )
+    return GridSet.from_frame(frame, scheme)
+
+
+def load_workstations(session: Session, version_id: int) -> list[WorkstationPoint]:
+    """The workstations stored with a boundaries version."""
+    rows = session.execute(
+        select(
+            t.Workstation.code,
+            t.Workstation.name,
+            func.ST_X(t.Workstation.geom),
+            func.ST_Y(t.Workstation.geom),
+            t.Workstation.community_codes,
+            t.Workstation.address,
+            t.Workstation.illustrative,
+            t.Workstation.note,
+        )
+        .where(t.Workstation.version_id == version_id)
+        .order_by(t.Workstation.code)
+    ).all()
+    return [
+        WorkstationPoint(code, name, float(x), float(y), tuple(comm), addr, bool(ill), note)
+        for code, name, x, y, comm, addr, ill, note in rows
+    ]
+
+
+def load_staff(session: Session, version_id: int) -> list[StaffMember]:
+    """The people of a roster version."""
+    rows = session.scalars(
+        select(t.Staff).where(t.Staff.version_id == version_id).order_by(t.Staff.id)
+    ).all()
+    return [
+        StaffMember(
+            r.person_id,
+            r.name,
+            Role(r.role),
+            Employment(r.employment),
+            r.grid_code,
+            r.title,
+            r.phone,
+        )
+        for r in rows
+    ]

@@ -1,0 +1,350 @@
+"""Boundary versions: import into a draft, publish (atomic switch), roll back.
+
+One core behind the CLI (``gridgeo import/publish/rollback/versions``) and the
+API. The pattern is MapIt's generations with gates: an import validates and
+writes a *draft* in one transaction (all rows or none); a draft with
+validation errors cannot be published unless forced, and the force is written
+to the audit log; publishing retires the previous version and activates the
+new one in one transaction, which PostgreSQL announces with ``NOTIFY`` so
+every service process reloads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import shapely
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
+
+from gridgeo.errors import ConflictError
+from gridgeo.model import CORE_COLUMNS, GridSet
+from gridgeo.settings import ValidationSettings
+from gridgeo.store import schema as t
+from gridgeo.store.audit import record
+from gridgeo.store.codec import jsonable, to_multipolygon, to_wkb
+from gridgeo.store.core import Store
+from gridgeo.store.snapshots import get_version, load_workstations, published_version
+from gridgeo.validation import Report, validate
+from gridgeo.workstation import Workstation
+
+NOTIFY_CHANNEL = "gridgeo_versions"
+INSERT_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """What ``gridgeo versions`` shows of one version."""
+
+    id: int
+    kind: str
+    status: str
+    author: str
+    note: str
+    source_name: str
+    source_sha256: str
+    feature_count: int
+    errors: int
+    warnings: int
+    created_at: datetime
+    published_at: datetime | None
+    retired_at: datetime | None
+
+    @classmethod
+    def of(cls, row: t.Version) -> VersionInfo:
+        return cls(
+            row.id,
+            row.kind,
+            row.status,
+            row.author,
+            row.note,
+            row.source_name,
+            row.source_sha256,
+            row.feature_count,
+            row.errors,
+            row.warnings,
+            row.created_at,
+            row.published_at,
+            row.retired_at,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(self.__dict__)
+        for key in ("created_at", "published_at", "retired_at"):
+            value = out[key]
+            out[key] = value.isoformat() if value is not None else None
+        return out
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """The outcome of an import: the validation report and the draft (None on a dry run)."""
+
+    source_name: str
+    source_sha256: str
+    feature_count: int
+    report: Report
+    version: VersionInfo | None
+    carried_workstations: bool = False
+
+    @property
+    def dry_run(self) -> bool:
+        return self.version is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "source_name": self.source_name,
+            "source_sha256": self.source_sha256,
+            "feature_count": self.feature_count,
+            "errors": len(self.report.errors),
+            "warnings": len(self.report.warnings),
+            "version": self.version.to_dict() if self.version else None,
+            "carried_workstations": self.carried_workstations,
+            "report": self.report.to_dict(),
+        }
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a source file, recorded with the version it became."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def import_boundaries(
+    store: Store,
+    grids: GridSet,
+    *,
+    author: str,
+    workstations: Sequence[Workstation] | None = None,
+    note: str = "",
+    source_name: str = "",
+    source_sha256: str = "",
+    commit: bool = False,
+    validation: ValidationSettings | None = None,
+    on_progress: Callable[[str], None] | None = None,
+) -> ImportResult:
+    """Validate ``grids`` and, with ``commit=True``, write them as a new draft version.
+
+    Dry run by default: the report is computed and nothing is written. The
+    write is one transaction, so a failure or a killed process leaves no
+    partial draft. ``workstations=None`` carries over the published version's
+    workstations (a redraw of boundaries does not move them).
+    """
+    report = validate(grids, validation)
+    if not commit:
+        return ImportResult(source_name, source_sha256, len(grids), report, None)
+    with store.transaction() as session:
+        carried = workstations is None
+        if workstations is None:
+            current = published_version(session)
+            workstations = load_workstations(session, current.id) if current else []
+        version = t.Version(
+            kind=t.VersionKind.BOUNDARIES,
+            status=t.VersionStatus.DRAFT,
+            author=author,
+            note=note,
+            source_name=source_name,
+            source_sha256=source_sha256,
+            feature_count=len(grids),
+            errors=len(report.errors),
+            warnings=len(report.warnings),
+            report=report.to_dict(),
+            created_at=t.utcnow(),
+        )
+        session.add(version)
+        session.flush()
+        if on_progress:
+            on_progress(f"writing {len(grids)} grids into draft version {version.id}")
+        _insert_grids(session, version.id, grids)
+        _insert_workstations(session, version.id, workstations)
+        record(
+            session,
+            actor=author,
+            action="import",
+            entity="version",
+            entity_id=version.id,
+            kind=version.kind,
+            source=source_name,
+            sha256=source_sha256,
+            features=len(grids),
+            errors=len(report.errors),
+            warnings=len(report.warnings),
+        )
+        info = VersionInfo.of(version)
+    return ImportResult(source_name, source_sha256, len(grids), report, info, carried)
+
+
+def _grid_rows(version_id: int, grids: GridSet) -> list[dict[str, Any]]:
+    frame = grids.frame
+    extra = [c for c in frame.columns if c not in (*CORE_COLUMNS, frame.geometry.name)]
+    attrs = frame[extra].to_dict("records") if extra else [{}] * len(frame)
+    return [
+        {
+            "version_id": version_id,
+            "code": code or f"(no code){ref}",
+            "name": name,
+            "level": int(level),
+            "parent_code": parent,
+            "ref": ref,
+            "attributes": {k: jsonable(v) for k, v in attr.items()},
+            "geom": to_wkb(to_multipolygon(geom)),
+        }
+        for code, name, level, parent, ref, attr, geom in zip(
+            grids.codes,
+            grids.names,
+            grids.levels,
+            grids.parent_codes,
+            grids.refs,
+            attrs,
+            grids.geometries,
+            strict=True,
+        )
+    ]
+
+
+def _insert_grids(session: Session, version_id: int, grids: GridSet) -> None:
+    rows = _grid_rows(version_id, grids)
+    for start in range(0, len(rows), INSERT_BATCH):
+        session.execute(insert(t.Grid), rows[start : start + INSERT_BATCH])
+
+
+def _insert_workstations(
+    session: Session, version_id: int, workstations: Sequence[Workstation]
+) -> None:
+    rows = [
+        {
+            "version_id": version_id,
+            "code": ws.code,
+            "name": ws.name,
+            "community_codes": list(ws.community_codes),
+            "address": ws.address,
+            "illustrative": ws.illustrative,
+            "note": ws.note,
+            "geom": to_wkb(shapely.Point(ws.lon, ws.lat)),
+        }
+        for ws in workstations
+    ]
+    if rows:
+        session.execute(insert(t.Workstation), rows)
+
+
+def publish(
+    store: Store, version_id: int, *, actor: str, force: bool = False, rollback: bool = False
+) -> VersionInfo:
+    """Make ``version_id`` the published version of its kind, retiring the previous one.
+
+    A draft with validation errors is refused unless ``force`` (recorded in the
+    audit log). ``rollback=True`` re-publishes a retired version instead of a
+    draft. One transaction; PostgreSQL sends ``NOTIFY gridgeo_versions`` on commit.
+    """
+    with store.transaction() as session:
+        version = _locked_version(session, version_id)
+        _check_can_publish(version, force=force, rollback=rollback)
+        now = t.utcnow()
+        previous = published_version(session, version.kind)
+        if previous is not None:
+            previous.status = t.VersionStatus.RETIRED
+            previous.retired_at = now
+            for pub in session.scalars(
+                select(t.Publication).where(
+                    t.Publication.version_id == previous.id, t.Publication.ended_at.is_(None)
+                )
+            ):
+                pub.ended_at = now
+            session.flush()  # the one-published index must see the retirement first
+        version.status = t.VersionStatus.PUBLISHED
+        version.published_at = now
+        version.retired_at = None
+        forced = bool(force and version.errors)
+        session.add(
+            t.Publication(
+                kind=version.kind,
+                version_id=version.id,
+                started_at=now,
+                actor=actor,
+                forced=forced,
+                rollback=rollback,
+            )
+        )
+        record(
+            session,
+            actor=actor,
+            action="rollback" if rollback else "publish",
+            entity="version",
+            entity_id=version.id,
+            kind=version.kind,
+            previous=previous.id if previous else None,
+            forced=forced,
+            errors=version.errors,
+        )
+        notify(session, version.kind, version.id)
+        return VersionInfo.of(version)
+
+
+def rollback(store: Store, version_id: int, *, actor: str) -> VersionInfo:
+    """Re-publish an earlier (retired) version; the current one is retired."""
+    return publish(store, version_id, actor=actor, force=True, rollback=True)
+
+
+def _locked_version(session: Session, version_id: int) -> t.Version:
+    get_version(session, version_id)
+    # Row lock on PostgreSQL so two publishers serialise; SQLite has one writer anyway.
+    return session.scalars(
+        select(t.Version).where(t.Version.id == version_id).with_for_update()
+    ).one()
+
+
+def _check_can_publish(version: t.Version, *, force: bool, rollback: bool) -> None:
+    label = f"{version.kind} version {version.id}"
+    if version.status == t.VersionStatus.PUBLISHED:
+        raise ConflictError(f"{label} is already published")
+    if rollback and version.status != t.VersionStatus.RETIRED:
+        raise ConflictError(
+            f"{label} is a draft that was never published: publish it instead of rolling back"
+        )
+    if not rollback and version.status == t.VersionStatus.RETIRED:
+        raise ConflictError(f"{label} was published before: use `gridgeo rollback {version.id}`")
+    if version.errors and not force:
+        raise ConflictError(
+            f"{label} has {version.errors} validation error(s) "
+            f"(`gridgeo versions --show {version.id}` lists them); fix the file and import it "
+            "again, or publish with --force (recorded in the audit log)"
+        )
+
+
+def notify(session: Session, kind: str, version_id: int) -> None:
+    """Tell listening service processes (PostgreSQL only; delivered at commit)."""
+    if session.get_bind().dialect.name == "postgresql":
+        payload = json.dumps({"kind": kind, "version": version_id})
+        session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {
+                "channel": NOTIFY_CHANNEL,
+                "payload": payload,
+            },
+        )
+
+
+def list_versions(store: Store, kind: str | None = None) -> list[VersionInfo]:
+    """Every version (of ``kind``), newest first."""
+    with store.reading() as session:
+        stmt = select(t.Version).order_by(t.Version.id.desc())
+        if kind:
+            stmt = stmt.where(t.Version.kind == kind)
+        return [VersionInfo.of(v) for v in session.scalars(stmt)]
+
+
+def version_report(store: Store, version_id: int) -> dict[str, Any]:
+    """The validation report stored with a version."""
+    with store.reading() as session:
+        return dict(get_version(session, version_id).report)
