@@ -150,7 +150,8 @@ class PartnerMatch:
         if self.on_boundary:
             how = "covers the point (on its boundary)"
         if self.distance_m is not None:
-            how = f"covers the point ({self.distance_m:.1f} m from the buffered shape)"
+            shape = "line" if zone.geometry is not None and zone.geometry.length > 0 else "point"
+            how = f"covers the point ({self.distance_m:.1f} m from its {shape})"
         return (
             f"routing rule {self.rule.category} sends this category to {unit.type.label}; "
             f"its zone ({zone.describe()}) {how}"

@@ -63,7 +63,13 @@ def test_rebuild_is_deterministic(tmp_path: Path) -> None:
             shapely.equals_exact(a, b, tolerance=0)
             for a, b in zip(old.geometry, new.geometry, strict=True)
         )
-    for name in ("staff.csv", "workstations.geojson", "README.md"):
+    for name in (
+        "staff.csv",
+        "workstations.geojson",
+        "README.md",
+        "partners.geojson",
+        "routing.yaml",
+    ):
         assert (tmp_path / name).read_text(encoding="utf-8") == (SAMPLE / name).read_text(
             encoding="utf-8"
         )
