@@ -125,8 +125,13 @@ def _rule(
             "zeros are kept",
         )
     category = str(category if category is not None else "").strip()
-    if not category and len(problems.lines) == before:
+    well_formed = category.isdigit() and len(category) in (2, 4)
+    if len(problems.lines) > before:
+        pass  # already refused as a number
+    elif not category:
         problems.add(row, "category is empty")
+    elif not well_formed:
+        problems.add(row, f"category {category!r} is not a 2- or 4-digit code (one per rule)")
     types = _types(problems, row, category, partners)
     grid = parse_bool(item.get("grid", True))
     if grid is None:
