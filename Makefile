@@ -20,6 +20,8 @@ SAMPLE := data/sample/boundaries.gpkg
 
 run: setup $(SAMPLE)
 	$(BIN)/gridgeo validate $(SAMPLE)
+	# rendered maps in maps/ (the validation map shows the real, messy Guilin districts)
+	$(BIN)/gridgeo maps -o maps/ --validate data/real/guilin_districts.geojson
 	$(BIN)/gridgeo serve --host 127.0.0.1 --port 8000
 
 test: setup $(SAMPLE)
