@@ -27,7 +27,7 @@ def free_port() -> int:
 def serve(app: Any, timeout: float = 20.0) -> Iterator[str]:
     """Run ``app`` until the block ends; yields its base URL ``http://127.0.0.1:PORT``."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

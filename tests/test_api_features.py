@@ -18,6 +18,7 @@ from openapi_spec_validator import validate
 from pyproj import Transformer
 
 from gridgeo.api.app import create_app
+from gridgeo.api.deps import dataset
 from gridgeo.api.ogc.catalog import catalog_for
 from gridgeo.api.ogc.crs import CRS84, EPSG_URI
 from gridgeo.api.ogc.openapi import to_openapi30
@@ -396,7 +397,8 @@ def test_a_new_dataset_object_gets_its_own_catalog(data: Dataset) -> None:
     client = TestClient(app)
     assert client.get("/collections/level5_grid/items").json()["numberMatched"] == 48
     keep = np.flatnonzero(data.grids.levels != 5)[:5]
-    app.state.dataset = Dataset(data.grids.subset(keep), data.workstations, [], data.settings)
+    swapped = Dataset(data.grids.subset(keep), data.workstations, [], data.settings)
+    app.dependency_overrides[dataset] = lambda: swapped  # what publishing a version does
     doc = client.get("/collections/level5_grid/items").json()
     assert doc["numberMatched"] == 0 and doc["features"] == []
     assert client.get("/collections/level1_city/items").json()["numberMatched"] == 1

@@ -1,0 +1,304 @@
+"""Vector tiles against the running service: decoded by mapbox-vector-tile and GDAL's MVT driver,
+neighbours still meeting edge to edge after simplification, TileJSON, errors."""
+
+from __future__ import annotations
+
+import gc
+import math
+import re
+import subprocess
+from collections.abc import Iterator
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import httpx
+import mapbox_vector_tile
+import numpy as np
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+from live_server import serve
+from shapely.geometry import shape
+
+from gridgeo.api.app import create_app
+from gridgeo.api.deps import dataset
+from gridgeo.api.ogc.coverage import is_coverage, node_coverage, simplify_coverage
+from gridgeo.api.ogc.tiles import (
+    EXTENT,
+    MAX_ZOOM,
+    MVT_MEDIA_TYPE,
+    simplify_tolerance,
+    tile_bounds,
+    tile_layers_for,
+)
+from gridgeo.crs import transform_geometries
+from gridgeo.io.dataset import Dataset, load
+
+PILOT = (110.2965, 25.2785)  # 文明社区, in the pilot street
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+@pytest.fixture(scope="module")
+def data() -> Dataset:
+    return load()
+
+
+@pytest.fixture(scope="module")
+def base(data: Dataset) -> Iterator[str]:
+    with serve(create_app(data=data)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def http(base: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base, timeout=60) as client:
+        yield client
+
+
+def get_tile(http: httpx.Client, collection: str, z: int, x: int, y: int) -> bytes:
+    response = http.get(f"/tiles/{collection}/{z}/{x}/{y}.mvt")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == MVT_MEDIA_TYPE
+    return response.content
+
+
+def decode(tile: bytes, layer: str) -> list[dict[str, Any]]:
+    features: list[dict[str, Any]] = mapbox_vector_tile.decode(tile)[layer]["features"]
+    return features
+
+
+def level_codes(data: Dataset, level: int) -> np.ndarray[Any, Any]:
+    return np.asarray(data.grids.codes, dtype=object)[data.grids.levels == level]
+
+
+def expected_codes(data: Dataset, level: int, z: int, x: int, y: int) -> tuple[set[str], set[str]]:
+    """Codes that must be in the tile (meet the tile) and that may be (meet tile + buffer)."""
+    geoms = transform_geometries(data.grids.geometries[data.grids.levels == level], 4490, 3857)
+    codes = level_codes(data, level)
+    minx, miny, maxx, maxy = tile_bounds(z, x, y)
+    pad = (maxx - minx) * 80 / EXTENT  # 64-unit buffer plus simplification slack
+    inner = shapely.intersects(geoms, shapely.box(minx, miny, maxx, maxy))
+    outer = shapely.intersects(geoms, shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad))
+    return set(codes[inner]), set(codes[outer])
+
+
+# --- decoding ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("level", "layer", "z"), [(5, "level5_grid", 12), (5, "level5_grid", 15)])
+def test_pilot_tile_decodes_to_the_grids_there(
+    http: httpx.Client, data: Dataset, level: int, layer: str, z: int
+) -> None:
+    x, y = tile_of(*PILOT, z)
+    features = decode(get_tile(http, layer, z, x, y), layer)
+    codes = {f["properties"]["code"] for f in features}
+    must, may = expected_codes(data, level, z, x, y)
+    assert must <= codes <= may
+    assert "450302001001002" in codes  # the grid at the pilot point
+    first = features[0]
+    assert first["id"] == int(first["properties"]["code"])
+    assert first["properties"]["level_name"] == "五级网格"
+    assert set(first["properties"]) >= {"code", "name", "level", "parent_code"}
+
+
+def test_gdal_mvt_driver_reads_a_tile(http: httpx.Client, data: Dataset, tmp_path: Path) -> None:
+    z = 12
+    x, y = tile_of(*PILOT, z)
+    tile = get_tile(http, "level5_grid", z, x, y)
+    path = tmp_path / str(z) / str(x) / f"{y}.pbf"  # {z}/{x}/{y}.pbf: GDAL georeferences it
+    path.parent.mkdir(parents=True)
+    path.write_bytes(tile)
+    result = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-q", "-oo", "CLIP=NO", f"MVT:{path}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    gdal_codes = re.findall(r"^\s+code \(String\) = (\d+)$", result.stdout, flags=re.MULTILINE)
+    lib_codes = [f["properties"]["code"] for f in decode(tile, "level5_grid")]
+    assert sorted(gdal_codes) == sorted(lib_codes) and len(gdal_codes) > 40
+    summary = subprocess.run(
+        ["ogrinfo", "-ro", "-so", "-al", f"MVT:{path}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert 'ID["EPSG",3857]' in summary
+    extent = re.search(r"Extent: \(([-\d.]+), ([-\d.]+)\) - \(([-\d.]+), ([-\d.]+)\)", summary)
+    assert extent is not None
+    minx, miny, maxx, maxy = tile_bounds(z, x, y)
+    pad = (maxx - minx) * 64 / EXTENT + 1
+    got = [float(v) for v in extent.groups()]
+    assert minx - pad <= got[0] and got[2] <= maxx + pad
+    assert miny - pad <= got[1] and got[3] <= maxy + pad
+
+
+def test_workstation_points(http: httpx.Client, data: Dataset) -> None:
+    z = 14
+    x, y = tile_of(*PILOT, z)
+    features = decode(get_tile(http, "workstations", z, x, y), "workstations")
+    assert {f["properties"]["code"] for f in features} <= {ws.code for ws in data.workstations}
+    assert all(f["geometry"]["type"] == "Point" for f in features) and features
+
+
+# --- no gaps between neighbours ----------------------------------------------------------------
+
+
+def mercator(geom: Any) -> Any:
+    return transform_geometries(np.array([geom], dtype=object), 4490, 3857)[0]
+
+
+def tile_polygons(features: list[dict[str, Any]]) -> dict[str, Any]:
+    return {f["properties"]["code"]: shape(f["geometry"]) for f in features}
+
+
+@pytest.mark.parametrize(
+    ("layer", "z"),
+    [("level5_grid", 12), ("level5_grid", 14), ("level4_community", 11), ("level2_district", 8)],
+)
+def test_simplified_neighbours_still_meet_edge_to_edge(
+    http: httpx.Client, data: Dataset, layer: str, z: int
+) -> None:
+    """In tile units, the decoded polygons form a valid coverage: no overlap, and no gap
+    narrower than 2 units (gaps would be slivers between neighbours). Every pair of
+    neighbours of the source data still shares a stretch of boundary."""
+    x, y = tile_of(*PILOT, z)
+    polygons = tile_polygons(decode(get_tile(http, layer, z, x, y), layer))
+    geoms = np.array(list(polygons.values()), dtype=object)
+    assert shapely.is_valid(geoms).all()
+    assert shapely.coverage_is_valid(geoms, gap_width=2.0)
+    level = int(layer[5])
+    in_level = data.grids.levels == level
+    source = dict(zip(level_codes(data, level), data.grids.geometries[in_level], strict=True))
+    bounds = tile_bounds(z, x, y)
+    unit = (bounds[2] - bounds[0]) / EXTENT
+    pairs = 0
+    for a, b in combinations(sorted(polygons), 2):
+        shared = shapely.intersection(source[a].boundary, source[b].boundary)
+        in_tile = shapely.intersection(mercator(shared), shapely.box(*bounds))
+        if shapely.length(in_tile) > 8 * unit:  # neighbours along > 8 units inside the tile
+            pairs += 1
+            meet = shapely.intersection(polygons[a].boundary, polygons[b].boundary)
+            assert meet.length > 0, (a, b)
+    assert pairs >= 3
+
+
+def test_simplification_drops_vertices_at_low_zoom(http: httpx.Client, data: Dataset) -> None:
+    z = 8
+    x, y = tile_of(*PILOT, z)
+    polygons = tile_polygons(decode(get_tile(http, "level2_district", z, x, y), "level2_district"))
+    served = sum(shapely.get_num_coordinates(list(polygons.values())))
+    source = int(shapely.get_num_coordinates(data.grids.geometries[data.grids.levels == 2]).sum())
+    assert served < source / 4
+
+
+def test_the_gap_check_catches_per_polygon_simplification(data: Dataset) -> None:
+    """Control: simplifying each grid alone (what the coverage simplifier avoids) opens gaps
+    the check above detects, at a tolerance where the coverage simplifier opens none."""
+    geoms = transform_geometries(data.grids.geometries[data.grids.levels == 5], 4490, 3857)
+    tolerance = simplify_tolerance(12) * 4
+    alone = shapely.simplify(geoms, tolerance, preserve_topology=True)
+    assert not shapely.coverage_is_valid(alone, gap_width=tolerance)
+    noded = transform_geometries(
+        node_coverage(data.grids.geometries[data.grids.levels == 5]), 4490, 3857
+    )
+    assert is_coverage(simplify_coverage(noded, tolerance))
+
+
+def test_noding_makes_a_vertex_mismatch_a_coverage() -> None:
+    """Two squares sharing an edge, one with an extra vertex on it: not a coverage
+    until noded; after simplification the shared edge is still shared."""
+    left = shapely.Polygon([(0, 0), (1, 0), (1, 0.5), (1, 1), (0, 1)])
+    right = shapely.Polygon([(1, 0), (2, 0), (2, 1), (1, 1)])
+    geoms = np.array([left, right], dtype=object)
+    assert not is_coverage(geoms)
+    noded = node_coverage(geoms)
+    assert is_coverage(noded)
+    simplified = simplify_coverage(noded, 0.1)
+    assert shapely.intersection(simplified[0], simplified[1]).length == pytest.approx(1.0)
+
+
+# --- TileJSON -----------------------------------------------------------------------------------
+
+
+def test_tilejson(http: httpx.Client, base: str, data: Dataset) -> None:
+    doc = http.get("/tiles/level5_grid/tilejson.json").json()
+    assert doc["tilejson"] == "3.0.0"
+    assert doc["tiles"] == [f"{base}/tiles/level5_grid/{{z}}/{{x}}/{{y}}.mvt"]
+    assert doc["minzoom"] == 0 and doc["maxzoom"] == MAX_ZOOM
+    assert np.allclose(
+        doc["bounds"], shapely.total_bounds(data.grids.geometries[data.grids.levels == 5])
+    )
+    layer = doc["vector_layers"][0]
+    assert layer["id"] == "level5_grid"
+    assert layer["fields"]["code"] == "String" and layer["fields"]["level"] == "Number"
+    west, south, east, north = doc["bounds"]
+    lon, lat, zoom = doc["center"]
+    assert west < lon < east and south < lat < north and 0 <= zoom <= MAX_ZOOM
+
+
+def test_tilejson_template_fetches_tiles(http: httpx.Client) -> None:
+    """A client following the TileJSON gets a tile for the centre at the centre zoom."""
+    doc = http.get("/tiles/level4_community/tilejson.json").json()
+    lon, lat, zoom = doc["center"]
+    x, y = tile_of(lon, lat, int(zoom))
+    url = doc["tiles"][0].format(z=int(zoom), x=x, y=y)
+    features = decode(httpx.get(url, timeout=60).content, "level4_community")
+    assert len(features) == 10
+
+
+# --- errors and empty tiles ---------------------------------------------------------------------
+
+
+def test_empty_tile_is_204(http: httpx.Client) -> None:
+    response = http.get("/tiles/level5_grid/5/0/0.mvt")
+    assert response.status_code == 204 and response.content == b""
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "fragment"),
+    [
+        (f"/tiles/level5_grid/{MAX_ZOOM + 1}/0/0.mvt", 404, "zoom"),
+        ("/tiles/level5_grid/3/8/0.mvt", 404, "outside the tile matrix"),
+        ("/tiles/level5_grid/3/0/8.mvt", 404, "outside the tile matrix"),
+        ("/tiles/level6_block/3/0/0.mvt", 404, "level6_block"),
+        ("/tiles/level6_block/tilejson.json", 404, "level6_block"),
+        ("/tiles/level5_grid/3/-1/0.mvt", 400, "'x'"),
+        ("/tiles/level5_grid/three/0/0.mvt", 400, "'z'"),
+    ],
+)
+def test_bad_tiles(http: httpx.Client, url: str, status: int, fragment: str) -> None:
+    response = http.get(url)
+    assert response.status_code == status
+    assert fragment in response.json()["description"]
+
+
+# --- caches follow the published dataset --------------------------------------------------------
+
+
+def test_tiles_follow_a_swapped_dataset(data: Dataset) -> None:
+    app = create_app(data=data)
+    client = TestClient(app)
+    z = 12
+    x, y = tile_of(*PILOT, z)
+    assert client.get(f"/tiles/level5_grid/{z}/{x}/{y}.mvt").status_code == 200
+    gc.collect()
+    before = len(tile_layers_for)
+    keep = np.flatnonzero(data.grids.levels != 5)
+    swapped = [Dataset(data.grids.subset(keep), data.workstations, [], data.settings)]
+    app.dependency_overrides[dataset] = lambda: swapped[0]  # what publishing a version does
+    assert client.get(f"/tiles/level5_grid/{z}/{x}/{y}.mvt").status_code == 204
+    assert len(tile_layers_for) == before + 1
+    app.dependency_overrides.clear()
+    swapped.clear()
+    gc.collect()
+    assert len(tile_layers_for) == before  # the swapped-out dataset's layers are gone
