@@ -246,6 +246,38 @@ def test_tilejson(http: httpx.Client, base: str, data: Dataset) -> None:
     assert west < lon < east and south < lat < north and 0 <= zoom <= MAX_ZOOM
 
 
+def test_gdal_reads_a_tileset_described_by_the_tilejson(http: httpx.Client, tmp_path: Path) -> None:
+    """GDAL's MVT driver takes the TileJSON as the tileset's metadata: the layer and its
+    field types come from ``vector_layers`` (``Number`` reads as Real; a bare tile gives
+    Integer)."""
+    z = 12
+    x, y = tile_of(*PILOT, z)
+    tile = tmp_path / str(z) / str(x) / f"{y}.pbf"
+    tile.parent.mkdir(parents=True)
+    tile.write_bytes(get_tile(http, "level5_grid", z, x, y))
+    metadata = tmp_path / "tilejson.json"
+    metadata.write_bytes(http.get("/tiles/level5_grid/tilejson.json").content)
+    output = subprocess.run(
+        [
+            "ogrinfo",
+            "-ro",
+            "-so",
+            "-al",
+            "-oo",
+            f"METADATA_FILE={metadata}",
+            f"MVT:{tmp_path / str(z)}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert "Layer name: level5_grid" in output
+    assert "level: Real" in output and "code: String" in output
+    count = re.search(r"Feature Count: (\d+)", output)
+    assert count is not None and int(count.group(1)) > 40
+
+
 def test_tilejson_template_fetches_tiles(http: httpx.Client) -> None:
     """A client following the TileJSON gets a tile for the centre at the centre zoom."""
     doc = http.get("/tiles/level4_community/tilejson.json").json()
