@@ -80,3 +80,31 @@ QUAD = {
     f"{STREET}003": box(110.29, 25.29, 110.30, 25.30),  # south-west
     f"{STREET}004": box(110.30, 25.29, 110.31, 25.30),  # south-east
 }
+
+
+# --- the sample pilot data with one community's grids redrawn ------------------------------
+# 文明社区 (450302001001): grid 1 takes a strip of grid 2 along their shared border. Used by
+# the diff, store and history tests as "version 2" of the sample boundaries.
+REDRAWN_GRIDS = ("450302001001001", "450302001001002")
+REDRAW_STRIP_DEG = 0.0003  # about 30 m
+
+
+def redraw_strip(sample: GridSet) -> Polygon:
+    """The part of grid 2 within REDRAW_STRIP_DEG of grid 1: the area the redraw moves."""
+    import shapely
+
+    one, two = (sample.geometries[sample.position(c)] for c in REDRAWN_GRIDS)
+    strip: Polygon = shapely.intersection(two, shapely.buffer(one, REDRAW_STRIP_DEG))
+    return strip
+
+
+def redrawn_sample(sample: GridSet) -> GridSet:
+    """The sample with the border between grids 1 and 2 of 文明社区 moved into grid 2."""
+    from gridgeo.geometry import difference, union
+
+    strip = redraw_strip(sample)
+    geoms = sample.geometries.copy()
+    one, two = (sample.position(c) for c in REDRAWN_GRIDS)
+    geoms[one] = union([geoms[one], strip])
+    geoms[two] = difference(geoms[two], strip)
+    return sample.with_geometries(geoms)

@@ -10,19 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
+from geometries import REDRAWN_GRIDS, redraw_strip, redrawn_sample
 from shapely.geometry import shape
 
 from gridgeo.cli.main import main
 from gridgeo.crs import MetricFrame
-from gridgeo.geometry import difference, union
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.writers import write_grids
 from gridgeo.model import GridSet
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "boundaries.gpkg"
-# 文明社区 (450302001001): its grids 1 and 2 share a border; grid 1 takes a strip of grid 2.
-GRID_1, GRID_2 = "450302001001001", "450302001001002"
-STRIP_WIDTH = 0.0003  # degrees, about 30 m
+GRID_1, GRID_2 = REDRAWN_GRIDS
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -38,19 +36,12 @@ def sample() -> GridSet:
 
 @pytest.fixture(scope="module")
 def strip(sample: GridSet) -> shapely.Geometry:
-    """The part of grid 2 within STRIP_WIDTH of grid 1: the area the redraw moves."""
-    one, two = (sample.geometries[sample.position(c)] for c in (GRID_1, GRID_2))
-    return shapely.intersection(two, shapely.buffer(one, STRIP_WIDTH))
+    return redraw_strip(sample)
 
 
 @pytest.fixture
-def redrawn(tmp_path: Path, sample: GridSet, strip: shapely.Geometry) -> Path:
-    """The sample with the border between grids 1 and 2 of 文明社区 moved into grid 2."""
-    geoms = sample.geometries.copy()
-    one, two = sample.position(GRID_1), sample.position(GRID_2)
-    geoms[one] = union([geoms[one], strip])
-    geoms[two] = difference(geoms[two], strip)
-    return write_grids(sample.with_geometries(geoms), tmp_path / "redrawn.gpkg")
+def redrawn(tmp_path: Path, sample: GridSet) -> Path:
+    return write_grids(redrawn_sample(sample), tmp_path / "redrawn.gpkg")
 
 
 def strip_m2(strip: shapely.Geometry) -> float:

@@ -2,25 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from gridgeo import __version__
 from gridgeo.api import errors
 from gridgeo.api.routers import features, health, lookup, tiles
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.io.dataset import Dataset
 from gridgeo.settings import Settings
+from gridgeo.store.core import Store
+from gridgeo.store.live import LiveDataset, StaticData
+from gridgeo.store.seed import seed_if_empty
 
 
 def create_app(settings: Settings | None = None, data: Dataset | None = None) -> FastAPI:
-    """Build the app; the dataset is loaded once here (default: the configured source)."""
+    """Build the app.
+
+    With ``data`` the app serves that fixed Dataset. Without, it opens the store
+    at ``settings.database_url`` (seeding an empty one with the sample data when
+    ``seed_sample``), serves the published versions and follows new
+    publications (``gridgeo.store.live``).
+    """
     settings = settings or Settings()
+    live: LiveDataset | StaticData
+    if data is not None:
+        live = StaticData(data)
+    else:
+        store = Store(settings.database_url)
+        if settings.seed_sample:
+            seed_if_empty(store, settings)
+        live = LiveDataset(store, settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        live.start()
+        try:
+            yield
+        finally:
+            live.stop()
+
     app = FastAPI(
         title="gridgeo",
         version=__version__,
         description="Spatial service for urban grid management (城市网格化管理).",
+        lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.dataset = data or load(settings=settings)
+    app.state.live = live
+    app.state.store = live.store
     errors.install(app)
     for router in (health.router, lookup.router, features.router, tiles.router):
         app.include_router(router)

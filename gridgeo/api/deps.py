@@ -1,4 +1,4 @@
-"""Request dependencies: the loaded dataset and settings held by the app."""
+"""Request dependencies: the data being served, the store and settings held by the app."""
 
 from __future__ import annotations
 
@@ -8,5 +8,6 @@ from gridgeo.io.dataset import Dataset
 
 
 def dataset(request: Request) -> Dataset:
-    data: Dataset = request.app.state.dataset
+    """The published data, read once per request: a new version swaps it whole."""
+    data: Dataset = request.app.state.live.current
     return data

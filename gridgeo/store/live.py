@@ -24,6 +24,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import make_url
 
+from gridgeo.errors import NotFoundError
 from gridgeo.io.dataset import Dataset
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
@@ -148,3 +149,32 @@ class LiveDataset:
             except psycopg.Error:
                 log.exception("gridgeo: lost the LISTEN connection; reconnecting")
                 self._stop.wait(self.settings.reload_interval_s)
+
+
+class StaticData:
+    """A fixed Dataset with the LiveDataset interface (tests, files without a store)."""
+
+    store: Store | None = None
+
+    def __init__(self, data: Dataset) -> None:
+        self._data = data
+
+    @property
+    def current(self) -> Dataset:
+        return self._data
+
+    def as_of(self, version: int | None = None, at: datetime | None = None) -> Dataset:
+        if (version is None or version == self._data.version) and at is None:
+            return self._data
+        raise NotFoundError(
+            "this service serves fixed data without a store: no other version or date"
+        )
+
+    def refresh(self) -> bool:
+        return False
+
+    def start(self) -> None:
+        """Nothing to follow."""
+
+    def stop(self) -> None:
+        """Nothing to stop."""

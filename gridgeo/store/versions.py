@@ -24,8 +24,11 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from gridgeo.errors import ConflictError
+from gridgeo.findings import Finding, Severity
+from gridgeo.levels import Level
 from gridgeo.model import CORE_COLUMNS, GridSet
 from gridgeo.settings import ValidationSettings
+from gridgeo.staffing import StaffMember, roster_findings
 from gridgeo.store import schema as t
 from gridgeo.store.audit import record
 from gridgeo.store.codec import jsonable, to_multipolygon, to_wkb
@@ -148,40 +151,122 @@ def import_boundaries(
         if workstations is None:
             current = published_version(session)
             workstations = load_workstations(session, current.id) if current else []
-        version = t.Version(
-            kind=t.VersionKind.BOUNDARIES,
-            status=t.VersionStatus.DRAFT,
+        version = _new_version(
+            session,
+            t.VersionKind.BOUNDARIES,
             author=author,
             note=note,
-            source_name=source_name,
-            source_sha256=source_sha256,
-            feature_count=len(grids),
-            errors=len(report.errors),
-            warnings=len(report.warnings),
+            source=(source_name, source_sha256),
+            count=len(grids),
+            findings=(len(report.errors), len(report.warnings)),
             report=report.to_dict(),
-            created_at=t.utcnow(),
         )
-        session.add(version)
-        session.flush()
         if on_progress:
             on_progress(f"writing {len(grids)} grids into draft version {version.id}")
         _insert_grids(session, version.id, grids)
         _insert_workstations(session, version.id, workstations)
-        record(
-            session,
-            actor=author,
-            action="import",
-            entity="version",
-            entity_id=version.id,
-            kind=version.kind,
-            source=source_name,
-            sha256=source_sha256,
-            features=len(grids),
-            errors=len(report.errors),
-            warnings=len(report.warnings),
-        )
         info = VersionInfo.of(version)
     return ImportResult(source_name, source_sha256, len(grids), report, info, carried)
+
+
+def import_roster(
+    store: Store,
+    staff: Sequence[StaffMember],
+    *,
+    author: str,
+    note: str = "",
+    source_name: str = "",
+    source_sha256: str = "",
+    commit: bool = False,
+) -> tuple[list[Finding], VersionInfo | None]:
+    """Check a staff roster against the published boundaries and, with ``commit``, store it
+    as a draft roster version. Returns the findings and the draft (None on a dry run)."""
+    with store.reading() as session:
+        current = published_version(session)
+        levels = (
+            {
+                c: Level(lv)
+                for c, lv in session.execute(
+                    select(t.Grid.code, t.Grid.level).where(t.Grid.version_id == current.id)
+                ).all()
+            }
+            if current
+            else {}
+        )
+    findings = roster_findings(list(staff), levels, source=source_name)
+    if not commit:
+        return findings, None
+    errors = sum(f.severity == Severity.ERROR for f in findings)
+    with store.transaction() as session:
+        version = _new_version(
+            session,
+            t.VersionKind.ROSTER,
+            author=author,
+            note=note,
+            source=(source_name, source_sha256),
+            count=len(staff),
+            findings=(errors, len(findings) - errors),
+            report={"findings": [f.to_dict() for f in findings]},
+        )
+        rows = [
+            {
+                "version_id": version.id,
+                "person_id": p.person_id,
+                "name": p.name,
+                "role": p.role.value,
+                "employment": p.employment.value,
+                "grid_code": p.grid_code,
+                "title": p.title,
+                "phone": p.phone,
+            }
+            for p in staff
+        ]
+        if rows:
+            session.execute(insert(t.Staff), rows)
+        return findings, VersionInfo.of(version)
+
+
+def _new_version(
+    session: Session,
+    kind: str,
+    *,
+    author: str,
+    note: str,
+    source: tuple[str, str],
+    count: int,
+    findings: tuple[int, int],
+    report: dict[str, Any],
+) -> t.Version:
+    """Add a draft version row and its audit entry to the session's transaction."""
+    version = t.Version(
+        kind=kind,
+        status=t.VersionStatus.DRAFT,
+        author=author,
+        note=note,
+        source_name=source[0],
+        source_sha256=source[1],
+        feature_count=count,
+        errors=findings[0],
+        warnings=findings[1],
+        report=report,
+        created_at=t.utcnow(),
+    )
+    session.add(version)
+    session.flush()
+    record(
+        session,
+        actor=author,
+        action="import",
+        entity="version",
+        entity_id=version.id,
+        kind=kind,
+        source=source[0],
+        sha256=source[1],
+        features=count,
+        errors=findings[0],
+        warnings=findings[1],
+    )
+    return version
 
 
 def _grid_rows(version_id: int, grids: GridSet) -> list[dict[str, Any]]:

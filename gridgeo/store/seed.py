@@ -1,0 +1,86 @@
+"""First start: an empty store gets the configured (sample pilot) data, published.
+
+``make run`` relies on this: the embedded store is created and filled on the
+first ``gridgeo serve`` with the sample boundaries, workstations and roster,
+each as version 1 of its kind, published, in the audit log as the first-start
+actor. A store that holds any version is never touched.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+
+from gridgeo.io.dataset import load
+from gridgeo.settings import Settings
+from gridgeo.store import schema as t
+from gridgeo.store.core import Store
+from gridgeo.store.versions import file_sha256, import_boundaries, import_roster, publish
+
+SEED_ACTOR = "gridgeo (first start)"
+
+
+def seed_if_empty(store: Store, settings: Settings) -> bool:
+    """Load and publish the configured data when the store has no version; True if it did."""
+    with _exclusive(store):
+        with store.reading() as session:
+            if session.scalar(select(func.count()).select_from(t.Version)):
+                return False
+        data = load(settings=settings)
+        note = "sample pilot data, loaded on first start"
+        result = import_boundaries(
+            store,
+            data.grids,
+            author=SEED_ACTOR,
+            workstations=data.workstations,
+            note=note,
+            source_name=str(settings.boundaries),
+            source_sha256=file_sha256(settings.boundaries),
+            commit=True,
+            validation=settings.validation,
+        )
+        assert result.version is not None
+        publish(store, result.version.id, actor=SEED_ACTOR, force=True)
+        if data.staff:
+            _, roster = import_roster(
+                store,
+                data.staff,
+                author=SEED_ACTOR,
+                note=note,
+                source_name=str(settings.staff),
+                source_sha256=file_sha256(settings.staff),
+                commit=True,
+            )
+            assert roster is not None
+            publish(store, roster.id, actor=SEED_ACTOR, force=True)
+        return True
+
+
+@contextmanager
+def _exclusive(store: Store) -> Iterator[None]:
+    """One seeder at a time across processes (several workers may start together)."""
+    if store.backend == "postgresql":
+        with store.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(4490, 0)"))
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(4490, 0)"))
+                conn.commit()
+        return
+    database = make_url(store.url).database or ""
+    lock_path = Path(f"{database}.seed.lock") if database not in ("", ":memory:") else None
+    if lock_path is None:
+        yield
+        return
+    with lock_path.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
