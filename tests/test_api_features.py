@@ -340,6 +340,26 @@ def test_bbox_in_gauss_kruger_selects_the_grid_there(http: httpx.Client, data: D
     assert [f["id"] for f in doc["features"]] == [code]
 
 
+def test_point_and_line_boxes(http: httpx.Client, data: Dataset) -> None:
+    """A box without width or height is the point or line it collapses to, in any CRS."""
+    x, y = 110.3005, 25.2785  # inside 450302001001002
+    point = http.get("/collections/level5_grid/items", params={"bbox": f"{x},{y},{x},{y}"})
+    assert [f["id"] for f in point.json()["features"]] == ["450302001001002"]
+    north, east = Transformer.from_crs(4490, 4546).transform(y, x)
+    gk = http.get(
+        "/collections/level5_grid/items",
+        params={"bbox": f"{north},{east},{north},{east}", "bbox-crs": EPSG_URI.format(4546)},
+    )
+    assert [f["id"] for f in gk.json()["features"]] == ["450302001001002"]
+
+
+def test_gauss_kruger_box_far_outside_the_zone_is_400(http: httpx.Client) -> None:
+    params = {"bbox": "1e300,1e300,2e300,2e300", "bbox-crs": EPSG_URI.format(4546)}
+    response = http.get("/collections/level5_grid/items", params=params)
+    assert response.status_code == 400
+    assert "outside the area of EPSG:4546" in response.json()["description"]
+
+
 def test_short_crs_forms_are_accepted(http: httpx.Client) -> None:
     for value in ("EPSG:4490", "[EPSG:4546]", "urn:ogc:def:crs:EPSG::4546", "OGC:CRS84"):
         response = http.get("/collections/workstations/items", params={"crs": value})

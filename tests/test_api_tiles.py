@@ -150,6 +150,17 @@ def test_workstation_points(http: httpx.Client, data: Dataset) -> None:
     assert all(f["geometry"]["type"] == "Point" for f in features) and features
 
 
+def test_partner_zones_tile(http: httpx.Client, data: Dataset) -> None:
+    """Partner zones overlap by nature: simplified one by one, still decoded."""
+    if not data.partners:
+        pytest.skip("the dataset has no partner units")
+    z = 12
+    x, y = tile_of(*PILOT, z)
+    features = decode(get_tile(http, "partner_zones", z, x, y), "partner_zones")
+    assert {f["properties"]["code"] for f in features} <= {p.code for p in data.partners}
+    assert all("phone" not in f["properties"] for f in features)
+
+
 # --- no gaps between neighbours ----------------------------------------------------------------
 
 

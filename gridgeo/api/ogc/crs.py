@@ -10,7 +10,6 @@ first for EPSG:4490 and 4326, northing first for the Gauss-Kruger zones.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -20,6 +19,7 @@ import numpy.typing as npt
 import shapely
 from pyproj import CRS
 from shapely.geometry import box
+from shapely.geometry.base import BaseGeometry
 
 from gridgeo.api.ogc.errors import invalid_parameter
 from gridgeo.crs import GK_EPSG_RANGE, STORAGE_EPSG, WGS84_EPSG, transform_geometries
@@ -119,7 +119,11 @@ def to_output(geoms: npt.NDArray[np.object_], crs: OgcCrs) -> npt.NDArray[np.obj
     return geoms
 
 
-def bbox_polygon(values: list[float], crs: OgcCrs) -> shapely.Polygon:
+PROJECTED_LIMIT_M = 1e8
+"""Gauss-Kruger coordinates beyond this (metres) are outside any zone: refused early."""
+
+
+def bbox_polygon(values: list[float], crs: OgcCrs) -> BaseGeometry:
     """The stored-CRS (EPSG:4490) polygon covered by a ``bbox`` given in ``crs``.
 
     ``values`` are 4 or 6 numbers (min, min[, zmin], max, max[, zmax]) in the
@@ -131,11 +135,11 @@ def bbox_polygon(values: list[float], crs: OgcCrs) -> shapely.Polygon:
     OGCError
         400 for reversed or out-of-range corners.
     """
-    if len(values) == 6:
+    text = ",".join(f"{v:.12g}" for v in values)
+    if len(values) == 6:  # minx, miny, minz, maxx, maxy, maxz: heights ignored
         values = [values[0], values[1], values[3], values[4]]
     a0, b0, a1, b1 = values
     x0, y0, x1, y1 = (b0, a0, b1, a1) if crs.north_first else (a0, b0, a1, b1)
-    text = ",".join(f"{v:g}" for v in values)
     if crs.geographic:
         if not (-90 <= y0 <= 90 and -90 <= y1 <= 90 and -180 <= x0 <= 180 and -180 <= x1 <= 180):
             raise invalid_parameter("bbox", text, "longitude or latitude out of range")
@@ -143,12 +147,24 @@ def bbox_polygon(values: list[float], crs: OgcCrs) -> shapely.Polygon:
             raise invalid_parameter("bbox", text, "boxes across the antimeridian are not supported")
     if x0 > x1 or y0 > y1:
         raise invalid_parameter("bbox", text, "minimum corner is above or right of the maximum")
-    rect = box(x0, y0, x1, y1)
+    area = _box(x0, y0, x1, y1)
     if crs.geographic:
-        return rect
-    step = max(x1 - x0, y1 - y0, 1.0) / 32
-    dense = np.array([shapely.segmentize(rect, step)], dtype=object)
-    projected = transform_geometries(dense, crs.epsg, STORAGE_EPSG)[0]
-    if not math.isfinite(shapely.area(projected)):
+        return area
+    if max(abs(v) for v in values) > PROJECTED_LIMIT_M:
         raise invalid_parameter("bbox", text, f"outside the area of EPSG:{crs.epsg}")
-    return shapely.Polygon(projected)
+    if area.geom_type != "Point":
+        area = shapely.segmentize(area, max(x1 - x0, y1 - y0) / 32)
+    projected = transform_geometries(np.array([area], dtype=object), crs.epsg, STORAGE_EPSG)[0]
+    if not np.isfinite(shapely.get_coordinates(projected)).all():
+        raise invalid_parameter("bbox", text, f"outside the area of EPSG:{crs.epsg}")
+    valid: BaseGeometry = shapely.make_valid(projected)
+    return valid
+
+
+def _box(x0: float, y0: float, x1: float, y1: float) -> BaseGeometry:
+    """The box, or the line or point it collapses to when it has no width or height."""
+    if x0 == x1 and y0 == y1:
+        return shapely.Point(x0, y0)
+    if x0 == x1 or y0 == y1:
+        return shapely.LineString([(x0, y0), (x1, y1)])
+    return box(x0, y0, x1, y1)

@@ -98,15 +98,18 @@ class TileLayer:
         Feature ids and MVT-safe properties, in the collection's order.
     geometries
         Noded geometries in Web Mercator metres.
-    simplifiable
-        True for polygons forming a valid coverage (simplified per zoom).
+    simplify
+        ``"coverage"``: a level's polygons, simplified together keeping shared
+        edges; ``"each"``: polygons that overlap by nature (partner zones),
+        simplified one by one; ``"none"``: points, or a level whose polygons
+        overlap (served unsimplified rather than with gaps).
     """
 
     info: CollectionInfo
     ids: list[str]
     properties: list[dict[str, Any]]
     geometries: npt.NDArray[np.object_]
-    simplifiable: bool
+    simplify: str
     _zooms: dict[int, tuple[npt.NDArray[np.object_], shapely.STRtree]] = field(default_factory=dict)
     _tiles: OrderedDict[tuple[int, int, int], bytes | None] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -114,14 +117,16 @@ class TileLayer:
     @classmethod
     def from_table(cls, table: FeatureTable) -> TileLayer:
         geoms = table.geometries
-        simplifiable = False
-        if table.info.geometry == "polygon" and len(geoms):
+        simplify = "none"
+        if table.info.level is not None and len(geoms):
             noded = prepare_coverage(geoms, table.info.id)
             if noded is not None:
-                geoms, simplifiable = noded, True
+                geoms, simplify = noded, "coverage"
+        elif table.info.geometry == "polygon":
+            simplify = "each"
         projected = transform_geometries(geoms, STORAGE_EPSG, WEB_MERCATOR_EPSG)
         props = [mvt_properties(p) for p in table.properties]
-        return cls(table.info, list(table.ids), props, projected, simplifiable)
+        return cls(table.info, list(table.ids), props, projected, simplify)
 
     def at_zoom(self, z: int) -> tuple[npt.NDArray[np.object_], shapely.STRtree]:
         """The geometries simplified for zoom ``z`` and their index, computed once."""
@@ -130,8 +135,10 @@ class TileLayer:
         if hit is not None:
             return hit
         geoms = self.geometries
-        if self.simplifiable:
+        if self.simplify == "coverage":
             geoms = simplify_coverage(geoms, simplify_tolerance(z))
+        elif self.simplify == "each":
+            geoms = shapely.simplify(geoms, simplify_tolerance(z), preserve_topology=True)
         entry = (geoms, shapely.STRtree(geoms))
         with self._lock:
             return self._zooms.setdefault(z, entry)
