@@ -90,13 +90,12 @@ class ZoneIndex:
         if x.size == 0 or self._positions.size == 0:
             empty = np.array([], dtype=np.intp)
             return empty, empty
-        ok = np.isfinite(x) & np.isfinite(y)
-        points = np.full(x.shape, None, dtype=object)
-        points[ok] = shapely.points(x[ok], y[ok])
-        pt_idx, geom_idx = self._tree.query(points[ok])  # bounding boxes first
-        pt_idx = np.flatnonzero(ok)[pt_idx]
+        ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+        points = np.asarray(shapely.points(x[ok], y[ok]), dtype=object)
+        pt_idx, geom_idx = self._tree.query(points)  # bounding boxes first
+        # prepared zones against points: STRtree's own predicate would prepare the points
         hit = shapely.intersects(self._indexed[geom_idx], points[pt_idx])
-        return pt_idx[hit].astype(np.intp), self._positions[geom_idx[hit]].astype(np.intp)
+        return ok[pt_idx[hit]].astype(np.intp), self._positions[geom_idx[hit]].astype(np.intp)
 
 
 @dataclass(frozen=True)
