@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 import shapely
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from live_server import serve
 from openapi_spec_validator import validate
 from pyproj import Transformer
@@ -435,3 +437,39 @@ def test_catalog_is_dropped_with_its_dataset(data: Dataset) -> None:
     del temporary
     gc.collect()
     assert len(catalog_for) == before
+
+
+# --- no 5xx on any parameter value ------------------------------------------------------------
+
+_NUMBER = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True), st.integers(-(10**12), 10**12)
+).map(str)
+_PARAMS = st.fixed_dictionaries(
+    {},
+    optional={
+        "limit": st.one_of(st.integers(-5, 10**7).map(str), st.text(max_size=5)),
+        "offset": st.one_of(st.integers(-5, 10**7).map(str), st.text(max_size=5)),
+        "bbox": st.one_of(
+            st.lists(_NUMBER, min_size=3, max_size=7).map(",".join), st.text(max_size=20)
+        ),
+        "bbox-crs": st.sampled_from(["EPSG:4546", "EPSG:4490", "CRS84", "EPSG:4491", "x"]),
+        "crs": st.one_of(st.sampled_from(["EPSG:4554", "EPSG:4326", "OGC:CRS84"]), st.text()),
+        "f": st.text(max_size=8),
+    },
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(params=_PARAMS, collection=st.sampled_from(["level5_grid", "workstations", "x"]))
+def test_items_never_fail_with_5xx(
+    local: TestClient, params: dict[str, str], collection: str
+) -> None:
+    response = local.get(f"/collections/{collection}/items", params=params)
+    assert response.status_code in (200, 400, 404), (params, response.text)
+    if response.status_code != 200:
+        assert response.json()["description"]
+
+
+@pytest.fixture(scope="module")
+def local(data: Dataset) -> TestClient:
+    return TestClient(create_app(data=data), raise_server_exceptions=False)

@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 import shapely
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from live_server import serve
 from shapely.geometry import shape
 
@@ -345,3 +347,22 @@ def test_tiles_follow_a_swapped_dataset(data: Dataset) -> None:
     swapped.clear()
     gc.collect()
     assert len(tile_layers_for) == before  # the swapped-out dataset's layers are gone
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    z=st.integers(-2, 24),
+    x=st.integers(-2, 2**25),
+    y=st.integers(-2, 2**25),
+    collection=st.sampled_from(["level5_grid", "level2_district", "workstations", "nope"]),
+)
+def test_tiles_never_fail_with_5xx(
+    local: TestClient, z: int, x: int, y: int, collection: str
+) -> None:
+    response = local.get(f"/tiles/{collection}/{z}/{x}/{y}.mvt")
+    assert response.status_code in (200, 204, 400, 404), response.text
+
+
+@pytest.fixture(scope="module")
+def local(data: Dataset) -> TestClient:
+    return TestClient(create_app(data=data), raise_server_exceptions=False)

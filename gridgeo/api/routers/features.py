@@ -87,7 +87,7 @@ def _geojson(doc: dict[str, Any], crs_uri: str) -> GeoJSONResponse:
     "/",
     summary="Landing page (OGC API Features); HTML for browsers",
     response_model=None,
-    responses=ERROR_RESPONSES,
+    responses={200: {"content": {"text/html": {}}}, **ERROR_RESPONSES},
 )
 def landing(request: Request, f: Format = None) -> Response:
     if _wants_html(request, f):
