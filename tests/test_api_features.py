@@ -473,3 +473,15 @@ def test_items_never_fail_with_5xx(
 @pytest.fixture(scope="module")
 def local(data: Dataset) -> TestClient:
     return TestClient(create_app(data=data), raise_server_exceptions=False)
+
+
+def test_parent_code_filter_pages_the_children(http: httpx.Client) -> None:
+    params = {"parent_code": "450302001001", "limit": "2"}
+    first = http.get("/collections/level5_grid/items", params=params).json()
+    codes, _ = follow_pages(
+        http, next(link["href"] for link in first["links"] if link["rel"] == "self")
+    )
+    assert first["numberMatched"] == len(codes) >= 3
+    assert all(c.startswith("450302001001") for c in codes)
+    empty = http.get("/collections/workstations/items", params={"parent_code": "450302"})
+    assert empty.json()["numberMatched"] == 0

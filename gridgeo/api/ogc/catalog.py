@@ -116,11 +116,19 @@ class FeatureTable:
             return None
         return (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
 
-    def select(self, area: shapely.Geometry | None) -> npt.NDArray[np.intp]:
-        """Positions (in id order) of the features intersecting ``area`` (all when None)."""
+    def select(
+        self, area: shapely.Geometry | None, parent_code: str | None = None
+    ) -> npt.NDArray[np.intp]:
+        """Positions (in id order) of the features intersecting ``area`` (all when None)
+        and, when given, whose ``parent_code`` property equals ``parent_code``."""
         if area is None:
-            return np.arange(len(self), dtype=np.intp)
-        return np.sort(self.tree.query(area, predicate="intersects")).astype(np.intp)
+            positions = np.arange(len(self), dtype=np.intp)
+        else:
+            positions = np.sort(self.tree.query(area, predicate="intersects")).astype(np.intp)
+        if parent_code is not None:
+            keep = [self.properties[p].get("parent_code") == parent_code for p in positions]
+            positions = positions[np.asarray(keep, dtype=bool)]
+        return positions
 
 
 @dataclass(frozen=True, eq=False)

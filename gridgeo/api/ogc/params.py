@@ -15,7 +15,9 @@ MAX_LIMIT = 10_000
 """Largest page; a larger ``limit`` is lowered to it, as OGC API Features says
 (a too-large limit is not an error)."""
 
-ITEMS_PARAMETERS = frozenset({"limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "f"})
+ITEMS_PARAMETERS = frozenset(
+    {"limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "f", "parent_code"}
+)
 ITEM_PARAMETERS = frozenset({"crs", "f"})
 JSON_FORMATS = frozenset({"json", "geojson"})
 

@@ -166,6 +166,13 @@ def items(
     datetime: Annotated[
         str | None, Query(description="Accepted and ignored: boundaries have no time")
     ] = None,
+    parent_code: Annotated[
+        str | None,
+        Query(
+            description="Only the children of this grid, e.g. the grids of a community",
+            examples=["450302001001"],
+        ),
+    ] = None,
     f: Format = None,
 ) -> Response:
     reject_unknown(request.query_params.multi_items(), ITEMS_PARAMETERS)
@@ -177,7 +184,7 @@ def items(
         area = bbox_polygon(parse_bbox(bbox), parse_crs(bbox_crs, "bbox-crs"))
     elif bbox_crs is not None:
         parse_crs(bbox_crs, "bbox-crs")
-    selected = table.select(area)
+    selected = table.select(area, parent_code)
     size = effective_limit(limit)
     page = selected[offset : offset + size]
     url = f"{_base(request)}/collections/{table.info.id}/items"
