@@ -289,6 +289,7 @@ _CSS = """
 .gg-sw.gg-line{border:0;width:18px}
 .gg-note{color:#555;margin-top:4px;max-width:260px;white-space:normal}
 .gg-label-icon{pointer-events:none}
+path.gg-passive{pointer-events:none !important}
 .gg-label{transform:translate(-50%,-50%);white-space:nowrap;text-align:center;
   font:11px/1.2 sans-serif;color:#111;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff;
   pointer-events:none}

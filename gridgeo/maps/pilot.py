@@ -255,7 +255,7 @@ def _workstations(
                 color=style.WORKSTATION,
                 weight=1.5,
                 dash_array="4 4",
-                interactive=False,
+                class_name="gg-passive",  # folium drops interactive=False on lines
             ).add_to(m)
         rows = [
             (t("address", lang), escape(ws.address)),
