@@ -145,7 +145,7 @@ def click_at(page: Page, lon: float, lat: float, zoom: int | None = None) -> Non
     """
     if zoom is not None:
         page.evaluate(
-            "([lat, lon, z]) => window.gridgeoMap.setView([lat, lon], z, {animate: false})",
+            "([lat, lon, z]) => { window.gridgeoMap.setView([lat, lon], z, {animate: false}); }",
             [lat, lon, zoom],
         )
         page.wait_for_timeout(300)

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from gridgeo import __version__
 from gridgeo.api import errors
-from gridgeo.api.routers import features, health, lookup, tiles
+from gridgeo.api.routers import features, health, lookup, tiles, viewer
 from gridgeo.io.dataset import Dataset
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     app.state.live = live
     app.state.store = live.store
     errors.install(app)
-    for router in (health.router, lookup.router, features.router, tiles.router):
+    for router in (health.router, lookup.router, features.router, tiles.router, viewer.router):
         app.include_router(router)
     return app
 

@@ -1,0 +1,129 @@
+"""The live map viewer at ``/map`` and what only it needs (Leaflet, staff, case points).
+
+Leaflet is served from the installed XStatic-Leaflet package and the viewer's
+script from the gridgeo package, so the page needs no internet. Grids come
+from the OGC API Features routes and the chain of a point from ``/v1/lookup``;
+this router adds the people responsible for grids (names, posts; no phone
+numbers) and the case points of ``GRIDGEO_MAP_CASES`` as GeoJSON until a cases
+endpoint of the store replaces them (``GRIDGEO_VIEWER_CASES_URL``).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+
+from gridgeo.api.deps import dataset
+from gridgeo.errors import NotFoundError
+from gridgeo.io.dataset import Dataset
+from gridgeo.io.tables import read_chunks
+from gridgeo.maps.assets import leaflet_dir
+from gridgeo.maps.cases import assign_cases
+from gridgeo.maps.render import basemap_from
+from gridgeo.maps.viewer import viewer_config, viewer_page
+from gridgeo.settings import Settings
+
+router = APIRouter(tags=["viewer"])
+STATIC = Path(__file__).resolve().parents[2] / "maps" / "static"
+MAX_CODES = 50
+
+_cases_lock = threading.Lock()
+_cases_cache: dict[tuple[int, str, float], dict[str, Any]] = {}
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+@router.get("/map", response_class=HTMLResponse, summary="Live map viewer (HTML)")
+def viewer(request: Request) -> str:
+    settings = _settings(request)
+    prefix = str(request.scope.get("root_path", "")).rstrip("/")
+    config = viewer_config(
+        lang=settings.lang,
+        prefix=prefix,
+        cases_url=settings.viewer_cases_url,
+        basemap=basemap_from(settings),
+    )
+    return viewer_page(config, lib=f"{prefix}/map/lib/leaflet", static=f"{prefix}/map/static")
+
+
+@router.get("/map/lib/leaflet/{path:path}", include_in_schema=False)
+def leaflet_file(path: str) -> FileResponse:
+    return FileResponse(_inside(leaflet_dir(), path))
+
+
+@router.get("/map/static/{path:path}", include_in_schema=False)
+def static_file(path: str) -> FileResponse:
+    return FileResponse(_inside(STATIC, path))
+
+
+@router.get("/map/staff", summary="People responsible for grids (names and posts)")
+def staff(
+    data: Annotated[Dataset, Depends(dataset)],
+    codes: Annotated[str, Query(description="grid codes, comma-separated", max_length=2000)],
+) -> dict[str, list[dict[str, Any]]]:
+    wanted = [c.strip() for c in codes.split(",") if c.strip()][:MAX_CODES]
+    out: dict[str, list[dict[str, Any]]] = {c: [] for c in wanted}
+    for member in data.staff:
+        if member.grid_code in out:
+            out[member.grid_code].append(member.to_dict(with_contact=False))
+    return out
+
+
+@router.get("/map/cases.geojson", summary="Case points of GRIDGEO_MAP_CASES with their grids")
+def cases(request: Request, data: Annotated[Dataset, Depends(dataset)]) -> JSONResponse:
+    path = Path(_settings(request).map_cases)
+    if not path.exists():
+        raise NotFoundError(f"no case file at {path} (set GRIDGEO_MAP_CASES)")
+    key = (id(data), str(path), path.stat().st_mtime)
+    with _cases_lock:
+        if key not in _cases_cache:
+            _cases_cache.clear()  # one dataset version and file at a time
+            _cases_cache[key] = _case_features(data, path)
+        doc = _cases_cache[key]
+    return JSONResponse(doc, media_type="application/geo+json")
+
+
+def _case_features(data: Dataset, path: Path) -> dict[str, Any]:
+    chunks = list(read_chunks(path))
+    frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+    assigned = assign_cases(frame, data.grids, workstations=data.workstations)
+    keep = [c for c in assigned.columns if c not in ("lon", "lat")]
+    features = []
+    for row in assigned.to_dict(orient="records"):
+        lon, lat = _number(row.get("lon")), _number(row.get("lat"))
+        if lon is None or lat is None:
+            continue
+        props = {c: (None if pd.isna(row[c]) else str(row[c])) for c in keep}
+        features.append(
+            {
+                "type": "Feature",
+                "properties": props,
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _number(value: object) -> float | None:
+    try:
+        x = float(str(value))
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _inside(root: Path, relative: str) -> Path:
+    """``root/relative`` if it is a file inside ``root`` (no ``..`` escapes)."""
+    target = (root / relative).resolve()
+    if not target.is_file() or not target.is_relative_to(root.resolve()):
+        raise NotFoundError(f"no file {relative!r}")
+    return target

@@ -1,0 +1,219 @@
+/* gridgeo live viewer: grids per level from OGC API Features, click for the grid chain,
+   workstation and responsible people (/v1/lookup, /map/staff), search, level toggles, cases.
+   Plain Leaflet, no other library: the page works on an intranet with no internet. */
+(function () {
+  "use strict";
+  var C = window.GRIDGEO_VIEWER, T = C.text;
+  var map = L.map("map", { zoomControl: true, preferCanvas: false });
+  window.gridgeoMap = map;
+  window.gridgeoReady = false;
+  C.tiles.forEach(function (t) {
+    L.tileLayer(t.url, { attribution: t.attribution, subdomains: t.subdomains, maxZoom: 18 }).addTo(map);
+  });
+  map.setView([30, 110], 5);
+
+  var levelName = {}, byCode = {}, layers = {}, counts = {};
+  C.levels.forEach(function (lv) { levelName[lv.level] = lv.name; });
+  var status = document.getElementById("gg-status");
+  var highlight = L.layerGroup().addTo(map);
+
+  function esc(s) {
+    return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function say(text) { status.textContent = text || ""; }
+
+  // every page of a collection, following the OGC "next" links
+  function fetchAll(url, acc) {
+    acc = acc || [];
+    return fetch(url, { headers: { Accept: "application/geo+json" } }).then(function (r) {
+      if (!r.ok) { throw new Error(url + ": HTTP " + r.status); }
+      return r.json();
+    }).then(function (doc) {
+      acc.push.apply(acc, doc.features || []);
+      var next = (doc.links || []).filter(function (l) { return l.rel === "next"; })[0];
+      return next ? fetchAll(next.href, acc) : acc;
+    });
+  }
+  function itemsUrl(id) { return C.collections + "/" + id + "/items?limit=10000"; }
+
+  function addToggle(lv, n) {
+    var label = document.createElement("label");
+    label.className = "gg-toggle";
+    label.innerHTML = '<input type="checkbox" data-level="' + lv.level + '"' + (lv.on ? " checked" : "") +
+      '> <span class="gg-swatch" style="border-color:' + lv.color + '"></span>' +
+      esc(lv.name) + ' <span class="gg-count">(' + n + ")</span>";
+    label.querySelector("input").addEventListener("change", function (e) {
+      if (e.target.checked) { layers[lv.level].addTo(map); } else { map.removeLayer(layers[lv.level]); }
+    });
+    document.getElementById("gg-layers").appendChild(label);
+  }
+
+  function loadLevels() {
+    return Promise.all(C.levels.map(function (lv) {
+      return fetchAll(itemsUrl(lv.id)).then(function (features) {
+        var layer = L.geoJSON({ type: "FeatureCollection", features: features }, {
+          interactive: false,  // clicks go to the map: "click anywhere" asks the lookup
+          style: { color: lv.color, weight: lv.weight, fill: lv.fill > 0, fillColor: lv.color, fillOpacity: lv.fill }
+        });
+        layer.eachLayer(function (l) {
+          var p = l.feature.properties;
+          byCode[p.code] = { props: p, layer: l, level: lv.level };
+        });
+        layers[lv.level] = layer;
+        counts[lv.level] = features.length;
+        return lv;
+      });
+    })).then(function (levels) {
+      levels.forEach(function (lv) { addToggle(lv, counts[lv.level]); });
+      // finer levels first, so the coarser (thicker) outlines stay visible on top
+      levels.slice().reverse().forEach(function (lv) { if (lv.on) { layers[lv.level].addTo(map); } });
+      var shown = levels.filter(function (lv) { return lv.on && counts[lv.level] > 0; });
+      var any = levels.filter(function (lv) { return counts[lv.level] > 0; });
+      var fit = (shown.length ? shown : any).map(function (lv) { return layers[lv.level].getBounds(); });
+      if (fit.length) {
+        var b = fit[0];
+        fit.slice(1).forEach(function (x) { b.extend(x); });
+        map.fitBounds(b, { padding: [20, 20] });
+      }
+    });
+  }
+
+  function loadWorkstations() {
+    return fetchAll(itemsUrl(C.workstations)).then(function (features) {
+      L.geoJSON({ type: "FeatureCollection", features: features }, {
+        pointToLayer: function (f, latlng) {
+          return L.circleMarker(latlng, { radius: 7, color: "#fff", weight: 2, fillColor: C.workstationColor, fillOpacity: 1 });
+        },
+        onEachFeature: function (f, l) {
+          var p = f.properties;
+          l.bindTooltip("<b>" + esc(p.name) + "</b><br>" + esc(p.address) +
+            (p.illustrative ? "<br><i>" + esc(T.illustrative) + "</i>" : ""));
+          // a station stands inside a grid: its click answers like a click on the map there
+          l.on("click", function (e) { L.DomEvent.stopPropagation(e); lookupAt(e.latlng); });
+        }
+      }).addTo(map);
+    }).catch(function () { /* a dataset without workstations */ });
+  }
+
+  function staffHtml(people) {
+    if (!people || !people.length) { return "<i>" + esc(T.no_staff) + "</i>"; }
+    return people.map(function (s) {
+      var role = C.lang === "zh" ? s.role_zh : s.role.replace("_", " ");
+      var kind = C.lang === "zh" ? s.employment_zh : s.employment;
+      return esc(s.name) + " · " + esc(role) + " · " + esc(kind) + (s.title ? " · " + esc(s.title) : "");
+    }).join("<br>");
+  }
+
+  // the chain (leaf first), the workstation and the people responsible, in one popup
+  function showInfo(latlng, grids, workstation, nearest) {
+    highlight.clearLayers();
+    if (!grids.length) {
+      var msg = esc(T.outside);
+      if (nearest) { msg += "<br>" + esc(T.nearest) + ": " + esc(nearest.code) + " " + esc(nearest.name) + " (" + nearest.distance_m + " m)"; }
+      L.popup().setLatLng(latlng).setContent('<div class="gg-info">' + msg + "</div>").openOn(map);
+      return;
+    }
+    var leaf = byCode[grids[0].code];
+    if (leaf) {
+      L.geoJSON(leaf.layer.feature, { interactive: false, style: { color: "#000", weight: 3, fill: false } }).addTo(highlight);
+    }
+    var codes = grids.map(function (g) { return g.code; });
+    fetch(C.staff + "?codes=" + encodeURIComponent(codes.join(","))).then(function (r) {
+      return r.ok ? r.json() : {};
+    }).catch(function () { return {}; }).then(function (staff) {
+      var rows = grids.map(function (g) {
+        return "<tr><th>" + esc(levelName[g.level] || g.level) + "</th><td><b class=\"gg-code\">" + esc(g.code) +
+          "</b> " + esc(g.name) + "</td></tr>";
+      }).join("");
+      var html = '<div class="gg-info"><table>' + rows + "</table>";
+      if (workstation) {
+        html += "<div class=\"gg-sub\">" + esc(T.workstation) + "</div>" + esc(workstation.name) +
+          "<br><small>" + esc(workstation.address) + "</small>";
+      }
+      var people = grids.filter(function (g) { return staff[g.code] && staff[g.code].length; });
+      html += "<div class=\"gg-sub\">" + esc(T.responsible) + "</div>";
+      html += people.length ? people.map(function (g) {
+        return "<div><b>" + esc(levelName[g.level]) + " " + esc(g.name) + "</b><br>" + staffHtml(staff[g.code]) + "</div>";
+      }).join("") : "<i>" + esc(T.no_staff) + "</i>";
+      L.popup({ maxWidth: 420 }).setLatLng(latlng).setContent(html + "</div>").openOn(map);
+    });
+  }
+
+  function lookupAt(latlng) {
+    var url = C.lookup + "?lon=" + latlng.lng + "&lat=" + latlng.lat + "&crs=cgcs2000";
+    say(T.loading);
+    fetch(url).then(function (r) { return r.json(); }).then(function (res) {
+      say("");
+      showInfo(latlng, res.grids || [], res.workstation, res.nearest);
+    }).catch(function (err) { say(String(err)); });
+  }
+  map.on("click", function (e) { lookupAt(e.latlng); });
+
+  // search codes and names among the loaded grids
+  function chainOf(code) {
+    var out = [], seen = {};
+    while (code && byCode[code] && !seen[code]) {
+      seen[code] = true;
+      var p = byCode[code].props;
+      out.push({ level: byCode[code].level, code: p.code, name: p.name });
+      code = p.parent_code;
+    }
+    return out;
+  }
+  function select(code) {
+    var hit = byCode[code];
+    if (!hit) { return; }
+    var bounds = hit.layer.getBounds();
+    map.fitBounds(bounds, { padding: [40, 40], maxZoom: 17 });
+    var chain = chainOf(code);
+    showInfo(bounds.getCenter(), chain, null, null);
+  }
+  var input = document.getElementById("gg-search"), results = document.getElementById("gg-results");
+  function search() {
+    var q = input.value.trim().toLowerCase();
+    results.innerHTML = "";
+    if (!q) { return []; }
+    var found = Object.keys(byCode).filter(function (code) {
+      return code.toLowerCase().indexOf(q) === 0 || String(byCode[code].props.name).toLowerCase().indexOf(q) >= 0;
+    }).sort(function (a, b) { return byCode[a].level - byCode[b].level || (a < b ? -1 : 1); }).slice(0, 20);
+    if (!found.length) { results.innerHTML = "<li class=\"gg-none\">" + esc(T.search_none) + "</li>"; }
+    found.forEach(function (code) {
+      var li = document.createElement("li");
+      li.innerHTML = esc(byCode[code].props.name) + ' <span class="gg-code">' + esc(code) + "</span>";
+      li.setAttribute("data-code", code);
+      li.addEventListener("click", function () { select(code); });
+      results.appendChild(li);
+    });
+    return found;
+  }
+  input.addEventListener("input", search);
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter") { var found = search(); if (found.length) { select(found[0]); } }
+  });
+
+  // cases: GeoJSON points from the configured URL, loaded on first use
+  var cases = null;
+  document.getElementById("gg-cases").addEventListener("change", function (e) {
+    if (!e.target.checked) { if (cases) { map.removeLayer(cases); } return; }
+    if (cases) { cases.addTo(map); return; }
+    say(T.loading);
+    var renderer = L.canvas({ padding: 0.5 });
+    fetchAll(C.cases).then(function (features) {
+      cases = L.geoJSON({ type: "FeatureCollection", features: features }, {
+        pointToLayer: function (f, latlng) {
+          return L.circleMarker(latlng, { renderer: renderer, radius: 4, color: "#fff", weight: 1, fillColor: C.caseColor, fillOpacity: 1, interactive: false });
+        }
+      }).addTo(map);
+      document.getElementById("gg-case-count").textContent = "(" + features.length + ")";
+      say("");
+    }).catch(function (err) { say(T.cases + ": " + err); e.target.checked = false; });
+  });
+
+  say(T.loading);
+  Promise.all([loadLevels(), loadWorkstations()]).then(function () {
+    say("");
+    window.gridgeoReady = true;
+  }).catch(function (err) { say(String(err)); window.gridgeoError = String(err); });
+})();

@@ -1,0 +1,200 @@
+"""The live viewer at /map in headless Chromium against a real uvicorn server on loopback.
+
+Checks: no request leaves 127.0.0.1; every level's grids come from the OGC API
+Features and are drawn in their level colour; a click on a known point shows
+its whole chain, workstation and the people responsible (from the roster);
+search by code and by name; level toggles; the cases layer; English text.
+``GRIDGEO_SAVE_SCREENSHOTS=1`` also writes the screenshot to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import uvicorn
+from browser import Guard, chromium, click_at, guarded_page, pixels_near, screenshot
+from playwright.sync_api import Browser, Page
+
+import gridgeo
+from gridgeo.api.app import create_app
+from gridgeo.io.dataset import Dataset
+from gridgeo.levels import Level
+from gridgeo.maps import style
+from gridgeo.maps.viewer import DEFAULT_ON, GRID_FILL_OPACITY, LEVEL_STYLES
+from gridgeo.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+KNOWN = (110.3005, 25.2785)  # in 450302001001002 文明社区第2网格
+CHAIN = ["450302001001002", "450302001001", "450302001", "450302", "450300"]
+SHOTS = REPO / "docs" / "screenshots"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(settings: Settings, data: Dataset) -> Iterator[str]:
+    """The gridgeo app under uvicorn on a free loopback port, in a thread."""
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings, data), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def data() -> Dataset:
+    return gridgeo.load()
+
+
+@pytest.fixture(scope="module")
+def server(data: Dataset) -> Iterator[str]:
+    with serve(Settings(), data) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as b:
+        yield b
+
+
+def _open(browser: Browser, url: str) -> tuple[Page, Guard]:
+    page, guard = guarded_page(browser)
+    page.goto(f"{url}/map")
+    page.wait_for_function("() => window.gridgeoReady === true", timeout=30000)
+    page.wait_for_timeout(300)
+    return page, guard
+
+
+def _offline(guard: Guard) -> None:
+    assert guard.blocked == [], f"requests left the machine: {guard.blocked}"
+    assert guard.errors == [], f"page errors: {guard.errors}"
+    for part in ("/map/lib/leaflet/leaflet.js", "/map/static/viewer.js"):
+        assert any(part in u for u in guard.allowed), part
+    for level in Level:
+        assert any(f"/collections/level{int(level)}_{level.en}/items" in u for u in guard.allowed)
+
+
+def _popup(page: Page) -> str:
+    page.wait_for_selector(".leaflet-popup-content .gg-info", timeout=10000)
+    return str(page.inner_text(".leaflet-popup-content"))
+
+
+def test_viewer_loads_offline_draws_levels_and_answers_a_click(
+    browser: Browser, server: str, data: Dataset, tmp_path: Path
+) -> None:
+    page, guard = _open(browser, server)
+    shot = tmp_path / "viewer.png"
+    image = screenshot(page, shot)
+    _offline(guard)
+    if os.environ.get("GRIDGEO_SAVE_SCREENSHOTS"):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        (SHOTS / "viewer.png").write_bytes(shot.read_bytes())
+
+    # the fifth-level fill, and the outline colour of each level shown at start
+    grid_colour = LEVEL_STYLES[Level.GRID][0]
+    assert pixels_near(image, style.blend_on_white(grid_colour, GRID_FILL_OPACITY), 3) > 5000
+    for level in DEFAULT_ON:
+        assert pixels_near(image, style.hex_rgb(LEVEL_STYLES[level][0]), 25) > 100, level
+    # one path per drawn grid: levels 3-5 of the sample
+    drawn = sum(int((data.grids.levels == int(lv)).sum()) for lv in DEFAULT_ON)
+    assert page.locator("path.leaflet-interactive, svg path").count() >= drawn
+
+    click_at(page, *KNOWN)
+    text = _popup(page)
+    for code in CHAIN:
+        assert code in text
+    assert "文明社区城市管理工作站" in text
+    responsible = [m for m in data.staff if m.grid_code in CHAIN]
+    assert responsible
+    for member in responsible:
+        assert member.name in text
+    assert "0773-" not in text  # the viewer shows names and posts, not phone numbers
+
+
+def test_search_toggle_and_cases(browser: Browser, server: str, data: Dataset) -> None:
+    page, guard = _open(browser, server)
+
+    page.fill("#gg-search", "五美社区第3")
+    items = page.locator("#gg-results li")
+    assert items.count() == 1
+    assert "450302001002003" in items.inner_text()
+    page.fill("#gg-search", "4503020010")  # a code prefix: communities and grids of 秀峰街道
+    codes = page.locator("#gg-results li").all_inner_texts()
+    assert codes and all("4503020010" in c for c in codes)
+    page.fill("#gg-search", "no such grid")
+    assert "未找到" in page.inner_text("#gg-results")
+
+    page.fill("#gg-search", "450302001002003")
+    page.press("#gg-search", "Enter")
+    text = _popup(page)
+    assert "450302001002003" in text and "五美社区" in text and "秀峰街道" in text
+    staff = [m.name for m in data.staff if m.grid_code == "450302001002003"]
+    page.wait_for_function(
+        "(name) => document.querySelector('.leaflet-popup-content').innerText.includes(name)",
+        arg=staff[0],
+    )
+
+    # toggling the fifth level removes its paths
+    before = page.locator("svg path").count()
+    page.uncheck("input[data-level='5']")
+    after = page.locator("svg path").count()
+    grids = int((data.grids.levels == 5).sum())
+    assert before - after >= grids
+    page.check("input[data-level='5']")
+    assert page.locator("svg path").count() == before
+
+    # cases: drawn on a canvas, counted in the panel
+    page.check("#gg-cases")
+    page.wait_for_function("() => document.getElementById('gg-case-count').textContent !== ''")
+    expected = len(pd.read_csv(REPO / "data" / "cases" / "sample_cases.csv"))
+    assert page.inner_text("#gg-case-count") == f"({expected})"
+    assert page.locator("canvas").count() >= 1
+    # back to the whole of 秀峰区's streets (the search zoomed in on one grid)
+    page.evaluate(
+        "() => { const m = window.gridgeoMap; m.closePopup();"
+        " m.setView([25.265, 110.285], 14, {animate: false}); }"
+    )
+    page.wait_for_timeout(400)
+    image = screenshot(page, Path("/tmp/viewer_cases.png"))
+    assert pixels_near(image, style.hex_rgb(style.CASE_POINT), 30) > 50
+    _offline(guard)
+    assert any("/map/cases.geojson" in u for u in guard.allowed)
+
+
+def test_viewer_in_english_and_outside_every_grid(browser: Browser, data: Dataset) -> None:
+    with serve(Settings(lang="en"), data) as url:
+        page, guard = _open(browser, url)
+        assert page.get_attribute("#gg-search", "placeholder") == "search by code or name"
+        assert "street" in page.inner_text("#gg-layers")
+        # west of every fifth-level grid but inside Guilin: the chain stops at the district
+        page.evaluate("() => { window.gridgeoMap.setView([25.25, 110.1], 14, {animate: false}); }")
+        page.wait_for_timeout(300)
+        click_at(page, 110.1, 25.25)
+        text = _popup(page)
+        assert "450300" in text and "district" in text
+        _offline(guard)
