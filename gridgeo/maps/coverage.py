@@ -89,7 +89,7 @@ def coverage_map(
     add_title(
         m,
         t("coverage_title", lang, level=level_name, n=int(level)),
-        f"{len(data['features'])} {t('grids', lang)}",
+        t("count", lang, n=len(data["features"]), level=level_name),
     )
     parent_level = level.parent
     counts = {pc: parent_codes.count(pc) for pc in parent_name}

@@ -59,6 +59,7 @@ def new_map(
         tiles=None,
         control_scale=True,
         zoom_start=12,
+        zoom_snap=0.25,  # fit the grids closely, not to the next whole zoom level
     )
     localize(m, prefix)
     add_basemap(m, basemap, lang)

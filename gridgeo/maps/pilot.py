@@ -144,10 +144,9 @@ def pilot_map(
     colours = style.colours_for(com_codes)
     parent_of = [grids.parent_codes[p] for p in grid_pos]
 
+    # open on the pilot communities; the street and partner zones around are context
     extent: list[Any] = [*grid_geoms, *com_geoms]
     extent += [shapely.Point(ws.lon, ws.lat) for ws in workstations]
-    if pilot.street is not None:
-        extent.append(grids.geometries[pilot.street])
     m = new_map(bounds_of(extent), basemap=basemap, lang=lang, prefix=prefix)
 
     if pilot.street is not None:

@@ -15,7 +15,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "name": ("名称", "name"),
     "level": ("级别", "level"),
     "parent": ("上级", "parent"),
-    "grids": ("网格数", "grids"),
+    "count": ("共 {n} 个{level}", "{level}: {n}"),
     "pilot_title": (
         "试点概览：{street} {communities}",
         "Pilot overview: {street}, {communities}",

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+import gridgeo
+from gridgeo.api.app import create_app
+from gridgeo.io.dataset import Dataset
+from gridgeo.maps.assets import remote_assets
+from gridgeo.maps.viewer import viewer_config
+from gridgeo.settings import REPO_ROOT, Settings
+
+
+@pytest.fixture(scope="module")
+def data() -> Dataset:
+    return gridgeo.load()
+
+
+def _client(data: Dataset, **settings: object) -> TestClient:
+    return TestClient(create_app(Settings(**settings), data))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def client(data: Dataset) -> Iterator[TestClient]:
+    with _client(data) as c:
+        yield c
+
+
+def _config(page: str) -> dict[str, object]:
+    match = re.search(r"window.GRIDGEO_VIEWER = (\{.*?\});</script>", page)
+    assert match
+    config: dict[str, object] = json.loads(match.group(1))
+    return config
+
+
+def test_page_is_local_and_chinese_by_default(client: TestClient) -> None:
+    r = client.get("/map")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert remote_assets(r.text) == []
+    assert '<script src="/map/lib/leaflet/leaflet.js">' in r.text
+    config = _config(r.text)
+    assert config["lang"] == "zh" and config["tiles"] == []
+    assert config["cases"] == "/map/cases.geojson"
+    levels = config["levels"]
+    assert isinstance(levels, list)
+    assert [lv["id"] for lv in levels] == [
+        "level1_city",
+        "level2_district",
+        "level3_street",
+        "level4_community",
+        "level5_grid",
+    ]
+    assert [lv["name"] for lv in levels] == ["市", "区", "街道", "社区", "五级网格"]
+    assert "按编码或名称搜索" in r.text
+
+
+def test_english_basemap_and_cases_url(data: Dataset) -> None:
+    with _client(
+        data, lang="en", basemap="tianditu", tianditu_key="k1", viewer_cases_url="/v1/cases"
+    ) as c:
+        config = _config(c.get("/map").text)
+    assert config["lang"] == "en"
+    assert config["cases"] == "/v1/cases"
+    tiles = config["tiles"]
+    assert isinstance(tiles, list) and len(tiles) == 2 and "LAYER=eva" in tiles[1]["url"]
+
+
+def test_assets_are_served_and_confined(client: TestClient) -> None:
+    js = client.get("/map/lib/leaflet/leaflet.js")
+    assert js.status_code == 200 and len(js.content) > 100_000
+    assert client.get("/map/lib/leaflet/images/marker-icon.png").status_code == 200
+    assert client.get("/map/static/viewer.js").status_code == 200
+    assert client.get("/map/static/viewer.css").status_code == 200
+    assert client.get("/map/static/../viewer.py").status_code == 404
+    assert client.get("/map/static/%2e%2e/viewer.py").status_code == 404
+    assert client.get("/map/lib/leaflet/nothing.js").status_code == 404
+
+
+def test_staff_names_and_posts_without_phones(client: TestClient, data: Dataset) -> None:
+    r = client.get("/map/staff", params={"codes": "450302001001002,450302001001,nope"})
+    body = r.json()
+    assert set(body) == {"450302001001002", "450302001001", "nope"}
+    assert body["nope"] == []
+    expected = sorted(m.name for m in data.staff if m.grid_code == "450302001001002")
+    assert sorted(p["name"] for p in body["450302001001002"]) == expected
+    assert all("phone" not in p for people in body.values() for p in people)
+    assert {p["role_zh"] for p in body["450302001001"]} >= {"网格长", "副网格长"}
+
+
+def test_cases_geojson(client: TestClient) -> None:
+    r = client.get("/map/cases.geojson")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
+    doc = r.json()
+    frame = pd.read_csv(REPO_ROOT / "data" / "cases" / "sample_cases.csv")
+    assert len(doc["features"]) == len(frame)
+    first = doc["features"][0]
+    assert first["geometry"]["coordinates"] == [frame["lon"][0], frame["lat"][0]]
+    assert first["properties"]["id"] == frame["id"][0]
+    assert first["properties"]["status"] == "ok"
+    assert first["properties"]["code_l1"] == "450300"
+
+
+def test_cases_missing_file(data: Dataset, tmp_path: object) -> None:
+    with _client(data, map_cases="/nonexistent/cases.csv") as c:
+        r = c.get("/map/cases.geojson")
+    assert r.status_code == 404
+    assert "GRIDGEO_MAP_CASES" in r.text
+
+
+def test_config_urls_follow_the_prefix() -> None:
+    config = viewer_config(prefix="/gis")
+    assert config["lookup"] == "/gis/v1/lookup"
+    assert config["collections"] == "/gis/collections"
+    assert config["cases"] == "/gis/map/cases.geojson"
