@@ -75,3 +75,13 @@ def test_level_without_grids(nested: GridSet) -> None:
     only_city = nested.subset(nested.levels == 1)
     with pytest.raises(GridgeoError, match="nothing to map"):
         coverage_map(only_city, Level.GRID)
+
+
+def test_labels_are_left_out_beyond_the_limit(
+    nested: GridSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gridgeo.maps.page as page
+
+    monkeypatch.setattr(page, "MAX_LABELS", 31)
+    assert label_html(coverage_map(nested, Level.GRID)) == []  # 32 grids: tooltips only
+    assert len(label_html(coverage_map(nested, Level.COMMUNITY))) == 8
