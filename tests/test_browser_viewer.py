@@ -186,7 +186,9 @@ def test_search_toggle_and_cases(browser: Browser, server: str, data: Dataset) -
     assert any("/map/cases.geojson" in u for u in guard.allowed)
 
 
-def test_viewer_in_english_and_outside_every_grid(browser: Browser, data: Dataset) -> None:
+def test_viewer_in_english_district_without_grids_and_outside(
+    browser: Browser, data: Dataset
+) -> None:
     with serve(Settings(lang="en"), data) as url:
         page, guard = _open(browser, url)
         assert page.get_attribute("#gg-search", "placeholder") == "search by code or name"
@@ -197,4 +199,16 @@ def test_viewer_in_english_and_outside_every_grid(browser: Browser, data: Datase
         click_at(page, 110.1, 25.25)
         text = _popup(page)
         assert "450300" in text and "district" in text
+        assert "450302" not in text  # 临桂区 or another district, not the pilot's
+        # east of Guilin: outside every grid
+        page.evaluate(
+            "() => { const m = window.gridgeoMap; m.closePopup();"
+            " m.setView([24.5, 112.5], 12, {animate: false}); }"
+        )
+        page.wait_for_timeout(300)
+        click_at(page, 112.5, 24.5)
+        page.wait_for_function(
+            "() => (document.querySelector('.leaflet-popup-content') || {}).innerText"
+            " === 'this point is outside every grid'"
+        )
         _offline(guard)
