@@ -1,0 +1,105 @@
+"""Cases keep the boundary version they were assigned under until reassigned explicitly."""
+
+from __future__ import annotations
+
+import pytest
+from geometries import REDRAWN_GRIDS, redraw_strip, redrawn_sample
+from sqlalchemy import select
+
+from gridgeo.coords import from_cgcs2000
+from gridgeo.errors import CoordinateError, NotFoundError
+from gridgeo.io.dataset import Dataset, load
+from gridgeo.settings import Settings
+from gridgeo.store import schema as t
+from gridgeo.store.cases import CaseQuery, create_case, get_case, list_cases, reassign, set_status
+from gridgeo.store.core import Store
+from gridgeo.store.datasets import load_dataset
+from gridgeo.store.versions import import_boundaries, publish
+
+
+@pytest.fixture(scope="module")
+def sample() -> Dataset:
+    return load()
+
+
+@pytest.fixture
+def store(store_url: str) -> Store:
+    return Store(store_url)
+
+
+def publish_version(store: Store, data: Dataset, redrawn: bool = False) -> int:
+    grids = redrawn_sample(data.grids) if redrawn else data.grids
+    result = import_boundaries(store, grids, author="p", workstations=data.workstations, commit=True)
+    assert result.version is not None
+    publish(store, result.version.id, actor="p")
+    return result.version.id
+
+
+def test_case_is_assigned_and_stored_with_its_version(store: Store, sample: Dataset) -> None:
+    v1 = publish_version(store, sample)
+    data = load_dataset(store, Settings(), v1)
+    lon, lat = (float(v[0]) for v in from_cgcs2000([110.3005], [25.2785], "gcj02"))
+    case = create_case(
+        store, data, lon=lon, lat=lat, crs="gcj02", category="0101", description="垃圾", actor="app"
+    )
+    assert case.grid_code == "450302001001002" and case.boundary_version == v1
+    assert case.codes[4] == "450302001001" and case.codes[1] == "450300"
+    assert case.workstation_code == "WS450302001001"
+    assert case.lon == pytest.approx(110.3005, abs=1e-7)  # normalised to CGCS2000
+    assert case.source == {"lon": lon, "lat": lat, "crs": "gcj02"}
+    assert get_case(store, case.id) == case
+
+
+def test_bad_coordinates_write_nothing(store: Store, sample: Dataset) -> None:
+    data = load_dataset(store, Settings(), publish_version(store, sample))
+    with pytest.raises(CoordinateError):
+        create_case(store, data, lon=25.2785, lat=110.3005, actor="app")  # swapped
+    assert list_cases(store) == []
+    with pytest.raises(NotFoundError, match="case 42"):
+        get_case(store, 42)
+
+
+def test_case_keeps_its_grid_until_reassigned(store: Store, sample: Dataset) -> None:
+    v1 = publish_version(store, sample)
+    strip = redraw_strip(sample.grids)
+    inside = strip.representative_point()  # in grid 2 under v1, in grid 1 under v2
+    elsewhere = (110.3005, 25.2785)
+    data1 = load_dataset(store, Settings(), v1)
+    moving = create_case(store, data1, lon=inside.x, lat=inside.y, crs="cgcs2000", actor="a")
+    staying = create_case(store, data1, lon=elsewhere[0], lat=elsewhere[1], actor="a")
+    closed = create_case(store, data1, lon=inside.x, lat=inside.y, crs="cgcs2000", actor="a")
+    set_status(store, closed.id, "closed", actor="a")
+    assert moving.grid_code == REDRAWN_GRIDS[1]
+
+    v2 = publish_version(store, sample, redrawn=True)
+    assert get_case(store, moving.id).grid_code == REDRAWN_GRIDS[1]  # publishing moves nothing
+    assert get_case(store, moving.id).boundary_version == v1
+
+    report = reassign(store, load_dataset(store, Settings(), v2), actor="dispatcher")
+    assert report.open_cases == 2
+    assert [(m.case_id, m.old_code, m.new_code) for m in report.moved] == [
+        (moving.id, REDRAWN_GRIDS[1], REDRAWN_GRIDS[0])
+    ]
+    assert get_case(store, moving.id).grid_code == REDRAWN_GRIDS[0]
+    assert get_case(store, staying.id).boundary_version == v2
+    assert get_case(store, closed.id).boundary_version == v1  # closed cases are history
+    with store.reading() as session:
+        entry = session.scalars(
+            select(t.AuditEntry).where(t.AuditEntry.action == "case.reassign")
+        ).one()
+    assert entry.actor == "dispatcher" and entry.detail["moved"] == 1
+
+
+def test_listing_filters(store: Store, sample: Dataset) -> None:
+    data = load_dataset(store, Settings(), publish_version(store, sample))
+    a = create_case(store, data, lon=110.3005, lat=25.2785, category="A", actor="x")
+    b = create_case(store, data, lon=110.2915, lat=25.2800, category="B", actor="x")
+    set_status(store, b.id, "closed", actor="x")
+    assert [c.id for c in list_cases(store)] == [b.id, a.id]
+    assert [c.id for c in list_cases(store, CaseQuery(status="open"))] == [a.id]
+    assert [c.id for c in list_cases(store, CaseQuery(category="B"))] == [b.id]
+    assert [c.id for c in list_cases(store, CaseQuery(ids=[a.id]))] == [a.id]
+    community = a.codes[4]
+    assert community is not None
+    assert [c.id for c in list_cases(store, CaseQuery(grid_code=community))] == [a.id]
+    assert list_cases(store, CaseQuery(start=b.created_at, end=b.updated_at))[0].id == b.id
