@@ -112,6 +112,42 @@ class Settings(BaseSettings):
         description="URL the viewer loads case points from (GeoJSON); default: the "
         "viewer's own /map/cases.geojson built from map_cases.",
     )
+    # --- security (gridgeo/api/security.py, docs/API.md "Security") ---
+    anonymous_role: Literal["none", "viewer", "reporter"] = Field(
+        "viewer",
+        description="What a request without an API key may do: viewer (read grid geometry, "
+        "the default), reporter (also file Open311 requests) or none (a key for everything).",
+    )
+    staff_names_role: Literal["viewer", "reporter", "planner", "admin"] = Field(
+        "viewer", description="Lowest role that sees the names of responsible staff."
+    )
+    staff_contact_role: Literal["viewer", "reporter", "planner", "admin"] = Field(
+        "planner", description="Lowest role that sees staff and partner phone numbers."
+    )
+    force_publish_role: Literal["planner", "admin"] = Field(
+        "admin", description="Lowest role that may publish a version despite validation errors."
+    )
+    max_body_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024, description="Largest request body except boundary uploads (413)."
+    )
+    max_upload_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Largest boundary upload (413)."
+    )
+    max_upload_features: int = Field(
+        200_000, ge=1, description="Most features a boundary upload may have (413)."
+    )
+    max_upload_vertices: int = Field(
+        20_000_000, ge=1, description="Most vertices a boundary upload may have (413)."
+    )
+    max_unzipped_bytes: int = Field(
+        512 * 1024 * 1024,
+        ge=1024,
+        description="Largest total uncompressed size of a zipped Shapefile upload (zip bombs).",
+    )
+    cors_origins: str = Field(
+        "",
+        description="Origins allowed by CORS, comma-separated (or *); empty: no CORS headers.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     validation: ValidationSettings = Field(default_factory=ValidationSettings)

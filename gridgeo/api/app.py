@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from gridgeo import __version__
-from gridgeo.api import errors
+from gridgeo.api import errors, security
 from gridgeo.api.routers import features, health, lookup, tiles, viewer
 from gridgeo.io.dataset import Dataset
 from gridgeo.settings import Settings
@@ -53,8 +53,12 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     app.state.live = live
     app.state.store = live.store
     errors.install(app)
-    for router in (health.router, lookup.router, features.router, tiles.router, viewer.router):
-        app.include_router(router)
+    security.install(app, settings)
+    app.include_router(health.router)
+    # Reads of grids need role viewer; anonymous callers have GRIDGEO_ANONYMOUS_ROLE.
+    read = [Depends(security.require_viewer)]
+    for router in (lookup.router, features.router, tiles.router, viewer.router):
+        app.include_router(router, dependencies=read)
     return app
 
 

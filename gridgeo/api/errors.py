@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from gridgeo.api.security import TooLargeError
 from gridgeo.errors import (
     CodeError,
     ConflictError,
@@ -23,6 +24,7 @@ STATUS_BY_ERROR: dict[type[GridgeoError], int] = {
     FeatureError: 422,
     InputFileError: 422,
     NotFoundError: 404,
+    TooLargeError: 413,
     ConflictError: 409,
     GridgeoError: 400,
 }

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 
 from gridgeo import __version__
 from gridgeo.cli import assign, boundaries, lookup, serve
-from gridgeo.cli import maps as maps_cli
 from gridgeo.cli import diff as diff_cli
 from gridgeo.cli import dispatch as dispatch_cli
+from gridgeo.cli import keys as keys_cli
+from gridgeo.cli import maps as maps_cli
 from gridgeo.cli import store as store_cli
 from gridgeo.errors import (
     CodeError,
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     dispatch_cli.register(sub)
     maps_cli.register(sub)
     diff_cli.register(sub)
+    keys_cli.register(sub)
     return parser
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from gridgeo.api.deps import dataset
+from gridgeo.api.security import StaffAccess, redact_people, staff_access
 from gridgeo.errors import NotFoundError
 from gridgeo.io.dataset import Dataset
 from gridgeo.io.tables import read_chunks
@@ -69,13 +71,16 @@ def static_file(path: str) -> FileResponse:
 def staff(
     data: Annotated[Dataset, Depends(dataset)],
     codes: Annotated[str, Query(description="grid codes, comma-separated", max_length=2000)],
+    access: Annotated[StaffAccess, Depends(staff_access)],
 ) -> dict[str, list[dict[str, Any]]]:
     wanted = [c.strip() for c in codes.split(",") if c.strip()][:MAX_CODES]
     out: dict[str, list[dict[str, Any]]] = {c: [] for c in wanted}
     for member in data.staff:
         if member.grid_code in out:
             out[member.grid_code].append(member.to_dict(with_contact=False))
-    return out
+    # Names only for GRIDGEO_STAFF_NAMES_ROLE and above; the viewer never shows phones.
+    shown: dict[str, list[dict[str, Any]]] = redact_people(out, replace(access, contacts=False))
+    return shown
 
 
 @router.get("/map/cases.geojson", summary="Case points of GRIDGEO_MAP_CASES with their grids")

@@ -1,0 +1,511 @@
+"""Roles, API keys and request limits of the HTTP API.
+
+Roles are ordered ``viewer < reporter < planner < admin``: a role may do
+everything the roles below it may. A caller sends an API key in the
+``X-API-Key`` header (or the ``api_key`` query parameter, which Open311
+clients use); a request without a key acts as ``GRIDGEO_ANONYMOUS_ROLE``.
+
+Keys are random 256-bit tokens stored as their SHA-256 in the store's
+``api_keys`` table. A slow password hash (scrypt, PBKDF2) protects guessable
+human passwords; a 256-bit random key cannot be guessed, so one SHA-256 is as
+safe and lets every request find its key by an indexed equality lookup.
+
+Refusals: 401 (no key where one is needed, unknown or revoked key; with
+``WWW-Authenticate``), 403 (the key's role is too low), 413 (body, upload,
+features or vertices over the limits). Each names the problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import shutil
+import zipfile
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from sqlalchemy import select
+from starlette.middleware.cors import CORSMiddleware
+
+from gridgeo.errors import ConflictError, GridgeoError, InputFileError, NotFoundError
+from gridgeo.settings import Settings
+from gridgeo.store import schema as t
+from gridgeo.store.audit import record
+from gridgeo.store.core import Store
+
+KEY_HEADER = "X-API-Key"
+KEY_QUERY = "api_key"
+KEY_PREFIX = "ggk_"
+AUTHENTICATE = f'ApiKey header="{KEY_HEADER}", query="{KEY_QUERY}"'
+UPLOAD_PATH_PREFIX = "/v1/versions"  # boundary uploads get the upload limit, not the body limit
+
+
+class Role(StrEnum):
+    """What a caller may do; later members include the earlier ones."""
+
+    VIEWER = "viewer"
+    REPORTER = "reporter"
+    PLANNER = "planner"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def allows(self, needed: Role) -> bool:
+        """True when this role is ``needed`` or above it."""
+        return self.rank >= needed.rank
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the key's name and role, or ``anonymous``."""
+
+    name: str
+    role: Role | None
+    authenticated: bool
+
+    @property
+    def actor(self) -> str:
+        """Name for the audit log."""
+        return self.name if self.authenticated else "anonymous"
+
+
+class AccessDenied(HTTPException):
+    """A 401 or 403 with a message saying what is missing."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        headers = {"WWW-Authenticate": AUTHENTICATE} if status_code == 401 else None
+        super().__init__(status_code=status_code, detail=message, headers=headers)
+        self.message = message
+
+
+class TooLargeError(GridgeoError):
+    """An upload over a configured limit (413)."""
+
+
+# --- keys in the store --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """An API key as listed (never the key itself)."""
+
+    name: str
+    role: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "role": self.role,
+            "created_at": self.created_at.isoformat(),
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
+
+
+def hash_key(key: str) -> str:
+    """The stored form of a key (hex SHA-256; see the module docstring for why not scrypt)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_key(store: Store, name: str, role: Role | str, *, actor: str) -> str:
+    """Create a key called ``name`` with ``role``; returns the plain key (shown once only)."""
+    role = parse_role(str(role))
+    name = name.strip()
+    if not name:
+        raise InputFileError("an API key needs a name")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    with store.transaction() as session:
+        if session.scalars(select(t.ApiKey).where(t.ApiKey.name == name)).first() is not None:
+            raise ConflictError(f"an API key named {name!r} exists already (names are unique)")
+        session.add(t.ApiKey(name=name, key_hash=hash_key(key), role=role.value))
+        record(
+            session,
+            actor=actor,
+            action="key.create",
+            entity="api_key",
+            entity_id=name,
+            role=role.value,
+        )
+    return key
+
+
+def revoke_key(store: Store, name: str, *, actor: str) -> KeyInfo:
+    """Revoke the key ``name``: requests with it are refused from now on (audit-logged)."""
+    with store.transaction() as session:
+        row = session.scalars(select(t.ApiKey).where(t.ApiKey.name == name)).first()
+        if row is None:
+            raise NotFoundError(f"no API key named {name!r}")
+        if row.revoked_at is not None:
+            raise ConflictError(f"API key {name!r} was revoked already")
+        row.revoked_at = t.utcnow()
+        record(session, actor=actor, action="key.revoke", entity="api_key", entity_id=name)
+        return KeyInfo(row.name, row.role, row.created_at, row.revoked_at)
+
+
+def list_keys(store: Store) -> list[KeyInfo]:
+    """Every key, active and revoked, by name."""
+    with store.reading() as session:
+        rows = session.scalars(select(t.ApiKey).order_by(t.ApiKey.name))
+        return [KeyInfo(r.name, r.role, r.created_at, r.revoked_at) for r in rows]
+
+
+def find_key(store: Store, key: str) -> Caller | None:
+    """The active key matching ``key``, or None (unknown or revoked)."""
+    with store.reading() as session:
+        row = session.scalars(select(t.ApiKey).where(t.ApiKey.key_hash == hash_key(key))).first()
+        if row is None or row.revoked_at is not None:
+            return None
+        return Caller(row.name, Role(row.role), authenticated=True)
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise InputFileError(f"unknown role {value!r}: use one of {allowed}") from None
+
+
+# --- request dependencies -----------------------------------------------------------------
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def presented_key(request: Request) -> str | None:
+    """The key sent with the request (header first, then ``api_key``), if any."""
+    return request.headers.get(KEY_HEADER) or request.query_params.get(KEY_QUERY) or None
+
+
+def caller(request: Request) -> Caller:
+    """Who is calling; 401 for a key that is unknown or revoked (never silently anonymous)."""
+    key = presented_key(request)
+    if key is None:
+        anon = _settings(request).anonymous_role
+        return Caller("anonymous", None if anon == "none" else Role(anon), authenticated=False)
+    store: Store | None = getattr(request.app.state, "store", None)
+    if store is None:
+        raise AccessDenied(401, "API keys cannot be checked: this service runs without a store")
+    found = find_key(store, key)
+    if found is None:
+        raise AccessDenied(401, "the API key is unknown or has been revoked")
+    return found
+
+
+def caller_role(request: Request) -> Role | None:
+    """The role the request acts with (anonymous: ``GRIDGEO_ANONYMOUS_ROLE``; None = no role)."""
+    return caller(request).role
+
+
+def authorize(request: Request, needed: Role) -> Caller:
+    """The caller if its role is ``needed`` or above; else AccessDenied (401 or 403)."""
+    who = caller(request)
+    if who.role is None:
+        raise AccessDenied(
+            401,
+            f"an API key with role {needed.value} or above is needed "
+            f"(send it in the {KEY_HEADER} header)",
+        )
+    if not who.role.allows(needed):
+        if not who.authenticated:
+            raise AccessDenied(
+                401,
+                f"anonymous callers may not do this: an API key with role {needed.value} "
+                f"or above is needed (send it in the {KEY_HEADER} header)",
+            )
+        raise AccessDenied(
+            403,
+            f"the API key {who.name!r} has role {who.role.value}; this needs role "
+            f"{needed.value} or above",
+        )
+    return who
+
+
+def require(needed: Role) -> Callable[[Request], Caller]:
+    """A dependency that lets through callers with role ``needed`` or above."""
+
+    def dependency(request: Request) -> Caller:
+        return authorize(request, needed)
+
+    dependency.__name__ = f"require_{needed.value}"
+    return dependency
+
+
+require_viewer = require(Role.VIEWER)  # router-level guard of the read-only routers
+
+
+# --- what a role may see ------------------------------------------------------------------
+
+
+def may_see_staff(role: Role | None, settings: Settings) -> bool:
+    """Whether ``role`` sees the names of responsible staff."""
+    return role is not None and role.allows(Role(settings.staff_names_role))
+
+
+def may_see_contacts(role: Role | None, settings: Settings) -> bool:
+    """Whether ``role`` sees phone numbers (staff and partner contacts)."""
+    return role is not None and role.allows(Role(settings.staff_contact_role))
+
+
+@dataclass(frozen=True)
+class StaffAccess:
+    """What the caller may see of people: names, phone numbers."""
+
+    names: bool
+    contacts: bool
+
+
+def staff_access(request: Request) -> StaffAccess:
+    """Dependency: the caller's view of staff (anonymous acts as its configured role)."""
+    role = caller_role(request)
+    settings = _settings(request)
+    return StaffAccess(may_see_staff(role, settings), may_see_contacts(role, settings))
+
+
+PERSON_FIELDS = ("name", "contact")
+CONTACT_FIELDS = ("phone",)
+
+
+def redact_people(value: Any, access: StaffAccess) -> Any:
+    """``value`` (nested dicts/lists) without names and phones the caller may not see."""
+    drop = (() if access.names else PERSON_FIELDS) + (() if access.contacts else CONTACT_FIELDS)
+    if not drop:
+        return value
+    return _redact(value, frozenset(drop))
+
+
+def _redact(value: Any, drop: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _redact(v, drop) for k, v in value.items() if not (k in drop and _is_person(value))
+        }
+    if isinstance(value, list):
+        return [_redact(v, drop) for v in value]
+    return value
+
+
+def _is_person(obj: dict[str, Any]) -> bool:
+    # Only people and partner units lose fields: a grid's or workstation's "name" stays.
+    return "person_id" in obj or "phone" in obj or "contact" in obj
+
+
+# --- upload limits ------------------------------------------------------------------------
+
+
+def check_upload_counts(features: int, vertices: int, settings: Settings) -> None:
+    """Refuse an upload with more features or vertices than the settings allow (413)."""
+    if features > settings.max_upload_features:
+        raise TooLargeError(
+            f"the upload has {features} features; the limit is {settings.max_upload_features} "
+            "(GRIDGEO_MAX_UPLOAD_FEATURES)"
+        )
+    if vertices > settings.max_upload_vertices:
+        raise TooLargeError(
+            f"the upload has {vertices} vertices; the limit is {settings.max_upload_vertices} "
+            "(GRIDGEO_MAX_UPLOAD_VERTICES)"
+        )
+
+
+def unsafe_member(name: str) -> str | None:
+    """Why a zip entry name is unsafe to extract (zip slip), or None."""
+    normal = name.replace("\\", "/")
+    if normal.startswith("/") or (len(normal) > 1 and normal[1] == ":"):
+        return "is an absolute path"
+    if ".." in PurePosixPath(normal).parts:
+        return "climbs out of the archive with '..'"
+    return None
+
+
+def extract_zip_safely(archive: Path, dest: Path, *, max_total_bytes: int) -> list[Path]:
+    """Extract ``archive`` into ``dest``, refusing zip slip and zip bombs.
+
+    Raises
+    ------
+    InputFileError
+        Not a zip file, or an entry with an absolute path or ``..``, or a link.
+    TooLargeError
+        The entries' uncompressed sizes add up to more than ``max_total_bytes``
+        (checked on the headers first, then on the bytes really written, since a
+        header can lie).
+    """
+    try:
+        zf = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile:
+        raise InputFileError("the upload is not a valid zip file") from None
+    with zf:
+        infos = zf.infolist()
+        for info in infos:
+            why = unsafe_member(info.filename)
+            if why:
+                raise InputFileError(f"zip entry {info.filename!r} {why}: refused")
+            if (info.external_attr >> 16) & 0o170000 == 0o120000:
+                raise InputFileError(f"zip entry {info.filename!r} is a symbolic link: refused")
+        declared = sum(i.file_size for i in infos)
+        if declared > max_total_bytes:
+            raise TooLargeError(_bomb_message(declared, max_total_bytes))
+        return _extract(zf, infos, dest, max_total_bytes)
+
+
+def _extract(
+    zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], dest: Path, limit: int
+) -> list[Path]:
+    written, out = 0, []
+    root = dest.resolve()
+    for info in infos:
+        target = (root / info.filename).resolve()
+        if not target.is_relative_to(root):  # belt and braces after unsafe_member
+            raise InputFileError(f"zip entry {info.filename!r} lands outside the archive")
+        if info.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with zf.open(info) as src, target.open("wb") as dst:
+            while block := src.read(1 << 20):
+                written += len(block)
+                if written > limit:
+                    raise TooLargeError(_bomb_message(written, limit))
+                dst.write(block)
+        out.append(target)
+    return out
+
+
+def _bomb_message(size: int, limit: int) -> str:
+    return (
+        f"the zip file unpacks to more than {limit} bytes ({size}; GRIDGEO_MAX_UNZIPPED_BYTES): "
+        "refused"
+    )
+
+
+def copy_limited(src: Any, dst: Path, limit: int) -> int:
+    """Copy a file-like upload to ``dst``, refusing it once it passes ``limit`` bytes (413)."""
+    size = 0
+    with dst.open("wb") as out:
+        while block := src.read(1 << 20):
+            size += len(block)
+            if size > limit:
+                raise TooLargeError(
+                    f"the upload is larger than {limit} bytes (GRIDGEO_MAX_UPLOAD_BYTES)"
+                )
+            out.write(block)
+    return size
+
+
+# --- middleware: body size and CORS -------------------------------------------------------
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """ASGI middleware: 413 for a body over the limit, by Content-Length or as it streams in."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int, max_upload: int) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.max_upload = max_upload
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        limit = self.max_upload if path.startswith(UPLOAD_PATH_PREFIX) else self.max_body
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            await _send_413(send, path, int(length), limit)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLargeError
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLargeError:
+            if started:
+                raise
+            await _send_413(send, path, received, limit)
+
+
+async def _send_413(send: Send, path: str, size: int, limit: int) -> None:
+    message = f"the request body has more than {limit} bytes ({size}); the limit is {limit}"
+    body, media = refusal_body(path, 413, message, "PayloadTooLarge")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", media.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def refusal_body(path: str, status: int, message: str, error: str) -> tuple[bytes, str]:
+    """A refusal in the format of the route family (Open311's error list, else JSON)."""
+    import json
+    from xml.sax.saxutils import escape
+
+    if path.startswith("/open311/"):
+        if path.endswith(".xml"):
+            xml = (
+                '<?xml version="1.0" encoding="utf-8"?>\n<errors><error>'
+                f"<code>{status}</code><description>{escape(message)}</description>"
+                "</error></errors>"
+            )
+            return xml.encode(), "text/xml; charset=utf-8"
+        return json.dumps([{"code": status, "description": message}]).encode(), "application/json"
+    return json.dumps({"detail": message, "error": error}).encode(), "application/json"
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Add the body size limit and (when configured) CORS to ``app``."""
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=[KEY_HEADER, "Content-Type", "Accept"],
+            expose_headers=["Content-Crs", "Link"],
+        )
+    app.add_middleware(
+        BodySizeLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
+    )
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a temporary upload directory."""
+    shutil.rmtree(path, ignore_errors=True)

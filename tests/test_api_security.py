@@ -1,0 +1,168 @@
+"""Roles, API keys, refusals (401/403/413), staff redaction, CORS and zip safety."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gridgeo.api import security
+from gridgeo.api.app import create_app
+from gridgeo.api.security import Role
+from gridgeo.settings import Settings
+from gridgeo.store.core import Store
+
+GRID = "450302001001002"
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One seeded store for the module (seeding takes a few seconds)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('sec') / 'store.sqlite'}"
+    create_app(Settings(database_url=url))  # seeds the sample data
+    return url
+
+
+@pytest.fixture(scope="module")
+def keys(db: str) -> dict[str, str]:
+    store = Store(db)
+    out = {r.value: security.create_key(store, f"{r.value}-key", r, actor="test") for r in Role}
+    out["revoked"] = security.create_key(store, "gone", Role.ADMIN, actor="test")
+    security.revoke_key(store, "gone", actor="test")
+    return out
+
+
+def _client(db: str, **settings: object) -> Iterator[TestClient]:
+    app = create_app(Settings(database_url=db, **settings))  # type: ignore[arg-type]
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def client(db: str) -> Iterator[TestClient]:
+    yield from _client(db)
+
+
+def test_role_order() -> None:
+    assert Role.ADMIN.allows(Role.PLANNER) and Role.PLANNER.allows(Role.PLANNER)
+    assert not Role.REPORTER.allows(Role.PLANNER)
+    assert [r.value for r in Role] == ["viewer", "reporter", "planner", "admin"]
+
+
+def test_anonymous_reads_grids_by_default(client: TestClient) -> None:
+    assert client.get("/collections/level5_grid/items?limit=1").status_code == 200
+    assert client.get("/v1/lookup", params={"lon": 110.2965, "lat": 25.2775}).status_code == 200
+
+
+def test_anonymous_none_needs_a_key(db: str, keys: dict[str, str]) -> None:
+    for client in _client(db, anonymous_role="none"):
+        for url in ("/collections", "/tiles/level5_grid/tilejson.json", "/map", "/v1/lookup"):
+            r = client.get(url)
+            assert r.status_code == 401, url
+            assert "X-API-Key" in r.json()["detail"]
+            assert r.headers["www-authenticate"].startswith("ApiKey")
+        assert client.get("/collections", headers={"X-API-Key": keys["viewer"]}).status_code == 200
+        assert client.get("/collections", params={"api_key": keys["viewer"]}).status_code == 200
+        assert client.get("/health").status_code == 200  # health stays open for probes
+
+
+def test_unknown_and_revoked_keys_are_401(client: TestClient, keys: dict[str, str]) -> None:
+    for key in ("ggk_not-a-key", keys["revoked"]):
+        r = client.get("/collections", headers={"X-API-Key": key})
+        assert r.status_code == 401
+        assert r.json()["detail"] == "the API key is unknown or has been revoked"
+
+
+def test_keys_stored_hashed(db: str, keys: dict[str, str]) -> None:
+    with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
+        stored = {h for (h,) in conn.execute("SELECT key_hash FROM api_keys")}
+    assert stored == {security.hash_key(k) for k in keys.values()}
+    assert not stored & set(keys.values())  # the plain keys are not stored
+
+
+def test_staff_names_and_phones_follow_roles(db: str, keys: dict[str, str]) -> None:
+    for client in _client(db, staff_names_role="reporter"):
+        anon = client.get("/map/staff", params={"codes": GRID}).json()[GRID]
+        assert anon and all("name" not in m and "phone" not in m for m in anon)
+        assert all("role" in m for m in anon)  # posts stay visible
+        named = client.get(
+            "/map/staff", params={"codes": GRID}, headers={"X-API-Key": keys["reporter"]}
+        ).json()[GRID]
+        assert all(m["name"] for m in named) and all("phone" not in m for m in named)
+
+
+def test_may_see_helpers() -> None:
+    s = Settings()
+    assert security.may_see_staff(Role.VIEWER, s) and not security.may_see_contacts(Role.VIEWER, s)
+    assert security.may_see_contacts(Role.PLANNER, s) and not security.may_see_staff(None, s)
+    access = security.StaffAccess(names=False, contacts=False)
+    payload = {"name": "西城网格", "staff": [{"person_id": "p1", "name": "李", "phone": "1"}]}
+    assert security.redact_people(payload, access) == {
+        "name": "西城网格",  # a grid's name is not a person's
+        "staff": [{"person_id": "p1"}],
+    }
+
+
+def test_body_too_large_is_413(db: str) -> None:
+    for client in _client(db, max_body_bytes=2048):
+        r = client.post("/v1/lookup", content=b"[" + b" " * 5000 + b"]")
+        assert r.status_code == 413
+        assert "limit is 2048" in r.json()["detail"]
+
+
+def test_cors_only_when_configured(db: str, client: TestClient) -> None:
+    origin = {"Origin": "https://map.example.cn"}
+    assert "access-control-allow-origin" not in client.get("/collections", headers=origin).headers
+    for cors in _client(db, cors_origins="https://map.example.cn"):
+        r = cors.get("/collections", headers=origin)
+        assert r.headers["access-control-allow-origin"] == "https://map.example.cn"
+        pre = cors.options(
+            "/v1/versions",
+            headers=origin
+            | {
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "x-api-key",
+            },
+        )
+        assert pre.status_code == 200
+
+
+def _zip(entries: dict[str, bytes]) -> Path:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    path = Path(__import__("tempfile").mkdtemp()) / "up.zip"
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+@pytest.mark.parametrize("name", ["../evil.shp", "/etc/evil.shp", "a/../../evil.shp", "C:/x.shp"])
+def test_zip_slip_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(security.InputFileError, match="refused"):
+        security.extract_zip_safely(_zip({name: b"x"}), tmp_path, max_total_bytes=10_000)
+    assert not (tmp_path.parent / "evil.shp").exists()
+
+
+def test_zip_bomb_refused(tmp_path: Path) -> None:
+    bomb = _zip({"a.shp": b"\0" * 2_000_000})  # compresses to a few kB
+    with pytest.raises(security.TooLargeError, match="unpacks to more than"):
+        security.extract_zip_safely(bomb, tmp_path, max_total_bytes=1_000_000)
+    ok = security.extract_zip_safely(
+        _zip({"d/a.shp": b"1", "d/a.dbf": b"2"}), tmp_path, max_total_bytes=100
+    )
+    assert sorted(p.name for p in ok) == ["a.dbf", "a.shp"]
+
+
+def test_upload_counts() -> None:
+    s = Settings(max_upload_features=10, max_upload_vertices=100)
+    security.check_upload_counts(10, 100, s)
+    with pytest.raises(security.TooLargeError, match="11 features"):
+        security.check_upload_counts(11, 5, s)
+    with pytest.raises(security.TooLargeError, match="GRIDGEO_MAX_UPLOAD_VERTICES"):
+        security.check_upload_counts(1, 101, s)

@@ -1,0 +1,64 @@
+"""``gridgeo keys``: create prints the key once, the store keeps only its hash; revoke is logged."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from gridgeo.api import security
+from gridgeo.cli.main import main
+from gridgeo.store.core import Store
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_create_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "keys.sqlite"
+    url = f"sqlite:///{db}"
+    opts = ("--database-url", url, "--actor", "ops")
+    code, out, _ = _run(capsys, "keys", "create", "qgis-planner", "--role", "planner", *opts)
+    assert code == 0
+    key = out.splitlines()[0]
+    assert key.startswith(security.KEY_PREFIX) and len(key) > 40
+    assert "only time" in out
+
+    # Only the hash is stored: the plain key is nowhere in the database file.
+    assert key.encode() not in db.read_bytes()
+    with sqlite3.connect(db) as conn:
+        (stored,) = conn.execute("SELECT key_hash FROM api_keys").fetchone()
+    assert stored == security.hash_key(key) and stored != key
+
+    code, out, _ = _run(capsys, "keys", "list", "--format", "json", *opts)
+    listed = json.loads(out)
+    assert listed[0]["name"] == "qgis-planner" and listed[0]["role"] == "planner"
+    assert listed[0]["revoked_at"] is None and "key" not in listed[0]
+
+    store = Store(url)
+    found = security.find_key(store, key)
+    assert found is not None and found.role is security.Role.PLANNER
+
+    code, out, _ = _run(capsys, "keys", "revoke", "qgis-planner", *opts)
+    assert code == 0 and "revoked" in out
+    assert security.find_key(store, key) is None
+    with sqlite3.connect(db) as conn:
+        actions = [r for r in conn.execute("SELECT actor, action, entity_id FROM audit_log")]
+    assert ("ops", "key.create", "qgis-planner") in actions
+    assert ("ops", "key.revoke", "qgis-planner") in actions
+
+
+def test_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    opts = ("--database-url", f"sqlite:///{tmp_path / 'k.sqlite'}")
+    assert _run(capsys, "keys", "create", "a", "--role", "viewer", *opts)[0] == 0
+    code, _, err = _run(capsys, "keys", "create", "a", "--role", "admin", *opts)
+    assert code != 0 and "exists already" in err
+    code, _, err = _run(capsys, "keys", "revoke", "nobody", *opts)
+    assert code != 0 and "no API key named 'nobody'" in err
+    with pytest.raises(SystemExit):
+        main(["keys", "create", "b", "--role", "root", *opts])
