@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 
 from gridgeo import __version__
 from gridgeo.api import errors, security
-from gridgeo.api.routers import features, health, lookup, tiles, viewer
+from gridgeo.api.routers import features, health, lookup, open311, tiles, versions, viewer
 from gridgeo.io.dataset import Dataset
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
@@ -59,6 +59,8 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     read = [Depends(security.require_viewer)]
     for router in (lookup.router, features.router, tiles.router, viewer.router):
         app.include_router(router, dependencies=read)
+    app.include_router(versions.router)  # checks roles per operation
+    app.include_router(open311.router)  # answers refusals as Open311 error lists
     return app
 
 

@@ -189,7 +189,10 @@ def presented_key(request: Request) -> str | None:
 
 def caller(request: Request) -> Caller:
     """Who is calling; 401 for a key that is unknown or revoked (never silently anonymous)."""
-    key = presented_key(request)
+    return _caller(request, presented_key(request))
+
+
+def _caller(request: Request, key: str | None) -> Caller:
     if key is None:
         anon = _settings(request).anonymous_role
         return Caller("anonymous", None if anon == "none" else Role(anon), authenticated=False)
@@ -207,9 +210,13 @@ def caller_role(request: Request) -> Role | None:
     return caller(request).role
 
 
-def authorize(request: Request, needed: Role) -> Caller:
-    """The caller if its role is ``needed`` or above; else AccessDenied (401 or 403)."""
-    who = caller(request)
+def authorize(request: Request, needed: Role, *, form_key: str | None = None) -> Caller:
+    """The caller if its role is ``needed`` or above; else AccessDenied (401 or 403).
+
+    ``form_key`` is an ``api_key`` sent in a form body (Open311 POST), used when
+    neither the header nor the query string carries one.
+    """
+    who = _caller(request, presented_key(request) or form_key or None)
     if who.role is None:
         raise AccessDenied(
             401,

@@ -1,0 +1,201 @@
+"""Boundary management: upload, validate, list, diff, publish and roll back versions.
+
+A thin layer over the store's one import core (``gridgeo.store.versions``), the
+same the ``gridgeo import|publish|rollback|versions`` commands call. Reads need
+role viewer, writes planner; publishing with ``force=true`` (despite validation
+errors) needs ``GRIDGEO_FORCE_PUBLISH_ROLE`` (admin by default). The audit log
+names the API key that acted.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import shapely
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
+
+from gridgeo.api.security import (
+    AccessDenied,
+    Caller,
+    Role,
+    check_upload_counts,
+    copy_limited,
+    extract_zip_safely,
+    remove_tree,
+    require,
+)
+from gridgeo.diff import diff_grids
+from gridgeo.errors import InputFileError
+from gridgeo.io.boundaries import read_boundaries
+from gridgeo.model import GridSet
+from gridgeo.settings import Settings
+from gridgeo.store import versions
+from gridgeo.store.core import Store
+from gridgeo.store.snapshots import get_version, load_grids
+from gridgeo.store.versions import VersionInfo, file_sha256
+
+router = APIRouter(prefix="/v1/versions", tags=["boundary management"])
+
+UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
+ZIPPED_SUFFIXES = (".shp", ".geojson", ".json", ".gpkg")
+
+
+def _store(request: Request) -> Store:
+    store: Store | None = request.app.state.store
+    if store is None:
+        raise HTTPException(
+            503, "boundary management needs the store: this service serves a fixed dataset"
+        )
+    return store
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+StoreDep = Annotated[Store, Depends(_store)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+@router.post(
+    "",
+    summary="Upload a boundary file: the validation report; with commit=true also a draft",
+    responses={
+        201: {"description": "committed: the report and the new draft version"},
+        413: {"description": "over the upload limits (bytes, features, vertices, unzipped size)"},
+    },
+)
+def upload(
+    *,
+    store: StoreDep,
+    settings: SettingsDep,
+    who: Annotated[Caller, Depends(require(Role.PLANNER))],
+    file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage or zipped Shapefile")],
+    commit: Annotated[bool, Form(description="write a draft version (default: dry run)")] = False,
+    note: Annotated[str, Form(max_length=2000)] = "",
+    assume_crs: Annotated[
+        str | None, Form(description="CRS of a file that declares none, e.g. EPSG:4490")
+    ] = None,
+) -> JSONResponse:
+    workdir = Path(tempfile.mkdtemp(prefix="gridgeo-upload-"))
+    try:
+        path, sha = _save_upload(file, workdir, settings)
+        grids = read_boundaries(
+            _boundary_files(path, workdir, settings), assume_crs=assume_crs, scheme=settings.scheme
+        )
+        check_upload_counts(len(grids), _vertices(grids), settings)
+        result = versions.import_boundaries(
+            store,
+            grids,
+            author=who.actor,
+            note=note,
+            source_name=Path(file.filename or path.name).name,
+            source_sha256=sha,
+            commit=commit,
+            validation=settings.validation,
+        )
+    finally:
+        remove_tree(workdir)
+    return JSONResponse(result.to_dict(), status_code=201 if commit else 200)
+
+
+def _save_upload(file: UploadFile, workdir: Path, settings: Settings) -> tuple[Path, str]:
+    # Only the suffix of the client's name is used: the name itself never reaches a path.
+    suffix = Path(file.filename or "").suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise InputFileError(
+            f"cannot read a {suffix or 'nameless'} upload: send a .geojson, .gpkg or a .zip "
+            "holding a Shapefile"
+        )
+    path = workdir / f"upload{suffix}"
+    copy_limited(file.file, path, settings.max_upload_bytes)
+    return path, file_sha256(path)
+
+
+def _boundary_files(path: Path, workdir: Path, settings: Settings) -> list[Path]:
+    if path.suffix != ".zip":
+        return [path]
+    members = extract_zip_safely(
+        path, workdir / "unzipped", max_total_bytes=settings.max_unzipped_bytes
+    )
+    found = [m for m in members if m.suffix.lower() in ZIPPED_SUFFIXES]
+    shapefiles = [m for m in found if m.suffix.lower() == ".shp"]
+    if not found:
+        raise InputFileError("the zip file holds no .shp, .geojson or .gpkg file")
+    return shapefiles or found
+
+
+def _vertices(grids: GridSet) -> int:
+    return int(shapely.get_num_coordinates(grids.frame.geometry.values).sum())
+
+
+@router.get("", summary="Boundary versions, newest first")
+def list_all(
+    store: StoreDep,
+    _: Annotated[Caller, Depends(require(Role.VIEWER))],
+    kind: Annotated[str, Query(description="boundaries, roster, ... or all")] = "boundaries",
+) -> list[dict[str, Any]]:
+    return [v.to_dict() for v in versions.list_versions(store, None if kind == "all" else kind)]
+
+
+@router.get("/{version_id}", summary="One version with its validation report")
+def show(
+    store: StoreDep, version_id: int, _: Annotated[Caller, Depends(require(Role.VIEWER))]
+) -> dict[str, Any]:
+    with store.reading() as session:
+        row = get_version(session, version_id)
+        return VersionInfo.of(row).to_dict() | {"report": dict(row.report or {})}
+
+
+@router.get(
+    "/{old}/diff/{new}",
+    summary="What changed from version OLD to NEW (added, removed, changed, recoded grids)",
+)
+def diff(
+    *,
+    store: StoreDep,
+    settings: SettingsDep,
+    old: int,
+    new: int,
+    _: Annotated[Caller, Depends(require(Role.VIEWER))],
+    format: Annotated[Literal["json", "geojson"], Query()] = "json",
+) -> JSONResponse:
+    with store.reading() as session:
+        a = load_grids(session, old, settings.scheme)
+        b = load_grids(session, new, settings.scheme)
+    result = diff_grids(a, b, tolerance_m2=settings.validation.area_tolerance_m2)
+    if format == "geojson":
+        return JSONResponse(result.to_geojson(), media_type="application/geo+json")
+    return JSONResponse(result.to_dict())
+
+
+@router.post("/{version_id}/publish", summary="Publish a draft (atomic switch; services reload)")
+def publish(
+    *,
+    store: StoreDep,
+    settings: SettingsDep,
+    version_id: int,
+    who: Annotated[Caller, Depends(require(Role.PLANNER))],
+    force: Annotated[
+        bool, Query(description="publish despite validation errors (audit-logged)")
+    ] = False,
+) -> dict[str, Any]:
+    needed = Role(settings.force_publish_role)
+    if force and who.role is not None and not who.role.allows(needed):
+        raise AccessDenied(
+            403,
+            f"publishing with force=true needs role {needed.value} or above "
+            f"(GRIDGEO_FORCE_PUBLISH_ROLE); {who.name!r} has {who.role.value}",
+        )
+    return versions.publish(store, version_id, actor=who.actor, force=force).to_dict()
+
+
+@router.post("/{version_id}/rollback", summary="Re-publish an earlier (retired) version")
+def rollback(
+    store: StoreDep, version_id: int, who: Annotated[Caller, Depends(require(Role.PLANNER))]
+) -> dict[str, Any]:
+    return versions.rollback(store, version_id, actor=who.actor).to_dict()

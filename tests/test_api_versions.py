@@ -1,0 +1,180 @@
+"""Boundary management over HTTP: upload (dry run, commit), list, show, diff, publish,
+rollback, behind roles; upload limits and zip safety."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from gridgeo.api import security
+from gridgeo.api.app import create_app
+from gridgeo.api.security import Role
+from gridgeo.settings import Settings
+from gridgeo.store.core import Store
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "boundaries.gpkg"
+
+
+@pytest.fixture(scope="module")
+def geojson() -> bytes:
+    """The sample boundaries as one GeoJSON file (all levels)."""
+    import pyogrio
+
+    frames = [gpd.read_file(SAMPLE, layer=name) for name, _ in pyogrio.list_layers(SAMPLE)]
+    frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+    return frame.to_json().encode()
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('ver') / 's.sqlite'}"
+    app = create_app(Settings(database_url=url, max_upload_features=5000))
+    store = Store(url)
+    keys = {r.value: security.create_key(store, f"{r.value}-key", r, actor="t") for r in Role}
+    with TestClient(app) as client:
+        yield client, keys
+
+
+def _upload(client: TestClient, body: bytes, name: str, key: str | None, **form: str):  # type: ignore[no-untyped-def]
+    headers = {"X-API-Key": key} if key else {}
+    return client.post("/v1/versions", files={"file": (name, body)}, data=form, headers=headers)
+
+
+def test_writes_need_planner(env: tuple[TestClient, dict[str, str]], geojson: bytes) -> None:
+    client, keys = env
+    r = _upload(client, geojson, "b.geojson", None)
+    assert r.status_code == 401 and "planner" in r.json()["detail"]
+    assert r.headers["www-authenticate"].startswith("ApiKey")
+    r = _upload(client, geojson, "b.geojson", keys["viewer"])
+    assert r.status_code == 403
+    assert r.json()["detail"] == (
+        "the API key 'viewer-key' has role viewer; this needs role planner or above"
+    )
+    assert _upload(client, geojson, "b.geojson", keys["reporter"]).status_code == 403
+    assert client.post("/v1/versions/1/publish").status_code == 401
+    assert (
+        client.post("/v1/versions/1/rollback", headers={"X-API-Key": keys["viewer"]}).status_code
+        == 403
+    )
+    assert client.get("/v1/versions").status_code == 200  # reads: viewer (anonymous)
+
+
+def test_upload_publish_diff_rollback(
+    env: tuple[TestClient, dict[str, str]], geojson: bytes
+) -> None:
+    client, keys = env
+    planner = {"X-API-Key": keys["planner"]}
+    dry = _upload(client, geojson, "b.geojson", keys["planner"])
+    assert dry.status_code == 200, dry.text
+    assert dry.json()["dry_run"] is True and dry.json()["version"] is None
+    assert dry.json()["feature_count"] > 50 and "report" in dry.json()
+    before = len(client.get("/v1/versions").json())
+
+    r = _upload(client, geojson, "b.geojson", keys["planner"], commit="true", note="redraw")
+    assert r.status_code == 201, r.text
+    draft = r.json()["version"]
+    assert draft["status"] == "draft" and draft["author"] == "planner-key"
+    assert draft["note"] == "redraw" and draft["source_name"] == "b.geojson"
+    assert len(client.get("/v1/versions").json()) == before + 1
+    shown = client.get(f"/v1/versions/{draft['id']}").json()
+    assert shown["id"] == draft["id"] and isinstance(shown["report"], dict)
+
+    diff = client.get(f"/v1/versions/1/diff/{draft['id']}").json()
+    assert isinstance(diff, dict)
+    gj = client.get(f"/v1/versions/1/diff/{draft['id']}", params={"format": "geojson"})
+    assert gj.headers["content-type"].startswith("application/geo+json")
+    assert gj.json()["type"] == "FeatureCollection"
+
+    r = client.post(f"/v1/versions/{draft['id']}/publish", headers=planner)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "published"
+    r = client.post(f"/v1/versions/{draft['id']}/publish", headers=planner)
+    assert r.status_code == 409 and "already published" in r.json()["detail"]
+
+    r = client.post("/v1/versions/1/rollback", headers=planner)
+    assert r.status_code == 200 and r.json()["status"] == "published"
+    assert client.get("/v1/versions/999").status_code == 404
+
+
+def test_force_publish_needs_admin(env: tuple[TestClient, dict[str, str]], geojson: bytes) -> None:
+    client, keys = env
+    r = _upload(client, geojson, "b.geojson", keys["planner"], commit="true")
+    vid = r.json()["version"]["id"]
+    r = client.post(
+        f"/v1/versions/{vid}/publish?force=true", headers={"X-API-Key": keys["planner"]}
+    )
+    assert r.status_code == 403 and "GRIDGEO_FORCE_PUBLISH_ROLE" in r.json()["detail"]
+    r = client.post(f"/v1/versions/{vid}/publish?force=true", headers={"X-API-Key": keys["admin"]})
+    assert r.status_code == 200 and r.json()["status"] == "published"
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_upload_refusals(env: tuple[TestClient, dict[str, str]], tmp_path: Path) -> None:
+    client, keys = env
+    key = keys["planner"]
+    r = _upload(client, _zip({"../../evil.shp": b"x"}), "b.zip", key)
+    assert r.status_code == 422 and "'..'" in r.json()["detail"]
+    r = _upload(client, _zip({"/tmp/evil.shp": b"x"}), "b.zip", key)
+    assert r.status_code == 422 and "absolute path" in r.json()["detail"]
+    r = _upload(client, b"not a zip", "b.zip", key)
+    assert r.status_code == 422 and "not a valid zip" in r.json()["detail"]
+    r = _upload(client, b"{}", "b.exe", key)
+    assert r.status_code == 422 and ".exe" in r.json()["detail"]
+
+    many = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": f"450302001001{i:03d}", "name": str(i)},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [
+                            [110 + i * 1e-4, 25],
+                            [110 + i * 1e-4, 25.0001],
+                            [110.0001 + i * 1e-4, 25],
+                            [110 + i * 1e-4, 25],
+                        ]
+                    ],
+                },
+            }
+            for i in range(5001)
+        ],
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4490"}},
+    }
+    r = _upload(client, json.dumps(many).encode(), "many.geojson", key)
+    assert r.status_code == 413 and "5001 features" in r.json()["detail"]
+
+    # A zipped Shapefile is read from the safe extraction.
+    shp = tmp_path / "shp"
+    shp.mkdir()
+    gpd.read_file(SAMPLE, layer="level1_city").to_file(shp / "g.shp")
+    body = _zip({p.name: p.read_bytes() for p in shp.iterdir()})
+    r = _upload(client, body, "g.zip", key)
+    assert r.status_code == 200, r.text
+    assert r.json()["dry_run"] is True and r.json()["feature_count"] > 0
+
+
+def test_upload_too_large(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    app = create_app(Settings(database_url=url, max_upload_bytes=4096))
+    key = security.create_key(Store(url), "p", Role.PLANNER, actor="t")
+    with TestClient(app) as client:
+        r = _upload(client, b"x" * 10_000, "b.geojson", key)
+        assert r.status_code == 413 and "limit is 4096" in r.json()["detail"]
