@@ -11,9 +11,10 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 # Debian packages the project uses: SpatiaLite (embedded store), GDAL tools (ogrinfo in tests),
 # PostGIS for the running PostgreSQL (benchmarks and the production store), chromium (the
-# headless browser the map tests drive through Playwright) and a CJK font so it draws Chinese.
+# headless browser the map tests drive through Playwright), a CJK font so it draws Chinese, and
+# wrk (the HTTP load generator of benchmarks/bench_api.py).
 SYSTEM_PACKAGES := libsqlite3-mod-spatialite gdal-bin postgresql-15-postgis-3 chromium \
-	fonts-wqy-microhei
+	fonts-wqy-microhei wrk
 SAMPLE := data/sample/boundaries.gpkg
 
 .PHONY: run test data bench lint format setup system-packages clean
@@ -38,6 +39,7 @@ bench: setup $(SAMPLE)
 	$(PY) benchmarks/bench_assign.py
 	$(PY) benchmarks/bench_assign_cli.py --rows 1000000
 	$(PY) benchmarks/bench_assign_cli.py --rows 10000000
+	$(PY) benchmarks/bench_api.py
 
 lint: setup
 	$(BIN)/ruff check gridgeo tests benchmarks

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from gridgeo import __version__
-from gridgeo.api import errors, security
+from gridgeo.api import errors, lookup_service, security
 from gridgeo.api.routers import features, health, lookup, open311, tiles, versions, viewer
 from gridgeo.io.dataset import Dataset
 from gridgeo.settings import Settings
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         live.start()
+        lookup_service.warm(live.current)  # the first lookup should not pay the index build
         try:
             yield
         finally:
@@ -55,9 +56,12 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     errors.install(app)
     security.install(app, settings)
     app.include_router(health.router)
+    # early in the route table (matching is linear); checks the viewer role itself, on the
+    # event loop (docs/BENCHMARKS.md)
+    app.include_router(lookup.router)
     # Reads of grids need role viewer; anonymous callers have GRIDGEO_ANONYMOUS_ROLE.
     read = [Depends(security.require_viewer)]
-    for router in (lookup.router, features.router, tiles.router, viewer.router):
+    for router in (features.router, tiles.router, viewer.router):
         app.include_router(router, dependencies=read)
     app.include_router(versions.router)  # checks roles per operation
     app.include_router(open311.router)  # answers refusals as Open311 error lists

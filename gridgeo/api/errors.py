@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from gridgeo.api.lookup_service import TooManyPointsError
 from gridgeo.api.security import TooLargeError
 from gridgeo.errors import (
     CodeError,
@@ -25,6 +30,7 @@ STATUS_BY_ERROR: dict[type[GridgeoError], int] = {
     InputFileError: 422,
     NotFoundError: 404,
     TooLargeError: 413,
+    TooManyPointsError: 413,
     ConflictError: 409,
     GridgeoError: 400,
 }
@@ -48,3 +54,34 @@ def install(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(GridgeoError, handle)
+    app.add_exception_handler(RequestValidationError, handle_validation)
+
+
+async def handle_validation(_: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 body, plus ``message``: one sentence naming each bad parameter."""
+    assert isinstance(exc, RequestValidationError)
+    problems = list(exc.errors())
+    return JSONResponse(
+        {
+            "detail": jsonable_encoder(problems),
+            "error": "RequestValidationError",
+            "message": "; ".join(_describe(p) for p in problems) or "invalid request",
+        },
+        status_code=422,
+    )
+
+
+def _describe(problem: Any) -> str:
+    """``query parameter 'lat': Field required`` from one pydantic error."""
+    loc = [str(part) for part in problem.get("loc", ())]
+    where = {"query": "query parameter", "path": "path parameter", "header": "header"}
+    if len(loc) >= 2 and loc[0] in where:
+        name = f"{where[loc[0]]} {loc[1]!r}"
+    elif loc and loc[0] == "body":
+        name = "body" + "".join(f"[{p}]" for p in loc[1:])
+    else:
+        name = ".".join(loc) or "request"
+    message = f"{name}: {problem.get('msg', 'invalid')}"
+    if "input" in problem and loc[:1] != ["body"]:
+        message += f" (got {problem['input']!r})"
+    return message

@@ -26,6 +26,17 @@ def health(data: Annotated[Dataset, Depends(dataset)]) -> dict[str, Any]:
     }
 
 
+@router.get(
+    "/health/noop",
+    summary="Answers at once (load-test baseline)",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
+async def noop() -> dict[str, str]:
+    """Does nothing: the throughput benchmark compares ``/v1/lookup`` against it
+    (docs/BENCHMARKS.md), so it measures only the framework and the server."""
+    return {"status": "ok"}
+
+
 def landing() -> str:
     """The HTML landing page; ``/`` (the OGC API landing page, routers/features.py)
     serves it to browsers and JSON to API clients."""

@@ -1,22 +1,287 @@
-"""``GET /v1/lookup``: the grid chain and workstation of one point."""
+"""``/v1/lookup``: the grid chain, workstation, staff and partners of a point, or of many.
+
+Both handlers are ``async`` on purpose: their work is a few microseconds of
+index lookup plus cached dicts, cheaper than a hop to the thread pool that a
+plain ``def`` handler (or dependency) costs on every request.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from gridgeo.api.deps import dataset
+from gridgeo.api import lookup_models as m
+from gridgeo.api.lookup_service import (
+    TooManyPointsError,
+    Visibility,
+    lookup_many,
+    lookup_one,
+    lookup_one_json,
+    parse_batch,
+    parse_posts,
+)
+from gridgeo.api.security import (
+    Caller,
+    Role,
+    StaffAccess,
+    authorize,
+    presented_key,
+    staff_access,
+)
+from gridgeo.errors import GridgeoError
 from gridgeo.io.dataset import Dataset
 
-router = APIRouter(prefix="/v1", tags=["lookup"])
+
+async def viewer_role(request: Request) -> Caller:
+    """The viewer-role check, on the event loop unless a key must be looked up in the store.
+
+    The shared ``security.require_viewer`` is a plain ``def``, which FastAPI runs in
+    the thread pool: that hop cost more than the whole lookup (docs/BENCHMARKS.md).
+    """
+    if presented_key(request) is None:
+        return authorize(request, Role.VIEWER)
+    return await run_in_threadpool(authorize, request, Role.VIEWER)
 
 
-@router.get("/lookup", summary="Grid chain (五级网格 ... 市) and workstation of a point")
-def lookup(
-    data: Annotated[Dataset, Depends(dataset)],
-    lon: Annotated[float, Query(description="longitude", examples=[110.2965])],
-    lat: Annotated[float, Query(description="latitude", examples=[25.2775])],
-    crs: Annotated[str, Query(description="wgs84, cgcs2000, gcj02 or bd09")] = "wgs84",
-) -> dict[str, Any]:
-    return data.lookup(lon, lat, crs=crs).to_dict()
+router = APIRouter(prefix="/v1", tags=["lookup"], dependencies=[Depends(viewer_role)])
+
+CRS_HELP = (
+    "coordinate system of lon/lat: wgs84 (GPS, default), cgcs2000, gcj02 (Amap, Tencent, "
+    "WeChat) or bd09 (Baidu)"
+)
+VERSION_HELP = "boundaries version to answer from (default: the published one)"
+AT_HELP = "answer with the boundaries published at this time (ISO 8601), e.g. 2026-01-01T00:00:00Z"
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": m.ErrorOut, "description": "bad coordinate, CRS, post, category or body"},
+    404: {"model": m.ErrorOut, "description": "no such version, or nothing published then"},
+    422: {"model": m.ErrorOut, "description": "a parameter failed validation"},
+}
+
+
+def _data(request: Request, version: int | None, at: datetime | None) -> Dataset:
+    if version is not None and at is not None:
+        raise GridgeoError("give either version or at, not both")
+    live = request.app.state.live
+    data: Dataset = live.current if version is None and at is None else live.as_of(version, at)
+    return data
+
+
+def _json(content: Any) -> Response:
+    # Dicts straight to JSON: response_model stays for the OpenAPI document, the tests and
+    # schemathesis check conformance, and requests skip a second validation pass.
+    return JSONResponse(content)
+
+
+@dataclass(frozen=True)
+class Param:
+    """A query parameter of ``GET /v1/lookup``: its OpenAPI entry and its parser."""
+
+    name: str
+    schema: dict[str, Any]
+    description: str
+    examples: dict[str, Any]
+    required: bool = False
+
+    def openapi(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "in": "query",
+            "required": self.required,
+            "schema": self.schema,
+            "description": self.description,
+            "examples": {k: {"value": v} for k, v in self.examples.items()},
+        }
+
+
+_NUMBER = {"type": "number"}
+GET_PARAMS = (
+    Param("lon", _NUMBER, "longitude (degrees, east positive)", {"文明社区": 110.2965}, True),
+    Param("lat", _NUMBER, "latitude (degrees, north positive)", {"文明社区": 25.2775}, True),
+    Param(
+        "crs",
+        {"type": "string", "default": "wgs84", "maxLength": 40},
+        CRS_HELP,
+        {"GPS": "wgs84", "Amap": "gcj02", "Baidu": "bd09"},
+    ),
+    Param("version", {"type": "integer", "minimum": 1}, VERSION_HELP, {"first": 1}),
+    Param(
+        "at",
+        {"type": "string", "format": "date-time"},
+        AT_HELP,
+        {"new year": "2026-01-01T00:00:00Z"},
+    ),
+    Param(
+        "category",
+        {"type": "string", "maxLength": 100},
+        "report category (code such as 0505, or Chinese name): adds the dispatch and keeps "
+        "only the partner units it routes to, with reasons",
+        {"机动车乱停放": "0505"},
+    ),
+    Param(
+        "role",
+        {"type": "string", "maxLength": 200},
+        "only staff in these posts: leader, executive_deputy, deputy, member (or 网格长, "
+        "常务副网格长, 副网格长, 网格员), comma-separated",
+        {"leaders": "leader", "网格员": "网格员"},
+    ),
+)
+_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
+@dataclass(frozen=True)
+class LookupQuery:
+    """The parsed query of ``GET /v1/lookup``."""
+
+    lon: float
+    lat: float
+    crs: str
+    version: int | None
+    at: datetime | None
+    category: str | None
+    role: str | None
+
+
+def parse_query(request: Request) -> LookupQuery:
+    """Parse and check the query by hand (FastAPI's per-parameter machinery costs more than
+    the lookup itself, docs/BENCHMARKS.md); problems raise the same 422 as FastAPI's.
+    """
+    q = request.query_params
+    problems: list[dict[str, Any]] = []
+
+    def fail(name: str, kind: str, msg: str, value: object) -> None:
+        problems.append({"type": kind, "loc": ["query", name], "msg": msg, "input": value})
+
+    def number(name: str) -> float:
+        raw = q.get(name)
+        if raw is None:
+            fail(name, "missing", "Field required", None)
+            return math.nan
+        try:
+            return float(raw)
+        except ValueError:
+            fail(name, "float_parsing", "Input should be a valid number", raw)
+            return math.nan
+
+    def text(name: str, limit: int) -> str | None:
+        raw = q.get(name)
+        if raw is not None and len(raw) > limit:
+            fail(name, "string_too_long", f"String should have at most {limit} characters", raw)
+        return raw
+
+    lon, lat = number("lon"), number("lat")
+    crs = text("crs", 40) or "wgs84"
+    category, role = text("category", 100), text("role", 200)
+    version = at = None
+    if (raw := q.get("version")) is not None:
+        if raw.strip().isdigit() and int(raw) >= 1:
+            version = int(raw)
+        else:
+            fail("version", "int_parsing", "Input should be a whole number of at least 1", raw)
+    if (raw := q.get("at")) is not None:
+        try:
+            at = _DATETIME.validate_python(raw)
+        except ValidationError:
+            fail("at", "datetime_parsing", "Input should be an ISO 8601 date-time", raw)
+    if problems:
+        raise RequestValidationError(problems)
+    return LookupQuery(lon, lat, crs, version, at, category, role)
+
+
+@router.get(
+    "/lookup",
+    summary="Grid chain (五级网格 ... 市), workstation, staff and partners of a point",
+    response_model=m.LookupResponse,
+    responses={
+        **_ERRORS,
+        200: {"content": {"application/json": {"example": m.LOOKUP_EXAMPLE}}},
+    },
+    openapi_extra={"parameters": [p.openapi() for p in GET_PARAMS]},
+)
+async def lookup(request: Request) -> Response:
+    """Which grid holds the point, at every level, and who is responsible there.
+
+    Names of staff are given to callers whose API role may see them, phone
+    numbers to those who may see contacts (``GRIDGEO_STAFF_NAMES_ROLE``,
+    ``GRIDGEO_STAFF_CONTACT_ROLE``); otherwise those fields are null.
+    """
+    query = parse_query(request)
+    posts = parse_posts(query.role)
+    access: StaffAccess = staff_access(request)
+    see = Visibility(access.names, access.contacts)
+    data = _data(request, query.version, query.at)
+    if query.category is None:  # the hot path: cached JSON parts (lookup_one_json)
+        body = lookup_one_json(data, query.lon, query.lat, query.crs, posts=posts, see=see)
+        return Response(body, media_type="application/json")
+    answer = lookup_one(
+        data, query.lon, query.lat, query.crs, posts=posts, see=see, category=query.category
+    )
+    return _json(answer)
+
+
+@router.post(
+    "/lookup",
+    summary=f"Grid chain and workstation of up to {m.MAX_BATCH_POINTS:,} points",
+    response_model=m.BatchResponse,
+    responses={
+        **_ERRORS,
+        200: {"content": {"application/json": {"example": m.BATCH_EXAMPLE}}},
+        413: {"model": m.ErrorOut, "description": "more points than a request may carry"},
+    },
+    openapi_extra=m.BATCH_REQUEST_OPENAPI,
+)
+async def lookup_batch(
+    request: Request,
+    crs: Annotated[
+        str,
+        Query(
+            description=CRS_HELP,
+            max_length=40,
+            openapi_examples={"wgs84": {"value": "wgs84"}, "gcj02": {"value": "gcj02"}},
+        ),
+    ] = "wgs84",
+    version: Annotated[
+        int | None,
+        Query(description=VERSION_HELP, ge=1, openapi_examples={"first": {"value": 1}}),
+    ] = None,
+    at: Annotated[
+        datetime | None,
+        Query(
+            description=AT_HELP, openapi_examples={"new year": {"value": "2026-01-01T00:00:00Z"}}
+        ),
+    ] = None,
+) -> Response:
+    """Answer each point in input order; a bad point gets ``status: bad_input`` and an
+    ``error``, the others are answered all the same.
+
+    Body: a JSON array of ``{"lon", "lat", "id"?}`` objects or a GeoJSON
+    FeatureCollection of Points. More than 10,000 points is refused with 413:
+    use ``gridgeo assign`` (files of any size) or ``gridgeo.scaleout.assign_dask``
+    (docs/SCALING.md).
+    """
+    raw = await request.body()
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return JSONResponse(
+            {"detail": f"body is not valid JSON: {exc}", "error": "MalformedBody"},
+            status_code=400,
+        )
+    points = parse_batch(body)
+    if len(points.lon) > m.MAX_BATCH_POINTS:
+        raise TooManyPointsError(
+            f"{len(points.lon)} points: a request takes at most {m.MAX_BATCH_POINTS:,}. "
+            "For more, use `gridgeo assign FILE -o OUT` (CSV, GeoJSON, GeoParquet of any size) "
+            "or gridgeo.scaleout.assign_dask on a Dask cluster (docs/SCALING.md)"
+        )
+    data = _data(request, version, at)
+    return _json(lookup_many(data, points, crs))

@@ -1,0 +1,315 @@
+"""HTTP throughput of ``GET /v1/lookup`` against a no-op and a PostGIS-per-request lookup.
+
+Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_api.py``). Serves
+the app (store-backed: a fresh SQLite store seeded with the sample data) with
+uvicorn on loopback, 1 and then 2 workers, and drives it with ``wrk`` (Debian
+package ``wrk``) for each of three endpoints of the **same app and server**:
+
+* ``/health/noop``: returns at once (the framework and server cost);
+* ``/v1/lookup``: the real endpoint (chain, workstation, staff, partners);
+* ``/bench/postgis_lookup``: the same question answered by PostGIS per request
+  (``ST_Covers`` on the ``grids`` table of a PostGIS store, GiST index), a route
+  only this benchmark adds.
+
+Every request uses a different point (a Lua script cycles through 1,000 points in
+the pilot communities); the no-op gets the same query strings. Prints a Markdown
+table (requests/s, p50, p99) for docs/BENCHMARKS.md and the two target ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import shapely
+from fastapi import Query
+
+REPO = Path(__file__).resolve().parents[1]
+PG_ADMIN_URL = os.environ.get(
+    "GRIDGEO_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+ENDPOINTS = {
+    "no-op": "/health/noop",
+    "lookup": "/v1/lookup",
+    "PostGIS per request": "/bench/postgis_lookup",
+}
+
+LUA = """
+local paths = {%(paths)s}
+local i = 0
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d %%d %%d %%d\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+# --- the app wrk drives (imported by uvicorn in each worker) ------------------------------
+
+
+def app_factory() -> Any:
+    """The gridgeo app plus ``GET /bench/postgis_lookup`` (benchmark only).
+
+    The extra route answers from a PostGIS store (``GRIDGEO_BENCH_PG_URL``,
+    seeded with the same sample data) with one SQL query per request.
+    """
+    from sqlalchemy import text
+
+    from gridgeo.api.app import create_app
+    from gridgeo.coords import check_lonlat, parse_coord_system, to_cgcs2000
+    from gridgeo.settings import Settings
+    from gridgeo.store.core import Store
+    from gridgeo.store.datasets import published_key
+
+    settings = Settings()
+    app = create_app(settings)
+    pg = Store(os.environ["GRIDGEO_BENCH_PG_URL"])
+    with pg.reading() as session:
+        version = published_key(session).boundaries
+    chain_sql = text(
+        "SELECT code, name, level FROM grids WHERE version_id = :v AND "
+        "ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4490)) ORDER BY level DESC, code"
+    )
+
+    @app.get("/bench/postgis_lookup", include_in_schema=False)
+    def postgis_lookup(  # a plain def: the query blocks, so it runs in the thread pool
+        lon: Annotated[float, Query()], lat: Annotated[float, Query()], crs: str = "wgs84"
+    ) -> dict[str, Any]:
+        x, y = check_lonlat(lon, lat)
+        cx, cy = to_cgcs2000(x, y, parse_coord_system(crs))
+        with pg.engine.connect() as conn:
+            rows = conn.execute(chain_sql, {"v": version, "x": float(cx), "y": float(cy)}).all()
+        return {
+            "point": {"lon": float(cx), "lat": float(cy)},
+            "version": version,
+            "grids": [{"code": r[0], "name": r[1], "level": r[2]} for r in rows],
+        }
+
+    return app
+
+
+# --- driving it ---------------------------------------------------------------------------
+
+
+def sample_points(n: int, seed: int) -> list[tuple[float, float]]:
+    """Random points in the pilot communities (full chains, staff at every level)."""
+    import gridgeo
+
+    grids = gridgeo.load().grids
+    communities = grids.geometries[grids.levels == 4]
+    area = shapely.union_all(communities)
+    shapely.prepare(area)
+    xmin, ymin, xmax, ymax = shapely.total_bounds(communities)
+    rng = np.random.default_rng(seed)
+    out: list[tuple[float, float]] = []
+    while len(out) < n:
+        x, y = rng.uniform(xmin, xmax, 4 * n), rng.uniform(ymin, ymax, 4 * n)
+        inside = shapely.contains_xy(area, x, y)
+        out += [(round(a, 6), round(b, 6)) for a, b in zip(x[inside], y[inside], strict=True)]
+    return out[:n]
+
+
+def lua_script(path: str, points: list[tuple[float, float]], folder: Path) -> Path:
+    paths = ",".join(f'"{path}?lon={x}&lat={y}"' for x, y in points)
+    script = folder / f"{path.strip('/').replace('/', '_')}.lua"
+    script.write_text(LUA % {"paths": paths})
+    return script
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"uvicorn exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {seconds} s")
+
+
+def run_wrk(url: str, script: Path, seconds: int, connections: int, threads: int) -> dict[str, Any]:
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    match = re.search(r"RESULT ((?:\d+ ?){9})", out)
+    if not match:
+        raise RuntimeError(f"no result from wrk:\n{out}")
+    reqs, micros, p50, p99, *errors = (int(v) for v in match.group(1).split())
+    return {
+        "rps": reqs / (micros / 1e6),
+        "p50_ms": p50 / 1000,
+        "p99_ms": p99 / 1000,
+        "requests": reqs,
+        "errors": sum(errors),
+    }
+
+
+def serve(workers: int, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    cmd = [
+        sys.executable, "-m", "uvicorn", "bench_api:app_factory", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    return subprocess.Popen(cmd, env=env, cwd=Path(__file__).parent)
+
+
+def check_answers(base: str, points: list[tuple[float, float]]) -> None:
+    """The lookup and the PostGIS route name the same grids for the same points."""
+    for x, y in points[:50]:
+        q = f"?lon={x}&lat={y}"
+        with urllib.request.urlopen(base + ENDPOINTS["lookup"] + q) as r:
+            ours = [g["code"] for g in json.load(r)["grids"]]
+        with urllib.request.urlopen(base + ENDPOINTS["PostGIS per request"] + q) as r:
+            theirs = [g["code"] for g in json.load(r)["grids"]]
+        if ours != theirs:
+            raise SystemExit(f"disagreement at {x},{y}: lookup {ours}, PostGIS {theirs}")
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return f"{os.cpu_count()} cores ({model}), {platform.python_implementation()} " + (
+        platform.python_version()
+    )
+
+
+def create_pg_database() -> tuple[str, str]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"gridgeo_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name, make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def seed_postgis(url: str) -> None:
+    from gridgeo.settings import Settings
+    from gridgeo.store.core import Store
+    from gridgeo.store.seed import seed_if_empty
+
+    with Store(url) as store:
+        seed_if_empty(store, Settings(database_url=url))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per endpoint")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to run")
+    parser.add_argument("--points", type=int, default=1000)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk (make setup does)")
+
+    tmp = Path(tempfile.mkdtemp(prefix="gridgeo-bench-api-"))
+    points = sample_points(args.points, seed=5)
+    pg_name, pg_url = create_pg_database()
+    rows: list[tuple[int, str, dict[str, Any]]] = []
+    try:
+        seed_postgis(pg_url)
+        env = os.environ | {
+            "GRIDGEO_DATABASE_URL": f"sqlite:///{tmp / 'store.sqlite'}",
+            "GRIDGEO_BENCH_PG_URL": pg_url,
+            "PYTHONPATH": str(Path(__file__).parent),
+        }
+        scripts = {k: lua_script(p, points, tmp) for k, p in ENDPOINTS.items()}
+        for workers in (int(w) for w in args.workers.split(",")):
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            proc = serve(workers, port, env)
+            try:
+                wait_ready(base + "/health/noop", proc)
+                check_answers(base, points)
+                for name, path in ENDPOINTS.items():
+                    # warm-up: every worker builds its caches, numba and the pool connect
+                    run_wrk(base + path, scripts[name], 2, args.connections, args.threads)
+                    result = run_wrk(
+                        base + path, scripts[name], args.seconds, args.connections, args.threads
+                    )
+                    rows.append((workers, name, result))
+                    print(f"{workers} worker(s) {name}: {result}", flush=True)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+    finally:
+        drop_pg_database(pg_name)
+        shutil.rmtree(tmp, ignore_errors=True)
+    report(rows, args)
+
+
+def report(rows: list[tuple[int, str, dict[str, Any]]], args: argparse.Namespace) -> None:
+    print()
+    print(f"Machine: {machine()}. Date: {dt.date.today().isoformat()}.")
+    print(
+        f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s on loopback, "
+        f"{args.points} distinct points cycled."
+    )
+    print()
+    print("| workers | endpoint | requests/s | p50 ms | p99 ms | vs no-op | errors |")
+    print("|---|---|---|---|---|---|---|")
+    by = {(w, n): r for w, n, r in rows}
+    for workers, name, r in rows:
+        noop = by[(workers, "no-op")]["rps"]
+        print(
+            f"| {workers} | {name} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
+            f"| {r['rps'] / noop:.2f}x | {r['errors']} |"
+        )
+    print()
+    for workers in sorted({w for w, _, _ in rows}):
+        look = by[(workers, "lookup")]["rps"]
+        noop = by[(workers, "no-op")]["rps"]
+        pg = by[(workers, "PostGIS per request")]["rps"]
+        print(
+            f"{workers} worker(s): lookup = {look / noop:.0%} of no-op (target >= 80%), "
+            f"{look / pg:.1f}x PostGIS per request (target >= 5x)"
+        )
+
+
+if __name__ == "__main__":
+    main()

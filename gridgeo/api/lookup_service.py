@@ -1,0 +1,572 @@
+"""The work behind ``/v1/lookup``: per-Dataset tables, one point, many points.
+
+Everything that depends only on the owner grid of a point (its chain, the
+workstation, the people of each level) is computed once per grid and kept
+with the Dataset, so a request pays only for the point test
+(:meth:`gridgeo.index.GridIndex.assign_one`) and the JSON. The tables are
+keyed on the Dataset object: publishing a new version builds new ones and
+the old ones go with the old Dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from gridgeo.coords import bad_lonlat_mask, check_lonlat, parse_coord_system, to_cgcs2000
+from gridgeo.dispatch import DispatchResult, dispatch, staff_by_grid
+from gridgeo.errors import CoordinateError, GridgeoError
+from gridgeo.index import GridIndex
+from gridgeo.io.dataset import Dataset
+from gridgeo.levels import Level
+from gridgeo.lookup import GridRef, LookupResult
+from gridgeo.partners import PartnerUnit
+from gridgeo.staffing import ROLE_WORDS, Role, StaffMember
+from gridgeo.workstation import Workstation, serving
+
+
+class BatchFormatError(GridgeoError):
+    """A batch body that is neither a list of points nor a FeatureCollection of Points."""
+
+
+class TooManyPointsError(GridgeoError):
+    """A batch above the per-request limit (413): such work belongs to ``gridgeo assign``."""
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What the caller may see of people: names (and partner contacts), phone numbers."""
+
+    names: bool = False
+    contacts: bool = False
+
+
+@dataclass
+class OwnerInfo:
+    """What a lookup answers for every point of one owner grid."""
+
+    refs: tuple[GridRef, ...]
+    grids: list[dict[str, Any]]
+    workstation: Workstation | None
+    workstation_dict: dict[str, Any] | None
+    # per level (leaf first): the grid dict and its people, leader first
+    teams: list[tuple[dict[str, Any], list[StaffMember]]]
+
+
+@dataclass
+class LookupTables:
+    """Index and per-owner answers of one Dataset (built once, shared by all requests)."""
+
+    data: Dataset
+    index: GridIndex
+    staff: dict[str, list[StaffMember]]
+    _owners: dict[int, OwnerInfo] = field(default_factory=dict)
+    # serialized answer parts: per (owner, posts, visibility) and per (partners, visibility)
+    _owner_json: dict[tuple[int, frozenset[Role] | None, Visibility], bytes] = field(
+        default_factory=dict
+    )
+    _partner_json: dict[tuple[tuple[int, ...], Visibility], bytes] = field(default_factory=dict)
+
+    def owner(self, owner: int) -> OwnerInfo:
+        """The answer parts of an owner position of ``index`` (cached)."""
+        info = self._owners.get(owner)
+        if info is None:
+            info = self._build(owner)
+            self._owners[owner] = info  # a race builds the same value twice: harmless
+        return info
+
+    def owner_json(self, owner: int, posts: frozenset[Role] | None, see: Visibility) -> bytes:
+        """``"grids":...,"staff_contacts":...`` of an owner as JSON members (cached)."""
+        key = (owner, posts, see)
+        found = self._owner_json.get(key)
+        if found is None:
+            info = self.owner(owner)
+            members = {
+                "grids": info.grids,
+                "workstation": info.workstation_dict,
+                "nearest": None,
+                "staff": staff_section(info, posts, see),
+                "staff_names": see.names,
+                "staff_contacts": see.contacts,
+            }
+            found = _members(members)
+            if len(self._owner_json) < MAX_CACHED_ANSWERS:  # posts filters are few, but bound it
+                self._owner_json[key] = found
+        return found
+
+    def partners_json(self, x: float, y: float, see: Visibility) -> bytes:
+        """``"partners":[...]`` for the units whose zones cover the CGCS2000 point."""
+        covering = tuple(self.data.zones.covering(x, y)) if self.data.partners else ()
+        key = (covering, see)
+        found = self._partner_json.get(key)
+        if found is None:
+            zones = self.data.zones
+            found = _members({"partners": [partner(zones.partners[p], see) for p in covering]})
+            if len(self._partner_json) < MAX_CACHED_ANSWERS:
+                self._partner_json[key] = found
+        return found
+
+    def _build(self, owner: int) -> OwnerInfo:
+        grids = self.data.grids
+        position = int(self.index.owner_positions[owner])
+        refs = tuple(
+            GridRef(Level(int(grids.levels[p])), grids.codes[p] or grids.refs[p], grids.names[p])
+            for p in grids.chain(position)
+        )
+        station = serving(self.data.workstations, [r.code for r in refs])
+        dicts = [r.to_dict() for r in refs]
+        teams = [(d, self.staff.get(r.code, [])) for d, r in zip(dicts, refs, strict=True)]
+        return OwnerInfo(refs, dicts, station, station.to_dict() if station else None, teams)
+
+
+MAX_CACHED_ANSWERS = 100_000
+
+
+def _members(obj: dict[str, Any]) -> bytes:
+    """The members of a JSON object without its braces, e.g. ``"a":1,"b":[]``."""
+    text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text[1:-1].encode("utf-8")
+
+
+_tables: dict[int, LookupTables] = {}
+_tables_lock = threading.Lock()
+
+
+def tables(data: Dataset) -> LookupTables:
+    """The lookup tables of ``data``, built on first use and dropped with the Dataset.
+
+    Dataset is a mutable dataclass (unhashable), so the cache is keyed on its
+    id with a finaliser that removes the entry when the Dataset is collected.
+    """
+    found = _tables.get(id(data))
+    if found is not None and found.data is data:
+        return found
+    with _tables_lock:
+        found = _tables.get(id(data))
+        if found is None or found.data is not data:
+            found = LookupTables(data, GridIndex(data.grids), staff_by_grid(data.staff))
+            _tables[id(data)] = found
+            weakref.finalize(data, _tables.pop, id(data), None)
+        return found
+
+
+def warm(data: Dataset) -> None:
+    """Build the tables of ``data`` and compile the point kernel before the first request."""
+    t = tables(data)
+    if len(t.index.owner_positions):
+        t.index.assign_one(0.0, 0.0)
+
+
+# --- one point ---------------------------------------------------------------------------
+
+
+def parse_posts(value: str | None) -> frozenset[Role] | None:
+    """The posts of a ``role`` filter (comma-separated, English or Chinese); None for all.
+
+    Raises
+    ------
+    GridgeoError
+        For an unknown post; the message lists the accepted words.
+    """
+    if value is None or not value.strip():
+        return None
+    posts = set()
+    for word in (w.strip() for w in value.split(",")):
+        if word not in ROLE_WORDS:
+            raise GridgeoError(
+                f"role: unknown post {word!r}; use {', '.join(ROLE_WORDS)} (comma-separated)"
+            )
+        posts.add(ROLE_WORDS[word])
+    return frozenset(posts)
+
+
+def person(member: StaffMember, see: Visibility) -> dict[str, Any]:
+    """A person of the answer; name and phone only when the caller may see them."""
+    out = member.to_dict(with_contact=False)
+    out["name"] = member.name if see.names else None
+    out["phone"] = (member.phone or None) if see.contacts else None
+    return out
+
+
+def staff_section(
+    info: OwnerInfo, posts: frozenset[Role] | None, see: Visibility
+) -> list[dict[str, Any]]:
+    """People per level of the chain, filtered by post."""
+    return [
+        {
+            "grid": grid,
+            "people": [person(m, see) for m in people if posts is None or m.role in posts],
+        }
+        for grid, people in info.teams
+    ]
+
+
+def partner(unit: PartnerUnit, see: Visibility) -> dict[str, Any]:
+    """A covering partner unit (no routing reason)."""
+    return {
+        "code": unit.code,
+        "type": unit.type.value,
+        "type_zh": unit.type.zh,
+        "type_en": unit.type.en,
+        "group": unit.type.group,
+        "name": unit.name,
+        "zone_description": unit.zone.describe(),
+        "rule": None,
+        "reason": None,
+        "on_boundary": None,
+        "distance_m": None,
+        "contact": (unit.contact or None) if see.names else None,
+        "phone": (unit.phone or None) if see.contacts else None,
+    }
+
+
+def covering_partners(data: Dataset, x: float, y: float, see: Visibility) -> list[dict[str, Any]]:
+    """Every partner unit whose zone covers the CGCS2000 point."""
+    if not data.partners:
+        return []
+    zones = data.zones
+    return [partner(zones.partners[p], see) for p in zones.covering(x, y)]
+
+
+def dispatched(
+    data: Dataset, result: LookupResult, category: str, see: Visibility
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The dispatch section and the matched partners (with reasons) for ``category``."""
+    answer: DispatchResult = dispatch(
+        result,
+        category,
+        staff=tables(data).staff,
+        zones=data.zones,
+        routing=data.require_routing(),
+        categories=data.categories,
+    )
+    partners = []
+    for match in answer.partners:
+        out = partner(match.partner, see)
+        out |= {
+            "rule": match.rule.category,
+            "reason": match.reason,
+            "on_boundary": match.on_boundary,
+            "distance_m": None if match.distance_m is None else round(match.distance_m, 2),
+        }
+        partners.append(out)
+    section = {
+        "category": answer.category.to_dict(),
+        "rule": answer.rule.to_dict() if answer.rule else None,
+        "grid_involved": answer.grid_involved,
+        "grid_reason": answer.grid_reason,
+        "uncovered_types": [t.value for t in answer.uncovered_types],
+        "reached": answer.reached,
+        "notes": list(answer.notes),
+    }
+    return section, partners
+
+
+def to_storage(lon: float, lat: float, system: str) -> tuple[float, float]:
+    """One checked point in CGCS2000 (scalar fast path; check_lonlat words the errors).
+
+    Raises
+    ------
+    CoordinateError
+        For a non-finite or out-of-range (maybe swapped) coordinate.
+    """
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        check_lonlat(lon, lat)  # raises, naming the problem
+    if system in ("wgs84", "cgcs2000"):  # the same coordinates to centimetres
+        return float(lon), float(lat)
+    cx, cy = to_cgcs2000(lon, lat, system)
+    return float(cx), float(cy)
+
+
+def lookup_one_json(
+    data: Dataset,
+    lon: float,
+    lat: float,
+    crs: str,
+    *,
+    posts: frozenset[Role] | None = None,
+    see: Visibility = Visibility(),
+) -> bytes:
+    """``GET /v1/lookup`` without a category, as JSON bytes assembled from cached parts.
+
+    Only the input, the point and the version are written per request; the rest
+    depends on the owner grid (or the covering partner zones) and is cached.
+    """
+    system = parse_coord_system(crs)
+    px, py = to_storage(lon, lat, system)
+    t = tables(data)
+    owner = t.index.assign_one(px, py)
+    if owner < 0:  # outside every grid: the nearest grid differs per point, no cache
+        answer = lookup_one(data, lon, lat, crs, posts=posts, see=see)
+        return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    head = (
+        f'{{"input":{{"lon":{float(lon)!r},"lat":{float(lat)!r},"crs":"{system}"}},'
+        f'"point":{{"lon":{px!r},"lat":{py!r},"crs":"EPSG:4490"}},'
+        f'"version":{"null" if data.version is None else int(data.version)},'
+    ).encode()
+    return b"".join(
+        (
+            head,
+            t.owner_json(owner, posts, see),
+            b",",
+            t.partners_json(px, py, see),
+            b',"dispatch":null}',
+        )
+    )
+
+
+def lookup_one(
+    data: Dataset,
+    lon: float,
+    lat: float,
+    crs: str,
+    *,
+    posts: frozenset[Role] | None = None,
+    see: Visibility = Visibility(),
+    category: str | None = None,
+) -> dict[str, Any]:
+    """The full answer of ``GET /v1/lookup`` for one point.
+
+    Raises
+    ------
+    CoordinateError
+        For an unknown ``crs``, a non-finite, out-of-range or swapped coordinate.
+    CategoryError
+        For an unknown ``category``.
+    """
+    system = parse_coord_system(crs)
+    px, py = to_storage(lon, lat, system)
+    x, y = float(lon), float(lat)
+    t = tables(data)
+    owner = t.index.assign_one(px, py)
+    nearest = None
+    if owner >= 0:
+        info: OwnerInfo | None = t.owner(owner)
+    else:
+        info = None
+        near = data.locator.lookup(px, py, "cgcs2000").nearest
+        nearest = near.to_dict() if near else None
+    out: dict[str, Any] = {
+        "input": {"lon": x, "lat": y, "crs": system},
+        "point": {"lon": px, "lat": py, "crs": "EPSG:4490"},
+        "version": data.version,
+        "grids": info.grids if info else [],
+        "workstation": info.workstation_dict if info else None,
+        "nearest": nearest,
+        "staff": staff_section(info, posts, see) if info else [],
+        "staff_names": see.names,
+        "staff_contacts": see.contacts,
+        "partners": [],
+        "dispatch": None,
+    }
+    if category is None:
+        out["partners"] = covering_partners(data, px, py, see)
+        return out
+    result = LookupResult(
+        x,
+        y,
+        system,
+        (px, py),
+        info.refs if info else (),
+        info.workstation if info else None,
+        None,
+    )
+    out["dispatch"], out["partners"] = dispatched(data, result, category, see)
+    return out
+
+
+# --- many points -------------------------------------------------------------------------
+
+
+@dataclass
+class BatchPoints:
+    """Points of a batch body: raw values (maybe bad) and ids, in input order."""
+
+    lon: list[object]
+    lat: list[object]
+    ids: list[object]
+    problems: list[str | None]
+
+
+def parse_batch(body: object) -> BatchPoints:
+    """Points from a JSON array of ``{lon, lat[, id]}`` or a GeoJSON FeatureCollection.
+
+    A malformed *point* is kept with its problem (answered per point); only a
+    body of the wrong shape raises.
+
+    Raises
+    ------
+    BatchFormatError
+        When ``body`` is neither a list nor a FeatureCollection.
+    """
+    if isinstance(body, list):
+        return _points_from_list(body)
+    if isinstance(body, dict) and body.get("type") == "FeatureCollection":
+        features = body.get("features")
+        if not isinstance(features, list):
+            raise BatchFormatError("FeatureCollection: 'features' must be an array")
+        return _points_from_features(features)
+    if isinstance(body, dict) and "type" in body:
+        raise BatchFormatError(
+            f"GeoJSON type {body.get('type')!r}: send a FeatureCollection of Points"
+        )
+    raise BatchFormatError(
+        "body must be a JSON array of {lon, lat[, id]} objects or a GeoJSON "
+        "FeatureCollection of Points"
+    )
+
+
+def _points_from_list(items: list[object]) -> BatchPoints:
+    out = BatchPoints([], [], [], [])
+    for item in items:
+        if not isinstance(item, dict):
+            _add(out, None, None, None, f"expected an object with lon and lat, got {_kind(item)}")
+            continue
+        lon, lat = item.get("lon"), item.get("lat")
+        missing = [k for k in ("lon", "lat") if item.get(k) is None]
+        problem = f"missing {' and '.join(missing)}" if missing else None
+        _add(out, lon, lat, item.get("id"), problem)
+    return out
+
+
+def _points_from_features(features: list[object]) -> BatchPoints:
+    out = BatchPoints([], [], [], [])
+    for feature in features:
+        if not isinstance(feature, dict):
+            _add(out, None, None, None, f"expected a GeoJSON Feature, got {_kind(feature)}")
+            continue
+        fid = feature.get("id")
+        geom = feature.get("geometry")
+        if not isinstance(geom, dict) or geom.get("type") != "Point":
+            kind = geom.get("type") if isinstance(geom, dict) else _kind(geom)
+            _add(out, None, None, fid, f"geometry must be a Point, got {kind}")
+            continue
+        coords = geom.get("coordinates")
+        if not isinstance(coords, list) or len(coords) not in (2, 3):
+            _add(out, None, None, fid, "Point coordinates must be [lon, lat] (or with height)")
+            continue
+        _add(out, coords[0], coords[1], fid, None)
+    return out
+
+
+def _add(out: BatchPoints, lon: object, lat: object, pid: object, problem: str | None) -> None:
+    out.lon.append(lon)
+    out.lat.append(lat)
+    out.ids.append(
+        pid if isinstance(pid, str | int | float) and not isinstance(pid, bool) else None
+    )
+    out.problems.append(problem)
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _numeric(value: object) -> bool:
+    # JSON numbers only: a string "110.3" or true is a malformed point, not a coordinate
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def lookup_many(data: Dataset, points: BatchPoints, crs: str) -> dict[str, Any]:
+    """The answer of ``POST /v1/lookup``: one result per point, in input order.
+
+    Raises
+    ------
+    CoordinateError
+        For an unknown ``crs`` (the whole request; point problems are per point).
+    """
+    system = parse_coord_system(crs)
+    n = len(points.lon)
+    problems = list(points.problems)
+    for i in range(n):
+        if problems[i] is None and not (_numeric(points.lon[i]) and _numeric(points.lat[i])):
+            problems[i] = f"lon and lat must be numbers, got {points.lon[i]!r}, {points.lat[i]!r}"
+    x = np.array(
+        [v if p is None else math.nan for v, p in zip(points.lon, problems, strict=True)], float
+    )
+    y = np.array(
+        [v if p is None else math.nan for v, p in zip(points.lat, problems, strict=True)], float
+    )
+    bad = bad_lonlat_mask(x, y) if n else np.zeros(0, dtype=bool)
+    for i in np.flatnonzero(bad).tolist():
+        if problems[i] is None:
+            problems[i] = _problem(float(x[i]), float(y[i]))
+    good = np.flatnonzero(~bad)
+    cx, cy = np.full(n, np.nan), np.full(n, np.nan)
+    if good.size:
+        gx, gy = to_cgcs2000(x[good], y[good], system)
+        cx[good], cy[good] = gx, gy
+    t = tables(data)
+    owners = np.full(n, -1, dtype=np.int64)
+    if good.size:
+        owners[good] = t.index.assign(cx[good], cy[good], crs="cgcs2000")
+    results = _batch_results(
+        data, t, ids=points.ids, problems=problems, owners=owners, cx=cx, cy=cy
+    )
+    counts = {"ok": 0, "unassigned": 0, "bad_input": 0}
+    for r in results:
+        counts[r["status"]] += 1
+    return {
+        "version": data.version,
+        "crs": system,
+        "count": n,
+        "counts": counts,
+        "results": results,
+    }
+
+
+def _problem(x: float, y: float) -> str:
+    try:
+        check_lonlat(x, y)
+    except CoordinateError as exc:
+        return str(exc)
+    return "unusable coordinate"
+
+
+def _batch_results(
+    data: Dataset,
+    t: LookupTables,
+    *,
+    ids: Sequence[object],
+    problems: Sequence[str | None],
+    owners: npt.NDArray[np.int64],
+    cx: npt.NDArray[np.float64],
+    cy: npt.NDArray[np.float64],
+) -> list[dict[str, Any]]:
+    short: dict[int, tuple[list[dict[str, Any]], dict[str, Any] | None]] = {}
+    results = []
+    for i, owner in enumerate(owners.tolist()):
+        item: dict[str, Any] = {
+            "index": i,
+            "id": ids[i],
+            "status": "ok",
+            "error": problems[i],
+            "point": None,
+            "grids": [],
+            "workstation": None,
+            "nearest": None,
+        }
+        if problems[i] is not None:
+            item["status"] = "bad_input"
+        else:
+            item["point"] = {"lon": float(cx[i]), "lat": float(cy[i]), "crs": "EPSG:4490"}
+            if owner >= 0:
+                if owner not in short:
+                    info = t.owner(owner)
+                    ws = info.workstation
+                    short[owner] = (info.grids, {"code": ws.code, "name": ws.name} if ws else None)
+                item["grids"], item["workstation"] = short[owner]
+            else:
+                item["status"] = "unassigned"
+                near = data.locator.lookup(float(cx[i]), float(cy[i]), "cgcs2000").nearest
+                item["nearest"] = near.to_dict() if near else None
+        results.append(item)
+    return results
