@@ -103,7 +103,7 @@ def _code_tables(index: GridIndex, stations: tuple[tuple[str, str], ...]) -> dic
 def _build_code_tables(
     index: GridIndex, stations: tuple[tuple[str, str], ...]
 ) -> dict[str, pa.Array]:
-    leaves = np.arange(len(index.leaves))
+    leaves = np.arange(index.n_owners)
     tables = {
         column: pa.array([*index.codes(leaves, level), None], type=pa.string())
         for level, column in zip(Level, CODE_COLUMNS, strict=True)
@@ -150,7 +150,7 @@ def assign_frame(
     x[bad], y[bad] = np.nan, np.nan
     positions = index.assign(x, y, crs="cgcs2000")
     tables = _code_tables(index, tuple(sorted((stations or {}).items())))
-    take = pa.array(np.where(positions >= 0, positions, len(index.leaves)))
+    take = pa.array(np.where(positions >= 0, positions, index.n_owners))
     out = frame.copy()
     # one text dtype whatever the chunk holds (all-empty, or no rows), so chunks and
     # partitions share a schema

@@ -197,6 +197,8 @@ class Locator:
         return leaves, shapely.STRtree(projected)
 
     def _nearest(self, lon: float, lat: float) -> Nearest | None:
+        if self.nearest_tolerance_m <= 0:  # 0 turns the nearest-grid answer off
+            return None
         leaves, tree = self._leaves_metric
         if leaves.size == 0:
             return None

@@ -20,18 +20,18 @@ from gridgeo.sample.tessellation import nested_tessellation
 
 
 def oracle(
-    leaves: GridSet, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+    owners: GridSet, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.int64]:
-    """GEOS ``covers`` via an STRtree; among covering leaves the deepest level, then the
-    smallest code (the lookup core's rule)."""
+    """GEOS ``covers`` via an STRtree; among covering grids (leaves, and parents where their
+    children leave a gap) the deepest level, then the smallest code (the lookup core's rule)."""
     points = shapely.points(x, y)
-    polygons = leaves.geometries.copy()
+    polygons = owners.geometries.copy()
     shapely.prepare(polygons)
     pt, geom = shapely.STRtree(polygons).query(points)
     hit = shapely.intersects(polygons[geom], points[pt])  # point-polygon intersects == covers
     pt, geom = pt[hit], geom[hit]
-    codes = np.array(leaves.codes, dtype=object)
-    order = np.lexsort((codes[geom].astype(str), -leaves.levels[geom], pt))
+    codes = np.array(owners.codes, dtype=object)
+    order = np.lexsort((codes[geom].astype(str), -owners.levels[geom], pt))
     first = np.r_[True, pt[order][1:] != pt[order][:-1]]
     out = np.full(len(points), -1)
     out[pt[order][first]] = geom[order][first]
@@ -66,19 +66,19 @@ def test_leaves_are_the_fifth_level(index: GridIndex, tessellation: GridSet) -> 
     assert index.stats["boundary_cells"] < index.stats["cells"]
 
 
-def test_one_million_random_points_agree_with_geos(index: GridIndex) -> None:
+def test_random_points_agree_with_geos(index: GridIndex) -> None:
     rng = np.random.default_rng(7)
-    x = rng.uniform(109.99, 110.61, 1_000_000)
-    y = rng.uniform(24.99, 25.51, 1_000_000)
+    x = rng.uniform(109.99, 110.61, 200_000)
+    y = rng.uniform(24.99, 25.51, 200_000)
     got = index.assign(x, y)
-    assert np.array_equal(got, oracle(index.leaves, x, y))
+    assert np.array_equal(got, oracle(index.owners, x, y))
     assert (got == -1).sum() > 0 and (got >= 0).mean() > 0.9
 
 
 def test_points_on_edges_and_vertices_follow_the_tie_rule(index: GridIndex) -> None:
-    xy = boundary_points(index.leaves, np.random.default_rng(8), 50_000)
+    xy = boundary_points(index.leaves, np.random.default_rng(8), 20_000)
     got = index.assign(xy[:, 0], xy[:, 1])
-    assert np.array_equal(got, oracle(index.leaves, xy[:, 0], xy[:, 1]))
+    assert np.array_equal(got, oracle(index.owners, xy[:, 0], xy[:, 1]))
     scalar = [index.assign_one(a, b) for a, b in xy[:2000]]
     assert scalar == got[:2000].tolist()
 
@@ -115,7 +115,7 @@ def test_holes_enclaves_and_multipolygons() -> None:
     ]
     rng = np.random.default_rng(3)
     rx, ry = rng.uniform(109.99, 110.21, 100_000), rng.uniform(24.99, 25.11, 100_000)
-    assert np.array_equal(index.assign(rx, ry), oracle(index.leaves, rx, ry))
+    assert np.array_equal(index.assign(rx, ry), oracle(index.owners, rx, ry))
 
 
 def test_polygons_with_thousands_of_vertices() -> None:
@@ -125,16 +125,16 @@ def test_polygons_with_thousands_of_vertices() -> None:
     rng = np.random.default_rng(4)
     b = shapely.total_bounds(index.leaves.geometries)
     x, y = rng.uniform(b[0], b[2], 300_000), rng.uniform(b[1], b[3], 300_000)
-    assert np.array_equal(index.assign(x, y), oracle(index.leaves, x, y))
+    assert np.array_equal(index.assign(x, y), oracle(index.owners, x, y))
     xy = boundary_points(index.leaves, rng, 20_000)
     assert np.array_equal(
-        index.assign(xy[:, 0], xy[:, 1]), oracle(index.leaves, xy[:, 0], xy[:, 1])
+        index.assign(xy[:, 0], xy[:, 1]), oracle(index.owners, xy[:, 0], xy[:, 1])
     )
 
 
 def test_codes_at_every_level(index: GridIndex, tessellation: GridSet) -> None:
-    leaf = 17
-    code = index.leaves.codes[leaf]
+    leaf = int(np.flatnonzero(index.owners.levels == 5)[17])  # an owner position
+    code = index.owners.codes[leaf]
     assert code is not None
     chain = [tessellation.codes[p] for p in tessellation.chain(tessellation.position(code))]
     assert [index.codes([leaf], lv)[0] for lv in (5, 4, 3, 2, 1)] == chain

@@ -171,3 +171,9 @@ def test_scalar_path_agrees_with_the_vectorized_one(locator: Locator) -> None:
     vector = locator.locate(lon, lat)
     scalar = [locator.locate_one(float(a), float(b)) for a, b in zip(lon, lat, strict=True)]
     assert vector.tolist() == scalar
+
+
+def test_zero_tolerance_turns_nearest_off() -> None:
+    locator = Locator(nested_dataset(), nearest_tolerance_m=0)
+    result = locator.lookup(110.41, 25.30, "cgcs2000")  # 1 km east of the city
+    assert result.grids == () and result.nearest is None

@@ -80,7 +80,7 @@ def test_level_without_grids(nested: GridSet) -> None:
 def test_labels_are_left_out_beyond_the_limit(
     nested: GridSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import gridgeo.maps.page as page
+    from gridgeo.maps import page
 
     monkeypatch.setattr(page, "MAX_LABELS", 31)
     assert label_html(coverage_map(nested, Level.GRID)) == []  # 32 grids: tooltips only

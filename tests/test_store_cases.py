@@ -29,7 +29,9 @@ def store(store_url: str) -> Store:
 
 def publish_version(store: Store, data: Dataset, redrawn: bool = False) -> int:
     grids = redrawn_sample(data.grids) if redrawn else data.grids
-    result = import_boundaries(store, grids, author="p", workstations=data.workstations, commit=True)
+    result = import_boundaries(
+        store, grids, author="p", workstations=data.workstations, commit=True
+    )
     assert result.version is not None
     publish(store, result.version.id, actor="p")
     return result.version.id

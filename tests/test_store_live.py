@@ -25,7 +25,9 @@ def sample() -> Dataset:
 
 def draft(store: Store, data: Dataset, redrawn: bool) -> int:
     grids = redrawn_sample(data.grids) if redrawn else data.grids
-    result = import_boundaries(store, grids, author="p", workstations=data.workstations, commit=True)
+    result = import_boundaries(
+        store, grids, author="p", workstations=data.workstations, commit=True
+    )
     assert result.version is not None
     return result.version.id
 
@@ -76,9 +78,7 @@ def test_background_watcher_follows_without_restart(
     assert wait_for(lambda: live.current.version == v2)
 
 
-def test_postgres_notify_reloads_at_once(
-    postgis_url: str, sample: Dataset
-) -> None:
+def test_postgres_notify_reloads_at_once(postgis_url: str, sample: Dataset) -> None:
     """With a one-minute fallback interval, only NOTIFY can explain a reload within seconds."""
     store = Store(postgis_url)
     v1 = draft(store, sample, False)
@@ -142,8 +142,11 @@ def test_lookup_as_of_a_version_or_a_date(
     publish(store, v2, actor="p")
     live.refresh()
     point = redraw_strip(sample.grids).representative_point()
-    assert live.as_of(version=v1).lookup(point.x, point.y, "cgcs2000").leaf.code == (  # type: ignore[union-attr]
-        REDRAWN_GRIDS[1]
+    assert (
+        live.as_of(version=v1).lookup(point.x, point.y, "cgcs2000").leaf.code
+        == (  # type: ignore[union-attr]
+            REDRAWN_GRIDS[1]
+        )
     )
     assert live.as_of(at=before).version == v1
     assert live.as_of(at=utcnow()).version == v2

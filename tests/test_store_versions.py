@@ -18,7 +18,13 @@ from gridgeo.model import GridSet
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
 from gridgeo.store.snapshots import load_grids, load_workstations, published_version
-from gridgeo.store.versions import import_boundaries, import_roster, list_versions, publish, rollback
+from gridgeo.store.versions import (
+    import_boundaries,
+    import_roster,
+    list_versions,
+    publish,
+    rollback,
+)
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real" / "guilin_districts.geojson"
 
@@ -122,9 +128,7 @@ def test_publishing_errors_is_refused_unless_forced(store: Store) -> None:
         assert published_version(session) is None
     publish(store, version, actor="chief", force=True)
     with store.reading() as session:
-        entry = session.scalars(
-            select(t.AuditEntry).where(t.AuditEntry.action == "publish")
-        ).one()
+        entry = session.scalars(select(t.AuditEntry).where(t.AuditEntry.action == "publish")).one()
         pub = session.scalars(select(t.Publication)).one()
     assert entry.actor == "chief" and entry.detail["forced"] is True and pub.forced
 

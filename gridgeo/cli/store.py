@@ -316,7 +316,7 @@ def run_audit(args: argparse.Namespace) -> int:
         rows = session.scalars(
             select(AuditEntry).order_by(AuditEntry.id.desc()).limit(args.limit)
         ).all()
-        entries = [
+        entries: list[dict[str, Any]] = [
             {
                 "at": r.at.isoformat(),
                 "actor": r.actor,

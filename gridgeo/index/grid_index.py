@@ -1,18 +1,27 @@
-"""GridIndex: exact, vectorized assignment of points to leaf grids.
+"""GridIndex: exact, vectorized assignment of points to the deepest grid covering them.
+
+The answer is the lookup core's: among the grids that cover a point, the
+deepest level, then the smallest code. That is the leaf grid, except where a
+grid's children leave part of it uncovered (a gap, a sliver, or two edges that
+almost coincide); there the grid itself answers. So every grid, not only the
+leaves, is indexed: parents share their edges with their children, so this
+adds candidates to boundary cells but hardly any cells.
 
 How it works
 ------------
-The leaves' bounding box is cut into a regular lattice of cells (about
+The grids' bounding box is cut into a regular lattice of cells (about
 ``cells_per_leaf`` per leaf). Every polygon edge is rasterised, conservatively,
-into the cells it touches; those are *boundary cells* and remember the leaves
+into the cells it touches; those are *boundary cells* and remember the grids
 whose edges touch them. The other cells are *clean*: no edge passes through
-them, so a whole connected region of clean cells lies inside one leaf (or
-none). Connected regions are labelled (``scipy.ndimage.label``) and each
-region's owner is found once with GEOS.
+them, so each lies wholly inside some grids (or none). Every grid is then
+scan-filled along the lattice rows (numba): a clean cell takes the best-ranked
+grid holding it as its owner, and a boundary cell records the best grid
+holding it whole as its *background*, the answer for a point that none of
+the cell's candidates holds.
 
 A query maps each point to its cell: a clean cell answers with no geometry
 test at all; a boundary cell runs an exact crossing-number test (numba)
-against its candidate leaves only. Any test whose sign floating-point error
+against its candidate grids only, deepest first. Any test whose sign floating-point error
 could flip, and every point exactly on an edge or vertex, is re-run with GEOS
 ``covers`` and the smallest-code tie rule (:class:`gridgeo.lookup.Locator`).
 So results are identical to the lookup core for every point.
@@ -28,7 +37,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import shapely
-from scipy import ndimage
 
 from gridgeo.coords import to_cgcs2000
 from gridgeo.errors import GridgeoError
@@ -73,7 +81,7 @@ class _Lattice:
 
 
 class GridIndex:
-    """Exact point-to-leaf-grid assignment, built once per boundary version.
+    """Exact point-to-grid assignment, built once per boundary version.
 
     Parameters
     ----------
@@ -92,27 +100,44 @@ class GridIndex:
     """
 
     def __init__(self, grids: GridSet, cells_per_leaf: int = DEFAULT_CELLS_PER_LEAF) -> None:
-        candidates = np.flatnonzero((grids.levels != UNKNOWN_LEVEL) & ~grids.has_children())
-        clean = make_valid_polygonal(grids.geometries[candidates])  # leaves only: the cost
-        keep = ~shapely.is_empty(clean)
-        leaf_positions = candidates[keep]
-        if leaf_positions.size == 0:
+        positions = np.flatnonzero(grids.levels != UNKNOWN_LEVEL)
+        valid = make_valid_polygonal(grids.geometries[positions])
+        keep = ~shapely.is_empty(valid)
+        positions, valid = positions[keep], valid[keep]
+        # Owners in rank order (deepest level, then smallest code): a boundary cell's
+        # candidates, sorted by owner, are then tried best first, and the kernel stops
+        # at the first leaf holding the point instead of testing its large parents.
+        order = np.argsort(owner_rank(grids.subset(positions)), kind="stable")
+        positions, valid = positions[order], valid[order]
+        is_leaf = ~grids.has_children()[positions]
+        if not is_leaf.any():
             raise GridgeoError("no usable leaf grid to index")
         self.grids = grids
-        self.leaf_positions = leaf_positions
-        self._geoms = clean[keep]
-        self.leaves = grids.subset(leaf_positions).with_geometries(self._geoms)
-        self._locator = Locator(self.leaves, assume_valid=True)
+        # Owners: every usable grid. Mostly the leaves answer, but where a grid's children
+        # leave part of it uncovered (gaps, slivers, edges that almost coincide) the grid
+        # itself is the deepest that covers the point, as in the lookup core.
+        self.owner_positions = positions
+        self.owners = grids.subset(positions).with_geometries(valid)
+        self.leaf_positions = positions[is_leaf]
+        self.leaves = self.owners.subset(np.flatnonzero(is_leaf))
+        self._geoms = valid
+        self._locator = Locator(self.owners, assume_valid=True)
         # the lookup core's order: deeper level first, then smaller code
-        self._rank = owner_rank(self.leaves)
+        self._rank = owner_rank(self.owners)
+        assert np.array_equal(self._rank, np.arange(len(self.owners)))  # numbered by rank
         self._edges = _edge_arrays(self._geoms)
         target = min(MAX_CELLS, max(64, cells_per_leaf * len(self.leaves)))
         self.lattice = _Lattice.covering(shapely.total_bounds(self._geoms), target)
         self._lattice_array = self.lattice.as_array()
         self._cells, self._cand_start = self._build_cells()
         self._chain_codes = self._chain_table()
-        self._leaf_codes = np.array(self.leaves.codes, dtype=object)
+        self._owner_codes = np.array(self.owners.codes, dtype=object)
         self._token = uuid.uuid4().hex
+
+    @property
+    def n_owners(self) -> int:
+        """Size of the position space :meth:`assign` answers in (leaves, then inner grids)."""
+        return len(self.owners)
 
     def __dask_tokenize__(self) -> tuple[str, str]:
         # a build-time token: hashing a pickle of the whole index would take seconds
@@ -139,7 +164,7 @@ class GridIndex:
         """Rasterise the edges; return the cell table and the boundary cells' CSR starts.
 
         The (cell, edge) pairs are the largest temporaries (about 8 per edge): they
-        are reduced to sorted keys and released before the cells are labelled.
+        are reduced to sorted keys and released before the cells are filled.
         """
         edges, edge_start = self._edges
         lattice = self.lattice.as_array()
@@ -148,7 +173,7 @@ class GridIndex:
         np.cumsum(counts, out=offsets[1:])
         cell_of = kernels.fill_edge_cells(edges, lattice, MARGIN_CELLS, offsets)
         del offsets
-        n_edges, n_poly, nx = np.int64(counts.size), np.int64(len(self.leaves)), self.lattice.nx
+        n_edges, n_poly, nx = np.int64(counts.size), np.int64(self.n_owners), self.lattice.nx
         poly_of = np.repeat(np.repeat(np.arange(n_poly), np.diff(edge_start)), counts)
         pair_keys = _unique(cell_of * n_poly + poly_of)
         # Each leaf's edges per lattice row: a ray through a point meets only those.
@@ -167,7 +192,6 @@ class GridIndex:
         first = np.flatnonzero(np.r_[True, pair_cell[1:] != pair_cell[:-1]])
         cells = np.full(self.lattice.size, kernels.NO_OWNER, dtype=np.int32)
         cells[pair_cell[first]] = (-2 - np.arange(first.size)).astype(np.int32)
-        self._label_clean_cells(cells)
         wanted = (pair_cell // nx) * n_poly + pair_poly
         self._cands = np.column_stack(
             [
@@ -177,39 +201,48 @@ class GridIndex:
                 np.searchsorted(row_poly, wanted, side="right"),
             ]
         ).astype(np.int32)
-        return cells, np.append(first, pair_cell.size).astype(np.int64)
+        cand_start = np.append(first, pair_cell.size).astype(np.int64)
+        self._background = self._cell_backgrounds(cells, cand_start, row_poly, n_poly)
+        return cells, cand_start
 
-    def _label_clean_cells(self, cells: npt.NDArray[np.int32]) -> None:
-        """Give each connected region of clean cells the owner of one of its centres."""
-        lat = self.lattice
-        grid = cells.reshape(lat.ny, lat.nx)
-        labels, count = ndimage.label(grid == kernels.NO_OWNER)
-        if count == 0:
-            return
-        flat = labels.ravel()
-        del labels
-        # labels are numbered in raster order, so a region's first cell is where the
-        # running maximum of the labels rises
-        running = np.maximum.accumulate(flat)
-        sample = np.flatnonzero(running[1:] > running[:-1]) + 1
-        if flat[0] > 0:
-            sample = np.r_[0, sample]
-        del running
-        if sample.size != count:  # not numbered in scan order: find first cells by sorting
-            order = np.argsort(flat, kind="stable")
-            sample = order[np.searchsorted(flat[order], np.arange(1, count + 1))]
-        row, col = np.divmod(sample, lat.nx)
-        owners = self._locator.locate(lat.x0 + (col + 0.5) * lat.dx, lat.y0 + (row + 0.5) * lat.dy)
-        region_owner = np.concatenate([[kernels.NO_OWNER], owners]).astype(np.int32)
-        clean = flat > 0
-        cells[clean] = region_owner[flat[clean]]
+    def _cell_backgrounds(
+        self,
+        cells: npt.NDArray[np.int32],
+        cand_start: npt.NDArray[np.int64],
+        row_poly: npt.NDArray[np.int64],
+        n_poly: np.int64,
+    ) -> npt.NDArray[np.int32]:
+        """Fill the clean cells' owners into ``cells``; return each boundary cell's
+        background: (owner, rank) of the deepest grid holding the whole cell, -1 if none.
+
+        A point in a boundary cell that no candidate holds still lies in every
+        grid around the cell (the city, say, when only district edges cross it).
+        """
+        none = np.iinfo(np.int32).max
+        background = np.empty((cand_start.size - 1, 2), dtype=np.int32)
+        background[:, 0], background[:, 1] = -1, none
+        starts = np.flatnonzero(np.r_[True, row_poly[1:] != row_poly[:-1]])
+        keys = row_poly[starts]
+        kernels.fill_owners(
+            keys // n_poly,
+            keys % n_poly,
+            np.append(starts, row_poly.size).astype(np.int64),
+            self._row_edges,
+            self._edges[0],
+            self.lattice.as_array(),
+            cells,
+            cand_start,
+            self._cands,
+            background,
+        )
+        return background
 
     def _chain_table(self) -> dict[Level, npt.NDArray[np.object_]]:
-        """Code of each leaf's ancestor at every level (None where there is none)."""
+        """Code of each owner's ancestor (or itself) at every level (None where there is none)."""
         codes = np.array(self.grids.codes, dtype=object)
         levels, parents = self.grids.levels, self.grids.parent_positions
-        table = {lv: np.full(len(self.leaves), None, dtype=object) for lv in Level}
-        at = self.leaf_positions.copy()
+        table = {lv: np.full(self.n_owners, None, dtype=object) for lv in Level}
+        at = self.owner_positions.copy()
         for _ in Level:  # climb one level per step; a chain has at most five grids
             live = np.flatnonzero(at >= 0)
             if live.size == 0:
@@ -224,11 +257,13 @@ class GridIndex:
     def assign(
         self, lon: npt.ArrayLike, lat: npt.ArrayLike, crs: str = "wgs84"
     ) -> npt.NDArray[np.int32]:
-        """Leaf position (into ``self.leaves``) of each point; -1 where none.
+        """Owner position (into ``self.owners``) of each point; -1 where none.
 
-        Semantics are the lookup core's on the leaves: GEOS ``covers``; on shared
-        edges the deepest level, then the smallest code. Non-finite coordinates give -1; check
-        them first with :func:`gridgeo.coords.bad_lonlat_mask` to tell them apart.
+        Semantics are the lookup core's: the deepest grid that covers the point
+        (GEOS ``covers``), then the smallest code. That is a leaf, except where a
+        grid's children leave part of it uncovered: there it is the grid itself.
+        Non-finite coordinates give -1; check them first with
+        :func:`gridgeo.coords.bad_lonlat_mask` to tell them apart.
 
         Parameters
         ----------
@@ -250,6 +285,7 @@ class GridIndex:
             self._cands,
             self._row_edges,
             self._edges[0],
+            self._background,
         )
         unsure = np.flatnonzero(out == kernels.NEEDS_GEOS)
         if unsure.size:
@@ -257,7 +293,7 @@ class GridIndex:
         return out
 
     def assign_one(self, lon: float, lat: float) -> int:
-        """Leaf position of one CGCS2000 point, -1 if none (scalar path of :meth:`assign`)."""
+        """Owner position of one CGCS2000 point, -1 if none (scalar path of :meth:`assign`)."""
         found = kernels.query_one(
             float(lon),
             float(lat),
@@ -267,6 +303,7 @@ class GridIndex:
             self._cands,
             self._row_edges,
             self._edges[0],
+            self._background,
         )
         if found == kernels.NEEDS_GEOS:
             return self._locator.locate_one(float(lon), float(lat))
@@ -275,12 +312,13 @@ class GridIndex:
     def codes(
         self, positions: npt.ArrayLike, level: int | Level | None = None
     ) -> npt.NDArray[np.object_]:
-        """Codes of the leaves at ``positions``, or of their ancestors at ``level``.
+        """Codes of the owners at ``positions``, or of their ancestors at ``level``.
 
-        None where the position is -1 or the leaf has no ancestor at that level.
+        None where the position is -1 or the owner has no grid at that level (a
+        point in a community's gap has no fifth-level code).
         """
         pos = np.asarray(positions)
-        column = self._leaf_codes if level is None else self._chain_codes[Level(int(level))]
+        column = self._owner_codes if level is None else self._chain_codes[Level(int(level))]
         out = np.full(pos.shape, None, dtype=object)
         hit = pos >= 0
         out[hit] = column[pos[hit]]

@@ -83,6 +83,7 @@ def query(
     cands: npt.NDArray[np.int32],
     row_edges: npt.NDArray[np.int32],
     edges: npt.NDArray[np.float64],
+    background: npt.NDArray[np.int32],
 ) -> npt.NDArray[np.int32]:
     """Owner of each point: a leaf index, NO_OWNER, or NEEDS_GEOS (uncertain).
 
@@ -90,7 +91,8 @@ def query(
     a clean cell, -1 a clean empty cell, and ``-2 - b`` points to boundary cell
     ``b``, whose candidates are rows ``cand_start[b]:cand_start[b + 1]`` of
     ``cands``: (leaf, rank, first, stop) with the leaf's edges in the cell's
-    lattice row at ``row_edges[first:stop]``. Non-finite points get NO_OWNER.
+    lattice row at ``row_edges[first:stop]``; ``background[b]`` is the (owner, rank)
+    of the deepest grid holding the whole cell. Non-finite points get NO_OWNER.
     """
     x0, y0, inv_dx, inv_dy = lattice[0], lattice[1], 1.0 / lattice[2], 1.0 / lattice[3]
     nx, ny = int(lattice[4]), int(lattice[5])
@@ -107,7 +109,7 @@ def query(
         if v >= -1:
             out[i] = v
             continue
-        out[i] = _boundary_owner(x, y, -v - 2, cand_start, cands, row_edges, edges)
+        out[i] = _boundary_owner(x, y, -v - 2, cand_start, cands, row_edges, edges, background)
     return out
 
 
@@ -121,6 +123,7 @@ def query_one(
     cands: npt.NDArray[np.int32],
     row_edges: npt.NDArray[np.int32],
     edges: npt.NDArray[np.float64],
+    background: npt.NDArray[np.int32],
 ) -> int:
     """:func:`query` for one point, without the array and thread overhead."""
     fx = (x - lattice[0]) / lattice[2]
@@ -131,7 +134,7 @@ def query_one(
     v = cells[int(fy) * nx + int(fx)]
     if v >= -1:
         return int(v)
-    return _boundary_owner(x, y, -v - 2, cand_start, cands, row_edges, edges)
+    return _boundary_owner(x, y, -v - 2, cand_start, cands, row_edges, edges, background)
 
 
 @numba.njit(cache=True)
@@ -143,19 +146,23 @@ def _boundary_owner(
     cands: npt.NDArray[np.int32],
     row_edges: npt.NDArray[np.int32],
     edges: npt.NDArray[np.float64],
+    background: npt.NDArray[np.int32],
 ) -> int:
-    """The smallest-rank candidate of boundary cell ``b`` holding the point."""
-    best = NO_OWNER
-    best_rank = np.int32(2**31 - 1)
+    """The smallest-rank grid holding the point: a candidate of boundary cell ``b`` (sorted
+    by rank), or the
+    cell's background (the deepest grid containing the whole cell, ``background[b]`` =
+    (owner, rank), owner -1 when none)."""
+    best = int(background[b, 0])
+    best_rank = background[b, 1]
+    # candidates are sorted by rank: the first one holding the point wins
     for c in range(cand_start[b], cand_start[b + 1]):
         if cands[c, 1] >= best_rank:
-            continue  # cannot win the tie rule
+            break  # neither this nor any later candidate can beat the background
         r = point_in_polygon(x, y, edges, row_edges, cands[c, 2], cands[c, 3])
         if r == UNCERTAIN:
             return NEEDS_GEOS
         if r == INSIDE:
-            best = int(cands[c, 0])
-            best_rank = cands[c, 1]
+            return int(cands[c, 0])
     return best
 
 
@@ -222,3 +229,81 @@ def _edge_cells(
                 out[at + n] = r * nx + c
             n += 1
     return n
+
+
+@numba.njit(cache=True)
+def fill_owners(
+    key_row: npt.NDArray[np.int64],
+    key_poly: npt.NDArray[np.int64],
+    key_start: npt.NDArray[np.int64],
+    row_edges: npt.NDArray[np.int32],
+    edges: npt.NDArray[np.float64],
+    lattice: npt.NDArray[np.float64],
+    cells: npt.NDArray[np.int32],
+    cand_start: npt.NDArray[np.int64],
+    cands: npt.NDArray[np.int32],
+    background: npt.NDArray[np.int32],
+) -> None:
+    """Owner of every clean cell and background of every boundary cell, by scan-filling.
+
+    Polygons are numbered in rank order (deepest level, then smallest code), so
+    the owner of a cell is the smallest-numbered polygon holding it. Each
+    polygon is scan-filled along the centre line of every lattice row it
+    touches: between pairs of crossings, a cell whose centre is inside and
+    which none of the polygon's edges touches lies wholly inside it. A clean
+    cell (no edge at all) takes the smallest such polygon as its owner
+    (``cells`` starts at NO_OWNER there); a boundary cell records it as its
+    background (``background[b]`` = (polygon, rank), the answer when none of
+    its candidates holds the point). Only untouched cells are decided, and all
+    crossings lie in touched cells, so rounding cannot misorder them.
+    ``key_row``/``key_poly`` with CSR ``key_start`` list each polygon's edges
+    touching each row.
+    """
+    x0, y0, dx, dy = lattice[0], lattice[1], lattice[2], lattice[3]
+    nx = int(lattice[4])
+    width = 1
+    for k in range(key_row.size):
+        width = max(width, int(key_start[k + 1] - key_start[k]))
+    xs = np.empty(width, dtype=np.float64)
+    for k in range(key_row.size):
+        row, poly = int(key_row[k]), int(key_poly[k])
+        yc = y0 + (row + 0.5) * dy
+        m = 0
+        for j in range(key_start[k], key_start[k + 1]):
+            e = row_edges[j]
+            ay, by = edges[e, 1], edges[e, 3]
+            if (ay > yc) != (by > yc):  # half-open: a vertex on the line counts once
+                ax, bx = edges[e, 0], edges[e, 2]
+                xs[m] = ax + (yc - ay) * (bx - ax) / (by - ay)
+                m += 1
+        crossings = np.sort(xs[:m])
+        for i in range(0, m - 1, 2):
+            first = max(0, int(np.ceil((crossings[i] - x0) / dx - 0.5)))
+            last = min(nx - 1, int(np.floor((crossings[i + 1] - x0) / dx - 0.5)))
+            for col in range(first, last + 1):
+                _claim(row * nx + col, poly, cells, cand_start, cands, background)
+
+
+@numba.njit(cache=True, inline="always")
+def _claim(
+    cell: int,
+    poly: int,
+    cells: npt.NDArray[np.int32],
+    cand_start: npt.NDArray[np.int64],
+    cands: npt.NDArray[np.int32],
+    background: npt.NDArray[np.int32],
+) -> None:
+    """Record that ``poly`` holds the whole of ``cell`` unless its edges touch the cell."""
+    v = cells[cell]
+    if v >= NO_OWNER:  # clean cell
+        if v == NO_OWNER or poly < v:
+            cells[cell] = poly
+        return
+    b = -v - 2
+    if poly >= background[b, 1]:
+        return
+    for c in range(cand_start[b], cand_start[b + 1]):
+        if cands[c, 0] == poly:
+            return  # its edges cross the cell: the kernel tests it as a candidate
+    background[b, 0] = poly
+    background[b, 1] = poly

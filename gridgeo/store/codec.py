@@ -23,9 +23,9 @@ def to_multipolygon(geom: BaseGeometry | None) -> BaseGeometry:
     """
     if geom is None or geom.is_empty:
         return shapely.MultiPolygon()
-    if geom.geom_type == "MultiPolygon":
+    if isinstance(geom, shapely.MultiPolygon):
         return geom
-    if geom.geom_type == "Polygon":
+    if isinstance(geom, shapely.Polygon):
         return shapely.MultiPolygon([geom])
     parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
     polys = [q for p in parts for q in (p.geoms if p.geom_type == "MultiPolygon" else [p])]
