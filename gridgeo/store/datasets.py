@@ -12,6 +12,7 @@ from gridgeo.io.dataset import Dataset
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
+from gridgeo.store.responsibility import load_partners, load_routing
 from gridgeo.store.snapshots import (
     get_version,
     load_grids,
@@ -65,10 +66,19 @@ def load_dataset(
             boundaries_version = current.id
         get_version(session, boundaries_version, t.VersionKind.BOUNDARIES)
         roster = published_version(session, t.VersionKind.ROSTER)
+        partners = published_version(session, t.VersionKind.PARTNERS)
+        routing = published_version(session, t.VersionKind.ROUTING)
         return Dataset(
             load_grids(session, boundaries_version, settings.scheme),
             load_workstations(session, boundaries_version),
             load_staff(session, roster.id) if roster else [],
             settings,
             version=boundaries_version,
+            partners=load_partners(session, partners.id) if partners else [],
+            routing=load_routing(session, routing.id) if routing else None,
+            sources={
+                kind: f"store version {v.id}"
+                for kind, v in (("staff", roster), ("partners", partners), ("routing", routing))
+                if v is not None
+            },
         )

@@ -20,6 +20,7 @@ from gridgeo.io.dataset import load
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
+from gridgeo.store.responsibility import import_partners, import_routing
 from gridgeo.store.versions import file_sha256, import_boundaries, import_roster, publish
 
 SEED_ACTOR = "gridgeo (first start)"
@@ -58,7 +59,33 @@ def seed_if_empty(store: Store, settings: Settings) -> bool:
             )
             assert roster is not None
             publish(store, roster.id, actor=SEED_ACTOR, force=True)
+        if data.partners:
+            _, units = import_partners(
+                store,
+                data.partners,
+                author=SEED_ACTOR,
+                note=note,
+                source=_source(settings.partners),
+                commit=True,
+            )
+            assert units is not None
+            publish(store, units.id, actor=SEED_ACTOR, force=True)
+        if data.routing is not None:
+            _, routing = import_routing(
+                store,
+                data.routing,
+                author=SEED_ACTOR,
+                note=note,
+                source=_source(settings.routing),
+                commit=True,
+            )
+            assert routing is not None
+            publish(store, routing.id, actor=SEED_ACTOR, force=True)
         return True
+
+
+def _source(path: Path | None) -> tuple[str, str]:
+    return (str(path), file_sha256(path)) if path and path.exists() else ("", "")
 
 
 @contextmanager

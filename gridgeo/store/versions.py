@@ -151,7 +151,7 @@ def import_boundaries(
         if workstations is None:
             current = published_version(session)
             workstations = load_workstations(session, current.id) if current else []
-        version = _new_version(
+        version = new_version(
             session,
             t.VersionKind.BOUNDARIES,
             author=author,
@@ -198,7 +198,7 @@ def import_roster(
         return findings, None
     errors = sum(f.severity == Severity.ERROR for f in findings)
     with store.transaction() as session:
-        version = _new_version(
+        version = new_version(
             session,
             t.VersionKind.ROSTER,
             author=author,
@@ -226,7 +226,7 @@ def import_roster(
         return findings, VersionInfo.of(version)
 
 
-def _new_version(
+def new_version(
     session: Session,
     kind: str,
     *,

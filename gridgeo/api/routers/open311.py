@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -30,8 +30,6 @@ from gridgeo.api.security import Role, authorize
 from gridgeo.categories import Category, CategoryTable
 from gridgeo.errors import GridgeoError, NotFoundError
 from gridgeo.io.dataset import Dataset
-from gridgeo.io.partners import read_partners
-from gridgeo.io.routing import read_routing
 from gridgeo.store.cases import CaseQuery, CaseRecord, create_case, get_case, list_cases
 from gridgeo.store.core import Store
 
@@ -206,30 +204,6 @@ def _data(request: Request) -> Dataset:
     return data
 
 
-def _dispatching(request: Request) -> Dataset:
-    """The served data with partner units and routing to dispatch with.
-
-    The store does not hold partners and routing yet, so a store-backed dataset
-    has none: the configured files (GRIDGEO_PARTNERS, GRIDGEO_ROUTING) are
-    attached, once per published dataset, sharing its point index.
-    """
-    data = _data(request)
-    if data.routing is not None:
-        return data
-    cached = getattr(request.app.state, "open311_dispatch", None)
-    if cached is not None and cached[0] is data:
-        full: Dataset = cached[1]
-        return full
-    settings = data.settings
-    if not settings.routing.exists():
-        return data
-    partners = read_partners(settings.partners) if settings.partners.exists() else []
-    full = replace(data, partners=partners, routing=read_routing(settings.routing))
-    full.__dict__["locator"] = data.locator  # the cached point index, not rebuilt
-    request.app.state.open311_dispatch = (data, full)
-    return full
-
-
 def _store(request: Request) -> Store:
     store: Store | None = request.app.state.store
     if store is None:
@@ -345,7 +319,7 @@ def create_request(
         key = form.get("api_key")
         who = authorize(request, Role.REPORTER, form_key=key if isinstance(key, str) else None)
         store = _store(request)
-        data = _dispatching(request)
+        data = _data(request)
         new = parse_new_request(form, data.categories)
         case = file_case(store, data, new, actor=who.actor)
         body = [
