@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from gridgeo.cli.options import add_column_options, add_format, columns, emit_json, settings
+from gridgeo.cli.store import add_store_options, open_store
 from gridgeo.diff import DEFAULT_MIN_IOU, GridDiff, diff_grids
 from gridgeo.errors import InputFileError
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.writers import write_json
 from gridgeo.model import GridSet
 from gridgeo.settings import ValidationSettings
+from gridgeo.store.snapshots import load_grids
 
 EXIT_SAME, EXIT_DIFFERENT = 0, 1
 
@@ -29,10 +31,11 @@ def register(sub: Any) -> None:
         "diff",
         help="compare two versions of the boundaries; exit 0 same, 1 different, 2 bad input",
         description="List grids added, removed, reshaped (area change and moved area), "
-        "renamed, recoded and reparented from A to B. A and B are boundary files.",
+        "renamed, recoded and reparented from A to B. A and B are boundary files or stored "
+        "version numbers (`gridgeo versions`).",
     )
-    p.add_argument("old", metavar="A", help="the old version: a boundary file")
-    p.add_argument("new", metavar="B", help="the new version: a boundary file")
+    p.add_argument("old", metavar="A", help="the old version: a boundary file or a version number")
+    p.add_argument("new", metavar="B", help="the new version: a boundary file or a version number")
     add_format(p, ("text", "json", "geojson"))
     p.add_argument("-o", "--output", type=Path, help="write the diff here instead of stdout")
     p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the text format")
@@ -52,27 +55,34 @@ def register(sub: Any) -> None:
         f"are one recoded grid (default {DEFAULT_MIN_IOU})",
     )
     add_column_options(p)
+    add_store_options(p)
     p.set_defaults(handler=run_diff)
 
 
 def resolve_source(arg: str, args: argparse.Namespace) -> GridSet:
     """The grid set an ``A``/``B`` argument names.
 
-    Today an existing boundary file (GeoJSON, GeoPackage, zipped Shapefile),
-    read with the column and CRS options. The store extends this function to
-    version numbers; an existing file of the same name should keep winning.
+    An existing boundary file (GeoJSON, GeoPackage, zipped Shapefile), read with
+    the column and CRS options; otherwise a version number of the store
+    (``--database-url``), e.g. ``gridgeo diff 3 4``. A file of the same name wins.
 
     Raises
     ------
     InputFileError
         The argument names nothing readable (CLI exit code 2).
+    NotFoundError
+        A version number the store does not hold.
     """
     path = Path(arg)
-    if not path.exists():
-        raise InputFileError(f"{arg}: no such boundary file")
-    return read_boundaries(
-        [path], columns=columns(args), assume_crs=args.assume_crs, scheme=settings(args).scheme
-    )
+    if path.exists():
+        return read_boundaries(
+            [path], columns=columns(args), assume_crs=args.assume_crs, scheme=settings(args).scheme
+        )
+    if arg.isdigit():
+        store, cfg, _ = open_store(args)
+        with store.reading() as session:
+            return load_grids(session, int(arg), cfg.scheme)
+    raise InputFileError(f"{arg}: no such boundary file (nor a version number)")
 
 
 def run_diff(args: argparse.Namespace) -> int:

@@ -13,15 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from gridgeo.cli.options import add_column_options, add_format, columns, emit_json, settings
-from gridgeo.errors import ConflictError
+from gridgeo.errors import ConflictError, InputFileError
+from gridgeo.findings import Severity
 from gridgeo.io.boundaries import read_boundaries
-from gridgeo.io.staff import read_workstations
+from gridgeo.io.partners import read_partners
+from gridgeo.io.routing import read_routing
+from gridgeo.io.staff import read_staff, read_workstations
 from gridgeo.io.writers import write_grids
 from gridgeo.settings import Settings
 from gridgeo.store import cases, versions
 from gridgeo.store.audit import actor_name
 from gridgeo.store.core import Store
 from gridgeo.store.datasets import load_dataset
+from gridgeo.store.responsibility import import_partners, import_routing
 from gridgeo.store.snapshots import load_grids, published_version
 from gridgeo.store.versions import VersionInfo
 
@@ -39,7 +43,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("version", type=int, metavar="VERSION")
     p.add_argument("--force", action="store_true", help="publish despite validation errors")
-    _store_options(p)
+    add_store_options(p)
     add_format(p)
     p.set_defaults(handler=run_publish)
 
@@ -49,14 +53,14 @@ def register(sub: Any) -> None:
         description="Make an earlier (retired) version the published one again.",
     )
     p.add_argument("version", type=int, metavar="VERSION")
-    _store_options(p)
+    add_store_options(p)
     add_format(p)
     p.set_defaults(handler=run_rollback)
 
     p = sub.add_parser("versions", help="list the stored versions, newest first")
     p.add_argument("--kind", default="boundaries", help="boundaries (default), roster, ... or all")
     p.add_argument("--show", type=int, metavar="VERSION", help="print one version's report")
-    _store_options(p)
+    add_store_options(p)
     add_format(p)
     p.set_defaults(handler=run_versions)
 
@@ -68,7 +72,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("version", type=int, nargs="?", metavar="VERSION")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
-    _store_options(p)
+    add_store_options(p)
     p.set_defaults(handler=run_export)
 
     p = sub.add_parser(
@@ -76,7 +80,7 @@ def register(sub: Any) -> None:
         help="re-assign open cases to another boundaries version and report which moved",
     )
     p.add_argument("--to", type=int, required=True, metavar="VERSION", dest="to_version")
-    _store_options(p)
+    add_store_options(p)
     add_format(p)
     p.set_defaults(handler=run_reassign)
 
@@ -87,13 +91,13 @@ def register(sub: Any) -> None:
     p.add_argument("--category", default="", help="category code of --add")
     p.add_argument("--description", default="", help="description of --add")
     p.add_argument("--limit", type=int, default=100)
-    _store_options(p)
+    add_store_options(p)
     add_format(p)
     p.set_defaults(handler=run_cases)
 
     p = sub.add_parser("audit", help="show the audit log, newest first")
     p.add_argument("--limit", type=int, default=50)
-    _store_options(p)
+    add_store_options(p)
     add_format(p)
     p.set_defaults(handler=run_audit)
 
@@ -101,10 +105,18 @@ def register(sub: Any) -> None:
 def _register_import(sub: Any) -> None:
     p = sub.add_parser(
         "import",
-        help="validate a boundary file and write it as a draft version (dry run unless --commit)",
-        description="Read and validate FILE; with --commit write it as a new draft version in "
-        "one transaction (all or nothing). Without --commit nothing is written. Publish the "
-        "draft with `gridgeo publish VERSION`.",
+        help="validate a file and write it as a draft version (dry run unless --commit)",
+        description="Read and validate FILE (boundaries by default; --kind roster, partners or "
+        "routing for the 1+2+N files); with --commit write it as a new draft version in one "
+        "transaction (all or nothing). Without --commit nothing is written. Publish the draft "
+        "with `gridgeo publish VERSION`.",
+    )
+    p.add_argument(
+        "--kind",
+        choices=("boundaries", "roster", "partners", "routing"),
+        default="boundaries",
+        help="what FILE holds: boundaries (default), roster (staff CSV), partners (GeoJSON/CSV) "
+        "or routing (YAML/CSV); the last three are checked against the published boundaries",
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--note", default="", help="what changed, kept with the version")
@@ -114,13 +126,13 @@ def _register_import(sub: Any) -> None:
         type=Path,
         help="workstations GeoJSON (default: carry over the published version's)",
     )
-    _store_options(p)
+    add_store_options(p)
     add_format(p)
     add_column_options(p)
     p.set_defaults(handler=run_import)
 
 
-def _store_options(p: argparse.ArgumentParser) -> None:
+def add_store_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("store")
     g.add_argument("--database-url", help="store URL (default GRIDGEO_DATABASE_URL)")
     g.add_argument("--actor", help="who is acting, for the audit log (default GRIDGEO_ACTOR)")
@@ -138,6 +150,8 @@ def open_store(args: argparse.Namespace) -> tuple[Store, Settings, str]:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    if args.kind != "boundaries":
+        return _import_responsibility(args)
     store, cfg, actor = open_store(args)
     grids = read_boundaries(
         args.files, columns=columns(args), assume_crs=args.assume_crs, scheme=cfg.scheme
@@ -161,6 +175,53 @@ def run_import(args: argparse.Namespace) -> int:
     else:
         _print_import(result)
     return EXIT_OK if result.report.ok else EXIT_PROBLEMS
+
+
+def _import_responsibility(args: argparse.Namespace) -> int:
+    """Roster, partners or routing: read, check against the published boundaries, write."""
+    if len(args.files) != 1:
+        raise InputFileError(f"--kind {args.kind} takes one file")
+    path = args.files[0]
+    store, cfg, actor = open_store(args)
+    source = (str(path), versions.file_sha256(path))
+    common: dict[str, Any] = {"author": actor, "note": args.note, "commit": args.commit}
+    if args.kind == "roster":
+        findings, draft = versions.import_roster(
+            store, read_staff(path), source_name=source[0], source_sha256=source[1], **common
+        )
+    elif args.kind == "partners":
+        findings, draft = import_partners(
+            store,
+            read_partners(path),
+            source=source,
+            area_tolerance_m2=cfg.validation.area_tolerance_m2,
+            **common,
+        )
+    else:
+        findings, draft = import_routing(store, read_routing(path), source=source, **common)
+    errors = [f for f in findings if f.severity == Severity.ERROR]
+    if args.format == "json":
+        emit_json(
+            {
+                "dry_run": draft is None,
+                "kind": args.kind,
+                "findings": [f.to_dict() for f in findings],
+                "version": draft.to_dict() if draft else None,
+            }
+        )
+    else:
+        print(f"{path}: {len(errors)} error(s), {len(findings) - len(errors)} warning(s)")
+        for f in findings:
+            where = f"{f.where}: " if f.where else ""
+            print(f"  {f.severity.upper():<7} {f.rule}: {where}{f.message}")
+        if draft is None:
+            print("dry run: nothing written; run again with --commit to write a draft version")
+        else:
+            print(
+                f"wrote draft {args.kind} version {draft.id}; publish it with "
+                f"`gridgeo publish {draft.id}`"
+            )
+    return EXIT_PROBLEMS if errors else EXIT_OK
 
 
 def _progress(message: str) -> None:
@@ -215,10 +276,14 @@ def run_versions(args: argparse.Namespace) -> int:
         if args.format == "json":
             emit_json(report)
         else:
-            findings = report.get("findings", [])
+            # boundaries store the validation report; the other kinds a findings list
+            findings = report.get("findings") or [
+                *report.get("errors", []),
+                *report.get("warnings", []),
+            ]
             print(f"version {args.show}: {len(findings)} finding(s)")
             for f in findings:
-                print(f"  {f.get('severity')} {f.get('rule')}: {f.get('message')}")
+                print(f"  {str(f.get('severity')).upper():<7} {f.get('rule')}: {f.get('message')}")
         return EXIT_OK
     kind = None if args.kind == "all" else args.kind
     infos = versions.list_versions(store, kind)

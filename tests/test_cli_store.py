@@ -1,0 +1,119 @@
+"""The store commands end to end: import, publish, versions, rollback, export, diff, cases,
+reassign, audit; on SpatiaLite and on PostGIS."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from geometries import REDRAWN_GRIDS, redraw_strip, redrawn_sample
+
+from gridgeo.cli.main import main
+from gridgeo.io.boundaries import read_boundaries
+from gridgeo.io.writers import write_grids
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "sample"
+REAL = REPO / "data" / "real" / "guilin_districts.geojson"
+
+
+def run(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> tuple[int, str, str]:
+    code = main([*args, "--database-url", url, "--actor", "planner-li"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_planners_session(
+    capsys: pytest.CaptureFixture[str], store_url: str, tmp_path: Path
+) -> None:
+    boundaries = str(SAMPLE / "boundaries.gpkg")
+    code, out, _ = run(capsys, store_url, "import", boundaries)
+    assert code == 0 and "dry run: nothing written" in out
+    code, out, _ = run(capsys, store_url, "versions")
+    assert "(no versions" in out
+
+    args = ["import", boundaries, "--commit", "--workstations", str(SAMPLE / "workstations.geojson")]
+    code, out, err = run(capsys, store_url, *args, "--note", "pilot")
+    assert code == 0 and "wrote draft version 1" in out and "writing 79 grids" in err
+    assert run(capsys, store_url, "publish", "1")[0] == 0
+    code, _, err = run(capsys, store_url, "publish", "1")
+    assert code == 1 and "version 1 is already published" in err
+
+    # a case under version 1, in the strip the redraw will move
+    sample = read_boundaries([SAMPLE / "boundaries.gpkg"])
+    point = redraw_strip(sample).representative_point()
+    code, out, _ = run(
+        capsys, store_url, "cases", "--add", str(point.x), str(point.y), "--crs", "cgcs2000"
+    )
+    assert code == 0 and f"grid {REDRAWN_GRIDS[1]} (version 1)" in out
+
+    # export, redraw in "QGIS", import, diff, publish
+    exported = tmp_path / "edit.gpkg"
+    assert run(capsys, store_url, "export", "-o", str(exported))[0] == 0
+    write_grids(redrawn_sample(read_boundaries([exported])), tmp_path / "redrawn.gpkg")
+    code, out, _ = run(capsys, store_url, "import", str(tmp_path / "redrawn.gpkg"), "--commit")
+    assert code == 0 and "wrote draft version 2 (workstations carried over" in out
+    code, out, _ = run(capsys, store_url, "diff", "1", "2", "--format", "json")
+    assert code == 1
+    diff = json.loads(out)
+    assert sorted(c["code"] for c in diff["reshaped"]) == sorted(REDRAWN_GRIDS)
+    assert diff["summary"]["counts"]["reshaped"] == 2 and not diff["added"]
+    assert run(capsys, store_url, "publish", "2")[0] == 0
+
+    # the case keeps its grid until reassigned
+    code, out, _ = run(capsys, store_url, "cases", "--format", "json")
+    assert json.loads(out)[0]["grid_code"] == REDRAWN_GRIDS[1]
+    code, out, _ = run(capsys, store_url, "reassign", "--to", "2")
+    assert code == 0 and "1 moved to another grid" in out
+    assert f"{REDRAWN_GRIDS[1]} (version 1) -> {REDRAWN_GRIDS[0]}" in out
+
+    # roll back; an unchanged export/import is an empty diff
+    assert run(capsys, store_url, "rollback", "1")[0] == 0
+    assert run(capsys, store_url, "import", str(exported), "--commit")[0] == 0
+    assert run(capsys, store_url, "diff", "1", "3")[0] == 0
+
+    code, out, _ = run(capsys, store_url, "versions", "--format", "json")
+    status = {v["id"]: v["status"] for v in json.loads(out)}
+    assert status == {1: "published", 2: "retired", 3: "draft"}
+    code, out, _ = run(capsys, store_url, "audit", "--format", "json")
+    actions = [e["action"] for e in json.loads(out)]
+    assert actions.count("publish") == 2 and "rollback" in actions and "case.reassign" in actions
+    assert {e["actor"] for e in json.loads(out)} == {"planner-li"}
+
+
+def test_errors_gate_publishing_and_force_is_audited(
+    capsys: pytest.CaptureFixture[str], sqlite_url: str
+) -> None:
+    code, out, _ = run(capsys, sqlite_url, "import", str(REAL), "--commit")
+    assert code == 1 and "ERROR" in out and "wrote draft version 1" in out
+    code, _, err = run(capsys, sqlite_url, "publish", "1")
+    assert code == 1 and "has 23 validation error(s)" in err and "--force" in err
+    code, out, _ = run(capsys, sqlite_url, "versions", "--show", "1")
+    assert code == 0 and "invalid_geometry" in out
+    assert run(capsys, sqlite_url, "publish", "1", "--force")[0] == 0
+    code, out, _ = run(capsys, sqlite_url, "audit", "--format", "json")
+    publish = next(e for e in json.loads(out) if e["action"] == "publish")
+    assert publish["detail"]["forced"] is True and publish["actor"] == "planner-li"
+
+
+def test_roster_partners_and_routing_are_versions_too(
+    capsys: pytest.CaptureFixture[str], sqlite_url: str
+) -> None:
+    run(capsys, sqlite_url, "import", str(SAMPLE / "boundaries.gpkg"), "--commit")
+    run(capsys, sqlite_url, "publish", "1")
+    for kind, name in (("roster", "staff.csv"), ("partners", "partners.geojson"),
+                       ("routing", "routing.yaml")):
+        code, out, _ = run(capsys, sqlite_url, "import", str(SAMPLE / name), "--kind", kind,
+                           "--commit")
+        assert code == 0 and f"wrote draft {kind} version" in out, out
+    code, out, _ = run(capsys, sqlite_url, "versions", "--kind", "all", "--format", "json")
+    kinds = {v["kind"]: v["id"] for v in json.loads(out)}
+    assert set(kinds) == {"boundaries", "roster", "partners", "routing"}
+
+
+def test_bad_store_url_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "mysql://nobody@localhost/x", "versions")
+    assert code == 2 and "unsupported backend 'mysql'" in err
+    code, _, err = run(capsys, "postgresql+psycopg://nobody@127.0.0.1:1/x", "versions")
+    assert code == 2 and "cannot open the store" in err
