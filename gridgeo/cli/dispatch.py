@@ -19,6 +19,7 @@ from typing import Any
 from gridgeo.cli.options import (
     add_column_options,
     add_format,
+    add_point_arguments,
     add_source_options,
     columns,
     emit_json,
@@ -63,19 +64,13 @@ def register(sub: Any) -> None:
         "somebody handles the report, 1 when nobody does or the point is outside every grid, "
         "2 for bad input.",
     )
-    p.add_argument("lon", type=float, help="longitude (x)")
-    p.add_argument("lat", type=float, help="latitude (y)")
+    add_point_arguments(p)
     p.add_argument(
         "--category",
         required=True,
         metavar="CODE",
         help="report category: GB/T 30428.2 code (0505, or a major class 05), local code "
         "(9001) or Chinese name (机动车乱停放)",
-    )
-    p.add_argument(
-        "--crs",
-        default="wgs84",
-        help="wgs84 (default; GPS), cgcs2000, gcj02 (Amap/Tencent/WeChat), bd09 (Baidu)",
     )
     _sources(p)
     add_format(p)

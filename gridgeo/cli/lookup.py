@@ -10,6 +10,7 @@ from gridgeo.cli.dispatch import output_format, run_staffing_export
 from gridgeo.cli.options import (
     add_column_options,
     add_format,
+    add_point_arguments,
     add_source_options,
     columns,
     emit_json,
@@ -26,13 +27,7 @@ def register(sub: Any) -> None:
         description="Find the fifth-level grid holding a point and its chain "
         "up to the city. Exit 1 when the point is outside every grid.",
     )
-    p.add_argument("lon", type=float, help="longitude (x)")
-    p.add_argument("lat", type=float, help="latitude (y)")
-    p.add_argument(
-        "--crs",
-        default="wgs84",
-        help="wgs84 (default; GPS), cgcs2000, gcj02 (Amap/Tencent/WeChat), bd09 (Baidu)",
-    )
+    add_point_arguments(p)
     _source_options(p)
     add_format(p)
     p.set_defaults(handler=run_lookup)

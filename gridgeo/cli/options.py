@@ -69,3 +69,14 @@ def add_format(
 
 def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def add_point_arguments(parser: argparse.ArgumentParser) -> None:
+    """LON LAT and --crs, as ``lookup`` and ``dispatch`` take them."""
+    parser.add_argument("lon", type=float, help="longitude (x)")
+    parser.add_argument("lat", type=float, help="latitude (y)")
+    parser.add_argument(
+        "--crs",
+        default="wgs84",
+        help="wgs84 (default; GPS), cgcs2000, gcj02 (Amap/Tencent/WeChat), bd09 (Baidu)",
+    )

@@ -12,6 +12,7 @@ import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
@@ -21,7 +22,13 @@ from gridgeo.settings import Settings
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
 from gridgeo.store.responsibility import import_partners, import_routing
-from gridgeo.store.versions import file_sha256, import_boundaries, import_roster, publish
+from gridgeo.store.versions import (
+    VersionInfo,
+    file_sha256,
+    import_boundaries,
+    import_roster,
+    publish,
+)
 
 SEED_ACTOR = "gridgeo (first start)"
 
@@ -47,40 +54,30 @@ def seed_if_empty(store: Store, settings: Settings) -> bool:
         )
         assert result.version is not None
         publish(store, result.version.id, actor=SEED_ACTOR, force=True)
+        meta: dict[str, Any] = {"author": SEED_ACTOR, "note": note, "commit": True}
+        drafts: list[VersionInfo | None] = []
         if data.staff:
-            _, roster = import_roster(
-                store,
-                data.staff,
-                author=SEED_ACTOR,
-                note=note,
-                source_name=str(settings.staff),
-                source_sha256=file_sha256(settings.staff),
-                commit=True,
+            staff_source = _source(settings.staff)
+            drafts.append(
+                import_roster(
+                    store,
+                    data.staff,
+                    source_name=staff_source[0],
+                    source_sha256=staff_source[1],
+                    **meta,
+                )[1]
             )
-            assert roster is not None
-            publish(store, roster.id, actor=SEED_ACTOR, force=True)
         if data.partners:
-            _, units = import_partners(
-                store,
-                data.partners,
-                author=SEED_ACTOR,
-                note=note,
-                source=_source(settings.partners),
-                commit=True,
+            drafts.append(
+                import_partners(store, data.partners, source=_source(settings.partners), **meta)[1]
             )
-            assert units is not None
-            publish(store, units.id, actor=SEED_ACTOR, force=True)
         if data.routing is not None:
-            _, routing = import_routing(
-                store,
-                data.routing,
-                author=SEED_ACTOR,
-                note=note,
-                source=_source(settings.routing),
-                commit=True,
+            drafts.append(
+                import_routing(store, data.routing, source=_source(settings.routing), **meta)[1]
             )
-            assert routing is not None
-            publish(store, routing.id, actor=SEED_ACTOR, force=True)
+        for draft in drafts:
+            assert draft is not None
+            publish(store, draft.id, actor=SEED_ACTOR, force=True)
         return True
 
 
