@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,6 +15,7 @@ from gridgeo.io.dataset import Dataset
 from gridgeo.maps.assets import remote_assets
 from gridgeo.maps.viewer import viewer_config
 from gridgeo.settings import REPO_ROOT, Settings
+from gridgeo.store.cases import create_case
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +119,18 @@ def test_config_urls_follow_the_prefix() -> None:
     assert config["lookup"] == "/gis/v1/lookup"
     assert config["collections"] == "/gis/collections"
     assert config["cases"] == "/gis/map/cases.geojson"
+
+
+def test_cases_come_from_the_store_once_it_has_some(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    with TestClient(create_app(Settings(database_url=url))) as c:
+        sample = c.get("/map/cases.geojson").json()
+        assert len(sample["features"]) > 100  # a new store shows the sample cases
+        app = c.app
+        store = app.state.store  # type: ignore[attr-defined]
+        data = app.state.live.current  # type: ignore[attr-defined]
+        case = create_case(store, data, lon=110.3005, lat=25.2785, category="0101", actor="t")
+        doc = c.get("/map/cases.geojson").json()
+    assert [f["properties"]["id"] for f in doc["features"]] == [str(case.id)]
+    assert doc["features"][0]["properties"]["code_l5"] == "450302001001002"
+    assert doc["features"][0]["geometry"]["coordinates"] == [110.3005, 25.2785]

@@ -4,8 +4,10 @@ Leaflet is served from the installed XStatic-Leaflet package and the viewer's
 script from the gridgeo package, so the page needs no internet. Grids come
 from the OGC API Features routes and the chain of a point from ``/v1/lookup``;
 this router adds the people responsible for grids (names, posts; no phone
-numbers) and the case points of ``GRIDGEO_MAP_CASES`` as GeoJSON until a cases
-endpoint of the store replaces them (``GRIDGEO_VIEWER_CASES_URL``).
+numbers) and the case points: the store's cases (newest first, at most
+``STORE_CASES_SHOWN``), or those of the file ``GRIDGEO_MAP_CASES`` while the
+store holds none (a new store shows the sample cases); ``GRIDGEO_VIEWER_CASES_URL``
+points the viewer elsewhere.
 """
 
 from __future__ import annotations
@@ -30,11 +32,14 @@ from gridgeo.maps.cases import assign_cases
 from gridgeo.maps.render import basemap_from
 from gridgeo.maps.viewer import viewer_config, viewer_page
 from gridgeo.settings import Settings
+from gridgeo.store.cases import CaseQuery, CaseRecord, list_cases
+from gridgeo.store.core import Store
 
 router = APIRouter(tags=["viewer"])
 STATIC = Path(__file__).resolve().parents[2] / "maps" / "static"
 MAX_CODES = 50
 
+STORE_CASES_SHOWN = 5000
 _cases_lock = threading.Lock()
 _cases_cache: dict[tuple[int, str, float], dict[str, Any]] = {}
 
@@ -83,8 +88,16 @@ def staff(
     return shown
 
 
-@router.get("/map/cases.geojson", summary="Case points of GRIDGEO_MAP_CASES with their grids")
+@router.get(
+    "/map/cases.geojson",
+    summary="Case points: the store's cases, or those of GRIDGEO_MAP_CASES while it has none",
+)
 def cases(request: Request, data: Annotated[Dataset, Depends(dataset)]) -> JSONResponse:
+    store: Store | None = request.app.state.store
+    if store is not None:
+        stored = list_cases(store, CaseQuery(limit=STORE_CASES_SHOWN))
+        if stored:
+            return JSONResponse(_store_features(stored), media_type="application/geo+json")
     path = Path(_settings(request).map_cases)
     if not path.exists():
         raise NotFoundError(f"no case file at {path} (set GRIDGEO_MAP_CASES)")
@@ -95,6 +108,27 @@ def cases(request: Request, data: Annotated[Dataset, Depends(dataset)]) -> JSONR
             _cases_cache[key] = _case_features(data, path)
         doc = _cases_cache[key]
     return JSONResponse(doc, media_type="application/geo+json")
+
+
+def _store_features(records: list[CaseRecord]) -> dict[str, Any]:
+    """Stored cases as points with the properties the viewer's case layer shows."""
+    features = [
+        {
+            "type": "Feature",
+            "properties": {
+                "id": str(r.id),
+                "status": r.status,
+                "category": r.category,
+                "description": r.description,
+                **{f"code_l{n}": r.codes.get(n) for n in range(1, 6)},
+                "workstation_code": r.workstation_code,
+                "boundary_version": str(r.boundary_version),
+            },
+            "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
+        }
+        for r in records
+    ]
+    return {"type": "FeatureCollection", "features": features}
 
 
 def _case_features(data: Dataset, path: Path) -> dict[str, Any]:
