@@ -160,13 +160,19 @@ def run_size(n: int, points: int, repeat: int, with_postgis: bool) -> list[str]:
     grids = nested_tessellation(n, seed=n)
     index = GridIndex(grids)
     leaves = index.leaves
+    # the index answers in owner positions (every grid, rank order); the references
+    # answer in leaf positions: map owners to leaves (-1, the last entry, for none)
+    leaf_of = np.full(index.n_owners + 1, -1, dtype=np.int64)
+    owner_at = {int(p): i for i, p in enumerate(index.owner_positions)}
+    for k, p in enumerate(index.leaf_positions):
+        leaf_of[owner_at[int(p)]] = k
     b = shapely.total_bounds(leaves.geometries)
     rng = np.random.default_rng(n)
     x, y = rng.uniform(b[0], b[2], points), rng.uniform(b[1], b[3], points)
     ref_s, ref = timed(reference(leaves), x, y, 1)
     rows = [_row(n, "shapely STRtree bulk (reference)", points / ref_s, 1.0, 0)]
     methods: list[tuple[str, Method | str, int]] = [
-        ("gridgeo GridIndex.assign", lambda a, c: index.assign(a, c).astype(np.int64), repeat),
+        ("gridgeo GridIndex.assign", lambda a, c: leaf_of[index.assign(a, c)], repeat),
         ("geopandas.sjoin", sjoin(leaves), 1),
     ]
     if with_postgis:
