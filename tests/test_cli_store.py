@@ -33,7 +33,8 @@ def test_a_planners_session(
     code, out, _ = run(capsys, store_url, "versions")
     assert "(no versions" in out
 
-    args = ["import", boundaries, "--commit", "--workstations", str(SAMPLE / "workstations.geojson")]
+    stations = str(SAMPLE / "workstations.geojson")
+    args = ["import", boundaries, "--commit", "--workstations", stations]
     code, out, err = run(capsys, store_url, *args, "--note", "pilot")
     assert code == 0 and "wrote draft version 1" in out and "writing 79 grids" in err
     assert run(capsys, store_url, "publish", "1")[0] == 0
@@ -102,10 +103,14 @@ def test_roster_partners_and_routing_are_versions_too(
 ) -> None:
     run(capsys, sqlite_url, "import", str(SAMPLE / "boundaries.gpkg"), "--commit")
     run(capsys, sqlite_url, "publish", "1")
-    for kind, name in (("roster", "staff.csv"), ("partners", "partners.geojson"),
-                       ("routing", "routing.yaml")):
-        code, out, _ = run(capsys, sqlite_url, "import", str(SAMPLE / name), "--kind", kind,
-                           "--commit")
+    for kind, name in (
+        ("roster", "staff.csv"),
+        ("partners", "partners.geojson"),
+        ("routing", "routing.yaml"),
+    ):
+        code, out, _ = run(
+            capsys, sqlite_url, "import", str(SAMPLE / name), "--kind", kind, "--commit"
+        )
         assert code == 0 and f"wrote draft {kind} version" in out, out
     code, out, _ = run(capsys, sqlite_url, "versions", "--kind", "all", "--format", "json")
     kinds = {v["kind"]: v["id"] for v in json.loads(out)}
