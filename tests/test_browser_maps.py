@@ -228,3 +228,18 @@ def _free_spot(grid: shapely.Polygon, cases: pd.DataFrame) -> shapely.Point:
             if grid.buffer(-0.0004).covers(p) and shapely.distance(p, points).min() > 0.0006:
                 return p
     raise AssertionError("no free spot in the grid")
+
+
+def test_responsibility_map(browser: Browser, site: str, data: Dataset, tmp_path: Path) -> None:
+    page, guard = _open(browser, f"{site}/responsibility.html")
+    shot = tmp_path / "responsibility.png"
+    image = screenshot(page, shot)
+    _offline(guard)
+    _save("responsibility.png", shot)
+    # the sample pilot's grids meet their staffing rule: green fills, no red or orange
+    fill = 0.6  # responsibility_map._fill
+    assert pixels_near(image, style.blend_on_white(style.STAFF_OK, fill)) > 100
+    assert pixels_near(image, style.blend_on_white(style.STAFF_NONE, fill), 2) < 30
+    click_at(page, *KNOWN, zoom=16)
+    text = _popup_text(page)
+    assert KNOWN_CHAIN[Level.GRID] in text and "配员达标" in text and "网格长" in text

@@ -24,6 +24,7 @@ def test_maps_renders_every_map_offline(tmp_path: Path, capsys: pytest.CaptureFi
         "pilot",
         "validation",
         "cases",
+        "responsibility",
     }
     assert result["skipped"] == {}
     assert pages["coverage_5"].name == "coverage_level5_grid.html"

@@ -28,6 +28,7 @@ from gridgeo.maps.cases import DEFAULT_CLASSES, DEFAULT_SCHEME, assign_cases, ca
 from gridgeo.maps.coverage import coverage_map
 from gridgeo.maps.page import render_html
 from gridgeo.maps.pilot import PartnerArea, partner_areas, pilot_map
+from gridgeo.maps.responsibility_map import responsibility_map
 from gridgeo.maps.text import t
 from gridgeo.maps.validation_map import validation_map
 from gridgeo.settings import Settings
@@ -138,6 +139,20 @@ def render_maps(
         "validation.html",
         validation_map(checked.grids, found, lang=lang, basemap=base),
     )
+
+    if data.staff:
+        m = responsibility_map(
+            data.grids,
+            data.coverage(),
+            data.staffing(),
+            data.staff,
+            data.zones.zones,
+            lang=lang,
+            basemap=base,
+        )
+        _write(out, "responsibility", "responsibility.html", m)
+    else:
+        out.skipped["responsibility"] = "no staff roster given"
 
     if cases is not None:
         assigned = assign_cases(

@@ -93,3 +93,9 @@ def hex_rgb(colour: str) -> tuple[int, int, int]:
     """``#rrggbb`` as an (r, g, b) tuple."""
     h = colour.lstrip("#")
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+# responsibility coverage map: staffing status of a grid
+STAFF_OK = "#1a9850"
+STAFF_OFF = "#fdae61"
+STAFF_NONE = "#d73027"

@@ -30,6 +30,22 @@ TEXT: dict[str, tuple[str, str]] = {
     "partners": ("合作单位", "partner units"),
     "phone": ("电话", "phone"),
     "validation_title": ("边界校验问题图", "Boundary validation findings"),
+    "responsibility_title": ("责任覆盖图", "Responsibility coverage"),
+    "responsibility_subtitle": (
+        "网格配员是否达标, 合作单位责任区的重叠与空缺",
+        "staffing against the rules; overlaps and gaps of partner zones",
+    ),
+    "staff_ok": ("配员达标", "staffed as the rule says"),
+    "staff_off": ("配员不符规定", "staffing differs from the rule"),
+    "staff_none": ("无人负责", "nobody on the roster"),
+    "staff_count": ("人员数", "people"),
+    "posts": ("岗位", "posts"),
+    "status": ("状态", "status"),
+    "zone_overlap": (
+        "{type}责任区重叠: {first} / {second}, {area} m²",
+        "{type} zones overlap: {first} / {second}, {area} m²",
+    ),
+    "zone_gap": ("{type}未覆盖 {area} m² ({share})", "{type} leaves {area} m² uncovered ({share})"),
     "validation_summary": (
         "{features} 个要素，{errors} 个错误，{warnings} 个警告",
         "{features} features, {errors} errors, {warnings} warnings",
