@@ -188,8 +188,16 @@ def presented_key(request: Request) -> str | None:
 
 
 def caller(request: Request) -> Caller:
-    """Who is calling; 401 for a key that is unknown or revoked (never silently anonymous)."""
-    return _caller(request, presented_key(request))
+    """Who is calling; 401 for a key that is unknown or revoked (never silently anonymous).
+
+    Worked out once per request: the role check and the staff filter both ask,
+    and a key costs a store query.
+    """
+    known: Caller | None = getattr(request.state, "gridgeo_caller", None)
+    if known is None:
+        known = _caller(request, presented_key(request))
+        request.state.gridgeo_caller = known
+    return known
 
 
 def _caller(request: Request, key: str | None) -> Caller:
@@ -216,7 +224,10 @@ def authorize(request: Request, needed: Role, *, form_key: str | None = None) ->
     ``form_key`` is an ``api_key`` sent in a form body (Open311 POST), used when
     neither the header nor the query string carries one.
     """
-    who = _caller(request, presented_key(request) or form_key or None)
+    if presented_key(request) is None and form_key:
+        who = _caller(request, form_key)
+    else:
+        who = caller(request)
     if who.role is None:
         raise AccessDenied(
             401,

@@ -63,6 +63,27 @@ class RowProblems:
         )
 
 
+def read_csv_table(
+    path: Path, what: str, required: tuple[str, ...]
+) -> tuple[list[dict[str, str]], list[str]]:
+    """Rows and header of a planners' CSV file (UTF-8, with or without BOM).
+
+    Raises InputFileError naming the file when it cannot be read or lacks a
+    ``required`` column; ``what`` says which file it is ("partner CSV").
+    """
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            header = list(reader.fieldnames or [])
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputFileError(f"{path}: cannot read {what} ({exc})") from None
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputFileError(f"{path}: missing column(s) {', '.join(missing)}")
+    return rows, header
+
+
 def parse_bool(value: object) -> bool | None:
     """True/False from yes/no/true/false/1/0/是/否; None when unrecognised."""
     if isinstance(value, bool):
@@ -118,16 +139,7 @@ def _read_geojson(path: Path) -> list[PartnerUnit]:
 
 
 def _read_csv(path: Path) -> list[PartnerUnit]:
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            rows = list(reader)
-            header = list(reader.fieldnames or [])
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputFileError(f"{path}: cannot read partner CSV ({exc})") from None
-    missing = [c for c in ("code", "type", "name") if c not in header]
-    if missing:
-        raise InputFileError(f"{path}: missing column(s) {', '.join(missing)}")
+    rows, header = read_csv_table(path, "partner CSV", ("code", "type", "name"))
     if "grid_codes" not in header and "wkt" not in header:
         raise InputFileError(f"{path}: needs a grid_codes column (or wkt with buffer_m)")
     problems = RowProblems(path, "row")

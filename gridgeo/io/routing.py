@@ -21,7 +21,6 @@ covers the categories is checked by :func:`gridgeo.routing.validate_routing`.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ import yaml
 
 from gridgeo.categories import Category, CategorySource
 from gridgeo.errors import InputFileError
-from gridgeo.io.partners import RowProblems, parse_bool, split_codes
+from gridgeo.io.partners import RowProblems, parse_bool, read_csv_table, split_codes
 from gridgeo.partners import PartnerType, parse_partner_type
 from gridgeo.routing import RoutingRule, RoutingTable
 
@@ -93,16 +92,7 @@ def _local_categories(path: Path, items: Any) -> tuple[Category, ...]:
 
 
 def _read_csv(path: Path) -> RoutingTable:
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            rows = list(reader)
-            header = list(reader.fieldnames or [])
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputFileError(f"{path}: cannot read routing CSV ({exc})") from None
-    missing = [c for c in ("category", "partners", "grid") if c not in header]
-    if missing:
-        raise InputFileError(f"{path}: missing column(s) {', '.join(missing)}")
+    rows, _ = read_csv_table(path, "routing CSV", ("category", "partners", "grid"))
     problems = RowProblems(path, "row")
     rules = []
     for line, row in enumerate(rows, start=2):

@@ -107,6 +107,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+class VersionRow:
+    """A row that belongs to one version (deleted with it)."""
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), index=True
+    )
+
+
 class Version(Base):
     """One imported snapshot of boundaries, roster, partners or routing."""
 
@@ -152,16 +160,13 @@ class Publication(Base):
     rollback: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class Grid(Base):
+class Grid(VersionRow, Base):
     """A boundary feature of one level in one boundaries version."""
 
     __tablename__ = "grids"
     __table_args__ = (UniqueConstraint("version_id", "code"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version_id: Mapped[int] = mapped_column(
-        ForeignKey("versions.id", ondelete="CASCADE"), index=True
-    )
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200), default="")
     level: Mapped[int] = mapped_column(Integer, index=True)
@@ -171,16 +176,13 @@ class Grid(Base):
     geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True))
 
 
-class Workstation(Base):
+class Workstation(VersionRow, Base):
     """An urban-management workstation (城市管理工作站) of one boundaries version."""
 
     __tablename__ = "workstations"
     __table_args__ = (UniqueConstraint("version_id", "code"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version_id: Mapped[int] = mapped_column(
-        ForeignKey("versions.id", ondelete="CASCADE"), index=True
-    )
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200), default="")
     community_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -190,15 +192,12 @@ class Workstation(Base):
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
 
 
-class Staff(Base):
+class Staff(VersionRow, Base):
     """A person holding a post in a grid, in one roster version."""
 
     __tablename__ = "staff"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version_id: Mapped[int] = mapped_column(
-        ForeignKey("versions.id", ondelete="CASCADE"), index=True
-    )
     person_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))
@@ -208,15 +207,12 @@ class Staff(Base):
     phone: Mapped[str] = mapped_column(String(64), default="")
 
 
-class PartnerUnit(Base):
+class PartnerUnit(VersionRow, Base):
     """An "N" partner unit and its responsibility zone, in one partners version."""
 
     __tablename__ = "partner_units"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version_id: Mapped[int] = mapped_column(
-        ForeignKey("versions.id", ondelete="CASCADE"), index=True
-    )
     unit_id: Mapped[str] = mapped_column(String(64))
     type: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -225,15 +221,12 @@ class PartnerUnit(Base):
     geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True))
 
 
-class RoutingRule(Base):
+class RoutingRule(VersionRow, Base):
     """One row of the category routing table, in one routing version."""
 
     __tablename__ = "routing_rules"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version_id: Mapped[int] = mapped_column(
-        ForeignKey("versions.id", ondelete="CASCADE"), index=True
-    )
     category: Mapped[str] = mapped_column(String(32))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
+from gridgeo.api.deps import dataset
 from gridgeo.api.security import Role, authorize
 from gridgeo.categories import Category, CategoryTable
 from gridgeo.errors import GridgeoError, NotFoundError
@@ -199,11 +200,6 @@ def guarded(fmt: str, answer: Callable[[], Response]) -> Response:
 # --- dependencies -------------------------------------------------------------------------
 
 
-def _data(request: Request) -> Dataset:
-    data: Dataset = request.app.state.live.current
-    return data
-
-
 def _store(request: Request) -> Store:
     store: Store | None = request.app.state.store
     if store is None:
@@ -248,7 +244,7 @@ def discovery(request: Request, fmt: FormatPath) -> Response:
 def service_list(request: Request, fmt: FormatPath) -> Response:
     def answer() -> Response:
         authorize(request, Role.VIEWER)
-        table = _data(request).categories
+        table = dataset(request).categories
         rows = [service_row(c, table) for c in services(table)]
         return respond(fmt, "services", "service", rows)
 
@@ -259,7 +255,7 @@ def service_list(request: Request, fmt: FormatPath) -> Response:
 def service_definition(request: Request, service_code: str, fmt: FormatPath) -> Response:
     def answer() -> Response:
         authorize(request, Role.VIEWER)
-        cat = _service(_data(request).categories, service_code, status=404)
+        cat = _service(dataset(request).categories, service_code, status=404)
         attrs = SERVICE_ATTRIBUTES.get(cat.code, ())
         body = {
             "service_code": cat.code,
@@ -319,7 +315,7 @@ def create_request(
         key = form.get("api_key")
         who = authorize(request, Role.REPORTER, form_key=key if isinstance(key, str) else None)
         store = _store(request)
-        data = _data(request)
+        data = dataset(request)
         new = parse_new_request(form, data.categories)
         case = file_case(store, data, new, actor=who.actor)
         body = [
@@ -486,7 +482,7 @@ def request_list(
     def answer() -> Response:
         authorize(request, Role.VIEWER)
         store = _store(request)
-        table = _data(request).categories
+        table = dataset(request).categories
         if service_request_id:
             ids = _ids(service_request_id)
             found = list_cases(store, CaseQuery(ids=ids, limit=MAX_REQUESTS))
@@ -568,7 +564,7 @@ def request_one(request: Request, service_request_id: str, fmt: FormatPath) -> R
             raise Open311Error(
                 404, f"service request {service_request_id} does not exist"
             ) from None
-        rows = [request_row(case, _data(request).categories)]
+        rows = [request_row(case, dataset(request).categories)]
         return respond(fmt, "service_requests", "request", rows)
 
     return guarded(fmt, answer)
