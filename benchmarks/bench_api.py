@@ -158,8 +158,18 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) ->
     raise RuntimeError(f"{url} did not answer within {seconds} s")
 
 
-def run_wrk(url: str, script: Path, seconds: int, connections: int, threads: int) -> dict[str, Any]:
+def run_wrk(
+    url: str,
+    script: Path,
+    seconds: int,
+    connections: int,
+    threads: int,
+    *,
+    cpus: str | None = None,
+) -> dict[str, Any]:
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url]
+    if cpus:
+        cmd = ["taskset", "-c", cpus, *cmd]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     match = re.search(r"RESULT ((?:\d+ ?){9})", out)
     if not match:
@@ -174,13 +184,31 @@ def run_wrk(url: str, script: Path, seconds: int, connections: int, threads: int
     }
 
 
-def serve(workers: int, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def serve(
+    workers: int, port: int, env: dict[str, str], cpus: str | None = None
+) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable, "-m", "uvicorn", "bench_api:app_factory", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
+    if cpus:
+        cmd = ["taskset", "-c", cpus, *cmd]
     return subprocess.Popen(cmd, env=env, cwd=Path(__file__).parent)
+
+
+def cpu_split(workers: int) -> tuple[str | None, str | None]:
+    """CPUs for the server and for wrk: the workers get the first ``workers`` CPUs and wrk
+    the rest, so the load generator does not take the server's CPU time. None (no
+    pinning) when there are not more CPUs than workers or taskset is missing."""
+    n = os.cpu_count() or 1
+    if workers >= n or shutil.which("taskset") is None:
+        return None, None
+    return f"0-{workers - 1}", f"{workers}-{n - 1}"
+
+
+def median(values: list[float]) -> float:
+    return float(np.median(values))
 
 
 def check_answers(base: str, points: list[tuple[float, float]]) -> None:
@@ -238,7 +266,10 @@ def seed_postgis(url: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per endpoint")
+    parser.add_argument("--seconds", type=int, default=5, help="wrk duration per endpoint")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of all endpoints, one after the other"
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to run")
@@ -250,7 +281,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="gridgeo-bench-api-"))
     points = sample_points(args.points, seed=5)
     pg_name, pg_url = create_pg_database()
-    rows: list[tuple[int, str, dict[str, Any]]] = []
+    rows: list[tuple[int, int, str, dict[str, Any]]] = []
     try:
         seed_postgis(pg_url)
         env = os.environ | {
@@ -262,18 +293,29 @@ def main() -> None:
         for workers in (int(w) for w in args.workers.split(",")):
             port = free_port()
             base = f"http://127.0.0.1:{port}"
-            proc = serve(workers, port, env)
+            server_cpus, wrk_cpus = cpu_split(workers)
+            threads = args.threads if wrk_cpus is None else min(args.threads, len(wrk_cpus))
+            proc = serve(workers, port, env, server_cpus)
             try:
                 wait_ready(base + "/health/noop", proc)
                 check_answers(base, points)
                 for name, path in ENDPOINTS.items():
                     # warm-up: every worker builds its caches, numba and the pool connect
-                    run_wrk(base + path, scripts[name], 2, args.connections, args.threads)
-                    result = run_wrk(
-                        base + path, scripts[name], args.seconds, args.connections, args.threads
-                    )
-                    rows.append((workers, name, result))
-                    print(f"{workers} worker(s) {name}: {result}", flush=True)
+                    run_wrk(base + path, scripts[name], 2, args.connections, threads, cpus=wrk_cpus)
+                # rounds: the endpoints take turns, so a noisy minute hits all of them
+                for rnd in range(args.rounds):
+                    for name, path in ENDPOINTS.items():
+                        result = run_wrk(
+                            base + path,
+                            scripts[name],
+                            args.seconds,
+                            args.connections,
+                            threads,
+                            cpus=wrk_cpus,
+                        )
+                        result["pinned"] = server_cpus is not None
+                        rows.append((workers, rnd, name, result))
+                        print(f"{workers} worker(s) round {rnd + 1} {name}: {result}", flush=True)
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
@@ -283,31 +325,42 @@ def main() -> None:
     report(rows, args)
 
 
-def report(rows: list[tuple[int, str, dict[str, Any]]], args: argparse.Namespace) -> None:
+def report(rows: list[tuple[int, int, str, dict[str, Any]]], args: argparse.Namespace) -> None:
+    """Medians over the rounds, and the ratios of each round (endpoints of one round ran
+    back to back, so their ratio is the least disturbed figure)."""
     print()
     print(f"Machine: {machine()}. Date: {dt.date.today().isoformat()}.")
     print(
-        f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s on loopback, "
-        f"{args.points} distinct points cycled."
+        f"wrk -c{args.connections} -d{args.seconds}s on loopback, {args.rounds} rounds, "
+        f"{args.points} distinct points cycled; with fewer workers than CPUs the server "
+        "and wrk run on separate CPUs (taskset)."
     )
     print()
-    print("| workers | endpoint | requests/s | p50 ms | p99 ms | vs no-op | errors |")
+    print("| workers | endpoint | requests/s (median) | p50 ms | p99 ms | vs no-op | errors |")
     print("|---|---|---|---|---|---|---|")
-    by = {(w, n): r for w, n, r in rows}
-    for workers, name, r in rows:
-        noop = by[(workers, "no-op")]["rps"]
-        print(
-            f"| {workers} | {name} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
-            f"| {r['rps'] / noop:.2f}x | {r['errors']} |"
-        )
+    workers_seen = sorted({w for w, _, _, _ in rows})
+    for workers in workers_seen:
+        mine = [r for r in rows if r[0] == workers]
+        noop = median([r["rps"] for _, _, n, r in mine if n == "no-op"])
+        for name in ENDPOINTS:
+            runs = [r for _, _, n, r in mine if n == name]
+            rps = median([r["rps"] for r in runs])
+            print(
+                f"| {workers} | {name} | {rps:,.0f} | {median([r['p50_ms'] for r in runs]):.2f} "
+                f"| {median([r['p99_ms'] for r in runs]):.2f} | {rps / noop:.2f}x "
+                f"| {sum(r['errors'] for r in runs)} |"
+            )
     print()
-    for workers in sorted({w for w, _, _ in rows}):
-        look = by[(workers, "lookup")]["rps"]
-        noop = by[(workers, "no-op")]["rps"]
-        pg = by[(workers, "PostGIS per request")]["rps"]
+    for workers in workers_seen:
+        by = {(rnd, n): r["rps"] for w, rnd, n, r in rows if w == workers}
+        rounds = sorted({rnd for rnd, _ in by})
+        vs_noop = [by[(k, "lookup")] / by[(k, "no-op")] for k in rounds]
+        vs_pg = [by[(k, "lookup")] / by[(k, "PostGIS per request")] for k in rounds]
         print(
-            f"{workers} worker(s): lookup = {look / noop:.0%} of no-op (target >= 80%), "
-            f"{look / pg:.1f}x PostGIS per request (target >= 5x)"
+            f"{workers} worker(s): lookup = {median(vs_noop):.0%} of no-op "
+            f"(rounds: {', '.join(f'{v:.0%}' for v in vs_noop)}; target >= 80%), "
+            f"{median(vs_pg):.1f}x PostGIS per request "
+            f"(rounds: {', '.join(f'{v:.1f}' for v in vs_pg)}; target >= 5x)"
         )
 
 

@@ -80,6 +80,25 @@ class ZoneIndex:
         ]
         return sorted(hits)
 
+    def over(self, area: BaseGeometry) -> ZonesOver:
+        """The zones as seen from inside ``area`` (one grid): those covering all of it and
+        those that only cross it.
+
+        For every point that ``area`` covers, ``over(area).covering(x, y)`` equals
+        ``covering(x, y)``: a zone that covers the area covers the point, a zone
+        disjoint from it cannot, and only the crossing zones need a point test.
+        GEOS decides both predicates exactly, so the split is never wrong near edges.
+        """
+        candidates = self._tree.query(area)  # bounding boxes
+        geoms = self._indexed[candidates]
+        whole = shapely.covers(geoms, area)
+        crossing = ~whole & shapely.intersects(geoms, area)
+        return ZonesOver(
+            always=tuple(sorted(int(p) for p in self._positions[candidates[whole]])),
+            crossing=self._positions[candidates[crossing]].astype(np.intp),
+            crossing_zones=geoms[crossing],  # prepared with the index
+        )
+
     def query(
         self, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
@@ -96,6 +115,26 @@ class ZoneIndex:
         # prepared zones against points: STRtree's own predicate would prepare the points
         hit = shapely.intersects(self._indexed[geom_idx], points[pt_idx])
         return ok[pt_idx[hit]].astype(np.intp), self._positions[geom_idx[hit]].astype(np.intp)
+
+
+@dataclass(frozen=True)
+class ZonesOver:
+    """Partner zones over one area (:meth:`ZoneIndex.over`): a point test in a few
+    crossing zones instead of a tree query over all of them."""
+
+    always: tuple[int, ...]  # positions of the zones covering the whole area, sorted
+    crossing: npt.NDArray[np.intp]  # positions of the zones that cross the area
+    crossing_zones: npt.NDArray[np.object_]  # their (prepared) polygons
+
+    def covering(self, lon: float, lat: float) -> tuple[int, ...]:
+        """Sorted positions of the zones covering a point that the area covers."""
+        if not self.crossing.size:
+            return self.always
+        # intersects_xy uses the prepared polygons; for a point, intersects == covers
+        hit = self.crossing[shapely.intersects_xy(self.crossing_zones, lon, lat)]
+        if not hit.size:
+            return self.always
+        return tuple(sorted((*self.always, *(int(p) for p in hit))))
 
 
 @dataclass(frozen=True)

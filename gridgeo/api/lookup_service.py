@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from gridgeo.api.security import StaffAccess
 from gridgeo.coords import bad_lonlat_mask, check_lonlat, parse_coord_system, to_cgcs2000
-from gridgeo.dispatch import DispatchResult, dispatch, staff_by_grid
+from gridgeo.dispatch import DispatchResult, ZonesOver, dispatch, staff_by_grid
 from gridgeo.errors import CoordinateError, GridgeoError
 from gridgeo.index import GridIndex
 from gridgeo.io.dataset import Dataset
@@ -32,6 +33,8 @@ from gridgeo.partners import PartnerUnit
 from gridgeo.staffing import ROLE_WORDS, Role, StaffMember
 from gridgeo.workstation import Workstation, serving
 
+HIDDEN = StaffAccess(names=False, contacts=False)  # names and phones withheld
+
 
 class BatchFormatError(GridgeoError):
     """A batch body that is neither a list of points nor a FeatureCollection of Points."""
@@ -39,14 +42,6 @@ class BatchFormatError(GridgeoError):
 
 class TooManyPointsError(GridgeoError):
     """A batch above the per-request limit (413): such work belongs to ``gridgeo assign``."""
-
-
-@dataclass(frozen=True)
-class Visibility:
-    """What the caller may see of people: names (and partner contacts), phone numbers."""
-
-    names: bool = False
-    contacts: bool = False
 
 
 @dataclass
@@ -69,11 +64,11 @@ class LookupTables:
     index: GridIndex
     staff: dict[str, list[StaffMember]]
     _owners: dict[int, OwnerInfo] = field(default_factory=dict)
-    # serialized answer parts: per (owner, posts, visibility) and per (partners, visibility)
-    _owner_json: dict[tuple[int, frozenset[Role] | None, Visibility], bytes] = field(
+    _zones: dict[int, ZonesOver] = field(default_factory=dict)
+    # the answer after "version", per (owner, posts, visibility, covering partners)
+    _tails: dict[tuple[int, frozenset[Role] | None, StaffAccess, tuple[int, ...]], bytes] = field(
         default_factory=dict
     )
-    _partner_json: dict[tuple[tuple[int, ...], Visibility], bytes] = field(default_factory=dict)
 
     def owner(self, owner: int) -> OwnerInfo:
         """The answer parts of an owner position of ``index`` (cached)."""
@@ -83,12 +78,34 @@ class LookupTables:
             self._owners[owner] = info  # a race builds the same value twice: harmless
         return info
 
-    def owner_json(self, owner: int, posts: frozenset[Role] | None, see: Visibility) -> bytes:
-        """``"grids":...,"staff_contacts":...`` of an owner as JSON members (cached)."""
-        key = (owner, posts, see)
-        found = self._owner_json.get(key)
+    def covering(self, owner: int, x: float, y: float) -> tuple[int, ...]:
+        """Positions of the partner zones covering a CGCS2000 point of ``owner``.
+
+        The zones are split once per owner grid into those covering all of it and
+        those crossing it (:meth:`gridgeo.dispatch.ZoneIndex.over`), so a request
+        tests the point against the crossing ones only.
+        """
+        if not self.data.partners:
+            return ()
+        over = self._zones.get(owner)
+        if over is None:
+            grid = self.data.grids.geometries[int(self.index.owner_positions[owner])]
+            over = self._zones[owner] = self.data.zones.over(grid)
+        return over.covering(x, y)
+
+    def tail_json(
+        self,
+        owner: int,
+        posts: frozenset[Role] | None,
+        see: StaffAccess,
+        partners: tuple[int, ...],
+    ) -> bytes:
+        """``"grids":...,"dispatch":null}``: the answer of an owner after its head (cached)."""
+        key = (owner, posts, see, partners)
+        found = self._tails.get(key)
         if found is None:
             info = self.owner(owner)
+            zones = self.data.zones
             members = {
                 "grids": info.grids,
                 "workstation": info.workstation_dict,
@@ -96,22 +113,12 @@ class LookupTables:
                 "staff": staff_section(info, posts, see),
                 "staff_names": see.names,
                 "staff_contacts": see.contacts,
+                "partners": [partner(zones.partners[p], see) for p in partners],
+                "dispatch": None,
             }
-            found = _members(members)
-            if len(self._owner_json) < MAX_CACHED_ANSWERS:  # posts filters are few, but bound it
-                self._owner_json[key] = found
-        return found
-
-    def partners_json(self, x: float, y: float, see: Visibility) -> bytes:
-        """``"partners":[...]`` for the units whose zones cover the CGCS2000 point."""
-        covering = tuple(self.data.zones.covering(x, y)) if self.data.partners else ()
-        key = (covering, see)
-        found = self._partner_json.get(key)
-        if found is None:
-            zones = self.data.zones
-            found = _members({"partners": [partner(zones.partners[p], see) for p in covering]})
-            if len(self._partner_json) < MAX_CACHED_ANSWERS:
-                self._partner_json[key] = found
+            found = _members(members) + b"}"
+            if len(self._tails) < MAX_CACHED_ANSWERS:  # posts filters are few, but bound it
+                self._tails[key] = found
         return found
 
     def _build(self, owner: int) -> OwnerInfo:
@@ -188,7 +195,7 @@ def parse_posts(value: str | None) -> frozenset[Role] | None:
     return frozenset(posts)
 
 
-def person(member: StaffMember, see: Visibility) -> dict[str, Any]:
+def person(member: StaffMember, see: StaffAccess) -> dict[str, Any]:
     """A person of the answer; name and phone only when the caller may see them."""
     out = member.to_dict(with_contact=False)
     out["name"] = member.name if see.names else None
@@ -197,7 +204,7 @@ def person(member: StaffMember, see: Visibility) -> dict[str, Any]:
 
 
 def staff_section(
-    info: OwnerInfo, posts: frozenset[Role] | None, see: Visibility
+    info: OwnerInfo, posts: frozenset[Role] | None, see: StaffAccess
 ) -> list[dict[str, Any]]:
     """People per level of the chain, filtered by post."""
     return [
@@ -209,7 +216,7 @@ def staff_section(
     ]
 
 
-def partner(unit: PartnerUnit, see: Visibility) -> dict[str, Any]:
+def partner(unit: PartnerUnit, see: StaffAccess) -> dict[str, Any]:
     """A covering partner unit (no routing reason)."""
     return {
         "code": unit.code,
@@ -228,7 +235,7 @@ def partner(unit: PartnerUnit, see: Visibility) -> dict[str, Any]:
     }
 
 
-def covering_partners(data: Dataset, x: float, y: float, see: Visibility) -> list[dict[str, Any]]:
+def covering_partners(data: Dataset, x: float, y: float, see: StaffAccess) -> list[dict[str, Any]]:
     """Every partner unit whose zone covers the CGCS2000 point."""
     if not data.partners:
         return []
@@ -237,7 +244,7 @@ def covering_partners(data: Dataset, x: float, y: float, see: Visibility) -> lis
 
 
 def dispatched(
-    data: Dataset, result: LookupResult, category: str, see: Visibility
+    data: Dataset, result: LookupResult, category: str, see: StaffAccess
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The dispatch section and the matched partners (with reasons) for ``category``."""
     answer: DispatchResult = dispatch(
@@ -270,6 +277,9 @@ def dispatched(
     return section, partners
 
 
+SAME_AS_STORAGE = ("wgs84", "cgcs2000")  # the same coordinates to centimetres
+
+
 def to_storage(lon: float, lat: float, system: str) -> tuple[float, float]:
     """One checked point in CGCS2000 (scalar fast path; check_lonlat words the errors).
 
@@ -280,7 +290,7 @@ def to_storage(lon: float, lat: float, system: str) -> tuple[float, float]:
     """
     if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
         check_lonlat(lon, lat)  # raises, naming the problem
-    if system in ("wgs84", "cgcs2000"):  # the same coordinates to centimetres
+    if system in SAME_AS_STORAGE:
         return float(lon), float(lat)
     cx, cy = to_cgcs2000(lon, lat, system)
     return float(cx), float(cy)
@@ -293,7 +303,7 @@ def lookup_one_json(
     crs: str,
     *,
     posts: frozenset[Role] | None = None,
-    see: Visibility = Visibility(),
+    see: StaffAccess = HIDDEN,
 ) -> bytes:
     """``GET /v1/lookup`` without a category, as JSON bytes assembled from cached parts.
 
@@ -307,20 +317,14 @@ def lookup_one_json(
     if owner < 0:  # outside every grid: the nearest grid differs per point, no cache
         answer = lookup_one(data, lon, lat, crs, posts=posts, see=see)
         return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    x, y = repr(px), repr(py)
+    ix, iy = (x, y) if system in SAME_AS_STORAGE else (repr(float(lon)), repr(float(lat)))
     head = (
-        f'{{"input":{{"lon":{float(lon)!r},"lat":{float(lat)!r},"crs":"{system}"}},'
-        f'"point":{{"lon":{px!r},"lat":{py!r},"crs":"EPSG:4490"}},'
+        f'{{"input":{{"lon":{ix},"lat":{iy},"crs":"{system}"}},'
+        f'"point":{{"lon":{x},"lat":{y},"crs":"EPSG:4490"}},'
         f'"version":{"null" if data.version is None else int(data.version)},'
     ).encode()
-    return b"".join(
-        (
-            head,
-            t.owner_json(owner, posts, see),
-            b",",
-            t.partners_json(px, py, see),
-            b',"dispatch":null}',
-        )
-    )
+    return head + t.tail_json(owner, posts, see, t.covering(owner, px, py))
 
 
 def lookup_one(
@@ -330,7 +334,7 @@ def lookup_one(
     crs: str,
     *,
     posts: frozenset[Role] | None = None,
-    see: Visibility = Visibility(),
+    see: StaffAccess = HIDDEN,
     category: str | None = None,
 ) -> dict[str, Any]:
     """The full answer of ``GET /v1/lookup`` for one point.
@@ -368,7 +372,11 @@ def lookup_one(
         "dispatch": None,
     }
     if category is None:
-        out["partners"] = covering_partners(data, px, py, see)
+        if owner >= 0:
+            zones = data.zones
+            out["partners"] = [partner(zones.partners[p], see) for p in t.covering(owner, px, py)]
+        else:
+            out["partners"] = covering_partners(data, px, py, see)
         return out
     result = LookupResult(
         x,

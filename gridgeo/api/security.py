@@ -17,6 +17,7 @@ features or vertices over the limits). Each names the problem.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import shutil
@@ -55,11 +56,14 @@ class Role(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(Role).index(self)
+        return _RANKS[self]
 
     def allows(self, needed: Role) -> bool:
         """True when this role is ``needed`` or above it."""
         return self.rank >= needed.rank
+
+
+_RANKS = {role: rank for rank, role in enumerate(Role)}  # asked on every request
 
 
 @dataclass(frozen=True)
@@ -184,7 +188,14 @@ def _settings(request: Request) -> Settings:
 
 def presented_key(request: Request) -> str | None:
     """The key sent with the request (header first, then ``api_key``), if any."""
-    return request.headers.get(KEY_HEADER) or request.query_params.get(KEY_QUERY) or None
+    found = request.headers.get(KEY_HEADER)
+    if found:
+        return found
+    raw: bytes = request.scope.get("query_string", b"")
+    # parse the query only when it may name a key (the name itself may be %-escaped)
+    if b"api" in raw or b"%" in raw:
+        return request.query_params.get(KEY_QUERY) or None
+    return None
 
 
 def caller(request: Request) -> Caller:
@@ -202,8 +213,7 @@ def caller(request: Request) -> Caller:
 
 def _caller(request: Request, key: str | None) -> Caller:
     if key is None:
-        anon = _settings(request).anonymous_role
-        return Caller("anonymous", None if anon == "none" else Role(anon), authenticated=False)
+        return anonymous(_settings(request))
     store: Store | None = getattr(request.app.state, "store", None)
     if store is None:
         raise AccessDenied(401, "API keys cannot be checked: this service runs without a store")
@@ -211,6 +221,16 @@ def _caller(request: Request, key: str | None) -> Caller:
     if found is None:
         raise AccessDenied(401, "the API key is unknown or has been revoked")
     return found
+
+
+def anonymous(settings: Settings) -> Caller:
+    """The caller without a key: it acts as ``GRIDGEO_ANONYMOUS_ROLE``."""
+    return _anonymous(settings.anonymous_role)
+
+
+@functools.cache
+def _anonymous(role: str) -> Caller:
+    return Caller("anonymous", None if role == "none" else Role(role), authenticated=False)
 
 
 def caller_role(request: Request) -> Role | None:
@@ -228,6 +248,11 @@ def authorize(request: Request, needed: Role, *, form_key: str | None = None) ->
         who = _caller(request, form_key)
     else:
         who = caller(request)
+    return check_role(who, needed)
+
+
+def check_role(who: Caller, needed: Role) -> Caller:
+    """``who`` if its role is ``needed`` or above; else AccessDenied (401 or 403)."""
     if who.role is None:
         raise AccessDenied(
             401,
@@ -267,12 +292,12 @@ require_viewer = require(Role.VIEWER)  # router-level guard of the read-only rou
 
 def may_see_staff(role: Role | None, settings: Settings) -> bool:
     """Whether ``role`` sees the names of responsible staff."""
-    return role is not None and role.allows(Role(settings.staff_names_role))
+    return access_of(role, settings).names
 
 
 def may_see_contacts(role: Role | None, settings: Settings) -> bool:
     """Whether ``role`` sees phone numbers (staff and partner contacts)."""
-    return role is not None and role.allows(Role(settings.staff_contact_role))
+    return access_of(role, settings).contacts
 
 
 @dataclass(frozen=True)
@@ -285,9 +310,19 @@ class StaffAccess:
 
 def staff_access(request: Request) -> StaffAccess:
     """Dependency: the caller's view of staff (anonymous acts as its configured role)."""
-    role = caller_role(request)
-    settings = _settings(request)
-    return StaffAccess(may_see_staff(role, settings), may_see_contacts(role, settings))
+    return access_of(caller_role(request), _settings(request))
+
+
+def access_of(role: Role | None, settings: Settings) -> StaffAccess:
+    """What ``role`` may see of people under ``settings``."""
+    return _access(role, settings.staff_names_role, settings.staff_contact_role)
+
+
+@functools.cache  # a handful of role combinations; asked on every lookup
+def _access(role: Role | None, names_role: str, contact_role: str) -> StaffAccess:
+    if role is None:
+        return StaffAccess(names=False, contacts=False)
+    return StaffAccess(role.allows(Role(names_role)), role.allows(Role(contact_role)))
 
 
 PERSON_FIELDS = ("name", "contact")

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,7 +23,6 @@ from starlette.concurrency import run_in_threadpool
 from gridgeo.api import lookup_models as m
 from gridgeo.api.lookup_service import (
     TooManyPointsError,
-    Visibility,
     lookup_many,
     lookup_one,
     lookup_one_json,
@@ -30,27 +30,38 @@ from gridgeo.api.lookup_service import (
     parse_posts,
 )
 from gridgeo.api.security import (
+    KEY_HEADER,
+    KEY_QUERY,
     Caller,
     Role,
-    StaffAccess,
+    access_of,
+    anonymous,
     authorize,
+    check_role,
     presented_key,
-    staff_access,
 )
 from gridgeo.errors import GridgeoError
 from gridgeo.io.dataset import Dataset
 
 
-async def viewer_role(request: Request) -> Caller:
+async def viewer_role(request: Request, query: dict[str, str] | None = None) -> Caller:
     """The viewer-role check, on the event loop unless a key must be looked up in the store.
 
     The shared ``security.require_viewer`` is a plain ``def``, which FastAPI runs in
     the thread pool: that hop cost more than the whole lookup (docs/BENCHMARKS.md).
+    ``query`` is the parsed query string when the caller has it (saves parsing it again).
     """
-    if presented_key(request) is None:
-        return authorize(request, Role.VIEWER)
+    if query is None:
+        key = presented_key(request)
+    else:  # ASGI header names are lower case
+        key = next((v.decode("latin-1") for k, v in request.scope["headers"] if k == _KEY), None)
+        key = key or query.get(KEY_QUERY) or None
+    if key is None:
+        return check_role(anonymous(request.app.state.settings), Role.VIEWER)
     return await run_in_threadpool(authorize, request, Role.VIEWER)
 
+
+_KEY = KEY_HEADER.lower().encode("latin-1")
 
 # The viewer check runs inside the handlers: a router-level dependency costs FastAPI's
 # dependency resolution on every request, more than the lookup itself.
@@ -153,11 +164,28 @@ class LookupQuery:
     role: str | None
 
 
-def parse_query(request: Request) -> LookupQuery:
-    """Parse and check the query by hand (FastAPI's per-parameter machinery costs more than
-    the lookup itself, docs/BENCHMARKS.md); problems raise the same 422 as FastAPI's.
+def query_values(raw: bytes) -> dict[str, str]:
+    """The parameters of a query string, the last value of each name winning (as in
+    Starlette's ``request.query_params.get``); unescaped only when something is escaped."""
+    text = raw.decode("latin-1")
+    if "%" in text or "+" in text:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    return dict(pair.partition("=")[::2] for pair in text.split("&") if pair)
+
+
+_LON_LAT = {"lon", "lat"}  # with nothing else: the defaults for all the rest
+
+
+def parse_query(q: dict[str, str]) -> LookupQuery:
+    """Check the query (:func:`query_values`) by hand: FastAPI's per-parameter machinery
+    costs more than the lookup itself (docs/BENCHMARKS.md). Problems raise the same 422
+    as FastAPI's.
     """
-    q = request.query_params
+    if q.keys() <= _LON_LAT:  # the common query: no closures, no problem list
+        try:
+            return LookupQuery(float(q["lon"]), float(q["lat"]), "wgs84", None, None, None, None)
+        except (KeyError, ValueError):
+            pass  # the full parse below names the problem
     problems: list[dict[str, Any]] = []
 
     def fail(name: str, kind: str, msg: str, value: object) -> None:
@@ -216,11 +244,11 @@ async def lookup(request: Request) -> Response:
     numbers to those who may see contacts (``GRIDGEO_STAFF_NAMES_ROLE``,
     ``GRIDGEO_STAFF_CONTACT_ROLE``); otherwise those fields are null.
     """
-    await viewer_role(request)
-    query = parse_query(request)
-    posts = parse_posts(query.role)
-    access: StaffAccess = staff_access(request)
-    see = Visibility(access.names, access.contacts)
+    q = query_values(request.scope.get("query_string", b""))
+    who = await viewer_role(request, q)
+    query = parse_query(q)
+    posts = parse_posts(query.role) if query.role else None
+    see = access_of(who.role, request.app.state.settings)
     data = _data(request, query.version, query.at)
     if query.category is None:  # the hot path: cached JSON parts (lookup_one_json)
         body = lookup_one_json(data, query.lon, query.lat, query.crs, posts=posts, see=see)
