@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from gridgeo.coords import check_lonlat, parse_coord_system, to_cgcs2000
+from gridgeo.coords import check_lonlat, parse_coord_system, to_cgcs2000_point
 from gridgeo.geometry import make_valid_polygonal
 from gridgeo.levels import Level
 from gridgeo.model import UNKNOWN_LEVEL, GridSet
@@ -177,8 +177,7 @@ class Locator:
         """
         system = parse_coord_system(crs)
         x, y = check_lonlat(lon, lat)
-        cx, cy = to_cgcs2000(x, y, system)
-        point = (float(cx), float(cy))
+        point = to_cgcs2000_point(float(x), float(y), system)
         owner = self.locate_one(*point)
         chain = self.grids.chain(owner) if owner >= 0 else []
         refs = tuple(self._ref(p) for p in chain)

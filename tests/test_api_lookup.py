@@ -152,6 +152,27 @@ def test_role_filters_staff_by_post(history: dict[str, Any], sample: Dataset) ->
     assert response.status_code == 400 and "boss" in response.json()["detail"]
 
 
+def test_query_string_is_read_as_starlette_reads_it(static: TestClient) -> None:
+    # the lookup parses its query by hand: escapes, repeats (the last wins) and unknown
+    # parameters must come out as they would from request.query_params
+    want = static.get("/v1/lookup?lon=110.2965&lat=25.2775").json()
+    for query in (
+        "lon=110%2E2965&lat=25.2775",  # an escaped digit
+        "lon=1&lat=25.2775&lon=110.2965",  # repeated: the last value
+        "lon=110.2965&lat=25.2775&utm_source=x",  # an unknown parameter is ignored
+        "lat=25.2775&crs=%20WGS84%20&lon=110.2965",  # escaped blanks around an alias
+    ):
+        response = static.get(f"/v1/lookup?{query}")
+        assert response.status_code == 200, (query, response.text)
+        body = response.json()
+        assert body["grids"] == want["grids"] and body["point"] == want["point"], query
+    response = static.get("/v1/lookup?lon=110.2965&lat=")
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == [
+        "query",
+        "lat",
+    ]
+
+
 def test_names_and_phones_follow_the_callers_role(tmp_path: Path, sample: Dataset) -> None:
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 's.sqlite'}", staff_names_role="planner"

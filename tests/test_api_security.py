@@ -68,6 +68,14 @@ def test_anonymous_none_needs_a_key(db: str, keys: dict[str, str]) -> None:
             assert r.headers["www-authenticate"].startswith("ApiKey")
         assert client.get("/collections", headers={"X-API-Key": keys["viewer"]}).status_code == 200
         assert client.get("/collections", params={"api_key": keys["viewer"]}).status_code == 200
+        point = {"lon": 110.2965, "lat": 25.2775}
+        # the lookup reads its key itself, from the header or the query string
+        r = client.get("/v1/lookup", params=point, headers={"X-API-Key": keys["viewer"]})
+        assert r.status_code == 200, r.text
+        r = client.get("/v1/lookup", params=point | {"api_key": keys["viewer"]})
+        assert r.status_code == 200, r.text
+        r = client.get("/v1/lookup", params=point | {"api_key": "ggk_not-a-key"})
+        assert r.status_code == 401 and "unknown" in r.json()["detail"]
         assert client.get("/health").status_code == 200  # health stays open for probes
 
 

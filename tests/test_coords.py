@@ -26,6 +26,7 @@ from gridgeo.coords import (
     out_of_china,
     parse_coord_system,
     to_cgcs2000,
+    to_cgcs2000_point,
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
@@ -475,3 +476,29 @@ def test_transforms_reject_non_numbers_and_mismatched_shapes(transform: Transfor
         transform(["116.4", "abc"], [39.9, 39.9])
     with pytest.raises(CoordinateError, match="differ in shape"):
         transform([116.4, 116.5], [39.9])
+
+
+@pytest.mark.parametrize("system", ["wgs84", "cgcs2000", "gcj02", "bd09"])
+def test_point_path_matches_array_path(system: str) -> None:
+    # the scalar path (HTTP lookups) and the array path (batches) must place a point alike
+    rng = np.random.default_rng(7)
+    lon = np.concatenate([rng.uniform(*LON_RANGE, 2000), [10.0, 140.0, 72.004, 137.8347]])
+    lat = np.concatenate([rng.uniform(*LAT_RANGE, 2000), [50.0, 20.0, 0.8293, 55.8271]])
+    want_x, want_y = to_cgcs2000(lon, lat, system)
+    got = np.array([to_cgcs2000_point(x, y, system) for x, y in zip(lon, lat, strict=True)])
+    assert np.abs(got[:, 0] - want_x).max() < 1e-11
+    assert np.abs(got[:, 1] - want_y).max() < 1e-11
+    assert all(isinstance(v, float) for v in to_cgcs2000_point(110.3, 25.28, system))
+
+
+@given(lon=lons, lat=lats)
+def test_point_path_inverts_the_forward_transforms(lon: float, lat: float) -> None:
+    gx, gy = wgs84_to_gcj02(lon, lat)
+    assert float(metres(*to_cgcs2000_point(float(gx), float(gy), "gcj02"), lon, lat)) < ONE_MM
+    bx, by = wgs84_to_bd09(lon, lat)
+    assert float(metres(*to_cgcs2000_point(float(bx), float(by), "bd09"), lon, lat)) < ONE_MM
+
+
+def test_point_path_names_an_unknown_system() -> None:
+    with pytest.raises(CoordinateError, match="mercator"):
+        to_cgcs2000_point(110.3, 25.28, "mercator")

@@ -267,3 +267,50 @@ def test_category_table_refuses_orphans_and_duplicates() -> None:
         CategoryTable([Category("0701", "x", "x")])
     with pytest.raises(CategoryError, match="defined twice"):
         CategoryTable([Category("07", "x", "x"), Category("07", "y", "y")])
+
+
+# --- zones seen from one grid (the HTTP lookup's per-grid split) -------------------------
+
+
+def test_zones_over_a_grid_cover_exactly_what_the_index_covers() -> None:
+    # every point a grid covers, random or on an edge of the grid or of a zone, gets the
+    # same zones from the per-grid split as from the whole index
+    data = sample()
+    zones = data.zones
+    grids = data.grids
+    rng = np.random.default_rng(11)
+    checked = crossing = 0
+    for position in np.flatnonzero(grids.levels == int(Level.GRID)):
+        grid = grids.geometries[position]
+        over = zones.over(grid)
+        crossing += bool(over.crossing.size)
+        xmin, ymin, xmax, ymax = grid.bounds
+        x, y = rng.uniform(xmin, xmax, 300), rng.uniform(ymin, ymax, 300)
+        edges = shapely.get_coordinates(
+            shapely.segmentize(shapely.boundary(grid), (xmax - xmin) / 40)
+        )
+        for zone in over.crossing_zones:  # the zone's own edges where they pass the grid
+            cut = shapely.intersection(shapely.boundary(zone), grid)
+            edges = np.vstack([edges, shapely.get_coordinates(cut)])
+        pts = np.vstack([np.column_stack([x, y]), edges])
+        inside = shapely.intersects_xy(grid, pts[:, 0], pts[:, 1])  # covers, for points
+        for px, py in pts[inside]:
+            assert over.covering(px, py) == tuple(zones.covering(px, py)), (position, px, py)
+            checked += 1
+    assert checked > 10_000
+    assert crossing > 0  # some grids are crossed by a zone edge: the point test ran
+
+
+def test_zones_over_splits_whole_and_crossing() -> None:
+    box = PartnerUnit("BOX", PartnerType.POLICE, "box", Zone(ZoneKind.POLYGON, BOX))
+    big = shapely.box(110.0, 25.0, 111.0, 26.0)
+    city = PartnerUnit("CITY", PartnerType.POLICE, "city", Zone(ZoneKind.POLYGON, big))
+    far = PartnerUnit("FAR", PartnerType.POLICE, "far", Zone(ZoneKind.POLYGON, BOX.buffer(-0.004)))
+    _, index = handmade(0, 0, [box, city, far])
+    grid = shapely.box(110.299, 25.274, 110.301, 25.276)  # straddles the box's east edge
+    over = index.over(grid)
+    assert over.always == (1,)  # the city covers the whole grid
+    assert over.crossing.tolist() == [0]  # the box crosses it; the shrunken one is off
+    assert over.covering(110.2995, 25.275) == (0, 1)
+    assert over.covering(110.30, 25.275) == (0, 1)  # on the box's edge: covered
+    assert over.covering(110.3005, 25.275) == (1,)

@@ -22,7 +22,13 @@ import numpy as np
 import numpy.typing as npt
 
 from gridgeo.api.security import StaffAccess
-from gridgeo.coords import bad_lonlat_mask, check_lonlat, parse_coord_system, to_cgcs2000
+from gridgeo.coords import (
+    bad_lonlat_mask,
+    check_lonlat,
+    parse_coord_system,
+    to_cgcs2000,
+    to_cgcs2000_point,
+)
 from gridgeo.dispatch import DispatchResult, ZonesOver, dispatch, staff_by_grid
 from gridgeo.errors import CoordinateError, GridgeoError
 from gridgeo.index import GridIndex
@@ -292,8 +298,7 @@ def to_storage(lon: float, lat: float, system: str) -> tuple[float, float]:
         check_lonlat(lon, lat)  # raises, naming the problem
     if system in SAME_AS_STORAGE:
         return float(lon), float(lat)
-    cx, cy = to_cgcs2000(lon, lat, system)
-    return float(cx), float(cy)
+    return to_cgcs2000_point(lon, lat, system)
 
 
 def lookup_one_json(
