@@ -192,3 +192,57 @@ def test_mixed_level_leaves_tie_like_the_lookup_core() -> None:
     assert index.codes(index.assign([110.1], [25.05])).tolist() == ["450302001001001"]
     assert Locator(grids).lookup(110.1, 25.05).leaf.code == "450302001001001"
     assert index.codes(index.assign([110.05], [25.05])).tolist() == ["450301"]
+
+
+def test_parents_answer_in_the_gaps_their_children_leave() -> None:
+    """Leaves only are on the lattice; a parent must still answer where its children leave
+    part of it uncovered: a hole in the middle (no parent edge near), a sliver along its
+    edge, a community without grids beside one with grids, and an overlap where a leaf
+    street meets another street's community outside that community's grids."""
+    from gridgeo.lookup import Locator
+
+    codes = [
+        "450302",  # district
+        "450302001",  # street A: its community has grids with a hole and a sliver
+        "450302001001",
+        "450302001001001",
+        "450302001001002",
+        "450302001002",  # a community without grids (a level-4 leaf) beside it
+        "450302002",  # street B: a leaf street overlapping community 001001's east part
+    ]
+    community = box(110.0, 25.0, 110.1, 25.1)
+    west = box(110.0, 25.0, 110.05, 25.0999)  # a sliver left along the community's north edge
+    east = box(110.05, 25.0, 110.1, 25.0999).difference(box(110.06, 25.04, 110.08, 25.06))
+    geoms = [
+        box(110.0, 25.0, 110.3, 25.1),
+        box(110.0, 25.0, 110.2, 25.1),
+        community,
+        west,
+        east,
+        box(110.1, 25.0, 110.2, 25.1),
+        box(110.09, 25.0, 110.3, 25.1),  # overlaps the community's east strip
+    ]
+    grids = GridSet.from_records(codes, geoms)
+    index = GridIndex(grids)
+    locator = Locator(grids)
+
+    def code(x: float, y: float) -> str:
+        found = index.codes(index.assign([x], [y])).tolist()[0]
+        assert found == locator.lookup(x, y).leaf.code, (x, y)
+        return str(found)
+
+    assert code(110.07, 25.05) == "450302001001"  # in the hole: the community
+    assert code(110.02, 25.09995) == "450302001001"  # in the sliver
+    assert code(110.02, 25.05) == "450302001001001"
+    assert code(110.15, 25.05) == "450302001002"  # the community without grids
+    assert code(110.25, 25.05) == "450302002"  # street B alone
+    # every grid but those its children cover whole answers somewhere, and the index
+    # agrees with the core on a dense sample
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(109.99, 110.31, 20_000), rng.uniform(24.99, 25.11, 20_000)
+    edge_pts = boundary_points(grids, rng, 4000)
+    x, y = np.r_[x, edge_pts[:, 0]], np.r_[y, edge_pts[:, 1]]
+    got = index.assign(x, y)
+    want = oracle(index.owners, x, y)
+    assert np.array_equal(got, want)
+    assert set(index.codes(got[got >= 0]).tolist()) == set(codes) - {"450302", "450302001"}

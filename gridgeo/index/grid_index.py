@@ -3,9 +3,11 @@
 The answer is the lookup core's: among the grids that cover a point, the
 deepest level, then the smallest code. That is the leaf grid, except where a
 grid's children leave part of it uncovered (a gap, a sliver, or two edges that
-almost coincide); there the grid itself answers. So every grid, not only the
-leaves, is indexed: parents share their edges with their children, so this
-adds candidates to boundary cells but hardly any cells.
+almost coincide); there the grid itself answers. The lattice below holds the
+leaves only; each cell also remembers the level of the deepest grid *with
+children* that meets it, and a point whose leaf is not deeper than that (or
+that no leaf holds) goes to GEOS, which knows every grid. In a tidy hierarchy
+(five levels, leaves deepest) that never happens outside the gaps themselves.
 
 How it works
 ------------
@@ -15,9 +17,10 @@ into the cells it touches; those are *boundary cells* and remember the grids
 whose edges touch them. The other cells are *clean*: no edge passes through
 them, so each lies wholly inside some grids (or none). Every grid is then
 scan-filled along the lattice rows (numba): a clean cell takes the best-ranked
-grid holding it as its owner, and a boundary cell records the best grid
+leaf holding it as its owner, and a boundary cell records the best leaf
 holding it whole as its *background*, the answer for a point that none of
-the cell's candidates holds.
+the cell's candidates holds. The grids with children are rasterised and
+scan-filled the same way into the per-cell level ``deep``.
 
 A query maps each point to its cell: a clean cell answers with no geometry
 test at all; a boundary cell runs an exact crossing-number test (numba)
@@ -125,11 +128,14 @@ class GridIndex:
         # the lookup core's order: deeper level first, then smaller code
         self._rank = owner_rank(self.owners)
         assert np.array_equal(self._rank, np.arange(len(self.owners)))  # numbered by rank
-        self._edges = _edge_arrays(self._geoms)
+        # the lattice holds the leaves' edges; the grids with children only mark their level
+        self._edges = _edge_arrays(_only(valid, is_leaf))
+        self._owner_level = self.owners.levels.astype(np.int8)
         target = min(MAX_CELLS, max(64, cells_per_leaf * len(self.leaves)))
         self.lattice = _Lattice.covering(shapely.total_bounds(self._geoms), target)
         self._lattice_array = self.lattice.as_array()
         self._cells, self._cand_start = self._build_cells()
+        self._deep = self._parent_levels(_edge_arrays(_only(valid, ~is_leaf)))
         self._chain_codes = self._chain_table()
         self._owner_codes = np.array(self.owners.codes, dtype=object)
         self._token = uuid.uuid4().hex
@@ -173,20 +179,13 @@ class GridIndex:
         np.cumsum(counts, out=offsets[1:])
         cell_of = kernels.fill_edge_cells(edges, lattice, MARGIN_CELLS, offsets)
         del offsets
-        n_edges, n_poly, nx = np.int64(counts.size), np.int64(self.n_owners), self.lattice.nx
+        n_poly, nx = np.int64(self.n_owners), self.lattice.nx
         poly_of = np.repeat(np.repeat(np.arange(n_poly), np.diff(edge_start)), counts)
         pair_keys = _unique(cell_of * n_poly + poly_of)
         # Each leaf's edges per lattice row: a ray through a point meets only those.
-        cell_of //= nx  # now the row of each pair
-        cell_of *= n_poly
-        cell_of += poly_of
-        del poly_of
-        cell_of *= n_edges
-        cell_of += np.repeat(np.arange(n_edges), counts)
-        row_poly, row_edges = np.divmod(_unique(cell_of), n_edges)
-        del cell_of
-        self._row_edges = row_edges.astype(np.int32)
-        del row_edges
+        row_poly, row_edges = _row_edge_lists(cell_of, poly_of, counts, n_poly, nx)
+        del cell_of, poly_of
+        self._row_edges = row_edges
         pair_cell, pair_poly = np.divmod(pair_keys, n_poly)
         del pair_keys
         first = np.flatnonzero(np.r_[True, pair_cell[1:] != pair_cell[:-1]])
@@ -204,6 +203,43 @@ class GridIndex:
         cand_start = np.append(first, pair_cell.size).astype(np.int64)
         self._background = self._cell_backgrounds(cells, cand_start, row_poly, n_poly)
         return cells, cand_start
+
+    def _parent_levels(
+        self, parent_edges: tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]
+    ) -> npt.NDArray[np.int8]:
+        """Per cell, the level of the deepest grid with children meeting it (0: none).
+
+        Its edges are rasterised (the cells they touch) and its inside scan-filled
+        (the cells wholly inside), both conservatively, like the leaves'.
+        """
+        edges, edge_start = parent_edges
+        deep = np.zeros(self.lattice.size, dtype=np.int8)
+        if not edges.size:
+            return deep
+        lattice = self.lattice.as_array()
+        counts = kernels.count_edge_cells(edges, lattice, MARGIN_CELLS)
+        offsets = np.zeros(counts.size + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        cell_of = kernels.fill_edge_cells(edges, lattice, MARGIN_CELLS, offsets)
+        del offsets
+        n_poly = np.int64(self.n_owners)
+        poly_of = np.repeat(np.repeat(np.arange(n_poly), np.diff(edge_start)), counts)
+        np.maximum.at(deep, cell_of, self._owner_level[poly_of])
+        row_poly, row_edges = _row_edge_lists(cell_of, poly_of, counts, n_poly, self.lattice.nx)
+        del cell_of, poly_of
+        starts = np.flatnonzero(np.r_[True, row_poly[1:] != row_poly[:-1]])
+        keys = row_poly[starts]
+        kernels.fill_levels(
+            keys // n_poly,
+            keys % n_poly,
+            np.append(starts, row_poly.size).astype(np.int64),
+            row_edges,
+            edges,
+            lattice,
+            self._owner_level,
+            deep,
+        )
+        return deep
 
     def _cell_backgrounds(
         self,
@@ -286,6 +322,8 @@ class GridIndex:
             self._row_edges,
             self._edges[0],
             self._background,
+            self._deep,
+            self._owner_level,
         )
         unsure = np.flatnonzero(out == kernels.NEEDS_GEOS)
         if unsure.size:
@@ -304,6 +342,8 @@ class GridIndex:
             self._row_edges,
             self._edges[0],
             self._background,
+            self._deep,
+            self._owner_level,
         )
         if found == kernels.NEEDS_GEOS:
             return self._locator.locate_one(float(lon), float(lat))
@@ -328,7 +368,15 @@ class GridIndex:
     def stats(self) -> dict[str, int]:
         """Sizes of the index, for benchmarks and logs."""
         boundary = int(self._cand_start.size - 1)
-        arrays = (self._cells, self._cand_start, self._cands, self._row_edges, *self._edges)
+        arrays = (
+            self._cells,
+            self._cand_start,
+            self._cands,
+            self._row_edges,
+            self._background,
+            self._deep,
+            *self._edges,
+        )
         return {
             "leaves": len(self.leaves),
             "edges": int(self._edges[0].shape[0]),
@@ -337,6 +385,37 @@ class GridIndex:
             "candidates": int(self._cands.shape[0]),
             "bytes": int(sum(a.nbytes for a in arrays)),
         }
+
+
+def _only(geoms: npt.NDArray[np.object_], keep: npt.NDArray[np.bool_]) -> npt.NDArray[np.object_]:
+    """``geoms`` with the others emptied (they keep their positions, and have no edges)."""
+    out = geoms.copy()
+    out[~keep] = shapely.Polygon()
+    return out
+
+
+def _row_edge_lists(
+    cell_of: npt.NDArray[np.int64],
+    poly_of: npt.NDArray[np.int64],
+    counts: npt.NDArray[np.int64],
+    n_poly: np.int64,
+    nx: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+    """Each polygon's edges per lattice row, from the (cell, polygon) pairs of the
+    rasterised edges: sorted ``row * n_poly + polygon`` keys and the edge of each.
+
+    A horizontal ray through a point meets only the edges of the point's row.
+    ``cell_of`` is overwritten (it is the largest temporary of the build).
+    """
+    n_edges = np.int64(counts.size)
+    keys = cell_of
+    keys //= nx  # the row of each pair
+    keys *= n_poly
+    keys += poly_of
+    keys *= n_edges
+    keys += np.repeat(np.arange(n_edges), counts)
+    row_poly, row_edges = np.divmod(_unique(keys), n_edges)
+    return row_poly, row_edges.astype(np.int32)
 
 
 def _unique(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -84,6 +84,8 @@ def query(
     row_edges: npt.NDArray[np.int32],
     edges: npt.NDArray[np.float64],
     background: npt.NDArray[np.int32],
+    deep: npt.NDArray[np.int8],
+    owner_level: npt.NDArray[np.int8],
 ) -> npt.NDArray[np.int32]:
     """Owner of each point: a leaf index, NO_OWNER, or NEEDS_GEOS (uncertain).
 
@@ -92,7 +94,10 @@ def query(
     ``b``, whose candidates are rows ``cand_start[b]:cand_start[b + 1]`` of
     ``cands``: (leaf, rank, first, stop) with the leaf's edges in the cell's
     lattice row at ``row_edges[first:stop]``; ``background[b]`` is the (owner, rank)
-    of the deepest grid holding the whole cell. Non-finite points get NO_OWNER.
+    of the leaf holding the whole cell. ``deep[cell]`` is the level of the deepest grid
+    *with children* meeting the cell (0: none): where it is not shallower than the leaf
+    found, that grid may be the answer (its children leave a gap), so the point is
+    NEEDS_GEOS. Non-finite points get NO_OWNER.
     """
     x0, y0, inv_dx, inv_dy = lattice[0], lattice[1], 1.0 / lattice[2], 1.0 / lattice[3]
     nx, ny = int(lattice[4]), int(lattice[5])
@@ -105,11 +110,11 @@ def query(
         if not (fx >= 0.0 and fy >= 0.0 and fx < nx and fy < ny):  # also rejects NaN
             out[i] = NO_OWNER
             continue
-        v = cells[int(fy) * nx + int(fx)]
-        if v >= -1:
-            out[i] = v
-            continue
-        out[i] = _boundary_owner(x, y, -v - 2, cand_start, cands, row_edges, edges, background)
+        k = int(fy) * nx + int(fx)
+        v = cells[k]
+        if v < -1:
+            v = _boundary_owner(x, y, -v - 2, cand_start, cands, row_edges, edges, background)
+        out[i] = _unless_parent(v, deep[k], owner_level)
     return out
 
 
@@ -124,6 +129,8 @@ def query_one(
     row_edges: npt.NDArray[np.int32],
     edges: npt.NDArray[np.float64],
     background: npt.NDArray[np.int32],
+    deep: npt.NDArray[np.int8],
+    owner_level: npt.NDArray[np.int8],
 ) -> int:
     """:func:`query` for one point, without the array and thread overhead."""
     fx = (x - lattice[0]) / lattice[2]
@@ -131,10 +138,21 @@ def query_one(
     nx, ny = int(lattice[4]), int(lattice[5])
     if not (fx >= 0.0 and fy >= 0.0 and fx < nx and fy < ny):
         return NO_OWNER
-    v = cells[int(fy) * nx + int(fx)]
-    if v >= -1:
-        return int(v)
-    return _boundary_owner(x, y, -v - 2, cand_start, cands, row_edges, edges, background)
+    k = int(fy) * nx + int(fx)
+    v = cells[k]
+    if v < -1:
+        v = _boundary_owner(x, y, -v - 2, cand_start, cands, row_edges, edges, background)
+    return int(_unless_parent(v, deep[k], owner_level))
+
+
+@numba.njit(cache=True, inline="always")
+def _unless_parent(found: int, deep: int, owner_level: npt.NDArray[np.int8]) -> int:
+    """``found`` (a leaf, NO_OWNER or NEEDS_GEOS), or NEEDS_GEOS where a grid with children
+    at level ``deep`` meets the cell and is not shallower than the leaf: there the deepest
+    grid covering the point may be that parent (in a gap its children leave)."""
+    if deep > 0 and found != NEEDS_GEOS and (found < 0 or owner_level[found] <= deep):
+        return NEEDS_GEOS
+    return found
 
 
 @numba.njit(cache=True)
@@ -259,29 +277,86 @@ def fill_owners(
     ``key_row``/``key_poly`` with CSR ``key_start`` list each polygon's edges
     touching each row.
     """
-    x0, y0, dx, dy = lattice[0], lattice[1], lattice[2], lattice[3]
     nx = int(lattice[4])
-    width = 1
-    for k in range(key_row.size):
-        width = max(width, int(key_start[k + 1] - key_start[k]))
-    xs = np.empty(width, dtype=np.float64)
+    xs = np.empty(_widest(key_start), dtype=np.float64)
     for k in range(key_row.size):
         row, poly = int(key_row[k]), int(key_poly[k])
-        yc = y0 + (row + 0.5) * dy
-        m = 0
-        for j in range(key_start[k], key_start[k + 1]):
-            e = row_edges[j]
-            ay, by = edges[e, 1], edges[e, 3]
-            if (ay > yc) != (by > yc):  # half-open: a vertex on the line counts once
-                ax, bx = edges[e, 0], edges[e, 2]
-                xs[m] = ax + (yc - ay) * (bx - ax) / (by - ay)
-                m += 1
-        crossings = np.sort(xs[:m])
-        for i in range(0, m - 1, 2):
-            first = max(0, int(np.ceil((crossings[i] - x0) / dx - 0.5)))
-            last = min(nx - 1, int(np.floor((crossings[i + 1] - x0) / dx - 0.5)))
+        start, stop = key_start[k], key_start[k + 1]
+        crossings = _row_crossings(row, start, stop, row_edges, edges, lattice, xs)
+        for i in range(0, crossings.size - 1, 2):
+            first, last = _inner_columns(crossings[i], crossings[i + 1], lattice)
             for col in range(first, last + 1):
                 _claim(row * nx + col, poly, cells, cand_start, cands, background)
+
+
+@numba.njit(cache=True)
+def fill_levels(
+    key_row: npt.NDArray[np.int64],
+    key_poly: npt.NDArray[np.int64],
+    key_start: npt.NDArray[np.int64],
+    row_edges: npt.NDArray[np.int32],
+    edges: npt.NDArray[np.float64],
+    lattice: npt.NDArray[np.float64],
+    level: npt.NDArray[np.int8],
+    deep: npt.NDArray[np.int8],
+) -> None:
+    """Raise ``deep`` of every cell whose centre a polygon holds to the polygon's level.
+
+    The scan-fill of :func:`fill_owners`, for the grids with children. Cells their
+    edges touch are marked by rasterising the edges; this adds the cells wholly
+    inside them, so ``deep`` ends as the deepest such grid meeting each cell.
+    """
+    nx = int(lattice[4])
+    xs = np.empty(_widest(key_start), dtype=np.float64)
+    for k in range(key_row.size):
+        row, poly = int(key_row[k]), int(key_poly[k])
+        start, stop = key_start[k], key_start[k + 1]
+        crossings = _row_crossings(row, start, stop, row_edges, edges, lattice, xs)
+        for i in range(0, crossings.size - 1, 2):
+            first, last = _inner_columns(crossings[i], crossings[i + 1], lattice)
+            for col in range(first, last + 1):
+                deep[row * nx + col] = max(deep[row * nx + col], level[poly])
+
+
+@numba.njit(cache=True)
+def _widest(key_start: npt.NDArray[np.int64]) -> int:
+    width = 1
+    for k in range(key_start.size - 1):
+        width = max(width, int(key_start[k + 1] - key_start[k]))
+    return width
+
+
+@numba.njit(cache=True, inline="always")
+def _row_crossings(
+    row: int,
+    start: int,
+    stop: int,
+    row_edges: npt.NDArray[np.int32],
+    edges: npt.NDArray[np.float64],
+    lattice: npt.NDArray[np.float64],
+    xs: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Sorted x where the centre line of lattice ``row`` crosses the edges
+    ``row_edges[start:stop]`` of one polygon (``xs`` is scratch space)."""
+    yc = lattice[1] + (row + 0.5) * lattice[3]
+    m = 0
+    for j in range(start, stop):
+        e = row_edges[j]
+        ay, by = edges[e, 1], edges[e, 3]
+        if (ay > yc) != (by > yc):  # half-open: a vertex on the line counts once
+            ax, bx = edges[e, 0], edges[e, 2]
+            xs[m] = ax + (yc - ay) * (bx - ax) / (by - ay)
+            m += 1
+    return np.sort(xs[:m])
+
+
+@numba.njit(cache=True, inline="always")
+def _inner_columns(a: float, b: float, lattice: npt.NDArray[np.float64]) -> tuple[int, int]:
+    """First and last column whose cell centre lies between crossings ``a`` and ``b``."""
+    x0, dx, nx = lattice[0], lattice[2], int(lattice[4])
+    first = max(0, int(np.ceil((a - x0) / dx - 0.5)))
+    last = min(nx - 1, int(np.floor((b - x0) / dx - 0.5)))
+    return first, last
 
 
 @numba.njit(cache=True, inline="always")
