@@ -135,7 +135,12 @@ class GridIndex:
         self.lattice = _Lattice.covering(shapely.total_bounds(self._geoms), target)
         self._lattice_array = self.lattice.as_array()
         self._cells, self._cand_start = self._build_cells()
-        self._deep = self._parent_levels(_edge_arrays(_only(valid, ~is_leaf)))
+        # one level at a time: the edge-cell pairs of all parents at once would double the
+        # peak memory of the build (a parent's edges repeat its children's)
+        self._deep = np.zeros(self.lattice.size, dtype=np.int8)
+        for level in np.unique(self._owner_level[~is_leaf]):
+            parents = ~is_leaf & (self._owner_level == level)
+            self._mark_parents(_edge_arrays(_only(valid, parents)), self._deep)
         self._chain_codes = self._chain_table()
         self._owner_codes = np.array(self.owners.codes, dtype=object)
         self._token = uuid.uuid4().hex
@@ -204,18 +209,20 @@ class GridIndex:
         self._background = self._cell_backgrounds(cells, cand_start, row_poly, n_poly)
         return cells, cand_start
 
-    def _parent_levels(
-        self, parent_edges: tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]
-    ) -> npt.NDArray[np.int8]:
-        """Per cell, the level of the deepest grid with children meeting it (0: none).
+    def _mark_parents(
+        self,
+        parent_edges: tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]],
+        deep: npt.NDArray[np.int8],
+    ) -> None:
+        """Raise ``deep`` (per cell, the level of the deepest grid with children meeting it;
+        0: none) by the grids whose edges are given.
 
-        Its edges are rasterised (the cells they touch) and its inside scan-filled
+        Their edges are rasterised (the cells they touch) and their insides scan-filled
         (the cells wholly inside), both conservatively, like the leaves'.
         """
         edges, edge_start = parent_edges
-        deep = np.zeros(self.lattice.size, dtype=np.int8)
         if not edges.size:
-            return deep
+            return
         lattice = self.lattice.as_array()
         counts = kernels.count_edge_cells(edges, lattice, MARGIN_CELLS)
         offsets = np.zeros(counts.size + 1, dtype=np.int64)
@@ -239,7 +246,6 @@ class GridIndex:
             self._owner_level,
             deep,
         )
-        return deep
 
     def _cell_backgrounds(
         self,
