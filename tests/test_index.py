@@ -246,3 +246,23 @@ def test_parents_answer_in_the_gaps_their_children_leave() -> None:
     want = oracle(index.owners, x, y)
     assert np.array_equal(got, want)
     assert set(index.codes(got[got >= 0]).tolist()) == set(codes) - {"450302", "450302001"}
+
+
+def test_a_parent_sticking_out_of_its_own_parent_still_answers_in_its_gap() -> None:
+    """Only the roots' insides are scan-filled in a tidy hierarchy; a district that sticks
+    out of the city (an "outside parent" finding, but possible in a draft) must still
+    answer for a point deep in its part outside the city that no leaf holds."""
+    codes = ["450300", "450302", "450302001", "450302001001", "450302001001001"]
+    geoms = [
+        box(110.0, 25.0, 110.5, 25.5),  # the city
+        box(110.4, 25.0, 111.0, 25.5),  # the district, mostly outside the city
+        box(110.4, 25.0, 110.5, 25.5),
+        box(110.4, 25.0, 110.5, 25.5),
+        box(110.4, 25.0, 110.5, 25.5),  # the only leaf: inside the city
+    ]
+    grids = GridSet.from_records(codes, geoms)
+    index = GridIndex(grids, cells_per_leaf=4096)
+    x, y = np.array([110.8, 110.45, 110.2, 111.2]), np.array([25.25, 25.25, 25.25, 25.25])
+    got = index.codes(index.assign(x, y)).tolist()
+    assert got == ["450302", "450302001001001", "450300", None]
+    assert np.array_equal(index.assign(x, y), oracle(index.owners, x, y))
