@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         64 * 1024 * 1024, ge=1024, description="Largest boundary upload (413)."
     )
+    max_media_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1024,
+        description="Largest photo uploaded with an Open311 request (413); the request body "
+        "may be this much larger than max_body_bytes.",
+    )
     max_upload_features: int = Field(
         200_000, ge=1, description="Most features a boundary upload may have (413)."
     )

@@ -1,17 +1,31 @@
-"""Cases keep the boundary version they were assigned under until reassigned explicitly."""
+"""Cases keep the boundary version they were assigned under until reassigned explicitly;
+their media are written in the same transaction; listings filter and page in SQL."""
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
+
 import pytest
 from geometries import REDRAWN_GRIDS, redraw_strip, redrawn_sample
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from gridgeo.coords import from_cgcs2000
 from gridgeo.errors import CoordinateError, NotFoundError
 from gridgeo.io.dataset import Dataset, load
 from gridgeo.settings import Settings
+from gridgeo.store import cases
 from gridgeo.store import schema as t
-from gridgeo.store.cases import CaseQuery, create_case, get_case, list_cases, reassign, set_status
+from gridgeo.store.cases import (
+    CaseQuery,
+    MediaUpload,
+    create_case,
+    get_case,
+    get_media,
+    list_cases,
+    reassign,
+    set_status,
+)
 from gridgeo.store.core import Store
 from gridgeo.store.datasets import load_dataset
 from gridgeo.store.versions import import_boundaries, publish
@@ -105,3 +119,49 @@ def test_listing_filters(store: Store, sample: Dataset) -> None:
     assert community is not None
     assert [c.id for c in list_cases(store, CaseQuery(grid_code=community))] == [a.id]
     assert list_cases(store, CaseQuery(start=b.created_at, end=b.updated_at))[0].id == b.id
+
+
+def test_case_and_media_in_one_transaction(
+    store: Store, sample: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = load_dataset(store, Settings(), publish_version(store, sample))
+    photo = MediaUpload("image/png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "p.png")
+    case = create_case(
+        store, data, lon=110.3005, lat=25.2785, actor="app", media_url=None, media=[photo]
+    )
+    (media_id,) = case.media_ids
+    assert get_case(store, case.id) == case
+    stored = get_media(store, media_id)
+    assert (stored.case_id, stored.content_type, stored.filename) == (case.id, "image/png", "p.png")
+    assert stored.data == photo.data and stored.size == len(photo.data)
+    assert stored.sha256 == hashlib.sha256(photo.data).hexdigest()
+    with pytest.raises(NotFoundError, match="media 999"):
+        get_media(store, 999)
+
+    def fail(*_: object, **__: object) -> None:
+        raise RuntimeError("simulated failure after the case and media inserts")
+
+    monkeypatch.setattr(cases, "record", fail)
+    with pytest.raises(RuntimeError, match="simulated"):
+        create_case(store, data, lon=110.3005, lat=25.2785, actor="app", media=[photo, photo])
+    with store.reading() as session:
+        assert session.scalar(select(func.count()).select_from(t.Case)) == 1
+        assert session.scalar(select(func.count()).select_from(t.CaseMedia)) == 1
+
+
+def test_listing_any_of_several_values_pages_in_sql(store: Store, sample: Dataset) -> None:
+    data = load_dataset(store, Settings(), publish_version(store, sample))
+    made = [
+        create_case(store, data, lon=110.3005, lat=25.2785, category="ABC"[i % 3], actor="x").id
+        for i in range(12)
+    ]
+    for case_id in made[::3]:  # every category "A" case
+        set_status(store, case_id, "closed", actor="x")
+    wanted = [i for n, i in enumerate(made) if "ABC"[n % 3] in "AB"]
+    query = CaseQuery(category=["A", "B"], status=["open", "closed"], limit=3)
+    pages = [list_cases(store, replace(query, offset=o)) for o in range(0, 12, 3)]
+    assert [c.id for p in pages for c in p] == sorted(wanted, reverse=True)
+    assert [len(p) for p in pages] == [3, 3, 2, 0]
+    only_closed = list_cases(store, CaseQuery(status=["closed"], category=("A", "C")))
+    assert [c.id for c in only_closed] == sorted(made[::3], reverse=True)
+    assert list_cases(store, CaseQuery(category=[])) == list_cases(store)  # empty: no filter

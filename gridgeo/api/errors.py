@@ -65,10 +65,15 @@ async def handle_validation(_: Request, exc: Exception) -> JSONResponse:
         {
             "detail": jsonable_encoder(problems),
             "error": "RequestValidationError",
-            "message": "; ".join(_describe(p) for p in problems) or "invalid request",
+            "message": validation_message(problems),
         },
         status_code=422,
     )
+
+
+def validation_message(problems: Any) -> str:
+    """One sentence naming each bad parameter of a RequestValidationError's ``errors()``."""
+    return "; ".join(_describe(p) for p in problems) or "invalid request"
 
 
 def _describe(problem: Any) -> str:

@@ -12,7 +12,7 @@ safe and lets every request find its key by an indexed equality lookup.
 
 Refusals: 401 (no key where one is needed, unknown or revoked key; with
 ``WWW-Authenticate``), 403 (the key's role is too low), 413 (body, upload,
-features or vertices over the limits). Each names the problem.
+Open311 photo, features or vertices over the limits). Each names the problem.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ KEY_QUERY = "api_key"
 KEY_PREFIX = "ggk_"
 AUTHENTICATE = f'ApiKey header="{KEY_HEADER}", query="{KEY_QUERY}"'
 UPLOAD_PATH_PREFIX = "/v1/versions"  # boundary uploads get the upload limit, not the body limit
+MEDIA_PATH_PREFIX = "/open311/v2/requests."  # Open311 POSTs may carry a photo (media)
+MEDIA_FORM_HEADROOM = 1024 * 1024  # room for the other form fields beside a photo
 
 
 class Role(StrEnum):
@@ -467,19 +469,33 @@ class _BodyTooLargeError(Exception):
 
 
 class BodySizeLimit:
-    """ASGI middleware: 413 for a body over the limit, by Content-Length or as it streams in."""
+    """ASGI middleware: 413 for a body over the limit, by Content-Length or as it streams in.
 
-    def __init__(self, app: ASGIApp, *, max_body: int, max_upload: int) -> None:
+    Boundary uploads have ``max_upload``; an Open311 request with a photo up to
+    ``max_media`` bytes must reach the route, which answers the precise 413 for
+    the photo itself, so that route allows ``max_media`` plus the form's headroom.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body: int, max_upload: int, max_media: int = 0) -> None:
         self.app = app
         self.max_body = max_body
         self.max_upload = max_upload
+        self.max_media_body = max(max_body, (max_media + MEDIA_FORM_HEADROOM) if max_media else 0)
+
+    def limit_for(self, method: str, path: str) -> int:
+        """The body limit of a request to ``path``."""
+        if path.startswith(UPLOAD_PATH_PREFIX):
+            return self.max_upload
+        if method == "POST" and path.startswith(MEDIA_PATH_PREFIX):
+            return self.max_media_body
+        return self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        limit = self.max_upload if path.startswith(UPLOAD_PATH_PREFIX) else self.max_body
+        limit = self.limit_for(scope.get("method", ""), path)
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             await _send_413(send, path, int(length), limit)
@@ -555,7 +571,10 @@ def install(app: FastAPI, settings: Settings) -> None:
             expose_headers=["Content-Crs", "Link"],
         )
     app.add_middleware(
-        BodySizeLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
+        BodySizeLimit,
+        max_body=settings.max_body_bytes,
+        max_upload=settings.max_upload_bytes,
+        max_media=settings.max_media_bytes,
     )
 
 

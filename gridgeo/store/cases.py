@@ -3,11 +3,16 @@
 A case keeps the boundary version it was assigned under: publishing new
 boundaries does not move it. ``reassign`` moves open cases to another version
 explicitly and reports which of them landed in another grid.
+
+A case may carry media (the Open311 media extensions): a ``media_url`` the
+reporter gave, and photos uploaded with it, stored in ``case_media`` in the
+same transaction as the case.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,6 +52,8 @@ class CaseRecord:
     created_at: datetime
     updated_at: datetime
     attributes: dict[str, Any] = field(default_factory=dict)
+    media_url: str | None = None
+    media_ids: tuple[int, ...] = ()
 
     @property
     def grid_code(self) -> str | None:
@@ -71,7 +78,32 @@ class CaseRecord:
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
             "attributes": self.attributes,
+            "media_url": self.media_url,
+            "media_ids": list(self.media_ids),
         }
+
+
+@dataclass(frozen=True)
+class MediaUpload:
+    """A file to store with a new case: its (checked) content type, bytes and given name."""
+
+    content_type: str
+    data: bytes
+    filename: str = ""
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    """A file stored with a case."""
+
+    id: int
+    case_id: int
+    content_type: str
+    size: int
+    sha256: str
+    filename: str
+    created_at: datetime
+    data: bytes
 
 
 def _codes(result: LookupResult) -> dict[str, str | None]:
@@ -94,9 +126,13 @@ def create_case(
     partner_units: Sequence[dict[str, Any]] = (),
     agency_responsible: str = "",
     attributes: dict[str, Any] | None = None,
+    media_url: str | None = None,
+    media: Sequence[MediaUpload] = (),
 ) -> CaseRecord:
     """Assign a reported point with ``data`` (its boundaries version) and store the case.
 
+    The case, its ``media`` (content types as checked by the caller) and the audit
+    entry are one transaction: a failure at any step leaves none of them.
     Raises CoordinateError for a point that is missing, out of range or in an
     unknown CRS (nothing is written). A point outside every grid is still
     stored, with no codes, so nobody's report is lost.
@@ -122,10 +158,12 @@ def create_case(
             agency_responsible=agency_responsible,
             boundary_version_id=data.version,
             attributes=attributes or {},
+            media_url=media_url,
             geom=to_wkb(shapely.Point(x, y)),
         )
         session.add(case)
         session.flush()
+        media_ids = add_media(session, case.id, media, at=now)
         record(
             session,
             actor=actor,
@@ -134,12 +172,34 @@ def create_case(
             entity_id=case.id,
             grid=result.leaf.code if result.leaf else None,
             version=data.version,
+            media=len(media_ids),
         )
-        return _record(session, case)
+        return _record(case, x, y, media_ids)
 
 
-def _record(session: Session, case: t.Case) -> CaseRecord:
-    x, y = session.execute(select(func.ST_X(case.geom), func.ST_Y(case.geom))).one()
+def add_media(
+    session: Session, case_id: int, media: Iterable[MediaUpload], *, at: datetime
+) -> tuple[int, ...]:
+    """Store ``media`` for the case in ``session``'s transaction; their new ids."""
+    rows = [
+        t.CaseMedia(
+            case_id=case_id,
+            content_type=m.content_type,
+            size=len(m.data),
+            sha256=hashlib.sha256(m.data).hexdigest(),
+            filename=m.filename[:255],
+            data=m.data,
+            created_at=at,
+        )
+        for m in media
+    ]
+    session.add_all(rows)
+    session.flush()
+    return tuple(r.id for r in rows)
+
+
+def _record(case: t.Case, x: float, y: float, media_ids: Sequence[int] = ()) -> CaseRecord:
+    """The record of a case row whose point is (``x``, ``y``)."""
     return CaseRecord(
         id=case.id,
         status=case.status,
@@ -157,24 +217,72 @@ def _record(session: Session, case: t.Case) -> CaseRecord:
         created_at=case.created_at,
         updated_at=case.updated_at,
         attributes=dict(case.attributes or {}),
+        media_url=case.media_url,
+        media_ids=tuple(media_ids),
     )
 
 
+def _load(session: Session, case: t.Case) -> CaseRecord:
+    """The record of one case row, its point and media ids read from the database."""
+    x, y = session.execute(select(func.ST_X(case.geom), func.ST_Y(case.geom))).one()
+    return _record(case, x, y, _media_ids(session, [case.id]).get(case.id, ()))
+
+
+def _media_ids(session: Session, case_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The media of each of ``case_ids``, oldest first (one query for a whole page)."""
+    found: dict[int, list[int]] = {}
+    if not case_ids:
+        return found
+    rows = session.execute(
+        select(t.CaseMedia.case_id, t.CaseMedia.id)
+        .where(t.CaseMedia.case_id.in_(list(case_ids)))
+        .order_by(t.CaseMedia.id)
+    )
+    for case_id, media_id in rows:
+        found.setdefault(case_id, []).append(media_id)
+    return found
+
+
 def get_case(store: Store, case_id: int) -> CaseRecord:
+    """The case ``case_id``; NotFoundError when there is none."""
     with store.reading() as session:
         case = session.get(t.Case, case_id)
         if case is None:
             raise NotFoundError(f"case {case_id} does not exist")
-        return _record(session, case)
+        return _load(session, case)
+
+
+def get_media(store: Store, media_id: int) -> StoredMedia:
+    """The stored file ``media_id`` with its bytes; NotFoundError when there is none."""
+    with store.reading() as session:
+        row = session.get(t.CaseMedia, media_id)
+        if row is None:
+            raise NotFoundError(f"media {media_id} does not exist")
+        return StoredMedia(
+            id=row.id,
+            case_id=row.case_id,
+            content_type=row.content_type,
+            size=row.size,
+            sha256=row.sha256,
+            filename=row.filename,
+            created_at=row.created_at,
+            data=bytes(row.data),
+        )
+
+
+Choice = str | Sequence[str] | None
 
 
 @dataclass(frozen=True)
 class CaseQuery:
-    """Filters of a case listing (Open311's ``GET requests`` filters among them)."""
+    """Filters of a case listing (Open311's ``GET requests`` filters among them).
+
+    ``status`` and ``category`` take one value or a sequence of values (any of them).
+    """
 
     ids: Sequence[int] = ()
-    status: str | None = None
-    category: str | None = None
+    status: Choice = None
+    category: Choice = None
     start: datetime | None = None
     end: datetime | None = None
     grid_code: str | None = None
@@ -182,26 +290,43 @@ class CaseQuery:
     offset: int = 0
 
 
+def _any_of(column: Any, wanted: Choice) -> Any:
+    """``column = value`` or ``column IN (values)``; None when ``wanted`` filters nothing."""
+    if wanted is None or isinstance(wanted, str):
+        return None if not wanted else column == wanted
+    values = list(dict.fromkeys(wanted))
+    return column.in_(values) if values else None
+
+
 def list_cases(store: Store, query: CaseQuery | None = None) -> list[CaseRecord]:
-    """Cases matching ``query``, newest first."""
+    """Cases matching ``query``, newest first, ``limit`` of them from ``offset``.
+
+    Every filter is SQL, so a page of a listing with several statuses or
+    categories is cut from one ordered result: pages neither overlap nor skip.
+    """
     q = query or CaseQuery()
-    stmt = select(t.Case).order_by(t.Case.id.desc()).limit(q.limit).offset(q.offset)
+    stmt = (
+        select(t.Case, func.ST_X(t.Case.geom), func.ST_Y(t.Case.geom))
+        .order_by(t.Case.id.desc())
+        .limit(q.limit)
+        .offset(q.offset)
+    )
+    conditions = [_any_of(t.Case.status, q.status), _any_of(t.Case.category, q.category)]
     if q.ids:
-        stmt = stmt.where(t.Case.id.in_(list(q.ids)))
-    if q.status:
-        stmt = stmt.where(t.Case.status == q.status)
-    if q.category:
-        stmt = stmt.where(t.Case.category == q.category)
+        conditions.append(t.Case.id.in_(list(q.ids)))
     if q.start:
-        stmt = stmt.where(t.Case.created_at >= q.start)
+        conditions.append(t.Case.created_at >= q.start)
     if q.end:
-        stmt = stmt.where(t.Case.created_at <= q.end)
+        conditions.append(t.Case.created_at <= q.end)
     if q.grid_code:
         level = len(q.grid_code)  # codes are prefix-nested; match the column of that depth
         column = {6: t.Case.code_l2, 9: t.Case.code_l3, 12: t.Case.code_l4}.get(level)
-        stmt = stmt.where((column if column is not None else t.Case.code_l5) == q.grid_code)
+        conditions.append((column if column is not None else t.Case.code_l5) == q.grid_code)
+    stmt = stmt.where(*(c for c in conditions if c is not None))
     with store.reading() as session:
-        return [_record(session, c) for c in session.scalars(stmt)]
+        rows = session.execute(stmt).all()
+        media = _media_ids(session, [case.id for case, _, _ in rows])
+        return [_record(case, x, y, media.get(case.id, ())) for case, x, y in rows]
 
 
 def set_status(store: Store, case_id: int, status: str, *, actor: str) -> CaseRecord:
@@ -220,7 +345,7 @@ def set_status(store: Store, case_id: int, status: str, *, actor: str) -> CaseRe
             old=old,
             new=case.status,
         )
-        return _record(session, case)
+        return _load(session, case)
 
 
 @dataclass(frozen=True)

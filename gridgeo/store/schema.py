@@ -30,6 +30,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -257,7 +258,27 @@ class Case(Base):
     agency_responsible: Mapped[str] = mapped_column(String(500), default="")
     boundary_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    media_url: Mapped[str | None] = mapped_column(String(2000))  # Open311 media_url as given
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
+
+
+class CaseMedia(Base):
+    """A photo uploaded with a case (Open311 media extension), its bytes kept in the store.
+
+    In the store rather than on a disk beside it so that the case and its photo
+    are written in one transaction and every worker (and every backup) has both.
+    """
+
+    __tablename__ = "case_media"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ApiKey(Base):

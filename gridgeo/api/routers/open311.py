@@ -11,34 +11,57 @@ their major class, plus local classes); a request becomes a case through the
 store's ``create_case``, assigned to grid, workstation and partner units by
 ``Dataset.dispatch``. Extension: ``crs`` (wgs84 default, cgcs2000, gcj02,
 bd09) for phones that report in GCJ-02 or BD-09.
+
+Two widely used extensions (http://wiki.open311.org/GeoReport_v2/Extensions/):
+
+* media: ``POST requests`` takes the spec's ``media_url`` (http or https) and
+  a photo in the multipart field ``media`` (JPEG, PNG, GIF or WebP by its
+  bytes, at most ``GRIDGEO_MAX_MEDIA_BYTES``), stored with the case in one
+  transaction and served at ``media/{id}``; a request's ``media_url`` points
+  there.
+* paging: ``GET requests`` takes ``page`` and ``page_size`` (at most 1000,
+  the spec's limit) and sends ``Link: <...>; rel="next"`` while more may follow.
 """
 
 from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from starlette.datastructures import FormData
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from gridgeo.api.deps import dataset
+from gridgeo.api.errors import validation_message
+from gridgeo.api.media import ACCEPTED, MAX_MEDIA_URL, media_url_problem, sniff
 from gridgeo.api.security import Role, authorize
 from gridgeo.categories import Category, CategoryTable
 from gridgeo.errors import GridgeoError, NotFoundError
 from gridgeo.io.dataset import Dataset
-from gridgeo.store.cases import CaseQuery, CaseRecord, create_case, get_case, list_cases
+from gridgeo.settings import Settings
+from gridgeo.store.cases import (
+    CaseQuery,
+    CaseRecord,
+    MediaUpload,
+    create_case,
+    get_case,
+    get_media,
+    list_cases,
+)
 from gridgeo.store.core import Store
-
-router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 MAX_REQUESTS = 1000  # the spec's default limit: 1000 requests or 90 days, whichever is smaller
+MAX_PAGE = 1_000_000  # keeps the SQL OFFSET a small integer on both backends
 WINDOW = timedelta(days=90)
 CHANGESET = "2026-05-01T00:00:00Z"  # when the service list last changed (discovery)
 
@@ -52,6 +75,34 @@ class Open311Error(Exception):
         super().__init__(description)
         self.code = code
         self.description = description
+
+
+class Open311Route(APIRoute):
+    """A route whose parameter validation failures are Open311 400 error lists, not 422."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await original(request)
+            except RequestValidationError as exc:
+                fmt = str(request.path_params.get("fmt", "json"))
+                return error_response(fmt, 400, validation_message(exc.errors()))
+
+        return handler
+
+
+router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"], route_class=Open311Route)
+
+ERROR_LIST: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+    },
+}
+"""The spec's JSON error list, for the OpenAPI responses of the media route."""
 
 
 # --- service definitions (attributes) -----------------------------------------------------
@@ -287,14 +338,30 @@ class NewRequest:
     address: str
     attributes: dict[str, str]
     reporter: dict[str, str] = field(default_factory=dict)
+    media_url: str | None = None
+    media: MediaUpload | None = None
 
 
 REPORTER_FIELDS = ("email", "device_id", "account_id", "first_name", "last_name", "phone")
+IMAGE_NAMES = ", ".join(ACCEPTED.values())
+
+POST_DESCRIPTION = f"""GeoReport v2 ``POST requests``: form-encoded
+(``application/x-www-form-urlencoded``) or ``multipart/form-data``.
+
+* ``media_url``: the spec's field, an http or https URL of a photo elsewhere (at
+  most {MAX_MEDIA_URL} characters); stored with the case.
+* ``media`` (media extension, multipart only): a photo, {IMAGE_NAMES}, recognised by
+  its bytes rather than its declared type, at most ``GRIDGEO_MAX_MEDIA_BYTES``
+  (default 10 MiB; larger is 413). Stored with the case in the same transaction and
+  served at ``GET media/{{id}}``; the request's ``media_url`` then points there.
+
+Refusals are the spec's error lists: 400 names the bad field and value."""
 
 
 @router.post(
     "/requests.{fmt}",
     summary="Create a service request (a case assigned to grid, workstation and partners)",
+    description=POST_DESCRIPTION,
     openapi_extra={"requestBody": {"required": True}},
 )
 def create_request(
@@ -310,13 +377,21 @@ def create_request(
     address_string: Annotated[str | None, Form()] = None,
     description: Annotated[str | None, Form(max_length=4000)] = None,
     crs: Annotated[str | None, Form(description="extension: wgs84, cgcs2000, gcj02, bd09")] = None,
+    media_url: Annotated[
+        str | None, Form(description=f"http(s) URL of a photo, at most {MAX_MEDIA_URL} characters")
+    ] = None,
+    media: Annotated[
+        UploadFile | None,
+        File(description=f"media extension: a photo ({IMAGE_NAMES}), multipart/form-data"),
+    ] = None,
 ) -> Response:
     def answer() -> Response:
         key = form.get("api_key")
         who = authorize(request, Role.REPORTER, form_key=key if isinstance(key, str) else None)
         store = _store(request)
         data = dataset(request)
-        new = parse_new_request(form, data.categories)
+        settings: Settings = request.app.state.settings
+        new = parse_new_request(form, data.categories, max_media_bytes=settings.max_media_bytes)
         case = file_case(store, data, new, actor=who.actor)
         body = [
             {
@@ -330,8 +405,18 @@ def create_request(
     return guarded(fmt, answer)
 
 
-def parse_new_request(form: FormData, table: CategoryTable) -> NewRequest:
-    """The POST arguments, or Open311Error(400) naming the problem."""
+def parse_new_request(form: FormData, table: CategoryTable, *, max_media_bytes: int) -> NewRequest:
+    """The POST arguments, or Open311Error (400, or 413 for a photo too large) naming the problem.
+
+    Parameters
+    ----------
+    form : FormData
+        The form, URL-encoded or multipart.
+    table : CategoryTable
+        The report categories (the services).
+    max_media_bytes : int
+        Largest photo accepted in ``media``.
+    """
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     code = fields.get("service_code", "").strip()
     if not code:
@@ -359,7 +444,58 @@ def parse_new_request(form: FormData, table: CategoryTable) -> NewRequest:
         address=fields.get("address_string", "")[:500],
         attributes=attributes,
         reporter={k: fields[k][:200] for k in REPORTER_FIELDS if fields.get(k)},
+        media_url=_media_url(fields.get("media_url", "")),
+        media=read_media(form.getlist("media"), max_media_bytes),
     )
+
+
+def _media_url(text: str) -> str | None:
+    value = text.strip()
+    if not value:
+        return None
+    problem = media_url_problem(value)
+    if problem:
+        raise Open311Error(400, problem)
+    return value
+
+
+def read_media(given: list[StarletteUpload | str], limit: int) -> MediaUpload | None:
+    """The photo of the ``media`` field, checked by its bytes; None when no file was sent.
+
+    Raises
+    ------
+    Open311Error
+        400 for more than one file, a text value, an empty file or a file that is
+        not a JPEG, PNG, GIF or WebP image (the message names the type found);
+        413 for a file over ``limit`` bytes.
+    """
+    files = [g for g in given if not (isinstance(g, str) and not g)]
+    if not files:
+        return None
+    if len(files) > 1:
+        raise Open311Error(400, f"media: send one file, not {len(files)}")
+    upload = files[0]
+    if isinstance(upload, str):
+        raise Open311Error(400, "media must be a file sent as multipart/form-data, not text")
+    name = upload.filename or ""
+    upload.file.seek(0)
+    data = upload.file.read(limit + 1)  # one byte more tells "over the limit"
+    if not data and not name:
+        return None  # a browser form with no file chosen
+    if len(data) > limit:
+        raise Open311Error(
+            413,
+            f"media {name!r} is larger than {limit} bytes, the limit (GRIDGEO_MAX_MEDIA_BYTES)",
+        )
+    kind = sniff(data)
+    if kind not in ACCEPTED:
+        sent = f", sent as {upload.content_type}" if upload.content_type else ""
+        raise Open311Error(
+            400,
+            f"media {name!r} is {kind} by its content{sent}: only {IMAGE_NAMES} images are "
+            "accepted",
+        )
+    return MediaUpload(content_type=kind, data=data, filename=name)
 
 
 def _coordinate(name: str, text: str) -> float:
@@ -390,7 +526,7 @@ def check_attributes(code: str, given: dict[str, str]) -> None:
 
 
 def file_case(store: Store, data: Dataset, new: NewRequest, *, actor: str) -> CaseRecord:
-    """Dispatch the report and store it as a case (one transaction, audit-logged)."""
+    """Dispatch the report and store it as a case with its photo (one transaction, audited)."""
     partners: list[dict[str, Any]] = []
     agency = ""
     if data.routing is not None:
@@ -426,6 +562,8 @@ def file_case(store: Store, data: Dataset, new: NewRequest, *, actor: str) -> Ca
         partner_units=partners,
         agency_responsible=agency,
         attributes={"open311": new.attributes, "reporter": new.reporter},
+        media_url=new.media_url,
+        media=[new.media] if new.media else (),
     )
 
 
@@ -442,9 +580,14 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def request_row(case: CaseRecord, table: CategoryTable) -> dict[str, Any]:
-    """One case as a GeoReport v2 ``request`` (no reporter details: they are not published)."""
+def request_row(case: CaseRecord, table: CategoryTable, *, media_base: str) -> dict[str, Any]:
+    """One case as a GeoReport v2 ``request`` (no reporter details: they are not published).
+
+    ``media_url`` is the uploaded photo at ``media_base`` + its id when there is
+    one, else the URL the reporter gave, else null.
+    """
     cat = table.get(case.category)
+    media_url = f"{media_base}{case.media_ids[0]}" if case.media_ids else case.media_url
     return {
         "service_request_id": str(case.id),
         "status": case.status,
@@ -462,13 +605,33 @@ def request_row(case: CaseRecord, table: CategoryTable) -> dict[str, Any]:
         "zipcode": None,
         "lat": case.lat,
         "long": case.lon,
-        "media_url": None,
+        "media_url": media_url,
         "grid_code": case.grid_code,  # extension: the fifth-level grid the case was assigned to
         "workstation_code": case.workstation_code,  # extension
     }
 
 
-@router.get("/requests.{fmt}", summary="Service requests, newest first (the spec's filters)")
+def media_base(request: Request) -> str:
+    """The absolute URL of the media route without the id (from the request's base URL)."""
+    return str(request.url_for("media_content", media_id="0")).rsplit("/", 1)[0] + "/"
+
+
+LIST_DESCRIPTION = """GeoReport v2 ``GET requests`` with the spec's filters, newest first.
+
+Paging extension: ``page`` (1-based, default 1) and ``page_size`` (1 to 1000, default
+1000, the spec's limit) cut pages from one ordered result, so pages neither overlap
+nor skip requests whatever the filters. While more requests may follow, the answer
+has a ``Link: <URL of the next page>; rel="next"`` header.
+
+Media extension: ``media_url`` of a request is the absolute URL of its uploaded photo
+(``media/{id}``) when it has one, else the ``media_url`` given, else null."""
+
+
+@router.get(
+    "/requests.{fmt}",
+    summary="Service requests, newest first (the spec's filters; paged)",
+    description=LIST_DESCRIPTION,
+)
 def request_list(
     *,
     request: Request,
@@ -478,31 +641,55 @@ def request_list(
     start_date: Annotated[str | None, Query(description="W3C datetime, with zone")] = None,
     end_date: Annotated[str | None, Query(description="W3C datetime, with zone")] = None,
     status: Annotated[str | None, Query(description="open or closed, comma-separated")] = None,
+    page: Annotated[
+        int, Query(ge=1, le=MAX_PAGE, description="paging extension: page number, from 1")
+    ] = 1,
+    page_size: Annotated[
+        int,
+        Query(ge=1, le=MAX_REQUESTS, description="paging extension: requests per page"),
+    ] = MAX_REQUESTS,
 ) -> Response:
     def answer() -> Response:
         authorize(request, Role.VIEWER)
         store = _store(request)
         table = dataset(request).categories
         if service_request_id:
-            ids = _ids(service_request_id)
-            found = list_cases(store, CaseQuery(ids=ids, limit=MAX_REQUESTS))
+            query = CaseQuery(ids=_ids(service_request_id))
         else:
-            found = _search(store, service_code, start_date, end_date, status)
-        return respond(fmt, "service_requests", "request", [request_row(c, table) for c in found])
+            query = _search(service_code, start_date, end_date, status)
+        # one row more than the page tells whether a next page exists
+        found = list_cases(
+            store, replace(query, limit=page_size + 1, offset=(page - 1) * page_size)
+        )
+        base = media_base(request)
+        rows = [request_row(c, table, media_base=base) for c in found[:page_size]]
+        response = respond(fmt, "service_requests", "request", rows)
+        if len(found) > page_size:
+            following = request.url.include_query_params(page=page + 1, page_size=page_size)
+            response.headers["Link"] = f'<{following}>; rel="next"'
+        return response
 
     return guarded(fmt, answer)
 
 
+def _row_id(text: str) -> int | None:
+    """``text`` as a row id: ASCII digits that fit a 64-bit integer, else None."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
 def _ids(text: str) -> list[int]:
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts or not all(p.isdigit() for p in parts):
+    parts = [_row_id(p) for p in text.split(",") if p.strip()]
+    ids = [p for p in parts if p is not None]
+    if not ids or len(ids) < len(parts):
         raise Open311Error(400, f"service_request_id {text!r} must be ids separated by commas")
-    return [int(p) for p in parts][:MAX_REQUESTS]
+    return ids[:MAX_REQUESTS]
 
 
-def _search(
-    store: Store, codes: str | None, start: str | None, end: str | None, status: str | None
-) -> list[CaseRecord]:
+def _search(codes: str | None, start: str | None, end: str | None, status: str | None) -> CaseQuery:
+    """The spec's filters as one query: every code and status in SQL ``IN`` lists."""
     start_at = _datetime("start_date", start) if start else None
     end_at = _datetime("end_date", end) if end else None
     if start_at and end_at:
@@ -517,27 +704,24 @@ def _search(
     else:
         end_at = datetime.now(UTC)
         start_at = end_at - WINDOW
-    statuses = _choices("status", status, ("open", "closed"))
-    wanted = [c.strip() for c in codes.split(",") if c.strip()] if codes else [None]
-    found: list[CaseRecord] = []
-    for code in wanted:
-        for st in statuses:
-            query = CaseQuery(
-                status=st, category=code, start=start_at, end=end_at, limit=MAX_REQUESTS
-            )
-            found.extend(list_cases(store, query))
-    found.sort(key=lambda c: c.id, reverse=True)
-    return found[:MAX_REQUESTS]
+    wanted = [c.strip() for c in codes.split(",") if c.strip()] if codes else []
+    return CaseQuery(
+        status=_choices("status", status, ("open", "closed")),
+        category=wanted or None,
+        start=start_at,
+        end=end_at,
+    )
 
 
-def _choices(name: str, text: str | None, allowed: tuple[str, ...]) -> list[str | None]:
+def _choices(name: str, text: str | None, allowed: tuple[str, ...]) -> list[str] | None:
+    """The values of a comma list among ``allowed``; None when every value is allowed."""
     if not text:
-        return [None]
+        return None
     values = [v.strip().lower() for v in text.split(",") if v.strip()]
     bad = [v for v in values if v not in allowed]
     if bad or not values:
         raise Open311Error(400, f"{name} must be {' or '.join(allowed)}, not {text!r}")
-    return list(dict.fromkeys(values)) if len(set(values)) < len(allowed) else [None]
+    return list(dict.fromkeys(values)) if len(set(values)) < len(allowed) else None
 
 
 def _datetime(name: str, text: str) -> datetime:
@@ -556,15 +740,59 @@ def request_one(request: Request, service_request_id: str, fmt: FormatPath) -> R
     def answer() -> Response:
         authorize(request, Role.VIEWER)
         store = _store(request)
-        if not service_request_id.isdigit():
+        number = _row_id(service_request_id)
+        if number is None:
             raise Open311Error(404, f"service request {service_request_id!r} does not exist")
         try:
-            case = get_case(store, int(service_request_id))
+            case = get_case(store, number)
         except NotFoundError:
-            raise Open311Error(
-                404, f"service request {service_request_id} does not exist"
-            ) from None
-        rows = [request_row(case, dataset(request).categories)]
+            raise Open311Error(404, f"service request {number} does not exist") from None
+        rows = [request_row(case, dataset(request).categories, media_base=media_base(request))]
         return respond(fmt, "service_requests", "request", rows)
 
     return guarded(fmt, answer)
+
+
+# --- media (extension) --------------------------------------------------------------------
+
+MEDIA_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The photo's bytes, with the content type found when it was uploaded.",
+        "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in ACCEPTED},
+    },
+    404: {
+        "description": "No such media (the spec's error list).",
+        "content": {"application/json": {"schema": ERROR_LIST}},
+    },
+}
+
+
+@router.get(
+    "/media/{media_id}",
+    summary="A photo uploaded with a service request (media extension)",
+    description="The bytes of a photo sent in the ``media`` field of ``POST requests``, "
+    "as stored with the case. ``media_url`` of a request links here. Served with the "
+    "content type recognised at upload and ``X-Content-Type-Options: nosniff``.",
+    response_class=Response,
+    responses=MEDIA_RESPONSES,
+)
+def media_content(request: Request, media_id: str) -> Response:
+    def answer() -> Response:
+        authorize(request, Role.VIEWER)
+        store = _store(request)
+        number = _row_id(media_id)
+        if number is None:
+            raise Open311Error(404, f"media {media_id!r} does not exist")
+        try:
+            found = get_media(store, number)
+        except NotFoundError:
+            raise Open311Error(404, f"media {number} does not exist") from None
+        headers = {
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "ETag": f'"{found.sha256}"',
+            "Cache-Control": "private, max-age=86400",
+        }
+        return Response(found.data, media_type=found.content_type, headers=headers)
+
+    return guarded("json", answer)

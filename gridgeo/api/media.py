@@ -1,0 +1,105 @@
+"""Checks of Open311 media: a ``media_url`` given by the reporter, and uploaded photos.
+
+An upload is recognised by its first bytes (its magic number), never by the
+content type or file name the client sends: a phone app may say ``image/png``
+of anything, and the bytes are what a browser would render when the file is
+served again. Only raster images that browsers show inline are accepted
+(JPEG, PNG, GIF, WebP); SVG is refused since it can carry script.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+ACCEPTED = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/gif": "GIF",
+    "image/webp": "WebP",
+}
+MAX_MEDIA_URL = 2000  # characters; the limit most browsers and servers keep to
+
+# Prefix signatures, checked in order; the first match names the type.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"\x1f\x8b", "application/gzip"),
+    (b"BM", "image/bmp"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+    (b"\x00\x00\x01\x00", "image/x-icon"),
+    (b"\x7fELF", "application/x-executable"),
+    (b"MZ", "application/x-msdownload"),
+)
+_FTYP = {b"heic": "image/heic", b"heix": "image/heic", b"avif": "image/avif", b"mif1": "image/heif"}
+_MARKUP = re.compile(rb"^\s*(<\?xml|<svg|<!doctype html|<html|<script)", re.IGNORECASE)
+
+
+def sniff(data: bytes) -> str:
+    """The content type ``data`` really has, from its first bytes.
+
+    Parameters
+    ----------
+    data : bytes
+        The file, or at least its first 64 bytes.
+
+    Returns
+    -------
+    str
+        A MIME type: one of ``ACCEPTED`` for the images served, another name
+        for what is recognised and refused (``text/plain``, ``image/svg+xml``,
+        ``application/pdf``, ...), ``application/x-empty`` for no bytes and
+        ``application/octet-stream`` for anything else.
+    """
+    if not data:
+        return "application/x-empty"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    for magic, kind in _SIGNATURES:
+        if data.startswith(magic):
+            return kind
+    if data[4:8] == b"ftyp":
+        return _FTYP.get(data[8:12], "video/mp4")
+    head = data[:1024]
+    if markup := _MARKUP.match(head):
+        return "text/html" if b"html" in markup.group(1).lower() else "image/svg+xml"
+    return "text/plain" if _is_text(head) else "application/octet-stream"
+
+
+def _is_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3  # a character cut at the end of the sample
+    return True
+
+
+def media_url_problem(value: str) -> str | None:
+    """Why ``value`` is not acceptable as a ``media_url``, or None when it is.
+
+    Only absolute http and https URLs with a host are kept: the URL is handed
+    to every client that lists the request, and another scheme (``javascript:``,
+    ``data:``, ``file:``, ``ftp:``) would be a link clients should not follow.
+    """
+    shown = repr(value if len(value) <= 100 else value[:100] + "...")
+    if len(value) > MAX_MEDIA_URL:
+        return f"media_url {shown} has {len(value)} characters; at most {MAX_MEDIA_URL} are allowed"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        return f"media_url {shown} contains spaces or control characters"
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed [IPv6 address
+        return f"media_url {shown} is not a URL"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"media_url {shown} must be an http or https URL"
+    if not host:
+        return f"media_url {shown} has no host"
+    return None

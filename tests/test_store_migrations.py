@@ -1,0 +1,58 @@
+"""Alembic migrations on both backends: 0001 -> 0002 (case media) and back, keeping the cases."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, text
+
+from gridgeo.io.dataset import Dataset, load
+from gridgeo.settings import Settings
+from gridgeo.store import migrate
+from gridgeo.store.cases import MediaUpload, create_case
+from gridgeo.store.core import Store
+from gridgeo.store.datasets import load_dataset
+from gridgeo.store.versions import import_boundaries, publish
+
+
+@pytest.fixture(scope="module")
+def sample() -> Dataset:
+    return load()
+
+
+def _layout(store: Store) -> tuple[bool, bool]:
+    """Whether the store has the ``case_media`` table and the ``cases.media_url`` column."""
+    found = inspect(store.engine)
+    columns = {c["name"] for c in found.get_columns("cases")}
+    return "case_media" in found.get_table_names(), "media_url" in columns
+
+
+def test_upgrade_downgrade_round_trip(store_url: str, sample: Dataset) -> None:
+    store = Store(store_url)  # opening upgrades to head
+    assert migrate.head() == "0002" and migrate.current(store.engine) == "0002"
+    assert _layout(store) == (True, True)
+    result = import_boundaries(
+        store, sample.grids, author="t", workstations=sample.workstations, commit=True
+    )
+    assert result.version is not None
+    publish(store, result.version.id, actor="t")
+    data = load_dataset(store, Settings(), result.version.id)
+    photo = MediaUpload("image/gif", b"GIF89a" + b"\0" * 32, "a.gif")
+    case = create_case(store, data, lon=110.3005, lat=25.2785, actor="t", media=[photo])
+
+    migrate.downgrade(store.engine, "0001")
+    assert migrate.current(store.engine) == "0001"
+    assert _layout(store) == (False, False)
+    with store.engine.connect() as conn:  # the case and its point survive the downgrade
+        x = conn.execute(text("SELECT ST_X(geom) FROM cases WHERE id = :i"), {"i": case.id})
+        assert x.scalar() == pytest.approx(case.lon)
+
+    migrate.upgrade(store.engine)
+    assert migrate.current(store.engine) == "0002" and _layout(store) == (True, True)
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT media_url FROM cases")).scalar() is None
+        assert conn.execute(text("SELECT count(*) FROM case_media")).scalar() == 0
+
+    migrate.downgrade(store.engine, "base")
+    assert migrate.current(store.engine) is None
+    assert not {"cases", "case_media", "versions"} & set(inspect(store.engine).get_table_names())
+    store.close()
