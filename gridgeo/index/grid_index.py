@@ -209,89 +209,27 @@ class GridIndex:
     ) -> npt.NDArray[np.int8]:
         """Per cell, the level of the deepest grid with children meeting it (0: none).
 
-        Every such grid's edges mark the cells they touch. Insides are scan-filled
-        only where they can change an answer (:meth:`_insides_needed`), one level at
-        a time: the edge-cell pairs of all parents at once would double the peak
-        memory of the build (a parent's edges repeat its children's).
+        A grid's edges mark the cells they touch (rasterised conservatively, like
+        the leaves'), and a scan-fill (:func:`kernels.fill_parents`) marks the cells
+        whose centre it holds. One level at a time: the edge-cell
+        pairs of all parents at once would double the peak memory of the build (a
+        parent's edges repeat its children's).
         """
         deep = np.zeros(self.lattice.size, dtype=np.int8)
-        parents = ~is_leaf
-        fill = parents & self._insides_needed(valid, is_leaf)
-        for level in np.unique(self._owner_level[parents]):
-            at = self._owner_level == level
-            self._mark_parents(valid, parents & at, deep, fill=False)
-            if (fill & at).any():
-                self._mark_parents(valid, fill & at, deep, fill=True)
-        return deep
-
-    def _insides_needed(
-        self, valid: npt.NDArray[np.object_], is_leaf: npt.NDArray[np.bool_]
-    ) -> npt.NDArray[np.bool_]:
-        """The grids whose insides must be marked in ``deep``.
-
-        A grid with children changes an answer only where no leaf holds the point,
-        or where it is at least as deep as the leaf holding it. Inside the roots
-        (the grids without a parent in the set, usually the city) every point that
-        no leaf holds is already sent to GEOS, and so inside their descendants,
-        unless a descendant sticks out of its parent. So the insides needed are the
-        roots', those of grids at least as deep as the shallowest leaf, and those of
-        grids not covered by their parent. In a tidy hierarchy that is the city's.
-        """
-        n = self.n_owners
-        owner_of = np.full(len(self.grids), -1, dtype=np.int64)
-        owner_of[self.owner_positions] = np.arange(n)
-        parent = self.grids.parent_positions[self.owner_positions]
-        parent_owner = np.where(parent >= 0, owner_of[np.maximum(parent, 0)], -1)
-        shallowest_leaf = self._owner_level[is_leaf].min()
-        needed: npt.NDArray[np.bool_] = (parent_owner < 0) | (self._owner_level >= shallowest_leaf)
-        check = np.flatnonzero(~needed & ~is_leaf)
-        if check.size:
-            inside = shapely.covers(valid[parent_owner[check]], valid[check])
-            needed[check[~inside]] = True
-        return needed
-
-    def _mark_parents(
-        self,
-        valid: npt.NDArray[np.object_],
-        which: npt.NDArray[np.bool_],
-        deep: npt.NDArray[np.int8],
-        *,
-        fill: bool,
-    ) -> None:
-        """Raise ``deep`` to the level of the ``which`` grids in the cells their edges touch
-        (conservatively, like the leaves'), or, with ``fill``, in the cells whose centre
-        they hold (scan-filled)."""
-        positions = np.flatnonzero(which)
-        edges, edge_start = _edge_arrays(valid[positions])
-        if not edges.size:
-            return
         lattice = self.lattice.as_array()
-        counts = kernels.count_edge_cells(edges, lattice, MARGIN_CELLS)
-        offsets = np.zeros(counts.size + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        cell_of = kernels.fill_edge_cells(edges, lattice, MARGIN_CELLS, offsets)
-        del offsets
-        poly_of = positions[
-            np.repeat(np.repeat(np.arange(positions.size), np.diff(edge_start)), counts)
-        ]
-        if not fill:
-            np.maximum.at(deep, cell_of, self._owner_level[poly_of])
-            return
-        n_poly = np.int64(self.n_owners)
-        row_poly, row_edges = _row_edge_lists(cell_of, poly_of, counts, n_poly, self.lattice.nx)
-        del cell_of, poly_of
-        starts = np.flatnonzero(np.r_[True, row_poly[1:] != row_poly[:-1]])
-        keys = row_poly[starts]
-        kernels.fill_levels(
-            keys // n_poly,
-            keys % n_poly,
-            np.append(starts, row_poly.size).astype(np.int64),
-            row_edges,
-            edges,
-            lattice,
-            self._owner_level,
-            deep,
-        )
+        for level in np.unique(self._owner_level[~is_leaf]):
+            positions = np.flatnonzero(~is_leaf & (self._owner_level == level))
+            edges, edge_start = _edge_arrays(valid[positions])
+            if not edges.size:
+                continue
+            counts = kernels.count_edge_cells(edges, lattice, MARGIN_CELLS)
+            offsets = np.zeros(counts.size + 1, dtype=np.int64)
+            np.cumsum(counts, out=offsets[1:])
+            cell_of = kernels.fill_edge_cells(edges, lattice, MARGIN_CELLS, offsets)
+            deep[cell_of] = np.maximum(deep[cell_of], level)  # one level: no repeats to merge
+            del cell_of, offsets
+            kernels.fill_parents(edges, edge_start, positions, lattice, self._owner_level, deep)
+        return deep
 
     def _cell_backgrounds(
         self,

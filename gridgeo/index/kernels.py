@@ -184,19 +184,19 @@ def _boundary_owner(
     return best
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def count_edge_cells(
     edges: npt.NDArray[np.float64], lattice: npt.NDArray[np.float64], margin: float
 ) -> npt.NDArray[np.int64]:
     """Number of cells each edge touches (first pass of the rasterisation)."""
     counts = np.zeros(edges.shape[0], dtype=np.int64)
     nothing = np.empty(0, dtype=np.int64)
-    for e in range(edges.shape[0]):
+    for e in numba.prange(edges.shape[0]):
         counts[e] = _edge_cells(edges[e], lattice, margin, nothing, 0)
     return counts
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def fill_edge_cells(
     edges: npt.NDArray[np.float64],
     lattice: npt.NDArray[np.float64],
@@ -205,7 +205,7 @@ def fill_edge_cells(
 ) -> npt.NDArray[np.int64]:
     """Cell indices touched by each edge, concatenated in edge order (second pass)."""
     out = np.empty(offsets[-1], dtype=np.int64)
-    for e in range(edges.shape[0]):
+    for e in numba.prange(edges.shape[0]):  # each edge writes its own slice
         _edge_cells(edges[e], lattice, margin, out, offsets[e])
     return out
 
@@ -289,33 +289,71 @@ def fill_owners(
                 _claim(row * nx + col, poly, cells, cand_start, cands, background)
 
 
-@numba.njit(cache=True)
-def fill_levels(
-    key_row: npt.NDArray[np.int64],
-    key_poly: npt.NDArray[np.int64],
-    key_start: npt.NDArray[np.int64],
-    row_edges: npt.NDArray[np.int32],
+@numba.njit(cache=True, parallel=True)
+def fill_parents(
     edges: npt.NDArray[np.float64],
+    edge_start: npt.NDArray[np.int64],
+    polys: npt.NDArray[np.int64],
     lattice: npt.NDArray[np.float64],
     level: npt.NDArray[np.int8],
     deep: npt.NDArray[np.int8],
 ) -> None:
-    """Raise ``deep`` of every cell whose centre a polygon holds to the polygon's level.
+    """Raise ``deep`` to the polygon's level in every cell whose centre it holds.
 
-    The scan-fill of :func:`fill_owners`, for the grids with children. Cells their
-    edges touch are marked by rasterising the edges; this adds the cells wholly
-    inside them, so ``deep`` ends as the deepest such grid meeting each cell.
+    The scan-fill of the grids with children, one polygon at a time: the
+    crossings of its edges (rows ``edge_start[k]:edge_start[k + 1]`` of
+    ``edges`` for polygon ``polys[k]``) with the lattice rows' centre lines,
+    sorted by row then x, fill the cells between pairs (even-odd rule, holes
+    included). Cells the edges touch are marked by rasterising the edges, so a
+    centre within rounding of an edge is marked either way.
     """
     nx = int(lattice[4])
-    xs = np.empty(_widest(key_start), dtype=np.float64)
-    for k in range(key_row.size):
-        row, poly = int(key_row[k]), int(key_poly[k])
-        start, stop = key_start[k], key_start[k + 1]
-        crossings = _row_crossings(row, start, stop, row_edges, edges, lattice, xs)
-        for i in range(0, crossings.size - 1, 2):
-            first, last = _inner_columns(crossings[i], crossings[i + 1], lattice)
-            for col in range(first, last + 1):
-                deep[row * nx + col] = max(deep[row * nx + col], level[poly])
+    y0, dy = lattice[1], lattice[3]
+    # polygons in parallel: all write the same level, so racing writes of a cell agree
+    for k in numba.prange(polys.size):
+        n = 0
+        for e in range(edge_start[k], edge_start[k + 1]):
+            r0, r1 = _crossed_rows(edges[e, 1], edges[e, 3], lattice)
+            n += max(0, r1 - r0 + 1)
+        rows = np.empty(n, dtype=np.int64)
+        xs = np.empty(n, dtype=np.float64)
+        n = 0
+        for e in range(edge_start[k], edge_start[k + 1]):
+            ax, ay, bx, by = edges[e, 0], edges[e, 1], edges[e, 2], edges[e, 3]
+            r0, r1 = _crossed_rows(ay, by, lattice)
+            for row in range(r0, r1 + 1):
+                rows[n] = row
+                xs[n] = ax + (y0 + (row + 0.5) * dy - ay) * (bx - ax) / (by - ay)
+                n += 1
+        order = np.argsort(rows, kind="mergesort")
+        lv = level[polys[k]]
+        i = 0
+        while i < n:
+            row = rows[order[i]]
+            j = i
+            while j < n and rows[order[j]] == row:
+                j += 1
+            line = np.sort(xs[order[i:j]])
+            for m in range(0, line.size - 1, 2):
+                first, last = _inner_columns(line[m], line[m + 1], lattice)
+                for col in range(first, last + 1):
+                    deep[row * nx + col] = max(deep[row * nx + col], lv)
+            i = j
+
+
+@numba.njit(cache=True, inline="always")
+def _crossed_rows(ay: float, by: float, lattice: npt.NDArray[np.float64]) -> tuple[int, int]:
+    """Rows whose centre line y satisfies min(ay, by) <= y < max(ay, by) (may be empty)."""
+    y0, dy, ny = lattice[1], lattice[3], int(lattice[5])
+    lo, hi = min(ay, by), max(ay, by)
+    # one row wider than the formula on each side (rounding), then settled by the test itself
+    r0 = max(0, int(np.ceil((lo - y0) / dy - 0.5)) - 1)
+    r1 = min(ny - 1, int(np.ceil((hi - y0) / dy - 0.5)))
+    while r0 <= r1 and not (lo <= y0 + (r0 + 0.5) * dy < hi):
+        r0 += 1
+    while r1 >= r0 and not (lo <= y0 + (r1 + 0.5) * dy < hi):
+        r1 -= 1
+    return r0, r1
 
 
 @numba.njit(cache=True)
