@@ -52,6 +52,10 @@ from gridgeo.model import UNKNOWN_LEVEL, GridSet
 DEFAULT_CELLS_PER_LEAF = 256
 MAX_CELLS = 1 << 26  # 64 M cells (256 MB of int32) at most
 MARGIN_CELLS = 1e-6  # rasterise edges this fraction of a cell wider: rounding safety
+# Parents' levels are kept per block of DEEP_BLOCK x DEEP_BLOCK cells: a 16th of the work
+# and memory, at the price of sending to GEOS the points of a whole block where a parent
+# matters, which outside the gaps is only where leaves are not deeper than parents.
+DEEP_BLOCK = 4
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,17 @@ class _Lattice:
     dy: float
     nx: int
     ny: int
+
+    def coarsened(self, factor: int) -> _Lattice:
+        """The lattice of blocks of ``factor`` x ``factor`` cells, from the same corner."""
+        return _Lattice(
+            self.x0,
+            self.y0,
+            self.dx * factor,
+            self.dy * factor,
+            -(-self.nx // factor),
+            -(-self.ny // factor),
+        )
 
     @classmethod
     def covering(cls, bounds: npt.NDArray[np.float64], target_cells: int) -> _Lattice:
@@ -135,6 +150,8 @@ class GridIndex:
         self.lattice = _Lattice.covering(shapely.total_bounds(self._geoms), target)
         self._lattice_array = self.lattice.as_array()
         self._cells, self._cand_start = self._build_cells()
+        self._blocks = self.lattice.coarsened(DEEP_BLOCK)
+        self._block = np.array([DEEP_BLOCK, self._blocks.nx], dtype=np.int64)
         self._deep = self._parent_levels(valid, is_leaf)
         self._chain_codes = self._chain_table()
         self._owner_codes = np.array(self.owners.codes, dtype=object)
@@ -207,16 +224,16 @@ class GridIndex:
     def _parent_levels(
         self, valid: npt.NDArray[np.object_], is_leaf: npt.NDArray[np.bool_]
     ) -> npt.NDArray[np.int8]:
-        """Per cell, the level of the deepest grid with children meeting it (0: none).
+        """Per block, the level of the deepest grid with children meeting it (0: none).
 
-        A grid's edges mark the cells they touch (rasterised conservatively, like
-        the leaves'), and a scan-fill (:func:`kernels.fill_parents`) marks the cells
-        whose centre it holds. One level at a time: the edge-cell
+        A grid's edges mark the blocks they touch (rasterised conservatively, like
+        the leaves' on the cells), and a scan-fill (:func:`kernels.fill_parents`)
+        marks the blocks whose centre it holds. One level at a time: the edge-cell
         pairs of all parents at once would double the peak memory of the build (a
         parent's edges repeat its children's).
         """
-        deep = np.zeros(self.lattice.size, dtype=np.int8)
-        lattice = self.lattice.as_array()
+        deep = np.zeros(self._blocks.size, dtype=np.int8)
+        lattice = self._blocks.as_array()
         for level in np.unique(self._owner_level[~is_leaf]):
             positions = np.flatnonzero(~is_leaf & (self._owner_level == level))
             edges, edge_start = _edge_arrays(valid[positions])
@@ -313,6 +330,7 @@ class GridIndex:
             self._edges[0],
             self._background,
             self._deep,
+            self._block,
             self._owner_level,
         )
         unsure = np.flatnonzero(out == kernels.NEEDS_GEOS)
@@ -333,6 +351,7 @@ class GridIndex:
             self._edges[0],
             self._background,
             self._deep,
+            self._block,
             self._owner_level,
         )
         if found == kernels.NEEDS_GEOS:

@@ -85,6 +85,7 @@ def query(
     edges: npt.NDArray[np.float64],
     background: npt.NDArray[np.int32],
     deep: npt.NDArray[np.int8],
+    block: npt.NDArray[np.int64],
     owner_level: npt.NDArray[np.int8],
 ) -> npt.NDArray[np.int32]:
     """Owner of each point: a leaf index, NO_OWNER, or NEEDS_GEOS (uncertain).
@@ -94,8 +95,9 @@ def query(
     ``b``, whose candidates are rows ``cand_start[b]:cand_start[b + 1]`` of
     ``cands``: (leaf, rank, first, stop) with the leaf's edges in the cell's
     lattice row at ``row_edges[first:stop]``; ``background[b]`` is the (owner, rank)
-    of the leaf holding the whole cell. ``deep[cell]`` is the level of the deepest grid
-    *with children* meeting the cell (0: none): where it is not shallower than the leaf
+    of the leaf holding the whole cell. ``deep`` is, per block of ``block[0]`` x
+    ``block[0]`` cells (``block[1]`` blocks a row), the level of the deepest grid *with
+    children* meeting the block (0: none): where it is not shallower than the leaf
     found, that grid may be the answer (its children leave a gap), so the point is
     NEEDS_GEOS. Non-finite points get NO_OWNER.
     """
@@ -110,11 +112,12 @@ def query(
         if not (fx >= 0.0 and fy >= 0.0 and fx < nx and fy < ny):  # also rejects NaN
             out[i] = NO_OWNER
             continue
-        k = int(fy) * nx + int(fx)
-        v = cells[k]
+        col, row = int(fx), int(fy)
+        v = cells[row * nx + col]
         if v < -1:
             v = _boundary_owner(x, y, -v - 2, cand_start, cands, row_edges, edges, background)
-        out[i] = _unless_parent(v, deep[k], owner_level)
+        d = deep[(row // block[0]) * block[1] + col // block[0]]
+        out[i] = _unless_parent(v, d, owner_level)
     return out
 
 
@@ -130,6 +133,7 @@ def query_one(
     edges: npt.NDArray[np.float64],
     background: npt.NDArray[np.int32],
     deep: npt.NDArray[np.int8],
+    block: npt.NDArray[np.int64],
     owner_level: npt.NDArray[np.int8],
 ) -> int:
     """:func:`query` for one point, without the array and thread overhead."""
@@ -138,11 +142,12 @@ def query_one(
     nx, ny = int(lattice[4]), int(lattice[5])
     if not (fx >= 0.0 and fy >= 0.0 and fx < nx and fy < ny):
         return NO_OWNER
-    k = int(fy) * nx + int(fx)
-    v = cells[k]
+    col, row = int(fx), int(fy)
+    v = cells[row * nx + col]
     if v < -1:
         v = _boundary_owner(x, y, -v - 2, cand_start, cands, row_edges, edges, background)
-    return int(_unless_parent(v, deep[k], owner_level))
+    d = deep[(row // block[0]) * block[1] + col // block[0]]
+    return int(_unless_parent(v, d, owner_level))
 
 
 @numba.njit(cache=True, inline="always")
