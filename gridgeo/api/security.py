@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi import FastAPI, HTTPException, Request
 from sqlalchemy import select
@@ -302,9 +302,9 @@ def may_see_contacts(role: Role | None, settings: Settings) -> bool:
     return access_of(role, settings).contacts
 
 
-@dataclass(frozen=True)
-class StaffAccess:
-    """What the caller may see of people: names, phone numbers."""
+class StaffAccess(NamedTuple):
+    """What the caller may see of people: names, phone numbers (a tuple: it keys the
+    lookup's answer cache on every request, and hashes in C)."""
 
     names: bool
     contacts: bool

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -84,7 +83,7 @@ def staff(
         if member.grid_code in out:
             out[member.grid_code].append(member.to_dict(with_contact=False))
     # Names only for GRIDGEO_STAFF_NAMES_ROLE and above; the viewer never shows phones.
-    shown: dict[str, list[dict[str, Any]]] = redact_people(out, replace(access, contacts=False))
+    shown: dict[str, list[dict[str, Any]]] = redact_people(out, access._replace(contacts=False))
     return shown
 
 
