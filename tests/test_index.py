@@ -266,3 +266,25 @@ def test_a_parent_sticking_out_of_its_own_parent_still_answers_in_its_gap() -> N
     got = index.codes(index.assign(x, y)).tolist()
     assert got == ["450302", "450302001001001", "450300", None]
     assert np.array_equal(index.assign(x, y), oracle(index.owners, x, y))
+
+
+def test_small_leaves_beside_large_ones_get_a_fine_lattice() -> None:
+    # a pilot district drawn down to small grids, the rest of the city by district: the
+    # lattice follows the median leaf, not the count of leaves
+    codes = ["450301", "450302", "450302001", "450302001001"]
+    pilot = box(111.0, 25.0, 111.02, 25.02)
+    geoms = [box(110.0, 25.0, 111.0, 26.0), pilot, pilot, pilot]
+    small = [f"450302001001{i:03d}" for i in range(1, 5)]
+    quads = [box(111.0 + dx, 25.0 + dy, 111.01 + dx, 25.01 + dy) for dx, dy in QUAD_OFFSETS]
+    index = GridIndex(GridSet.from_records(codes + small, geoms + quads))
+    cells_per_small_leaf = index.lattice.size * 0.01**2 / (1.02 * 1.0)
+    assert cells_per_small_leaf >= 15  # 16 asked, rounding of the lattice aside
+    x, y = np.array([111.001, 110.5, 111.015]), np.array([25.001, 25.5, 25.015])
+    assert index.codes(index.assign(x, y)).tolist() == [
+        "450302001001001",
+        "450301",
+        "450302001001004",
+    ]
+
+
+QUAD_OFFSETS = [(0.0, 0.0), (0.01, 0.0), (0.0, 0.01), (0.01, 0.01)]

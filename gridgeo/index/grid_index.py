@@ -56,6 +56,11 @@ MARGIN_CELLS = 1e-6  # rasterise edges this fraction of a cell wider: rounding s
 # and memory, at the price of sending to GEOS the points of a whole block where a parent
 # matters, which outside the gaps is only where leaves are not deeper than parents.
 DEEP_BLOCK = 4
+# A pilot district drawn down to fifth-level grids in a city otherwise drawn by district
+# gets few cells from the count of leaves: the median leaf gets at least this many cells,
+# within MAX_SMALL_LEAF_CELLS (16 MB of cells).
+SMALL_LEAF_CELLS = 16
+MAX_SMALL_LEAF_CELLS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,10 @@ class GridIndex:
         the set (the fifth-level grids when all five levels are given).
     cells_per_leaf
         Lattice density: more cells make more points answer from a clean
-        cell, at the cost of memory (4 bytes a cell).
+        cell, at the cost of memory (about 13 bytes a cell). Where the leaves are
+        of very unequal size (one district drawn down to fifth-level grids, the
+        rest by district), the lattice is made fine enough for the median leaf
+        to get 16 cells, within 4 M cells.
 
     Examples
     --------
@@ -146,8 +154,10 @@ class GridIndex:
         # the lattice holds the leaves' edges; the grids with children only mark their level
         self._edges = _edge_arrays(_only(valid, is_leaf))
         self._owner_level = self.owners.levels.astype(np.int8)
-        target = min(MAX_CELLS, max(64, cells_per_leaf * len(self.leaves)))
-        self.lattice = _Lattice.covering(shapely.total_bounds(self._geoms), target)
+        bounds = shapely.total_bounds(self._geoms)
+        by_count = cells_per_leaf * len(self.leaves)
+        target = min(MAX_CELLS, max(64, by_count, _cells_for_small_leaves(self.leaves, bounds)))
+        self.lattice = _Lattice.covering(bounds, target)
         self._lattice_array = self.lattice.as_array()
         self._cells, self._cand_start = self._build_cells()
         self._blocks = self.lattice.coarsened(DEEP_BLOCK)
@@ -394,6 +404,15 @@ class GridIndex:
             "candidates": int(self._cands.shape[0]),
             "bytes": int(sum(a.nbytes for a in arrays)),
         }
+
+
+def _cells_for_small_leaves(leaves: GridSet, bounds: npt.NDArray[np.float64]) -> int:
+    """Cells for the median leaf to get SMALL_LEAF_CELLS (0 when the leaves are even)."""
+    area = float((bounds[2] - bounds[0]) * (bounds[3] - bounds[1]))
+    median = float(np.median(shapely.area(leaves.geometries)))
+    if median <= 0 or area <= 0:
+        return 0
+    return int(min(MAX_SMALL_LEAF_CELLS, SMALL_LEAF_CELLS * area / median))
 
 
 def _only(geoms: npt.NDArray[np.object_], keep: npt.NDArray[np.bool_]) -> npt.NDArray[np.object_]:
