@@ -197,6 +197,21 @@ def serve(
     return subprocess.Popen(cmd, env=env, cwd=Path(__file__).parent)
 
 
+PG = "PostGIS per request"
+
+
+def round_plan(rounds: int) -> list[tuple[int, str]]:
+    """(round, endpoint) in run order. The no-op and the lookup take turns, their order
+    swapped every round so neither always runs first; the PostGIS rounds come after
+    them all, so PostgreSQL's work (and its background writers) never precedes a no-op
+    or lookup run."""
+    plan = []
+    for rnd in range(rounds):
+        pair = ["no-op", "lookup"] if rnd % 2 == 0 else ["lookup", "no-op"]
+        plan += [(rnd, name) for name in pair]
+    return plan + [(rnd, PG) for rnd in range(rounds)]
+
+
 def cpu_split(workers: int) -> tuple[str | None, str | None]:
     """CPUs for the server and for wrk: the workers get the first ``workers`` CPUs and wrk
     the rest, so the load generator does not take the server's CPU time. None (no
@@ -299,23 +314,23 @@ def main() -> None:
             try:
                 wait_ready(base + "/health/noop", proc)
                 check_answers(base, points)
-                for name, path in ENDPOINTS.items():
-                    # warm-up: every worker builds its caches, numba and the pool connect
-                    run_wrk(base + path, scripts[name], 2, args.connections, threads, cpus=wrk_cpus)
-                # rounds: the endpoints take turns, so a noisy minute hits all of them
-                for rnd in range(args.rounds):
-                    for name, path in ENDPOINTS.items():
-                        result = run_wrk(
-                            base + path,
-                            scripts[name],
-                            args.seconds,
-                            args.connections,
-                            threads,
-                            cpus=wrk_cpus,
-                        )
-                        result["pinned"] = server_cpus is not None
-                        rows.append((workers, rnd, name, result))
-                        print(f"{workers} worker(s) round {rnd + 1} {name}: {result}", flush=True)
+                # warm-up (every worker builds its caches, numba and the pool connects),
+                # PostGIS first so that its after-work is over before the timed runs
+                for name in (PG, "no-op", "lookup"):
+                    run_wrk(base + ENDPOINTS[name], scripts[name], 2, args.connections, threads,
+                            cpus=wrk_cpus)  # fmt: skip
+                for rnd, name in round_plan(args.rounds):
+                    result = run_wrk(
+                        base + ENDPOINTS[name],
+                        scripts[name],
+                        args.seconds,
+                        args.connections,
+                        threads,
+                        cpus=wrk_cpus,
+                    )
+                    result["pinned"] = server_cpus is not None
+                    rows.append((workers, rnd, name, result))
+                    print(f"{workers} worker(s) round {rnd + 1} {name}: {result}", flush=True)
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
@@ -326,8 +341,8 @@ def main() -> None:
 
 
 def report(rows: list[tuple[int, int, str, dict[str, Any]]], args: argparse.Namespace) -> None:
-    """Medians over the rounds, and the ratios of each round (endpoints of one round ran
-    back to back, so their ratio is the least disturbed figure)."""
+    """Medians over the rounds, and the ratios of each round (the no-op and the lookup of
+    one round ran back to back, so their ratio is the least disturbed figure)."""
     print()
     print(f"Machine: {machine()}. Date: {dt.date.today().isoformat()}.")
     print(

@@ -326,3 +326,20 @@ def test_validation_errors_elsewhere_name_the_parameter(static: TestClient) -> N
         "query",
         "codes",
     ]
+
+
+def test_plain_point_reads_only_the_plainest_query() -> None:
+    from gridgeo.api.routers.lookup import plain_point
+
+    assert plain_point(b"lon=110.2965&lat=25.2775") == (110.2965, 25.2775)
+    assert plain_point(b"lat=25.2775&lon=110.2965") == (110.2965, 25.2775)
+    for other in (
+        b"lon=110.2965",  # lat missing: the full parse names it
+        b"lon=110.2965&lat=25.2775&crs=gcj02",
+        b"lon=110%2E2965&lat=25.2775",
+        b"lon=x&lat=25.2775",
+        b"lon=110.2965&lat=25.2775&",
+        b"lat=1&lat=2",
+        b"",
+    ):
+        assert plain_point(other) is None, other

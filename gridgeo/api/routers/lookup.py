@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from gridgeo.api import lookup_models as m
 from gridgeo.api.lookup_service import (
@@ -53,15 +54,39 @@ async def viewer_role(request: Request, query: dict[str, str] | None = None) -> 
     """
     if query is None:
         key = presented_key(request)
-    else:  # ASGI header names are lower case
-        key = next((v.decode("latin-1") for k, v in request.scope["headers"] if k == _KEY), None)
-        key = key or query.get(KEY_QUERY) or None
+    else:
+        key = _header_key(request.scope) or query.get(KEY_QUERY) or None
     if key is None:
         return check_role(anonymous(request.app.state.settings), Role.VIEWER)
     return await run_in_threadpool(authorize, request, Role.VIEWER)
 
 
 _KEY = KEY_HEADER.lower().encode("latin-1")
+
+
+def _header_key(scope: Scope) -> str | None:
+    """The X-API-Key header, read from the raw ASGI headers (their names are lower case)."""
+    for name, value in scope["headers"]:
+        if name == _KEY:
+            return bytes(value).decode("latin-1") or None
+    return None
+
+
+def plain_point(raw: bytes) -> tuple[float, float] | None:
+    """(lon, lat) of a query string that is exactly ``lon=X&lat=Y`` (either order) with
+    plain numbers; None for anything else, which takes the full parse."""
+    first, sep, second = raw.partition(b"&")
+    if not sep or b"&" in second or b"%" in raw:
+        return None
+    if first[:4] == b"lat=" and second[:4] == b"lon=":
+        first, second = second, first
+    if first[:4] != b"lon=" or second[:4] != b"lat=":
+        return None
+    try:
+        return float(first[4:]), float(second[4:])
+    except ValueError:
+        return None
+
 
 # The viewer check runs inside the handlers: a router-level dependency costs FastAPI's
 # dependency resolution on every request, more than the lookup itself.
@@ -244,7 +269,15 @@ async def lookup(request: Request) -> Response:
     numbers to those who may see contacts (``GRIDGEO_STAFF_NAMES_ROLE``,
     ``GRIDGEO_STAFF_CONTACT_ROLE``); otherwise those fields are null.
     """
-    q = query_values(request.scope.get("query_string", b""))
+    scope = request.scope
+    point = plain_point(scope.get("query_string", b""))
+    if point is not None and _header_key(scope) is None:  # the common request, anonymous
+        settings = scope["app"].state.settings
+        who = check_role(anonymous(settings), Role.VIEWER)
+        see = access_of(who.role, settings)
+        body = lookup_one_json(scope["app"].state.live.current, *point, "wgs84", see=see)
+        return Response(body, media_type="application/json")
+    q = query_values(scope.get("query_string", b""))
     who = await viewer_role(request, q)
     query = parse_query(q)
     posts = parse_posts(query.role) if query.role else None
