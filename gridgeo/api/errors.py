@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 
 from gridgeo.api.lookup_service import TooManyPointsError
 from gridgeo.api.security import TooLargeError
@@ -90,3 +92,25 @@ def _describe(problem: Any) -> str:
     if "input" in problem and loc[:1] != ["body"]:
         message += f" (got {problem['input']!r})"
     return message
+
+
+class ProtocolRoute(APIRoute):
+    """A route that answers its errors in its own protocol's format (OGC exception
+    documents, Open311 error lists) instead of the API's JSON: the exceptions listed in
+    ``answered`` go to :meth:`answer`, the others to the app's handlers."""
+
+    answered: ClassVar[tuple[type[Exception], ...]] = (RequestValidationError,)
+
+    def answer(self, request: Request, exc: Exception) -> Response:
+        raise NotImplementedError
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await original(request)
+            except self.answered as exc:
+                return self.answer(request, exc)
+
+        return handler

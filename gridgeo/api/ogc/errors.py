@@ -9,15 +9,14 @@ the Features and tiles routes only, so other routers keep their behaviour.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 
-from gridgeo.api.errors import status_for
+from gridgeo.api.errors import ProtocolRoute, status_for
 from gridgeo.errors import GridgeoError
 
 EXCEPTION_SCHEMA: dict[str, Any] = {
@@ -91,23 +90,19 @@ def _validation_message(errors: Sequence[Any]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-class OGCRoute(APIRoute):
+class OGCRoute(ProtocolRoute):
     """A route whose errors are OGC exception documents with 400/404 statuses."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        original = super().get_route_handler()
+    answered = (RequestValidationError, OGCError, GridgeoError)
 
-        async def handler(request: Request) -> Response:
-            try:
-                return await original(request)
-            except RequestValidationError as exc:
-                message = _validation_message(exc.errors())
-                return exception_response(400, "InvalidParameterValue", message)
-            except OGCError as exc:
-                return exception_response(exc.status, exc.code, exc.description)
-            except GridgeoError as exc:
-                status = status_for(exc)
-                code = "NotFound" if status == 404 else "InvalidParameterValue"
-                return exception_response(status, code, str(exc))
-
-        return handler
+    def answer(self, request: Request, exc: Exception) -> Response:
+        if isinstance(exc, RequestValidationError):
+            message = _validation_message(exc.errors())
+            return exception_response(400, "InvalidParameterValue", message)
+        if isinstance(exc, OGCError):
+            return exception_response(exc.status, exc.code, exc.description)
+        if not isinstance(exc, GridgeoError):  # not in `answered`: cannot happen
+            raise exc
+        status = status_for(exc)
+        code = "NotFound" if status == 404 else "InvalidParameterValue"
+        return exception_response(status, code, str(exc))

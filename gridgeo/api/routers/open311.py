@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -35,12 +35,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from fastapi.routing import APIRoute
 from starlette.datastructures import FormData
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from gridgeo.api.deps import dataset
-from gridgeo.api.errors import validation_message
+from gridgeo.api.errors import ProtocolRoute, validation_message
 from gridgeo.api.media import ACCEPTED, MAX_MEDIA_URL, media_url_problem, sniff
 from gridgeo.api.security import Role, authorize
 from gridgeo.categories import Category, CategoryTable
@@ -77,20 +76,13 @@ class Open311Error(Exception):
         self.description = description
 
 
-class Open311Route(APIRoute):
+class Open311Route(ProtocolRoute):
     """A route whose parameter validation failures are Open311 400 error lists, not 422."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        original = super().get_route_handler()
-
-        async def handler(request: Request) -> Response:
-            try:
-                return await original(request)
-            except RequestValidationError as exc:
-                fmt = str(request.path_params.get("fmt", "json"))
-                return error_response(fmt, 400, validation_message(exc.errors()))
-
-        return handler
+    def answer(self, request: Request, exc: Exception) -> Response:
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else ()
+        fmt = str(request.path_params.get("fmt", "json"))
+        return error_response(fmt, 400, validation_message(errors))
 
 
 router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"], route_class=Open311Route)
