@@ -154,3 +154,25 @@ def test_lookup_as_of_a_version_or_a_date(
         live.as_of(at=before.replace(year=2000))
     with pytest.raises(NotFoundError, match="version 999"):
         live.as_of(version=999)
+
+
+def test_a_new_version_is_warmed_before_it_is_served(
+    two_versions: tuple[Store, int, int],
+) -> None:
+    # the HTTP API builds its point index in `warm`: it must run on the new Dataset
+    # while the old one is still being served, so no request pays for the build
+    store, _, v2 = two_versions
+    seen: list[tuple[int | None, int | None]] = []
+    follower: LiveDataset | None = None
+
+    def warm(data: Dataset) -> None:
+        serving = follower.current.version if follower is not None else None
+        seen.append((data.version, serving))
+
+    follower = LiveDataset(Store(store.url), Settings(), warm=warm)
+    v1 = follower.current.version
+    assert seen == [(v1, None)]  # the first Dataset, before anything was served
+    publish(store, v2, actor="p")
+    assert follower.refresh()
+    assert seen[-1] == (v2, v1)  # built while v1 was still the one served
+    assert follower.current.version == v2

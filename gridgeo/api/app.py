@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
         store = Store(settings.database_url)
         if settings.seed_sample:
             seed_if_empty(store, settings)
-        live = LiveDataset(store, settings)
+        live = LiveDataset(store, settings, warm=lookup_service.warm)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.engine import make_url
@@ -45,11 +46,20 @@ class LiveDataset:
         The store to follow.
     settings
         Settings for the built Datasets (and ``reload_interval_s``).
+    warm
+        Called with every new Dataset before it is swapped in (the HTTP API builds
+        its point index there, so that no request after a publication pays for it).
     """
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        warm: Callable[[Dataset], object] | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
+        self._warm = warm
         self._lock = threading.Lock()  # one rebuild at a time; readers never take it
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -70,6 +80,8 @@ class LiveDataset:
     def _build(self, key: PublishedKey) -> Dataset:
         data = load_dataset(self.store, self.settings, key.boundaries)
         _ = data.locator  # warm the index before anyone can see this Dataset
+        if self._warm is not None:
+            self._warm(data)
         return data
 
     def refresh(self) -> bool:
