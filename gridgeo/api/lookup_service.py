@@ -85,7 +85,8 @@ class LookupTables:
         return info
 
     def covering(self, owner: int, x: float, y: float) -> tuple[int, ...]:
-        """Positions of the partner zones covering a CGCS2000 point of ``owner``.
+        """Positions of the partner zones covering a CGCS2000 point of ``owner`` (-1: a
+        point outside every grid, tested against all zones).
 
         The zones are split once per owner grid into those covering all of it and
         those crossing it (:meth:`gridgeo.dispatch.ZoneIndex.over`), so a request
@@ -93,6 +94,8 @@ class LookupTables:
         """
         if not self.data.partners:
             return ()
+        if owner < 0:
+            return tuple(self.data.zones.covering(x, y))
         over = self._zones.get(owner)
         if over is None:
             grid = self.data.grids.geometries[int(self.index.owner_positions[owner])]
@@ -241,14 +244,6 @@ def partner(unit: PartnerUnit, see: StaffAccess) -> dict[str, Any]:
     }
 
 
-def covering_partners(data: Dataset, x: float, y: float, see: StaffAccess) -> list[dict[str, Any]]:
-    """Every partner unit whose zone covers the CGCS2000 point."""
-    if not data.partners:
-        return []
-    zones = data.zones
-    return [partner(zones.partners[p], see) for p in zones.covering(x, y)]
-
-
 def dispatched(
     data: Dataset, result: LookupResult, category: str, see: StaffAccess
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -377,11 +372,8 @@ def lookup_one(
         "dispatch": None,
     }
     if category is None:
-        if owner >= 0:
-            zones = data.zones
-            out["partners"] = [partner(zones.partners[p], see) for p in t.covering(owner, px, py)]
-        else:
-            out["partners"] = covering_partners(data, px, py, see)
+        zones = data.zones
+        out["partners"] = [partner(zones.partners[p], see) for p in t.covering(owner, px, py)]
         return out
     result = LookupResult(
         x,

@@ -190,14 +190,7 @@ def _settings(request: Request) -> Settings:
 
 def presented_key(request: Request) -> str | None:
     """The key sent with the request (header first, then ``api_key``), if any."""
-    found = request.headers.get(KEY_HEADER)
-    if found:
-        return found
-    raw: bytes = request.scope.get("query_string", b"")
-    # parse the query only when it may name a key (the name itself may be %-escaped)
-    if b"api" in raw or b"%" in raw:
-        return request.query_params.get(KEY_QUERY) or None
-    return None
+    return request.headers.get(KEY_HEADER) or request.query_params.get(KEY_QUERY) or None
 
 
 def caller(request: Request) -> Caller:

@@ -200,12 +200,7 @@ class GridIndex:
         are reduced to sorted keys and released before the cells are filled.
         """
         edges, edge_start = self._edges
-        lattice = self.lattice.as_array()
-        counts = kernels.count_edge_cells(edges, lattice, MARGIN_CELLS)
-        offsets = np.zeros(counts.size + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        cell_of = kernels.fill_edge_cells(edges, lattice, MARGIN_CELLS, offsets)
-        del offsets
+        counts, cell_of = _rasterise(edges, self.lattice.as_array())
         n_poly, nx = np.int64(self.n_owners), self.lattice.nx
         poly_of = np.repeat(np.repeat(np.arange(n_poly), np.diff(edge_start)), counts)
         pair_keys = _unique(cell_of * n_poly + poly_of)
@@ -249,12 +244,9 @@ class GridIndex:
             edges, edge_start = _edge_arrays(valid[positions])
             if not edges.size:
                 continue
-            counts = kernels.count_edge_cells(edges, lattice, MARGIN_CELLS)
-            offsets = np.zeros(counts.size + 1, dtype=np.int64)
-            np.cumsum(counts, out=offsets[1:])
-            cell_of = kernels.fill_edge_cells(edges, lattice, MARGIN_CELLS, offsets)
+            _, cell_of = _rasterise(edges, lattice)
             deep[cell_of] = np.maximum(deep[cell_of], level)  # one level: no repeats to merge
-            del cell_of, offsets
+            del cell_of
             kernels.fill_parents(edges, edge_start, positions, lattice, self._owner_level, deep)
         return deep
 
@@ -413,6 +405,17 @@ def _cells_for_small_leaves(leaves: GridSet, bounds: npt.NDArray[np.float64]) ->
     if median <= 0 or area <= 0:
         return 0
     return int(min(MAX_SMALL_LEAF_CELLS, SMALL_LEAF_CELLS * area / median))
+
+
+def _rasterise(
+    edges: npt.NDArray[np.float64], lattice: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Cells each edge touches (conservatively): the count per edge, and the cells
+    concatenated in edge order."""
+    counts = kernels.count_edge_cells(edges, lattice, MARGIN_CELLS)
+    offsets = np.zeros(counts.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return counts, kernels.fill_edge_cells(edges, lattice, MARGIN_CELLS, offsets)
 
 
 def _only(geoms: npt.NDArray[np.object_], keep: npt.NDArray[np.bool_]) -> npt.NDArray[np.object_]:

@@ -198,19 +198,11 @@ def query_values(raw: bytes) -> dict[str, str]:
     return dict(pair.partition("=")[::2] for pair in text.split("&") if pair)
 
 
-_LON_LAT = {"lon", "lat"}  # with nothing else: the defaults for all the rest
-
-
 def parse_query(q: dict[str, str]) -> LookupQuery:
     """Check the query (:func:`query_values`) by hand: FastAPI's per-parameter machinery
     costs more than the lookup itself (docs/BENCHMARKS.md). Problems raise the same 422
     as FastAPI's.
     """
-    if q.keys() <= _LON_LAT:  # the common query: no closures, no problem list
-        try:
-            return LookupQuery(float(q["lon"]), float(q["lat"]), "wgs84", None, None, None, None)
-        except (KeyError, ValueError):
-            pass  # the full parse below names the problem
     problems: list[dict[str, Any]] = []
 
     def fail(name: str, kind: str, msg: str, value: object) -> None:
