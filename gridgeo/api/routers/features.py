@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from gridgeo.api.deps import dataset
@@ -30,9 +30,10 @@ from gridgeo.api.ogc.params import (
     reject_unknown,
 )
 from gridgeo.api.routers import health
+from gridgeo.api.routing import GatedRouter
 from gridgeo.io.dataset import Dataset
 
-router = APIRouter(tags=["OGC API Features"], route_class=OGCRoute)
+router = GatedRouter(tags=["OGC API Features"], route_class=OGCRoute)
 
 Data = Annotated[Dataset, Depends(dataset)]
 CollectionId = Annotated[

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from gridgeo import __version__
 from gridgeo.api.deps import dataset
+from gridgeo.api.routing import GatedRouter
 from gridgeo.io.dataset import Dataset
 
-router = APIRouter(tags=["health"])
+router = GatedRouter(tags=["health"])
 
 
 @router.get("/health", summary="Service health and loaded data")

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
@@ -30,6 +30,7 @@ from gridgeo.api.lookup_service import (
     parse_batch,
     parse_posts,
 )
+from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import (
     KEY_HEADER,
     KEY_QUERY,
@@ -90,7 +91,7 @@ def plain_point(raw: bytes) -> tuple[float, float] | None:
 
 # The viewer check runs inside the handlers: a router-level dependency costs FastAPI's
 # dependency resolution on every request, more than the lookup itself.
-router = APIRouter(prefix="/v1", tags=["lookup"])
+router = GatedRouter(prefix="/v1", tags=["lookup"])
 
 CRS_HELP = (
     "coordinate system of lon/lat: wgs84 (GPS, default), cgcs2000, gcj02 (Amap, Tencent, "

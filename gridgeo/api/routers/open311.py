@@ -32,15 +32,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from gridgeo.api.deps import dataset
+from gridgeo.api.deps import current_dataset
 from gridgeo.api.errors import ProtocolRoute, validation_message
 from gridgeo.api.media import ACCEPTED, MAX_MEDIA_URL, media_url_problem, sniff
+from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import Role, authorize
 from gridgeo.categories import Category, CategoryTable
 from gridgeo.errors import GridgeoError, NotFoundError
@@ -85,7 +86,7 @@ class Open311Route(ProtocolRoute):
         return error_response(fmt, 400, validation_message(errors))
 
 
-router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"], route_class=Open311Route)
+router = GatedRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"], route_class=Open311Route)
 
 ERROR_LIST: dict[str, Any] = {
     "type": "array",
@@ -287,7 +288,7 @@ def discovery(request: Request, fmt: FormatPath) -> Response:
 def service_list(request: Request, fmt: FormatPath) -> Response:
     def answer() -> Response:
         authorize(request, Role.VIEWER)
-        table = dataset(request).categories
+        table = current_dataset(request).categories
         rows = [service_row(c, table) for c in services(table)]
         return respond(fmt, "services", "service", rows)
 
@@ -298,7 +299,7 @@ def service_list(request: Request, fmt: FormatPath) -> Response:
 def service_definition(request: Request, service_code: str, fmt: FormatPath) -> Response:
     def answer() -> Response:
         authorize(request, Role.VIEWER)
-        cat = _service(dataset(request).categories, service_code, status=404)
+        cat = _service(current_dataset(request).categories, service_code, status=404)
         attrs = SERVICE_ATTRIBUTES.get(cat.code, ())
         body = {
             "service_code": cat.code,
@@ -381,7 +382,7 @@ def create_request(
         key = form.get("api_key")
         who = authorize(request, Role.REPORTER, form_key=key if isinstance(key, str) else None)
         store = _store(request)
-        data = dataset(request)
+        data = current_dataset(request)
         settings: Settings = request.app.state.settings
         new = parse_new_request(form, data.categories, max_media_bytes=settings.max_media_bytes)
         case = file_case(store, data, new, actor=who.actor)
@@ -644,7 +645,7 @@ def request_list(
     def answer() -> Response:
         authorize(request, Role.VIEWER)
         store = _store(request)
-        table = dataset(request).categories
+        table = current_dataset(request).categories
         if service_request_id:
             query = CaseQuery(ids=_ids(service_request_id))
         else:
@@ -739,7 +740,8 @@ def request_one(request: Request, service_request_id: str, fmt: FormatPath) -> R
             case = get_case(store, number)
         except NotFoundError:
             raise Open311Error(404, f"service request {number} does not exist") from None
-        rows = [request_row(case, dataset(request).categories, media_base=media_base(request))]
+        categories = current_dataset(request).categories
+        rows = [request_row(case, categories, media_base=media_base(request))]
         return respond(fmt, "service_requests", "request", rows)
 
     return guarded(fmt, answer)

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from gridgeo.api.deps import dataset
 from gridgeo.api.ogc.catalog import catalog_for
 from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, not_found
-from gridgeo.api.ogc.tiles import MVT_MEDIA_TYPE, check_tile, layer_for, tilejson
+from gridgeo.api.ogc.tiles import MVT_MEDIA_TYPE, cached_tile, check_tile, layer_for, tilejson
+from gridgeo.api.routing import GatedRouter
 from gridgeo.io.dataset import Dataset
 
-router = APIRouter(prefix="/tiles", tags=["Vector tiles"], route_class=OGCRoute)
+router = GatedRouter(prefix="/tiles", tags=["Vector tiles"], route_class=OGCRoute)
 
 Data = Annotated[Dataset, Depends(dataset)]
 CollectionId = Annotated[
@@ -55,15 +57,23 @@ def tilejson_document(request: Request, data: Data, collection_id: CollectionId)
         **ERROR_RESPONSES,
     },
 )
-def tile(
+async def tile(
     data: Data,
     collection_id: CollectionId,
     z: Annotated[int, Path(ge=0, description="Zoom level", examples=[14])],
     x: Annotated[int, Path(ge=0, description="Column, from the west", examples=[13406])],
     y: Annotated[int, Path(ge=0, description="Row, from the north", examples=[7041])],
 ) -> Response:
+    """A tile from the cache is answered on the event loop; building a layer and
+    encoding a tile are CPU work for the thread pool (docs/BENCHMARKS.md)."""
     check_tile(z, x, y)
-    body = layer_for(data, collection_id).tile(z, x, y)
+    found, body = cached_tile(data, collection_id, z, x, y)
+    if not found:
+        body = await run_in_threadpool(_encode, data, collection_id, z, x, y)
     if body is None:
         return Response(status_code=204, headers={"Cache-Control": TILE_CACHE_CONTROL})
     return Response(body, media_type=MVT_MEDIA_TYPE, headers={"Cache-Control": TILE_CACHE_CONTROL})
+
+
+def _encode(data: Dataset, collection_id: str, z: int, x: int, y: int) -> bytes | None:
+    return layer_for(data, collection_id).tile(z, x, y)

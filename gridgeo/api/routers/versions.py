@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import shapely
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
+from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import (
     AccessDenied,
     Caller,
@@ -37,7 +38,7 @@ from gridgeo.store.core import Store
 from gridgeo.store.snapshots import get_version, load_grids
 from gridgeo.store.versions import VersionInfo, file_sha256
 
-router = APIRouter(prefix="/v1/versions", tags=["boundary management"])
+router = GatedRouter(prefix="/v1/versions", tags=["boundary management"])
 
 UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
 ZIPPED_SUFFIXES = (".shp", ".geojson", ".json", ".gpkg")

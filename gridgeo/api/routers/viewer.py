@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from gridgeo.api.deps import dataset
+from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import StaffAccess, redact_people, staff_access
 from gridgeo.errors import NotFoundError
 from gridgeo.io.dataset import Dataset
@@ -34,7 +35,7 @@ from gridgeo.settings import Settings
 from gridgeo.store.cases import CaseQuery, CaseRecord, list_cases
 from gridgeo.store.core import Store
 
-router = APIRouter(tags=["viewer"])
+router = GatedRouter(tags=["viewer"])
 STATIC = Path(__file__).resolve().parents[2] / "maps" / "static"
 MAX_CODES = 50
 

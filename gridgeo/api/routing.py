@@ -1,0 +1,86 @@
+"""``GatedRouter``: an APIRouter the app passes over in one string test when no route of
+it can match the request's path.
+
+FastAPI (0.16x) keeps each included router as a unit and, for every request, asks
+each router in turn to match the path against each of its routes (about 2 µs a
+route here). A tile or Open311 request, whose router comes late in the table,
+paid some 80-100 µs of matching before its handler ran (docs/BENCHMARKS.md).
+The gate answers "no match" at once for a path that is neither one of the
+router's fixed paths nor starts with the fixed part (up to the first ``{``) of
+one of its parametrised paths: no route of the router could match it anyway.
+Any other path goes through FastAPI's own matching, so path parameters, 405
+Method Not Allowed and the trailing-slash redirect behave exactly as before.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.routing import Match, Mount
+from starlette.types import Scope
+
+
+def route_path(scope: Scope) -> str:
+    """The path routes are matched against: the request path less the ASGI ``root_path``
+    (as Starlette's routing computes it)."""
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    if not root or not path.startswith(root):
+        return path
+    if path == root:
+        return ""
+    return path[len(root) :] if path[len(root)] == "/" else path
+
+
+class Gate:
+    """The paths a set of routes can match: fixed paths, and the fixed starts of the others.
+
+    ``None`` for ``prefixes`` means "anything" (a route whose path is unknown,
+    such as a nested router): then the gate lets every path through.
+    """
+
+    def __init__(self, routes: list[Any]) -> None:
+        exact: set[str] = set()
+        prefixes: set[str] = set()
+        self.open = False
+        for route in routes:
+            path = getattr(route, "path", None)
+            if not isinstance(path, str):
+                self.open = True
+                continue
+            if isinstance(route, Mount):
+                prefixes.add(path)
+            elif "{" in path:
+                prefixes.add(path[: path.index("{")])
+            else:
+                exact.add(path)
+        self.exact = frozenset(exact)
+        self.prefixes = tuple(sorted(prefixes))
+        self.size = len(routes)
+
+    def admits(self, path: str) -> bool:
+        """Whether some route might match ``path`` (never False for a path one matches)."""
+        return self.open or path in self.exact or path.startswith(self.prefixes)
+
+
+class GatedRouter(APIRouter):
+    """An ``APIRouter`` whose ``matches`` first asks its :class:`Gate`.
+
+    Include it in the app without an extra ``prefix`` (give the prefix to the router
+    itself): the gate sees the routes' own paths.
+    """
+
+    _gate: Gate | None = None
+
+    def gate(self) -> Gate:
+        """The gate of the current routes (rebuilt when routes were added)."""
+        gate = self._gate
+        if gate is None or gate.size != len(self.routes):
+            gate = self._gate = Gate(self.routes)
+        return gate
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] in ("http", "websocket") and not self.gate().admits(route_path(scope)):
+            return Match.NONE, {}
+        return super().matches(scope)
