@@ -86,6 +86,27 @@ def test_unknown_and_revoked_keys_are_401(client: TestClient, keys: dict[str, st
         assert r.json()["detail"] == "the API key is unknown or has been revoked"
 
 
+def test_only_a_key_lookup_leaves_the_event_loop(
+    client: TestClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The role dependency checks anonymous callers on the event loop; a presented key
+    (a store query) is looked up in the thread pool."""
+    hops: list[str] = []
+
+    async def counted(func, *args, **kwargs):  # type: ignore[no-untyped-def]
+        hops.append(func.__name__)
+        return func(*args, **kwargs)
+
+    monkeypatch.setattr(security, "run_in_threadpool", counted)
+    assert client.get("/collections").status_code == 200
+    assert client.get("/tiles/level5_grid/tilejson.json").status_code == 200
+    assert hops == []
+    r = client.get("/collections", headers={"X-API-Key": keys["viewer"]})
+    assert r.status_code == 200 and hops == ["authorize"]
+    r = client.get("/collections", headers={"X-API-Key": "ggk_not-a-key"})
+    assert r.status_code == 401 and hops == ["authorize", "authorize"]
+
+
 def test_keys_stored_hashed(db: str, keys: dict[str, str]) -> None:
     with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
         stored = {h for (h,) in conn.execute("SELECT key_hash FROM api_keys")}

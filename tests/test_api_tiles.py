@@ -30,6 +30,7 @@ from gridgeo.api.ogc.tiles import (
     EXTENT,
     MAX_ZOOM,
     MVT_MEDIA_TYPE,
+    cached_tile,
     simplify_tolerance,
     tile_bounds,
     tile_layers_for,
@@ -347,6 +348,28 @@ def test_tiles_follow_a_swapped_dataset(data: Dataset) -> None:
     swapped.clear()
     gc.collect()
     assert len(tile_layers_for) == before  # the swapped-out dataset's layers are gone
+
+
+def test_cached_tiles_are_answered_from_the_cache_only() -> None:
+    """The route's event-loop path (``cached_tile``) never builds or encodes; after the
+    first request it returns the very bytes served, and an empty tile stays 204."""
+    fresh = load()  # caches are per dataset object: none built yet
+    z = 12
+    x, y = tile_of(*PILOT, z)
+    assert cached_tile(fresh, "level5_grid", z, x, y) == (False, None)
+    assert tile_layers_for.peek(fresh) is None  # the peek built nothing
+    client = TestClient(create_app(data=fresh))
+    first = client.get(f"/tiles/level5_grid/{z}/{x}/{y}.mvt")
+    assert first.status_code == 200
+    assert cached_tile(fresh, "level5_grid", z, x, y) == (True, first.content)
+    assert cached_tile(fresh, "level4_community", z, x, y) == (False, None)  # not built
+    again = client.get(f"/tiles/level5_grid/{z}/{x}/{y}.mvt")
+    assert again.status_code == 200 and again.content == first.content
+    for _ in range(2):  # the empty tile: encoded once, then answered from the cache
+        empty = client.get("/tiles/level5_grid/5/0/0.mvt")
+        assert empty.status_code == 204 and empty.content == b""
+    assert cached_tile(fresh, "level5_grid", 5, 0, 0) == (True, None)
+    assert client.get(f"/tiles/nope/{z}/{x}/{y}.mvt").status_code == 404
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 
 from fastapi import FastAPI, HTTPException, Request
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 
 from gridgeo.errors import ConflictError, GridgeoError, InputFileError, NotFoundError
@@ -269,11 +270,18 @@ def check_role(who: Caller, needed: Role) -> Caller:
     return who
 
 
-def require(needed: Role) -> Callable[[Request], Caller]:
-    """A dependency that lets through callers with role ``needed`` or above."""
+def require(needed: Role) -> Callable[[Request], Awaitable[Caller]]:
+    """A dependency that lets through callers with role ``needed`` or above.
 
-    def dependency(request: Request) -> Caller:
-        return authorize(request, needed)
+    ``async``, so that an anonymous caller is checked on the event loop; only a
+    presented key, looked up in the store (a blocking query), goes to the thread
+    pool. A plain ``def`` dependency would pay that hop on every request.
+    """
+
+    async def dependency(request: Request) -> Caller:
+        if presented_key(request) is None:
+            return check_role(caller(request), needed)
+        return await run_in_threadpool(authorize, request, needed)
 
     dependency.__name__ = f"require_{needed.value}"
     return dependency

@@ -291,6 +291,13 @@ class PerDataset(Generic[V]):
             self._values[key] = (ref, value)
         return value
 
+    def peek(self, data: Dataset) -> V | None:
+        """The value of ``data`` if it was computed already; None (and nothing computed)
+        otherwise: for callers on the event loop, which must not run a slow build."""
+        with self._lock:
+            hit = self._values.get(id(data))
+        return hit[1] if hit is not None and hit[0]() is data else None
+
     def _forget(self, key: int, ref: weakref.ref[Dataset]) -> None:
         with self._lock:
             hit = self._values.get(key)

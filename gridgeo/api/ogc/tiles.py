@@ -143,16 +143,24 @@ class TileLayer:
         with self._lock:
             return self._zooms.setdefault(z, entry)
 
-    def tile(self, z: int, x: int, y: int) -> bytes | None:
-        """The encoded tile, or None when no feature reaches it."""
+    def cached(self, z: int, x: int, y: int) -> tuple[bool, bytes | None]:
+        """``(True, tile)`` when tile z/x/y is in the cache (the tile None when empty),
+        ``(False, None)`` when it is not; never encodes."""
         key = (z, x, y)
         with self._lock:
             if key in self._tiles:
                 self._tiles.move_to_end(key)
-                return self._tiles[key]
+                return True, self._tiles[key]
+        return False, None
+
+    def tile(self, z: int, x: int, y: int) -> bytes | None:
+        """The encoded tile, or None when no feature reaches it."""
+        found, data = self.cached(z, x, y)
+        if found:
+            return data
         data = self._encode(z, x, y)
         with self._lock:
-            self._tiles[key] = data
+            self._tiles[(z, x, y)] = data
             while len(self._tiles) > TILE_CACHE_SIZE:
                 self._tiles.popitem(last=False)
         return data
@@ -211,13 +219,17 @@ class TileLayers:
         if table is None:
             known = ", ".join(self.catalog.tables)
             raise not_found(f"no collection {collection_id!r}; collections: {known}")
-        with self._lock:
-            hit = self._layers.get(collection_id)
+        hit = self.peek(collection_id)
         if hit is not None:
             return hit
         built = TileLayer.from_table(table)
         with self._lock:
             return self._layers.setdefault(collection_id, built)
+
+    def peek(self, collection_id: str) -> TileLayer | None:
+        """The layer if it was built already (None otherwise; nothing is built)."""
+        with self._lock:
+            return self._layers.get(collection_id)
 
 
 tile_layers_for: PerDataset[TileLayers] = PerDataset(lambda data: TileLayers(catalog_for(data)))
@@ -226,6 +238,19 @@ tile_layers_for: PerDataset[TileLayers] = PerDataset(lambda data: TileLayers(cat
 
 def layer_for(data: Dataset, collection_id: str) -> TileLayer:
     return tile_layers_for(data).layer(collection_id)
+
+
+def cached_tile(
+    data: Dataset, collection_id: str, z: int, x: int, y: int
+) -> tuple[bool, bytes | None]:
+    """:meth:`TileLayer.cached` of a layer that is built already, else ``(False, None)``.
+
+    Cheap and never blocking (no layer build, no encoding): the tile route answers
+    cached tiles on the event loop and sends the rest to the thread pool.
+    """
+    layers = tile_layers_for.peek(data)
+    layer = layers.peek(collection_id) if layers is not None else None
+    return layer.cached(z, x, y) if layer is not None else (False, None)
 
 
 def _field_type(values: list[Any]) -> str:
