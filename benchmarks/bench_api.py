@@ -9,7 +9,9 @@ package ``wrk``) for each of three endpoints of the **same app and server**:
 * ``/v1/lookup``: the real endpoint (chain, workstation, staff, partners);
 * ``/bench/postgis_lookup``: the same question answered by PostGIS per request
   (``ST_Covers`` on the ``grids`` table of a PostGIS store, GiST index), a route
-  only this benchmark adds.
+  only this benchmark adds;
+* ``/tiles/level5_grid/{z}/{x}/{y}.mvt``: the vector tiles under the same points at
+  zooms 14-16, fetched once before the timed runs (for the record: what a map client gets).
 
 Every request uses a different point (a Lua script cycles through 1,000 points in
 the pilot communities); the no-op gets the same query strings. Prints a Markdown
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import platform
 import re
@@ -47,7 +50,10 @@ ENDPOINTS = {
     "no-op": "/health/noop",
     "lookup": "/v1/lookup",
     "PostGIS per request": "/bench/postgis_lookup",
+    "vector tile (cached)": "/tiles/level5_grid",
 }
+TILE = "vector tile (cached)"
+TILE_ZOOMS = (14, 15, 16)
 
 LUA = """
 local paths = {%(paths)s}
@@ -130,8 +136,24 @@ def sample_points(n: int, seed: int) -> list[tuple[float, float]]:
     return out[:n]
 
 
-def lua_script(path: str, points: list[tuple[float, float]], folder: Path) -> Path:
-    paths = ",".join(f'"{path}?lon={x}&lat={y}"' for x, y in points)
+def tile_paths(prefix: str, points: list[tuple[float, float]]) -> list[str]:
+    """The distinct tiles under ``points`` at TILE_ZOOMS (XYZ numbering)."""
+    out: dict[str, None] = {}
+    for z in TILE_ZOOMS:
+        n = 2**z
+        for lon, lat in points:
+            x = int((lon + 180) / 360 * n)
+            y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+            out[f"{prefix}/{z}/{x}/{y}.mvt"] = None
+    return list(out)
+
+
+def lua_script(name: str, points: list[tuple[float, float]], folder: Path) -> Path:
+    path = ENDPOINTS[name]
+    if name == TILE:
+        paths = ",".join(f'"{p}"' for p in tile_paths(path, points))
+    else:
+        paths = ",".join(f'"{path}?lon={x}&lat={y}"' for x, y in points)
     script = folder / f"{path.strip('/').replace('/', '_')}.lua"
     script.write_text(LUA % {"paths": paths})
     return script
@@ -211,15 +233,16 @@ PG = "PostGIS per request"
 
 
 def round_plan(rounds: int) -> list[tuple[int, str]]:
-    """(round, endpoint) in run order. The no-op and the lookup take turns, their order
-    swapped every round so neither always runs first; the PostGIS rounds come after
-    them all, so PostgreSQL's work (and its background writers) never precedes a no-op
-    or lookup run."""
+    """(round, endpoint) in run order. Each round runs the no-op and the lookup back to
+    back, swapping which goes first every round, then PostGIS and the cached tiles. So
+    PostgreSQL's after-work (and any other disturbance) falls as often on a no-op as on
+    a lookup, and every ratio compares runs a few seconds apart: the CPU time that the
+    hypervisor steals drifts over minutes (see the steal column)."""
     plan = []
     for rnd in range(rounds):
         pair = ["no-op", "lookup"] if rnd % 2 == 0 else ["lookup", "no-op"]
-        plan += [(rnd, name) for name in pair]
-    return plan + [(rnd, PG) for rnd in range(rounds)]
+        plan += [(rnd, name) for name in (*pair, PG, TILE)]
+    return plan
 
 
 def cpu_split(workers: int) -> tuple[str | None, str | None]:
@@ -246,6 +269,15 @@ def check_answers(base: str, points: list[tuple[float, float]]) -> None:
             theirs = [g["code"] for g in json.load(r)["grids"]]
         if ours != theirs:
             raise SystemExit(f"disagreement at {x},{y}: lookup {ours}, PostGIS {theirs}")
+
+
+def warm_tiles(base: str, paths: list[str], workers: int) -> None:
+    """Fetch every tile (a few times over with several workers, each with its own cache),
+    one after the other: the layer builds and encodings are over before the timed runs
+    (a wrk warm-up leaves them running in the thread pool when it stops)."""
+    for path in paths * (2 * workers):
+        with urllib.request.urlopen(base + path, timeout=120) as r:
+            r.read()
 
 
 def machine() -> str:
@@ -314,7 +346,7 @@ def main() -> None:
             "GRIDGEO_BENCH_PG_URL": pg_url,
             "PYTHONPATH": str(Path(__file__).parent),
         }
-        scripts = {k: lua_script(p, points, tmp) for k, p in ENDPOINTS.items()}
+        scripts = {k: lua_script(k, points, tmp) for k in ENDPOINTS}
         for workers in (int(w) for w in args.workers.split(",")):
             port = free_port()
             base = f"http://127.0.0.1:{port}"
@@ -324,9 +356,10 @@ def main() -> None:
             try:
                 wait_ready(base + "/health/noop", proc)
                 check_answers(base, points)
+                warm_tiles(base, tile_paths(ENDPOINTS[TILE], points), workers)
                 # warm-up (every worker builds its caches, numba and the pool connects),
                 # PostGIS first so that its after-work is over before the timed runs
-                for name in (PG, "no-op", "lookup"):
+                for name in (PG, TILE, "no-op", "lookup"):
                     run_wrk(base + ENDPOINTS[name], scripts[name], 2, args.connections, threads,
                             cpus=wrk_cpus)  # fmt: skip
                 for rnd, name in round_plan(args.rounds):
