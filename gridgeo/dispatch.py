@@ -97,6 +97,7 @@ class ZoneIndex:
             always=tuple(sorted(int(p) for p in self._positions[candidates[whole]])),
             crossing=self._positions[candidates[crossing]].astype(np.intp),
             crossing_zones=geoms[crossing],  # prepared with the index
+            bounds=area.bounds,
         )
 
     def query(
@@ -117,24 +118,79 @@ class ZoneIndex:
         return ok[pt_idx[hit]].astype(np.intp), self._positions[geom_idx[hit]].astype(np.intp)
 
 
+ZONE_CELLS = 16
+"""Cells per side of the per-area grid of :class:`ZonesOver` (256 cells an area)."""
+
+CELL_MARGIN = 1e-9
+"""Degrees (about 0.1 mm) a cell is widened by before it is tested: far more than the
+rounding of a point's cell number, so every point given a cell lies in its widened box."""
+
 @dataclass(frozen=True)
 class ZonesOver:
     """Partner zones over one area (:meth:`ZoneIndex.over`): a point test in a few
-    crossing zones instead of a tree query over all of them."""
+    crossing zones instead of a tree query over all of them.
+
+    The area's bounding box is cut into ``ZONE_CELLS`` x ``ZONE_CELLS`` cells. The
+    first point in a cell decides, once, whether some crossing zone's edge passes
+    through the (slightly widened) cell; if none does, every point of the cell gets
+    the same zones, remembered for the cell. Points in cells an edge passes through
+    are tested one by one, exactly, as before.
+    """
 
     always: tuple[int, ...]  # positions of the zones covering the whole area, sorted
     crossing: npt.NDArray[np.intp]  # positions of the zones that cross the area
     crossing_zones: npt.NDArray[np.object_]  # their (prepared) polygons
+    bounds: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # of the area
+    # cell number -> the cell's zones, or None where a zone edge passes the cell
+    _cells: dict[int, tuple[int, ...] | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def covering(self, lon: float, lat: float) -> tuple[int, ...]:
         """Sorted positions of the zones covering a point that the area covers."""
         if not self.crossing.size:
             return self.always
+        cell = self._cell(lon, lat)
+        if cell >= 0:
+            try:
+                known = self._cells[cell]
+            except KeyError:  # the cell's first point
+                known = self._cells[cell] = self._resolve(cell)
+            if known is not None:
+                return known
+        return self._test(lon, lat)
+
+    def _test(self, lon: float, lat: float) -> tuple[int, ...]:
         # intersects_xy uses the prepared polygons; for a point, intersects == covers
         hit = self.crossing[shapely.intersects_xy(self.crossing_zones, lon, lat)]
         if not hit.size:
             return self.always
         return tuple(sorted((*self.always, *(int(p) for p in hit))))
+
+    def _cell(self, lon: float, lat: float) -> int:
+        """The cell number of a point, or -1 outside the area's bounds."""
+        xmin, ymin, xmax, ymax = self.bounds
+        if not (xmin <= lon <= xmax and ymin <= lat <= ymax) or xmax <= xmin or ymax <= ymin:
+            return -1
+        i = min(int((lon - xmin) / (xmax - xmin) * ZONE_CELLS), ZONE_CELLS - 1)
+        j = min(int((lat - ymin) / (ymax - ymin) * ZONE_CELLS), ZONE_CELLS - 1)
+        return j * ZONE_CELLS + i
+
+    def _resolve(self, cell: int) -> tuple[int, ...] | None:
+        """The zones of every point of ``cell``, or None if some zone edge passes it."""
+        xmin, ymin, xmax, ymax = self.bounds
+        j, i = divmod(cell, ZONE_CELLS)
+        w, h = (xmax - xmin) / ZONE_CELLS, (ymax - ymin) / ZONE_CELLS
+        box = shapely.box(
+            xmin + i * w - CELL_MARGIN,
+            ymin + j * h - CELL_MARGIN,
+            xmin + (i + 1) * w + CELL_MARGIN,
+            ymin + (j + 1) * h + CELL_MARGIN,
+        )
+        whole = shapely.covers(self.crossing_zones, box)
+        if (shapely.intersects(self.crossing_zones, box) & ~whole).any():
+            return None
+        return tuple(sorted((*self.always, *(int(p) for p in self.crossing[whole]))))
 
 
 @dataclass(frozen=True)

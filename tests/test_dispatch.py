@@ -11,7 +11,7 @@ import shapely
 import gridgeo
 from gridgeo.categories import Category, CategorySource, CategoryTable, default_categories
 from gridgeo.crs import MetricFrame
-from gridgeo.dispatch import ZoneIndex, dispatch, dispatch_columns
+from gridgeo.dispatch import ZONE_CELLS, ZoneIndex, dispatch, dispatch_columns
 from gridgeo.errors import CategoryError
 from gridgeo.io.dataset import Dataset
 from gridgeo.levels import Level
@@ -279,7 +279,7 @@ def test_zones_over_a_grid_cover_exactly_what_the_index_covers() -> None:
     zones = data.zones
     grids = data.grids
     rng = np.random.default_rng(11)
-    checked = crossing = 0
+    checked = crossing = remembered = edge_cells = 0
     for position in np.flatnonzero(grids.levels == int(Level.GRID)):
         grid = grids.geometries[position]
         over = zones.over(grid)
@@ -292,13 +292,22 @@ def test_zones_over_a_grid_cover_exactly_what_the_index_covers() -> None:
         for zone in over.crossing_zones:  # the zone's own edges where they pass the grid
             cut = shapely.intersection(shapely.boundary(zone), grid)
             edges = np.vstack([edges, shapely.get_coordinates(cut)])
-        pts = np.vstack([np.column_stack([x, y]), edges])
+        # the corners of the per-grid cells, where a point's cell number is least sure
+        cx = np.linspace(xmin, xmax, ZONE_CELLS + 1)
+        cy = np.linspace(ymin, ymax, ZONE_CELLS + 1)
+        corners = np.column_stack([np.repeat(cx, len(cy)), np.tile(cy, len(cx))])
+        pts = np.vstack([np.column_stack([x, y]), edges, corners])
         inside = shapely.intersects_xy(grid, pts[:, 0], pts[:, 1])  # covers, for points
-        for px, py in pts[inside]:
-            assert over.covering(px, py) == tuple(zones.covering(px, py)), (position, px, py)
-            checked += 1
-    assert checked > 10_000
+        for _ in range(2):  # first the cells are worked out, then they answer from memory
+            for px, py in pts[inside]:
+                assert over.covering(px, py) == tuple(zones.covering(px, py)), (grid, px, py)
+                checked += 1
+        cells = over._cells.values()
+        remembered += sum(v is not None for v in cells)
+        edge_cells += sum(v is None for v in cells)
+    assert checked > 20_000
     assert crossing > 0  # some grids are crossed by a zone edge: the point test ran
+    assert remembered > 100 and edge_cells > 10  # both kinds of cell were met
 
 
 def test_zones_over_splits_whole_and_crossing() -> None:
@@ -314,3 +323,19 @@ def test_zones_over_splits_whole_and_crossing() -> None:
     assert over.covering(110.2995, 25.275) == (0, 1)
     assert over.covering(110.30, 25.275) == (0, 1)  # on the box's edge: covered
     assert over.covering(110.3005, 25.275) == (1,)
+
+
+def test_zones_over_remembers_cells_away_from_zone_edges() -> None:
+    box = PartnerUnit("BOX", PartnerType.POLICE, "box", Zone(ZoneKind.POLYGON, BOX))
+    _, index = handmade(0, 0, [box])
+    grid = shapely.box(110.299, 25.274, 110.301, 25.276)  # the box's east edge at x=110.3
+    over = index.over(grid)
+    assert over.covering(110.2991, 25.2741) == (0,)  # west: inside the box
+    assert over.covering(110.3009, 25.2759) == ()  # east: outside
+    assert over.covering(110.30, 25.275) == (0,)  # on the edge: tested exactly, covered
+    assert over.covering(110.30000001, 25.275) == ()  # a hair east of it
+    assert sorted(over._cells.values(), key=str) == [(), (0,), None, None]
+    # the edge's cells keep no answer: the next point there is tested again
+    assert over.covering(110.29999999, 25.2751) == (0,)
+    assert over._cells[over._cell(110.29999999, 25.2751)] is None
+    assert over._cell(110.31, 25.275) == -1  # outside the bounds: always tested
