@@ -125,6 +125,7 @@ CELL_MARGIN = 1e-9
 """Degrees (about 0.1 mm) a cell is widened by before it is tested: far more than the
 rounding of a point's cell number, so every point given a cell lies in its widened box."""
 
+
 @dataclass(frozen=True)
 class ZonesOver:
     """Partner zones over one area (:meth:`ZoneIndex.over`): a point test in a few

@@ -112,6 +112,14 @@ class Settings(BaseSettings):
         description="URL the viewer loads case points from (GeoJSON); default: the "
         "viewer's own /map/cases.geojson built from map_cases.",
     )
+    viewer_max_features: int = Field(
+        3000,
+        ge=1,
+        le=100_000,
+        description="A level with more grids than this is drawn in the viewer per view "
+        "(bbox requests to the Features API), and only while the view holds at most this "
+        "many of them; smaller levels are loaded whole when the page opens.",
+    )
     # --- security (gridgeo/api/security.py, docs/API.md "Security") ---
     anonymous_role: Literal["none", "viewer", "reporter"] = Field(
         "viewer",

@@ -212,3 +212,45 @@ def test_viewer_in_english_district_without_grids_and_outside(
             " === 'this point is outside every grid'"
         )
         _offline(guard)
+
+
+def test_a_large_level_is_drawn_per_view(browser: Browser, data: Dataset, tmp_path: Path) -> None:
+    """With GRIDGEO_VIEWER_MAX_FEATURES=20 the sample's 48 fifth-level grids form a
+    viewport level: never loaded whole, "zoom in" over the whole city, drawn from bbox
+    requests once the view holds at most 20 of them; a click still outlines its leaf."""
+    leaves = int((data.grids.levels == int(Level.GRID)).sum())
+    assert leaves > 20
+    with serve(Settings(viewer_max_features=20), data) as url:
+        page, guard = _open(browser, url)
+        page.wait_for_function("() => window.gridgeoViewport[5] !== undefined")
+        assert page.evaluate("() => window.gridgeoViewport[5]") == "zoom_in"
+        assert "放大后显示" in page.inner_text("#gg-layers")
+        assert f"({leaves})" in page.inner_text("label:has(input[data-level='5'])")
+        fill = style.blend_on_white(LEVEL_STYLES[Level.GRID][0], GRID_FILL_OPACITY)
+        assert pixels_near(screenshot(page, tmp_path / "city.png"), fill, 3) < 500
+
+        # a click at the city view: the chain, and the leaf's outline fetched by its code
+        click_at(page, *KNOWN)
+        text = _popup(page)
+        assert all(code in text for code in CHAIN)
+        page.wait_for_function(
+            "() => document.querySelectorAll('svg path[stroke=\"#000\"]').length === 1"
+        )
+        assert any(u.endswith(f"/collections/level5_grid/items/{CHAIN[0]}") for u in guard.allowed)
+
+        page.evaluate(
+            "([lat, lon]) => { const m = window.gridgeoMap; m.closePopup();"
+            " m.setView([lat, lon], 16, {animate: false}); }",
+            [KNOWN[1], KNOWN[0]],
+        )
+        page.wait_for_function("() => typeof window.gridgeoViewport[5] === 'number'")
+        drawn = page.evaluate("() => window.gridgeoViewport[5]")
+        assert 1 <= drawn <= 20
+        assert "放大后显示" not in page.inner_text("#gg-layers")
+        page.wait_for_timeout(300)
+        # a viewport level is drawn on a canvas (thousands of grids in a real city)
+        assert pixels_near(screenshot(page, tmp_path / "zoomed.png"), fill, 3) > 5000
+        level5 = [u for u in guard.allowed if "/collections/level5_grid/items?" in u]
+        assert level5 and all("bbox=" in u for u in level5)  # never the whole level
+        assert any("limit=20" in u for u in level5)
+        _offline(guard)

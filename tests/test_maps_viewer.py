@@ -72,6 +72,25 @@ def test_english_basemap_and_cases_url(data: Dataset) -> None:
     assert isinstance(tiles, list) and len(tiles) == 2 and "LAYER=eva" in tiles[1]["url"]
 
 
+def test_levels_over_the_limit_are_drawn_per_view(client: TestClient, data: Dataset) -> None:
+    counts = [int((data.grids.levels == lv).sum()) for lv in range(1, 6)]
+    levels = _config(client.get("/map").text)["levels"]
+    assert isinstance(levels, list)
+    assert [lv["count"] for lv in levels] == counts
+    assert not any(lv["viewport"] for lv in levels)  # the sample is small: all loaded whole
+    with _client(data, viewer_max_features=10) as c:
+        config = _config(c.get("/map").text)
+    levels = config["levels"]
+    assert isinstance(levels, list) and config["maxFeatures"] == 10
+    assert [lv["viewport"] for lv in levels] == [n > 10 for n in counts]
+    assert config["text"]["zoom_in"] == "放大后显示"  # type: ignore[index]
+
+
+def test_viewer_config_without_counts() -> None:
+    config = viewer_config(max_features=5)
+    assert all(lv["count"] is None and not lv["viewport"] for lv in config["levels"])
+
+
 def test_assets_are_served_and_confined(client: TestClient) -> None:
     js = client.get("/map/lib/leaflet/leaflet.js")
     assert js.status_code == 200 and len(js.content) > 100_000

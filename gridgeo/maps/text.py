@@ -73,6 +73,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "outside": ("该点不在任何网格内", "this point is outside every grid"),
     "nearest": ("最近网格", "nearest grid"),
     "loading": ("加载中…", "loading…"),
+    "zoom_in": ("放大后显示", "zoom in to show"),
     "responsible": ("责任人", "responsible people"),
 }
 

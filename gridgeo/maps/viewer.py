@@ -5,7 +5,9 @@ level and the workstations from the OGC API Features endpoints
 (``/collections/{id}/items``, GeoJSON, paged by ``next`` links), asks
 ``/v1/lookup`` for the chain and workstation of a clicked point and
 ``/map/staff`` for the people responsible, searches codes and names among the
-loaded grids, and shows case points from a GeoJSON URL. All text comes from
+loaded grids, and shows case points from a GeoJSON URL. A level with more grids
+than ``GRIDGEO_VIEWER_MAX_FEATURES`` is drawn per view (bbox requests) once the
+view is small enough; the others load whole when the page opens. All text comes from
 :mod:`gridgeo.maps.text` in the configured language.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from gridgeo.levels import Level
@@ -29,6 +32,9 @@ LEVEL_STYLES: dict[Level, tuple[str, float]] = {
     Level.GRID: ("#e6550d", 1.2),
 }
 GRID_FILL_OPACITY = 0.12
+# a layer with more grids than this is drawn on a canvas, not as SVG paths (zooming a
+# few thousand SVG polygons takes many seconds in a browser without a GPU)
+CANVAS_ABOVE = 1000
 # levels shown when the page opens (the others are one click away)
 DEFAULT_ON = (Level.STREET, Level.COMMUNITY, Level.GRID)
 VIEWER_TEXT = (
@@ -48,6 +54,7 @@ VIEWER_TEXT = (
     "cases",
     "no_staff",
     "illustrative",
+    "zoom_in",
 )
 
 
@@ -57,9 +64,20 @@ def viewer_config(
     prefix: str = "",
     cases_url: str = "",
     basemap: Basemap = NO_BASEMAP,
+    counts: Mapping[Level, int] | None = None,
+    max_features: int = 3000,
 ) -> dict[str, Any]:
-    """Everything the viewer script needs: URLs, levels, styles and text."""
+    """Everything the viewer script needs: URLs, levels, styles and text.
+
+    ``counts`` are the grids per level. A level with more than ``max_features``
+    is marked ``viewport``: the script draws it per view, from bbox requests,
+    while the view holds at most ``max_features`` of its grids (a city's tens of
+    thousands of fifth-level grids would not fit in one page of GeoJSON).
+    """
+    counts = counts or {}
     return {
+        "maxFeatures": max_features,
+        "canvasAbove": CANVAS_ABOVE,
         "lang": lang,
         "api": prefix,
         "lookup": f"{prefix}/v1/lookup",
@@ -76,6 +94,8 @@ def viewer_config(
                 "weight": LEVEL_STYLES[lv][1],
                 "fill": GRID_FILL_OPACITY if lv is Level.GRID else 0.0,
                 "on": lv in DEFAULT_ON,
+                "count": counts.get(lv),
+                "viewport": counts.get(lv, 0) > max_features,
             }
             for lv in Level
         ],

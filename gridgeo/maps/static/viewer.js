@@ -1,5 +1,7 @@
 /* gridgeo live viewer: grids per level from OGC API Features, click for the grid chain,
    workstation and responsible people (/v1/lookup, /map/staff), search, level toggles, cases.
+   Levels with more than C.maxFeatures grids ("viewport" levels) are drawn per view, from
+   bbox requests, while the view holds at most that many of them.
    Plain Leaflet, no other library: the page works on an intranet with no internet. */
 (function () {
   "use strict";
@@ -7,6 +9,7 @@
   var map = L.map("map", { zoomControl: true, preferCanvas: false });
   window.gridgeoMap = map;
   window.gridgeoReady = false;
+  window.gridgeoViewport = {};  // level -> grids drawn after the last move, or "zoom_in"
   C.tiles.forEach(function (t) {
     L.tileLayer(t.url, { attribution: t.attribution, subdomains: t.subdomains, maxZoom: 18 }).addTo(map);
   });
@@ -24,26 +27,87 @@
   }
   function say(text) { status.textContent = text || ""; }
 
-  // every page of a collection, following the OGC "next" links
-  function fetchAll(url, acc) {
-    acc = acc || [];
-    return fetch(url, { headers: { Accept: "application/geo+json" } }).then(function (r) {
+  function getJson(url, signal) {
+    return fetch(url, { headers: { Accept: "application/geo+json" }, signal: signal }).then(function (r) {
       if (!r.ok) { throw new Error(url + ": HTTP " + r.status); }
       return r.json();
-    }).then(function (doc) {
+    });
+  }
+  // every page of a collection, following the OGC "next" links
+  function fetchAll(url, acc, signal) {
+    acc = acc || [];
+    return getJson(url, signal).then(function (doc) {
       acc.push.apply(acc, doc.features || []);
       var next = (doc.links || []).filter(function (l) { return l.rel === "next"; })[0];
-      return next ? fetchAll(next.href, acc) : acc;
+      return next ? fetchAll(next.href, acc, signal) : acc;
     });
   }
   function itemsUrl(id) { return C.collections + "/" + id + "/items?limit=10000"; }
+  function viewUrl(id, limit) {
+    var b = map.getBounds();
+    var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); });
+    return C.collections + "/" + id + "/items?bbox=" + bbox.join(",") + "&limit=" + limit;
+  }
+  function levelStyle(lv) {
+    return { color: lv.color, weight: lv.weight, fill: lv.fill > 0, fillColor: lv.color, fillOpacity: lv.fill };
+  }
+  // thousands of SVG paths make every zoom crawl; one canvas draws them in one pass
+  var canvas = L.canvas({ padding: 0.5 });
+  function layerOptions(lv, n) {
+    var options = { interactive: false, style: levelStyle(lv) };  // clicks go to the map
+    if (n > C.canvasAbove) { options.renderer = canvas; }
+    return options;
+  }
+  function register(lv, layer) {
+    layer.eachLayer(function (l) {
+      var p = l.feature.properties;
+      byCode[p.code] = { props: p, layer: l, level: lv.level };
+    });
+  }
+  function note(lv, text) {
+    var el = document.querySelector('.gg-note[data-level="' + lv.level + '"]');
+    if (el) { el.textContent = text ? " · " + text : ""; }
+  }
+
+  // a viewport level: redrawn after every move from a bbox request, while the view holds
+  // at most C.maxFeatures of its grids (a count with limit=1 first); else "zoom in"
+  function viewportLayer(lv) {
+    var layer = L.geoJSON(null, layerOptions(lv, C.canvasAbove + 1));
+    var running = null;
+    function refresh() {
+      if (!map.hasLayer(layer)) { return; }
+      if (running) { running.abort(); }
+      var ctl = running = new AbortController();
+      getJson(viewUrl(lv.id, 1), ctl.signal).then(function (doc) {
+        if (doc.numberMatched > C.maxFeatures) { return null; }
+        return fetchAll(viewUrl(lv.id, C.maxFeatures), [], ctl.signal);
+      }).then(function (features) {
+        if (ctl !== running) { return; }
+        running = null;
+        layer.clearLayers();
+        if (features === null) {
+          note(lv, T.zoom_in);
+          window.gridgeoViewport[lv.level] = "zoom_in";
+          return;
+        }
+        layer.addData({ type: "FeatureCollection", features: features });
+        register(lv, layer);
+        note(lv, "");
+        window.gridgeoViewport[lv.level] = features.length;
+      }).catch(function (err) { if (err.name !== "AbortError") { say(String(err)); } });
+    }
+    map.on("moveend", refresh);
+    layer.on("add", refresh);
+    return layer;
+  }
 
   function addToggle(lv, n) {
     var label = document.createElement("label");
     label.className = "gg-toggle";
     label.innerHTML = '<input type="checkbox" data-level="' + lv.level + '"' + (lv.on ? " checked" : "") +
       '> <span class="gg-swatch" style="border-color:' + lv.color + '"></span>' +
-      esc(lv.name) + ' <span class="gg-count">(' + n + ")</span>";
+      esc(lv.name) + ' <span class="gg-count">(' + n + ")</span>" +
+      '<span class="gg-note" data-level="' + lv.level + '"></span>';
     label.querySelector("input").addEventListener("change", function (e) {
       if (e.target.checked) { layers[lv.level].addTo(map); } else { map.removeLayer(layers[lv.level]); }
     });
@@ -52,15 +116,15 @@
 
   function loadLevels() {
     return Promise.all(C.levels.map(function (lv) {
+      if (lv.viewport) {
+        layers[lv.level] = viewportLayer(lv);
+        counts[lv.level] = lv.count;
+        return Promise.resolve(lv);
+      }
       return fetchAll(itemsUrl(lv.id)).then(function (features) {
-        var layer = L.geoJSON({ type: "FeatureCollection", features: features }, {
-          interactive: false,  // clicks go to the map: "click anywhere" asks the lookup
-          style: { color: lv.color, weight: lv.weight, fill: lv.fill > 0, fillColor: lv.color, fillOpacity: lv.fill }
-        });
-        layer.eachLayer(function (l) {
-          var p = l.feature.properties;
-          byCode[p.code] = { props: p, layer: l, level: lv.level };
-        });
+        // not interactive: clicks go to the map, where "click anywhere" asks the lookup
+        var layer = L.geoJSON({ type: "FeatureCollection", features: features }, layerOptions(lv, features.length));
+        register(lv, layer);
         layers[lv.level] = layer;
         counts[lv.level] = features.length;
         return lv;
@@ -69,8 +133,10 @@
       levels.forEach(function (lv) { addToggle(lv, counts[lv.level]); });
       // finer levels first, so the coarser (thicker) outlines stay visible on top
       levels.slice().reverse().forEach(function (lv) { if (lv.on) { layers[lv.level].addTo(map); } });
-      var shown = levels.filter(function (lv) { return lv.on && counts[lv.level] > 0; });
-      var any = levels.filter(function (lv) { return counts[lv.level] > 0; });
+      // fit to what is loaded whole (a viewport level is empty until the view settles)
+      var whole = levels.filter(function (lv) { return !lv.viewport && counts[lv.level] > 0; });
+      var shown = whole.filter(function (lv) { return lv.on; });
+      var any = whole;
       var fit = (shown.length ? shown : any).map(function (lv) { return layers[lv.level].getBounds(); });
       if (fit.length) {
         var b = fit[0];
@@ -115,9 +181,16 @@
       L.popup().setLatLng(latlng).setContent('<div class="gg-info">' + msg + "</div>").openOn(map);
       return;
     }
-    var leaf = byCode[grids[0].code];
+    var leaf = byCode[grids[0].code], outline = { color: "#000", weight: 3, fill: false };
     if (leaf) {
-      L.geoJSON(leaf.layer.feature, { interactive: false, style: { color: "#000", weight: 3, fill: false } }).addTo(highlight);
+      L.geoJSON(leaf.layer.feature, { interactive: false, style: outline }).addTo(highlight);
+    } else {  // a grid of a viewport level not drawn now: its outline by code
+      var lv = C.levels.filter(function (l) { return l.level === grids[0].level; })[0];
+      if (lv) {
+        getJson(C.collections + "/" + lv.id + "/items/" + encodeURIComponent(grids[0].code)).then(function (f) {
+          L.geoJSON(f, { interactive: false, style: outline }).addTo(highlight);
+        }).catch(function () { /* the outline is a nicety; the popup says it all */ });
+      }
     }
     var codes = grids.map(function (g) { return g.code; });
     fetch(C.staff + "?codes=" + encodeURIComponent(codes.join(","))).then(function (r) {
