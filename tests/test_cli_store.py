@@ -1,5 +1,5 @@
 """The store commands end to end: import, publish, versions, rollback, export, diff, cases,
-reassign, audit; on SpatiaLite and on PostGIS."""
+reassign, audit, prune-media; on SpatiaLite and on PostGIS."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ from geometries import REDRAWN_GRIDS, redraw_strip, redrawn_sample
 from gridgeo.cli.main import main
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.writers import write_grids
+from gridgeo.settings import Settings
+from gridgeo.store.cases import MediaUpload, create_case
+from gridgeo.store.core import Store
+from gridgeo.store.datasets import load_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
@@ -122,3 +126,47 @@ def test_bad_store_url_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> N
     assert code == 2 and "unsupported backend 'mysql'" in err
     code, _, err = run(capsys, "postgresql+psycopg://nobody@127.0.0.1:1/x", "versions")
     assert code == 2 and "cannot open the store" in err
+
+
+def test_close_cases_and_prune_their_photos(
+    capsys: pytest.CaptureFixture[str], store_url: str
+) -> None:
+    stations = str(SAMPLE / "workstations.geojson")
+    boundaries = str(SAMPLE / "boundaries.gpkg")
+    assert (
+        run(capsys, store_url, "import", boundaries, "--commit", "--workstations", stations)[0] == 0
+    )
+    assert run(capsys, store_url, "publish", "1")[0] == 0
+    store = Store(store_url)
+    data = load_dataset(store, Settings())
+    photo = MediaUpload("image/png", b"\x89PNG\r\n\x1a\n" + bytes(1000), "p.png")
+    case = create_case(store, data, lon=110.3005, lat=25.2785, actor="app", media=[photo])
+
+    code, out, _ = run(capsys, store_url, "prune-media", "--older-than", "0")
+    assert code == 0 and "would delete 0 photo(s)" in out  # the case is open
+    code, out, _ = run(capsys, store_url, "cases", "--close", str(case.id))
+    assert code == 0 and f"case {case.id} [closed]" in out
+    code, out, _ = run(capsys, store_url, "prune-media", "--older-than", "0")
+    assert code == 0 and "would delete 1 photo(s), 1,008 bytes, of 1 case(s)" in out
+    assert "--commit" in out
+    code, out, _ = run(capsys, store_url, "prune-media", "--older-than", "30")
+    assert code == 0 and "would delete 0 photo(s)" in out  # closed just now
+    code, out, _ = run(
+        capsys, store_url, "prune-media", "--older-than", "0", "--commit", "--format", "json"
+    )
+    assert code == 0 and json.loads(out) | {"cutoff": None} == {
+        "cutoff": None, "media": 1, "cases": 1, "bytes": 1008, "removed": True
+    }  # fmt: skip
+    code, out, _ = run(capsys, store_url, "cases", "--reopen", str(case.id))
+    assert code == 0 and f"case {case.id} [open]" in out
+
+    code, _, err = run(capsys, store_url, "cases", "--close", "999")
+    assert code != 0 and "case 999 does not exist" in err
+    for bad in ("-1", "soon", "nan"):
+        with pytest.raises(SystemExit) as exit_info:
+            run(capsys, store_url, "prune-media", "--older-than", bad)
+        assert exit_info.value.code == 2
+        assert "days" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run(capsys, store_url, "cases", "--close", "1", "--reopen", "1")
+    assert "not allowed with argument" in capsys.readouterr().err

@@ -1,17 +1,19 @@
 """Cases keep the boundary version they were assigned under until reassigned explicitly;
-their media are written in the same transaction; listings filter and page in SQL."""
+their media are written in the same transaction; listings filter and page in SQL; the
+photos of long-closed cases can be pruned."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from geometries import REDRAWN_GRIDS, redraw_strip, redrawn_sample
 from sqlalchemy import func, select
 
 from gridgeo.coords import from_cgcs2000
-from gridgeo.errors import CoordinateError, NotFoundError
+from gridgeo.errors import CoordinateError, GridgeoError, NotFoundError
 from gridgeo.io.dataset import Dataset, load
 from gridgeo.settings import Settings
 from gridgeo.store import cases
@@ -23,6 +25,7 @@ from gridgeo.store.cases import (
     get_case,
     get_media,
     list_cases,
+    prune_media,
     reassign,
     set_status,
 )
@@ -165,3 +168,48 @@ def test_listing_any_of_several_values_pages_in_sql(store: Store, sample: Datase
     only_closed = list_cases(store, CaseQuery(status=["closed"], category=("A", "C")))
     assert [c.id for c in only_closed] == sorted(made[::3], reverse=True)
     assert list_cases(store, CaseQuery(category=[])) == list_cases(store)  # empty: no filter
+
+
+def test_prune_media_of_long_closed_cases_only(store: Store, sample: Dataset) -> None:
+    data = load_dataset(store, Settings(), publish_version(store, sample))
+    photo = MediaUpload("image/jpeg", b"\xff\xd8\xff" + bytes(100), "p.jpg")
+
+    def new_case(n: int, url: str | None = None) -> int:
+        point = {"lon": 110.3005, "lat": 25.2785}
+        record = create_case(store, data, **point, actor="app", media_url=url, media=[photo] * n)
+        return record.id
+
+    long_closed, recently_closed, still_open = (
+        new_case(2, "https://img.example.cn/1.jpg"),
+        new_case(1),
+        new_case(1),
+    )
+    for case_id in (long_closed, recently_closed):
+        set_status(store, case_id, "closed", actor="inspector")
+    with store.transaction() as session:  # closed 40 days ago; open for 400 days
+        for case_id, days in ((long_closed, 40), (still_open, 400)):
+            row = session.get(t.Case, case_id)
+            assert row is not None
+            row.updated_at = t.utcnow() - timedelta(days=days)
+
+    dry = prune_media(store, older_than=timedelta(days=30), actor="admin")
+    assert (dry.media, dry.cases, dry.bytes, dry.removed) == (2, 1, 2 * len(photo.data), False)
+    assert len(get_case(store, long_closed).media_ids) == 2  # a dry run deletes nothing
+
+    done = prune_media(store, older_than=timedelta(days=30), actor="admin", commit=True)
+    assert (done.media, done.cases, done.removed) == (2, 1, True)
+    pruned = get_case(store, long_closed)
+    assert pruned.media_ids == () and pruned.media_url == "https://img.example.cn/1.jpg"
+    assert len(get_case(store, recently_closed).media_ids) == 1  # closed 0 days ago
+    assert len(get_case(store, still_open).media_ids) == 1  # open cases keep theirs
+    with store.reading() as session:
+        entry = session.scalars(
+            select(t.AuditEntry).where(t.AuditEntry.action == "media.prune")
+        ).one()
+        assert entry.actor == "admin" and entry.detail["media"] == 2
+    again = prune_media(store, older_than=timedelta(days=30), actor="admin", commit=True)
+    assert (again.media, again.removed) == (0, False)
+    everything = prune_media(store, older_than=timedelta(0), actor="admin", commit=True)
+    assert everything.media == 1 and get_case(store, recently_closed).media_ids == ()
+    with pytest.raises(GridgeoError, match="negative"):
+        prune_media(store, older_than=timedelta(days=-1), actor="admin")

@@ -1,4 +1,5 @@
-"""Store commands: import, publish, versions, rollback, export, reassign, cases, audit.
+"""Store commands: import, publish, versions, rollback, export, reassign, cases, prune-media,
+audit.
 
 All of them call the store's one core (``gridgeo.store``), the same the API calls.
 ``import`` is a dry run unless ``--commit``: it validates and says what it would write.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +85,24 @@ def register(sub: Any) -> None:
     add_format(p)
     p.set_defaults(handler=run_reassign)
 
-    p = sub.add_parser("cases", help="list cases (or add one with --add LON LAT)")
+    _register_cases(sub)
+
+    p = sub.add_parser("audit", help="show the audit log, newest first")
+    p.add_argument("--limit", type=int, default=50)
+    add_store_options(p)
+    add_format(p)
+    p.set_defaults(handler=run_audit)
+
+
+def _register_cases(sub: Any) -> None:
+    p = sub.add_parser(
+        "cases", help="list cases (or add one with --add LON LAT, close one with --close ID)"
+    )
     p.add_argument("--status", choices=("open", "closed"))
-    p.add_argument("--add", nargs=2, type=float, metavar=("LON", "LAT"), help="report a case")
+    change = p.add_mutually_exclusive_group()
+    change.add_argument("--add", nargs=2, type=float, metavar=("LON", "LAT"), help="report a case")
+    change.add_argument("--close", type=int, metavar="ID", help="close case ID (its work is done)")
+    change.add_argument("--reopen", type=int, metavar="ID", help="open case ID again")
     p.add_argument("--crs", default="wgs84", help="CRS of --add: wgs84, cgcs2000, gcj02, bd09")
     p.add_argument("--category", default="", help="category code of --add")
     p.add_argument("--description", default="", help="description of --add")
@@ -95,11 +111,20 @@ def register(sub: Any) -> None:
     add_format(p)
     p.set_defaults(handler=run_cases)
 
-    p = sub.add_parser("audit", help="show the audit log, newest first")
-    p.add_argument("--limit", type=int, default=50)
+    p = sub.add_parser(
+        "prune-media",
+        help="delete the photos of cases closed more than N days ago (dry run unless --commit)",
+        description="Open311 photos are kept in the store with their case. This deletes those "
+        "of cases closed at least --older-than days ago, in one transaction with an audit "
+        "entry; open cases keep theirs. Without --commit it only counts.",
+    )
+    p.add_argument(
+        "--older-than", type=_days, required=True, metavar="DAYS", help="days since closing"
+    )
+    p.add_argument("--commit", action="store_true", help="delete (default: dry run)")
     add_store_options(p)
     add_format(p)
-    p.set_defaults(handler=run_audit)
+    p.set_defaults(handler=run_prune_media)
 
 
 def _register_import(sub: Any) -> None:
@@ -342,9 +367,38 @@ def run_reassign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _days(text: str) -> timedelta:
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
+    if not days >= 0 or days == float("inf"):
+        raise argparse.ArgumentTypeError(f"days must be a finite number >= 0, got {text!r}")
+    return timedelta(days=days)
+
+
+def run_prune_media(args: argparse.Namespace) -> int:
+    store, _, actor = open_store(args)
+    found = cases.prune_media(store, older_than=args.older_than, actor=actor, commit=args.commit)
+    if args.format == "json":
+        emit_json(found.to_dict())
+        return EXIT_OK
+    verb = "deleted" if found.removed else "would delete"
+    print(
+        f"{verb} {found.media} photo(s), {found.bytes:,} bytes, of {found.cases} case(s) "
+        f"closed before {found.cutoff:%Y-%m-%d %H:%M} UTC"
+        + ("" if args.commit or not found.media else "; run again with --commit to delete")
+    )
+    return EXIT_OK
+
+
 def run_cases(args: argparse.Namespace) -> int:
     store, cfg, actor = open_store(args)
-    if args.add:
+    if args.close is not None:
+        rows = [cases.set_status(store, args.close, "closed", actor=actor)]
+    elif args.reopen is not None:
+        rows = [cases.set_status(store, args.reopen, "open", actor=actor)]
+    elif args.add:
         data = load_dataset(store, cfg)
         record = cases.create_case(
             store,

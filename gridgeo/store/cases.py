@@ -14,14 +14,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from gridgeo.errors import NotFoundError
+from gridgeo.errors import GridgeoError, NotFoundError
 from gridgeo.io.dataset import Dataset
 from gridgeo.lookup import LookupResult
 from gridgeo.store import schema as t
@@ -346,6 +346,76 @@ def set_status(store: Store, case_id: int, status: str, *, actor: str) -> CaseRe
             new=case.status,
         )
         return _load(session, case)
+
+
+@dataclass(frozen=True)
+class MediaPrune:
+    """What :func:`prune_media` found: photos of cases closed before ``cutoff``.
+
+    ``removed`` says whether they were deleted (False: a dry run).
+    """
+
+    cutoff: datetime
+    media: int
+    cases: int
+    bytes: int
+    removed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cutoff": self.cutoff.isoformat(),
+            "media": self.media,
+            "cases": self.cases,
+            "bytes": self.bytes,
+            "removed": self.removed,
+        }
+
+
+def prune_media(
+    store: Store,
+    *,
+    older_than: timedelta,
+    actor: str,
+    commit: bool = False,
+    now: datetime | None = None,
+) -> MediaPrune:
+    """Delete the stored photos of cases closed more than ``older_than`` ago.
+
+    A case's ``updated_at`` is when it was last opened or closed, so a closed case
+    whose ``updated_at`` is before the cutoff has been closed at least that long.
+    Open cases keep their photos whatever their age. A dry run (the default) only
+    counts; with ``commit`` the photos go in one transaction with an audit entry.
+    The cases themselves, and a ``media_url`` a client gave, are kept.
+    """
+    if older_than < timedelta(0):
+        raise GridgeoError(f"older_than must not be negative, got {older_than}")
+    cutoff = (now or t.utcnow()) - older_than
+    with store.transaction() as session:
+        rows = session.execute(
+            select(t.CaseMedia.id, t.CaseMedia.case_id, t.CaseMedia.size)
+            .join(t.Case, t.Case.id == t.CaseMedia.case_id)
+            .where(t.Case.status == t.CaseStatus.CLOSED, t.Case.updated_at < cutoff)
+        ).all()
+        found = MediaPrune(
+            cutoff=cutoff,
+            media=len(rows),
+            cases=len({r.case_id for r in rows}),
+            bytes=sum(int(r.size) for r in rows),
+            removed=commit and bool(rows),
+        )
+        if found.removed:
+            session.execute(delete(t.CaseMedia).where(t.CaseMedia.id.in_([r.id for r in rows])))
+            record(
+                session,
+                actor=actor,
+                action="media.prune",
+                entity="case_media",
+                cutoff=cutoff.isoformat(),
+                media=found.media,
+                cases=found.cases,
+                bytes=found.bytes,
+            )
+    return found
 
 
 @dataclass(frozen=True)
