@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import shapely
 import uvicorn
 from browser import Guard, chromium, click_at, guarded_page, pixels_near, screenshot
 from playwright.sync_api import Browser, Page
@@ -253,4 +255,20 @@ def test_a_large_level_is_drawn_per_view(browser: Browser, data: Dataset, tmp_pa
         level5 = [u for u in guard.allowed if "/collections/level5_grid/items?" in u]
         assert level5 and all("bbox=" in u for u in level5)  # never the whole level
         assert any("limit=20" in u for u in level5)
+
+        # search by the whole code of a grid far from the view: asked by its code
+        leaf = data.grids.levels == int(Level.GRID)
+        centres = shapely.centroid(data.grids.geometries[leaf])
+        far = int(np.argmax(shapely.distance(centres, shapely.Point(*KNOWN))))
+        code = str(np.asarray(data.grids.codes)[leaf][far])
+        page.fill("#gg-search", code)
+        page.press("#gg-search", "Enter")
+        page.wait_for_function(
+            "(code) => (document.querySelector('.leaflet-popup-content') || {innerText: ''})"
+            ".innerText.includes(code)",
+            arg=code,
+        )
+        text = _popup(page)
+        assert code[:12] in text and code[:9] in text  # its community and street too
+        assert any(u.endswith(f"/collections/level5_grid/items/{code}") for u in guard.allowed)
         _offline(guard)

@@ -261,9 +261,31 @@
     });
     return found;
   }
+  // a whole code of a grid in a viewport level that is not drawn now: asked by its code
+  function fetchByCode(code) {
+    var big = C.levels.filter(function (lv) { return lv.viewport; });
+    function tryLevel(i) {
+      if (i >= big.length) { return Promise.resolve(null); }
+      var url = C.collections + "/" + big[i].id + "/items/" + encodeURIComponent(code);
+      return fetch(url, { headers: { Accept: "application/geo+json" } }).then(function (r) {
+        if (!r.ok) { return tryLevel(i + 1); }
+        return r.json().then(function (f) {
+          var layer = L.geoJSON(f).getLayers()[0];
+          byCode[code] = { props: f.properties, layer: layer, level: big[i].level };
+          return code;
+        });
+      });
+    }
+    return /^[0-9A-Za-z]+$/.test(code) ? tryLevel(0) : Promise.resolve(null);
+  }
   input.addEventListener("input", search);
   input.addEventListener("keydown", function (e) {
-    if (e.key === "Enter") { var found = search(); if (found.length) { select(found[0]); } }
+    if (e.key !== "Enter") { return; }
+    var found = search(), q = input.value.trim();
+    if (found.length) { select(found[0]); return; }
+    fetchByCode(q).then(function (code) {
+      if (code) { results.innerHTML = ""; select(code); }
+    }).catch(function (err) { say(String(err)); });
   });
 
   // cases: GeoJSON points from the configured URL, loaded on first use
