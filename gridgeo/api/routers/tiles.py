@@ -61,8 +61,8 @@ async def tile(
     data: Data,
     collection_id: CollectionId,
     z: Annotated[int, Path(ge=0, description="Zoom level", examples=[14])],
-    x: Annotated[int, Path(ge=0, description="Column, from the west", examples=[13406])],
-    y: Annotated[int, Path(ge=0, description="Row, from the north", examples=[7041])],
+    x: Annotated[int, Path(ge=0, description="Column, from the west", examples=[13211])],
+    y: Annotated[int, Path(ge=0, description="Row, from the north", examples=[7002])],
 ) -> Response:
     """A tile from the cache is answered on the event loop; building a layer and
     encoding a tile are CPU work for the thread pool (docs/BENCHMARKS.md)."""
