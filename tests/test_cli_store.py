@@ -162,7 +162,9 @@ def test_close_cases_and_prune_their_photos(
 
     code, _, err = run(capsys, store_url, "cases", "--close", "999")
     assert code != 0 and "case 999 does not exist" in err
-    for bad in ("-1", "soon", "nan"):
+    code, out, _ = run(capsys, store_url, "prune-media", "--older-than", "0", "--commit")
+    assert code == 0 and out.startswith("deleted 0 photo(s)")  # nothing left to delete
+    for bad in ("-1", "soon", "nan", "1e6", "inf"):
         with pytest.raises(SystemExit) as exit_info:
             run(capsys, store_url, "prune-media", "--older-than", bad)
         assert exit_info.value.code == 2

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from geometries import REDRAWN_GRIDS, redraw_strip, redrawn_sample
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from gridgeo.coords import from_cgcs2000
 from gridgeo.errors import CoordinateError, GridgeoError, NotFoundError
@@ -213,3 +213,31 @@ def test_prune_media_of_long_closed_cases_only(store: Store, sample: Dataset) ->
     assert everything.media == 1 and get_case(store, recently_closed).media_ids == ()
     with pytest.raises(GridgeoError, match="negative"):
         prune_media(store, older_than=timedelta(days=-1), actor="admin")
+
+
+def test_closing_a_closed_case_keeps_its_prune_clock(store: Store, sample: Dataset) -> None:
+    data = load_dataset(store, Settings(), publish_version(store, sample))
+    case = create_case(store, data, lon=110.3005, lat=25.2785, actor="app")
+    closed = set_status(store, case.id, "closed", actor="inspector")
+    again = set_status(store, case.id, "closed", actor="inspector")
+    assert again.updated_at == closed.updated_at and again.status == "closed"
+    with store.reading() as session:
+        entries = session.scalars(
+            select(t.AuditEntry).where(t.AuditEntry.action == "case.status")
+        ).all()
+        assert len(entries) == 1  # the second close changed nothing
+
+
+def test_prune_media_takes_any_number_of_photos(store: Store, sample: Dataset) -> None:
+    # more than PostgreSQL's 65,535 bound parameters: the delete selects in SQL, not by ids
+    data = load_dataset(store, Settings(), publish_version(store, sample))
+    case = create_case(store, data, lon=110.3005, lat=25.2785, actor="app")
+    set_status(store, case.id, "closed", actor="inspector")
+    n = 70_000
+    row = {"case_id": case.id, "content_type": "image/png", "size": 1, "sha256": "0" * 64}
+    with store.transaction() as session:
+        session.execute(insert(t.CaseMedia), [row | {"data": b"x"} for _ in range(n)])
+    found = prune_media(store, older_than=timedelta(0), actor="admin", commit=True)
+    assert (found.media, found.cases, found.bytes, found.removed) == (n, 1, n, True)
+    with store.reading() as session:
+        assert session.scalar(select(func.count()).select_from(t.CaseMedia)) == 0

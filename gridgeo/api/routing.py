@@ -17,20 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from starlette._utils import get_route_path  # what FastAPI's own matching uses
 from starlette.routing import Match, Mount
 from starlette.types import Scope
-
-
-def route_path(scope: Scope) -> str:
-    """The path routes are matched against: the request path less the ASGI ``root_path``
-    (as Starlette's routing computes it)."""
-    path: str = scope["path"]
-    root = scope.get("root_path", "")
-    if not root or not path.startswith(root):
-        return path
-    if path == root:
-        return ""
-    return path[len(root) :] if path[len(root)] == "/" else path
 
 
 class Gate:
@@ -67,8 +56,11 @@ class Gate:
 class GatedRouter(APIRouter):
     """An ``APIRouter`` whose ``matches`` first asks its :class:`Gate`.
 
-    Include it in the app without an extra ``prefix`` (give the prefix to the router
-    itself): the gate sees the routes' own paths.
+    Include it in the app without an extra ``prefix`` and not inside a router that
+    has one (give the prefix to this router itself): the gate knows the routes' own
+    paths, not a prefix added at inclusion (tests/test_api_routing.py checks the
+    app's wiring). The gate is rebuilt when routes are added; replacing a route by
+    another after inclusion is not supported.
     """
 
     _gate: Gate | None = None
@@ -81,6 +73,6 @@ class GatedRouter(APIRouter):
         return gate
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] in ("http", "websocket") and not self.gate().admits(route_path(scope)):
+        if scope["type"] in ("http", "websocket") and not self.gate().admits(get_route_path(scope)):
             return Match.NONE, {}
         return super().matches(scope)

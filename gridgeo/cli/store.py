@@ -367,13 +367,16 @@ def run_reassign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+MAX_DAYS = 36_500  # a century: beyond it the cutoff falls before year 1
+
+
 def _days(text: str) -> timedelta:
     try:
         days = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
-    if not days >= 0 or days == float("inf"):
-        raise argparse.ArgumentTypeError(f"days must be a finite number >= 0, got {text!r}")
+    if not 0 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"days must be from 0 to {MAX_DAYS:,}, got {text!r}")
     return timedelta(days=days)
 
 
@@ -383,7 +386,7 @@ def run_prune_media(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json(found.to_dict())
         return EXIT_OK
-    verb = "deleted" if found.removed else "would delete"
+    verb = "deleted" if args.commit else "would delete"
     print(
         f"{verb} {found.media} photo(s), {found.bytes:,} bytes, of {found.cases} case(s) "
         f"closed before {found.cutoff:%Y-%m-%d %H:%M} UTC"

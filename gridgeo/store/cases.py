@@ -15,10 +15,11 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import shapely
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, distinct, func, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from gridgeo.errors import GridgeoError, NotFoundError
@@ -330,11 +331,14 @@ def list_cases(store: Store, query: CaseQuery | None = None) -> list[CaseRecord]
 
 
 def set_status(store: Store, case_id: int, status: str, *, actor: str) -> CaseRecord:
-    """Open or close a case."""
+    """Open or close a case. Asking for the status it has changes nothing (its
+    ``updated_at``, which times photo pruning, stays)."""
     with store.transaction() as session:
         case = session.get(t.Case, case_id)
         if case is None:
             raise NotFoundError(f"case {case_id} does not exist")
+        if case.status == t.CaseStatus(status):
+            return _load(session, case)
         old, case.status, case.updated_at = case.status, t.CaseStatus(status), t.utcnow()
         record(
             session,
@@ -381,41 +385,51 @@ def prune_media(
 ) -> MediaPrune:
     """Delete the stored photos of cases closed more than ``older_than`` ago.
 
-    A case's ``updated_at`` is when it was last opened or closed, so a closed case
-    whose ``updated_at`` is before the cutoff has been closed at least that long.
-    Open cases keep their photos whatever their age. A dry run (the default) only
-    counts; with ``commit`` the photos go in one transaction with an audit entry.
-    The cases themselves, and a ``media_url`` a client gave, are kept.
+    A case's ``updated_at`` is when it last changed (opened, closed or reassigned),
+    so a closed case whose ``updated_at`` is before the cutoff has been closed at
+    least that long. Open cases keep their photos whatever their age. A dry run
+    (the default) only counts; with ``commit`` the photos go in one transaction
+    with an audit entry. The cases themselves, and a ``media_url`` a client gave,
+    are kept. Counting and deleting select the cases in SQL (no list of ids, so
+    any number of photos), and the delete re-checks them: a case reopened
+    meanwhile keeps its photos, and the result counts what was deleted.
     """
     if older_than < timedelta(0):
         raise GridgeoError(f"older_than must not be negative, got {older_than}")
     cutoff = (now or t.utcnow()) - older_than
+    stale = select(t.Case.id).where(
+        t.Case.status == t.CaseStatus.CLOSED, t.Case.updated_at < cutoff
+    )
+    of_stale = t.CaseMedia.case_id.in_(stale)
     with store.transaction() as session:
-        rows = session.execute(
-            select(t.CaseMedia.id, t.CaseMedia.case_id, t.CaseMedia.size)
-            .join(t.Case, t.Case.id == t.CaseMedia.case_id)
-            .where(t.Case.status == t.CaseStatus.CLOSED, t.Case.updated_at < cutoff)
-        ).all()
-        found = MediaPrune(
-            cutoff=cutoff,
-            media=len(rows),
-            cases=len({r.case_id for r in rows}),
-            bytes=sum(int(r.size) for r in rows),
-            removed=commit and bool(rows),
-        )
-        if found.removed:
-            session.execute(delete(t.CaseMedia).where(t.CaseMedia.id.in_([r.id for r in rows])))
+        media, cases, size = session.execute(
+            select(
+                func.count(t.CaseMedia.id),
+                func.count(distinct(t.CaseMedia.case_id)),
+                func.coalesce(func.sum(t.CaseMedia.size), 0),
+            ).where(of_stale)
+        ).one()
+        removed = 0
+        if commit and media:
+            done = session.execute(delete(t.CaseMedia).where(of_stale))
+            removed = cast("CursorResult[Any]", done).rowcount  # a DML statement's result
             record(
                 session,
                 actor=actor,
                 action="media.prune",
                 entity="case_media",
                 cutoff=cutoff.isoformat(),
-                media=found.media,
-                cases=found.cases,
-                bytes=found.bytes,
+                media=removed,
+                cases=int(cases),
+                bytes=int(size),
             )
-    return found
+    return MediaPrune(
+        cutoff=cutoff,
+        media=removed if commit and media else int(media),
+        cases=int(cases),
+        bytes=int(size),
+        removed=bool(removed),
+    )
 
 
 @dataclass(frozen=True)

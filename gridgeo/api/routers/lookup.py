@@ -49,9 +49,9 @@ from gridgeo.io.dataset import Dataset
 async def viewer_role(request: Request, query: dict[str, str] | None = None) -> Caller:
     """The viewer-role check, on the event loop unless a key must be looked up in the store.
 
-    The shared ``security.require_viewer`` is a plain ``def``, which FastAPI runs in
-    the thread pool: that hop cost more than the whole lookup (docs/BENCHMARKS.md).
-    ``query`` is the parsed query string when the caller has it (saves parsing it again).
+    Like the shared ``security.require_viewer`` (a thread-pool hop cost more than the
+    whole lookup, docs/BENCHMARKS.md), but it reads the key from the raw headers and
+    ``query``, the parsed query string when the caller has it (saves parsing it again).
     """
     if query is None:
         key = presented_key(request)

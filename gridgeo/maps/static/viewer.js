@@ -173,7 +173,9 @@
   }
 
   // the chain (leaf first), the workstation and the people responsible, in one popup
+  var popupSerial = 0;  // the latest popup: a late outline of an earlier one is dropped
   function showInfo(latlng, grids, workstation, nearest) {
+    var mine = ++popupSerial;
     highlight.clearLayers();
     if (!grids.length) {
       var msg = esc(T.outside);
@@ -188,7 +190,7 @@
       var lv = C.levels.filter(function (l) { return l.level === grids[0].level; })[0];
       if (lv) {
         getJson(C.collections + "/" + lv.id + "/items/" + encodeURIComponent(grids[0].code)).then(function (f) {
-          L.geoJSON(f, { interactive: false, style: outline }).addTo(highlight);
+          if (mine === popupSerial) { L.geoJSON(f, { interactive: false, style: outline }).addTo(highlight); }
         }).catch(function () { /* the outline is a nicety; the popup says it all */ });
       }
     }
@@ -271,6 +273,7 @@
         if (!r.ok) { return tryLevel(i + 1); }
         return r.json().then(function (f) {
           var layer = L.geoJSON(f).getLayers()[0];
+          if (!layer) { return null; }  // a grid without geometry: nothing to zoom to
           byCode[code] = { props: f.properties, layer: layer, level: big[i].level };
           return code;
         });
