@@ -163,7 +163,10 @@ class ZonesOver:
 
     def _test(self, lon: float, lat: float) -> tuple[int, ...]:
         # intersects_xy uses the prepared polygons; for a point, intersects == covers
-        hit = self.crossing[shapely.intersects_xy(self.crossing_zones, lon, lat)]
+        return self._with(self.crossing[shapely.intersects_xy(self.crossing_zones, lon, lat)])
+
+    def _with(self, hit: npt.NDArray[np.intp]) -> tuple[int, ...]:
+        """``always`` and the crossing zones at positions ``hit``, sorted."""
         if not hit.size:
             return self.always
         return tuple(sorted((*self.always, *(int(p) for p in hit))))
@@ -191,7 +194,7 @@ class ZonesOver:
         whole = shapely.covers(self.crossing_zones, box)
         if (shapely.intersects(self.crossing_zones, box) & ~whole).any():
             return None
-        return tuple(sorted((*self.always, *(int(p) for p in self.crossing[whole]))))
+        return self._with(self.crossing[whole])
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,12 @@ class GridSet:
         """Levels that have at least one feature, top first."""
         return [Level(v) for v in sorted(set(self.levels.tolist())) if v != UNKNOWN_LEVEL]
 
+    def level_counts(self) -> dict[Level, int]:
+        """Features per level present, top first."""
+        values, counts = np.unique(self.levels, return_counts=True)
+        pairs = zip(values, counts, strict=True)
+        return {Level(int(v)): int(n) for v, n in pairs if v != UNKNOWN_LEVEL}
+
     @cached_property
     def metric(self) -> MetricFrame:
         """The Gauss-Kruger zone for areas and distances of this set."""

@@ -270,6 +270,15 @@ def check_role(who: Caller, needed: Role) -> Caller:
     return who
 
 
+async def authorize_on_loop(request: Request, needed: Role, key: str | None) -> Caller:
+    """:func:`authorize` for a request that presents ``key``: an anonymous caller is
+    checked on the event loop, a key is looked up in the store (a blocking query) in
+    the thread pool."""
+    if key is None:
+        return check_role(anonymous(_settings(request)), needed)
+    return await run_in_threadpool(authorize, request, needed)
+
+
 def require(needed: Role) -> Callable[[Request], Awaitable[Caller]]:
     """A dependency that lets through callers with role ``needed`` or above.
 
@@ -279,9 +288,7 @@ def require(needed: Role) -> Callable[[Request], Awaitable[Caller]]:
     """
 
     async def dependency(request: Request) -> Caller:
-        if presented_key(request) is None:
-            return check_role(caller(request), needed)
-        return await run_in_threadpool(authorize, request, needed)
+        return await authorize_on_loop(request, needed, presented_key(request))
 
     dependency.__name__ = f"require_{needed.value}"
     return dependency

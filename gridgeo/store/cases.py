@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -244,13 +244,17 @@ def _media_ids(session: Session, case_ids: Sequence[int]) -> dict[int, list[int]
     return found
 
 
+def _case_row(session: Session, case_id: int) -> t.Case:
+    case = session.get(t.Case, case_id)
+    if case is None:
+        raise NotFoundError(f"case {case_id} does not exist")
+    return case
+
+
 def get_case(store: Store, case_id: int) -> CaseRecord:
     """The case ``case_id``; NotFoundError when there is none."""
     with store.reading() as session:
-        case = session.get(t.Case, case_id)
-        if case is None:
-            raise NotFoundError(f"case {case_id} does not exist")
-        return _load(session, case)
+        return _load(session, _case_row(session, case_id))
 
 
 def get_media(store: Store, media_id: int) -> StoredMedia:
@@ -334,9 +338,7 @@ def set_status(store: Store, case_id: int, status: str, *, actor: str) -> CaseRe
     """Open or close a case. Asking for the status it has changes nothing (its
     ``updated_at``, which times photo pruning, stays)."""
     with store.transaction() as session:
-        case = session.get(t.Case, case_id)
-        if case is None:
-            raise NotFoundError(f"case {case_id} does not exist")
+        case = _case_row(session, case_id)
         if case.status == t.CaseStatus(status):
             return _load(session, case)
         old, case.status, case.updated_at = case.status, t.CaseStatus(status), t.utcnow()
@@ -409,27 +411,22 @@ def prune_media(
                 func.coalesce(func.sum(t.CaseMedia.size), 0),
             ).where(of_stale)
         ).one()
-        removed = 0
-        if commit and media:
+        found = MediaPrune(cutoff, int(media), int(cases), int(size), removed=False)
+        if commit and found.media:
             done = session.execute(delete(t.CaseMedia).where(of_stale))
-            removed = cast("CursorResult[Any]", done).rowcount  # a DML statement's result
+            deleted = cast("CursorResult[Any]", done).rowcount  # a DML statement's result
+            found = replace(found, media=deleted, removed=deleted > 0)
             record(
                 session,
                 actor=actor,
                 action="media.prune",
                 entity="case_media",
                 cutoff=cutoff.isoformat(),
-                media=removed,
-                cases=int(cases),
-                bytes=int(size),
+                media=found.media,
+                cases=found.cases,
+                bytes=found.bytes,
             )
-    return MediaPrune(
-        cutoff=cutoff,
-        media=removed if commit and media else int(media),
-        cases=int(cases),
-        bytes=int(size),
-        removed=bool(removed),
-    )
+    return found
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ def health(data: Annotated[Dataset, Depends(dataset)]) -> dict[str, Any]:
         "status": "ok",
         "version": __version__,
         "grids": len(grids),
-        "levels": {lv.en: int((grids.levels == int(lv)).sum()) for lv in grids.levels_present()},
+        "levels": {lv.en: n for lv, n in grids.level_counts().items()},
         "workstations": len(data.workstations),
         "staff": len(data.staff),
     }

@@ -18,7 +18,6 @@ from fastapi import Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from gridgeo.api import lookup_models as m
@@ -38,7 +37,7 @@ from gridgeo.api.security import (
     Role,
     access_of,
     anonymous,
-    authorize,
+    authorize_on_loop,
     check_role,
     presented_key,
 )
@@ -47,19 +46,14 @@ from gridgeo.io.dataset import Dataset
 
 
 async def viewer_role(request: Request, query: dict[str, str] | None = None) -> Caller:
-    """The viewer-role check, on the event loop unless a key must be looked up in the store.
-
-    Like the shared ``security.require_viewer`` (a thread-pool hop cost more than the
-    whole lookup, docs/BENCHMARKS.md), but it reads the key from the raw headers and
-    ``query``, the parsed query string when the caller has it (saves parsing it again).
-    """
+    """The viewer-role check (:func:`~gridgeo.api.security.authorize_on_loop`), the key
+    read from the raw headers and ``query``, the parsed query string when the caller
+    has it (saves parsing it again)."""
     if query is None:
         key = presented_key(request)
     else:
         key = _header_key(request.scope) or query.get(KEY_QUERY) or None
-    if key is None:
-        return check_role(anonymous(request.app.state.settings), Role.VIEWER)
-    return await run_in_threadpool(authorize, request, Role.VIEWER)
+    return await authorize_on_loop(request, Role.VIEWER, key)
 
 
 _KEY = KEY_HEADER.lower().encode("latin-1")

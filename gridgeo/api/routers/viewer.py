@@ -17,7 +17,6 @@ import threading
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import pandas as pd
 from fastapi import Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
@@ -28,7 +27,6 @@ from gridgeo.api.security import StaffAccess, redact_people, staff_access
 from gridgeo.errors import NotFoundError
 from gridgeo.io.dataset import Dataset
 from gridgeo.io.tables import read_chunks
-from gridgeo.levels import Level
 from gridgeo.maps.assets import leaflet_dir
 from gridgeo.maps.cases import assign_cases
 from gridgeo.maps.render import basemap_from
@@ -60,15 +58,10 @@ def viewer(request: Request) -> str:
         prefix=prefix,
         cases_url=settings.viewer_cases_url,
         basemap=basemap_from(settings),
-        counts=_level_counts(current_dataset(request)),
+        counts=current_dataset(request).grids.level_counts(),
         max_features=settings.viewer_max_features,
     )
     return viewer_page(config, lib=f"{prefix}/map/lib/leaflet", static=f"{prefix}/map/static")
-
-
-def _level_counts(data: Dataset) -> dict[Level, int]:
-    levels, counts = np.unique(data.grids.levels, return_counts=True)
-    return {Level(int(lv)): int(n) for lv, n in zip(levels, counts, strict=True)}
 
 
 @router.get("/map/lib/leaflet/{path:path}", include_in_schema=False)

@@ -43,6 +43,7 @@
     });
   }
   function itemsUrl(id) { return C.collections + "/" + id + "/items?limit=10000"; }
+  function itemUrl(id, code) { return C.collections + "/" + id + "/items/" + encodeURIComponent(code); }
   function viewUrl(id, limit) {
     var b = map.getBounds();
     var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); });
@@ -189,7 +190,7 @@
     } else {  // a grid of a viewport level not drawn now: its outline by code
       var lv = C.levels.filter(function (l) { return l.level === grids[0].level; })[0];
       if (lv) {
-        getJson(C.collections + "/" + lv.id + "/items/" + encodeURIComponent(grids[0].code)).then(function (f) {
+        getJson(itemUrl(lv.id, grids[0].code)).then(function (f) {
           if (mine === popupSerial) { L.geoJSON(f, { interactive: false, style: outline }).addTo(highlight); }
         }).catch(function () { /* the outline is a nicety; the popup says it all */ });
       }
@@ -268,8 +269,7 @@
     var big = C.levels.filter(function (lv) { return lv.viewport; });
     function tryLevel(i) {
       if (i >= big.length) { return Promise.resolve(null); }
-      var url = C.collections + "/" + big[i].id + "/items/" + encodeURIComponent(code);
-      return fetch(url, { headers: { Accept: "application/geo+json" } }).then(function (r) {
+      return fetch(itemUrl(big[i].id, code), { headers: { Accept: "application/geo+json" } }).then(function (r) {
         if (!r.ok) { return tryLevel(i + 1); }
         return r.json().then(function (f) {
           var layer = L.geoJSON(f).getLayers()[0];
