@@ -1,13 +1,15 @@
-"""Report categories: the GB/T 30428.2 event classes and the pilot's local ones (pure core).
+"""Report categories: GB/T 30428 event and component classes, and the pilot's local ones.
 
 Digital urban management (数字化城市管理) sorts every case into a major class
-(大类) and a minor class (小类) of events (事件). The national scheme was
-published as CJ/T 214-2007 and carried into GB/T 30428.2 (城市管理部件和事件
-分类与编码); its event major classes are 01 市容环境, 02 宣传广告, 03 施工管理,
-04 突发事件 and 05 街面秩序, each minor class numbered within its major class
-(two digits each, so ``0505`` is 街面秩序 / 机动车乱停放). Cities extend the
-list: minor class ``99`` is "other" in each major class, and a city adds its own
-major classes.
+(大类) and a minor class (小类), either of events (事件: something happened)
+or of components (部件: a piece of public property is damaged or missing).
+
+Events. The national scheme was published as CJ/T 214-2007 and carried into
+GB/T 30428.2 (城市管理部件和事件分类与编码 第2部分: 管理事件); its event major
+classes are 01 市容环境, 02 宣传广告, 03 施工管理, 04 突发事件 and 05 街面秩序,
+each minor class numbered within its major class (two digits each, so
+``0505`` is 街面秩序 / 机动车乱停放). Cities extend the list: minor class ``99``
+is "other" in each major class, and a city adds its own major classes.
 
 The standard's text could not be read here. The minor classes below are those
 on which two independent public platform listings of the national table agree
@@ -16,11 +18,31 @@ follows one of them and is marked ``confirmed=False``. Classes in the local
 major class ``90`` (扩展事件) are the pilot's own: the duties the "1+2+N" plan
 gives its partners (fire-lane occupation, helmets, frontage duty, public order)
 that the national event table has no minor class for.
+
+Components. GB/T 30428.1 (第1部分: 管理部件) numbers its major classes the same
+way as the events (01 公用设施 ... 06 其他设施), so the bare numbers would
+collide: ``0101`` is both 私搭乱建 (event) and 上水井盖 (component). Event codes
+stay as they always were (nothing stored changes); component codes carry the
+prefix ``B`` (部件): ``B01`` 公用设施, ``B0101`` 上水井盖. :attr:`Category.kind`
+follows from the code. The six major classes are those of the standard. Of
+the minor classes only B0101 上水井盖 and B0102 污水井盖 are confirmed: their
+numbers appear in component identifiers (区划码 + 大类 + 小类 + 序号) in one
+platform's public data, and the same order opens another platform's class
+list. The other minor classes are well-known component names numbered by us
+and marked ``confirmed=False``; the standard's text could not be read here.
+A routing file cannot renumber them (its local categories may not reuse a
+code), so a city whose platform numbers them differently needs this table
+changed.
+
+A Chinese name shared by an event class and a component class (市容环境 is a
+major class of both) resolves to the event class, as it did before
+components existed; the component is reached by its code or English name.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -29,14 +51,53 @@ from typing import Any
 from gridgeo.errors import CategoryError
 
 STANDARD = "GB/T 30428.2"
+COMPONENT_STANDARD = "GB/T 30428.1"
 LOCAL = "local"
+COMPONENT_PREFIX = "B"
+"""Prefix of component (部件) codes, so that they never equal an event code."""
+
+_CODE = re.compile(r"(?:B)?[0-9]{2}(?:[0-9]{2})?")
 
 
 class CategorySource(StrEnum):
     """Where a category comes from."""
 
     STANDARD = STANDARD
+    COMPONENT_STANDARD = COMPONENT_STANDARD
     LOCAL = LOCAL
+
+
+class CategoryKind(StrEnum):
+    """Event (事件) or component (部件) class."""
+
+    EVENT = "event"
+    COMPONENT = "component"
+
+    @property
+    def label_zh(self) -> str:
+        """``事件`` or ``部件``."""
+        return "部件" if self is CategoryKind.COMPONENT else "事件"
+
+
+def is_category_code(text: str) -> bool:
+    """Whether ``text`` is a well-formed category code.
+
+    Event codes are 2 or 4 ASCII digits (``05``, ``0505``); component codes are
+    the same behind ``B`` (``B01``, ``B0101``).
+
+    >>> [is_category_code(c) for c in ("05", "0505", "B01", "B0101", "505", "b01", "B1")]
+    [True, True, True, True, False, False, False]
+    """
+    return _CODE.fullmatch(text) is not None
+
+
+def major_code(code: str) -> str:
+    """The major-class code of a category code (the code itself for a major class).
+
+    >>> major_code("0505"), major_code("05"), major_code("B0101"), major_code("B01")
+    ('05', '05', 'B01', 'B01')
+    """
+    return code[:3] if code.startswith(COMPONENT_PREFIX) else code[:2]
 
 
 @dataclass(frozen=True)
@@ -46,13 +107,15 @@ class Category:
     Attributes
     ----------
     code
-        ``"05"`` for a major class, ``"0505"`` for a minor class of it.
+        ``"05"`` for an event major class, ``"0505"`` for a minor class of it;
+        component codes start with ``B`` (``"B01"``, ``"B0101"``).
     name_zh, name_en
         The standard's Chinese name and an English rendering.
     source
-        ``GB/T 30428.2`` or ``local``.
+        ``GB/T 30428.2`` (events), ``GB/T 30428.1`` (components) or ``local``.
     confirmed
-        False when public sources disagree on this code (see the module notes).
+        False when public sources disagree on this code or could not confirm
+        it (see the module notes).
     """
 
     code: str
@@ -64,11 +127,18 @@ class Category:
     @property
     def major(self) -> str:
         """Code of the major class (the category itself for a major class)."""
-        return self.code[:2]
+        return major_code(self.code)
 
     @property
     def is_major(self) -> bool:
-        return len(self.code) == 2
+        return self.code == self.major
+
+    @property
+    def kind(self) -> CategoryKind:
+        """Component (部件) for a ``B`` code, else event (事件)."""
+        if self.code.startswith(COMPONENT_PREFIX):
+            return CategoryKind.COMPONENT
+        return CategoryKind.EVENT
 
     @property
     def label(self) -> str:
@@ -81,21 +151,47 @@ class Category:
             "name_zh": self.name_zh,
             "name_en": self.name_en,
             "major": self.major,
+            "kind": self.kind.value,
             "source": self.source.value,
             "confirmed": self.confirmed,
         }
 
 
 def _table(
-    major: str, zh: str, en: str, minors: Iterable[tuple[str, str, str]], *, confirmed: int = 99
+    major: str,
+    zh: str,
+    en: str,
+    minors: Iterable[tuple[str, str, str]],
+    *,
+    confirmed: int = 99,
+    source: CategorySource | None = None,
 ) -> list[Category]:
-    """A major class and its minors; minors numbered above ``confirmed`` are unconfirmed."""
-    source = CategorySource.LOCAL if major >= "90" else CategorySource.STANDARD
+    """A major class and its minors; minors numbered above ``confirmed`` are unconfirmed.
+
+    The source defaults to the event standard, or local for major classes 90 and up.
+    """
+    if source is None:
+        source = CategorySource.LOCAL if major >= "90" else CategorySource.STANDARD
     out = [Category(major, zh, en, source)]
     for minor, mzh, men in minors:
         ok = int(minor) <= confirmed or minor == "99"
         out.append(Category(major + minor, mzh, men, source, ok))
     return out
+
+
+def _components(
+    major: str, zh: str, en: str, minors: Iterable[tuple[str, str]], *, confirmed: int = 0
+) -> list[Category]:
+    """A component major class (``B`` + 2 digits) and its minors, numbered 01, 02, ... in order."""
+    numbered = [(f"{i:02d}", mzh, men) for i, (mzh, men) in enumerate(minors, start=1)]
+    return _table(
+        COMPONENT_PREFIX + major,
+        zh,
+        en,
+        numbered,
+        confirmed=confirmed,
+        source=CategorySource.COMPONENT_STANDARD,
+    )
 
 
 STANDARD_CATEGORIES: tuple[Category, ...] = (
@@ -179,6 +275,84 @@ STANDARD_CATEGORIES: tuple[Category, ...] = (
     ),
 )
 
+COMPONENT_CATEGORIES: tuple[Category, ...] = (
+    *_components(
+        "01",
+        "公用设施",
+        "public facilities",
+        [
+            ("上水井盖", "water-supply manhole cover"),
+            ("污水井盖", "sewer manhole cover"),
+            ("雨水井盖", "storm-drain manhole cover"),
+            ("雨水箅子", "storm-drain grate"),
+            ("电力井盖", "power-cable manhole cover"),
+            ("通讯井盖", "telecom manhole cover"),
+            ("燃气井盖", "gas manhole cover"),
+            ("消防栓", "fire hydrant"),
+            ("路灯", "street light"),
+        ],
+        confirmed=2,
+    ),
+    *_components(
+        "02",
+        "道路交通",
+        "road traffic",
+        [
+            ("停车场", "car park"),
+            ("公交站亭", "bus shelter"),
+            ("过街天桥", "pedestrian footbridge"),
+            ("地下通道", "pedestrian underpass"),
+            ("交通标志牌", "traffic sign"),
+            ("交通信号灯", "traffic light"),
+            ("护栏", "guard rail"),
+        ],
+    ),
+    *_components(
+        "03",
+        "市容环境",
+        "city appearance facilities",
+        [
+            ("公共厕所", "public toilet"),
+            ("垃圾收集站", "refuse collection point"),
+            ("垃圾箱", "litter bin"),
+            ("广告牌匾", "advertising signboard"),
+            ("灯箱霓虹灯", "light box or neon sign"),
+        ],
+    ),
+    *_components(
+        "04",
+        "园林绿化",
+        "landscaping",
+        [
+            ("古树名木", "heritage tree"),
+            ("行道树", "street tree"),
+            ("绿地", "green space"),
+            ("花架花钵", "flower stand or planter"),
+            ("护树设施", "tree guard"),
+        ],
+    ),
+    *_components(
+        "05",
+        "房屋土地",
+        "buildings and land",
+        [
+            ("人防工事", "civil air-defence works"),
+            ("空房", "vacant building"),
+            ("危房", "dangerous building"),
+        ],
+    ),
+    *_components(
+        "06",
+        "其他设施",
+        "other facilities",
+        [
+            ("重大危险源", "major hazard installation"),
+            ("污染源", "pollution source"),
+            ("水质监测站", "water-quality monitoring station"),
+        ],
+    ),
+)
+
 LOCAL_CATEGORIES: tuple[Category, ...] = tuple(
     _table(
         "90",
@@ -199,7 +373,7 @@ LOCAL_CATEGORIES: tuple[Category, ...] = tuple(
 
 
 class CategoryTable(Mapping[str, Category]):
-    """Categories by code, with lookup by code or Chinese name.
+    """Categories by code, with lookup by code, Chinese name or English name.
 
     Parameters
     ----------
@@ -215,15 +389,23 @@ class CategoryTable(Mapping[str, Category]):
     def __init__(self, categories: Iterable[Category]) -> None:
         self._by_code: dict[str, Category] = {}
         for cat in categories:
-            if len(cat.code) not in (2, 4) or not cat.code.isdigit():
-                raise CategoryError(f"category code {cat.code!r} is not 2 or 4 digits")
+            if not is_category_code(cat.code):
+                raise CategoryError(
+                    f"category code {cat.code!r} is neither an event code (2 or 4 digits: "
+                    "05, 0505) nor a component code (B and 2 or 4 digits: B01, B0101)"
+                )
             if cat.code in self._by_code:
                 raise CategoryError(f"category code {cat.code} is defined twice")
             self._by_code[cat.code] = cat
-        orphans = [c for c in self._by_code if len(c) == 4 and c[:2] not in self._by_code]
+        orphans = [c for c, cat in self._by_code.items() if cat.major not in self._by_code]
         if orphans:
             raise CategoryError(f"minor class(es) {', '.join(orphans)} have no major class")
-        self._by_name = {c.name_zh: c for c in self._by_code.values()}
+        # setdefault: the first of a shared name wins (events come first, see the module notes)
+        self._by_name: dict[str, Category] = {}
+        self._by_english: dict[str, Category] = {}
+        for cat in self._by_code.values():
+            self._by_name.setdefault(cat.name_zh, cat)
+            self._by_english.setdefault(cat.name_en.casefold(), cat)
 
     def __getitem__(self, code: str) -> Category:
         return self._by_code[code]
@@ -246,28 +428,42 @@ class CategoryTable(Mapping[str, Category]):
         ]
 
     def resolve(self, value: str) -> Category:
-        """The category for a code (``0505``, ``05``) or a Chinese name (``机动车乱停放``).
+        """The category for a code (``0505``, ``05``, ``B0101``), a Chinese name
+        (``机动车乱停放``) or an English name (``illegal motor-vehicle parking``, any case).
 
         Raises
         ------
         CategoryError
             Naming the value and the closest known codes or names.
+
+        Examples
+        --------
+        >>> table = default_categories()
+        >>> table.resolve("b0101").label
+        'B0101 上水井盖 (water-supply manhole cover)'
+        >>> table.resolve("Street light").code
+        'B0109'
         """
         text = str(value).strip()
-        if text in self._by_code:
-            return self._by_code[text]
-        if text in self._by_name:
-            return self._by_name[text]
-        keys = list(self._by_code) + list(self._by_name)
-        close = difflib.get_close_matches(text, keys, n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(self._describe(k) for k in close)}?" if close else ""
+        found = (
+            self._by_code.get(text)
+            or self._by_code.get(text.upper())
+            or self._by_name.get(text)
+            or self._by_english.get(text.casefold())
+        )
+        if found is not None:
+            return found
+        close = difflib.get_close_matches(text, [*self._by_code, *self._by_name], n=3, cutoff=0.5)
+        close += difflib.get_close_matches(text.casefold(), list(self._by_english), n=3, cutoff=0.6)
+        described = list(dict.fromkeys(self._describe(k) for k in close))[:3]
+        hint = f"; did you mean {', '.join(described)}?" if described else ""
         raise CategoryError(f"unknown category {text!r}{hint}")
 
     def _describe(self, key: str) -> str:
-        cat = self._by_code.get(key) or self._by_name[key]
+        cat = self._by_code.get(key) or self._by_name.get(key) or self._by_english[key]
         return f"{cat.code} {cat.name_zh}"
 
 
 def default_categories() -> CategoryTable:
-    """The national event classes plus the pilot's local class 90."""
-    return CategoryTable((*STANDARD_CATEGORIES, *LOCAL_CATEGORIES))
+    """The national event and component classes plus the pilot's local class 90."""
+    return CategoryTable((*STANDARD_CATEGORIES, *COMPONENT_CATEGORIES, *LOCAL_CATEGORIES))

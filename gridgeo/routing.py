@@ -6,17 +6,51 @@ one, else by the rule of its major class: planners write one line per major
 class and override the few minor classes that go elsewhere. Every category
 must reach somebody: a rule with no partner types and ``grid: false`` is an
 error, and so is a category that no rule reaches (pure core).
+
+A rule may also give the handling time limits (处置时限) of its categories, one
+per urgency; :meth:`RoutingTable.time_limit` takes the minor class's, else the
+major class's, else the table's default (see :mod:`gridgeo.deadlines`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gridgeo.categories import Category, CategoryTable, default_categories
+from gridgeo.categories import (
+    Category,
+    CategoryTable,
+    default_categories,
+    is_category_code,
+    major_code,
+)
+from gridgeo.deadlines import TimeLimit, Urgency, parse_urgency
 from gridgeo.findings import Finding, Severity
 from gridgeo.partners import PartnerType
+
+DEFAULT_LIMITS: Mapping[str, TimeLimit] = {
+    Urgency.NORMAL.value: TimeLimit(3, "workdays"),
+    Urgency.URGENT.value: TimeLimit(4, "hours"),
+}
+"""Time limits of a table whose file gives no ``default_limits`` (or leaves an urgency out)."""
+
+
+def limits_by_urgency(limits: Mapping[Any, TimeLimit | str]) -> dict[str, TimeLimit]:
+    """``limits`` keyed by urgency value (``normal``, ``urgent``) in urgency order.
+
+    Keys may be :class:`~gridgeo.deadlines.Urgency` members or words that
+    :func:`~gridgeo.deadlines.parse_urgency` knows, values limits or their text
+    (``"2wd"``); a bad key or value raises
+    :class:`~gridgeo.deadlines.DeadlineError` naming it.
+    """
+    given = {parse_urgency(k).value: TimeLimit.parse(v) for k, v in limits.items()}
+    return {u.value: given[u.value] for u in Urgency if u.value in given}
+
+
+def limits_to_dict(limits: Mapping[str, TimeLimit]) -> dict[str, str]:
+    """``{"normal": "2wd", "urgent": "4h"}``: the canonical text of each limit."""
+    return {k: str(v) for k, v in limits.items()}
 
 
 @dataclass(frozen=True)
@@ -36,6 +70,9 @@ class RoutingRule:
         Why, in the planners' words.
     row
         Line of the routing file (YAML rule number or CSV line), 0 if not from a file.
+    limits
+        Time limits by urgency value (``"normal"``, ``"urgent"``); an urgency
+        left out falls back to the major class's rule, then the table default.
     """
 
     category: str
@@ -43,6 +80,11 @@ class RoutingRule:
     grid: bool = True
     note: str = ""
     row: int = field(default=0, compare=False)
+    # a dict is not hashable: compared, but left out of the hash
+    limits: Mapping[str, TimeLimit] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "limits", limits_by_urgency(self.limits))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +92,7 @@ class RoutingRule:
             "partner_types": [t.value for t in self.partner_types],
             "grid": self.grid,
             "note": self.note,
+            "limits": limits_to_dict(self.limits),
         }
 
 
@@ -58,12 +101,21 @@ class RoutingTable:
     """Rules by category code; minor-class rules override their major class's.
 
     ``local_categories`` are categories the routing file defines for its city
-    (see :meth:`category_table`).
+    (see :meth:`category_table`). ``default_limits`` are the time limits of a
+    category whose rules give none for an urgency; an urgency left out takes
+    :data:`DEFAULT_LIMITS`.
     """
 
     rules: tuple[RoutingRule, ...]
     source: str = field(default="", compare=False)
     local_categories: tuple[Category, ...] = ()
+    default_limits: Mapping[str, TimeLimit] = field(
+        default_factory=lambda: dict(DEFAULT_LIMITS), hash=False
+    )
+
+    def __post_init__(self) -> None:
+        merged = {**DEFAULT_LIMITS, **limits_by_urgency(self.default_limits)}
+        object.__setattr__(self, "default_limits", limits_by_urgency(merged))
 
     def category_table(self) -> CategoryTable:
         """The national and pilot categories plus this table's own local ones."""
@@ -80,7 +132,42 @@ class RoutingTable:
         """The rule routing ``category``: its own, else its major class's, else None."""
         code = category.code if isinstance(category, Category) else str(category)
         rules = self.by_code()
-        return rules.get(code) or rules.get(code[:2])
+        return rules.get(code) or rules.get(major_code(code))
+
+    def time_limit(
+        self, category: Category | str, urgency: Urgency | str = Urgency.NORMAL
+    ) -> TimeLimit:
+        """The handling time limit of ``category`` at ``urgency``.
+
+        The limit the category's own rule gives for that urgency, else the one
+        its major class's rule gives, else the table's default.
+
+        Parameters
+        ----------
+        category
+            A category, or a code or name that :meth:`category_table` resolves.
+        urgency
+            ``normal``/``urgent`` (or ``一般``/``紧急``).
+
+        Raises
+        ------
+        DeadlineError
+            For an unknown urgency, naming it and the allowed ones.
+        CategoryError
+            For a string that is neither a code nor a known category name.
+        """
+        level = parse_urgency(urgency).value
+        if isinstance(category, Category):
+            code = category.code
+        else:
+            text = str(category).strip()
+            code = text if is_category_code(text) else self.category_table().resolve(text).code
+        rules = self.by_code()
+        for key in dict.fromkeys((code, major_code(code))):
+            rule = rules.get(key)
+            if rule is not None and level in rule.limits:
+                return rule.limits[level]
+        return self.default_limits[level]
 
     def partner_types(self) -> set[PartnerType]:
         """Every partner type some rule names."""

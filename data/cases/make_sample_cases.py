@@ -5,6 +5,12 @@ Each fifth-level grid gets a number of cases drawn from a seeded gamma-Poisson
 (pilot grids twice as busy), placed uniformly inside it; five points fall
 in 七星区, east of the sample streets, where there are no fifth-level grids, so
 the case map shows reports outside the counted level too.
+
+Categories are written as the exact Chinese names of the category table
+(``gridgeo.categories``), so every row resolves: 0501 无照经营游商 (street
+vending on the road, 占道经营), 0507 乱堆物堆料, 0201 非法小广告, 0505 机动车乱停放,
+0102 暴露垃圾 and 0504 店外经营. Names rather than codes because a CSV reader
+that guesses types would turn ``0505`` into 505.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ import shapely
 
 import gridgeo
 
-CATEGORIES = ("占道经营", "乱堆乱放", "违规广告", "乱停乱放", "暴露垃圾", "店外经营")
+# Six names, in the order of the file's first version: the seeded draws, hence the
+# points, stay the same.
+CATEGORIES = ("无照经营游商", "乱堆物堆料", "非法小广告", "机动车乱停放", "暴露垃圾", "店外经营")
+PILED = CATEGORIES[1]
 OUT = Path(__file__).with_name("sample_cases.csv")
 
 
@@ -40,7 +49,7 @@ def main() -> None:
                 placed += 1
                 rows.append(("", str(rng.choice(CATEGORIES)), "", round(x, 6), round(y, 6)))
     for _ in range(5):  # 七星区: no fifth-level grid there
-        rows.append(("", "乱堆乱放", "", round(rng.uniform(110.33, 110.34), 6), 25.27))
+        rows.append(("", PILED, "", round(rng.uniform(110.33, 110.34), 6), 25.27))
     order = rng.permutation(len(rows))
     with OUT.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)

@@ -4,19 +4,26 @@ YAML (``.yaml``/``.yml``)::
 
     categories:            # optional: the city's own categories (local)
       - {code: "9101", name_zh: 共享单车乱停放, name_en: shared bikes badly parked}
+    default_limits: {normal: 3wd, urgent: 4h}   # optional; these are the defaults
     rules:
       - category: "05"     # quote codes: YAML reads 05 or 0505 as numbers
         partners: [traffic_police]
         grid: true
         note: 街面秩序 goes to the traffic police and the grid
+        limits: {normal: 1wd, urgent: 4h}        # optional, either urgency
 
 CSV (``.csv``, UTF-8): columns ``category``, ``partners`` (separated by ``;``,
-``,`` or ``|``), ``grid`` (yes/no), optional ``note``.
+``,`` or ``|``), ``grid`` (yes/no), optional ``note``, ``limit_normal`` and
+``limit_urgent`` (empty: not given). A CSV file cannot give default limits.
+
+Time limits are written ``4h``, ``4 hours``, ``4小时``, ``2wd``, ``2 working
+days``, ``2个工作日`` (:meth:`gridgeo.deadlines.TimeLimit.parse`).
 
 Structural problems (a missing category, an unknown partner type, a grid
-value that is not yes/no, a category written as a number) are collected and
-raised together, each naming the file and rule or row. Whether the table
-covers the categories is checked by :func:`gridgeo.routing.validate_routing`.
+value that is not yes/no, a category written as a number, a time limit or
+urgency that is not understood) are collected and raised together, each
+naming the file and rule or row. Whether the table covers the categories is
+checked by :func:`gridgeo.routing.validate_routing`.
 """
 
 from __future__ import annotations
@@ -26,11 +33,14 @@ from typing import Any
 
 import yaml
 
-from gridgeo.categories import Category, CategorySource
+from gridgeo.categories import Category, CategorySource, is_category_code
+from gridgeo.deadlines import DeadlineError, TimeLimit, Urgency, parse_urgency
 from gridgeo.errors import InputFileError
 from gridgeo.io.partners import RowProblems, parse_bool, read_csv_table, split_codes
 from gridgeo.partners import PartnerType, parse_partner_type
 from gridgeo.routing import RoutingRule, RoutingTable
+
+CODE_FORMS = "a 2- or 4-digit event code (05, 0505) or a component code (B01, B0101)"
 
 
 def read_routing(path: str | Path) -> RoutingTable:
@@ -62,12 +72,37 @@ def _read_yaml(path: Path) -> RoutingTable:
         if not isinstance(item, dict):
             problems.add(i, f"expected a mapping (category, partners, grid), got {item!r}")
             continue
-        rule = _rule(problems, i, item, item.get("partners"))
+        rule = _rule(problems, i, item, item.get("partners"), item.get("limits"))
         if rule is not None:
             rules.append(rule)
+    defaults = _default_limits(path, problems, data.get("default_limits"))
     local = _local_categories(path, data.get("categories") or [])
     problems.raise_if_any()
-    return RoutingTable(tuple(rules), str(path), local)
+    return RoutingTable(tuple(rules), str(path), local, defaults)
+
+
+def _default_limits(path: Path, problems: RowProblems, raw: Any) -> dict[str, TimeLimit]:
+    """The top-level ``default_limits`` (empty when absent: the table's defaults apply)."""
+    if raw is None:
+        return {}
+    out: dict[str, TimeLimit] = {}
+    for message in _parse_limits(raw, out):
+        problems.lines.append(f"{path}, default_limits: {message}")
+    return out
+
+
+def _parse_limits(raw: Any, out: dict[str, TimeLimit]) -> list[str]:
+    """Fill ``out`` from a ``{urgency: limit text}`` mapping; return what was wrong."""
+    if not isinstance(raw, dict):
+        return [f"limits must be a mapping such as {{normal: 2wd, urgent: 4h}}, not {raw!r}"]
+    wrong = []
+    for key, text in raw.items():
+        try:
+            urgency = parse_urgency(str(key))
+            out[urgency.value] = TimeLimit.parse(text)
+        except DeadlineError as exc:
+            wrong.append(f"limits: {exc}")
+    return wrong
 
 
 def _local_categories(path: Path, items: Any) -> tuple[Category, ...]:
@@ -78,8 +113,8 @@ def _local_categories(path: Path, items: Any) -> tuple[Category, ...]:
             problems.add(i, f"expected a mapping (code, name_zh, name_en), got {item!r}")
             continue
         code = item.get("code")
-        if not isinstance(code, str) or not code.isdigit() or len(code) not in (2, 4):
-            problems.add(i, f"code {code!r} must be a quoted 2- or 4-digit string")
+        if not isinstance(code, str) or not is_category_code(code):
+            problems.add(i, f"code {code!r} must be a quoted string, {CODE_FORMS}")
             continue
         name_zh = str(item.get("name_zh") or "").strip()
         if not name_zh:
@@ -96,7 +131,12 @@ def _read_csv(path: Path) -> RoutingTable:
     problems = RowProblems(path, "row")
     rules = []
     for line, row in enumerate(rows, start=2):
-        rule = _rule(problems, line, row, split_codes(row.get("partners")))
+        limits = {
+            u.value: text.strip()
+            for u in Urgency
+            if (text := row.get(f"limit_{u.value}") or "").strip()
+        }
+        rule = _rule(problems, line, row, split_codes(row.get("partners")), limits)
         if rule is not None:
             rules.append(rule)
     problems.raise_if_any()
@@ -104,7 +144,7 @@ def _read_csv(path: Path) -> RoutingTable:
 
 
 def _rule(
-    problems: RowProblems, row: int, item: dict[str, Any], partners: Any
+    problems: RowProblems, row: int, item: dict[str, Any], partners: Any, limits: Any = None
 ) -> RoutingRule | None:
     before = len(problems.lines)
     category = item.get("category")
@@ -115,20 +155,23 @@ def _rule(
             "zeros are kept",
         )
     category = str(category if category is not None else "").strip()
-    well_formed = category.isdigit() and len(category) in (2, 4)
     if len(problems.lines) > before:
         pass  # already refused as a number
     elif not category:
         problems.add(row, "category is empty")
-    elif not well_formed:
-        problems.add(row, f"category {category!r} is not a 2- or 4-digit code (one per rule)")
+    elif not is_category_code(category):
+        problems.add(row, f"category {category!r} is not {CODE_FORMS} (one per rule)")
     types = _types(problems, row, category, partners)
     grid = parse_bool(item.get("grid", True))
     if grid is None:
         problems.add(row, f"grid must be yes/no/true/false, not {item.get('grid')!r}")
+    parsed: dict[str, TimeLimit] = {}
+    for message in _parse_limits(limits, parsed) if limits is not None else []:
+        problems.add(row, f"category {category}: {message}")
     if len(problems.lines) > before:
         return None
-    return RoutingRule(category, types, bool(grid), str(item.get("note") or "").strip(), row)
+    note = str(item.get("note") or "").strip()
+    return RoutingRule(category, types, bool(grid), note, row, parsed)
 
 
 def _types(

@@ -9,10 +9,14 @@ codes; frontages, service ranges and parking stretches are lines or points
 with a buffer in metres, placed on the pilot communities' grids. Contacts use
 the unallocated 0773-0000 block.
 
-The routing table covers every GB/T 30428.2 event major class and the pilot's
+The routing table covers every GB/T 30428.2 event major class, every
+GB/T 30428.1 component major class (codes ``B01``-``B06``) and the pilot's
 local class 90, with minor-class overrides where the plan names the partner
 (parking and fire lanes to the traffic police, public order to the police,
-frontage clutter to the enterprise or property manager and the grid).
+frontage clutter to the enterprise or property manager and the grid). Every
+rule gives its handling time limits, normal and urgent; they are the pilot's
+illustrative choices (hours where people or traffic are endangered, working
+days where an enforcement procedure is needed), not a city's regulation.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 
 import shapely
 
-from gridgeo.categories import default_categories
+from gridgeo.categories import CategoryKind, default_categories
 from gridgeo.levels import Level
 from gridgeo.sample.checks import SampleBuildError, Unit
 
@@ -123,39 +127,168 @@ PARTNERS: tuple[SamplePartner, ...] = (
     ),
 )
 
-# (category, partner types, grid staff involved, note); minor classes override majors.
-ROUTING: tuple[tuple[str, tuple[str, ...], bool, str], ...] = (
-    ("01", ("enforcement_team", "sanitation"), True, "市容环境: 执法队与环卫, 网格巡查"),
-    ("0101", ("enforcement_team",), True, "私搭乱建由执法队查处"),
+# Handling time limits (处置时限) of the pilot, normal/urgent: hours for what endangers
+# people or traffic, working days for what needs an enforcement procedure.
+DEFAULT_LIMITS = {"normal": "3wd", "urgent": "4h"}
+
+
+def _limits(normal: str, urgent: str) -> dict[str, str]:
+    return {"normal": normal, "urgent": urgent}
+
+
+# (category, partner types, grid staff involved, note, time limits); minor classes
+# override majors. Component (部件) codes start with B.
+ROUTING: tuple[tuple[str, tuple[str, ...], bool, str, dict[str, str]], ...] = (
+    (
+        "01",
+        ("enforcement_team", "sanitation"),
+        True,
+        "市容环境: 执法队与环卫, 网格巡查",
+        _limits("2wd", "4h"),
+    ),
+    ("0101", ("enforcement_team",), True, "私搭乱建由执法队查处", _limits("5wd", "1wd")),
     (
         "0102",
         ("sanitation", "enterprise", "property_manager"),
         True,
         "门前三包责任区内由责任单位清理",
+        _limits("1wd", "2h"),
     ),
-    ("0103", ("sanitation", "enforcement_team"), True, ""),
-    ("0104", ("sanitation", "enterprise", "property_manager"), True, "门前三包: 门前环境卫生"),
-    ("02", ("enforcement_team", "deputies_liaison", "volunteer"), True, "人大代表、志愿者劝导宣传"),
-    ("03", ("enforcement_team",), True, "施工管理由执法队处置"),
-    ("04", ("enforcement_team", "police"), True, "突发事件: 执法队与公安先行处置"),
-    ("0409", ("police",), True, "群发性事件由公安处置"),
-    ("05", ("enforcement_team",), True, "街面秩序由执法队处置"),
-    ("0501", ("enforcement_team", "volunteer"), True, ""),
-    ("0502", ("police", "volunteer"), True, "流浪乞讨: 公安与志愿者"),
-    ("0504", ("enforcement_team", "enterprise", "property_manager"), True, "店外经营: 门前三包"),
-    ("0505", ("traffic_police", "parking_collector"), True, "机动车乱停放: 交警, 收费员协助"),
-    ("0506", ("traffic_police", "property_manager", "volunteer"), True, ""),
-    ("0507", ("enforcement_team", "enterprise", "property_manager"), True, "门前三包: 门前秩序"),
-    ("0509", ("traffic_police", "police"), True, "黑车拉客: 交警与公安"),
-    ("90", ("enforcement_team",), True, "试点扩展事件"),
-    ("9001", ("traffic_police", "property_manager"), True, "及时处置占用消防通道车辆"),
-    ("9002", ("traffic_police",), True, "占用公共道路汽车由交警处置"),
-    ("9003", ("traffic_police", "volunteer"), False, "督促佩戴电动车安全头盔"),
-    ("9004", ("enterprise", "property_manager"), True, "门前三包责任制"),
-    ("9005", ("police",), False, "治安管理由公安负责"),
-    ("9006", ("parking_collector", "traffic_police"), False, ""),
-    ("9007", ("volunteer", "sanitation"), True, "背街小巷志愿服务范围"),
-    ("9008", ("deputies_liaison", "volunteer"), True, "人大代表文明劝导"),
+    ("0103", ("sanitation", "enforcement_team"), True, "", _limits("2wd", "4h")),
+    (
+        "0104",
+        ("sanitation", "enterprise", "property_manager"),
+        True,
+        "门前三包: 门前环境卫生",
+        _limits("1wd", "2h"),
+    ),
+    (
+        "02",
+        ("enforcement_team", "deputies_liaison", "volunteer"),
+        True,
+        "人大代表、志愿者劝导宣传",
+        _limits("3wd", "1wd"),
+    ),
+    ("03", ("enforcement_team",), True, "施工管理由执法队处置", _limits("3wd", "4h")),
+    (
+        "04",
+        ("enforcement_team", "police"),
+        True,
+        "突发事件: 执法队与公安先行处置",
+        _limits("1wd", "2h"),
+    ),
+    ("0409", ("police",), True, "群发性事件由公安处置", _limits("4h", "1h")),
+    ("05", ("enforcement_team",), True, "街面秩序由执法队处置", _limits("1wd", "4h")),
+    ("0501", ("enforcement_team", "volunteer"), True, "", _limits("1wd", "4h")),
+    ("0502", ("police", "volunteer"), True, "流浪乞讨: 公安与志愿者", _limits("1wd", "2h")),
+    (
+        "0504",
+        ("enforcement_team", "enterprise", "property_manager"),
+        True,
+        "店外经营: 门前三包",
+        _limits("1wd", "4h"),
+    ),
+    (
+        "0505",
+        ("traffic_police", "parking_collector"),
+        True,
+        "机动车乱停放: 交警, 收费员协助",
+        _limits("4h", "1h"),
+    ),
+    ("0506", ("traffic_police", "property_manager", "volunteer"), True, "", _limits("1wd", "4h")),
+    (
+        "0507",
+        ("enforcement_team", "enterprise", "property_manager"),
+        True,
+        "门前三包: 门前秩序",
+        _limits("1wd", "4h"),
+    ),
+    ("0509", ("traffic_police", "police"), True, "黑车拉客: 交警与公安", _limits("1wd", "2h")),
+    ("90", ("enforcement_team",), True, "试点扩展事件", _limits("1wd", "4h")),
+    (
+        "9001",
+        ("traffic_police", "property_manager"),
+        True,
+        "及时处置占用消防通道车辆",
+        _limits("2h", "1h"),
+    ),
+    ("9002", ("traffic_police",), True, "占用公共道路汽车由交警处置", _limits("4h", "1h")),
+    (
+        "9003",
+        ("traffic_police", "volunteer"),
+        False,
+        "督促佩戴电动车安全头盔",
+        _limits("1wd", "4h"),
+    ),
+    ("9004", ("enterprise", "property_manager"), True, "门前三包责任制", _limits("1wd", "4h")),
+    ("9005", ("police",), False, "治安管理由公安负责", _limits("4h", "1h")),
+    ("9006", ("parking_collector", "traffic_police"), False, "", _limits("1wd", "4h")),
+    ("9007", ("volunteer", "sanitation"), True, "背街小巷志愿服务范围", _limits("2wd", "4h")),
+    ("9008", ("deputies_liaison", "volunteer"), True, "人大代表文明劝导", _limits("2wd", "1wd")),
+    (
+        "B01",
+        ("enforcement_team",),
+        True,
+        "公用设施部件: 执法队通知权属单位, 缺失井盖先行围挡",
+        _limits("2wd", "2h"),
+    ),
+    (
+        "B0108",
+        ("enforcement_team", "property_manager"),
+        True,
+        "消防栓: 小区内由物业报修",
+        _limits("2wd", "4h"),
+    ),
+    ("B0109", ("enforcement_team",), True, "路灯报修", _limits("3wd", "1wd")),
+    (
+        "B02",
+        ("traffic_police", "enforcement_team"),
+        True,
+        "道路交通部件: 交警与执法队",
+        _limits("3wd", "4h"),
+    ),
+    (
+        "B0201",
+        ("parking_collector", "traffic_police"),
+        True,
+        "停车场: 收费员与交警",
+        _limits("2wd", "4h"),
+    ),
+    (
+        "B03",
+        ("sanitation", "enforcement_team"),
+        True,
+        "市容环境部件: 环卫与执法队",
+        _limits("2wd", "4h"),
+    ),
+    (
+        "B0304",
+        ("enforcement_team", "enterprise"),
+        True,
+        "广告牌匾: 门前三包单位, 松动坠落先行处置",
+        _limits("3wd", "4h"),
+    ),
+    (
+        "B04",
+        ("enforcement_team", "volunteer"),
+        True,
+        "园林绿化部件: 执法队通知养护单位",
+        _limits("3wd", "4h"),
+    ),
+    (
+        "B05",
+        ("enforcement_team", "property_manager"),
+        True,
+        "房屋土地部件: 执法队与物业",
+        _limits("5wd", "4h"),
+    ),
+    (
+        "B06",
+        ("enforcement_team", "police"),
+        True,
+        "其他设施部件: 执法队与公安",
+        _limits("3wd", "2h"),
+    ),
 )
 
 
@@ -197,19 +330,29 @@ def routing_yaml() -> str:
     """The routing table as commented YAML (codes quoted so leading zeros survive)."""
     categories = default_categories()
     lines = [
-        "# Routing table of the 1+2+N pilot (sample): category -> partner types, grid staff.",
-        "# A minor class (4 digits) overrides its major class (2 digits). Generated by",
-        "# python -m gridgeo.sample; see docs/DISPATCH.md.",
+        "# Routing table of the 1+2+N pilot (sample): category -> partner types, grid staff,",
+        "# handling time limits (normal/urgent; h = clock hours, wd = working days).",
+        "# A minor class overrides its major class (0505 over 05, B0101 over B01); component",
+        "# (部件) codes start with B. Generated by python -m gridgeo.sample; see docs/DISPATCH.md.",
+        f"default_limits: {_flow(DEFAULT_LIMITS)}",
         "rules:",
     ]
-    for code, types, grid, note in ROUTING:
+    for code, types, grid, note, limits in ROUTING:
         cat = categories[code]
-        lines.append(f'  - category: "{code}"  # {cat.name_zh} ({cat.name_en})')
+        kind = "部件 " if cat.kind == CategoryKind.COMPONENT else ""
+        lines.append(f'  - category: "{code}"  # {kind}{cat.name_zh} ({cat.name_en})')
         lines.append(f"    partners: [{', '.join(types)}]")
         lines.append(f"    grid: {'true' if grid else 'false'}")
         if note:
             lines.append(f"    note: {json.dumps(note, ensure_ascii=False)}")
+        if limits:
+            lines.append(f"    limits: {_flow(limits)}")
     return "\n".join(lines) + "\n"
+
+
+def _flow(limits: dict[str, str]) -> str:
+    """``{normal: 2wd, urgent: 4h}`` (plain scalars: the limits never need quoting)."""
+    return "{" + ", ".join(f"{k}: {v}" for k, v in limits.items()) + "}"
 
 
 def write_partner_files(out_dir: Path, units: dict[Level, list[Unit]]) -> dict[str, int]:

@@ -59,8 +59,9 @@ line/point with `buffer_m` for frontages (门前三包), volunteers' service ran
 and parking stretches. Kinds from the plan, zones illustrative.
 
 `routing.yaml` ({routing_rules} rules): report category (GB/T 30428.2 event
-classes and the pilot's local class 90) to partner types and whether the grid
-staff are involved. See `docs/DISPATCH.md`.
+classes, GB/T 30428.1 component classes `B01`-`B06` and the pilot's local
+class 90) to partner types, whether the grid staff are involved, and the
+handling time limits, normal and urgent (illustrative). See `docs/DISPATCH.md`.
 
 ## What is real and what is illustrative
 

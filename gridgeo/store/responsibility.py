@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 
 from gridgeo.categories import Category, CategorySource
 from gridgeo.coverage import validate_partners
+from gridgeo.deadlines import TimeLimit
 from gridgeo.findings import Finding, Severity
 from gridgeo.model import GridSet
 from gridgeo.partners import PartnerType, PartnerUnit, Zone, ZoneKind, resolve_zones
-from gridgeo.routing import RoutingRule, RoutingTable, validate_routing
+from gridgeo.routing import RoutingRule, RoutingTable, limits_to_dict, validate_routing
 from gridgeo.store import schema as t
 from gridgeo.store.codec import to_multipolygon, to_wkb
 from gridgeo.store.core import Store
@@ -29,6 +30,7 @@ from gridgeo.store.snapshots import load_grids, published_version
 from gridgeo.store.versions import VersionInfo, new_version
 
 LOCAL_CATEGORY = "__local__"  # routing_rules rows that define a local category, not a rule
+DEFAULTS = "__defaults__"  # the routing_rules row holding the table's default time limits
 
 
 def import_partners(
@@ -133,6 +135,13 @@ def import_routing(
             {"version_id": version.id, "category": LOCAL_CATEGORY, "attributes": _category_dict(c)}
             for c in table.local_categories
         ]
+        rows.append(
+            {
+                "version_id": version.id,
+                "category": DEFAULTS,
+                "attributes": {"default_limits": limits_to_dict(table.default_limits)},
+            }
+        )
         if rows:
             session.execute(insert(t.RoutingRule), rows)
         return findings, VersionInfo.of(version)
@@ -223,15 +232,22 @@ def _partner(row: t.PartnerUnit) -> PartnerUnit:
 
 
 def load_routing(session: Session, version_id: int) -> RoutingTable:
-    """The routing table of a routing version (rules and local categories)."""
+    """The routing table of a routing version (rules, local categories, default time limits).
+
+    A version stored before time limits existed has none: its table takes the defaults.
+    """
     rows = session.scalars(
         select(t.RoutingRule)
         .where(t.RoutingRule.version_id == version_id)
         .order_by(t.RoutingRule.id)
     ).all()
     rules, local = [], []
+    defaults: dict[str, TimeLimit] = {}
     for row in rows:
         a = row.attributes or {}
+        if row.category == DEFAULTS:
+            defaults = _limits(a.get("default_limits"))
+            continue
         if row.category == LOCAL_CATEGORY:
             local.append(
                 Category(
@@ -250,8 +266,17 @@ def load_routing(session: Session, version_id: int) -> RoutingTable:
                 bool(a.get("grid", True)),
                 str(a.get("note", "")),
                 int(a.get("row", 0)),
+                _limits(a.get("limits")),
             )
         )
     return RoutingTable(
-        tuple(rules), source=f"store version {version_id}", local_categories=tuple(local)
+        tuple(rules),
+        source=f"store version {version_id}",
+        local_categories=tuple(local),
+        default_limits=defaults,
     )
+
+
+def _limits(stored: Any) -> dict[str, TimeLimit]:
+    """Limits stored as ``{"normal": "2wd"}`` (the canonical text), or none."""
+    return {str(k): TimeLimit.parse(v) for k, v in (stored or {}).items()}
