@@ -36,7 +36,8 @@ def _round_trip(base: str, key: str) -> None:
         (created,) = r.json()
         rid = created["service_request_id"]
         assert set(created) == {"service_request_id", "service_notice", "account_id"}
-        assert "assigned to grid 4503020010" in created["service_notice"]
+        assert "所在网格：4503020010" in created["service_notice"]
+        assert created["service_notice"].startswith("已受理，等待立案。")
 
         (got,) = http.get(f"/requests/{rid}.json").json()
         assert got["service_request_id"] == rid and got["status"] == "open"

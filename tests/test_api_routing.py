@@ -28,6 +28,8 @@ SAMPLE_PARAMS = {
     "service_code": "0505",
     "service_request_id": "1",
     "media_id": "1",
+    "case_id": "1",
+    "task_id": "1",
     "path": "leaflet.js",
 }
 

@@ -13,6 +13,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from keyhelpers import role_keys
 
 from gridgeo.api import security
 from gridgeo.api.app import create_app
@@ -38,7 +39,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, 
     url = f"sqlite:///{tmp_path_factory.mktemp('ver') / 's.sqlite'}"
     app = create_app(Settings(database_url=url, max_upload_features=5000))
     store = Store(url)
-    keys = {r.value: security.create_key(store, f"{r.value}-key", r, actor="t") for r in Role}
+    keys = role_keys(store)
     with TestClient(app) as client:
         yield client, keys
 

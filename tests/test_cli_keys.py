@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,9 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out, err
 
 
-def test_create_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_create_list_revoke(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = tmp_path / "keys.sqlite"
     url = f"sqlite:///{db}"
     opts = ("--database-url", url, "--actor", "ops")
@@ -46,6 +49,10 @@ def test_create_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
     code, out, _ = _run(capsys, "keys", "revoke", "qgis-planner", *opts)
     assert code == 0 and "revoked" in out
+    # another process (this CLI) revoked it: a running service refuses it within
+    # KEY_CACHE_SECONDS, when its remembered answer expires
+    later = time.monotonic() + security.KEY_CACHE_SECONDS + 0.1
+    monkeypatch.setattr(security.time, "monotonic", lambda: later)
     assert security.find_key(store, key) is None
     with sqlite3.connect(db) as conn:
         actions = [r for r in conn.execute("SELECT actor, action, entity_id FROM audit_log")]

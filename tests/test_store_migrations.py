@@ -1,4 +1,5 @@
-"""Alembic migrations on both backends: 0001 -> 0002 (case media) and back, keeping the cases."""
+"""Alembic migrations on both backends: 0001 -> 0002 (case media) -> 0003 (the work loop)
+and back, keeping the cases."""
 
 from __future__ import annotations
 
@@ -26,10 +27,18 @@ def _layout(store: Store) -> tuple[bool, bool]:
     return "case_media" in found.get_table_names(), "media_url" in columns
 
 
+def _loop_layout(store: Store) -> tuple[bool, bool]:
+    """Whether the store has the work loop's tables and the ``cases.state`` column."""
+    found = inspect(store.engine)
+    columns = {c["name"] for c in found.get_columns("cases")}
+    tables = set(found.get_table_names())
+    return {"case_tasks", "case_events", "outbox", "webhook_cursors"} <= tables, "state" in columns
+
+
 def test_upgrade_downgrade_round_trip(store_url: str, sample: Dataset) -> None:
     store = Store(store_url)  # opening upgrades to head
-    assert migrate.head() == "0002" and migrate.current(store.engine) == "0002"
-    assert _layout(store) == (True, True)
+    assert migrate.head() == "0003" and migrate.current(store.engine) == "0003"
+    assert _layout(store) == (True, True) and _loop_layout(store) == (True, True)
     result = import_boundaries(
         store, sample.grids, author="t", workstations=sample.workstations, commit=True
     )
@@ -39,6 +48,8 @@ def test_upgrade_downgrade_round_trip(store_url: str, sample: Dataset) -> None:
     photo = MediaUpload("image/gif", b"GIF89a" + b"\0" * 32, "a.gif")
     case = create_case(store, data, lon=110.3005, lat=25.2785, actor="t", media=[photo])
 
+    migrate.downgrade(store.engine, "0002")
+    assert _loop_layout(store) == (False, False) and _layout(store) == (True, True)
     migrate.downgrade(store.engine, "0001")
     assert migrate.current(store.engine) == "0001"
     assert _layout(store) == (False, False)
@@ -47,10 +58,12 @@ def test_upgrade_downgrade_round_trip(store_url: str, sample: Dataset) -> None:
         assert x.scalar() == pytest.approx(case.lon)
 
     migrate.upgrade(store.engine)
-    assert migrate.current(store.engine) == "0002" and _layout(store) == (True, True)
+    assert migrate.current(store.engine) == "0003" and _layout(store) == (True, True)
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT media_url FROM cases")).scalar() is None
         assert conn.execute(text("SELECT count(*) FROM case_media")).scalar() == 0
+        # a case from before the work loop waits for registration
+        assert conn.execute(text("SELECT state FROM cases")).scalar() == "reported"
 
     migrate.downgrade(store.engine, "base")
     assert migrate.current(store.engine) is None

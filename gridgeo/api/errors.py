@@ -12,7 +12,9 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 
 from gridgeo.api.lookup_service import TooManyPointsError
+from gridgeo.api.media import MediaError
 from gridgeo.api.security import TooLargeError
+from gridgeo.caseflow import ActionInputError, ForbiddenActionError, IllegalActionError
 from gridgeo.errors import (
     CodeError,
     ConflictError,
@@ -34,6 +36,9 @@ STATUS_BY_ERROR: dict[type[GridgeoError], int] = {
     TooLargeError: 413,
     TooManyPointsError: 413,
     ConflictError: 409,
+    ForbiddenActionError: 403,
+    ActionInputError: 400,
+    MediaError: 400,
     GridgeoError: 400,
 }
 
@@ -51,9 +56,10 @@ def install(app: FastAPI) -> None:
 
     async def handle(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, GridgeoError)
-        return JSONResponse(
-            {"detail": str(exc), "error": type(exc).__name__}, status_code=status_for(exc)
-        )
+        body: dict[str, Any] = {"detail": str(exc), "error": type(exc).__name__}
+        if isinstance(exc, IllegalActionError):  # a terminal shows what it may do instead
+            body["allowed"] = [a.value for a in exc.allowed]
+        return JSONResponse(body, status_code=status_for(exc))
 
     app.add_exception_handler(GridgeoError, handle)
     app.add_exception_handler(RequestValidationError, handle_validation)

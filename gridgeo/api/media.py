@@ -12,6 +12,10 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from gridgeo.api.security import TooLargeError
+from gridgeo.errors import GridgeoError
+from gridgeo.store.cases import MediaUpload
+
 ACCEPTED = {
     "image/jpeg": "JPEG",
     "image/png": "PNG",
@@ -103,3 +107,35 @@ def media_url_problem(value: str) -> str | None:
     if not host:
         return f"media_url {shown} has no host"
     return None
+
+
+class MediaError(GridgeoError):
+    """An uploaded file that is not an accepted image, or empty (400)."""
+
+
+IMAGE_TYPES = ", ".join(ACCEPTED.values())
+
+
+def checked_photo(data: bytes, name: str, sent_type: str | None, limit: int) -> MediaUpload:
+    """An uploaded photo, checked by its bytes (``data`` may hold one byte over ``limit``).
+
+    Raises
+    ------
+    TooLargeError
+        Over ``limit`` bytes (413), naming the file and GRIDGEO_MAX_MEDIA_BYTES.
+    MediaError
+        Empty, or not a JPEG, PNG, GIF or WebP image by its content (400).
+    """
+    if len(data) > limit:
+        raise TooLargeError(
+            f"photo {name!r} is larger than {limit} bytes, the limit (GRIDGEO_MAX_MEDIA_BYTES)"
+        )
+    if not data:
+        raise MediaError(f"photo {name!r} is empty")
+    kind = sniff(data)
+    if kind not in ACCEPTED:
+        sent = f", sent as {sent_type}" if sent_type else ""
+        raise MediaError(
+            f"photo {name!r} is {kind} by its content{sent}: only {IMAGE_TYPES} images are accepted"
+        )
+    return MediaUpload(content_type=kind, data=data, filename=name)

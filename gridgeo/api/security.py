@@ -21,11 +21,11 @@ import functools
 import hashlib
 import secrets
 import shutil
+import time
 import zipfile
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
@@ -34,7 +34,9 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 
+from gridgeo.caseflow import Actor
 from gridgeo.errors import ConflictError, GridgeoError, InputFileError, NotFoundError
+from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
 from gridgeo.store.audit import record
@@ -49,26 +51,6 @@ MEDIA_PATH_PREFIX = "/open311/v2/requests."  # Open311 POSTs may carry a photo (
 MEDIA_FORM_HEADROOM = 1024 * 1024  # room for the other form fields beside a photo
 
 
-class Role(StrEnum):
-    """What a caller may do; later members include the earlier ones."""
-
-    VIEWER = "viewer"
-    REPORTER = "reporter"
-    PLANNER = "planner"
-    ADMIN = "admin"
-
-    @property
-    def rank(self) -> int:
-        return _RANKS[self]
-
-    def allows(self, needed: Role) -> bool:
-        """True when this role is ``needed`` or above it."""
-        return self.rank >= needed.rank
-
-
-_RANKS = {role: rank for rank, role in enumerate(Role)}  # asked on every request
-
-
 @dataclass(frozen=True)
 class Caller:
     """Who is calling: the key's name and role, or ``anonymous``."""
@@ -76,11 +58,19 @@ class Caller:
     name: str
     role: Role | None
     authenticated: bool
+    unit: str | None = None  # a handler key's unit
+    grids: tuple[str, ...] = ()  # an inspector key's grids
 
     @property
     def actor(self) -> str:
         """Name for the audit log."""
         return self.name if self.authenticated else "anonymous"
+
+    def as_actor(self) -> Actor:
+        """The caller as the case flow sees it (its role and scope decide what it may do)."""
+        if self.role is None:
+            raise AccessDenied(401, f"an API key is needed (send it in the {KEY_HEADER} header)")
+        return Actor(self.actor, self.role, self.unit, self.grids)
 
 
 class AccessDenied(HTTPException):
@@ -107,11 +97,15 @@ class KeyInfo:
     role: str
     created_at: datetime
     revoked_at: datetime | None
+    unit: str | None = None
+    grids: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "role": self.role,
+            "unit": self.unit,
+            "grids": list(self.grids),
             "created_at": self.created_at.isoformat(),
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
         }
@@ -122,17 +116,45 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_key(store: Store, name: str, role: Role | str, *, actor: str) -> str:
-    """Create a key called ``name`` with ``role``; returns the plain key (shown once only)."""
+def create_key(
+    store: Store,
+    name: str,
+    role: Role | str,
+    *,
+    actor: str,
+    unit: str | None = None,
+    grids: tuple[str, ...] = (),
+) -> str:
+    """Create a key called ``name`` with ``role``; returns the plain key (shown once only).
+
+    A ``handler`` key acts for one ``unit`` (its code), an ``inspector`` key in its
+    ``grids`` (codes; each covers its descendants); other roles take neither.
+    """
     role = parse_role(str(role))
     name = name.strip()
     if not name:
         raise InputFileError("an API key needs a name")
+    unit = (unit or "").strip() or None
+    grids = tuple(g.strip() for g in grids if g.strip())
+    if (role is Role.HANDLER) != (unit is not None):
+        raise InputFileError("a handler key needs its unit (--unit CODE); other roles take none")
+    if (role is Role.INSPECTOR) != bool(grids):
+        raise InputFileError(
+            "an inspector key needs its grids (--grids CODE[,CODE]); other roles take none"
+        )
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     with store.transaction() as session:
         if session.scalars(select(t.ApiKey).where(t.ApiKey.name == name)).first() is not None:
             raise ConflictError(f"an API key named {name!r} exists already (names are unique)")
-        session.add(t.ApiKey(name=name, key_hash=hash_key(key), role=role.value))
+        session.add(
+            t.ApiKey(
+                name=name,
+                key_hash=hash_key(key),
+                role=role.value,
+                unit_code=unit,
+                grid_codes=list(grids),
+            )
+        )
         record(
             session,
             actor=actor,
@@ -140,6 +162,8 @@ def create_key(store: Store, name: str, role: Role | str, *, actor: str) -> str:
             entity="api_key",
             entity_id=name,
             role=role.value,
+            unit=unit,
+            grids=list(grids),
         )
     return key
 
@@ -154,23 +178,64 @@ def revoke_key(store: Store, name: str, *, actor: str) -> KeyInfo:
             raise ConflictError(f"API key {name!r} was revoked already")
         row.revoked_at = t.utcnow()
         record(session, actor=actor, action="key.revoke", entity="api_key", entity_id=name)
-        return KeyInfo(row.name, row.role, row.created_at, row.revoked_at)
+        _key_cache.pop((id(store), row.key_hash), None)
+        return _info(row)
+
+
+def _info(row: t.ApiKey) -> KeyInfo:
+    grids = tuple(row.grid_codes or ())
+    return KeyInfo(row.name, row.role, row.created_at, row.revoked_at, row.unit_code, grids)
 
 
 def list_keys(store: Store) -> list[KeyInfo]:
     """Every key, active and revoked, by name."""
     with store.reading() as session:
         rows = session.scalars(select(t.ApiKey).order_by(t.ApiKey.name))
-        return [KeyInfo(r.name, r.role, r.created_at, r.revoked_at) for r in rows]
+        return [_info(r) for r in rows]
+
+
+KEY_CACHE_SECONDS = 5.0  # a revoked key is refused by every worker within this time
+_KEY_CACHE_MAX = 10_000
+_key_cache: dict[tuple[int, str], tuple[float, Caller | None]] = {}
 
 
 def find_key(store: Store, key: str) -> Caller | None:
-    """The active key matching ``key``, or None (unknown or revoked)."""
+    """The active key matching ``key``, or None (unknown or revoked).
+
+    Answers, found or not, are remembered for :data:`KEY_CACHE_SECONDS` per store:
+    a terminal's every request and a flood of bogus keys cost no query each. A
+    key revoked in this process is forgotten at once; other workers refuse it
+    within that time.
+    """
+    hashed = hash_key(key)
+    slot = (id(store), hashed)
+    now = time.monotonic()
+    cached = _key_cache.get(slot)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    found = _find_key(store, hashed)
+    if len(_key_cache) >= _KEY_CACHE_MAX:
+        _key_cache.clear()  # bounded: a flood of distinct bogus keys cannot grow it
+    _key_cache[slot] = (now + KEY_CACHE_SECONDS, found)
+    return found
+
+
+def remembered_key(store: Store, key: str) -> tuple[bool, Caller | None]:
+    """(True, the answer) when :func:`find_key` answered for ``key`` lately, else (False,
+    None): asked on the event loop, which must not wait for the store."""
+    cached = _key_cache.get((id(store), hash_key(key)))
+    if cached is not None and cached[0] > time.monotonic():
+        return True, cached[1]
+    return False, None
+
+
+def _find_key(store: Store, hashed: str) -> Caller | None:
     with store.reading() as session:
-        row = session.scalars(select(t.ApiKey).where(t.ApiKey.key_hash == hash_key(key))).first()
+        row = session.scalars(select(t.ApiKey).where(t.ApiKey.key_hash == hashed)).first()
         if row is None or row.revoked_at is not None:
             return None
-        return Caller(row.name, Role(row.role), authenticated=True)
+        grids = tuple(row.grid_codes or ())
+        return Caller(row.name, Role(row.role), True, row.unit_code, grids)
 
 
 def parse_role(value: str) -> Role:
@@ -271,11 +336,19 @@ def check_role(who: Caller, needed: Role) -> Caller:
 
 
 async def authorize_on_loop(request: Request, needed: Role, key: str | None) -> Caller:
-    """:func:`authorize` for a request that presents ``key``: an anonymous caller is
-    checked on the event loop, a key is looked up in the store (a blocking query) in
-    the thread pool."""
+    """:func:`authorize` for a request that presents ``key``: an anonymous caller, and a
+    key answered lately (:func:`remembered_key`), are checked on the event loop; any
+    other key is looked up in the store (a blocking query) in the thread pool."""
     if key is None:
         return check_role(anonymous(_settings(request)), needed)
+    store: Store | None = getattr(request.app.state, "store", None)
+    if store is not None and presented_key(request) == key:
+        known, found = remembered_key(store, key)
+        if known:  # a terminal's every request: no hop to the thread pool
+            if found is None:
+                raise AccessDenied(401, "the API key is unknown or has been revoked")
+            request.state.gridgeo_caller = found
+            return check_role(found, needed)
     return await run_in_threadpool(authorize, request, needed)
 
 

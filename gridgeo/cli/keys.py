@@ -12,6 +12,7 @@ from typing import Any
 from gridgeo.api import security
 from gridgeo.cli.options import add_format, emit_json
 from gridgeo.cli.store import open_store
+from gridgeo.roles import Role
 
 EXIT_OK = 0
 
@@ -20,16 +21,23 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "keys",
         help="manage API keys of the HTTP API (create, list, revoke)",
-        description="API keys for the HTTP API. Roles: viewer < reporter < planner < admin "
-        "(each may do what the ones before it may). The key is printed once, on create; "
+        description="API keys for the HTTP API. Roles: viewer < reporter < handler < inspector "
+        "< dispatcher < planner < admin "
+        "(each may do what the ones before it may; case actions need their own role: "
+        "docs/CASES.md). The key is printed once, on create; "
         "only its SHA-256 is stored.",
     )
     keys = p.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
 
     c = keys.add_parser("create", help="create a key and print it (once)")
     c.add_argument("name", help="unique name of the key (its holder); the audit log shows it")
+    c.add_argument("--role", required=True, choices=[r.value for r in Role], help="its role")
+    c.add_argument("--unit", help="the unit code a handler key acts for (处置单位)")
     c.add_argument(
-        "--role", required=True, choices=[r.value for r in security.Role], help="its role"
+        "--grids",
+        type=lambda text: tuple(g for g in text.split(",") if g.strip()),
+        default=(),
+        help="grid codes an inspector key covers, comma-separated (each with its sub-grids)",
     )
     _options(c)
     c.set_defaults(handler=run_create)
@@ -52,7 +60,9 @@ def _options(p: argparse.ArgumentParser) -> None:
 
 def run_create(args: argparse.Namespace) -> int:
     store, _, actor = open_store(args)
-    key = security.create_key(store, args.name, args.role, actor=actor)
+    key = security.create_key(
+        store, args.name, args.role, actor=actor, unit=args.unit, grids=args.grids
+    )
     if args.format == "json":
         emit_json({"name": args.name.strip(), "role": args.role, "key": key})
     else:
@@ -74,7 +84,8 @@ def run_list(args: argparse.Namespace) -> int:
         print("no API keys")
     for k in rows:
         state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active"
-        print(f"{k.name}\t{k.role}\tcreated {k.created_at:%Y-%m-%d %H:%M}\t{state}")
+        scope = k.unit or ",".join(k.grids) or "-"
+        print(f"{k.name}\t{k.role}\t{scope}\tcreated {k.created_at:%Y-%m-%d %H:%M}\t{state}")
     return EXIT_OK
 
 

@@ -22,11 +22,15 @@ from sqlalchemy import delete, distinct, func, select
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from gridgeo.caseflow import CaseState, TaskState
+from gridgeo.deadlines import Urgency, parse_urgency
 from gridgeo.errors import GridgeoError, NotFoundError
 from gridgeo.io.dataset import Dataset
 from gridgeo.lookup import LookupResult
 from gridgeo.store import schema as t
 from gridgeo.store.audit import record
+from gridgeo.store.case_events import record_report
+from gridgeo.store.case_rows import CaseRow, media_of, read_case
 from gridgeo.store.codec import to_wkb
 from gridgeo.store.core import Store
 
@@ -55,6 +59,17 @@ class CaseRecord:
     attributes: dict[str, Any] = field(default_factory=dict)
     media_url: str | None = None
     media_ids: tuple[int, ...] = ()
+    state: str = "reported"
+    urgency: str = "normal"
+    public_note: str | None = None
+    closed_at: datetime | None = None
+    expected_at: datetime | None = None  # the latest deadline in force of its active tasks
+    next_deadline: datetime | None = None  # the earliest of the tasks still to be worked
+    units: tuple[str, ...] = ()  # the units of its active tasks
+
+    def overdue(self, now: datetime) -> bool:
+        """A task still to be worked has passed its deadline in force."""
+        return self.next_deadline is not None and self.next_deadline <= now
 
     @property
     def grid_code(self) -> str | None:
@@ -81,6 +96,15 @@ class CaseRecord:
             "attributes": self.attributes,
             "media_url": self.media_url,
             "media_ids": list(self.media_ids),
+            "state": self.state,
+            "state_zh": CaseState(self.state).label_zh,
+            "urgency": self.urgency,
+            "public_note": self.public_note,
+            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+            "expected_at": self.expected_at.isoformat() if self.expected_at else None,
+            "next_deadline": self.next_deadline.isoformat() if self.next_deadline else None,
+            "overdue": self.overdue(t.utcnow()),
+            "units": list(self.units),
         }
 
 
@@ -129,8 +153,14 @@ def create_case(
     attributes: dict[str, Any] | None = None,
     media_url: str | None = None,
     media: Sequence[MediaUpload] = (),
+    urgency: str = "normal",
+    at: datetime | None = None,
 ) -> CaseRecord:
     """Assign a reported point with ``data`` (its boundaries version) and store the case.
+
+    The case starts ``reported`` (上报) with its ``report`` event; ``partner_units``
+    is the dispatch suggestion (:func:`report_case` works it out). ``at`` is when
+    it was reported (default now; the event-log import gives past times).
 
     The case, its ``media`` (content types as checked by the caller) and the audit
     entry are one transaction: a failure at any step leaves none of them.
@@ -138,48 +168,176 @@ def create_case(
     unknown CRS (nothing is written). A point outside every grid is still
     stored, with no codes, so nobody's report is lost.
     """
-    result = data.lookup(lon, lat, crs)
-    x, y = result.cgcs2000
-    now = t.utcnow()
+    new = NewCase(
+        lon=lon,
+        lat=lat,
+        crs=crs,
+        category=category,
+        description=description,
+        address=address,
+        reporter=reporter,
+        urgency=urgency,
+        attributes=attributes or {},
+        media_url=media_url,
+        media=tuple(media),
+        at=at,
+    )
+    return _store_case(
+        store, data, new, actor=actor, partner_units=partner_units, agency=agency_responsible
+    )
+
+
+def _store_case(
+    store: Store,
+    data: Dataset,
+    new: NewCase,
+    *,
+    actor: str,
+    partner_units: Sequence[dict[str, Any]],
+    agency: str,
+) -> CaseRecord:
+    result = data.lookup(new.lon, new.lat, new.crs)  # a bad point fails before a transaction
     with store.transaction() as session:
-        case = t.Case(
-            created_at=now,
-            updated_at=now,
-            status=t.CaseStatus.OPEN,
-            category=category,
-            description=description,
-            address=address,
-            reporter=reporter,
-            source_lon=float(lon),
-            source_lat=float(lat),
-            source_crs=crs,
-            **_codes(result),
-            workstation_code=result.workstation.code if result.workstation else None,
-            partner_units=list(partner_units),
-            agency_responsible=agency_responsible,
-            boundary_version_id=data.version,
-            attributes=attributes or {},
-            media_url=media_url,
-            geom=to_wkb(shapely.Point(x, y)),
-        )
-        session.add(case)
-        session.flush()
-        media_ids = add_media(session, case.id, media, at=now)
-        record(
+        return insert_case(
             session,
+            data,
+            new,
             actor=actor,
-            action="case.create",
-            entity="case",
-            entity_id=case.id,
-            grid=result.leaf.code if result.leaf else None,
-            version=data.version,
-            media=len(media_ids),
+            partner_units=partner_units,
+            agency_responsible=agency,
+            located=result,
         )
-        return _record(case, x, y, media_ids)
+
+
+def insert_case(
+    session: Session,
+    data: Dataset,
+    new: NewCase,
+    *,
+    actor: str,
+    partner_units: Sequence[dict[str, Any]] = (),
+    agency_responsible: str = "",
+    located: LookupResult | None = None,
+) -> CaseRecord:
+    """:func:`create_case` inside the caller's transaction (``session``): the case, its
+    media, its ``report`` event and the audit entry, flushed but not committed.
+
+    ``located`` is the point's lookup when the caller has it already. Used where
+    many cases go in one transaction (the event-log import). Raises as
+    :func:`create_case` does.
+    """
+    result = located or data.lookup(new.lon, new.lat, new.crs)
+    x, y = result.cgcs2000
+    now = new.at or t.utcnow()
+    case = t.Case(
+        created_at=now,
+        updated_at=now,
+        status=t.CaseStatus.OPEN,
+        state=CaseState.REPORTED.value,
+        urgency=Urgency(new.urgency).value,
+        revision=0,
+        category=new.category,
+        description=new.description,
+        address=new.address,
+        reporter=new.reporter,
+        source_lon=float(new.lon),
+        source_lat=float(new.lat),
+        source_crs=new.crs,
+        **_codes(result),
+        workstation_code=result.workstation.code if result.workstation else None,
+        partner_units=list(partner_units),
+        agency_responsible=agency_responsible,
+        boundary_version_id=data.version,
+        attributes=dict(new.attributes),
+        media_url=new.media_url,
+        geom=to_wkb(shapely.Point(x, y)),
+    )
+    session.add(case)
+    session.flush()
+    media_ids = add_media(session, case.id, new.media, at=now)
+    record_report(session, case.id, actor, now)
+    record(
+        session,
+        actor=actor,
+        action="case.create",
+        entity="case",
+        entity_id=case.id,
+        grid=result.leaf.code if result.leaf else None,
+        version=data.version,
+        media=len(media_ids),
+    )
+    return _record(case, x, y, media_ids)
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """A report as it arrives from any entry point (CLI, ``/v1/cases``, Open311)."""
+
+    lon: float
+    lat: float
+    crs: str = "wgs84"
+    category: str = ""
+    description: str = ""
+    address: str = ""
+    reporter: str = ""
+    urgency: str = "normal"
+    attributes: dict[str, Any] = field(default_factory=dict)
+    media_url: str | None = None
+    media: tuple[MediaUpload, ...] = ()
+    at: datetime | None = None
+
+
+def suggestion(data: Dataset, new: NewCase) -> tuple[list[dict[str, Any]], str]:
+    """The 1+2+N dispatch suggestion of a report: its units with reasons, and who is responsible.
+
+    The units are the workstation of the point's community when the routing rule
+    involves the grid (the "2" work through it), then the partner units whose zones
+    cover the point and whose type the rule names. Without a routing table, none.
+    """
+    if data.routing is None:
+        return [], ""
+    result = data.dispatch(new.lon, new.lat, new.category, new.crs)
+    units: list[dict[str, Any]] = []
+    ws = result.lookup.workstation
+    if ws is not None and result.grid_involved:
+        units.append(
+            {"code": ws.code, "name": ws.name, "type": "workstation", "reason": result.grid_reason}
+        )
+    units += [
+        {
+            "code": m.partner.code,
+            "name": m.partner.name,
+            "type": m.partner.type.value,
+            "reason": m.reason,
+        }
+        for m in result.partners
+    ]
+    agency = "；".join(dict.fromkeys(u["name"] for u in units if u["name"]))
+    return units, agency
+
+
+def report_case(store: Store, data: Dataset, new: NewCase, *, actor: str) -> CaseRecord:
+    """Store a report as a case: the one way every entry point creates cases.
+
+    The category is checked against the published categories (CategoryError
+    naming it, with suggestions), the urgency against :class:`Urgency`, the
+    point is assigned to its grid, and the dispatch suggestion is stored with
+    the case; then :func:`create_case` writes it with its ``report`` event.
+    """
+    category = data.categories.resolve(new.category).code if new.category else ""
+    urgency = parse_urgency(new.urgency)
+    checked = replace(new, category=category, urgency=urgency.value)
+    units, agency = suggestion(data, checked) if category else ([], "")
+    return _store_case(store, data, checked, actor=actor, partner_units=units, agency=agency)
 
 
 def add_media(
-    session: Session, case_id: int, media: Iterable[MediaUpload], *, at: datetime
+    session: Session,
+    case_id: int,
+    media: Iterable[MediaUpload],
+    *,
+    at: datetime,
+    event_id: int | None = None,
 ) -> tuple[int, ...]:
     """Store ``media`` for the case in ``session``'s transaction; their new ids."""
     rows = [
@@ -191,6 +349,7 @@ def add_media(
             filename=m.filename[:255],
             data=m.data,
             created_at=at,
+            event_id=event_id,
         )
         for m in media
     ]
@@ -199,8 +358,15 @@ def add_media(
     return tuple(r.id for r in rows)
 
 
-def _record(case: t.Case, x: float, y: float, media_ids: Sequence[int] = ()) -> CaseRecord:
-    """The record of a case row whose point is (``x``, ``y``)."""
+def _record(
+    case: t.Case | CaseRow,
+    x: float,
+    y: float,
+    media_ids: Sequence[int] = (),
+    progress: Progress | None = None,
+) -> CaseRecord:
+    """The record of a case row whose point is (``x``, ``y``) and tasks ``progress``."""
+    progress = progress or Progress()
     return CaseRecord(
         id=case.id,
         status=case.status,
@@ -220,13 +386,63 @@ def _record(case: t.Case, x: float, y: float, media_ids: Sequence[int] = ()) -> 
         attributes=dict(case.attributes or {}),
         media_url=case.media_url,
         media_ids=tuple(media_ids),
+        state=case.state,
+        urgency=case.urgency,
+        public_note=case.public_note,
+        closed_at=case.closed_at,
+        expected_at=progress.expected_at,
+        next_deadline=progress.next_deadline,
+        units=progress.units,
     )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a case's tasks stand: the latest deadline in force of the active ones
+    (Open311's ``expected_datetime``), the earliest of those still to be worked (overdue
+    once passed), and the units working it."""
+
+    expected_at: datetime | None = None
+    next_deadline: datetime | None = None
+    units: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, tasks: Iterable[tuple[str, datetime, str]]) -> Progress:
+        """From (state, deadline in force, unit) of each task."""
+        active = [(s, d, u) for s, d, u in tasks if TaskState(s).is_active]
+        working = [d for s, d, _ in active if TaskState(s).is_open]
+        return cls(
+            max((d for _, d, _ in active), default=None),
+            min(working, default=None),
+            tuple(dict.fromkeys(u for _, _, u in active)),
+        )
 
 
 def _load(session: Session, case: t.Case) -> CaseRecord:
     """The record of one case row, its point and media ids read from the database."""
-    x, y = session.execute(select(func.ST_X(case.geom), func.ST_Y(case.geom))).one()
-    return _record(case, x, y, _media_ids(session, [case.id]).get(case.id, ()))
+    return load_record(
+        session, read_case(session, case.id), _progress(session, [case.id]).get(case.id)
+    )
+
+
+def load_record(session: Session, case: CaseRow, progress: Progress | None) -> CaseRecord:
+    """The record of a case row whose tasks stand at ``progress``."""
+    return _record(case, case.x, case.y, media_of(session, case.id), progress)
+
+
+def _progress(session: Session, case_ids: Sequence[int]) -> dict[int, Progress]:
+    """The :class:`Progress` of each of ``case_ids`` (one query for a page)."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(t.CaseTask.case_id, t.CaseTask.state, t.CaseTask.deadline, t.CaseTask.unit_code)
+        .where(t.CaseTask.case_id.in_(list(case_ids)))
+        .order_by(t.CaseTask.id)
+    )
+    by_case: dict[int, list[tuple[str, datetime, str]]] = {}
+    for case_id, state, deadline, unit in rows:
+        by_case.setdefault(case_id, []).append((state, deadline, unit))
+    return {case_id: Progress.of(tasks) for case_id, tasks in by_case.items()}
 
 
 def _media_ids(session: Session, case_ids: Sequence[int]) -> dict[int, list[int]]:
@@ -293,6 +509,8 @@ class CaseQuery:
     grid_code: str | None = None
     limit: int = 1000
     offset: int = 0
+    state: Choice = None
+    bbox: tuple[float, float, float, float] | None = None
 
 
 def _any_of(column: Any, wanted: Choice) -> Any:
@@ -316,7 +534,15 @@ def list_cases(store: Store, query: CaseQuery | None = None) -> list[CaseRecord]
         .limit(q.limit)
         .offset(q.offset)
     )
-    conditions = [_any_of(t.Case.status, q.status), _any_of(t.Case.category, q.category)]
+    conditions = [
+        _any_of(t.Case.status, q.status),
+        _any_of(t.Case.category, q.category),
+        _any_of(t.Case.state, q.state),
+    ]
+    if q.bbox is not None:
+        west, south, east, north = q.bbox
+        conditions.append(func.ST_X(t.Case.geom).between(west, east))
+        conditions.append(func.ST_Y(t.Case.geom).between(south, north))
     if q.ids:
         conditions.append(t.Case.id.in_(list(q.ids)))
     if q.start:
@@ -330,28 +556,12 @@ def list_cases(store: Store, query: CaseQuery | None = None) -> list[CaseRecord]
     stmt = stmt.where(*(c for c in conditions if c is not None))
     with store.reading() as session:
         rows = session.execute(stmt).all()
-        media = _media_ids(session, [case.id for case, _, _ in rows])
-        return [_record(case, x, y, media.get(case.id, ())) for case, x, y in rows]
-
-
-def set_status(store: Store, case_id: int, status: str, *, actor: str) -> CaseRecord:
-    """Open or close a case. Asking for the status it has changes nothing (its
-    ``updated_at``, which times photo pruning, stays)."""
-    with store.transaction() as session:
-        case = _case_row(session, case_id)
-        if case.status == t.CaseStatus(status):
-            return _load(session, case)
-        old, case.status, case.updated_at = case.status, t.CaseStatus(status), t.utcnow()
-        record(
-            session,
-            actor=actor,
-            action="case.status",
-            entity="case",
-            entity_id=case_id,
-            old=old,
-            new=case.status,
-        )
-        return _load(session, case)
+        ids = [case.id for case, _, _ in rows]
+        media, progress = _media_ids(session, ids), _progress(session, ids)
+        return [
+            _record(case, x, y, media.get(case.id, ()), progress.get(case.id))
+            for case, x, y in rows
+        ]
 
 
 @dataclass(frozen=True)
@@ -387,20 +597,19 @@ def prune_media(
 ) -> MediaPrune:
     """Delete the stored photos of cases closed more than ``older_than`` ago.
 
-    A case's ``updated_at`` is when it last changed (opened, closed or reassigned),
-    so a closed case whose ``updated_at`` is before the cutoff has been closed at
-    least that long. Open cases keep their photos whatever their age. A dry run
-    (the default) only counts; with ``commit`` the photos go in one transaction
-    with an audit entry. The cases themselves, and a ``media_url`` a client gave,
-    are kept. Counting and deleting select the cases in SQL (no list of ids, so
-    any number of photos), and the delete re-checks them: a case reopened
-    meanwhile keeps its photos, and the result counts what was deleted.
+    A closed case's ``closed_at`` is when it was closed (结案), so one whose
+    ``closed_at`` is before the cutoff has been closed at least that long. Open
+    cases keep their photos whatever their age. A dry run (the default) only
+    counts; with ``commit`` the photos go in one transaction with an audit entry.
+    The cases themselves, and a ``media_url`` a client gave, are kept. Counting
+    and deleting select the cases in SQL (no list of ids, so any number of
+    photos), and the result counts what was deleted.
     """
     if older_than < timedelta(0):
         raise GridgeoError(f"older_than must not be negative, got {older_than}")
     cutoff = (now or t.utcnow()) - older_than
     stale = select(t.Case.id).where(
-        t.Case.status == t.CaseStatus.CLOSED, t.Case.updated_at < cutoff
+        t.Case.state == CaseState.CLOSED.value, t.Case.closed_at < cutoff
     )
     of_stale = t.CaseMedia.case_id.in_(stale)
     with store.transaction() as session:

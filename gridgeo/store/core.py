@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gridgeo.store import migrate
-from gridgeo.store.engine import StoreError, make_engine, make_url_safe
+from gridgeo.store.engine import WRITE, StoreError, make_engine, make_url_safe
 
 
 class Store:
@@ -46,6 +46,7 @@ class Store:
     def transaction(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on any error."""
         with self._sessions() as session, session.begin():
+            session.connection(execution_options={WRITE: True})  # SQLite: BEGIN IMMEDIATE
             yield session
 
     @contextmanager

@@ -14,7 +14,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from gridgeo.errors import GridgeoError
@@ -43,7 +43,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _prepare_sqlite)
         # pysqlite's own transaction handling defers BEGIN; take it over so a
         # transaction starts when SQLAlchemy says (SQLAlchemy docs, "Serializable isolation").
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _begin_sqlite)
         return engine
     if backend == "postgresql":
         return create_engine(url, echo=echo, pool_pre_ping=True)
@@ -51,6 +51,16 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         f"database URL {url!r}: unsupported backend {backend!r}; use sqlite:///FILE "
         "(embedded SpatiaLite) or postgresql+psycopg://USER@HOST/DB (PostGIS)"
     )
+
+
+WRITE = "gridgeo_write"  # execution option of a connection that will write (Store.transaction)
+
+
+def _begin_sqlite(conn: Connection) -> None:
+    """``BEGIN IMMEDIATE`` for a transaction that will write: it takes the write lock at
+    once (waiting up to the busy timeout), where a deferred ``BEGIN`` that reads first
+    fails with "database is locked" when another writer commits in between."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
 
 
 def _prepare_sqlite(dbapi_conn: sqlite3.Connection, _record: Any) -> None:

@@ -98,7 +98,9 @@ class VersionStatus(StrEnum):
 
 
 class CaseStatus(StrEnum):
-    """Open311 statuses: a case is open until closed."""
+    """Open311 statuses: a case is open until closed or rejected (kept beside the
+    case's ``state`` of the work loop, from which the case core derives it, so that
+    Open311 filters stay one indexed equality)."""
 
     OPEN = "open"
     CLOSED = "closed"
@@ -260,6 +262,103 @@ class Case(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     media_url: Mapped[str | None] = mapped_column(String(2000))  # Open311 media_url as given
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
+    # the work loop (gridgeo.caseflow): state, urgency, and a revision bumped by every action
+    state: Mapped[str] = mapped_column(String(16), default="reported", index=True)
+    urgency: Mapped[str] = mapped_column(String(16), default="normal")
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    public_note: Mapped[str | None] = mapped_column(Text)  # Open311 status_notes
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+OPEN_TASK_STATES_SQL = "('dispatched', 'accepted', 'rework')"  # caseflow's TaskState.is_open
+
+
+class CaseTask(Base):
+    """One responsible unit's task on a case (派遣): its state and deadline in force.
+
+    ``grid_code`` and ``category`` repeat the case's so that a unit's queue filters
+    on one table with one index.
+    """
+
+    __tablename__ = "case_tasks"
+    __table_args__ = (
+        # a unit's to-do queue, earliest deadline first: one index range read up to its limit
+        Index(
+            "ix_case_tasks_open_unit_deadline",
+            "unit_code",
+            "deadline",
+            "id",
+            sqlite_where=text(f"state IN {OPEN_TASK_STATES_SQL}"),
+            postgresql_where=text(f"state IN {OPEN_TASK_STATES_SQL}"),
+        ),
+        Index("ix_case_tasks_unit_deadline", "unit_code", "deadline", "id"),
+        Index("ix_case_tasks_state_deadline", "state", "deadline"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    unit_code: Mapped[str] = mapped_column(String(64))
+    unit_name: Mapped[str] = mapped_column(String(200), default="")
+    unit_type: Mapped[str] = mapped_column(String(64), default="")
+    state: Mapped[str] = mapped_column(String(16))
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    dispatched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    extension_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # requested
+    grid_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    category: Mapped[str] = mapped_column(String(64), default="")
+    suggested: Mapped[bool] = mapped_column(Boolean, default=True)  # False: dispatcher's override
+
+
+class CaseEvent(Base):
+    """One action on a case (the event log of docs/CASES.md and its audit trail)."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("case_tasks.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(64), default="")
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")
+    from_state: Mapped[str] = mapped_column(String(16), default="")
+    to_state: Mapped[str] = mapped_column(String(16), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class OutboxMessage(Base):
+    """A notification written in the same transaction as the change it announces.
+
+    Delivered afterwards to the configured webhooks and the event stream
+    (``gridgeo.notify``): a change and its notice are committed together or not at all.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    topic: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_events.id", ondelete="CASCADE"), index=True
+    )
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class WebhookCursor(Base):
+    """How far one webhook has been delivered, and its retry state."""
+
+    __tablename__ = "webhook_cursors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(1000), unique=True)
+    delivered_id: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class CaseMedia(Base):
@@ -279,6 +378,7 @@ class CaseMedia(Base):
     filename: Mapped[str] = mapped_column(String(255), default="")
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    event_id: Mapped[int | None] = mapped_column(Integer)  # the action it came with (处置 photos)
 
 
 class ApiKey(Base):
@@ -291,6 +391,8 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(128), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    unit_code: Mapped[str | None] = mapped_column(String(64))  # a handler's unit
+    grid_codes: Mapped[list[str]] = mapped_column(JSON, default=list)  # an inspector's grids
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -34,7 +34,6 @@ from gridgeo.api.security import (
     KEY_HEADER,
     KEY_QUERY,
     Caller,
-    Role,
     access_of,
     anonymous,
     authorize_on_loop,
@@ -43,6 +42,7 @@ from gridgeo.api.security import (
 )
 from gridgeo.errors import GridgeoError
 from gridgeo.io.dataset import Dataset
+from gridgeo.roles import Role
 
 
 async def viewer_role(request: Request, query: dict[str, str] | None = None) -> Caller:

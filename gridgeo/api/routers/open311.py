@@ -40,21 +40,31 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from gridgeo.api.deps import current_dataset
 from gridgeo.api.errors import ProtocolRoute, validation_message
-from gridgeo.api.media import ACCEPTED, MAX_MEDIA_URL, media_url_problem, sniff
+from gridgeo.api.media import ACCEPTED as ACCEPTED_TYPES
+from gridgeo.api.media import (
+    IMAGE_TYPES,
+    MAX_MEDIA_URL,
+    MediaError,
+    checked_photo,
+    media_url_problem,
+)
 from gridgeo.api.routing import GatedRouter
-from gridgeo.api.security import Role, authorize
+from gridgeo.api.security import TooLargeError, authorize
+from gridgeo.caseflow import CaseState, public_notice
 from gridgeo.categories import Category, CategoryTable
 from gridgeo.errors import GridgeoError, NotFoundError
 from gridgeo.io.dataset import Dataset
+from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store.cases import (
     CaseQuery,
     CaseRecord,
     MediaUpload,
-    create_case,
+    NewCase,
     get_case,
     get_media,
     list_cases,
+    report_case,
 )
 from gridgeo.store.core import Store
 
@@ -336,14 +346,14 @@ class NewRequest:
 
 
 REPORTER_FIELDS = ("email", "device_id", "account_id", "first_name", "last_name", "phone")
-IMAGE_NAMES = ", ".join(ACCEPTED.values())
+
 
 POST_DESCRIPTION = f"""GeoReport v2 ``POST requests``: form-encoded
 (``application/x-www-form-urlencoded``) or ``multipart/form-data``.
 
 * ``media_url``: the spec's field, an http or https URL of a photo elsewhere (at
   most {MAX_MEDIA_URL} characters); stored with the case.
-* ``media`` (media extension, multipart only): a photo, {IMAGE_NAMES}, recognised by
+* ``media`` (media extension, multipart only): a photo, {IMAGE_TYPES}, recognised by
   its bytes rather than its declared type, at most ``GRIDGEO_MAX_MEDIA_BYTES``
   (default 10 MiB; larger is 413). Stored with the case in the same transaction and
   served at ``GET media/{{id}}``; the request's ``media_url`` then points there.
@@ -375,7 +385,7 @@ def create_request(
     ] = None,
     media: Annotated[
         UploadFile | None,
-        File(description=f"media extension: a photo ({IMAGE_NAMES}), multipart/form-data"),
+        File(description=f"media extension: a photo ({IMAGE_TYPES}), multipart/form-data"),
     ] = None,
 ) -> Response:
     def answer() -> Response:
@@ -389,7 +399,7 @@ def create_request(
         body = [
             {
                 "service_request_id": str(case.id),
-                "service_notice": notice(case),
+                "service_notice": notice(case, settings.lang),
                 "account_id": new.reporter.get("account_id"),
             }
         ]
@@ -475,20 +485,12 @@ def read_media(given: list[StarletteUpload | str], limit: int) -> MediaUpload | 
     data = upload.file.read(limit + 1)  # one byte more tells "over the limit"
     if not data and not name:
         return None  # a browser form with no file chosen
-    if len(data) > limit:
-        raise Open311Error(
-            413,
-            f"media {name!r} is larger than {limit} bytes, the limit (GRIDGEO_MAX_MEDIA_BYTES)",
-        )
-    kind = sniff(data)
-    if kind not in ACCEPTED:
-        sent = f", sent as {upload.content_type}" if upload.content_type else ""
-        raise Open311Error(
-            400,
-            f"media {name!r} is {kind} by its content{sent}: only {IMAGE_NAMES} images are "
-            "accepted",
-        )
-    return MediaUpload(content_type=kind, data=data, filename=name)
+    try:
+        return checked_photo(data, name, upload.content_type, limit)
+    except TooLargeError as exc:
+        raise Open311Error(413, f"media: {exc}") from None
+    except MediaError as exc:
+        raise Open311Error(400, f"media: {exc}") from None
 
 
 def _coordinate(name: str, text: str) -> float:
@@ -519,31 +521,11 @@ def check_attributes(code: str, given: dict[str, str]) -> None:
 
 
 def file_case(store: Store, data: Dataset, new: NewRequest, *, actor: str) -> CaseRecord:
-    """Dispatch the report and store it as a case with its photo (one transaction, audited)."""
-    partners: list[dict[str, Any]] = []
-    agency = ""
-    if data.routing is not None:
-        result = data.dispatch(new.lon, new.lat, new.service.code, new.crs)
-        partners = [
-            {
-                "code": m.partner.code,
-                "name": m.partner.name,
-                "type": m.partner.type.value,
-                "reason": m.reason,
-            }
-            for m in result.partners
-        ]
-        ws = result.lookup.workstation
-        handlers = ([ws.name] if ws is not None and result.grid_involved else []) + [
-            p["name"] for p in partners
-        ]
-        agency = "；".join(dict.fromkeys(h for h in handlers if h))
+    """Translate a GeoReport request into the case core's report (dispatch included there)."""
     reporter = new.reporter.get("email") or " ".join(
         v for k in ("first_name", "last_name") if (v := new.reporter.get(k, ""))
     )
-    return create_case(
-        store,
-        data,
+    report = NewCase(
         lon=new.lon,
         lat=new.lat,
         crs=new.crs,
@@ -551,20 +533,15 @@ def file_case(store: Store, data: Dataset, new: NewRequest, *, actor: str) -> Ca
         description=new.description,
         address=new.address,
         reporter=reporter,
-        actor=actor,
-        partner_units=partners,
-        agency_responsible=agency,
         attributes={"open311": new.attributes, "reporter": new.reporter},
         media_url=new.media_url,
-        media=[new.media] if new.media else (),
+        media=(new.media,) if new.media else (),
     )
+    return report_case(store, data, report, actor=actor)
 
 
-def notice(case: CaseRecord) -> str:
-    if case.grid_code is None:
-        return "received; the point is outside every grid and will be assigned by hand"
-    ws = f", workstation {case.workstation_code}" if case.workstation_code else ""
-    return f"received; assigned to grid {case.grid_code}{ws}"
+def notice(case: CaseRecord, lang: str) -> str:
+    return public_notice(CaseState(case.state), case.grid_code, case.workstation_code, lang)
 
 
 def _iso(value: datetime) -> str:
@@ -573,7 +550,9 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def request_row(case: CaseRecord, table: CategoryTable, *, media_base: str) -> dict[str, Any]:
+def request_row(
+    case: CaseRecord, table: CategoryTable, *, media_base: str, lang: str = "zh"
+) -> dict[str, Any]:
     """One case as a GeoReport v2 ``request`` (no reporter details: they are not published).
 
     ``media_url`` is the uploaded photo at ``media_base`` + its id when there is
@@ -584,15 +563,15 @@ def request_row(case: CaseRecord, table: CategoryTable, *, media_base: str) -> d
     return {
         "service_request_id": str(case.id),
         "status": case.status,
-        "status_notes": None,
+        "status_notes": case.public_note,
         "service_name": cat.name_zh if cat else case.category,
         "service_code": case.category,
         "description": case.description,
         "agency_responsible": case.agency_responsible,
-        "service_notice": notice(case),
+        "service_notice": notice(case, lang),
         "requested_datetime": _iso(case.created_at),
         "updated_datetime": _iso(case.updated_at),
-        "expected_datetime": None,
+        "expected_datetime": _iso(case.expected_at) if case.expected_at else None,
         "address": case.address,
         "address_id": None,
         "zipcode": None,
@@ -655,7 +634,8 @@ def request_list(
             store, replace(query, limit=page_size + 1, offset=(page - 1) * page_size)
         )
         base = media_base(request)
-        rows = [request_row(c, table, media_base=base) for c in found[:page_size]]
+        lang = request.app.state.settings.lang
+        rows = [request_row(c, table, media_base=base, lang=lang) for c in found[:page_size]]
         response = respond(fmt, "service_requests", "request", rows)
         if len(found) > page_size:
             following = request.url.include_query_params(page=page + 1, page_size=page_size)
@@ -741,7 +721,8 @@ def request_one(request: Request, service_request_id: str, fmt: FormatPath) -> R
         except NotFoundError:
             raise Open311Error(404, f"service request {number} does not exist") from None
         categories = current_dataset(request).categories
-        rows = [request_row(case, categories, media_base=media_base(request))]
+        lang = request.app.state.settings.lang
+        rows = [request_row(case, categories, media_base=media_base(request), lang=lang)]
         return respond(fmt, "service_requests", "request", rows)
 
     return guarded(fmt, answer)
@@ -752,7 +733,9 @@ def request_one(request: Request, service_request_id: str, fmt: FormatPath) -> R
 MEDIA_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The photo's bytes, with the content type found when it was uploaded.",
-        "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in ACCEPTED},
+        "content": {
+            kind: {"schema": {"type": "string", "format": "binary"}} for kind in ACCEPTED_TYPES
+        },
     },
     404: {
         "description": "No such media (the spec's error list).",

@@ -21,7 +21,6 @@ from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import (
     AccessDenied,
     Caller,
-    Role,
     check_upload_counts,
     copy_limited,
     extract_zip_safely,
@@ -32,6 +31,7 @@ from gridgeo.diff import diff_grids
 from gridgeo.errors import InputFileError
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.model import GridSet
+from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store import versions
 from gridgeo.store.core import Store
