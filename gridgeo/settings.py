@@ -109,8 +109,9 @@ class Settings(BaseSettings):
     )
     viewer_cases_url: str = Field(
         "",
-        description="URL the viewer loads case points from (GeoJSON); default: the "
-        "viewer's own /map/cases.geojson built from map_cases.",
+        description="URL the viewer loads cases from: one ending in /v1/cases draws the "
+        "work loop live, any other is GeoJSON points; default: /v1/cases from the store, "
+        "else the viewer's own /map/cases.geojson built from map_cases.",
     )
     viewer_max_features: int = Field(
         3000,
@@ -161,6 +162,41 @@ class Settings(BaseSettings):
     cors_origins: str = Field(
         "",
         description="Origins allowed by CORS, comma-separated (or *); empty: no CORS headers.",
+    )
+    # --- notifications: webhooks and the event stream (gridgeo/notify/, docs/NOTIFY.md) ---
+    webhooks: str = Field(
+        "",
+        description="Webhook URLs (http or https), comma-separated, that receive every outbox "
+        "message as a JSON POST; empty: no webhook delivery.",
+    )
+    webhook_secret: str = Field(
+        "",
+        description="HMAC-SHA256 key signing each webhook body (X-Gridgeo-Signature); "
+        "empty: unsigned.",
+    )
+    webhook_timeout_s: float = Field(
+        5.0, gt=0, le=300, description="Seconds a webhook may take to answer before a retry."
+    )
+    webhook_max_backoff_s: float = Field(
+        300.0,
+        gt=0,
+        description="Longest wait before retrying a failing webhook (backoff 2^attempts s, "
+        "jittered, capped at this).",
+    )
+    webhook_batch: int = Field(
+        100, ge=1, le=100_000, description="Most messages sent to one webhook in one pass."
+    )
+    webhook_interval_s: float = Field(
+        1.0, gt=0, description="Seconds between delivery passes of the service and the CLI."
+    )
+    events_poll_s: float = Field(
+        0.5, gt=0, le=60, description="How often an event stream (/v1/events) checks the outbox."
+    )
+    events_keepalive_s: float = Field(
+        15.0,
+        gt=0,
+        le=300,
+        description="An event stream sends a keepalive comment after this many idle seconds.",
     )
     host: str = "127.0.0.1"
     port: int = 8000

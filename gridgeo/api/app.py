@@ -9,8 +9,19 @@ from fastapi import Depends, FastAPI
 
 from gridgeo import __version__
 from gridgeo.api import errors, lookup_service, security
-from gridgeo.api.routers import features, health, lookup, open311, tiles, versions, viewer
+from gridgeo.api.routers import (
+    cases,
+    events,
+    features,
+    health,
+    lookup,
+    open311,
+    tiles,
+    versions,
+    viewer,
+)
 from gridgeo.io.dataset import Dataset
+from gridgeo.notify import WebhookWorker
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
 from gridgeo.store.live import LiveDataset, StaticData
@@ -34,14 +45,20 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
         if settings.seed_sample:
             seed_if_empty(store, settings)
         live = LiveDataset(store, settings, warm=lookup_service.warm)
+    # outbox to webhooks (gridgeo.notify); checks GRIDGEO_WEBHOOKS now, runs only if set
+    webhooks = WebhookWorker(live.store, settings) if live.store is not None else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         live.start()
         lookup_service.warm(live.current)  # the first lookup should not pay the index build
+        if webhooks is not None:
+            webhooks.start()
         try:
             yield
         finally:
+            if webhooks is not None:
+                await webhooks.stop()
             live.stop()
 
     app = FastAPI(
@@ -53,6 +70,7 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     app.state.settings = settings
     app.state.live = live
     app.state.store = live.store
+    app.state.webhooks = webhooks
     errors.install(app)
     security.install(app, settings)
     # First in the route table: matching is linear and each router passed over costs a few
@@ -65,7 +83,9 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     for router in (features.router, tiles.router, viewer.router):
         app.include_router(router, dependencies=read)
     app.include_router(versions.router)  # checks roles per operation
+    app.include_router(cases.router)  # checks roles per operation; the case core checks scope
     app.include_router(open311.router)  # answers refusals as Open311 error lists
+    app.include_router(events.router)  # the event stream; viewer role, checked per operation
     return app
 
 
