@@ -1,5 +1,6 @@
 """The store commands end to end: import, publish, versions, rollback, export, diff, cases,
-reassign, audit, prune-media; on SpatiaLite and on PostGIS."""
+reassign, audit, prune-media; on SpatiaLite and on PostGIS (``gridgeo cases`` in full:
+tests/test_cli_cases.py)."""
 
 from __future__ import annotations
 
@@ -49,8 +50,9 @@ def test_a_planners_session(
     sample = read_boundaries([SAMPLE / "boundaries.gpkg"])
     point = redraw_strip(sample).representative_point()
     code, out, _ = run(
-        capsys, store_url, "cases", "--add", str(point.x), str(point.y), "--crs", "cgcs2000"
-    )
+        capsys, store_url, "cases", "add", str(point.x), str(point.y), "--crs", "cgcs2000",
+        "--category", "0101", "--lang", "en",
+    )  # fmt: skip
     assert code == 0 and f"grid {REDRAWN_GRIDS[1]} (version 1)" in out
 
     # export, redraw in "QGIS", import, diff, publish
@@ -67,7 +69,7 @@ def test_a_planners_session(
     assert run(capsys, store_url, "publish", "2")[0] == 0
 
     # the case keeps its grid until reassigned
-    code, out, _ = run(capsys, store_url, "cases", "--format", "json")
+    code, out, _ = run(capsys, store_url, "cases", "list", "--format", "json")
     assert json.loads(out)[0]["grid_code"] == REDRAWN_GRIDS[1]
     code, out, _ = run(capsys, store_url, "reassign", "--to", "2")
     assert code == 0 and "1 moved to another grid" in out
@@ -144,8 +146,18 @@ def test_close_cases_and_prune_their_photos(
 
     code, out, _ = run(capsys, store_url, "prune-media", "--older-than", "0")
     assert code == 0 and "would delete 0 photo(s)" in out  # the case is open
-    code, out, _ = run(capsys, store_url, "cases", "--close", str(case.id))
-    assert code == 0 and f"case {case.id} [closed]" in out
+    unit, deadline = "WS450302001001", "2099-12-31T17:00+08:00"
+    steps = [
+        ["register"],
+        ["dispatch", "--unit", unit, "--deadline", deadline],
+        ["handle", "--unit", unit],
+        ["verify_pass", "--unit", unit],
+        ["close"],
+    ]
+    for step in steps:
+        code, out, err = run(capsys, store_url, "cases", "act", str(case.id), *step, "--lang", "en")
+        assert code == 0, err
+    assert f"case {case.id}: close 结案 done, now closed 结案" in out
     code, out, _ = run(capsys, store_url, "prune-media", "--older-than", "0")
     assert code == 0 and "would delete 1 photo(s), 1,008 bytes, of 1 case(s)" in out
     assert "--commit" in out
@@ -157,10 +169,10 @@ def test_close_cases_and_prune_their_photos(
     assert code == 0 and json.loads(out) | {"cutoff": None} == {
         "cutoff": None, "media": 1, "cases": 1, "bytes": 1008, "removed": True
     }  # fmt: skip
-    code, out, _ = run(capsys, store_url, "cases", "--reopen", str(case.id))
-    assert code == 0 and f"case {case.id} [open]" in out
+    code, _, err = run(capsys, store_url, "cases", "act", str(case.id), "close")
+    assert code == 2 and f"case {case.id} is closed" in err  # no reopening: the loop is done
 
-    code, _, err = run(capsys, store_url, "cases", "--close", "999")
+    code, _, err = run(capsys, store_url, "cases", "act", "999", "close")
     assert code != 0 and "case 999 does not exist" in err
     code, out, _ = run(capsys, store_url, "prune-media", "--older-than", "0", "--commit")
     assert code == 0 and out.startswith("deleted 0 photo(s)")  # nothing left to delete
@@ -170,5 +182,5 @@ def test_close_cases_and_prune_their_photos(
         assert exit_info.value.code == 2
         assert "days" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        run(capsys, store_url, "cases", "--close", "1", "--reopen", "1")
-    assert "not allowed with argument" in capsys.readouterr().err
+        run(capsys, store_url, "cases", "--close", "1")
+    assert "invalid choice" in capsys.readouterr().err  # the old flags are gone

@@ -9,9 +9,11 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from casehelpers import ADMIN, close_case
 from geometries import REDRAWN_GRIDS, redraw_strip, redrawn_sample
 from sqlalchemy import func, insert, select
 
+from gridgeo.caseflow import Action, IllegalActionError
 from gridgeo.coords import from_cgcs2000
 from gridgeo.errors import CoordinateError, GridgeoError, NotFoundError
 from gridgeo.io.dataset import Dataset, load
@@ -27,8 +29,8 @@ from gridgeo.store.cases import (
     list_cases,
     prune_media,
     reassign,
-    set_status,
 )
+from gridgeo.store.casework import ActionRequest, act
 from gridgeo.store.core import Store
 from gridgeo.store.datasets import load_dataset
 from gridgeo.store.versions import import_boundaries, publish
@@ -87,7 +89,7 @@ def test_case_keeps_its_grid_until_reassigned(store: Store, sample: Dataset) -> 
     moving = create_case(store, data1, lon=inside.x, lat=inside.y, crs="cgcs2000", actor="a")
     staying = create_case(store, data1, lon=elsewhere[0], lat=elsewhere[1], actor="a")
     closed = create_case(store, data1, lon=inside.x, lat=inside.y, crs="cgcs2000", actor="a")
-    set_status(store, closed.id, "closed", actor="a")
+    close_case(store, closed.id)
     assert moving.grid_code == REDRAWN_GRIDS[1]
 
     v2 = publish_version(store, sample, redrawn=True)
@@ -113,7 +115,7 @@ def test_listing_filters(store: Store, sample: Dataset) -> None:
     data = load_dataset(store, Settings(), publish_version(store, sample))
     a = create_case(store, data, lon=110.3005, lat=25.2785, category="A", actor="x")
     b = create_case(store, data, lon=110.2915, lat=25.2800, category="B", actor="x")
-    set_status(store, b.id, "closed", actor="x")
+    close_case(store, b.id)
     assert [c.id for c in list_cases(store)] == [b.id, a.id]
     assert [c.id for c in list_cases(store, CaseQuery(status="open"))] == [a.id]
     assert [c.id for c in list_cases(store, CaseQuery(category="B"))] == [b.id]
@@ -159,7 +161,7 @@ def test_listing_any_of_several_values_pages_in_sql(store: Store, sample: Datase
         for i in range(12)
     ]
     for case_id in made[::3]:  # every category "A" case
-        set_status(store, case_id, "closed", actor="x")
+        close_case(store, case_id)
     wanted = [i for n, i in enumerate(made) if "ABC"[n % 3] in "AB"]
     query = CaseQuery(category=["A", "B"], status=["open", "closed"], limit=3)
     pages = [list_cases(store, replace(query, offset=o)) for o in range(0, 12, 3)]
@@ -184,13 +186,12 @@ def test_prune_media_of_long_closed_cases_only(store: Store, sample: Dataset) ->
         new_case(1),
         new_case(1),
     )
-    for case_id in (long_closed, recently_closed):
-        set_status(store, case_id, "closed", actor="inspector")
-    with store.transaction() as session:  # closed 40 days ago; open for 400 days
-        for case_id, days in ((long_closed, 40), (still_open, 400)):
-            row = session.get(t.Case, case_id)
-            assert row is not None
-            row.updated_at = t.utcnow() - timedelta(days=days)
+    close_case(store, long_closed, at=t.utcnow() - timedelta(days=40))  # closed 40 days ago
+    close_case(store, recently_closed)
+    with store.transaction() as session:  # open for 400 days
+        row = session.get(t.Case, still_open)
+        assert row is not None
+        row.updated_at = t.utcnow() - timedelta(days=400)
 
     dry = prune_media(store, older_than=timedelta(days=30), actor="admin")
     assert (dry.media, dry.cases, dry.bytes, dry.removed) == (2, 1, 2 * len(photo.data), False)
@@ -218,12 +219,17 @@ def test_prune_media_of_long_closed_cases_only(store: Store, sample: Dataset) ->
 def test_closing_a_closed_case_keeps_its_prune_clock(store: Store, sample: Dataset) -> None:
     data = load_dataset(store, Settings(), publish_version(store, sample))
     case = create_case(store, data, lon=110.3005, lat=25.2785, actor="app")
-    closed = set_status(store, case.id, "closed", actor="inspector")
-    again = set_status(store, case.id, "closed", actor="inspector")
+    closed = close_case(store, case.id)
+    with pytest.raises(IllegalActionError, match=r"case \d+ is closed .*allowed now: none"):
+        act(store, case.id, ActionRequest(Action.CLOSE), ADMIN)
+    again = get_case(store, case.id)
+    assert again.closed_at == closed.closed_at is not None  # the prune clock did not restart
     assert again.updated_at == closed.updated_at and again.status == "closed"
     with store.reading() as session:
         entries = session.scalars(
-            select(t.AuditEntry).where(t.AuditEntry.action == "case.status")
+            select(t.CaseEvent).where(
+                t.CaseEvent.case_id == case.id, t.CaseEvent.action == Action.CLOSE.value
+            )
         ).all()
         assert len(entries) == 1  # the second close changed nothing
 
@@ -232,7 +238,7 @@ def test_prune_media_takes_any_number_of_photos(store: Store, sample: Dataset) -
     # more than PostgreSQL's 65,535 bound parameters: the delete selects in SQL, not by ids
     data = load_dataset(store, Settings(), publish_version(store, sample))
     case = create_case(store, data, lon=110.3005, lat=25.2785, actor="app")
-    set_status(store, case.id, "closed", actor="inspector")
+    close_case(store, case.id)
     n = 70_000
     row = {"case_id": case.id, "content_type": "image/png", "size": 1, "sha256": "0" * 64}
     with store.transaction() as session:

@@ -12,11 +12,14 @@ import sys
 from collections.abc import Sequence
 
 from gridgeo import __version__
+from gridgeo.caseflow import IllegalActionError
 from gridgeo.cli import assign, boundaries, lookup, serve
+from gridgeo.cli import cases as cases_cli
 from gridgeo.cli import diff as diff_cli
 from gridgeo.cli import dispatch as dispatch_cli
 from gridgeo.cli import keys as keys_cli
 from gridgeo.cli import maps as maps_cli
+from gridgeo.cli import outbox as outbox_cli
 from gridgeo.cli import store as store_cli
 from gridgeo.errors import (
     CodeError,
@@ -36,6 +39,7 @@ ERROR_EXIT_CODES: dict[type[GridgeoError], int] = {
     CRSError: EXIT_INPUT,
     CoordinateError: EXIT_INPUT,
     CodeError: EXIT_INPUT,
+    IllegalActionError: EXIT_INPUT,  # an action the case's state refuses: bad input, not findings
     ConflictError: EXIT_PROBLEMS,  # e.g. publishing a version with validation errors
     StoreError: EXIT_INPUT,
     GridgeoError: EXIT_INPUT,
@@ -55,11 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     lookup.register(sub)
     serve.register(sub)
     store_cli.register(sub)
+    cases_cli.register(sub)
     assign.register(sub)
     dispatch_cli.register(sub)
     maps_cli.register(sub)
     diff_cli.register(sub)
     keys_cli.register(sub)
+    outbox_cli.register(sub)
     return parser
 
 

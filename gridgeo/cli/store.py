@@ -1,5 +1,5 @@
-"""Store commands: import, publish, versions, rollback, export, reassign, cases, prune-media,
-audit.
+"""Store commands: import, publish, versions, rollback, export, reassign, prune-media, audit
+(the cases of the work loop: ``gridgeo cases``, :mod:`gridgeo.cli.cases`).
 
 All of them call the store's one core (``gridgeo.store``), the same the API calls.
 ``import`` is a dry run unless ``--commit``: it validates and says what it would write.
@@ -85,7 +85,7 @@ def register(sub: Any) -> None:
     add_format(p)
     p.set_defaults(handler=run_reassign)
 
-    _register_cases(sub)
+    _register_prune_media(sub)  # the cases themselves: gridgeo.cli.cases
 
     p = sub.add_parser("audit", help="show the audit log, newest first")
     p.add_argument("--limit", type=int, default=50)
@@ -94,23 +94,7 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run_audit)
 
 
-def _register_cases(sub: Any) -> None:
-    p = sub.add_parser(
-        "cases", help="list cases (or add one with --add LON LAT, close one with --close ID)"
-    )
-    p.add_argument("--status", choices=("open", "closed"))
-    change = p.add_mutually_exclusive_group()
-    change.add_argument("--add", nargs=2, type=float, metavar=("LON", "LAT"), help="report a case")
-    change.add_argument("--close", type=int, metavar="ID", help="close case ID (its work is done)")
-    change.add_argument("--reopen", type=int, metavar="ID", help="open case ID again")
-    p.add_argument("--crs", default="wgs84", help="CRS of --add: wgs84, cgcs2000, gcj02, bd09")
-    p.add_argument("--category", default="", help="category code of --add")
-    p.add_argument("--description", default="", help="description of --add")
-    p.add_argument("--limit", type=int, default=100)
-    add_store_options(p)
-    add_format(p)
-    p.set_defaults(handler=run_cases)
-
+def _register_prune_media(sub: Any) -> None:
     p = sub.add_parser(
         "prune-media",
         help="delete the photos of cases closed more than N days ago (dry run unless --commit)",
@@ -392,39 +376,6 @@ def run_prune_media(args: argparse.Namespace) -> int:
         f"closed before {found.cutoff:%Y-%m-%d %H:%M} UTC"
         + ("" if args.commit or not found.media else "; run again with --commit to delete")
     )
-    return EXIT_OK
-
-
-def run_cases(args: argparse.Namespace) -> int:
-    store, cfg, actor = open_store(args)
-    if args.close is not None:
-        rows = [cases.set_status(store, args.close, "closed", actor=actor)]
-    elif args.reopen is not None:
-        rows = [cases.set_status(store, args.reopen, "open", actor=actor)]
-    elif args.add:
-        data = load_dataset(store, cfg)
-        record = cases.create_case(
-            store,
-            data,
-            lon=args.add[0],
-            lat=args.add[1],
-            crs=args.crs,
-            category=args.category,
-            description=args.description,
-            actor=actor,
-        )
-        rows = [record]
-    else:
-        rows = cases.list_cases(store, cases.CaseQuery(status=args.status, limit=args.limit))
-    if args.format == "json":
-        emit_json([r.to_dict() for r in rows])
-        return EXIT_OK
-    for r in rows:
-        print(
-            f"case {r.id} [{r.status}] {r.category or '-'} at {r.lon:.6f},{r.lat:.6f}: "
-            f"grid {r.grid_code or '(none)'} (version {r.boundary_version}), "
-            f"workstation {r.workstation_code or '-'}"
-        )
     return EXIT_OK
 
 

@@ -1,0 +1,917 @@
+"""The case event log: every event of every case as one CSV row, out and back in.
+
+The format (docs/EVENT_LOG.md) is CSV, UTF-8, one row per event, rows in any order::
+
+    case_id,at,action,unit,deadline,actor,lon,lat,crs,category,note
+
+``at`` and ``deadline`` are ISO 8601 times with their UTC offset
+(``2026-11-03T09:15+08:00``); ``action`` one of :class:`~gridgeo.caseflow.Action`
+(English or its Chinese label on import); ``dispatch`` names the ``unit`` and its
+``deadline``, ``request_extension`` and ``extend`` the deadline asked for and
+granted. ``lon``, ``lat``, ``crs`` and ``category`` are the case's as reported,
+repeated on each row. A ``report`` row's ``note`` is the case's description.
+
+:func:`export_events` writes the log of the store (UTF-8 with a BOM, so Excel opens
+it as UTF-8). :func:`import_events` replays a log through the work loop's own core
+(:func:`~gridgeo.store.cases.insert_case` and :func:`~gridgeo.store.casework.act_in`)
+in one transaction for the whole file, so the state rules hold for imported
+history as for live work; it is a dry run unless ``commit``, and any problem (all of
+them are collected, each with its line) leaves nothing written.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gridgeo.caseflow import Action, ActionInputError, Actor, CaseState, parse_action
+from gridgeo.categories import CategoryTable
+from gridgeo.coords import parse_coord_system
+from gridgeo.deadlines import BEIJING
+from gridgeo.errors import GridgeoError, InputFileError
+from gridgeo.io.dataset import Dataset
+from gridgeo.roles import Role
+from gridgeo.store import schema as t
+from gridgeo.store.audit import record
+from gridgeo.store.cases import NewCase, insert_case, suggestion
+from gridgeo.store.casework import ActionRequest, act_in
+from gridgeo.store.core import Store
+
+COLUMNS = (
+    "case_id",
+    "at",
+    "action",
+    "unit",
+    "deadline",
+    "actor",
+    "lon",
+    "lat",
+    "crs",
+    "category",
+    "note",
+)
+OPTIONAL_COLUMNS = frozenset({"actor", "note"})  # default: the importer's name, no note
+REQUIRED_COLUMNS = tuple(c for c in COLUMNS if c not in OPTIONAL_COLUMNS)
+
+ExportFormat = Literal["csv", "jsonl"]
+Lang = Literal["zh", "en"]
+
+_CASE_ACTIONS = frozenset({Action.REPORT, Action.REGISTER, Action.REJECT, Action.CLOSE})
+_NEEDS_UNIT = frozenset({Action.DISPATCH, Action.REDISPATCH})
+_NEEDS_DEADLINE = frozenset({Action.DISPATCH, Action.REQUEST_EXTENSION, Action.EXTEND})
+_MAX_UNIT, _MAX_ACTOR = 64, 200  # the widths of case_events.unit and .actor
+FUTURE_SLACK = timedelta(minutes=5)  # clocks of the exporting machine may run a little ahead
+EXAMPLE_TIME = "2026-11-03T09:15+08:00"
+
+
+class EventLogError(InputFileError):
+    """The event log file cannot be read as a whole (not UTF-8, columns missing)."""
+
+
+def with_offset(text: str) -> str:
+    """How to write the offset-less time ``text`` with its offset (for messages).
+
+    >>> with_offset("2026-11-03T09:15"), with_offset("2026-11-03")
+    ('2026-11-03T09:15+08:00', '2026-11-03T00:00+08:00')
+    """
+    has_time = len(text) > 10
+    return f"{text}+08:00" if has_time else f"{text}T00:00+08:00"
+
+
+# --- export -------------------------------------------------------------------------------
+
+
+def format_time(value: datetime) -> str:
+    """``value`` in Beijing time with its offset, as short as is exact.
+
+    >>> from datetime import UTC
+    >>> format_time(datetime(2026, 11, 3, 1, 15, tzinfo=UTC))
+    '2026-11-03T09:15+08:00'
+    >>> format_time(datetime(2026, 11, 3, 1, 15, 7, 250, tzinfo=UTC))
+    '2026-11-03T09:15:07.000250+08:00'
+    """
+    local = value.astimezone(BEIJING)
+    if local.microsecond:
+        spec = "microseconds"
+    elif local.second:
+        spec = "seconds"
+    else:
+        spec = "minutes"
+    return local.isoformat(timespec=spec)
+
+
+def _export_rows(session: Session, case_ids: Sequence[int] | None) -> Iterator[dict[str, Any]]:
+    """Every event as a dict of :data:`COLUMNS` (lon/lat floats, deadline None when none)."""
+    e, c = t.CaseEvent, t.Case
+    stmt = (
+        select(
+            e.case_id,
+            e.at,
+            e.action,
+            e.unit,
+            e.deadline,
+            e.actor,
+            c.source_lon,
+            c.source_lat,
+            c.source_crs,
+            c.category,
+            e.note,
+            c.description,
+        )
+        .join(c, c.id == e.case_id)
+        .order_by(e.case_id, e.id)
+        .execution_options(yield_per=2000)  # any number of events in bounded memory
+    )
+    if case_ids is not None:
+        stmt = stmt.where(e.case_id.in_(list(case_ids)))
+    for row in session.execute(stmt):
+        (case_id, at, action, unit, deadline, actor, lon, lat, crs, category, note, text) = row
+        yield {
+            "case_id": str(case_id),
+            "at": format_time(at),
+            "action": action,
+            "unit": unit or "",
+            "deadline": format_time(deadline) if deadline else None,
+            "actor": actor,
+            "lon": float(lon),
+            "lat": float(lat),
+            "crs": crs,
+            "category": category,
+            # the report event has no note of its own: it carries what was reported
+            "note": text if action == Action.REPORT.value else note,
+        }
+
+
+@contextmanager
+def _output(out: str | Path | IO[str], encoding: str) -> Iterator[IO[str]]:
+    if isinstance(out, str | Path):
+        with Path(out).open("w", encoding=encoding, newline="") as stream:
+            yield stream
+    else:
+        yield out  # the caller's stream: the caller closes it
+
+
+def export_events(
+    store: Store,
+    out: str | Path | IO[str],
+    *,
+    case_ids: Sequence[int] | None = None,
+    format: ExportFormat = "csv",
+) -> int:
+    """Write the event log of the store (or of ``case_ids``) to ``out``; the number of rows.
+
+    Parameters
+    ----------
+    store : Store
+        The store to read.
+    out : str, Path or text stream
+        A file path (CSV gets a UTF-8 BOM so that Excel reads it as UTF-8) or an open
+        text stream (written as is, no BOM).
+    case_ids : sequence of int, optional
+        Only these cases (default every case).
+    format : {"csv", "jsonl"}
+        CSV with a header row of :data:`COLUMNS`, or one JSON object per line with the
+        same keys (lon/lat numbers, a missing deadline ``null``).
+
+    Returns
+    -------
+    int
+        Events written, ordered by case id then event id.
+    """
+    if format not in ("csv", "jsonl"):
+        raise GridgeoError(f"event log format {format!r}: use csv or jsonl")
+    count = 0
+    encoding = "utf-8-sig" if format == "csv" else "utf-8"
+    with store.reading() as session, _output(out, encoding) as stream:
+        if format == "csv":
+            writer = csv.writer(stream)
+            writer.writerow(COLUMNS)
+        for row in _export_rows(session, case_ids):
+            if format == "csv":
+                writer.writerow(["" if row[k] is None else row[k] for k in COLUMNS])
+            else:
+                stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+# --- import: reading and checking rows ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a row (or the case it belongs to) cannot be imported.
+
+    ``message`` is English, ``message_zh`` Chinese (empty: only English, as the
+    work loop's own refusals are).
+    """
+
+    line: int
+    case_id: str
+    message: str
+    message_zh: str = ""
+
+    def text(self, lang: Lang = "zh") -> str:
+        """The problem with its line and case, in ``lang``."""
+        if lang == "en":
+            case = f" (case {self.case_id})" if self.case_id else ""
+            return f"line {self.line}{case}: {self.message}"
+        case = f"（案件 {self.case_id}）" if self.case_id else ""
+        return f"第 {self.line} 行{case}：{self.message_zh or self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "case_id": self.case_id,
+            "message": self.message,
+            "message_zh": self.message_zh or self.message,
+        }
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What :func:`import_events` did, or would do on a dry run.
+
+    ``rows`` and ``cases`` count the file; ``events`` the events written (rows plus
+    ``implied_requests``: the extension requests an ``extend`` row implies when the
+    log has none before it); ``states`` how many cases reached each state;
+    ``mapping`` the file's case ids to the store's new ones (on a dry run they are
+    what the transaction gave before it was rolled back, not kept). Any problem:
+    nothing was written.
+    """
+
+    source: str
+    committed: bool
+    rows: int
+    cases: int
+    events: int = 0
+    implied_requests: int = 0
+    states: dict[str, int] = field(default_factory=dict)
+    mapping: dict[str, int] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "committed": self.committed,
+            "dry_run": not self.committed,
+            "rows": self.rows,
+            "cases": self.cases,
+            "events": self.events,
+            "implied_requests": self.implied_requests,
+            "states": self.states,
+            "mapping": self.mapping,
+            "problem_count": len(self.problems),
+            "problems": [p.to_dict() for p in self.problems],
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One checked row: values parsed, the case's columns None/empty where left blank."""
+
+    line: int
+    case_id: str
+    at: datetime
+    action: Action
+    unit: str
+    deadline: datetime | None
+    actor: str
+    lon: float | None
+    lat: float | None
+    crs: str
+    category: str
+    note: str
+
+
+class _RowChecker:
+    """Parses the cells of one row, collecting every problem of it (not just the first)."""
+
+    def __init__(self, line: int, case_id: str, now: datetime) -> None:
+        self.line, self.case_id, self.now = line, case_id, now
+        self.problems: list[Problem] = []
+
+    def bad(self, en: str, zh: str) -> None:
+        self.problems.append(Problem(self.line, self.case_id, en, zh))
+
+    def time(self, name: str, text: str) -> datetime | None:
+        if not text:
+            return None
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            self.bad(
+                f"{name} {text!r} is not an ISO 8601 time such as {EXAMPLE_TIME}",
+                f"{name} {text!r} 不是 ISO 8601 时间（例如 {EXAMPLE_TIME}）",
+            )
+            return None
+        if value.tzinfo is None:
+            self.bad(
+                f"{name} {text!r} has no UTC offset: write it as {with_offset(text)}",
+                f"{name} {text!r} 缺少时区偏移：应写作 {with_offset(text)}",
+            )
+            return None
+        return value
+
+    def action(self, text: str) -> Action | None:
+        try:
+            return parse_action(text)
+        except ActionInputError as exc:
+            names = ", ".join(a.value for a in Action)
+            self.bad(str(exc), f"action {text!r} 不是已知动作：可用 {names}（或其中文名）")
+            return None
+
+    def number(self, name: str, text: str, limit: float) -> float | None:
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            self.bad(f"{name} {text!r} is not a number", f"{name} {text!r} 不是数字")
+            return None
+        if not math.isfinite(value) or abs(value) > limit:
+            self.bad(
+                f"{name} {text!r} is outside -{limit:g}..{limit:g}",
+                f"{name} {text!r} 超出 -{limit:g}..{limit:g}",
+            )
+            return None
+        return value
+
+    def crs(self, text: str) -> str:
+        if not text:
+            return ""
+        try:
+            return parse_coord_system(text)
+        except GridgeoError as exc:
+            self.bad(str(exc), f"crs {text!r} 未知：可用 wgs84、cgcs2000、gcj02、bd09")
+            return ""
+
+    def category(self, text: str, table: CategoryTable) -> str:
+        if not text:
+            return ""
+        try:
+            return table.resolve(text).code
+        except GridgeoError as exc:
+            self.bad(str(exc), f"category {text!r} 不是已发布的类别：{exc}")
+            return ""
+
+    def length(self, name: str, text: str, limit: int) -> None:
+        if len(text) > limit:
+            self.bad(
+                f"{name} {text[:20]!r}... is longer than {limit} characters",
+                f"{name} {text[:20]!r}... 超过 {limit} 个字符",
+            )
+
+
+def _check_row(
+    line: int, cells: dict[str, str], now: datetime, categories: CategoryTable
+) -> tuple[_Row | None, list[Problem]]:
+    """One row parsed and checked on its own (the order of a case's events comes later)."""
+    case_id = cells["case_id"]
+    check = _RowChecker(line, case_id, now)
+    if not case_id:
+        check.bad("case_id is empty", "case_id 为空")
+    at = check.time("at", cells["at"])
+    if not cells["at"]:
+        check.bad("at is empty", "at 为空")
+    elif at is not None and at > now + FUTURE_SLACK:
+        check.bad(f"at {cells['at']!r} lies in the future", f"at {cells['at']!r} 晚于当前时间")
+    action = check.action(cells["action"]) if cells["action"] else None
+    if not cells["action"]:
+        check.bad("action is empty", "action 为空")
+    unit, deadline = cells["unit"], check.time("deadline", cells["deadline"])
+    check.length("unit", unit, _MAX_UNIT)
+    check.length("actor", cells["actor"], _MAX_ACTOR)
+    if action is not None:
+        _check_action_cells(check, action, unit, cells["deadline"])
+    lon = check.number("lon", cells["lon"], 180)
+    lat = check.number("lat", cells["lat"], 90)
+    crs = check.crs(cells["crs"])
+    category = check.category(cells["category"], categories)
+    if action is Action.REPORT:
+        missing = [n for n in ("lon", "lat", "crs") if not cells[n]]
+        if missing:
+            names = ", ".join(missing)
+            check.bad(
+                f"report needs {names} (the point reported, crs wgs84, cgcs2000, gcj02 or bd09)",
+                f"report 须填写 {names}（上报位置；crs 为 wgs84、cgcs2000、gcj02 或 bd09）",
+            )
+    if check.problems or at is None or action is None:
+        return None, check.problems
+    row = _Row(
+        line=line,
+        case_id=case_id,
+        at=at,
+        action=action,
+        unit=unit,
+        deadline=deadline,
+        actor=cells["actor"],
+        lon=lon,
+        lat=lat,
+        crs=crs,
+        category=category,
+        note=cells["note"],
+    )
+    return row, []
+
+
+def _check_action_cells(check: _RowChecker, action: Action, unit: str, deadline: str) -> None:
+    """The unit and deadline cells an action needs, and those it must leave blank."""
+    name = f"{action.value}（{action.label_zh}）"
+    if action in _NEEDS_UNIT and not unit:
+        check.bad(f"{action.value} needs the unit", f"{name}须填写 unit")
+    if action in _NEEDS_DEADLINE and not deadline:
+        check.bad(f"{action.value} needs the deadline", f"{name}须填写 deadline")
+    if action in _CASE_ACTIONS and unit:
+        check.bad(
+            f"{action.value} acts on the case: unit must be blank, not {unit!r}",
+            f"{name}作用于案件本身：unit 应为空，而不是 {unit!r}",
+        )
+    if action not in _NEEDS_DEADLINE and deadline:
+        check.bad(
+            f"{action.value} takes no deadline, got {deadline!r}",
+            f"{name}不带期限，却填写了 deadline {deadline!r}",
+        )
+
+
+def _read_rows(
+    path: Path, categories: CategoryTable, now: datetime
+) -> tuple[list[_Row], list[Problem], int]:
+    """The checked rows of ``path``, the problems of the others, and the number of rows."""
+    rows: list[_Row] = []
+    problems: list[Problem] = []
+    count = 0
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as stream:
+            reader = csv.reader(stream)
+            header = next(reader, None)
+            if header is None:
+                raise EventLogError(f"{path}: the file is empty (expected a header row)")
+            index = _columns(path, header)
+            last = reader.line_num
+            for record_ in reader:
+                line, last = last + 1, reader.line_num  # a quoted note may span lines
+                if not any(cell.strip() for cell in record_):
+                    continue
+                count += 1
+                cells = {
+                    name: (record_[i] if i < len(record_) else "") for name, i in index.items()
+                }
+                # blanks around a value are noise, except in a note, which is kept as written
+                cells = {k: v if k == "note" else v.strip() for k, v in cells.items()}
+                for name in OPTIONAL_COLUMNS - set(index):
+                    cells[name] = ""
+                row, found = _check_row(line, cells, now, categories)
+                problems += found
+                if row is not None:
+                    rows.append(row)
+    except UnicodeDecodeError as exc:
+        raise EventLogError(
+            f"{path}: byte {exc.start} is not UTF-8; save the file as 'CSV UTF-8' "
+            "(Excel's plain CSV is GBK)"
+        ) from None
+    except csv.Error as exc:
+        raise EventLogError(f"{path}: not a readable CSV file: {exc}") from None
+    except OSError as exc:
+        raise EventLogError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return rows, problems, count
+
+
+def _columns(path: Path, header: Sequence[str]) -> dict[str, int]:
+    """Column name -> position; EventLogError naming missing or repeated columns."""
+    names = [h.strip().lower() for h in header]
+    twice = sorted({n for n in names if n and names.count(n) > 1})
+    if twice:
+        raise EventLogError(f"{path}: column(s) {', '.join(twice)} appear more than once")
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise EventLogError(
+            f"{path}: missing column(s) {', '.join(missing)}; the event log has "
+            f"{','.join(COLUMNS)} (actor and note may be left out)"
+        )
+    return {n: names.index(n) for n in COLUMNS if n in names}
+
+
+# --- import: the cases --------------------------------------------------------------------
+
+
+@dataclass
+class _Case:
+    """The rows of one case of the file, ordered by time (stable on file order)."""
+
+    case_id: str
+    rows: list[_Row]
+
+    @property
+    def report(self) -> _Row:
+        return self.rows[0]
+
+
+def _group(rows: Iterable[_Row]) -> list[_Case]:
+    """Cases in the order they first appear, each with its rows sorted by ``at``."""
+    found: dict[str, list[_Row]] = {}
+    for row in rows:
+        found.setdefault(row.case_id, []).append(row)
+    return [_Case(cid, sorted(rs, key=lambda r: r.at)) for cid, rs in found.items()]
+
+
+def _check_case(case: _Case) -> list[Problem]:
+    """A case starts with its one report; every row repeats the report's point and category."""
+    reports = [r for r in case.rows if r.action is Action.REPORT]
+    first = case.rows[0]
+    if not reports:
+        return [
+            Problem(
+                first.line,
+                case.case_id,
+                f"case {case.case_id} has no report row: a case's events start with report",
+                f"案件 {case.case_id} 没有 report（上报）行：案件的事件从上报开始",
+            )
+        ]
+    problems = [
+        Problem(
+            r.line,
+            case.case_id,
+            f"case {case.case_id} is reported twice (first on line {reports[0].line})",
+            f"案件 {case.case_id} 重复上报（首次在第 {reports[0].line} 行）",
+        )
+        for r in reports[1:]
+    ]
+    report = reports[0]
+    if first is not report:
+        problems.append(
+            Problem(
+                first.line,
+                case.case_id,
+                f"{first.action.value} at {format_time(first.at)} comes before the case's "
+                f"report (line {report.line}, at {format_time(report.at)})",
+                f"{first.action.value}（{first.action.label_zh}）时间 {format_time(first.at)} "
+                f"早于案件的上报（第 {report.line} 行，{format_time(report.at)}）",
+            )
+        )
+    for row in case.rows:
+        for name in ("lon", "lat", "crs", "category"):
+            value, reported = getattr(row, name), getattr(report, name)
+            if value not in (None, "") and value != reported:
+                problems.append(
+                    Problem(
+                        row.line,
+                        case.case_id,
+                        f"{name} {value!r} differs from the case's report "
+                        f"(line {report.line}: {reported!r})",
+                        f"{name} {value!r} 与案件上报时的不同（第 {report.line} 行：{reported!r}）",
+                    )
+                )
+    return problems
+
+
+class _CaseRefusedError(Exception):
+    """A case whose replay the core refused; carries the problem (its savepoint rolls back)."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+@dataclass
+class _Replayed:
+    case_id: int
+    state: str
+    events: int
+    implied: int
+    warning: Problem | None = None
+
+
+class _RollbackError(Exception):
+    """Raised to roll the import's transaction back (a dry run, or problems found)."""
+
+
+def _refused(
+    row: _Row, exc: Exception, later: int, store_id: int | None = None
+) -> _CaseRefusedError:
+    rest_en = f"; its {later} later event(s) were not replayed" if later else ""
+    rest_zh = f"；其后 {later} 条事件未回放" if later else ""
+    when = format_time(row.at)
+    why = str(exc)
+    if store_id is not None:  # the core names the id it gave, which the rollback discards
+        why = re.sub(rf"\bcase {store_id}\b", f"case {row.case_id}", why)
+    return _CaseRefusedError(
+        Problem(
+            row.line,
+            row.case_id,
+            f"{row.action.value} at {when} refused: {why}{rest_en}",
+            f"{row.action.value}（{row.action.label_zh}）于 {when} 被拒绝：{why}{rest_zh}",
+        )
+    )
+
+
+def _pair_redispatches(case: _Case) -> tuple[list[tuple[_Row, _Row | None]], list[Problem]]:
+    """The rows as steps: a redispatch with the dispatch of its new unit (same time)."""
+    paired: set[int] = set()
+    steps: list[tuple[_Row, _Row | None]] = []
+    problems: list[Problem] = []
+    for row in case.rows:
+        if row.action is Action.REDISPATCH:
+            new = next(
+                (
+                    r
+                    for r in case.rows
+                    if r.action is Action.DISPATCH
+                    and r.at == row.at
+                    and r.unit != row.unit
+                    and id(r) not in paired
+                ),
+                None,
+            )
+            if new is None:
+                problems.append(
+                    Problem(
+                        row.line,
+                        case.case_id,
+                        f"redispatch of unit {row.unit} needs the dispatch row of the new unit "
+                        f"at the same time ({format_time(row.at)})",
+                        f"改派（redispatch）单位 {row.unit} 须有同一时间（{format_time(row.at)}）"
+                        "派遣新单位的 dispatch 行",
+                    )
+                )
+                continue
+            paired.add(id(new))
+            steps.append((row, new))
+    order = {id(r): n for n, r in enumerate(case.rows)}
+    singles = [(r, None) for r in case.rows if r.action is not Action.REDISPATCH]
+    steps += [(r, n) for r, n in singles if id(r) not in paired]
+    steps.sort(key=lambda step: order[id(step[0])])
+    return steps, problems
+
+
+def _task_unit(session: Session, case_id: int, row: _Row) -> str:
+    """The unit a task row names, else the case's one active task's (a log may leave it out)."""
+    if row.unit:
+        return row.unit
+    units = session.scalars(
+        select(t.CaseTask.unit_code).where(
+            t.CaseTask.case_id == case_id, t.CaseTask.state != "cancelled"
+        )
+    ).all()
+    if len(units) == 1:
+        return units[0]
+    raise ActionInputError(
+        f"the row names no unit and the case has {len(units)} active tasks "
+        f"({', '.join(units) or 'none'}): name the unit"
+    )
+
+
+def _request_pending(session: Session, case_id: int, unit: str) -> bool:
+    found = session.scalar(
+        select(t.CaseTask.extension_until).where(
+            t.CaseTask.case_id == case_id,
+            t.CaseTask.unit_code == unit,
+            t.CaseTask.state != "cancelled",
+        )
+    )
+    return found is not None
+
+
+def _replay(
+    session: Session, data: Dataset, case: _Case, steps: list[tuple[_Row, _Row | None]], who: str
+) -> _Replayed:
+    """Insert the case and apply its events, as the core would have at their times."""
+    report = case.report
+    assert report.lon is not None and report.lat is not None
+    later = len(steps) - 1
+    try:
+        new = NewCase(report.lon, report.lat, report.crs, report.category)
+        units, agency = suggestion(data, new) if report.category else ([], "")
+        reported = NewCase(
+            lon=report.lon,
+            lat=report.lat,
+            crs=report.crs,
+            category=report.category,
+            description=report.note,
+            attributes={"import": {"case_id": case.case_id}},
+            at=report.at,
+        )
+        inserted = insert_case(
+            session,
+            data,
+            reported,
+            actor=report.actor or who,
+            partner_units=units,
+            agency_responsible=agency,
+        )
+    except GridgeoError as exc:
+        raise _refused(report, exc, later) from exc
+    done = _Replayed(inserted.id, CaseState.REPORTED.value, 1, 0)
+    if inserted.grid_code is None:
+        done.warning = Problem(
+            report.line,
+            case.case_id,
+            f"the point lies outside every grid of version {data.version}: stored without codes",
+            f"上报位置不在版本 {data.version} 的任何网格内：案件已保存，但无网格编码",
+        )
+    for n, (row, paired) in enumerate(steps[1:], start=1):
+        actor = Actor(row.actor or who, Role.ADMIN)
+        try:
+            done.implied += _apply(session, data, inserted.id, row, paired, actor=actor)
+        except GridgeoError as exc:
+            raise _refused(row, exc, later - n, inserted.id) from exc
+    stored = session.get(t.Case, inserted.id)  # in the session already: no query
+    assert stored is not None
+    done.state = stored.state
+    done.events = len(case.rows) + done.implied
+    return done
+
+
+def _apply(
+    session: Session, data: Dataset, case_id: int, row: _Row, paired: _Row | None, *, actor: Actor
+) -> int:
+    """One row as an action of the core; how many extension requests it had to imply."""
+    base = ActionRequest(row.action, note=row.note, at=row.at)
+    if row.action in _CASE_ACTIONS:
+        act_in(session, case_id, base, actor, data=data)
+        return 0
+    if row.action is Action.DISPATCH:
+        req = ActionRequest(
+            row.action, units=(row.unit,), deadline=row.deadline, note=row.note, at=row.at
+        )
+        act_in(session, case_id, req, actor, data=data)
+        return 0
+    unit = _task_unit(session, case_id, row)
+    if row.action is Action.REDISPATCH:
+        assert paired is not None
+        req = ActionRequest(
+            row.action,
+            unit=unit,
+            units=(paired.unit,),
+            deadline=paired.deadline,
+            note=row.note,
+            at=row.at,
+        )
+        act_in(session, case_id, req, actor, data=data)
+        return 0
+    implied = 0
+    if row.action is Action.EXTEND and not _request_pending(session, case_id, unit):
+        # the log's format grants an extension in one row; the loop asks for it first
+        asked = ActionRequest(Action.REQUEST_EXTENSION, unit=unit, deadline=row.deadline, at=row.at)
+        act_in(session, case_id, asked, actor, data=data)
+        implied = 1
+    req = ActionRequest(row.action, unit=unit, deadline=row.deadline, note=row.note, at=row.at)
+    act_in(session, case_id, req, actor, data=data)
+    return implied
+
+
+def import_events(
+    store: Store,
+    path: str | Path,
+    *,
+    data: Dataset,
+    actor: str,
+    commit: bool = False,
+    now: datetime | None = None,
+) -> ImportReport:
+    """Replay the event log ``path`` into the store: all of it in one transaction, or nothing.
+
+    Every row is checked (action, times with offsets, coordinates, units and
+    deadlines an action needs), and every problem is collected with its line. The
+    rows are grouped by ``case_id`` and each case's events ordered by ``at``
+    (stable on the file's order); the first must be its ``report``. Each case is
+    inserted, assigned with ``data`` (the published boundaries), and gets a new
+    id, the file's id kept as ``attributes["import"]["case_id"]``; each event is
+    then applied by the work loop's core at its time by an admin named by the
+    row's ``actor`` (default ``actor``), so an order the state rules forbid is a
+    problem naming the line and the actions allowed. An ``extend`` of a task with
+    no pending request implies the request (same time, same deadline).
+
+    Parameters
+    ----------
+    store : Store
+        Where to write.
+    path : str or Path
+        The CSV event log (UTF-8, a BOM tolerated; columns by name, others ignored).
+    data : Dataset
+        The published boundaries (with partners and routing) the cases are assigned with.
+    actor : str
+        Who imports (the audit entry; the actor of rows that name none).
+    commit : bool
+        Write (default: a dry run, rolled back at the end).
+    now : datetime, optional
+        The clock events may not lie after (default now).
+
+    Returns
+    -------
+    ImportReport
+        What was (or would be) written, or the problems; with any problem nothing is.
+
+    Raises
+    ------
+    EventLogError
+        The file cannot be read, is not UTF-8, or lacks columns (named).
+    """
+    source = Path(path)
+    clock = now or t.utcnow()
+    rows, problems, count = _read_rows(source, data.categories, clock)
+    bad_cases = {p.case_id for p in problems}
+    cases = _group(rows)
+    planned: list[tuple[_Case, list[tuple[_Row, _Row | None]]]] = []
+    for case in cases:
+        if case.case_id in bad_cases:
+            continue  # its rows' problems are listed; its order is checked once they are fixed
+        found = _check_case(case)
+        steps, unpaired = _pair_redispatches(case)
+        problems += found + unpaired
+        if not (found or unpaired):
+            planned.append((case, steps))
+    n_cases = len({r.case_id for r in rows} | (bad_cases - {""}))
+    report = ImportReport(str(source), False, count, n_cases)
+    replayed: dict[str, _Replayed] = {}
+    warnings: list[Problem] = []
+    try:
+        with store.transaction() as session:
+            warnings += _imported_before(session, [case for case, _ in planned])
+            for case, steps in planned:
+                try:
+                    with session.begin_nested():  # a refused case leaves nothing half-written
+                        replayed[case.case_id] = _replay(session, data, case, steps, actor)
+                except _CaseRefusedError as refused:
+                    problems.append(refused.problem)
+            if problems or not commit:
+                raise _RollbackError
+            record(
+                session,
+                actor=actor,
+                action="case.import",
+                entity="case",
+                source=source.name,
+                rows=count,
+                cases=len(replayed),
+            )
+    except _RollbackError:
+        pass
+    problems.sort(key=lambda p: p.line)
+    warnings += [r.warning for r in replayed.values() if r.warning is not None]
+    warnings.sort(key=lambda p: p.line)
+    return _finish(report, replayed, problems, warnings, committed=commit and not problems)
+
+
+def _imported_before(session: Session, cases: Sequence[_Case]) -> list[Problem]:
+    """Warnings for the file's cases an earlier import already brought in (by file id)."""
+    by_id = {case.case_id: case for case in cases}
+    column = t.Case.attributes["import"]["case_id"].as_string()
+    found: list[Problem] = []
+    ids = list(by_id)
+    for start in range(0, len(ids), 1000):  # bounded IN lists, whatever the file's size
+        rows = session.execute(
+            select(column, t.Case.id).where(column.in_(ids[start : start + 1000]))
+        )
+        for file_id, case_id in rows:
+            found.append(
+                Problem(
+                    by_id[file_id].report.line,
+                    file_id,
+                    f"case_id {file_id} was imported before as case {case_id}: "
+                    "importing it again makes a second case",
+                    f"case_id {file_id} 已导入过（案件 {case_id}）：再次导入会产生重复案件",
+                )
+            )
+    return found
+
+
+def _finish(
+    report: ImportReport,
+    replayed: dict[str, _Replayed],
+    problems: list[Problem],
+    warnings: list[Problem],
+    *,
+    committed: bool,
+) -> ImportReport:
+    states = Counter(r.state for r in replayed.values())
+    return ImportReport(
+        source=report.source,
+        committed=committed,
+        rows=report.rows,
+        cases=report.cases,
+        events=sum(r.events for r in replayed.values()),
+        implied_requests=sum(r.implied for r in replayed.values()),
+        states={s.value: states[s.value] for s in CaseState if states[s.value]},
+        mapping={cid: r.case_id for cid, r in replayed.items()},
+        problems=tuple(problems),
+        warnings=tuple(warnings),
+    )
