@@ -11,9 +11,16 @@ from fastapi.testclient import TestClient
 
 import gridgeo
 from gridgeo.api.app import create_app
+from gridgeo.caseflow import CaseState
 from gridgeo.io.dataset import Dataset
 from gridgeo.maps.assets import remote_assets
-from gridgeo.maps.viewer import viewer_config
+from gridgeo.maps.viewer import (
+    CASE_STATE_COLORS,
+    CASE_TEXT,
+    VIEWER_TEXT,
+    is_work_loop_url,
+    viewer_config,
+)
 from gridgeo.settings import REPO_ROOT, Settings
 from gridgeo.store.cases import create_case
 
@@ -68,6 +75,7 @@ def test_english_basemap_and_cases_url(data: Dataset) -> None:
         config = _config(c.get("/map").text)
     assert config["lang"] == "en"
     assert config["cases"] == "/v1/cases"
+    assert config["casesMode"] == "loop" and config["events"] == "/v1/events"
     tiles = config["tiles"]
     assert isinstance(tiles, list) and len(tiles) == 2 and "LAYER=eva" in tiles[1]["url"]
 
@@ -153,3 +161,53 @@ def test_cases_come_from_the_store_once_it_has_some(tmp_path: Path) -> None:
     assert [f["properties"]["id"] for f in doc["features"]] == [str(case.id)]
     assert doc["features"][0]["properties"]["code_l5"] == "450302001001002"
     assert doc["features"][0]["geometry"]["coordinates"] == [110.3005, 25.2785]
+
+
+def test_served_from_a_store_the_case_layer_reads_the_work_loop(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    with TestClient(create_app(Settings(database_url=url)), root_path="/gis") as c:
+        config = _config(c.get("/map").text)
+    assert config["casesMode"] == "loop"
+    assert config["cases"] == "/gis/v1/cases"  # the root_path prefix, like the other URLs
+    assert config["caseItem"] == "/gis/v1/cases/"
+    assert config["events"] == "/gis/v1/events"
+    assert config["maxCases"] == 5000 and config["casePage"] == 1000
+    categories = config["categories"]
+    assert isinstance(categories, dict) and categories["0505"] == "机动车乱停放"
+    states = config["caseStates"]
+    assert isinstance(states, list)
+    assert [s["label"] for s in states] == [s.label_zh for s in CaseState]
+    assert config["openTaskStates"] == ["dispatched", "accepted", "rework"]
+
+
+def test_the_mode_follows_the_cases_url() -> None:
+    loop = viewer_config(prefix="/gis", work_loop=True)
+    assert (loop["cases"], loop["casesMode"], loop["events"]) == (
+        "/gis/v1/cases",
+        "loop",
+        "/gis/v1/events",
+    )
+    # a GeoJSON URL keeps the file mode, store or not: no detail URL, no event stream
+    for work_loop in (True, False):
+        geojson = viewer_config(cases_url="/data/cases.geojson", work_loop=work_loop)
+        assert (geojson["casesMode"], geojson["events"], geojson["caseItem"]) == ("geojson", "", "")
+    other = viewer_config(cases_url="http://gis.example/city/v1/cases?state=dispatched")
+    assert other["casesMode"] == "loop"
+    assert other["caseItem"] == "http://gis.example/city/v1/cases/"
+    assert other["events"] == "http://gis.example/city/v1/events"
+    assert is_work_loop_url("/v1/cases/") and not is_work_loop_url("/v1/cases.geojson")
+
+
+def test_case_states_have_distinct_colours_and_text_in_both_languages() -> None:
+    assert list(CASE_STATE_COLORS) == list(CaseState)
+    assert len(set(CASE_STATE_COLORS.values())) == len(CaseState)
+    assert not set(CASE_TEXT) & set(VIEWER_TEXT)
+    zh, en = viewer_config(lang="zh"), viewer_config(lang="en")
+    for key, (chinese, english) in CASE_TEXT.items():
+        assert zh["text"][key] == chinese and en["text"][key] == english
+        assert chinese != english
+        assert not any(mark in chinese for mark in "(),:;"), key  # full-width in Chinese
+    assert [s["label"] for s in en["caseStates"]] == [s.value for s in CaseState]
+    assert en["actions"]["verify_pass"] == "verify pass" and zh["actions"]["close"] == "结案"
+    assert zh["taskStates"]["dispatched"] == "待签收" and en["urgencies"]["urgent"] == "urgent"
+    assert zh["urgencies"]["urgent"] == "紧急"

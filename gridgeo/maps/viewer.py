@@ -5,10 +5,23 @@ level and the workstations from the OGC API Features endpoints
 (``/collections/{id}/items``, GeoJSON, paged by ``next`` links), asks
 ``/v1/lookup`` for the chain and workstation of a clicked point and
 ``/map/staff`` for the people responsible, searches codes and names among the
-loaded grids, and shows case points from a GeoJSON URL. A level with more grids
-than ``GRIDGEO_VIEWER_MAX_FEATURES`` is drawn per view (bbox requests) once the
-view is small enough; the others load whole when the page opens. All text comes from
-:mod:`gridgeo.maps.text` in the configured language.
+loaded grids, and shows cases. A level with more grids than
+``GRIDGEO_VIEWER_MAX_FEATURES`` is drawn per view (bbox requests) once the view is
+small enough; the others load whole when the page opens.
+
+Cases come in one of two modes, decided by the cases URL:
+
+* ``loop`` (a URL ending in ``/v1/cases``, the default when the service runs on a
+  store): the work loop. Cases are read page by page from ``/v1/cases`` (at most
+  ``max_cases``; beyond that per view, with ``bbox``), drawn as circles coloured by
+  state (:data:`CASE_STATE_COLORS`, the legend), overdue ones ringed in red; a click
+  shows the case with its tasks and timeline (``/v1/cases/{id}``); filters by state,
+  unit and category; ``/v1/events`` (Server-Sent Events) keeps the markers live.
+* ``geojson`` (any other URL, e.g. ``/map/cases.geojson`` from ``GRIDGEO_MAP_CASES``):
+  points of a GeoJSON file, drawn as dots.
+
+All text comes from :mod:`gridgeo.maps.text` and :data:`CASE_TEXT` in the
+configured language.
 """
 
 from __future__ import annotations
@@ -17,7 +30,10 @@ import html
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
+from gridgeo.caseflow import Action, CaseState, TaskState
+from gridgeo.deadlines import Urgency
 from gridgeo.levels import Level
 from gridgeo.maps import style
 from gridgeo.maps.basemap import NO_BASEMAP, Basemap
@@ -56,6 +72,53 @@ VIEWER_TEXT = (
     "illustrative",
     "zoom_in",
 )
+# the work-loop case layer: one colour per case state (the legend), in the loop's order
+CASE_STATE_COLORS: dict[CaseState, str] = {
+    CaseState.REPORTED: "#e377c2",
+    CaseState.REGISTERED: "#9467bd",
+    CaseState.REJECTED: "#b0b0b0",
+    CaseState.DISPATCHED: "#1f77b4",
+    CaseState.HANDLED: "#17becf",
+    CaseState.VERIFIED: "#2ca02c",
+    CaseState.CLOSED: "#636363",
+}
+OVERDUE_COLOR = "#e31a1c"  # the ring of an overdue case
+CASE_PAGE = 1000  # cases per /v1/cases request (its largest page)
+MAX_CASES = 5000  # cases loaded whole; with more, the newest this many in the view
+LOOP_PATH = "/v1/cases"
+# text of the case layer, (zh, en) as in gridgeo.maps.text.TEXT; {n} is filled by the script
+CASE_TEXT: dict[str, tuple[str, str]] = {
+    "case_states": ("案件状态", "case states"),
+    "overdue": ("逾期", "overdue"),
+    "overdue_hint": (
+        "派遣后超过处置时限仍未处置完毕的案件（红圈）",
+        "dispatched cases past their deadline (red ring)",
+    ),
+    "unit": ("单位", "unit"),
+    "all_units": ("全部单位", "all units"),
+    "unit_hint": (
+        "已派遣案件按承办单位，未派遣案件按建议派遣单位筛选",
+        "dispatched cases by the units working them, others by the suggested units",
+    ),
+    "category": ("类别", "category"),
+    "all_categories": ("全部类别", "all categories"),
+    "case": ("案件 {n}", "case {n}"),
+    "state": ("状态", "state"),
+    "description": ("描述", "description"),
+    "grid": ("网格", "grid"),
+    "urgency": ("紧急程度", "urgency"),
+    "reported_at": ("上报时间", "reported"),
+    "tasks": ("任务", "tasks"),
+    "no_tasks": ("尚未派遣", "not dispatched yet"),
+    "deadline": ("时限", "deadline"),
+    "extension_asked": ("申请延期至", "extension asked until"),
+    "timeline": ("办理过程（北京时间）", "timeline (Beijing time)"),
+    "live": ("实时", "live"),
+    "live_on": ("已连接实时更新，案件变化即时显示", "connected: case changes show at once"),
+    "live_off": ("实时更新未连接，正在重试", "live updates not connected, retrying"),
+    "in_view": ("仅显示视野内的案件", "only the cases in view"),
+    "in_view_newest": ("仅显示视野内最新的 {n} 件", "only the newest {n} in view"),
+}
 
 
 def viewer_config(
@@ -66,6 +129,9 @@ def viewer_config(
     basemap: Basemap = NO_BASEMAP,
     counts: Mapping[Level, int] | None = None,
     max_features: int = 3000,
+    work_loop: bool = False,
+    max_cases: int = MAX_CASES,
+    categories: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Everything the viewer script needs: URLs, levels, styles and text.
 
@@ -73,8 +139,19 @@ def viewer_config(
     is marked ``viewport``: the script draws it per view, from bbox requests,
     while the view holds at most ``max_features`` of its grids (a city's tens of
     thousands of fifth-level grids would not fit in one page of GeoJSON).
+
+    ``cases_url`` is where cases come from; empty: ``/v1/cases`` when
+    ``work_loop`` (the service has a store), else ``/map/cases.geojson``. A URL
+    whose path ends in ``/v1/cases`` is read as the work loop (``casesMode``
+    ``loop``, live through the ``/v1/events`` beside it), any other as GeoJSON.
+    ``categories`` names the category codes (code to name, in ``lang``).
     """
     counts = counts or {}
+    if not cases_url:
+        cases_url = f"{prefix}{LOOP_PATH}" if work_loop else f"{prefix}/map/cases.geojson"
+    loop = is_work_loop_url(cases_url)
+    base = cases_url.split("?", 1)[0].rstrip("/")
+    zh = lang == "zh"
     return {
         "maxFeatures": max_features,
         "canvasAbove": CANVAS_ABOVE,
@@ -84,7 +161,22 @@ def viewer_config(
         "staff": f"{prefix}/map/staff",
         "collections": f"{prefix}/collections",
         "workstations": "workstations",
-        "cases": cases_url or f"{prefix}/map/cases.geojson",
+        "cases": cases_url,
+        "casesMode": "loop" if loop else "geojson",
+        "caseItem": f"{base}/" if loop else "",
+        "events": f"{base[: -len(LOOP_PATH)]}/v1/events" if loop else "",
+        "casePage": CASE_PAGE,
+        "maxCases": max_cases,
+        "caseStates": [
+            {"state": s.value, "label": s.label_zh if zh else s.value, "color": color}
+            for s, color in CASE_STATE_COLORS.items()
+        ],
+        "overdueColor": OVERDUE_COLOR,
+        "openTaskStates": [s.value for s in TaskState if s.is_open],
+        "taskStates": {s.value: s.label_zh if zh else s.value for s in TaskState},
+        "actions": {a.value: a.label_zh if zh else a.value.replace("_", " ") for a in Action},
+        "urgencies": {u.value: u.label_zh if zh else u.value for u in Urgency},
+        "categories": dict(categories or {}),
         "levels": [
             {
                 "id": f"level{int(lv)}_{lv.en}",
@@ -105,8 +197,14 @@ def viewer_config(
             {"url": url, "attribution": attribution, "subdomains": subdomains}
             for url, attribution, subdomains in basemap.tile_layers(lang)
         ],
-        "text": {key: t(key, lang) for key in VIEWER_TEXT if key in TEXT},
+        "text": {key: t(key, lang) for key in VIEWER_TEXT if key in TEXT}
+        | {key: zh_en[0] if zh else zh_en[1] for key, zh_en in CASE_TEXT.items()},
     }
+
+
+def is_work_loop_url(url: str) -> bool:
+    """True for a URL of the work loop's case list (its path ends in ``/v1/cases``)."""
+    return urlsplit(url).path.rstrip("/").endswith(LOOP_PATH)
 
 
 def viewer_page(config: dict[str, Any], *, lib: str, static: str) -> str:
@@ -132,8 +230,21 @@ def viewer_page(config: dict[str, Any], *, lib: str, static: str) -> str:
   <ul id="gg-results"></ul>
   <div class="gg-panel-sub">{html.escape(config["text"]["layers"])}</div>
   <div id="gg-layers"></div>
-  <label class="gg-toggle"><input type="checkbox" id="gg-cases">
+  <div class="gg-case-row"><label class="gg-toggle"><input type="checkbox" id="gg-cases">
     {html.escape(config["text"]["show_cases"])} <span id="gg-case-count"></span></label>
+    <span id="gg-live" class="gg-live" hidden>{html.escape(config["text"]["live"])}</span></div>
+  <div id="gg-case-panel" class="gg-case-panel" hidden>
+    <div class="gg-panel-sub">{html.escape(config["text"]["case_states"])}</div>
+    <div id="gg-case-states"></div>
+    <div class="gg-overdue-row" title="{html.escape(config["text"]["overdue_hint"])}">
+      <span class="gg-ring"></span> {html.escape(config["text"]["overdue"])}
+      <span id="gg-case-overdue"></span></div>
+    <label class="gg-select" title="{html.escape(config["text"]["unit_hint"])}">
+      {html.escape(config["text"]["unit"])} <select id="gg-case-unit"></select></label>
+    <label class="gg-select">{html.escape(config["text"]["category"])}
+      <select id="gg-case-category"></select></label>
+    <div id="gg-case-note" class="gg-note"></div>
+  </div>
   <div id="gg-status"></div>
 </div>
 <script src="{lib}/leaflet.js"></script>

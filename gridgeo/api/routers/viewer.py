@@ -4,10 +4,15 @@ Leaflet is served from the installed XStatic-Leaflet package and the viewer's
 script from the gridgeo package, so the page needs no internet. Grids come
 from the OGC API Features routes and the chain of a point from ``/v1/lookup``;
 this router adds the people responsible for grids (names, posts; no phone
-numbers) and the case points: the store's cases (newest first, at most
-``STORE_CASES_SHOWN``), or those of the file ``GRIDGEO_MAP_CASES`` while the
-store holds none (a new store shows the sample cases); ``GRIDGEO_VIEWER_CASES_URL``
-points the viewer elsewhere.
+numbers) and the case points of ``/map/cases.geojson``: the store's cases
+(newest first, at most ``STORE_CASES_SHOWN``), or those of the file
+``GRIDGEO_MAP_CASES`` while the store holds none (a new store shows the sample
+cases).
+
+The viewer's case layer reads the work loop (``/v1/cases``, ``/v1/events``) when
+the service runs on a store, else ``/map/cases.geojson``;
+``GRIDGEO_VIEWER_CASES_URL`` points it elsewhere (a ``/v1/cases`` URL is read as
+the work loop, any other as GeoJSON).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from gridgeo.io.tables import read_chunks
 from gridgeo.maps.assets import leaflet_dir
 from gridgeo.maps.cases import assign_cases
 from gridgeo.maps.render import basemap_from
-from gridgeo.maps.viewer import viewer_config, viewer_page
+from gridgeo.maps.viewer import MAX_CASES, viewer_config, viewer_page
 from gridgeo.settings import Settings
 from gridgeo.store.cases import CaseQuery, CaseRecord, list_cases
 from gridgeo.store.core import Store
@@ -40,6 +45,7 @@ STATIC = Path(__file__).resolve().parents[2] / "maps" / "static"
 MAX_CODES = 50
 
 STORE_CASES_SHOWN = 5000
+VIEWER_MAX_CASES = MAX_CASES  # work-loop cases the viewer loads whole (then per view)
 _cases_lock = threading.Lock()
 _cases_cache: dict[tuple[int, str, float], dict[str, Any]] = {}
 
@@ -53,13 +59,18 @@ def _settings(request: Request) -> Settings:
 def viewer(request: Request) -> str:
     settings = _settings(request)
     prefix = str(request.scope.get("root_path", "")).rstrip("/")
+    data = current_dataset(request)
+    zh = settings.lang == "zh"
     config = viewer_config(
         lang=settings.lang,
         prefix=prefix,
         cases_url=settings.viewer_cases_url,
         basemap=basemap_from(settings),
-        counts=current_dataset(request).grids.level_counts(),
+        counts=data.grids.level_counts(),
         max_features=settings.viewer_max_features,
+        work_loop=request.app.state.store is not None,
+        max_cases=VIEWER_MAX_CASES,
+        categories={code: c.name_zh if zh else c.name_en for code, c in data.categories.items()},
     )
     return viewer_page(config, lib=f"{prefix}/map/lib/leaflet", static=f"{prefix}/map/static")
 

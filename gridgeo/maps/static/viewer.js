@@ -2,6 +2,9 @@
    workstation and responsible people (/v1/lookup, /map/staff), search, level toggles, cases.
    Levels with more than C.maxFeatures grids ("viewport" levels) are drawn per view, from
    bbox requests, while the view holds at most that many of them.
+   Cases: the work loop (/v1/cases coloured by state, overdue ones ringed, a popup with the
+   tasks and timeline of /v1/cases/{id}, filters, live through /v1/events), or the points
+   of a GeoJSON file (C.casesMode "geojson").
    Plain Leaflet, no other library: the page works on an intranet with no internet. */
 (function () {
   "use strict";
@@ -27,8 +30,8 @@
   }
   function say(text) { status.textContent = text || ""; }
 
-  function getJson(url, signal) {
-    return fetch(url, { headers: { Accept: "application/geo+json" }, signal: signal }).then(function (r) {
+  function getJson(url, signal, accept) {
+    return fetch(url, { headers: { Accept: accept || "application/geo+json" }, signal: signal }).then(function (r) {
       if (!r.ok) { throw new Error(url + ": HTTP " + r.status); }
       return r.json();
     });
@@ -291,23 +294,446 @@
     }).catch(function (err) { say(String(err)); });
   });
 
-  // cases: GeoJSON points from the configured URL, loaded on first use
-  var cases = null;
-  document.getElementById("gg-cases").addEventListener("change", function (e) {
-    if (!e.target.checked) { if (cases) { map.removeLayer(cases); } return; }
-    if (cases) { cases.addTo(map); return; }
-    say(T.loading);
-    var renderer = L.canvas({ padding: 0.5 });
-    fetchAll(C.cases).then(function (features) {
-      cases = L.geoJSON({ type: "FeatureCollection", features: features }, {
-        pointToLayer: function (f, latlng) {
-          return L.circleMarker(latlng, { renderer: renderer, radius: 4, color: "#fff", weight: 1, fillColor: C.caseColor, fillOpacity: 1, interactive: false });
+  // ---- cases ----
+  var caseToggle = document.getElementById("gg-cases");
+  var caseCount = document.getElementById("gg-case-count");
+
+  // a GeoJSON file's points, drawn as dots on a canvas, loaded on first use
+  function geojsonCases() {
+    var cases = null;
+    caseToggle.addEventListener("change", function (e) {
+      if (!e.target.checked) { if (cases) { map.removeLayer(cases); } return; }
+      if (cases) { cases.addTo(map); return; }
+      say(T.loading);
+      var renderer = L.canvas({ padding: 0.5 });
+      fetchAll(C.cases).then(function (features) {
+        cases = L.geoJSON({ type: "FeatureCollection", features: features }, {
+          pointToLayer: function (f, latlng) {
+            return L.circleMarker(latlng, { renderer: renderer, radius: 4, color: "#fff", weight: 1, fillColor: C.caseColor, fillOpacity: 1, interactive: false });
+          }
+        }).addTo(map);
+        caseCount.textContent = "(" + features.length + ")";
+        say("");
+      }).catch(function (err) { say(T.cases + ": " + err); e.target.checked = false; });
+    });
+  }
+
+  // times of the work loop are ISO 8601 with an offset; people read Beijing time
+  function parseTime(s) {
+    if (!s) { return NaN; }
+    var iso = String(s).replace(/(\.\d{3})\d+/, "$1");
+    if (!/(Z|[+-]\d\d:?\d\d)$/.test(iso)) { iso += "Z"; }
+    return Date.parse(iso);
+  }
+  function beijing(s) {
+    var ms = parseTime(s);
+    if (isNaN(ms)) { return ""; }
+    var d = new Date(ms + 8 * 3600 * 1000);
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    return d.getUTCFullYear() + "-" + two(d.getUTCMonth() + 1) + "-" + two(d.getUTCDate()) + " " +
+      two(d.getUTCHours()) + ":" + two(d.getUTCMinutes());
+  }
+
+  // the work loop: every case a circle coloured by its state, overdue ones ringed in red;
+  // filters by state, unit and category; a click shows its tasks and timeline; the event
+  // stream refetches a case when it changes
+  function loopCases() {
+    // case id -> {c: the case, tasks and events (null until its detail came), marker, halo
+    // (the pulsing red ring of an overdue case), at (when its answer was asked for), late}
+    var byId = {};
+    var group = L.layerGroup();
+    map.createPane("gg-cases").style.zIndex = 450;  // above the grids, below popups
+    var renderer = null;
+    var loading = null, loaded = false, perView = false, capped = false, running = null;
+    var stateOf = {}, openTask = {}, units = {}, categories = {};
+    var filters = { states: {}, unit: "", category: "" };
+    var openId = null, popup = null;
+    var api = window.gridgeoCases = { loaded: false, shown: 0, total: 0, overdue: 0, live: false, refresh: refresh };
+    var panel = document.getElementById("gg-case-panel"), liveEl = document.getElementById("gg-live");
+    var overdueEl = document.getElementById("gg-case-overdue"), noteEl = document.getElementById("gg-case-note");
+    var unitSel = document.getElementById("gg-case-unit"), catSel = document.getElementById("gg-case-category");
+    C.openTaskStates.forEach(function (s) { openTask[s] = true; });
+    panel.querySelector(".gg-ring").style.borderColor = C.overdueColor;
+
+    // the legend: one checkbox per state, in its colour, with its count
+    C.caseStates.forEach(function (s) {
+      stateOf[s.state] = s;
+      filters.states[s.state] = true;
+      var label = document.createElement("label");
+      label.className = "gg-toggle gg-state";
+      label.innerHTML = '<input type="checkbox" checked data-state="' + esc(s.state) + '"> ' +
+        '<span class="gg-dot" style="background:' + esc(s.color) + '"></span>' + esc(s.label) +
+        ' <span class="gg-count" data-state-count="' + esc(s.state) + '"></span>';
+      label.querySelector("input").addEventListener("change", function (e) {
+        filters.states[s.state] = e.target.checked;
+        apply();
+      });
+      document.getElementById("gg-case-states").appendChild(label);
+    });
+    unitSel.addEventListener("change", function () { filters.unit = unitSel.value; apply(); });
+    catSel.addEventListener("change", function () { filters.category = catSel.value; apply(); });
+
+    function taskLate(task, now) { return !!openTask[task.state] && parseTime(task.deadline) <= now; }
+    // overdue: a task still to be worked whose deadline passed (the list gives the earliest
+    // such deadline, next_deadline, so the ring appears when it passes, without an event)
+    function isOverdue(e, now) {
+      if (e.tasks) { return e.tasks.some(function (x) { return taskLate(x, now); }); }
+      return !!e.c.next_deadline && parseTime(e.c.next_deadline) <= now;
+    }
+    // the units of a case: those working it once dispatched, else the suggested ones
+    function unitsOf(e) {
+      var active = (e.tasks || []).filter(function (x) { return x.state !== "cancelled"; });
+      if (active.length) { return active.map(function (x) { return x.unit; }); }
+      if (e.c.units && e.c.units.length) { return e.c.units; }
+      return (e.c.partner_units || []).map(function (u) { return u.code; });
+    }
+    function unitName(code) { return units[code] || code || ""; }
+    function learn(e) {
+      (e.c.partner_units || []).forEach(function (u) { if (u.code && !units[u.code]) { units[u.code] = u.name || u.code; } });
+      (e.tasks || []).forEach(function (x) { if (x.unit && !units[x.unit]) { units[x.unit] = x.unit_name || x.unit; } });
+      if (e.c.category) { categories[e.c.category] = true; }
+    }
+    function fillSelect(sel, all, entries) {
+      var keep = sel.value;
+      if (sel.options.length === entries.length + 1) { return; }  // nothing new seen
+      sel.innerHTML = "";
+      [["", all]].concat(entries).forEach(function (kv) {
+        var o = document.createElement("option");
+        o.value = kv[0];
+        o.textContent = kv[1];
+        sel.appendChild(o);
+      });
+      sel.value = keep;
+    }
+    function fillSelects() {
+      fillSelect(unitSel, T.all_units, Object.keys(units).map(function (code) {
+        return [code, units[code]];
+      }).sort(function (a, b) { return a[1].localeCompare(b[1], "zh"); }));
+      fillSelect(catSel, T.all_categories, Object.keys(categories).sort().map(function (code) {
+        return [code, code + " " + (C.categories[code] || "")];
+      }));
+    }
+
+    function ensureRenderer(n) {
+      if (!renderer) {
+        // thousands of SVG circles make every zoom crawl; a canvas draws them in one pass
+        renderer = n > C.canvasAbove ? L.canvas({ pane: "gg-cases", padding: 0.5 }) : L.svg({ pane: "gg-cases" });
+      }
+      return renderer;
+    }
+    // attributes on the SVG circles (none on a canvas), for styling and for tests
+    function decorate(e) {
+      var el = e.marker.getElement ? e.marker.getElement() : null;
+      if (el && el.setAttribute) {
+        el.setAttribute("data-case-id", e.c.id);
+        el.setAttribute("data-state", e.c.state);
+        if (e.late) { el.classList.add("gg-case-overdue"); } else { el.classList.remove("gg-case-overdue"); }
+      }
+      var ring = e.halo && e.halo.getElement ? e.halo.getElement() : null;
+      if (ring && ring.setAttribute) { ring.setAttribute("data-halo-of", e.c.id); }
+    }
+    function restyle(e, now, force) {
+      var late = isOverdue(e, now), color = (stateOf[e.c.state] || { color: "#000" }).color;
+      if (!force && late === e.late && color === e.color) { return; }
+      e.late = late;
+      e.color = color;
+      e.marker.setStyle({ fillColor: color, color: late ? C.overdueColor : "#fff", weight: late ? 2 : 1.5 });
+      e.marker.setRadius(late ? 7 : 6);
+      if (late && !e.halo) {
+        // a ring apart from the dot: unlike any other marker (workstations are red dots)
+        e.halo = L.circleMarker(e.marker.getLatLng(), {
+          renderer: ensureRenderer(0), radius: 12, color: C.overdueColor, weight: 2.5, fill: false, interactive: false,
+          className: "gg-case-halo"
+        });
+        e.halo.on("add", function () { decorate(e); });
+        if (group.hasLayer(e.marker)) { group.addLayer(e.halo); }
+      } else if (!late && e.halo) {
+        group.removeLayer(e.halo);
+        e.halo = null;
+      }
+      decorate(e);
+    }
+    // a case from the list (detail null) or its detail, answered to a request started at `at`
+    function upsert(c, detail, at) {
+      if (!c || !c.point) { return null; }
+      var e = byId[c.id];
+      if (e && at < e.at) { return e; }  // an answer older than the one shown
+      if (!e) {
+        e = byId[c.id] = { c: c, tasks: null, events: null, marker: null, at: at };
+      } else if (!detail && e.c.updated_at !== c.updated_at) {
+        e.tasks = e.events = null;  // changed since its detail came
+      }
+      e.c = c;
+      e.at = at;
+      if (detail) { e.tasks = detail.tasks || []; e.events = detail.events || []; }
+      var latlng = [c.point.lat, c.point.lon];
+      if (!e.marker) {
+        e.marker = L.circleMarker(latlng, {
+          renderer: ensureRenderer(0), radius: 6, color: "#fff", weight: 1.5, fillOpacity: 0.9, bubblingMouseEvents: false
+        });
+        e.marker.on("add", function () { decorate(e); });
+        e.marker.on("click", function () { openCase(e.c.id); });
+      } else {
+        e.marker.setLatLng(latlng);
+        if (e.halo) { e.halo.setLatLng(latlng); }
+      }
+      learn(e);
+      restyle(e, Date.now(), true);
+      return e;
+    }
+    function drop(id) {
+      var e = byId[id];
+      if (e) { group.removeLayer(e.marker); if (e.halo) { group.removeLayer(e.halo); } delete byId[id]; }
+    }
+
+    // filters and counts: cases shown, of all loaded; overdue among those shown
+    function apply() {
+      var shown = 0, late = 0, total = 0, perState = {};
+      fillSelects();
+      Object.keys(byId).forEach(function (id) {
+        var e = byId[id];
+        total += 1;
+        var match = (!filters.category || e.c.category === filters.category) &&
+          (!filters.unit || unitsOf(e).indexOf(filters.unit) >= 0);
+        if (match) { perState[e.c.state] = (perState[e.c.state] || 0) + 1; }
+        if (match && filters.states[e.c.state]) {
+          shown += 1;
+          if (e.late) { late += 1; }
+          if (!group.hasLayer(e.marker)) { group.addLayer(e.marker); }
+          if (e.halo && !group.hasLayer(e.halo)) { group.addLayer(e.halo); }
+        } else if (group.hasLayer(e.marker)) {
+          group.removeLayer(e.marker);
+          if (e.halo) { group.removeLayer(e.halo); }
         }
-      }).addTo(map);
-      document.getElementById("gg-case-count").textContent = "(" + features.length + ")";
-      say("");
-    }).catch(function (err) { say(T.cases + ": " + err); e.target.checked = false; });
-  });
+      });
+      caseCount.textContent = "(" + shown + (shown !== total ? "/" + total : "") + ")";
+      overdueEl.textContent = String(late);
+      C.caseStates.forEach(function (s) {
+        panel.querySelector('[data-state-count="' + s.state + '"]').textContent = "(" + (perState[s.state] || 0) + ")";
+      });
+      noteEl.textContent = !perView ? "" : capped ? T.in_view_newest.replace("{n}", C.maxCases) : T.in_view;
+      api.shown = shown;
+      api.total = total;
+      api.overdue = late;
+    }
+
+    // the newest C.maxCases cases (of the view, with bbox), page by page; `more` when cut
+    function fetchCases(bbox, signal) {
+      var acc = [], want = C.maxCases + 1;
+      function page(offset) {
+        var n = Math.min(C.casePage, want - acc.length);
+        var url = C.cases + (C.cases.indexOf("?") >= 0 ? "&" : "?") + "limit=" + n + "&offset=" + offset +
+          (bbox ? "&bbox=" + bbox : "");
+        return getJson(url, signal, "application/json").then(function (doc) {
+          var rows = doc.cases || [];
+          acc.push.apply(acc, rows);
+          return rows.length < n || acc.length >= want ? acc : page(offset + rows.length);
+        });
+      }
+      return page(0).then(function (rows) { return { cases: rows.slice(0, C.maxCases), more: rows.length > C.maxCases }; });
+    }
+    function viewBbox() {
+      var b = map.getBounds();
+      return [Math.max(b.getWest(), -180), Math.max(b.getSouth(), -90), Math.min(b.getEast(), 180), Math.min(b.getNorth(), 90)]
+        .map(function (v) { return v.toFixed(6); }).join(",");
+    }
+    // more cases than C.maxCases: those of the view, after every move
+    function viewRefresh() {
+      if (!map.hasLayer(group)) { return; }
+      if (running) { running.abort(); }
+      var ctl = running = new AbortController(), at = performance.now();
+      fetchCases(viewBbox(), ctl.signal).then(function (res) {
+        if (ctl !== running) { return; }
+        running = null;
+        var keep = {};
+        res.cases.forEach(function (c) { keep[c.id] = true; upsert(c, null, at); });
+        Object.keys(byId).forEach(function (id) { if (!keep[id] && id !== String(openId)) { drop(id); } });
+        capped = res.more;
+        apply();
+      }).catch(function (err) { if (err.name !== "AbortError") { say(T.cases + ": " + err); } });
+    }
+    function load() {
+      var at = performance.now();
+      return fetchCases(null).then(function (res) {
+        ensureRenderer(res.cases.length);
+        res.cases.forEach(function (c) { upsert(c, null, at); });
+        if (res.more && !perView) {
+          perView = true;
+          map.on("moveend", viewRefresh);
+          group.on("add", viewRefresh);
+          viewRefresh();
+        }
+        loaded = api.loaded = true;
+        apply();
+      });
+    }
+    // after the stream was away: read the cases again (events may have been missed)
+    function resync() {
+      if (perView) { viewRefresh(); } else { load().catch(function (err) { say(T.cases + ": " + err); }); }
+    }
+
+    // one case again, after an event: its marker, its filters, its popup if open; at most
+    // four requests at a time (an import writes many events at once)
+    var jobs = {}, queue = [], active = 0, applying = null;
+    function scheduleApply() {
+      if (!applying) { applying = setTimeout(function () { applying = null; apply(); }, 30); }
+    }
+    function refresh(id) {
+      id = Number(id);
+      var job = jobs[id];
+      if (job && !job.started) { return job.promise; }  // still queued: its answer will be new
+      if (job) { job.again = true; return job.promise; }  // on its way: ask once more after it
+      job = jobs[id] = { started: false, again: false };
+      job.promise = new Promise(function (resolve) { job.resolve = resolve; });
+      queue.push(id);
+      pump();
+      return job.promise;
+    }
+    function pump() {
+      while (active < 4 && queue.length) { run(queue.shift()); }
+    }
+    function run(id) {
+      var job = jobs[id], at = performance.now();
+      job.started = true;
+      active += 1;
+      getJson(C.caseItem + id, null, "application/json").then(function (doc) {
+        var e = upsert(doc, doc, at);
+        scheduleApply();
+        if (e && openId === id) { showCase(e); }
+      }, function (err) {
+        if (/HTTP 404/.test(String(err))) { drop(id); scheduleApply(); }
+      }).then(function () {
+        active -= 1;
+        delete jobs[id];
+        if (job.again) { refresh(id).then(job.resolve); } else { job.resolve(); }
+        pump();
+      });
+    }
+
+    function row(label, html) { return html ? "<tr><th>" + esc(label) + "</th><td>" + html + "</td></tr>" : ""; }
+    function caseHtml(e) {
+      var c = e.c, s = stateOf[c.state] || { label: c.state, color: "#000" }, now = Date.now();
+      var grid = byCode[c.grid_code];
+      var html = '<div class="gg-info gg-case" data-case-id="' + esc(c.id) + '"><div class="gg-case-head">' +
+        '<span class="gg-dot" style="background:' + esc(s.color) + '"></span> <b>' + esc(T["case"].replace("{n}", c.id)) +
+        "</b> " + esc(s.label) + (e.late ? ' <span class="gg-badge">' + esc(T.overdue) + "</span>" : "") + "</div><table>" +
+        row(T.category, c.category ? '<span class="gg-code">' + esc(c.category) + "</span> " + esc(C.categories[c.category] || "") : "") +
+        row(T.state, esc(s.label)) +
+        row(T.address, esc(c.address)) +
+        row(T.description, esc(c.description)) +
+        row(T.grid, c.grid_code ? '<b class="gg-code">' + esc(c.grid_code) + "</b> " + esc(grid ? grid.props.name : "") : "") +
+        row(T.urgency, esc(C.urgencies[c.urgency] || c.urgency)) +
+        row(T.reported_at, esc(beijing(c.created_at))) + "</table>";
+      html += '<div class="gg-sub">' + esc(T.tasks) + "</div>";
+      if (!e.tasks) {
+        html += "<i>" + esc(T.loading) + "</i>";
+      } else if (!e.tasks.length) {
+        html += "<i>" + esc(T.no_tasks) + "</i>";
+      } else {
+        html += '<table class="gg-tasks">' + e.tasks.map(function (x) {
+          var late = taskLate(x, now);
+          var cls = late ? "gg-late" : x.state === "cancelled" ? "gg-cancelled" : "";
+          return '<tr class="' + cls + '" data-unit="' + esc(x.unit) + '"><td>' + esc(x.unit_name || x.unit) + "</td><td>" +
+            esc(C.taskStates[x.state] || x.state) + "</td><td>" + esc(T.deadline) + " " + esc(beijing(x.deadline)) +
+            (late ? ' <span class="gg-badge">' + esc(T.overdue) + "</span>" : "") +
+            (x.extension_requested_until ? "<br><small>" + esc(T.extension_asked) + " " + esc(beijing(x.extension_requested_until)) + "</small>" : "") +
+            "</td></tr>";
+        }).join("") + "</table>";
+      }
+      html += '<div class="gg-sub">' + esc(T.timeline) + "</div>";
+      if (!e.events) {
+        html += "<i>" + esc(T.loading) + "</i>";
+      } else {
+        html += '<ol class="gg-timeline">' + e.events.map(function (ev) {
+          var action = C.lang === "zh" ? ev.action_zh || C.actions[ev.action] : C.actions[ev.action] || ev.action;
+          var who = [ev.unit ? unitName(ev.unit) : "", ev.actor].filter(Boolean).map(esc).join(" · ");
+          return '<li><span class="gg-time">' + esc(beijing(ev.at)) + "</span> <b>" + esc(action) + "</b> " + who +
+            (ev.deadline ? " · " + esc(T.deadline) + " " + esc(beijing(ev.deadline)) : "") +
+            (ev.note ? '<div class="gg-remark">' + esc(ev.note) + "</div>" : "") + "</li>";
+        }).join("") + "</ol>";
+      }
+      return html + "</div>";
+    }
+    function showCase(e) {
+      if (popup) { popup.setLatLng(e.marker.getLatLng()).setContent(caseHtml(e)); }
+    }
+    function openCase(id) {
+      var e = byId[id];
+      if (!e) { return; }
+      var mine = L.popup({
+        maxWidth: 440, maxHeight: 360,
+        autoPanPaddingTopLeft: L.point(10, 10), autoPanPaddingBottomRight: L.point(280, 10)
+      });
+      mine.on("remove", function () { if (popup === mine) { popup = null; openId = null; } });
+      popup = mine;
+      openId = id;
+      mine.setLatLng(e.marker.getLatLng()).setContent(caseHtml(e)).openOn(map);
+      refresh(id);  // its tasks and timeline, fresh
+    }
+
+    // live: Server-Sent Events. EventSource reconnects by itself after a network error,
+    // sending the id of the last event it saw (the stream resumes from there); after an HTTP
+    // error it closes for good, and a new one is tried later, with ?after= that id.
+    var retry = 5000, streaming = false, lastId = "", opens = 0;
+    function live(on) {
+      api.live = on;
+      liveEl.className = "gg-live " + (on ? "gg-live-on" : "gg-live-off");
+      liveEl.title = on ? T.live_on : T.live_off;
+    }
+    function connect() {
+      if (!C.events || !window.EventSource) { return; }
+      liveEl.hidden = false;
+      live(false);
+      var url = C.events + (lastId ? (C.events.indexOf("?") >= 0 ? "&" : "?") + "after=" + encodeURIComponent(lastId) : "");
+      var source = new EventSource(url);
+      source.addEventListener("open", function () {
+        live(true);
+        retry = 5000;
+        // read the cases again when events may have been missed: the first connection may
+        // come after they were read, and a stream with no event seen starts at the newest
+        if (loaded && (opens === 0 || !lastId)) { resync(); }
+        opens += 1;
+      });
+      source.addEventListener("case.event", function (m) {
+        if (m.lastEventId) { lastId = m.lastEventId; }
+        var d = null;
+        try { d = JSON.parse(m.data); } catch (err) { return; }
+        if (d && d.case_id) { refresh(d.case_id); }
+      });
+      source.addEventListener("error", function () {
+        live(false);
+        if (source.readyState === 2) {
+          source.close();
+          setTimeout(connect, retry);
+          retry = Math.min(retry * 2, 60000);
+        }
+      });
+    }
+    // a deadline passes while the page is open: the ring comes without any event
+    setInterval(function () {
+      if (!loaded) { return; }
+      var now = Date.now();
+      Object.keys(byId).forEach(function (id) { restyle(byId[id], now, false); });
+      apply();
+    }, 30000);
+
+    caseToggle.addEventListener("change", function (e) {
+      panel.hidden = !e.target.checked;
+      if (!e.target.checked) { map.removeLayer(group); return; }
+      group.addTo(map);
+      if (loading) { return; }
+      say(T.loading);
+      if (!streaming) { streaming = true; connect(); }
+      loading = load().then(function () { say(""); }).catch(function (err) {
+        say(T.cases + ": " + err);
+        loading = null;
+        e.target.checked = false;
+        panel.hidden = true;
+        map.removeLayer(group);
+      });
+    });
+  }
+  if (C.casesMode === "loop") { loopCases(); } else { geojsonCases(); }
 
   say(T.loading);
   Promise.all([loadLevels(), loadWorkstations()]).then(function () {
