@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Integer, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from gridgeo.errors import NotFoundError
@@ -103,15 +103,17 @@ def _case(row: Any) -> CaseRow:
 _RETURNED = (*(CASES.c[name] for name in _CASE_COLUMNS), *_POINT)
 # SQLite: a write takes the database's write lock at once (a read first could not be
 # upgraded while another writer waits); PostgreSQL: the row lock, without a new row version.
+# The case is named by its id, or by one of its tasks' (a terminal knows its task).
+_CASE_OR_TASK = CASES.c.id == func.coalesce(
+    bindparam("case_id", type_=Integer),
+    select(TASKS.c.case_id)
+    .where(TASKS.c.id == bindparam("task_id", type_=Integer))
+    .scalar_subquery(),
+)
 _LOCK_SQLITE = (
-    update(CASES)
-    .where(CASES.c.id == bindparam("case_id"))
-    .values(revision=CASES.c.revision)
-    .returning(*_RETURNED)
+    update(CASES).where(_CASE_OR_TASK).values(revision=CASES.c.revision).returning(*_RETURNED)
 )
-_LOCK_POSTGRESQL = (
-    select(*_RETURNED).where(CASES.c.id == bindparam("case_id")).with_for_update(of=CASES)
-)
+_LOCK_POSTGRESQL = select(*_RETURNED).where(_CASE_OR_TASK).with_for_update(of=CASES)
 _READ = select(*_RETURNED).where(CASES.c.id == bindparam("case_id"))
 _TASKS = (
     select(*(TASKS.c[name] for name in _TASK_COLUMNS))
@@ -121,15 +123,20 @@ _TASKS = (
 _ADD_TASK = insert(TASKS).returning(TASKS.c.id)
 
 
-def lock_case(session: Session, case_id: int) -> CaseRow:
-    """The case, locked for this transaction: actions on one case run one after the other
-    (PostgreSQL's row lock, SQLite's write lock), each reading what the one before wrote.
-    One statement; :func:`save_case` then counts the action in its ``revision``."""
+def lock_case(session: Session, case_id: int | None, *, task_id: int | None = None) -> CaseRow:
+    """The case ``case_id`` (or of task ``task_id``), locked for this transaction: actions
+    on one case run one after the other (PostgreSQL's row lock, SQLite's write lock), each
+    reading what the one before wrote. One statement; :func:`save_case` then counts the
+    action in its ``revision``."""
     conn = session.connection()
     lock = _LOCK_POSTGRESQL if conn.dialect.name == "postgresql" else _LOCK_SQLITE
-    row = conn.execute(lock, {"case_id": case_id}).first()
+    row = conn.execute(lock, {"case_id": case_id, "task_id": task_id}).first()
     if row is None:
-        raise NotFoundError(f"case {case_id} does not exist")
+        raise NotFoundError(
+            f"case {case_id} does not exist"
+            if case_id is not None
+            else f"task {task_id} does not exist"
+        )
     return _case(row)
 
 
@@ -195,14 +202,3 @@ def media_of(session: Session, case_id: int) -> list[int]:
 def events_of(session: Session, case_id: int) -> list[Any]:
     """A case's event rows (with the ``case_events`` columns as attributes), oldest first."""
     return list(session.connection().execute(_EVENTS_OF, {"case_id": case_id}))
-
-
-_CASE_OF_TASK = select(TASKS.c.case_id).where(TASKS.c.id == bindparam("task_id"))
-
-
-def case_of_task(session: Session, task_id: int) -> int:
-    """The case of task ``task_id``; NotFoundError when there is none."""
-    found = session.connection().execute(_CASE_OF_TASK, {"task_id": task_id}).scalar()
-    if found is None:
-        raise NotFoundError(f"task {task_id} does not exist")
-    return int(found)

@@ -43,7 +43,6 @@ from gridgeo.store.case_rows import (
     CaseRow,
     TaskRow,
     add_task,
-    case_of_task,
     lock_case,
     read_tasks,
     save_case,
@@ -188,22 +187,25 @@ def act_on_task(
 ) -> CaseDetail:
     """:func:`act_detail` for an action on task ``task_id`` (a terminal knows its task,
     not always its case): the task's case is found in the action's transaction."""
+    if not request.action.on_task:
+        raise ActionInputError(
+            f"{request.action.value} acts on the case: POST /v1/cases/{{id}}/actions"
+        )
     with store.transaction() as session:
-        case_id = case_of_task(session, task_id)
-        if not request.action.on_task:
-            raise ActionInputError(
-                f"{request.action.value} acts on the case: POST /v1/cases/{case_id}/actions"
-            )
-        on_task = replace(request, task_id=task_id, unit=None)
-        done = _act(session, case_id, on_task, actor, data)
+        done = _act(session, None, replace(request, task_id=task_id, unit=None), actor, data)
         return detail_of(session, done.case, done.tasks)
 
 
 def _act(
-    session: Session, case_id: int, req: ActionRequest, actor: Actor, data: Dataset | None
+    session: Session,
+    case_id: int | None,
+    req: ActionRequest,
+    actor: Actor,
+    data: Dataset | None,
 ) -> ActionResult:
-    case = lock_case(session, case_id)
-    tasks = read_tasks(session, case_id)
+    """One action on case ``case_id`` (None: the case of ``req.task_id``)."""
+    case = lock_case(session, case_id, task_id=req.task_id)
+    tasks = read_tasks(session, case.id)
     view = _view(case, tasks)
     task = _task_of(view, tasks, req) if req.action.on_task else None
     decided = plan(actor, req.action, view, _task_view(task) if task is not None else None)
@@ -216,7 +218,7 @@ def _act(
         [TaskState(x.state) for x in every],
     ).value
     _finish(writer, req, every, view.state)
-    return ActionResult(case_id, tuple(writer.event_ids), CaseState(case.state), case, every)
+    return ActionResult(case.id, tuple(writer.event_ids), CaseState(case.state), case, every)
 
 
 def _case_after(action: Action) -> str:

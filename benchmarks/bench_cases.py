@@ -1,0 +1,352 @@
+"""The work loop on PostGIS: state changes per second through the API, and a unit's queue.
+
+Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_cases.py``). On a
+fresh PostGIS database seeded with the sample data:
+
+1. **State changes**: ``--tasks`` dispatched tasks of one unit are written in bulk;
+   uvicorn serves the app (one worker) and ``wrk`` posts ``{"action": "accept"}``
+   to ``/v1/tasks/{id}/actions`` with that unit's handler key, each request a
+   different task (each is one transaction: the case lock, the rules, the task
+   update, the event and its outbox message). Beside it, in the same run, the
+   same number of requests to ``/health/noop`` (the framework's own cost).
+   Target: at least 500 state changes per second.
+2. **Queue**: ``--open`` open tasks of one unit (plus as many of other units),
+   then the unit's first page (``/v1/tasks`` with its key: the page and the
+   total) and the core query alone, median of 30 runs; the query plan is printed.
+   Beside it, what filtering in Python would cost: loading every task row and
+   filtering in a list comprehension. Target: at most 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_api import (
+    create_pg_database,
+    drop_pg_database,
+    free_port,
+    machine,
+    run_wrk,
+    seed_postgis,
+    wait_ready,
+)
+
+UNIT = "TP-450302"
+QUEUE_UNIT = "ENF-450302001"
+OTHER_UNITS = ("SAN-WM", "PM-WM", "VOL-WM", "ENT-BJ")
+LUA = """
+local first, count, key = %(first)d, %(count)d, "%(key)s"
+local i = -1
+request = function()
+  i = (i + 1) %% count
+  local body = '{"action": "accept"}'
+  return wrk.format("POST", "/v1/tasks/" .. (first + i) .. "/actions",
+    {["X-API-Key"] = key, ["Content-Type"] = "application/json"}, body)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d %%d %%d %%d\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+NOOP_LUA = """
+request = function() return wrk.format("GET", "/health/noop") end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d %d %d %d %d\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def bulk_tasks(url: str, n: int, units: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """``units[u]`` dispatched cases with one task each, per unit; the (first, last) task id
+    of each unit. Written with executemany in one transaction (the benchmark's setup, not
+    the path under test)."""
+    from geoalchemy2.elements import WKTElement
+    from sqlalchemy import func, insert, select
+
+    from gridgeo.store import schema as t
+    from gridgeo.store.core import Store
+
+    now = datetime.now(UTC)
+    spans: dict[str, tuple[int, int]] = {}
+    with Store(url) as store, store.transaction() as session:
+        version = session.scalar(select(func.max(t.Version.id)))
+        for unit, count in units.items():
+            cases = [
+                {
+                    "created_at": now,
+                    "updated_at": now,
+                    "status": "open",
+                    "state": "dispatched",
+                    "urgency": "normal",
+                    "revision": 0,
+                    "category": "0505",
+                    "description": "bench",
+                    "address": "",
+                    "reporter": "",
+                    "source_lon": 110.2965,
+                    "source_lat": 25.2775,
+                    "source_crs": "wgs84",
+                    "code_l5": "450302001001002",
+                    "partner_units": [],
+                    "agency_responsible": "",
+                    "boundary_version_id": version,
+                    "attributes": {},
+                    "geom": WKTElement("POINT(110.2965 25.2775)", srid=4490),
+                }
+                for i in range(count)
+            ]
+            case_ids = session.scalars(
+                insert(t.Case).returning(t.Case.id, sort_by_parameter_order=True), cases
+            ).all()
+            tasks = [
+                {
+                    "case_id": case_ids[i],
+                    "unit_code": unit,
+                    "unit_name": unit,
+                    "unit_type": "bench",
+                    "state": "dispatched",
+                    "deadline": now + timedelta(hours=1 + i % 500),
+                    "dispatched_at": now,
+                    "updated_at": now,
+                    "grid_code": "450302001001002",
+                    "category": "0505",
+                    "suggested": True,
+                }
+                for i in range(count)
+            ]
+            task_ids = session.scalars(
+                insert(t.CaseTask).returning(t.CaseTask.id, sort_by_parameter_order=True), tasks
+            ).all()
+            first, last = min(task_ids), max(task_ids)
+            assert last - first + 1 == count, "task ids are not contiguous"
+            spans[unit] = (first, last)
+    with Store(url) as store, store.engine.begin() as conn:  # as autovacuum would, in time
+        for table in ("cases", "case_tasks", "case_events", "outbox"):
+            conn.exec_driver_sql(f"ANALYZE {table}")
+    return spans
+
+
+def serve(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    cmd = [
+        sys.executable, "-m", "uvicorn", "bench_api:app_factory", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    return subprocess.Popen(cmd, env=env, cwd=Path(__file__).parent)
+
+
+def state_changes(url: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    from gridgeo.api import security
+    from gridgeo.roles import Role
+    from gridgeo.store.core import Store
+
+    spans = bulk_tasks(url, args.tasks, {UNIT: args.tasks})
+    first, last = spans[UNIT]
+    with Store(url) as store:
+        key = security.create_key(store, "bench-unit", Role.HANDLER, actor="bench", unit=UNIT)
+    script = folder / "accept.lua"
+    script.write_text(LUA % {"first": first, "count": last - first + 1, "key": key})
+    noop = folder / "noop.lua"
+    noop.write_text(NOOP_LUA)
+    port = free_port()
+    env = os.environ | {
+        "GRIDGEO_DATABASE_URL": url,
+        "GRIDGEO_BENCH_PG_URL": url,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
+    proc = serve(port, env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base + "/health", proc)
+        noop_run = run_wrk(base + "/health/noop", noop, args.seconds, args.connections, 2)
+        # one wrk thread: its request() hands every connection a different task
+        run = run_wrk(base + "/v1/tasks/0/actions", script, args.seconds, args.connections, 1)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    from sqlalchemy import func, select
+
+    from gridgeo.store import schema as t
+
+    with Store(url) as store, store.reading() as session:
+        accepted = session.scalar(
+            select(func.count()).select_from(t.CaseTask).where(t.CaseTask.state == "accepted")
+        )
+        events = session.scalar(
+            select(func.count()).select_from(t.CaseEvent).where(t.CaseEvent.action == "accept")
+        )
+        outbox = session.scalar(select(func.count()).select_from(t.OutboxMessage))
+    ok = run["requests"] - run["errors"]
+    return {
+        "requests": run["requests"],
+        "errors": run["errors"],
+        "changes_per_s": ok / args.seconds,
+        "p50_ms": run["p50_ms"],
+        "p99_ms": run["p99_ms"],
+        "accepted_in_store": int(accepted or 0),
+        "accept_events": int(events or 0),
+        "outbox": int(outbox or 0),
+        "noop_rps": noop_run["rps"],
+        "steal": run["steal"],
+    }
+
+
+def queue(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    from sqlalchemy import select, text
+
+    from gridgeo.api import security
+    from gridgeo.roles import Role
+    from gridgeo.store import schema as t
+    from gridgeo.store.case_queries import OPEN_TASK_STATES, TaskQuery, count_tasks, list_tasks
+    from gridgeo.store.core import Store
+
+    units = {QUEUE_UNIT: args.open} | {u: args.open // len(OTHER_UNITS) for u in OTHER_UNITS}
+    bulk_tasks(url, args.open, units)
+    store = Store(url)
+    with store.engine.begin() as conn:
+        conn.execute(text("ANALYZE case_tasks"))
+        conn.execute(text("ANALYZE cases"))
+    q = TaskQuery(unit=QUEUE_UNIT, states=OPEN_TASK_STATES, limit=100)
+
+    def timed(fn: Any, runs: int = 30) -> float:
+        fn()
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times) * 1000
+
+    page_ms = timed(lambda: list_tasks(store, q))
+    count_ms = timed(lambda: count_tasks(store, q))
+    total = count_tasks(store, q)
+
+    def python_filtering() -> list[Any]:
+        with store.reading() as session:
+            rows = session.execute(
+                select(t.CaseTask.id, t.CaseTask.unit_code, t.CaseTask.state, t.CaseTask.deadline)
+            ).all()
+        mine = [r for r in rows if r.unit_code == QUEUE_UNIT and r.state in OPEN_TASK_STATES]
+        return sorted(mine, key=lambda r: r.deadline)[:100]
+
+    python_ms = timed(python_filtering, runs=5)
+    with store.engine.connect() as conn:
+        from gridgeo.store.case_queries import task_conditions
+
+        stmt = (
+            select(t.CaseTask.id)
+            .where(*task_conditions(q))
+            .order_by(t.CaseTask.deadline, t.CaseTask.id)
+            .limit(100)
+        )
+        compiled = stmt.compile(conn, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(r[0] for r in conn.execute(text(f"EXPLAIN ANALYZE {compiled}")))
+    key = security.create_key(store, "bench-queue", Role.HANDLER, actor="bench", unit=QUEUE_UNIT)
+    store.close()
+    port = free_port()
+    env = os.environ | {
+        "GRIDGEO_DATABASE_URL": url,
+        "GRIDGEO_BENCH_PG_URL": url,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
+    proc = serve(port, env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base + "/health", proc)
+
+        def http() -> None:
+            req = urllib.request.Request(
+                base + "/v1/tasks?limit=100",
+                headers={"X-API-Key": key},
+            )
+            with urllib.request.urlopen(req, timeout=30) as r:
+                body = json.loads(r.read())
+            assert len(body["tasks"]) == 100 and body["more"]
+
+        http_ms = timed(http)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return {
+        "open_tasks_of_unit": total,
+        "tasks_in_store": sum(units.values()),
+        "page_ms": page_ms,
+        "count_ms": count_ms,
+        "http_ms": http_ms,
+        "python_filtering_ms": python_ms,
+        "plan": plan,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=30_000, help="tasks for the accept run")
+    parser.add_argument("--open", type=int, default=100_000, help="open tasks of the queue's unit")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    name, url = create_pg_database()
+    try:
+        seed_postgis(url)
+        with tempfile.TemporaryDirectory() as folder:
+            changes = state_changes(url, args, Path(folder))
+        listing = queue(url, args)
+    finally:
+        drop_pg_database(name)
+    print(f"## Work loop on PostGIS ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {machine()})")
+    print()
+    print("| measure | figure | target |")
+    print("|---|---|---|")
+    c = changes
+    met = "met" if c["changes_per_s"] >= 500 else "NOT met"
+    print(
+        f"| state changes through the API, 1 worker (accept, wrk -c{args.connections} "
+        f"{args.seconds} s) | {c['changes_per_s']:,.0f}/s (p50 {c['p50_ms']:.1f} ms, "
+        f"p99 {c['p99_ms']:.1f} ms; {c['errors']} non-2xx) | >= 500/s: {met} |"
+    )
+    print(f"| no-op endpoint, same server | {c['noop_rps']:,.0f} req/s | (framework cost) |")
+    q = listing
+    met = "met" if q["http_ms"] <= 50 else "NOT met"
+    print(
+        f"| a unit's queue, first page of 100, HTTP ({q['open_tasks_of_unit']:,} open "
+        f"tasks of the unit, {q['tasks_in_store']:,} in the store) | {q['http_ms']:.1f} ms "
+        f"| <= 50 ms: {met} |"
+    )
+    print(f"| the page's query alone | {q['page_ms']:.1f} ms | |")
+    print(f"| the total's count alone | {q['count_ms']:.1f} ms | |")
+    python_ms = q["python_filtering_ms"]
+    print(f"| filtering in Python instead (load all, filter, sort) | {python_ms:.0f} ms | |")
+    print()
+    print(
+        f"Store after the accept run: {c['accepted_in_store']:,} tasks accepted, "
+        f"{c['accept_events']:,} accept events, {c['outbox']:,} outbox messages "
+        f"(each accepted request wrote its event and outbox message). CPU steal {c['steal']:.0%}."
+    )
+    print()
+    print("Plan of the page's query:")
+    print()
+    print("```")
+    print(q["plan"])
+    print("```")
+
+
+if __name__ == "__main__":
+    main()
