@@ -163,6 +163,11 @@ class Settings(BaseSettings):
         "",
         description="Origins allowed by CORS, comma-separated (or *); empty: no CORS headers.",
     )
+    assessment_weights: str = Field(
+        "closure=0.3,on_time=0.4,rework=0.15,extension=0.15",
+        description="Weights of the composite score (综合指标值) of the assessment: closure "
+        "rate, on-time rate, 1 - rework rate, 1 - extension rate (docs/ASSESSMENT.md).",
+    )
     # --- notifications: webhooks and the event stream (gridgeo/notify/, docs/NOTIFY.md) ---
     webhooks: str = Field(
         "",

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from gridgeo import __version__
 from gridgeo.api import errors, lookup_service, security
 from gridgeo.api.routers import (
+    assessment,
     cases,
     events,
     features,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     for router in (features.router, tiles.router, viewer.router):
         app.include_router(router, dependencies=read)
     app.include_router(versions.router)  # checks roles per operation
+    app.include_router(assessment.router)
     app.include_router(cases.router)  # checks roles per operation; the case core checks scope
     app.include_router(open311.router)  # answers refusals as Open311 error lists
     app.include_router(events.router)  # the event stream; viewer role, checked per operation

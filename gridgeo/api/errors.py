@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from gridgeo.api.lookup_service import TooManyPointsError
 from gridgeo.api.media import MediaError
 from gridgeo.api.security import TooLargeError
+from gridgeo.assessment import AssessmentError
 from gridgeo.caseflow import ActionInputError, ForbiddenActionError, IllegalActionError
 from gridgeo.errors import (
     CodeError,
@@ -39,6 +40,7 @@ STATUS_BY_ERROR: dict[type[GridgeoError], int] = {
     ForbiddenActionError: 403,
     ActionInputError: 400,
     MediaError: 400,
+    AssessmentError: 400,
     GridgeoError: 400,
 }
 

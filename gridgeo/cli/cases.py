@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any, Literal
 
 from gridgeo.api.media import checked_photo
 from gridgeo.caseflow import Action, ActionInputError, Actor, CaseState, parse_action
-from gridgeo.cli.options import add_format, emit_json, settings
+from gridgeo.cli.options import add_format, emit_json, settings, text_table
 from gridgeo.cli.store import add_store_options, open_store
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import InputFileError
@@ -293,22 +292,6 @@ def _lang(args: argparse.Namespace) -> Lang:
     return "en" if chosen == "en" else "zh"
 
 
-def _width(text: str) -> int:
-    """Terminal columns of ``text``: Chinese characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "") -> list[str]:
-    """Lines of a table whose columns line up in a terminal (wide characters counted twice)."""
-    widths = [max(_width(r[i]) for r in (head, *rows)) for i in range(len(head))]
-    return [
-        (
-            indent + "  ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths, strict=True))
-        ).rstrip()
-        for r in (head, *rows)
-    ]
-
-
 def _when(value: datetime | None) -> str:
     return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if value else "-"
 
@@ -338,11 +321,11 @@ def run_list(args: argparse.Namespace) -> int:
         emit_json([r.to_dict() for r in found])
         return EXIT_OK
     lang = _lang(args)
-    print("\n".join(_case_table(found, lang)))
+    print("\n".join(_casetext_table(found, lang)))
     return EXIT_OK
 
 
-def _case_table(found: Sequence[CaseRecord], lang: Lang) -> list[str]:
+def _casetext_table(found: Sequence[CaseRecord], lang: Lang) -> list[str]:
     w = WORDS[lang]
     if not found:
         return [w["no_cases"]]
@@ -358,7 +341,7 @@ def _case_table(found: Sequence[CaseRecord], lang: Lang) -> list[str]:
         ]
         for r in found
     ]
-    return [*_table(head, rows), w["count"].format(n=len(found))]
+    return [*text_table(head, rows), w["count"].format(n=len(found))]
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -396,7 +379,7 @@ def _detail_lines(detail: CaseDetail, lang: Lang, now: datetime) -> list[str]:
         (w["public_note"], c.public_note or ""),
     ]
     head = f"{w['case'].format(id=c.id)}  {_state(c.state, lang)}  {w['urgency']} {urgency}"
-    lines = [head, *_table(["", ""], [[k, v] for k, v in fields if v], indent="  ")[1:]]
+    lines = [head, *text_table(["", ""], [[k, v] for k, v in fields if v], indent="  ")[1:]]
     lines += [w["tasks"], *_task_lines(detail.tasks, lang, now)]
     lines += [w["timeline"], *_event_lines(detail.events, lang)]
     return lines
@@ -415,7 +398,7 @@ def _task_lines(tasks: Sequence[TaskRecord], lang: Lang, now: datetime) -> list[
         unit = f"{x.unit} {x.unit_name}".strip()
         rows.append([str(x.id), unit, state, _when(x.deadline), " ".join(marks)])
     head = [w["task"], w["unit"], w["state"], w["deadline"], ""]
-    return _table(head, rows, indent="  ")
+    return text_table(head, rows, indent="  ")
 
 
 def _event_lines(events: Sequence[EventRecord], lang: Lang) -> list[str]:
@@ -432,7 +415,7 @@ def _event_lines(events: Sequence[EventRecord], lang: Lang) -> list[str]:
         for e in events
     ]
     head = [w["at"], w["action"], w["unit"], w["deadline"], w["actor"], w["note"]]
-    return _table(head, rows, indent="  ")
+    return text_table(head, rows, indent="  ")
 
 
 # --- add, act -----------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +82,20 @@ def add_point_arguments(parser: argparse.ArgumentParser) -> None:
         default="wgs84",
         help="wgs84 (default; GPS), cgcs2000, gcj02 (Amap/Tencent/WeChat), bd09 (Baidu)",
     )
+
+
+def display_width(text: str) -> int:
+    """Terminal columns of ``text``: Chinese (wide) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def text_table(head: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "") -> list[str]:
+    """Lines of a table whose columns line up in a terminal (wide characters counted twice)."""
+    widths = [max(display_width(r[i]) for r in (head, *rows)) for i in range(len(head))]
+    return [
+        (
+            indent
+            + "  ".join(c + " " * (w - display_width(c)) for c, w in zip(r, widths, strict=True))
+        ).rstrip()
+        for r in (head, *rows)
+    ]

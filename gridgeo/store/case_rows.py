@@ -55,6 +55,7 @@ class CaseRow:
     revision: int
     public_note: str | None
     closed_at: datetime | None
+    registered_at: datetime | None
     x: float
     y: float
 
@@ -82,6 +83,14 @@ class TaskRow:
     grid_code: str | None
     category: str
     suggested: bool
+    prior_deadline: datetime | None = None
+    extended_at: datetime | None = None
+    prev_extended_at: datetime | None = None
+    first_extended_at: datetime | None = None
+    handled_at: datetime | None = None
+    handled_by: str | None = None
+    failed_at: datetime | None = None
+    cancelled_at: datetime | None = None
     changed: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def set(self, **values: Any) -> None:

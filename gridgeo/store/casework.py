@@ -323,6 +323,8 @@ def _case_step(w: _Writer, req: ActionRequest) -> None:
     w.event(req.action, before=w.case.state, after=after, note=req.note)
     if req.action is Action.CLOSE:
         w.case.closed_at = w.at
+    elif req.action is Action.REGISTER:
+        w.case.registered_at = w.at
 
 
 def _dispatch(w: _Writer, req: ActionRequest) -> None:
@@ -394,8 +396,17 @@ def _task_step(w: _Writer, req: ActionRequest) -> None:
     task, after = w.target, w.task_after
     assert task is not None and after is not None
     before = task.state
-    task.set(state=after.value, updated_at=w.at)
+    task.set(state=after.value, updated_at=w.at, **_facts(task, req.action, w))
     w.event(req.action, task=task, before=before, after=after.value, note=req.note, media=req.media)
+
+
+def _facts(task: TaskRow, action: Action, w: _Writer) -> dict[str, Any]:
+    """The times a task step records for the assessment: handled when and by whom, failed."""
+    if action is Action.HANDLE:
+        return {"handled_at": w.at, "handled_by": w.actor.name}
+    if action is Action.VERIFY_FAIL and task.failed_at is None:
+        return {"failed_at": w.at}
+    return {}
 
 
 def _request_extension(w: _Writer, req: ActionRequest) -> None:
@@ -417,7 +428,15 @@ def _extend(w: _Writer, req: ActionRequest) -> None:
     assert granted is not None  # the rules allow extend only on a request
     granted = _future(granted, task.deadline, "extended deadline")
     old = task.deadline
-    task.set(deadline=granted, extension_until=None, updated_at=w.at)
+    task.set(
+        deadline=granted,
+        extension_until=None,
+        updated_at=w.at,
+        prior_deadline=old,
+        extended_at=w.at,
+        prev_extended_at=task.extended_at,
+        first_extended_at=task.first_extended_at or w.at,
+    )
     w.event(
         req.action,
         task=task,
@@ -454,7 +473,7 @@ def _redispatch(w: _Writer, req: ActionRequest) -> None:
     if unit.code == task.unit_code:
         raise ActionInputError(f"task {task.id} is already unit {unit.code}'s: name another unit")
     before = task.state
-    task.set(state=TaskState.CANCELLED.value, updated_at=w.at)
+    task.set(state=TaskState.CANCELLED.value, updated_at=w.at, cancelled_at=w.at)
     cancelled = TaskState.CANCELLED.value
     w.event(req.action, task=task, before=before, after=cancelled, note=req.note, to=unit.code)
     _new_task(
@@ -497,7 +516,15 @@ def _finish(w: _Writer, req: ActionRequest, tasks: list[TaskRow], case_before: C
         add_outbox(w.session, event, case_state=case.state, case_before=case_before.value)
 
 
-_CASE_WRITES = ("state", "status", "updated_at", "public_note", "closed_at", "revision")
+_CASE_WRITES = (
+    "state",
+    "status",
+    "updated_at",
+    "public_note",
+    "closed_at",
+    "registered_at",
+    "revision",
+)
 
 
 def overdue_cutoff(now: datetime | None = None, *, within: timedelta = timedelta(0)) -> datetime:

@@ -268,6 +268,7 @@ class Case(Base):
     revision: Mapped[int] = mapped_column(Integer, default=0)
     public_note: Mapped[str | None] = mapped_column(Text)  # Open311 status_notes
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # 立案
 
 
 OPEN_TASK_STATES_SQL = "('dispatched', 'accepted', 'rework')"  # caseflow's TaskState.is_open
@@ -308,6 +309,18 @@ class CaseTask(Base):
     grid_code: Mapped[str | None] = mapped_column(String(32), index=True)
     category: Mapped[str] = mapped_column(String(64), default="")
     suggested: Mapped[bool] = mapped_column(Boolean, default=True)  # False: dispatcher's override
+    # When its facts happened, kept with each action (docs/ASSESSMENT.md): the assessment
+    # counts any cutoff from these without folding the event log.
+    prior_deadline: Mapped[datetime | None] = mapped_column(
+        UTCDateTime()
+    )  # before the last extension
+    extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the last extension
+    prev_extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the one before
+    first_extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the last handling
+    handled_by: Mapped[str | None] = mapped_column(String(200))
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the first failed check
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # re-dispatched away
 
 
 class CaseEvent(Base):
@@ -317,7 +330,9 @@ class CaseEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    task_id: Mapped[int | None] = mapped_column(ForeignKey("case_tasks.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_tasks.id", ondelete="CASCADE"), index=True
+    )
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     action: Mapped[str] = mapped_column(String(32), index=True)
     actor: Mapped[str] = mapped_column(String(200))

@@ -31,6 +31,8 @@ def upgrade() -> None:
     op.add_column("cases", sa.Column("revision", sa.Integer, nullable=False, server_default="0"))
     op.add_column("cases", sa.Column("public_note", sa.Text))
     op.add_column("cases", sa.Column("closed_at", _tz()))
+    op.add_column("cases", sa.Column("registered_at", _tz()))
+    op.create_index("ix_cases_registered_at", "cases", ["registered_at"])
     op.create_index("ix_cases_state", "cases", ["state"])
     # Cases from before the loop: closed ones stay closed, open ones wait for registration.
     op.execute("UPDATE cases SET state = 'closed', closed_at = updated_at WHERE status = 'closed'")
@@ -54,6 +56,14 @@ def upgrade() -> None:
         sa.Column("grid_code", sa.String(32)),
         sa.Column("category", sa.String(64), nullable=False),
         sa.Column("suggested", sa.Boolean, nullable=False),
+        sa.Column("prior_deadline", _tz()),
+        sa.Column("extended_at", _tz()),
+        sa.Column("prev_extended_at", _tz()),
+        sa.Column("first_extended_at", _tz()),
+        sa.Column("handled_at", _tz()),
+        sa.Column("handled_by", sa.String(200)),
+        sa.Column("failed_at", _tz()),
+        sa.Column("cancelled_at", _tz()),
     )
     op.create_index("ix_case_tasks_case_id", "case_tasks", ["case_id"])
     op.create_index("ix_case_tasks_grid_code", "case_tasks", ["grid_code"])
@@ -85,6 +95,7 @@ def upgrade() -> None:
         sa.Column("detail", sa.JSON, nullable=False),
     )
     op.create_index("ix_case_events_case_id", "case_events", ["case_id"])
+    op.create_index("ix_case_events_task_id", "case_events", ["task_id"])
     op.create_index("ix_case_events_at", "case_events", ["at"])
     op.create_index("ix_case_events_action", "case_events", ["action"])
     op.create_table(
@@ -114,7 +125,8 @@ def downgrade() -> None:
     op.drop_table("case_events")
     op.drop_table("case_tasks")
     op.drop_index("ix_cases_state", "cases")
-    for column in ("closed_at", "public_note", "revision", "urgency", "state"):
+    op.drop_index("ix_cases_registered_at", "cases")
+    for column in ("registered_at", "closed_at", "public_note", "revision", "urgency", "state"):
         op.drop_column("cases", column)
     op.drop_column("case_media", "event_id")
     op.drop_column("api_keys", "grid_codes")
