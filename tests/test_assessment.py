@@ -5,7 +5,7 @@ imported through the event-log import, on SpatiaLite and PostGIS; and the pure r
 from __future__ import annotations
 
 import doctest
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -353,3 +353,110 @@ def test_cutoffs_between_extensions_and_handlings(store_url: str) -> None:
     assert set(as_of(nov(10), "person")) == {"甲"}
     assert set(as_of(nov(12), "person")) == {"乙"}
     assert as_of(nov(8), "person") == {}
+
+
+def _oracle(
+    cases: list[dict[str, object]], start: datetime, cutoff: datetime
+) -> dict[str, dict[str, tuple[int, ...]]]:
+    """The indicators by their definitions, straight from each case's event list (an
+    independent count in Python to check the SQL against)."""
+    from collections import defaultdict
+
+    def zero() -> list[int]:
+        return [0] * 7
+
+    by_unit: dict[str, list[int]] = defaultdict(zero)
+    by_grid: dict[str, list[int]] = defaultdict(zero)
+    for case in cases:
+        events = [e for e in case["events"] if e[0] <= cutoff]  # type: ignore[attr-defined]
+        registered = [e[0] for e in events if e[1] == "register"]
+        if not registered or not start <= registered[0] < cutoff:
+            continue
+        closed = any(e[1] == "close" for e in events)
+        deadlines = [e[3] for e in events if e[1] in ("dispatch", "extend")]
+        deadline = max(deadlines) if deadlines else None
+        last_handle = max((e[0] for e in events if e[1] == "handle"), default=None)
+        failed = any(e[1] == "verify_fail" for e in events)
+        extended = any(e[1] == "extend" for e in events)
+        due = closed or (deadline is not None and deadline <= cutoff)
+        on_time = (
+            closed and last_handle is not None and deadline is not None and last_handle <= deadline
+        )
+        row = (
+            1,
+            int(due),
+            int(closed),
+            int(on_time),
+            int(due and failed),
+            int(due and extended),
+            int(not closed and deadline is not None and deadline <= cutoff),
+        )
+        for counts, key in ((by_unit, case["unit"]), (by_grid, case["grid"])):
+            counts[str(key)] = [a + b for a, b in zip(counts[str(key)], row, strict=True)]
+    return {
+        "unit": {k: tuple(v) for k, v in by_unit.items()},
+        "grid": {k: tuple(v) for k, v in by_grid.items()},
+    }
+
+
+def test_a_generated_history_matches_the_definitions(store_url: str, tmp_path: Path) -> None:
+    """120 generated cases with random fates (one unit each), imported through the event
+    log: every indicator per unit and per community equals the definitions' count, for
+    several cutoffs."""
+    import random
+    from datetime import datetime, timedelta
+
+    from gridgeo.deadlines import BEIJING
+
+    rng = random.Random(20261201)
+    store = published_store(store_url)
+    data = load_dataset(store, Settings(database_url=store_url))
+    places = {"450302001001": W, "450302001002": M}
+    units = (ENF, TP)
+    cases: list[dict[str, object]] = []
+    lines = ["case_id,at,action,unit,deadline,actor,lon,lat,crs,category,note"]
+    for n in range(120):
+        grid, unit = rng.choice(list(places)), rng.choice(units)
+        t = datetime(2026, 10, 25, tzinfo=BEIJING) + timedelta(hours=rng.uniform(0, 24 * 33))
+        deadline = t + timedelta(hours=rng.choice((4, 24, 72)))
+        events = [(t, "report", "", None), (t + timedelta(minutes=10), "register", "", None)]
+        events.append((t + timedelta(minutes=20), "dispatch", unit, deadline))
+        clock = t + timedelta(hours=1)
+        fate = rng.random()
+        if fate < 0.15:  # an extension granted
+            clock += timedelta(hours=rng.uniform(0, 30))
+            deadline = deadline + timedelta(hours=48)
+            events.append((clock, "request_extension", unit, deadline))
+            events.append((clock + timedelta(minutes=5), "extend", unit, deadline))
+        if fate < 0.85:  # handled, maybe failed once, then verified and closed
+            for failed in ([True] if rng.random() < 0.2 else []) + [False]:
+                clock += timedelta(hours=rng.uniform(1, 60))
+                events.append((clock, "handle", unit, None))
+                clock += timedelta(hours=1)
+                events.append((clock, "verify_fail" if failed else "verify_pass", unit, None))
+            events.append((clock + timedelta(hours=1), "close", "", None))
+        cases.append({"unit": unit, "grid": grid, "events": events})
+        where = places[grid]
+        for at, action, who, due in events:
+            if at > datetime(2026, 12, 1, 20, tzinfo=BEIJING):
+                break  # the import refuses times in the future
+            stamp = at.isoformat(timespec="seconds")
+            limit = due.isoformat(timespec="seconds") if due else ""
+            lines.append(f"G{n},{stamp},{action},{who},{limit},t,{where},wgs84,0505,")
+        cases[-1]["events"] = [
+            e for e in events if e[0] <= datetime(2026, 12, 1, 20, tzinfo=BEIJING)
+        ]
+    log = tmp_path / "generated.csv"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = import_events(store, log, data=data, actor="test", commit=True)
+    assert report.ok, [p.text("en") for p in report.problems][:5]
+    start = datetime(2026, 11, 1, tzinfo=BEIJING)
+    for cutoff in (
+        datetime(2026, 11, 10, tzinfo=BEIJING),
+        datetime(2026, 11, 20, 13, tzinfo=BEIJING),
+        datetime(2026, 12, 1, tzinfo=BEIJING),
+    ):
+        want = _oracle(cases, start, cutoff)
+        period = Period(start, cutoff)
+        assert _table(assess(store, period, "unit", data=data)) == want["unit"], cutoff
+        assert _table(assess(store, period, "grid", level=4, data=data)) == want["grid"], cutoff

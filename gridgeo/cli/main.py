@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from gridgeo import __version__
 from gridgeo.caseflow import IllegalActionError
+from gridgeo.cli import assess as assess_cli
 from gridgeo.cli import assign, boundaries, lookup, serve
 from gridgeo.cli import cases as cases_cli
 from gridgeo.cli import diff as diff_cli
@@ -20,6 +21,7 @@ from gridgeo.cli import dispatch as dispatch_cli
 from gridgeo.cli import keys as keys_cli
 from gridgeo.cli import maps as maps_cli
 from gridgeo.cli import outbox as outbox_cli
+from gridgeo.cli import report as report_cli
 from gridgeo.cli import store as store_cli
 from gridgeo.errors import (
     CodeError,
@@ -66,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     diff_cli.register(sub)
     keys_cli.register(sub)
     outbox_cli.register(sub)
+    report_cli.register(sub)
+    assess_cli.register(sub)
     return parser
 
 
