@@ -41,6 +41,7 @@ bench: setup $(SAMPLE)
 	$(PY) benchmarks/bench_assign_cli.py --rows 10000000
 	$(PY) benchmarks/bench_api.py
 	$(PY) benchmarks/bench_cases.py
+	$(PY) benchmarks/bench_assess.py
 
 lint: setup
 	$(BIN)/ruff check gridgeo tests benchmarks

@@ -181,10 +181,11 @@ def run(url: str, n: int, label: str) -> dict[str, Any]:
     assert totals.closed == want["closed"], (totals, want)
     if store.backend == "postgresql":
         from gridgeo.assessment import Grouping
-        from gridgeo.store.assessment import _key_column, _per_case
+        from gridgeo.store.assessment import _key_column, _per_case, tune
 
         query = _per_case(period, _key_column(Grouping.GRID, 5))
-        with store.engine.connect() as conn:
+        with store.engine.begin() as conn:
+            tune(conn)  # as assess() runs it
             compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
             plan = conn.execute(text(f"EXPLAIN ANALYZE {compiled}")).scalars().all()
         out["plan"] = "\n".join(plan)
@@ -205,9 +206,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         lite = f"sqlite:///{folder}/bench.sqlite"
         results.append(run(lite, args.cases, "SpatiaLite"))
-    print(
-        f"## Assessment over {args.cases:,} cases ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {machine()})"
-    )
+    now = dt.datetime.now(dt.UTC)
+    print(f"## Assessment over {args.cases:,} cases ({now:%Y-%m-%d %H:%M} UTC, {machine()})")
     print()
     print("| store | events | by grid, level 5 | by unit | target |")
     print("|---|---|---|---|---|")

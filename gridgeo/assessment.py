@@ -164,6 +164,28 @@ LABELS_ZH = {
     "score": "综合指标值",
     "rank": "排名",
 }
+LABELS_EN = {
+    "registered": "registered",
+    "due": "due",
+    "closed": "closed",
+    "on_time": "closed on time",
+    "rework": "reworked",
+    "extended": "extended",
+    "overdue_open": "overdue open",
+    "closure_rate": "closure rate",
+    "on_time_rate": "on-time rate",
+    "rework_rate": "rework rate",
+    "extension_rate": "extension rate",
+    "score": "composite score",
+    "rank": "rank",
+}
+
+
+def label(indicator: str, lang: str = "zh") -> str:
+    """The name of an indicator (or of the score or rank) in ``lang``."""
+    return LABELS_ZH[indicator] if lang != "en" else LABELS_EN[indicator]
+
+
 DEFAULT_WEIGHTS: Mapping[str, float] = {
     "closure": 0.3,
     "on_time": 0.4,

@@ -369,7 +369,10 @@ def test_xlsx_in_english(
     book = openpyxl.load_workbook(out_file)
     assert book.sheetnames[:3] == ["Summary", "Units", "Communities"]
     header = [c.value for c in book["Units"][1]]
-    assert header[:4] == ["code", "unit", "registered", "due"] and header[-2:] == ["score", "rank"]
+    assert header[:4] == ["code", "unit", "registered", "due"] and header[-2:] == [
+        "composite score",
+        "rank",
+    ]
 
 
 # --- HTML ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from gridgeo.assessment import COUNTS, LABELS_ZH, RATES, Assessment, Grouping, Period
+from gridgeo.assessment import COUNTS, RATES, Assessment, Grouping, Period, label
 from gridgeo.assessment import parse_weights as weights_of
 from gridgeo.cli.options import text_table
 from gridgeo.cli.store import add_store_options, open_store
@@ -21,21 +21,6 @@ from gridgeo.store.datasets import load_dataset
 EXIT_OK = 0
 Lang = Literal["zh", "en"]
 COLUMNS = (*COUNTS, *RATES, "score", "rank")
-LABELS_EN = {
-    "registered": "registered",
-    "due": "due",
-    "closed": "closed",
-    "on_time": "on time",
-    "rework": "rework",
-    "extended": "extended",
-    "overdue_open": "overdue open",
-    "closure_rate": "closure rate",
-    "on_time_rate": "on-time rate",
-    "rework_rate": "rework rate",
-    "extension_rate": "extension rate",
-    "score": "score",
-    "rank": "rank",
-}
 
 
 def register(sub: Any) -> None:
@@ -89,8 +74,8 @@ def run_assess(args: argparse.Namespace) -> int:
 def headers(found: Assessment, lang: Lang) -> list[str]:
     """The column headers: the group's, then the indicators', in ``lang``."""
     if lang == "zh":
-        return ["编码", found.by.label_zh, *(LABELS_ZH[c] for c in COLUMNS)]
-    return ["key", found.by.value, *(LABELS_EN[c] for c in COLUMNS)]
+        return ["编码", found.by.label_zh, *(label(c) for c in COLUMNS)]
+    return ["key", found.by.value, *(label(c, "en") for c in COLUMNS)]
 
 
 def _cell(value: Any, column: str) -> str:

@@ -1,13 +1,21 @@
-"""``gridgeo maps``: render the coverage, pilot, validation and case maps into a folder."""
+"""``gridgeo maps``: render the coverage, pilot, validation and case maps into a folder.
+
+``--assess`` adds the work loop's maps of a period, from the store's published
+version: one assessment choropleth per indicator and level
+(:mod:`gridgeo.maps.assessment_map`) and the case heat map with the overdue cases
+(:mod:`gridgeo.maps.heat`).
+"""
 
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from gridgeo.assessment import Grouping, Period
 from gridgeo.cli.options import (
     add_column_options,
     add_format,
@@ -16,12 +24,31 @@ from gridgeo.cli.options import (
     emit_json,
     settings,
 )
+from gridgeo.deadlines import BEIJING
 from gridgeo.errors import InputFileError
 from gridgeo.io.dataset import load
 from gridgeo.io.tables import read_chunks
 from gridgeo.levels import Level
+from gridgeo.maps.assessment_map import INDICATORS, assessment_map, page_name, page_title
+from gridgeo.maps.assets import copy_leaflet_heat
 from gridgeo.maps.cases import DEFAULT_CLASSES, DEFAULT_SCHEME, SCHEMES
-from gridgeo.maps.render import CaseOptions, render_maps
+from gridgeo.maps.heat import MAX_POINTS, case_points, heat_map
+from gridgeo.maps.heat import tr as heat_text
+from gridgeo.maps.render import (
+    CaseOptions,
+    RenderedMaps,
+    basemap_from,
+    render_maps,
+    write_index,
+    write_page,
+)
+from gridgeo.settings import Settings
+from gridgeo.store.assessment import assess, overdue_open
+from gridgeo.store.core import Store
+from gridgeo.store.datasets import load_dataset
+
+HEAT_PAGE = "case_heat.html"
+OVERDUE_SHOWN = 200  # overdue cases drawn on the heat map, most overdue first
 
 
 def register(sub: Any) -> None:
@@ -86,6 +113,42 @@ def register(sub: Any) -> None:
         default=DEFAULT_SCHEME,
         help=f"class breaks (mapclassify; default {DEFAULT_SCHEME})",
     )
+    a = p.add_argument_group(
+        "assessment maps (the work loop: cases in the store, on its published boundaries)"
+    )
+    a.add_argument(
+        "--assess",
+        action="store_true",
+        help="also render the assessment maps of a period (one page per indicator and level) "
+        "and the case heat map with the overdue cases",
+    )
+    a.add_argument(
+        "--from",
+        dest="start",
+        metavar="DATE",
+        help="first day (2026-11-01, Beijing midnight) or ISO 8601 time with offset "
+        "(default: the first day of this month)",
+    )
+    a.add_argument(
+        "--to",
+        dest="end",
+        metavar="DATE",
+        help="end, exclusive (2026-12-01 counts November whole; default: tomorrow, so today is in)",
+    )
+    a.add_argument(
+        "--indicator",
+        action="append",
+        choices=list(INDICATORS),
+        help="indicator to map (repeatable; default: all)",
+    )
+    a.add_argument(
+        "--level",
+        action="append",
+        type=int,
+        choices=[int(lv) for lv in Level],
+        help="grid level to count per (repeatable; default 5, the fifth-level grids)",
+    )
+    a.add_argument("--database-url", help="the store (default GRIDGEO_DATABASE_URL)")
     add_column_options(p)
     add_format(p)
     p.set_defaults(handler=run_maps)
@@ -111,6 +174,9 @@ def run_maps(args: argparse.Namespace) -> int:
     result = render_maps(
         data, args.output, settings=cfg, validation_data=checked, cases=_cases(args, cfg.map_cases)
     )
+    if args.assess:
+        titles = render_assessment(args, cfg, result)
+        write_index(result, cfg.lang, titles)
     if args.format == "json":
         emit_json(
             {
@@ -146,3 +212,52 @@ def _cases(args: argparse.Namespace, default: Path) -> CaseOptions | None:
         scheme=args.scheme,
         classes=args.classes,
     )
+
+
+def render_assessment(args: argparse.Namespace, cfg: Settings, out: RenderedMaps) -> dict[str, str]:
+    """Write the assessment pages and the heat map of the period into ``out``'s folder.
+
+    Returns the index titles of the pages written (key -> title).
+    """
+    if args.database_url:
+        cfg = cfg.model_copy(update={"database_url": args.database_url})
+    period = _period(args.start, args.end)
+    store = Store(cfg.database_url)
+    data = load_dataset(store, cfg)  # the version the cases were assigned with
+    base = basemap_from(cfg)
+    lang = cfg.lang
+    titles: dict[str, str] = {}
+    for level in args.level or [int(Level.GRID)]:
+        found = assess(store, period, Grouping.GRID, level=level, data=data)
+        for key in args.indicator or list(INDICATORS):
+            m = assessment_map(data.grids, found, key, lang=lang, basemap=base)
+            page = f"assess_{key}_{level}"
+            write_page(out, page, page_name(key, level), m)
+            titles[page] = page_title(key, level, lang)
+
+    copy_leaflet_heat(out.folder)
+    cutoff = min(period.end, datetime.now(UTC))  # overdue as of the end, or of now
+    points = case_points(store, period, limit=MAX_POINTS)
+    overdue = overdue_open(store, cutoff, limit=OVERDUE_SHOWN)
+    m = heat_map(
+        data.grids,
+        points,
+        overdue,
+        period=period,
+        categories=data.categories,
+        limit=MAX_POINTS,
+        overdue_limit=OVERDUE_SHOWN,
+        lang=lang,
+        basemap=base,
+    )
+    write_page(out, "case_heat", HEAT_PAGE, m)
+    titles["case_heat"] = heat_text("title", lang)
+    return titles
+
+
+def _period(start: str | None, end: str | None) -> Period:
+    """The period asked for; by default this month so far (today included), Beijing time."""
+    today = datetime.now(BEIJING).date()
+    first = start or today.replace(day=1).isoformat()
+    last = end or (today + timedelta(days=1)).isoformat()
+    return Period.parse(first, last)

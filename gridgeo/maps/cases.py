@@ -12,7 +12,6 @@ import warnings
 from dataclasses import dataclass
 
 import folium
-import mapclassify
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -154,6 +153,8 @@ def classify(
         return Classes(scheme, bins, np.zeros(y.size, dtype=np.intp), style.sequential(1))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # mapclassify warns when it merges equal breaks
+        import mapclassify  # seconds to import (it brings matplotlib): only when classing
+
         result = mapclassify.classify(y, scheme, k=k)
     bins = tuple(float(b) for b in result.bins)
     return Classes(scheme, bins, np.asarray(result.yb, dtype=np.intp), style.sequential(len(bins)))

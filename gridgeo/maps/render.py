@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,7 +118,7 @@ def render_maps(
     out = RenderedMaps(folder)
 
     for level in data.grids.levels_present():
-        _write(
+        write_page(
             out,
             f"coverage_{int(level)}",
             coverage_page(level),
@@ -127,13 +127,13 @@ def render_maps(
     partners = partners or dataset_partners(data, lang)
     try:
         m = pilot_map(data.grids, data.workstations, data.staff, partners, lang=lang, basemap=base)
-        _write(out, "pilot", "pilot.html", m)
+        write_page(out, "pilot", "pilot.html", m)
     except GridgeoError as exc:  # boundaries without the pilot: say so, render the rest
         out.skipped["pilot"] = str(exc)
 
     checked = validation_data or data
     found = report if report is not None else checked.validate()
-    _write(
+    write_page(
         out,
         "validation",
         "validation.html",
@@ -150,7 +150,7 @@ def render_maps(
             lang=lang,
             basemap=base,
         )
-        _write(out, "responsibility", "responsibility.html", m)
+        write_page(out, "responsibility", "responsibility.html", m)
     else:
         out.skipped["responsibility"] = "no staff roster given"
 
@@ -175,21 +175,29 @@ def render_maps(
             lang=lang,
             basemap=base,
         )
-        _write(out, "cases", "cases.html", m)
+        write_page(out, "cases", "cases.html", m)
     else:
         out.skipped["cases"] = "no case points given"
 
-    _atomic_write(folder / "index.html", _index(out, lang))
+    write_index(out, lang)
     return out
 
 
-def _write(out: RenderedMaps, key: str, filename: str, m: folium.Map) -> None:
+def write_page(out: RenderedMaps, key: str, filename: str, m: folium.Map) -> None:
+    """Write the page ``m`` into ``out``'s folder (atomically) and list it under ``key``."""
     path = out.folder / filename
     _atomic_write(path, render_html(m))
     out.pages[key] = path
 
 
+def write_index(out: RenderedMaps, lang: str, titles: Mapping[str, str] | None = None) -> None:
+    """``index.html``: a link to each page, under its title in ``titles`` (by page key) or
+    its file name."""
+    _atomic_write(out.folder / "index.html", _index(out, lang, titles or {}))
+
+
 def _atomic_write(path: Path, text: str) -> None:
+    """Write to a temporary file and rename it into place: a reader never sees half a page."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -201,10 +209,10 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def _index(out: RenderedMaps, lang: str) -> str:
+def _index(out: RenderedMaps, lang: str, titles: Mapping[str, str]) -> str:
     items = "".join(
-        f"<li><a href='{html.escape(p.name)}'>{html.escape(p.stem)}</a></li>"
-        for p in out.pages.values()
+        f"<li><a href='{html.escape(p.name)}'>{html.escape(titles.get(k, p.stem))}</a></li>"
+        for k, p in out.pages.items()
     )
     title = html.escape(t("viewer_title", lang))
     return (

@@ -20,6 +20,11 @@ Cases come in one of two modes, decided by the cases URL:
 * ``geojson`` (any other URL, e.g. ``/map/cases.geojson`` from ``GRIDGEO_MAP_CASES``):
   points of a GeoJSON file, drawn as dots.
 
+With the work loop the panel also has a 考核 (assessment) layer: an indicator of
+``/v1/assessment?by=grid&level=N&from=&to=`` (default: this month so far) colours
+the grids of level N in the classes of :mod:`gridgeo.maps.assessment_map`, with a
+legend and every indicator of a grid in its tooltip.
+
 All text comes from :mod:`gridgeo.maps.text` and :data:`CASE_TEXT` in the
 configured language.
 """
@@ -36,6 +41,7 @@ from gridgeo.caseflow import Action, CaseState, TaskState
 from gridgeo.deadlines import Urgency
 from gridgeo.levels import Level
 from gridgeo.maps import style
+from gridgeo.maps.assessment_map import viewer_indicators
 from gridgeo.maps.basemap import NO_BASEMAP, Basemap
 from gridgeo.maps.text import TEXT, t
 
@@ -119,6 +125,33 @@ CASE_TEXT: dict[str, tuple[str, str]] = {
     "in_view": ("仅显示视野内的案件", "only the cases in view"),
     "in_view_newest": ("仅显示视野内最新的 {n} 件", "only the newest {n} in view"),
 }
+ASSESS_PATH = "/v1/assessment"
+ASSESS_LEVEL = Level.GRID  # the level the 考核 layer opens with
+# text of the 考核 layer, (zh, en) like CASE_TEXT
+ASSESS_TEXT: dict[str, tuple[str, str]] = {
+    "assess": ("考核", "assessment"),
+    "assess_hint": (
+        "按所选级别的网格统计该时段立案案件的办理指标",
+        "indicators of the cases registered in the period, per grid of the level chosen",
+    ),
+    "indicator": ("指标", "indicator"),
+    "assess_level": ("级别", "level"),
+    "from": ("自", "from"),
+    "to": ("至", "to"),
+    "to_hint": ("含当日", "the day included"),
+    "no_due": ("无应结案件", "nothing due"),
+    "half_open": ("区间含下限、不含上限", "a class holds its lower bound, not its upper"),
+    "assess_summary": (
+        "{n} 个{level}有立案案件；合计立案 {registered} 件，应结案 {due} 件",
+        "{n} grids ({level}) with cases: {registered} registered, {due} due",
+    ),
+    "assess_none": ("该时段没有立案案件", "no case registered in the period"),
+    "assess_failed": ("考核数据获取失败", "assessment could not be read"),
+    "assess_zoom": (
+        "{level}较多，仅着色已显示过的网格；放大或移动地图后补充",
+        "a large level: only the grids drawn so far are coloured; zoom in or pan for more",
+    ),
+}
 
 
 def viewer_config(
@@ -197,9 +230,19 @@ def viewer_config(
             {"url": url, "attribution": attribution, "subdomains": subdomains}
             for url, attribution, subdomains in basemap.tile_layers(lang)
         ],
+        "assessment": _assessment_config(prefix, lang) if work_loop else None,
         "text": {key: t(key, lang) for key in VIEWER_TEXT if key in TEXT}
-        | {key: zh_en[0] if zh else zh_en[1] for key, zh_en in CASE_TEXT.items()},
+        | {key: zh_en[0] if zh else zh_en[1] for key, zh_en in CASE_TEXT.items()}
+        | {key: zh_en[0] if zh else zh_en[1] for key, zh_en in ASSESS_TEXT.items()},
     }
+
+
+def _assessment_config(prefix: str, lang: str) -> dict[str, Any]:
+    """The 考核 layer: where the indicators come from and how to colour them.
+
+    Only with the work loop: ``/v1/assessment`` counts the store's cases.
+    """
+    return {"url": f"{prefix}{ASSESS_PATH}", "level": int(ASSESS_LEVEL)} | viewer_indicators(lang)
 
 
 def is_work_loop_url(url: str) -> bool:
@@ -245,11 +288,30 @@ def viewer_page(config: dict[str, Any], *, lib: str, static: str) -> str:
       <select id="gg-case-category"></select></label>
     <div id="gg-case-note" class="gg-note"></div>
   </div>
-  <div id="gg-status"></div>
+{_assessment_html(config)}  <div id="gg-status"></div>
 </div>
 <script src="{lib}/leaflet.js"></script>
 <script>window.GRIDGEO_VIEWER = {data};</script>
 <script src="{static}/viewer.js"></script>
 </body>
 </html>
+"""
+
+
+def _assessment_html(config: dict[str, Any]) -> str:
+    """The 考核 toggle and its controls (nothing without the work loop)."""
+    if not config.get("assessment"):
+        return ""
+    text = {k: html.escape(v) for k, v in config["text"].items()}
+    return f"""  <label class="gg-toggle" title="{text["assess_hint"]}"><input type="checkbox"
+    id="gg-assess"> {text["assess"]}</label>
+  <div id="gg-assess-panel" class="gg-case-panel" hidden>
+    <label class="gg-select">{text["indicator"]} <select id="gg-assess-indicator"></select></label>
+    <label class="gg-select">{text["assess_level"]} <select id="gg-assess-level"></select></label>
+    <label class="gg-select">{text["from"]} <input type="date" id="gg-assess-from"></label>
+    <label class="gg-select" title="{text["to_hint"]}">{text["to"]}
+      <input type="date" id="gg-assess-to"></label>
+    <div id="gg-assess-legend" class="gg-assess-legend"></div>
+    <div id="gg-assess-note" class="gg-note"></div>
+  </div>
 """

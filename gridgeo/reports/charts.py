@@ -33,8 +33,9 @@ from gridgeo.assessment import RATES
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
+from gridgeo.assessment import label
 from gridgeo.reports.build import Report
-from gridgeo.reports.text import label, say
+from gridgeo.reports.text import say
 
 CJK_FAMILIES = (
     "WenQuanYi Micro Hei",

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from gridgeo.assessment import COUNTS, RATES, IndicatorRow
+from gridgeo.assessment import COUNTS, RATES, IndicatorRow, label
 from gridgeo.reports.build import Report
-from gridgeo.reports.text import Lang, label, say, time_text
+from gridgeo.reports.text import Lang, say, time_text
 
 CellKind = Literal["text", "code", "int", "rate", "score", "time", "hours"]
 Cell = str | int | float | datetime | None

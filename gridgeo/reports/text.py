@@ -9,27 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from gridgeo.assessment import LABELS_ZH
 from gridgeo.deadlines import BEIJING
 
 Lang = Literal["zh", "en"]
 Kind = Literal["day", "week", "month"]
 
-LABELS_EN = {
-    "registered": "registered",
-    "due": "due",
-    "closed": "closed",
-    "on_time": "closed on time",
-    "rework": "reworked",
-    "extended": "extended",
-    "overdue_open": "overdue open",
-    "closure_rate": "closure rate",
-    "on_time_rate": "on-time rate",
-    "rework_rate": "rework rate",
-    "extension_rate": "extension rate",
-    "score": "score",
-    "rank": "rank",
-}
 
 # key: (zh, en); ``{name}`` placeholders are filled by :func:`say`.
 TEXT: dict[str, tuple[str, str]] = {
@@ -158,11 +142,6 @@ def say(key: str, lang: Lang, **fields: object) -> str:
 def colon(lang: Lang) -> str:
     """The colon after a name: full width in Chinese."""
     return "：" if lang == "zh" else ": "
-
-
-def label(indicator: str, lang: Lang) -> str:
-    """The column header of an indicator (立案数, 结案率, 综合指标值, ...)."""
-    return LABELS_ZH[indicator] if lang == "zh" else LABELS_EN[indicator]
 
 
 def day_text(day: date, lang: Lang, *, year: bool = True) -> str:

@@ -20,7 +20,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, case, func, literal, or_, select, text
+from sqlalchemy import Connection, Table, and_, case, func, literal, or_, select, text
 from sqlalchemy.sql.expression import Select
 
 from gridgeo.assessment import (
@@ -206,7 +206,7 @@ def assess(
     else:
         query = _per_case(period, _key_column(grouping, level))
     with store.reading() as session:
-        _tune(session)
+        tune(session.connection())
         found = session.execute(query).all()
         names = _names(session, grouping, data, [str(r.key) for r in found])
     rows = [
@@ -217,13 +217,13 @@ def assess(
     return Assessment(period, grouping, level, ranked(rows, weights or DEFAULT_WEIGHTS), totals)
 
 
-def _tune(session: Any) -> None:
-    """PostgreSQL, for this read only: no JIT (compiling the plan costs more than running it:
-    the rarely run event-log fallbacks inflate its cost estimate) and room to sort and hash
-    a month of cases in memory."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL jit = off"))
-        session.execute(text("SET LOCAL work_mem = '128MB'"))
+def tune(conn: Connection) -> None:
+    """PostgreSQL, for this transaction only: no JIT (compiling the plan costs more than
+    running it: the rarely run event-log fallbacks inflate its cost estimate) and room to
+    sort and hash a month of cases in memory."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL jit = off"))
+        conn.execute(text("SET LOCAL work_mem = '128MB'"))
 
 
 def _ints(values: Any) -> dict[str, int]:
@@ -237,7 +237,7 @@ def _totals(store: Store, period: Period, rows: list[IndicatorRow], by: Grouping
         return total_of(rows)
     query = _per_case(period, literal("all"))
     with store.reading() as session:
-        _tune(session)
+        tune(session.connection())
         found = session.execute(query).first()
     return IndicatorRow.of("", "合计", **(_ints(found._mapping) if found else {}))
 

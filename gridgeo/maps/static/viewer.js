@@ -5,6 +5,8 @@
    Cases: the work loop (/v1/cases coloured by state, overdue ones ringed, a popup with the
    tasks and timeline of /v1/cases/{id}, filters, live through /v1/events), or the points
    of a GeoJSON file (C.casesMode "geojson").
+   考核 (with the work loop): an indicator of /v1/assessment per grid of a level, coloured in
+   the classes of gridgeo.maps.assessment_map (C.assessment), with a legend and tooltips.
    Plain Leaflet, no other library: the page works on an intranet with no internet. */
 (function () {
   "use strict";
@@ -68,6 +70,9 @@
       byCode[p.code] = { props: p, layer: l, level: lv.level };
     });
   }
+  // a level's grids were (re)loaded: the 考核 layer colours the new ones
+  var levelListeners = [];
+  function levelLoaded(level) { levelListeners.forEach(function (f) { f(level); }); }
   function note(lv, text) {
     var el = document.querySelector('.gg-note[data-level="' + lv.level + '"]');
     if (el) { el.textContent = text ? " · " + text : ""; }
@@ -96,6 +101,7 @@
         }
         layer.addData({ type: "FeatureCollection", features: features });
         register(lv, layer);
+        levelLoaded(lv.level);
         note(lv, "");
         window.gridgeoViewport[lv.level] = features.length;
       }).catch(function (err) { if (err.name !== "AbortError") { say(String(err)); } });
@@ -129,6 +135,7 @@
         // not interactive: clicks go to the map, where "click anywhere" asks the lookup
         var layer = L.geoJSON({ type: "FeatureCollection", features: features }, layerOptions(lv, features.length));
         register(lv, layer);
+        levelLoaded(lv.level);
         layers[lv.level] = layer;
         counts[lv.level] = features.length;
         return lv;
@@ -734,6 +741,183 @@
     });
   }
   if (C.casesMode === "loop") { loopCases(); } else { geojsonCases(); }
+
+  // ---- 考核: the indicators of /v1/assessment per grid of a level ----
+  // Classes as in gridgeo/maps/assessment_map.py: fixed thresholds for rates and the score
+  // (A.indicators[].cuts), counts 0 apart then up to A.maxCountClasses equal whole steps;
+  // the worse end dark; a grid with nothing due grey. Drawn in a pane under the level
+  // outlines (which stay readable on top; viewer.css lets the pointer through their empty
+  // svg to the grids' tooltips and takes the fifth level's tint off meanwhile); a click
+  // still goes to the map (the lookup popup).
+  function assessment() {
+    var A = C.assessment, toggle = document.getElementById("gg-assess");
+    if (!A || !toggle) { return; }
+    var panel = document.getElementById("gg-assess-panel");
+    var indSel = document.getElementById("gg-assess-indicator"), levelSel = document.getElementById("gg-assess-level");
+    var fromIn = document.getElementById("gg-assess-from"), toIn = document.getElementById("gg-assess-to");
+    var legendEl = document.getElementById("gg-assess-legend"), noteEl = document.getElementById("gg-assess-note");
+    map.createPane("gg-assess").style.zIndex = 390;  // above the tiles (200), under the outlines (400)
+    var group = L.layerGroup();
+    var docs = {}, doc = null, running = null;
+    var api = window.gridgeoAssessment = { loaded: false, url: "", rows: 0, colours: {}, error: "" };
+    var byIndicator = {};
+    A.indicators.forEach(function (ind) {
+      byIndicator[ind.key] = ind;
+      var o = document.createElement("option");
+      o.value = ind.key;
+      o.textContent = ind.label;
+      indSel.appendChild(o);
+    });
+    indSel.value = A["default"];
+    C.levels.forEach(function (lv) {
+      var o = document.createElement("option");
+      o.value = String(lv.level);
+      o.textContent = lv.name;
+      levelSel.appendChild(o);
+    });
+    levelSel.value = String(A.level);
+    // this month so far, in Beijing days; "to" is inclusive here, the request's is exclusive
+    function beijingDay(ms) { return new Date(ms + 8 * 3600 * 1000).toISOString().slice(0, 10); }
+    function nextDay(day) { return new Date(Date.parse(day + "T00:00:00Z") + 86400000).toISOString().slice(0, 10); }
+    var today = beijingDay(Date.now());
+    fromIn.value = today.slice(0, 8) + "01";
+    toIn.value = today;
+
+    function countCuts(values) {  // as count_cuts in assessment_map.py
+      var top = 0;
+      values.forEach(function (v) { if (v !== null && v > top) { top = Math.floor(v); } });
+      if (top <= 0) { return []; }
+      var k = Math.min(A.maxCountClasses, top), cuts = [1];
+      for (var i = 1; i < k; i++) { cuts.push(Math.ceil(top * i / k) + 1); }
+      return cuts;
+    }
+    function countLabels(cuts, top) {
+      var out = ["0"];
+      cuts.forEach(function (low, i) {
+        var high = i + 1 < cuts.length ? cuts[i + 1] - 1 : top;
+        out.push(high === low ? String(low) : low + " – " + high);
+      });
+      return out;
+    }
+    function scaleOf(ind, values) {
+      var cuts = ind.kind === "count" ? countCuts(values) : ind.cuts;
+      var ramp = A.ramps[String(cuts.length + 1)].slice();  // light to dark
+      var colours = ind.worse === "high" ? ramp : ramp.reverse();
+      if (ind.kind === "count" && !cuts.length) { colours = [A.zero]; }  // all zero
+      var top = 0;
+      values.forEach(function (v) { if (v !== null && v > top) { top = v; } });
+      var labels = ind.kind === "count" ? countLabels(cuts, top) : ind.labels;
+      return {
+        cuts: cuts, colours: colours, labels: labels,
+        colour: function (v) {
+          if (v === null || v === undefined) { return A.noDue; }
+          var k = 0;
+          while (k < cuts.length && v >= cuts[k]) { k += 1; }  // bisect_right
+          return colours[k];
+        }
+      };
+    }
+    function fmt(key, v) {
+      if (v === null || v === undefined) { return "—"; }
+      if (/_rate$/.test(key)) { return (v * 100).toFixed(1) + "%"; }
+      if (key === "score") { return Number(v).toFixed(1); }
+      return String(v);
+    }
+    function tooltip(code, name, row) {
+      return '<div class="gg-info"><b>' + esc(name) + '</b> <span class="gg-code">' + esc(code) + "</span><table>" +
+        A.fields.map(function (f) {
+          return "<tr><th>" + esc(f.label) + "</th><td>" + esc(fmt(f.key, row ? row[f.key] : (/_rate$|^score$|^rank$/.test(f.key) ? null : 0))) + "</td></tr>";
+        }).join("") + "</table></div>";
+    }
+    function legend(ind, scale) {
+      var rows = scale.colours.map(function (c, i) { return [c, scale.labels[i]]; });
+      if (ind.kind !== "count") { rows.push([A.noDue, T.no_due]); }
+      var level = levelSel.options[levelSel.selectedIndex].text;
+      legendEl.innerHTML = '<div class="gg-panel-sub">' + esc(ind.label) +
+        esc(C.lang === "zh" ? "（" + level + "）" : " (" + level + ")") + "</div>" +
+        rows.map(function (r) {
+          return '<div class="gg-assess-row"><span class="gg-assess-sw" style="background:' + esc(r[0]) + '"></span>' + esc(r[1]) + "</div>";
+        }).join("") + (ind.kind !== "count" ? '<div class="gg-note">' + esc(T.half_open) + "</div>" : "");
+    }
+
+    // colour the loaded grids of the level by the indicator chosen
+    function draw() {
+      group.clearLayers();
+      api.colours = {};
+      if (!doc) { legendEl.innerHTML = ""; return; }
+      var ind = byIndicator[indSel.value], level = Number(levelSel.value), rows = {};
+      (doc.rows || []).forEach(function (r) { rows[r.key] = r; });
+      var codes = Object.keys(byCode).filter(function (c) { return byCode[c].level === level && byCode[c].layer.feature; });
+      var values = codes.map(function (c) {
+        var r = rows[c];
+        if (r && r[ind.key] !== undefined) { return r[ind.key]; }
+        return ind.kind === "count" ? 0 : null;  // no registered case: nothing due
+      });
+      var scale = scaleOf(ind, values);
+      codes.forEach(function (code, i) {
+        var colour = scale.colour(values[i]), props = byCode[code].props;
+        api.colours[code] = colour;
+        L.geoJSON(byCode[code].layer.feature, {
+          pane: "gg-assess",
+          style: { color: "#333", weight: 1, fillColor: colour, fillOpacity: A.opacity },
+          onEachFeature: function (f, l) { l.bindTooltip(tooltip(code, props.name, rows[code]), { sticky: true }); }
+        }).addTo(group);
+      });
+      legend(ind, scale);
+      var lv = C.levels.filter(function (x) { return x.level === level; })[0] || {};
+      var totals = doc.totals || {};
+      noteEl.textContent = (doc.rows || []).length ?
+        T.assess_summary.replace("{n}", doc.rows.length).replace("{level}", lv.name || level)
+          .replace("{registered}", totals.registered || 0).replace("{due}", totals.due || 0) : T.assess_none;
+      if (lv.viewport) { noteEl.textContent += (C.lang === "zh" ? "；" : "; ") + T.assess_zoom.replace("{level}", lv.name); }
+      api.rows = (doc.rows || []).length;
+    }
+    function url() {
+      return A.url + "?by=grid&level=" + encodeURIComponent(levelSel.value) + "&from=" + encodeURIComponent(fromIn.value) +
+        "&to=" + encodeURIComponent(nextDay(toIn.value));
+    }
+    function load() {
+      if (!toggle.checked) { return; }
+      if (!fromIn.value || !toIn.value) { return; }
+      var u = url();
+      api.url = u;
+      if (docs[u]) { if (running) { running.abort(); running = null; } doc = docs[u]; api.loaded = true; draw(); return; }
+      if (running && running.url === u) { return; }  // asked already, on its way
+      if (running) { running.abort(); }  // a period or level no longer wanted
+      var ctl = running = new AbortController();
+      ctl.url = u;
+      say(T.loading);
+      getJson(u, ctl.signal, "application/json").then(function (d) {
+        if (ctl !== running) { return; }
+        running = null;
+        docs[u] = doc = d;
+        api.error = "";
+        api.loaded = true;
+        say("");
+        draw();
+      }).catch(function (err) {
+        if (err.name === "AbortError") { return; }
+        running = null;
+        doc = null;
+        api.error = String(err);
+        api.loaded = false;
+        draw();
+        say("");
+        var why = String(err.message || err).replace(/^.*: /, "");  // "HTTP 404", without the URL
+        noteEl.textContent = T.assess_failed + (C.lang === "zh" ? "（" + why + "）" : " (" + why + ")");
+      });
+    }
+    toggle.addEventListener("change", function () {
+      panel.hidden = !toggle.checked;
+      map.getContainer().classList.toggle("gg-assessing", toggle.checked);
+      if (toggle.checked) { group.addTo(map); load(); } else { map.removeLayer(group); }
+    });
+    indSel.addEventListener("change", draw);
+    [levelSel, fromIn, toIn].forEach(function (el) { el.addEventListener("change", load); });
+    levelListeners.push(function (level) { if (doc && toggle.checked && String(level) === levelSel.value) { draw(); } });
+    api.reload = function () { docs = {}; load(); };
+  }
+  assessment();
 
   say(T.loading);
   Promise.all([loadLevels(), loadWorkstations()]).then(function () {
