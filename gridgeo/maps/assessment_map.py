@@ -47,6 +47,7 @@ from gridgeo.maps.page import (
     feature_collection,
     new_map,
 )
+from gridgeo.maps.text import pick
 from gridgeo.model import GridSet
 
 IndicatorKind = Literal["rate", "count", "score"]
@@ -116,8 +117,7 @@ TEXT: dict[str, tuple[str, str]] = {
 
 def tr(key: str, lang: str, **values: object) -> str:
     """The text ``key`` of this module in ``lang``, placeholders filled."""
-    zh, en = TEXT[key]
-    return (zh if lang == "zh" else en).format(**values)
+    return pick(TEXT, key, lang, **values)
 
 
 def indicator(key: str) -> Indicator:

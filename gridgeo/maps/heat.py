@@ -44,6 +44,7 @@ from gridgeo.maps.page import (
     feature_collection,
     new_map,
 )
+from gridgeo.maps.text import pick
 from gridgeo.model import GridSet
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
@@ -72,7 +73,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "overdue_shown": ("显示超期最久的 {n} 件", "the {n} most overdue shown"),
     "points_shown": ("热力取前 {n} 件", "heat of the first {n} cases"),
     "case": ("案件 {id}", "case {id}"),
-    "unit": ("承办单位", "unit"),
+    "unit": ("责任单位", "unit"),
     "category": ("类别", "category"),
     "grid": ("网格", "grid"),
     "deadline": ("处置时限", "deadline"),
@@ -83,8 +84,7 @@ TEXT: dict[str, tuple[str, str]] = {
 
 def tr(key: str, lang: str, **values: object) -> str:
     """The text ``key`` of this module in ``lang``, placeholders filled."""
-    zh, en = TEXT[key]
-    return (zh if lang == "zh" else en).format(**values)
+    return pick(TEXT, key, lang, **values)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 Lang = Literal["zh", "en"]
@@ -106,7 +107,12 @@ SCHEMES: dict[str, tuple[str, str]] = {
 
 def t(key: str, lang: Lang | str, **values: object) -> str:
     """The string ``key`` in ``lang`` with ``{placeholders}`` filled."""
-    zh, en = TEXT[key]
+    return pick(TEXT, key, lang, **values)
+
+
+def pick(table: Mapping[str, tuple[str, str]], key: str, lang: Lang | str, **values: object) -> str:
+    """The string ``key`` of a (zh, en) ``table`` in ``lang``, placeholders filled."""
+    zh, en = table[key]
     return (zh if lang == "zh" else en).format(**values)
 
 

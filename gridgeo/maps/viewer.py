@@ -103,7 +103,7 @@ CASE_TEXT: dict[str, tuple[str, str]] = {
     "unit": ("单位", "unit"),
     "all_units": ("全部单位", "all units"),
     "unit_hint": (
-        "已派遣案件按承办单位，未派遣案件按建议派遣单位筛选",
+        "已派遣案件按责任单位，未派遣案件按建议派遣单位筛选",
         "dispatched cases by the units working them, others by the suggested units",
     ),
     "category": ("类别", "category"),
