@@ -460,3 +460,21 @@ def test_a_generated_history_matches_the_definitions(store_url: str, tmp_path: P
         period = Period(start, cutoff)
         assert _table(assess(store, period, "unit", data=data)) == want["unit"], cutoff
         assert _table(assess(store, period, "grid", level=4, data=data)) == want["grid"], cutoff
+
+
+def test_a_period_not_over_yet_counts_as_of_now(history: tuple[Store, Dataset]) -> None:
+    """To the middle of November: K4 (deadline 22 Nov) is not yet due on the 21st, whatever
+    the period's end; a period that has not begun has nothing in it."""
+    from datetime import datetime
+
+    from gridgeo.deadlines import BEIJING
+
+    store, data = history
+    mid = datetime(2026, 11, 21, tzinfo=BEIJING)
+    month = Period.parse("2026-11-01", "2026-12-01")
+    so_far = assess(store, month, "unit", data=data, now=mid)
+    assert so_far.period == month  # the answer names the period asked for
+    assert _table(so_far) == _table(assess(store, Period(month.start, mid), "unit", data=data))
+    assert _table(so_far)[TP][6] == 0  # K4 not overdue yet
+    ahead = assess(store, Period.parse("2027-01-01", "2027-02-01"), "unit", data=data, now=mid)
+    assert ahead.rows == () and ahead.totals.registered == 0

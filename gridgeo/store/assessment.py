@@ -185,8 +185,12 @@ def assess(
     data: Dataset | None = None,
     weights: Mapping[str, float] | None = None,
     unit_types: Collection[str] | None = None,
+    now: datetime | None = None,
 ) -> Assessment:
     """The indicators of ``period`` per ``by`` (``level``: the grid level, by=grid).
+
+    A period that has not ended yet is counted as of ``now`` (default: the present): a
+    deadline that has not come yet is not due, whatever the period's end.
 
     ``data`` (the published boundaries, partners and categories) names the keys;
     ``weights`` the composite score's (default :data:`DEFAULT_WEIGHTS`);
@@ -201,6 +205,10 @@ def assess(
     """
     grouping = parse_grouping(by)
     level = _check_level(grouping, level, data)
+    asked, counted = period, _so_far(period, now or t.utcnow())
+    if counted is None:  # the period starts in the future: nothing has happened in it
+        return Assessment(asked, grouping, level, (), IndicatorRow.of("", "合计"))
+    period = counted
     if grouping in (Grouping.UNIT, Grouping.PERSON):
         query = _per_task(period, grouping, unit_types)
     else:
@@ -214,7 +222,14 @@ def assess(
         for r in found
     ]
     totals = _totals(store, period, rows, grouping)
-    return Assessment(period, grouping, level, ranked(rows, weights or DEFAULT_WEIGHTS), totals)
+    return Assessment(asked, grouping, level, ranked(rows, weights or DEFAULT_WEIGHTS), totals)
+
+
+def _so_far(period: Period, now: datetime) -> Period | None:
+    """``period`` up to ``now`` when it has not ended yet; None when it has not begun."""
+    if period.end <= now:
+        return period
+    return Period(period.start, now) if period.start < now else None
 
 
 def tune(conn: Connection) -> None:
