@@ -29,6 +29,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -153,6 +155,25 @@ def serve(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, env=env, cwd=Path(__file__).parent)
 
 
+@contextmanager
+def served(url: str) -> Iterator[str]:
+    """One uvicorn worker serving the store at ``url``; its base URL, once it answers."""
+    port = free_port()
+    env = os.environ | {
+        "GRIDGEO_DATABASE_URL": url,
+        "GRIDGEO_BENCH_PG_URL": url,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
+    proc = serve(port, env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base + "/health", proc)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
 def state_changes(url: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     from gridgeo.api import security
     from gridgeo.roles import Role
@@ -166,22 +187,10 @@ def state_changes(url: str, args: argparse.Namespace, folder: Path) -> dict[str,
     script.write_text(LUA % {"first": first, "count": last - first + 1, "key": key})
     noop = folder / "noop.lua"
     noop.write_text(NOOP_LUA)
-    port = free_port()
-    env = os.environ | {
-        "GRIDGEO_DATABASE_URL": url,
-        "GRIDGEO_BENCH_PG_URL": url,
-        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-    }
-    proc = serve(port, env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base + "/health", proc)
+    with served(url) as base:
         noop_run = run_wrk(base + "/health/noop", noop, args.seconds, args.connections, 2)
         # one wrk thread: its request() hands every connection a different task
         run = run_wrk(base + "/v1/tasks/0/actions", script, args.seconds, args.connections, 1)
-    finally:
-        proc.terminate()
-        proc.wait(30)
     from sqlalchemy import func, select
 
     from gridgeo.store import schema as t
@@ -261,16 +270,7 @@ def queue(url: str, args: argparse.Namespace) -> dict[str, Any]:
         plan = "\n".join(r[0] for r in conn.execute(text(f"EXPLAIN ANALYZE {compiled}")))
     key = security.create_key(store, "bench-queue", Role.HANDLER, actor="bench", unit=QUEUE_UNIT)
     store.close()
-    port = free_port()
-    env = os.environ | {
-        "GRIDGEO_DATABASE_URL": url,
-        "GRIDGEO_BENCH_PG_URL": url,
-        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-    }
-    proc = serve(port, env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base + "/health", proc)
+    with served(url) as base:
 
         def http() -> None:
             req = urllib.request.Request(
@@ -282,9 +282,6 @@ def queue(url: str, args: argparse.Namespace) -> dict[str, Any]:
             assert len(body["tasks"]) == 100 and body["more"]
 
         http_ms = timed(http)
-    finally:
-        proc.terminate()
-        proc.wait(30)
     return {
         "open_tasks_of_unit": total,
         "tasks_in_store": sum(units.values()),

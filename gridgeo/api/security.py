@@ -207,16 +207,14 @@ def find_key(store: Store, key: str) -> Caller | None:
     key revoked in this process is forgotten at once; other workers refuse it
     within that time.
     """
+    known, found = remembered_key(store, key)
+    if known:
+        return found
     hashed = hash_key(key)
-    slot = (id(store), hashed)
-    now = time.monotonic()
-    cached = _key_cache.get(slot)
-    if cached is not None and cached[0] > now:
-        return cached[1]
     found = _find_key(store, hashed)
     if len(_key_cache) >= _KEY_CACHE_MAX:
         _key_cache.clear()  # bounded: a flood of distinct bogus keys cannot grow it
-    _key_cache[slot] = (now + KEY_CACHE_SECONDS, found)
+    _key_cache[(id(store), hashed)] = (time.monotonic() + KEY_CACHE_SECONDS, found)
     return found
 
 

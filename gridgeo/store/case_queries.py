@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, false, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from gridgeo.caseflow import Action, CaseState, TaskState
+from gridgeo.caseflow import Action, TaskState
 from gridgeo.store import schema as t
 from gridgeo.store.case_rows import CaseRow, TaskRow, events_of, read_case, read_tasks
 from gridgeo.store.cases import CaseRecord, Progress, load_record
@@ -184,20 +184,6 @@ def detail_of(session: Session, case: CaseRow, tasks: Sequence[TaskRow]) -> Case
     return CaseDetail(record, tuple(map(_task, ordered)), tuple(map(_event, events)))
 
 
-def timelines(session: Session, case_ids: Sequence[int]) -> dict[int, list[EventRecord]]:
-    """The events of each of ``case_ids``, oldest first (one query for a page)."""
-    found: dict[int, list[EventRecord]] = {}
-    if case_ids:
-        rows = session.scalars(
-            select(t.CaseEvent)
-            .where(t.CaseEvent.case_id.in_(list(case_ids)))
-            .order_by(t.CaseEvent.id)
-        )
-        for row in rows:
-            found.setdefault(row.case_id, []).append(_event(row))
-    return found
-
-
 @dataclass(frozen=True)
 class TaskQuery:
     """Filters of a task queue.
@@ -294,8 +280,3 @@ def count_tasks(store: Store, q: TaskQuery) -> int:
         stmt = stmt.join(t.Case, t.Case.id == t.CaseTask.case_id)
     with store.reading() as session:
         return int(session.execute(stmt).scalar_one())
-
-
-def open_states() -> tuple[str, ...]:
-    """Case states of cases still in the loop (not closed or rejected)."""
-    return tuple(s.value for s in CaseState if s.is_open)

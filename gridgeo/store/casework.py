@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -525,8 +525,3 @@ _CASE_WRITES = (
     "registered_at",
     "revision",
 )
-
-
-def overdue_cutoff(now: datetime | None = None, *, within: timedelta = timedelta(0)) -> datetime:
-    """Deadlines at or before this are overdue (``within=0``) or due soon (``within>0``)."""
-    return (now or t.utcnow()) + within
