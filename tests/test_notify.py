@@ -246,7 +246,7 @@ def test_delivers_every_message_in_order_signed_with_idempotency_keys(
                 "id": row.id,
                 "topic": "case.event",
                 "created_at": row.created_at.isoformat(),
-                "payload": row.payload,
+                "payload": {"event_id": row.event_id, **row.payload},
             }
             assert got.headers["content-type"] == "application/json"
             assert got.headers["idempotency-key"] == f"gridgeo-outbox-{row.id}"

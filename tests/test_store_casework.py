@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from gridgeo.caseflow import Action, Actor, CaseState, IllegalActionError
 from gridgeo.io.dataset import Dataset, load
+from gridgeo.notify.outbox import read_outbox
 from gridgeo.roles import Role
 from gridgeo.store import schema as t
 from gridgeo.store.case_queries import case_detail
@@ -58,6 +59,10 @@ def test_each_event_has_its_outbox_message(store_url: str, sample: Dataset) -> N
         assert [r.payload["action"] for r in rows] == ["report", "register", "dispatch"]
         assert rows[-1].payload["case_id"] == cid and rows[-1].payload["unit"] == "TP-450302"
         assert rows[-1].payload["case_state"] == "dispatched"
+        # each message names its event (the case's three, in order); readers see its id
+        events = session.scalars(select(t.CaseEvent.id).order_by(t.CaseEvent.id)).all()
+        assert [r.event_id for r in rows] == list(events)
+    assert [m.payload["event_id"] for m in read_outbox(store, 0)] == list(events)
     store.close()
 
 
@@ -171,7 +176,7 @@ KILLER = textwrap.dedent(
     from gridgeo.caseflow import Action, Actor
     from gridgeo.roles import Role
 
-    original = casework.add_outbox
+    original = casework.add_event
 
     def stall(session, event, **kw):
         original(session, event, **kw)
@@ -179,7 +184,7 @@ KILLER = textwrap.dedent(
         print("WRITTEN", flush=True)
         time.sleep(120)
 
-    casework.add_outbox = stall
+    casework.add_event = stall
     store = Store(sys.argv[1])
     act(store, int(sys.argv[2]), ActionRequest(Action.HANDLE, unit="TP-450302"),
         Actor("tp", Role.HANDLER, unit="TP-450302"))

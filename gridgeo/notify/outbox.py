@@ -30,7 +30,12 @@ class OutboxRecord:
 
     @classmethod
     def of(cls, row: t.OutboxMessage) -> OutboxRecord:
-        return cls(row.id, row.topic, row.created_at, dict(row.payload or {}))
+        """The message of ``row``; a case event's payload gets the event's id from the
+        row's ``event_id`` (written beside the payload, not in it)."""
+        payload = dict(row.payload or {})
+        if row.event_id is not None:
+            payload = {"event_id": row.event_id, **payload}
+        return cls(row.id, row.topic, row.created_at, payload)
 
     def to_dict(self) -> dict[str, Any]:
         """The webhook body: the message with its outbox id."""

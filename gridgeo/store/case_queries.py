@@ -8,7 +8,6 @@ time, never stored flags that drift.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -18,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from gridgeo.caseflow import Action, TaskState
 from gridgeo.store import schema as t
-from gridgeo.store.case_rows import CaseRow, TaskRow, events_of, read_case, read_tasks
-from gridgeo.store.cases import CaseRecord, Progress, load_record
+from gridgeo.store.case_rows import CaseWithTasks, TaskRow, events_of, read_case
+from gridgeo.store.cases import CaseRecord, record_of
 from gridgeo.store.core import Store
 
 OPEN_TASK_STATES = tuple(s.value for s in TaskState if s.is_open)
@@ -172,15 +171,14 @@ def _event(row: Any) -> EventRecord:
 def case_detail(store: Store, case_id: int) -> CaseDetail:
     """Case ``case_id`` with its tasks and events; NotFoundError when there is none."""
     with store.reading() as session:
-        return detail_of(session, read_case(session, case_id), read_tasks(session, case_id))
+        return detail_of(session, read_case(session, case_id))
 
 
-def detail_of(session: Session, case: CaseRow, tasks: Sequence[TaskRow]) -> CaseDetail:
-    """The detail of a case and its tasks (in an action's transaction, or a read's)."""
-    ordered = sorted(tasks, key=lambda x: x.id)
-    progress = Progress.of((x.state, x.deadline, x.unit_code) for x in ordered)
-    record = load_record(session, case, progress)
-    events = events_of(session, case.id)
+def detail_of(session: Session, found: CaseWithTasks) -> CaseDetail:
+    """The detail of a case read with its tasks (in an action's transaction, or a read's)."""
+    ordered = sorted(found.tasks, key=lambda x: x.id)
+    events = events_of(session, found.case.id)
+    record = record_of(CaseWithTasks(found.case, ordered))
     return CaseDetail(record, tuple(map(_task, ordered)), tuple(map(_event, events)))
 
 

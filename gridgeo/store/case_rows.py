@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, bindparam, func, insert, select, update
+from sqlalchemy import Integer, String, Table, bindparam, func, insert, select, update
+from sqlalchemy import cast as cast_
 from sqlalchemy.orm import Session
 
 from gridgeo.errors import NotFoundError
@@ -58,6 +59,7 @@ class CaseRow:
     registered_at: datetime | None
     x: float
     y: float
+    media_ids: list[int] = field(default_factory=list)  # its photos, oldest first
 
     @property
     def leaf(self) -> str | None:
@@ -94,24 +96,28 @@ class TaskRow:
     changed: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def set(self, **values: Any) -> None:
-        """Change columns (written by :func:`save_tasks`)."""
+        """Change columns (written as :func:`task_updates`)."""
         for name, value in values.items():
             setattr(self, name, value)
         self.changed |= values.keys()
 
 
-_CASE_COLUMNS = [f.name for f in fields(CaseRow) if f.name not in ("x", "y")]
+_CASE_COLUMNS = [f.name for f in fields(CaseRow) if f.name not in ("x", "y", "media_ids")]
+_CASE_FIELDS = [*_CASE_COLUMNS, "x", "y"]
 _TASK_COLUMNS = [f.name for f in fields(TaskRow) if f.name != "changed"]
-
-
-def _case(row: Any) -> CaseRow:
-    return CaseRow(**row._mapping)
 
 
 # Built once: constructing a statement costs more CPU than running a cached one.
 _RETURNED = (*(CASES.c[name] for name in _CASE_COLUMNS), *_POINT)
-# SQLite: a write takes the database's write lock at once (a read first could not be
-# upgraded while another writer waits); PostgreSQL: the row lock, without a new row version.
+_MEDIA = cast(Table, t.CaseMedia.__table__)
+# A case's photo ids in the same row ("3,7,9"; generic: string_agg / group_concat).
+_MEDIA_IDS = (
+    select(func.aggregate_strings(cast_(_MEDIA.c.id, String), ","))
+    .where(_MEDIA.c.case_id == CASES.c.id)
+    .scalar_subquery()
+    .label("media_ids")
+)
+_TASK_LABELS = tuple(TASKS.c[name].label(f"t_{name}") for name in _TASK_COLUMNS)
 # The case is named by its id, or by one of its tasks' (a terminal knows its task).
 _CASE_OR_TASK = CASES.c.id == func.coalesce(
     bindparam("case_id", type_=Integer),
@@ -119,48 +125,61 @@ _CASE_OR_TASK = CASES.c.id == func.coalesce(
     .where(TASKS.c.id == bindparam("task_id", type_=Integer))
     .scalar_subquery(),
 )
-_LOCK_SQLITE = (
-    update(CASES).where(_CASE_OR_TASK).values(revision=CASES.c.revision).returning(*_RETURNED)
-)
-_LOCK_POSTGRESQL = select(*_RETURNED).where(_CASE_OR_TASK).with_for_update(of=CASES)
-_READ = select(*_RETURNED).where(CASES.c.id == bindparam("case_id"))
-_TASKS = (
-    select(*(TASKS.c[name] for name in _TASK_COLUMNS))
-    .where(TASKS.c.case_id == bindparam("case_id"))
+# One row per task (one row with NULL task columns for a case without tasks), oldest
+# task first: the case, its photos and its tasks in one statement.
+_WITH_TASKS = (
+    select(*_RETURNED, _MEDIA_IDS, *_TASK_LABELS)
+    .select_from(CASES.outerjoin(TASKS, TASKS.c.case_id == CASES.c.id))
+    .where(_CASE_OR_TASK)
     .order_by(TASKS.c.id)
 )
+# PostgreSQL: the case's row lock (not its tasks'); SQLite: the write transaction's
+# BEGIN IMMEDIATE (Store.transaction) already holds the database's write lock.
+_LOCKED = _WITH_TASKS.with_for_update(of=CASES)
 _ADD_TASK = insert(TASKS).returning(TASKS.c.id)
 
 
-def lock_case(session: Session, case_id: int | None, *, task_id: int | None = None) -> CaseRow:
-    """The case ``case_id`` (or of task ``task_id``), locked for this transaction: actions
-    on one case run one after the other (PostgreSQL's row lock, SQLite's write lock), each
-    reading what the one before wrote. One statement; :func:`save_case` then counts the
-    action in its ``revision``."""
-    conn = session.connection()
-    lock = _LOCK_POSTGRESQL if conn.dialect.name == "postgresql" else _LOCK_SQLITE
-    row = conn.execute(lock, {"case_id": case_id, "task_id": task_id}).first()
-    if row is None:
+@dataclass
+class CaseWithTasks:
+    """A case row, its photo ids and its task rows (oldest first), read in one statement."""
+
+    case: CaseRow
+    tasks: list[TaskRow]
+
+
+def lock_case(
+    session: Session, case_id: int | None, *, task_id: int | None = None
+) -> CaseWithTasks:
+    """The case ``case_id`` (or of task ``task_id``) with its tasks, locked for this
+    transaction (which must be a :meth:`Store.transaction`): actions on one case run
+    one after the other (PostgreSQL's row lock, SQLite's write lock), each reading what
+    the one before wrote; the action's case update counts it in its ``revision``."""
+    return _read(session, _LOCKED, case_id, task_id)
+
+
+def read_case(session: Session, case_id: int) -> CaseWithTasks:
+    """The case ``case_id`` with its tasks (no lock); NotFoundError when there is none."""
+    return _read(session, _WITH_TASKS, case_id, None)
+
+
+def _read(session: Session, stmt: Any, case_id: int | None, task_id: int | None) -> CaseWithTasks:
+    rows = session.connection().execute(stmt, {"case_id": case_id, "task_id": task_id}).all()
+    if not rows:
         raise NotFoundError(
             f"case {case_id} does not exist"
             if case_id is not None
             else f"task {task_id} does not exist"
         )
-    return _case(row)
-
-
-def read_case(session: Session, case_id: int) -> CaseRow:
-    """The case ``case_id`` (no lock); NotFoundError when there is none."""
-    row = session.connection().execute(_READ, {"case_id": case_id}).first()
-    if row is None:
-        raise NotFoundError(f"case {case_id} does not exist")
-    return _case(row)
-
-
-def read_tasks(session: Session, case_id: int) -> list[TaskRow]:
-    """The tasks of a case, oldest first."""
-    rows = session.connection().execute(_TASKS, {"case_id": case_id})
-    return [TaskRow(**row._mapping) for row in rows]
+    first = rows[0]._mapping
+    case = CaseRow(**{name: first[name] for name in _CASE_FIELDS})
+    media = first["media_ids"]
+    case.media_ids = sorted(int(x) for x in media.split(",")) if media else []
+    tasks = [
+        TaskRow(**{name: row._mapping[f"t_{name}"] for name in _TASK_COLUMNS})
+        for row in rows
+        if row._mapping["t_id"] is not None
+    ]
+    return CaseWithTasks(case, tasks)
 
 
 def add_task(session: Session, **values: Any) -> TaskRow:
@@ -169,43 +188,62 @@ def add_task(session: Session, **values: Any) -> TaskRow:
     return TaskRow(id=new_id, **values)
 
 
+@dataclass(frozen=True)
+class RowUpdate:
+    """``UPDATE table SET values... WHERE id = row_id``, to be written (:func:`run_updates`,
+    or with an event in one statement: :func:`gridgeo.store.case_events.add_event`)."""
+
+    table: Table
+    row_id: int
+    values: dict[str, Any]
+
+    @property
+    def shape(self) -> tuple[Table, frozenset[str]]:
+        """What the statement depends on (built once per shape)."""
+        return self.table, frozenset(self.values)
+
+    def params(self, prefix: str = "") -> dict[str, Any]:
+        """The bound values of :func:`update_statement` for this update."""
+        out = {f"{prefix}v_{name}": value for name, value in self.values.items()}
+        return out | {f"{prefix}row_id": self.row_id}
+
+
 @functools.cache
-def _update(table: Table, columns: frozenset[str]) -> Any:
-    """``UPDATE table SET columns... WHERE id = :row_id`` (one statement per column set)."""
-    values: dict[str, Any] = {name: bindparam(f"v_{name}") for name in columns}
-    return update(table).where(table.c.id == bindparam("row_id")).values(values)
+def update_statement(table: Table, columns: frozenset[str], prefix: str = "") -> Any:
+    """``UPDATE table SET columns... WHERE id = :row_id`` (built once per column set);
+    ``prefix`` keeps the names of several such statements in one apart."""
+    values: dict[str, Any] = {
+        name: bindparam(f"{prefix}v_{name}", type_=table.c[name].type) for name in columns
+    }
+    return update(table).where(table.c.id == bindparam(f"{prefix}row_id")).values(values)
 
 
-def save_tasks(session: Session, tasks: list[TaskRow]) -> None:
-    """Write the changed columns of each changed task."""
+def task_updates(tasks: list[TaskRow]) -> list[RowUpdate]:
+    """The changed columns of each changed task (the tasks are then clean)."""
+    out = []
     for task in tasks:
         if task.changed:
-            params = {f"v_{name}": getattr(task, name) for name in task.changed}
-            stmt = _update(TASKS, frozenset(task.changed))
-            session.connection().execute(stmt, params | {"row_id": task.id})
+            out.append(RowUpdate(TASKS, task.id, {n: getattr(task, n) for n in task.changed}))
             task.changed = set()
+    return out
 
 
-def save_case(session: Session, case: CaseRow, columns: tuple[str, ...]) -> None:
-    """Write ``columns`` of the case."""
-    params = {f"v_{name}": getattr(case, name) for name in columns}
-    stmt = _update(CASES, frozenset(columns))
-    session.connection().execute(stmt, params | {"row_id": case.id})
+def case_update(case: CaseRow, columns: tuple[str, ...]) -> RowUpdate:
+    """``columns`` of the case."""
+    return RowUpdate(CASES, case.id, {name: getattr(case, name) for name in columns})
 
 
-_MEDIA = t.CaseMedia.__table__
+def run_updates(session: Session, updates: list[RowUpdate]) -> None:
+    """Write ``updates``, one statement each."""
+    conn = session.connection()
+    for u in updates:
+        conn.execute(update_statement(*u.shape), u.params())
+
+
 _EVENTS = t.CaseEvent.__table__
-_MEDIA_OF = (
-    select(_MEDIA.c.id).where(_MEDIA.c.case_id == bindparam("case_id")).order_by(_MEDIA.c.id)
-)
 _EVENTS_OF = (
     select(*_EVENTS.c).where(_EVENTS.c.case_id == bindparam("case_id")).order_by(_EVENTS.c.id)
 )
-
-
-def media_of(session: Session, case_id: int) -> list[int]:
-    """The ids of a case's stored photos, oldest first."""
-    return list(session.connection().execute(_MEDIA_OF, {"case_id": case_id}).scalars())
 
 
 def events_of(session: Session, case_id: int) -> list[Any]:

@@ -30,7 +30,7 @@ from gridgeo.lookup import LookupResult
 from gridgeo.store import schema as t
 from gridgeo.store.audit import record
 from gridgeo.store.case_events import record_report
-from gridgeo.store.case_rows import CaseRow, media_of, read_case
+from gridgeo.store.case_rows import CaseRow, CaseWithTasks, read_case
 from gridgeo.store.codec import to_wkb
 from gridgeo.store.core import Store
 
@@ -419,15 +419,15 @@ class Progress:
 
 
 def _load(session: Session, case: t.Case) -> CaseRecord:
-    """The record of one case row, its point and media ids read from the database."""
-    return load_record(
-        session, read_case(session, case.id), _progress(session, [case.id]).get(case.id)
-    )
+    """The record of one case row, its point, media and tasks read from the database."""
+    return record_of(read_case(session, case.id))
 
 
-def load_record(session: Session, case: CaseRow, progress: Progress | None) -> CaseRecord:
-    """The record of a case row whose tasks stand at ``progress``."""
-    return _record(case, case.x, case.y, media_of(session, case.id), progress)
+def record_of(found: CaseWithTasks) -> CaseRecord:
+    """The record of a case read with its tasks (:func:`~gridgeo.store.case_rows.read_case`)."""
+    case = found.case
+    progress = Progress.of((x.state, x.deadline, x.unit_code) for x in found.tasks)
+    return _record(case, case.x, case.y, case.media_ids, progress)
 
 
 def _progress(session: Session, case_ids: Sequence[int]) -> dict[int, Progress]:

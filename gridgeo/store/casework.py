@@ -37,16 +37,17 @@ from gridgeo.deadlines import Urgency, deadline_after
 from gridgeo.errors import NotFoundError
 from gridgeo.io.dataset import Dataset
 from gridgeo.store import schema as t
-from gridgeo.store.case_events import EventRow, add_event, add_outbox
+from gridgeo.store.case_events import EventRow, add_event
 from gridgeo.store.case_queries import CaseDetail, detail_of
 from gridgeo.store.case_rows import (
     CaseRow,
+    CaseWithTasks,
     TaskRow,
     add_task,
+    case_update,
     lock_case,
-    read_tasks,
-    save_case,
-    save_tasks,
+    run_updates,
+    task_updates,
 )
 from gridgeo.store.cases import MediaUpload, add_media
 from gridgeo.store.core import Store
@@ -174,7 +175,7 @@ def act_detail(
     transaction: no second connection, no other action in between)."""
     with store.transaction() as session:
         done = _act(session, case_id, request, actor, data)
-        return detail_of(session, done.case, done.tasks)
+        return detail_of(session, CaseWithTasks(done.case, done.tasks))
 
 
 def act_on_task(
@@ -193,7 +194,7 @@ def act_on_task(
         )
     with store.transaction() as session:
         done = _act(session, None, replace(request, task_id=task_id, unit=None), actor, data)
-        return detail_of(session, done.case, done.tasks)
+        return detail_of(session, CaseWithTasks(done.case, done.tasks))
 
 
 def _act(
@@ -204,8 +205,8 @@ def _act(
     data: Dataset | None,
 ) -> ActionResult:
     """One action on case ``case_id`` (None: the case of ``req.task_id``)."""
-    case = lock_case(session, case_id, task_id=req.task_id)
-    tasks = read_tasks(session, case.id)
+    found = lock_case(session, case_id, task_id=req.task_id)
+    case, tasks = found.case, found.tasks
     view = _view(case, tasks)
     task = _task_of(view, tasks, req) if req.action.on_task else None
     decided = plan(actor, req.action, view, _task_view(task) if task is not None else None)
@@ -501,19 +502,22 @@ def _finish(w: _Writer, req: ActionRequest, tasks: list[TaskRow], case_before: C
     case.updated_at, case.revision = w.at, case.revision + 1
     if req.public_note is not None:
         case.public_note = req.public_note[:2000]
-    save_tasks(w.session, tasks)
-    save_case(w.session, case, _CASE_WRITES)
+    # the rows change with the first event: on PostgreSQL one statement writes them all
+    updates = [*task_updates(tasks), case_update(case, _CASE_WRITES)]
     for event, media in w.pending:
         if media:  # photos first: the event names them, they name the event
             ids = add_media(w.session, case.id, media, at=w.at)
             event.detail = {**event.detail, "media_ids": list(ids)}
-        add_event(w.session, event)
+            case.media_ids = [*case.media_ids, *ids]
+        before = case_before.value
+        add_event(w.session, event, case_state=case.state, case_before=before, updates=updates)
+        updates = []
         if media:
             w.session.execute(
                 update(t.CaseMedia).where(t.CaseMedia.id.in_(ids)).values(event_id=event.id)
             )
         w.event_ids.append(event.id)
-        add_outbox(w.session, event, case_state=case.state, case_before=case_before.value)
+    run_updates(w.session, updates)  # every action records an event: nothing is left here
 
 
 _CASE_WRITES = (
