@@ -121,6 +121,14 @@ class Settings(BaseSettings):
         "(bbox requests to the Features API), and only while the view holds at most this "
         "many of them; smaller levels are loaded whole when the page opens.",
     )
+    store_writers: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Case actions that run at once in one service process; more wait "
+        "their turn (more threads only contend for Python's interpreter lock and every "
+        "action slows down). Keep it at most the database pool's size (5).",
+    )
     # --- security (gridgeo/api/security.py, docs/API.md "Security") ---
     anonymous_role: Literal["none", "viewer", "reporter"] = Field(
         "viewer",

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
+
+from anyio import CapacityLimiter, to_thread
 from fastapi import Request
 
 from gridgeo.io.dataset import Dataset
+
+T = TypeVar("T")
 
 
 def current_dataset(request: Request) -> Dataset:
@@ -17,3 +26,20 @@ async def dataset(request: Request) -> Dataset:
     """:func:`current_dataset` as a dependency. ``async``: a plain ``def`` dependency
     costs a hop to the thread pool on every request, for one attribute read."""
     return current_dataset(request)
+
+
+async def in_writer_pool(request: Request, fn: Callable[..., T], /, *args: Any, **kw: Any) -> T:
+    """``fn(*args, **kw)`` in a worker thread, at most ``settings.store_writers`` at once
+    per process (per event loop); the others wait their turn.
+
+    Store writes are short bursts of Python between database round trips: more threads
+    than that only contend for the interpreter's lock, each handing it over at every
+    round trip, and every write gets slower (docs/BENCHMARKS.md, the work loop).
+    """
+    limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter]
+    limiters = request.app.state.__dict__.setdefault("_writer_limiters", WeakKeyDictionary())
+    loop = asyncio.get_running_loop()
+    limiter = limiters.get(loop)
+    if limiter is None:
+        limiter = limiters[loop] = CapacityLimiter(request.app.state.settings.store_writers)
+    return await to_thread.run_sync(functools.partial(fn, *args, **kw), limiter=limiter)

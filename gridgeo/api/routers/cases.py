@@ -17,10 +17,9 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from gridgeo.api.deps import current_dataset
+from gridgeo.api.deps import current_dataset, in_writer_pool
 from gridgeo.api.media import checked_photo
 from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import AccessDenied, Caller, require
@@ -226,8 +225,14 @@ async def case_action(request: Request, case_id: RowId, who: Worker) -> JSONResp
     ``photo`` files (handling feedback, 处理反馈). Answers the case after the action."""
     body, photos = await _action_body(request)
     req = _request(body, photos)
-    detail = await run_in_threadpool(
-        act_detail, _store(request), case_id, req, who.as_actor(), data=current_dataset(request)
+    detail = await in_writer_pool(
+        request,
+        act_detail,
+        _store(request),
+        case_id,
+        req,
+        who.as_actor(),
+        data=current_dataset(request),
     )
     return JSONResponse(detail.to_dict())
 
@@ -237,8 +242,14 @@ async def task_action(request: Request, task_id: RowId, who: Worker) -> JSONResp
     """The same as the case's actions, for one task (no ``unit`` or ``task_id`` needed)."""
     body, photos = await _action_body(request)
     req = _request(body, photos)
-    detail = await run_in_threadpool(
-        act_on_task, _store(request), task_id, req, who.as_actor(), data=current_dataset(request)
+    detail = await in_writer_pool(
+        request,
+        act_on_task,
+        _store(request),
+        task_id,
+        req,
+        who.as_actor(),
+        data=current_dataset(request),
     )
     return JSONResponse(detail.to_dict())
 
