@@ -53,3 +53,7 @@ class CategoryError(GridgeoError, ValueError):
 class ConflictError(GridgeoError):
     """The request conflicts with the current state (publishing a published version,
     publishing a version with validation errors without force, ...)."""
+
+
+class TextError(GridgeoError, ValueError):
+    """A text field holds a character that no store can keep (names the field)."""

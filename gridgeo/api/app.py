@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 
 from gridgeo import __version__
 from gridgeo.api import errors, lookup_service, security
+from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routers import (
     assessment,
     cases,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
         version=__version__,
         description="Spatial service for urban grid management (城市网格化管理).",
         lifespan=lifespan,
+        default_response_class=SafeJSONResponse,  # renders whatever a request held
     )
     app.state.settings = settings
     app.state.live = live

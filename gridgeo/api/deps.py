@@ -5,15 +5,20 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from anyio import CapacityLimiter, to_thread
-from fastapi import Request
+from fastapi import Path, Request
 
 from gridgeo.io.dataset import Dataset
 
 T = TypeVar("T")
+
+# A row id in a path: what the store's integer columns can hold (larger is a 422, not
+# an overflow in the database).
+MAX_ROW_ID = 2**31 - 1  # the store's ids are 32-bit integer columns
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def current_dataset(request: Request) -> Dataset:

@@ -33,6 +33,7 @@ from gridgeo.store.case_events import record_report
 from gridgeo.store.case_rows import CaseRow, CaseWithTasks, read_case
 from gridgeo.store.codec import to_wkb
 from gridgeo.store.core import Store
+from gridgeo.textcheck import check_text, check_texts
 
 LEVELS = range(1, 6)
 
@@ -324,11 +325,22 @@ def report_case(store: Store, data: Dataset, new: NewCase, *, actor: str) -> Cas
     point is assigned to its grid, and the dispatch suggestion is stored with
     the case; then :func:`create_case` writes it with its ``report`` event.
     """
+    _check_texts(new)
     category = data.categories.resolve(new.category).code if new.category else ""
     urgency = parse_urgency(new.urgency)
     checked = replace(new, category=category, urgency=urgency.value)
     units, agency = suggestion(data, checked) if category else ([], "")
     return _store_case(store, data, checked, actor=actor, partner_units=units, agency=agency)
+
+
+def _check_texts(new: NewCase) -> None:
+    """Every text of a report storable (TextError naming the field otherwise)."""
+    for name in ("crs", "category", "description", "address", "reporter", "urgency"):
+        check_text(name, getattr(new, name))
+    check_texts("attributes", new.attributes)
+    check_text("media_url", new.media_url or "")
+    for n, m in enumerate(new.media, start=1):
+        check_text(f"photo {n} filename", m.filename)
 
 
 def add_media(

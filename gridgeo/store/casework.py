@@ -51,6 +51,7 @@ from gridgeo.store.case_rows import (
 )
 from gridgeo.store.cases import MediaUpload, add_media
 from gridgeo.store.core import Store
+from gridgeo.textcheck import check_text, check_texts
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,10 @@ def _act(
     data: Dataset | None,
 ) -> ActionResult:
     """One action on case ``case_id`` (None: the case of ``req.task_id``)."""
+    check_texts("action", {"note": req.note, "public_note": req.public_note or ""})
+    check_texts("units", [req.unit or "", *req.units])
+    for n, m in enumerate(req.media, start=1):
+        check_text(f"photo {n} filename", m.filename)
     found = lock_case(session, case_id, task_id=req.task_id)
     case, tasks = found.case, found.tasks
     view = _view(case, tasks)

@@ -14,9 +14,9 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 
 from gridgeo.api.errors import ProtocolRoute, status_for
+from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.errors import GridgeoError
 
 EXCEPTION_SCHEMA: dict[str, Any] = {
@@ -74,10 +74,10 @@ def not_found(description: str) -> OGCError:
     return OGCError(404, "NotFound", description)
 
 
-def exception_response(status: int, code: str, description: str) -> JSONResponse:
+def exception_response(status: int, code: str, description: str) -> SafeJSONResponse:
     """The JSON exception document."""
     body = {"code": code, "description": description, "detail": description}
-    return JSONResponse(body, status_code=status)
+    return SafeJSONResponse(body, status_code=status)
 
 
 def _validation_message(errors: Sequence[Any]) -> str:

@@ -14,13 +14,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
-from gridgeo.api.deps import current_dataset, in_writer_pool
+from gridgeo.api.deps import RowId, current_dataset, in_writer_pool
 from gridgeo.api.media import checked_photo
+from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import AccessDenied, Caller, require
 from gridgeo.caseflow import ActionInputError, Actor, TaskState, parse_action
@@ -44,7 +44,6 @@ Viewer = Annotated[Caller, Depends(require(Role.VIEWER))]
 Reporter = Annotated[Caller, Depends(require(Role.REPORTER))]
 Worker = Annotated[Caller, Depends(require(Role.HANDLER))]
 MAX_PAGE = 1000
-RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # an id the store's integer columns can hold
 
 
 def _store(request: Request) -> Store:
@@ -220,7 +219,7 @@ def suggestion(request: Request, case_id: RowId, _: Viewer) -> dict[str, Any]:
 
 
 @router.post("/cases/{case_id}/actions", summary="Act on a case or one of its tasks")
-async def case_action(request: Request, case_id: RowId, who: Worker) -> JSONResponse:
+async def case_action(request: Request, case_id: RowId, who: Worker) -> SafeJSONResponse:
     """JSON ``{"action": ..., ...}``, or a multipart form with the same fields and
     ``photo`` files (handling feedback, 处理反馈). Answers the case after the action."""
     body, photos = await _action_body(request)
@@ -234,11 +233,11 @@ async def case_action(request: Request, case_id: RowId, who: Worker) -> JSONResp
         who.as_actor(),
         data=current_dataset(request),
     )
-    return JSONResponse(detail.to_dict())
+    return SafeJSONResponse(detail.to_dict())
 
 
 @router.post("/tasks/{task_id}/actions", summary="Act on one task (a terminal's own)")
-async def task_action(request: Request, task_id: RowId, who: Worker) -> JSONResponse:
+async def task_action(request: Request, task_id: RowId, who: Worker) -> SafeJSONResponse:
     """The same as the case's actions, for one task (no ``unit`` or ``task_id`` needed)."""
     body, photos = await _action_body(request)
     req = _request(body, photos)
@@ -251,7 +250,7 @@ async def task_action(request: Request, task_id: RowId, who: Worker) -> JSONResp
         who.as_actor(),
         data=current_dataset(request),
     )
-    return JSONResponse(detail.to_dict())
+    return SafeJSONResponse(detail.to_dict())
 
 
 TASK_STATES = tuple(s.value for s in TaskState)

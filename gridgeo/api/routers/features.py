@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from gridgeo.api.deps import dataset
 from gridgeo.api.ogc import documents
@@ -29,6 +29,7 @@ from gridgeo.api.ogc.params import (
     parse_bbox,
     reject_unknown,
 )
+from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routers import health
 from gridgeo.api.routing import GatedRouter
 from gridgeo.io.dataset import Dataset
@@ -57,7 +58,7 @@ Crs = Annotated[
 ]
 
 
-class GeoJSONResponse(JSONResponse):
+class GeoJSONResponse(SafeJSONResponse):
     media_type = "application/geo+json"
 
 
@@ -94,7 +95,7 @@ def landing(request: Request, f: Format = None) -> Response:
     if _wants_html(request, f):
         return HTMLResponse(health.landing())
     check_format(f)
-    return JSONResponse(documents.landing(_base(request)))
+    return SafeJSONResponse(documents.landing(_base(request)))
 
 
 @router.get(
@@ -105,7 +106,7 @@ def landing(request: Request, f: Format = None) -> Response:
 )
 def api_definition(request: Request) -> Response:
     doc = to_openapi30(request.app.openapi())
-    return JSONResponse(doc, media_type=documents.OPENAPI_30)
+    return SafeJSONResponse(doc, media_type=documents.OPENAPI_30)
 
 
 @router.get("/conformance", summary="Conformance classes", responses=ERROR_RESPONSES)

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
 from starlette.types import Scope
 
@@ -29,6 +29,7 @@ from gridgeo.api.lookup_service import (
     parse_batch,
     parse_posts,
 )
+from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import (
     KEY_HEADER,
@@ -112,7 +113,7 @@ def _data(request: Request, version: int | None, at: datetime | None) -> Dataset
 def _json(content: Any) -> Response:
     # Dicts straight to JSON: response_model stays for the OpenAPI document, the tests and
     # schemathesis check conformance, and requests skip a second validation pass.
-    return JSONResponse(content)
+    return SafeJSONResponse(content)
 
 
 @dataclass(frozen=True)
@@ -323,8 +324,8 @@ async def lookup_batch(
     raw = await request.body()
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        return JSONResponse(
+    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, a 5,000-digit number
+        return SafeJSONResponse(
             {"detail": f"body is not valid JSON: {exc}", "error": "MalformedBody"},
             status_code=400,
         )

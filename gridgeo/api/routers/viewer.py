@@ -24,9 +24,10 @@ from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import Depends, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from gridgeo.api.deps import current_dataset, dataset
+from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import StaffAccess, redact_people, staff_access
 from gridgeo.errors import NotFoundError
@@ -105,12 +106,12 @@ def staff(
     "/map/cases.geojson",
     summary="Case points: the store's cases, or those of GRIDGEO_MAP_CASES while it has none",
 )
-def cases(request: Request, data: Annotated[Dataset, Depends(dataset)]) -> JSONResponse:
+def cases(request: Request, data: Annotated[Dataset, Depends(dataset)]) -> SafeJSONResponse:
     store: Store | None = request.app.state.store
     if store is not None:
         stored = list_cases(store, CaseQuery(limit=STORE_CASES_SHOWN))
         if stored:
-            return JSONResponse(_store_features(stored), media_type="application/geo+json")
+            return SafeJSONResponse(_store_features(stored), media_type="application/geo+json")
     path = Path(_settings(request).map_cases)
     if not path.exists():
         raise NotFoundError(f"no case file at {path} (set GRIDGEO_MAP_CASES)")
@@ -120,7 +121,7 @@ def cases(request: Request, data: Annotated[Dataset, Depends(dataset)]) -> JSONR
             _cases_cache.clear()  # one dataset version and file at a time
             _cases_cache[key] = _case_features(data, path)
         doc = _cases_cache[key]
-    return JSONResponse(doc, media_type="application/geo+json")
+    return SafeJSONResponse(doc, media_type="application/geo+json")
 
 
 def _store_features(records: list[CaseRecord]) -> dict[str, Any]:
