@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from geometries import REDRAWN_GRIDS, redrawn_sample
@@ -186,3 +188,50 @@ def test_roster_is_checked_against_published_grids(store: Store, sample: Dataset
     findings, _ = import_roster(store, stray, author="x")
     unknown = [f for f in findings if f.rule == "unknown_grid_code"]
     assert len(unknown) == 1 and "450302999999999" in unknown[0].message
+
+
+def test_the_loser_of_two_simultaneous_publishes_gets_a_conflict(
+    postgis_url: str, sample: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: two planners publish two drafts at the same moment. Both pass the
+    checks before either retires the published version; the database's one-published
+    index lets one through, the other is a ConflictError (409), never an IntegrityError
+    (500), and the store is as the winner left it."""
+    from gridgeo.store import versions
+
+    store = Store(postgis_url)
+    first = commit(store, sample.grids, sample)
+    publish(store, first, actor="x")
+    drafts = [commit(store, sample.grids, sample) for _ in range(2)]
+    both_checked = threading.Barrier(2, timeout=30)
+    check = versions._check_can_publish
+
+    def check_then_wait(*args: Any, **kwargs: Any) -> None:
+        check(*args, **kwargs)
+        both_checked.wait()  # both transactions have locked their draft and passed
+
+    monkeypatch.setattr(versions, "_check_can_publish", check_then_wait)
+    outcomes: dict[int, str] = {}
+
+    def attempt(version_id: int) -> None:
+        try:
+            publish(store, version_id, actor=f"planner-{version_id}")
+            outcomes[version_id] = "published"
+        except ConflictError as exc:
+            outcomes[version_id] = str(exc)
+
+    threads = [threading.Thread(target=attempt, args=(v,)) for v in drafts]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert sorted(outcomes) == sorted(drafts)
+    (winner,) = [v for v, o in outcomes.items() if o == "published"]
+    (loser,) = [v for v in drafts if v != winner]
+    assert "another version was published at the same moment" in outcomes[loser]
+    with store.reading() as session:
+        published = published_version(session, "boundaries")
+        assert published is not None and published.id == winner
+    statuses = {v.id: v.status for v in list_versions(store)}
+    assert statuses[loser] == "draft" and statuses[first] == "retired"
+    store.close()

@@ -8,11 +8,14 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from starlette.requests import ClientDisconnect
 
 from gridgeo.api.lookup_service import TooManyPointsError
 from gridgeo.api.media import MediaError
+from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.security import TooLargeError
 from gridgeo.assessment import AssessmentError
 from gridgeo.caseflow import ActionInputError, ForbiddenActionError, IllegalActionError
@@ -26,6 +29,7 @@ from gridgeo.errors import (
     InputFileError,
     NotFoundError,
 )
+from gridgeo.store.engine import StoreError
 
 STATUS_BY_ERROR: dict[type[GridgeoError], int] = {
     CoordinateError: 400,
@@ -41,6 +45,7 @@ STATUS_BY_ERROR: dict[type[GridgeoError], int] = {
     ActionInputError: 400,
     MediaError: 400,
     AssessmentError: 400,
+    StoreError: 503,
     GridgeoError: 400,
 }
 
@@ -56,22 +61,64 @@ def status_for(exc: GridgeoError) -> int:
 def install(app: FastAPI) -> None:
     """Register the handler that turns any GridgeoError into a JSON 4xx."""
 
-    async def handle(_: Request, exc: Exception) -> JSONResponse:
+    async def handle(_: Request, exc: Exception) -> SafeJSONResponse:
         assert isinstance(exc, GridgeoError)
         body: dict[str, Any] = {"detail": str(exc), "error": type(exc).__name__}
         if isinstance(exc, IllegalActionError):  # a terminal shows what it may do instead
             body["allowed"] = [a.value for a in exc.allowed]
-        return JSONResponse(body, status_code=status_for(exc))
+        if isinstance(exc, StoreError):
+            return _unavailable(str(exc))
+        return SafeJSONResponse(body, status_code=status_for(exc))
 
     app.add_exception_handler(GridgeoError, handle)
     app.add_exception_handler(RequestValidationError, handle_validation)
+    app.add_exception_handler(ClientDisconnect, handle_disconnect)
+    app.add_exception_handler(OperationalError, handle_database)
+    app.add_exception_handler(InterfaceError, handle_database)
+    app.add_exception_handler(IntegrityError, handle_database)
 
 
-async def handle_validation(_: Request, exc: Exception) -> JSONResponse:
+RETRY_AFTER_S = 5  # what a client should wait after a 503 (the store out of reach)
+
+
+async def handle_database(_: Request, exc: Exception) -> SafeJSONResponse:
+    """A database error no rule caught: the store out of reach (connection refused,
+    database gone, server restarting) is a 503 with Retry-After, while what is served
+    from memory keeps answering; a constraint violated by a concurrent write is a 409."""
+    if isinstance(exc, IntegrityError):
+        body = {
+            "detail": "the change conflicts with another made at the same moment; "
+            "reload and try again",
+            "error": "ConflictError",
+        }
+        return SafeJSONResponse(body, status_code=409)
+    return _unavailable(f"the store cannot be reached: {_first_line(exc)}")
+
+
+def _unavailable(detail: str) -> SafeJSONResponse:
+    body = {"detail": detail, "error": "StoreUnavailable"}
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    return SafeJSONResponse(body, status_code=503, headers=headers)
+
+
+def _first_line(exc: Exception) -> str:
+    """The driver's own message, first line, without SQL or parameters."""
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or ["unknown error"])[0][:300]
+
+
+async def handle_disconnect(_: Request, __: Exception) -> Response:
+    """A client that left while its body was being read: nothing was done and nobody
+    waits for an answer. Answered quietly (499, nginx's "client closed request"),
+    not logged as a server error."""
+    return Response(status_code=499)
+
+
+async def handle_validation(_: Request, exc: Exception) -> SafeJSONResponse:
     """FastAPI's 422 body, plus ``message``: one sentence naming each bad parameter."""
     assert isinstance(exc, RequestValidationError)
     problems = list(exc.errors())
-    return JSONResponse(
+    return SafeJSONResponse(
         {
             "detail": jsonable_encoder(problems),
             "error": "RequestValidationError",

@@ -21,6 +21,7 @@ from typing import Any
 
 import shapely
 from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gridgeo.errors import ConflictError
@@ -332,6 +333,21 @@ def publish(
     audit log). ``rollback=True`` re-publishes a retired version instead of a
     draft. One transaction; PostgreSQL sends ``NOTIFY gridgeo_versions`` on commit.
     """
+    try:
+        return _publish(store, version_id, actor=actor, force=force, rollback=rollback)
+    except IntegrityError:
+        # two publishes of one kind at the same moment (PostgreSQL; SQLite runs them one
+        # after the other): both retired the same version, the database's one-published
+        # index let the first through
+        raise ConflictError(
+            f"version {version_id} was not published: another version was published at "
+            "the same moment; look at the versions and publish again if still wanted"
+        ) from None
+
+
+def _publish(
+    store: Store, version_id: int, *, actor: str, force: bool, rollback: bool
+) -> VersionInfo:
     with store.transaction() as session:
         version = _locked_version(session, version_id)
         _check_can_publish(version, force=force, rollback=rollback)

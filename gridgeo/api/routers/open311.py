@@ -26,8 +26,7 @@ Two widely used extensions (http://wiki.open311.org/GeoReport_v2/Extensions/):
 from __future__ import annotations
 
 import math
-import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -38,8 +37,8 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from gridgeo.api.deps import current_dataset
-from gridgeo.api.errors import ProtocolRoute, validation_message
+from gridgeo.api.deps import MAX_ROW_ID, current_dataset
+from gridgeo.api.errors import RETRY_AFTER_S, ProtocolRoute, status_for, validation_message
 from gridgeo.api.media import ACCEPTED as ACCEPTED_TYPES
 from gridgeo.api.media import (
     IMAGE_TYPES,
@@ -48,8 +47,10 @@ from gridgeo.api.media import (
     checked_photo,
     media_url_problem,
 )
+from gridgeo.api.responses import json_bytes
 from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import TooLargeError, authorize
+from gridgeo.api.xml_documents import to_xml
 from gridgeo.caseflow import CaseState, public_notice
 from gridgeo.categories import Category, CategoryTable
 from gridgeo.errors import GridgeoError, NotFoundError
@@ -181,45 +182,10 @@ def service_row(cat: Category, categories: CategoryTable) -> dict[str, Any]:
 # --- rendering ----------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
-
-
-def _append(parent: ET.Element, tag: str, value: Any) -> None:
-    node = ET.SubElement(parent, tag)
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            _append(node, k, v)
-    elif isinstance(value, list):
-        child = tag[:-1] if tag.endswith("s") else "item"  # values/value, formats/format
-        for item in value:
-            _append(node, child, item)
-    else:
-        node.text = _text(value)
-
-
-def to_xml(root: str, item: str | None, body: Any) -> bytes:
-    """XML as the spec shows it: ``<root><item>...</item></root>`` (or ``<root>...</root>``)."""
-    top = ET.Element(root)
-    if item is None:
-        for k, v in body.items():
-            _append(top, k, v)
-    else:
-        for row in body:
-            _append(top, item, row)
-    out: bytes = ET.tostring(top, encoding="utf-8", xml_declaration=True)
-    return out
-
-
 def respond(fmt: str, root: str, item: str | None, body: Any, status: int = 200) -> Response:
     if fmt == "xml":
         return Response(to_xml(root, item, body), status, media_type=FORMATS["xml"])
-    import json
-
-    text = json.dumps(body, ensure_ascii=False)
-    return Response(text.encode("utf-8"), status, media_type=FORMATS["json"])
+    return Response(json_bytes(body), status, media_type=FORMATS["json"])
 
 
 def error_response(fmt: str, code: int, description: str) -> Response:
@@ -245,10 +211,11 @@ def guarded(fmt: str, answer: Callable[[], Response]) -> Response:
         return error_response(fmt, exc.code, exc.description)
     except HTTPException as exc:  # AccessDenied among them
         return error_response(fmt, exc.status_code, str(exc.detail))
-    except NotFoundError as exc:
-        return error_response(fmt, 404, str(exc))
-    except GridgeoError as exc:
-        return error_response(fmt, 400, str(exc))
+    except GridgeoError as exc:  # the API's one status table (404, 409, 413, 503, ...)
+        response = error_response(fmt, status_for(exc), str(exc))
+        if response.status_code == 503:
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
 
 
 # --- dependencies -------------------------------------------------------------------------
@@ -646,11 +613,12 @@ def request_list(
 
 
 def _row_id(text: str) -> int | None:
-    """``text`` as a row id: ASCII digits that fit a 64-bit integer, else None."""
+    """``text`` as a row id: ASCII digits of a number the store's ids can be, else None."""
     text = text.strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
         return None
-    return int(text)
+    number = int(text)
+    return number if number <= MAX_ROW_ID else None
 
 
 def _ids(text: str) -> list[int]:

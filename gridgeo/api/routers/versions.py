@@ -15,8 +15,9 @@ from typing import Annotated, Any, Literal
 
 import shapely
 from fastapi import Depends, File, Form, HTTPException, Query, Request, UploadFile
-from fastapi.responses import JSONResponse
 
+from gridgeo.api.deps import RowId
+from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import (
     AccessDenied,
@@ -81,7 +82,7 @@ def upload(
     assume_crs: Annotated[
         str | None, Form(description="CRS of a file that declares none, e.g. EPSG:4490")
     ] = None,
-) -> JSONResponse:
+) -> SafeJSONResponse:
     workdir = Path(tempfile.mkdtemp(prefix="gridgeo-upload-"))
     try:
         path, sha = _save_upload(file, workdir, settings)
@@ -101,7 +102,7 @@ def upload(
         )
     finally:
         remove_tree(workdir)
-    return JSONResponse(result.to_dict(), status_code=201 if commit else 200)
+    return SafeJSONResponse(result.to_dict(), status_code=201 if commit else 200)
 
 
 def _save_upload(file: UploadFile, workdir: Path, settings: Settings) -> tuple[Path, str]:
@@ -145,7 +146,7 @@ def list_all(
 
 @router.get("/{version_id}", summary="One version with its validation report")
 def show(
-    store: StoreDep, version_id: int, _: Annotated[Caller, Depends(require(Role.VIEWER))]
+    store: StoreDep, version_id: RowId, _: Annotated[Caller, Depends(require(Role.VIEWER))]
 ) -> dict[str, Any]:
     with store.reading() as session:
         row = get_version(session, version_id)
@@ -160,18 +161,18 @@ def diff(
     *,
     store: StoreDep,
     settings: SettingsDep,
-    old: int,
-    new: int,
+    old: RowId,
+    new: RowId,
     _: Annotated[Caller, Depends(require(Role.VIEWER))],
     format: Annotated[Literal["json", "geojson"], Query()] = "json",
-) -> JSONResponse:
+) -> SafeJSONResponse:
     with store.reading() as session:
         a = load_grids(session, old, settings.scheme)
         b = load_grids(session, new, settings.scheme)
     result = diff_grids(a, b, tolerance_m2=settings.validation.area_tolerance_m2)
     if format == "geojson":
-        return JSONResponse(result.to_geojson(), media_type="application/geo+json")
-    return JSONResponse(result.to_dict())
+        return SafeJSONResponse(result.to_geojson(), media_type="application/geo+json")
+    return SafeJSONResponse(result.to_dict())
 
 
 @router.post("/{version_id}/publish", summary="Publish a draft (atomic switch; services reload)")
@@ -179,7 +180,7 @@ def publish(
     *,
     store: StoreDep,
     settings: SettingsDep,
-    version_id: int,
+    version_id: RowId,
     who: Annotated[Caller, Depends(require(Role.PLANNER))],
     force: Annotated[
         bool, Query(description="publish despite validation errors (audit-logged)")
@@ -197,6 +198,6 @@ def publish(
 
 @router.post("/{version_id}/rollback", summary="Re-publish an earlier (retired) version")
 def rollback(
-    store: StoreDep, version_id: int, who: Annotated[Caller, Depends(require(Role.PLANNER))]
+    store: StoreDep, version_id: RowId, who: Annotated[Caller, Depends(require(Role.PLANNER))]
 ) -> dict[str, Any]:
     return versions.rollback(store, version_id, actor=who.actor).to_dict()
