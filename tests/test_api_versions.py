@@ -117,6 +117,41 @@ def test_force_publish_needs_admin(env: tuple[TestClient, dict[str, str]], geojs
     assert r.status_code == 200 and r.json()["status"] == "published"
 
 
+MESSY = Path(__file__).resolve().parents[1] / "data" / "real" / "guilin_districts.geojson"
+
+
+def test_restoring_a_force_published_version_needs_the_force_role(
+    tmp_path: Path, geojson: bytes
+) -> None:
+    """A planner may not bring back, by rollback, what only an admin could publish past
+    its validation errors; the admin can, with force=true, audit-logged as forced."""
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    app = create_app(Settings(database_url=url))  # the sample published as version 1
+    keys = role_keys(Store(url))
+    planner, admin = {"X-API-Key": keys["planner"]}, {"X-API-Key": keys["admin"]}
+    with TestClient(app) as client:
+        r = _upload(client, MESSY.read_bytes(), "guilin.geojson", keys["planner"], commit="true")
+        forced = r.json()["version"]
+        assert forced["errors"] > 0
+        r = client.post(f"/v1/versions/{forced['id']}/publish?force=true", headers=admin)
+        assert r.status_code == 200
+        r = _upload(client, geojson, "b.geojson", keys["planner"], commit="true")
+        clean = r.json()["version"]["id"]
+        assert client.post(f"/v1/versions/{clean}/publish", headers=planner).status_code == 200
+
+        r = client.post(f"/v1/versions/{forced['id']}/rollback", headers=planner)
+        assert r.status_code == 409 and "roll back with --force" in r.json()["detail"]
+        r = client.post(f"/v1/versions/{forced['id']}/rollback?force=true", headers=planner)
+        assert r.status_code == 403 and "GRIDGEO_FORCE_PUBLISH_ROLE" in r.json()["detail"]
+        assert client.get(f"/v1/versions/{clean}", headers=planner).json()["status"] == "published"
+
+        r = client.post(f"/v1/versions/{forced['id']}/rollback?force=true", headers=admin)
+        assert r.status_code == 200 and r.json()["status"] == "published"
+        # a clean version is restored by a planner as before, without force
+        r = client.post(f"/v1/versions/{clean}/rollback", headers=planner)
+        assert r.status_code == 200 and r.json()["status"] == "published"
+
+
 def _zip(entries: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:

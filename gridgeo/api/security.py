@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
+import re
 import secrets
 import shutil
 import time
@@ -638,8 +640,36 @@ def refusal_body(path: str, status: int, message: str, error: str) -> tuple[byte
     return json.dumps({"detail": message, "error": error}).encode(), "application/json"
 
 
+_KEY_IN_QUERY = re.compile(rf"([?&]{KEY_QUERY}=)[^&#\s]*")
+
+
+def redact_key(text: str) -> str:
+    """``text`` (a URL or a path with its query) with the value of ``api_key`` hidden.
+
+    >>> redact_key("/v1/cases?limit=5&api_key=ggk_secret&x=1")
+    '/v1/cases?limit=5&api_key=***&x=1'
+    """
+    return _KEY_IN_QUERY.sub(r"\1***", text)
+
+
+class KeyRedactingFilter(logging.Filter):
+    """Hides ``api_key`` values in the access log's request lines (uvicorn's access
+    records carry the path with its query string as an argument)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_key(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact_key(record.msg)
+        return True
+
+
 def install(app: FastAPI, settings: Settings) -> None:
-    """Add the body size limit and (when configured) CORS to ``app``."""
+    """Add the body size limit and (when configured) CORS to ``app``; keep keys given in
+    the query string out of the access log."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, KeyRedactingFilter) for f in access.filters):
+        access.addFilter(KeyRedactingFilter())
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(

@@ -51,9 +51,14 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "rollback",
         help="re-publish an earlier version",
-        description="Make an earlier (retired) version the published one again.",
+        description="Make an earlier (retired) version the published one again. A version "
+        "with validation errors (one that was force-published) is refused unless --force, "
+        "which is recorded in the audit log.",
     )
     p.add_argument("version", type=int, metavar="VERSION")
+    p.add_argument(
+        "--force", action="store_true", help="restore a version despite its validation errors"
+    )
     add_store_options(p)
     add_format(p)
     p.set_defaults(handler=run_rollback)
@@ -266,7 +271,7 @@ def run_publish(args: argparse.Namespace) -> int:
 
 def run_rollback(args: argparse.Namespace) -> int:
     store, _, actor = open_store(args)
-    info = versions.rollback(store, args.version, actor=actor)
+    info = versions.rollback(store, args.version, actor=actor, force=args.force)
     _print_version(args, info, "rolled back to")
     return EXIT_OK
 

@@ -392,9 +392,14 @@ def _publish(
         return VersionInfo.of(version)
 
 
-def rollback(store: Store, version_id: int, *, actor: str) -> VersionInfo:
-    """Re-publish an earlier (retired) version; the current one is retired."""
-    return publish(store, version_id, actor=actor, force=True, rollback=True)
+def rollback(store: Store, version_id: int, *, actor: str, force: bool = False) -> VersionInfo:
+    """Re-publish an earlier (retired) version; the current one is retired.
+
+    A version with validation errors (it was force-published) is restored only with
+    ``force``, as publishing it needed: whoever may not force past the errors may not
+    bring them back either.
+    """
+    return publish(store, version_id, actor=actor, force=force, rollback=True)
 
 
 def _locked_version(session: Session, version_id: int) -> t.Version:
@@ -416,10 +421,15 @@ def _check_can_publish(version: t.Version, *, force: bool, rollback: bool) -> No
     if not rollback and version.status == t.VersionStatus.RETIRED:
         raise ConflictError(f"{label} was published before: use `gridgeo rollback {version.id}`")
     if version.errors and not force:
+        how = (
+            "roll back with --force (force=true over HTTP, recorded in the audit log)"
+            if rollback
+            else "fix the file and import it again, or publish with --force (recorded in "
+            "the audit log)"
+        )
         raise ConflictError(
             f"{label} has {version.errors} validation error(s) "
-            f"(`gridgeo versions --show {version.id}` lists them); fix the file and import it "
-            "again, or publish with --force (recorded in the audit log)"
+            f"(`gridgeo versions --show {version.id}` lists them); {how}"
         )
 
 

@@ -9,6 +9,7 @@ import math
 from collections.abc import Iterable
 
 from gridgeo.api.ogc.errors import invalid_parameter
+from gridgeo.api.security import KEY_QUERY
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
@@ -56,7 +57,7 @@ def reject_unknown(params: Iterable[tuple[str, str]], allowed: frozenset[str]) -
         Naming the unknown parameter and listing the allowed ones.
     """
     for name, value in params:
-        if name not in allowed:
+        if name not in allowed and name != KEY_QUERY:  # the key authenticates, any route
             raise invalid_parameter(
                 name, value, f"unknown parameter; allowed: {', '.join(sorted(allowed))}"
             )

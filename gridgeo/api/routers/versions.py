@@ -186,18 +186,34 @@ def publish(
         bool, Query(description="publish despite validation errors (audit-logged)")
     ] = False,
 ) -> dict[str, Any]:
-    needed = Role(settings.force_publish_role)
-    if force and who.role is not None and not who.role.allows(needed):
-        raise AccessDenied(
-            403,
-            f"publishing with force=true needs role {needed.value} or above "
-            f"(GRIDGEO_FORCE_PUBLISH_ROLE); {who.name!r} has {who.role.value}",
-        )
+    _check_may_force(settings, who, force, "publishing")
     return versions.publish(store, version_id, actor=who.actor, force=force).to_dict()
 
 
 @router.post("/{version_id}/rollback", summary="Re-publish an earlier (retired) version")
 def rollback(
-    store: StoreDep, version_id: RowId, who: Annotated[Caller, Depends(require(Role.PLANNER))]
+    *,
+    store: StoreDep,
+    settings: SettingsDep,
+    version_id: RowId,
+    who: Annotated[Caller, Depends(require(Role.PLANNER))],
+    force: Annotated[
+        bool,
+        Query(description="restore a version with validation errors (audit-logged)"),
+    ] = False,
 ) -> dict[str, Any]:
-    return versions.rollback(store, version_id, actor=who.actor).to_dict()
+    """A version with validation errors (force-published once) needs ``force``, and so
+    the role that may force (``GRIDGEO_FORCE_PUBLISH_ROLE``), as publishing it did."""
+    _check_may_force(settings, who, force, "rolling back")
+    return versions.rollback(store, version_id, actor=who.actor, force=force).to_dict()
+
+
+def _check_may_force(settings: Settings, who: Caller, force: bool, doing: str) -> None:
+    """403 when ``force`` is asked by a caller below ``GRIDGEO_FORCE_PUBLISH_ROLE``."""
+    needed = Role(settings.force_publish_role)
+    if force and who.role is not None and not who.role.allows(needed):
+        raise AccessDenied(
+            403,
+            f"{doing} with force=true needs role {needed.value} or above "
+            f"(GRIDGEO_FORCE_PUBLISH_ROLE); {who.name!r} has {who.role.value}",
+        )
