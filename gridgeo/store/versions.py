@@ -19,12 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gridgeo.errors import ConflictError
+from gridgeo.errors import ConflictError, FeatureError
 from gridgeo.findings import Finding, Severity
 from gridgeo.levels import Level
 from gridgeo.model import CORE_COLUMNS, GridSet
@@ -302,6 +303,36 @@ def _insert_grids(session: Session, version_id: int, grids: GridSet) -> None:
     rows = _grid_rows(version_id, grids)
     for start in range(0, len(rows), INSERT_BATCH):
         session.execute(insert(t.Grid), rows[start : start + INSERT_BATCH])
+    _check_stored(session, version_id, rows, grids)
+
+
+def _check_stored(
+    session: Session, version_id: int, rows: list[dict[str, Any]], grids: GridSet
+) -> None:
+    """Each grid's geometry as the store holds it has the vertices written (in the
+    import's transaction: a failure rolls it all back).
+
+    SpatiaLite's WKB parser gives up on polygons of about 500,000 vertices and more
+    ("Parser stack overflow") and stores NULL without an error; a version committed so
+    would be published with holes and stop a restarted service. Refused here, naming
+    the feature, before anything is committed.
+    """
+    counts = shapely.get_num_coordinates(np.asarray(grids.geometries, dtype=object))
+    written = {row["code"]: (int(n), row["ref"]) for row, n in zip(rows, counts, strict=True)}
+    # to_multipolygon keeps every vertex: the counts written are those of the input
+    stored = session.execute(
+        select(t.Grid.code, func.ST_NPoints(t.Grid.geom)).where(t.Grid.version_id == version_id)
+    ).all()
+    for code, points in stored:
+        count, ref = written[code]
+        if points != count:
+            raise FeatureError(
+                ref or "the import",
+                code,
+                f"the store could not hold its geometry ({count:,} vertices written, "
+                f"{points or 0:,} stored; SpatiaLite gives up on polygons of about 500,000 "
+                "vertices and more): simplify or split it, or use PostGIS",
+            )
 
 
 def _insert_workstations(
