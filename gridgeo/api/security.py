@@ -25,6 +25,7 @@ import secrets
 import shutil
 import time
 import zipfile
+import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -505,12 +506,19 @@ def _extract(
             target.mkdir(parents=True, exist_ok=True)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        with zf.open(info) as src, target.open("wb") as dst:
-            while block := src.read(1 << 20):
-                written += len(block)
-                if written > limit:
-                    raise TooLargeError(_bomb_message(written, limit))
-                dst.write(block)
+        try:
+            with zf.open(info) as src, target.open("wb") as dst:
+                while block := src.read(1 << 20):
+                    written += len(block)
+                    if written > limit:
+                        raise TooLargeError(_bomb_message(written, limit))
+                    dst.write(block)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            # a damaged entry, or a header that lies about its size or checksum
+            raise InputFileError(
+                f"zip entry {info.filename!r} is damaged or its header does not match its "
+                f"content ({exc}): refused"
+            ) from None
         out.append(target)
     return out
 

@@ -96,7 +96,11 @@ def read_boundaries(
     ]
     if not sets:
         raise InputFileError("no boundary file given")
-    return GridSet.concat(sets)
+    grids = GridSet.concat(sets)
+    if len(grids) == 0:
+        names = ", ".join(Path(p).name for p in paths)
+        raise InputFileError(f"{names}: holds no features: nothing to import")
+    return grids
 
 
 def read_boundary_file(

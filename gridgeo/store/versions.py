@@ -148,6 +148,7 @@ def import_boundaries(
     report = validate(grids, validation)
     if not commit:
         return ImportResult(source_name, source_sha256, len(grids), report, None)
+    _check_writable(grids)  # before the version row: its report would hold the NaN too
     with store.transaction() as session:
         carried = workstations is None
         if workstations is None:
@@ -304,6 +305,23 @@ def _insert_grids(session: Session, version_id: int, grids: GridSet) -> None:
     for start in range(0, len(rows), INSERT_BATCH):
         session.execute(insert(t.Grid), rows[start : start + INSERT_BATCH])
     _check_stored(session, version_id, rows, grids)
+
+
+def _check_writable(grids: GridSet) -> None:
+    """Every grid has a polygon of finite coordinates: a draft may carry validation
+    findings, but not a geometry that no store can hold (FeatureError naming it)."""
+    shapes = np.asarray(grids.geometries, dtype=object)
+    missing = shapely.is_missing(shapes) | shapely.is_empty(shapes)
+    coords, owner = shapely.get_coordinates(shapes, return_index=True)
+    bad = np.zeros(len(shapes), dtype=bool)
+    bad[owner[~np.isfinite(coords).all(axis=1)]] = True
+    for n in np.flatnonzero(missing | bad):
+        problem = (
+            "has no geometry: a grid needs its polygon"
+            if missing[n]
+            else "has a coordinate that is not a finite number (NaN or infinite)"
+        )
+        raise FeatureError(grids.refs[n] or "the import", grids.codes[n] or "(no code)", problem)
 
 
 def _check_stored(

@@ -29,7 +29,7 @@ from gridgeo.api.security import (
     require,
 )
 from gridgeo.diff import diff_grids
-from gridgeo.errors import InputFileError
+from gridgeo.errors import GridgeoError, InputFileError
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.model import GridSet
 from gridgeo.roles import Role
@@ -85,23 +85,56 @@ def upload(
 ) -> SafeJSONResponse:
     workdir = Path(tempfile.mkdtemp(prefix="gridgeo-upload-"))
     try:
-        path, sha = _save_upload(file, workdir, settings)
-        grids = read_boundaries(
-            _boundary_files(path, workdir, settings), assume_crs=assume_crs, scheme=settings.scheme
+        return _import_upload(
+            file, workdir, store=store, settings=settings, who=who, commit=commit, note=note,
+            assume_crs=assume_crs,
+        )  # fmt: skip
+    except GridgeoError as exc:
+        # messages name files by their path: the server's temporary folder is no business
+        # of the client's, the name it sent is
+        exc.args = tuple(
+            _as_sent(a, workdir, file.filename) if isinstance(a, str) else a for a in exc.args
         )
-        check_upload_counts(len(grids), _vertices(grids), settings)
-        result = versions.import_boundaries(
-            store,
-            grids,
-            author=who.actor,
-            note=note,
-            source_name=Path(file.filename or path.name).name,
-            source_sha256=sha,
-            commit=commit,
-            validation=settings.validation,
-        )
+        raise
     finally:
         remove_tree(workdir)
+
+
+def _as_sent(message: str, workdir: Path, filename: str | None) -> str:
+    """``message`` with the upload's paths on this server replaced by the name sent."""
+    shown = Path(filename or "upload").name
+    saved = workdir / f"upload{Path(shown).suffix.lower()}"
+    message = message.replace(f"{workdir / 'unzipped'}/", f"{shown}: ")
+    message = message.replace(str(saved), shown).replace(str(workdir), shown)
+    return message.replace(saved.name, shown)
+
+
+def _import_upload(
+    file: UploadFile,
+    workdir: Path,
+    *,
+    store: Store,
+    settings: Settings,
+    who: Caller,
+    commit: bool,
+    note: str,
+    assume_crs: str | None,
+) -> SafeJSONResponse:
+    path, sha = _save_upload(file, workdir, settings)
+    grids = read_boundaries(
+        _boundary_files(path, workdir, settings), assume_crs=assume_crs, scheme=settings.scheme
+    )
+    check_upload_counts(len(grids), _vertices(grids), settings)
+    result = versions.import_boundaries(
+        store,
+        grids,
+        author=who.actor,
+        note=note,
+        source_name=Path(file.filename or path.name).name,
+        source_sha256=sha,
+        commit=commit,
+        validation=settings.validation,
+    )
     return SafeJSONResponse(result.to_dict(), status_code=201 if commit else 200)
 
 
