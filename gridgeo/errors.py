@@ -57,3 +57,7 @@ class ConflictError(GridgeoError):
 
 class TextError(GridgeoError, ValueError):
     """A text field holds a character that no store can keep (names the field)."""
+
+
+class StoreError(GridgeoError):
+    """The store cannot be opened or used (bad URL, missing extension, no server)."""

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from gridgeo.cli.commands import COMMANDS
+
 HEAVY = ("geopandas", "shapely", "sqlalchemy", "pandas", "numpy", "pyproj", "pyogrio", "fastapi")
 
 
@@ -35,3 +37,40 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
 
     with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
         getattr(gridgeo, "no_such_name")  # noqa: B009
+
+
+def test_cli_help_imports_nothing_heavy_and_lists_every_command() -> None:
+    script = (
+        "import sys, json, contextlib, io\n"
+        "from gridgeo.cli.main import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    try:\n"
+        "        main(['--help'])\n"
+        "    except SystemExit as exc:\n"
+        "        code = exc.code\n"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "print(json.dumps([code, heavy, out.getvalue()]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    code, heavy, text = json.loads(out)
+    assert code == 0 and heavy == []  # the command list costs no geopandas, no SQLAlchemy
+    for name, entry in COMMANDS.items():
+        assert f"    {name}" in text and entry.help[:30] in text
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_each_command_parses_its_own_help(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``gridgeo CMD --help`` registers CMD from its module (the table names the right one)."""
+    from gridgeo.cli.commands import help_of
+    from gridgeo.cli.main import build_parser
+
+    parser = build_parser([name, "--help"])
+    with pytest.raises(SystemExit) as done:
+        parser.parse_args([name, "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: gridgeo {name}")
+    assert help_of(name)  # every command has its line in the table

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from gridgeo.assessment import COUNTS, RATES, Assessment, Grouping, Period, label
 from gridgeo.assessment import parse_weights as weights_of
+from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import text_table
 from gridgeo.cli.store import add_store_options, open_store
 from gridgeo.errors import InputFileError
@@ -26,7 +27,7 @@ COLUMNS = (*COUNTS, *RATES, "score", "rank")
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "assess",
-        help="assessment indicators of a period (结案率, 按期结案率, 返工率, 延期率 ...)",
+        help=help_of("assess"),
         description="Counts the work loop's indicators for the period [--from, --to) as of "
         "--to, per unit, grid (--level), workstation, person or category, from the case "
         "events in the store. Dates are Beijing-time midnights (2026-11-01) or ISO 8601 "

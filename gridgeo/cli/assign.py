@@ -26,6 +26,7 @@ from typing import Any
 from tqdm import tqdm
 
 from gridgeo.batch import ADDED_COLUMNS, AssignSummary, assign_frame, workstation_lookup
+from gridgeo.cli.commands import help_of
 from gridgeo.cli.dispatch import add_responsibility_options
 from gridgeo.cli.options import (
     add_column_options,
@@ -47,7 +48,7 @@ def register(sub: Any) -> None:
     """Add the ``assign`` sub-command to the ``gridgeo`` parser."""
     p = sub.add_parser(
         "assign",
-        help="assign a table of points (CSV, GeoJSON, Parquet) to grids",
+        help=help_of("assign"),
         description="Add the grid codes of levels 1-5, the workstation and a status "
         "(ok, unassigned, bad_input) to every row of a table of points. The table is "
         "streamed in chunks; formats follow the suffixes (.csv, .geojson/.json, .parquet). "

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import add_column_options, add_format, columns, emit_json, settings
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.writers import write_grids, write_json
@@ -20,7 +21,7 @@ from gridgeo.validation import Report, validate
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "validate",
-        help="check boundary files; exit 0 clean, 1 problems, 2 unreadable",
+        help=help_of("validate"),
         description="Check geometry, codes and hierarchy "
         "(overlaps, gaps, outside parent) of boundary files read together.",
     )
@@ -33,7 +34,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser(
         "repair",
-        help="make geometries valid, resolve overlaps, fill gaps",
+        help=help_of("repair"),
         description="Repair boundary files and write the result; every change "
         "is reported with its area. The output is validated again.",
     )
@@ -52,7 +53,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser(
         "codes",
-        help="assign missing fifth-level grid codes",
+        help=help_of("codes"),
         description="Number grids without a code inside each community, west "
         "to east then north to south; refuses files with duplicate codes.",
     )

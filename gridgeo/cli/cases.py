@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from gridgeo.api.media import checked_photo
 from gridgeo.caseflow import Action, ActionInputError, Actor, CaseState, parse_action
+from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import add_format, emit_json, settings, text_table
 from gridgeo.cli.store import add_store_options, open_store
 from gridgeo.deadlines import BEIJING
@@ -149,7 +150,7 @@ def register(sub: Any) -> None:
     """Add ``gridgeo cases`` and its sub-commands to the ``gridgeo`` parser."""
     p = sub.add_parser(
         "cases",
-        help="the work loop: list, show, add and act on cases; import/export the event log",
+        help=help_of("cases"),
         description="Cases of the work loop (上报 → 立案 → 派遣 → 处置 → 核查 → 结案). Text is "
         "Chinese unless --lang en (or GRIDGEO_LANG=en). The CLI acts as an admin named by "
         "--actor (default GRIDGEO_ACTOR or the login name).",

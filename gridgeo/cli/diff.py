@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import add_column_options, add_format, columns, emit_json, settings
 from gridgeo.cli.store import add_store_options, open_store
 from gridgeo.diff import DEFAULT_MIN_IOU, GridDiff, diff_grids
@@ -29,7 +30,7 @@ EXIT_SAME, EXIT_DIFFERENT = 0, 1
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "diff",
-        help="compare two versions of the boundaries; exit 0 same, 1 different, 2 bad input",
+        help=help_of("diff"),
         description="List grids added, removed, reshaped (area change and moved area), "
         "renamed, recoded and reparented from A to B. A and B are boundary files or stored "
         "version numbers (`gridgeo versions`).",

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import (
     add_column_options,
     add_format,
@@ -57,7 +58,7 @@ def register(sub: Any) -> None:
     """Add ``dispatch`` and ``coverage`` to the ``gridgeo`` parser."""
     p = sub.add_parser(
         "dispatch",
-        help="who handles a report of a category at a point (1+2+N)",
+        help=help_of("dispatch"),
         description="Find the grid chain of a point, the leader and members of each level, "
         "the workstation, and the partner units whose zones cover the point and whose type "
         "the routing table gives the category, each with the reason it matched. Exit 0 when "
@@ -78,7 +79,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser(
         "coverage",
-        help="grids without staff, partner zone overlaps and gaps, file findings",
+        help=help_of("coverage"),
         description="Over the fifth-level grids in scope (default: the staffed ones), list "
         "grids without staff, same-type partner zones that overlap, area-wide partner types "
         "(enforcement team, police, traffic police, sanitation) that leave gaps, and the "

@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from gridgeo.api import security
+from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import add_format, emit_json
 from gridgeo.cli.store import open_store
 from gridgeo.roles import Role
@@ -20,7 +21,7 @@ EXIT_OK = 0
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "keys",
-        help="manage API keys of the HTTP API (create, list, revoke)",
+        help=help_of("keys"),
         description="API keys for the HTTP API. Roles: viewer < reporter < handler < inspector "
         "< dispatcher < planner < admin "
         "(each may do what the ones before it may; case actions need their own role: "

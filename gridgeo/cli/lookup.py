@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from gridgeo.cli.commands import help_of
 from gridgeo.cli.dispatch import output_format, run_staffing_export
 from gridgeo.cli.options import (
     add_column_options,
@@ -23,7 +24,7 @@ from gridgeo.lookup import LookupResult
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "lookup",
-        help="the grid chain and workstation of a point",
+        help=help_of("lookup"),
         description="Find the fifth-level grid holding a point and its chain "
         "up to the city. Exit 1 when the point is outside every grid.",
     )
@@ -34,7 +35,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser(
         "staffing",
-        help="staff by level and role against the plan's rules",
+        help=help_of("staffing"),
         description="Count staff by level, role and sworn (在编) / auxiliary "
         "(协管), and check each staffed grid against its level's rule. Exit 0 when every "
         "staffed grid meets its rule, 1 otherwise.",

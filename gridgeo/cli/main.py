@@ -7,22 +7,14 @@ rule findings, point outside every grid), 2 unreadable input or bad arguments.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from gridgeo import __version__
 from gridgeo.caseflow import IllegalActionError
-from gridgeo.cli import assess as assess_cli
-from gridgeo.cli import assign, boundaries, lookup, serve
-from gridgeo.cli import cases as cases_cli
-from gridgeo.cli import diff as diff_cli
-from gridgeo.cli import dispatch as dispatch_cli
-from gridgeo.cli import keys as keys_cli
-from gridgeo.cli import maps as maps_cli
-from gridgeo.cli import outbox as outbox_cli
-from gridgeo.cli import report as report_cli
-from gridgeo.cli import store as store_cli
+from gridgeo.cli.commands import COMMANDS
 from gridgeo.errors import (
     CodeError,
     ConflictError,
@@ -30,8 +22,8 @@ from gridgeo.errors import (
     CRSError,
     GridgeoError,
     InputFileError,
+    StoreError,
 )
-from gridgeo.store.engine import StoreError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_INPUT = 0, 1, 2
 
@@ -48,7 +40,11 @@ ERROR_EXIT_CODES: dict[type[GridgeoError], int] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: with a known command, only that command's module is
+    imported and registered (each module imports what its commands need); otherwise
+    (``--help``, no command, an unknown one) every command is listed from the table
+    in :mod:`gridgeo.cli.commands`, importing none."""
     parser = argparse.ArgumentParser(
         prog="gridgeo",
         description="Spatial core of urban grid management (城市网格化管理): validate, repair "
@@ -57,25 +53,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gridgeo {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    boundaries.register(sub)
-    lookup.register(sub)
-    serve.register(sub)
-    store_cli.register(sub)
-    cases_cli.register(sub)
-    assign.register(sub)
-    dispatch_cli.register(sub)
-    maps_cli.register(sub)
-    diff_cli.register(sub)
-    keys_cli.register(sub)
-    outbox_cli.register(sub)
-    report_cli.register(sub)
-    assess_cli.register(sub)
+    command = _command_of(sys.argv[1:] if argv is None else argv)
+    if command in COMMANDS:
+        module = importlib.import_module(f"gridgeo.cli.{COMMANDS[command].module}")
+        module.register(sub)
+    else:
+        for name, entry in COMMANDS.items():
+            sub.add_parser(name, help=entry.help, description=entry.help)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (also used by the console script)."""
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         code: int = args.handler(args)
@@ -91,6 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     return code
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The command named in ``argv``: its first word that is not an option (the
+    top-level options, ``--help`` and ``--version``, take no value)."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 def _exit_code(exc: GridgeoError) -> int:

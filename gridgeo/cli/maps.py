@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from gridgeo.assessment import Grouping, Period
+from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import (
     add_column_options,
     add_format,
@@ -55,7 +56,7 @@ def register(sub: Any) -> None:
     """Add the ``maps`` sub-command to the ``gridgeo`` parser."""
     p = sub.add_parser(
         "maps",
-        help="render coverage, pilot, validation and case maps (HTML, work offline)",
+        help=help_of("maps"),
         description="Render one coverage map per level, the pilot overview, a map of the "
         "validation findings and a case map into a folder of HTML pages with Leaflet "
         "beside them (lib/): they open from disk or any intranet server with no internet. "

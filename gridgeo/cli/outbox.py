@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from gridgeo import notify
+from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import add_format, emit_json
 from gridgeo.cli.store import open_store
 from gridgeo.notify import DeliveryReport, OutboxStatus, Outcome, WebhookResult
@@ -25,7 +26,7 @@ EXIT_OK, EXIT_PROBLEMS = 0, 1
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "outbox",
-        help="deliver case events to the webhooks (GRIDGEO_WEBHOOKS) and show their state",
+        help=help_of("outbox"),
         description="Case changes are written to the outbox with the change itself; these "
         "commands send them to the configured webhooks (at-least-once, signed with "
         "GRIDGEO_WEBHOOK_SECRET, retried with backoff) and show how far each one got. "

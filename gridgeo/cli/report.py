@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gridgeo.assessment import AssessmentError, parse_weights
+from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import settings
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import NotFoundError
@@ -30,7 +31,7 @@ def register(sub: Any) -> None:
     """Add the ``report`` sub-command to the ``gridgeo`` parser."""
     p = sub.add_parser(
         "report",
-        help="daily, weekly or monthly report (日报/周报/月报) as .xlsx or .html",
+        help=help_of("report"),
         description="Write the report of the day, ISO week (Monday to Sunday) or calendar "
         "month holding --date (Beijing time): the indicators per responsible unit and per "
         "community with the composite score and rank, the top categories, the overdue "

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from gridgeo.cli.commands import help_of
 from gridgeo.settings import Settings
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "serve",
-        help="serve the HTTP API on 127.0.0.1:8000",
+        help=help_of("serve"),
         description="Serve the API with uvicorn (settings from GRIDGEO_*).",
     )
     p.add_argument("--host", help="bind address (default GRIDGEO_HOST or 127.0.0.1)")

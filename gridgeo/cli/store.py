@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import add_column_options, add_format, columns, emit_json, settings
 from gridgeo.errors import ConflictError, InputFileError
 from gridgeo.findings import Severity
@@ -37,7 +38,7 @@ def register(sub: Any) -> None:
     _register_import(sub)
     p = sub.add_parser(
         "publish",
-        help="make a draft version the published one (atomic switch)",
+        help=help_of("publish"),
         description="Publish a draft boundaries version: the previous one is retired in the "
         "same transaction and running services reload. A version with validation errors is "
         "refused unless --force, which is recorded in the audit log.",
@@ -50,7 +51,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser(
         "rollback",
-        help="re-publish an earlier version",
+        help=help_of("rollback"),
         description="Make an earlier (retired) version the published one again. A version "
         "with validation errors (one that was force-published) is refused unless --force, "
         "which is recorded in the audit log.",
@@ -63,7 +64,7 @@ def register(sub: Any) -> None:
     add_format(p)
     p.set_defaults(handler=run_rollback)
 
-    p = sub.add_parser("versions", help="list the stored versions, newest first")
+    p = sub.add_parser("versions", help=help_of("versions"))
     p.add_argument("--kind", default="boundaries", help="boundaries (default), roster, ... or all")
     p.add_argument("--show", type=int, metavar="VERSION", help="print one version's report")
     add_store_options(p)
@@ -72,7 +73,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser(
         "export",
-        help="write a stored version as a file to edit (GeoPackage, GeoJSON or zipped Shapefile)",
+        help=help_of("export"),
         description="Write the grids of VERSION (default: the published one) with every "
         "attribute: .gpkg (one layer per level), .geojson or .zip (Shapefile).",
     )
@@ -83,7 +84,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser(
         "reassign",
-        help="re-assign open cases to another boundaries version and report which moved",
+        help=help_of("reassign"),
     )
     p.add_argument("--to", type=int, required=True, metavar="VERSION", dest="to_version")
     add_store_options(p)
@@ -92,7 +93,7 @@ def register(sub: Any) -> None:
 
     _register_prune_media(sub)  # the cases themselves: gridgeo.cli.cases
 
-    p = sub.add_parser("audit", help="show the audit log, newest first")
+    p = sub.add_parser("audit", help=help_of("audit"))
     p.add_argument("--limit", type=int, default=50)
     add_store_options(p)
     add_format(p)
@@ -102,7 +103,7 @@ def register(sub: Any) -> None:
 def _register_prune_media(sub: Any) -> None:
     p = sub.add_parser(
         "prune-media",
-        help="delete the photos of cases closed more than N days ago (dry run unless --commit)",
+        help=help_of("prune-media"),
         description="Open311 photos are kept in the store with their case. This deletes those "
         "of cases closed at least --older-than days ago, in one transaction with an audit "
         "entry; open cases keep theirs. Without --commit it only counts.",
@@ -119,7 +120,7 @@ def _register_prune_media(sub: Any) -> None:
 def _register_import(sub: Any) -> None:
     p = sub.add_parser(
         "import",
-        help="validate a file and write it as a draft version (dry run unless --commit)",
+        help=help_of("import"),
         description="Read and validate FILE (boundaries by default; --kind roster, partners or "
         "routing for the 1+2+N files); with --commit write it as a new draft version in one "
         "transaction (all or nothing). Without --commit nothing is written. Publish the draft "

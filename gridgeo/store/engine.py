@@ -17,12 +17,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from gridgeo.errors import GridgeoError
+from gridgeo.errors import StoreError
 from gridgeo.store.schema import SRID
 
-
-class StoreError(GridgeoError):
-    """The store cannot be opened or used (bad URL, missing extension, no server)."""
+__all__ = ["WRITE", "StoreError", "is_sqlite", "make_engine", "make_url_safe"]
 
 
 def is_sqlite(url: str) -> bool:
