@@ -1,7 +1,8 @@
 """Roles, API keys and request limits of the HTTP API.
 
-Roles are ordered ``viewer < reporter < planner < admin``: a role may do
-everything the roles below it may. A caller sends an API key in the
+Roles (:mod:`gridgeo.roles`) are ordered ``viewer < reporter < handler < inspector
+< dispatcher < planner < admin`` where a rule asks for a role or above; the work loop
+asks for specific roles (docs/SECURITY.md). A caller sends an API key in the
 ``X-API-Key`` header (or the ``api_key`` query parameter, which Open311
 clients use); a request without a key acts as ``GRIDGEO_ANONYMOUS_ROLE``.
 
