@@ -46,7 +46,27 @@ def lying_zip() -> bytes:
 NAN_RING = collection(
     feature({"type": "Polygon", "coordinates": [[[110, 25], [110.1, 0], [110.1, 25.1], [110, 25]]]})
 ).replace(b"[110.1, 0]", b"[110.1, NaN]")
+UNKNOWN_CRS = json.dumps(
+    {
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "EPSG::999999"}},
+        "features": [
+            feature(
+                {
+                    "type": "Polygon",
+                    "coordinates": [[[110, 25], [110.1, 25], [110.1, 25.1], [110, 25]]],
+                }
+            )
+        ],
+    }
+).encode()
 CASES = [
+    (
+        "crs.geojson",
+        UNKNOWN_CRS,
+        422,
+        "crs.geojson: its crs member names 'EPSG::999999', which is not a known coordinate",
+    ),
     ("empty.geojson", collection(), 422, "empty.geojson: holds no features"),
     (
         "nan.geojson",

@@ -460,3 +460,29 @@ def test_real_files_read_as_is(real_file: Path) -> None:
     assert (~shapely.is_valid(grids.geometries)).sum() > 0
     assert (shapely.is_valid(grids.geometries) == shapely.is_valid(raw)).all()
     assert shapely.equals_exact(grids.geometries, raw, tolerance=0).all()
+
+
+def test_a_known_crs_member_is_read_an_unknown_one_refused(tmp_path: Path) -> None:
+    import json
+
+    def file_with(name: str) -> Path:
+        ring = [[110.0, 25.0], [110.1, 25.0], [110.1, 25.1], [110.0, 25.0]]
+        doc = {
+            "type": "FeatureCollection",
+            "crs": {"type": "name", "properties": {"name": name}},
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"code": "450300", "name": "桂林市", "level": 1},
+                    "geometry": {"type": "Polygon", "coordinates": [ring]},
+                }
+            ],
+        }
+        path = tmp_path / f"{len(name)}.geojson"
+        path.write_text(json.dumps(doc))
+        return path
+
+    grids = read_boundaries([file_with("urn:ogc:def:crs:EPSG::4490")])
+    assert len(grids) == 1
+    with pytest.raises(InputFileError, match="'EPSG::999999', which is not a known"):
+        read_boundaries([file_with("EPSG::999999")])

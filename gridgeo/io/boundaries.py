@@ -23,6 +23,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pyogrio
+import pyproj
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS
@@ -137,6 +138,7 @@ def _read_layer(
     path: Path, layer: str, many: bool, columns: ColumnMap, assume_crs: str | None
 ) -> gpd.GeoDataFrame:
     source = f"{path.name}:{layer}" if many else path.name
+    _check_geojson_crs(path, source)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # pyogrio notes on GDAL quirks
@@ -148,6 +150,34 @@ def _read_layer(
         frame["level"] = int(hint)
     frame["ref"] = [f"{source}#{i}" for i in range(len(frame))]
     return _to_storage_crs(frame, source, assume_crs)
+
+
+# the old GeoJSON "crs" member, as QGIS and ogr2ogr still write it: {"type": "name",
+# "properties": {"name": "urn:ogc:def:crs:EPSG::4490"}}
+_CRS_MEMBER = re.compile(
+    rb'"crs"\s*:\s*\{[^{}]*"properties"\s*:\s*\{[^{}]*"name"\s*:\s*"([^"]{1,200})"'
+)
+
+
+def _check_geojson_crs(path: Path, source: str) -> None:
+    """A GeoJSON ``crs`` member that names no known CRS is an error: GDAL would read the
+    file as WGS84 without a word, and every grid would land somewhere else."""
+    if path.suffix.lower() not in (".geojson", ".json"):
+        return
+    with path.open("rb") as f:
+        head = f.read(65536)  # the member precedes the features in every writer seen
+    found = _CRS_MEMBER.search(head)
+    if found is None:
+        return
+    name = found.group(1).decode("utf-8", "replace")
+    try:
+        pyproj.CRS.from_user_input(name)
+    except pyproj.exceptions.CRSError:
+        raise InputFileError(
+            f"{source}: its crs member names {name!r}, which is not a known coordinate "
+            "reference system; fix it (e.g. EPSG:4490 for CGCS2000) or remove it and give "
+            "--assume-crs"
+        ) from None
 
 
 def _rename_columns(frame: gpd.GeoDataFrame, columns: ColumnMap, source: str) -> gpd.GeoDataFrame:
