@@ -88,9 +88,17 @@ def test_upload_publish_diff_rollback(
     shown = client.get(f"/v1/versions/{draft['id']}").json()
     assert shown["id"] == draft["id"] and isinstance(shown["report"], dict)
 
-    diff = client.get(f"/v1/versions/1/diff/{draft['id']}").json()
-    assert isinstance(diff, dict)
-    gj = client.get(f"/v1/versions/1/diff/{draft['id']}", params={"format": "geojson"})
+    # a diff of two whole versions costs seconds of CPU at city scale: planners only
+    r = client.get(f"/v1/versions/1/diff/{draft['id']}")
+    assert r.status_code == 401
+    r = client.get(f"/v1/versions/1/diff/{draft['id']}", headers={"X-API-Key": keys["viewer"]})
+    assert r.status_code == 403
+    planner = {"X-API-Key": keys["planner"]}
+    diff = client.get(f"/v1/versions/1/diff/{draft['id']}", headers=planner).json()
+    assert isinstance(diff, dict) and "added" in json.dumps(diff)
+    gj = client.get(
+        f"/v1/versions/1/diff/{draft['id']}", params={"format": "geojson"}, headers=planner
+    )
     assert gj.headers["content-type"].startswith("application/geo+json")
     assert gj.json()["type"] == "FeatureCollection"
 

@@ -18,6 +18,7 @@ from fastapi import Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from gridgeo.api import lookup_models as m
@@ -102,11 +103,17 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _data(request: Request, version: int | None, at: datetime | None) -> Dataset:
+async def _data(request: Request, version: int | None, at: datetime | None) -> Dataset:
+    """The published data, or (``version``, ``at``) an earlier version's: loading one
+    queries the store and may build its index (seconds), so it runs in the thread pool,
+    never on the event loop that every other request waits on."""
     if version is not None and at is not None:
         raise GridgeoError("give either version or at, not both")
     live = request.app.state.live
-    data: Dataset = live.current if version is None and at is None else live.as_of(version, at)
+    if version is None and at is None:
+        current: Dataset = live.current
+        return current
+    data: Dataset = await run_in_threadpool(live.as_of, version, at)
     return data
 
 
@@ -270,7 +277,7 @@ async def lookup(request: Request) -> Response:
     query = parse_query(q)
     posts = parse_posts(query.role) if query.role else None
     see = access_of(who.role, request.app.state.settings)
-    data = _data(request, query.version, query.at)
+    data = await _data(request, query.version, query.at)
     if query.category is None:  # the hot path: cached JSON parts (lookup_one_json)
         body = lookup_one_json(data, query.lon, query.lat, query.crs, posts=posts, see=see)
         return Response(body, media_type="application/json")
@@ -336,5 +343,6 @@ async def lookup_batch(
             "For more, use `gridgeo assign FILE -o OUT` (CSV, GeoJSON, GeoParquet of any size) "
             "or gridgeo.scaleout.assign_dask on a Dask cluster (docs/SCALING.md)"
         )
-    data = _data(request, version, at)
-    return _json(lookup_many(data, points, crs))
+    data = await _data(request, version, at)
+    # up to 10,000 points: in the pool, so that single lookups go on meanwhile
+    return _json(await run_in_threadpool(lookup_many, data, points, crs))

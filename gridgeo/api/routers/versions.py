@@ -196,9 +196,11 @@ def diff(
     settings: SettingsDep,
     old: RowId,
     new: RowId,
-    _: Annotated[Caller, Depends(require(Role.VIEWER))],
+    _: Annotated[Caller, Depends(require(Role.PLANNER))],
     format: Annotated[Literal["json", "geojson"], Query()] = "json",
 ) -> SafeJSONResponse:
+    """Planners only: two whole versions are loaded and compared, seconds of CPU at city
+    scale, which an anonymous caller must not be able to ask for in a loop."""
     with store.reading() as session:
         a = load_grids(session, old, settings.scheme)
         b = load_grids(session, new, settings.scheme)
