@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from gridgeo.api.app import create_app
 from gridgeo.api.errors import STATUS_BY_ERROR, status_for
-from gridgeo.errors import CoordinateError, FeatureError, NotFoundError
+from gridgeo.errors import CoordinateError, FeatureError, NotFoundError, StoreError
 
 
 @pytest.fixture(scope="module")
@@ -59,4 +59,6 @@ def test_error_table_maps_each_domain_error() -> None:
     assert status_for(CoordinateError("x")) == 400
     assert status_for(FeatureError("f", "#1", "bad")) == 422
     assert status_for(NotFoundError("x")) == 404
-    assert all(400 <= s < 500 for s in STATUS_BY_ERROR.values())
+    # every domain error is the client's (4xx) but the store out of reach (503, retry)
+    assert status_for(StoreError("down")) == 503
+    assert all(400 <= s < 500 for e, s in STATUS_BY_ERROR.items() if e is not StoreError)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from fastapi.testclient import TestClient
 
 from gridgeo.api import security
@@ -36,11 +35,8 @@ QUERY = {
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgis"])
-def test_no_get_route_answers_5xx(
-    backend: str, sqlite_url: str, request: pytest.FixtureRequest
-) -> None:
-    url = sqlite_url if backend == "sqlite" else request.getfixturevalue("postgis_url")
+def test_no_get_route_answers_5xx(store_url: str) -> None:
+    url = store_url  # each backend in turn (conftest)
     app = create_app(Settings(database_url=url))
     key = security.create_key(Store(url), "probe", Role.ADMIN, actor="test")
     paths = sorted(p for p, ops in app.openapi()["paths"].items() if "get" in ops)

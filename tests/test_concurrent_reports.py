@@ -6,7 +6,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
 from live_server import serve
 from sqlalchemy import func, select
 
@@ -20,11 +19,8 @@ from gridgeo.store.core import Store
 REPORTS = 200
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgis"])
-def test_200_concurrent_reports_all_stored(
-    backend: str, sqlite_url: str, request: pytest.FixtureRequest
-) -> None:
-    url = sqlite_url if backend == "sqlite" else request.getfixturevalue("postgis_url")
+def test_200_concurrent_reports_all_stored(store_url: str) -> None:
+    url = store_url  # each backend in turn (conftest)
     app = create_app(Settings(database_url=url))
     store = Store(url)
     key = security.create_key(store, "app", Role.REPORTER, actor="test")

@@ -33,6 +33,17 @@ def versions(store: Store) -> int:
         return int(session.scalar(select(func.count()).select_from(t.Version)) or 0)
 
 
+def stored_vertices(store: Store, grids: GridSet) -> int:
+    """Import ``grids`` (one grid) and count its vertices as the store holds them."""
+    result = import_boundaries(store, grids, author="planner", commit=True)
+    assert result.version is not None
+    with store.reading() as session:
+        stored = session.scalar(
+            select(func.ST_NPoints(t.Grid.geom)).where(t.Grid.version_id == result.version.id)
+        )
+    return int(stored)
+
+
 def test_a_polygon_too_large_for_spatialite_is_refused_not_nulled(sqlite_url: str) -> None:
     store = Store(sqlite_url)
     before = versions(store)
@@ -43,24 +54,11 @@ def test_a_polygon_too_large_for_spatialite_is_refused_not_nulled(sqlite_url: st
     ):
         import_boundaries(store, city(600_000), author="planner", commit=True)
     assert versions(store) == before  # nothing committed
-    # a polygon it can hold goes in whole
-    result = import_boundaries(store, city(50_000), author="planner", commit=True)
-    assert result.version is not None
-    with store.reading() as session:
-        stored = session.scalar(
-            select(func.ST_NPoints(t.Grid.geom)).where(t.Grid.version_id == result.version.id)
-        )
-    assert stored == 50_001
+    assert stored_vertices(store, city(50_000)) == 50_001  # one it can hold goes in whole
     store.close()
 
 
 def test_postgis_holds_the_same_polygon_vertex_for_vertex(postgis_url: str) -> None:
     store = Store(postgis_url)
-    result = import_boundaries(store, city(600_000), author="planner", commit=True)
-    assert result.version is not None
-    with store.reading() as session:
-        stored = session.scalar(
-            select(func.ST_NPoints(t.Grid.geom)).where(t.Grid.version_id == result.version.id)
-        )
-    assert stored == 600_001
+    assert stored_vertices(store, city(600_000)) == 600_001
     store.close()
