@@ -28,8 +28,8 @@ from gridgeo.errors import (
     GridgeoError,
     InputFileError,
     NotFoundError,
+    StoreError,
 )
-from gridgeo.store.engine import StoreError
 
 STATUS_BY_ERROR: dict[type[GridgeoError], int] = {
     CoordinateError: 400,

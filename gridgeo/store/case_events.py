@@ -120,8 +120,8 @@ def add_event(
 
 
 def event_payload(event: EventRow, *, case_state: str, case_before: str = "") -> dict[str, Any]:
-    """An event as notifications carry it (webhooks and the event stream), but its id
-    (the message's ``event_id``)."""
+    """An event as notifications carry it (webhooks and the event stream), all but its
+    id, which readers take from the message's ``event_id`` column."""
     return {
         "case_id": event.case_id,
         "task_id": event.task_id,
