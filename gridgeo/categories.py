@@ -443,6 +443,11 @@ class CategoryTable(Mapping[str, Category]):
         'B0101 上水井盖 (water-supply manhole cover)'
         >>> table.resolve("Street light").code
         'B0109'
+        >>> try:
+        ...     table.resolve("乱停车")
+        ... except CategoryError as exc:
+        ...     print(str(exc).split("; ")[1])
+        did you mean 0505 机动车乱停放, 0506 非机动车乱停放, B0201 停车场?
         """
         text = str(value).strip()
         found = (
@@ -453,11 +458,27 @@ class CategoryTable(Mapping[str, Category]):
         )
         if found is not None:
             return found
-        close = difflib.get_close_matches(text, [*self._by_code, *self._by_name], n=3, cutoff=0.5)
+        close = self._sharing_characters(text)
+        close += difflib.get_close_matches(text, [*self._by_code, *self._by_name], n=3, cutoff=0.5)
         close += difflib.get_close_matches(text.casefold(), list(self._by_english), n=3, cutoff=0.6)
         described = list(dict.fromkeys(self._describe(k) for k in close))[:3]
         hint = f"; did you mean {', '.join(described)}?" if described else ""
         raise CategoryError(f"unknown category {text!r}{hint}")
+
+    def _sharing_characters(self, text: str) -> list[str]:
+        """Chinese names holding most of the characters of ``text`` (乱停车 -> 机动车乱停放):
+        difflib's ratio is weak on strings of three or four characters, and people
+        shorten names by dropping characters, not by misspelling them."""
+        wanted = {c for c in text if not c.isascii()}
+        if len(wanted) < 2:
+            return []
+        scored = []
+        for name in self._by_name:
+            shared = len(wanted & set(name)) / len(wanted)
+            if shared >= 2 / 3:
+                ratio = difflib.SequenceMatcher(None, text, name).ratio()
+                scored.append((-shared, -ratio, name))
+        return [name for *_, name in sorted(scored)[:3]]
 
     def _describe(self, key: str) -> str:
         cat = self._by_code.get(key) or self._by_name.get(key) or self._by_english[key]

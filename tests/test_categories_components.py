@@ -122,6 +122,13 @@ def test_did_you_mean_for_names() -> None:
         table.resolve("street lite")
     with pytest.raises(CategoryError, match=r"did you mean 0505 机动车乱停放"):
         table.resolve("机动车乱停")
+    # a shortened name, as people say it: most of its characters, not its spelling
+    with pytest.raises(CategoryError, match=r"did you mean 0505 机动车乱停放, 0506 非机动车乱停放"):
+        table.resolve("乱停车")
+    with pytest.raises(CategoryError, match=r"did you mean 0507 乱堆物堆料"):
+        table.resolve("乱堆")
+    with pytest.raises(CategoryError, match=r"^unknown category '好'$"):
+        table.resolve("好")  # one character: no guess
 
 
 def test_routing_uses_the_component_major() -> None:
