@@ -151,7 +151,8 @@ def test_text_summary_and_progress_bar(capsys: pytest.CaptureFixture[str], tmp_p
     assert code == 0
     assert "10 rows assigned" in out and "rows/s" in out
     assert "ok          3" in out and "unassigned  1" in out and "bad_input   6" in out
-    assert "rows" in err  # tqdm on stderr
+    assert "rows" in err  # tqdm on stderr, with its total (a small CSV: counted)
+    assert "10/10" in err
     code, _, err = run(capsys, str(src), "-o", str(tmp_path / "out.csv"), "--no-progress")
     assert code == 0 and err == ""
 
@@ -446,3 +447,22 @@ def test_200k_rows_match_the_index(
     assert 0 < ok < 200_000
     out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False, usecols=["code_l5"])
     assert out["code_l5"].tolist() == [c or "" for c in fresh.codes(positions, 5)]
+
+
+def test_csv_row_estimate_gives_the_bar_a_total(tmp_path: Path) -> None:
+    """A CSV too large to count at once: its size over the mean length of its first
+    lines, within a few percent (the bar's total and ETA); small files are counted."""
+    from gridgeo.io.tables import TableReader
+
+    big = tmp_path / "big.csv"
+    rows = [f"{n},110.{n % 9000:04d},25.{n % 7000:04d},上报 {n}" for n in range(60_000)]
+    big.write_text("id,lon,lat,note\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert big.stat().st_size > 1 << 20
+    estimate = TableReader(big).rows_estimate
+    assert estimate is not None and abs(estimate - 60_000) / 60_000 < 0.05
+    small = tmp_path / "small.csv"
+    small.write_text("id,lon,lat\n1,110.3,25.28\n2,110.3,25.28", encoding="utf-8")
+    assert TableReader(small).rows_estimate == 2  # no newline at the end: still 2
+    header_only = tmp_path / "empty.csv"
+    header_only.write_text("id,lon,lat\n", encoding="utf-8")
+    assert TableReader(header_only).rows_estimate is None

@@ -215,7 +215,14 @@ def assign_table(
     summary = AssignSummary()
     layout = reader.layout
     start = time.perf_counter()
-    bar = tqdm(total=reader.rows, unit=" rows", file=sys.stderr, disable=not progress)
+    # a total (exact for Parquet, estimated for CSV) gives the bar its rate and ETA
+    bar = tqdm(
+        total=reader.rows_estimate,
+        unit=" rows",
+        file=sys.stderr,
+        disable=not progress,
+        mininterval=0.5,
+    )
     with bar, TableWriter(output, layout) as writer:
         for chunk in reader:
             done = assign_frame(
@@ -240,4 +247,7 @@ def assign_table(
             writer.write(done)
             summary.add(done["status"])
             bar.update(len(done))
+        if bar.total != bar.n:  # the estimate was off: end on the true count
+            bar.total = bar.n
+            bar.refresh()
     return RunReport(output, summary, time.perf_counter() - start)

@@ -198,6 +198,9 @@ class TableReader:
         Where the chunks hold the coordinates (see :class:`Layout`).
     rows
         Number of rows when the file tells it cheaply (Parquet), else None.
+    rows_estimate
+        ``rows``, or for a CSV file its size over the mean length of its first lines
+        (for a progress bar's total and ETA; None when neither is known).
 
     Raises
     ------
@@ -228,6 +231,9 @@ class TableReader:
             "parquet": self._probe_parquet,
         }[self.format]
         self.columns, self.layout = probe(lon_col, lat_col)
+        self.rows_estimate: int | None = self.rows
+        if self.format == "csv":
+            self.rows_estimate = _estimate_csv_rows(self.path)
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         chunks = {
@@ -663,3 +669,19 @@ def _json_default(value: object) -> object:
     if isinstance(value, bytes):
         return value.hex()
     return str(value)
+
+
+def _estimate_csv_rows(path: Path, sample_bytes: int = 1 << 20) -> int | None:
+    """Rows of a CSV file estimated from its size and its first lines (a quoted field
+    over several lines makes it a little high; good enough for an ETA)."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(sample_bytes)
+    lines = head.count(b"\n")
+    if lines < 2:
+        return None
+    if len(head) == size:  # the whole file: count, not estimate
+        return lines - 1 + (not head.endswith(b"\n"))
+    header = head.index(b"\n") + 1
+    mean = (len(head) - header) / (lines - 1)
+    return max(int((size - header) / mean), 0)
