@@ -140,7 +140,7 @@ def test_csv_missing_column_names_it_and_lists_the_others(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"", "empty file"), (b"id,lon,lat\n\xff\xfe,1,2\n", "not UTF-8")],
+    [(b"", "empty file"), (b"id,lon,lat\n\xff\xfe,1,2\n", "neither UTF-8 nor GBK/GB18030")],
 )
 def test_unreadable_csv_is_an_input_error(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "in.csv"
@@ -414,3 +414,42 @@ def test_existing_output_is_replaced_only_on_success(tmp_path: Path, name: str) 
         writer.write(frame)
     assert target.read_bytes() != b"old" and writer.rows == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_chinese_spreadsheets_are_read_as_they_come(tmp_path: Path) -> None:
+    """经度/纬度 columns, GBK from Excel on Chinese Windows, UTF-8 with a BOM."""
+    text = "编号,经度,纬度,备注\n1,110.2965,25.2775,井盖缺失\n2,110.3,25.28,占道\n"
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes(text.encode("gbk"))
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(text.encode("utf-8-sig"))
+    for path in (gbk, bom):
+        reader = TableReader(path)
+        assert (reader.layout.lon_col, reader.layout.lat_col) == ("经度", "纬度")
+        (chunk,) = list(reader)
+        assert list(chunk["备注"]) == ["井盖缺失", "占道"]
+        assert chunk.columns[0] == "编号"  # no BOM glued to the first name
+
+
+def test_usual_names_only_stand_in_for_the_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("id,lng,latitude\n1,110.3,25.28\n", encoding="utf-8")
+    layout = TableReader(path).layout
+    assert (layout.lon_col, layout.lat_col) == ("lng", "latitude")
+    # a name the user gave is never swapped for another
+    with pytest.raises(InputFileError, match="missing coordinate column 'east'"):
+        TableReader(path, lon_col="east")
+    # two candidates: no guess, the columns are listed
+    both = tmp_path / "both.csv"
+    both.write_text("lng,经度,纬度\n1,110.3,25.28\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"missing coordinate column 'lon'.*'经度'"):
+        TableReader(both)
+
+
+def test_text_in_no_known_encoding_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bin.csv"
+    path.write_bytes(b"lon,lat\n\xff\xfe\xff,25\n")
+    with pytest.raises(
+        InputFileError, match="neither UTF-8 nor GBK/GB18030 text; save it as UTF-8"
+    ):
+        TableReader(path)

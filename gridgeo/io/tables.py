@@ -33,6 +33,7 @@ place when the writer closes without error: a failed run leaves no partial file.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import shutil
@@ -128,6 +129,20 @@ class Layout:
     geo_column: Mapping[str, Any] | None = None
 
 
+DEFAULT_LON, DEFAULT_LAT = "lon", "lat"
+LON_NAMES = ("lon", "lng", "long", "longitude", "经度", "东经", "经度坐标")
+LAT_NAMES = ("lat", "latitude", "纬度", "北纬", "纬度坐标")
+
+
+def _usual_name(columns: Sequence[str], asked: str, default: str, usual: tuple[str, ...]) -> str:
+    """``asked``, or for the default name missing from ``columns`` the one column with
+    a usual name for it (compared without case and surrounding spaces)."""
+    if asked != default or asked in columns:
+        return asked
+    found = [c for c in columns if c.strip().casefold() in usual]
+    return found[0] if len(found) == 1 else asked
+
+
 def _layout(
     path: Path,
     columns: Sequence[str],
@@ -137,7 +152,15 @@ def _layout(
     geometry: str | None = None,
     geo_column: Mapping[str, Any] | None = None,
 ) -> Layout:
-    """The layout of a table with these columns, or an error naming what is missing."""
+    """The layout of a table with these columns, or an error naming what is missing.
+
+    Asked for the default ``lon``/``lat`` that the table lacks, the usual other names
+    are taken instead when the table has exactly one of each (经度/纬度, lng, longitude,
+    ...): the column names Chinese spreadsheets and phone exports use. Not ``x``/``y``,
+    which are as often projected metres.
+    """
+    lon_col = _usual_name(columns, lon_col, DEFAULT_LON, LON_NAMES)
+    lat_col = _usual_name(columns, lat_col, DEFAULT_LAT, LAT_NAMES)
     missing = [c for c in (lon_col, lat_col) if c not in columns]
     if not missing:
         return Layout(lon_col, lat_col, geometry, derived=False, geo_column=geo_column)
@@ -223,6 +246,7 @@ class TableReader:
         self.chunk_size = chunk_size
         self.rows: int | None = None
         self._renames: dict[str, str] = {}  # GeoJSON: GDAL's geometry column -> ours
+        self._encoding: str | None = None  # CSV: detected on first use
         if not self.path.is_file():
             raise InputFileError(f"{self.path}: no such file")
         probe = {
@@ -253,7 +277,10 @@ class TableReader:
 
     # CSV
     def _csv_options(self) -> dict[str, Any]:
-        return {"dtype": str, "keep_default_na": False, "index_col": False, "encoding": "utf-8"}
+        if self._encoding is None:
+            self._encoding = detect_encoding(self.path)
+        options = {"dtype": str, "keep_default_na": False, "index_col": False}
+        return options | {"encoding": self._encoding}
 
     def _probe_csv(self, lon_col: str, lat_col: str) -> tuple[list[str], Layout]:
         try:
@@ -669,6 +696,31 @@ def _json_default(value: object) -> object:
     if isinstance(value, bytes):
         return value.hex()
     return str(value)
+
+
+def detect_encoding(path: Path, sample_bytes: int = 1 << 20) -> str:
+    """The encoding of a CSV file: UTF-8 with or without its BOM (Excel writes one), or
+    GB18030 (a superset of GBK and GB2312, which Excel on Chinese Windows writes),
+    judged on its first ``sample_bytes``.
+
+    Raises
+    ------
+    InputFileError
+        Neither: the message says how to save the file.
+    """
+    with path.open("rb") as f:
+        head = f.read(sample_bytes)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    for encoding in ("utf-8", "gb18030"):
+        try:  # not final: the sample may end inside a character
+            codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise InputFileError(
+        f"{path}: neither UTF-8 nor GBK/GB18030 text; save it as UTF-8 (in Excel: CSV UTF-8)"
+    )
 
 
 def _estimate_csv_rows(path: Path, sample_bytes: int = 1 << 20) -> int | None:
