@@ -141,7 +141,8 @@ def test_csv_rows_columns_codes_and_summary(
     check_assigned(out, expected_chain)
     # the input lines are the output lines' first fields, byte for byte
     src_lines = src.read_text(encoding="utf-8").splitlines()
-    out_lines = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert (tmp_path / "out.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # for Excel
+    out_lines = (tmp_path / "out.csv").read_text(encoding="utf-8-sig").splitlines()
     assert [o.startswith(s + ",") for s, o in zip(src_lines, out_lines, strict=True)] == [True] * 11
 
 
@@ -215,7 +216,7 @@ def test_empty_csv_gives_a_header_only_output(
     (tmp_path / "in.csv").write_text("id,lon,lat\n", encoding="utf-8")
     summary = run_json(capsys, str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"))
     assert summary["rows"] == 0
-    header = (tmp_path / "out.csv").read_text(encoding="utf-8")
+    header = (tmp_path / "out.csv").read_text(encoding="utf-8-sig")
     assert header == ",".join(["id", "lon", "lat", *ADDED_COLUMNS]) + "\n"
 
 
@@ -466,3 +467,10 @@ def test_csv_row_estimate_gives_the_bar_a_total(tmp_path: Path) -> None:
     header_only = tmp_path / "empty.csv"
     header_only.write_text("id,lon,lat\n", encoding="utf-8")
     assert TableReader(header_only).rows_estimate is None
+
+
+def test_no_bom_flag(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    src = points_csv(tmp_path / "points.csv")
+    out = tmp_path / "out.csv"
+    code, _, _ = run(capsys, str(src), "-o", str(out), "--no-progress", "--no-bom")
+    assert code == 0 and out.read_bytes().startswith(b"id,")

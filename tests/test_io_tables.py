@@ -107,7 +107,8 @@ def test_csv_round_trip_is_byte_identical(tmp_path: Path, chunk_size: int) -> No
             sizes.append(len(chunk))
             writer.write(chunk)
     assert sum(sizes) == 5 and max(sizes) <= chunk_size
-    assert (tmp_path / "out.csv").read_bytes() == CSV_TEXT.encode("utf-8")
+    # the UTF-8 byte order mark (for Excel on Chinese Windows), then the input's bytes
+    assert (tmp_path / "out.csv").read_bytes() == b"\xef\xbb\xbf" + CSV_TEXT.encode("utf-8")
 
 
 def test_csv_with_byte_order_mark(tmp_path: Path) -> None:
@@ -125,7 +126,7 @@ def test_header_only_csv_gives_one_empty_chunk_and_a_header(tmp_path: Path) -> N
     assert list(chunks[0].columns) == ["id", "lon", "lat"]
     with TableWriter(tmp_path / "out.csv", reader.layout) as writer:
         writer.write(chunks[0])
-    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == "id,lon,lat\n"
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8-sig") == "id,lon,lat\n"
 
 
 def test_csv_missing_column_names_it_and_lists_the_others(tmp_path: Path) -> None:
@@ -290,7 +291,7 @@ def test_parquet_to_csv_writes_the_values(tmp_path: Path) -> None:
     with TableWriter(tmp_path / "out.csv", reader.layout) as writer:
         for chunk in reader:
             writer.write(chunk)
-    lines = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    lines = (tmp_path / "out.csv").read_text(encoding="utf-8-sig").splitlines()
     assert lines[0] == "id,count,lon,lat"
     assert lines[1] == "007,1,110.3005,25.2785"
     assert lines[2] == "008,,110.2915,25.28"
@@ -335,7 +336,7 @@ def test_geoparquet_to_csv_has_lon_lat_instead_of_wkb(tmp_path: Path) -> None:
     with TableWriter(tmp_path / "out.csv", reader.layout) as writer:
         for chunk in reader:
             writer.write(chunk)
-    assert (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines() == [
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8-sig").splitlines() == [
         "id,n,lon,lat",
         "007,1,110.3005,25.2785",
         "008,2,,",
@@ -453,3 +454,15 @@ def test_text_in_no_known_encoding_is_named(tmp_path: Path) -> None:
         InputFileError, match="neither UTF-8 nor GBK/GB18030 text; save it as UTF-8"
     ):
         TableReader(path)
+
+
+def test_csv_without_bom_is_the_input_byte_for_byte(tmp_path: Path) -> None:
+    src = write_text(tmp_path / "in.csv", CSV_TEXT)
+    reader = TableReader(src)
+    with TableWriter(tmp_path / "out.csv", reader.layout, bom=False) as writer:
+        for chunk in reader:
+            writer.write(chunk)
+    assert (tmp_path / "out.csv").read_bytes() == CSV_TEXT.encode("utf-8")
+    # and a file with a BOM reads back the same as one without
+    [chunk] = list(TableReader(tmp_path / "out.csv"))
+    assert list(chunk.columns) == CSV_TEXT.splitlines()[0].split(",")

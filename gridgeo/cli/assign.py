@@ -74,6 +74,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument(
+        "--no-bom",
+        action="store_true",
+        help="CSV output without the UTF-8 byte order mark (by default it has one, so that "
+        "Excel on Chinese Windows reads it as UTF-8)",
+    )
+    p.add_argument(
         "--category-col",
         metavar="COL",
         help="column with each report's category (code or Chinese name): also add who "
@@ -138,6 +144,7 @@ def run_assign(args: argparse.Namespace) -> int:
         dataset,
         crs=crs,
         progress=not args.no_progress,
+        bom=not args.no_bom,
         category_col=args.category_col,
     )
     if args.format == "json":
@@ -185,6 +192,7 @@ def assign_table(
     crs: str = "wgs84",
     progress: bool = True,
     category_col: str | None = None,
+    bom: bool = True,
 ) -> RunReport:
     """Assign every chunk of ``reader`` and write it to ``output`` (atomically).
 
@@ -203,6 +211,8 @@ def assign_table(
     category_col
         Column of report categories: also add the dispatch columns, using the
         dataset's partners and routing table.
+    bom
+        CSV output: start with the UTF-8 byte order mark (for Excel).
 
     Returns
     -------
@@ -223,7 +233,7 @@ def assign_table(
         disable=not progress,
         mininterval=0.5,
     )
-    with bar, TableWriter(output, layout) as writer:
+    with bar, TableWriter(output, layout, bom=bom) as writer:
         for chunk in reader:
             done = assign_frame(
                 chunk,

@@ -444,6 +444,9 @@ class TableWriter:
         Where the chunks hold their coordinates and geometry (from the
         reader); GeoJSON output builds point geometries from ``lon_col`` and
         ``lat_col`` when there is no geometry column.
+    bom
+        CSV: start with the UTF-8 byte order mark, so that Excel on Chinese Windows
+        reads the file as UTF-8 rather than GBK (every other reader skips it).
 
     Examples
     --------
@@ -453,10 +456,11 @@ class TableWriter:
     ...         out.write(chunk)
     """
 
-    def __init__(self, path: str | Path, layout: Layout | None = None) -> None:
+    def __init__(self, path: str | Path, layout: Layout | None = None, *, bom: bool = True) -> None:
         self.path = Path(path)
         self.format: TableFormat = table_format(self.path)
         self.layout = layout or Layout()
+        self.bom = bom
         self.rows = 0
         self._tmp: Path | None = None
         self._sink: _Sink | None = None
@@ -467,6 +471,8 @@ class TableWriter:
         try:
             self._tmp = Path(tempfile.mkdtemp(dir=self.path.parent, prefix=f".{self.path.name}."))
             self._sink = sinks[self.format](self._tmp / self.path.name, self.layout)
+            if isinstance(self._sink, _CsvSink) and self.bom:
+                self._sink.start_with_bom()
         except OSError as exc:
             self.__exit__(type(exc), exc, None)
             raise InputFileError(f"{self.path}: cannot write: {exc}") from exc
@@ -530,6 +536,9 @@ class _CsvSink(_Sink):
         super().__init__(path, layout)
         self._file: TextIO = path.open("w", encoding="utf-8", newline="")
         self._header = True
+
+    def start_with_bom(self) -> None:
+        self._file.write("\ufeff")
 
     def write(self, chunk: pd.DataFrame) -> None:
         columns = self._columns(chunk, keep_geometry=False)
