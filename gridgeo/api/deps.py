@@ -41,8 +41,11 @@ async def in_writer_pool(request: Request, fn: Callable[..., T], /, *args: Any, 
     than that only contend for the interpreter's lock, each handing it over at every
     round trip, and every write gets slower (docs/BENCHMARKS.md, the work loop).
     """
-    limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter]
-    limiters = request.app.state.__dict__.setdefault("_writer_limiters", WeakKeyDictionary())
+    state = request.app.state
+    limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] | None
+    limiters = getattr(state, "writer_limiters", None)
+    if limiters is None:
+        limiters = state.writer_limiters = WeakKeyDictionary()
     loop = asyncio.get_running_loop()
     limiter = limiters.get(loop)
     if limiter is None:

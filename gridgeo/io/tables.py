@@ -246,18 +246,22 @@ class TableReader:
         self.chunk_size = chunk_size
         self.rows: int | None = None
         self._renames: dict[str, str] = {}  # GeoJSON: GDAL's geometry column -> ours
-        self._encoding: str | None = None  # CSV: detected on first use
+        self._encoding = "utf-8"  # CSV: detected below, from the file's first bytes
         if not self.path.is_file():
             raise InputFileError(f"{self.path}: no such file")
+        self.rows_estimate: int | None = None
+        if self.format == "csv":
+            head = _head(self.path)
+            self._encoding = detect_encoding(self.path, head)
+            self.rows_estimate = _estimate_csv_rows(self.path.stat().st_size, head)
         probe = {
             "csv": self._probe_csv,
             "geojson": self._probe_geojson,
             "parquet": self._probe_parquet,
         }[self.format]
         self.columns, self.layout = probe(lon_col, lat_col)
-        self.rows_estimate: int | None = self.rows
-        if self.format == "csv":
-            self.rows_estimate = _estimate_csv_rows(self.path)
+        if self.rows is not None:  # Parquet: its metadata counts
+            self.rows_estimate = self.rows
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         chunks = {
@@ -277,8 +281,6 @@ class TableReader:
 
     # CSV
     def _csv_options(self) -> dict[str, Any]:
-        if self._encoding is None:
-            self._encoding = detect_encoding(self.path)
         options = {"dtype": str, "keep_default_na": False, "index_col": False}
         return options | {"encoding": self._encoding}
 
@@ -707,18 +709,22 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
-def detect_encoding(path: Path, sample_bytes: int = 1 << 20) -> str:
-    """The encoding of a CSV file: UTF-8 with or without its BOM (Excel writes one), or
-    GB18030 (a superset of GBK and GB2312, which Excel on Chinese Windows writes),
-    judged on its first ``sample_bytes``.
+def _head(path: Path, sample_bytes: int = 1 << 20) -> bytes:
+    """The first ``sample_bytes`` of a file (what encoding and row estimate look at)."""
+    with path.open("rb") as f:
+        return f.read(sample_bytes)
+
+
+def detect_encoding(path: Path, head: bytes) -> str:
+    """The encoding of the CSV file ``path`` whose first bytes are ``head``: UTF-8 with or
+    without its BOM (Excel writes one), or GB18030 (a superset of GBK and GB2312, which
+    Excel on Chinese Windows writes).
 
     Raises
     ------
     InputFileError
         Neither: the message says how to save the file.
     """
-    with path.open("rb") as f:
-        head = f.read(sample_bytes)
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     for encoding in ("utf-8", "gb18030"):
@@ -732,12 +738,9 @@ def detect_encoding(path: Path, sample_bytes: int = 1 << 20) -> str:
     )
 
 
-def _estimate_csv_rows(path: Path, sample_bytes: int = 1 << 20) -> int | None:
-    """Rows of a CSV file estimated from its size and its first lines (a quoted field
-    over several lines makes it a little high; good enough for an ETA)."""
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        head = f.read(sample_bytes)
+def _estimate_csv_rows(size: int, head: bytes) -> int | None:
+    """Rows of a CSV file of ``size`` bytes estimated from its first bytes ``head`` (a
+    quoted field over several lines makes it a little high; good enough for an ETA)."""
     lines = head.count(b"\n")
     if lines < 2:
         return None

@@ -312,10 +312,12 @@ def _check_writable(grids: GridSet) -> None:
     findings, but not a geometry that no store can hold (FeatureError naming it)."""
     shapes = np.asarray(grids.geometries, dtype=object)
     missing = shapely.is_missing(shapes) | shapely.is_empty(shapes)
-    coords, owner = shapely.get_coordinates(shapes, return_index=True)
-    bad = np.zeros(len(shapes), dtype=bool)
-    bad[owner[~np.isfinite(coords).all(axis=1)]] = True
-    for n in np.flatnonzero(missing | bad):
+    # a NaN or infinite coordinate makes area or length non-finite: no copy of every vertex
+    with np.errstate(invalid="ignore"):
+        infinite = ~np.isfinite(shapely.area(shapes)) | ~np.isfinite(shapely.length(shapes))
+    bad = np.flatnonzero(missing | infinite)
+    if len(bad):
+        n = bad[0]
         problem = (
             "has no geometry: a grid needs its polygon"
             if missing[n]

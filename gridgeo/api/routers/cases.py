@@ -10,6 +10,7 @@ the actions allowed now (``allowed``), 403 for another unit's task or grid,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -29,6 +30,7 @@ from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store.case_queries import (
     OPEN_TASK_STATES,
+    CaseDetail,
     TaskQuery,
     case_detail,
     count_tasks,
@@ -222,33 +224,25 @@ def suggestion(request: Request, case_id: RowId, _: Viewer) -> dict[str, Any]:
 async def case_action(request: Request, case_id: RowId, who: Worker) -> SafeJSONResponse:
     """JSON ``{"action": ..., ...}``, or a multipart form with the same fields and
     ``photo`` files (handling feedback, 处理反馈). Answers the case after the action."""
-    body, photos = await _action_body(request)
-    req = _request(body, photos)
-    detail = await in_writer_pool(
-        request,
-        act_detail,
-        _store(request),
-        case_id,
-        req,
-        who.as_actor(),
-        data=current_dataset(request),
-    )
-    return SafeJSONResponse(detail.to_dict())
+    return await _acted(request, act_detail, case_id, who)
 
 
 @router.post("/tasks/{task_id}/actions", summary="Act on one task (a terminal's own)")
 async def task_action(request: Request, task_id: RowId, who: Worker) -> SafeJSONResponse:
     """The same as the case's actions, for one task (no ``unit`` or ``task_id`` needed)."""
+    return await _acted(request, act_on_task, task_id, who)
+
+
+async def _acted(
+    request: Request, act: Callable[..., CaseDetail], target: int, who: Caller
+) -> SafeJSONResponse:
+    """Read the action from the body, apply it with ``act`` (on case or task ``target``)
+    in the writer pool, and answer the case as it is after it."""
     body, photos = await _action_body(request)
     req = _request(body, photos)
+    data = current_dataset(request)
     detail = await in_writer_pool(
-        request,
-        act_on_task,
-        _store(request),
-        task_id,
-        req,
-        who.as_actor(),
-        data=current_dataset(request),
+        request, act, _store(request), target, req, who.as_actor(), data=data
     )
     return SafeJSONResponse(detail.to_dict())
 
