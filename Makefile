@@ -42,6 +42,7 @@ bench: setup $(SAMPLE)
 	$(PY) benchmarks/bench_api.py
 	$(PY) benchmarks/bench_cases.py
 	$(PY) benchmarks/bench_assess.py
+	$(PY) benchmarks/bench_cli_start.py --compare 96c5061
 
 lint: setup
 	$(BIN)/ruff check gridgeo tests benchmarks

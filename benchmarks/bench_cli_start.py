@@ -1,0 +1,68 @@
+"""Cold start of the command line: ``gridgeo --help`` and ``import gridgeo``.
+
+Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_cli_start.py``). Each
+is started as a new process ``--runs`` times (wall clock, the first run dropped as the
+file-cache warm-up); the median and the range are printed. With ``--compare REV`` the
+same is measured on the code of git revision REV, alternating with this code, so that
+the machine's noise hits both alike. Target (issue: users' tools): ``--help`` within
+0.3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_api import machine
+from bench_cases import REPO, worktree
+
+PROBES = {
+    "gridgeo --help": "from gridgeo.cli.main import main; main(['--help'])",
+    "import gridgeo": "import gridgeo",
+}
+
+
+def wall(code: str, root: Path) -> float:
+    env = os.environ | {"PYTHONPATH": str(root)}
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=root, stdout=subprocess.DEVNULL, check=False
+    )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--compare", default="", metavar="REV")
+    args = parser.parse_args()
+    with worktree(args.compare) if args.compare else contextlib.nullcontext(REPO) as other:
+        roots = {"this code": REPO} | ({args.compare: other} if args.compare else {})
+        times: dict[tuple[str, str], list[float]] = {}
+        for n in range(args.runs):
+            for label, root in roots.items() if n % 2 == 0 else reversed(roots.items()):
+                for probe, code in PROBES.items():
+                    times.setdefault((label, probe), []).append(wall(code, root))
+    print(f"## CLI cold start ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {machine()})")
+    print()
+    print("| code | command | median | range | target |")
+    print("|---|---|---|---|---|")
+    for (label, probe), measured in times.items():
+        runs = measured[1:]  # the first: file cache warm-up
+        target = "<= 0.3 s: " + ("met" if statistics.median(runs) <= 0.3 else "NOT met")
+        print(
+            f"| {label} | `{probe}` | {statistics.median(runs):.3f} s | "
+            f"{min(runs):.3f}-{max(runs):.3f} s | {target if 'help' in probe else ''} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
