@@ -1,7 +1,8 @@
 """Geometry repair: valid polygons, no overlaps, small gaps filled, children in parents.
 
 The rules, applied level by level from the top (overlays in the stored lon/lat,
-where shared edges coincide; areas measured in the data's Gauss-Kruger metres):
+where shared edges coincide; areas measured on the ellipsoid by an affine local map,
+and only pieces validation calls real are acted on: see :mod:`gridgeo.validation.pieces`):
 
 1. **Make valid.** GEOS ``make_valid`` (structure method); only polygonal parts
    are kept. A feature left with no area is dropped and reported.
@@ -33,6 +34,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from gridgeo.crs import local_metres
 from gridgeo.geometry import (
     difference,
     holes,
@@ -46,6 +48,7 @@ from gridgeo.geometry import (
 from gridgeo.levels import Level
 from gridgeo.model import GridSet
 from gridgeo.settings import ValidationSettings
+from gridgeo.validation.pieces import Pieces, real_pieces
 
 SNAP_DEG = 1e-7  # borders closer than ~1 cm count as shared when choosing a neighbour
 
@@ -87,7 +90,6 @@ class _Repairer:
     def __init__(self, grids: GridSet, settings: ValidationSettings) -> None:
         self.grids = grids
         self.settings = settings
-        self.frame = grids.metric
         self.geoms = make_valid_polygonal(grids.geometries)
         self.actions: list[RepairAction] = []
         self.order = sorted(range(len(grids)), key=self._sort_key)
@@ -98,7 +100,15 @@ class _Repairer:
 
     def area(self, geom: BaseGeometry) -> float:
         """Area in m² of an EPSG:4490 geometry."""
-        return float(self.frame.area(np.array([geom], dtype=object))[0])
+        return float(shapely.area(local_metres([geom])[0]))
+
+    def real(self, geom: BaseGeometry) -> Pieces:
+        """The pieces of an overlay result that are not artefacts (as validation counts them)."""
+        return real_pieces(
+            np.array([geom], dtype=object),
+            area_tolerance_m2=self.settings.area_tolerance_m2,
+            tolerance_m=self.settings.tolerance_m,
+        )
 
     def code(self, i: int) -> str:
         return self.grids.codes[i] or self.grids.refs[i]
@@ -139,8 +149,8 @@ class _Repairer:
             if p < 0 or self.geoms[p].is_empty:
                 continue
             clipped = intersection(self.geoms[i], self.geoms[p])
-            removed = self.area(self.geoms[i]) - self.area(clipped)
-            if removed > self.settings.area_tolerance_m2:
+            removed = float(self.real(difference(self.geoms[i], self.geoms[p])).area_m2.sum())
+            if removed > 0:
                 self.note(
                     "clipped_to_parent",
                     (self.code(i), self.code(p)),
@@ -159,8 +169,8 @@ class _Repairer:
             if not earlier:
                 continue
             for j in earlier:
-                lost = self.area(intersection(self.geoms[i], self.geoms[j]))
-                if lost > self.settings.area_tolerance_m2:
+                lost = float(self.real(intersection(self.geoms[i], self.geoms[j])).area_m2.sum())
+                if lost > 0:
                     self.note(
                         "overlap_resolved",
                         (self.code(i), self.code(j)),
@@ -179,10 +189,9 @@ class _Repairer:
         for p, children in groups.items():
             covered = union(self.geoms[children])
             gap = difference(self.geoms[p], covered) if p >= 0 else union(holes(covered))
-            for piece in parts(gap):
-                area = self.area(piece)
-                if area > self.settings.area_tolerance_m2:
-                    self._fill_one(level, piece, area, children)
+            found = self.real(gap)
+            for piece, area in zip(found.geometry, found.area_m2.tolist(), strict=True):
+                self._fill_one(level, piece, area, children)
 
     def _fill_one(
         self, level: Level, piece: BaseGeometry, area: float, candidates: list[int]
@@ -219,7 +228,7 @@ class _Repairer:
             pieces = parts(self.geoms[i])
             if len(pieces) < 2:
                 continue
-            small = self.frame.area(np.array(pieces, dtype=object)) < self.settings.tiny_part_m2
+            small = shapely.area(local_metres(pieces)) < self.settings.tiny_part_m2
             crumbs = [q for q, s in zip(pieces, small, strict=True) if s]
             if not crumbs:
                 continue

@@ -27,6 +27,14 @@ class ValidationSettings(BaseSettings):
     area_tolerance_m2: float = Field(
         1.0, ge=0, description="Overlaps, gaps and outside-parent areas at or below this are noise."
     )
+    tolerance_m: float = Field(
+        0.05,
+        ge=0,
+        description="An overlap, gap or outside-parent piece counts only if it is wider "
+        "than this (a disc this wide fits in it): thinner pieces are artefacts of the "
+        "computation. Overlays GEOS cannot run in floating point snap to a tenth of it. "
+        "0 turns the width test off.",
+    )
     sliver_width_m: float = Field(
         1.0,
         ge=0,

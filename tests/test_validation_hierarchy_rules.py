@@ -93,7 +93,10 @@ def test_noise_below_tolerance_is_silent_and_tolerance_is_a_setting() -> None:
     nudged = box(110.3000000001, 25.29, 110.31, 25.31)  # 1e-10 degree: about 0.02 m²
     gs = grid_set(("450302001", STREET), ("450302001001", WEST), ("450302001002", nudged))
     assert validate(gs).findings == []
-    strict = ValidationSettings(area_tolerance_m2=0.0)
+    # a 1e-5 m wide strip is no gap at the default width tolerance, even with no area one
+    no_area = ValidationSettings(area_tolerance_m2=0.0)
+    assert validate(gs, no_area).findings == []
+    strict = ValidationSettings(area_tolerance_m2=0.0, tolerance_m=0.0)
     assert [f.rule for f in validate(gs, strict).errors] == ["gap"]
 
 

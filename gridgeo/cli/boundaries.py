@@ -75,6 +75,12 @@ def _threshold_options(p: argparse.ArgumentParser) -> None:
         metavar="M2",
         help="areas at or below this are noise (default 1 m²)",
     )
+    g.add_argument(
+        "--tolerance",
+        type=float,
+        metavar="M",
+        help="overlaps, gaps and outside areas no wider than this are artefacts (default 0.05 m)",
+    )
     g.add_argument("--tiny-part", type=float, metavar="M2", help="tiny-part threshold (m²)")
     g.add_argument("--sliver-width", type=float, metavar="M", help="sliver mean width (m)")
     g.add_argument(
@@ -88,6 +94,7 @@ def _validation_settings(args: argparse.Namespace) -> ValidationSettings:
         key: value
         for key, value in (
             ("area_tolerance_m2", args.area_tolerance),
+            ("tolerance_m", args.tolerance),
             ("tiny_part_m2", args.tiny_part),
             ("sliver_width_m", args.sliver_width),
             ("max_gap_fill_m2", args.max_gap_fill),

@@ -8,13 +8,13 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 import shapely
-from shapely.geometry.base import BaseGeometry
 
 from gridgeo.crs import MetricFrame
-from gridgeo.geometry import make_valid_polygonal, mean_width
+from gridgeo.geometry import make_valid_polygonal
 from gridgeo.levels import Level
 from gridgeo.model import UNKNOWN_LEVEL, GridSet
 from gridgeo.settings import ValidationSettings
+from gridgeo.validation.pieces import Pieces, real_pieces, snap_grid
 
 
 @dataclass
@@ -26,7 +26,9 @@ class Context:
     gap and parent checks instead of crashing them. Overlays run in the stored
     lon/lat, where neighbours' shared edges coincide; only their results are
     projected to metres to be measured (projecting first would bend long edges
-    and invent slivers between a parent and children with extra vertices).
+    and invent slivers between a parent and children with extra vertices);
+    pieces are measured by an affine local map, which keeps them as thin as
+    they are (:mod:`gridgeo.validation.pieces`).
     """
 
     grids: GridSet
@@ -41,13 +43,18 @@ class Context:
         """Made-valid polygonal geometries in EPSG:4490 (empty where none)."""
         return make_valid_polygonal(self.grids.geometries)
 
-    def area(self, geom: BaseGeometry) -> float:
-        """Area in m² of an EPSG:4490 geometry."""
-        return float(self.frame.area(np.array([geom], dtype=object))[0])
+    @cached_property
+    def grid(self) -> float:
+        """Snap-rounding grid of the overlays, in degrees (0: exact floating point)."""
+        return snap_grid(self.settings.tolerance_m)
 
-    def width(self, geom: BaseGeometry) -> float:
-        """Mean width 2·A/P in metres of an EPSG:4490 geometry."""
-        return mean_width(self.frame.project(np.array([geom], dtype=object))[0])
+    def real(self, results: npt.NDArray[np.object_]) -> Pieces:
+        """The real pieces of overlay ``results`` under these settings."""
+        return real_pieces(
+            results,
+            area_tolerance_m2=self.settings.area_tolerance_m2,
+            tolerance_m=self.settings.tolerance_m,
+        )
 
     @cached_property
     def usable(self) -> npt.NDArray[np.bool_]:

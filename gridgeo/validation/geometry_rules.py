@@ -18,18 +18,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gridgeo.geometry import POLYGONAL, location, parts
+from gridgeo.crs import local_metres
+from gridgeo.geometry import POLYGONAL, location
 from gridgeo.validation.context import Context
+from gridgeo.validation.pieces import polygon_parts
 from gridgeo.validation.report import Finding
 
 
 def check_geometries(ctx: Context) -> Iterator[Finding]:
     """Yield the geometry findings of every feature."""
-    for i, geom in enumerate(ctx.grids.geometries):
-        yield from _check_one(ctx, i, geom)
+    geoms = ctx.grids.geometries
+    # the vectorised tests pick the few features worth a closer look
+    suspect = shapely.is_missing(geoms) | ~shapely.is_valid(geoms)
+    suspect |= ~np.isin(shapely.get_type_id(geoms), (3, 6))
+    suspect[~shapely.is_missing(geoms)] |= shapely.is_empty(geoms[~shapely.is_missing(geoms)])
+    for i in np.flatnonzero(suspect).tolist():
+        yield from _check_one(ctx, i, geoms[i])
     yield from _check_parts(ctx)
 
 
@@ -63,30 +71,35 @@ def _check_one(ctx: Context, i: int, geom: BaseGeometry | None) -> Iterator[Find
 
 def _check_parts(ctx: Context) -> Iterator[Finding]:
     settings = ctx.settings
-    for i in range(len(ctx.grids)):
-        if not ctx.usable[i]:
-            continue
-        for part in parts(ctx.clean[i]):
-            area, width = ctx.area(part), ctx.width(part)
-            if area < settings.tiny_part_m2:
-                yield Finding(
-                    "tiny_part",
-                    "warning",
-                    ctx.level_of(i),
-                    (ctx.code(i),),
-                    f"{ctx.grids.label(i)} has a part of {area:.1f} m², below the "
-                    f"{settings.tiny_part_m2:g} m² threshold",
-                    area_m2=area,
-                    geometry=part,
-                )
-            elif width < settings.sliver_width_m:
-                yield Finding(
-                    "sliver",
-                    "warning",
-                    ctx.level_of(i),
-                    (ctx.code(i),),
-                    f"{ctx.grids.label(i)} has a sliver part of {area:.1f} m², mean width "
-                    f"{width:.2f} m",
-                    area_m2=area,
-                    geometry=part,
-                )
+    usable = np.flatnonzero(ctx.usable)
+    parts, owner = polygon_parts(ctx.clean[usable])
+    metric = local_metres(parts)
+    area = np.asarray(shapely.area(metric), dtype=float)
+    perimeter = np.asarray(shapely.length(metric), dtype=float)
+    width = 2 * area / np.where(perimeter > 0, perimeter, 1.0)
+    tiny = area < settings.tiny_part_m2
+    thin = ~tiny & (width < settings.sliver_width_m)
+    for k in np.flatnonzero(tiny | thin).tolist():
+        i = int(usable[owner[k]])
+        if tiny[k]:
+            yield Finding(
+                "tiny_part",
+                "warning",
+                ctx.level_of(i),
+                (ctx.code(i),),
+                f"{ctx.grids.label(i)} has a part of {area[k]:.1f} m², below the "
+                f"{settings.tiny_part_m2:g} m² threshold",
+                area_m2=float(area[k]),
+                geometry=parts[k],
+            )
+        else:
+            yield Finding(
+                "sliver",
+                "warning",
+                ctx.level_of(i),
+                (ctx.code(i),),
+                f"{ctx.grids.label(i)} has a sliver part of {area[k]:.1f} m², mean width "
+                f"{width[k]:.2f} m",
+                area_m2=float(area[k]),
+                geometry=parts[k],
+            )

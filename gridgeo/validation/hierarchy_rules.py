@@ -3,137 +3,210 @@
 ===================  ========  ======================================================
 rule                 severity  trips when
 ===================  ========  ======================================================
-``outside_parent``   error     a child's area outside its parent exceeds the tolerance
-``overlap``          error     two features of one level share more than the tolerance
-``gap``              error     part of a parent is covered by none of its children, or
-                               (for a level whose parents are not in the data) a hole
-                               is enclosed between features of that level
+``outside_parent``   error     a child has a real piece outside its parent
+``overlap``          error     two features of one level share a real piece
+``gap``              error     a real piece of a parent is covered by none of its
+                               children, or (for a level whose parents are not in
+                               the data) a real hole is enclosed between features of
+                               that level
 ===================  ========  ======================================================
 
-All three run on made-valid geometries in lon/lat; a finding's area (in the
-metric zone)
-must exceed ``area_tolerance_m2`` (floating-point noise on shared edges stays
-far below it). Overlaps and gaps thinner than ``sliver_width_m`` are called
-slivers in the message. Overlaps are checked among all features of a level,
-not only siblings, so two streets of different districts overlapping are caught
-even when the districts are not in the data.
+A piece is real when its area exceeds ``area_tolerance_m2`` and it is wider
+than ``tolerance_m`` (see :mod:`gridgeo.validation.pieces`); the overlays that
+cut the pieces are snap-rounded on a grid of a tenth of ``tolerance_m``, so
+T-junctions and rounded coordinates leave no findings. All three rules run on
+made-valid geometries in lon/lat and each is a handful of vectorised GEOS calls
+per level: one difference per child, one intersection per pair of touching
+features, one union and one difference per parent. Pieces thinner than
+``sliver_width_m`` on average are called slivers in the message. Overlaps are
+checked among all features of a level, not only siblings, so two streets of
+different districts overlapping are caught even when the districts are not in
+the data.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import shapely
+from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
-from gridgeo.geometry import difference, holes, intersection, parts, union
+from gridgeo.crs import metres_per_degree
+from gridgeo.geometry import holes
 from gridgeo.levels import Level
 from gridgeo.validation.context import Context
+from gridgeo.validation.pieces import Pieces, overlay, union_all
 from gridgeo.validation.report import Finding
+
+Positions = npt.NDArray[np.intp]
+Objects = npt.NDArray[np.object_]
+Floats = npt.NDArray[np.float64]
+# Neighbours of a gap: features within about 1 m (1e-5 degree), to know where to look.
+_NEAR_DEGREES = 1e-5
 
 
 def check_hierarchy(ctx: Context) -> Iterator[Finding]:
     """Yield outside-parent, overlap and gap findings, level by level."""
     for level in ctx.grids.levels_present():
-        yield from _outside_parent(ctx, level)
-        yield from _overlaps(ctx, level)
-        yield from _gaps(ctx, level)
+        families = Families.of(ctx, level)
+        outside = overlay(
+            shapely.difference, ctx.clean[families.kids], ctx.clean[families.kid_parents], ctx.grid
+        )
+        yield from _outside_parent(ctx, level, families, outside)
+        yield from _overlaps(ctx, level, families)
+        yield from _gaps(ctx, level, families, outside)
 
 
-def _outside_parent(ctx: Context, level: Level) -> Iterator[Finding]:
-    parents = ctx.grids.parent_positions
-    for i in ctx.at_level(level):
-        p = int(parents[i])
-        if p < 0 or not ctx.usable[p]:
-            continue
-        outside = difference(ctx.clean[i], ctx.clean[p])
-        area = ctx.area(outside)
-        if area > ctx.settings.area_tolerance_m2:
-            yield Finding(
-                "outside_parent",
-                "error",
-                level,
-                (ctx.code(i), ctx.code(p)),
-                f"{ctx.grids.label(i)} extends {area:,.1f} m² outside its parent "
-                f"{ctx.grids.label(p)}{_sliver_note(ctx, outside)}",
-                area_m2=area,
-                geometry=outside,
-            )
+@dataclass
+class Families:
+    """The features of one level grouped under their parents, with each group's union.
+
+    ``excess_m2[f]`` is Σ area(children) - area(union) of family ``f``: no two
+    siblings can overlap by more than it, so families whose excess is within
+    the area tolerance skip the pairwise intersections. Features whose parent
+    is not in the data form the last family (``parents[-1] == -1``).
+    """
+
+    kids: Positions
+    kid_parents: Positions
+    parents: Positions
+    members: list[Positions]
+    unions: Objects
+    excess_m2: Floats
+    family_of: dict[int, int]
+
+    @classmethod
+    def of(cls, ctx: Context, level: Level) -> Families:
+        positions = ctx.at_level(level)
+        parents_of = ctx.grids.parent_positions[positions]
+        has = parents_of >= 0
+        has[has] = ctx.usable[parents_of[has]]
+        parents_of = np.where(has, parents_of, -1)
+        parents = np.unique(parents_of)
+        parents = np.concatenate([parents[parents >= 0], parents[parents < 0]])  # orphans last
+        members = [positions[parents_of == p] for p in parents.tolist()]
+        unions = np.array([union_all(ctx.clean[m], ctx.grid) for m in members], dtype=object)
+        sums = np.array([shapely.area(ctx.clean[m]).sum() for m in members], dtype=float)
+        excess = (sums - shapely.area(unions)) * _m2_per_degree2(unions)
+        family_of = {int(i): f for f, m in enumerate(members) for i in m.tolist()}
+        return cls(
+            kids=positions[has],
+            kid_parents=parents_of[has],
+            parents=parents,
+            members=members,
+            unions=unions,
+            excess_m2=excess,
+            family_of=family_of,
+        )
 
 
-def _overlaps(ctx: Context, level: Level) -> Iterator[Finding]:
+def _m2_per_degree2(geoms: Objects) -> Floats:
+    """Square metres per square degree at each geometry's centre, 1 % on the safe side.
+
+    A screen compares planar areas in degrees with the area tolerance; the
+    margin covers the change of scale across a district.
+    """
+    bounds = shapely.bounds(geoms)
+    east, north = metres_per_degree(np.nan_to_num((bounds[:, 1] + bounds[:, 3]) / 2))
+    return np.asarray(east * north * 1.01, dtype=float)
+
+
+def _outside_parent(
+    ctx: Context, level: Level, families: Families, outside: Objects
+) -> Iterator[Finding]:
+    found = ctx.real(outside)
+    for k, at in found.by_owner():
+        i, p = int(families.kids[k]), int(families.kid_parents[k])
+        area = float(found.area_m2[at].sum())
+        yield Finding(
+            "outside_parent",
+            "error",
+            level,
+            (ctx.code(i), ctx.code(p)),
+            f"{ctx.grids.label(i)} extends {area:,.1f} m² outside its parent "
+            f"{ctx.grids.label(p)}{_sliver_note(ctx, found, at)}",
+            area_m2=area,
+            geometry=_merged(found, at),
+        )
+
+
+def _overlaps(ctx: Context, level: Level, families: Families) -> Iterator[Finding]:
     positions = ctx.at_level(level)
     geoms = ctx.clean[positions]
-    tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="intersects")
-    for a, b in zip(left, right, strict=True):
-        if a >= b:
-            continue
-        i, j = int(positions[a]), int(positions[b])
-        shared = intersection(ctx.clean[i], ctx.clean[j])
-        area = ctx.area(shared)
-        if area > ctx.settings.area_tolerance_m2:
-            yield Finding(
-                "overlap",
-                "error",
-                level,
-                (ctx.code(i), ctx.code(j)),
-                f"{ctx.grids.label(i)} and {ctx.grids.label(j)} overlap by {area:,.1f} m²"
-                f"{_sliver_note(ctx, shared)}",
-                area_m2=area,
-                geometry=shared,
-            )
-
-
-def _gaps(ctx: Context, level: Level) -> Iterator[Finding]:
-    parents = ctx.grids.parent_positions
-    groups: dict[int, list[int]] = defaultdict(list)
-    orphans: list[int] = []
-    for i in ctx.at_level(level):
-        p = int(parents[i])
-        if p >= 0 and ctx.usable[p]:
-            groups[p].append(int(i))
-        else:
-            orphans.append(int(i))
-    for p, children in sorted(groups.items()):
-        uncovered = difference(ctx.clean[p], union(ctx.clean[children]))
-        yield from _gap_findings(
-            ctx,
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    first, second = positions[left], positions[right]
+    family = np.array([families.family_of[int(i)] for i in positions], dtype=np.intp)
+    fl, fr = family[left], family[right]
+    # siblings can overlap only in a family with excess area; cousins always might
+    worth = (fl != fr) | (families.excess_m2[fl] > ctx.settings.area_tolerance_m2)
+    keep = (left < right) & worth
+    first, second = first[keep], second[keep]
+    shared = overlay(shapely.intersection, ctx.clean[first], ctx.clean[second], ctx.grid)
+    found = ctx.real(shared)
+    for k, at in found.by_owner():
+        i, j = int(first[k]), int(second[k])
+        area = float(found.area_m2[at].sum())
+        yield Finding(
+            "overlap",
+            "error",
             level,
-            uncovered,
-            children,
-            f"inside {ctx.grids.label(p)}, not covered by any of its {len(children)} children",
-            parent=p,
+            (ctx.code(i), ctx.code(j)),
+            f"{ctx.grids.label(i)} and {ctx.grids.label(j)} overlap by {area:,.1f} m²"
+            f"{_sliver_note(ctx, found, at)}",
+            area_m2=area,
+            geometry=_merged(found, at),
         )
-    if orphans:
-        enclosed = union(holes(union(ctx.clean[orphans])))
+
+
+def _gaps(ctx: Context, level: Level, families: Families, outside: Objects) -> Iterator[Finding]:
+    named = families.parents >= 0
+    parents = families.parents[named]
+    unions = families.unions[named]
+    # gap ≤ area(parent) - area(union) + area of the union outside the parent;
+    # the last is at most the children's outside areas, known from the rule above
+    spill = np.zeros(len(ctx.grids), dtype=float)
+    np.add.at(spill, families.kid_parents, shapely.area(outside))
+    bound = shapely.area(ctx.clean[parents]) - shapely.area(unions) + spill[parents]
+    check = bound * _m2_per_degree2(unions) > ctx.settings.area_tolerance_m2
+    parents, unions = parents[check], unions[check]
+    members = [families.members[f] for f in np.flatnonzero(named)[check].tolist()]
+    uncovered = overlay(shapely.difference, ctx.clean[parents], unions, ctx.grid)
+    found = ctx.real(uncovered)
+    for k, at in found.by_owner():
+        p, children = int(parents[k]), members[k].tolist()
+        where = f"inside {ctx.grids.label(p)}, not covered by any of its {len(children)} children"
         yield from _gap_findings(
-            ctx, level, enclosed, orphans, "enclosed by features of this level"
+            ctx, level, found=found, at=at, candidates=children, where=where, parent=p
+        )
+    if not named.all():
+        orphans = families.members[-1].tolist()
+        enclosed = np.array([shapely.union_all(holes(families.unions[-1]))], dtype=object)
+        found = ctx.real(enclosed)
+        where = "enclosed by features of this level"
+        yield from _gap_findings(
+            ctx, level, found=found, at=np.arange(len(found)), candidates=orphans, where=where
         )
 
 
 def _gap_findings(
     ctx: Context,
     level: Level,
-    gap: BaseGeometry,
-    candidates: Sequence[int],
-    where: str,
     *,
+    found: Pieces,
+    at: Positions,
+    candidates: list[int],
+    where: str,
     parent: int | None = None,
 ) -> Iterator[Finding]:
-    pieces = parts(gap)
-    if not pieces:
-        return
-    areas = ctx.frame.area(np.array(pieces, dtype=object))
-    tree = shapely.STRtree(ctx.clean[list(candidates)])
-    for piece, area in zip(pieces, areas.tolist(), strict=True):
-        if area <= ctx.settings.area_tolerance_m2:
-            continue
-        # Neighbours: features within ~1 m (1e-5 degree) of the gap, to know where to look.
-        near = tree.query(piece, predicate="dwithin", distance=1e-5)
-        codes = [ctx.code(int(candidates[k])) for k in np.sort(near)]
+    tree = shapely.STRtree(ctx.clean[candidates])
+    for k in at.tolist():
+        piece, area = found.geometry[k], float(found.area_m2[k])
+        near = tree.query(piece, predicate="dwithin", distance=_NEAR_DEGREES)
+        codes = [ctx.code(candidates[int(n)]) for n in np.sort(near)]
         if parent is not None:
             codes = [ctx.code(parent), *codes]
         yield Finding(
@@ -141,13 +214,21 @@ def _gap_findings(
             "error",
             level,
             tuple(codes),
-            f"gap of {area:,.1f} m² {where}{_sliver_note(ctx, piece)}; "
+            f"gap of {area:,.1f} m² {where}{_sliver_note(ctx, found, np.array([k]))}; "
             f"next to {', '.join(codes) if codes else 'no feature'}",
             area_m2=area,
             geometry=piece,
         )
 
 
-def _sliver_note(ctx: Context, geom: BaseGeometry) -> str:
-    width = ctx.width(geom)
+def _merged(found: Pieces, at: Positions) -> BaseGeometry:
+    pieces = found.geometry[at]
+    return pieces[0] if len(pieces) == 1 else MultiPolygon(list(pieces))
+
+
+def _sliver_note(ctx: Context, found: Pieces, at: Positions) -> str:
+    area = float(found.area_m2[at].sum())
+    # mean width of the whole finding: 2·A/P summed over its pieces
+    perimeter = float((2 * found.area_m2[at] / found.mean_width_m[at]).sum())
+    width = 2 * area / perimeter if perimeter else 0.0
     return f" (a sliver, mean width {width:.2f} m)" if width < ctx.settings.sliver_width_m else ""
