@@ -10,6 +10,7 @@ defect must be the one error, with the right codes and its area within 5 %.
 
 from __future__ import annotations
 
+import doctest
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ from hypothesis import strategies as st
 from shapely.geometry import Point, box
 from shapely.geometry.base import BaseGeometry
 
+import gridgeo.crs
+import gridgeo.validation.pieces
 from gridgeo.crs import metres_per_degree
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.writers import write_grids
@@ -148,3 +151,10 @@ def test_repair_leaves_clean_hierarchies_alone(spec: dict[str, object], tmp_path
     # repair acts only on pieces validation calls real, so debris is not "filled"
     grids = _round_trip(_make(spec), tmp_path, str(spec["suffix"]))
     assert repair(grids).actions == []
+
+
+@pytest.mark.parametrize("module", [gridgeo.crs, gridgeo.validation.pieces])
+def test_examples_in_docstrings_run(module: object) -> None:
+    result = doctest.testmod(module)  # type: ignore[arg-type]
+    assert result.attempted > 0
+    assert result.failed == 0

@@ -132,7 +132,7 @@ def real_pieces(results: Objects, *, area_tolerance_m2: float, tolerance_m: floa
     >>> gap = shapely.box(110.0, 25.0, 110.00002, 25.000027)
     >>> sliver = shapely.box(110.0, 25.0, 110.1, 25.00000001)
     >>> found = real_pieces(np.array([gap, sliver]), area_tolerance_m2=1.0, tolerance_m=0.05)
-    >>> found.owner.tolist(), [round(a, 1) for a in found.area_m2]
+    >>> found.owner.tolist(), [round(a, 1) for a in found.area_m2.tolist()]
     ([0], [6.0])
     """
     parts, owner = polygon_parts(results)
