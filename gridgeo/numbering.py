@@ -3,13 +3,15 @@
 Inside each community, grids are numbered west to east, then north to south
 (:func:`gridgeo.codes.reading_order` on each grid's ``point_on_surface``).
 Grids that already have a code keep it; new numbers continue after the
-highest sequence in use in that community, in reading order. A grid's
+highest sequence in use in that community (in the file, or among the codes
+given as taken: the published version's), in reading order. A grid's
 community is its ``parent_code`` when given, otherwise the community it
 overlaps most.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +35,7 @@ class CodeAssignment:
 
 
 def assign_grid_codes(
-    grids: GridSet, communities: GridSet | None = None
+    grids: GridSet, communities: GridSet | None = None, *, taken: Collection[str] = ()
 ) -> tuple[GridSet, list[CodeAssignment]]:
     """Give every fifth-level grid without a code its standard code.
 
@@ -46,6 +48,9 @@ def assign_grid_codes(
     communities
         More communities (for example the published boundaries), used when
         the file holds only grids.
+    taken
+        Grid codes in use elsewhere (for example in the published version):
+        never given again, so a new grid cannot take a retired or a living code.
 
     Raises
     ------
@@ -71,7 +76,7 @@ def assign_grid_codes(
     assignments: list[CodeAssignment] = []
     for community in sorted({p for p in parents if p is not None}):
         members = [i for i, p in enumerate(parents) if p == community]
-        assignments += _number(grids, frame, community, members)
+        assignments += _number(grids, frame, community, members, taken)
     for i in np.flatnonzero(is_grid):
         frame.loc[i, "level"] = int(Level.GRID)
         frame.loc[i, "parent_code"] = parents[i]
@@ -103,13 +108,14 @@ def _community_of(grids: GridSet, i: int, pool: GridSet) -> str:
 
 
 def _number(
-    grids: GridSet, frame: object, community: str, members: list[int]
+    grids: GridSet, frame: object, community: str, members: list[int], taken: Collection[str]
 ) -> list[CodeAssignment]:
     points = shapely.point_on_surface(make_valid_polygonal(grids.geometries[members]))
     order = reading_order(shapely.get_x(points), shapely.get_y(points))
     ordered = [members[k] for k in order]
     missing = [i for i in ordered if grids.codes[i] is None]
     existing = [c for i in members if (c := grids.codes[i]) is not None]
+    existing += [c for c in taken if c.startswith(community) and len(c) > len(community)]
     out = []
     for i, seq in zip(missing, next_sequences(existing, grids.scheme, len(missing)), strict=True):
         code = grids.scheme.grid_code(community, seq)

@@ -17,6 +17,7 @@ from gridgeo.model import GridSet
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = REPO / "data" / "real"
+SAMPLE = REPO / "data" / "sample"
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -126,9 +127,32 @@ def test_codes_command_numbers_grids(
     frame["parent_code"] = None
     stripped = write_grids(GridSet.from_frame(frame), tmp_path / "stripped.gpkg")
     out_file = tmp_path / "numbered.gpkg"
-    code, out, _ = run(capsys, "codes", str(stripped), "-o", str(out_file))
+    # --parents: the communities of a file, not the store's published version
+    code, out, _ = run(
+        capsys, "codes", str(stripped), "-o", str(out_file), "--parents", str(clean_file)
+    )
     assert code == 0 and "32 codes assigned" in out
     assert sorted(c for c in read_boundaries([out_file]).codes if c) == sorted(grids.codes)
+
+
+def test_codes_continue_after_the_published_version(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    sample = read_boundaries([SAMPLE / "boundaries.gpkg"])
+    community = "450302001001"
+    at = sample.position_of[community]
+    used = [int(c[12:]) for c in sample.codes if c and len(c) == 15 and c.startswith(community)]
+    spot = sample.geometries[at].representative_point()
+    new = GridSet.from_records([None], [spot.buffer(0.0005)], names=["新网格"], levels=[5])
+    drawn = write_grids(new, tmp_path / "new.gpkg")
+    out_file = tmp_path / "numbered.gpkg"
+    code, out, _ = run(capsys, "codes", str(drawn), "-o", str(out_file), "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["version"] == 1
+    [assigned] = data["assigned"]
+    assert assigned["code"] == f"{community}{max(used) + 1:03d}"
+    code, out, _ = run(capsys, "codes", str(drawn), "-o", str(out_file))
+    assert "store version 1 (published)" in out
 
 
 def test_lookup_json_on_the_sample(capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,9 +17,12 @@ import shapely
 import gridgeo.cli.assign as assign_cli
 from gridgeo.batch import ADDED_COLUMNS, CODE_COLUMNS
 from gridgeo.cli.main import main
+from gridgeo.cli.source import load_source
 from gridgeo.coords import wgs84_to_gcj02
 from gridgeo.index import GridIndex
 from gridgeo.io.dataset import Dataset, load
+from gridgeo.settings import Settings
+from gridgeo.store.datasets import open_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_BOUNDARIES = REPO / "data" / "sample" / "boundaries.gpkg"
@@ -46,25 +49,26 @@ COMMUNITY = {"007": "450302001001", "008": "450302001002", "016": "450302001002"
 
 @pytest.fixture(scope="module")
 def sample() -> tuple[Dataset, GridIndex]:
-    dataset = load()
+    dataset = open_dataset(Settings())  # the store's published version, as the CLI reads it
     return dataset, GridIndex(dataset.grids)
 
 
 @pytest.fixture(autouse=True)
 def reuse_sample_index(monkeypatch: pytest.MonkeyPatch, sample: tuple[Dataset, GridIndex]) -> None:
-    """Build the default source's index once per module (the CLI builds it once per run)."""
+    """Load the store's version and build its index once per module (the CLI: once per run)."""
     dataset, index = sample
-    real_load, real_index = load, GridIndex  # what gridgeo.cli.assign imports
+    real_load, real_index = load_source, GridIndex  # what gridgeo.cli.assign imports
 
-    def load_once(paths: Any = None, **kwargs: Any) -> Dataset:
-        if paths is None and kwargs.get("workstations") is None:
+    def load_once(args: Any, *rest: Any, **kwargs: Any) -> Dataset:
+        default = not args.boundaries and args.version is None and args.at is None
+        if default and args.workstations is None and not any(kwargs.values()):
             return dataset
-        return real_load(paths, **kwargs)
+        return real_load(args, *rest, **kwargs)
 
     def index_once(grids: Any, **kwargs: Any) -> GridIndex:
         return index if grids is dataset.grids else real_index(grids, **kwargs)
 
-    monkeypatch.setattr(assign_cli, "load", load_once)
+    monkeypatch.setattr(assign_cli, "load_source", load_once)
     monkeypatch.setattr(assign_cli, "GridIndex", index_once)
 
 

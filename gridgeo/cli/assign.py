@@ -17,6 +17,7 @@ model (:func:`gridgeo.dispatch.dispatch_frame`): ``category_code``,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from dataclasses import dataclass
@@ -31,16 +32,14 @@ from gridgeo.cli.dispatch import add_responsibility_options
 from gridgeo.cli.options import (
     add_column_options,
     add_format,
-    add_source_options,
-    columns,
     emit_json,
-    settings,
 )
+from gridgeo.cli.source import add_source_options, load_source, source_line
 from gridgeo.coords import parse_coord_system
 from gridgeo.dispatch import DISPATCH_COLUMNS, dispatch_frame
 from gridgeo.errors import InputFileError
 from gridgeo.index import GridIndex
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.io.dataset import Dataset
 from gridgeo.io.tables import DEFAULT_CHUNK_SIZE, TableReader, TableWriter, check_output
 
 
@@ -106,6 +105,8 @@ class RunReport:
     output: Path
     summary: AssignSummary
     seconds: float
+    version: int | None = None
+    source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Counts by status, seconds and throughput, as printed by ``--format json``."""
@@ -116,6 +117,7 @@ class RunReport:
             **self.summary.to_dict(),
             "seconds": round(self.seconds, 3),
             "rows_per_second": round(rate, 1),
+            "version": self.version,
         }
 
     def to_text(self) -> str:
@@ -126,6 +128,8 @@ class RunReport:
             f"({data['rows_per_second']:,.0f} rows/s) -> {self.output}"
         ]
         lines += [f"  {s:11} {data[s]}" for s in ("ok", "unassigned", "bad_input")]
+        if self.source:
+            lines.append(f"  {self.source}")
         return "\n".join(lines)
 
 
@@ -147,6 +151,7 @@ def run_assign(args: argparse.Namespace) -> int:
         bom=not args.no_bom,
         category_col=args.category_col,
     )
+    report = dataclasses.replace(report, version=dataset.version, source=source_line(dataset))
     if args.format == "json":
         emit_json(report.to_dict())
     else:
@@ -155,16 +160,9 @@ def run_assign(args: argparse.Namespace) -> int:
 
 
 def _dataset(args: argparse.Namespace) -> Dataset:
-    with_dispatch = args.category_col is not None
-    return load(
-        args.boundaries,
-        workstations=args.workstations,
-        partners=args.partners if with_dispatch else None,
-        routing=args.routing if with_dispatch else None,
-        settings=settings(args),
-        columns=columns(args),
-        assume_crs=args.assume_crs,
-    )
+    if args.category_col is None:
+        return load_source(args)
+    return load_source(args, partners=args.partners, routing=args.routing)
 
 
 def _check_no_added_columns(reader: TableReader, category_col: str | None = None) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import add_column_options, add_format, columns, emit_json, settings
+from gridgeo.cli.source import add_version_options, source_line, store_dataset, store_settings
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.writers import write_grids, write_json
 from gridgeo.model import GridSet
@@ -60,8 +61,12 @@ def register(sub: Any) -> None:
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("-o", "--output", type=Path, required=True)
     p.add_argument(
-        "--parents", type=Path, help="file with the communities (default: the communities in FILE)"
+        "--parents",
+        type=Path,
+        help="file with the communities (default: those in FILE and in the store's published "
+        "version, whose grid codes are then never given again)",
     )
+    add_version_options(p)
     add_format(p)
     add_column_options(p)
     p.set_defaults(handler=run_codes)
@@ -163,15 +168,31 @@ def run_repair(args: argparse.Namespace) -> int:
 
 
 def run_codes(args: argparse.Namespace) -> int:
-    cfg = settings(args)
+    cfg = store_settings(args)
     grids = _read(args, [args.file], cfg)
-    parents = _read(args, [args.parents], cfg) if args.parents else None
-    numbered, assigned = assign_grid_codes(grids, parents)
+    version: int | None = None
+    taken: list[str] = []
+    if args.parents:
+        parents = _read(args, [args.parents], cfg)
+        source = f"communities: {args.parents}"
+    else:
+        published = store_dataset(args, cfg)
+        parents, version = published.grids, published.version
+        taken = [c for c, lv in zip(parents.codes, parents.levels, strict=True) if lv == 5 and c]
+        source = f"communities and codes in use: {source_line(published)}"
+    numbered, assigned = assign_grid_codes(grids, parents, taken=taken)
     write_grids(numbered, args.output)
     if args.format == "json":
-        emit_json({"output": str(args.output), "assigned": [a.__dict__ for a in assigned]})
+        emit_json(
+            {
+                "output": str(args.output),
+                "assigned": [a.__dict__ for a in assigned],
+                "version": version,
+            }
+        )
     else:
         for a in assigned:
             print(f"{a.code}  {a.name or '(no name)'} [{a.ref}] in community {a.community_code}")
         print(f"{len(assigned)} codes assigned; wrote {args.output}")
+        print(source)
     return 0

@@ -21,14 +21,12 @@ from gridgeo.cli.options import (
     add_column_options,
     add_format,
     add_point_arguments,
-    add_source_options,
-    columns,
     emit_json,
-    settings,
 )
+from gridgeo.cli.source import add_source_options, load_source, source_line
 from gridgeo.coverage import CSV_COLUMNS
 from gridgeo.dispatch import DispatchResult, LevelTeam
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.io.dataset import Dataset
 from gridgeo.io.writers import write_json
 from gridgeo.staffing import StaffingReport, StaffMember
 
@@ -104,26 +102,21 @@ def _sources(p: argparse.ArgumentParser) -> None:
 
 
 def dataset(args: argparse.Namespace) -> Dataset:
-    """The dataset of the command's source options."""
-    return load(
-        args.boundaries,
-        workstations=args.workstations,
-        staff=getattr(args, "staff", None),
-        partners=getattr(args, "partners", None),
-        routing=getattr(args, "routing", None),
-        settings=settings(args),
-        columns=columns(args),
-        assume_crs=args.assume_crs,
+    """The dataset of the command's source options (docs: ``gridgeo.cli.source``)."""
+    return load_source(
+        args, partners=getattr(args, "partners", None), routing=getattr(args, "routing", None)
     )
 
 
 def run_dispatch(args: argparse.Namespace) -> int:
     """Handler of ``gridgeo dispatch``."""
-    result = dataset(args).dispatch(args.lon, args.lat, args.category, crs=args.crs)
+    data = dataset(args)
+    result = data.dispatch(args.lon, args.lat, args.category, crs=args.crs)
     if args.format == "json":
-        emit_json(result.to_dict())
+        emit_json({**result.to_dict(), "version": data.version})
     else:
         print(dispatch_text(result))
+        print(f"  {source_line(data)}")
     return 0 if result.reached and result.lookup.grids else 1
 
 
@@ -191,25 +184,28 @@ def _names(people: Iterable[StaffMember]) -> str:
 
 def run_coverage(args: argparse.Namespace) -> int:
     """Handler of ``gridgeo coverage``."""
-    report = dataset(args).coverage(args.within)
+    data = dataset(args)
+    report = data.coverage(args.within)
     fmt = _format(args)
     if fmt == "csv":
         _emit_csv(report.rows(), CSV_COLUMNS, args.output)
     elif fmt == "json":
-        _emit_json(report.to_dict(), args.output)
+        _emit_json({**report.to_dict(), "version": data.version}, args.output)
     else:
-        _emit_text(report.to_text(), args.output)
+        _emit_text(f"{report.to_text()}\n{source_line(data)}", args.output)
     return 0 if report.ok else 1
 
 
-def run_staffing_export(report: StaffingReport, fmt: str, output: Path | None) -> None:
+def run_staffing_export(
+    report: StaffingReport, fmt: str, output: Path | None, data: Dataset
+) -> None:
     """Write the staffing report as text, JSON or CSV, to a file or stdout."""
     if fmt == "csv":
         _emit_csv(report.csv_rows(), STAFFING_CSV_COLUMNS, output)
     elif fmt == "json":
-        _emit_json(report.to_dict(), output)
+        _emit_json({**report.to_dict(), "version": data.version}, output)
     else:
-        _emit_text(report.to_text(), output)
+        _emit_text(f"{report.to_text()}\n{source_line(data)}", output)
 
 
 def _format(args: argparse.Namespace) -> str:

@@ -12,12 +12,10 @@ from gridgeo.cli.options import (
     add_column_options,
     add_format,
     add_point_arguments,
-    add_source_options,
-    columns,
     emit_json,
-    settings,
 )
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.cli.source import add_source_options, load_source, source_line
+from gridgeo.io.dataset import Dataset
 from gridgeo.lookup import LookupResult
 
 
@@ -52,22 +50,17 @@ def _source_options(p: argparse.ArgumentParser) -> None:
 
 
 def _dataset(args: argparse.Namespace) -> Dataset:
-    return load(
-        args.boundaries,
-        workstations=args.workstations,
-        staff=args.staff,
-        settings=settings(args),
-        columns=columns(args),
-        assume_crs=args.assume_crs,
-    )
+    return load_source(args)
 
 
 def run_lookup(args: argparse.Namespace) -> int:
-    result = _dataset(args).lookup(args.lon, args.lat, crs=args.crs)
+    data = _dataset(args)
+    result = data.lookup(args.lon, args.lat, crs=args.crs)
     if args.format == "json":
-        emit_json(result.to_dict())
+        emit_json({**result.to_dict(), "version": data.version})
     else:
         print(_as_text(result))
+        print(f"  {source_line(data)}")
     return 0 if result.grids else 1
 
 
@@ -90,6 +83,7 @@ def _as_text(result: LookupResult) -> str:
 
 
 def run_staffing(args: argparse.Namespace) -> int:
-    report = _dataset(args).staffing()
-    run_staffing_export(report, output_format(args), args.output)
+    data = _dataset(args)
+    report = data.staffing()
+    run_staffing_export(report, output_format(args), args.output, data)
     return 0 if report.ok else 1

@@ -20,11 +20,10 @@ from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import (
     add_column_options,
     add_format,
-    add_source_options,
     columns,
     emit_json,
-    settings,
 )
+from gridgeo.cli.source import add_source_options, load_source, source_line, store_settings
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import InputFileError
 from gridgeo.io.dataset import load
@@ -149,24 +148,16 @@ def register(sub: Any) -> None:
         choices=[int(lv) for lv in Level],
         help="grid level to count per (repeatable; default 5, the fifth-level grids)",
     )
-    a.add_argument("--database-url", help="the store (default GRIDGEO_DATABASE_URL)")
     add_column_options(p)
     add_format(p)
     p.set_defaults(handler=run_maps)
 
 
 def run_maps(args: argparse.Namespace) -> int:
-    cfg = settings(args)
+    cfg = store_settings(args)
     updates = {k: v for k, v in (("lang", args.lang), ("basemap", args.basemap)) if v}
     cfg = cfg.model_copy(update=updates)
-    data = load(
-        args.boundaries,
-        workstations=args.workstations,
-        staff=args.staff,
-        settings=cfg,
-        columns=columns(args),
-        assume_crs=args.assume_crs,
-    )
+    data = load_source(args, cfg)
     checked = (
         load(args.validate, settings=cfg, columns=columns(args), assume_crs=args.assume_crs)
         if args.validate
@@ -184,6 +175,7 @@ def run_maps(args: argparse.Namespace) -> int:
                 "folder": str(result.folder),
                 "pages": {k: str(v) for k, v in result.pages.items()},
                 "skipped": result.skipped,
+                "version": data.version,
             }
         )
     else:
@@ -191,6 +183,7 @@ def run_maps(args: argparse.Namespace) -> int:
             print(f"{key:12} {path}")
         for key, why in result.skipped.items():
             print(f"{key:12} skipped: {why}")
+        print(source_line(data))
     return 0
 
 
@@ -220,8 +213,6 @@ def render_assessment(args: argparse.Namespace, cfg: Settings, out: RenderedMaps
 
     Returns the index titles of the pages written (key -> title).
     """
-    if args.database_url:
-        cfg = cfg.model_copy(update={"database_url": args.database_url})
     period = _period(args.start, args.end)
     store = Store(cfg.database_url)
     data = load_dataset(store, cfg)  # the version the cases were assigned with

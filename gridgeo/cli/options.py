@@ -7,7 +7,6 @@ import json
 import sys
 import unicodedata
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from gridgeo.io.boundaries import ColumnMap
@@ -34,20 +33,6 @@ def add_column_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="digits of the fifth-level sequence (default 3: 15-digit grid codes)",
     )
-
-
-def add_source_options(parser: argparse.ArgumentParser, *, staff: bool = False) -> None:
-    """--boundaries (repeatable), --workstations and optionally --staff."""
-    parser.add_argument(
-        "--boundaries",
-        type=Path,
-        action="append",
-        metavar="FILE",
-        help="boundary file (repeatable; default: the configured source)",
-    )
-    parser.add_argument("--workstations", type=Path, help="workstations GeoJSON")
-    if staff:
-        parser.add_argument("--staff", type=Path, help="staff roster CSV")
 
 
 def columns(args: argparse.Namespace) -> ColumnMap:

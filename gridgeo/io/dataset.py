@@ -190,6 +190,7 @@ def load(
         sources={
             name: str(path)
             for name, path in (
+                ("boundaries", "files " + ", ".join(str(p) for p in paths)),
                 ("staff", staff_path),
                 ("partners", partners or (settings.partners if default else None)),
                 ("routing", routing or (settings.routing if default else None)),

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gridgeo.errors import NotFoundError
+from gridgeo.errors import GridgeoError, NotFoundError
 from gridgeo.io.dataset import Dataset
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
 from gridgeo.store.responsibility import load_partners, load_routing
+from gridgeo.store.seed import seed_if_empty
 from gridgeo.store.snapshots import (
     get_version,
     load_grids,
     load_staff,
     load_workstations,
     published_version,
+    version_at,
 )
 
 
@@ -48,7 +51,7 @@ def published_key(session: Session) -> PublishedKey:
 
 
 def load_dataset(
-    store: Store, settings: Settings, boundaries_version: int | None = None
+    store: Store, settings: Settings, boundaries_version: int | None = None, *, how: str = ""
 ) -> Dataset:
     """The Dataset of a boundaries version (default: the published one) with the published
     roster, partners and routing.
@@ -56,14 +59,16 @@ def load_dataset(
     Raises NotFoundError when nothing is published and no version is given.
     """
     with store.reading() as session:
+        current = published_version(session)
         if boundaries_version is None:
-            current = published_version(session)
             if current is None:
                 raise NotFoundError(
                     "the store has no published boundaries version: `gridgeo import FILE "
                     "--commit` then `gridgeo publish VERSION`"
                 )
             boundaries_version = current.id
+        if not how and current is not None and current.id == boundaries_version:
+            how = " (published)"
         get_version(session, boundaries_version, t.VersionKind.BOUNDARIES)
         roster = published_version(session, t.VersionKind.ROSTER)
         partners = published_version(session, t.VersionKind.PARTNERS)
@@ -77,8 +82,43 @@ def load_dataset(
             partners=load_partners(session, partners.id) if partners else [],
             routing=load_routing(session, routing.id) if routing else None,
             sources={
-                kind: f"store version {v.id}"
-                for kind, v in (("staff", roster), ("partners", partners), ("routing", routing))
-                if v is not None
+                "boundaries": f"store version {boundaries_version}{how}",
+                **{
+                    kind: f"store version {v.id}"
+                    for kind, v in (
+                        ("staff", roster),
+                        ("partners", partners),
+                        ("routing", routing),
+                    )
+                    if v is not None
+                },
             },
         )
+
+
+def open_dataset(
+    settings: Settings, *, version: int | None = None, at: datetime | None = None
+) -> Dataset:
+    """The Dataset of the store at ``settings.database_url``, as :func:`load_dataset`.
+
+    ``at`` picks the boundaries version published at that time. An empty store
+    is first filled with the sample data when ``settings.seed_sample`` (as the
+    service does on first start), so a command on a new machine answers.
+
+    Raises
+    ------
+    GridgeoError
+        Both ``version`` and ``at`` given.
+    NotFoundError
+        No such version, nothing published (then), or no store.
+    """
+    if version is not None and at is not None:
+        raise GridgeoError("give either a version or a time, not both")
+    with Store(settings.database_url) as store:
+        if settings.seed_sample:
+            seed_if_empty(store, settings)
+        if at is not None:
+            with store.reading() as session:
+                version = version_at(session, at)
+            return load_dataset(store, settings, version, how=f" (published at {at.isoformat()})")
+        return load_dataset(store, settings, version)

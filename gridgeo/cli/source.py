@@ -1,0 +1,131 @@
+"""Where a command's boundaries come from: the store's published version, or files.
+
+The store is the one source of truth. A command that reads boundaries answers,
+like the HTTP API, from the store's published version (``--version N``: that
+version; ``--at TIME``: the one published then), with the published roster,
+partner units and routing table. ``--boundaries FILE`` reads files instead, as
+before; ``--workstations``, ``--staff``, ``--partners`` and ``--routing`` files
+replace the store's for this run. An empty embedded store is first filled
+with the sample pilot data (``GRIDGEO_SEED_SAMPLE``), as ``gridgeo serve`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from gridgeo.cli.options import columns, settings
+from gridgeo.errors import GridgeoError
+from gridgeo.io.dataset import Dataset, load
+from gridgeo.io.partners import read_partners
+from gridgeo.io.routing import read_routing
+from gridgeo.io.staff import read_staff, read_workstations
+from gridgeo.settings import Settings
+
+
+def add_source_options(parser: argparse.ArgumentParser, *, staff: bool = False) -> None:
+    """--version/--at/--database-url, --boundaries (repeatable), --workstations, --staff."""
+    g = add_version_options(parser)
+    g.add_argument(
+        "--boundaries",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="read boundary files instead of the store (repeatable)",
+    )
+    g.add_argument("--workstations", type=Path, help="workstations GeoJSON (replaces the store's)")
+    if staff:
+        g.add_argument("--staff", type=Path, help="staff roster CSV (replaces the store's)")
+
+
+def add_version_options(parser: argparse.ArgumentParser) -> Any:
+    """--version N, --at TIME and --database-url, in a group it returns."""
+    g = parser.add_argument_group(
+        "boundaries (default: the store's published version, as the HTTP API answers)"
+    )
+    g.add_argument(
+        "--version", type=_version_number, metavar="N", help="this boundaries version instead"
+    )
+    g.add_argument(
+        "--at",
+        metavar="TIME",
+        help="the version published at this time (2026-11-01 is Beijing midnight, or ISO "
+        "8601 with its offset)",
+    )
+    g.add_argument("--database-url", help="the store (default GRIDGEO_DATABASE_URL)")
+    return g
+
+
+def _version_number(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a version number (1, 2, ...)")
+    return int(text)
+
+
+def store_settings(args: argparse.Namespace) -> Settings:
+    """Settings with ``--database-url`` applied."""
+    cfg = settings(args)
+    url = getattr(args, "database_url", None)
+    return cfg.model_copy(update={"database_url": url}) if url else cfg
+
+
+def load_source(
+    args: argparse.Namespace, cfg: Settings | None = None, **files: Path | None
+) -> Dataset:
+    """The Dataset a command works on (see the module docstring).
+
+    ``files`` are the responsibility files the command takes (``partners``,
+    ``routing``); ``workstations`` and ``staff`` are read from ``args``.
+    """
+    cfg = cfg or store_settings(args)
+    files = {
+        "workstations": getattr(args, "workstations", None),
+        "staff": getattr(args, "staff", None),
+        **files,
+    }
+    version, at = getattr(args, "version", None), getattr(args, "at", None)
+    if args.boundaries:
+        if version is not None or at is not None:
+            raise GridgeoError("give --boundaries FILE or --version/--at, not both")
+        return load(
+            args.boundaries,
+            settings=cfg,
+            columns=columns(args),
+            assume_crs=getattr(args, "assume_crs", None),
+            **files,
+        )
+    # the store's modules (SQLAlchemy) only when the store is used: --help stays instant
+    return _replace_files(store_dataset(args, cfg), files)
+
+
+def store_dataset(args: argparse.Namespace, cfg: Settings) -> Dataset:
+    """The store's Dataset of ``--version``/``--at`` (default: the published version)."""
+    # the store's modules (SQLAlchemy) only when the store is used: --help stays instant
+    from gridgeo.assessment import parse_time
+    from gridgeo.store.datasets import open_dataset
+
+    at = getattr(args, "at", None)
+    when = parse_time(at, "--at") if at is not None else None
+    return open_dataset(cfg, version=getattr(args, "version", None), at=when)
+
+
+def _replace_files(data: Dataset, files: dict[str, Path | None]) -> Dataset:
+    readers: dict[str, Any] = {
+        "workstations": read_workstations,
+        "staff": read_staff,
+        "partners": read_partners,
+        "routing": read_routing,
+    }
+    given = {name: path for name, path in files.items() if path is not None}
+    if not given:
+        return data
+    parts = {name: readers[name](path) for name, path in given.items()}
+    sources = {**data.sources, **{name: str(path) for name, path in given.items()}}
+    return dataclasses.replace(data, **parts, sources=sources)
+
+
+def source_line(data: Dataset) -> str:
+    """Which boundaries answered, for text output: ``boundaries: store version 3 (published)``."""
+    return f"boundaries: {data.sources.get('boundaries', 'files')}"
