@@ -11,10 +11,11 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 # Debian packages the project uses: SpatiaLite (embedded store), GDAL tools (ogrinfo in tests),
 # PostGIS for the running PostgreSQL (benchmarks and the production store), chromium (the
-# headless browser the map tests drive through Playwright), a CJK font so it draws Chinese, and
-# wrk (the HTTP load generator of benchmarks/bench_api.py).
+# headless browser the map tests drive through Playwright), a CJK font so it draws Chinese,
+# wrk (the HTTP load generator of benchmarks/bench_api.py) and QGIS's Python API (the tests open
+# exported GeoPackages in QGIS itself).
 SYSTEM_PACKAGES := libsqlite3-mod-spatialite gdal-bin postgresql-15-postgis-3 chromium \
-	fonts-wqy-microhei wrk
+	fonts-wqy-microhei wrk python3-qgis
 SAMPLE := data/sample/boundaries.gpkg
 
 .PHONY: run test data bench lint format setup system-packages clean

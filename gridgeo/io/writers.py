@@ -1,7 +1,8 @@
 """Writing grid sets, reports and repair logs to files.
 
 The format follows the output name: ``.gpkg`` writes one layer per level
-(``level1_city`` ... ``level5_grid``), ``.geojson``/``.json`` one
+(``level1_city`` ... ``level5_grid``) and their QGIS styles (``layer_styles``
+table: :mod:`gridgeo.io.layer_styles`), ``.geojson``/``.json`` one
 FeatureCollection with a ``level`` column, ``.zip`` a zipped Shapefile
 (``grids.shp`` with UTF-8 ``.cpg``; ``parent_code`` becomes ``parent``, as
 Shapefile names stop at 10 characters). Files are written to a temporary name
@@ -20,6 +21,7 @@ import geopandas as gpd
 import pyogrio
 
 from gridgeo.errors import InputFileError
+from gridgeo.io.layer_styles import write_layer_styles
 from gridgeo.levels import Level
 from gridgeo.model import GridSet
 
@@ -57,7 +59,8 @@ def write_grids(grids: GridSet, path: str | Path) -> Path:
 
 
 def _write_gpkg(frame: gpd.GeoDataFrame, path: Path) -> None:
-    for level in sorted({int(v) for v in frame["level"] if v > 0}):
+    levels = sorted({int(v) for v in frame["level"] if v > 0})
+    for level in levels:
         part = frame[frame["level"] == level]
         pyogrio.write_dataframe(
             part,
@@ -72,6 +75,8 @@ def _write_gpkg(frame: gpd.GeoDataFrame, path: Path) -> None:
         pyogrio.write_dataframe(
             unknown, path, layer="unknown_level", driver="GPKG", append=path.exists()
         )
+    if levels:
+        write_layer_styles(path, {Level(lv): layer_name(Level(lv)) for lv in levels})
 
 
 def _write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:

@@ -5,14 +5,32 @@ Modules: :mod:`text` (zh/en strings), :mod:`style` (colours), :mod:`assets`
 page: base layer, title, legend), one module per map (:mod:`coverage`,
 :mod:`pilot`, :mod:`validation_map`, :mod:`cases`) and :mod:`render` (writes
 them all to a folder, the only module here that touches files).
+
+The names below are imported on first use (PEP 562), so a module that needs
+only :mod:`style` (the GeoPackage writer's layer styles) does not load folium.
 """
 
-from gridgeo.maps.cases import case_counts, case_map
-from gridgeo.maps.coverage import coverage_map
-from gridgeo.maps.pilot import pilot_map
-from gridgeo.maps.render import RenderedMaps, render_maps
-from gridgeo.maps.validation_map import validation_map
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gridgeo.maps.cases import case_counts, case_map
+    from gridgeo.maps.coverage import coverage_map
+    from gridgeo.maps.pilot import pilot_map
+    from gridgeo.maps.render import RenderedMaps, render_maps
+    from gridgeo.maps.validation_map import validation_map
+
+_HOMES = {
+    "RenderedMaps": "gridgeo.maps.render",
+    "case_counts": "gridgeo.maps.cases",
+    "case_map": "gridgeo.maps.cases",
+    "coverage_map": "gridgeo.maps.coverage",
+    "pilot_map": "gridgeo.maps.pilot",
+    "render_maps": "gridgeo.maps.render",
+    "validation_map": "gridgeo.maps.validation_map",
+}
 __all__ = [
     "RenderedMaps",
     "case_counts",
@@ -22,3 +40,12 @@ __all__ = [
     "render_maps",
     "validation_map",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'gridgeo.maps' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from gridgeo.levels import Level
+
 # Categorical colours for "coloured by parent" (Tableau 10, then Set3-like extras):
 # distinct on white and printable.
 CATEGORICAL = (
@@ -50,6 +52,17 @@ SEQUENTIAL = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026", 
 CHOROPLETH_OPACITY = 0.7
 NO_CASES = "#f7f7f7"
 CASE_POINT = "#08306b"
+
+# Outline colour and weight (CSS pixels) per level, in the viewer and in the layer
+# styles of exported GeoPackages: the city thick and dark, grids thin and light.
+LEVEL_STYLES: dict[Level, tuple[str, float]] = {
+    Level.CITY: ("#252525", 4.0),
+    Level.DISTRICT: ("#6a51a3", 3.0),
+    Level.STREET: ("#2171b5", 2.5),
+    Level.COMMUNITY: ("#238b45", 2.0),
+    Level.GRID: ("#e6550d", 1.2),
+}
+GRID_FILL_OPACITY = 0.12
 
 PILOT_COMMUNITY_OUTLINE = "#08519c"
 WORKSTATION = "#d7301f"

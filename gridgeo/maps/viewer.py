@@ -43,17 +43,9 @@ from gridgeo.levels import Level
 from gridgeo.maps import style
 from gridgeo.maps.assessment_map import viewer_indicators
 from gridgeo.maps.basemap import NO_BASEMAP, Basemap
+from gridgeo.maps.style import GRID_FILL_OPACITY, LEVEL_STYLES
 from gridgeo.maps.text import TEXT, t
 
-# outline colour and weight per level: the city thick and dark, grids thin and light
-LEVEL_STYLES: dict[Level, tuple[str, float]] = {
-    Level.CITY: ("#252525", 4.0),
-    Level.DISTRICT: ("#6a51a3", 3.0),
-    Level.STREET: ("#2171b5", 2.5),
-    Level.COMMUNITY: ("#238b45", 2.0),
-    Level.GRID: ("#e6550d", 1.2),
-}
-GRID_FILL_OPACITY = 0.12
 # a layer with more grids than this is drawn on a canvas, not as SVG paths (zooming a
 # few thousand SVG polygons takes many seconds in a browser without a GPU)
 CANVAS_ABOVE = 1000
