@@ -1,0 +1,471 @@
+"""Planners' everyday edits of boundaries (pure core): split, merge, move a vertex, add, rename.
+
+Each operation takes a :class:`~gridgeo.model.GridSet` (a version's grids) and
+returns a new one. An edit that would break the topology is refused with an
+:class:`EditError` that names the grids, and nothing changes:
+
+===============  ==========================================================
+operation        what it does
+===============  ==========================================================
+``split``        cuts a fifth-level grid in two along a drawn line; the
+                 larger piece keeps the code, the other gets the next code
+                 of the community (standard numbering)
+``merge``        joins neighbouring fifth-level grids of one community; the
+                 smallest code stays, the others go
+``move_vertex``  moves a vertex and every feature of every level that has
+                 it or passes through it (siblings, and the parent's outline
+                 where it coincides) with it
+``add_grid``     a new fifth-level grid drawn inside a community, cut out of
+                 the grids it covers, numbered by the standard rule
+``rename``       a feature's name and extra attributes
+===============  ==========================================================
+
+After each operation the features it touched are validated with their
+families and neighbours (:func:`gridgeo.validation.validate`); a new error
+among them (an overlap, a child outside its parent, an invalid ring) refuses
+the edit. Codes in ``taken`` (the published version's) are never given again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import LineString, MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import split as split_by_line
+
+from gridgeo.codes import next_sequences
+from gridgeo.crs import local_metres
+from gridgeo.errors import GridgeoError
+from gridgeo.levels import Level
+from gridgeo.model import CORE_COLUMNS, GridSet
+from gridgeo.settings import ValidationSettings
+from gridgeo.textcheck import check_text
+from gridgeo.validation import validate
+from gridgeo.validation.pieces import snap_grid, union_all
+
+Point = tuple[float, float]
+# a vertex the browser sends is matched within this (about 1 cm): it sends back the
+# coordinates it was given, so only rounding separates them
+VERTEX_SNAP_DEG = 1e-7
+HIERARCHY_RULES = ("overlap", "outside_parent", "gap", "invalid_geometry", "empty_geometry")
+
+
+class EditError(GridgeoError, ValueError):
+    """An edit refused: bad input, or one that would break the topology (HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Cut fifth-level grid ``code`` in two along ``line`` (lon/lat, EPSG:4490)."""
+
+    code: str
+    line: Sequence[Point]
+    op: Literal["split"] = "split"
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Join neighbouring fifth-level grids ``codes`` of one community."""
+
+    codes: Sequence[str]
+    op: Literal["merge"] = "merge"
+
+
+@dataclass(frozen=True)
+class MoveVertex:
+    """Move the vertex at ``at`` to ``to`` in every feature that has it."""
+
+    at: Point
+    to: Point
+    op: Literal["move_vertex"] = "move_vertex"
+
+
+@dataclass(frozen=True)
+class AddGrid:
+    """A new fifth-level grid with outline ``ring`` inside a community."""
+
+    ring: Sequence[Point]
+    name: str = ""
+    community: str | None = None
+    op: Literal["add_grid"] = "add_grid"
+
+
+@dataclass(frozen=True)
+class Rename:
+    """Give feature ``code`` a new name and/or extra attribute values."""
+
+    code: str
+    name: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    op: Literal["rename"] = "rename"
+
+
+Operation = Split | Merge | MoveVertex | AddGrid | Rename
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one operation did: a sentence, and the codes it changed, added and removed."""
+
+    message: str
+    changed: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "message": self.message,
+            "changed": list(self.changed),
+            "added": list(self.added),
+            "removed": list(self.removed),
+        }
+
+
+def apply_edits(
+    grids: GridSet,
+    operations: Sequence[Operation],
+    *,
+    taken: Collection[str] = (),
+    settings: ValidationSettings | None = None,
+) -> tuple[GridSet, list[Applied]]:
+    """Apply ``operations`` in order; the first refused one raises and nothing is applied.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> street = box(110.0, 25.0, 110.02, 25.01)
+    >>> grids = GridSet.from_records(
+    ...     ["450302001", "450302001001", "450302001001001"],
+    ...     [street, street, street], names=["街道", "社区", "一号网格"])
+    >>> line = [(110.01, 24.99), (110.01, 25.02)]
+    >>> after, [done] = apply_edits(grids, [Split("450302001001001", line)])
+    >>> done.added
+    ('450302001001002',)
+    """
+    settings = settings or ValidationSettings()
+    done: list[Applied] = []
+    for op in operations:
+        grids, applied = _apply(grids, op, set(taken), settings)
+        done.append(applied)
+    return grids, done
+
+
+def _apply(
+    grids: GridSet, op: Operation, taken: set[str], settings: ValidationSettings
+) -> tuple[GridSet, Applied]:
+    if isinstance(op, Split):
+        after, applied = _split(grids, op, taken)
+    elif isinstance(op, Merge):
+        after, applied = _merge(grids, op, settings)
+    elif isinstance(op, MoveVertex):
+        after, applied = _move_vertex(grids, op)
+    elif isinstance(op, AddGrid):
+        after, applied = _add_grid(grids, op, taken, settings)
+    else:
+        after, applied = _rename(grids, op)
+    _check_topology(grids, after, applied, settings)
+    return after, applied
+
+
+# --- the operations ---------------------------------------------------------
+
+
+def _split(grids: GridSet, op: Split, taken: set[str]) -> tuple[GridSet, Applied]:
+    i = _leaf(grids, op.code, "split")
+    if len(op.line) < 2:
+        raise EditError("a split line needs at least two points")
+    line = LineString(_points(op.line, "split line"))
+    if not line.is_simple:
+        raise EditError(f"the line drawn to split {grids.label(i)} crosses itself")
+    pieces = [p for p in shapely.get_parts(split_by_line(grids.geometries[i], line)) if p.area]
+    if len(pieces) != 2:
+        how = "does not cut it" if len(pieces) < 2 else f"cuts it into {len(pieces)} pieces"
+        raise EditError(
+            f"the line {how}: draw one line across {grids.label(i)}, from outside one "
+            "edge to outside another"
+        )
+    keep, new = sorted(pieces, key=lambda p: -p.area)
+    community = str(grids.parent_codes[i])
+    code = _next_code(grids, community, taken)
+    frame = grids.frame.copy()
+    frame.loc[i, "geometry"] = keep
+    frame = _append(frame, i, code=code, name=f"{grids.names[i]}（拆分）", geometry=new)
+    applied = Applied(f"{grids.label(i)} split in two: the new part is {code}", (op.code,), (code,))
+    return GridSet.from_frame(frame, grids.scheme), applied
+
+
+def _merge(grids: GridSet, op: Merge, settings: ValidationSettings) -> tuple[GridSet, Applied]:
+    codes = sorted(set(op.codes))
+    if len(codes) < 2:
+        raise EditError("merging needs two or more different grids")
+    at = [_leaf(grids, c, "merge") for c in codes]
+    parents = {grids.parent_codes[i] for i in at}
+    if len(parents) > 1:
+        named = ", ".join(
+            f"{c} (in {grids.parent_codes[i]})" for c, i in zip(codes, at, strict=True)
+        )
+        raise EditError(f"only grids of one community merge: {named}")
+    joined = _drop_specks(
+        union_all(grids.geometries[at], snap_grid(settings.tolerance_m)), settings
+    )
+    if not isinstance(joined, Polygon):
+        raise EditError(
+            f"{', '.join(codes)} do not form one piece: only grids that share an edge merge"
+        )
+    frame = grids.frame.copy()
+    frame.loc[at[0], "geometry"] = joined
+    frame = frame.drop(index=at[1:]).reset_index(drop=True)
+    applied = Applied(
+        f"{', '.join(codes[1:])} merged into {codes[0]}", (codes[0],), (), tuple(codes[1:])
+    )
+    return GridSet.from_frame(frame, grids.scheme), applied
+
+
+def _move_vertex(grids: GridSet, op: MoveVertex) -> tuple[GridSet, Applied]:
+    at, to = _points([op.at], "vertex")[0], _points([op.to], "vertex")[0]
+    geoms = grids.geometries
+    near = shapely.STRtree(geoms).query(
+        shapely.points(*at), predicate="dwithin", distance=VERTEX_SNAP_DEG
+    )
+    frame = grids.frame.copy()
+    moved: list[str] = []
+    for i in sorted(near.tolist()):
+        geom = _moved(geoms[i], at, to)
+        if geom is not None:
+            frame.loc[i, "geometry"] = geom
+            moved.append(grids.codes[i] or grids.refs[i])
+    if not moved:
+        raise EditError(f"no boundary has a vertex at ({at[0]:.7f}, {at[1]:.7f})")
+    applied = Applied(
+        f"vertex moved from ({at[0]:.7f}, {at[1]:.7f}) to ({to[0]:.7f}, {to[1]:.7f}) "
+        f"in {', '.join(moved)}",
+        tuple(moved),
+    )
+    return GridSet.from_frame(frame, grids.scheme), applied
+
+
+def _add_grid(
+    grids: GridSet, op: AddGrid, taken: set[str], settings: ValidationSettings
+) -> tuple[GridSet, Applied]:
+    ring = _points(op.ring, "outline")
+    if len(ring) < 3:
+        raise EditError("a new grid needs an outline of three or more points")
+    drawn = Polygon(ring)
+    if not drawn.is_valid:
+        reason = shapely.is_valid_reason(drawn)
+        raise EditError(f"the outline drawn for the new grid is invalid: {reason}")
+    c = _community(grids, drawn, op.community)
+    shape = _drop_specks(shapely.intersection(drawn, grids.geometries[c]), settings)
+    if not isinstance(shape, Polygon) or shape.is_empty:
+        raise EditError(f"the new grid must be one piece inside {grids.label(c)}")
+    community = str(grids.codes[c])
+    code = _next_code(grids, community, taken)
+    frame = grids.frame.copy()
+    cut: list[str] = []
+    for i in _children(grids, community):
+        rest = _drop_specks(shapely.difference(grids.geometries[i], shape), settings)
+        if rest.is_empty:
+            raise EditError(f"the new grid would cover {grids.label(i)} whole: merge grids instead")
+        if not isinstance(rest, Polygon):
+            raise EditError(f"the new grid would cut {grids.label(i)} in two pieces")
+        if not rest.equals(grids.geometries[i]):
+            frame.loc[i, "geometry"] = rest
+            cut.append(str(grids.codes[i]))
+    name = check_text("name", op.name.strip()) if op.name.strip() else f"新网格{code[-3:]}"
+    frame = _append(frame, None, code=code, name=name, geometry=shape, parent=community)
+    taken_from = f", taken from {', '.join(cut)}" if cut else ""
+    applied = Applied(f"new grid {code} {name} in {community}{taken_from}", tuple(cut), (code,))
+    return GridSet.from_frame(frame, grids.scheme), applied
+
+
+def _rename(grids: GridSet, op: Rename) -> tuple[GridSet, Applied]:
+    i = grids.position_of.get(op.code)
+    if i is None:
+        raise EditError(f"no feature has code {op.code}")
+    frame = grids.frame.copy()
+    if op.name is not None:
+        name = check_text("name", op.name.strip())
+        if not name:
+            raise EditError(f"{op.code}: a name cannot be empty")
+        frame.loc[i, "name"] = name
+    extra = [c for c in frame.columns if c not in (*CORE_COLUMNS, "geometry")]
+    for key, value in op.attributes.items():
+        if key not in extra:
+            allowed = ", ".join(extra) if extra else "none"
+            raise EditError(f"{op.code}: no attribute {key!r} to edit (editable: {allowed})")
+        frame.loc[i, key] = check_text(key, value) if isinstance(value, str) else value
+    return GridSet.from_frame(frame, grids.scheme), Applied(f"{op.code} renamed", (op.code,))
+
+
+# --- topology check ---------------------------------------------------------
+
+
+def _check_topology(
+    before: GridSet, after: GridSet, applied: Applied, settings: ValidationSettings
+) -> None:
+    """Refuse the edit if it adds an error among the features it touched and their kin."""
+    touched = {*applied.changed, *applied.added}
+    if not touched:
+        return
+    old = _errors_near(before, touched, settings)
+    new = _errors_near(after, touched, settings)
+    fresh = [message for key, message in new.items() if key not in old]
+    if fresh:
+        raise EditError("refused, it would break the boundaries: " + "; ".join(fresh[:3]))
+
+
+def _errors_near(
+    grids: GridSet, codes: set[str], settings: ValidationSettings
+) -> dict[tuple[str, tuple[str, ...]], str]:
+    positions = [grids.position_of[c] for c in codes if c in grids.position_of]
+    if not positions:
+        return {}
+    geoms = grids.geometries
+    parents = grids.parent_positions
+    family = set(positions)
+    family |= {int(p) for p in parents[positions] if p >= 0}
+    family |= {int(k) for k in np.flatnonzero(np.isin(parents, list(family)))}
+    near = shapely.STRtree(geoms).query(geoms[positions], predicate="intersects")[1]
+    family |= {int(k) for k in near}
+    report = validate(grids.subset(sorted(family)), settings)
+    return {
+        (f.rule, f.codes): f.message
+        for f in report.errors
+        if f.rule in HIERARCHY_RULES and codes & set(f.codes)
+    }
+
+
+# --- helpers ----------------------------------------------------------------
+
+
+def _points(values: Sequence[Any], what: str) -> list[Point]:
+    try:
+        points = [(float(x), float(y)) for x, y in values]
+    except (TypeError, ValueError):
+        raise EditError(f"the {what} must be a list of [lon, lat] pairs") from None
+    for x, y in points:
+        if not (np.isfinite(x) and np.isfinite(y) and -180 <= x <= 180 and -90 <= y <= 90):
+            raise EditError(f"the {what} has a point off the map: ({x}, {y})")
+    return points
+
+
+def _leaf(grids: GridSet, code: str, doing: str) -> int:
+    i = grids.position_of.get(code)
+    if i is None:
+        raise EditError(f"no feature has code {code}")
+    if int(grids.levels[i]) != int(Level.GRID):
+        raise EditError(
+            f"only fifth-level grids {doing} here: {grids.label(i)} is a "
+            f"{Level(int(grids.levels[i])).label}"
+        )
+    return i
+
+
+def _children(grids: GridSet, parent: str) -> list[int]:
+    return [i for i, p in enumerate(grids.parent_codes) if p == parent]
+
+
+def _community(grids: GridSet, shape: Polygon, code: str | None) -> int:
+    if code is not None:
+        c = grids.position_of.get(code)
+        if c is None or int(grids.levels[c]) != int(Level.COMMUNITY):
+            raise EditError(f"{code} is not a community of this version")
+        return c
+    communities = np.flatnonzero(grids.levels == int(Level.COMMUNITY))
+    shared = shapely.area(shapely.intersection(grids.geometries[communities], shape))
+    if not len(communities) or float(np.max(shared)) <= 0:
+        raise EditError("the new grid lies in no community: draw it inside one")
+    return int(communities[int(np.argmax(shared))])
+
+
+def _next_code(grids: GridSet, community: str, taken: set[str]) -> str:
+    used = [c for c in (*grids.codes, *taken) if c and c.startswith(community)]
+    code = grids.scheme.grid_code(community, next_sequences(used, grids.scheme, 1)[0])
+    taken.add(code)
+    return code
+
+
+def _append(
+    frame: pd.DataFrame,
+    like: int | None,
+    *,
+    code: str,
+    name: str,
+    geometry: BaseGeometry,
+    parent: str | None = None,
+) -> pd.DataFrame:
+    row = (
+        frame.loc[[like]].copy()
+        if like is not None
+        else pd.DataFrame([{c: None for c in frame.columns}], index=[0])
+    )
+    row["code"], row["name"] = code, name
+    row["geometry"] = pd.Series([geometry], index=row.index, dtype=object)
+    row["ref"], row["level"] = "edit", int(Level.GRID)
+    if parent is not None:
+        row["parent_code"] = parent
+    return pd.concat([frame, row], ignore_index=True)
+
+
+def _drop_specks(geom: BaseGeometry, settings: ValidationSettings) -> BaseGeometry:
+    """``geom`` without the polygons and holes too small to be real (overlay debris)."""
+    polys = [p for p in shapely.get_parts(geom) if isinstance(p, Polygon)]
+    kept = []
+    for p in polys:
+        if _area_m2(p) <= settings.area_tolerance_m2:
+            continue
+        holes = [h for h in p.interiors if _area_m2(Polygon(h)) > settings.area_tolerance_m2]
+        kept.append(Polygon(p.exterior, holes))
+    if not kept:
+        return Polygon()
+    return kept[0] if len(kept) == 1 else MultiPolygon(kept)
+
+
+def _area_m2(geom: BaseGeometry) -> float:
+    return float(shapely.area(local_metres([geom])[0]))
+
+
+def _moved(geom: BaseGeometry, at: Point, to: Point) -> BaseGeometry | None:
+    """``geom`` with the vertex at ``at`` moved to ``to``; a vertex is inserted where
+    ``at`` lies on an edge (the parent's outline at a child's corner). None: not there."""
+    polys = [p for p in shapely.get_parts(geom) if isinstance(p, Polygon)]
+    changed = False
+    out = []
+    for p in polys:
+        rings = [p.exterior, *p.interiors]
+        new_rings = []
+        for ring in rings:
+            coords = np.asarray(ring.coords)
+            moved = _move_in_ring(coords, at, to)
+            changed |= moved is not None
+            new_rings.append(moved if moved is not None else coords)
+        out.append(Polygon(new_rings[0], new_rings[1:]))
+    if not changed:
+        return None
+    return out[0] if len(out) == 1 and isinstance(geom, Polygon) else MultiPolygon(out)
+
+
+def _move_in_ring(
+    coords: np.ndarray[Any, Any], at: Point, to: Point
+) -> np.ndarray[Any, Any] | None:
+    target = np.asarray(at)
+    hit = np.flatnonzero(np.hypot(*(coords - target).T) <= VERTEX_SNAP_DEG)
+    if len(hit):
+        out = coords.copy()
+        out[hit] = to
+        return out
+    start, end = coords[:-1], coords[1:]
+    seg = end - start
+    length2 = (seg**2).sum(axis=1)
+    t = np.clip(((target - start) * seg).sum(axis=1) / np.where(length2 > 0, length2, 1), 0, 1)
+    distance = np.hypot(*(start + t[:, None] * seg - target).T)
+    k = int(np.argmin(distance))
+    if distance[k] > VERTEX_SNAP_DEG:
+        return None
+    return np.insert(coords, k + 1, to, axis=0)
