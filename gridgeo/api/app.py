@@ -13,6 +13,7 @@ from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routers import (
     assessment,
     cases,
+    edits,
     events,
     features,
     health,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     for router in (features.router, tiles.router, viewer.router):
         app.include_router(router, dependencies=read)
     app.include_router(versions.router)  # checks roles per operation
+    app.include_router(edits.router)  # planner role, checked per operation
     app.include_router(assessment.router)
     app.include_router(cases.router)  # checks roles per operation; the case core checks scope
     app.include_router(open311.router)  # answers refusals as Open311 error lists

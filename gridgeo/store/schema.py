@@ -90,11 +90,16 @@ class VersionKind(StrEnum):
 
 
 class VersionStatus(StrEnum):
-    """The life of a version: draft -> published -> retired (-> published again on rollback)."""
+    """The life of a version: draft -> published -> retired (-> published again on rollback).
+
+    A draft edited in the browser and saved again is *superseded* by the new draft
+    (``superseded_by``); a save on a superseded draft is stale (HTTP 409).
+    """
 
     DRAFT = "draft"
     PUBLISHED = "published"
     RETIRED = "retired"
+    SUPERSEDED = "superseded"
 
 
 class CaseStatus(StrEnum):
@@ -146,6 +151,9 @@ class Version(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # browser edits: the version a draft was edited from, and the draft that replaced it
+    based_on: Mapped[int | None] = mapped_column(Integer)
+    superseded_by: Mapped[int | None] = mapped_column(Integer)
 
 
 class Publication(Base):

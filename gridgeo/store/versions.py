@@ -60,6 +60,8 @@ class VersionInfo:
     created_at: datetime
     published_at: datetime | None
     retired_at: datetime | None
+    based_on: int | None = None
+    superseded_by: int | None = None
 
     @classmethod
     def of(cls, row: t.Version) -> VersionInfo:
@@ -77,6 +79,8 @@ class VersionInfo:
             row.created_at,
             row.published_at,
             row.retired_at,
+            row.based_on,
+            row.superseded_by,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,28 +152,57 @@ def import_boundaries(
     report = validate(grids, validation)
     if not commit:
         return ImportResult(source_name, source_sha256, len(grids), report, None)
-    _check_writable(grids)  # before the version row: its report would hold the NaN too
+    check_writable(grids)  # before the version row: its report would hold the NaN too
     with store.transaction() as session:
-        carried = workstations is None
-        if workstations is None:
-            current = published_version(session)
-            workstations = load_workstations(session, current.id) if current else []
-        version = new_version(
+        version, carried = write_draft(
             session,
-            t.VersionKind.BOUNDARIES,
+            grids,
+            report,
             author=author,
+            workstations=workstations,
             note=note,
             source=(source_name, source_sha256),
-            count=len(grids),
-            findings=(len(report.errors), len(report.warnings)),
-            report=report.to_dict(),
+            on_progress=on_progress,
         )
-        if on_progress:
-            on_progress(f"writing {len(grids)} grids into draft version {version.id}")
-        _insert_grids(session, version.id, grids)
-        _insert_workstations(session, version.id, workstations)
         info = VersionInfo.of(version)
     return ImportResult(source_name, source_sha256, len(grids), report, info, carried)
+
+
+def write_draft(
+    session: Session,
+    grids: GridSet,
+    report: Report,
+    *,
+    author: str,
+    workstations: Sequence[Workstation] | None,
+    note: str,
+    source: tuple[str, str],
+    on_progress: Callable[[str], None] | None = None,
+) -> tuple[t.Version, bool]:
+    """Write validated ``grids`` as a new draft in the session's transaction.
+
+    ``workstations=None`` carries over the published version's; the second value
+    says whether it did.
+    """
+    carried = workstations is None
+    if workstations is None:
+        current = published_version(session)
+        workstations = load_workstations(session, current.id) if current else []
+    version = new_version(
+        session,
+        t.VersionKind.BOUNDARIES,
+        author=author,
+        note=note,
+        source=source,
+        count=len(grids),
+        findings=(len(report.errors), len(report.warnings)),
+        report=report.to_dict(),
+    )
+    if on_progress:
+        on_progress(f"writing {len(grids)} grids into draft version {version.id}")
+    _insert_grids(session, version.id, grids)
+    _insert_workstations(session, version.id, workstations)
+    return version, carried
 
 
 def import_roster(
@@ -307,7 +340,7 @@ def _insert_grids(session: Session, version_id: int, grids: GridSet) -> None:
     _check_stored(session, version_id, rows, grids)
 
 
-def _check_writable(grids: GridSet) -> None:
+def check_writable(grids: GridSet) -> None:
     """Every grid has a polygon of finite coordinates: a draft may carry validation
     findings, but not a geometry that no store can hold (FeatureError naming it)."""
     shapes = np.asarray(grids.geometries, dtype=object)
@@ -400,7 +433,7 @@ def _publish(
     store: Store, version_id: int, *, actor: str, force: bool, rollback: bool
 ) -> VersionInfo:
     with store.transaction() as session:
-        version = _locked_version(session, version_id)
+        version = locked_version(session, version_id)
         _check_can_publish(version, force=force, rollback=rollback)
         now = t.utcnow()
         previous = published_version(session, version.kind)
@@ -453,7 +486,7 @@ def rollback(store: Store, version_id: int, *, actor: str, force: bool = False) 
     return publish(store, version_id, actor=actor, force=force, rollback=True)
 
 
-def _locked_version(session: Session, version_id: int) -> t.Version:
+def locked_version(session: Session, version_id: int) -> t.Version:
     get_version(session, version_id)
     # Row lock on PostgreSQL so two publishers serialise; SQLite has one writer anyway.
     return session.scalars(
@@ -465,6 +498,10 @@ def _check_can_publish(version: t.Version, *, force: bool, rollback: bool) -> No
     label = f"{version.kind} version {version.id}"
     if version.status == t.VersionStatus.PUBLISHED:
         raise ConflictError(f"{label} is already published")
+    if version.status == t.VersionStatus.SUPERSEDED:
+        raise ConflictError(
+            f"{label} was saved again as draft {version.superseded_by}: publish that one"
+        )
     if rollback and version.status != t.VersionStatus.RETIRED:
         raise ConflictError(
             f"{label} is a draft that was never published: publish it instead of rolling back"

@@ -1,0 +1,162 @@
+"""Editing boundaries in the browser: a version's grids to draw on, and saving edits.
+
+``GET /v1/versions/{id}/features`` gives a version's features as GeoJSON (the
+editor draws the draft, not only the published version). ``POST
+/v1/versions/{id}/edits`` applies split, merge, move-vertex, add-grid and
+rename operations and saves the result as a new draft through the store's one
+import core (:mod:`gridgeo.store.edits`): 201 with the draft, its validation
+findings (GeoJSON, for the map) and what each operation did; 400 naming the
+grids when an edit would break the boundaries; 409 when the draft was saved
+by someone else meanwhile. Planner role for both.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+import shapely
+from fastapi import Depends, Query
+from pydantic import BaseModel, Field
+
+from gridgeo.api.deps import RowId
+from gridgeo.api.responses import SafeJSONResponse
+from gridgeo.api.routers.versions import SettingsDep, StoreDep
+from gridgeo.api.routing import GatedRouter
+from gridgeo.api.security import Caller, require
+from gridgeo.editing import AddGrid, Merge, MoveVertex, Operation, Rename, Split
+from gridgeo.roles import Role
+from gridgeo.store.edits import save_edits
+from gridgeo.store.snapshots import load_grids
+
+router = GatedRouter(prefix="/v1/versions", tags=["boundary management"])
+
+Coordinate = tuple[float, float]
+Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")]
+
+
+class SplitIn(BaseModel):
+    op: Literal["split"]
+    code: Code
+    line: list[Coordinate] = Field(min_length=2, max_length=1000, description="[lon, lat] pairs")
+
+
+class MergeIn(BaseModel):
+    op: Literal["merge"]
+    codes: list[Code] = Field(min_length=2, max_length=50)
+
+
+class MoveVertexIn(BaseModel):
+    op: Literal["move_vertex"]
+    at: Coordinate = Field(description="the vertex as the map has it, [lon, lat]")
+    to: Coordinate = Field(description="where it goes, [lon, lat]")
+
+
+class AddGridIn(BaseModel):
+    op: Literal["add_grid"]
+    ring: list[Coordinate] = Field(min_length=3, max_length=5000, description="outline")
+    name: str = Field("", max_length=200)
+    community: Code | None = None
+
+
+class RenameIn(BaseModel):
+    op: Literal["rename"]
+    code: Code
+    name: str | None = Field(None, max_length=200)
+    attributes: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+OperationIn = Annotated[
+    SplitIn | MergeIn | MoveVertexIn | AddGridIn | RenameIn, Field(discriminator="op")
+]
+
+
+class EditsIn(BaseModel):
+    """Operations applied in order to the version in the path, saved as one new draft."""
+
+    operations: list[OperationIn] = Field(min_length=1, max_length=100)
+    note: str = Field("", max_length=2000)
+
+
+def _operation(item: OperationIn) -> Operation:
+    if isinstance(item, SplitIn):
+        return Split(item.code, item.line)
+    if isinstance(item, MergeIn):
+        return Merge(item.codes)
+    if isinstance(item, MoveVertexIn):
+        return MoveVertex(item.at, item.to)
+    if isinstance(item, AddGridIn):
+        return AddGrid(item.ring, name=item.name, community=item.community)
+    return Rename(item.code, name=item.name, attributes=item.attributes)
+
+
+Planner = Annotated[Caller, Depends(require(Role.PLANNER))]
+
+
+@router.get(
+    "/{version_id}/features",
+    summary="A version's features as GeoJSON (drafts included), for the editor",
+)
+def features(
+    store: StoreDep,
+    settings: SettingsDep,
+    version_id: RowId,
+    _: Planner,
+    level: Annotated[list[int] | None, Query(description="levels (default: all)")] = None,
+) -> SafeJSONResponse:
+    with store.reading() as session:
+        grids = load_grids(session, version_id, settings.scheme)
+    keep = [i for i in range(len(grids)) if level is None or int(grids.levels[i]) in level]
+    extra = [c for c in grids.frame.columns if c not in ("geometry", "ref")]
+    rows = grids.frame.iloc[keep]
+    geoms = shapely.to_geojson(grids.geometries[keep]).tolist()
+    features = [
+        {
+            "type": "Feature",
+            "id": row["code"],
+            "properties": {c: _plain(row[c]) for c in extra},
+            "geometry": geometry,
+        }
+        for (_, row), geometry in zip(rows.iterrows(), geoms, strict=True)
+    ]
+    body = {"type": "FeatureCollection", "version": version_id, "features": features}
+    return _geojson(body)
+
+
+def _geojson(body: dict[str, Any]) -> SafeJSONResponse:
+    # the geometries are GEOS' GeoJSON text: parse once so the answer is one document
+    for feature in body["features"]:
+        feature["geometry"] = json.loads(feature["geometry"])
+    return SafeJSONResponse(body, media_type="application/geo+json")
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+@router.post(
+    "/{version_id}/edits",
+    status_code=201,
+    summary="Apply edits to a version and save them as a new draft",
+    responses={
+        201: {"description": "the new draft, its validation findings and what was done"},
+        400: {"description": "an edit refused: the message names the grids"},
+        409: {"description": "the draft was saved again meanwhile (stale), or is retired"},
+    },
+)
+def edits(
+    store: StoreDep, settings: SettingsDep, version_id: RowId, body: EditsIn, who: Planner
+) -> SafeJSONResponse:
+    result = save_edits(
+        store,
+        version_id,
+        [_operation(op) for op in body.operations],
+        author=who.actor,
+        settings=settings,
+        note=body.note,
+    )
+    return SafeJSONResponse(
+        result.to_dict() | {"findings": result.report.to_geojson()}, status_code=201
+    )
