@@ -35,10 +35,17 @@ def _loop_layout(store: Store) -> tuple[bool, bool]:
     return {"case_tasks", "case_events", "outbox", "webhook_cursors"} <= tables, "state" in columns
 
 
+def _edit_columns(store: Store) -> bool:
+    """Whether versions record browser edits (``based_on``, ``superseded_by``)."""
+    columns = {c["name"] for c in inspect(store.engine).get_columns("versions")}
+    return {"based_on", "superseded_by"} <= columns
+
+
 def test_upgrade_downgrade_round_trip(store_url: str, sample: Dataset) -> None:
     store = Store(store_url)  # opening upgrades to head
-    assert migrate.head() == "0003" and migrate.current(store.engine) == "0003"
+    assert migrate.head() == "0004" and migrate.current(store.engine) == "0004"
     assert _layout(store) == (True, True) and _loop_layout(store) == (True, True)
+    assert _edit_columns(store)
     result = import_boundaries(
         store, sample.grids, author="t", workstations=sample.workstations, commit=True
     )
@@ -48,6 +55,8 @@ def test_upgrade_downgrade_round_trip(store_url: str, sample: Dataset) -> None:
     photo = MediaUpload("image/gif", b"GIF89a" + b"\0" * 32, "a.gif")
     case = create_case(store, data, lon=110.3005, lat=25.2785, actor="t", media=[photo])
 
+    migrate.downgrade(store.engine, "0003")
+    assert not _edit_columns(store) and _loop_layout(store) == (True, True)
     migrate.downgrade(store.engine, "0002")
     assert _loop_layout(store) == (False, False) and _layout(store) == (True, True)
     migrate.downgrade(store.engine, "0001")
@@ -58,7 +67,8 @@ def test_upgrade_downgrade_round_trip(store_url: str, sample: Dataset) -> None:
         assert x.scalar() == pytest.approx(case.lon)
 
     migrate.upgrade(store.engine)
-    assert migrate.current(store.engine) == "0003" and _layout(store) == (True, True)
+    assert migrate.current(store.engine) == "0004" and _layout(store) == (True, True)
+    assert _edit_columns(store)
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT media_url FROM cases")).scalar() is None
         assert conn.execute(text("SELECT count(*) FROM case_media")).scalar() == 0
