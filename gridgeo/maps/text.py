@@ -67,6 +67,7 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "unassigned": ("不在本级网格内", "outside this level's grids"),
     "viewer_title": ("城市网格化管理地图", "Urban grid management map"),
+    "edit_boundaries": ("边界编辑", "Edit boundaries"),
     "layers": ("图层", "layers"),
     "search": ("按编码或名称搜索", "search by code or name"),
     "search_none": ("未找到", "nothing found"),

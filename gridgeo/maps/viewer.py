@@ -53,6 +53,7 @@ CANVAS_ABOVE = 1000
 DEFAULT_ON = (Level.STREET, Level.COMMUNITY, Level.GRID)
 VIEWER_TEXT = (
     "viewer_title",
+    "edit_boundaries",
     "layers",
     "search",
     "search_none",
@@ -185,6 +186,7 @@ def viewer_config(
         "lookup": f"{prefix}/v1/lookup",
         "staff": f"{prefix}/map/staff",
         "collections": f"{prefix}/collections",
+        "edit_url": f"{prefix}/map/edit",
         "workstations": "workstations",
         "cases": cases_url,
         "casesMode": "loop" if loop else "geojson",
@@ -245,6 +247,7 @@ def is_work_loop_url(url: str) -> bool:
 def viewer_page(config: dict[str, Any], *, lib: str, static: str) -> str:
     """The viewer's HTML: Leaflet from ``lib``, the script and style from ``static``."""
     title = html.escape(config["text"]["viewer_title"])
+    edit_text = html.escape(config["text"]["edit_boundaries"])
     # </script> cannot occur in JSON from json.dumps with ensure_ascii and "<" escaped
     data = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
     return f"""<!doctype html>
@@ -259,7 +262,8 @@ def viewer_page(config: dict[str, Any], *, lib: str, static: str) -> str:
 <body>
 <div id="map"></div>
 <div id="gg-panel" class="gg-panel">
-  <div class="gg-panel-title">{title}</div>
+  <div class="gg-panel-title">{title}
+    <a class="gg-back" href="{html.escape(config["edit_url"])}">{edit_text}</a></div>
   <input id="gg-search" type="search" autocomplete="off"
          placeholder="{html.escape(config["text"]["search"])}">
   <ul id="gg-results"></ul>

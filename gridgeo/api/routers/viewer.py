@@ -35,6 +35,7 @@ from gridgeo.io.dataset import Dataset
 from gridgeo.io.tables import read_chunks
 from gridgeo.maps.assets import leaflet_dir
 from gridgeo.maps.cases import assign_cases
+from gridgeo.maps.editor import editor_config, editor_page
 from gridgeo.maps.render import basemap_from
 from gridgeo.maps.viewer import MAX_CASES, viewer_config, viewer_page
 from gridgeo.settings import Settings
@@ -74,6 +75,18 @@ def viewer(request: Request) -> str:
         categories={code: c.name_zh if zh else c.name_en for code, c in data.categories.items()},
     )
     return viewer_page(config, lib=f"{prefix}/map/lib/leaflet", static=f"{prefix}/map/static")
+
+
+@router.get(
+    "/map/edit",
+    response_class=HTMLResponse,
+    summary="Boundary editor (HTML); its edits need a planner's API key",
+)
+def editor(request: Request) -> str:
+    settings = _settings(request)
+    prefix = str(request.scope.get("root_path", "")).rstrip("/")
+    config = editor_config(lang=settings.lang, prefix=prefix)
+    return editor_page(config, lib=f"{prefix}/map/lib/leaflet", static=f"{prefix}/map/static")
 
 
 @router.get("/map/lib/leaflet/{path:path}", include_in_schema=False)
