@@ -84,6 +84,12 @@ EDITOR_TEXT: dict[str, tuple[str, str]] = {
         "{renamed} renamed",
     ),
     "back": ("返回地图", "Back to the map"),
+    # what a saved edit did, from the codes the server names
+    "did_split": ("拆分 {code}，新网格 {added}", "{code} split; the new grid is {added}"),
+    "did_merge": ("{removed} 并入 {changed}", "{removed} merged into {changed}"),
+    "did_move_vertex": ("移动顶点：{changed}", "vertex moved in {changed}"),
+    "did_add_grid": ("新增网格 {added}", "new grid {added}"),
+    "did_rename": ("{code} 已改名", "{code} renamed"),
 }
 
 EDITED_LEVELS = (Level.STREET, Level.COMMUNITY, Level.GRID)

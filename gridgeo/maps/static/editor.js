@@ -143,7 +143,7 @@
       if (r.status === 201) {
         var draft = r.body.version.id;
         E.lastApplied = r.body.applied;
-        var what = r.body.applied.map(function (a) { return a.message; }).join("; ");
+        var what = r.body.applied.map(function (a, k) { return describe(operations[k], a); }).join("；");
         var summary = r.body.report.summary;
         $("ge-findings").textContent = fmt(T.findings, { errors: summary.errors, warnings: summary.warnings });
         drawFindings(r.body.findings);
@@ -160,6 +160,12 @@
       say(fmt(T.refused, { detail: detail(r.body) }));
       return null;
     }).catch(function (err) { E.busy = false; say(String(err)); });
+  }
+  // the page's own words for what the server did (its messages stay in the API's language)
+  function describe(op, a) {
+    return fmt(T["did_" + op.op], {
+      code: op.code || "", added: a.added.join("，"), removed: a.removed.join("，"), changed: a.changed.join("，")
+    });
   }
   function showPending() {
     $("ge-pending-box").hidden = E.pending.length === 0;
