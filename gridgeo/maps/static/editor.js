@@ -265,16 +265,28 @@
     loadVersions($("ge-version").value || null).then(function () { return loadVersion(Number($("ge-version").value)); });
   });
   $("ge-retry").addEventListener("click", retry);
+  // before (the published version, grey dashed) and after (this draft, red) of every
+  // grid the diff names; the moved areas of reshaped grids filled
   $("ge-diff").addEventListener("click", function () {
     if (!E.published || E.version === E.published) { return; }
     var path = "/versions/" + E.published + "/diff/" + E.version;
-    Promise.all([api(path), api(path + "?format=geojson")]).then(function (rs) {
+    Promise.all([api(path), api(path + "?format=geojson"), api("/versions/" + E.published + "/features?level=5")]).then(function (rs) {
       if (rs[0].status !== 200) { say(detail(rs[0].body)); return; }
-      var n = rs[0].body.summary.counts;
+      var n = rs[0].body.summary.counts, codes = {};
+      Object.keys(n).forEach(function (kind) {
+        (rs[0].body[kind] || []).forEach(function (c) { codes[c.code] = true; if (c.old_code) { codes[c.old_code] = true; } });
+      });
       say(fmt(T.diff_summary, { old: E.published, added: n.added, removed: n.removed, reshaped: n.reshaped, renamed: n.renamed }));
       diffLayer.clearLayers();
+      var before = (rs[2].body.features || []).filter(function (f) { return codes[f.properties.code]; });
+      L.geoJSON({ type: "FeatureCollection", features: before }, {
+        interactive: false, style: function () { return { color: "#636363", weight: 3, dashArray: "6 4", fill: false }; }
+      }).addTo(diffLayer);
+      Object.keys(codes).forEach(function (code) {
+        if (byCode[code]) { L.geoJSON(byCode[code].feature, { interactive: false, style: { color: "#d7301f", weight: 3, fill: false } }).addTo(diffLayer); }
+      });
       L.geoJSON(rs[1].body, {
-        style: function () { return { color: "#d7301f", weight: 3, dashArray: "6 4", fill: true, fillOpacity: 0.15 }; },
+        style: function () { return { color: "#d7301f", weight: 1, fill: true, fillOpacity: 0.25 }; },
         onEachFeature: function (f, l) { l.bindTooltip(esc(f.properties.kind) + " " + esc(f.properties.code)); }
       }).addTo(diffLayer);
       E.diff = n;
