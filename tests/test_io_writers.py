@@ -71,8 +71,9 @@ def test_gpkg_one_layer_per_level_and_round_trip(grids: GridSet, tmp_path: Path)
     out = write_grids(grids, tmp_path / "out.gpkg")
     assert out == tmp_path / "out.gpkg"
     listed = pyogrio.list_layers(out)
-    assert [str(n) for n, _ in listed] == [layer_name(Level(i)) for i in range(1, 6)]
-    assert {str(t) for _, t in listed} == {"Polygon"}
+    levels = [layer_name(Level(i)) for i in range(1, 6)]
+    assert [str(n) for n, _ in listed] == [*levels, "layer_styles"]  # QGIS's styles table
+    assert {str(t) for n, t in listed if n in levels} == {"Polygon"}
     for level, count in LEVEL_COUNTS.items():
         layer = pyogrio.read_dataframe(out, layer=layer_name(Level(level)))
         assert len(layer) == count
@@ -91,7 +92,8 @@ def test_gpkg_unknown_level_layer(tmp_path: Path) -> None:
     )
     assert grids.levels.tolist() == [2, -1]
     out = write_grids(grids, tmp_path / "u.gpkg")
-    assert [str(n) for n, _ in pyogrio.list_layers(out)] == ["level2_district", "unknown_level"]
+    listed = [str(n) for n, _ in pyogrio.list_layers(out)]
+    assert listed == ["level2_district", "unknown_level", "layer_styles"]
     read = read_boundaries([out])
     assert read.codes == ["450302", "bad-code"]
     assert read.levels.tolist() == [2, -1]
@@ -227,7 +229,8 @@ def test_write_json_unserialisable_leaves_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL's ogrinfo not on PATH")
 def test_gpkg_readable_by_ogrinfo(grids: GridSet, tmp_path: Path) -> None:
-    """GDAL's own ogrinfo lists the five level layers with their feature counts."""
+    """GDAL's own ogrinfo lists the five level layers with their feature counts, and the
+    QGIS styles table with one style per level."""
     out = write_grids(grids, tmp_path / "out.gpkg")
     result = subprocess.run(
         ["ogrinfo", "-ro", "-so", "-al", str(out)],
@@ -238,8 +241,8 @@ def test_gpkg_readable_by_ogrinfo(grids: GridSet, tmp_path: Path) -> None:
     )
     layers = re.findall(r"^Layer name: (\S+)$", result.stdout, flags=re.MULTILINE)
     counts = re.findall(r"^Feature Count: (\d+)$", result.stdout, flags=re.MULTILINE)
-    assert layers == [layer_name(Level(i)) for i in range(1, 6)]
-    assert [int(c) for c in counts] == list(LEVEL_COUNTS.values())
+    assert layers == [*(layer_name(Level(i)) for i in range(1, 6)), "layer_styles"]
+    assert [int(c) for c in counts] == [*LEVEL_COUNTS.values(), 5]
     assert result.stdout.count("Geometry: Polygon") == 5
     assert 'ID["EPSG",4490]' in result.stdout
     assert "备注: String" in result.stdout
