@@ -133,9 +133,13 @@ _WITH_TASKS = (
     .where(_CASE_OR_TASK)
     .order_by(TASKS.c.id)
 )
-# PostgreSQL: the case's row lock (not its tasks'); SQLite: the write transaction's
-# BEGIN IMMEDIATE (Store.transaction) already holds the database's write lock.
-_LOCKED = _WITH_TASKS.with_for_update(of=CASES)
+# PostgreSQL: the case's row lock, taken by a statement of its own before the read. In
+# READ COMMITTED a statement that waited for a row lock re-reads the locked row but not
+# the rows it joined: one statement locking the case and reading its tasks would, after
+# waiting for another action on the case, see that action's case row but the tasks (and
+# photos) of before it, and write a state computed from them. SQLite: the write
+# transaction's BEGIN IMMEDIATE (Store.transaction) already holds the database's lock.
+_LOCK = select(CASES.c.id).where(_CASE_OR_TASK).with_for_update()
 _ADD_TASK = insert(TASKS).returning(TASKS.c.id)
 
 
@@ -154,7 +158,10 @@ def lock_case(
     transaction (which must be a :meth:`Store.transaction`): actions on one case run
     one after the other (PostgreSQL's row lock, SQLite's write lock), each reading what
     the one before wrote; the action's case update counts it in its ``revision``."""
-    return _read(session, _LOCKED, case_id, task_id)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK, {"case_id": case_id, "task_id": task_id}).all()
+    return _read(session, _WITH_TASKS, case_id, task_id)
 
 
 def read_case(session: Session, case_id: int) -> CaseWithTasks:
