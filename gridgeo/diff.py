@@ -15,11 +15,13 @@ these kinds (a grid may have several, e.g. reshaped and renamed):
                 once, not as removed plus added (and also as ``reshaped``, under
                 the new code, when its geometry moved by more than the tolerance)
 
-Areas are in m² in the 3-degree Gauss-Kruger zone of both sets together
-(:class:`~gridgeo.crs.MetricFrame`); overlays run in lon/lat (EPSG:4490), as
-everywhere in gridgeo, and only their results are projected. A geometry change
-whose moved area is at or below ``tolerance_m2`` is floating-point noise (an
-export and re-import, a format's coordinate precision) and is not reported.
+Areas are in m² on the CGCS2000 ellipsoid, measured as validation measures them
+(:func:`gridgeo.crs.local_metres`); overlays run in lon/lat (EPSG:4490), as
+everywhere in gridgeo. A geometry change counts only by its real pieces
+(:mod:`gridgeo.validation.pieces`): gained and lost pieces no wider than
+``tolerance_m`` are artefacts, and a change whose real moved area is at or below
+``tolerance_m2`` is noise (an export and re-import, a format's coordinate
+precision, vertices added along an edge) and is not reported.
 
 The diff is symmetric: ``diff_grids(b, a)`` has the same changes as
 ``diff_grids(a, b)`` with added/removed, gained/lost and old/new swapped and
@@ -50,9 +52,10 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 from shapely.errors import GEOSException
+from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
-from gridgeo.crs import STORAGE_EPSG, MetricFrame
+from gridgeo.crs import STORAGE_EPSG, MetricFrame, local_metres
 from gridgeo.geometry import EMPTY, make_valid_polygonal, polygonal
 from gridgeo.geometry import difference as robust_difference
 from gridgeo.geometry import intersection as robust_intersection
@@ -60,12 +63,14 @@ from gridgeo.geometry import union as robust_union
 from gridgeo.levels import Level
 from gridgeo.model import GridSet
 from gridgeo.settings import ValidationSettings
+from gridgeo.validation.pieces import real_pieces
 
 ChangeKind = Literal["added", "removed", "reshaped", "renamed", "recoded", "reparented"]
 KINDS: tuple[ChangeKind, ...] = get_args(ChangeKind)
 """Every kind of change, in report order."""
 
 DEFAULT_TOLERANCE_M2: float = ValidationSettings.model_fields["area_tolerance_m2"].default
+DEFAULT_TOLERANCE_M: float = ValidationSettings.model_fields["tolerance_m"].default
 """Moved areas at or below this (m²) are noise: the validator's area tolerance, 1 m²."""
 
 DEFAULT_MIN_IOU = 0.99
@@ -317,6 +322,7 @@ def diff_grids(
     *,
     tolerance_m2: float = DEFAULT_TOLERANCE_M2,
     min_iou: float = DEFAULT_MIN_IOU,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> GridDiff:
     """The differences from ``old`` to ``new``.
 
@@ -330,6 +336,10 @@ def diff_grids(
     tolerance_m2
         A matched grid whose symmetric difference has at most this area (m²)
         is unchanged; default the validator's area tolerance (1 m²).
+    tolerance_m
+        Gained and lost pieces no wider than this (m) are artefacts (rounded
+        coordinates, extra vertices), as validation counts them
+        (:mod:`gridgeo.validation.pieces`); default 0.05 m.
     min_iou
         An unmatched old grid and an unmatched new grid of the same level are
         one recoded grid when their intersection over union is at least this,
@@ -354,7 +364,7 @@ def diff_grids(
     new_geoms = make_valid_polygonal(new.geometries)
     both = np.concatenate([old_geoms, new_geoms])
     metric = MetricFrame.for_geometries(both) if len(both) else MetricFrame(111.0)
-    ctx = _Context(old, new, old_geoms, new_geoms, metric, tolerance_m2)
+    ctx = _Context(old, new, old_geoms, new_geoms, metric, tolerance_m2, tolerance_m)
 
     old_pos, new_pos = _pairs_by_code(old, new)
     changes = [
@@ -371,6 +381,14 @@ def diff_grids(
     return GridDiff(
         tuple(sorted(changes, key=_order)), len(old), len(new), metric.epsg, tolerance_m2
     )
+
+
+def _areas_m2(geoms: Objects | list[BaseGeometry]) -> npt.NDArray[np.float64]:
+    """Areas in m² on the CGCS2000 ellipsoid, as validation measures them (an affine local
+    map: a sliver between a long edge and extra vertices on it stays as thin as it is)."""
+    if len(geoms) == 0:
+        return np.zeros(0)
+    return np.asarray(shapely.area(local_metres(np.asarray(geoms, dtype=object))), dtype=float)
 
 
 def _pairs_by_code(old: GridSet, new: GridSet) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
@@ -392,6 +410,17 @@ class _Context:
     new_geoms: Objects
     metric: MetricFrame
     tolerance_m2: float
+    tolerance_m: float
+
+    def _real(self, moved: Objects) -> Objects:
+        """Each moved area with only its real pieces (empty where it has none): pieces
+        thinner than ``tolerance_m`` or smaller than the area tolerance are artefacts."""
+        found = real_pieces(moved, area_tolerance_m2=0.0, tolerance_m=self.tolerance_m)
+        out = np.array([EMPTY] * len(moved), dtype=object)
+        for owner, at in found.by_owner():
+            pieces = found.geometry[at]
+            out[owner] = pieces[0] if len(pieces) == 1 else MultiPolygon(list(pieces))
+        return out
 
     def reshaped(
         self, old_pos: npt.NDArray[np.intp], new_pos: npt.NDArray[np.intp], *, recoded: bool
@@ -402,15 +431,15 @@ class _Context:
         todo = np.flatnonzero(~shapely.equals_exact(a, b, tolerance=0.0))
         if todo.size == 0:
             return []
-        gained = _overlay(shapely.difference, robust_difference, b[todo], a[todo])
-        lost = _overlay(shapely.difference, robust_difference, a[todo], b[todo])
-        gained_m2, lost_m2 = self.metric.area(gained), self.metric.area(lost)
+        gained = self._real(_overlay(shapely.difference, robust_difference, b[todo], a[todo]))
+        lost = self._real(_overlay(shapely.difference, robust_difference, a[todo], b[todo]))
+        gained_m2, lost_m2 = _areas_m2(gained), _areas_m2(lost)
         real = np.flatnonzero(gained_m2 + lost_m2 > self.tolerance_m2)
         if real.size == 0:
             return []
         sel = todo[real]
-        area_old = self.metric.area(a[sel])
-        area_new = self.metric.area(b[sel])
+        area_old = _areas_m2(a[sel])
+        area_new = _areas_m2(b[sel])
         moved = _overlay(shapely.union, _robust_union, gained[real], lost[real])
         out = []
         for k, (i, j) in enumerate(zip(old_pos[sel], new_pos[sel], strict=True)):
@@ -442,7 +471,7 @@ class _Context:
             reparented = old_parent != self.new.parent_codes[j]
             if not (renamed or reparented):
                 continue
-            area = float(self.metric.area(self.new_geoms[j])[0])
+            area = float(_areas_m2([self.new_geoms[j]])[0])
             grid = self._new_grid(j) | {"area_m2": area, "geometry": self.new_geoms[j]}
             if renamed:
                 out.append(GridChange(kind="renamed", old_name=old_name, **grid))
@@ -484,8 +513,8 @@ class _Context:
         if qi.size == 0:
             return []
         inter = _overlay(shapely.intersection, robust_intersection, a[qi], b[ti])
-        inter_m2 = self.metric.area(inter)
-        union_m2 = self.metric.area(a)[qi] + self.metric.area(b)[ti] - inter_m2
+        inter_m2 = _areas_m2(inter)
+        union_m2 = _areas_m2(a)[qi] + _areas_m2(b)[ti] - inter_m2
         iou = np.divide(inter_m2, union_m2, out=np.zeros_like(inter_m2), where=union_m2 > 0)
         ok = (iou >= min_iou) | ((union_m2 - inter_m2 <= self.tolerance_m2) & (union_m2 > 0))
         out = []
@@ -509,8 +538,8 @@ class _Context:
         old_pos, new_pos = old_pos[differ], new_pos[differ]
         if old_pos.size == 0:
             return []
-        area = self.metric.area(self.new_geoms[new_pos])
-        area_old = self.metric.area(self.old_geoms[old_pos])
+        area = _areas_m2(self.new_geoms[new_pos])
+        area_old = _areas_m2(self.old_geoms[old_pos])
         return [
             GridChange(
                 kind="recoded",
@@ -528,7 +557,7 @@ class _Context:
     def whole(self, kind: ChangeKind, positions: npt.NDArray[np.intp]) -> list[GridChange]:
         """``added`` (positions in new) or ``removed`` (positions in old) grids."""
         side, geoms = (self.new, self.new_geoms) if kind == "added" else (self.old, self.old_geoms)
-        area = self.metric.area(geoms[positions]) if positions.size else np.empty(0)
+        area = _areas_m2(geoms[positions]) if positions.size else np.empty(0)
         sign = 1.0 if kind == "added" else -1.0
         return [
             GridChange(

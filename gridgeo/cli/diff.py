@@ -48,6 +48,12 @@ def register(sub: Any) -> None:
         help="moved areas at or below this are noise (default GRIDGEO_AREA_TOLERANCE_M2, 1 m²)",
     )
     g.add_argument(
+        "--tolerance",
+        type=_non_negative,
+        metavar="M",
+        help="moved pieces no wider than this are artefacts (default GRIDGEO_TOLERANCE_M, 0.05 m)",
+    )
+    g.add_argument(
         "--min-iou",
         type=_ratio,
         default=DEFAULT_MIN_IOU,
@@ -89,10 +95,10 @@ def resolve_source(arg: str, args: argparse.Namespace) -> GridSet:
 def run_diff(args: argparse.Namespace) -> int:
     old = resolve_source(args.old, args)
     new = resolve_source(args.new, args)
-    tolerance = args.area_tolerance
-    if tolerance is None:
-        tolerance = ValidationSettings().area_tolerance_m2
-    diff = diff_grids(old, new, tolerance_m2=tolerance, min_iou=args.min_iou)
+    defaults = ValidationSettings()
+    area = defaults.area_tolerance_m2 if args.area_tolerance is None else args.area_tolerance
+    width = defaults.tolerance_m if args.tolerance is None else args.tolerance
+    diff = diff_grids(old, new, tolerance_m2=area, min_iou=args.min_iou, tolerance_m=width)
     _write(diff, args)
     return EXIT_SAME if diff.is_empty else EXIT_DIFFERENT
 

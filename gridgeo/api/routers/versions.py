@@ -204,7 +204,12 @@ def diff(
     with store.reading() as session:
         a = load_grids(session, old, settings.scheme)
         b = load_grids(session, new, settings.scheme)
-    result = diff_grids(a, b, tolerance_m2=settings.validation.area_tolerance_m2)
+    result = diff_grids(
+        a,
+        b,
+        tolerance_m2=settings.validation.area_tolerance_m2,
+        tolerance_m=settings.validation.tolerance_m,
+    )
     if format == "geojson":
         return SafeJSONResponse(result.to_geojson(), media_type="application/geo+json")
     return SafeJSONResponse(result.to_dict())
