@@ -134,3 +134,25 @@ def test_refused_edits_name_the_grids_and_write_nothing(
         answer = client.post("/v1/versions/1/edits", json=bad, headers=as_planner(keys))
         assert answer.status_code == 422, bad
     assert count_versions(client, keys) == before
+
+
+def test_a_new_grid_drawn_in_a_community(env: tuple[TestClient, dict[str, str]]) -> None:
+    client, keys = env
+    centre = grid_shape(client, keys, 1, ONE).representative_point()
+    d = 0.0003
+    ring = [[centre.x - d, centre.y - d], [centre.x + d, centre.y - d],
+            [centre.x + d, centre.y + d], [centre.x - d, centre.y + d]]  # fmt: skip
+    body = {"operations": [{"op": "add_grid", "ring": ring, "name": "学校网格"}]}
+    answer = client.post("/v1/versions/1/edits", json=body, headers=as_planner(keys))
+    assert answer.status_code == 201, answer.text
+    [done] = answer.json()["applied"]
+    [code] = done["added"]
+    assert code.startswith(ONE[:12]) and ONE in done["changed"]
+    draft = answer.json()["version"]["id"]
+    new = grid_shape(client, keys, draft, code)
+    assert new.area == pytest.approx(4 * d * d, rel=1e-6)
+    assert grid_shape(client, keys, draft, ONE).intersection(new).area < 1e-12
+    outside = {"operations": [{"op": "add_grid", "ring": [[100.0, 20.0], [100.01, 20.0],
+                                                           [100.01, 20.01]]}]}  # fmt: skip
+    refused = client.post("/v1/versions/1/edits", json=outside, headers=as_planner(keys))
+    assert refused.status_code == 400 and "lies in no community" in refused.json()["detail"]
