@@ -81,25 +81,20 @@ def _check_parts(ctx: Context) -> Iterator[Finding]:
     thin = ~tiny & (width < settings.sliver_width_m)
     for k in np.flatnonzero(tiny | thin).tolist():
         i = int(usable[owner[k]])
+        label = ctx.grids.label(i)
         if tiny[k]:
-            yield Finding(
-                "tiny_part",
-                "warning",
-                ctx.level_of(i),
-                (ctx.code(i),),
-                f"{ctx.grids.label(i)} has a part of {area[k]:.1f} m², below the "
-                f"{settings.tiny_part_m2:g} m² threshold",
-                area_m2=float(area[k]),
-                geometry=parts[k],
-            )
+            rule = "tiny_part"
+            what = f"{label} has a part of {area[k]:.1f} m², below the "
+            what += f"{settings.tiny_part_m2:g} m² threshold"
         else:
-            yield Finding(
-                "sliver",
-                "warning",
-                ctx.level_of(i),
-                (ctx.code(i),),
-                f"{ctx.grids.label(i)} has a sliver part of {area[k]:.1f} m², mean width "
-                f"{width[k]:.2f} m",
-                area_m2=float(area[k]),
-                geometry=parts[k],
-            )
+            rule = "sliver"
+            what = f"{label} has a sliver part of {area[k]:.1f} m², mean width {width[k]:.2f} m"
+        yield Finding(
+            rule,
+            "warning",
+            ctx.level_of(i),
+            (ctx.code(i),),
+            what,
+            area_m2=float(area[k]),
+            geometry=parts[k],
+        )

@@ -122,16 +122,10 @@ def _outside_parent(
     for k, at in found.by_owner():
         i, p = int(families.kids[k]), int(families.kid_parents[k])
         area = float(found.area_m2[at].sum())
-        yield Finding(
-            "outside_parent",
-            "error",
-            level,
-            (ctx.code(i), ctx.code(p)),
-            f"{ctx.grids.label(i)} extends {area:,.1f} m² outside its parent "
-            f"{ctx.grids.label(p)}{_sliver_note(ctx, found, at)}",
-            area_m2=area,
-            geometry=_merged(found, at),
+        what = (
+            f"{ctx.grids.label(i)} extends {area:,.1f} m² outside its parent {ctx.grids.label(p)}"
         )
+        yield _pair_finding(ctx, "outside_parent", level, pair=(i, p), what=what, found=(found, at))
 
 
 def _overlaps(ctx: Context, level: Level, families: Families) -> Iterator[Finding]:
@@ -150,16 +144,30 @@ def _overlaps(ctx: Context, level: Level, families: Families) -> Iterator[Findin
     for k, at in found.by_owner():
         i, j = int(first[k]), int(second[k])
         area = float(found.area_m2[at].sum())
-        yield Finding(
-            "overlap",
-            "error",
-            level,
-            (ctx.code(i), ctx.code(j)),
-            f"{ctx.grids.label(i)} and {ctx.grids.label(j)} overlap by {area:,.1f} m²"
-            f"{_sliver_note(ctx, found, at)}",
-            area_m2=area,
-            geometry=_merged(found, at),
-        )
+        what = f"{ctx.grids.label(i)} and {ctx.grids.label(j)} overlap by {area:,.1f} m²"
+        yield _pair_finding(ctx, "overlap", level, pair=(i, j), what=what, found=(found, at))
+
+
+def _pair_finding(
+    ctx: Context,
+    rule: str,
+    level: Level,
+    *,
+    pair: tuple[int, int],
+    what: str,
+    found: tuple[Pieces, Positions],
+) -> Finding:
+    """A finding between two features, of the real pieces ``found[0].geometry[found[1]]``."""
+    pieces, at = found
+    return Finding(
+        rule,
+        "error",
+        level,
+        (ctx.code(pair[0]), ctx.code(pair[1])),
+        f"{what}{_sliver_note(ctx, pieces, at)}",
+        area_m2=float(pieces.area_m2[at].sum()),
+        geometry=_merged(pieces, at),
+    )
 
 
 def _gaps(ctx: Context, level: Level, families: Families, outside: Objects) -> Iterator[Finding]:
