@@ -70,8 +70,9 @@ KINDS: tuple[ChangeKind, ...] = get_args(ChangeKind)
 """Every kind of change, in report order."""
 
 DEFAULT_TOLERANCE_M2: float = ValidationSettings.model_fields["area_tolerance_m2"].default
-DEFAULT_TOLERANCE_M: float = ValidationSettings.model_fields["tolerance_m"].default
 """Moved areas at or below this (m²) are noise: the validator's area tolerance, 1 m²."""
+DEFAULT_TOLERANCE_M: float = ValidationSettings.model_fields["tolerance_m"].default
+"""Moved pieces no wider than this (m) are artefacts: the validator's, 0.05 m."""
 
 DEFAULT_MIN_IOU = 0.99
 """Intersection over union from which a removed and an added grid are one recoded grid."""

@@ -35,6 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.errors import GEOSException
 from shapely.geometry import LineString, MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import split as split_by_line
@@ -183,7 +184,11 @@ def _split(grids: GridSet, op: Split, taken: set[str]) -> tuple[GridSet, Applied
     line = LineString(_points(op.line, "split line"))
     if not line.is_simple:
         raise EditError(f"the line drawn to split {grids.label(i)} crosses itself")
-    pieces = [p for p in shapely.get_parts(split_by_line(grids.geometries[i], line)) if p.area]
+    try:
+        cut = split_by_line(grids.geometries[i], line)
+    except (GEOSException, ValueError) as exc:
+        raise EditError(f"the line cannot split {grids.label(i)}: {exc}") from None
+    pieces = [p for p in shapely.get_parts(cut) if p.area]
     if len(pieces) != 2:
         how = "does not cut it" if len(pieces) < 2 else f"cuts it into {len(pieces)} pieces"
         raise EditError(
@@ -315,14 +320,24 @@ def _check_topology(
         return
     old = _errors_near(before, touched, settings)
     new = _errors_near(after, touched, settings)
-    fresh = [message for key, message in new.items() if key not in old]
+    grown = settings.area_tolerance_m2
+    fresh = [
+        message
+        for key, (area, message) in new.items()
+        if key not in old or area > old[key][0] + grown
+    ]
     if fresh:
         raise EditError("refused, it would break the boundaries: " + "; ".join(fresh[:3]))
 
 
 def _errors_near(
     grids: GridSet, codes: set[str], settings: ValidationSettings
-) -> dict[tuple[str, tuple[str, ...]], str]:
+) -> dict[tuple[str, tuple[str, ...]], tuple[float, str]]:
+    """Errors among ``codes`` and their kin: (rule, what it is about) -> (area, message).
+
+    A gap is about its parent (its other codes are the neighbours, which an edit may
+    change), an overlap or outside piece about its pair; areas of one key add up, so
+    an old error that grows counts as well as a new one."""
     positions = [grids.position_of[c] for c in codes if c in grids.position_of]
     if not positions:
         return {}
@@ -334,11 +349,14 @@ def _errors_near(
     near = shapely.STRtree(geoms).query(geoms[positions], predicate="intersects")[1]
     family |= {int(k) for k in near}
     report = validate(grids.subset(sorted(family)), settings)
-    return {
-        (f.rule, f.codes): f.message
-        for f in report.errors
-        if f.rule in HIERARCHY_RULES and codes & set(f.codes)
-    }
+    found: dict[tuple[str, tuple[str, ...]], tuple[float, str]] = {}
+    for f in report.errors:
+        if f.rule not in HIERARCHY_RULES or not codes & set(f.codes):
+            continue
+        about = f.codes[:1] if f.rule == "gap" else tuple(sorted(f.codes))
+        area, _ = found.get((f.rule, about), (0.0, ""))
+        found[(f.rule, about)] = (area + (f.area_m2 or 0.0), f.message)
+    return found
 
 
 # --- helpers ----------------------------------------------------------------
@@ -425,6 +443,10 @@ def _drop_specks(geom: BaseGeometry, settings: ValidationSettings) -> BaseGeomet
     if not kept:
         return Polygon()
     return kept[0] if len(kept) == 1 else MultiPolygon(kept)
+
+
+def _count_parts(geom: BaseGeometry) -> int:
+    return sum(1 for p in shapely.get_parts(geom) if isinstance(p, Polygon) and not p.is_empty)
 
 
 def _area_m2(geom: BaseGeometry) -> float:

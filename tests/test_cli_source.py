@@ -141,3 +141,15 @@ def test_bad_version_choices_are_refused(
         main(["lookup", *where, "--version", "0"])
     assert exited.value.code == 2
     assert "'0' is not a version number" in capsys.readouterr().err
+
+
+def test_codes_refuse_a_file_and_a_version_at_once(
+    capsys: pytest.CaptureFixture[str], two_versions: tuple[str, str, tuple[float, float]],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    url = two_versions[0]
+    sample = str(SAMPLE / "boundaries.gpkg")
+    out = str(tmp_path / "numbered.gpkg")
+    code, _, err = run(capsys, url, "codes", sample, "-o", out, "--parents", sample,
+                       "--version", "1")  # fmt: skip
+    assert code == 2 and "give --parents FILE or --version/--at, not both" in err

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import shapely
 from conftest import SAMPLE
-from shapely.geometry import Point, box
+from shapely.geometry import MultiPolygon, Point, box
 
 import gridgeo.editing
 from gridgeo.editing import (
@@ -208,3 +208,26 @@ def test_a_refused_edit_refuses_the_whole_batch(sample: GridSet) -> None:
     with pytest.raises(EditError):
         apply_edits(sample, [Rename(ONE, name="新名"), Merge([ONE])])
     assert sample.names[sample.position_of[ONE]] != "新名"  # the input is never changed
+
+
+def test_a_new_grid_leaves_the_grids_it_does_not_touch_alone(sample: GridSet) -> None:
+    geoms = sample.geometries.copy()
+    two = sample.position_of[TWO]
+    geoms[two] = MultiPolygon([geoms[two]])  # a multi-part sibling the new grid is far from
+    grids = sample.with_geometries(geoms)
+    centre = geom(grids, ONE).representative_point()
+    square = box(centre.x - 0.0002, centre.y - 0.0002, centre.x + 0.0002, centre.y + 0.0002)
+    after, [done] = apply_edits(grids, [AddGrid(list(square.exterior.coords))])
+    assert done.changed == (ONE,)
+    assert geom(after, TWO).equals(geoms[two])
+
+
+def test_an_old_gap_next_to_an_edit_does_not_refuse_it(sample: GridSet) -> None:
+    centre = geom(sample, ONE).representative_point()
+    hole = box(centre.x - 0.0005, centre.y - 0.0005, centre.x + 0.0005, centre.y + 0.0005)
+    geoms = sample.geometries.copy()
+    geoms[sample.position_of[ONE]] = geoms[sample.position_of[ONE]].difference(hole)
+    holed = sample.with_geometries(geoms)
+    assert [f.rule for f in validate(holed).errors] == ["gap"]
+    after, _ = apply_edits(holed, [Split(ONE, crossing_line(holed, ONE))])
+    assert [f.rule for f in validate(after).errors] == ["gap"]  # the same gap, nothing new

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from geometries import grid_set, nested_dataset
-from shapely.geometry import box
+from shapely.geometry import GeometryCollection, MultiPolygon, box
 
+from gridgeo.crs import metres_per_degree
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.settings import ValidationSettings
 from gridgeo.validation import validate
+from gridgeo.validation.pieces import polygon_parts
 
 STREET = box(110.29, 25.29, 110.31, 25.31)
 WEST = box(110.29, 25.29, 110.30, 25.31)
@@ -123,3 +126,22 @@ def test_report_json_schema(real_file: Path) -> None:
     geo = validate(read_boundaries([real_file])).to_geojson()
     assert geo["type"] == "FeatureCollection"
     assert {f["geometry"]["type"] for f in geo["features"]} <= {"Point", "Polygon", "MultiPolygon"}
+
+
+def test_the_area_screens_hold_across_many_degrees_of_latitude() -> None:
+    # features of one level without parents span 20 to 50 degrees north: a small real
+    # overlap near the equator side must not be screened out by the scale of the middle
+    east, north = (float(v) for v in metres_per_degree(20.0))
+    a = box(110.0, 20.0, 110.001, 20.001)
+    overlap_x = 1.0 / east  # 1 m wide, 1.2 m tall
+    b = box(110.001 - overlap_x, 20.0005, 110.002, 20.0005 + 1.2 / north)
+    far = box(110.0, 50.0, 110.001, 50.001)
+    gs = grid_set(("450302001001001", a), ("450302001001002", b), ("450302001001003", far))
+    [f] = by_rule(gs, "overlap")
+    assert f.area_m2 == pytest.approx(1.2, rel=0.05)
+
+
+def test_nested_collections_give_up_all_their_polygons() -> None:
+    nested = GeometryCollection([MultiPolygon([box(0, 0, 1, 1)]), box(2, 2, 3, 3)])
+    parts, owner = polygon_parts(np.array([nested, box(5, 5, 6, 6)], dtype=object))
+    assert len(parts) == 3 and sorted(owner.tolist()) == [0, 0, 1]

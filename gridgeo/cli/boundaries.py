@@ -10,6 +10,7 @@ from typing import Any
 from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import add_column_options, add_format, columns, emit_json, settings
 from gridgeo.cli.source import add_version_options, source_line, store_dataset, store_settings
+from gridgeo.errors import GridgeoError
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.writers import write_grids, write_json
 from gridgeo.model import GridSet
@@ -173,13 +174,17 @@ def run_codes(args: argparse.Namespace) -> int:
     version: int | None = None
     taken: list[str] = []
     if args.parents:
+        if args.version is not None or args.at is not None:
+            raise GridgeoError("give --parents FILE or --version/--at, not both")
         parents = _read(args, [args.parents], cfg)
         source = f"communities: {args.parents}"
     else:
+        from gridgeo.store.datasets import issued_codes
+
         published = store_dataset(args, cfg)
         parents, version = published.grids, published.version
-        taken = [c for c, lv in zip(parents.codes, parents.levels, strict=True) if lv == 5 and c]
-        source = f"communities and codes in use: {source_line(published)}"
+        taken = sorted(issued_codes(cfg))
+        source = f"communities: {source_line(published)}; codes ever published are not reused"
     numbered, assigned = assign_grid_codes(grids, parents, taken=taken)
     write_grids(numbered, args.output)
     if args.format == "json":

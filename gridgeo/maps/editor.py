@@ -34,21 +34,22 @@ EDITOR_TEXT: dict[str, tuple[str, str]] = {
     ),
     "split": ("拆分", "Split"),
     "split_hint": (
-        "沿所画的线把选中的网格一分为二：从网格外画到网格外，点最后一点结束。",
+        "沿所画的线把选中的网格一分为二：从网格外画到网格外，点最后一点结束；Esc 取消。",
         "Draw a line across the selected grid, from outside to outside; click the last "
-        "point again to finish.",
+        "point again to finish; Esc cancels.",
     ),
     "merge": ("合并所选", "Merge selected"),
     "reshape": ("调整边界", "Reshape"),
     "reshape_hint": (
-        "拖动选中网格的顶点；相邻网格和上级边界随之移动。",
-        "Drag a vertex of the selected grid; neighbours and the parent's outline move with it.",
+        "拖动选中网格的顶点；相邻网格和上级边界随之移动；Esc 取消。",
+        "Drag a vertex of the selected grid; neighbours and the parent's outline move with "
+        "it; Esc cancels.",
     ),
     "add": ("新增网格", "New grid"),
     "add_hint": (
-        "在社区内画出新网格的轮廓，点第一点闭合；新网格从所覆盖的网格中切出。",
+        "在社区内画出新网格的轮廓，点第一点闭合；新网格从所覆盖的网格中切出；Esc 取消。",
         "Draw the new grid's outline inside a community and close it on the first point; "
-        "it is cut out of the grids it covers.",
+        "it is cut out of the grids it covers; Esc cancels.",
     ),
     "rename": ("改名", "Rename"),
     "name": ("名称", "name"),

@@ -17,6 +17,7 @@ from gridgeo.store.responsibility import load_partners, load_routing
 from gridgeo.store.seed import seed_if_empty
 from gridgeo.store.snapshots import (
     get_version,
+    issued_grid_codes,
     load_grids,
     load_staff,
     load_workstations,
@@ -122,3 +123,10 @@ def open_dataset(
                 version = version_at(session, at)
             return load_dataset(store, settings, version, how=f" (published at {at.isoformat()})")
         return load_dataset(store, settings, version)
+
+
+def issued_codes(settings: Settings) -> set[str]:
+    """The fifth-level codes the store's published versions have held (see
+    :func:`gridgeo.store.snapshots.issued_grid_codes`)."""
+    with Store(settings.database_url) as store, store.reading() as session:
+        return issued_grid_codes(session)

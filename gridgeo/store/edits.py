@@ -16,16 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from gridgeo.editing import Applied, Operation, apply_edits
 from gridgeo.errors import ConflictError
-from gridgeo.levels import Level
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
 from gridgeo.store.audit import record
 from gridgeo.store.core import Store
-from gridgeo.store.snapshots import load_grids, load_workstations, published_version
+from gridgeo.store.snapshots import issued_grid_codes, load_grids, load_workstations
 from gridgeo.store.versions import (
     VersionInfo,
     check_writable,
@@ -75,7 +72,7 @@ def save_edits(
         _check_editable(base)
         grids = load_grids(session, base.id, settings.scheme)
         workstations = load_workstations(session, base.id)
-        taken = _published_grid_codes(session)
+        taken = issued_grid_codes(session)
         edited, applied = apply_edits(grids, operations, taken=taken, settings=settings.validation)
         report = validate(edited, settings.validation)
         check_writable(edited)
@@ -118,13 +115,3 @@ def _check_editable(base: t.Version) -> None:
         )
     if base.status == t.VersionStatus.RETIRED:
         raise ConflictError(f"{label} is retired: edit the published version or a draft")
-
-
-def _published_grid_codes(session: Any) -> set[str]:
-    current = published_version(session)
-    if current is None:
-        return set()
-    rows = session.scalars(
-        select(t.Grid.code).where(t.Grid.version_id == current.id, t.Grid.level == int(Level.GRID))
-    )
-    return {str(code) for code in rows if code}

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from gridgeo.codes import CodeScheme
 from gridgeo.crs import STORAGE_EPSG
 from gridgeo.errors import NotFoundError
+from gridgeo.levels import Level
 from gridgeo.model import CORE_COLUMNS, GridSet
 from gridgeo.staffing import Employment, Role, StaffMember
 from gridgeo.store import schema as t
@@ -118,3 +119,18 @@ def load_staff(session: Session, version_id: int) -> list[StaffMember]:
         )
         for r in rows
     ]
+
+
+def issued_grid_codes(session: Session) -> set[str]:
+    """Every fifth-level code a published version has held (the published one and the
+    retired ones): numbering never gives one of them again."""
+    rows = session.scalars(
+        select(t.Grid.code)
+        .join(t.Version, t.Version.id == t.Grid.version_id)
+        .where(
+            t.Version.status.in_((t.VersionStatus.PUBLISHED, t.VersionStatus.RETIRED)),
+            t.Grid.level == int(Level.GRID),
+        )
+        .distinct()
+    )
+    return {str(code) for code in rows if code}

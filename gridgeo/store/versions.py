@@ -435,8 +435,10 @@ def _publish(
     with store.transaction() as session:
         version = locked_version(session, version_id)
         _check_can_publish(version, force=force, rollback=rollback)
-        now = t.utcnow()
         previous = published_version(session, version.kind)
+        if not rollback and not force:
+            _check_not_behind(session, version, previous)
+        now = t.utcnow()
         if previous is not None:
             previous.status = t.VersionStatus.RETIRED
             previous.retired_at = now
@@ -487,10 +489,19 @@ def rollback(store: Store, version_id: int, *, actor: str, force: bool = False) 
 
 
 def locked_version(session: Session, version_id: int) -> t.Version:
+    """The version row, locked for this transaction and read *after* the lock is held.
+
+    Row lock on PostgreSQL so two publishers or two editors serialise; SQLite has one
+    writer anyway. ``populate_existing``: the row may already be in the session (loaded
+    before the lock was granted); without it the ORM would hand back those stale
+    columns, and a save on a draft superseded meanwhile would pass as a draft.
+    """
     get_version(session, version_id)
-    # Row lock on PostgreSQL so two publishers serialise; SQLite has one writer anyway.
     return session.scalars(
-        select(t.Version).where(t.Version.id == version_id).with_for_update()
+        select(t.Version)
+        .where(t.Version.id == version_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one()
 
 
@@ -519,6 +530,27 @@ def _check_can_publish(version: t.Version, *, force: bool, rollback: bool) -> No
             f"{label} has {version.errors} validation error(s) "
             f"(`gridgeo versions --show {version.id}` lists them); {how}"
         )
+
+
+def _check_not_behind(session: Session, version: t.Version, published: t.Version | None) -> None:
+    """Refuse a draft edited from a version that is no longer the published one: publishing
+    it would undo, without a word, what was published since."""
+    origin = version.based_on
+    # back through the drafts the edits were saved over, to the version edited first; a
+    # chain that starts at an imported draft has no published origin to fall behind
+    while origin is not None:
+        row = session.get(t.Version, origin)
+        if row is None or row.status != t.VersionStatus.SUPERSEDED:
+            break
+        origin = row.based_on
+    if origin is None or published is None or origin == published.id:
+        return
+    raise ConflictError(
+        f"draft {version.id} was edited from version {origin}, but version {published.id} "
+        f"has been published since: publishing it would undo those changes. Compare them "
+        f"(`gridgeo diff {published.id} {version.id}`), make the edits on version "
+        f"{published.id}, or publish with --force (force=true over HTTP)"
+    )
 
 
 def notify(session: Session, kind: str, version_id: int) -> None:

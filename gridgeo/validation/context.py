@@ -45,7 +45,7 @@ class Context:
 
     @cached_property
     def grid(self) -> float:
-        """Snap-rounding grid of the overlays, in degrees (0: exact floating point)."""
+        """Snap-rounding grid, in degrees, of the overlays GEOS cannot run in floating point."""
         return snap_grid(self.settings.tolerance_m)
 
     def real(self, results: npt.NDArray[np.object_]) -> Pieces:

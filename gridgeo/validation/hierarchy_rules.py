@@ -12,9 +12,9 @@ rule                 severity  trips when
 ===================  ========  ======================================================
 
 A piece is real when its area exceeds ``area_tolerance_m2`` and it is wider
-than ``tolerance_m`` (see :mod:`gridgeo.validation.pieces`); the overlays that
-cut the pieces are snap-rounded on a grid of a tenth of ``tolerance_m``, so
-T-junctions and rounded coordinates leave no findings. All three rules run on
+than ``tolerance_m`` (see :mod:`gridgeo.validation.pieces`), so T-junctions and
+rounded coordinates leave no findings. The overlays run in floating point and
+fall back to snap rounding where GEOS cannot. All three rules run on
 made-valid geometries in lon/lat and each is a handful of vectorised GEOS calls
 per level: one difference per child, one intersection per pair of touching
 features, one union and one difference per parent. Pieces thinner than
@@ -105,14 +105,21 @@ class Families:
 
 
 def _m2_per_degree2(geoms: Objects) -> Floats:
-    """Square metres per square degree at each geometry's centre, 1 % on the safe side.
+    """Square metres per square degree, the most anywhere in each geometry's bounds.
 
-    A screen compares planar areas in degrees with the area tolerance; the
-    margin covers the change of scale across a district.
+    A screen compares planar areas in degrees with the area tolerance, so it must not
+    undercount anywhere: the east-west scale is largest at the latitude nearest the
+    equator, the north-south one at the latitude nearest a pole (a family may span
+    degrees of latitude: a large city, or every feature of a level without parents).
     """
-    bounds = shapely.bounds(geoms)
-    east, north = metres_per_degree(np.nan_to_num((bounds[:, 1] + bounds[:, 3]) / 2))
-    return np.asarray(east * north * 1.01, dtype=float)
+    bounds = np.nan_to_num(shapely.bounds(geoms))
+    south, north = bounds[:, 1], bounds[:, 3]
+    crosses = (south <= 0) & (north >= 0)
+    nearest_equator = np.where(crosses, 0.0, np.minimum(np.abs(south), np.abs(north)))
+    nearest_pole = np.maximum(np.abs(south), np.abs(north))
+    east, _ = metres_per_degree(nearest_equator)
+    _, meridian = metres_per_degree(nearest_pole)
+    return np.asarray(east * meridian * 1.001, dtype=float)
 
 
 def _outside_parent(

@@ -41,6 +41,7 @@ Overlay = Callable[..., object]
 # metres in every direction when converted at this rate.
 _MAX_METRES_PER_DEGREE = 111_700.0
 _POLYGON = 3
+_COLLECTIONS = (4, 5, 6, 7)  # multi-point, -line, -polygon, geometry collection
 
 
 def snap_grid(tolerance_m: float) -> float:
@@ -66,7 +67,7 @@ def overlay(op: Overlay, a: Objects, b: Objects, grid: float) -> Objects:
 
 
 def _one(op: Overlay, x: BaseGeometry, y: BaseGeometry, grid: float) -> BaseGeometry:
-    for size in (None, grid, grid * 100, grid * 10_000):
+    for size in (None, grid, grid * 10, grid * 100):  # at most half a metre
         try:
             return polygonal(op(x, y, grid_size=size))  # type: ignore[arg-type]
         except GEOSException:
@@ -76,7 +77,7 @@ def _one(op: Overlay, x: BaseGeometry, y: BaseGeometry, grid: float) -> BaseGeom
 
 def union_all(geoms: Objects, grid: float) -> BaseGeometry:
     """Union of ``geoms``, robust like :func:`overlay`."""
-    for size in (None, grid, grid * 100, grid * 10_000):
+    for size in (None, grid, grid * 10, grid * 100):
         try:
             return polygonal(shapely.union_all(geoms, grid_size=size))
         except GEOSException:
@@ -102,16 +103,20 @@ class Pieces:
 
     def by_owner(self) -> Iterator[tuple[int, npt.NDArray[np.intp]]]:
         """``(owner, positions of its pieces)`` for every owner with a real piece."""
-        for owner in np.unique(self.owner):
-            yield int(owner), np.flatnonzero(self.owner == owner)
+        if len(self.owner) == 0:
+            return
+        order = np.argsort(self.owner, kind="stable")
+        owners, starts = np.unique(self.owner[order], return_index=True)
+        for owner, at in zip(owners.tolist(), np.split(order, starts[1:]), strict=True):
+            yield int(owner), at
 
 
 def polygon_parts(geoms: Objects) -> tuple[Objects, npt.NDArray[np.intp]]:
     """The polygons in ``geoms`` (collections and multi-polygons opened) and their owners."""
     parts, owner = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
     while True:
-        nested = shapely.get_num_geometries(parts) > 1
-        nested &= shapely.get_type_id(parts) != _POLYGON
+        # multi-polygons and collections (of one member too) nested in a collection
+        nested = np.isin(shapely.get_type_id(parts), _COLLECTIONS)
         if not nested.any():
             break
         inner, k = shapely.get_parts(parts[nested], return_index=True)

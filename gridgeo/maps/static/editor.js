@@ -74,6 +74,8 @@
     return api("/versions/" + id + "/features?" + query).then(function (r) {
       if (r.status !== 200) { say(detail(r.body)); return; }
       Object.keys(levelLayers).forEach(function (k) { map.removeLayer(levelLayers[k]); });
+      diffLayer.clearLayers();  // a comparison belongs to the version it was made for
+      E.diff = undefined;
       levelLayers = {}; byCode = {}; E.selected = []; E.counts = {};
       // coarse levels first, so the grids (clickable) lie on top
       C.levels.forEach(function (lv) {
@@ -136,6 +138,7 @@
   // --- sending edits ---------------------------------------------------------------
   function send(operations) {
     if (!keyInput.value.trim()) { say(T.need_key); return Promise.resolve(); }
+    if (E.busy) { return Promise.resolve(); }  // one save at a time: a double click sends one
     E.busy = true;
     say(T.saving);
     return api("/versions/" + E.version + "/edits", "POST", { operations: operations }).then(function (r) {
@@ -205,15 +208,27 @@
 
   // --- tools -------------------------------------------------------------------------
   function coords(latlngs) { return latlngs.map(function (ll) { return [ll.lng, ll.lat]; }); }
+  // one tool at a time: starting one, or Esc, ends the one before (its handlers go too)
+  var stopTool = null;
+  function endTool() {
+    if (stopTool) { var stop = stopTool; stopTool = null; stop(); }
+    E.mode = null;
+  }
+  document.addEventListener("keydown", function (e) { if (e.key === "Escape") { endTool(); } });
   function drawThen(shape, done) {
+    endTool();
     E.mode = shape;
-    map.pm.enableDraw(shape, { snappable: false, continueDrawing: false });
-    map.once("pm:create", function (e) {
+    function created(e) {
       map.removeLayer(e.layer);
-      map.pm.disableDraw();
-      E.mode = null;
+      endTool();
       done(e.layer);
-    });
+    }
+    map.on("pm:create", created);
+    map.pm.enableDraw(shape, { snappable: false, continueDrawing: false });
+    stopTool = function () {
+      map.off("pm:create", created);
+      map.pm.disableDraw();
+    };
   }
   $("ge-split").addEventListener("click", function () {
     var code = one();
@@ -244,23 +259,39 @@
     var code = one();
     if (!code) { return; }
     var layer = byCode[code], from = null;
+    endTool();
     say(T.reshape_hint);
     E.mode = "reshape";
+    function started(e) {
+      var m = e.markerEvent.target, ll = m.getLatLng();
+      // a middle marker sits where Geoman put it in screen pixels; the edge's own middle
+      // in lon/lat is the point the server finds on the edge
+      if (m.leftM && m.rightM) {
+        var a = m.leftM.getLatLng(), b = m.rightM.getLatLng();
+        from = [(a.lng + b.lng) / 2, (a.lat + b.lat) / 2];
+      } else {
+        from = [ll.lng, ll.lat];
+      }
+    }
+    function ended(e) {
+      var ll = e.markerEvent.target.getLatLng(), at = from;
+      endTool();
+      if (at) { send([{ op: "move_vertex", at: at, to: [ll.lng, ll.lat] }]); }
+    }
+    layer.on("pm:markerdragstart", started);
+    layer.on("pm:markerdragend", ended);
     layer.pm.enable({ allowSelfIntersection: false, snappable: false, draggable: false });
-    layer.on("pm:markerdragstart", function (e) {
-      var ll = e.markerEvent.target.getLatLng();
-      from = [ll.lng, ll.lat];
-    });
-    layer.once("pm:markerdragend", function (e) {
-      var ll = e.markerEvent.target.getLatLng();
-      layer.off("pm:markerdragstart");
+    stopTool = function () {
+      layer.off("pm:markerdragstart", started);
+      layer.off("pm:markerdragend", ended);
       layer.pm.disable();
-      E.mode = null;
-      if (from) { send([{ op: "move_vertex", at: from, to: [ll.lng, ll.lat] }]); }
-    });
+    };
   });
   $("ge-load").addEventListener("click", function () {
     sessionStorage.setItem("gridgeo-key", keyInput.value.trim());
+    endTool();
+    findingsLayer.clearLayers();
+    $("ge-findings").textContent = "";
     fitted = false;
     loadVersions($("ge-version").value || null).then(function () { return loadVersion(Number($("ge-version").value)); });
   });
