@@ -41,7 +41,7 @@ def nested_tessellation(n_grids: int, seed: int = 0) -> GridSet:
     seed_of_cell = np.empty(len(leaves), dtype=np.intp)
     cell_idx, seed_idx = tree.query(shapely.points(seeds), predicate="intersects")[::-1]
     seed_of_cell[seed_idx] = cell_idx
-    leaves = leaves[np.argsort(seed_of_cell)]
+    leaves = leaves[seed_of_cell]  # leaf k is the cell of seed k
     groups = _group_chain(rng, seeds)
     return _assemble(leaves, groups)
 
