@@ -45,6 +45,7 @@ bench: setup $(SAMPLE)
 	$(PY) benchmarks/bench_assess.py
 	$(PY) benchmarks/bench_cli_start.py --compare 96c5061
 	$(PY) benchmarks/bench_validate.py
+	$(PY) benchmarks/bench_import.py
 
 lint: setup
 	$(BIN)/ruff check gridgeo tests benchmarks
