@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.engine import make_url
 
@@ -30,11 +32,24 @@ from gridgeo.io.dataset import Dataset
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
 from gridgeo.store.datasets import PublishedKey, load_dataset, published_key
-from gridgeo.store.snapshots import version_at
+from gridgeo.store.snapshots import published_history, version_at
 from gridgeo.store.versions import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
 HISTORY_CACHE = 4  # older versions kept built for lookups "as of" a version or date
+RETRY_FAILED_S = 60.0  # a published version that failed to load is tried again after this
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """The published boundaries version that could not be loaded, and why."""
+
+    version: int | None
+    error: str
+    at: datetime
+
+    def to_dict(self) -> dict[str, object]:
+        return {"version": self.version, "error": self.error, "at": self.at.isoformat()}
 
 
 class LiveDataset:
@@ -64,8 +79,10 @@ class LiveDataset:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._history: OrderedDict[int, Dataset] = OrderedDict()
+        self.failure: LoadFailure | None = None
+        self._failed_at = 0.0
         self._key = self._read_key()
-        self._current = self._build(self._key)
+        self._current = self._start(self._key)
         self.reloads = 0
 
     @property
@@ -77,21 +94,71 @@ class LiveDataset:
         with self.store.reading() as session:
             return published_key(session)
 
-    def _build(self, key: PublishedKey) -> Dataset:
-        data = load_dataset(self.store, self.settings, key.boundaries)
+    def _build(self, key: PublishedKey, boundaries: int | None = None) -> Dataset:
+        version = key.boundaries if boundaries is None else boundaries
+        data = load_dataset(self.store, self.settings, version)
         _ = data.locator  # warm the index before anyone can see this Dataset
         if self._warm is not None:
             self._warm(data)
         return data
 
+    def _start(self, key: PublishedKey) -> Dataset:
+        """The published data; if it cannot be loaded, the last good version published
+        before it (a service that keeps answering, and says so on /health, beats one
+        that does not start). Nothing published, or nothing loadable: the error."""
+        try:
+            return self._build(key)
+        except NotFoundError:
+            raise
+        except Exception as exc:  # any failure to load: fall back, and record why
+            self._record_failure(key, exc)
+            for version in self._earlier_versions(key.boundaries):
+                try:
+                    data = self._build(key, version)
+                except Exception:
+                    log.exception("gridgeo: version %s does not load either", version)
+                    continue
+                log.warning("gridgeo: serving version %s, the last that loads", version)
+                return data
+            raise
+
+    def _earlier_versions(self, failed: int | None) -> list[int]:
+        """Boundaries versions published before, most recent first (the failed one out)."""
+        with self.store.reading() as session:
+            return [v for v in published_history(session) if v != failed]
+
+    def _record_failure(self, key: PublishedKey, exc: Exception) -> None:
+        message = f"{type(exc).__name__}: {exc}"[:500]
+        self.failure = LoadFailure(key.boundaries, message, datetime.now(UTC))
+        self._failed_at = time.monotonic()
+        log.error(
+            "gridgeo: published boundaries version %s cannot be loaded (%s)",
+            key.boundaries,
+            message,
+        )
+
     def refresh(self) -> bool:
-        """Check the published versions; rebuild and swap if they changed. True if swapped."""
+        """Check the published versions; rebuild and swap if they changed. True if swapped.
+
+        A new version that fails to load leaves the current one served and is recorded
+        in :attr:`failure` (``/health`` reports it); it is tried again after
+        ``RETRY_FAILED_S`` or when another version is published.
+        """
         with self._lock:
             key = self._read_key()
-            if key == self._key:
+            retry = self.failure is not None and (
+                time.monotonic() - self._failed_at >= RETRY_FAILED_S
+            )
+            if key == self._key and not retry:
                 return False
-            data = self._build(key)
+            try:
+                data = self._build(key)
+            except Exception as exc:  # keep serving what loads; say why on /health
+                self._key = key  # no rebuild storm: next try after RETRY_FAILED_S
+                self._record_failure(key, exc)
+                return False
             self._current, self._key = data, key  # the swap: one reference assignment
+            self.failure = None
             self.reloads += 1
             log.info("gridgeo: now serving %s", key)
             return True
@@ -167,6 +234,7 @@ class StaticData:
     """A fixed Dataset with the LiveDataset interface (tests, files without a store)."""
 
     store: Store | None = None
+    failure: LoadFailure | None = None
 
     def __init__(self, data: Dataset) -> None:
         self._data = data

@@ -54,6 +54,17 @@ def version_at(session: Session, when: datetime, kind: str = t.VersionKind.BOUND
     return found
 
 
+def published_history(session: Session, kind: str = t.VersionKind.BOUNDARIES) -> list[int]:
+    """Versions of ``kind`` that have been published, the most recently published first."""
+    rows = session.execute(
+        select(t.Publication.version_id, func.max(t.Publication.started_at).label("last"))
+        .where(t.Publication.kind == kind)
+        .group_by(t.Publication.version_id)
+        .order_by(func.max(t.Publication.started_at).desc())
+    ).all()
+    return [int(row.version_id) for row in rows]
+
+
 def load_grids(session: Session, version_id: int, scheme: CodeScheme | None = None) -> GridSet:
     """The grids of a boundaries version as a GridSet, extra attributes restored as columns."""
     get_version(session, version_id, t.VersionKind.BOUNDARIES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from gridgeo import __version__
 from gridgeo.api.deps import dataset
@@ -15,11 +15,17 @@ router = GatedRouter(tags=["health"])
 
 
 @router.get("/health", summary="Service health and loaded data")
-def health(data: Annotated[Dataset, Depends(dataset)]) -> dict[str, Any]:
+def health(request: Request, data: Annotated[Dataset, Depends(dataset)]) -> dict[str, Any]:
+    """``status`` is ``degraded`` when the published boundaries version could not be
+    loaded: the service then answers from the last version that loads
+    (``boundaries_version``), and ``problem`` says which version failed and why."""
     grids = data.grids
+    failure = request.app.state.live.failure
     return {
-        "status": "ok",
+        "status": "degraded" if failure is not None else "ok",
         "version": __version__,
+        "boundaries_version": data.version,
+        **({"problem": failure.to_dict()} if failure is not None else {}),
         "grids": len(grids),
         "levels": {lv.en: n for lv, n in grids.level_counts().items()},
         "workstations": len(data.workstations),
