@@ -31,6 +31,7 @@ SAMPLE_PARAMS = {
     "case_id": "1",
     "task_id": "1",
     "path": "leaflet.js",
+    "name": "swagger-ui.css",
 }
 
 

@@ -13,6 +13,7 @@ from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routers import (
     assessment,
     cases,
+    docs,
     edits,
     events,
     features,
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
         description="Spatial service for urban grid management (城市网格化管理).",
         lifespan=lifespan,
         default_response_class=SafeJSONResponse,  # renders whatever a request held
+        docs_url=None,  # FastAPI's pages load from a CDN: routers/docs.py serves them offline
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.live = live
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     # on the event loop (docs/BENCHMARKS.md).
     app.include_router(lookup.router)
     app.include_router(health.router)
+    app.include_router(docs.router)  # /docs and /redoc with local assets, public like /api
     # Reads of grids need role viewer; anonymous callers have GRIDGEO_ANONYMOUS_ROLE.
     read = [Depends(security.require_viewer)]
     for router in (features.router, tiles.router, viewer.router):

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 from fastapi.responses import JSONResponse
+
+from gridgeo.errors import NotFoundError
 
 
 def _finite(value: Any) -> Any:
@@ -50,3 +53,12 @@ class SafeJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return json_bytes(content)
+
+
+def file_inside(root: Path, relative: str) -> Path:
+    """``root/relative`` if it is a file inside ``root`` (no ``..`` escapes), for the
+    routes that serve static files; NotFoundError (404) otherwise."""
+    target = (root / relative).resolve()
+    if not target.is_file() or not target.is_relative_to(root.resolve()):
+        raise NotFoundError(f"no file {relative!r}")
+    return target

@@ -27,7 +27,7 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from gridgeo.api.deps import current_dataset, dataset
-from gridgeo.api.responses import SafeJSONResponse
+from gridgeo.api.responses import SafeJSONResponse, file_inside
 from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import StaffAccess, redact_people, staff_access
 from gridgeo.errors import NotFoundError
@@ -91,12 +91,12 @@ def editor(request: Request) -> str:
 
 @router.get("/map/lib/leaflet/{path:path}", include_in_schema=False)
 def leaflet_file(path: str) -> FileResponse:
-    return FileResponse(_inside(leaflet_dir(), path))
+    return FileResponse(file_inside(leaflet_dir(), path))
 
 
 @router.get("/map/static/{path:path}", include_in_schema=False)
 def static_file(path: str) -> FileResponse:
-    return FileResponse(_inside(STATIC, path))
+    return FileResponse(file_inside(STATIC, path))
 
 
 @router.get("/map/staff", summary="People responsible for grids (names and posts)")
@@ -185,11 +185,3 @@ def _number(value: object) -> float | None:
     except ValueError:
         return None
     return x if math.isfinite(x) else None
-
-
-def _inside(root: Path, relative: str) -> Path:
-    """``root/relative`` if it is a file inside ``root`` (no ``..`` escapes)."""
-    target = (root / relative).resolve()
-    if not target.is_file() or not target.is_relative_to(root.resolve()):
-        raise NotFoundError(f"no file {relative!r}")
-    return target
