@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -314,7 +315,7 @@ def test_plain_parquet_in_and_out(
     summary = run_json(capsys, str(tmp_path / "in.parquet"), "-o", str(tmp_path / "out.parquet"))
     assert (summary["rows"], summary["ok"], summary["bad_input"]) == (10, 3, 6)
     out = pq.read_table(tmp_path / "out.parquet")
-    assert out.schema.names == ["id", "n", "lon", "lat", *ADDED_COLUMNS]
+    assert out.schema.names == ["id", "n", "lon", "lat", *ADDED_COLUMNS, "geometry"]
     kept = out.select(["id", "n", "lon", "lat"]).to_pandas(types_mapper=pd.ArrowDtype)
     pd.testing.assert_frame_equal(kept, table.to_pandas(types_mapper=pd.ArrowDtype))
     assert out.column("lon").null_count == 0 and out.column("lat").null_count == 1
@@ -478,3 +479,46 @@ def test_no_bom_flag(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None
     out = tmp_path / "out.csv"
     code, _, _ = run(capsys, str(src), "-o", str(out), "--no-progress", "--no-bom")
     assert code == 0 and out.read_bytes().startswith(b"id,")
+
+
+@pytest.mark.parametrize(("crs", "expected"), [("cgcs2000", 4490), ("wgs84", "CRS84"),
+                                               ("gcj02", None)])  # fmt: skip
+def test_csv_to_geoparquet_with_typed_columns(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, crs: str, expected: object
+) -> None:
+    import duckdb
+    import geopandas as gpd
+
+    src = tmp_path / "in.csv"
+    rows = [
+        ("1", "110.3005", "25.2785", "007", "3.5"),
+        ("2", "110.2915", "25.28", "008", ""),
+        ("3", "110.2915", "25.28", "009", "4"),
+        ("4", "abc", "25.28", "010", "1e2"),
+    ]
+    with src.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([("id", "lon", "lat", "code", "score"), *rows])
+    out = tmp_path / "out.parquet"
+    # chunks of 2: "abc" comes in the second chunk, the types still come from every row
+    summary = run_json(capsys, str(src), "-o", str(out), "--crs", crs, "--chunk-size", "2")
+    assert (summary["ok"], summary["bad_input"]) == (3, 1)
+    schema = pq.read_schema(out)
+    types = {name: str(schema.field(name).type) for name in ("id", "lon", "lat", "code", "score")}
+    assert types == {"id": "int64", "lon": "string", "lat": "double", "code": "string",
+                     "score": "double"}  # fmt: skip
+    geo = json.loads(schema.metadata[b"geo"])
+    column = geo["columns"][geo["primary_column"]]
+    assert (geo["version"], column["encoding"], column["geometry_types"]) == (
+        "1.1.0", "WKB", ["Point"])  # fmt: skip
+    crs_id = (column["crs"] or {}).get("id", {}).get("code")
+    assert crs_id == expected
+
+    frame = gpd.read_parquet(out)  # geopandas reads it as a GeoDataFrame
+    assert [(p.x, p.y) if p is not None else None for p in frame.geometry] == [
+        (110.3005, 25.2785), (110.2915, 25.28), (110.2915, 25.28), None]  # fmt: skip
+    if expected == 4490:
+        assert frame.crs.to_epsg() == 4490
+    found = duckdb.sql(
+        f"SELECT typeof(id), typeof(lat), typeof(code), count(*) FROM '{out}' GROUP BY ALL"
+    ).fetchall()
+    assert found == [("BIGINT", "DOUBLE", "VARCHAR", 4)]

@@ -281,8 +281,18 @@ def test_parquet_round_trip_keeps_types_and_nulls(tmp_path: Path, chunk_size: in
             writer.write(chunk)
     assert sum(sizes) == 5 and max(sizes) <= chunk_size
     out = pq.read_table(tmp_path / "out.parquet")
-    assert out.equals(plain_table())
-    assert b"geo" not in (out.schema.metadata or {})
+    # the columns as they were, and a GeoParquet point column built from lon/lat
+    assert out.drop_columns(["geometry"]).equals(plain_table())
+    geo = json.loads(out.schema.metadata[b"geo"])
+    assert geo["primary_column"] == "geometry" and geo["version"] == "1.1.0"
+    assert geo["columns"]["geometry"]["geometry_types"] == ["Point"]
+    points = shapely.from_wkb(out.column("geometry").to_pylist())
+    lon, lat = plain_table().column("lon").to_pylist(), plain_table().column("lat").to_pylist()
+    for point, x, y in zip(points, lon, lat, strict=True):
+        if x is None or y is None or not (-180 <= x <= 180 and -90 <= y <= 90):
+            assert point is None
+        else:
+            assert (point.x, point.y) == (x, y)
 
 
 def test_parquet_to_csv_writes_the_values(tmp_path: Path) -> None:
@@ -361,7 +371,7 @@ def test_empty_parquet_gives_an_empty_table(tmp_path: Path) -> None:
     with TableWriter(tmp_path / "out.parquet", reader.layout) as writer:
         writer.write(chunks[0])
     out = pq.read_table(tmp_path / "out.parquet")
-    assert out.num_rows == 0 and out.schema.names == ["id", "count", "lon", "lat"]
+    assert out.num_rows == 0 and out.schema.names == ["id", "count", "lon", "lat", "geometry"]
 
 
 def test_parquet_schema_does_not_depend_on_the_chunking(tmp_path: Path) -> None:

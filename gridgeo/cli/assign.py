@@ -40,7 +40,13 @@ from gridgeo.dispatch import DISPATCH_COLUMNS, dispatch_frame
 from gridgeo.errors import InputFileError
 from gridgeo.index import GridIndex
 from gridgeo.io.dataset import Dataset
-from gridgeo.io.tables import DEFAULT_CHUNK_SIZE, TableReader, TableWriter, check_output
+from gridgeo.io.tables import (
+    DEFAULT_CHUNK_SIZE,
+    TableReader,
+    TableWriter,
+    check_output,
+    table_format,
+)
 
 
 def register(sub: Any) -> None:
@@ -231,7 +237,9 @@ def assign_table(
         disable=not progress,
         mininterval=0.5,
     )
-    with bar, TableWriter(output, layout, bom=bom) as writer:
+    # a Parquet output keeps a CSV's numbers as numbers: their types from one pass over it
+    types = reader.csv_types() if table_format(output) == "parquet" else {}
+    with bar, TableWriter(output, layout, bom=bom, crs=crs, types=types) as writer:
         for chunk in reader:
             done = assign_frame(
                 chunk,

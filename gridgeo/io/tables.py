@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import dataclasses
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -51,6 +53,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pyogrio
 import pyogrio.errors
@@ -120,6 +123,9 @@ class Layout:
         computed from ``geometry`` by the reader.
     geo_column
         The input's GeoParquet metadata of the geometry column, kept on output.
+    text_columns
+        Input columns read as text whatever they hold (CSV): the Parquet writer
+        gives each the type its values have (see :func:`infer_type`).
     """
 
     lon_col: str = "lon"
@@ -127,6 +133,7 @@ class Layout:
     geometry: str | None = None
     derived: bool = False
     geo_column: Mapping[str, Any] | None = None
+    text_columns: tuple[str, ...] = ()
 
 
 DEFAULT_LON, DEFAULT_LAT = "lon", "lat"
@@ -294,7 +301,30 @@ class TableReader:
         except (OSError, ValueError) as exc:
             raise InputFileError(f"{self.path}: cannot read CSV: {exc}") from exc
         columns = [str(c) for c in head.columns]
-        return columns, _layout(self.path, columns, lon_col, lat_col)
+        layout = _layout(self.path, columns, lon_col, lat_col)
+        return columns, dataclasses.replace(layout, text_columns=tuple(columns))
+
+    def csv_types(self) -> dict[str, pa.DataType]:
+        """The Parquet type of each column of a CSV file, from all its values: one
+        streaming pass with pyarrow's CSV reader (:func:`infer_type`'s rules), so that a
+        type never depends on where the chunks are cut. Other formats: their own types
+        (an empty mapping)."""
+        if self.format != "csv":
+            return {}
+        encoding = "utf8" if self._encoding in ("utf-8", "utf-8-sig") else self._encoding
+        read = pacsv.ReadOptions(encoding=encoding, block_size=1 << 24)
+        convert = pacsv.ConvertOptions(
+            column_types=dict.fromkeys(self.columns, pa.string()), strings_can_be_null=False
+        )
+        seen = [_ColumnKind() for _ in self.columns]
+        try:
+            batches = pacsv.open_csv(self.path, read_options=read, convert_options=convert)
+            for batch in batches:
+                for kind, values in zip(seen, batch.columns, strict=True):
+                    kind.see(values)
+        except (pa.ArrowInvalid, ValueError, OSError) as exc:
+            raise InputFileError(f"{self.path}: cannot read CSV: {exc}") from exc
+        return {name: kind.type for name, kind in zip(self.columns, seen, strict=True)}
 
     def _csv_chunks(self) -> Iterator[pd.DataFrame]:
         options = self._csv_options()
@@ -449,6 +479,13 @@ class TableWriter:
     bom
         CSV: start with the UTF-8 byte order mark, so that Excel on Chinese Windows
         reads the file as UTF-8 rather than GBK (every other reader skips it).
+    crs
+        The coordinate system of ``lon_col``/``lat_col`` (``wgs84``, ``cgcs2000``,
+        ``gcj02``, ``bd09``): a GeoParquet output built from them names it
+        (OGC:CRS84, EPSG:4490; GCJ-02 and BD-09 have no CRS definition: ``null``).
+    types
+        Parquet types of the text columns (:meth:`TableReader.csv_types`); the others
+        stay text.
 
     Examples
     --------
@@ -458,11 +495,21 @@ class TableWriter:
     ...         out.write(chunk)
     """
 
-    def __init__(self, path: str | Path, layout: Layout | None = None, *, bom: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        layout: Layout | None = None,
+        *,
+        bom: bool = True,
+        crs: str = "wgs84",
+        types: Mapping[str, pa.DataType] | None = None,
+    ) -> None:
         self.path = Path(path)
         self.format: TableFormat = table_format(self.path)
         self.layout = layout or Layout()
         self.bom = bom
+        self.crs = crs
+        self.types = dict(types or {})
         self.rows = 0
         self._tmp: Path | None = None
         self._sink: _Sink | None = None
@@ -473,6 +520,8 @@ class TableWriter:
         try:
             self._tmp = Path(tempfile.mkdtemp(dir=self.path.parent, prefix=f".{self.path.name}."))
             self._sink = sinks[self.format](self._tmp / self.path.name, self.layout)
+            if isinstance(self._sink, _ParquetSink):
+                self._sink.crs, self._sink.types = self.crs, self.types
             if isinstance(self._sink, _CsvSink) and self.bom:
                 self._sink.start_with_bom()
         except OSError as exc:
@@ -601,19 +650,82 @@ class _GeoJsonSink(_Sink):
 
 
 class _ParquetSink(_Sink):
+    """GeoParquet 1.1: the input's geometry column kept, or (a table of coordinates) a
+    ``geometry`` column of WKB points built from them; the text columns of a CSV typed
+    as ``types`` says (:meth:`TableReader.csv_types`: from all their values)."""
+
+    crs = "wgs84"
+    types: Mapping[str, pa.DataType] = {}
+
     def __init__(self, path: Path, layout: Layout) -> None:
         super().__init__(path, layout)
         self._writer: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
+        self._points: str | None = None  # the column of points built from the coordinates
+        self._types: dict[str, pa.DataType] = {}
+        self._rows = 0
 
     def write(self, chunk: pd.DataFrame) -> None:
         columns = self._columns(chunk, keep_geometry=True)
         table = pa.Table.from_pandas(chunk[columns], preserve_index=False)
         if self._schema is None:
-            self._schema = self._output_schema(table.schema)
-            self._writer = pq.ParquetWriter(self.path, self._schema)
-        assert self._writer is not None
+            self._start(table)
+        table = self._typed(table)
+        if self._points is not None:
+            table = table.append_column(self._points, self._point_wkb(chunk))
+        assert self._writer is not None and self._schema is not None
         self._writer.write_table(table.cast(self._schema))
+        self._rows += len(chunk)
+
+    def _start(self, table: pa.Table) -> None:
+        lay = self.layout
+        self._types = {
+            name: kind
+            for name, kind in self.types.items()
+            if name in lay.text_columns and name in table.column_names
+        }
+        schema = self._typed(table.slice(0, 0)).schema
+        if lay.geometry is None and {lay.lon_col, lay.lat_col} <= set(table.column_names):
+            self._points = _free_name("geometry", table.column_names)
+            schema = schema.append(pa.field(self._points, pa.binary()))
+        self._schema = self._output_schema(schema)
+        self._writer = pq.ParquetWriter(self.path, self._schema)
+
+    def _typed(self, table: pa.Table) -> pa.Table:
+        for name, kind in self._types.items():
+            if pa.types.is_string(kind) or name not in table.column_names:
+                continue
+            at = table.column_names.index(name)
+            table = table.set_column(at, name, self._cast(table.column(name), kind, name))
+        return table
+
+    def _cast(self, values: pa.ChunkedArray, kind: pa.DataType, name: str) -> pa.ChunkedArray:
+        text = pc.cast(values, pa.string())
+        blank = pc.equal(pc.utf8_trim_whitespace(text), "")
+        cleaned = pc.if_else(blank, pa.scalar(None, pa.string()), text)
+        try:
+            return pc.cast(cleaned, kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            bad = next(
+                (k, v)
+                for k, v in enumerate(cleaned.to_pylist())
+                if v is not None and not _fits(v, kind)
+            )
+            raise InputFileError(
+                f"row {self._rows + bad[0] + 2}, column {name!r}: {bad[1]!r} is not a "
+                f"{'whole number' if pa.types.is_integer(kind) else 'number'} like the rest "
+                "of the column (the file changed while it was read?)"
+            ) from None
+
+    def _point_wkb(self, chunk: pd.DataFrame) -> pa.Array:
+        lay = self.layout
+        x, y = _floats(chunk[lay.lon_col]), _floats(chunk[lay.lat_col])
+        bad = bad_lonlat_mask(x, y)
+        points = np.asarray(
+            shapely.points(np.where(bad, np.nan, x), np.where(bad, np.nan, y)), dtype=object
+        )
+        points[bad] = None
+        return pa.array(list(shapely.to_wkb(points)), pa.binary())
 
     def _output_schema(self, schema: pa.Schema) -> pa.Schema:
         """The first chunk's schema, text as ``string`` (null columns too), ``geo`` metadata.
@@ -628,6 +740,9 @@ class _ParquetSink(_Sink):
         geometry = self.layout.geometry
         if geometry is not None and geometry in schema.names:
             metadata[b"geo"] = json.dumps(_geo_metadata(geometry, self.layout.geo_column)).encode()
+        elif self._points is not None:
+            entry = {"encoding": "WKB", "geometry_types": ["Point"], "crs": _crs_json(self.crs)}
+            metadata[b"geo"] = json.dumps(_geo_metadata(self._points, entry)).encode()
         return pa.schema(fields, metadata=metadata or None)
 
     def close(self) -> None:
@@ -635,6 +750,87 @@ class _ParquetSink(_Sink):
             pq.write_table(pa.table({}), self.path)
             return
         self._writer.close()
+
+
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,17})")
+_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)?(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+class _ColumnKind:
+    """What the values of a CSV column seen so far allow: whole numbers, numbers, text.
+
+    Empty values are nulls; a value with a leading zero (``007``, a code or a phone
+    number kept as written) makes the column text.
+    """
+
+    def __init__(self) -> None:
+        self.integer = self.decimal = True
+        self.values = False
+
+    def see(self, values: pa.ChunkedArray | pa.Array) -> None:
+        if not (self.integer or self.decimal):
+            return
+        text = pc.utf8_trim_whitespace(values)
+        text = pc.filter(text, pc.not_equal(text, ""))
+        if len(text) == 0:
+            return
+        self.values = True
+        if self.integer:
+            self.integer = bool(pc.all(pc.match_substring_regex(text, _anchored(_INTEGER))).as_py())
+        if self.decimal:
+            numbers = pc.match_substring_regex(text, _anchored(_DECIMAL))
+            digits = pc.match_substring_regex(text, "[0-9]")
+            self.decimal = bool(pc.all(pc.and_(numbers, digits)).as_py())
+
+    @property
+    def type(self) -> pa.DataType:
+        if not self.values:
+            return pa.string()
+        if self.integer:
+            return pa.int64()
+        return pa.float64() if self.decimal else pa.string()
+
+
+def _anchored(pattern: re.Pattern[str]) -> str:
+    return f"^(?:{pattern.pattern})$"
+
+
+def infer_type(values: pa.ChunkedArray | pa.Array) -> pa.DataType:
+    """The Parquet type of a CSV column from its values: ``int64`` when every value is a
+    whole number, ``float64`` when every value is a decimal number, else ``string``.
+
+    Empty values are nulls. A value with a leading zero (``007``, a code or a phone
+    number kept as written) keeps the column text.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> [str(infer_type(pa.chunked_array([v]))) for v in
+    ...  (["1", "-20", ""], ["1.5", "2", "3e2"], ["007", "8"], ["110.3", "东"])]
+    ['int64', 'double', 'string', 'string']
+    """
+    kind = _ColumnKind()
+    kind.see(pc.cast(values, pa.string()))
+    return kind.type
+
+
+def _fits(value: str, kind: pa.DataType) -> bool:
+    pattern = _INTEGER if pa.types.is_integer(kind) else _DECIMAL
+    return bool(pattern.fullmatch(value.strip()))
+
+
+def _free_name(name: str, taken: Sequence[str]) -> str:
+    while name in taken:
+        name += "_"
+    return name
+
+
+def _crs_json(crs: str) -> dict[str, Any] | None:
+    """PROJJSON of the coordinates' system; None (GeoParquet: unknown) for GCJ-02/BD-09."""
+    from pyproj import CRS
+
+    codes = {"wgs84": "OGC:CRS84", "cgcs2000": "EPSG:4490"}
+    return CRS(codes[crs]).to_json_dict() if crs in codes else None
 
 
 def _geo_metadata(column: str, entry: Mapping[str, Any] | None) -> dict[str, Any]:
