@@ -3,6 +3,7 @@ render the OpenAPI document in headless Chromium with no request leaving 127.0.0
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import httpx
@@ -11,6 +12,8 @@ from live_server import serve
 
 from gridgeo.api.app import create_app
 from gridgeo.settings import Settings
+
+SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 
 def test_swagger_ui_and_redoc_render_offline(tmp_path: Path) -> None:
@@ -23,6 +26,8 @@ def test_swagger_ui_and_redoc_render_offline(tmp_path: Path) -> None:
             ".opblock-summary-path", "els => els.map(e => e.getAttribute('data-path'))"
         )
         assert "/v1/lookup" in paths and "/v1/versions/{version_id}/edits" in paths
+        if os.environ.get("GRIDGEO_SAVE_SCREENSHOTS"):
+            page.screenshot(path=str(SHOTS / "docs-offline.png"))
 
         page.goto(f"{base}/redoc")
         page.wait_for_selector("h1", timeout=30_000)
@@ -36,3 +41,11 @@ def test_swagger_ui_and_redoc_render_offline(tmp_path: Path) -> None:
         assert any("/docs/static/redoc.standalone.js" in url for url in guard.allowed)
         # the assets are served from the package, nothing outside it
         assert httpx.get(f"{base}/docs/static/..%2Fcore.py").status_code == 404
+
+
+def test_the_landing_page_links_the_viewer_the_editor_and_the_docs(tmp_path: Path) -> None:
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'store.sqlite'}"))
+    with serve(app) as base:
+        page = httpx.get(f"{base}/", headers={"Accept": "text/html"}).text
+    for link in ("/map", "/map/edit", "/docs", "/redoc", "/collections", "/health"):
+        assert f"href='{link}'" in page, link

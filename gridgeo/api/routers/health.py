@@ -50,8 +50,10 @@ def landing() -> str:
     return (
         "<!doctype html><html lang='zh'><meta charset='utf-8'><title>gridgeo</title>"
         "<h1>gridgeo 城市网格化管理空间服务</h1>"
-        "<ul><li><a href='/health'>/health</a></li>"
-        "<li><a href='/v1/lookup?lon=110.2965&amp;lat=25.2775'>/v1/lookup</a></li>"
-        "<li><a href='/collections'>/collections</a> (OGC API Features, vector tiles)</li>"
-        "<li><a href='/docs'>/docs</a> (OpenAPI)</li></ul></html>"
+        "<ul><li><a href='/map'>地图</a>（网格、工作站、案件、考核）</li>"
+        "<li><a href='/map/edit'>边界编辑</a>（规划员）</li>"
+        "<li><a href='/v1/lookup?lon=110.2965&amp;lat=25.2775'>/v1/lookup</a>（点位查询网格）</li>"
+        "<li><a href='/collections'>/collections</a>（OGC API Features、矢量瓦片）</li>"
+        "<li><a href='/docs'>/docs</a>、<a href='/redoc'>/redoc</a>（接口文档）</li>"
+        "<li><a href='/health'>/health</a>（服务状态）</li></ul></html>"
     )
