@@ -21,6 +21,7 @@ from __future__ import annotations
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,13 +29,22 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gridgeo.coords import bad_lonlat_mask, parse_coord_system, to_cgcs2000
+from gridgeo.coords import bad_lonlat_mask, looks_swapped, parse_coord_system, to_cgcs2000
 from gridgeo.index import GridIndex
 from gridgeo.levels import Level
 from gridgeo.workstation import Workstation
 
 CODE_COLUMNS = tuple(f"code_l{int(lv)}" for lv in Level)
-ADDED_COLUMNS = (*CODE_COLUMNS, "workstation_code", "status")
+ADDED_COLUMNS = (*CODE_COLUMNS, "workstation_code", "status", "status_reason")
+# why a row is not ``ok``: ASCII codes in the data, explained in docs/ASSIGNMENT.md
+STATUS_REASONS = (
+    "missing",  # a coordinate is empty
+    "not_a_number",  # a coordinate is text that is no number
+    "not_finite",  # infinite
+    "out_of_range",  # longitude outside [-180, 180] or latitude outside [-90, 90]
+    "swapped",  # looks like (lat, lon) for China: longitude must come first
+    "outside_grids",  # a good point that no grid holds (unassigned)
+)
 STATUSES = ("ok", "unassigned", "bad_input")
 
 
@@ -158,4 +168,46 @@ def assign_frame(
         out[column] = pd.Series(tables[column].take(take), index=frame.index, dtype="str")
     status = np.where(bad, "bad_input", np.where(positions >= 0, "ok", "unassigned"))
     out["status"] = pd.Series(status, index=frame.index, dtype="str")
+    reasons = status_reasons(frame[lon_col], frame[lat_col], lon, lat, positions)
+    out["status_reason"] = pd.Series(reasons, index=frame.index, dtype="str")
     return out
+
+
+def status_reasons(
+    raw_lon: pd.Series,
+    raw_lat: pd.Series,
+    lon: npt.NDArray[np.float64],
+    lat: npt.NDArray[np.float64],
+    positions: npt.NDArray[np.integer[Any]],
+) -> npt.NDArray[np.object_]:
+    """Why each row is not ``ok`` (see :data:`STATUS_REASONS`); empty for ``ok`` rows.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> raw_lon = pd.Series(["110.3", "", "abc", "25.28", "200", "100.0"])
+    >>> raw_lat = pd.Series(["25.28", "25.2", "25.2", "110.3", "25.2", "30.0"])
+    >>> lon = np.array([110.3, np.nan, np.nan, 25.28, 200.0, 100.0])
+    >>> lat = np.array([25.28, 25.2, 25.2, 110.3, 25.2, 30.0])
+    >>> status_reasons(raw_lon, raw_lat, lon, lat, np.array([0, -1, -1, -1, -1, -1])).tolist()
+    ['', 'missing', 'not_a_number', 'swapped', 'out_of_range', 'outside_grids']
+    """
+    reason = np.full(len(lon), "", dtype=object)
+    number = ~np.isnan(lon) & ~np.isnan(lat)
+    finite = np.isfinite(lon) & np.isfinite(lat)
+    reason[~number] = "not_a_number"
+    reason[_blank(raw_lon) | _blank(raw_lat)] = "missing"
+    reason[number & ~finite] = "not_finite"
+    in_range = finite & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    reason[finite & ~in_range] = "out_of_range"
+    reason[in_range & (positions < 0)] = "outside_grids"
+    reason[finite & looks_swapped(lon, lat) & ~((positions >= 0) & in_range)] = "swapped"
+    return reason
+
+
+def _blank(column: pd.Series) -> npt.NDArray[np.bool_]:
+    """Missing values: null, NaN, or text of blanks only."""
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return np.asarray(column.isna().to_numpy(), dtype=bool)
+    text = column.astype("string").str.strip()
+    return np.asarray((text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True))

@@ -675,7 +675,15 @@ def _value_problem(value: float, name: str, limit: float) -> str:
 
 
 def _looks_swapped(x: float, y: float) -> bool:
-    return _SWAP_LAT[0] <= y <= _SWAP_LAT[1] and _SWAP_LON[0] <= x <= _SWAP_LON[1]
+    return bool(looks_swapped(np.array([x]), np.array([y]))[0])
+
+
+def looks_swapped(x: FloatArray, y: FloatArray) -> BoolArray:
+    """True where (x, y) reads as (lat, lon) of a place in China: longitude first, please."""
+    return np.asarray(
+        (y >= _SWAP_LAT[0]) & (y <= _SWAP_LAT[1]) & (x >= _SWAP_LON[0]) & (x <= _SWAP_LON[1]),
+        dtype=bool,
+    )
 
 
 def _raw_item(values: RawValues, where: tuple[np.intp, ...]) -> object:

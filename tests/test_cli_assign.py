@@ -522,3 +522,20 @@ def test_csv_to_geoparquet_with_typed_columns(
         f"SELECT typeof(id), typeof(lat), typeof(code), count(*) FROM '{out}' GROUP BY ALL"
     ).fetchall()
     assert found == [("BIGINT", "DOUBLE", "VARCHAR", 4)]
+
+
+def test_every_row_that_is_not_ok_says_why(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    src = points_csv(tmp_path / "points.csv")
+    run_json(capsys, str(src), "-o", str(tmp_path / "out.csv"))
+    out = read_csv(tmp_path / "out.csv").set_index("id")
+    reasons = dict(zip(out.index, out["status_reason"], strict=True))
+    assert reasons == {
+        "007": "", "008": "", "016": "",
+        "009": "outside_grids",
+        "010": "not_a_number", "012": "not_a_number",
+        "011": "missing", "015": "missing",
+        "013": "out_of_range",
+        "014": "swapped",
+    }  # fmt: skip

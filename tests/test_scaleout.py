@@ -191,7 +191,8 @@ def test_cluster_result_equals_single_process_engine(
     has_ws = ok["code_l4"].isin(list(stations))
     assert (ok.loc[has_ws, "workstation_code"] == "WS" + ok.loc[has_ws, "code_l4"]).all()
     assert ok.loc[~has_ws, "workstation_code"].isna().all()
-    assert result.loc[status != "ok", list(ADDED_COLUMNS[:-1])].isna().all().all()
+    assert result.loc[status != "ok", [*CODE_COLUMNS, "workstation_code"]].isna().all().all()
+    assert set(result.loc[status == "unassigned", "status_reason"]) == {"outside_grids"}
 
 
 def test_cluster_with_dask_string_conversion_keeps_every_value(
@@ -339,7 +340,8 @@ def test_partitions_of_only_bad_rows_or_no_rows_keep_the_declared_dtypes(
 def test_output_meta_replaces_existing_columns_in_place() -> None:
     meta = pd.DataFrame({"status": ["x"], "lon": [1.0], "lat": [2.0]})
     out = output_meta(meta)
-    assert list(out.columns) == ["status", "lon", "lat", *ADDED_COLUMNS[:-1]]
+    added = [c for c in ADDED_COLUMNS if c != "status"]  # status replaced where it stood
+    assert list(out.columns) == ["status", "lon", "lat", *added]
     assert len(out) == 0 and out["lon"].dtype == np.float64
     assert list(out.columns) == list(assign_frame(meta, _tiny_index()).columns)
 
