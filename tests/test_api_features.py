@@ -485,3 +485,49 @@ def test_parent_code_filter_pages_the_children(http: httpx.Client) -> None:
     assert all(c.startswith("450302001001") for c in codes)
     empty = http.get("/collections/workstations/items", params={"parent_code": "450302"})
     assert empty.json()["numberMatched"] == 0
+
+
+def test_queryables_describe_every_property(http: httpx.Client) -> None:
+    answer = http.get("/collections/level5_grid/queryables")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/schema+json")
+    schema = answer.json()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["$id"].endswith("/collections/level5_grid/queryables")
+    props = schema["properties"]
+    assert props["code"]["type"] == "string" and props["level"]["type"] == "integer"
+    assert props["geometry"]["format"] == "geometry-polygon"
+    links = http.get("/collections/level5_grid").json()["links"]
+    assert any(link["rel"].endswith("/queryables") for link in links)
+    conformance = http.get("/conformance").json()["conformsTo"]
+    assert any(c.endswith("/conf/queryables-query-parameters") for c in conformance)
+    assert http.get("/collections/nothing/queryables").status_code == 404
+
+
+def test_items_are_selected_by_their_queryables(http: httpx.Client, data: Dataset) -> None:
+    grids = data.grids
+    code = "450302001001001"
+    name = grids.names[grids.position_of[code]]
+    found = http.get("/collections/level5_grid/items", params={"name": name}).json()
+    assert [f["id"] for f in found["features"]] == [code]
+    by_parent = http.get(
+        "/collections/level5_grid/items", params={"parent_code": code[:12], "level": "5"}
+    ).json()
+    expected = sorted(c for c, p in zip(grids.codes, grids.parent_codes, strict=True)
+                      if p == code[:12])  # fmt: skip
+    assert [f["id"] for f in by_parent["features"]] == expected
+    none = http.get("/collections/level5_grid/items", params={"level": "four"}).json()
+    assert none["numberMatched"] == 0
+    refused = http.get("/collections/level5_grid/items", params={"colour": "red"})
+    assert refused.status_code == 400 and "colour" in refused.text
+
+
+def test_owslib_reads_the_queryables_and_filters(base: str) -> None:
+    from owslib.ogcapi.features import Features
+
+    service = Features(base)
+    queryables = service.collection_queryables("level5_grid")
+    assert {"code", "name", "level", "parent_code"} <= set(queryables["properties"])
+    page = service.collection_items("level5_grid", parent_code="450302001001", limit=100)
+    assert page["numberMatched"] == len(page["features"]) > 0
+    assert {f["properties"]["parent_code"] for f in page["features"]} == {"450302001001"}

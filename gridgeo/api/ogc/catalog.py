@@ -116,17 +116,41 @@ class FeatureTable:
             return None
         return (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
 
+    @cached_property
+    def queryables(self) -> dict[str, str]:
+        """Property name -> JSON Schema type, for every property a feature has (the
+        type every non-null value shares; ``string`` when they differ)."""
+        kinds: dict[str, set[str]] = {}
+        for props in self.properties:
+            for name, value in props.items():
+                kinds.setdefault(name, set())
+                if value is not None:
+                    kinds[name].add(_json_type(value))
+        return {
+            name: next(iter(found)) if len(found) == 1 else "string"
+            for name, found in kinds.items()
+        }
+
     def select(
-        self, area: shapely.Geometry | None, parent_code: str | None = None
+        self,
+        area: shapely.Geometry | None,
+        parent_code: str | None = None,
+        equals: Mapping[str, str] | None = None,
     ) -> npt.NDArray[np.intp]:
         """Positions (in id order) of the features intersecting ``area`` (all when None)
-        and, when given, whose ``parent_code`` property equals ``parent_code``."""
+        and, when given, whose ``parent_code`` property equals ``parent_code`` and whose
+        properties equal the values in ``equals`` (query-string text, compared as the
+        property's type: ``level=5`` matches the number 5)."""
         if area is None:
             positions = np.arange(len(self), dtype=np.intp)
         else:
             positions = np.sort(self.tree.query(area, predicate="intersects")).astype(np.intp)
+        wanted = dict(equals or {})
         if parent_code is not None:
-            keep = [self.properties[p].get("parent_code") == parent_code for p in positions]
+            wanted["parent_code"] = parent_code
+        for name, text in wanted.items():
+            value = _typed(text, self.queryables.get(name, "string"))
+            keep = [self.properties[p].get(name) == value for p in positions]
             positions = positions[np.asarray(keep, dtype=bool)]
         return positions
 
@@ -139,6 +163,30 @@ class Catalog:
 
     def infos(self) -> list[CollectionInfo]:
         return [t.info for t in self.tables.values()]
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    return "string"
+
+
+def _typed(text: str, kind: str) -> object:
+    """A query-string value as the property's JSON type (unparseable: matches nothing)."""
+    try:
+        if kind == "integer":
+            return int(text)
+        if kind == "number":
+            return float(text)
+    except ValueError:
+        return object()  # equal to no property value
+    if kind == "boolean":
+        return {"true": True, "false": False}.get(text.lower(), object())
+    return text
 
 
 def json_value(value: object) -> Any:

@@ -29,7 +29,11 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    # Part 3: the queryables of each collection, usable as query parameters (no CQL2 yet)
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
 ]
+SCHEMA_JSON = "application/schema+json"
 TITLE = "gridgeo 城市网格化管理空间服务"
 DESCRIPTION = (
     "Boundaries of the five levels of urban grid management (城市网格化管理: city 市, "
@@ -80,6 +84,12 @@ def collection(base: str, table: FeatureTable) -> dict[str, Any]:
             link(url, "self", JSON, "This collection"),
             link(f"{url}/items", "items", GEOJSON, f"Features of {info.id}"),
             link(
+                f"{url}/queryables",
+                "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                SCHEMA_JSON,
+                "The properties features can be selected by",
+            ),
+            link(
                 f"{base}/tiles/{info.id}/tilejson.json",
                 TILEJSON_REL,
                 JSON,
@@ -90,6 +100,27 @@ def collection(base: str, table: FeatureTable) -> dict[str, Any]:
     if table.bounds is not None:
         out["extent"] = {"spatial": {"bbox": [list(table.bounds)], "crs": CRS84}}
     return out
+
+
+def queryables(base: str, table: FeatureTable) -> dict[str, Any]:
+    """The collection's queryables as a JSON Schema (OGC API Features Part 3): every
+    property, each usable as ``?name=value`` on the items (equality)."""
+    url = f"{base}/collections/{table.info.id}/queryables"
+    properties: dict[str, Any] = {
+        name: {"title": name, "type": kind} for name, kind in table.queryables.items()
+    }
+    properties["geometry"] = {
+        "title": "geometry",
+        "format": "geometry-point" if table.info.geometry == "point" else "geometry-polygon",
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": url,
+        "type": "object",
+        "title": table.info.title,
+        "properties": properties,
+        "additionalProperties": False,
+    }
 
 
 def collections(base: str, catalog: Catalog) -> dict[str, Any]:

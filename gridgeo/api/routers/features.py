@@ -134,6 +134,19 @@ def collection(
 
 
 @router.get(
+    "/collections/{collectionId}/queryables",
+    summary="The properties the items can be selected by (JSON Schema, OGC API Features Part 3)",
+    responses={200: {"content": {"application/schema+json": {}}}, **ERROR_RESPONSES},
+)
+def queryables(
+    request: Request, data: Data, collection_id: CollectionId, f: Format = None
+) -> Response:
+    check_format(f)
+    document = documents.queryables(_base(request), _table(data, collection_id))
+    return SafeJSONResponse(document, media_type=documents.SCHEMA_JSON)
+
+
+@router.get(
     "/collections/{collectionId}/items",
     summary="Features of a collection (GeoJSON), with bbox filter and paging",
     response_class=GeoJSONResponse,
@@ -177,16 +190,22 @@ def items(
     ] = None,
     f: Format = None,
 ) -> Response:
-    reject_unknown(request.query_params.multi_items(), ITEMS_PARAMETERS)
-    check_format(f)
     table = _table(data, collection_id)
+    reject_unknown(request.query_params.multi_items(), ITEMS_PARAMETERS | table.queryables.keys())
+    check_format(f)
+    # a property name in the query string selects by equality (Part 3 queryables)
+    equals = {
+        name: value
+        for name, value in request.query_params.items()
+        if name in table.queryables and name not in ITEMS_PARAMETERS
+    }
     out_crs = parse_crs(crs, "crs")
     area = None
     if bbox is not None:
         area = bbox_polygon(parse_bbox(bbox), parse_crs(bbox_crs, "bbox-crs"))
     elif bbox_crs is not None:
         parse_crs(bbox_crs, "bbox-crs")
-    selected = table.select(area, parent_code)
+    selected = table.select(area, parent_code, equals)
     size = effective_limit(limit)
     page = selected[offset : offset + size]
     url = f"{_base(request)}/collections/{table.info.id}/items"
