@@ -531,3 +531,20 @@ def test_owslib_reads_the_queryables_and_filters(base: str) -> None:
     page = service.collection_items("level5_grid", parent_code="450302001001", limit=100)
     assert page["numberMatched"] == len(page["features"]) > 0
     assert {f["properties"]["parent_code"] for f in page["features"]} == {"450302001001"}
+
+
+def test_items_sorted_and_trimmed_to_the_properties_asked(http: httpx.Client) -> None:
+    params = {"parent_code": "450302001", "sortby": "-code", "properties": "code,name",
+              "limit": "2", "offset": "1"}  # fmt: skip
+    page = http.get("/collections/level4_community/items", params=params).json()
+    codes = [f["id"] for f in page["features"]]
+    everything = http.get(
+        "/collections/level4_community/items", params={"parent_code": "450302001"}
+    ).json()
+    assert codes == sorted((f["id"] for f in everything["features"]), reverse=True)[1:3]
+    assert all(list(f["properties"]) == ["code", "name"] for f in page["features"])
+    [self_link] = [link for link in page["links"] if link["rel"] == "self"]
+    assert "offset=1" in self_link["href"] and "sortby=-code" in self_link["href"]
+    for bad in ({"sortby": "colour"}, {"properties": "code,colour"}):
+        answer = http.get("/collections/level4_community/items", params=bad)
+        assert answer.status_code == 400 and "colour" in answer.text

@@ -154,6 +154,19 @@ class FeatureTable:
             positions = positions[np.asarray(keep, dtype=bool)]
         return positions
 
+    def sort(
+        self, positions: npt.NDArray[np.intp], keys: Sequence[tuple[str, bool]]
+    ) -> npt.NDArray[np.intp]:
+        """``positions`` ordered by ``keys`` ((property, descending), first key first),
+        nulls last either way, then by id (already the order of ``positions``)."""
+        order = list(positions.tolist())
+        for name, descending in reversed(keys):  # stable sorts, last key first
+            present = [p for p in order if self.properties[p].get(name) is not None]
+            missing = [p for p in order if self.properties[p].get(name) is None]
+            present.sort(key=lambda p: self.properties[p][name], reverse=descending)
+            order = present + missing
+        return np.asarray(order, dtype=np.intp)
+
 
 @dataclass(frozen=True, eq=False)
 class Catalog:

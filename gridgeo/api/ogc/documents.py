@@ -148,23 +148,39 @@ def feature(table: FeatureTable, position: int, geom: Any) -> dict[str, Any]:
 
 
 def features_in(
-    table: FeatureTable, positions: npt.NDArray[np.intp], crs: OgcCrs
+    table: FeatureTable,
+    positions: npt.NDArray[np.intp],
+    crs: OgcCrs,
+    properties: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The features at ``positions``, reprojected to ``crs``."""
+    """The features at ``positions``, reprojected to ``crs``; only the ``properties``
+    named, in that order, when given."""
     geoms = to_output(table.geometries[positions], crs)
-    return [feature(table, int(p), g) for p, g in zip(positions, geoms, strict=True)]
+    out = [feature(table, int(p), g) for p, g in zip(positions, geoms, strict=True)]
+    if properties is not None:
+        for f in out:
+            f["properties"] = {k: f["properties"].get(k) for k in properties}
+    return out
 
 
 def page_links(
-    url: str, query: Mapping[str, str], offset: int, limit: int, matched: int
+    url: str,
+    query: Mapping[str, str],
+    offset: int,
+    limit: int,
+    matched: int,
+    *,
+    requested: Mapping[str, str] | None = None,
 ) -> list[dict[str, str]]:
-    """``self``, and ``next``/``prev`` pages with the same filters, other offsets."""
+    """``self`` (the request as asked, ``requested``: offset and limit included), and
+    ``next``/``prev`` pages with the same filters (``query``), other offsets."""
 
     def at(new_offset: int) -> str:
         params = {**query, "offset": str(new_offset), "limit": str(limit)}
         return f"{url}?{urlencode(params)}"
 
-    self_href = f"{url}?{urlencode(dict(query))}" if query else url
+    asked = dict(query if requested is None else requested)
+    self_href = f"{url}?{urlencode(asked)}" if asked else url
     links = [link(self_href, "self", GEOJSON, "This page")]
     if offset + limit < matched:
         links.append(link(at(offset + limit), "next", GEOJSON, "Next page"))

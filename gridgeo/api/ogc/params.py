@@ -17,7 +17,18 @@ MAX_LIMIT = 10_000
 (a too-large limit is not an error)."""
 
 ITEMS_PARAMETERS = frozenset(
-    {"limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "f", "parent_code"}
+    {
+        "limit",
+        "offset",
+        "bbox",
+        "bbox-crs",
+        "crs",
+        "datetime",
+        "f",
+        "parent_code",
+        "sortby",
+        "properties",
+    }
 )
 ITEM_PARAMETERS = frozenset({"crs", "f"})
 JSON_FORMATS = frozenset({"json", "geojson"})
@@ -67,3 +78,45 @@ def check_format(f: str | None) -> None:
     """Only JSON encodings are served (``f=json`` or ``f=geojson``)."""
     if f is not None and f.lower() not in JSON_FORMATS:
         raise invalid_parameter("f", f, "unsupported format; use json or geojson")
+
+
+def parse_sortby(text: str | None, known: Iterable[str]) -> list[tuple[str, bool]]:
+    """``sortby=-level,+code`` (OGC API Features Part 8): (property, descending) pairs.
+
+    Raises
+    ------
+    OGCError
+        400 naming a property the collection does not have.
+    """
+    if text is None or not text.strip():
+        return []
+    names = set(known)
+    keys = []
+    for raw in text.split(","):
+        item = raw.strip()
+        descending = item.startswith("-")
+        name = item.lstrip("+-").strip()
+        if name not in names:
+            problem = f"no property {name!r} to sort by; queryables: {', '.join(sorted(names))}"
+            raise invalid_parameter("sortby", text, problem)
+        keys.append((name, descending))
+    return keys
+
+
+def parse_properties(text: str | None, known: Iterable[str]) -> list[str] | None:
+    """``properties=code,name``: the properties to return (None: all).
+
+    Raises
+    ------
+    OGCError
+        400 naming a property the collection does not have.
+    """
+    if text is None:
+        return None
+    names = set(known)
+    wanted = [p.strip() for p in text.split(",") if p.strip()]
+    unknown = [p for p in wanted if p not in names]
+    if unknown:
+        problem = f"no property {unknown[0]!r}; queryables: {', '.join(sorted(names))}"
+        raise invalid_parameter("properties", text, problem)
+    return wanted

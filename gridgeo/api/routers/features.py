@@ -27,6 +27,8 @@ from gridgeo.api.ogc.params import (
     check_format,
     effective_limit,
     parse_bbox,
+    parse_properties,
+    parse_sortby,
     reject_unknown,
 )
 from gridgeo.api.responses import SafeJSONResponse
@@ -188,6 +190,18 @@ def items(
             examples=["450302001001"],
         ),
     ] = None,
+    sortby: Annotated[
+        str | None,
+        Query(
+            description="Order by these queryables, comma-separated; '-' before a name "
+            "for descending (default: by id)",
+            examples=["-level,code"],
+        ),
+    ] = None,
+    properties: Annotated[
+        str | None,
+        Query(description="Only these properties, comma-separated", examples=["code,name"]),
+    ] = None,
     f: Format = None,
 ) -> Response:
     table = _table(data, collection_id)
@@ -206,11 +220,17 @@ def items(
     elif bbox_crs is not None:
         parse_crs(bbox_crs, "bbox-crs")
     selected = table.select(area, parent_code, equals)
+    keys = parse_sortby(sortby, table.queryables)
+    if keys:
+        selected = table.sort(selected, keys)
+    wanted = parse_properties(properties, table.queryables)
     size = effective_limit(limit)
     page = selected[offset : offset + size]
     url = f"{_base(request)}/collections/{table.info.id}/items"
     query = {k: v for k, v in request.query_params.items() if k not in ("offset", "limit")}
-    links = documents.page_links(url, query, offset, size, len(selected))
+    links = documents.page_links(
+        url, query, offset, size, len(selected), requested=dict(request.query_params)
+    )
     links.append(
         documents.link(
             f"{_base(request)}/collections/{table.info.id}",
@@ -219,7 +239,7 @@ def items(
             "The collection",
         )
     )
-    features = documents.features_in(table, page, out_crs)
+    features = documents.features_in(table, page, out_crs, wanted)
     return _geojson(documents.feature_collection(features, len(selected), links), out_crs.uri)
 
 
