@@ -548,3 +548,62 @@ def test_items_sorted_and_trimmed_to_the_properties_asked(http: httpx.Client) ->
     for bad in ({"sortby": "colour"}, {"properties": "code,colour"}):
         answer = http.get("/collections/level4_community/items", params=bad)
         assert answer.status_code == 400 and "colour" in answer.text
+
+
+CQL2_CASES = [
+    ("level = 5", None, 48),
+    ("name LIKE '文明%'", None, 3),
+    ("parent_code IN ('450302001001', '450302001002') AND NOT pilot IS NULL", None, 6),
+    ("level BETWEEN 4 AND 5 AND code <> '450302001001001'", None, 47),
+    ("S_INTERSECTS(geometry, POINT(110.3005 25.2785))", None, 1),
+    ("S_WITHIN(geometry, POLYGON((110 25, 111 25, 111 26, 110 26, 110 25)))", None, 48),
+    ('{"op": "=", "args": [{"property": "code"}, "450302001001001"]}', "cql2-json", 1),
+    ('{"op": "s_intersects", "args": [{"property": "geometry"},'
+     ' {"type": "Point", "coordinates": [110.3005, 25.2785]}]}', "cql2-json", 1),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "lang", "matched"), CQL2_CASES)
+def test_cql2_filters_select_the_items(
+    http: httpx.Client, text: str, lang: str | None, matched: int
+) -> None:
+    params = {"filter": text, "limit": "1000", **({"filter-lang": lang} if lang else {})}
+    answer = http.get("/collections/level5_grid/items", params=params)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["numberMatched"] == matched
+
+
+def test_cql2_filter_equals_the_plain_selection(http: httpx.Client, data: Dataset) -> None:
+    # the filter and the GEOS reference agree feature for feature
+    point = shapely.Point(110.3005, 25.2785)
+    found = http.get(
+        "/collections/level4_community/items",
+        params={"filter": f"S_INTERSECTS(geometry, {point.buffer(0.01).wkt})", "limit": "1000"},
+    ).json()
+    grids = data.grids
+    expected = sorted(
+        c for c, lv, g in zip(grids.codes, grids.levels, grids.geometries, strict=True)
+        if lv == 4 and g.intersects(point.buffer(0.01))
+    )  # fmt: skip
+    assert sorted(f["id"] for f in found["features"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        ({"filter": "colour = 'red'"}, "no such property"),
+        ({"filter": "level + 1 = 6"}, "not supported"),
+        ({"filter": "level = "}, "not cql2-text"),
+        ({"filter": "level = 5", "filter-lang": "ecql"}, "use cql2-text or cql2-json"),
+        ({"filter": "level = 5", "filter-crs": "EPSG:4546"}, "filter-crs"),
+        ({"filter": "{not json", "filter-lang": "cql2-json"}, "not cql2-json"),
+        ({"filter": "NOT " * 3000 + "level = 5"}, "'filter'"),
+        ({"filter": "x" * 30_000}, "over 20,000 characters"),
+    ],
+)
+def test_bad_cql2_filters_are_400_naming_the_problem(
+    http: httpx.Client, params: dict[str, str], says: str
+) -> None:
+    answer = http.get("/collections/level5_grid/items", params=params)
+    assert answer.status_code == 400 and says in answer.json()["description"]
+    assert len(answer.json()["description"]) < 500  # the filter is echoed, not copied whole

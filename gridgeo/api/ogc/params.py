@@ -28,6 +28,9 @@ ITEMS_PARAMETERS = frozenset(
         "parent_code",
         "sortby",
         "properties",
+        "filter",
+        "filter-lang",
+        "filter-crs",
     }
 )
 ITEM_PARAMETERS = frozenset({"crs", "f"})

@@ -18,6 +18,7 @@ from gridgeo.api.ogc import documents
 from gridgeo.api.ogc.catalog import FeatureTable, catalog_for
 from gridgeo.api.ogc.crs import CRS84, STORAGE_CRS, bbox_polygon, parse_crs
 from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, not_found
+from gridgeo.api.ogc.filters import filter_mask
 from gridgeo.api.ogc.openapi import to_openapi30
 from gridgeo.api.ogc.params import (
     DEFAULT_LIMIT,
@@ -202,6 +203,21 @@ def items(
         str | None,
         Query(description="Only these properties, comma-separated", examples=["code,name"]),
     ] = None,
+    filter: Annotated[
+        str | None,
+        Query(
+            description="CQL2 filter (OGC API Features Part 3): comparisons, AND/OR/NOT, "
+            "LIKE, BETWEEN, IN, IS NULL, S_INTERSECTS and the other spatial functions",
+            examples=["level = 5 AND name LIKE '文明%'"],
+        ),
+    ] = None,
+    filter_lang: Annotated[
+        str | None, Query(alias="filter-lang", description="cql2-text (default) or cql2-json")
+    ] = None,
+    filter_crs: Annotated[
+        str | None,
+        Query(alias="filter-crs", description="CRS of the filter's geometries (default CRS84)"),
+    ] = None,
     f: Format = None,
 ) -> Response:
     table = _table(data, collection_id)
@@ -220,6 +236,8 @@ def items(
     elif bbox_crs is not None:
         parse_crs(bbox_crs, "bbox-crs")
     selected = table.select(area, parent_code, equals)
+    if filter is not None:
+        selected = selected[filter_mask(table, filter, filter_lang, filter_crs)[selected]]
     keys = parse_sortby(sortby, table.queryables)
     if keys:
         selected = table.sort(selected, keys)
