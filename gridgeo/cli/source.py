@@ -96,7 +96,6 @@ def load_source(
             assume_crs=getattr(args, "assume_crs", None),
             **files,
         )
-    # the store's modules (SQLAlchemy) only when the store is used: --help stays instant
     return _replace_files(store_dataset(args, cfg), files)
 
 
