@@ -32,6 +32,10 @@ SAMPLE_PARAMS = {
     "task_id": "1",
     "path": "leaflet.js",
     "name": "swagger-ui.css",
+    "tileMatrixSetId": "WebMercatorQuad",
+    "tileMatrix": "14",
+    "tileRow": "7002",
+    "tileCol": "13211",
 }
 
 

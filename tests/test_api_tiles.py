@@ -389,3 +389,33 @@ def test_tiles_never_fail_with_5xx(
 @pytest.fixture(scope="module")
 def local(data: Dataset) -> TestClient:
     return TestClient(create_app(data=data), raise_server_exceptions=False)
+
+
+def test_ogc_api_tiles_paths_serve_the_same_tiles(local: TestClient) -> None:
+    client = local
+    sets = client.get("/tileMatrixSets").json()["tileMatrixSets"]
+    assert [s["id"] for s in sets] == ["WebMercatorQuad"]
+    tms = client.get("/tileMatrixSets/WebMercatorQuad").json()
+    assert tms["id"] == "WebMercatorQuad" and len(tms["tileMatrices"]) == 25
+    assert client.get("/tileMatrixSets/WorldCRS84Quad").status_code == 404
+
+    links = client.get("/collections/level5_grid").json()["links"]
+    assert any(link["rel"].endswith("/tilesets-vector") for link in links)
+    listed = client.get("/collections/level5_grid/tiles").json()["tilesets"]
+    assert listed[0]["tileMatrixSetURI"].endswith("/WebMercatorQuad")
+    tileset = client.get("/collections/level5_grid/tiles/WebMercatorQuad").json()
+    [template] = [link for link in tileset["links"] if link["rel"] == "item"]
+    assert template["templated"] and template["href"].endswith(
+        "/collections/level5_grid/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}"
+    )
+    # the tile over a sample grid in both numberings: the same bytes
+    import morecantile
+
+    t = morecantile.tms.get("WebMercatorQuad").tile(110.2965, 25.2775, 14)
+    xyz = client.get(f"/tiles/level5_grid/{t.z}/{t.x}/{t.y}.mvt")
+    ogc = client.get(f"/collections/level5_grid/tiles/WebMercatorQuad/{t.z}/{t.y}/{t.x}")
+    assert xyz.status_code == ogc.status_code == 200 and xyz.content == ogc.content
+    assert client.get("/collections/level5_grid/tiles/WebMercatorQuad/99/0/0").status_code == 404
+    assert client.get("/collections/nothing/tiles").status_code == 404
+    conformance = client.get("/conformance").json()["conformsTo"]
+    assert any(c.endswith("ogcapi-tiles-1/1.0/conf/mvt") for c in conformance)

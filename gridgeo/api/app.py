@@ -19,6 +19,7 @@ from gridgeo.api.routers import (
     features,
     health,
     lookup,
+    ogc_tiles,
     open311,
     tiles,
     versions,
@@ -88,7 +89,7 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     app.include_router(docs.router)  # /docs and /redoc with local assets, public like /api
     # Reads of grids need role viewer; anonymous callers have GRIDGEO_ANONYMOUS_ROLE.
     read = [Depends(security.require_viewer)]
-    for router in (features.router, tiles.router, viewer.router):
+    for router in (features.router, tiles.router, ogc_tiles.router, viewer.router):
         app.include_router(router, dependencies=read)
     app.include_router(versions.router)  # checks roles per operation
     app.include_router(edits.router)  # planner role, checked per operation

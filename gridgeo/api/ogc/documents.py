@@ -41,6 +41,13 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    # OGC API Tiles (api/routers/ogc_tiles.py): vector tiles of each collection
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
 ]
 SCHEMA_JSON = "application/schema+json"
 TITLE = "gridgeo 城市网格化管理空间服务"
@@ -70,6 +77,12 @@ def landing(base: str) -> dict[str, Any]:
             link(f"{base}/docs", "service-doc", "text/html", "The API documentation"),
             link(f"{base}/conformance", "conformance", JSON, "Conformance classes"),
             link(f"{base}/collections", "data", JSON, "The feature collections"),
+            link(
+                f"{base}/tileMatrixSets",
+                "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                JSON,
+                "The tile matrix sets of the vector tiles",
+            ),
         ],
     }
 
@@ -103,6 +116,12 @@ def collection(base: str, table: FeatureTable) -> dict[str, Any]:
                 TILEJSON_REL,
                 JSON,
                 "Mapbox vector tiles of this collection (TileJSON)",
+            ),
+            link(
+                f"{url}/tiles",
+                "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                JSON,
+                "Vector tilesets of this collection (OGC API Tiles)",
             ),
         ],
     }
