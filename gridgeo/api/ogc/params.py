@@ -78,9 +78,10 @@ def reject_unknown(params: Iterable[tuple[str, str]], allowed: frozenset[str]) -
 
 
 def check_format(f: str | None) -> None:
-    """Only JSON encodings are served (``f=json`` or ``f=geojson``)."""
+    """JSON encodings (``f=json`` or ``f=geojson``); the routes that also serve HTML
+    check ``f=html`` before calling this."""
     if f is not None and f.lower() not in JSON_FORMATS:
-        raise invalid_parameter("f", f, "unsupported format; use json or geojson")
+        raise invalid_parameter("f", f, "unsupported format; use json or geojson (or html)")
 
 
 def parse_sortby(text: str | None, known: Iterable[str]) -> list[tuple[str, bool]]:

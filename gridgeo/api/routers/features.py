@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from gridgeo.api.deps import dataset
 from gridgeo.api.ogc import documents
+from gridgeo.api.ogc import html as html_views
 from gridgeo.api.ogc.catalog import FeatureTable, catalog_for
 from gridgeo.api.ogc.crs import CRS84, STORAGE_CRS, bbox_polygon, parse_crs
 from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, not_found
@@ -78,10 +79,16 @@ def _table(data: Dataset, collection_id: str) -> FeatureTable:
 
 
 def _wants_html(request: Request, f: str | None) -> bool:
+    """``f=html``, or a browser: its Accept header puts text/html first (clients such as
+    GDAL, QGIS and OWSLib ask for JSON, or for anything)."""
     if f is not None:
         return f.lower() == "html"
     accept = request.headers.get("accept", "")
-    return "text/html" in accept
+    return accept.split(",")[0].strip().startswith("text/html")
+
+
+def _leaflet(request: Request) -> str:
+    return f"{_base(request)}/map/lib/leaflet"
 
 
 def _geojson(doc: dict[str, Any], crs_uri: str) -> GeoJSONResponse:
@@ -118,22 +125,34 @@ def conformance(f: Format = None) -> dict[str, Any]:
     return documents.conformance()
 
 
-@router.get("/collections", summary="The feature collections", responses=ERROR_RESPONSES)
-def collections(request: Request, data: Data, f: Format = None) -> dict[str, Any]:
+@router.get(
+    "/collections",
+    summary="The feature collections; HTML for browsers",
+    response_model=None,
+    responses={200: {"content": {"text/html": {}}}, **ERROR_RESPONSES},
+)
+def collections(request: Request, data: Data, f: Format = None) -> Response:
+    doc = documents.collections(_base(request), catalog_for(data))
+    if _wants_html(request, f):
+        return HTMLResponse(html_views.collections_page(doc))
     check_format(f)
-    return documents.collections(_base(request), catalog_for(data))
+    return SafeJSONResponse(doc)
 
 
 @router.get(
     "/collections/{collectionId}",
-    summary="One collection: extent, CRS list, links",
-    responses=ERROR_RESPONSES,
+    summary="One collection: extent, CRS list, links; HTML for browsers",
+    response_model=None,
+    responses={200: {"content": {"text/html": {}}}, **ERROR_RESPONSES},
 )
 def collection(
     request: Request, data: Data, collection_id: CollectionId, f: Format = None
-) -> dict[str, Any]:
+) -> Response:
+    doc = documents.collection(_base(request), _table(data, collection_id))
+    if _wants_html(request, f):
+        return HTMLResponse(html_views.collection_page(doc))
     check_format(f)
-    return documents.collection(_base(request), _table(data, collection_id))
+    return SafeJSONResponse(doc)
 
 
 @router.get(
@@ -222,7 +241,9 @@ def items(
 ) -> Response:
     table = _table(data, collection_id)
     reject_unknown(request.query_params.multi_items(), ITEMS_PARAMETERS | table.queryables.keys())
-    check_format(f)
+    html = _wants_html(request, f)
+    if not html:
+        check_format(f)
     # a property name in the query string selects by equality (Part 3 queryables)
     equals = {
         name: value
@@ -258,7 +279,10 @@ def items(
         )
     )
     features = documents.features_in(table, page, out_crs, wanted)
-    return _geojson(documents.feature_collection(features, len(selected), links), out_crs.uri)
+    doc = documents.feature_collection(features, len(selected), links)
+    if html:
+        return HTMLResponse(html_views.items_page(table.info.title, doc, _leaflet(request)))
+    return _geojson(doc, out_crs.uri)
 
 
 @router.get(
@@ -281,10 +305,15 @@ def item(
     f: Format = None,
 ) -> Response:
     reject_unknown(request.query_params.multi_items(), ITEM_PARAMETERS)
-    check_format(f)
+    html = _wants_html(request, f)
+    if not html:
+        check_format(f)
     table = _table(data, collection_id)
     out_crs = parse_crs(crs, "crs")
     position = table.position_of.get(feature_id)
     if position is None:
         raise not_found(f"no feature {feature_id!r} in collection {collection_id!r}")
-    return _geojson(documents.item(_base(request), table, position, out_crs), out_crs.uri)
+    doc = documents.item(_base(request), table, position, out_crs)
+    if html:
+        return HTMLResponse(html_views.item_page(table.info.title, doc, _leaflet(request)))
+    return _geojson(doc, out_crs.uri)
