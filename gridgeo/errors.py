@@ -61,3 +61,11 @@ class TextError(GridgeoError, ValueError):
 
 class StoreError(GridgeoError):
     """The store cannot be opened or used (bad URL, missing extension, no server)."""
+
+
+class RateLimitError(GridgeoError):
+    """Too many costly requests from one caller (HTTP 429 with Retry-After)."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

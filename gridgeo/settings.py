@@ -86,6 +86,12 @@ class Settings(BaseSettings):
         description="The store: sqlite:///FILE (embedded SpatiaLite, default) or "
         "postgresql+psycopg://USER@HOST/DB (PostGIS).",
     )
+    costly_per_minute: int = Field(
+        30,
+        ge=0,
+        description="Costly requests (version diffs and features, uploads, edits) a caller "
+        "may make a minute, in bursts of as many; over it, 429 with Retry-After. 0: no limit.",
+    )
     reload_interval_s: float = Field(
         2.0,
         gt=0,

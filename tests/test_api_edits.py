@@ -156,3 +156,21 @@ def test_a_new_grid_drawn_in_a_community(env: tuple[TestClient, dict[str, str]])
                                                            [100.01, 20.01]]}]}  # fmt: skip
     refused = client.post("/v1/versions/1/edits", json=outside, headers=as_planner(keys))
     assert refused.status_code == 400 and "lies in no community" in refused.json()["detail"]
+
+
+def test_costly_requests_are_limited_per_caller(store_url: str) -> None:
+    app = create_app(Settings(database_url=store_url, costly_per_minute=3))
+    keys = role_keys(Store(store_url))
+    with TestClient(app) as client:
+        planner = as_planner(keys)
+        answers = [client.get("/v1/versions/1/diff/1", headers=planner) for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        refused = answers[-1]
+        assert 1 <= int(refused.headers["Retry-After"]) <= 20
+        assert "planner-key" in refused.json()["detail"]
+        assert "GRIDGEO_COSTLY_PER_MINUTE" in refused.json()["detail"]
+        # another caller has a bucket of its own; cheap reads are not counted
+        admin = {"X-API-Key": keys["admin"]}
+        assert client.get("/v1/versions/1/diff/1", headers=admin).status_code == 200
+        assert client.get("/v1/versions", headers=planner).status_code == 200
+        assert client.get("/v1/lookup?lon=110.3005&lat=25.2785").status_code == 200

@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 
 from gridgeo import __version__
 from gridgeo.api import errors, lookup_service, security
+from gridgeo.api.limits import TokenBuckets
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routers import (
     assessment,
@@ -79,6 +80,9 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     app.state.live = live
     app.state.store = live.store
     app.state.webhooks = webhooks
+    app.state.costly_limits = (
+        TokenBuckets(settings.costly_per_minute) if settings.costly_per_minute else None
+    )
     errors.install(app)
     security.install(app, settings)
     # First in the route table: matching is linear and each router passed over costs a few

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar
 
@@ -28,6 +29,7 @@ from gridgeo.errors import (
     GridgeoError,
     InputFileError,
     NotFoundError,
+    RateLimitError,
     StoreError,
 )
 
@@ -46,6 +48,7 @@ STATUS_BY_ERROR: dict[type[GridgeoError], int] = {
     MediaError: 400,
     AssessmentError: 400,
     StoreError: 503,
+    RateLimitError: 429,
     GridgeoError: 400,
 }
 
@@ -68,6 +71,9 @@ def install(app: FastAPI) -> None:
             body["allowed"] = [a.value for a in exc.allowed]
         if isinstance(exc, StoreError):
             return _unavailable(str(exc))
+        if isinstance(exc, RateLimitError):
+            wait = str(max(1, math.ceil(exc.retry_after_s)))
+            return SafeJSONResponse(body, status_code=429, headers={"Retry-After": wait})
         return SafeJSONResponse(body, status_code=status_for(exc))
 
     app.add_exception_handler(GridgeoError, handle)

@@ -20,6 +20,7 @@ from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 from gridgeo.api.deps import RowId
+from gridgeo.api.limits import limited
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routers.versions import SettingsDep, StoreDep
 from gridgeo.api.routing import GatedRouter
@@ -90,7 +91,7 @@ def _operation(item: OperationIn) -> Operation:
     return Rename(item.code, name=item.name, attributes=item.attributes)
 
 
-Planner = Annotated[Caller, Depends(require(Role.PLANNER))]
+Planner = Annotated[Caller, Depends(limited(require(Role.PLANNER)))]
 
 
 @router.get(

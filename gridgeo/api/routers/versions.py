@@ -17,6 +17,7 @@ import shapely
 from fastapi import Depends, File, Form, HTTPException, Query, Request, UploadFile
 
 from gridgeo.api.deps import RowId
+from gridgeo.api.limits import limited
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import (
@@ -75,7 +76,7 @@ def upload(
     *,
     store: StoreDep,
     settings: SettingsDep,
-    who: Annotated[Caller, Depends(require(Role.PLANNER))],
+    who: Annotated[Caller, Depends(limited(require(Role.PLANNER)))],
     file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage or zipped Shapefile")],
     commit: Annotated[bool, Form(description="write a draft version (default: dry run)")] = False,
     note: Annotated[str, Form(max_length=2000)] = "",
@@ -196,7 +197,7 @@ def diff(
     settings: SettingsDep,
     old: RowId,
     new: RowId,
-    _: Annotated[Caller, Depends(require(Role.PLANNER))],
+    _: Annotated[Caller, Depends(limited(require(Role.PLANNER)))],
     format: Annotated[Literal["json", "geojson"], Query()] = "json",
 ) -> SafeJSONResponse:
     """Planners only: two whole versions are loaded and compared, seconds of CPU at city
