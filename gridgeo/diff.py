@@ -55,7 +55,7 @@ from shapely.errors import GEOSException
 from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
-from gridgeo.crs import STORAGE_EPSG, MetricFrame, local_metres
+from gridgeo.crs import STORAGE_EPSG, MetricFrame, area_m2
 from gridgeo.geometry import EMPTY, make_valid_polygonal, polygonal
 from gridgeo.geometry import difference as robust_difference
 from gridgeo.geometry import intersection as robust_intersection
@@ -384,14 +384,6 @@ def diff_grids(
     )
 
 
-def _areas_m2(geoms: Objects | list[BaseGeometry]) -> npt.NDArray[np.float64]:
-    """Areas in m² on the CGCS2000 ellipsoid, as validation measures them (an affine local
-    map: a sliver between a long edge and extra vertices on it stays as thin as it is)."""
-    if len(geoms) == 0:
-        return np.zeros(0)
-    return np.asarray(shapely.area(local_metres(np.asarray(geoms, dtype=object))), dtype=float)
-
-
 def _pairs_by_code(old: GridSet, new: GridSet) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Positions in ``old`` and ``new`` of the codes both have (first occurrence of each)."""
     pairs = [(i, new.position_of[c]) for c, i in old.position_of.items() if c in new.position_of]
@@ -434,13 +426,13 @@ class _Context:
             return []
         gained = self._real(_overlay(shapely.difference, robust_difference, b[todo], a[todo]))
         lost = self._real(_overlay(shapely.difference, robust_difference, a[todo], b[todo]))
-        gained_m2, lost_m2 = _areas_m2(gained), _areas_m2(lost)
+        gained_m2, lost_m2 = area_m2(gained), area_m2(lost)
         real = np.flatnonzero(gained_m2 + lost_m2 > self.tolerance_m2)
         if real.size == 0:
             return []
         sel = todo[real]
-        area_old = _areas_m2(a[sel])
-        area_new = _areas_m2(b[sel])
+        area_old = area_m2(a[sel])
+        area_new = area_m2(b[sel])
         moved = _overlay(shapely.union, _robust_union, gained[real], lost[real])
         out = []
         for k, (i, j) in enumerate(zip(old_pos[sel], new_pos[sel], strict=True)):
@@ -472,7 +464,7 @@ class _Context:
             reparented = old_parent != self.new.parent_codes[j]
             if not (renamed or reparented):
                 continue
-            area = float(_areas_m2([self.new_geoms[j]])[0])
+            area = float(area_m2([self.new_geoms[j]])[0])
             grid = self._new_grid(j) | {"area_m2": area, "geometry": self.new_geoms[j]}
             if renamed:
                 out.append(GridChange(kind="renamed", old_name=old_name, **grid))
@@ -514,8 +506,8 @@ class _Context:
         if qi.size == 0:
             return []
         inter = _overlay(shapely.intersection, robust_intersection, a[qi], b[ti])
-        inter_m2 = _areas_m2(inter)
-        union_m2 = _areas_m2(a)[qi] + _areas_m2(b)[ti] - inter_m2
+        inter_m2 = area_m2(inter)
+        union_m2 = area_m2(a)[qi] + area_m2(b)[ti] - inter_m2
         iou = np.divide(inter_m2, union_m2, out=np.zeros_like(inter_m2), where=union_m2 > 0)
         ok = (iou >= min_iou) | ((union_m2 - inter_m2 <= self.tolerance_m2) & (union_m2 > 0))
         out = []
@@ -539,8 +531,8 @@ class _Context:
         old_pos, new_pos = old_pos[differ], new_pos[differ]
         if old_pos.size == 0:
             return []
-        area = _areas_m2(self.new_geoms[new_pos])
-        area_old = _areas_m2(self.old_geoms[old_pos])
+        area = area_m2(self.new_geoms[new_pos])
+        area_old = area_m2(self.old_geoms[old_pos])
         return [
             GridChange(
                 kind="recoded",
@@ -558,7 +550,7 @@ class _Context:
     def whole(self, kind: ChangeKind, positions: npt.NDArray[np.intp]) -> list[GridChange]:
         """``added`` (positions in new) or ``removed`` (positions in old) grids."""
         side, geoms = (self.new, self.new_geoms) if kind == "added" else (self.old, self.old_geoms)
-        area = _areas_m2(geoms[positions]) if positions.size else np.empty(0)
+        area = area_m2(geoms[positions]) if positions.size else np.empty(0)
         sign = 1.0 if kind == "added" else -1.0
         return [
             GridChange(

@@ -41,7 +41,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import split as split_by_line
 
 from gridgeo.codes import next_sequences
-from gridgeo.crs import local_metres
+from gridgeo.crs import area_m2
 from gridgeo.errors import GridgeoError
 from gridgeo.levels import Level
 from gridgeo.model import CORE_COLUMNS, GridSet
@@ -273,15 +273,18 @@ def _add_grid(
     code = _next_code(grids, community, taken)
     frame = grids.frame.copy()
     cut: list[str] = []
-    for i in _children(grids, community):
-        rest = _drop_specks(shapely.difference(grids.geometries[i], shape), settings)
+    children = _children(grids, community)
+    covered = area_m2(shapely.intersection(grids.geometries[children], shape))
+    for i in (i for i, a in zip(children, covered, strict=True) if a > 0):
+        # only the grids the new one covers change; a multi-part grid elsewhere stays
+        geom = grids.geometries[i]
+        rest = _drop_specks(shapely.difference(geom, shape), settings)
         if rest.is_empty:
             raise EditError(f"the new grid would cover {grids.label(i)} whole: merge grids instead")
-        if not isinstance(rest, Polygon):
+        if _polygon_count(rest) > _polygon_count(geom):
             raise EditError(f"the new grid would cut {grids.label(i)} in two pieces")
-        if not rest.equals(grids.geometries[i]):
-            frame.loc[i, "geometry"] = rest
-            cut.append(str(grids.codes[i]))
+        frame.loc[i, "geometry"] = rest
+        cut.append(str(grids.codes[i]))
     name = check_text("name", op.name.strip()) if op.name.strip() else f"新网格{code[-3:]}"
     frame = _append(frame, None, code=code, name=name, geometry=shape, parent=community)
     taken_from = f", taken from {', '.join(cut)}" if cut else ""
@@ -431,26 +434,23 @@ def _append(
     return pd.concat([frame, row], ignore_index=True)
 
 
+def _polygon_count(geom: BaseGeometry) -> int:
+    return sum(1 for p in shapely.get_parts(geom) if isinstance(p, Polygon) and not p.is_empty)
+
+
 def _drop_specks(geom: BaseGeometry, settings: ValidationSettings) -> BaseGeometry:
     """``geom`` without the polygons and holes too small to be real (overlay debris)."""
     polys = [p for p in shapely.get_parts(geom) if isinstance(p, Polygon)]
+    big = area_m2(polys) > settings.area_tolerance_m2
     kept = []
-    for p in polys:
-        if _area_m2(p) <= settings.area_tolerance_m2:
-            continue
-        holes = [h for h in p.interiors if _area_m2(Polygon(h)) > settings.area_tolerance_m2]
+    for p in (p for p, keep in zip(polys, big, strict=True) if keep):
+        rings = [Polygon(h) for h in p.interiors]
+        holes = [h.exterior for h, a in zip(rings, area_m2(rings), strict=True)
+                 if a > settings.area_tolerance_m2]  # fmt: skip
         kept.append(Polygon(p.exterior, holes))
     if not kept:
         return Polygon()
     return kept[0] if len(kept) == 1 else MultiPolygon(kept)
-
-
-def _count_parts(geom: BaseGeometry) -> int:
-    return sum(1 for p in shapely.get_parts(geom) if isinstance(p, Polygon) and not p.is_empty)
-
-
-def _area_m2(geom: BaseGeometry) -> float:
-    return float(shapely.area(local_metres([geom])[0]))
 
 
 def _moved(geom: BaseGeometry, at: Point, to: Point) -> BaseGeometry | None:

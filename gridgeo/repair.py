@@ -34,7 +34,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gridgeo.crs import local_metres
+from gridgeo.crs import area_m2
 from gridgeo.geometry import (
     difference,
     holes,
@@ -100,7 +100,7 @@ class _Repairer:
 
     def area(self, geom: BaseGeometry) -> float:
         """Area in m² of an EPSG:4490 geometry."""
-        return float(shapely.area(local_metres([geom])[0]))
+        return float(area_m2([geom])[0])
 
     def real(self, geom: BaseGeometry) -> Pieces:
         """The pieces of an overlay result that are not artefacts (as validation counts them)."""
@@ -228,7 +228,7 @@ class _Repairer:
             pieces = parts(self.geoms[i])
             if len(pieces) < 2:
                 continue
-            small = shapely.area(local_metres(pieces)) < self.settings.tiny_part_m2
+            small = area_m2(pieces) < self.settings.tiny_part_m2
             crumbs = [q for q, s in zip(pieces, small, strict=True) if s]
             if not crumbs:
                 continue

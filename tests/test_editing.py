@@ -7,6 +7,7 @@ import doctest
 import numpy as np
 import pytest
 import shapely
+import shapely.affinity
 from conftest import SAMPLE
 from shapely.geometry import MultiPolygon, Point, box
 
@@ -213,7 +214,10 @@ def test_a_refused_edit_refuses_the_whole_batch(sample: GridSet) -> None:
 def test_a_new_grid_leaves_the_grids_it_does_not_touch_alone(sample: GridSet) -> None:
     geoms = sample.geometries.copy()
     two = sample.position_of[TWO]
-    geoms[two] = MultiPolygon([geoms[two]])  # a multi-part sibling the new grid is far from
+    # a sibling of two parts (a detached corner) that the new grid is far from
+    corner = shapely.affinity.scale(geoms[two], 0.1, 0.1)
+    geoms[two] = MultiPolygon([geoms[two].difference(corner.buffer(1e-5)), corner])
+    assert len(geoms[two].geoms) == 2
     grids = sample.with_geometries(geoms)
     centre = geom(grids, ONE).representative_point()
     square = box(centre.x - 0.0002, centre.y - 0.0002, centre.x + 0.0002, centre.y + 0.0002)
