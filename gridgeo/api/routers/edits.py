@@ -12,10 +12,8 @@ by someone else meanwhile. Planner role for both.
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import shapely
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
@@ -107,34 +105,13 @@ def features(
 ) -> SafeJSONResponse:
     with store.reading() as session:
         grids = load_grids(session, version_id, settings.scheme)
-    keep = [i for i in range(len(grids)) if level is None or int(grids.levels[i]) in level]
-    extra = [c for c in grids.frame.columns if c not in ("geometry", "ref")]
-    rows = grids.frame.iloc[keep]
-    geoms = shapely.to_geojson(grids.geometries[keep]).tolist()
-    features = [
-        {
-            "type": "Feature",
-            "id": row["code"],
-            "properties": {c: _plain(row[c]) for c in extra},
-            "geometry": geometry,
-        }
-        for (_, row), geometry in zip(rows.iterrows(), geoms, strict=True)
-    ]
-    body = {"type": "FeatureCollection", "version": version_id, "features": features}
-    return _geojson(body)
-
-
-def _geojson(body: dict[str, Any]) -> SafeJSONResponse:
-    # the geometries are GEOS' GeoJSON text: parse once so the answer is one document
-    for feature in body["features"]:
-        feature["geometry"] = json.loads(feature["geometry"])
+    frame = grids.frame.drop(columns=["ref"])
+    if level is not None:
+        frame = frame[frame["level"].isin(level)]
+    # geopandas writes the GeoJSON (ids are the codes; missing values null)
+    body = frame.set_index("code", drop=False).to_geo_dict(na="null")
+    body["version"] = version_id
     return SafeJSONResponse(body, media_type="application/geo+json")
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    return value
 
 
 @router.post(

@@ -8,6 +8,7 @@ OGC exception documents (400 bad parameter, 404 unknown collection or feature).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
@@ -87,6 +88,16 @@ def _wants_html(request: Request, f: str | None) -> bool:
     return accept.split(",")[0].strip().startswith("text/html")
 
 
+def _document(
+    request: Request, f: str | None, doc: dict[str, Any], page: Callable[[dict[str, Any]], str]
+) -> Response:
+    """``doc`` as JSON, or as its HTML ``page`` for ``f=html`` and browsers."""
+    if _wants_html(request, f):
+        return HTMLResponse(page(doc))
+    check_format(f)
+    return SafeJSONResponse(doc)
+
+
 def _leaflet(request: Request) -> str:
     return f"{_base(request)}/map/lib/leaflet"
 
@@ -133,10 +144,7 @@ def conformance(f: Format = None) -> dict[str, Any]:
 )
 def collections(request: Request, data: Data, f: Format = None) -> Response:
     doc = documents.collections(_base(request), catalog_for(data))
-    if _wants_html(request, f):
-        return HTMLResponse(html_views.collections_page(doc))
-    check_format(f)
-    return SafeJSONResponse(doc)
+    return _document(request, f, doc, html_views.collections_page)
 
 
 @router.get(
@@ -149,10 +157,7 @@ def collection(
     request: Request, data: Data, collection_id: CollectionId, f: Format = None
 ) -> Response:
     doc = documents.collection(_base(request), _table(data, collection_id))
-    if _wants_html(request, f):
-        return HTMLResponse(html_views.collection_page(doc))
-    check_format(f)
-    return SafeJSONResponse(doc)
+    return _document(request, f, doc, html_views.collection_page)
 
 
 @router.get(
