@@ -69,3 +69,7 @@ class RateLimitError(GridgeoError):
     def __init__(self, message: str, retry_after_s: float) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class TooLargeError(GridgeoError):
+    """An upload or request over a configured size limit (HTTP 413)."""

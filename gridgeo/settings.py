@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gridgeo.codes import CodeScheme
+from gridgeo.roles import Role
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
@@ -89,8 +90,41 @@ class Settings(BaseSettings):
     costly_per_minute: int = Field(
         30,
         ge=0,
-        description="Costly requests (version diffs and features, uploads, edits) a caller "
-        "may make a minute, in bursts of as many; over it, 429 with Retry-After. 0: no limit.",
+        description="Costly requests (version diffs and features, uploads, edits, loads of "
+        "an older version, large batches) a caller may make a minute, in bursts of as many; "
+        "over it, 429 with Retry-After. 0: no limit. Anonymous callers and roles not in "
+        "costly_per_minute_by_role.",
+    )
+    costly_per_minute_by_role: dict[str, int] = Field(
+        default_factory=lambda: {"planner": 120, "admin": 600},
+        description="The same per role, for the roles named (JSON, e.g. "
+        '{"anonymous": 10, "planner": 120, "admin": 0}; 0: no limit).',
+    )
+
+    @field_validator("costly_per_minute_by_role")
+    @classmethod
+    def _known_roles(cls, value: dict[str, int]) -> dict[str, int]:
+        known = {"anonymous", *(r.value for r in Role)}
+        for name, rate in value.items():
+            if name not in known:
+                raise ValueError(f"{name!r} is not a role; roles: {', '.join(sorted(known))}")
+            if rate < 0:
+                raise ValueError(f"{name}: {rate} is negative (0 means no limit)")
+        return value
+
+    costly_workers: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Costly requests worked on at once in one service process (threads): "
+        "they share the cores with every lookup, and each holds its data in memory.",
+    )
+    costly_queue: int = Field(
+        8,
+        ge=0,
+        le=10_000,
+        description="Costly requests that may wait for a free worker; more are refused "
+        "with 429 and Retry-After at once.",
     )
     reload_interval_s: float = Field(
         2.0,

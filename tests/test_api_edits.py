@@ -158,8 +158,11 @@ def test_a_new_grid_drawn_in_a_community(env: tuple[TestClient, dict[str, str]])
     assert refused.status_code == 400 and "lies in no community" in refused.json()["detail"]
 
 
-def test_costly_requests_are_limited_per_caller(store_url: str) -> None:
-    app = create_app(Settings(database_url=store_url, costly_per_minute=3))
+def test_costly_requests_are_limited_per_caller_and_role(store_url: str) -> None:
+    settings = Settings(
+        database_url=store_url, costly_per_minute=30, costly_per_minute_by_role={"planner": 3}
+    )
+    app = create_app(settings)
     keys = role_keys(Store(store_url))
     with TestClient(app) as client:
         planner = as_planner(keys)
@@ -168,9 +171,13 @@ def test_costly_requests_are_limited_per_caller(store_url: str) -> None:
         refused = answers[-1]
         assert 1 <= int(refused.headers["Retry-After"]) <= 20
         assert "planner-key" in refused.json()["detail"]
-        assert "GRIDGEO_COSTLY_PER_MINUTE" in refused.json()["detail"]
-        # another caller has a bucket of its own; cheap reads are not counted
+        assert "role planner" in refused.json()["detail"]
+        assert "GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE" in refused.json()["detail"]
+        # another caller has a bucket of its own, at its role's rate (admin: the default 30)
         admin = {"X-API-Key": keys["admin"]}
-        assert client.get("/v1/versions/1/diff/1", headers=admin).status_code == 200
+        assert all(
+            client.get("/v1/versions/1/diff/1", headers=admin).status_code == 200
+            for _ in range(5)
+        )
         assert client.get("/v1/versions", headers=planner).status_code == 200
         assert client.get("/v1/lookup?lon=110.3005&lat=25.2785").status_code == 200

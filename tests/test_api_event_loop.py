@@ -55,6 +55,7 @@ def test_loading_an_old_version_does_not_block_other_lookups(
         return current
 
     monkeypatch.setattr(live, "as_of", slow_as_of)
+    monkeypatch.setattr(live, "cached", lambda version: None)  # not held: to be loaded
     order = asyncio.run(finish_order(app, ("GET", POINT + "&version=1", None), POINT))
     assert loading.is_set() and order == ["quick", "slow"]
 

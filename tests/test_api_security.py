@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import secrets
 import sqlite3
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ from keyhelpers import role_keys
 from gridgeo.api import security
 from gridgeo.api.app import create_app
 from gridgeo.api.security import Role
+from gridgeo.errors import TooLargeError
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
 
@@ -99,8 +102,8 @@ def test_only_a_key_lookup_leaves_the_event_loop(
     client: TestClient, db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The role dependency checks anonymous callers on the event loop; a presented key
-    (a store query) is looked up in the thread pool once, then answered from memory
-    for a few seconds (found or not), on the event loop."""
+    reads the store's keys (a query) in the thread pool once, then is answered from
+    memory for a few seconds, on the event loop; so is an unknown key soon after."""
     hops: list[str] = []
 
     async def counted(func, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -117,7 +120,29 @@ def test_only_a_key_lookup_leaves_the_event_loop(
         assert r.status_code == 200 and hops == ["authorize"]
     for _ in range(2):
         r = client.get("/collections", headers={"X-API-Key": "ggk_not-a-key-of-this-test"})
-        assert r.status_code == 401 and hops == ["authorize", "authorize"]
+        assert r.status_code == 401 and hops == ["authorize"]
+
+
+def test_a_flood_of_bogus_keys_costs_no_query_each(
+    client: TestClient, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[float] = []
+    real = security._read_keys
+
+    def counted(store: Store) -> object:
+        reads.append(time.monotonic())
+        return real(store)
+
+    monkeypatch.setattr(security, "_read_keys", counted)
+    good = security.create_key(Store(db), "flood-survivor", Role.VIEWER, actor="test")
+    start = time.monotonic()
+    for n in range(300):
+        bogus = {"X-API-Key": f"ggk_bogus-{n}-{secrets.token_hex(8)}"}
+        assert client.get("/collections", headers=bogus).status_code == 401
+    elapsed = time.monotonic() - start
+    # the keys are read again at most every KEY_MISS_SECONDS, not once per bogus key
+    assert len(reads) <= 2 + elapsed / security.KEY_MISS_SECONDS, (len(reads), elapsed)
+    assert client.get("/collections", headers={"X-API-Key": good}).status_code == 200
 
 
 def test_keys_stored_hashed(db: str, keys: dict[str, str]) -> None:
@@ -193,18 +218,9 @@ def test_zip_slip_refused(tmp_path: Path, name: str) -> None:
 
 def test_zip_bomb_refused(tmp_path: Path) -> None:
     bomb = _zip({"a.shp": b"\0" * 2_000_000})  # compresses to a few kB
-    with pytest.raises(security.TooLargeError, match="unpacks to more than"):
+    with pytest.raises(TooLargeError, match="unpacks to more than"):
         security.extract_zip_safely(bomb, tmp_path, max_total_bytes=1_000_000)
     ok = security.extract_zip_safely(
         _zip({"d/a.shp": b"1", "d/a.dbf": b"2"}), tmp_path, max_total_bytes=100
     )
     assert sorted(p.name for p in ok) == ["a.dbf", "a.shp"]
-
-
-def test_upload_counts() -> None:
-    s = Settings(max_upload_features=10, max_upload_vertices=100)
-    security.check_upload_counts(10, 100, s)
-    with pytest.raises(security.TooLargeError, match="11 features"):
-        security.check_upload_counts(11, 5, s)
-    with pytest.raises(security.TooLargeError, match="GRIDGEO_MAX_UPLOAD_VERTICES"):
-        security.check_upload_counts(1, 101, s)

@@ -203,7 +203,7 @@ def test_upload_refusals(env: tuple[TestClient, dict[str, str]], tmp_path: Path)
         "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4490"}},
     }
     r = _upload(client, json.dumps(many).encode(), "many.geojson", key)
-    assert r.status_code == 413 and "5001 features" in r.json()["detail"]
+    assert r.status_code == 413 and "over 5000 features" in r.json()["detail"]
 
     # A zipped Shapefile is read from the safe extraction.
     shp = tmp_path / "shp"

@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 
 from gridgeo import __version__
 from gridgeo.api import errors, lookup_service, security
-from gridgeo.api.limits import TokenBuckets
+from gridgeo.api.limits import CallerLimits, CostlyPool
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routers import (
     assessment,
@@ -80,9 +80,10 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     app.state.live = live
     app.state.store = live.store
     app.state.webhooks = webhooks
-    app.state.costly_limits = (
-        TokenBuckets(settings.costly_per_minute) if settings.costly_per_minute else None
+    app.state.costly_limits = CallerLimits(
+        settings.costly_per_minute, settings.costly_per_minute_by_role
     )
+    app.state.costly_pool = CostlyPool(settings.costly_workers, settings.costly_queue)
     errors.install(app)
     security.install(app, settings)
     # First in the route table: matching is linear and each router passed over costs a few

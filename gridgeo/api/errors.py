@@ -17,7 +17,6 @@ from starlette.requests import ClientDisconnect
 from gridgeo.api.lookup_service import TooManyPointsError
 from gridgeo.api.media import MediaError
 from gridgeo.api.responses import SafeJSONResponse
-from gridgeo.api.security import TooLargeError
 from gridgeo.assessment import AssessmentError
 from gridgeo.caseflow import ActionInputError, ForbiddenActionError, IllegalActionError
 from gridgeo.errors import (
@@ -31,6 +30,7 @@ from gridgeo.errors import (
     NotFoundError,
     RateLimitError,
     StoreError,
+    TooLargeError,
 )
 
 STATUS_BY_ERROR: dict[type[GridgeoError], int] = {

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from gridgeo.api.security import TooLargeError
-from gridgeo.errors import GridgeoError
+from gridgeo.errors import GridgeoError, TooLargeError
 from gridgeo.store.cases import MediaUpload
 
 ACCEPTED = {

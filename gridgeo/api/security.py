@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
 
 from fastapi import FastAPI, HTTPException, Request
 from sqlalchemy import select
@@ -39,7 +40,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 
 from gridgeo.caseflow import Actor
-from gridgeo.errors import ConflictError, GridgeoError, InputFileError, NotFoundError
+from gridgeo.errors import (
+    ConflictError,
+    InputFileError,
+    NotFoundError,
+    TooLargeError,
+)
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
@@ -84,10 +90,6 @@ class AccessDenied(HTTPException):
         headers = {"WWW-Authenticate": AUTHENTICATE} if status_code == 401 else None
         super().__init__(status_code=status_code, detail=message, headers=headers)
         self.message = message
-
-
-class TooLargeError(GridgeoError):
-    """An upload over a configured limit (413)."""
 
 
 # --- keys in the store --------------------------------------------------------------------
@@ -169,6 +171,7 @@ def create_key(
             unit=unit,
             grids=list(grids),
         )
+    forget_keys()
     return key
 
 
@@ -182,8 +185,9 @@ def revoke_key(store: Store, name: str, *, actor: str) -> KeyInfo:
             raise ConflictError(f"API key {name!r} was revoked already")
         row.revoked_at = t.utcnow()
         record(session, actor=actor, action="key.revoke", entity="api_key", entity_id=name)
-        _key_cache.pop((id(store), row.key_hash), None)
-        return _info(row)
+        info = _info(row)
+    forget_keys()  # once committed: a read before would still see the key active
+    return info
 
 
 def _info(row: t.ApiKey) -> KeyInfo:
@@ -198,46 +202,78 @@ def list_keys(store: Store) -> list[KeyInfo]:
         return [_info(r) for r in rows]
 
 
-KEY_CACHE_SECONDS = 5.0  # a revoked key is refused by every worker within this time
-_KEY_CACHE_MAX = 10_000
-_key_cache: dict[tuple[int, str], tuple[float, Caller | None]] = {}
+KEY_CACHE_SECONDS = 5.0  # a key revoked by another process is refused within this time
+KEY_MISS_SECONDS = 0.5  # an unknown key re-reads the keys at most this often
+
+
+@dataclass
+class _KeyDirectory:
+    """Every active key of a store, by hash, as read at ``loaded_at`` (one query)."""
+
+    loaded_at: float
+    callers: dict[str, Caller]
+
+    def answer(self, hashed: str, now: float) -> tuple[bool, Caller | None]:
+        """(True, the caller or None) when this read may answer for ``hashed``: it is
+        fresh, and for an unknown key, fresh enough that a key created meanwhile by
+        another process would not be missed for long."""
+        age = now - self.loaded_at
+        found = self.callers.get(hashed)
+        if age > KEY_CACHE_SECONDS or (found is None and age > KEY_MISS_SECONDS):
+            return False, None
+        return True, found
+
+
+_directories: WeakKeyDictionary[Store, _KeyDirectory] = WeakKeyDictionary()
 
 
 def find_key(store: Store, key: str) -> Caller | None:
     """The active key matching ``key``, or None (unknown or revoked).
 
-    Answers, found or not, are remembered for :data:`KEY_CACHE_SECONDS` per store:
-    a terminal's every request and a flood of bogus keys cost no query each. A
-    key revoked in this process is forgotten at once; other workers refuse it
-    within that time.
+    Keys are few (one per person, terminal or application): each process holds all
+    of a store's active keys, read in one query and read again after
+    :data:`KEY_CACHE_SECONDS`, or after :data:`KEY_MISS_SECONDS` when a key is not
+    among them (one created meanwhile by another process). So a terminal's every
+    request costs no query, and neither does each of a flood of bogus keys: at
+    most two reads a second, whatever the flood. A key created or revoked in this
+    process is seen at once; other processes see a revocation within
+    :data:`KEY_CACHE_SECONDS`.
     """
+    hashed = hash_key(key)
     known, found = remembered_key(store, key)
     if known:
         return found
-    hashed = hash_key(key)
-    found = _find_key(store, hashed)
-    if len(_key_cache) >= _KEY_CACHE_MAX:
-        _key_cache.clear()  # bounded: a flood of distinct bogus keys cannot grow it
-    _key_cache[(id(store), hashed)] = (time.monotonic() + KEY_CACHE_SECONDS, found)
-    return found
+    directory = _read_keys(store)
+    return directory.callers.get(hashed)
 
 
 def remembered_key(store: Store, key: str) -> tuple[bool, Caller | None]:
-    """(True, the answer) when :func:`find_key` answered for ``key`` lately, else (False,
-    None): asked on the event loop, which must not wait for the store."""
-    cached = _key_cache.get((id(store), hash_key(key)))
-    if cached is not None and cached[0] > time.monotonic():
-        return True, cached[1]
-    return False, None
+    """(True, the answer) when the keys held in memory may answer for ``key``, else
+    (False, None): asked on the event loop, which must not wait for the store."""
+    directory = _directories.get(store)
+    if directory is None:
+        return False, None
+    return directory.answer(hash_key(key), time.monotonic())
 
 
-def _find_key(store: Store, hashed: str) -> Caller | None:
+def _read_keys(store: Store) -> _KeyDirectory:
     with store.reading() as session:
-        row = session.scalars(select(t.ApiKey).where(t.ApiKey.key_hash == hashed)).first()
-        if row is None or row.revoked_at is not None:
-            return None
-        grids = tuple(row.grid_codes or ())
-        return Caller(row.name, Role(row.role), True, row.unit_code, grids)
+        rows = session.scalars(select(t.ApiKey).where(t.ApiKey.revoked_at.is_(None)))
+        callers = {
+            row.key_hash: Caller(
+                row.name, Role(row.role), True, row.unit_code, tuple(row.grid_codes or ())
+            )
+            for row in rows
+        }
+    directory = _KeyDirectory(time.monotonic(), callers)
+    _directories[store] = directory
+    return directory
+
+
+def forget_keys() -> None:
+    """Drop the keys held in this process (a key was created or revoked here, perhaps
+    through another ``Store`` object): the next request reads them again."""
+    _directories.clear()
 
 
 def parse_role(value: str) -> Role:
@@ -438,20 +474,6 @@ def _is_person(obj: dict[str, Any]) -> bool:
 
 
 # --- upload limits ------------------------------------------------------------------------
-
-
-def check_upload_counts(features: int, vertices: int, settings: Settings) -> None:
-    """Refuse an upload with more features or vertices than the settings allow (413)."""
-    if features > settings.max_upload_features:
-        raise TooLargeError(
-            f"the upload has {features} features; the limit is {settings.max_upload_features} "
-            "(GRIDGEO_MAX_UPLOAD_FEATURES)"
-        )
-    if vertices > settings.max_upload_vertices:
-        raise TooLargeError(
-            f"the upload has {vertices} vertices; the limit is {settings.max_upload_vertices} "
-            "(GRIDGEO_MAX_UPLOAD_VERTICES)"
-        )
 
 
 def unsafe_member(name: str) -> str | None:

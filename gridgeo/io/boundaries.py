@@ -115,7 +115,7 @@ def read_boundary_file(
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"{path}: no such file")
-    layers = _spatial_layers(path)
+    layers = spatial_layers(path)
     frames = [
         _read_layer(path, layer, len(layers) > 1, columns or ColumnMap(), assume_crs)
         for layer in layers
@@ -123,7 +123,8 @@ def read_boundary_file(
     return GridSet.concat([GridSet.from_frame(f, scheme) for f in frames])
 
 
-def _spatial_layers(path: Path) -> list[str]:
+def spatial_layers(path: Path) -> list[str]:
+    """The names of the layers of ``path`` that hold geometries (InputFileError if none)."""
     try:
         listed = pyogrio.list_layers(path)
     except (DataSourceError, DataLayerError, OSError) as exc:

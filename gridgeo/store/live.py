@@ -163,6 +163,19 @@ class LiveDataset:
             log.info("gridgeo: now serving %s", key)
             return True
 
+    def version_at(self, at: datetime) -> int:
+        """The boundaries version published at ``at`` (a store query; NotFoundError if none)."""
+        with self.store.reading() as session:
+            return version_at(session, at)
+
+    def cached(self, version: int) -> Dataset | None:
+        """The Dataset of ``version`` if it is held in memory (served or recently asked
+        for), else None: :meth:`as_of` would load it."""
+        if version == self._current.version:
+            return self._current
+        with self._lock:
+            return self._history.get(version)
+
     def as_of(self, version: int | None = None, at: datetime | None = None) -> Dataset:
         """The Dataset of a given boundaries version, or of the one published at ``at``."""
         if version is None and at is None:
@@ -242,6 +255,14 @@ class StaticData:
     @property
     def current(self) -> Dataset:
         return self._data
+
+    def version_at(self, at: datetime) -> int:
+        raise NotFoundError(
+            "this service serves fixed data without a store: no other version or date"
+        )
+
+    def cached(self, version: int) -> Dataset | None:
+        return self._data if version == self._data.version else None
 
     def as_of(self, version: int | None = None, at: datetime | None = None) -> Dataset:
         if (version is None or version == self._data.version) and at is None:

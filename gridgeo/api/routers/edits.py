@@ -14,17 +14,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from gridgeo.api.deps import RowId
-from gridgeo.api.limits import limited
+from gridgeo.api.limits import in_costly_pool, limited
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routers.versions import SettingsDep, StoreDep
 from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import Caller, require
 from gridgeo.editing import AddGrid, Merge, MoveVertex, Operation, Rename, Split
 from gridgeo.roles import Role
+from gridgeo.settings import Settings
+from gridgeo.store.core import Store
 from gridgeo.store.edits import save_edits
 from gridgeo.store.snapshots import load_grids
 
@@ -96,12 +98,20 @@ Planner = Annotated[Caller, Depends(limited(require(Role.PLANNER)))]
     "/{version_id}/features",
     summary="A version's features as GeoJSON (drafts included), for the editor",
 )
-def features(
+async def features(
+    request: Request,
     store: StoreDep,
     settings: SettingsDep,
     version_id: RowId,
     _: Planner,
     level: Annotated[list[int] | None, Query(description="levels (default: all)")] = None,
+) -> SafeJSONResponse:
+    """A whole version read and written as GeoJSON: in the costly pool."""
+    return await in_costly_pool(request, _features, store, settings, version_id, level)
+
+
+def _features(
+    store: Store, settings: Settings, version_id: int, level: list[int] | None
 ) -> SafeJSONResponse:
     with store.reading() as session:
         grids = load_grids(session, version_id, settings.scheme)
@@ -124,13 +134,23 @@ def features(
         409: {"description": "the draft was saved again meanwhile (stale), or is retired"},
     },
 )
-def edits(
-    store: StoreDep, settings: SettingsDep, version_id: RowId, body: EditsIn, who: Planner
+async def edits(
+    *,
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    version_id: RowId,
+    body: EditsIn,
+    who: Planner,
 ) -> SafeJSONResponse:
-    result = save_edits(
+    """A whole draft revalidated and written: in the costly pool."""
+    operations = [_operation(op) for op in body.operations]
+    result = await in_costly_pool(
+        request,
+        save_edits,
         store,
         version_id,
-        [_operation(op) for op in body.operations],
+        operations,
         author=who.actor,
         settings=settings,
         note=body.note,

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from gridgeo.api import lookup_models as m
+from gridgeo.api.limits import costly, in_costly_pool
 from gridgeo.api.lookup_service import (
     TooManyPointsError,
     lookup_many,
@@ -39,6 +40,7 @@ from gridgeo.api.security import (
     access_of,
     anonymous,
     authorize_on_loop,
+    caller,
     check_role,
     presented_key,
 )
@@ -93,6 +95,7 @@ CRS_HELP = (
     "coordinate system of lon/lat: wgs84 (GPS, default), cgcs2000, gcj02 (Amap, Tencent, "
     "WeChat) or bd09 (Baidu)"
 )
+LARGE_BATCH = 1000  # points: a batch above runs in the costly pool (gridgeo.api.limits)
 VERSION_HELP = "boundaries version to answer from (default: the published one)"
 AT_HELP = "answer with the boundaries published at this time (ISO 8601), e.g. 2026-01-01T00:00:00Z"
 
@@ -104,16 +107,24 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 async def _data(request: Request, version: int | None, at: datetime | None) -> Dataset:
-    """The published data, or (``version``, ``at``) an earlier version's: loading one
-    queries the store and may build its index (seconds), so it runs in the thread pool,
-    never on the event loop that every other request waits on."""
+    """The published data, or (``version``, ``at``) an earlier version's. One held in
+    memory answers at once; loading one queries the store and builds its index (seconds,
+    memory): a costly request, counted against the caller's limit and run in the costly
+    pool, never on the event loop that every other request waits on."""
     if version is not None and at is not None:
         raise GridgeoError("give either version or at, not both")
     live = request.app.state.live
     if version is None and at is None:
         current: Dataset = live.current
         return current
-    data: Dataset = await run_in_threadpool(live.as_of, version, at)
+    if version is None:
+        assert at is not None
+        version = await run_in_threadpool(live.version_at, at)
+    held: Dataset | None = live.cached(version)
+    if held is not None:
+        return held
+    costly(caller(request), request)
+    data: Dataset = await in_costly_pool(request, live.as_of, version)
     return data
 
 
@@ -344,5 +355,8 @@ async def lookup_batch(
             "or gridgeo.scaleout.assign_dask on a Dask cluster (docs/SCALING.md)"
         )
     data = await _data(request, version, at)
-    # up to 10,000 points: in the pool, so that single lookups go on meanwhile
+    # off the event loop, so that single lookups go on meanwhile; large batches in the
+    # costly pool, so that a few of them at once cannot starve those lookups of the cores
+    if len(points.lon) > LARGE_BATCH:
+        return _json(await in_costly_pool(request, lookup_many, data, points, crs))
     return _json(await run_in_threadpool(lookup_many, data, points, crs))

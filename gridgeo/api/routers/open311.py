@@ -49,11 +49,11 @@ from gridgeo.api.media import (
 )
 from gridgeo.api.responses import json_bytes
 from gridgeo.api.routing import GatedRouter
-from gridgeo.api.security import TooLargeError, authorize
+from gridgeo.api.security import authorize
 from gridgeo.api.xml_documents import to_xml
 from gridgeo.caseflow import CaseState, public_notice
 from gridgeo.categories import Category, CategoryTable
-from gridgeo.errors import GridgeoError, NotFoundError
+from gridgeo.errors import GridgeoError, NotFoundError, TooLargeError
 from gridgeo.io.dataset import Dataset
 from gridgeo.roles import Role
 from gridgeo.settings import Settings

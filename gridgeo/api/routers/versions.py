@@ -13,17 +13,15 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import shapely
 from fastapi import Depends, File, Form, HTTPException, Query, Request, UploadFile
 
 from gridgeo.api.deps import RowId
-from gridgeo.api.limits import limited
+from gridgeo.api.limits import in_costly_pool, limited
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import (
     AccessDenied,
     Caller,
-    check_upload_counts,
     copy_limited,
     extract_zip_safely,
     remove_tree,
@@ -32,7 +30,7 @@ from gridgeo.api.security import (
 from gridgeo.diff import diff_grids
 from gridgeo.errors import GridgeoError, InputFileError
 from gridgeo.io.boundaries import read_boundaries
-from gridgeo.model import GridSet
+from gridgeo.io.sizes import check_sizes
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store import versions
@@ -72,8 +70,9 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
         413: {"description": "over the upload limits (bytes, features, vertices, unzipped size)"},
     },
 )
-def upload(
+async def upload(
     *,
+    request: Request,
     store: StoreDep,
     settings: SettingsDep,
     who: Annotated[Caller, Depends(limited(require(Role.PLANNER)))],
@@ -84,11 +83,13 @@ def upload(
         str | None, Form(description="CRS of a file that declares none, e.g. EPSG:4490")
     ] = None,
 ) -> SafeJSONResponse:
+    """The file is read, validated and written in the costly pool (``GRIDGEO_COSTLY_WORKERS``
+    at once): uploads in parallel would each hold their data in memory."""
     workdir = Path(tempfile.mkdtemp(prefix="gridgeo-upload-"))
     try:
-        return _import_upload(
-            file, workdir, store=store, settings=settings, who=who, commit=commit, note=note,
-            assume_crs=assume_crs,
+        return await in_costly_pool(
+            request, _import_upload, file, workdir, store=store, settings=settings, who=who,
+            commit=commit, note=note, assume_crs=assume_crs,
         )  # fmt: skip
     except GridgeoError as exc:
         # messages name files by their path: the server's temporary folder is no business
@@ -122,10 +123,13 @@ def _import_upload(
     assume_crs: str | None,
 ) -> SafeJSONResponse:
     path, sha = _save_upload(file, workdir, settings)
-    grids = read_boundaries(
-        _boundary_files(path, workdir, settings), assume_crs=assume_crs, scheme=settings.scheme
+    files = _boundary_files(path, workdir, settings)
+    # counted while streaming, before the whole file is read: an over-limit upload
+    # costs one batch of memory, not its size
+    check_sizes(
+        files, max_features=settings.max_upload_features, max_vertices=settings.max_upload_vertices
     )
-    check_upload_counts(len(grids), _vertices(grids), settings)
+    grids = read_boundaries(files, assume_crs=assume_crs, scheme=settings.scheme)
     result = versions.import_boundaries(
         store,
         grids,
@@ -165,10 +169,6 @@ def _boundary_files(path: Path, workdir: Path, settings: Settings) -> list[Path]
     return shapefiles or found
 
 
-def _vertices(grids: GridSet) -> int:
-    return int(shapely.get_num_coordinates(grids.frame.geometry.values).sum())
-
-
 @router.get("", summary="Boundary versions, newest first")
 def list_all(
     store: StoreDep,
@@ -191,8 +191,9 @@ def show(
     "/{old}/diff/{new}",
     summary="What changed from version OLD to NEW (added, removed, changed, recoded grids)",
 )
-def diff(
+async def diff(
     *,
+    request: Request,
     store: StoreDep,
     settings: SettingsDep,
     old: RowId,
@@ -200,8 +201,12 @@ def diff(
     _: Annotated[Caller, Depends(limited(require(Role.PLANNER)))],
     format: Annotated[Literal["json", "geojson"], Query()] = "json",
 ) -> SafeJSONResponse:
-    """Planners only: two whole versions are loaded and compared, seconds of CPU at city
-    scale, which an anonymous caller must not be able to ask for in a loop."""
+    """Planners only, in the costly pool: two whole versions are loaded and compared,
+    seconds of CPU at city scale, which no caller may ask for in a loop."""
+    return await in_costly_pool(request, _diff, store, settings, old, new, format)
+
+
+def _diff(store: Store, settings: Settings, old: int, new: int, format: str) -> SafeJSONResponse:
     with store.reading() as session:
         a = load_grids(session, old, settings.scheme)
         b = load_grids(session, new, settings.scheme)
