@@ -46,6 +46,7 @@ bench: setup $(SAMPLE)
 	$(PY) benchmarks/bench_cli_start.py --compare 96c5061
 	$(PY) benchmarks/bench_validate.py
 	$(PY) benchmarks/bench_import.py
+	$(PY) benchmarks/bench_soak.py
 
 lint: setup
 	$(BIN)/ruff check gridgeo tests benchmarks
