@@ -23,12 +23,13 @@ class InputPoint(BaseModel):
     crs: str = Field(description="wgs84, cgcs2000, gcj02 or bd09 (normalised)")
 
 
-class Cgcs2000Point(BaseModel):
-    """The point converted to CGCS2000 (EPSG:4490), the storage CRS."""
+class OutputPoint(BaseModel):
+    """The point converted to CGCS2000 (EPSG:4490), the storage CRS, or to the system
+    ``out_crs`` asked for (GCJ-02, BD-09), named in ``crs``."""
 
     lon: float
     lat: float
-    crs: Literal["EPSG:4490"] = "EPSG:4490"
+    crs: Literal["EPSG:4490", "GCJ-02", "BD-09"] = "EPSG:4490"
 
 
 class Grid(BaseModel):
@@ -47,6 +48,9 @@ class WorkstationOut(BaseModel):
     name: str
     lon: float
     lat: float
+    crs: Literal["EPSG:4490", "GCJ-02", "BD-09"] = Field(
+        "EPSG:4490", description="given only when out_crs asked for GCJ-02 or BD-09"
+    )
     community_codes: list[str]
     address: str
     illustrative: bool
@@ -121,7 +125,7 @@ class LookupResponse(BaseModel):
     """The answer of ``GET /v1/lookup``."""
 
     input: InputPoint
-    point: Cgcs2000Point
+    point: OutputPoint
     version: int | None = Field(description="boundaries version used (null: fixed data)")
     grids: list[Grid] = Field(description="the chain, leaf first (empty outside every grid)")
     workstation: WorkstationOut | None
@@ -149,7 +153,7 @@ class BatchResult(BaseModel):
         description="ok: in a grid; unassigned: outside every grid; bad_input: see error"
     )
     error: str | None = None
-    point: Cgcs2000Point | None = None
+    point: OutputPoint | None = None
     grids: list[Grid] = Field(default_factory=list)
     workstation: BatchWorkstation | None = None
     nearest: Nearest | None = None

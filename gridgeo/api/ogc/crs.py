@@ -6,10 +6,18 @@ same ballpark identity PROJ applies. A client may ask for EPSG:4490, EPSG:4326
 or a CGCS2000 Gauss-Kruger zone (EPSG:4491-4554). Coordinates are then written
 in the axis order the EPSG definition gives, as Part 2 requires: latitude
 first for EPSG:4490 and 4326, northing first for the Gauss-Kruger zones.
+
+For the web maps of China, ``crs`` (and ``bbox-crs``) may also name **GCJ-02**
+(Amap, Tencent, WeChat) or **BD-09** (Baidu): ``gcj02``, ``bd09`` or this
+service's URNs :data:`GCJ02_URN` and :data:`BD09_URN`, written back in
+``Content-Crs``. They have no EPSG code (they are deliberate distortions of
+WGS84, not datums), so the collections do not list them; coordinates are
+lon/lat.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -22,9 +30,18 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from gridgeo.api.ogc.errors import invalid_parameter
+from gridgeo.coords import (
+    CoordSystem,
+    geometries_from_cgcs2000,
+    geometries_to_cgcs2000,
+    parse_coord_system,
+)
 from gridgeo.crs import GK_EPSG_RANGE, STORAGE_EPSG, WGS84_EPSG, transform_geometries
+from gridgeo.errors import CoordinateError
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+GCJ02_URN = "urn:gridgeo:def:crs:GCJ-02"
+BD09_URN = "urn:gridgeo:def:crs:BD-09"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
 STORAGE_CRS = EPSG_URI.format(STORAGE_EPSG)
 SUPPORTED_EPSG: tuple[int, ...] = (STORAGE_EPSG, WGS84_EPSG, *GK_EPSG_RANGE)
@@ -61,6 +78,7 @@ class OgcCrs:
     uri: str
     epsg: int
     north_first: bool
+    shifted: CoordSystem | None = None  # "gcj02" or "bd09": a Chinese web map's lon/lat
 
     @property
     def geographic(self) -> bool:
@@ -68,6 +86,10 @@ class OgcCrs:
 
 
 CRS84_CRS = OgcCrs(CRS84, WGS84_EPSG, north_first=False)
+_SHIFTED = {
+    GCJ02_URN.lower(): OgcCrs(GCJ02_URN, WGS84_EPSG, north_first=False, shifted="gcj02"),
+    BD09_URN.lower(): OgcCrs(BD09_URN, WGS84_EPSG, north_first=False, shifted="bd09"),
+}
 
 
 def supported_uris() -> list[str]:
@@ -92,6 +114,12 @@ def parse_crs(value: str | None, parameter: str) -> OgcCrs:
     if value is None or value.strip().lower() in _CRS84_FORMS:
         return CRS84_CRS
     text = value.strip()
+    if text.lower() in _SHIFTED:
+        return _SHIFTED[text.lower()]
+    with contextlib.suppress(CoordinateError):
+        system = parse_coord_system(text)
+        if system in ("gcj02", "bd09"):
+            return _SHIFTED[(GCJ02_URN if system == "gcj02" else BD09_URN).lower()]
     for form in _EPSG_FORMS:
         match = form.match(text)
         if match and int(match.group(1)) in SUPPORTED_EPSG:
@@ -101,8 +129,9 @@ def parse_crs(value: str | None, parameter: str) -> OgcCrs:
         parameter,
         value,
         f"unsupported CRS; use {CRS84}, {STORAGE_CRS} (CGCS2000), "
-        f"{EPSG_URI.format(WGS84_EPSG)} or a CGCS2000 Gauss-Kruger zone "
-        f"{EPSG_URI.format('4491')} ... {EPSG_URI.format('4554')}",
+        f"{EPSG_URI.format(WGS84_EPSG)}, a CGCS2000 Gauss-Kruger zone "
+        f"{EPSG_URI.format('4491')} ... {EPSG_URI.format('4554')}, or for Chinese web "
+        "maps gcj02 (Amap, Tencent) or bd09 (Baidu)",
     )
 
 
@@ -112,6 +141,8 @@ def _swap_xy(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 def to_output(geoms: npt.NDArray[np.object_], crs: OgcCrs) -> npt.NDArray[np.object_]:
     """Stored (EPSG:4490 lon/lat) geometries in ``crs``, in its axis order."""
+    if crs.shifted is not None:
+        return geometries_from_cgcs2000(geoms, crs.shifted)
     if not crs.geographic:  # CGCS2000 <-> WGS84 is the identity at PROJ's ballpark
         geoms = transform_geometries(geoms, STORAGE_EPSG, crs.epsg)
     if crs.north_first:
@@ -148,6 +179,11 @@ def bbox_polygon(values: list[float], crs: OgcCrs) -> BaseGeometry:
     if x0 > x1 or y0 > y1:
         raise invalid_parameter("bbox", text, "minimum corner is above or right of the maximum")
     area = _box(x0, y0, x1, y1)
+    if crs.shifted is not None:  # a box on the web map: its outline, shifted back
+        if area.geom_type == "Polygon":
+            area = shapely.segmentize(area, max(x1 - x0, y1 - y0) / 32)
+        back: BaseGeometry = geometries_to_cgcs2000([area], crs.shifted)[0]
+        return back
     if crs.geographic:
         return area
     if max(abs(v) for v in values) > PROJECTED_LIMIT_M:

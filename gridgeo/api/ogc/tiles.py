@@ -27,8 +27,10 @@ from shapely.geometry import box
 
 from gridgeo.api.ogc.catalog import Catalog, CollectionInfo, FeatureTable, PerDataset, catalog_for
 from gridgeo.api.ogc.coverage import prepare_coverage, simplify_coverage
-from gridgeo.api.ogc.errors import not_found
+from gridgeo.api.ogc.errors import invalid_parameter, not_found
+from gridgeo.coords import CoordSystem, geometries_from_cgcs2000, parse_coord_system
 from gridgeo.crs import STORAGE_EPSG, transform_geometries
+from gridgeo.errors import CoordinateError
 from gridgeo.io.dataset import Dataset
 
 WEB_MERCATOR_EPSG = 3857
@@ -115,7 +117,10 @@ class TileLayer:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def from_table(cls, table: FeatureTable) -> TileLayer:
+    def from_table(cls, table: FeatureTable, shifted: CoordSystem | None = None) -> TileLayer:
+        """The layer of ``table``; ``shifted`` ("gcj02", "bd09"): for a Chinese web map's
+        base layer, every vertex shifted as that map draws (after noding: a shared
+        vertex shifts alike in every grid, so the coverage stays a coverage)."""
         geoms = table.geometries
         simplify = "none"
         if table.info.level is not None and len(geoms):
@@ -124,6 +129,8 @@ class TileLayer:
                 geoms, simplify = noded, "coverage"
         elif table.info.geometry == "polygon":
             simplify = "each"
+        if shifted is not None:
+            geoms = geometries_from_cgcs2000(geoms, shifted)
         projected = transform_geometries(geoms, STORAGE_EPSG, WEB_MERCATOR_EPSG)
         props = [mvt_properties(p) for p in table.properties]
         return cls(table.info, list(table.ids), props, projected, simplify)
@@ -210,38 +217,59 @@ class TileLayers:
     """The tile layers of one dataset's catalog, each built on first request."""
 
     catalog: Catalog
-    _layers: dict[str, TileLayer] = field(default_factory=dict)
+    _layers: dict[tuple[str, CoordSystem | None], TileLayer] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def layer(self, collection_id: str) -> TileLayer:
-        """The layer of a collection; 404 for an unknown one."""
+    def layer(self, collection_id: str, shifted: CoordSystem | None = None) -> TileLayer:
+        """The layer of a collection (``shifted``: for a GCJ-02 or BD-09 base map); 404
+        for an unknown one."""
         table = self.catalog.tables.get(collection_id)
         if table is None:
             known = ", ".join(self.catalog.tables)
             raise not_found(f"no collection {collection_id!r}; collections: {known}")
-        hit = self.peek(collection_id)
+        hit = self.peek(collection_id, shifted)
         if hit is not None:
             return hit
-        built = TileLayer.from_table(table)
+        built = TileLayer.from_table(table, shifted)
         with self._lock:
-            return self._layers.setdefault(collection_id, built)
+            return self._layers.setdefault((collection_id, shifted), built)
 
-    def peek(self, collection_id: str) -> TileLayer | None:
+    def peek(self, collection_id: str, shifted: CoordSystem | None = None) -> TileLayer | None:
         """The layer if it was built already (None otherwise; nothing is built)."""
         with self._lock:
-            return self._layers.get(collection_id)
+            return self._layers.get((collection_id, shifted))
 
 
 tile_layers_for: PerDataset[TileLayers] = PerDataset(lambda data: TileLayers(catalog_for(data)))
 """The tile layers of a dataset, made on first use (see :class:`PerDataset`)."""
 
 
-def layer_for(data: Dataset, collection_id: str) -> TileLayer:
-    return tile_layers_for(data).layer(collection_id)
+def layer_for(data: Dataset, collection_id: str, shifted: CoordSystem | None = None) -> TileLayer:
+    return tile_layers_for(data).layer(collection_id, shifted)
+
+
+def tile_shift(crs: str | None) -> CoordSystem | None:
+    """The shift a tile request's ``crs`` asks for: None (WGS84/CGCS2000, the default),
+    "gcj02" or "bd09"; 400 naming the parameter for anything else."""
+    if crs is None:
+        return None
+    try:
+        system = parse_coord_system(crs)
+    except CoordinateError:
+        raise invalid_parameter(
+            "crs", crs, "use wgs84 (default), gcj02 (Amap, Tencent) or bd09 (Baidu)"
+        ) from None
+    return system if system in ("gcj02", "bd09") else None
 
 
 def cached_tile(
-    data: Dataset, collection_id: str, z: int, x: int, y: int
+    data: Dataset,
+    collection_id: str,
+    z: int,
+    x: int,
+    y: int,
+    *,
+    shifted: CoordSystem | None = None,
 ) -> tuple[bool, bytes | None]:
     """:meth:`TileLayer.cached` of a layer that is built already, else ``(False, None)``.
 
@@ -249,7 +277,7 @@ def cached_tile(
     cached tiles on the event loop and sends the rest to the thread pool.
     """
     layers = tile_layers_for.peek(data)
-    layer = layers.peek(collection_id) if layers is not None else None
+    layer = layers.peek(collection_id, shifted) if layers is not None else None
     return layer.cached(z, x, y) if layer is not None else (False, None)
 
 
@@ -276,18 +304,24 @@ def _center_zoom(bounds: tuple[float, float, float, float]) -> int:
     return int(min(MAX_ZOOM, max(MIN_ZOOM, math.floor(math.log2(360 / span)))))
 
 
-def tilejson(base: str, table: FeatureTable) -> dict[str, Any]:
-    """The TileJSON 3.0.0 document of a collection's tiles."""
+def tilejson(base: str, table: FeatureTable, shifted: CoordSystem | None = None) -> dict[str, Any]:
+    """The TileJSON 3.0.0 document of a collection's tiles (``shifted``: of its tiles
+    for a GCJ-02 or BD-09 base map, bounds and center in that system too)."""
     info = table.info
     bounds = table.bounds or (-180.0, -85.0511287798066, 180.0, 85.0511287798066)
     center_zoom = _center_zoom(bounds) if table.bounds else MIN_ZOOM
+    query = f"?crs={shifted}" if shifted is not None else ""
+    if shifted is not None and table.bounds:
+        moved = geometries_from_cgcs2000([shapely.box(*bounds)], shifted)[0]
+        x0, y0, x1, y1 = (float(v) for v in moved.bounds)
+        bounds = (x0, y0, x1, y1)
     return {
         "tilejson": "3.0.0",
         "name": info.id,
         "description": info.title,
         "attribution": "gridgeo",
         "scheme": "xyz",
-        "tiles": [f"{base}/tiles/{info.id}/{{z}}/{{x}}/{{y}}.mvt"],
+        "tiles": [f"{base}/tiles/{info.id}/{{z}}/{{x}}/{{y}}.mvt{query}"],
         "minzoom": MIN_ZOOM,
         "maxzoom": MAX_ZOOM,
         "bounds": list(bounds),

@@ -25,9 +25,11 @@ from gridgeo.api import lookup_models as m
 from gridgeo.api.limits import costly, in_costly_pool
 from gridgeo.api.lookup_service import (
     TooManyPointsError,
+    in_output_system,
     lookup_many,
     lookup_one,
     lookup_one_json,
+    output_system,
     parse_batch,
     parse_posts,
 )
@@ -96,6 +98,11 @@ CRS_HELP = (
     "WeChat) or bd09 (Baidu)"
 )
 LARGE_BATCH = 1000  # points: a batch above runs in the costly pool (gridgeo.api.limits)
+OUT_CRS_HELP = (
+    "coordinates of the answer's point and workstation: cgcs2000 (default; the same as "
+    "wgs84 to centimetres), gcj02 (Amap, Tencent, WeChat) or bd09 (Baidu), named in "
+    "each one's crs"
+)
 VERSION_HELP = "boundaries version to answer from (default: the published one)"
 AT_HELP = "answer with the boundaries published at this time (ISO 8601), e.g. 2026-01-01T00:00:00Z"
 
@@ -165,6 +172,12 @@ GET_PARAMS = (
         CRS_HELP,
         {"GPS": "wgs84", "Amap": "gcj02", "Baidu": "bd09"},
     ),
+    Param(
+        "out_crs",
+        {"type": "string", "default": "cgcs2000", "maxLength": 40},
+        OUT_CRS_HELP,
+        {"Amap": "gcj02", "Baidu": "bd09"},
+    ),
     Param("version", {"type": "integer", "minimum": 1}, VERSION_HELP, {"first": 1}),
     Param(
         "at",
@@ -197,6 +210,7 @@ class LookupQuery(NamedTuple):
     lon: float
     lat: float
     crs: str
+    out_crs: str | None
     version: int | None
     at: datetime | None
     category: str | None
@@ -241,6 +255,7 @@ def parse_query(q: dict[str, str]) -> LookupQuery:
 
     lon, lat = number("lon"), number("lat")
     crs = text("crs", 40) or "wgs84"
+    out_crs = text("out_crs", 40)
     category, role = text("category", 100), text("role", 200)
     version = at = None
     if (raw := q.get("version")) is not None:
@@ -255,7 +270,7 @@ def parse_query(q: dict[str, str]) -> LookupQuery:
             fail("at", "datetime_parsing", "Input should be an ISO 8601 date-time", raw)
     if problems:
         raise RequestValidationError(problems)
-    return LookupQuery(lon, lat, crs, version, at, category, role)
+    return LookupQuery(lon, lat, crs, out_crs, version, at, category, role)
 
 
 @router.get(
@@ -289,13 +304,14 @@ async def lookup(request: Request) -> Response:
     posts = parse_posts(query.role) if query.role else None
     see = access_of(who.role, request.app.state.settings)
     data = await _data(request, query.version, query.at)
-    if query.category is None:  # the hot path: cached JSON parts (lookup_one_json)
+    system = output_system(query.out_crs)
+    if query.category is None and system is None:  # the hot path: cached JSON parts
         body = lookup_one_json(data, query.lon, query.lat, query.crs, posts=posts, see=see)
         return Response(body, media_type="application/json")
     answer = lookup_one(
         data, query.lon, query.lat, query.crs, posts=posts, see=see, category=query.category
     )
-    return _json(answer)
+    return _json(in_output_system(answer, system))
 
 
 @router.post(
@@ -329,6 +345,12 @@ async def lookup_batch(
             description=AT_HELP, openapi_examples={"new year": {"value": "2026-01-01T00:00:00Z"}}
         ),
     ] = None,
+    out_crs: Annotated[
+        str | None,
+        Query(
+            description=OUT_CRS_HELP, max_length=40, openapi_examples={"Amap": {"value": "gcj02"}}
+        ),
+    ] = None,
 ) -> Response:
     """Answer each point in input order; a bad point gets ``status: bad_input`` and an
     ``error``, the others are answered all the same.
@@ -348,6 +370,7 @@ async def lookup_batch(
             status_code=400,
         )
     points = parse_batch(body)
+    system = output_system(out_crs)
     if len(points.lon) > m.MAX_BATCH_POINTS:
         raise TooManyPointsError(
             f"{len(points.lon)} points: a request takes at most {m.MAX_BATCH_POINTS:,}. "
@@ -358,5 +381,9 @@ async def lookup_batch(
     # off the event loop, so that single lookups go on meanwhile; large batches in the
     # costly pool, so that a few of them at once cannot starve those lookups of the cores
     if len(points.lon) > LARGE_BATCH:
-        return _json(await in_costly_pool(request, lookup_many, data, points, crs))
-    return _json(await run_in_threadpool(lookup_many, data, points, crs))
+        answer = await in_costly_pool(request, lookup_many, data, points, crs)
+    else:
+        answer = await run_in_threadpool(lookup_many, data, points, crs)
+    if system is not None:
+        answer["results"] = [in_output_system(item, system) for item in answer["results"]]
+    return _json(answer)

@@ -21,7 +21,7 @@ from gridgeo.api.ogc.catalog import FeatureTable, catalog_for
 from gridgeo.api.ogc.documents import JSON, link
 from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, not_found
 from gridgeo.api.ogc.tiles import MAX_ZOOM, MIN_ZOOM, MVT_MEDIA_TYPE
-from gridgeo.api.routers.tiles import CollectionId, tile
+from gridgeo.api.routers.tiles import CollectionId, TileCrs, tile
 from gridgeo.api.routing import GatedRouter
 from gridgeo.io.dataset import Dataset
 
@@ -161,7 +161,8 @@ async def ogc_tile(
     matrix: Annotated[int, Path(alias="tileMatrix", ge=0, examples=[14])],
     row: Annotated[int, Path(alias="tileRow", ge=0, examples=[7002])],
     col: Annotated[int, Path(alias="tileCol", ge=0, examples=[13211])],
+    crs: TileCrs = None,
 ) -> Response:
     _check_tms(tms)
     _table(data, collection_id)
-    return await tile(data, collection_id, matrix, col, row)
+    return await tile(data=data, collection_id=collection_id, z=matrix, x=col, y=row, crs=crs)

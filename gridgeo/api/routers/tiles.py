@@ -9,15 +9,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from gridgeo.api.deps import dataset
 from gridgeo.api.ogc.catalog import catalog_for
 from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, not_found
-from gridgeo.api.ogc.tiles import MVT_MEDIA_TYPE, cached_tile, check_tile, layer_for, tilejson
+from gridgeo.api.ogc.tiles import (
+    MVT_MEDIA_TYPE,
+    cached_tile,
+    check_tile,
+    layer_for,
+    tile_shift,
+    tilejson,
+)
 from gridgeo.api.routing import GatedRouter
+from gridgeo.coords import CoordSystem
 from gridgeo.io.dataset import Dataset
 
 router = GatedRouter(prefix="/tiles", tags=["Vector tiles"], route_class=OGCRoute)
@@ -31,6 +39,14 @@ CollectionId = Annotated[
         examples=["level5_grid"],
     ),
 ]
+TileCrs = Annotated[
+    str | None,
+    Query(
+        description="For a Chinese web map's base layer: gcj02 (Amap, Tencent, WeChat) or "
+        "bd09 (Baidu) shifts every vertex as that map draws; default wgs84",
+        examples=["gcj02"],
+    ),
+]
 TILE_CACHE_CONTROL = "public, max-age=60"
 """Short: a newly published boundary version must reach maps within a minute."""
 
@@ -40,11 +56,13 @@ TILE_CACHE_CONTROL = "public, max-age=60"
     summary="TileJSON 3.0.0 of a collection's vector tiles",
     responses=ERROR_RESPONSES,
 )
-def tilejson_document(request: Request, data: Data, collection_id: CollectionId) -> dict[str, Any]:
+def tilejson_document(
+    request: Request, data: Data, collection_id: CollectionId, crs: TileCrs = None
+) -> dict[str, Any]:
     table = catalog_for(data).tables.get(collection_id)
     if table is None:
         raise not_found(f"no collection {collection_id!r}")
-    return tilejson(str(request.base_url).rstrip("/"), table)
+    return tilejson(str(request.base_url).rstrip("/"), table, tile_shift(crs))
 
 
 @router.get(
@@ -58,22 +76,27 @@ def tilejson_document(request: Request, data: Data, collection_id: CollectionId)
     },
 )
 async def tile(
+    *,
     data: Data,
     collection_id: CollectionId,
     z: Annotated[int, Path(ge=0, description="Zoom level", examples=[14])],
     x: Annotated[int, Path(ge=0, description="Column, from the west", examples=[13211])],
     y: Annotated[int, Path(ge=0, description="Row, from the north", examples=[7002])],
+    crs: TileCrs = None,
 ) -> Response:
     """A tile from the cache is answered on the event loop; building a layer and
     encoding a tile are CPU work for the thread pool (docs/BENCHMARKS.md)."""
     check_tile(z, x, y)
-    found, body = cached_tile(data, collection_id, z, x, y)
+    shifted = tile_shift(crs)
+    found, body = cached_tile(data, collection_id, z, x, y, shifted=shifted)
     if not found:
-        body = await run_in_threadpool(_encode, data, collection_id, z, x, y)
+        body = await run_in_threadpool(_encode, data, collection_id, (z, x, y), shifted)
     if body is None:
         return Response(status_code=204, headers={"Cache-Control": TILE_CACHE_CONTROL})
     return Response(body, media_type=MVT_MEDIA_TYPE, headers={"Cache-Control": TILE_CACHE_CONTROL})
 
 
-def _encode(data: Dataset, collection_id: str, z: int, x: int, y: int) -> bytes | None:
-    return layer_for(data, collection_id).tile(z, x, y)
+def _encode(
+    data: Dataset, collection_id: str, zxy: tuple[int, int, int], shifted: CoordSystem | None
+) -> bytes | None:
+    return layer_for(data, collection_id, shifted).tile(*zxy)
