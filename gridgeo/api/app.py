@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from gridgeo import __version__
-from gridgeo.api import errors, lookup_service, security
+from gridgeo.api import errors, lookup_service, openapi_doc, security
 from gridgeo.api.limits import CallerLimits, CostlyPool
+from gridgeo.api.ogc import errors as ogc_errors
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routers import (
     assessment,
@@ -84,7 +85,12 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
         settings.costly_per_minute, settings.costly_per_minute_by_role
     )
     app.state.costly_pool = CostlyPool(settings.costly_workers, settings.costly_queue)
-    errors.install(app)
+    # HTTP errors outside a route (404 path, 405 method) in each protocol's own format
+    protocols = [
+        (open311.is_open311_path, open311.http_error),
+        (ogc_errors.is_ogc_path, ogc_errors.http_error),
+    ]
+    errors.install(app, protocols)
     security.install(app, settings)
     # First in the route table: matching is linear and each router passed over costs a few
     # microseconds, a tenth of a lookup's own work. The lookup checks the viewer role itself,
@@ -102,6 +108,7 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     app.include_router(cases.router)  # checks roles per operation; the case core checks scope
     app.include_router(open311.router)  # answers refusals as Open311 error lists
     app.include_router(events.router)  # the event stream; viewer role, checked per operation
+    openapi_doc.install(app)  # links between operations, the 422 refusal body
     return app
 
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from starlette._utils import get_route_path  # what FastAPI's own matching uses
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from gridgeo.api.lookup_service import TooManyPointsError
@@ -61,8 +64,17 @@ def status_for(exc: GridgeoError) -> int:
     return 400
 
 
-def install(app: FastAPI) -> None:
-    """Register the handler that turns any GridgeoError into a JSON 4xx."""
+ProtocolAnswer = Callable[[Request, int, str], Response]
+"""An error answer in a protocol's own format: (request, status, message) to a response."""
+
+Protocols = Sequence[tuple[Callable[[str], bool], ProtocolAnswer]]
+"""Path families with their own error format: (is the path one of the family, answer)."""
+
+
+def install(app: FastAPI, protocols: Protocols = ()) -> None:
+    """Register the handler that turns any GridgeoError into a JSON 4xx, and the one that
+    answers HTTP errors raised outside a route (an unknown path, a method a path does not
+    take, a router's key check) in the format of the path's protocol (``protocols``)."""
 
     async def handle(_: Request, exc: Exception) -> SafeJSONResponse:
         assert isinstance(exc, GridgeoError)
@@ -77,11 +89,33 @@ def install(app: FastAPI) -> None:
         return SafeJSONResponse(body, status_code=status_for(exc))
 
     app.add_exception_handler(GridgeoError, handle)
+    app.add_exception_handler(StarletteHTTPException, protocol_http_errors(protocols))
     app.add_exception_handler(RequestValidationError, handle_validation)
     app.add_exception_handler(ClientDisconnect, handle_disconnect)
     app.add_exception_handler(OperationalError, handle_database)
     app.add_exception_handler(InterfaceError, handle_database)
     app.add_exception_handler(IntegrityError, handle_database)
+
+
+def protocol_http_errors(
+    protocols: Protocols,
+) -> Callable[[Request, Exception], Coroutine[Any, Any, Response]]:
+    """A handler of HTTP errors: FastAPI's ``{"detail": ...}``, except on the paths of a
+    protocol, which answers in its own format (an Open311 client parses an error list
+    even for a 405, an OGC client an exception document), keeping the error's headers
+    (``Allow``, ``WWW-Authenticate``)."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        path = get_route_path(request.scope)
+        for belongs, answer in protocols:
+            if belongs(path):
+                response = answer(request, exc.status_code, str(exc.detail))
+                response.headers.update(exc.headers or {})
+                return response
+        return await http_exception_handler(request, exc)
+
+    return handle
 
 
 RETRY_AFTER_S = 5  # what a client should wait after a 503 (the store out of reach)

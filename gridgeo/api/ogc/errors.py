@@ -10,6 +10,7 @@ the Features and tiles routes only, so other routers keep their behaviour.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import Request, Response
@@ -88,6 +89,26 @@ def _validation_message(errors: Sequence[Any]) -> str:
         name = ".".join(loc) or "request"
         parts.append(f"parameter {name!r} = {err.get('input')!r}: {err.get('msg', 'invalid')}")
     return "; ".join(parts) or "invalid request"
+
+
+OGC_PATHS = ("/", "/api", "/conformance", "/collections", "/tileMatrixSets")
+"""The OGC API paths (landing page, definition, conformance, Features and Tiles)."""
+
+
+def is_ogc_path(path: str) -> bool:
+    """Whether ``path`` is one of the OGC API's, or under one (``/tiles/`` included)."""
+    return path in OGC_PATHS or path.startswith(("/collections/", "/tileMatrixSets/", "/tiles/"))
+
+
+def http_error(_: Request, status: int, message: str) -> Response:
+    """An HTTP error on an OGC path (an unknown collection path, a method it does not
+    take, a missing key) as an exception document; the code is the status's name."""
+    codes = {400: "InvalidParameterValue", 404: "NotFound"}
+    try:
+        code = codes.get(status) or "".join(HTTPStatus(status).phrase.split())
+    except ValueError:  # a status without a standard name
+        code = f"HTTP{status}"
+    return exception_response(status, code, message)
 
 
 class OGCRoute(ProtocolRoute):

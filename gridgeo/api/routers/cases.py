@@ -220,14 +220,32 @@ def suggestion(request: Request, case_id: RowId, _: Viewer) -> dict[str, Any]:
     return {"case_id": case_id, "units": case.partner_units, "dispatch": result.to_dict()}
 
 
-@router.post("/cases/{case_id}/actions", summary="Act on a case or one of its tasks")
+# The action routes read their body themselves (JSON or a form with photos): its JSON
+# form documented here, so that clients and the fuzz tests see what to send.
+ACTION_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": ActionBody.model_json_schema()}},
+    }
+}
+
+
+@router.post(
+    "/cases/{case_id}/actions",
+    summary="Act on a case or one of its tasks",
+    openapi_extra=ACTION_OPENAPI,
+)
 async def case_action(request: Request, case_id: RowId, who: Worker) -> SafeJSONResponse:
     """JSON ``{"action": ..., ...}``, or a multipart form with the same fields and
     ``photo`` files (handling feedback, 处理反馈). Answers the case after the action."""
     return await _acted(request, act_detail, case_id, who)
 
 
-@router.post("/tasks/{task_id}/actions", summary="Act on one task (a terminal's own)")
+@router.post(
+    "/tasks/{task_id}/actions",
+    summary="Act on one task (a terminal's own)",
+    openapi_extra=ACTION_OPENAPI,
+)
 async def task_action(request: Request, task_id: RowId, who: Worker) -> SafeJSONResponse:
     """The same as the case's actions, for one task (no ``unit`` or ``task_id`` needed)."""
     return await _acted(request, act_on_task, task_id, who)

@@ -201,6 +201,17 @@ def error_response(fmt: str, code: int, description: str) -> Response:
     return response
 
 
+def is_open311_path(path: str) -> bool:
+    """Whether ``path`` is under the Open311 service."""
+    return path.startswith("/open311/")
+
+
+def http_error(request: Request, status: int, message: str) -> Response:
+    """An HTTP error on an Open311 path (an unknown resource, a method it does not take)
+    as the spec's error list, in XML for a ``.xml`` path."""
+    return error_response("xml" if request.url.path.endswith(".xml") else "json", status, message)
+
+
 def guarded(fmt: str, answer: Callable[[], Response]) -> Response:
     """Run ``answer``, turning every refusal into the spec's error list."""
     if fmt not in FORMATS:
@@ -332,6 +343,7 @@ Refusals are the spec's error lists: 400 names the bad field and value."""
     "/requests.{fmt}",
     summary="Create a service request (a case assigned to grid, workstation and partners)",
     description=POST_DESCRIPTION,
+    status_code=201,  # what the answer says; the OpenAPI links start from it
     openapi_extra={"requestBody": {"required": True}},
 )
 def create_request(

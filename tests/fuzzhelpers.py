@@ -1,0 +1,174 @@
+"""The fuzz suite's common ground (issue 19): a seeded service on either backend with an
+admin key, example budgets, and the check that a refusal is a 4xx in its protocol's format.
+
+Budgets are small enough for CI (the whole suite in about a minute and a half on two
+cores); ``GRIDGEO_FUZZ_SCALE=10`` multiplies every example count for a longer local run.
+Examples are derandomised: a CI failure replays identically on a laptop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import schemathesis
+from conftest import _drop_postgis_database, _fresh_postgis_database
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
+
+from gridgeo.api import security
+from gridgeo.api.app import create_app
+from gridgeo.io.dataset import load
+from gridgeo.roles import Role
+from gridgeo.settings import Settings
+from gridgeo.store.core import Store
+
+BACKENDS = ("sqlite", "postgis")
+SCALE = float(os.environ.get("GRIDGEO_FUZZ_SCALE", "1"))
+
+
+def examples(n: int) -> int:
+    """``n`` examples, times ``GRIDGEO_FUZZ_SCALE``."""
+    return max(1, round(n * SCALE))
+
+
+def fuzz_settings(n: int) -> settings:
+    """Hypothesis settings of the suite: ``examples(n)``, derandomised, no deadline (the
+    first request to a backend pays for warming caches), module fixtures allowed."""
+    return settings(
+        max_examples=examples(n),
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
+@dataclass(frozen=True)
+class Service:
+    """An app on a store holding the sample, published, and an admin key for it."""
+
+    backend: str
+    url: str
+    app: FastAPI
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.key}
+
+
+@contextmanager
+def seeded_service(backend: str) -> Iterator[Service]:
+    """A fresh store of ``backend`` (``sqlite`` or ``postgis``) that ``create_app`` seeds
+    with the sample pilot; a PostGIS database is dropped afterwards. No rate limit on
+    costly requests: the fuzzer would otherwise spend its examples on 429s."""
+    name = ""
+    if backend == "sqlite":
+        url = f"sqlite:///{tempfile.mkdtemp(prefix='gridgeo-fuzz-')}/store.sqlite"
+    else:
+        name, url = _fresh_postgis_database()
+    try:
+        app = create_app(Settings(database_url=url, seed_sample=True, costly_per_minute=0))
+        with Store(url) as store:
+            key = security.create_key(store, "fuzz-admin", Role.ADMIN, actor="fuzz")
+        service = Service(backend, url, app, key)
+        _report_cases(service)
+        yield service
+        if app.state.store is not None:
+            app.state.store.close()
+    finally:
+        if name:
+            _drop_postgis_database(name)
+
+
+class Answer(Protocol):
+    """What httpx and requests responses share (TestClient and schemathesis answers)."""
+
+    status_code: int
+    headers: Any
+    content: bytes
+    text: str
+
+
+def assert_clear_answer(path: str, answer: Answer) -> None:
+    """``answer`` is not a 5xx, and a 4xx is in the format of its protocol: an Open311
+    error list (JSON, or XML for ``.xml`` paths) under /open311, an OGC exception
+    document under the Features and tiles paths, ``{"detail": ...}`` elsewhere."""
+    status = answer.status_code
+    assert status < 500, f"{status} for {path}: {answer.text[:300]}"
+    if status < 400 or status in (413, 499):  # 413 may come from the body-size middleware
+        return
+    kind = content_type(answer)
+    if path.startswith("/open311/"):
+        _assert_open311_errors(path, kind, answer)
+    elif path.startswith(("/collections", "/tiles", "/tileMatrixSets", "/conformance")):
+        body = json.loads(answer.content)
+        assert isinstance(body, dict) and isinstance(body.get("code"), str), (path, body)
+        assert isinstance(body.get("description"), str), (path, body)
+    else:
+        assert kind.startswith("application/json"), (path, kind)
+        body = json.loads(answer.content)
+        assert isinstance(body, dict) and "detail" in body, (path, body)
+
+
+def content_type(answer: Answer) -> str:
+    """The Content-Type of an httpx, requests or schemathesis answer (schemathesis keeps
+    each header as a list of values)."""
+    value = answer.headers.get("content-type") or ""
+    return str(value[0] if isinstance(value, list) else value)
+
+
+def _assert_open311_errors(path: str, kind: str, answer: Answer) -> None:
+    status = answer.status_code
+    if kind.startswith("text/xml"):
+        root = ET.fromstring(answer.content)  # must parse, whatever the request held
+        assert root.tag == "errors", (path, answer.text[:300])
+        codes = [e.findtext("code") for e in root.iter("error")]
+        assert codes and all(c == str(status) for c in codes), (path, answer.text[:300])
+        assert all(e.findtext("description") for e in root.iter("error")), answer.text[:300]
+        return
+    assert kind.startswith("application/json"), (path, kind)
+    body = json.loads(answer.content)
+    assert isinstance(body, list) and body, (path, body)
+    assert all(e.get("code") == status and isinstance(e.get("description"), str) for e in body)
+
+
+def openapi_schema() -> schemathesis.BaseSchema:
+    """The app's OpenAPI document as a schemathesis schema, from an app serving the sample
+    from memory, never started: the document is the same whatever the backend, and
+    loading it needs no store. Calls name the backend's app (``app=``)."""
+    app = create_app(Settings(), data=load())
+    schema = schemathesis.openapi.from_dict(app.openapi())
+    schema.app = app  # an ASGI app here selects schemathesis's in-process transport
+    return schema
+
+
+CASE = {"lon": 110.2965, "lat": 25.2775, "category": "0505", "description": "人行道停车"}
+"""A report inside the sample pilot (文明社区), of a category the routing table knows."""
+
+
+def _report_cases(service: Service) -> None:
+    """Two cases, one of them dispatched (tasks for the task queue), and an Open311
+    request: ids for the fuzzers' links and lookups to find."""
+    with TestClient(service.app) as http:
+        ids = []
+        for _ in range(2):
+            r = http.post("/v1/cases", json=CASE, headers=service.headers)
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["id"])
+        for action in ("register", "dispatch"):
+            r = http.post(
+                f"/v1/cases/{ids[1]}/actions", json={"action": action}, headers=service.headers
+            )
+            assert r.status_code == 200, r.text
+        form = {"service_code": "0505", "lat": str(CASE["lat"]), "long": str(CASE["lon"])}
+        r = http.post("/open311/v2/requests.json", data=form, headers=service.headers)
+        assert r.status_code == 201, r.text
