@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -82,8 +82,9 @@ def parse_time(text: str, name: str) -> datetime:
     value = text.strip()
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(), BEIJING)
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = datetime.combine(date.fromisoformat(value), time(), BEIJING)
+        else:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise AssessmentError(
             f"{name} {text!r} is not a date (2026-11-01) nor an ISO 8601 time with its "
@@ -93,6 +94,13 @@ def parse_time(text: str, name: str) -> datetime:
         raise AssessmentError(
             f"{name} {text!r} has no time zone: add its offset (+08:00) or give a date"
         )
+    try:  # periods are shown in Beijing time and counted in UTC: both must exist
+        parsed.astimezone(BEIJING).astimezone(UTC)
+    except OverflowError:
+        raise AssessmentError(
+            f"{name} {text!r} lies at the very end of the calendar: its time in Beijing "
+            "or in UTC falls outside the years 1 to 9999"
+        ) from None
     return parsed
 
 

@@ -7,6 +7,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,3 +98,13 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     name, url = _fresh_postgis_database()
     yield url
     _drop_postgis_database(name)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgis"])
+def fuzz_service(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The fuzz suite's seeded service with an admin key (tests/fuzzhelpers.py), one per
+    backend for the whole session: the fuzz modules share its seeding."""
+    from fuzzhelpers import seeded_service
+
+    with seeded_service(request.param) as service:
+        yield service

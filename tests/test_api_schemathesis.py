@@ -11,28 +11,16 @@ loop. Both backends. Bounded: a dozen examples per operation by default
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 import schemathesis
 from fuzzhelpers import (
-    BACKENDS,
     Service,
     assert_clear_answer,
     examples,
     openapi_schema,
-    seeded_service,
 )
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def service(request: pytest.FixtureRequest) -> Iterator[Service]:
-    with seeded_service(request.param) as found:
-        yield found
-
 
 # One document for both backends, loaded at import as `parametrize` needs (schemathesis's
 # `from_fixture` does not run under pytest 9); each call goes to the backend's own app.
@@ -50,9 +38,13 @@ NO_JSON_SCHEMA = ("/tiles/", "/map", "/api")
     derandomize=True,
     database=None,
 )
-def test_no_server_error_and_schema_conformance(case: schemathesis.Case, service: Service) -> None:
+def test_no_server_error_and_schema_conformance(
+    case: schemathesis.Case, fuzz_service: Service
+) -> None:
     checks = [not_a_server_error]
     if not case.path.startswith(NO_JSON_SCHEMA):
         checks.append(response_schema_conformance)
-    response = case.call_and_validate(headers=service.headers, checks=checks, app=service.app)
+    response = case.call_and_validate(
+        headers=fuzz_service.headers, checks=checks, app=fuzz_service.app
+    )
     assert_clear_answer(case.formatted_path, response)

@@ -10,18 +10,14 @@ a documented answer conformant to its schema. Both backends, an admin key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import schemathesis
 from fuzzhelpers import (
-    BACKENDS,
     Service,
     assert_clear_answer,
     examples,
     openapi_schema,
-    seeded_service,
 )
 from hypothesis import Phase, settings
 from hypothesis.errors import Flaky
@@ -35,12 +31,6 @@ from gridgeo.api.openapi_doc import LINKS
 
 schema = openapi_schema()
 NO_JSON_SCHEMA = ("/tiles/", "/map", "/api")
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def service(request: pytest.FixtureRequest) -> Iterator[Service]:
-    with seeded_service(request.param) as found:
-        yield found
 
 
 def test_every_link_names_a_real_operation_and_its_parameters() -> None:
@@ -71,7 +61,7 @@ STEPS = 10  # per scenario
 MAX_STEPS = 3 * SCENARIOS * STEPS  # scenarios Hypothesis rejects (over-long bodies) run too
 
 
-def test_linked_scenarios_never_fail_the_server(service: Service) -> None:
+def test_linked_scenarios_never_fail_the_server(fuzz_service: Service) -> None:
     followed: list[tuple[str, int]] = []  # (link, status) of each step a link fed
     failures: list[str] = []
     steps = 0
@@ -88,7 +78,7 @@ def test_linked_scenarios_never_fail_the_server(service: Service) -> None:
             return output
 
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
-            return {"headers": service.headers, "app": service.app}
+            return {"headers": fuzz_service.headers, "app": fuzz_service.app}
 
         def validate_response(
             self, response: Response, case: schemathesis.Case, *_: Any, **kwargs: Any

@@ -17,7 +17,7 @@ that a database guarantee, not a convention).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -57,6 +57,43 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+MAX_ID = 2**31 - 1
+"""The largest row id: ids are 32-bit integer columns on both backends."""
+
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` in UTC (a naive one taken as UTC).
+
+    An instant whose UTC time leaves Python's years 1 to 9999 (year 1 with an offset
+    east of Greenwich, 9999 west of it) is the calendar's first or last instant: no
+    stored time lies beyond either, so a comparison with it keeps its meaning where
+    ``astimezone`` would raise OverflowError (a 500 for a filter a client typed).
+
+    >>> as_utc(datetime.fromisoformat("0001-01-01T00:00+08:00")) == EARLIEST
+    True
+    >>> as_utc(datetime.fromisoformat("2026-05-01T08:00+08:00")).isoformat()
+    '2026-05-01T00:00:00+00:00'
+    """
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return EARLIEST if value.year == 1 else LATEST
+
+
+def shifted(value: datetime, delta: timedelta) -> datetime:
+    """``value + delta``, held at the calendar's first or last instant rather than
+    overflowing (a window of days around a date at either end of the calendar)."""
+    try:
+        return value + delta
+    except OverflowError:
+        return LATEST if delta > timedelta(0) else EARLIEST
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp that is always timezone-aware UTC in Python.
 
@@ -70,9 +107,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return as_utc(value)  # an instant past the calendar's ends is that end
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

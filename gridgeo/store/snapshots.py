@@ -22,7 +22,8 @@ from gridgeo.workstation import Workstation as WorkstationPoint
 
 def get_version(session: Session, version_id: int, kind: str | None = None) -> t.Version:
     """The version row, or NotFoundError naming the id (and kind when given)."""
-    version = session.get(t.Version, version_id)
+    # an id no column holds is no version (the drivers refuse to bind one past 64 bits)
+    version = session.get(t.Version, version_id) if 1 <= version_id <= t.MAX_ID else None
     if version is None or (kind is not None and version.kind != kind):
         what = f"{kind} version" if kind else "version"
         raise NotFoundError(f"{what} {version_id} does not exist (see `gridgeo versions`)")

@@ -68,6 +68,7 @@ from gridgeo.store.cases import (
     report_case,
 )
 from gridgeo.store.core import Store
+from gridgeo.store.schema import shifted
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
@@ -651,9 +652,9 @@ def _search(codes: str | None, start: str | None, end: str | None, status: str |
         if end_at - start_at > WINDOW:
             raise Open311Error(400, "start_date and end_date may not span more than 90 days")
     elif start_at:
-        end_at = start_at + WINDOW
+        end_at = shifted(start_at, WINDOW)  # held at the calendar's end: year 9999 is empty
     elif end_at:
-        start_at = end_at - WINDOW
+        start_at = shifted(end_at, -WINDOW)
     else:
         end_at = datetime.now(UTC)
         start_at = end_at - WINDOW
