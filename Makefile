@@ -52,6 +52,7 @@ lint: setup
 	$(BIN)/ruff check gridgeo tests benchmarks
 	$(BIN)/ruff format --check gridgeo tests benchmarks
 	$(BIN)/mypy gridgeo
+	$(BIN)/lint-imports
 
 format: setup
 	$(BIN)/ruff format gridgeo tests benchmarks
