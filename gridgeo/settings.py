@@ -150,6 +150,12 @@ class Settings(BaseSettings):
         "", description="XYZ tile URL template with {z}/{x}/{y} for basemap=xyz."
     )
     basemap_attribution: str = Field("", description="Attribution shown for basemap=xyz.")
+    basemap_crs: Literal["wgs84", "gcj02"] = Field(
+        "wgs84",
+        description="Coordinates of the basemap=xyz tiles: wgs84 (also CGCS2000, Tianditu, "
+        "an intranet tile server) or gcj02 (Amap, Tencent): the live viewer then draws "
+        "grids, workstations and cases shifted onto it and reads clicks back.",
+    )
     map_cases: Path = Field(
         REPO_ROOT / "data" / "cases" / "sample_cases.csv",
         description="Case points (CSV/GeoJSON with lon/lat, WGS84) for the case map and "

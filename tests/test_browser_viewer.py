@@ -22,11 +22,20 @@ import pandas as pd
 import pytest
 import shapely
 import uvicorn
-from browser import Guard, chromium, click_at, guarded_page, pixels_near, screenshot
+from browser import (
+    Guard,
+    chromium,
+    click_at,
+    guarded_page,
+    pixels_near,
+    screenshot,
+    static_server,
+)
 from playwright.sync_api import Browser, Page
 
 import gridgeo
 from gridgeo.api.app import create_app
+from gridgeo.coords import geometries_from_cgcs2000
 from gridgeo.io.dataset import Dataset
 from gridgeo.levels import Level
 from gridgeo.maps import style
@@ -272,3 +281,44 @@ def test_a_large_level_is_drawn_per_view(browser: Browser, data: Dataset, tmp_pa
         assert code[:12] in text and code[:9] in text  # its community and street too
         assert any(u.endswith(f"/collections/level5_grid/items/{code}") for u in guard.allowed)
         _offline(guard)
+
+
+def test_on_a_gcj02_base_map_everything_is_drawn_shifted_and_clicks_read_back(
+    browser: Browser, data: Dataset, tmp_path: Path
+) -> None:
+    """With ``GRIDGEO_BASEMAP_CRS=gcj02`` (an Amap or Tencent tile template) the viewer asks
+    the service for grids and cases in GCJ-02 and draws them where those tiles show the
+    ground; a click there is read back as GCJ-02 and lands in the right grid."""
+    code = CHAIN[0]
+    truth = data.grids.geometries[data.grids.position(code)]
+    shifted = geometries_from_cgcs2000([truth], "gcj02")[0]
+    with static_server(tmp_path) as tiles:  # an empty tile server: the tiles are not the point
+        settings = Settings(
+            basemap="xyz", basemap_url=f"{tiles}/{{z}}/{{x}}/{{y}}.png", basemap_crs="gcj02"
+        )
+        with serve(settings, data) as url:
+            page, guard = _open(browser, url)
+            drawn = page.evaluate(
+                """(code) => {
+                    let found = null;
+                    window.gridgeoMap.eachLayer((l) => {
+                        if (l.feature && l.feature.properties.code === code && l.getBounds) {
+                            const b = l.getBounds();
+                            found = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
+                        }
+                    });
+                    return found;
+                }""",
+                code,
+            )
+            assert drawn is not None
+            assert np.allclose(drawn, shifted.bounds, atol=1e-7), (drawn, shifted.bounds)
+            assert not np.allclose(drawn, truth.bounds, atol=1e-4)  # some 500 m off the truth
+            assert all("crs=gcj02" in u for u in guard.allowed if "/items" in u)
+            point = geometries_from_cgcs2000([shapely.Point(*KNOWN)], "gcj02")[0]
+            click_at(page, point.x, point.y, zoom=17)
+            text = _popup(page)
+            for chain_code in CHAIN:
+                assert chain_code in text
+            assert any("/v1/lookup" in u and "crs=gcj02" in u for u in guard.allowed)
+            assert guard.errors == []

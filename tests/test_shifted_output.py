@@ -178,3 +178,48 @@ def test_unknown_systems_are_named(client: TestClient, url: str, fragment: str) 
     answer = client.get(url)
     assert answer.status_code == 400, answer.text
     assert fragment in answer.text
+
+
+def test_cases_tasks_and_the_viewer_case_layer_in_gcj02(tmp_path: Any) -> None:
+    from keyhelpers import role_keys
+
+    from gridgeo.settings import Settings
+    from gridgeo.store.core import Store
+
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    app = create_app(Settings(database_url=url))
+    keys = role_keys(Store(url))
+    lon, lat = PILOT
+    glon, glat = (float(v) for v in from_cgcs2000(lon, lat, "gcj02"))
+    with TestClient(app) as client:
+        made = client.post(
+            "/v1/cases",
+            json={"lon": lon, "lat": lat, "category": "0505", "description": "占道"},
+            headers={"X-API-Key": keys["reporter"]},
+        )
+        assert made.status_code == 201, made.text
+        case_id = made.json()["id"]
+        admin = {"X-API-Key": keys["admin"]}
+        one = client.get(f"/v1/cases/{case_id}", params={"out_crs": "gcj02"}, headers=admin)
+        assert one.json()["point"] == {"lon": glon, "lat": glat, "crs": "GCJ-02"}
+        # a box drawn on the GCJ-02 map around the shifted point finds the case ...
+        box = f"{glon - 1e-4},{glat - 1e-4},{glon + 1e-4},{glat + 1e-4}"
+        params = {"bbox": box, "bbox_crs": "gcj02", "out_crs": "gcj02"}
+        listed = client.get("/v1/cases", params=params, headers=admin).json()["cases"]
+        assert [c["id"] for c in listed] == [case_id] and listed[0]["point"]["crs"] == "GCJ-02"
+        # ... which the same numbers read as WGS84 do not (500 m away)
+        assert client.get("/v1/cases", params={"bbox": box}, headers=admin).json()["cases"] == []
+        layer = client.get("/map/cases.geojson", params={"crs": "gcj02"}).json()
+        [feature] = [f for f in layer["features"] if f["properties"]["id"] == str(case_id)]
+        assert feature["geometry"]["coordinates"] == [glon, glat]
+        office = {"X-API-Key": keys["dispatcher"]}
+        for action in ("register", "dispatch"):
+            acted = client.post(
+                f"/v1/cases/{case_id}/actions", json={"action": action}, headers=office
+            )
+            assert acted.status_code == 200, acted.text
+        tasks = client.get("/v1/tasks", params={"out_crs": "gcj02"}, headers=office).json()
+        mine = [x for x in tasks["tasks"] if x["case_id"] == case_id]
+        assert mine and all(x["point"] == {"lon": glon, "lat": glat, "crs": "GCJ-02"} for x in mine)
+        bad = client.get("/v1/cases", params={"out_crs": "mars9"}, headers=admin)
+        assert bad.status_code == 400 and "mars9" in bad.text

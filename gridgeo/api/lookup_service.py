@@ -25,7 +25,6 @@ from gridgeo.api.security import StaffAccess
 from gridgeo.coords import (
     bad_lonlat_mask,
     check_lonlat,
-    from_cgcs2000,
     parse_coord_system,
     to_cgcs2000,
     to_cgcs2000_point,
@@ -295,48 +294,6 @@ def to_storage(lon: float, lat: float, system: str) -> tuple[float, float]:
     if system in SAME_AS_STORAGE:
         return float(lon), float(lat)
     return to_cgcs2000_point(lon, lat, system)
-
-
-OUTPUT_LABELS = {"gcj02": "GCJ-02", "bd09": "BD-09"}
-
-
-def output_system(out_crs: str | None) -> str | None:
-    """The shifted system ``out_crs`` asks for ("gcj02", "bd09"), or None (CGCS2000, the
-    answers' own coordinates: also for wgs84, the same to centimetres).
-
-    Raises
-    ------
-    CoordinateError
-        For an unknown name.
-    """
-    if out_crs is None:
-        return None
-    system = parse_coord_system(out_crs)
-    return system if system in OUTPUT_LABELS else None
-
-
-def in_output_system(answer: dict[str, Any], system: str | None) -> dict[str, Any]:
-    """``answer`` (one lookup's, or one batch item's) with its point and workstation in
-    ``system`` (see :func:`output_system`), each naming it in ``crs``: an app drawing on
-    an Amap or Baidu map puts them where they are. The cached parts are not changed.
-
-    Examples
-    --------
-    >>> answer = {"point": {"lon": 110.2965, "lat": 25.2775, "crs": "EPSG:4490"},
-    ...           "workstation": None}
-    >>> in_output_system(answer, "gcj02")["point"]["crs"]
-    'GCJ-02'
-    """
-    if system is None:
-        return answer
-    label = OUTPUT_LABELS[system]
-    out = dict(answer)
-    for key in ("point", "workstation"):
-        where = answer.get(key)
-        if where and "lon" in where:
-            lon, lat = from_cgcs2000(where["lon"], where["lat"], system)
-            out[key] = {**where, "lon": float(lon), "lat": float(lat), "crs": label}
-    return out
 
 
 def lookup_one_json(

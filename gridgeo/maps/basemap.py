@@ -3,9 +3,12 @@
 Tianditu (天地图) serves CGCS2000-aligned tiles, so grids in EPSG:4490 sit
 on them without a shift; its ``vec`` (vector) layer is drawn with the ``cva``
 (Chinese) or ``eva`` (English) annotation layer on top. An XYZ template must
-be WGS84/CGCS2000-aligned too: GCJ-02 tiles (Amap, Tencent) appear shifted by
-some hundreds of metres. Only ``none`` works on an intranet without a tile
-server; an intranet tile server is an XYZ template.
+be WGS84/CGCS2000-aligned too, or say it is GCJ-02 (Amap, Tencent; ``crs``):
+the live viewer then asks the service for everything in GCJ-02 and draws it where
+those tiles show it (the static pages do not: there GCJ-02 tiles appear shifted by
+some hundreds of metres). Baidu's tiles use a tiling of their own and are not
+supported. Only ``none`` works on an intranet without a tile server; an intranet
+tile server is an XYZ template.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class Basemap:
     key: str = ""
     url: str = ""
     attribution: str = ""
+    crs: Literal["wgs84", "gcj02"] = "wgs84"  # of the xyz tiles
 
     def tile_layers(self, lang: str) -> list[tuple[str, str, str]]:
         """``(url template, attribution, subdomains)`` of each tile layer, bottom first."""
@@ -56,7 +60,9 @@ class Basemap:
 NO_BASEMAP = Basemap()
 
 
-def basemap(kind: str, *, key: str = "", url: str = "", attribution: str = "") -> Basemap:
+def basemap(
+    kind: str, *, key: str = "", url: str = "", attribution: str = "", crs: str = "wgs84"
+) -> Basemap:
     """A checked base-layer choice.
 
     Raises
@@ -76,7 +82,11 @@ def basemap(kind: str, *, key: str = "", url: str = "", attribution: str = "") -
             raise BasemapError(
                 f"basemap 'xyz' needs GRIDGEO_BASEMAP_URL with {{z}}, {{x}} and {{y}}, got {url!r}"
             )
-        return Basemap("xyz", url=url, attribution=attribution)
+        if crs not in ("wgs84", "gcj02"):
+            raise BasemapError(f"basemap crs {crs!r}: use wgs84 or gcj02 (GRIDGEO_BASEMAP_CRS)")
+        return Basemap(
+            "xyz", url=url, attribution=attribution, crs="gcj02" if crs == "gcj02" else "wgs84"
+        )
     raise BasemapError(f"unknown basemap {kind!r}: use none, tianditu or xyz")
 
 

@@ -64,6 +64,7 @@ def basemap_from(settings: Settings) -> Basemap:
         key=settings.tianditu_key,
         url=settings.basemap_url,
         attribution=settings.basemap_attribution,
+        crs=settings.basemap_crs,
     )
 
 

@@ -220,6 +220,8 @@ def viewer_config(
         ],
         "workstationColor": style.WORKSTATION,
         "caseColor": style.CASE_POINT,
+        # the base map's system: every URL asks for it, clicks are read in it
+        "crs": basemap.crs if basemap.kind == "xyz" and basemap.crs != "wgs84" else None,
         "tiles": [
             {"url": url, "attribution": attribution, "subdomains": subdomains}
             for url, attribution, subdomains in basemap.tile_layers(lang)

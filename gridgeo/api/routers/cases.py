@@ -21,6 +21,13 @@ from starlette.datastructures import UploadFile
 
 from gridgeo.api.deps import RowId, current_dataset, in_writer_pool
 from gridgeo.api.media import checked_photo
+from gridgeo.api.output_crs import (
+    BboxCrs,
+    OutCrs,
+    bbox_in_storage,
+    in_output_system,
+    output_system,
+)
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import AccessDenied, Caller, require
@@ -187,26 +194,30 @@ def case_list(
     category: str | None = None,
     grid: Annotated[str | None, Query(max_length=32)] = None,
     bbox: Annotated[str | None, Query(description="west,south,east,north")] = None,
+    bbox_crs: BboxCrs = None,
+    out_crs: OutCrs = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> dict[str, Any]:
     """Cases newest first; ``state=reported`` is the street office's registration queue,
     ``state=registered`` its dispatch queue."""
+    system = output_system(out_crs)
     query = CaseQuery(
         state=_list(state) or None,
         category=category,
         grid_code=grid,
-        bbox=_bbox(bbox),
+        bbox=bbox_in_storage(_bbox(bbox), bbox_crs),
         limit=limit,
         offset=offset,
     )
     rows = list_cases(_store(request), query)
-    return {"cases": [c.to_dict() for c in rows], "limit": limit, "offset": offset}
+    cases = [in_output_system(c.to_dict(), system) for c in rows]
+    return {"cases": cases, "limit": limit, "offset": offset}
 
 
 @router.get("/cases/{case_id}", summary="One case with its tasks and timeline")
-def case_one(request: Request, case_id: RowId, _: Viewer) -> dict[str, Any]:
-    return case_detail(_store(request), case_id).to_dict()
+def case_one(request: Request, case_id: RowId, _: Viewer, out_crs: OutCrs = None) -> dict[str, Any]:
+    return in_output_system(case_detail(_store(request), case_id).to_dict(), output_system(out_crs))
 
 
 @router.get("/cases/{case_id}/suggestion", summary="The 1+2+N dispatch suggestion with reasons")
@@ -280,6 +291,8 @@ def task_list(
     grid: Annotated[str | None, Query(max_length=32)] = None,
     category: str | None = None,
     bbox: str | None = None,
+    bbox_crs: BboxCrs = None,
+    out_crs: OutCrs = None,
     extension: Annotated[
         Literal["requested", "none"] | None, Query(description="extension requests")
     ] = None,
@@ -298,6 +311,7 @@ def task_list(
     if bad:
         raise ActionInputError(f"unknown task state {bad[0]!r}: use {', '.join(TASK_STATES)}")
     scope_unit, scope_grids = _scope(who.as_actor(), unit)
+    system = output_system(out_crs)
     query = TaskQuery(
         unit=scope_unit,
         grids=scope_grids,
@@ -306,7 +320,7 @@ def task_list(
         due_within=timedelta(hours=due_within_hours) if due_within_hours else None,
         grid=grid,
         category=category,
-        bbox=_bbox(bbox),
+        bbox=bbox_in_storage(_bbox(bbox), bbox_crs),
         extension_requested=None if extension is None else extension == "requested",
         limit=limit,
         offset=offset,
@@ -314,7 +328,7 @@ def task_list(
     store = _store(request)
     rows = list_tasks(store, replace(query, limit=limit + 1))  # one more: is there a next page?
     out: dict[str, Any] = {
-        "tasks": [x.to_dict() for x in rows[:limit]],
+        "tasks": [in_output_system(x.to_dict(), system) for x in rows[:limit]],
         "limit": limit,
         "offset": offset,
         "more": len(rows) > limit,

@@ -25,14 +25,13 @@ from gridgeo.api import lookup_models as m
 from gridgeo.api.limits import costly, in_costly_pool
 from gridgeo.api.lookup_service import (
     TooManyPointsError,
-    in_output_system,
     lookup_many,
     lookup_one,
     lookup_one_json,
-    output_system,
     parse_batch,
     parse_posts,
 )
+from gridgeo.api.output_crs import OUT_CRS_HELP, OutCrs, in_output_system, output_system
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import (
@@ -98,11 +97,6 @@ CRS_HELP = (
     "WeChat) or bd09 (Baidu)"
 )
 LARGE_BATCH = 1000  # points: a batch above runs in the costly pool (gridgeo.api.limits)
-OUT_CRS_HELP = (
-    "coordinates of the answer's point and workstation: cgcs2000 (default; the same as "
-    "wgs84 to centimetres), gcj02 (Amap, Tencent, WeChat) or bd09 (Baidu), named in "
-    "each one's crs"
-)
 VERSION_HELP = "boundaries version to answer from (default: the published one)"
 AT_HELP = "answer with the boundaries published at this time (ISO 8601), e.g. 2026-01-01T00:00:00Z"
 
@@ -345,12 +339,7 @@ async def lookup_batch(
             description=AT_HELP, openapi_examples={"new year": {"value": "2026-01-01T00:00:00Z"}}
         ),
     ] = None,
-    out_crs: Annotated[
-        str | None,
-        Query(
-            description=OUT_CRS_HELP, max_length=40, openapi_examples={"Amap": {"value": "gcj02"}}
-        ),
-    ] = None,
+    out_crs: OutCrs = None,
 ) -> Response:
     """Answer each point in input order; a bad point gets ``status: bad_input`` and an
     ``error``, the others are answered all the same.

@@ -27,9 +27,11 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from gridgeo.api.deps import current_dataset, dataset
+from gridgeo.api.output_crs import output_system
 from gridgeo.api.responses import SafeJSONResponse, file_inside
 from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import StaffAccess, redact_people, staff_access
+from gridgeo.coords import from_cgcs2000
 from gridgeo.errors import NotFoundError
 from gridgeo.io.dataset import Dataset
 from gridgeo.io.tables import read_chunks
@@ -119,12 +121,20 @@ def staff(
     "/map/cases.geojson",
     summary="Case points: the store's cases, or those of GRIDGEO_MAP_CASES while it has none",
 )
-def cases(request: Request, data: Annotated[Dataset, Depends(dataset)]) -> SafeJSONResponse:
+def cases(
+    request: Request,
+    data: Annotated[Dataset, Depends(dataset)],
+    crs: Annotated[
+        str | None, Query(description="gcj02: the points for a GCJ-02 base map", max_length=40)
+    ] = None,
+) -> SafeJSONResponse:
+    system = output_system(crs)
     store: Store | None = request.app.state.store
     if store is not None:
         stored = list_cases(store, CaseQuery(limit=STORE_CASES_SHOWN))
         if stored:
-            return SafeJSONResponse(_store_features(stored), media_type="application/geo+json")
+            doc = _shifted(_store_features(stored), system)
+            return SafeJSONResponse(doc, media_type="application/geo+json")
     path = Path(_settings(request).map_cases)
     if not path.exists():
         raise NotFoundError(f"no case file at {path} (set GRIDGEO_MAP_CASES)")
@@ -134,7 +144,26 @@ def cases(request: Request, data: Annotated[Dataset, Depends(dataset)]) -> SafeJ
             _cases_cache.clear()  # one dataset version and file at a time
             _cases_cache[key] = _case_features(data, path)
         doc = _cases_cache[key]
-    return SafeJSONResponse(doc, media_type="application/geo+json")
+    return SafeJSONResponse(_shifted(doc, system), media_type="application/geo+json")
+
+
+def _shifted(doc: dict[str, Any], system: str | None) -> dict[str, Any]:
+    """The point features of ``doc`` with their coordinates in ``system`` (a copy)."""
+    if system is None:
+        return doc
+    points = [f for f in doc["features"] if (f.get("geometry") or {}).get("type") == "Point"]
+    if not points:
+        return doc
+    lon, lat = from_cgcs2000(
+        [f["geometry"]["coordinates"][0] for f in points],
+        [f["geometry"]["coordinates"][1] for f in points],
+        system,
+    )
+    moved = {
+        id(f): {**f, "geometry": {"type": "Point", "coordinates": [float(x), float(y)]}}
+        for f, x, y in zip(points, lon, lat, strict=True)
+    }
+    return {**doc, "features": [moved.get(id(f), f) for f in doc["features"]]}
 
 
 def _store_features(records: list[CaseRecord]) -> dict[str, Any]:

@@ -47,12 +47,17 @@
       return next ? fetchAll(next.href, acc, signal) : acc;
     });
   }
-  function itemsUrl(id) { return C.collections + "/" + id + "/items?limit=10000"; }
-  function itemUrl(id, code) { return C.collections + "/" + id + "/items/" + encodeURIComponent(code); }
+  // on a GCJ-02 base map (C.crs) every geometry is asked for in it, every box and click
+  // given in it: the service shifts, this page never does
+  function withCrs(url, name) {
+    return C.crs ? url + (url.indexOf("?") >= 0 ? "&" : "?") + (name || "crs") + "=" + C.crs : url;
+  }
+  function itemsUrl(id) { return withCrs(C.collections + "/" + id + "/items?limit=10000"); }
+  function itemUrl(id, code) { return withCrs(C.collections + "/" + id + "/items/" + encodeURIComponent(code)); }
   function viewUrl(id, limit) {
     var b = map.getBounds();
     var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); });
-    return C.collections + "/" + id + "/items?bbox=" + bbox.join(",") + "&limit=" + limit;
+    return withCrs(withCrs(C.collections + "/" + id + "/items?bbox=" + bbox.join(",") + "&limit=" + limit), "bbox-crs");
   }
   function levelStyle(lv) {
     return { color: lv.color, weight: lv.weight, fill: lv.fill > 0, fillColor: lv.color, fillOpacity: lv.fill };
@@ -228,7 +233,7 @@
   }
 
   function lookupAt(latlng) {
-    var url = C.lookup + "?lon=" + latlng.lng + "&lat=" + latlng.lat + "&crs=cgcs2000";
+    var url = C.lookup + "?lon=" + latlng.lng + "&lat=" + latlng.lat + "&crs=" + (C.crs || "cgcs2000");
     say(T.loading);
     fetch(url).then(function (r) { return r.json(); }).then(function (res) {
       say("");
@@ -313,7 +318,7 @@
       if (cases) { cases.addTo(map); return; }
       say(T.loading);
       var renderer = L.canvas({ padding: 0.5 });
-      fetchAll(C.cases).then(function (features) {
+      fetchAll(withCrs(C.cases)).then(function (features) {
         cases = L.geoJSON({ type: "FeatureCollection", features: features }, {
           pointToLayer: function (f, latlng) {
             return L.circleMarker(latlng, { renderer: renderer, radius: 4, color: "#fff", weight: 1, fillColor: C.caseColor, fillOpacity: 1, interactive: false });
@@ -531,6 +536,7 @@
         var n = Math.min(C.casePage, want - acc.length);
         var url = C.cases + (C.cases.indexOf("?") >= 0 ? "&" : "?") + "limit=" + n + "&offset=" + offset +
           (bbox ? "&bbox=" + bbox : "");
+        url = withCrs(bbox ? withCrs(url, "bbox_crs") : url, "out_crs");
         return getJson(url, signal, "application/json").then(function (doc) {
           var rows = doc.cases || [];
           acc.push.apply(acc, rows);
@@ -603,7 +609,7 @@
       var job = jobs[id], at = performance.now();
       job.started = true;
       active += 1;
-      getJson(C.caseItem + id, null, "application/json").then(function (doc) {
+      getJson(withCrs(C.caseItem + id, "out_crs"), null, "application/json").then(function (doc) {
         var e = upsert(doc, doc, at);
         scheduleApply();
         if (e && openId === id) { showCase(e); }
