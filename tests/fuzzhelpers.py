@@ -9,6 +9,7 @@ Examples are derandomised: a CI failure replays identically on a laptop.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import xml.etree.ElementTree as ET
@@ -22,6 +23,7 @@ from conftest import _drop_postgis_database, _fresh_postgis_database
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from gridgeo.api import security
 from gridgeo.api.app import create_app
@@ -188,3 +190,36 @@ def _report_cases(service: Service) -> None:
         form = {"service_code": "0505", "lat": str(CASE["lat"]), "long": str(CASE["lon"])}
         r = http.post("/open311/v2/requests.json", data=form, headers=service.headers)
         assert r.status_code == 201, r.text
+
+
+X0, Y0, D = 110.2965, 25.2775, 0.001  # inside the sample pilot; D about 100 m
+RINGS: dict[str, list[tuple[float, float]]] = {
+    "one point": [(0, 0)] * 4,
+    "collinear": [(0, 0), (1, 0), (2, 0), (0, 0)],
+    "three points": [(0, 0), (1, 0), (0, 0)],
+    "two points": [(0, 0), (1, 1)],
+    "unclosed": [(0, 0), (1, 0), (1, 1), (0, 1)],
+    "bowtie": [(0, 0), (1, 1), (1, 0), (0, 1), (0, 0)],
+    "self-touching": [(0, 0), (4, 0), (2, 2), (4, 4), (0, 4), (2, 2), (0, 0)],
+    "spike": [(0, 0), (4, 0), (4, 4), (4, 8), (4, 4), (0, 4), (0, 0)],
+    "square": [(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)],
+}
+"""Ring shapes in units of D around (X0, Y0): degenerate ones, and a plain square that
+a corrupted coordinate or a huge scale makes degenerate."""
+
+
+def degenerate_rings() -> st.SearchStrategy[list[list[float]]]:
+    """Rings of too few points, no area, crossing or touching themselves, unclosed; at
+    huge scales; with one coordinate NaN, infinite or huge (as lon/lat lists)."""
+
+    @st.composite
+    def ring(draw: st.DrawFn) -> list[list[float]]:
+        shape = RINGS[draw(st.sampled_from(sorted(RINGS)))]
+        scale = draw(st.sampled_from([D, D, 1e-12, 1e300, 1e308]))
+        points = [[X0 + x * scale, Y0 + y * scale] for x, y in shape]
+        if draw(st.booleans()):
+            special = draw(st.sampled_from([math.nan, math.inf, -math.inf, 1e308, -1e308]))
+            points[draw(st.integers(0, len(points) - 1))][draw(st.integers(0, 1))] = special
+        return points
+
+    return ring()

@@ -85,11 +85,11 @@ REQUIRED_QUERY = {
     "/map/staff": {"codes": "450302"},
     "/v1/assessment": {"from": "2026-11-01", "to": "2026-11-30", "by": "unit"},
 }
-POST_BODIES: dict[str, Any] = {
+POST_BODIES: dict[str, Any] = {  # valid bodies: the probed parameter is what is wrong
     "/v1/versions/{version_id}/edits": {"operations": [{"op": "rename", "code": "450302"}]},
     "/v1/cases/{case_id}/actions": {"action": "register"},
     "/v1/tasks/{task_id}/actions": {"action": "accept"},
-    "/v1/lookup": {"points": [{"lon": 110.2965, "lat": 25.2775}]},
+    "/v1/lookup": [{"id": "a", "lon": 110.2965, "lat": 25.2775}],
 }
 # Id parameters the document types as text (Open311's ids are strings in its spec).
 TEXT_IDS = {("path", "service_request_id"), ("path", "media_id"), ("query", "service_request_id")}

@@ -34,7 +34,8 @@ NO_JSON_SCHEMA = ("/tiles/", "/map", "/api")
 
 
 def test_every_link_names_a_real_operation_and_its_parameters() -> None:
-    doc = schema.raw_schema
+    fresh = openapi_schema()  # the state machine adds links it infers to the one it runs on
+    doc = fresh.raw_schema
     operations = {op["operationId"]: op for ops in doc["paths"].values() for op in ops.values()}
     declared = 0
     for ops in doc["paths"].values():
@@ -47,8 +48,8 @@ def test_every_link_names_a_real_operation_and_its_parameters() -> None:
                     declared += 1
     assert declared == len(LINKS)
     # schemathesis reads every one of them as a transition of its state machine
-    schema.as_state_machine()
-    assert schema.statistic.transitions.total >= len(LINKS)
+    fresh.as_state_machine()
+    assert fresh.statistic.transitions.total >= len(LINKS)
 
 
 class _Stop(BaseException):

@@ -348,14 +348,20 @@ def check_writable(grids: GridSet) -> None:
     # a NaN or infinite coordinate makes area or length non-finite: no copy of every vertex
     with np.errstate(invalid="ignore"):
         infinite = ~np.isfinite(shapely.area(shapes)) | ~np.isfinite(shapely.length(shapes))
-    bad = np.flatnonzero(missing | infinite)
+    # a ring of fewer than four points is no ring: PostGIS refuses to parse it ("geometry
+    # requires more points", a failed insert) where SpatiaLite would keep it
+    rings, owner = shapely.get_rings(shapes, return_index=True)
+    short = np.zeros(len(shapes), dtype=bool)
+    short[owner[shapely.get_num_coordinates(rings) < 4]] = True
+    bad = np.flatnonzero(missing | infinite | short)
     if len(bad):
         n = bad[0]
-        problem = (
-            "has no geometry: a grid needs its polygon"
-            if missing[n]
-            else "has a coordinate that is not a finite number (NaN or infinite)"
-        )
+        if missing[n]:
+            problem = "has no geometry: a grid needs its polygon"
+        elif infinite[n]:
+            problem = "has a coordinate that is not a finite number (NaN or infinite)"
+        else:
+            problem = "has a ring of fewer than four points (three corners and the first again)"
         raise FeatureError(grids.refs[n] or "the import", grids.codes[n] or "(no code)", problem)
 
 
