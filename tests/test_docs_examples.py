@@ -84,12 +84,7 @@ MAX_SKIPPED_SHARE = 1 / 3
 # Examples in documents this test may not edit (their owners are changing them) that need a
 # marker they do not have yet: (document, command line) -> the marker. Remove an entry once
 # the document carries the marker (test_unmarked_skips_are_still_needed says when).
-UNMARKED_SKIPS: dict[tuple[str, str], str] = {
-    (
-        "docs/API.md",
-        "gridgeo serve --host 0.0.0.0 --port 8000 --workers 4",
-    ): "needs-server: serves until stopped",
-}
+UNMARKED_SKIPS: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)
