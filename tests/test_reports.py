@@ -452,7 +452,10 @@ def test_html_in_english(sqlite_history: tuple[str, Store, Dataset], tmp_path: P
 
 
 def test_bad_input_is_one_chinese_line_and_exit_2(
-    capsys: pytest.CaptureFixture[str], sqlite_history: tuple[str, Store, Dataset], tmp_path: Path
+    capsys: pytest.CaptureFixture[str],
+    sqlite_history: tuple[str, Store, Dataset],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url = sqlite_history[0]
     good = str(tmp_path / "r.xlsx")
@@ -476,7 +479,14 @@ def test_bad_input_is_one_chinese_line_and_exit_2(
     assert code == 2 and "--weights 有误" in err and "speed" in err
     assert not (tmp_path / "r.xlsx").exists()
 
+    # an empty store is filled with the sample first (as every command does), unless
+    # GRIDGEO_SEED_SAMPLE=false: then nothing is published and the report says so
     empty = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    monkeypatch.setenv("GRIDGEO_SEED_SAMPLE", "false")
     code, _, err = report_cli(capsys, empty, "--period", "month", "-o", good)
     assert code == 2 and "没有已发布的边界版本" in err
     assert not (tmp_path / "r.xlsx").exists()
+    monkeypatch.setenv("GRIDGEO_SEED_SAMPLE", "true")
+    code, _, err = report_cli(capsys, empty, "--period", "month", "-o", good)
+    assert code == 0, err
+    assert (tmp_path / "r.xlsx").exists()

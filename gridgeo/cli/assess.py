@@ -17,7 +17,7 @@ from gridgeo.cli.options import text_table
 from gridgeo.cli.store import add_store_options, open_store
 from gridgeo.errors import InputFileError
 from gridgeo.store.assessment import assess
-from gridgeo.store.datasets import load_dataset
+from gridgeo.store.datasets import published_dataset
 
 EXIT_OK = 0
 Lang = Literal["zh", "en"]
@@ -56,7 +56,7 @@ def run_assess(args: argparse.Namespace) -> int:
     store, cfg, _ = open_store(args)
     lang: Lang = "en" if (args.lang or cfg.lang) == "en" else "zh"
     weights = weights_of(args.weights if args.weights is not None else cfg.assessment_weights)
-    data = load_dataset(store, cfg)
+    data = published_dataset(store, cfg)
     found = assess(store, period, args.by, level=args.level, data=data, weights=weights)
     if args.format == "xlsx":
         if args.output is None:

@@ -35,7 +35,7 @@ from gridgeo.store.cases import (
     report_case,
 )
 from gridgeo.store.casework import ActionRequest, act
-from gridgeo.store.datasets import load_dataset
+from gridgeo.store.datasets import published_dataset
 from gridgeo.store.event_log import (
     ExportFormat,
     ImportReport,
@@ -424,7 +424,7 @@ def _event_lines(events: Sequence[EventRecord], lang: Lang) -> list[str]:
 
 def run_add(args: argparse.Namespace) -> int:
     store, cfg, actor = open_store(args)
-    data = load_dataset(store, cfg)
+    data = published_dataset(store, cfg)
     new = NewCase(
         lon=args.lon,
         lat=args.lat,
@@ -510,7 +510,7 @@ def run_act(args: argparse.Namespace) -> int:
     media = _photos(args.photo, cfg.max_media_bytes)
     req = _request(args, action, media)
     # units are checked against (and deadlines computed from) the published data
-    data = load_dataset(store, cfg) if action in (Action.DISPATCH, Action.REDISPATCH) else None
+    data = published_dataset(store, cfg) if action in (Action.DISPATCH, Action.REDISPATCH) else None
     result = act(store, args.case_id, req, Actor(name, Role.ADMIN), data=data)
     detail = case_detail(store, args.case_id)
     if args.format == "json":
@@ -530,7 +530,7 @@ def run_act(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     store, cfg, actor = open_store(args)
-    data = load_dataset(store, cfg)
+    data = published_dataset(store, cfg)
     found = import_events(store, args.events, data=data, actor=actor, commit=args.commit)
     if args.format == "json":
         emit_json(found.to_dict())

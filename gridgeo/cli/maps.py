@@ -45,7 +45,7 @@ from gridgeo.maps.render import (
 from gridgeo.settings import Settings
 from gridgeo.store.assessment import assess, overdue_open
 from gridgeo.store.core import Store
-from gridgeo.store.datasets import load_dataset
+from gridgeo.store.datasets import published_dataset
 
 HEAT_PAGE = "case_heat.html"
 OVERDUE_SHOWN = 200  # overdue cases drawn on the heat map, most overdue first
@@ -215,7 +215,7 @@ def render_assessment(args: argparse.Namespace, cfg: Settings, out: RenderedMaps
     """
     period = _period(args.start, args.end)
     store = Store(cfg.database_url)
-    data = load_dataset(store, cfg)  # the version the cases were assigned with
+    data = published_dataset(store, cfg)  # the version the cases were assigned with
     base = basemap_from(cfg)
     lang = cfg.lang
     titles: dict[str, str] = {}

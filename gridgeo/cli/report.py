@@ -22,7 +22,7 @@ from gridgeo.reports import ReportError, build_report, check_output, write_repor
 from gridgeo.reports.text import Kind, Lang, say
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
-from gridgeo.store.datasets import load_dataset
+from gridgeo.store.datasets import published_dataset
 
 EXIT_OK = 0
 
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     kind: Kind = args.period
     with Store(cfg.database_url) as store:
         try:
-            data = load_dataset(store, cfg)
+            data = published_dataset(store, cfg)
         except NotFoundError:
             raise ReportError(say("err_no_boundaries", lang)) from None
         report = build_report(

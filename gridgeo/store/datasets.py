@@ -97,6 +97,15 @@ def load_dataset(
         )
 
 
+def published_dataset(store: Store, settings: Settings) -> Dataset:
+    """:func:`load_dataset` of the published version, an empty store first filled with
+    the sample data when ``settings.seed_sample``, as the service does on first start:
+    every command and the service answer alike on a new machine."""
+    if settings.seed_sample:
+        seed_if_empty(store, settings)
+    return load_dataset(store, settings)
+
+
 def open_dataset(
     settings: Settings, *, version: int | None = None, at: datetime | None = None
 ) -> Dataset:
