@@ -214,12 +214,27 @@ def degenerate_rings() -> st.SearchStrategy[list[list[float]]]:
 
     @st.composite
     def ring(draw: st.DrawFn) -> list[list[float]]:
-        shape = RINGS[draw(st.sampled_from(sorted(RINGS)))]
+        name = draw(st.sampled_from(sorted(RINGS)))
         scale = draw(st.sampled_from([D, D, 1e-12, 1e300, 1e308]))
-        points = [[X0 + x * scale, Y0 + y * scale] for x, y in shape]
-        if draw(st.booleans()):
+        points = [[X0 + x * scale, Y0 + y * scale] for x, y in RINGS[name]]
+        # the square is degenerate only huge or corrupted
+        if draw(st.booleans()) or (name == "square" and scale < 1):
             special = draw(st.sampled_from([math.nan, math.inf, -math.inf, 1e308, -1e308]))
             points[draw(st.integers(0, len(points) - 1))][draw(st.integers(0, 1))] = special
         return points
 
     return ring()
+
+
+HOSTILE_CHARS = (
+    [chr(c) for c in range(0x20)]
+    + ["\x7f", "\x85", "\u2028", "\u202e", "\ufeff", "\ufffe", "\uffff", "\U0010ffff"]
+    + ["\ud800", "\udfff"]  # lone surrogates: JSON writes them as \\ud800 escapes
+)
+
+
+def hostile_text() -> st.SearchStrategy[str]:
+    """Short text with control characters, noncharacters and lone surrogates among
+    ordinary (Chinese) letters."""
+    piece = st.sampled_from(HOSTILE_CHARS) | st.sampled_from(["a", "井盖", " ", "<", "&", "]]>"])
+    return st.lists(piece, min_size=1, max_size=12).map("".join)

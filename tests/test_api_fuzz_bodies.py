@@ -8,6 +8,7 @@ protocol's format; what was stored reads back as valid JSON and as XML that pars
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any
@@ -20,10 +21,13 @@ from fuzzhelpers import (
     assert_clear_answer,
     degenerate_rings,
     fuzz_settings,
+    hostile_text,
     strict_json,
 )
 from hypothesis import example, given
 from hypothesis import strategies as st
+
+from gridgeo.io.dataset import load
 
 # --- non-finite numbers in JSON ----------------------------------------------------------
 
@@ -103,20 +107,6 @@ def _has_non_finite(value: Any) -> bool:
 
 
 # --- control characters in every text field ----------------------------------------------
-
-HOSTILE_CHARS = (
-    [chr(c) for c in range(0x20)]
-    + ["\x7f", "\x85", "\u2028", "\u202e", "\ufeff", "\ufffe", "\uffff", "\U0010ffff"]
-    + ["\ud800", "\udfff"]  # lone surrogates: JSON writes them as \\ud800 escapes
-)
-
-
-def hostile_text() -> st.SearchStrategy[str]:
-    """Short text with control characters, noncharacters and lone surrogates among
-    ordinary (Chinese) letters."""
-    piece = st.sampled_from(HOSTILE_CHARS) | st.sampled_from(["a", "井盖", " ", "<", "&", "]]>"])
-    return st.lists(piece, min_size=1, max_size=12).map("".join)
-
 
 CASE_FIELDS = ("crs", "category", "description", "address", "urgency")
 OPEN311_FIELDS = (
@@ -251,17 +241,23 @@ def degenerate_operations(vertex: list[float]) -> st.SearchStrategy[dict[str, An
     )
 
 
+@functools.cache
+def _vertex() -> list[float]:
+    """A vertex of GRID in the sample the service was seeded with (not asked of the
+    service: what Hypothesis draws must not depend on the store's state)."""
+    grids = load().grids.frame
+    shape = grids[grids["code"] == GRID].geometry.iloc[0]
+    polygon = shape.geoms[0] if shape.geom_type == "MultiPolygon" else shape
+    return list(polygon.exterior.coords[0])
+
+
 @fuzz_settings(20)
-@given(data=st.data())
-def test_degenerate_geometries_in_edits(fuzz_service: Service, data: st.DataObject) -> None:
+@given(operations=st.lists(degenerate_operations(_vertex()), min_size=1, max_size=2))
+def test_degenerate_geometries_in_edits(
+    fuzz_service: Service, operations: list[dict[str, Any]]
+) -> None:
     headers = fuzz_service.headers | {"Content-Type": "application/json"}
     with TestClient(fuzz_service.app, raise_server_exceptions=False) as http:
-        features = http.get("/v1/versions/1/features?level=5", headers=headers).json()
-        grid = next(f for f in features["features"] if f["id"] == GRID)
-        vertex = grid["geometry"]["coordinates"][0][0]
-        if grid["geometry"]["type"] == "MultiPolygon":
-            vertex = vertex[0]
-        operations = data.draw(st.lists(degenerate_operations(vertex), min_size=1, max_size=2))
         # json.dumps writes NaN and Infinity as Python's parser reads them
         body = json.dumps({"operations": operations})
         r = http.post("/v1/versions/1/edits", content=body, headers=headers)
@@ -269,4 +265,5 @@ def test_degenerate_geometries_in_edits(fuzz_service: Service, data: st.DataObje
         if r.status_code == 201:  # a draft saved: it reads back, finite
             draft = strict_json(r.content)["version"]["id"]
             back = http.get(f"/v1/versions/{draft}/features", headers=headers)
-            assert back.status_code == 200 and not _has_non_finite(strict_json(back.content))
+            assert back.status_code == 200, back.text[:300]
+            assert not _has_non_finite(strict_json(back.content))

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from fuzzhelpers import CASE, Service, assert_clear_answer, fuzz_settings
+from fuzzhelpers import CASE, Service, assert_clear_answer, fuzz_settings, hostile_text
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -245,3 +246,36 @@ def test_lookup_version_of_4301_digits(fuzz_service: Service) -> None:
     with TestClient(fuzz_service.app, raise_server_exceptions=False) as http:
         r = http.get("/v1/lookup", params=point, headers=fuzz_service.headers)
     assert r.status_code == 422, r.text
+
+
+def text_probes(doc: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(method, path, "query", name) of every text query parameter of the API."""
+    probes = []
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            for p in op.get("parameters", []):
+                schema = p.get("schema", {})
+                kinds = [schema.get("type")] + [k.get("type") for k in schema.get("anyOf", [])]
+                if p["in"] == "query" and "string" in kinds:
+                    probes.append((method, path, "query", p["name"]))
+    return probes
+
+
+@fuzz_settings(10)
+@given(text=hostile_text())
+@example(text="\x00")  # a NUL in a text filter failed PostgreSQL's bind (a 500)
+def test_control_characters_in_every_text_query_parameter(fuzz_service: Service, text: str) -> None:
+    app, headers = fuzz_service.app, fuzz_service.headers
+    probes = text_probes(app.openapi())
+    assert len(probes) > 30  # filters, CRS names, formats: the document's
+    with TestClient(app, raise_server_exceptions=False) as http:
+        for probe in probes:
+            for fmt in ("json", "xml") if "{fmt}" in probe[1] else ("json",):
+                verb, url, query = probe_request(probe, text, fmt)
+                # encoded by hand: a lone surrogate as the bytes of its (invalid) UTF-8
+                qs = "&".join(
+                    f"{quote(k)}={quote(v, errors='surrogatepass')}" for k, v in query.items()
+                )
+                body = POST_BODIES.get(probe[1]) if verb == "post" else None
+                r = http.request(verb, f"{url}?{qs}", json=body, headers=headers)
+                assert_clear_answer(url, r)

@@ -257,8 +257,15 @@ def task_conditions(q: TaskQuery) -> list[ColumnElement[bool]]:
     return found
 
 
+def _holds_nul(q: TaskQuery) -> bool:
+    """A text filter with a NUL: no stored text holds one (PostgreSQL refuses to bind it)."""
+    return t.holds_nul(q.unit, q.grids, q.states, q.grid, q.category)
+
+
 def list_tasks(store: Store, q: TaskQuery) -> list[TaskRecord]:
     """The tasks matching ``q``, earliest deadline first, ``limit`` from ``offset``."""
+    if _holds_nul(q):
+        return []
     stmt = (
         select(t.CaseTask, func.ST_X(t.Case.geom), func.ST_Y(t.Case.geom), t.Case.description)
         .join(t.Case, t.Case.id == t.CaseTask.case_id)
@@ -273,6 +280,8 @@ def list_tasks(store: Store, q: TaskQuery) -> list[TaskRecord]:
 
 def count_tasks(store: Store, q: TaskQuery) -> int:
     """How many tasks match ``q`` (for paging headers)."""
+    if _holds_nul(q):
+        return 0
     stmt = select(func.count(t.CaseTask.id)).where(*task_conditions(q))
     if q.bbox is not None:
         stmt = stmt.join(t.Case, t.Case.id == t.CaseTask.case_id)

@@ -540,6 +540,8 @@ def list_cases(store: Store, query: CaseQuery | None = None) -> list[CaseRecord]
     categories is cut from one ordered result: pages neither overlap nor skip.
     """
     q = query or CaseQuery()
+    if t.holds_nul(q.status, q.category, q.state, q.grid_code):
+        return []  # no stored text holds a NUL (PostgreSQL would refuse to bind it)
     stmt = (
         select(t.Case, func.ST_X(t.Case.geom), func.ST_Y(t.Case.geom))
         .order_by(t.Case.id.desc())

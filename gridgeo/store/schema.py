@@ -85,6 +85,23 @@ def as_utc(value: datetime) -> datetime:
         return EARLIEST if value.year == 1 else LATEST
 
 
+def holds_nul(*values: object) -> bool:
+    """Whether a text among ``values``, or in a list or tuple among them, holds a NUL.
+
+    No stored text does (the text checks refuse it before a write) and PostgreSQL
+    refuses to bind one (a DataError, a 500): a filter holding one matches nothing.
+
+    >>> holds_nul("0505", ("open", "a\\x00"), None)
+    True
+    """
+    for value in values:
+        if isinstance(value, str) and "\x00" in value:
+            return True
+        if isinstance(value, list | tuple) and holds_nul(*value):
+            return True
+    return False
+
+
 def shifted(value: datetime, delta: timedelta) -> datetime:
     """``value + delta``, held at the calendar's first or last instant rather than
     overflowing (a window of days around a date at either end of the calendar)."""

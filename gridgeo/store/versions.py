@@ -577,6 +577,8 @@ def list_versions(store: Store, kind: str | None = None) -> list[VersionInfo]:
     with store.reading() as session:
         stmt = select(t.Version).order_by(t.Version.id.desc())
         if kind:
+            if kind not in {k.value for k in t.VersionKind}:
+                return []  # no version is of another kind (and PostgreSQL refuses a NUL)
             stmt = stmt.where(t.Version.kind == kind)
         return [VersionInfo.of(v) for v in session.scalars(stmt)]
 
