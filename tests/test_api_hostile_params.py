@@ -8,7 +8,6 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-import pytest
 from fastapi.testclient import TestClient
 from fuzzhelpers import CASE, Service, assert_clear_answer, fuzz_settings, hostile_text
 from hypothesis import example, given
@@ -235,12 +234,6 @@ def test_calendar_extremes_in_every_date_filter(
             assert_clear_answer(f"/v1/cases/{case}/actions", r)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gridgeo/api/routers/lookup.py (parse_query) parses version= with int(), which "
-    "raises ValueError past 4300 digits: a 500. Fix pending there (another change is open "
-    "on that file): refuse a version that is not 1 to 2**31 - 1 before int().",
-)
 def test_lookup_version_of_4301_digits(fuzz_service: Service) -> None:
     point = {"lon": "110.2965", "lat": "25.2775", "version": "9" * 4301}
     with TestClient(fuzz_service.app, raise_server_exceptions=False) as http:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import traceback
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -217,31 +216,10 @@ def _upload(http: TestClient, headers: dict[str, str], name: str, body: bytes, c
     )
 
 
-# 500s whose fixes belong in files another change holds open, as (exception, file, function
-# raising it): each is pinned by a strict xfail (test_pending_upload_500s) that fails the
-# day it is fixed, when its line here goes too. Any other exception fails the fuzz tests.
-PENDING = {
-    ("NotImplementedError", "gridgeo/api/security.py", "extract_zip_safely"),
-    ("NotImplementedError", "gridgeo/api/security.py", "_extract"),
-    ("RuntimeError", "gridgeo/api/security.py", "_extract"),
-    ("OSError", "gridgeo/api/security.py", "_extract"),
-    ("GEOSException", "gridgeo/io/boundaries.py", "_read_layer"),
-}
-
-
-def _fuzz_upload(service: Service, name: str, body: bytes, commit: bool) -> Any | None:
-    """The answer to an upload, or None when it failed with one of the PENDING 500s."""
-    with TestClient(service.app) as http:  # an exception comes out with its traceback
-        try:
-            return _upload(http, service.headers, name, body, commit)
-        except Exception as exc:
-            ours = [f for f in traceback.extract_tb(exc.__traceback__) if "/gridgeo/" in f.filename]
-            if not ours:
-                raise
-            where = "gridgeo/" + ours[-1].filename.rsplit("/gridgeo/", 1)[-1]
-            if (type(exc).__name__, where, ours[-1].name) in PENDING:
-                return None
-            raise
+def _fuzz_upload(service: Service, name: str, body: bytes, commit: bool) -> Any:
+    """The answer to an upload; an exception comes out with its traceback (a 500)."""
+    with TestClient(service.app) as http:
+        return _upload(http, service.headers, name, body, commit)
 
 
 @fuzz_settings(25)
@@ -252,9 +230,6 @@ def test_lying_archives_are_refused_clearly(
 ) -> None:
     before = _version_count(fuzz_service.url)
     r = _fuzz_upload(fuzz_service, "lie.zip", archive, commit)
-    if r is None:  # a pending 500 (PENDING): nothing may have been written still
-        assert _version_count(fuzz_service.url) == before
-        return
     assert_clear_answer("/v1/versions", r)
     written = 1 if r.status_code == 201 else 0
     assert _version_count(fuzz_service.url) == before + written
@@ -303,9 +278,6 @@ def degenerate_collections(draw: st.DrawFn) -> bytes:
 def test_degenerate_geometries_in_uploads(fuzz_service: Service, body: bytes, commit: bool) -> None:
     before = _version_count(fuzz_service.url)
     r = _fuzz_upload(fuzz_service, "odd.geojson", body, commit)
-    if r is None:  # a pending 500 (PENDING): nothing may have been written still
-        assert _version_count(fuzz_service.url) == before
-        return
     assert_clear_answer("/v1/versions", r)
     written = 1 if r.status_code == 201 else 0
     assert _version_count(fuzz_service.url) == before + written
@@ -333,54 +305,27 @@ def _central_directory_moved() -> bytes:
 
 HUGE_RING = [[110.2965, 25.2775], [1e300, 25.2775], [1e300, 1e300], [110.2965, 1e300]]
 UNCLOSED_HUGE = collection(feature({"type": "Polygon", "coordinates": [HUGE_RING]}))
-SECURITY = "gridgeo/api/security.py (_extract, extract_zip_safely) catches only BadZipFile, "
-SECURITY += "zlib.error and EOFError: "
+# 500s the generated tests above found, each now a 422 naming the file as sent
+FOUND_500S = [
+    pytest.param("method.zip", _lied(b"PK\x01\x02", 10, 99), id="compression-method-99"),
+    pytest.param("version.zip", _lied(b"PK\x01\x02", 6, 0xFF), id="version-needed-25.5"),
+    pytest.param("encrypted.zip", _lied(b"PK\x01\x02", 8, 1), id="flagged-encrypted"),
+    pytest.param("moved.zip", _central_directory_moved(), id="central-directory-moved"),
+    pytest.param("unclosed.geojson", UNCLOSED_HUGE, id="huge-unclosed-ring"),
+]
 
 
-def _pending(name: str, body: bytes, reason: str) -> Any:
-    return pytest.param(name, body, marks=pytest.mark.xfail(strict=True, reason=reason))
-
-
-@pytest.mark.parametrize(
-    ("name", "body"),
-    [
-        _pending(
-            "method.zip",
-            _lied(b"PK\x01\x02", 10, 99),
-            SECURITY + "an entry of compression method 99 raises NotImplementedError in "
-            "zf.open (a 500); fix pending there",
-        ),
-        _pending(
-            "version.zip",
-            _lied(b"PK\x01\x02", 6, 0xFF),
-            SECURITY + "'version needed to extract' 25.5 raises NotImplementedError in "
-            "zipfile.ZipFile() (a 500); fix pending there",
-        ),
-        _pending(
-            "encrypted.zip",
-            _lied(b"PK\x01\x02", 8, 1),
-            SECURITY + "an entry flagged encrypted raises RuntimeError in zf.open (a 500); "
-            "fix pending there",
-        ),
-        _pending(
-            "moved.zip",
-            _central_directory_moved(),
-            SECURITY + "a central directory offset past the real one makes zf.open seek "
-            "before the file's start: OSError EINVAL (a 500); fix pending there",
-        ),
-        _pending(
-            "unclosed.geojson",
-            UNCLOSED_HUGE,
-            "gridgeo/io/boundaries.py (_read_layer) lets shapely's GEOSException out of "
-            "pyogrio.read_dataframe ('Points of LinearRing do not form a closed linestring'"
-            ", a 500); fix pending there",
-        ),
-    ],
-)
-def test_pending_upload_500s(fuzz_service: Service, name: str, body: bytes) -> None:
-    """Each a 500 the generated tests above found, whose fix belongs in a file another
-    change holds open: each must become a 422 naming the file as sent."""
+@pytest.mark.parametrize(("name", "body"), FOUND_500S)
+def test_upload_500s_found_by_the_fuzz_suite(fuzz_service: Service, name: str, body: bytes) -> None:
+    """Unknown compression methods, too-new zip versions, encrypted entries, a central
+    directory that points past itself (zipfile's NotImplementedError, RuntimeError and
+    OSError) and a ring GEOS cannot build: each a 422 naming the file as sent."""
+    before = _version_count(fuzz_service.url)
     with TestClient(fuzz_service.app, raise_server_exceptions=False) as http:
         r = _upload(http, fuzz_service.headers, name, body, True)
     assert r.status_code == 422, r.text
-    assert "gridgeo-upload-" not in r.json()["detail"], r.text  # no server path
+    detail = r.json()["detail"]
+    assert "gridgeo-upload-" not in detail and "/tmp" not in detail, detail  # no server path
+    # it names the file as sent, or the zip entry at fault
+    assert name in detail or "zip entry 'a.geojson'" in detail or "zip file" in detail, detail
+    assert _version_count(fuzz_service.url) == before

@@ -502,6 +502,8 @@ def extract_zip_safely(archive: Path, dest: Path, *, max_total_bytes: int) -> li
         zf = zipfile.ZipFile(archive)
     except zipfile.BadZipFile:
         raise InputFileError("the upload is not a valid zip file") from None
+    except (NotImplementedError, OSError) as exc:  # a zip feature Python cannot read
+        raise InputFileError(f"the upload is a zip file that cannot be read ({exc})") from None
     with zf:
         infos = zf.infolist()
         for info in infos:
@@ -536,11 +538,18 @@ def _extract(
                     if written > limit:
                         raise TooLargeError(_bomb_message(written, limit))
                     dst.write(block)
-        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-            # a damaged entry, or a header that lies about its size or checksum
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            # a damaged entry, a header that lies about its size, checksum or place (OSError:
+            # a seek before the file's start)
             raise InputFileError(
                 f"zip entry {info.filename!r} is damaged or its header does not match its "
                 f"content ({exc}): refused"
+            ) from None
+        except (NotImplementedError, RuntimeError) as exc:
+            # an unknown compression method, or an encrypted entry (no password is asked)
+            raise InputFileError(
+                f"zip entry {info.filename!r} cannot be read ({exc}): send a plain zip "
+                "(deflate or stored, no password)"
             ) from None
         out.append(target)
     return out

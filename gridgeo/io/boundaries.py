@@ -23,8 +23,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pyogrio
+import pyogrio.raw
 import pyproj
 import shapely
+import shapely.errors
 from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS
 
@@ -146,11 +148,30 @@ def _read_layer(
             frame = pyogrio.read_dataframe(path, layer=layer)
     except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
         raise InputFileError(f"{source}: cannot read ({_first_line(exc)})") from None
+    except shapely.errors.GEOSException as exc:  # GDAL passed a geometry GEOS cannot build
+        at = _first_unbuildable(path, layer)
+        raise FeatureError(
+            source,
+            f"#{at}" if at is not None else "(unknown)",
+            f"its geometry cannot be built ({_first_line(exc)}): fix it (QGIS: Fix "
+            "geometries) and send the file again",
+        ) from None
     frame = _rename_columns(frame, columns, source)
     if "level" not in frame.columns and (hint := level_from_layer_name(layer)) is not None:
         frame["level"] = int(hint)
     frame["ref"] = [f"{source}#{i}" for i in range(len(frame))]
     return _to_storage_crs(frame, source, assume_crs)
+
+
+def _first_unbuildable(path: Path, layer: str) -> int | None:
+    """The 1-based number of the first feature whose geometry GEOS cannot build."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _, _, wkb, _ = pyogrio.raw.read(path, layer=layer, columns=[])
+    for n, blob in enumerate(wkb, start=1):
+        if blob is not None and shapely.from_wkb(blob, on_invalid="ignore") is None:
+            return n
+    return None
 
 
 # the old GeoJSON "crs" member, as QGIS and ogr2ogr still write it: {"type": "name",

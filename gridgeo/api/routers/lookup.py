@@ -253,10 +253,13 @@ def parse_query(q: dict[str, str]) -> LookupQuery:
     category, role = text("category", 100), text("role", 200)
     version = at = None
     if (raw := q.get("version")) is not None:
-        if raw.strip().isdigit() and int(raw) >= 1:
+        # a length check before int(): Python refuses over 4,300 digits with an exception
+        if raw.strip().isdigit() and len(raw.strip()) <= 10 and 1 <= int(raw) <= 2**31 - 1:
             version = int(raw)
         else:
-            fail("version", "int_parsing", "Input should be a whole number of at least 1", raw)
+            fail(
+                "version", "int_parsing", "Input should be a whole number from 1 to 2147483647", raw
+            )
     if (raw := q.get("at")) is not None:
         try:
             at = _DATETIME.validate_python(raw)
