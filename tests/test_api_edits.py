@@ -176,8 +176,7 @@ def test_costly_requests_are_limited_per_caller_and_role(store_url: str) -> None
         # another caller has a bucket of its own, at its role's rate (admin: the default 30)
         admin = {"X-API-Key": keys["admin"]}
         assert all(
-            client.get("/v1/versions/1/diff/1", headers=admin).status_code == 200
-            for _ in range(5)
+            client.get("/v1/versions/1/diff/1", headers=admin).status_code == 200 for _ in range(5)
         )
         assert client.get("/v1/versions", headers=planner).status_code == 200
         assert client.get("/v1/lookup?lon=110.3005&lat=25.2785").status_code == 200
