@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import secrets
 import sqlite3
 import time
@@ -10,6 +11,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from keyhelpers import role_keys
@@ -17,7 +19,7 @@ from keyhelpers import role_keys
 from gridgeo.api import security
 from gridgeo.api.app import create_app
 from gridgeo.api.security import Role
-from gridgeo.errors import TooLargeError
+from gridgeo.errors import InputFileError, TooLargeError
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
 
@@ -224,3 +226,38 @@ def test_zip_bomb_refused(tmp_path: Path) -> None:
         _zip({"d/a.shp": b"1", "d/a.dbf": b"2"}), tmp_path, max_total_bytes=100
     )
     assert sorted(p.name for p in ok) == ["a.dbf", "a.shp"]
+
+
+def test_zip_entry_flood_and_ratio_refused(tmp_path: Path) -> None:
+    """More entries than an upload may hold, and an entry that unpacks far more than GIS
+    files do, are refused on the headers, before anything is written."""
+    flood = _zip({f"f{i}.txt": b"x" for i in range(security.MAX_ZIP_ENTRIES + 1)})
+    with pytest.raises(TooLargeError, match=f"at most {security.MAX_ZIP_ENTRIES}"):
+        security.extract_zip_safely(flood, tmp_path / "a", max_total_bytes=10**9)
+    zeros = _zip({"grids.geojson": b"\0" * 5_000_000})  # about 1,000 to 1
+    with pytest.raises(TooLargeError, match="more than 200 times its packed size"):
+        security.extract_zip_safely(zeros, tmp_path / "b", max_total_bytes=10**9)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    # coordinates deflate a few times: a real file of 2.7 MB passes
+    rng = np.random.default_rng(7)
+    coords = json.dumps((110 + rng.random((100_000, 2))).round(7).tolist()).encode()
+    assert len(coords) > 2_500_000
+    ok = security.extract_zip_safely(
+        _zip({"c.json": coords}), tmp_path / "c", max_total_bytes=10**9
+    )
+    assert [p.name for p in ok] == ["c.json"]
+
+
+def test_a_zip_whose_header_understates_an_entry_is_stopped_while_unpacking(
+    tmp_path: Path,
+) -> None:
+    """The header says 1 MiB from a few kB (allowed); the bytes say 5 MB: stopped at the
+    ratio while writing."""
+    path = _zip({"grids.geojson": b"\0" * 5_000_000})
+    data = bytearray(path.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # sizes on both
+        at = data.find(signature)
+        data[at + offset : at + offset + 4] = (1_000_000).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    with pytest.raises((TooLargeError, InputFileError), match=r"grids\.geojson"):
+        security.extract_zip_safely(path, tmp_path / "out", max_total_bytes=10**9)

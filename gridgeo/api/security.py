@@ -486,8 +486,35 @@ def unsafe_member(name: str) -> str | None:
     return None
 
 
+MAX_ZIP_ENTRIES = 1000  # a zipped Shapefile holds a handful; thousands are an attack
+MAX_ZIP_RATIO = 200  # unpacked/packed size of an entry: GIS files deflate 5 to 30 times
+_RATIO_FLOOR = 1 << 20  # entries smaller than this may deflate as they like
+_EOCD = b"PK\x05\x06"  # end of central directory record
+
+
+def _central_directory_bytes(archive: Path) -> int | None:
+    """The size the zip's end record gives its central directory (None: no end record).
+
+    Read before ``zipfile`` parses the directory into an object per entry: a small upload
+    listing millions of entries would take gigabytes there.
+    """
+    size = archive.stat().st_size
+    with archive.open("rb") as f:
+        f.seek(max(0, size - (22 + 65535)))  # the record, after at most a 64 KiB comment
+        tail = f.read()
+    at = tail.rfind(_EOCD)
+    if at < 0 or at + 22 > len(tail):
+        return None
+    return int.from_bytes(tail[at + 12 : at + 16], "little")
+
+
 def extract_zip_safely(archive: Path, dest: Path, *, max_total_bytes: int) -> list[Path]:
     """Extract ``archive`` into ``dest``, refusing zip slip and zip bombs.
+
+    Bombs are refused on the headers first (more than :data:`MAX_ZIP_ENTRIES` entries,
+    sizes adding up to more than ``max_total_bytes``, an entry over 1 MiB unpacking to
+    more than :data:`MAX_ZIP_RATIO` times its packed size), then on the bytes really
+    written, since a header can lie.
 
     Raises
     ------
@@ -498,6 +525,12 @@ def extract_zip_safely(archive: Path, dest: Path, *, max_total_bytes: int) -> li
         (checked on the headers first, then on the bytes really written, since a
         header can lie).
     """
+    listed = _central_directory_bytes(archive)
+    if listed is not None and listed > MAX_ZIP_ENTRIES * 1024:
+        raise TooLargeError(
+            f"the zip file's directory takes {listed} bytes: more entries than the "
+            f"{MAX_ZIP_ENTRIES} an upload may hold; refused"
+        )
     try:
         zf = zipfile.ZipFile(archive)
     except zipfile.BadZipFile:
@@ -512,9 +545,17 @@ def extract_zip_safely(archive: Path, dest: Path, *, max_total_bytes: int) -> li
                 raise InputFileError(f"zip entry {info.filename!r} {why}: refused")
             if (info.external_attr >> 16) & 0o170000 == 0o120000:
                 raise InputFileError(f"zip entry {info.filename!r} is a symbolic link: refused")
+        if len(infos) > MAX_ZIP_ENTRIES:
+            raise TooLargeError(
+                f"the zip file holds {len(infos)} entries; an upload may hold at most "
+                f"{MAX_ZIP_ENTRIES}: refused"
+            )
         declared = sum(i.file_size for i in infos)
         if declared > max_total_bytes:
             raise TooLargeError(_bomb_message(declared, max_total_bytes))
+        for info in infos:
+            if info.file_size > _ratio_limit(info):
+                raise TooLargeError(_ratio_message(info.filename, info.file_size, info))
         return _extract(zf, infos, dest, max_total_bytes)
 
 
@@ -532,11 +573,15 @@ def _extract(
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
+            entry, most = 0, _ratio_limit(info)
             with zf.open(info) as src, target.open("wb") as dst:
                 while block := src.read(1 << 20):
                     written += len(block)
+                    entry += len(block)
                     if written > limit:
                         raise TooLargeError(_bomb_message(written, limit))
+                    if entry > most:  # its header understated it
+                        raise TooLargeError(_ratio_message(info.filename, entry, info))
                     dst.write(block)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             # a damaged entry, a header that lies about its size, checksum or place (OSError:
@@ -553,6 +598,19 @@ def _extract(
             ) from None
         out.append(target)
     return out
+
+
+def _ratio_limit(info: zipfile.ZipInfo) -> int:
+    """The most bytes entry ``info`` may unpack to (:data:`MAX_ZIP_RATIO` times its packed
+    size, or 1 MiB)."""
+    return max(MAX_ZIP_RATIO * info.compress_size, _RATIO_FLOOR)
+
+
+def _ratio_message(name: str, size: int, info: zipfile.ZipInfo) -> str:
+    return (
+        f"zip entry {name!r} unpacks to {size} bytes from {info.compress_size}: more than "
+        f"{MAX_ZIP_RATIO} times its packed size, as zip bombs do; refused"
+    )
 
 
 def _bomb_message(size: int, limit: int) -> str:
