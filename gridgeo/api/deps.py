@@ -12,13 +12,13 @@ from anyio import CapacityLimiter, to_thread
 from fastapi import Path, Request
 
 from gridgeo.io.dataset import Dataset
+from gridgeo.store.schema import MAX_ID
 
 T = TypeVar("T")
 
 # A row id in a path: what the store's integer columns can hold (larger is a 422, not
 # an overflow in the database).
-MAX_ROW_ID = 2**31 - 1  # the store's ids are 32-bit integer columns
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def current_dataset(request: Request) -> Dataset:

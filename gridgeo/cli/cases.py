@@ -43,7 +43,7 @@ from gridgeo.store.event_log import (
     import_events,
     with_offset,
 )
-from gridgeo.store.schema import utcnow
+from gridgeo.store.schema import MAX_ID, utcnow
 
 EXIT_OK, EXIT_INPUT = 0, 2
 SHOWN_PROBLEMS = 50  # an import lists this many problems, then counts the rest
@@ -257,7 +257,7 @@ def _positive(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 1 <= value <= 2**31 - 1:
+    if not 1 <= value <= MAX_ID:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
     return value
 

@@ -46,6 +46,7 @@ from gridgeo.store.case_queries import (
 from gridgeo.store.cases import CaseQuery, MediaUpload, NewCase, list_cases, report_case
 from gridgeo.store.casework import ActionRequest, act_detail, act_on_task
 from gridgeo.store.core import Store
+from gridgeo.store.schema import MAX_ID
 
 router = GatedRouter(prefix="/v1", tags=["cases (work loop)"])
 
@@ -82,7 +83,7 @@ class ActionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: str = Field(examples=["register", "dispatch", "handle", "立案"])
-    task_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    task_id: int | None = Field(None, ge=1, le=MAX_ID)
     unit: str | None = Field(None, max_length=64)
     units: list[str] = Field(
         default_factory=list,

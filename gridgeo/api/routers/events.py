@@ -26,11 +26,12 @@ from gridgeo.notify import event_stream, newest_outbox_id
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
+from gridgeo.store.schema import MAX_ID
 
 router = GatedRouter(prefix="/v1", tags=["events"])
 
 Viewer = Annotated[Caller, Depends(require(Role.VIEWER))]
-MAX_ID = 2**63 - 1
+MAX_OUTBOX_ID = 2**63 - 1  # outbox ids are 64-bit
 
 
 class EventIdError(GridgeoError, ValueError):
@@ -44,8 +45,8 @@ def _last_event_id(text: str) -> int:
         raise EventIdError(
             f"Last-Event-ID {text!r}: give the id of the last event received (an integer)"
         ) from None
-    if not 0 <= value <= MAX_ID:
-        raise EventIdError(f"Last-Event-ID {text!r}: must be between 0 and {MAX_ID}")
+    if not 0 <= value <= MAX_OUTBOX_ID:
+        raise EventIdError(f"Last-Event-ID {text!r}: must be between 0 and {MAX_OUTBOX_ID}")
     return value
 
 
@@ -59,9 +60,9 @@ async def events(
     request: Request,
     _: Viewer,
     after: Annotated[
-        int | None, Query(ge=0, le=MAX_ID, description="start after this outbox id")
+        int | None, Query(ge=0, le=MAX_OUTBOX_ID, description="start after this outbox id")
     ] = None,
-    case_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="only this case")] = None,
+    case_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="only this case")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     """Stream the outbox messages after ``Last-Event-ID`` (or ``after``; default: only new

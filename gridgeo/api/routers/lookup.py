@@ -48,6 +48,7 @@ from gridgeo.api.security import (
 from gridgeo.errors import GridgeoError
 from gridgeo.io.dataset import Dataset
 from gridgeo.roles import Role
+from gridgeo.store.schema import MAX_ID
 
 
 async def viewer_role(request: Request, query: dict[str, str] | None = None) -> Caller:
@@ -254,7 +255,7 @@ def parse_query(q: dict[str, str]) -> LookupQuery:
     version = at = None
     if (raw := q.get("version")) is not None:
         # a length check before int(): Python refuses over 4,300 digits with an exception
-        if raw.strip().isdigit() and len(raw.strip()) <= 10 and 1 <= int(raw) <= 2**31 - 1:
+        if raw.strip().isdigit() and len(raw.strip()) <= 10 and 1 <= int(raw) <= MAX_ID:
             version = int(raw)
         else:
             fail(

@@ -37,7 +37,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from gridgeo.api.deps import MAX_ROW_ID, current_dataset
+from gridgeo.api.deps import current_dataset
 from gridgeo.api.errors import RETRY_AFTER_S, ProtocolRoute, status_for, validation_message
 from gridgeo.api.media import ACCEPTED as ACCEPTED_TYPES
 from gridgeo.api.media import (
@@ -68,7 +68,7 @@ from gridgeo.store.cases import (
     report_case,
 )
 from gridgeo.store.core import Store
-from gridgeo.store.schema import shifted
+from gridgeo.store.schema import MAX_ID, shifted
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
@@ -631,7 +631,7 @@ def _row_id(text: str) -> int | None:
     if not (text.isascii() and text.isdigit()) or len(text) > 10:
         return None
     number = int(text)
-    return number if number <= MAX_ROW_ID else None
+    return number if number <= MAX_ID else None
 
 
 def _ids(text: str) -> list[int]:
