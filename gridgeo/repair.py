@@ -228,14 +228,21 @@ class _Repairer:
             pieces = parts(self.geoms[i])
             if len(pieces) < 2:
                 continue
-            small = area_m2(pieces) < self.settings.tiny_part_m2
+            area = area_m2(pieces)
+            # below the area tolerance a part is numerical debris, not a piece of land:
+            # validation does not call it a part, and repair leaves it be
+            real = area >= self.settings.area_tolerance_m2
+            small = real & (area < self.settings.tiny_part_m2)
             crumbs = [q for q, s in zip(pieces, small, strict=True) if s]
             if not crumbs:
                 continue
-            keep = [q for q, s in zip(pieces, small, strict=True) if not s]
-            self.geoms[i] = union(keep) if keep else union(pieces[:1])
+            big = [q for q, r, s in zip(pieces, real, small, strict=True) if r and not s]
+            debris = [q for q, r in zip(pieces, real, strict=True) if not r]
+            # a grid of crumbs only keeps its first one (it must keep some land)
+            keep, given = (big, crumbs) if big else (crumbs[:1], crumbs[1:])
+            self.geoms[i] = union([*keep, *debris])
             others = [j for j in members if j != i and not self.geoms[j].is_empty]
-            for crumb in crumbs if keep else crumbs[1:]:
+            for crumb in given:
                 self._give_crumb(i, crumb, others)
 
     def _give_crumb(self, owner: int, crumb: BaseGeometry, others: list[int]) -> None:

@@ -77,7 +77,8 @@ def _check_parts(ctx: Context) -> Iterator[Finding]:
     area = np.asarray(shapely.area(metric), dtype=float)
     perimeter = np.asarray(shapely.length(metric), dtype=float)
     width = 2 * area / np.where(perimeter > 0, perimeter, 1.0)
-    tiny = area < settings.tiny_part_m2
+    # below the area tolerance a part is numerical debris (as for every other finding)
+    tiny = (area < settings.tiny_part_m2) & (area >= settings.area_tolerance_m2)
     thin = ~tiny & (width < settings.sliver_width_m)
     for k in np.flatnonzero(tiny | thin).tolist():
         i = int(usable[owner[k]])
