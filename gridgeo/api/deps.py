@@ -42,12 +42,21 @@ async def in_writer_pool(request: Request, fn: Callable[..., T], /, *args: Any, 
     round trip, and every write gets slower (docs/BENCHMARKS.md, the work loop).
     """
     state = request.app.state
-    limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] | None
-    limiters = getattr(state, "writer_limiters", None)
+    limiters: LoopLimiters | None = getattr(state, "writer_limiters", None)
     if limiters is None:
         limiters = state.writer_limiters = WeakKeyDictionary()
+    limiter = loop_limiter(limiters, state.settings.store_writers)
+    return await to_thread.run_sync(functools.partial(fn, *args, **kw), limiter=limiter)
+
+
+LoopLimiters = WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter]
+
+
+def loop_limiter(limiters: LoopLimiters, size: int) -> CapacityLimiter:
+    """The limiter of ``size`` threads of the running event loop, made on first use: one
+    per loop, as a limiter belongs to one (a test client's loop is not the server's)."""
     loop = asyncio.get_running_loop()
     limiter = limiters.get(loop)
     if limiter is None:
-        limiter = limiters[loop] = CapacityLimiter(request.app.state.settings.store_writers)
-    return await to_thread.run_sync(functools.partial(fn, *args, **kw), limiter=limiter)
+        limiter = limiters[loop] = CapacityLimiter(size)
+    return limiter

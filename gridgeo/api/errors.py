@@ -13,13 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
-from starlette._utils import get_route_path  # what FastAPI's own matching uses
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from gridgeo.api.lookup_service import TooManyPointsError
 from gridgeo.api.media import MediaError
 from gridgeo.api.responses import SafeJSONResponse
+from gridgeo.api.routing import route_path
 from gridgeo.assessment import AssessmentError
 from gridgeo.caseflow import ActionInputError, ForbiddenActionError, IllegalActionError
 from gridgeo.errors import (
@@ -107,7 +107,7 @@ def protocol_http_errors(
 
     async def handle(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        path = get_route_path(request.scope)
+        path = route_path(request.scope)
         for belongs, answer in protocols:
             if belongs(path):
                 response = answer(request, exc.status_code, str(exc.detail))

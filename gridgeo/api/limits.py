@@ -17,7 +17,6 @@ cached answers) are not limited here.
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import functools
 import threading
@@ -27,9 +26,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from anyio import CapacityLimiter, to_thread
+from anyio import to_thread
 from fastapi import Request
 
+from gridgeo.api.deps import LoopLimiters, loop_limiter
 from gridgeo.api.security import Caller
 from gridgeo.errors import RateLimitError
 
@@ -140,20 +140,12 @@ class CostlyPool:
         self.workers = workers
         self.queue = queue
         self.mean_s = 1.0
-        self._limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter]
-        self._limiters = WeakKeyDictionary()
-
-    def _limiter(self) -> CapacityLimiter:
-        loop = asyncio.get_running_loop()
-        limiter = self._limiters.get(loop)
-        if limiter is None:
-            limiter = self._limiters[loop] = CapacityLimiter(self.workers)
-        return limiter
+        self._limiters: LoopLimiters = WeakKeyDictionary()
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kw: Any) -> T:
         """``fn(*args, **kw)`` in a pool thread once one is free; RateLimitError when the
         queue is full."""
-        limiter = self._limiter()
+        limiter = loop_limiter(self._limiters, self.workers)
         stats = limiter.statistics()
         if stats.borrowed_tokens >= self.workers and stats.tasks_waiting >= self.queue:
             ahead = stats.borrowed_tokens + stats.tasks_waiting

@@ -9,11 +9,14 @@ API Features does.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Query
 
 from gridgeo.coords import from_cgcs2000, parse_coord_system, to_cgcs2000
+
+ShiftedSystem = Literal["gcj02", "bd09"]  # the web maps' systems
+_SHIFTED: dict[str, ShiftedSystem] = {"gcj02": "gcj02", "bd09": "bd09"}
 
 OUT_CRS_HELP = (
     "coordinates of the answer's points: cgcs2000 (default; the same as wgs84 to "
@@ -33,7 +36,7 @@ BboxCrs = Annotated[
 OUTPUT_LABELS = {"gcj02": "GCJ-02", "bd09": "BD-09"}
 
 
-def output_system(out_crs: str | None) -> str | None:
+def output_system(out_crs: str | None) -> ShiftedSystem | None:
     """The shifted system ``out_crs`` asks for ("gcj02", "bd09"), or None (CGCS2000, the
     answers' own coordinates: also for wgs84, the same to centimetres).
 
@@ -45,7 +48,7 @@ def output_system(out_crs: str | None) -> str | None:
     if out_crs is None:
         return None
     system = parse_coord_system(out_crs)
-    return system if system in OUTPUT_LABELS else None
+    return _SHIFTED.get(system)
 
 
 def in_output_system(answer: dict[str, Any], system: str | None) -> dict[str, Any]:

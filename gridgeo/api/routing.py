@@ -22,6 +22,13 @@ from starlette.routing import Match, Mount
 from starlette.types import Scope
 
 
+def route_path(scope: Scope) -> str:
+    """The path routes match against (the root path removed), as FastAPI computes it;
+    the one use of Starlette's private helper."""
+    path: str = get_route_path(scope)
+    return path
+
+
 class Gate:
     """The paths a set of routes can match: fixed paths, and the fixed starts of the others.
 
@@ -73,6 +80,6 @@ class GatedRouter(APIRouter):
         return gate
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] in ("http", "websocket") and not self.gate().admits(get_route_path(scope)):
+        if scope["type"] in ("http", "websocket") and not self.gate().admits(route_path(scope)):
             return Match.NONE, {}
         return super().matches(scope)

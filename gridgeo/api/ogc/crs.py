@@ -30,11 +30,11 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from gridgeo.api.ogc.errors import invalid_parameter
+from gridgeo.api.output_crs import output_system
 from gridgeo.coords import (
     CoordSystem,
     geometries_from_cgcs2000,
     geometries_to_cgcs2000,
-    parse_coord_system,
 )
 from gridgeo.crs import GK_EPSG_RANGE, STORAGE_EPSG, WGS84_EPSG, transform_geometries
 from gridgeo.errors import CoordinateError
@@ -117,8 +117,8 @@ def parse_crs(value: str | None, parameter: str) -> OgcCrs:
     if text.lower() in _SHIFTED:
         return _SHIFTED[text.lower()]
     with contextlib.suppress(CoordinateError):
-        system = parse_coord_system(text)
-        if system in ("gcj02", "bd09"):
+        system = output_system(text)
+        if system is not None:
             return _SHIFTED[(GCJ02_URN if system == "gcj02" else BD09_URN).lower()]
     for form in _EPSG_FORMS:
         match = form.match(text)

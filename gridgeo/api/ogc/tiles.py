@@ -28,7 +28,8 @@ from shapely.geometry import box
 from gridgeo.api.ogc.catalog import Catalog, CollectionInfo, FeatureTable, PerDataset, catalog_for
 from gridgeo.api.ogc.coverage import prepare_coverage, simplify_coverage
 from gridgeo.api.ogc.errors import invalid_parameter, not_found
-from gridgeo.coords import CoordSystem, geometries_from_cgcs2000, parse_coord_system
+from gridgeo.api.output_crs import output_system
+from gridgeo.coords import CoordSystem, geometries_from_cgcs2000
 from gridgeo.crs import STORAGE_EPSG, transform_geometries
 from gridgeo.errors import CoordinateError
 from gridgeo.io.dataset import Dataset
@@ -251,15 +252,12 @@ def layer_for(data: Dataset, collection_id: str, shifted: CoordSystem | None = N
 def tile_shift(crs: str | None) -> CoordSystem | None:
     """The shift a tile request's ``crs`` asks for: None (WGS84/CGCS2000, the default),
     "gcj02" or "bd09"; 400 naming the parameter for anything else."""
-    if crs is None:
-        return None
     try:
-        system = parse_coord_system(crs)
+        return output_system(crs)
     except CoordinateError:
         raise invalid_parameter(
             "crs", crs, "use wgs84 (default), gcj02 (Amap, Tencent) or bd09 (Baidu)"
         ) from None
-    return system if system in ("gcj02", "bd09") else None
 
 
 def cached_tile(
