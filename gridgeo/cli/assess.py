@@ -16,6 +16,7 @@ from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import text_table
 from gridgeo.cli.store import add_store_options, open_store
 from gridgeo.errors import InputFileError
+from gridgeo.i18n import current_lang
 from gridgeo.store.assessment import assess
 from gridgeo.store.datasets import published_dataset
 
@@ -46,7 +47,6 @@ def register(sub: Any) -> None:
         "--format", choices=("text", "json", "csv", "xlsx"), default="text", help="output format"
     )
     p.add_argument("-o", "--output", type=Path, help="write to FILE (needed for xlsx)")
-    p.add_argument("--lang", choices=("zh", "en"), help="language of headers (GRIDGEO_LANG)")
     add_store_options(p)
     p.set_defaults(handler=run_assess)
 
@@ -54,7 +54,7 @@ def register(sub: Any) -> None:
 def run_assess(args: argparse.Namespace) -> int:
     period = Period.parse(args.start, args.end)
     store, cfg, _ = open_store(args)
-    lang: Lang = "en" if (args.lang or cfg.lang) == "en" else "zh"
+    lang: Lang = current_lang()
     weights = weights_of(args.weights if args.weights is not None else cfg.assessment_weights)
     data = published_dataset(store, cfg)
     found = assess(store, period, args.by, level=args.level, data=data, weights=weights)

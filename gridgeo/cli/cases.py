@@ -20,10 +20,11 @@ from typing import Any, Literal
 from gridgeo.api.media import checked_photo
 from gridgeo.caseflow import Action, ActionInputError, Actor, CaseState, parse_action
 from gridgeo.cli.commands import help_of
-from gridgeo.cli.options import add_format, emit_json, settings, text_table
+from gridgeo.cli.options import add_format, emit_json, text_table
 from gridgeo.cli.store import add_store_options, open_store
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import InputFileError
+from gridgeo.i18n import current_lang
 from gridgeo.roles import Role
 from gridgeo.store.case_queries import CaseDetail, EventRecord, TaskRecord, case_detail
 from gridgeo.store.cases import (
@@ -243,7 +244,6 @@ def register(sub: Any) -> None:
 
 def _sub(cases_sub: Any, name: str, text: str, handler: Any) -> argparse.ArgumentParser:
     q: argparse.ArgumentParser = cases_sub.add_parser(name, help=text, description=text)
-    q.add_argument("--lang", choices=("zh", "en"), help="language of the text (default zh)")
     add_store_options(q)
     q.set_defaults(handler=handler)
     return q
@@ -289,8 +289,7 @@ def _time(text: str) -> datetime:
 
 
 def _lang(args: argparse.Namespace) -> Lang:
-    chosen = args.lang or settings(args).lang
-    return "en" if chosen == "en" else "zh"
+    return current_lang()
 
 
 def _when(value: datetime | None) -> str:

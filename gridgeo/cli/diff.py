@@ -18,6 +18,7 @@ from gridgeo.cli.options import add_column_options, add_format, columns, emit_js
 from gridgeo.cli.store import add_store_options, open_store
 from gridgeo.diff import DEFAULT_MIN_IOU, GridDiff, diff_grids
 from gridgeo.errors import InputFileError
+from gridgeo.i18n import current_lang
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.writers import write_json
 from gridgeo.model import GridSet
@@ -39,7 +40,6 @@ def register(sub: Any) -> None:
     p.add_argument("new", metavar="B", help="the new version: a boundary file or a version number")
     add_format(p, ("text", "json", "geojson"))
     p.add_argument("-o", "--output", type=Path, help="write the diff here instead of stdout")
-    p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the text format")
     g = p.add_argument_group("thresholds")
     g.add_argument(
         "--area-tolerance",
@@ -129,7 +129,7 @@ def _number(text: str) -> float:
 
 def _write(diff: GridDiff, args: argparse.Namespace) -> None:
     if args.format == "text":
-        text = diff.to_text(args.lang)
+        text = diff.to_text(current_lang())
         if args.output:
             args.output.write_text(text + "\n", encoding="utf-8")
         else:

@@ -24,6 +24,7 @@ from gridgeo.errors import (
     InputFileError,
     StoreError,
 )
+from gridgeo.i18n import LANGS, Lang, parse_lang, tr, use_argparse_lang, use_lang
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_INPUT = 0, 1, 2
 
@@ -47,33 +48,68 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     in :mod:`gridgeo.cli.commands`, importing none."""
     parser = argparse.ArgumentParser(
         prog="gridgeo",
-        description="Spatial core of urban grid management (城市网格化管理): validate, repair "
-        "and number boundary files of the five grid levels (市/区/街道/社区/五级网格), and "
-        "find the grid chain of a point.",
+        description=tr(
+            "Spatial service of urban grid management: validate, repair, version and "
+            "publish the boundaries of the five grid levels, assign points to grids, "
+            "dispatch and work cases, assess and report."
+        ),
     )
-    parser.add_argument("--version", action="version", version=f"gridgeo {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"gridgeo {__version__}",
+        help=tr("show the version and exit"),
+    )
+    _document_lang(parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar=tr("COMMAND"))
     command = _command_of(sys.argv[1:] if argv is None else argv)
     if command in COMMANDS:
         module = importlib.import_module(f"gridgeo.cli.{COMMANDS[command].module}")
         module.register(sub)
+        for command_parser in sub.choices.values():
+            _document_lang(command_parser)
     else:
         for name, entry in COMMANDS.items():
             sub.add_parser(name, help=entry.help, description=entry.help)
     return parser
 
 
+def _document_lang(parser: argparse.ArgumentParser) -> None:
+    """List ``--lang`` in the help of ``parser`` (:func:`split_lang` reads it)."""
+    parser.add_argument(
+        "--lang",
+        choices=LANGS,
+        help=tr("language of text and errors: zh (default) or en; also GRIDGEO_LANG"),
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (also used by the console script)."""
+    try:
+        lang, words = split_lang(
+            sys.argv[1:] if argv is None else argv, os.environ.get("GRIDGEO_LANG")
+        )
+    except ValueError as exc:
+        print(f"gridgeo: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    use_argparse_lang(lang)
+    with use_lang(lang):
+        return _run(words)
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         code: int = args.handler(args)
     except GridgeoError as exc:
-        print(f"gridgeo {args.command}: error: {exc}", file=sys.stderr)
+        print(
+            tr("gridgeo {command}: error: {error}", command=args.command, error=exc),
+            file=sys.stderr,
+        )
         return _exit_code(exc)
     except KeyboardInterrupt:
-        print(f"gridgeo {args.command}: interrupted", file=sys.stderr)
+        print(tr("gridgeo {command}: interrupted", command=args.command), file=sys.stderr)
         return 130
     except BrokenPipeError:
         # the reader went away (``gridgeo ... | head``): stop quietly, as Unix tools do
@@ -85,8 +121,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _command_of(argv: Sequence[str]) -> str | None:
     """The command named in ``argv``: its first word that is not an option (the
-    top-level options, ``--help`` and ``--version``, take no value)."""
+    top-level options, ``--help`` and ``--version``, take no value; ``--lang`` is
+    taken out before)."""
     return next((a for a in argv if not a.startswith("-")), None)
+
+
+def split_lang(argv: Sequence[str], env: str | None) -> tuple[Lang, list[str]]:
+    """The language of this run and ``argv`` without its ``--lang`` options.
+
+    The language is the last ``--lang`` in ``argv``, wherever it stands (before or
+    after a command or a subcommand), else ``GRIDGEO_LANG``, else Chinese. It is
+    needed before the parser is built, since the help is written in it; the
+    parsers then never see the option.
+
+    >>> split_lang(["validate", "--lang", "en", "a.gpkg"], None)
+    ('en', ['validate', 'a.gpkg'])
+    >>> split_lang(["--lang=zh", "versions"], "en_US.UTF-8")
+    ('zh', ['versions'])
+    """
+    chosen, rest = env or "zh", []
+    words = iter(argv)
+    for word in words:
+        if word == "--lang":
+            chosen = next(words, "")
+        elif word.startswith("--lang="):
+            chosen = word.partition("=")[2]
+        else:
+            rest.append(word)
+    return parse_lang(chosen), rest
 
 
 def _exit_code(exc: GridgeoError) -> int:

@@ -26,6 +26,7 @@ from gridgeo.cli.options import (
 from gridgeo.cli.source import add_source_options, load_source, source_line, store_settings
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import InputFileError
+from gridgeo.i18n import current_lang
 from gridgeo.io.dataset import load
 from gridgeo.io.tables import read_chunks
 from gridgeo.levels import Level
@@ -65,7 +66,6 @@ def register(sub: Any) -> None:
         "-o", "--output", type=Path, default=Path("maps"), help="output folder (default maps/)"
     )
     add_source_options(p, staff=True)
-    p.add_argument("--lang", choices=("zh", "en"), help="language of the map text")
     p.add_argument(
         "--basemap",
         choices=("none", "tianditu", "xyz"),
@@ -155,7 +155,7 @@ def register(sub: Any) -> None:
 
 def run_maps(args: argparse.Namespace) -> int:
     cfg = store_settings(args)
-    updates = {k: v for k, v in (("lang", args.lang), ("basemap", args.basemap)) if v}
+    updates = {k: v for k, v in (("lang", current_lang()), ("basemap", args.basemap)) if v}
     cfg = cfg.model_copy(update=updates)
     data = load_source(args, cfg)
     checked = (

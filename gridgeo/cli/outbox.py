@@ -17,6 +17,7 @@ from gridgeo import notify
 from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import add_format, emit_json
 from gridgeo.cli.store import open_store
+from gridgeo.i18n import current_lang
 from gridgeo.notify import DeliveryReport, OutboxStatus, Outcome, WebhookResult
 from gridgeo.settings import Settings
 
@@ -60,9 +61,6 @@ def register(sub: Any) -> None:
 
 def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--database-url", help="store URL (default GRIDGEO_DATABASE_URL)")
-    p.add_argument(
-        "--lang", choices=("zh", "en"), help="language of the text (default GRIDGEO_LANG)"
-    )
     add_format(p)
 
 
@@ -77,7 +75,7 @@ def _positive(text: str) -> float:
 
 
 def _lang(args: argparse.Namespace, cfg: Settings) -> str:
-    return str(args.lang or cfg.lang)
+    return current_lang()
 
 
 def run_deliver(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import settings
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import NotFoundError
+from gridgeo.i18n import current_lang
 from gridgeo.reports import ReportError, build_report, check_output, write_report
 from gridgeo.reports.text import Kind, Lang, say
 from gridgeo.settings import Settings
@@ -54,7 +55,6 @@ def register(sub: Any) -> None:
     p.add_argument(
         "-o", "--output", type=Path, required=True, metavar="FILE", help="FILE.xlsx or FILE.html"
     )
-    p.add_argument("--lang", choices=("zh", "en"), help="language of the report (default zh)")
     p.add_argument(
         "--street",
         metavar="CODE",
@@ -73,7 +73,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     cfg = _settings(args)
-    lang: Lang = "en" if (args.lang or cfg.lang) == "en" else "zh"
+    lang: Lang = current_lang()
     output: Path = args.output
     check_output(output, lang)  # bad input fails before the store is opened
     day = _date(args.date, lang) if args.date else datetime.now(BEIJING).date()
