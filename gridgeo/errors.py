@@ -1,10 +1,14 @@
 """Domain exceptions. Each message names the bad file, feature, code or coordinate.
 
 The API maps these classes to HTTP status codes in one table
-(``gridgeo.api.errors``); the CLI maps them to exit codes.
+(``gridgeo.api.errors``); the CLI maps them to exit codes. Messages are written
+with :func:`gridgeo.i18n.tr`, so they read in the caller's language (Chinese by
+default): ``raise InputFileError(tr("{path}: no such file", path=path))``.
 """
 
 from __future__ import annotations
+
+from gridgeo.i18n import tr
 
 
 class GridgeoError(Exception):
@@ -17,7 +21,7 @@ class CodeError(GridgeoError, ValueError):
     def __init__(self, code: str, problem: str) -> None:
         self.code = code
         self.problem = problem
-        super().__init__(f"code {code!r} {problem}")
+        super().__init__(tr("code {code!r} {problem}", code=code, problem=problem))
 
 
 class CoordinateError(GridgeoError, ValueError):
@@ -39,7 +43,14 @@ class FeatureError(InputFileError):
         self.source = source
         self.feature = feature
         self.problem = problem
-        super().__init__(f"{source}: feature {feature}: {problem}")
+        super().__init__(
+            tr(
+                "{source}: feature {feature}: {problem}",
+                source=source,
+                feature=feature,
+                problem=problem,
+            )
+        )
 
 
 class NotFoundError(GridgeoError, LookupError):

@@ -22,11 +22,22 @@ os.environ.setdefault(
     f"sqlite:///{tempfile.mkdtemp(prefix='gridgeo-test-store-')}/gridgeo.sqlite",
 )
 
+from gridgeo.i18n import use_lang
 from gridgeo.model import GridSet
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = REPO / "data" / "real"
 SAMPLE = REPO / "data" / "sample"
+
+
+@pytest.fixture(autouse=True)
+def core_in_english() -> Iterator[None]:
+    """Functions of the core called directly by a test write English, so that tests
+    of behaviour can name the words they expect; the language itself is tested in
+    test_i18n.py, and the CLI (``main``) and the service choose their own (Chinese
+    by default), so their tests see what a user sees."""
+    with use_lang("en"):
+        yield
 
 
 @pytest.fixture
