@@ -1,0 +1,419 @@
+"""A :class:`~gridgeo.index.GridIndex` saved once per boundary version, loaded by mapping.
+
+Building the index of a city's grids takes seconds (9.5 s at 100,000 grids);
+loading it from this file takes a fraction of that, and every process that
+loads the same file on one machine (CLI runs, HTTP workers, Dask workers)
+shares its pages through the operating system's page cache instead of holding
+a copy each.
+
+The file
+--------
+``MAGIC`` (8 bytes), the header's length (8 bytes, little-endian), the header
+(UTF-8 JSON: format, key, lattice, the table of arrays with dtype, shape and
+offset, the payload's size and CRC-32), then the payload: every array at a
+64-byte aligned offset. Arrays load as views of a private (copy-on-write)
+mapping of the file, so nothing is copied until it is written, and the index
+never writes them.
+
+A file is used only if its magic, format, key (the boundary version it was
+built for, see :func:`version_key` and :func:`file_key`), size and checksum all
+match; otherwise :func:`load_index` raises :class:`IndexFileError` and
+:func:`cached_index` builds the index again and replaces the file. A file is
+written to a temporary name beside it and renamed into place, so a reader
+never sees half a file, and a failed write leaves none behind.
+
+Examples
+--------
+>>> from gridgeo.sample.build import sample_dataset          # doctest: +SKIP
+>>> index = cached_index(grids, "/var/cache/gridgeo/v7.gidx", version_key(7, ...))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mmap
+import os
+import struct
+import tempfile
+import zlib
+from collections.abc import Callable, Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import shapely
+
+from gridgeo.errors import GridgeoError
+from gridgeo.i18n import tr
+from gridgeo.index.grid_index import DEFAULT_CELLS_PER_LEAF, GridIndex
+from gridgeo.index.grid_index import _Lattice as Lattice
+from gridgeo.levels import Level
+from gridgeo.lookup import Locator
+from gridgeo.model import GridSet
+
+MAGIC = b"GGIDX\x00\r\n"  # \r\n: a text-mode copy of the file breaks the magic at once
+FORMAT = 1  # bump when the arrays or their meaning change: older files are rebuilt
+ALIGN = 64
+_LENGTH = struct.Struct("<Q")
+_CHUNK = 1 << 24  # checksum in 16 MB steps
+# Name in the file -> attribute of a GridIndex: the arrays its queries read.
+ARRAYS = {
+    "cells": "_cells",
+    "cand_start": "_cand_start",
+    "cands": "_cands",
+    "row_edges": "_row_edges",
+    "background": "_background",
+    "deep": "_deep",
+    "block": "_block",
+    "owner_level": "_owner_level",
+    "owner_positions": "owner_positions",
+    "leaf_positions": "leaf_positions",
+}
+
+
+class IndexFileError(GridgeoError):
+    """An index file that cannot be used: missing, truncated, tampered, stale or foreign."""
+
+
+def version_key(
+    version_id: int, checksum: str, cells_per_leaf: int = DEFAULT_CELLS_PER_LEAF
+) -> str:
+    """The key of the index of stored boundary version ``version_id``.
+
+    ``checksum`` is the version's content checksum, so a store rebuilt from
+    scratch, whose version 7 is other boundaries, does not reuse the file.
+    """
+    return f"version:{version_id}:{checksum}:cells={cells_per_leaf}:format={FORMAT}"
+
+
+def file_key(
+    paths: list[Path], options: str = "", cells_per_leaf: int = DEFAULT_CELLS_PER_LEAF
+) -> str:
+    """The key of the index of boundary files: the SHA-256 of their bytes and of the
+    reading ``options`` (column names, assumed CRS) that change what is read."""
+    digest = hashlib.sha256(options.encode())
+    for path in paths:
+        digest.update(path.name.encode() + b"\0")
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(_CHUNK), b""):
+                digest.update(chunk)
+    return f"files:{digest.hexdigest()}:cells={cells_per_leaf}:format={FORMAT}"
+
+
+# --- write ---------------------------------------------------------------------------
+
+
+def save_index(index: GridIndex, path: str | Path, key: str) -> Path:
+    """Write ``index`` to ``path`` for ``key``, atomically (temporary file, then rename).
+
+    Raises :class:`IndexFileError` naming the path when it cannot be written
+    (no such folder, no space, no permission); nothing is left behind then.
+    """
+    target = Path(path)
+    arrays = _arrays_of(index)
+    table, offset = [], 0
+    for name, array in arrays.items():
+        offset = _aligned(offset)
+        table.append(
+            {"name": name, "dtype": array.dtype.str, "shape": list(array.shape), "offset": offset}
+        )
+        offset += array.nbytes
+    crc = 0
+    for chunk in _payload(table, arrays):
+        crc = zlib.crc32(chunk, crc)
+    header = json.dumps(
+        {
+            "format": FORMAT,
+            "key": key,
+            "lattice": list(_lattice_fields(index.lattice)),
+            "payload_bytes": offset,
+            "payload_crc32": crc,
+            "arrays": table,
+        }
+    ).encode()
+    head = MAGIC + _LENGTH.pack(len(header)) + header
+    head += b"\0" * (_aligned(len(head)) - len(head))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise _unwritable(target, exc) from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(head)
+            for chunk in _payload(table, arrays):
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise _unwritable(target, exc) from exc
+    return target
+
+
+def _aligned(offset: int) -> int:
+    return -(-offset // ALIGN) * ALIGN
+
+
+def _payload(table: list[dict[str, Any]], arrays: dict[str, npt.NDArray[Any]]) -> Iterator[bytes]:
+    """The payload's bytes in order: each array after the zeros that align it."""
+    at = 0
+    for entry in table:
+        yield b"\0" * (entry["offset"] - at)
+        array = np.ascontiguousarray(arrays[entry["name"]])
+        yield array.tobytes()
+        at = entry["offset"] + array.nbytes
+
+
+def _unwritable(target: Path, exc: OSError) -> IndexFileError:
+    return IndexFileError(
+        tr("cannot write the index file {path}: {error}", path=target, error=_reason(exc))
+    )
+
+
+def _arrays_of(index: GridIndex) -> dict[str, npt.NDArray[Any]]:
+    """Every array a loaded index needs, by name; strings and shapes as Arrow-style
+    columns (one byte buffer, int64 offsets, a validity mask)."""
+    arrays: dict[str, npt.NDArray[Any]] = {
+        name: np.asarray(getattr(index, attr)) for name, attr in ARRAYS.items()
+    }
+    arrays["edges"], arrays["edge_start"] = index._edges
+    arrays.update(_column("owner_codes", pa.array(list(index._owner_codes), pa.large_string())))
+    for level in Level:
+        column = pa.array(list(index._chain_codes[level]), pa.large_string())
+        arrays.update(_column(f"chain_{int(level)}", column))
+    wkb = shapely.to_wkb(index._geoms, output_dimension=2)
+    arrays.update(_column("owner_wkb", pa.array(list(wkb), pa.large_binary())))
+    return arrays
+
+
+def _column(name: str, column: pa.Array) -> dict[str, npt.NDArray[Any]]:
+    _, offsets, data = column.buffers()
+    n = len(column)
+    valid = np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
+    return {
+        f"{name}.offsets": np.frombuffer(offsets, dtype=np.int64, count=n + 1).copy(),
+        f"{name}.data": np.frombuffer(data, dtype=np.uint8).copy()
+        if data is not None
+        else np.zeros(0, np.uint8),
+        f"{name}.valid": valid,
+    }
+
+
+def _lattice_fields(lattice: Lattice) -> tuple[float, float, float, float, int, int]:
+    return (lattice.x0, lattice.y0, lattice.dx, lattice.dy, lattice.nx, lattice.ny)
+
+
+# --- read ----------------------------------------------------------------------------
+
+
+def load_index(path: str | Path, key: str) -> GridIndex:
+    """The index saved at ``path`` for ``key``, its arrays mapped from the file.
+
+    Raises
+    ------
+    IndexFileError
+        When the file is missing or unreadable, is not an index file, was written
+        by another format, belongs to another key (stale: another version or
+        other files), is shorter than its header says (truncated) or fails its
+        checksum (tampered or damaged). The message names the path and the reason.
+    """
+    source = Path(path)
+    try:
+        with source.open("rb") as fh:
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)
+    except (OSError, ValueError) as exc:  # ValueError: an empty file cannot be mapped
+        raise IndexFileError(
+            tr("cannot read the index file {path}: {error}", path=source, error=_reason(exc))
+        ) from exc
+    header, start = _header(mapped, source)
+    if header.get("format") != FORMAT:
+        raise _bad(source, tr("written by another format ({found})", found=header.get("format")))
+    if header.get("key") != key:
+        raise _bad(source, tr("built for other boundaries ({found})", found=header.get("key")))
+    size = int(header["payload_bytes"])
+    if len(mapped) < start + size:
+        raise _bad(
+            source, tr("truncated: {got:,} of {want:,} bytes", got=len(mapped), want=start + size)
+        )
+    crc, view = 0, memoryview(mapped)
+    for at in range(start, start + size, _CHUNK):
+        crc = zlib.crc32(view[at : min(at + _CHUNK, start + size)], crc)
+    view.release()
+    if crc != header.get("payload_crc32"):
+        raise _bad(source, tr("checksum mismatch (damaged or altered)"))
+    arrays = {
+        entry["name"]: np.frombuffer(
+            mapped,
+            dtype=np.dtype(entry["dtype"]),
+            count=int(np.prod(entry["shape"], dtype=np.int64)),
+            offset=start + int(entry["offset"]),
+        ).reshape(entry["shape"])
+        for entry in header["arrays"]
+    }
+    return MappedGridIndex(arrays, Lattice(*header["lattice"]), source, key)
+
+
+def _header(mapped: mmap.mmap, source: Path) -> tuple[dict[str, Any], int]:
+    fixed = len(MAGIC) + _LENGTH.size
+    if len(mapped) < fixed or mapped[: len(MAGIC)] != MAGIC:
+        raise _bad(source, tr("not a gridgeo index file"))
+    (length,) = _LENGTH.unpack(mapped[len(MAGIC) : fixed])
+    if fixed + length > len(mapped):
+        raise _bad(source, tr("truncated: the header is cut off"))
+    try:
+        header = json.loads(bytes(mapped[fixed : fixed + length]))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _bad(source, tr("the header is not readable")) from exc
+    if not isinstance(header, dict) or not {"key", "arrays", "payload_bytes"} <= set(header):
+        raise _bad(source, tr("the header is not readable"))
+    return header, -(-(fixed + length) // ALIGN) * ALIGN
+
+
+def _bad(source: Path, reason: str) -> IndexFileError:
+    return IndexFileError(tr("index file {path} is unusable: {reason}", path=source, reason=reason))
+
+
+def _reason(exc: Exception) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+
+
+def _decode_strings(arrays: dict[str, npt.NDArray[Any]], name: str) -> npt.NDArray[np.object_]:
+    valid = arrays[f"{name}.valid"]
+    column = pa.Array.from_buffers(
+        pa.large_string(),
+        len(valid),
+        [
+            pa.array(valid).buffers()[1],
+            pa.py_buffer(arrays[f"{name}.offsets"]),
+            pa.py_buffer(arrays[f"{name}.data"]),
+        ],
+    )
+    out: npt.NDArray[np.object_] = column.to_numpy(zero_copy_only=False)
+    return out
+
+
+class _LazyColumns(dict[Level, npt.NDArray[np.object_]]):
+    """The chain's code columns, each decoded from the file when first asked for
+    (a lookup service never asks; a batch asks for the levels it writes)."""
+
+    def __init__(self, arrays: dict[str, npt.NDArray[Any]], names: dict[Level, str]) -> None:
+        super().__init__()
+        self._arrays, self._names = arrays, names
+
+    def __missing__(self, level: Level) -> npt.NDArray[np.object_]:
+        column = self[level] = _decode_strings(self._arrays, self._names[level])
+        return column
+
+
+def _decode_wkb(arrays: dict[str, npt.NDArray[Any]]) -> npt.NDArray[np.object_]:
+    offsets, data = arrays["owner_wkb.offsets"], arrays["owner_wkb.data"]
+    column = pa.Array.from_buffers(
+        pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+    return np.asarray(shapely.from_wkb(column.to_numpy(zero_copy_only=False)), dtype=object)
+
+
+class MappedGridIndex(GridIndex):
+    """A :class:`GridIndex` whose arrays are views of an index file's mapping.
+
+    It answers exactly as the index it was saved from. The grids' shapes, needed
+    only by the GEOS fallback (points on an edge or too close to call), are
+    decoded on first need; pickling it (Dask sends it to workers) sends the path
+    and key, and each worker process maps the file itself.
+    """
+
+    def __init__(
+        self, arrays: dict[str, npt.NDArray[Any]], lattice: Lattice, source: Path, key: str
+    ) -> None:
+        # no GridIndex.__init__: that builds, this takes what was built
+        for name, attr in ARRAYS.items():
+            setattr(self, attr, arrays[name])
+        self._edges = (arrays["edges"], arrays["edge_start"])
+        self.lattice = lattice
+        self._lattice_array = lattice.as_array()
+        self._owner_codes = _decode_strings(arrays, "owner_codes")
+        self._chain_codes = _LazyColumns(arrays, {lv: f"chain_{int(lv)}" for lv in Level})
+        self._arrays = arrays
+        self._token = key
+        self.source = source
+        self.key = key
+
+    @property
+    def n_owners(self) -> int:
+        return len(self.owner_positions)
+
+    @cached_property
+    def _geoms(self) -> npt.NDArray[np.object_]:  # type: ignore[override]
+        return _decode_wkb(self._arrays)
+
+    @cached_property
+    def _locator(self) -> Locator:  # type: ignore[override]
+        owners = GridSet.from_records(
+            codes=list(self._owner_codes),
+            geometries=self._geoms,
+            levels=[int(v) for v in self._owner_level],
+        )
+        return Locator(owners, assume_valid=True)
+
+    @property
+    def stats(self) -> dict[str, int]:
+        arrays = [a for name, a in self._arrays.items() if not name.startswith("owner_wkb")]
+        return {
+            "leaves": len(self.leaf_positions),
+            "edges": int(self._edges[0].shape[0]),
+            "cells": self.lattice.size,
+            "boundary_cells": int(self._cand_start.size - 1),
+            "candidates": int(self._cands.shape[0]),
+            "bytes": int(sum(a.nbytes for a in arrays)),
+        }
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (load_index, (self.source, self.key))
+
+
+# --- load or build -------------------------------------------------------------------
+
+
+def cached_index(
+    build: Callable[[], GridSet] | GridSet,
+    path: str | Path,
+    key: str,
+    *,
+    cells_per_leaf: int = DEFAULT_CELLS_PER_LEAF,
+    on_rebuild: Callable[[IndexFileError], None] | None = None,
+) -> GridIndex:
+    """The index for ``key`` from ``path`` when it is good, else built and saved there.
+
+    Parameters
+    ----------
+    build
+        The grids, or a function that reads them (called only when building).
+    path, key
+        The index file and the key it must carry (:func:`version_key`, :func:`file_key`).
+    on_rebuild
+        Called with the reason when a file exists but cannot be used (so a log can
+        say why it was rebuilt); a missing file is simply built.
+
+    A file that cannot be written (read-only folder, disk full) does not stop the
+    work: the built index is returned, and the next run tries again.
+    """
+    target = Path(path)
+    try:
+        return load_index(target, key)
+    except IndexFileError as exc:
+        if target.exists() and on_rebuild is not None:
+            on_rebuild(exc)
+    grids = build() if callable(build) else build
+    index = GridIndex(grids, cells_per_leaf=cells_per_leaf)
+    try:
+        save_index(index, target, key)
+    except IndexFileError as exc:
+        if on_rebuild is not None:
+            on_rebuild(exc)
+    return index

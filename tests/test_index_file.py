@@ -1,0 +1,232 @@
+"""The index file: a GridIndex saved once, mapped back, never used when it is not sound.
+
+A loaded index must answer exactly as the built one (clean cells, boundary
+cells, the GEOS fallback on edges and vertices, every level's codes), its arrays
+must be views of the file's mapping, and a truncated, tampered, foreign, stale or
+unwritable file must be refused with a message naming the path, never used.
+"""
+
+from __future__ import annotations
+
+import errno
+import mmap
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+
+from gridgeo.index import GridIndex
+from gridgeo.index.index_file import (
+    MAGIC,
+    IndexFileError,
+    MappedGridIndex,
+    cached_index,
+    file_key,
+    load_index,
+    save_index,
+    version_key,
+)
+from gridgeo.io.boundaries import read_boundaries
+from gridgeo.levels import Level
+from gridgeo.model import GridSet
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "boundaries.gpkg"
+KEY = version_key(1, "abc123")
+
+
+@pytest.fixture(scope="module")
+def grids() -> GridSet:
+    return read_boundaries([SAMPLE])
+
+
+@pytest.fixture(scope="module")
+def built(grids: GridSet) -> GridIndex:
+    return GridIndex(grids)
+
+
+@pytest.fixture
+def saved(built: GridIndex, tmp_path: Path) -> Path:
+    return save_index(built, tmp_path / "v1.gidx", KEY)
+
+
+def probe_points(grids: GridSet) -> tuple[np.ndarray, np.ndarray]:
+    """Random points over the grids' box, plus every vertex and edge midpoint of the
+    fifth-level grids (the points the GEOS fallback decides)."""
+    rng = np.random.default_rng(7)
+    xmin, ymin, xmax, ymax = shapely.total_bounds(grids.geometries)
+    pad = 0.01
+    x = rng.uniform(xmin - pad, xmax + pad, 20_000)
+    y = rng.uniform(ymin - pad, ymax + pad, 20_000)
+    rings = shapely.get_exterior_ring(grids.geometries[grids.levels == 5])
+    vertices = shapely.get_coordinates(rings)
+    mids = (vertices[:-1] + vertices[1:]) / 2
+    edge_x = np.concatenate([vertices[:, 0], mids[:, 0]])
+    edge_y = np.concatenate([vertices[:, 1], mids[:, 1]])
+    return np.concatenate([x, edge_x]), np.concatenate([y, edge_y])
+
+
+def test_a_loaded_index_answers_exactly_as_the_built_one(
+    built: GridIndex, saved: Path, grids: GridSet
+) -> None:
+    loaded = load_index(saved, KEY)
+    assert isinstance(loaded, MappedGridIndex)
+    x, y = probe_points(grids)
+    want, got = built.assign(x, y), loaded.assign(x, y)
+    assert np.array_equal(want, got)
+    assert (want >= 0).sum() > 10_000 and (want == -1).any()  # inside and outside both probed
+    assert loaded.n_owners == built.n_owners
+    assert np.array_equal(loaded.owner_positions, built.owner_positions)
+    for level in [None, *Level]:
+        assert list(loaded.codes(got, level)) == list(built.codes(want, level))
+    for lon, lat in zip(x[-50:], y[-50:], strict=True):  # vertices: the scalar GEOS path
+        assert loaded.assign_one(lon, lat) == built.assign_one(lon, lat)
+    gcj = loaded.assign(x[:500] + 0.005, y[:500] - 0.003, crs="gcj02")
+    assert np.array_equal(gcj, built.assign(x[:500] + 0.005, y[:500] - 0.003, crs="gcj02"))
+
+
+def test_the_arrays_are_views_of_the_mapped_file(saved: Path) -> None:
+    loaded = load_index(saved, KEY)
+    for array in (loaded._cells, loaded._row_edges, loaded._cands, loaded._edges[0]):
+        base = array
+        while isinstance(base, np.ndarray) and base.base is not None:
+            base = base.base
+        assert isinstance(base.obj if isinstance(base, memoryview) else base, mmap.mmap)
+    assert loaded.stats["cells"] == loaded.lattice.size > 0
+
+
+def test_pickling_sends_the_path_not_the_arrays(saved: Path, grids: GridSet) -> None:
+    loaded = load_index(saved, KEY)
+    blob = pickle.dumps(loaded)
+    assert len(blob) < 2_000 < saved.stat().st_size
+    again = pickle.loads(blob)
+    x, y = probe_points(grids)
+    assert np.array_equal(again.assign(x, y), loaded.assign(x, y))
+
+
+# --- refused files -----------------------------------------------------------------------
+
+
+def refused(path: Path, key: str = KEY) -> str:
+    with pytest.raises(IndexFileError) as caught:
+        load_index(path, key)
+    message = str(caught.value)
+    assert str(path) in message
+    return message
+
+
+def test_a_truncated_file_is_refused(saved: Path) -> None:
+    data = saved.read_bytes()
+    saved.write_bytes(data[: len(data) - 100])
+    assert "truncated" in refused(saved)
+    saved.write_bytes(data[:20])  # the header cut off
+    assert "truncated" in refused(saved)
+
+
+def test_a_tampered_payload_fails_the_checksum(saved: Path) -> None:
+    data = bytearray(saved.read_bytes())
+    data[-10] ^= 0xFF
+    saved.write_bytes(bytes(data))
+    assert "checksum" in refused(saved)
+
+
+def test_an_index_of_other_boundaries_is_stale(saved: Path) -> None:
+    assert "other boundaries" in refused(saved, version_key(2, "abc123"))
+    assert "other boundaries" in refused(saved, version_key(1, "def456"))
+
+
+def test_another_format_is_refused(saved: Path) -> None:
+    data = saved.read_bytes()
+    saved.write_bytes(data.replace(b'"format": 1', b'"format": 9', 1))
+    assert "format" in refused(saved)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "cannot read"),
+        (b"PK\x03\x04 a zip file, not an index", "not a gridgeo index file"),
+        (MAGIC + (5).to_bytes(8, "little") + b"{oops", "header is not readable"),
+    ],
+)
+def test_other_files_are_refused(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = tmp_path / "x.gidx"
+    path.write_bytes(content)
+    assert reason in refused(path)
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    assert "cannot read" in refused(tmp_path / "nowhere.gidx")
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+def test_an_unwritable_place_is_named_and_leaves_nothing(built: GridIndex, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(IndexFileError, match="a-file"):
+        save_index(built, blocker / "v1.gidx", KEY)
+
+
+def test_a_full_disk_leaves_no_partial_file(
+    built: GridIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    target = tmp_path / "v1.gidx"
+    with pytest.raises(IndexFileError, match=r"v1\.gidx"):
+        save_index(built, target, KEY)
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its temporary
+
+
+def test_a_failed_rewrite_keeps_the_good_file(
+    built: GridIndex, saved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.EIO, "I/O")))
+    with pytest.raises(IndexFileError):
+        save_index(built, saved, KEY)
+    monkeypatch.undo()
+    assert load_index(saved, KEY).n_owners == built.n_owners
+
+
+# --- load or build ---------------------------------------------------------------------
+
+
+def test_cached_index_builds_once_then_loads(grids: GridSet, tmp_path: Path) -> None:
+    path, calls, reasons = tmp_path / "idx" / "v1.gidx", [], []
+
+    def read() -> GridSet:
+        calls.append(1)
+        return grids
+
+    first = cached_index(read, path, KEY, on_rebuild=reasons.append)
+    assert calls == [1] and path.exists() and reasons == []  # missing: built, no complaint
+    assert not isinstance(first, MappedGridIndex)
+    second = cached_index(read, path, KEY, on_rebuild=reasons.append)
+    assert calls == [1] and isinstance(second, MappedGridIndex)
+
+
+def test_cached_index_rebuilds_a_bad_file_and_says_why(grids: GridSet, saved: Path) -> None:
+    data = bytearray(saved.read_bytes())
+    data[-1] ^= 1
+    saved.write_bytes(bytes(data))
+    reasons: list[IndexFileError] = []
+    index = cached_index(grids, saved, KEY, on_rebuild=reasons.append)
+    assert len(reasons) == 1 and "checksum" in str(reasons[0])
+    assert index.n_owners > 0
+    assert isinstance(load_index(saved, KEY), MappedGridIndex)  # replaced by a good one
+
+
+def test_file_keys_follow_content_and_options(tmp_path: Path) -> None:
+    a = tmp_path / "a.geojson"
+    a.write_bytes(SAMPLE.read_bytes()[:1000])
+    key = file_key([a])
+    assert file_key([a]) == key
+    assert file_key([a], options="assume_crs=EPSG:4490") != key
+    a.write_bytes(SAMPLE.read_bytes()[:999])
+    assert file_key([a]) != key
