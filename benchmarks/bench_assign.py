@@ -14,8 +14,12 @@ import argparse
 import multiprocessing as mp
 import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -24,6 +28,7 @@ import numpy.typing as npt
 import shapely
 
 from gridgeo.index import GridIndex
+from gridgeo.index.index_file import save_index
 from gridgeo.model import GridSet
 from gridgeo.sample.tessellation import nested_tessellation
 
@@ -59,6 +64,35 @@ def measure_build(n: int, seed: int) -> tuple[float, float, dict[str, int]]:
     result: tuple[float, float, dict[str, int]] = queue.get()
     proc.join()
     return result
+
+
+_LOAD_CHILD = """
+import sys, time
+start = time.perf_counter()
+from gridgeo.index.index_file import load_index
+imported = time.perf_counter()
+index = load_index(sys.argv[1], sys.argv[2])
+loaded = time.perf_counter()
+index.assign([0.0], [0.0])  # first query: the kernels' compiled code loads from numba's cache
+print(imported - start, loaded - imported, time.perf_counter() - loaded)
+"""
+
+
+def measure_load(index: GridIndex, folder: str) -> tuple[float, float, float, float]:
+    """Save ``index``; then in a fresh process, the median of 3 of: import, load from
+    the file, first query. Returns those and the file's size in MB."""
+    path = save_index(index, Path(folder) / "bench.gidx", "bench")
+    runs = []
+    for _ in range(3):
+        out = subprocess.run(
+            [sys.executable, "-c", _LOAD_CHILD, str(path), "bench"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        runs.append([float(v) for v in out])
+    imp, load, first = (float(np.median(col)) for col in zip(*runs, strict=True))
+    return imp, load, first, path.stat().st_size / 1e6
 
 
 def reference(leaves: GridSet) -> Method:
@@ -193,6 +227,13 @@ def run_size(n: int, points: int, repeat: int, with_postgis: bool) -> list[str]:
         f"| {n:,} | index build | {build_s:.2f} s, peak +{build_mb:.0f} MB RSS, "
         f"{stats['bytes'] / 1e6:.0f} MB index, {stats['cells']:,} cells "
         f"({stats['boundary_cells'] / stats['cells']:.0%} boundary) | | |"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        imported, loaded, first, mb = measure_load(index, folder)
+    rows.append(
+        f"| {n:,} | index load from its file (fresh process) | {loaded:.2f} s "
+        f"({mb:.0f} MB file; import {imported:.2f} s, first query {first:.2f} s) | "
+        f"{build_s / loaded:.0f}x faster than building | |"
     )
     return rows
 
