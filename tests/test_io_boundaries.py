@@ -16,6 +16,7 @@ from pyproj import Transformer
 from shapely.geometry import Polygon, box
 
 from gridgeo.errors import CRSError, FeatureError, InputFileError
+from gridgeo.i18n import use_lang
 from gridgeo.io.boundaries import ColumnMap, read_boundaries, read_boundary_file
 
 # Two boxes inside 秀峰区, Guilin (lon, lat), and one in 象山区.
@@ -424,6 +425,31 @@ def test_no_file_given_refused() -> None:
     """read_boundaries of no paths raises InputFileError."""
     with pytest.raises(InputFileError, match="no boundary file"):
         read_boundaries([])
+
+
+def test_read_errors_are_chinese_in_chinese_naming_file_column_and_feature(
+    tmp_path: Path,
+) -> None:
+    """Under Chinese the messages read in Chinese and still name the file, the column, the
+    feature and its coordinates."""
+    path = write(tmp_path / "cm.geojson", [WEST], GRID_ID=["450302"], NM=["秀峰区"])
+    with use_lang("zh"), pytest.raises(InputFileError) as info:
+        read_boundaries([path], columns=ColumnMap(code="网格ID"))
+    assert str(info.value) == ("cm.geojson：没有用作 code 的字段 '网格ID'；现有字段：GRID_ID、NM")
+    swapped = write(
+        tmp_path / "sw.geojson",
+        [box(25.27, 110.28, 25.28, 110.29)],
+        crs="EPSG:4326",
+        code=["450302"],
+    )
+    with use_lang("zh"), pytest.raises(FeatureError) as feature_info:
+        read_boundaries([swapped])
+    assert str(feature_info.value) == (
+        "sw.geojson：要素 #0 450302：坐标 (25.27, 110.28) 似乎经纬度颠倒（纬度在前）：应经度在前"
+    )
+    with use_lang("zh"), pytest.raises(InputFileError) as missing:
+        read_boundaries([tmp_path / "nope.geojson"])
+    assert str(missing.value) == f"{tmp_path / 'nope.geojson'}：文件不存在"
 
 
 # --- several files, real files -----------------------------------------------------------

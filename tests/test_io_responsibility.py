@@ -13,6 +13,7 @@ import gridgeo
 from gridgeo.categories import default_categories
 from gridgeo.coverage import coverage_report, validate_partners
 from gridgeo.errors import InputFileError
+from gridgeo.i18n import use_lang
 from gridgeo.io.dataset import Dataset
 from gridgeo.io.partners import read_partners
 from gridgeo.io.routing import read_routing
@@ -146,6 +147,31 @@ def test_every_bad_row_is_listed_at_once(tmp_path: Path) -> None:
     assert "2 problem(s)" in text
     assert "row 3: unknown partner type 'firemen'" in text
     assert "row 4: code A already used (row 2)" in text
+
+
+def test_row_problems_read_in_chinese_naming_file_and_rows(tmp_path: Path) -> None:
+    path = tmp_path / "partners.csv"
+    path.write_text(
+        f"code,type,name,grid_codes\nA,police,所,{GRID}\nB,firemen,队,{GRID}\nA,police,所,{GRID}\n",
+        encoding="utf-8",
+    )
+    with use_lang("zh"), pytest.raises(InputFileError) as info:
+        read_partners(path)
+    lines = str(info.value).splitlines()
+    assert lines[0] == f"{path}：2 个问题"
+    assert lines[1].startswith(f"  {path}，第 3 行：未知的联动单位类型 'firemen'（B）；可用类型：")
+    assert "enforcement_team、police、" in lines[1]
+    assert lines[2] == f"  {path}，第 4 行：编码 A 已被使用（第 2 行）"
+    roster = write(tmp_path, "staff.csv", "person_id,name,role\nP1,张三,网格长\n")
+    with use_lang("zh"), pytest.raises(InputFileError) as missing:
+        read_staff(roster)
+    assert str(missing.value) == f"{roster}：缺少列 employment、grid_code"
+    rules = write(tmp_path, "routing.yaml", "rules:\n  - category: 505\n    partners: [police]\n")
+    with use_lang("zh"), pytest.raises(InputFileError) as number:
+        read_routing(rules)
+    assert str(number.value).splitlines()[1] == (
+        f'  {rules}，第 1 条规则：类别 505 被读成了数字；请加引号（"0505"），以保留开头的 0'
+    )
 
 
 def test_unknown_grid_codes_and_zones_outside_the_districts(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ first feature over a limit named, memory bounded by a batch whatever the file ho
 
 from __future__ import annotations
 
+import doctest
 import json
 import subprocess
 import sys
@@ -12,7 +13,10 @@ import geopandas as gpd
 import pytest
 import shapely
 
+import gridgeo.io.sizes
+import gridgeo.io.wording
 from gridgeo.errors import InputFileError, TooLargeError
+from gridgeo.i18n import use_lang
 from gridgeo.io.sizes import FileSize, check_sizes
 
 
@@ -52,6 +56,23 @@ def test_shapefile_and_unreadable(tmp_path: Path) -> None:
         check_sizes([bad], max_features=10, max_vertices=10)
 
 
+def test_limits_read_in_chinese_naming_file_limit_and_feature(tmp_path: Path) -> None:
+    squares(40).to_file(tmp_path / "g.shp")
+    with use_lang("zh"), pytest.raises(TooLargeError) as info:
+        check_sizes([tmp_path / "g.shp"], max_features=40, max_vertices=199)
+    assert str(info.value) == (
+        "g.shp：读到第 40 个要素时顶点已超过 199 个（GRIDGEO_MAX_UPLOAD_VERTICES）"
+    )
+    with use_lang("zh"), pytest.raises(TooLargeError, match=r"^g\.shp：要素超过 39 个（"):
+        check_sizes([tmp_path / "g.shp"], max_features=39, max_vertices=10**6)
+
+
+@pytest.mark.parametrize("module", [gridgeo.io.sizes, gridgeo.io.wording])
+def test_docstring_examples(module: object) -> None:
+    result = doctest.testmod(module)  # type: ignore[arg-type]
+    assert result.attempted and not result.failed
+
+
 def test_memory_is_one_batch_not_the_file(tmp_path: Path) -> None:
     """A 1.2-million-vertex GeoJSON refused at 20,000 vertices: the measuring process's
     peak grows by far less than reading the file whole makes it grow (Linux: the peak is
@@ -68,6 +89,7 @@ def test_memory_is_one_batch_not_the_file(tmp_path: Path) -> None:
     def grows_by(code: str) -> float:
         script = (
             "import sys\nfrom pathlib import Path\nimport gridgeo.io.sizes as s\n"
+            "from gridgeo.i18n import set_lang\nset_lang('en')\n"
             "import geopandas\n"
             "def peak():\n"
             "    status = Path('/proc/self/status').read_text().splitlines()\n"

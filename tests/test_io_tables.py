@@ -15,6 +15,7 @@ import pytest
 import shapely
 
 from gridgeo.errors import InputFileError
+from gridgeo.i18n import use_lang
 from gridgeo.io.tables import Layout, TableReader, TableWriter, read_chunks, table_format
 
 CSV_TEXT = (
@@ -464,6 +465,28 @@ def test_text_in_no_known_encoding_is_named(tmp_path: Path) -> None:
         InputFileError, match="neither UTF-8 nor GBK/GB18030 text; save it as UTF-8"
     ):
         TableReader(path)
+
+
+def test_read_errors_are_chinese_in_chinese_naming_the_file_and_columns(tmp_path: Path) -> None:
+    path = write_text(tmp_path / "点位.csv", "编号,x,纬度\n1,2,3\n")
+    with use_lang("zh"), pytest.raises(InputFileError) as info:
+        TableReader(path)
+    assert str(info.value) == (
+        f"{path}：缺少坐标列 'lon'，也没有点几何图形（可用 --lon-col/--lat-col 指定坐标列）；"
+        "现有列：'编号'、'x'、'纬度'"
+    )
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(b"lon,lat\n\xff\xfe\xff,25\n")
+    with use_lang("zh"), pytest.raises(InputFileError) as info:
+        TableReader(binary)
+    assert str(info.value) == (
+        f"{binary}：既不是 UTF-8 也不是 GBK/GB18030 文本；请另存为 UTF-8 编码"
+        "（Excel 中选“CSV UTF-8”格式）"
+    )
+    with use_lang("zh"), pytest.raises(InputFileError, match=r"：文件不存在$"):
+        TableReader(tmp_path / "nope.csv")
+    with use_lang("zh"), pytest.raises(InputFileError, match=r"未知的表格格式 '\.txt'；可用格式"):
+        TableReader(tmp_path / "in.txt")
 
 
 def test_csv_without_bom_is_the_input_byte_for_byte(tmp_path: Path) -> None:

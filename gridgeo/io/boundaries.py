@@ -33,6 +33,8 @@ from pyproj import CRS
 from gridgeo.codes import CodeScheme
 from gridgeo.crs import CHINA_LAT, CHINA_LON, STORAGE_EPSG, accepted_epsg, parse_crs
 from gridgeo.errors import CRSError, FeatureError, InputFileError
+from gridgeo.i18n import tr
+from gridgeo.io.wording import listing
 from gridgeo.levels import LEVEL_WORDS, Level, parse_level
 from gridgeo.model import GridSet
 
@@ -98,11 +100,11 @@ def read_boundaries(
         read_boundary_file(p, columns=columns, assume_crs=assume_crs, scheme=scheme) for p in paths
     ]
     if not sets:
-        raise InputFileError("no boundary file given")
+        raise InputFileError(tr("no boundary file given"))
     grids = GridSet.concat(sets)
     if len(grids) == 0:
-        names = ", ".join(Path(p).name for p in paths)
-        raise InputFileError(f"{names}: holds no features: nothing to import")
+        names = listing(Path(p).name for p in paths)
+        raise InputFileError(tr("{names}: holds no features: nothing to import", names=names))
     return grids
 
 
@@ -116,7 +118,7 @@ def read_boundary_file(
     """Read every polygon layer of one file (see :func:`read_boundaries`)."""
     path = Path(path)
     if not path.exists():
-        raise InputFileError(f"{path}: no such file")
+        raise InputFileError(tr("{path}: no such file", path=path))
     layers = spatial_layers(path)
     frames = [
         _read_layer(path, layer, len(layers) > 1, columns or ColumnMap(), assume_crs)
@@ -130,10 +132,16 @@ def spatial_layers(path: Path) -> list[str]:
     try:
         listed = pyogrio.list_layers(path)
     except (DataSourceError, DataLayerError, OSError) as exc:
-        raise InputFileError(f"{path}: cannot open as a vector file ({_first_line(exc)})") from None
+        raise InputFileError(
+            tr(
+                "{path}: cannot open as a vector file ({reason})",
+                path=path,
+                reason=_first_line(exc),
+            )
+        ) from None
     layers = [str(name) for name, gtype in listed if gtype is not None]
     if not layers:
-        raise InputFileError(f"{path}: holds no layer with geometries")
+        raise InputFileError(tr("{path}: holds no layer with geometries", path=path))
     return layers
 
 
@@ -147,14 +155,17 @@ def _read_layer(
             warnings.simplefilter("ignore", RuntimeWarning)  # pyogrio notes on GDAL quirks
             frame = pyogrio.read_dataframe(path, layer=layer)
     except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
-        raise InputFileError(f"{source}: cannot read ({_first_line(exc)})") from None
+        raise InputFileError(cannot_read(source, exc)) from None
     except shapely.errors.GEOSException as exc:  # GDAL passed a geometry GEOS cannot build
         at = _first_unbuildable(path, layer)
         raise FeatureError(
             source,
-            f"#{at}" if at is not None else "(unknown)",
-            f"its geometry cannot be built ({_first_line(exc)}): fix it (QGIS: Fix "
-            "geometries) and send the file again",
+            f"#{at}" if at is not None else tr("(unknown)"),
+            tr(
+                "its geometry cannot be built ({reason}): fix it (QGIS: Fix geometries) "
+                "and send the file again",
+                reason=_first_line(exc),
+            ),
         ) from None
     frame = _rename_columns(frame, columns, source)
     if "level" not in frame.columns and (hint := level_from_layer_name(layer)) is not None:
@@ -196,9 +207,13 @@ def _check_geojson_crs(path: Path, source: str) -> None:
         pyproj.CRS.from_user_input(name)
     except pyproj.exceptions.CRSError:
         raise InputFileError(
-            f"{source}: its crs member names {name!r}, which is not a known coordinate "
-            "reference system; fix it (e.g. EPSG:4490 for CGCS2000) or remove it and give "
-            "--assume-crs"
+            tr(
+                "{source}: its crs member names {name!r}, which is not a known coordinate "
+                "reference system; fix it (e.g. EPSG:4490 for CGCS2000) or remove it and "
+                "give --assume-crs",
+                source=source,
+                name=name,
+            )
         ) from None
 
 
@@ -214,8 +229,13 @@ def _rename_columns(frame: gpd.GeoDataFrame, columns: ColumnMap, source: str) ->
         if chosen is not None:
             if chosen not in frame.columns:
                 raise InputFileError(
-                    f"{source}: no column {chosen!r} for {field}; columns are "
-                    f"{', '.join(lower.values()) or '(none)'}"
+                    tr(
+                        "{source}: no column {column!r} for {field}; columns are {columns}",
+                        source=source,
+                        column=chosen,
+                        field=field,
+                        columns=listing(lower.values()) or tr("(none)"),
+                    )
                 )
             renames[chosen] = field
             continue
@@ -245,16 +265,19 @@ def _to_storage_crs(
     if frame.crs is None:
         if assume_crs is None:
             raise CRSError(
-                f"{source} has no CRS; if you know it, pass --assume-crs (for example "
-                "--assume-crs EPSG:4490 for CGCS2000 lon/lat or EPSG:4546 for Guilin's "
-                "Gauss-Kruger zone)"
+                tr(
+                    "{source} has no CRS; if you know it, pass --assume-crs (for example "
+                    "--assume-crs EPSG:4490 for CGCS2000 lon/lat or EPSG:4546 for Guilin's "
+                    "Gauss-Kruger zone)",
+                    source=source,
+                )
             )
         frame = frame.set_crs(parse_crs(assume_crs))
     crs = CRS.from_user_input(frame.crs)
     try:
         epsg = accepted_epsg(crs)
     except CRSError as exc:
-        raise CRSError(f"{source}: {exc}") from None
+        raise CRSError(tr("{source}: {crs_problem}", source=source, crs_problem=exc)) from None
     _check_coordinates(frame, source, crs.is_geographic)
     frame = frame.to_crs(STORAGE_EPSG) if epsg != STORAGE_EPSG else frame
     if not crs.is_geographic:
@@ -278,25 +301,33 @@ def _coordinate_problem(b: Sequence[float], geographic: bool) -> str | None:
     degrees_like = -180 <= xmin and xmax <= 180 and -90 <= ymin and ymax <= 90
     if not geographic:
         return (
-            "coordinates look like degrees but the CRS is projected (metres); set the right CRS"
+            tr("coordinates look like degrees but the CRS is projected (metres); set the right CRS")
             if degrees_like
             else None
         )
     # (lat, lon) in China: x in the latitude range, y in the longitude range (y may exceed 90)
     if _inside(b, x_range=CHINA_LAT, y_range=CHINA_LON):
-        return (
-            f"coordinates ({xmin:.6g}, {ymin:.6g}) look like (lat, lon) swapped: "
-            "longitude must come first"
+        return tr(
+            "coordinates ({x:.6g}, {y:.6g}) look like (lat, lon) swapped: "
+            "longitude must come first",
+            x=xmin,
+            y=ymin,
         )
     if not degrees_like:
-        return (
-            f"coordinates ({xmin:.6g}, {ymin:.6g}) are not degrees: projected metres "
-            "labelled as a geographic CRS? Set the file's real CRS (e.g. EPSG:4546)"
+        return tr(
+            "coordinates ({x:.6g}, {y:.6g}) are not degrees: projected metres "
+            "labelled as a geographic CRS? Set the file's real CRS (e.g. EPSG:4546)",
+            x=xmin,
+            y=ymin,
         )
     if not _inside(b, x_range=CHINA_LON, y_range=CHINA_LAT):
-        return (
-            f"coordinates ({xmin:.6g}, {ymin:.6g}) to ({xmax:.6g}, {ymax:.6g}) lie "
-            "outside China; check the CRS"
+        return tr(
+            "coordinates ({xmin:.6g}, {ymin:.6g}) to ({xmax:.6g}, {ymax:.6g}) lie "
+            "outside China; check the CRS",
+            xmin=xmin,
+            ymin=ymin,
+            xmax=xmax,
+            ymax=ymax,
         )
     return None
 
@@ -319,6 +350,11 @@ def _feature_name(frame: gpd.GeoDataFrame, i: int) -> str:
         if value is not None and str(value) not in ("", "nan", "None"):
             parts.append(str(value))
     return " ".join(parts)
+
+
+def cannot_read(source: str, exc: BaseException) -> str:
+    """The message for a file or layer GDAL cannot read, with the first line of its error."""
+    return tr("{source}: cannot read ({reason})", source=source, reason=_first_line(exc))
 
 
 def _first_line(exc: BaseException) -> str:

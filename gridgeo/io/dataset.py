@@ -13,10 +13,12 @@ from gridgeo.coverage import CoverageReport, coverage_report, validate_partners
 from gridgeo.dispatch import DispatchResult, ZoneIndex, dispatch, staff_by_grid
 from gridgeo.errors import InputFileError
 from gridgeo.findings import Finding
+from gridgeo.i18n import tr
 from gridgeo.io.boundaries import ColumnMap, read_boundaries
 from gridgeo.io.partners import read_partners
 from gridgeo.io.routing import read_routing
 from gridgeo.io.staff import read_staff, read_workstations
+from gridgeo.io.wording import listing
 from gridgeo.levels import Level
 from gridgeo.lookup import Locator, LookupResult
 from gridgeo.model import GridSet
@@ -121,7 +123,7 @@ class Dataset:
         """The routing table, or an error saying how to give one."""
         if self.routing is None:
             raise InputFileError(
-                "no routing table loaded: give --routing FILE or set GRIDGEO_ROUTING"
+                tr("no routing table loaded: give --routing FILE or set GRIDGEO_ROUTING")
             )
         return self.routing
 
@@ -190,7 +192,7 @@ def load(
         sources={
             name: str(path)
             for name, path in (
-                ("boundaries", "files " + ", ".join(str(p) for p in paths)),
+                ("boundaries", tr("files {paths}", paths=listing(str(p) for p in paths))),
                 ("staff", staff_path),
                 ("partners", partners or (settings.partners if default else None)),
                 ("routing", routing or (settings.routing if default else None)),

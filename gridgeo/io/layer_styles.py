@@ -19,6 +19,7 @@ from xml.sax.saxutils import quoteattr
 import pandas as pd
 import pyogrio
 
+from gridgeo.i18n import current_lang, tr
 from gridgeo.levels import Level
 from gridgeo.maps.style import GRID_FILL_OPACITY, LEVEL_STYLES
 
@@ -115,7 +116,10 @@ def write_layer_styles(path: Path, layers: dict[Level, str]) -> None:
             "styleQML": qml(level),
             "styleSLD": sld(level, layer),
             "useAsDefault": True,
-            "description": f"gridgeo: {level.label}, as in the viewer",
+            "description": tr(
+                "gridgeo: {level}, as in the viewer",
+                level=level.zh if current_lang() == "zh" else level.label,
+            ),
             "owner": "gridgeo",
             "ui": None,
             "update_time": now,

@@ -24,7 +24,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import shapely
 from shapely.errors import GEOSException
@@ -32,7 +32,9 @@ from shapely.geometry.base import BaseGeometry
 
 from gridgeo.crs import CHINA_LAT, CHINA_LON
 from gridgeo.errors import InputFileError
-from gridgeo.partners import PartnerUnit, Zone, ZoneKind, parse_partner_type
+from gridgeo.i18n import tr
+from gridgeo.io.wording import listing
+from gridgeo.partners import PartnerType, PartnerUnit, Zone, ZoneKind, parse_partner_type
 
 MAX_LISTED = 30
 _POLYGONS = ("Polygon", "MultiPolygon")
@@ -40,36 +42,57 @@ _BUFFERABLE = ("LineString", "MultiLineString", "Point", "MultiPoint")
 _TRUE = {"1", "true", "yes", "y", "是", "t"}
 _FALSE = {"0", "false", "no", "n", "否", "f", ""}
 
+Unit = Literal["feature", "row", "rule", "category"]
+
 
 class RowProblems:
-    """Problems collected while reading a file; raised together."""
+    """Problems collected while reading a file; raised together.
 
-    def __init__(self, path: Path, unit: str) -> None:
+    ``unit`` is what the numbers count: features (GeoJSON), rows (CSV, the header
+    is row 1), rules or categories (YAML); each line names the file and one of them.
+    """
+
+    def __init__(self, path: Path, unit: Unit) -> None:
         self.path = path
-        self.unit = unit
+        self.unit: Unit = unit
         self.lines: list[str] = []
 
+    def where(self, row: int) -> str:
+        """The feature, row, rule or category numbered ``row``, in words."""
+        if self.unit == "feature":
+            return tr("feature {n}", n=row)
+        if self.unit == "row":
+            return tr("row {n}", n=row)
+        if self.unit == "rule":
+            return tr("rule {n}", n=row)
+        return tr("category {n}", n=row)
+
     def add(self, row: int, message: str) -> None:
-        self.lines.append(f"{self.path}, {self.unit} {row}: {message}")
+        self.add_line(self.where(row), message)
+
+    def add_line(self, where: str, message: str) -> None:
+        """A problem of the part of the file named ``where`` (``default_limits``)."""
+        self.lines.append(
+            tr("{path}, {where}: {problem}", path=self.path, where=where, problem=message)
+        )
 
     def raise_if_any(self) -> None:
         if not self.lines:
             return
         shown = self.lines[:MAX_LISTED]
         more = len(self.lines) - len(shown)
-        tail = [f"... and {more} more"] if more else []
-        raise InputFileError(
-            f"{self.path}: {len(self.lines)} problem(s)\n  " + "\n  ".join(shown + tail)
-        )
+        tail = [tr("... and {more} more", more=more)] if more else []
+        head = tr("{path}: {count} problem(s)", path=self.path, count=len(self.lines))
+        raise InputFileError(head + "\n  " + "\n  ".join(shown + tail))
 
 
 def read_csv_table(
-    path: Path, what: str, required: tuple[str, ...]
+    path: Path, what: Literal["partner", "routing"], required: tuple[str, ...]
 ) -> tuple[list[dict[str, str]], list[str]]:
     """Rows and header of a planners' CSV file (UTF-8, with or without BOM).
 
     Raises InputFileError naming the file when it cannot be read or lacks a
-    ``required`` column; ``what`` says which file it is ("partner CSV").
+    ``required`` column; ``what`` says which file it is (partner or routing CSV).
     """
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -77,11 +100,20 @@ def read_csv_table(
             rows = list(reader)
             header = list(reader.fieldnames or [])
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputFileError(f"{path}: cannot read {what} ({exc})") from None
+        raise InputFileError(
+            tr("{path}: cannot read partner CSV ({reason})", path=path, reason=exc)
+            if what == "partner"
+            else tr("{path}: cannot read routing CSV ({reason})", path=path, reason=exc)
+        ) from None
     missing = [c for c in required if c not in header]
     if missing:
-        raise InputFileError(f"{path}: missing column(s) {', '.join(missing)}")
+        raise InputFileError(missing_columns(path, missing))
     return rows, header
+
+
+def missing_columns(path: Path, missing: list[str]) -> str:
+    """The message for a CSV file without the columns ``missing``."""
+    return tr("{path}: missing column(s) {columns}", path=path, columns=listing(missing))
 
 
 def parse_bool(value: object) -> bool | None:
@@ -122,9 +154,9 @@ def _read_geojson(path: Path) -> list[PartnerUnit]:
         data = json.loads(path.read_text(encoding="utf-8"))
         features = data["features"]
         if not isinstance(features, list):
-            raise TypeError("features is not a list")
+            raise TypeError(tr("features is not a list"))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputFileError(f"{path}: not a GeoJSON FeatureCollection ({exc})") from None
+        raise InputFileError(not_a_feature_collection(path, exc)) from None
     problems = RowProblems(path, "feature")
     units = []
     for i, feature in enumerate(features, start=1):
@@ -138,10 +170,17 @@ def _read_geojson(path: Path) -> list[PartnerUnit]:
     return units
 
 
+def not_a_feature_collection(path: Path, exc: BaseException) -> str:
+    """The message for a file that is not a GeoJSON FeatureCollection."""
+    return tr("{path}: not a GeoJSON FeatureCollection ({reason})", path=path, reason=exc)
+
+
 def _read_csv(path: Path) -> list[PartnerUnit]:
-    rows, header = read_csv_table(path, "partner CSV", ("code", "type", "name"))
+    rows, header = read_csv_table(path, "partner", ("code", "type", "name"))
     if "grid_codes" not in header and "wkt" not in header:
-        raise InputFileError(f"{path}: needs a grid_codes column (or wkt with buffer_m)")
+        raise InputFileError(
+            tr("{path}: needs a grid_codes column (or wkt with buffer_m)", path=path)
+        )
     problems = RowProblems(path, "row")
     units = []
     for line, row in enumerate(rows, start=2):
@@ -160,7 +199,7 @@ def _geometry(problems: RowProblems, i: int, geom: Any) -> BaseGeometry | None:
     try:
         shape = shapely.from_geojson(json.dumps(geom))
     except (GEOSException, ValueError, TypeError) as exc:
-        problems.add(i, f"unreadable geometry ({exc})")
+        problems.add(i, tr("unreadable geometry ({reason})", reason=exc))
         return None
     return _checked(problems, i, shape)
 
@@ -171,14 +210,14 @@ def _wkt(problems: RowProblems, line: int, text: object) -> BaseGeometry | None:
     try:
         shape = shapely.from_wkt(str(text))
     except (GEOSException, ValueError) as exc:
-        problems.add(line, f"unreadable wkt ({exc})")
+        problems.add(line, tr("unreadable wkt ({reason})", reason=exc))
         return None
     return _checked(problems, line, shape)
 
 
 def _checked(problems: RowProblems, row: int, shape: BaseGeometry) -> BaseGeometry | None:
     if shape.is_empty:
-        problems.add(row, "empty geometry")
+        problems.add(row, tr("empty geometry"))
         return None
     xmin, ymin, xmax, ymax = shape.bounds
     inside = CHINA_LON[0] <= xmin and xmax <= CHINA_LON[1]
@@ -186,8 +225,14 @@ def _checked(problems: RowProblems, row: int, shape: BaseGeometry) -> BaseGeomet
     if not inside:
         problems.add(
             row,
-            f"coordinates ({xmin:.6f}, {ymin:.6f}) .. ({xmax:.6f}, {ymax:.6f}) are not lon/lat "
-            "in China (swapped axes, or projected metres?)",
+            tr(
+                "coordinates ({xmin:.6f}, {ymin:.6f}) .. ({xmax:.6f}, {ymax:.6f}) are not "
+                "lon/lat in China (swapped axes, or projected metres?)",
+                xmin=xmin,
+                ymin=ymin,
+                xmax=xmax,
+                ymax=ymax,
+            ),
         )
         return None
     return shape
@@ -204,19 +249,28 @@ def _unit(
     code, type_word, name = text("code"), text("type"), text("name")
     for field_name, value in (("code", code), ("type", type_word), ("name", name)):
         if not value:
-            problems.add(row, f"{field_name} is empty")
+            problems.add(row, tr("{field} is empty", field=field_name))
     ptype = parse_partner_type(type_word) if type_word else None
     if type_word and ptype is None:
         problems.add(
             row,
-            f"unknown partner type {type_word!r} ({code}); use one of "
-            "enforcement_team, police, traffic_police, deputies_liaison, enterprise, "
-            "property_manager, volunteer, sanitation, parking_collector, platform, media",
+            tr(
+                "unknown partner type {word!r} ({code}); use one of {types}",
+                word=type_word,
+                code=code,
+                types=listing(t.value for t in PartnerType),
+            ),
         )
     zone = _zone(problems, row, code, props, geometry)
     illustrative = parse_bool(props.get("illustrative"))
     if illustrative is None:
-        problems.add(row, f"illustrative must be yes/no/true/false, not {props['illustrative']!r}")
+        problems.add(
+            row,
+            tr(
+                "illustrative must be yes/no/true/false, not {value!r}",
+                value=props["illustrative"],
+            ),
+        )
     if len(problems.lines) > before or ptype is None or zone is None:
         return None
     return PartnerUnit(
@@ -244,26 +298,40 @@ def _zone(  # noqa: PLR0911 -- one return per zone shape and per refusal reads c
     if geometry is None:
         if codes:
             return Zone(ZoneKind.GRIDS, None, codes)
-        problems.add(row, f"unit {code or '?'} has no zone: give a geometry or grid_codes")
+        problems.add(
+            row, tr("unit {code} has no zone: give a geometry or grid_codes", code=code or "?")
+        )
         return None
     if codes:
-        problems.add(row, f"unit {code}: give either a geometry or grid_codes, not both")
+        problems.add(
+            row, tr("unit {code}: give either a geometry or grid_codes, not both", code=code)
+        )
         return None
     if geometry.geom_type in _POLYGONS:
         if buffer_m:
-            problems.add(row, f"unit {code}: buffer_m applies to lines and points, not polygons")
+            problems.add(
+                row,
+                tr("unit {code}: buffer_m applies to lines and points, not polygons", code=code),
+            )
             return None
         return Zone(ZoneKind.POLYGON, geometry)
     if geometry.geom_type in _BUFFERABLE:
         if buffer_m is None or buffer_m <= 0:
             problems.add(
                 row,
-                f"unit {code}: a {geometry.geom_type} zone needs buffer_m > 0 (metres "
-                "around the frontage line or post)",
+                tr(
+                    "unit {code}: a {geom_type} zone needs buffer_m > 0 (metres "
+                    "around the frontage line or post)",
+                    code=code,
+                    geom_type=geometry.geom_type,
+                ),
             )
             return None
         return Zone(ZoneKind.BUFFER, geometry, (), buffer_m)
-    problems.add(row, f"unit {code}: a {geometry.geom_type} cannot be a zone")
+    problems.add(
+        row,
+        tr("unit {code}: a {geom_type} cannot be a zone", code=code, geom_type=geometry.geom_type),
+    )
     return None
 
 
@@ -273,10 +341,10 @@ def _buffer(problems: RowProblems, row: int, value: object) -> float | None:
     try:
         number = float(str(value))
     except ValueError:
-        problems.add(row, f"buffer_m {value!r} is not a number of metres")
+        problems.add(row, tr("buffer_m {value!r} is not a number of metres", value=value))
         return None
     if not math.isfinite(number) or number < 0:
-        problems.add(row, f"buffer_m {value!r} must be a positive number of metres")
+        problems.add(row, tr("buffer_m {value!r} must be a positive number of metres", value=value))
         return None
     return number
 
@@ -286,6 +354,11 @@ def _check_duplicates(problems: RowProblems, units: list[PartnerUnit]) -> None:
     for unit in units:
         if unit.code in first:
             problems.add(
-                unit.row, f"code {unit.code} already used ({problems.unit} {first[unit.code]})"
+                unit.row,
+                tr(
+                    "code {code} already used ({where})",
+                    code=unit.code,
+                    where=problems.where(first[unit.code]),
+                ),
             )
         first.setdefault(unit.code, unit.row)

@@ -36,11 +36,15 @@ import yaml
 from gridgeo.categories import Category, CategorySource, is_category_code
 from gridgeo.deadlines import DeadlineError, TimeLimit, Urgency, parse_urgency
 from gridgeo.errors import InputFileError
+from gridgeo.i18n import tr
 from gridgeo.io.partners import RowProblems, parse_bool, read_csv_table, split_codes
 from gridgeo.partners import PartnerType, parse_partner_type
 from gridgeo.routing import RoutingRule, RoutingTable
 
-CODE_FORMS = "a 2- or 4-digit event code (05, 0505) or a component code (B01, B0101)"
+
+def code_forms() -> str:
+    """The forms a category code takes, in words (the current language)."""
+    return tr("a 2- or 4-digit event code (05, 0505) or a component code (B01, B0101)")
 
 
 def read_routing(path: str | Path) -> RoutingTable:
@@ -61,47 +65,53 @@ def _read_yaml(path: Path) -> RoutingTable:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputFileError(f"{path}: cannot read routing YAML ({exc})") from None
+        raise InputFileError(
+            tr("{path}: cannot read routing YAML ({reason})", path=path, reason=exc)
+        ) from None
     if isinstance(data, list):
         data = {"rules": data}
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
-        raise InputFileError(f"{path}: expected a mapping with a list under 'rules'")
+        raise InputFileError(tr("{path}: expected a mapping with a list under 'rules'", path=path))
     problems = RowProblems(path, "rule")
     rules = []
     for i, item in enumerate(data["rules"], start=1):
         if not isinstance(item, dict):
-            problems.add(i, f"expected a mapping (category, partners, grid), got {item!r}")
+            problems.add(
+                i, tr("expected a mapping (category, partners, grid), got {item!r}", item=item)
+            )
             continue
         rule = _rule(problems, i, item, item.get("partners"), item.get("limits"))
         if rule is not None:
             rules.append(rule)
-    defaults = _default_limits(path, problems, data.get("default_limits"))
+    defaults = _default_limits(problems, data.get("default_limits"))
     local = _local_categories(path, data.get("categories") or [])
     problems.raise_if_any()
     return RoutingTable(tuple(rules), str(path), local, defaults)
 
 
-def _default_limits(path: Path, problems: RowProblems, raw: Any) -> dict[str, TimeLimit]:
+def _default_limits(problems: RowProblems, raw: Any) -> dict[str, TimeLimit]:
     """The top-level ``default_limits`` (empty when absent: the table's defaults apply)."""
     if raw is None:
         return {}
     out: dict[str, TimeLimit] = {}
     for message in _parse_limits(raw, out):
-        problems.lines.append(f"{path}, default_limits: {message}")
+        problems.add_line("default_limits", message)
     return out
 
 
 def _parse_limits(raw: Any, out: dict[str, TimeLimit]) -> list[str]:
     """Fill ``out`` from a ``{urgency: limit text}`` mapping; return what was wrong."""
     if not isinstance(raw, dict):
-        return [f"limits must be a mapping such as {{normal: 2wd, urgent: 4h}}, not {raw!r}"]
+        return [
+            tr("limits must be a mapping such as {{normal: 2wd, urgent: 4h}}, not {raw!r}", raw=raw)
+        ]
     wrong = []
     for key, text in raw.items():
         try:
             urgency = parse_urgency(str(key))
             out[urgency.value] = TimeLimit.parse(text)
         except DeadlineError as exc:
-            wrong.append(f"limits: {exc}")
+            wrong.append(tr("limits: {problem}", problem=exc))
     return wrong
 
 
@@ -110,15 +120,20 @@ def _local_categories(path: Path, items: Any) -> tuple[Category, ...]:
     out = []
     for i, item in enumerate(items if isinstance(items, list) else [items], start=1):
         if not isinstance(item, dict):
-            problems.add(i, f"expected a mapping (code, name_zh, name_en), got {item!r}")
+            problems.add(
+                i, tr("expected a mapping (code, name_zh, name_en), got {item!r}", item=item)
+            )
             continue
         code = item.get("code")
         if not isinstance(code, str) or not is_category_code(code):
-            problems.add(i, f"code {code!r} must be a quoted string, {CODE_FORMS}")
+            problems.add(
+                i,
+                tr("code {code!r} must be a quoted string, {forms}", code=code, forms=code_forms()),
+            )
             continue
         name_zh = str(item.get("name_zh") or "").strip()
         if not name_zh:
-            problems.add(i, f"category {code}: name_zh is empty")
+            problems.add(i, tr("category {code}: name_zh is empty", code=code))
             continue
         name_en = str(item.get("name_en") or "").strip()
         out.append(Category(code, name_zh, name_en or name_zh, CategorySource.LOCAL))
@@ -127,7 +142,7 @@ def _local_categories(path: Path, items: Any) -> tuple[Category, ...]:
 
 
 def _read_csv(path: Path) -> RoutingTable:
-    rows, _ = read_csv_table(path, "routing CSV", ("category", "partners", "grid"))
+    rows, _ = read_csv_table(path, "routing", ("category", "partners", "grid"))
     problems = RowProblems(path, "row")
     rules = []
     for line, row in enumerate(rows, start=2):
@@ -151,23 +166,35 @@ def _rule(
     if isinstance(category, int | float) and not isinstance(category, bool):
         problems.add(
             row,
-            f'category {category!r} was read as a number; quote it ("0505") so leading '
-            "zeros are kept",
+            tr(
+                'category {category!r} was read as a number; quote it ("0505") so leading '
+                "zeros are kept",
+                category=category,
+            ),
         )
     category = str(category if category is not None else "").strip()
     if len(problems.lines) > before:
         pass  # already refused as a number
     elif not category:
-        problems.add(row, "category is empty")
+        problems.add(row, tr("category is empty"))
     elif not is_category_code(category):
-        problems.add(row, f"category {category!r} is not {CODE_FORMS} (one per rule)")
+        problems.add(
+            row,
+            tr(
+                "category {category!r} is not {forms} (one per rule)",
+                category=category,
+                forms=code_forms(),
+            ),
+        )
     types = _types(problems, row, category, partners)
     grid = parse_bool(item.get("grid", True))
     if grid is None:
-        problems.add(row, f"grid must be yes/no/true/false, not {item.get('grid')!r}")
+        problems.add(
+            row, tr("grid must be yes/no/true/false, not {value!r}", value=item.get("grid"))
+        )
     parsed: dict[str, TimeLimit] = {}
     for message in _parse_limits(limits, parsed) if limits is not None else []:
-        problems.add(row, f"category {category}: {message}")
+        problems.add(row, tr("category {category}: {problem}", category=category, problem=message))
     if len(problems.lines) > before:
         return None
     note = str(item.get("note") or "").strip()
@@ -182,7 +209,14 @@ def _types(
     for word in words:
         ptype = parse_partner_type(word)
         if ptype is None:
-            problems.add(row, f"category {category}: unknown partner type {word!r}")
+            problems.add(
+                row,
+                tr(
+                    "category {category}: unknown partner type {word!r}",
+                    category=category,
+                    word=word,
+                ),
+            )
         elif ptype not in types:
             types.append(ptype)
     return tuple(types)

@@ -22,7 +22,8 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from gridgeo.errors import InputFileError, TooLargeError
-from gridgeo.io.boundaries import spatial_layers
+from gridgeo.i18n import tr
+from gridgeo.io.boundaries import cannot_read, spatial_layers
 
 BATCH_FEATURES = 8  # small: a batch of vertex-heavy features stays a few MB; 20,000 grids in 0.1 s
 
@@ -104,18 +105,25 @@ def _count_layer(
                     running = vertices + np.cumsum(counts)
                     if features + len(wkb) > limit.features:
                         raise TooLargeError(
-                            f"{source}: over {limit.features} features "
-                            "(GRIDGEO_MAX_UPLOAD_FEATURES)"
+                            tr(
+                                "{source}: over {limit} features (GRIDGEO_MAX_UPLOAD_FEATURES)",
+                                source=source,
+                                limit=limit.features,
+                            )
                         )
                     if len(running) and running[-1] > limit.vertices:
                         at = features + int(np.argmax(running > limit.vertices)) + 1
                         raise TooLargeError(
-                            f"{source}: over {limit.vertices} vertices at feature {at} "
-                            "(GRIDGEO_MAX_UPLOAD_VERTICES)"
+                            tr(
+                                "{source}: over {limit} vertices at feature {at} "
+                                "(GRIDGEO_MAX_UPLOAD_VERTICES)",
+                                source=source,
+                                limit=limit.vertices,
+                                at=at,
+                            )
                         )
                     features += len(wkb)
                     vertices = int(running[-1]) if len(running) else vertices
     except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputFileError(f"{source}: cannot read ({first})") from None
+        raise InputFileError(cannot_read(source, exc)) from None
     return FileSize(features, vertices)

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from gridgeo.errors import InputFileError
+from gridgeo.i18n import tr
+from gridgeo.io.partners import missing_columns, not_a_feature_collection
+from gridgeo.io.wording import listing
 from gridgeo.staffing import EMPLOYMENT_WORDS, ROLE_WORDS, StaffMember
 from gridgeo.workstation import Workstation
 
@@ -27,10 +30,12 @@ def read_staff(path: str | Path) -> list[StaffMember]:
             rows = list(csv.DictReader(fh))
             header = rows[0].keys() if rows else []
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputFileError(f"{path}: cannot read roster ({exc})") from None
+        raise InputFileError(
+            tr("{path}: cannot read roster ({reason})", path=path, reason=exc)
+        ) from None
     missing = [c for c in STAFF_COLUMNS if rows and c not in header]
     if missing:
-        raise InputFileError(f"{path}: missing column(s) {', '.join(missing)}")
+        raise InputFileError(missing_columns(path, missing))
     return [_member(path, n, row) for n, row in enumerate(rows, start=2)]
 
 
@@ -38,18 +43,31 @@ def _member(path: Path, line: int, row: dict[str, Any]) -> StaffMember:
     def field(name: str) -> str:
         value = (row.get(name) or "").strip()
         if not value and name in STAFF_COLUMNS:
-            raise InputFileError(f"{path}, row {line}: {name} is empty")
+            raise InputFileError(
+                tr("{path}, row {line}: {field} is empty", path=path, line=line, field=name)
+            )
         return value
 
     role, employment = field("role"), field("employment")
     if role not in ROLE_WORDS:
         raise InputFileError(
-            f"{path}, row {line}: unknown role {role!r}; use {', '.join(ROLE_WORDS)}"
+            tr(
+                "{path}, row {line}: unknown role {role!r}; use {choices}",
+                path=path,
+                line=line,
+                role=role,
+                choices=listing(ROLE_WORDS),
+            )
         )
     if employment not in EMPLOYMENT_WORDS:
         raise InputFileError(
-            f"{path}, row {line}: unknown employment {employment!r}; use "
-            f"{', '.join(EMPLOYMENT_WORDS)}"
+            tr(
+                "{path}, row {line}: unknown employment {employment!r}; use {choices}",
+                path=path,
+                line=line,
+                employment=employment,
+                choices=listing(EMPLOYMENT_WORDS),
+            )
         )
     return StaffMember(
         field("person_id"),
@@ -74,7 +92,7 @@ def read_workstations(path: str | Path) -> list[Workstation]:
         data = json.loads(path.read_text(encoding="utf-8"))
         features = data["features"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputFileError(f"{path}: not a GeoJSON FeatureCollection ({exc})") from None
+        raise InputFileError(not_a_feature_collection(path, exc)) from None
     return [_workstation(path, i, f) for i, f in enumerate(features)]
 
 
@@ -82,12 +100,21 @@ def _workstation(path: Path, i: int, feature: dict[str, Any]) -> Workstation:
     props = feature.get("properties") or {}
     geom = feature.get("geometry") or {}
     if geom.get("type") != "Point":
-        raise InputFileError(f"{path}: feature #{i} ({props.get('code')}) is not a Point")
+        raise InputFileError(
+            tr(
+                "{path}: feature #{n} ({code}) is not a Point",
+                path=path,
+                n=i,
+                code=props.get("code"),
+            )
+        )
     lon, lat = (float(v) for v in geom["coordinates"][:2])
     served = props.get("community_codes") or props.get("community_code") or ""
     codes = tuple(c.strip() for c in str(served).split(",") if c.strip())
     if not props.get("code") or not codes:
-        raise InputFileError(f"{path}: feature #{i} needs code and community_code")
+        raise InputFileError(
+            tr("{path}: feature #{n} needs code and community_code", path=path, n=i)
+        )
     return Workstation(
         str(props["code"]),
         str(props.get("name", "")),

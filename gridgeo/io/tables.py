@@ -61,6 +61,8 @@ import shapely
 
 from gridgeo.coords import bad_lonlat_mask
 from gridgeo.errors import InputFileError
+from gridgeo.i18n import tr
+from gridgeo.io.wording import listing
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -103,8 +105,14 @@ def table_format(path: str | Path) -> TableFormat:
     """
     suffix = Path(path).suffix.lower()
     if suffix not in SUFFIXES:
-        accepted = ", ".join(SUFFIXES)
-        raise InputFileError(f"{path}: unknown table format {suffix!r}; use one of {accepted}")
+        raise InputFileError(
+            tr(
+                "{path}: unknown table format {suffix!r}; use one of {accepted}",
+                path=path,
+                suffix=suffix,
+                accepted=listing(SUFFIXES),
+            )
+        )
     return SUFFIXES[suffix]
 
 
@@ -173,12 +181,30 @@ def _layout(
         return Layout(lon_col, lat_col, geometry, derived=False, geo_column=geo_column)
     if geometry is not None and len(missing) == 2:
         return Layout(lon_col, lat_col, geometry, derived=True, geo_column=geo_column)
-    names = " and ".join(repr(c) for c in missing)
-    available = ", ".join(repr(c) for c in columns) or "none"
-    hint = "" if geometry is not None else " and no point geometry"
+    names = (
+        tr("{first!r} and {second!r}", first=missing[0], second=missing[1])
+        if len(missing) == 2
+        else repr(missing[0])
+    )
+    available = listing(repr(c) for c in columns) or tr("none")
+    if geometry is not None:
+        raise InputFileError(
+            tr(
+                "{path}: missing coordinate column {names} (set --lon-col/--lat-col); "
+                "available columns: {available}",
+                path=path,
+                names=names,
+                available=available,
+            )
+        )
     raise InputFileError(
-        f"{path}: missing coordinate column {names}{hint} (set --lon-col/--lat-col); "
-        f"available columns: {available}"
+        tr(
+            "{path}: missing coordinate column {names} and no point geometry "
+            "(set --lon-col/--lat-col); available columns: {available}",
+            path=path,
+            names=names,
+            available=available,
+        )
     )
 
 
@@ -193,9 +219,15 @@ def check_output(path: str | Path) -> Path:
     path = Path(path)
     table_format(path)
     if not path.parent.is_dir():
-        raise InputFileError(f"{path}: output directory {path.parent} does not exist")
+        raise InputFileError(
+            tr(
+                "{path}: output directory {directory} does not exist",
+                path=path,
+                directory=path.parent,
+            )
+        )
     if path.is_dir():
-        raise InputFileError(f"{path}: is a directory, not an output file")
+        raise InputFileError(tr("{path}: is a directory, not an output file", path=path))
     return path
 
 
@@ -247,7 +279,7 @@ class TableReader:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> None:
         if chunk_size < 1:
-            raise ValueError(f"chunk_size must be positive, not {chunk_size}")
+            raise ValueError(tr("chunk_size must be positive, not {size}", size=chunk_size))
         self.path = Path(path)
         self.format: TableFormat = table_format(self.path)
         self.chunk_size = chunk_size
@@ -255,7 +287,7 @@ class TableReader:
         self._renames: dict[str, str] = {}  # GeoJSON: GDAL's geometry column -> ours
         self._encoding = "utf-8"  # CSV: detected below, from the file's first bytes
         if not self.path.is_file():
-            raise InputFileError(f"{self.path}: no such file")
+            raise InputFileError(tr("{path}: no such file", path=self.path))
         self.rows_estimate: int | None = None
         if self.format == "csv":
             head = _head(self.path)
@@ -282,9 +314,11 @@ class TableReader:
         except InputFileError:
             raise
         except UnicodeDecodeError as exc:
-            raise InputFileError(f"{self.path}: not UTF-8 text ({exc}); save it as UTF-8") from exc
+            raise InputFileError(_not_utf8(self.path, exc)) from exc
         except (OSError, ValueError, pa.ArrowException, pyogrio.errors.DataSourceError) as exc:
-            raise InputFileError(f"{self.path}: cannot read: {exc}") from exc
+            raise InputFileError(
+                tr("{path}: cannot read: {reason}", path=self.path, reason=exc)
+            ) from exc
 
     # CSV
     def _csv_options(self) -> dict[str, Any]:
@@ -295,11 +329,11 @@ class TableReader:
         try:
             head = pd.read_csv(self.path, nrows=0, **self._csv_options())
         except pd.errors.EmptyDataError as exc:
-            raise InputFileError(f"{self.path}: empty file, no header row") from exc
+            raise InputFileError(tr("{path}: empty file, no header row", path=self.path)) from exc
         except UnicodeDecodeError as exc:
-            raise InputFileError(f"{self.path}: not UTF-8 text ({exc}); save it as UTF-8") from exc
+            raise InputFileError(_not_utf8(self.path, exc)) from exc
         except (OSError, ValueError) as exc:
-            raise InputFileError(f"{self.path}: cannot read CSV: {exc}") from exc
+            raise InputFileError(_cannot_read(self.path, "CSV", exc)) from exc
         columns = [str(c) for c in head.columns]
         layout = _layout(self.path, columns, lon_col, lat_col)
         return columns, dataclasses.replace(layout, text_columns=tuple(columns))
@@ -323,7 +357,7 @@ class TableReader:
                 for kind, values in zip(seen, batch.columns, strict=True):
                     kind.see(values)
         except (pa.ArrowInvalid, ValueError, OSError) as exc:
-            raise InputFileError(f"{self.path}: cannot read CSV: {exc}") from exc
+            raise InputFileError(_cannot_read(self.path, "CSV", exc)) from exc
         return {name: kind.type for name, kind in zip(self.columns, seen, strict=True)}
 
     def _csv_chunks(self) -> Iterator[pd.DataFrame]:
@@ -346,7 +380,7 @@ class TableReader:
                 names = list(reader.schema.names)
                 source_geometry = meta.get("geometry_name") or _OGR_GEOMETRY
         except (OSError, pyogrio.errors.DataSourceError, pa.ArrowException) as exc:
-            raise InputFileError(f"{self.path}: cannot read GeoJSON: {exc}") from exc
+            raise InputFileError(_cannot_read(self.path, "GeoJSON", exc)) from exc
         properties = [n for n in names if n != source_geometry]
         geometry: str | None = None
         if source_geometry in names:
@@ -369,7 +403,7 @@ class TableReader:
         try:
             return pq.ParquetFile(self.path)
         except (OSError, pa.ArrowException) as exc:
-            raise InputFileError(f"{self.path}: cannot read Parquet: {exc}") from exc
+            raise InputFileError(_cannot_read(self.path, "Parquet", exc)) from exc
 
     def _probe_parquet(self, lon_col: str, lat_col: str) -> tuple[list[str], Layout]:
         pf = self._parquet_file()
@@ -389,6 +423,15 @@ class TableReader:
             yield _to_pandas(pa.Table.from_batches([batch]))
         if not yielded:
             yield _to_pandas(pf.schema_arrow.empty_table())
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
+    return tr("{path}: not UTF-8 text ({reason}); save it as UTF-8", path=path, reason=exc)
+
+
+def _cannot_read(path: Path, kind: str, exc: BaseException) -> str:
+    """The message for a table ``kind`` (CSV, GeoJSON, Parquet) that cannot be read."""
+    return tr("{path}: cannot read {kind}: {reason}", path=path, kind=kind, reason=exc)
 
 
 def read_chunks(
@@ -416,11 +459,18 @@ def _parquet_geometry(path: Path, schema: pa.Schema) -> tuple[str | None, Mappin
             name = str(geo["primary_column"])
             entry = dict(geo["columns"][name])
         except (ValueError, KeyError, TypeError) as exc:
-            raise InputFileError(f"{path}: unreadable GeoParquet 'geo' metadata: {exc}") from exc
+            raise InputFileError(
+                tr("{path}: unreadable GeoParquet 'geo' metadata: {reason}", path=path, reason=exc)
+            ) from exc
         if entry.get("encoding", "WKB").upper() != "WKB":
             raise InputFileError(
-                f"{path}: geometry column {name!r} is encoded as {entry['encoding']!r}; "
-                "only WKB geometry is supported"
+                tr(
+                    "{path}: geometry column {name!r} is encoded as {encoding!r}; "
+                    "only WKB geometry is supported",
+                    path=path,
+                    name=name,
+                    encoding=entry["encoding"],
+                )
             )
         return name, entry
     if GEOMETRY in schema.names and pa.types.is_binary(schema.field(GEOMETRY).type):
@@ -526,13 +576,15 @@ class TableWriter:
                 self._sink.start_with_bom()
         except OSError as exc:
             self.__exit__(type(exc), exc, None)
-            raise InputFileError(f"{self.path}: cannot write: {exc}") from exc
+            raise InputFileError(
+                tr("{path}: cannot write: {reason}", path=self.path, reason=exc)
+            ) from exc
         return self
 
     def write(self, chunk: pd.DataFrame) -> None:
         """Append one chunk (all its columns, less those the format cannot hold)."""
         if self._sink is None:
-            raise RuntimeError("TableWriter.write outside its `with` block")
+            raise RuntimeError(tr("TableWriter.write outside its `with` block"))
         self._sink.write(chunk)
         self.rows += len(chunk)
 
@@ -635,7 +687,13 @@ class _GeoJsonSink(_Sink):
             return [str(t) if ok else "null" for t, ok in zip(texts, usable, strict=True)]
         for column in (lay.lon_col, lay.lat_col):
             if column not in chunk.columns:
-                raise InputFileError(f"{self.path.name}: no column {column!r} for the geometry")
+                raise InputFileError(
+                    tr(
+                        "{name}: no column {column!r} for the geometry",
+                        name=self.path.name,
+                        column=column,
+                    )
+                )
         x, y = (_floats(chunk[c]) for c in (lay.lon_col, lay.lat_col))
         bad = bad_lonlat_mask(x, y)
         # repr() of a float is what json writes for it
@@ -711,10 +769,23 @@ class _ParquetSink(_Sink):
                 for k, v in enumerate(cleaned.to_pylist())
                 if v is not None and not _fits(v, kind)
             )
+            row, value = self._rows + bad[0] + 2, bad[1]
             raise InputFileError(
-                f"row {self._rows + bad[0] + 2}, column {name!r}: {bad[1]!r} is not a "
-                f"{'whole number' if pa.types.is_integer(kind) else 'number'} like the rest "
-                "of the column (the file changed while it was read?)"
+                tr(
+                    "row {row}, column {column!r}: {value!r} is not a whole number like the "
+                    "rest of the column (the file changed while it was read?)",
+                    row=row,
+                    column=name,
+                    value=value,
+                )
+                if pa.types.is_integer(kind)
+                else tr(
+                    "row {row}, column {column!r}: {value!r} is not a number like the rest "
+                    "of the column (the file changed while it was read?)",
+                    row=row,
+                    column=name,
+                    value=value,
+                )
             ) from None
 
     def _point_wkb(self, chunk: pd.DataFrame) -> pa.Array:
@@ -930,7 +1001,10 @@ def detect_encoding(path: Path, head: bytes) -> str:
             continue
         return encoding
     raise InputFileError(
-        f"{path}: neither UTF-8 nor GBK/GB18030 text; save it as UTF-8 (in Excel: CSV UTF-8)"
+        tr(
+            "{path}: neither UTF-8 nor GBK/GB18030 text; save it as UTF-8 (in Excel: CSV UTF-8)",
+            path=path,
+        )
     )
 
 

@@ -21,6 +21,7 @@ import geopandas as gpd
 import pyogrio
 
 from gridgeo.errors import InputFileError
+from gridgeo.i18n import tr
 from gridgeo.io.layer_styles import write_layer_styles
 from gridgeo.levels import Level
 from gridgeo.model import GridSet
@@ -45,9 +46,11 @@ def write_grids(grids: GridSet, path: str | Path) -> Path:
         ".zip": _write_shapefile_zip,
     }
     if suffix not in writers:
-        raise InputFileError(f"{path}: unknown output format; use .gpkg, .geojson or .zip")
+        raise InputFileError(
+            tr("{path}: unknown output format; use .gpkg, .geojson or .zip", path=path)
+        )
     if len(frame) == 0:
-        raise InputFileError(f"{path}: no features to write")
+        raise InputFileError(tr("{path}: no features to write", path=path))
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write under the final name inside a private directory beside the target (GDAL stores
     # the file name as the layer name), then move it into place in one rename.

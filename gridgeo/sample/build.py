@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from gridgeo.codes import CodeScheme, reading_order
 from gridgeo.errors import InputFileError
 from gridgeo.geometry import union
+from gridgeo.i18n import current_lang, tr
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.levels import Level
 from gridgeo.repair import repair
@@ -118,7 +119,14 @@ def load_outlines(source: Path) -> tuple[Unit, list[Unit]]:
     except InputFileError as exc:
         raise SampleBuildError(str(exc)) from None
     if DISTRICT_CODE not in grids.position_of:
-        raise SampleBuildError(f"{source}: no district {DISTRICT_CODE} {DISTRICT_NAME}")
+        raise SampleBuildError(
+            tr(
+                "{source}: no district {code} {name}",
+                source=source,
+                code=DISTRICT_CODE,
+                name=DISTRICT_NAME,
+            )
+        )
     repaired = repair(grids, ValidationSettings(tiny_part_m2=CRUMB_M2)).grids
     districts = [
         Unit(str(code), name, Level.DISTRICT, CITY_CODE, False, _single(geom))
@@ -133,7 +141,9 @@ def load_outlines(source: Path) -> tuple[Unit, list[Unit]]:
 def _single(geometry: BaseGeometry) -> Polygon:
     parts = polygon_parts(geometry)
     if len(parts) != 1:
-        raise SampleBuildError(f"expected one polygon after repair, got {len(parts)}")
+        raise SampleBuildError(
+            tr("expected one polygon after repair, got {count}", count=len(parts))
+        )
     return parts[0]
 
 
@@ -237,9 +247,24 @@ def _check_pilot(units: dict[Level, list[Unit]]) -> None:
         community = pilots[ws.community]
         grids = [g for g in units[Level.GRID] if g.parent_code == community.code]
         if len(grids) != PILOT_GRIDS_PER_COMMUNITY or not all(g.pilot for g in grids):
-            raise SampleBuildError(f"{community.name} has {len(grids)} pilot grids, not 3")
+            raise SampleBuildError(
+                tr(
+                    "{community} has {count} pilot grids, not {expected}",
+                    community=community.name,
+                    count=len(grids),
+                    expected=PILOT_GRIDS_PER_COMMUNITY,
+                )
+            )
         if not community.geometry.contains(Point(ws.lon, ws.lat)):
-            raise SampleBuildError(f"{ws.name} ({ws.lon}, {ws.lat}) is not in {ws.community}")
+            raise SampleBuildError(
+                tr(
+                    "{workstation} ({lon}, {lat}) is not in {community}",
+                    workstation=ws.name,
+                    lon=ws.lon,
+                    lat=ws.lat,
+                    community=ws.community,
+                )
+            )
 
 
 def verify(units: dict[Level, list[Unit]]) -> None:
@@ -261,7 +286,13 @@ def verify(units: dict[Level, list[Unit]]) -> None:
             check_tiling(parent, children)
             claimed += len(children)
         if claimed != len(units[level]):
-            raise SampleBuildError(f"{len(units[level]) - claimed} {level.en} unit(s) orphaned")
+            raise SampleBuildError(
+                tr(
+                    "{count} {level} unit(s) orphaned",
+                    count=len(units[level]) - claimed,
+                    level=level.name_in(current_lang()),
+                )
+            )
     _check_pilot(units)
 
 

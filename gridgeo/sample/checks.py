@@ -17,6 +17,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gridgeo.codes import CodeScheme
 from gridgeo.errors import GridgeoError
+from gridgeo.i18n import tr
 from gridgeo.levels import Level
 
 GEOGRAPHIC_CRS = "EPSG:4490"
@@ -57,7 +58,14 @@ def check_codes(parent: Unit, children: Sequence[Unit]) -> None:
     for child in children:
         scheme.check(child.code, child.level)
         if child.parent_code != parent.code or not scheme.extends(child.code, parent.code):
-            raise SampleBuildError(f"{child.code} {child.name} does not extend {parent.code}")
+            raise SampleBuildError(
+                tr(
+                    "{code} {name} does not extend {parent}",
+                    code=child.code,
+                    name=child.name,
+                    parent=parent.code,
+                )
+            )
 
 
 def check_within(parent: Unit, children: Sequence[Unit]) -> None:
@@ -65,12 +73,28 @@ def check_within(parent: Unit, children: Sequence[Unit]) -> None:
     outer, *inner = to_metres([parent.geometry, *(c.geometry for c in children)])
     for child, geom in zip(children, inner, strict=True):
         if not isinstance(geom, Polygon) or not geom.is_valid:
-            raise SampleBuildError(f"{child.code} {child.name} is not one valid polygon")
+            raise SampleBuildError(
+                tr("{code} {name} is not one valid polygon", code=child.code, name=child.name)
+            )
         if _area(geom) < MIN_PART_M2:
-            raise SampleBuildError(f"{child.code} {child.name} is under {MIN_PART_M2:.0f} m²")
+            raise SampleBuildError(
+                tr(
+                    "{code} {name} is under {least:.0f} m²",
+                    code=child.code,
+                    name=child.name,
+                    least=MIN_PART_M2,
+                )
+            )
         spill = _area(shapely.difference(geom, outer))
         if spill >= MAX_NOISE_M2:
-            raise SampleBuildError(f"{child.code} lies {spill:.1f} m² outside {parent.code}")
+            raise SampleBuildError(
+                tr(
+                    "{code} lies {spill:.1f} m² outside {parent}",
+                    code=child.code,
+                    spill=spill,
+                    parent=parent.code,
+                )
+            )
 
 
 def check_tiling(parent: Unit, children: Sequence[Unit]) -> None:
@@ -83,6 +107,12 @@ def check_tiling(parent: Unit, children: Sequence[Unit]) -> None:
     gap = _area(shapely.difference(outer, union))
     if overlap >= MAX_NOISE_M2 or gap >= MAX_NOISE_M2:
         raise SampleBuildError(
-            f"children of {parent.code} overlap by {overlap:.2f} m² and leave "
-            f"{gap:.2f} m² uncovered (limit {MAX_NOISE_M2} m² each)"
+            tr(
+                "children of {parent} overlap by {overlap:.2f} m² and leave {gap:.2f} m² "
+                "uncovered (limit {limit} m² each)",
+                parent=parent.code,
+                overlap=overlap,
+                gap=gap,
+                limit=MAX_NOISE_M2,
+            )
         )

@@ -28,6 +28,7 @@ import shapely
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
+from gridgeo.i18n import tr
 from gridgeo.sample.checks import SampleBuildError
 
 FloatArray = npt.NDArray[np.float64]
@@ -170,14 +171,18 @@ def merge_fragments(pieces: list[BaseGeometry]) -> list[Polygon]:
             else:
                 groups[target].append(part)
         if len(waiting) == len(pending):
-            raise SampleBuildError(f"{len(waiting)} fragment(s) share no border with any child")
+            raise SampleBuildError(
+                tr("{count} fragment(s) share no border with any child", count=len(waiting))
+            )
         pending = waiting
     return [_single_polygon(shapely.union_all(g)) for g in groups]
 
 
 def _single_polygon(geometry: BaseGeometry) -> Polygon:
     if not isinstance(geometry, Polygon):
-        raise SampleBuildError(f"a child is a {geometry.geom_type}, not one polygon")
+        raise SampleBuildError(
+            tr("a child is a {geom_type}, not one polygon", geom_type=geometry.geom_type)
+        )
     return geometry
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import shapely
 
 from gridgeo.categories import CategoryKind, default_categories
+from gridgeo.i18n import tr
 from gridgeo.levels import Level
 from gridgeo.sample.checks import SampleBuildError, Unit
 
@@ -303,12 +304,16 @@ def partner_features(units: dict[Level, list[Unit]]) -> dict[str, object]:
     for p in PARTNERS:
         missing = [c for c in p.grids if c not in known]
         if missing:
-            raise SampleBuildError(f"partner {p.code}: unknown grid code(s) {missing}")
+            raise SampleBuildError(
+                tr("partner {code}: unknown grid code(s) {missing}", code=p.code, missing=missing)
+            )
         geometry = None
         if p.shape:
             shape = shapely.Point(p.shape[0]) if len(p.shape) == 1 else shapely.LineString(p.shape)
             if not street.contains(shape):
-                raise SampleBuildError(f"partner {p.code}: its shape leaves {STREET}")
+                raise SampleBuildError(
+                    tr("partner {code}: its shape leaves {street}", code=p.code, street=STREET)
+                )
             geometry = json.loads(shapely.to_geojson(shape))
         properties: dict[str, object] = {
             "code": p.code,

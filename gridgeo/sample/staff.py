@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gridgeo.i18n import tr
 from gridgeo.levels import Level
 from gridgeo.sample.checks import SampleBuildError
 
@@ -115,7 +116,14 @@ def check_totals(posts: Sequence[Post]) -> None:
     totals = Counter(p.employment for p in posts)
     for kind, expected in EXPECTED_TOTALS.items():
         if totals[kind] != expected:
-            raise SampleBuildError(f"{totals[kind]} {kind} officers, the plan has {expected}")
+            raise SampleBuildError(
+                tr(
+                    "{count} {kind} officers, the plan has {expected}",
+                    count=totals[kind],
+                    kind=kind,
+                    expected=expected,
+                )
+            )
 
 
 def fictitious_names(count: int, rng: np.random.Generator) -> list[str]:
