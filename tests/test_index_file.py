@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import shapely
 
-from gridgeo.index import GridIndex
+from gridgeo.index import GridIndex, index_file
 from gridgeo.index.index_file import (
     MAGIC,
     IndexFileError,
@@ -104,6 +104,41 @@ def test_pickling_sends_the_path_not_the_arrays(saved: Path, grids: GridSet) -> 
     again = pickle.loads(blob)
     x, y = probe_points(grids)
     assert np.array_equal(again.assign(x, y), loaded.assign(x, y))
+    before = index_file.mapped_files.total()
+    assert pickle.loads(blob) is again  # mapped once per process, then shared
+    assert index_file.mapped_files.total() == before
+
+
+def _loads_here() -> int:
+    return index_file.mapped_files.total()
+
+
+def test_dask_workers_map_the_file_once_each(saved: Path, grids: GridSet) -> None:
+    from distributed import Client, LocalCluster
+
+    loaded = load_index(saved, KEY)
+    x, y = probe_points(grids)
+    parts = np.array_split(np.arange(x.size), 24)
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        before = client.run(_loads_here)
+        shared = client.scatter(loaded, broadcast=True)
+        futures = [client.submit(_assign, shared, x[p], y[p], pure=False) for p in parts]
+        plain = [client.submit(_assign, loaded, x[p], y[p], pure=False) for p in parts[:6]]
+        got = np.concatenate(client.gather(futures))
+        client.gather(plain)
+        after = client.run(_loads_here)
+    assert np.array_equal(got, loaded.assign(x, y))
+    mapped = {worker: after[worker] - before[worker] for worker in after}
+    assert set(mapped.values()) <= {1} and sum(mapped.values()) >= 1, mapped  # once per worker
+
+
+def _assign(index: GridIndex, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return index.assign(x, y)
 
 
 # --- refused files -----------------------------------------------------------------------

@@ -36,7 +36,9 @@ import mmap
 import os
 import struct
 import tempfile
+import threading
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
@@ -73,6 +75,13 @@ ARRAYS = {
     "owner_positions": "owner_positions",
     "leaf_positions": "leaf_positions",
 }
+
+
+# The indexes this process has mapped, by (path, key): pickled indexes (Dask tasks,
+# scattered data) come back as the same object, each file mapped once per process.
+_SHARED: dict[tuple[str, str], GridIndex] = {}
+_SHARED_LOCK = threading.Lock()
+mapped_files = Counter[str]()  # files this process has mapped, by path (tests count them)
 
 
 class IndexFileError(GridgeoError):
@@ -224,6 +233,7 @@ def load_index(path: str | Path, key: str) -> GridIndex:
         checksum (tampered or damaged). The message names the path and the reason.
     """
     source = Path(path)
+    mapped_files[str(source)] += 1
     try:
         with source.open("rb") as fh:
             mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)
@@ -374,7 +384,21 @@ class MappedGridIndex(GridIndex):
         }
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (load_index, (self.source, self.key))
+        return (shared_index, (str(self.source), self.key))
+
+
+def shared_index(path: str | Path, key: str) -> GridIndex:
+    """The index at ``path`` for ``key``, mapped once per process and then shared.
+
+    What an unpickled index calls: however many tasks a Dask worker runs with
+    the index, the worker process maps the file once (``mapped_files`` counts it).
+    """
+    name = (str(Path(path).resolve()), key)
+    with _SHARED_LOCK:
+        found = _SHARED.get(name)
+        if found is None:
+            found = _SHARED[name] = load_index(path, key)
+    return found
 
 
 # --- load or build -------------------------------------------------------------------
