@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
+import shapely.affinity
 
 from gridgeo.index import GridIndex, index_file
+from gridgeo.index.cache import grids_key, index_for, prune
 from gridgeo.index.index_file import (
     MAGIC,
     IndexFileError,
@@ -265,3 +267,29 @@ def test_file_keys_follow_content_and_options(tmp_path: Path) -> None:
     assert file_key([a], options="assume_crs=EPSG:4490") != key
     a.write_bytes(SAMPLE.read_bytes()[:999])
     assert file_key([a]) != key
+
+
+# --- the machine's index files ------------------------------------------------------------
+
+
+def test_index_for_finds_the_same_grids_and_only_them(grids: GridSet, tmp_path: Path) -> None:
+    first = index_for(grids, tmp_path)
+    assert not isinstance(first, MappedGridIndex)  # built and saved
+    again = index_for(read_boundaries([SAMPLE]), tmp_path)  # read again: same content
+    assert isinstance(again, MappedGridIndex)
+    assert len(list(tmp_path.glob("*.gidx"))) == 1
+    moved = grids.with_geometries(
+        np.array([shapely.affinity.translate(g, 1e-7) for g in grids.geometries], dtype=object)
+    )
+    assert grids_key(moved) != grids_key(grids)
+    other = index_for(moved, tmp_path)
+    assert not isinstance(other, MappedGridIndex) and len(list(tmp_path.glob("*.gidx"))) == 2
+
+
+def test_index_for_keeps_the_newest_files(tmp_path: Path) -> None:
+    for i in range(12):
+        (tmp_path / f"{i:02d}.gidx").write_bytes(b"x")
+        os.utime(tmp_path / f"{i:02d}.gidx", (1000 + i, 1000 + i))
+    removed = prune(tmp_path, keep=8)
+    assert sorted(p.name for p in removed) == [f"{i:02d}.gidx" for i in range(4)]
+    assert len(list(tmp_path.glob("*.gidx"))) == 8

@@ -1,0 +1,86 @@
+"""The index files of a machine: one per set of boundaries, found by their content.
+
+:func:`index_for` is what the CLI, the service and the batch call instead of
+building a :class:`~gridgeo.index.GridIndex`: it names the file by a digest of
+the grids (geometry, codes, levels, parents, code scheme), so a published
+version, a rollback to it, or the same file read again all find the same index,
+and boundaries that differ in any vertex or code never do. Old files are pruned
+(the newest :data:`KEEP` stay).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+from gridgeo.index.grid_index import DEFAULT_CELLS_PER_LEAF, GridIndex
+from gridgeo.index.index_file import FORMAT, IndexFileError, cached_index
+from gridgeo.model import GridSet
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ".gidx"
+KEEP = 8  # index files kept in a folder: the versions a service may still be asked for
+
+
+def grids_key(grids: GridSet, cells_per_leaf: int = DEFAULT_CELLS_PER_LEAF) -> str:
+    """A key that changes with anything the index depends on.
+
+    >>> from gridgeo.model import GridSet
+    >>> import shapely
+    >>> a = GridSet.from_records(codes=["1"], geometries=[shapely.box(0, 0, 1, 1)], levels=[5])
+    >>> b = GridSet.from_records(codes=["2"], geometries=[shapely.box(0, 0, 1, 1)], levels=[5])
+    >>> grids_key(a) == grids_key(a), grids_key(a) == grids_key(b)
+    (True, False)
+    """
+    digest = hashlib.sha256()
+    for wkb in shapely.to_wkb(grids.geometries, output_dimension=2):
+        digest.update(b"" if wkb is None else wkb)
+        digest.update(b"\0")
+    for column in (grids.codes, grids.parent_codes):
+        digest.update("\0".join("" if v is None else v for v in column).encode())
+        digest.update(b"\1")
+    digest.update(np.ascontiguousarray(grids.levels, dtype=np.int64).tobytes())
+    digest.update(repr(grids.scheme).encode())
+    return f"grids:{digest.hexdigest()}:cells={cells_per_leaf}:format={FORMAT}"
+
+
+def index_for(
+    grids: GridSet, folder: str | Path | None, cells_per_leaf: int = DEFAULT_CELLS_PER_LEAF
+) -> GridIndex:
+    """The index of ``grids``: loaded from ``folder`` when it holds it, else built and
+    saved there (then older files beyond :data:`KEEP` are removed). ``folder`` None:
+    built, not saved."""
+    if folder is None:
+        return GridIndex(grids, cells_per_leaf=cells_per_leaf)
+    key = grids_key(grids, cells_per_leaf)
+    path = Path(folder) / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}{SUFFIX}"
+    existed = path.exists()
+    index = cached_index(grids, path, key, cells_per_leaf=cells_per_leaf, on_rebuild=_say_why)
+    if not existed and path.exists():
+        prune(Path(folder))
+    return index
+
+
+def prune(folder: Path, keep: int = KEEP) -> list[Path]:
+    """Remove all but the ``keep`` newest index files of ``folder``; return the removed.
+
+    A file another process has mapped stays readable to it until it lets go (POSIX).
+    """
+    files = sorted(folder.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
+    removed = []
+    for old in files[keep:]:
+        try:
+            old.unlink()
+            removed.append(old)
+        except OSError as exc:  # another process pruned it first, or no permission
+            log.debug("could not remove %s: %s", old, exc)
+    return removed
+
+
+def _say_why(exc: IndexFileError) -> None:
+    log.warning("%s; building it again", exc)
