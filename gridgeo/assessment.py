@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import GridgeoError
+from gridgeo.i18n import tr
 
 
 class AssessmentError(GridgeoError, ValueError):
@@ -68,7 +69,9 @@ def parse_grouping(value: Grouping | str) -> Grouping:
         return Grouping(str(value).strip().lower())
     except ValueError:
         allowed = ", ".join(g.value for g in Grouping)
-        raise AssessmentError(f"unknown grouping {value!r}: use one of {allowed}") from None
+        raise AssessmentError(
+            tr("unknown grouping {value!r}: use one of {allowed}", value=value, allowed=allowed)
+        ) from None
 
 
 def parse_time(text: str, name: str) -> datetime:
@@ -87,19 +90,31 @@ def parse_time(text: str, name: str) -> datetime:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise AssessmentError(
-            f"{name} {text!r} is not a date (2026-11-01) nor an ISO 8601 time with its "
-            "offset (2026-11-01T09:30+08:00)"
+            tr(
+                "{name} {text!r} is not a date (2026-11-01) nor an ISO 8601 time with its "
+                "offset (2026-11-01T09:30+08:00)",
+                name=name,
+                text=text,
+            )
         ) from None
     if parsed.tzinfo is None:
         raise AssessmentError(
-            f"{name} {text!r} has no time zone: add its offset (+08:00) or give a date"
+            tr(
+                "{name} {text!r} has no time zone: add its offset (+08:00) or give a date",
+                name=name,
+                text=text,
+            )
         )
     try:  # periods are shown in Beijing time and counted in UTC: both must exist
         parsed.astimezone(BEIJING).astimezone(UTC)
     except OverflowError:
         raise AssessmentError(
-            f"{name} {text!r} lies at the very end of the calendar: its time in Beijing "
-            "or in UTC falls outside the years 1 to 9999"
+            tr(
+                "{name} {text!r} lies at the very end of the calendar: its time in Beijing "
+                "or in UTC falls outside the years 1 to 9999",
+                name=name,
+                text=text,
+            )
         ) from None
     return parsed
 
@@ -113,11 +128,15 @@ class Period:
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
-            raise AssessmentError("a period's times need their time zone")
+            raise AssessmentError(tr("a period's times need their time zone"))
         if self.end <= self.start:
             raise AssessmentError(
-                f"the period ends ({self.end.isoformat()}) before or when it starts "
-                f"({self.start.isoformat()}): 'to' must be after 'from'"
+                tr(
+                    "the period ends ({end}) before or when it starts ({start}): "
+                    "'to' must be after 'from'",
+                    end=self.end.isoformat(),
+                    start=self.start.isoformat(),
+                )
             )
 
     @classmethod
@@ -143,7 +162,7 @@ class Period:
             first = day.replace(day=1)
             last = (first + timedelta(days=32)).replace(day=1)
         else:
-            raise AssessmentError(f"unknown period {kind!r}: use day, week or month")
+            raise AssessmentError(tr("unknown period {kind!r}: use day, week or month", kind=kind))
         return cls(
             datetime.combine(first, time(), BEIJING), datetime.combine(last, time(), BEIJING)
         )
@@ -215,17 +234,25 @@ def parse_weights(text: str) -> dict[str, float]:
         name = name.strip()
         if name not in DEFAULT_WEIGHTS:
             raise AssessmentError(
-                f"unknown weight {name!r}: use {', '.join(DEFAULT_WEIGHTS)} (e.g. on_time=0.4)"
+                tr(
+                    "unknown weight {name!r}: use {allowed} (e.g. on_time=0.4)",
+                    name=name,
+                    allowed=", ".join(DEFAULT_WEIGHTS),
+                )
             )
         try:
             weight = float(value)
         except ValueError:
-            raise AssessmentError(f"weight {name}={value!r} is not a number") from None
+            raise AssessmentError(
+                tr("weight {name}={value!r} is not a number", name=name, value=value)
+            ) from None
         if not 0 <= weight <= 100:
-            raise AssessmentError(f"weight {name}={weight} must lie between 0 and 100")
+            raise AssessmentError(
+                tr("weight {name}={weight} must lie between 0 and 100", name=name, weight=weight)
+            )
         weights[name] = weight
     if sum(weights.values()) <= 0:
-        raise AssessmentError("the weights add up to 0: give at least one positive weight")
+        raise AssessmentError(tr("the weights add up to 0: give at least one positive weight"))
     return weights
 
 

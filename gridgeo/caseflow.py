@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from gridgeo.errors import ConflictError, GridgeoError
+from gridgeo.i18n import current_lang, tr
 from gridgeo.roles import Role
+from gridgeo.wording import labelled, listing
 
 
 class CaseState(StrEnum):
@@ -198,8 +200,11 @@ class IllegalActionError(ConflictError):
 
     def __init__(self, message: str, allowed: Sequence[Action]) -> None:
         self.allowed = tuple(allowed)
-        names = ", ".join(a.value for a in self.allowed) or "none"
-        super().__init__(f"{message}; allowed now: {names}")
+        if not self.allowed:
+            super().__init__(tr("{message}; no action is allowed now", message=message))
+            return
+        names = listing(_action_name(a) for a in self.allowed)
+        super().__init__(tr("{message}; allowed now: {names}", message=message, names=names))
 
 
 class ForbiddenActionError(GridgeoError):
@@ -253,7 +258,7 @@ class CaseView:
     def task(self, task_id: int) -> TaskView:
         found = next((t for t in self.tasks if t.id == task_id), None)
         if found is None:
-            raise ActionInputError(f"case {self.id} has no task {task_id}")
+            raise ActionInputError(tr("case {case} has no task {task}", case=self.id, task=task_id))
         return found
 
     def active_task_of(self, unit: str) -> TaskView | None:
@@ -277,12 +282,27 @@ def permitted(actor: Actor, action: Action, case: CaseView, task: TaskView | Non
     if actor.role is Role.ADMIN:
         return None
     if actor.role not in rule.roles:
-        roles = ", ".join(sorted(r.value for r in rule.roles))
-        return f"{action.value} ({action.label_zh}) needs role {roles}, not {actor.role.value}"
+        roles = listing(sorted(r.value for r in rule.roles))
+        return tr(
+            "{action} ({label}) needs role {roles}, not {role}",
+            action=action.value,
+            label=action.label_zh,
+            roles=roles,
+            role=actor.role.value,
+        )
     if actor.role is Role.HANDLER and task is not None and task.unit != actor.unit:
-        return f"task {task.id} belongs to unit {task.unit}, not to {actor.unit or '(no unit)'}"
+        return tr(
+            "task {task} belongs to unit {unit}, not to {actor_unit}",
+            task=task.id,
+            unit=task.unit,
+            actor_unit=actor.unit or tr("(no unit)"),
+        )
     if actor.role is Role.INSPECTOR and not actor.covers(case.grid_code):
-        return f"case {case.id} lies in grid {case.grid_code or '(none)'}, outside this inspector's"
+        return tr(
+            "case {case} lies in grid {grid}, outside this inspector's",
+            case=case.id,
+            grid=case.grid_code or tr("(no grid)"),
+        )
     return None
 
 
@@ -324,22 +344,41 @@ def plan(actor: Actor, action: Action, case: CaseView, task: TaskView | None = N
     ['register', 'reject']
     """
     if action is Action.REPORT:
-        raise ActionInputError("report creates a case; it is not an action on one")
+        raise ActionInputError(tr("report creates a case; it is not an action on one"))
     if action.on_task and task is None:
-        raise ActionInputError(f"{action.value} acts on a task: name the task or its unit")
+        raise ActionInputError(
+            tr("{action} acts on a task: name the task or its unit", action=action.value)
+        )
     if not action.on_task and task is not None:
-        raise ActionInputError(f"{action.value} acts on the case, not on a task")
+        raise ActionInputError(tr("{action} acts on the case, not on a task", action=action.value))
     allowed = allowed_actions(case, task)
     if action not in allowed:
         where = (
-            f"task {task.id} of unit {task.unit} is {task.state.value} ({task.state.label_zh})"
+            tr(
+                "task {task} of unit {unit} is {state} ({label})",
+                task=task.id,
+                unit=task.unit,
+                state=task.state.value,
+                label=task.state.label_zh,
+            )
             if task is not None
-            else f"case {case.id} is {case.state.value} ({case.state.label_zh})"
+            else tr(
+                "case {case} is {state} ({label})",
+                case=case.id,
+                state=case.state.value,
+                label=case.state.label_zh,
+            )
         )
         if task is not None and action is Action.EXTEND and not task.extension_requested:
-            where += ", with no extension requested"
+            where = tr("{where}, with no extension requested", where=where)
         raise IllegalActionError(
-            f"{where}: {action.value} ({action.label_zh}) is not allowed", allowed
+            tr(
+                "{where}: {action} ({label}) is not allowed",
+                where=where,
+                action=action.value,
+                label=action.label_zh,
+            ),
+            allowed,
         )
     why = permitted(actor, action, case, task)
     if why is not None:
@@ -380,8 +419,15 @@ def parse_action(text: str) -> Action:
     for action in Action:
         if value in (action.value, action.label_zh) or text.strip() == action.label_zh:
             return action
-    names = ", ".join(a.value for a in Action if a is not Action.REPORT)
-    raise ActionInputError(f"unknown action {text!r}: use one of {names}")
+    names = listing(_action_name(a) for a in Action if a is not Action.REPORT)
+    raise ActionInputError(
+        tr("unknown action {text!r}: use one of {names}", text=text, names=names)
+    )
+
+
+def _action_name(action: Action) -> str:
+    """``register`` in English, ``立案（register）`` in Chinese: what a user may type."""
+    return labelled(action.value, action.label_zh) if current_lang() == "zh" else action.value
 
 
 _NOTICE = {

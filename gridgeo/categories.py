@@ -49,6 +49,8 @@ from enum import StrEnum
 from typing import Any
 
 from gridgeo.errors import CategoryError
+from gridgeo.i18n import current_lang, tr
+from gridgeo.wording import listing
 
 STANDARD = "GB/T 30428.2"
 COMPONENT_STANDARD = "GB/T 30428.1"
@@ -144,6 +146,11 @@ class Category:
     def label(self) -> str:
         """``"0505 机动车乱停放 (illegal motor-vehicle parking)"``."""
         return f"{self.code} {self.name_zh} ({self.name_en})"
+
+    @property
+    def shown(self) -> str:
+        """The label for a message: :attr:`label` in English, ``0505 机动车乱停放`` in Chinese."""
+        return f"{self.code} {self.name_zh}" if current_lang() == "zh" else self.label
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -391,15 +398,20 @@ class CategoryTable(Mapping[str, Category]):
         for cat in categories:
             if not is_category_code(cat.code):
                 raise CategoryError(
-                    f"category code {cat.code!r} is neither an event code (2 or 4 digits: "
-                    "05, 0505) nor a component code (B and 2 or 4 digits: B01, B0101)"
+                    tr(
+                        "category code {code!r} is neither an event code (2 or 4 digits: "
+                        "05, 0505) nor a component code (B and 2 or 4 digits: B01, B0101)",
+                        code=cat.code,
+                    )
                 )
             if cat.code in self._by_code:
-                raise CategoryError(f"category code {cat.code} is defined twice")
+                raise CategoryError(tr("category code {code} is defined twice", code=cat.code))
             self._by_code[cat.code] = cat
         orphans = [c for c, cat in self._by_code.items() if cat.major not in self._by_code]
         if orphans:
-            raise CategoryError(f"minor class(es) {', '.join(orphans)} have no major class")
+            raise CategoryError(
+                tr("minor class(es) {codes} have no major class", codes=listing(orphans))
+            )
         # setdefault: the first of a shared name wins (events come first, see the module notes)
         self._by_name: dict[str, Category] = {}
         self._by_english: dict[str, Category] = {}
@@ -462,8 +474,15 @@ class CategoryTable(Mapping[str, Category]):
         close += difflib.get_close_matches(text, [*self._by_code, *self._by_name], n=3, cutoff=0.5)
         close += difflib.get_close_matches(text.casefold(), list(self._by_english), n=3, cutoff=0.6)
         described = list(dict.fromkeys(self._describe(k) for k in close))[:3]
-        hint = f"; did you mean {', '.join(described)}?" if described else ""
-        raise CategoryError(f"unknown category {text!r}{hint}")
+        if described:
+            raise CategoryError(
+                tr(
+                    "unknown category {text!r}; did you mean {close}?",
+                    text=text,
+                    close=listing(described),
+                )
+            )
+        raise CategoryError(tr("unknown category {text!r}", text=text))
 
     def _sharing_characters(self, text: str) -> list[str]:
         """Chinese names holding most of the characters of ``text`` (乱停车 -> 机动车乱停放):

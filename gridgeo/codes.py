@@ -25,7 +25,9 @@ import numpy as np
 import numpy.typing as npt
 
 from gridgeo.errors import CodeError
+from gridgeo.i18n import tr
 from gridgeo.levels import Level
+from gridgeo.wording import level_name
 
 DEFAULT_SEQUENCE_WIDTH = 3
 
@@ -45,7 +47,9 @@ class CodeScheme:
 
     def __post_init__(self) -> None:
         if not 1 <= self.sequence_width <= 6:
-            raise ValueError(f"sequence width must be 1-6, not {self.sequence_width}")
+            raise ValueError(
+                tr("sequence width must be 1-6, not {width}", width=self.sequence_width)
+            )
 
     def length(self, level: Level) -> int:
         """Number of digits of a code at ``level``."""
@@ -64,14 +68,20 @@ class CodeScheme:
         n = len(code)
         if n == 6:
             if code.endswith("0000"):
-                raise CodeError(code, "is a province code (ends in 0000), not a city or district")
+                raise CodeError(
+                    code, tr("is a province code (ends in 0000), not a city or district")
+                )
             return Level.CITY if code.endswith("00") else Level.DISTRICT
         by_length = {9: Level.STREET, 12: Level.COMMUNITY, 12 + self.sequence_width: Level.GRID}
         if n not in by_length:
             raise CodeError(
                 code,
-                f"has {n} digits; expected 6 (city/district), 9 (street), 12 (community) "
-                f"or {12 + self.sequence_width} (grid)",
+                tr(
+                    "has {n} digits; expected 6 (city/district), 9 (street), 12 (community) "
+                    "or {grid} (grid)",
+                    n=n,
+                    grid=12 + self.sequence_width,
+                ),
             )
         return by_length[n]
 
@@ -87,13 +97,19 @@ class CodeScheme:
         if inferred is not level:
             raise CodeError(
                 code,
-                f"is a {inferred.label} code but the feature is at level "
-                f"{int(level)} {level.label}",
+                tr(
+                    "is a {inferred} code but the feature is at level {level} {name}",
+                    inferred=level_name(inferred),
+                    level=int(level),
+                    name=level_name(level),
+                ),
             )
         if level is Level.GRID and int(code[12:]) == 0:
-            raise CodeError(code, "has sequence 0; fifth-level sequences start at 1")
+            raise CodeError(code, tr("has sequence 0; fifth-level sequences start at 1"))
         if level in (Level.STREET, Level.COMMUNITY) and code[-3:] == "000":
-            raise CodeError(code, f"ends in 000, which is no {level.label} number")
+            raise CodeError(
+                code, tr("ends in 000, which is no {level} number", level=level_name(level))
+            )
 
     def parent(self, code: str, level: Level | None = None) -> str | None:
         """The parent's code derived from the prefix, or None for a city."""
@@ -127,15 +143,20 @@ class CodeScheme:
         if not 1 <= sequence <= limit:
             raise CodeError(
                 community_code,
-                f"cannot hold grid number {sequence}: the {self.sequence_width}-digit "
-                f"sequence allows 1-{limit}",
+                tr(
+                    "cannot hold grid number {sequence}: the {width}-digit "
+                    "sequence allows 1-{limit}",
+                    sequence=sequence,
+                    width=self.sequence_width,
+                    limit=limit,
+                ),
             )
         return f"{community_code}{sequence:0{self.sequence_width}d}"
 
     @staticmethod
     def _require_digits(code: str) -> None:
         if not code or not code.isascii() or not code.isdigit():
-            raise CodeError(code, "must be ASCII digits only")
+            raise CodeError(code, tr("must be ASCII digits only"))
 
 
 def reading_order(
@@ -166,7 +187,7 @@ def reading_order(
     xs = np.asarray(x, dtype=float)
     ys = np.asarray(y, dtype=float)
     if xs.shape != ys.shape or xs.ndim != 1:
-        raise ValueError("x and y must be 1-D arrays of equal length")
+        raise ValueError(tr("x and y must be 1-D arrays of equal length"))
     if xs.size == 0:
         return np.empty(0, dtype=np.intp)
     by_north = np.lexsort((xs, -ys))

@@ -49,6 +49,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gridgeo.errors import CoordinateError
+from gridgeo.i18n import tr
 
 __all__ = [
     "CoordSystem",
@@ -147,7 +148,11 @@ def parse_coord_system(name: str) -> CoordSystem:
     except KeyError:
         accepted = ", ".join(_ALIASES)
         raise CoordinateError(
-            f"unknown coordinate system {name!r}; accepted (case-insensitive): {accepted}"
+            tr(
+                "unknown coordinate system {name!r}; accepted (case-insensitive): {accepted}",
+                name=name,
+                accepted=accepted,
+            )
         ) from None
 
 
@@ -481,20 +486,23 @@ def check_lonlat(lon: RawValues, lat: RawValues) -> tuple[FloatArray, FloatArray
     flat = int(np.flatnonzero(bad)[0])
     where = np.unravel_index(flat, bad.shape)
     if x_bad[where]:
-        problem = f"longitude {_raw_item(lon, where)!r} is not a number"
+        problem = tr("longitude {value!r} is not a number", value=_raw_item(lon, where))
     elif y_bad[where]:
-        problem = f"latitude {_raw_item(lat, where)!r} is not a number"
+        problem = tr("latitude {value!r} is not a number", value=_raw_item(lat, where))
     else:
-        problem = _value_problem(float(x[where]), "longitude", 180.0)
+        problem = _value_problem(float(x[where]), "lon")
         if not problem:
-            problem = _value_problem(float(y[where]), "latitude", 90.0)
+            problem = _value_problem(float(y[where]), "lat")
         if _looks_swapped(float(x[where]), float(y[where])):
-            problem += "; looks like (lat, lon) swapped: pass longitude first"
+            problem = tr(
+                "{problem}; looks like (lat, lon) swapped: pass longitude first",
+                problem=problem,
+            )
 
     if bad.ndim == 0:
         raise CoordinateError(problem)
     label = str(where[0]) if bad.ndim == 1 else str(tuple(int(i) for i in where))
-    raise CoordinateError(f"point {label}: {problem}")
+    raise CoordinateError(tr("point {label}: {problem}", label=label, problem=problem))
 
 
 def bad_lonlat_mask(lon: RawValues, lat: RawValues) -> BoolArray:
@@ -532,7 +540,7 @@ def _pair(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, FloatArra
     y, y_bad = _to_float(lat)
     if x_bad.any() or y_bad.any():
         raise CoordinateError(
-            "coordinates must be numbers; use check_lonlat to find the offending point"
+            tr("coordinates must be numbers; use check_lonlat to find the offending point")
         )
     _require_same_shape(x, y)
     return x, y
@@ -563,7 +571,13 @@ def _to_float(values: RawValues) -> tuple[FloatArray, BoolArray]:
 def _require_same_shape(x: FloatArray, y: FloatArray) -> None:
     # No broadcasting: a length mismatch between lon and lat is a bug upstream.
     if x.shape != y.shape:
-        raise CoordinateError(f"longitude and latitude differ in shape: {x.shape} and {y.shape}")
+        raise CoordinateError(
+            tr(
+                "longitude and latitude differ in shape: {lon_shape} and {lat_shape}",
+                lon_shape=x.shape,
+                lat_shape=y.shape,
+            )
+        )
 
 
 def _bad_values(x: FloatArray, y: FloatArray) -> BoolArray:
@@ -718,14 +732,23 @@ def _fixed_point(
     return xp.out(x), xp.out(y)
 
 
-def _value_problem(value: float, name: str, limit: float) -> str:
-    """What is wrong with one finite-or-not value, or '' if nothing."""
+def _value_problem(value: float, axis: Literal["lon", "lat"]) -> str:
+    """What is wrong with one finite-or-not longitude or latitude, or '' if nothing."""
+    lon = axis == "lon"
     if math.isnan(value):
-        return f"{name} is missing (NaN)"
+        return tr("longitude is missing (NaN)") if lon else tr("latitude is missing (NaN)")
     if math.isinf(value):
-        return f"{name} {value!r} is not finite"
-    if abs(value) > limit:
-        return f"{name} {value!r} is outside [{-limit:g}, {limit:g}]"
+        return (
+            tr("longitude {value!r} is not finite", value=value)
+            if lon
+            else tr("latitude {value!r} is not finite", value=value)
+        )
+    if abs(value) > (180.0 if lon else 90.0):
+        return (
+            tr("longitude {value!r} is outside [-180, 180]", value=value)
+            if lon
+            else tr("latitude {value!r} is outside [-90, 90]", value=value)
+        )
     return ""
 
 

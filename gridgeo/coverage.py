@@ -19,12 +19,14 @@ from typing import Any
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 
-from gridgeo.findings import Finding, Severity
+from gridgeo.findings import Finding, Severity, severity_word
 from gridgeo.geometry import difference, intersection, make_valid_polygonal, union
+from gridgeo.i18n import tr
 from gridgeo.levels import Level
 from gridgeo.model import GridSet
 from gridgeo.partners import AREA_WIDE_TYPES, PartnerType, PartnerUnit, ResolvedZones
 from gridgeo.staffing import StaffMember
+from gridgeo.wording import bilingual, level_name, listing, pad
 
 
 def validate_partners(
@@ -42,10 +44,10 @@ def validate_partners(
     metric = grids.metric
     for unit, geom in zip(zones.partners, zones.geometries, strict=True):
         for code in zones.unknown_codes.get(unit.code, ()):
-            message = f"grid code {code} is not in the boundaries"
+            message = tr("grid code {code} is not in the boundaries", code=code)
             findings.append(_unit_error("unknown_grid_code", unit, message, source))
         if geom.is_empty:
-            message = "its zone is empty; it can match no report"
+            message = tr("its zone is empty; it can match no report")
             findings.append(_unit_error("empty_zone", unit, message, source))
             continue
         if districts is None:
@@ -53,16 +55,18 @@ def validate_partners(
         outside = float(metric.area(difference(geom, districts))[0])
         if outside > area_tolerance_m2:
             total = float(metric.area(geom)[0])
-            message = (
-                f"{outside:,.0f} m² of its zone ({100 * outside / total:.0f}%) lies outside "
-                "the districts (区) of the boundaries"
+            message = tr(
+                "{outside:,.0f} m² of its zone ({share:.0f}%) lies outside "
+                "the districts (区) of the boundaries",
+                outside=outside,
+                share=100 * outside / total,
             )
             findings.append(_unit_error("zone_outside_district", unit, message, source))
     return findings
 
 
 def _unit_error(rule: str, unit: PartnerUnit, message: str, source: str) -> Finding:
-    text = f"unit {unit.code} {unit.name}: {message}"
+    text = tr("unit {code} {name}: {message}", code=unit.code, name=unit.name, message=message)
     return Finding(rule, Severity.ERROR, text, source, unit.row, unit.code)
 
 
@@ -125,7 +129,9 @@ class CoverageReport:
         out: list[dict[str, Any]] = []
         for g in self.unstaffed:
             out.append(
-                _row("unstaffed_grid", g.code, "", "", None, None, f"{g.level.label} {g.name}")
+                _row(
+                    "unstaffed_grid", g.code, "", "", None, None, f"{level_name(g.level)} {g.name}"
+                )
             )
         for t, share in sorted(self.covered.items()):
             out.append(
@@ -136,14 +142,27 @@ class CoverageReport:
                     "",
                     None,
                     share,
-                    f"{t.label} covers {100 * share:.1f}% of the scope",
+                    tr(
+                        "{type} covers {share} of the scope",
+                        type=_type_name(t),
+                        share=f"{100 * share:.1f}%",
+                    ),
                 )
             )
         for o in self.overlaps:
-            msg = f"{o.type.label} zones {o.first} and {o.second} overlap"
+            msg = tr(
+                "{type} zones {first} and {second} overlap",
+                type=_type_name(o.type),
+                first=o.first,
+                second=o.second,
+            )
             out.append(_row("zone_overlap", o.first, o.type.value, o.second, o.area_m2, None, msg))
         for gap in self.gaps:
-            msg = f"{gap.type.label} leaves part of grids {', '.join(gap.grid_codes)} uncovered"
+            msg = tr(
+                "{type} leaves part of grids {codes} uncovered",
+                type=_type_name(gap.type),
+                codes=listing(gap.grid_codes),
+            )
             out.append(_row("zone_gap", "", gap.type.value, "", gap.area_m2, gap.share, msg))
         for f in self.findings:
             out.append(_row(f"finding:{f.rule}", f.subject, "", f.where, None, None, f.message))
@@ -176,26 +195,55 @@ class CoverageReport:
         }
 
     def to_text(self) -> str:
+        """The report in the current language."""
         lines = [
-            f"scope: {len(self.scope)} fifth-level grids (五级网格), "
-            f"{self.scope_area_m2 / 1e6:.3f} km²"
+            tr(
+                "scope: {grids} fifth-level grids (五级网格), {area:.3f} km²",
+                grids=len(self.scope),
+                area=self.scope_area_m2 / 1e6,
+            )
         ]
-        lines += [f"UNSTAFFED {g.code} {g.level.label} {g.name}" for g in self.unstaffed]
         lines += [
-            f"covered   {t.label:48} {100 * s:6.1f}%" for t, s in sorted(self.covered.items())
+            tr(
+                "UNSTAFFED {code} {level} {name}",
+                code=g.code,
+                level=level_name(g.level),
+                name=g.name,
+            )
+            for g in self.unstaffed
         ]
         lines += [
-            f"OVERLAP   {o.type.label}: {o.first} and {o.second} share {o.area_m2:,.0f} m²"
+            tr("covered   {type} {share:6.1f}%", type=pad(_type_name(t), 48), share=100 * s)
+            for t, s in sorted(self.covered.items())
+        ]
+        lines += [
+            tr(
+                "OVERLAP   {type}: {first} and {second} share {area:,.0f} m²",
+                type=_type_name(o.type),
+                first=o.first,
+                second=o.second,
+                area=o.area_m2,
+            )
             for o in self.overlaps
         ]
         lines += [
-            f"GAP       {g.type.label}: {g.area_m2:,.0f} m² ({100 * g.share:.1f}%) uncovered, "
-            f"in grids {', '.join(g.grid_codes)}"
+            tr(
+                "GAP       {type}: {area:,.0f} m² ({share:.1f}%) uncovered, in grids {codes}",
+                type=_type_name(g.type),
+                area=g.area_m2,
+                share=100 * g.share,
+                codes=listing(g.grid_codes),
+            )
             for g in self.gaps
         ]
-        lines += [f"{f.severity.value.upper():9} {f}" for f in self.findings]
-        lines.append("OK: staffed, covered, files clean" if self.ok else "problems found")
+        lines += [f"{severity_word(f.severity, 9)} {f}" for f in self.findings]
+        lines.append(tr("OK: staffed, covered, files clean") if self.ok else tr("problems found"))
         return "\n".join(lines)
+
+
+def _type_name(ptype: PartnerType) -> str:
+    """``traffic police (交警)`` in English, ``交警`` in Chinese."""
+    return bilingual(ptype.en, ptype.zh)
 
 
 CSV_COLUMNS = ("kind", "subject", "partner_type", "other", "area_m2", "share", "message")

@@ -22,6 +22,7 @@ from pyproj.exceptions import CRSError as ProjCRSError
 from shapely.geometry.base import BaseGeometry
 
 from gridgeo.errors import CRSError
+from gridgeo.i18n import tr
 
 STORAGE_EPSG = 4490
 """EPSG code of stored boundaries: CGCS2000 geographic, lon/lat."""
@@ -53,7 +54,7 @@ def parse_crs(value: object) -> CRS:
     try:
         return CRS.from_user_input(value)
     except ProjCRSError as exc:
-        raise CRSError(f"unknown CRS {value!r}: {exc}") from None
+        raise CRSError(tr("unknown CRS {value!r}: {reason}", value=value, reason=exc)) from None
 
 
 def accepted_epsg(crs: CRS) -> int:
@@ -75,8 +76,12 @@ def accepted_epsg(crs: CRS) -> int:
     if epsg in (STORAGE_EPSG, WGS84_EPSG) or (epsg is not None and epsg in GK_EPSG_RANGE):
         return epsg
     raise CRSError(
-        f"unsupported CRS {crs.name!r} (EPSG:{epsg}); use EPSG:4490 (CGCS2000), "
-        "EPSG:4326 (WGS84) or a CGCS2000 Gauss-Kruger zone EPSG:4491-4554"
+        tr(
+            "unsupported CRS {name!r} (EPSG:{epsg}); use EPSG:4490 (CGCS2000), "
+            "EPSG:4326 (WGS84) or a CGCS2000 Gauss-Kruger zone EPSG:4491-4554",
+            name=crs.name,
+            epsg=epsg,
+        )
     )
 
 
@@ -87,7 +92,7 @@ def gk_zone_epsg(lon: float) -> int:
     zones defined for China (75E-135E). Guilin (110.3E) gives EPSG:4546.
     """
     if not np.isfinite(lon):
-        raise CRSError(f"cannot choose a Gauss-Kruger zone for longitude {lon!r}")
+        raise CRSError(tr("cannot choose a Gauss-Kruger zone for longitude {lon!r}", lon=lon))
     cm = int(np.clip(3 * round(lon / 3), _GK3_FIRST_CM, _GK3_LAST_CM))
     return _GK3_FIRST_EPSG + (cm - _GK3_FIRST_CM) // 3
 
@@ -104,10 +109,10 @@ def transform_geometries(
     """Transform an array of shapely geometries between EPSG codes (x = easting/lon)."""
     if src_epsg == dst_epsg:
         return geoms
-    tr = transformer(src_epsg, dst_epsg)
+    forward = transformer(src_epsg, dst_epsg)
 
     def _xy(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        x, y = tr.transform(coords[:, 0], coords[:, 1])
+        x, y = forward.transform(coords[:, 0], coords[:, 1])
         return np.column_stack([x, y])
 
     return np.asarray(shapely.transform(geoms, _xy), dtype=object)

@@ -40,6 +40,8 @@ from zoneinfo import ZoneInfo
 import chinese_calendar  # type: ignore[import-untyped]
 
 from gridgeo.errors import GridgeoError
+from gridgeo.i18n import tr
+from gridgeo.wording import labelled, listing
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 """Working days are counted in Beijing time, whatever the zone of the dispatch time."""
@@ -91,8 +93,10 @@ def parse_urgency(value: Urgency | str) -> Urgency:
         return value
     found = _URGENCY_WORDS.get(str(value).strip().lower())
     if found is None:
-        allowed = ", ".join(f"{u.value} ({u.label_zh})" for u in Urgency)
-        raise DeadlineError(f"unknown urgency {value!r}; expected one of {allowed}")
+        allowed = listing(labelled(u.value, u.label_zh) for u in Urgency)
+        raise DeadlineError(
+            tr("unknown urgency {value!r}; expected one of {allowed}", value=value, allowed=allowed)
+        )
     return found
 
 
@@ -140,13 +144,26 @@ class TimeLimit:
 
     def __post_init__(self) -> None:
         if self.unit not in get_args(Unit):
-            raise DeadlineError(f"time-limit unit {self.unit!r} is not hours or workdays")
+            raise DeadlineError(
+                tr("time-limit unit {unit!r} is not hours or workdays", unit=self.unit)
+            )
         if isinstance(self.amount, bool) or not isinstance(self.amount, int):
-            raise DeadlineError(f"time-limit amount {self.amount!r} is not a whole number")
+            raise DeadlineError(
+                tr("time-limit amount {amount!r} is not a whole number", amount=self.amount)
+            )
         if not 0 < self.amount <= MAX_AMOUNT[self.unit]:
             raise DeadlineError(
-                f"time limit {self.amount} {self.unit} is out of range: "
-                f"1 to {MAX_AMOUNT[self.unit]} {self.unit}"
+                tr(
+                    "time limit {amount} hours is out of range: 1 to {most} hours",
+                    amount=self.amount,
+                    most=MAX_AMOUNT[self.unit],
+                )
+                if self.unit == "hours"
+                else tr(
+                    "time limit {amount} workdays is out of range: 1 to {most} workdays",
+                    amount=self.amount,
+                    most=MAX_AMOUNT[self.unit],
+                )
             )
 
     @classmethod
@@ -167,13 +184,26 @@ class TimeLimit:
         unit = _UNIT_WORDS.get(word)
         if match is None or unit is None:
             raise DeadlineError(
-                f"time limit {text!r} is not understood; write hours as 4h, '4 hours' or "
-                "4小时, working days as 2wd, '2 working days' or 2个工作日"
+                tr(
+                    "time limit {text!r} is not understood; write hours as 4h, '4 hours' or "
+                    "4小时, working days as 2wd, '2 working days' or 2个工作日",
+                    text=text,
+                )
             )
         amount = int(match.group(1))
         if not 0 < amount <= MAX_AMOUNT[unit]:
             raise DeadlineError(
-                f"time limit {text!r} is out of range: 1 to {MAX_AMOUNT[unit]} {unit}"
+                tr(
+                    "time limit {text!r} is out of range: 1 to {most} hours",
+                    text=text,
+                    most=MAX_AMOUNT[unit],
+                )
+                if unit == "hours"
+                else tr(
+                    "time limit {text!r} is out of range: 1 to {most} workdays",
+                    text=text,
+                    most=MAX_AMOUNT[unit],
+                )
             )
         return cls(amount, unit)
 
@@ -187,7 +217,7 @@ class TimeLimit:
         if lang == "en":
             word = "hour" if self.unit == "hours" else "working day"
             return f"{self.amount} {word}{'' if self.amount == 1 else 's'}"
-        raise DeadlineError(f"label language {lang!r} is not zh or en")
+        raise DeadlineError(tr("label language {lang!r} is not zh or en", lang=lang))
 
 
 def is_working_day(day: date) -> bool:
@@ -240,7 +270,10 @@ def deadline_after(start: datetime, limit: TimeLimit) -> datetime:
     """
     if start.tzinfo is None or start.utcoffset() is None:
         raise DeadlineError(
-            f"dispatch time {start.isoformat()} has no time zone; give it one (e.g. +08:00)"
+            tr(
+                "dispatch time {time} has no time zone; give it one (e.g. +08:00)",
+                time=start.isoformat(),
+            )
         )
     if limit.unit == "hours":
         # add to the UTC instant: aware arithmetic in a zone with DST would add wall-clock time

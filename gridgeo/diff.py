@@ -60,6 +60,7 @@ from gridgeo.geometry import EMPTY, make_valid_polygonal, polygonal
 from gridgeo.geometry import difference as robust_difference
 from gridgeo.geometry import intersection as robust_intersection
 from gridgeo.geometry import union as robust_union
+from gridgeo.i18n import tr
 from gridgeo.levels import Level
 from gridgeo.model import GridSet
 from gridgeo.settings import ValidationSettings
@@ -99,6 +100,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "was": "was {name}, ",
         "no_code": "(no code)",
         "no_name": "(no name)",
+        "count": "{n} {kind}",
+        "sep": ", ",
+        "line": "{kind} {code}{name}{level}: {detail}",
         "empty": "no differences",
         "head": "{found} ({old} -> {new} features; areas in m² in EPSG:{epsg}; "
         "moves of {tol} or less ignored)",
@@ -115,8 +119,12 @@ _WORDS: dict[str, dict[str, str]] = {
         "was": "原名 {name}，",
         "no_code": "（无编码）",
         "no_name": "（无名称）",
+        "count": "{kind} {n} 处",
+        "sep": "，",
+        "line": "{kind} {code}{name}{level}：{detail}",
         "empty": "无差异",
-        "head": "{found}（要素 {old} -> {new}；面积单位 m²，EPSG:{epsg}；{tol} 及以下的变动忽略）",
+        "head": "{found}（要素 {old} -> {new} 个；面积单位 m²，EPSG:{epsg}；"
+        "忽略 {tol} 及以下的变动）",
     },
 }
 
@@ -202,9 +210,13 @@ class GridChange:
             code = f"{self.old_code} -> {code}"
         level = ""
         if self.level is not None:
-            level = f" ({self.level.zh})" if lang == "zh" else f" ({self.level.en} {self.level.zh})"
+            level = (
+                f"（{self.level.zh}）" if lang == "zh" else f" ({self.level.en} {self.level.zh})"
+            )
         name = f" {self.name}" if self.name else ""
-        return f"{words[self.kind]} {code}{name}{level}: {self._detail(words)}"
+        return words["line"].format(
+            kind=words[self.kind], code=code, name=name, level=level, detail=self._detail(words)
+        )
 
     def _detail(self, words: dict[str, str]) -> str:
         if self.kind == "reshaped":
@@ -306,7 +318,9 @@ class GridDiff:
     def to_text(self, lang: str = "en") -> str:
         """A summary line, then one line per change (``lang``: ``"en"`` or ``"zh"``)."""
         words = _WORDS["zh" if lang == "zh" else "en"]
-        found = ", ".join(f"{n} {words[kind]}" for kind, n in self.counts.items() if n)
+        found = words["sep"].join(
+            words["count"].format(n=n, kind=words[kind]) for kind, n in self.counts.items() if n
+        )
         head = words["head"].format(
             found=found or words["empty"],
             old=self.old_features,
@@ -358,9 +372,9 @@ def diff_grids(
         If ``tolerance_m2`` is negative or ``min_iou`` is not in (0, 1].
     """
     if not tolerance_m2 >= 0:  # also refuses NaN
-        raise ValueError(f"tolerance_m2 must be >= 0, not {tolerance_m2}")
+        raise ValueError(tr("tolerance_m2 must be >= 0, not {value}", value=tolerance_m2))
     if not 0 < min_iou <= 1:
-        raise ValueError(f"min_iou must be in (0, 1], not {min_iou}")
+        raise ValueError(tr("min_iou must be in (0, 1], not {value}", value=min_iou))
     old_geoms = make_valid_polygonal(old.geometries)
     new_geoms = make_valid_polygonal(new.geometries)
     both = np.concatenate([old_geoms, new_geoms])

@@ -33,11 +33,13 @@ from shapely.geometry.base import BaseGeometry
 from gridgeo.categories import Category, CategoryTable, default_categories
 from gridgeo.crs import MetricFrame
 from gridgeo.errors import CategoryError
+from gridgeo.i18n import tr
 from gridgeo.lookup import GridRef, LookupResult
 from gridgeo.model import GridSet
 from gridgeo.partners import PartnerType, PartnerUnit, ResolvedZones, ZoneKind, resolve_zones
 from gridgeo.routing import RoutingRule, RoutingTable
 from gridgeo.staffing import Role, StaffMember
+from gridgeo.wording import bilingual
 
 _ROLE_ORDER = {Role.LEADER: 0, Role.EXECUTIVE_DEPUTY: 1, Role.DEPUTY: 2, Role.MEMBER: 3}
 
@@ -242,17 +244,26 @@ class PartnerMatch:
 
     @property
     def reason(self) -> str:
-        """Why it matched, in English with the Chinese type name."""
+        """Why it matched, in the current language (English with the Chinese type name)."""
         unit, zone = self.partner, self.partner.zone
-        how = "covers the point"
+        how = tr("covers the point")
         if self.on_boundary:
-            how = "covers the point (on its boundary)"
+            how = tr("covers the point (on its boundary)")
         if self.distance_m is not None:
-            shape = "line" if zone.geometry is not None and zone.geometry.length > 0 else "point"
-            how = f"covers the point ({self.distance_m:.1f} m from its {shape})"
-        return (
-            f"routing rule {self.rule.category} sends this category to {unit.type.label}; "
-            f"its zone ({zone.describe()}) {how}"
+            if zone.geometry is not None and zone.geometry.length > 0:
+                how = tr(
+                    "covers the point ({distance:.1f} m from its line)", distance=self.distance_m
+                )
+            else:
+                how = tr(
+                    "covers the point ({distance:.1f} m from its point)", distance=self.distance_m
+                )
+        return tr(
+            "routing rule {rule} sends this category to {type}; its zone ({zone}) {how}",
+            rule=self.rule.category,
+            type=bilingual(unit.type.en, unit.type.zh),
+            zone=zone.describe(),
+            how=how,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -311,15 +322,19 @@ class DispatchResult:
     def grid_reason(self) -> str:
         """Why the grid staff are (or are not) involved."""
         if self.rule is None:
-            return "no routing rule for this category"
+            return tr("no routing rule for this category")
         if not self.rule.grid:
-            return f"routing rule {self.rule.category} does not involve the grid staff"
+            return tr(
+                "routing rule {rule} does not involve the grid staff", rule=self.rule.category
+            )
         if not self.teams:
-            return "the point is outside every grid"
+            return tr("the point is outside every grid")
         leaf = self.teams[0].grid
-        return (
-            f"routing rule {self.rule.category} involves the grid staff; the point is in "
-            f"{leaf.code} {leaf.name}"
+        return tr(
+            "routing rule {rule} involves the grid staff; the point is in {code} {name}",
+            rule=self.rule.category,
+            code=leaf.code,
+            name=leaf.name,
         )
 
 
@@ -380,7 +395,9 @@ def dispatch(
     rule = routing.rule_for(cat)
     notes: list[str] = []
     if rule is None:
-        notes.append(f"no routing rule reaches category {cat.code} (nor its major class)")
+        notes.append(
+            tr("no routing rule reaches category {code} (nor its major class)", code=cat.code)
+        )
         return DispatchResult(result, cat, None, teams, (), (), tuple(notes))
     lon, lat = result.cgcs2000
     matches = [
@@ -393,7 +410,7 @@ def dispatch(
     found = {m.partner.type for m in matches}
     uncovered = tuple(t for t in rule.partner_types if t not in found)
     if not result.grids:
-        notes.append("the point is outside every grid: no grid staff")
+        notes.append(tr("the point is outside every grid: no grid staff"))
     return DispatchResult(result, cat, rule, teams, tuple(matches), uncovered, tuple(notes))
 
 

@@ -43,12 +43,14 @@ from shapely.ops import split as split_by_line
 from gridgeo.codes import next_sequences
 from gridgeo.crs import area_m2
 from gridgeo.errors import GridgeoError
+from gridgeo.i18n import tr
 from gridgeo.levels import Level
 from gridgeo.model import CORE_COLUMNS, GridSet
 from gridgeo.settings import ValidationSettings
 from gridgeo.textcheck import check_text
 from gridgeo.validation import validate
 from gridgeo.validation.pieces import snap_grid, union_all
+from gridgeo.wording import clauses, level_name, listing
 
 Point = tuple[float, float]
 # a vertex the browser sends is matched within this (about 1 cm): it sends back the
@@ -180,20 +182,33 @@ def _apply(
 def _split(grids: GridSet, op: Split, taken: set[str]) -> tuple[GridSet, Applied]:
     i = _leaf(grids, op.code, "split")
     if len(op.line) < 2:
-        raise EditError("a split line needs at least two points")
+        raise EditError(tr("a split line needs at least two points"))
     line = LineString(_points(op.line, "split line"))
     if not line.is_simple:
-        raise EditError(f"the line drawn to split {grids.label(i)} crosses itself")
+        raise EditError(tr("the line drawn to split {grid} crosses itself", grid=grids.label(i)))
     try:
         cut = split_by_line(grids.geometries[i], line)
     except (GEOSException, ValueError) as exc:
-        raise EditError(f"the line cannot split {grids.label(i)}: {exc}") from None
-    pieces = [p for p in shapely.get_parts(cut) if p.area]
-    if len(pieces) != 2:
-        how = "does not cut it" if len(pieces) < 2 else f"cuts it into {len(pieces)} pieces"
         raise EditError(
-            f"the line {how}: draw one line across {grids.label(i)}, from outside one "
-            "edge to outside another"
+            tr("the line cannot split {grid}: {reason}", grid=grids.label(i), reason=exc)
+        ) from None
+    pieces = [p for p in shapely.get_parts(cut) if p.area]
+    if len(pieces) < 2:
+        raise EditError(
+            tr(
+                "the line does not cut it: draw one line across {grid}, from outside one "
+                "edge to outside another",
+                grid=grids.label(i),
+            )
+        )
+    if len(pieces) > 2:
+        raise EditError(
+            tr(
+                "the line cuts it into {n} pieces: draw one line across {grid}, from outside "
+                "one edge to outside another",
+                n=len(pieces),
+                grid=grids.label(i),
+            )
         )
     keep, new = sorted(pieces, key=lambda p: -p.area)
     community = str(grids.parent_codes[i])
@@ -201,33 +216,44 @@ def _split(grids: GridSet, op: Split, taken: set[str]) -> tuple[GridSet, Applied
     frame = grids.frame.copy()
     frame.loc[i, "geometry"] = keep
     frame = _append(frame, i, code=code, name=f"{grids.names[i]}（拆分）", geometry=new)
-    applied = Applied(f"{grids.label(i)} split in two: the new part is {code}", (op.code,), (code,))
+    applied = Applied(
+        tr("{grid} split in two: the new part is {code}", grid=grids.label(i), code=code),
+        (op.code,),
+        (code,),
+    )
     return GridSet.from_frame(frame, grids.scheme), applied
 
 
 def _merge(grids: GridSet, op: Merge, settings: ValidationSettings) -> tuple[GridSet, Applied]:
     codes = sorted(set(op.codes))
     if len(codes) < 2:
-        raise EditError("merging needs two or more different grids")
+        raise EditError(tr("merging needs two or more different grids"))
     at = [_leaf(grids, c, "merge") for c in codes]
     parents = {grids.parent_codes[i] for i in at}
     if len(parents) > 1:
-        named = ", ".join(
-            f"{c} (in {grids.parent_codes[i]})" for c, i in zip(codes, at, strict=True)
+        named = listing(
+            tr("{code} (in {parent})", code=c, parent=grids.parent_codes[i])
+            for c, i in zip(codes, at, strict=True)
         )
-        raise EditError(f"only grids of one community merge: {named}")
+        raise EditError(tr("only grids of one community merge: {grids}", grids=named))
     joined = _drop_specks(
         union_all(grids.geometries[at], snap_grid(settings.tolerance_m)), settings
     )
     if not isinstance(joined, Polygon):
         raise EditError(
-            f"{', '.join(codes)} do not form one piece: only grids that share an edge merge"
+            tr(
+                "{codes} do not form one piece: only grids that share an edge merge",
+                codes=listing(codes),
+            )
         )
     frame = grids.frame.copy()
     frame.loc[at[0], "geometry"] = joined
     frame = frame.drop(index=at[1:]).reset_index(drop=True)
     applied = Applied(
-        f"{', '.join(codes[1:])} merged into {codes[0]}", (codes[0],), (), tuple(codes[1:])
+        tr("{codes} merged into {code}", codes=listing(codes[1:]), code=codes[0]),
+        (codes[0],),
+        (),
+        tuple(codes[1:]),
     )
     return GridSet.from_frame(frame, grids.scheme), applied
 
@@ -246,10 +272,18 @@ def _move_vertex(grids: GridSet, op: MoveVertex) -> tuple[GridSet, Applied]:
             frame.loc[i, "geometry"] = geom
             moved.append(grids.codes[i] or grids.refs[i])
     if not moved:
-        raise EditError(f"no boundary has a vertex at ({at[0]:.7f}, {at[1]:.7f})")
+        raise EditError(
+            tr("no boundary has a vertex at ({lon:.7f}, {lat:.7f})", lon=at[0], lat=at[1])
+        )
     applied = Applied(
-        f"vertex moved from ({at[0]:.7f}, {at[1]:.7f}) to ({to[0]:.7f}, {to[1]:.7f}) "
-        f"in {', '.join(moved)}",
+        tr(
+            "vertex moved from ({lon:.7f}, {lat:.7f}) to ({to_lon:.7f}, {to_lat:.7f}) in {codes}",
+            lon=at[0],
+            lat=at[1],
+            to_lon=to[0],
+            to_lat=to[1],
+            codes=listing(moved),
+        ),
         tuple(moved),
     )
     return GridSet.from_frame(frame, grids.scheme), applied
@@ -260,15 +294,19 @@ def _add_grid(
 ) -> tuple[GridSet, Applied]:
     ring = _points(op.ring, "outline")
     if len(ring) < 3:
-        raise EditError("a new grid needs an outline of three or more points")
+        raise EditError(tr("a new grid needs an outline of three or more points"))
     drawn = Polygon(ring)
     if not drawn.is_valid:
         reason = shapely.is_valid_reason(drawn)
-        raise EditError(f"the outline drawn for the new grid is invalid: {reason}")
+        raise EditError(
+            tr("the outline drawn for the new grid is invalid: {reason}", reason=reason)
+        )
     c = _community(grids, drawn, op.community)
     shape = _drop_specks(shapely.intersection(drawn, grids.geometries[c]), settings)
     if not isinstance(shape, Polygon) or shape.is_empty:
-        raise EditError(f"the new grid must be one piece inside {grids.label(c)}")
+        raise EditError(
+            tr("the new grid must be one piece inside {community}", community=grids.label(c))
+        )
     community = str(grids.codes[c])
     code = _next_code(grids, community, taken)
     frame = grids.frame.copy()
@@ -280,35 +318,61 @@ def _add_grid(
         geom = grids.geometries[i]
         rest = _drop_specks(shapely.difference(geom, shape), settings)
         if rest.is_empty:
-            raise EditError(f"the new grid would cover {grids.label(i)} whole: merge grids instead")
+            raise EditError(
+                tr(
+                    "the new grid would cover {grid} whole: merge grids instead",
+                    grid=grids.label(i),
+                )
+            )
         if _polygon_count(rest) > _polygon_count(geom):
-            raise EditError(f"the new grid would cut {grids.label(i)} in two pieces")
+            raise EditError(tr("the new grid would cut {grid} in two pieces", grid=grids.label(i)))
         frame.loc[i, "geometry"] = rest
         cut.append(str(grids.codes[i]))
     name = check_text("name", op.name.strip()) if op.name.strip() else f"新网格{code[-3:]}"
     frame = _append(frame, None, code=code, name=name, geometry=shape, parent=community)
-    taken_from = f", taken from {', '.join(cut)}" if cut else ""
-    applied = Applied(f"new grid {code} {name} in {community}{taken_from}", tuple(cut), (code,))
+    message = (
+        tr(
+            "new grid {code} {name} in {community}, taken from {codes}",
+            code=code,
+            name=name,
+            community=community,
+            codes=listing(cut),
+        )
+        if cut
+        else tr("new grid {code} {name} in {community}", code=code, name=name, community=community)
+    )
+    applied = Applied(message, tuple(cut), (code,))
     return GridSet.from_frame(frame, grids.scheme), applied
 
 
 def _rename(grids: GridSet, op: Rename) -> tuple[GridSet, Applied]:
     i = grids.position_of.get(op.code)
     if i is None:
-        raise EditError(f"no feature has code {op.code}")
+        raise EditError(tr("no feature has code {code}", code=op.code))
     frame = grids.frame.copy()
     if op.name is not None:
         name = check_text("name", op.name.strip())
         if not name:
-            raise EditError(f"{op.code}: a name cannot be empty")
+            raise EditError(tr("{code}: a name cannot be empty", code=op.code))
         frame.loc[i, "name"] = name
     extra = [c for c in frame.columns if c not in (*CORE_COLUMNS, "geometry")]
     for key, value in op.attributes.items():
         if key not in extra:
-            allowed = ", ".join(extra) if extra else "none"
-            raise EditError(f"{op.code}: no attribute {key!r} to edit (editable: {allowed})")
+            raise EditError(
+                tr(
+                    "{code}: no attribute {key!r} to edit (editable: {allowed})",
+                    code=op.code,
+                    key=key,
+                    allowed=listing(extra),
+                )
+                if extra
+                else tr(
+                    "{code}: no attribute {key!r} to edit (none is editable)", code=op.code, key=key
+                )
+            )
         frame.loc[i, key] = check_text(key, value) if isinstance(value, str) else value
-    return GridSet.from_frame(frame, grids.scheme), Applied(f"{op.code} renamed", (op.code,))
+    applied = Applied(tr("{code} renamed", code=op.code), (op.code,))
+    return GridSet.from_frame(frame, grids.scheme), applied
 
 
 # --- topology check ---------------------------------------------------------
@@ -330,7 +394,9 @@ def _check_topology(
         if key not in old or area > old[key][0] + grown
     ]
     if fresh:
-        raise EditError("refused, it would break the boundaries: " + "; ".join(fresh[:3]))
+        raise EditError(
+            tr("refused, it would break the boundaries: {problems}", problems=clauses(fresh[:3]))
+        )
 
 
 def _errors_near(
@@ -365,25 +431,45 @@ def _errors_near(
 # --- helpers ----------------------------------------------------------------
 
 
-def _points(values: Sequence[Any], what: str) -> list[Point]:
+def _points(values: Sequence[Any], what: Literal["split line", "vertex", "outline"]) -> list[Point]:
     try:
         points = [(float(x), float(y)) for x, y in values]
     except (TypeError, ValueError):
-        raise EditError(f"the {what} must be a list of [lon, lat] pairs") from None
+        raise EditError(_not_pairs(what)) from None
     for x, y in points:
         if not (np.isfinite(x) and np.isfinite(y) and -180 <= x <= 180 and -90 <= y <= 90):
-            raise EditError(f"the {what} has a point off the map: ({x}, {y})")
+            raise EditError(_off_the_map(what, x, y))
     return points
 
 
-def _leaf(grids: GridSet, code: str, doing: str) -> int:
+def _not_pairs(what: str) -> str:
+    if what == "split line":
+        return tr("the split line must be a list of [lon, lat] pairs")
+    if what == "vertex":
+        return tr("the vertex must be a list of [lon, lat] pairs")
+    return tr("the outline must be a list of [lon, lat] pairs")
+
+
+def _off_the_map(what: str, x: float, y: float) -> str:
+    if what == "split line":
+        return tr("the split line has a point off the map: ({x}, {y})", x=x, y=y)
+    if what == "vertex":
+        return tr("the vertex has a point off the map: ({x}, {y})", x=x, y=y)
+    return tr("the outline has a point off the map: ({x}, {y})", x=x, y=y)
+
+
+def _leaf(grids: GridSet, code: str, doing: Literal["split", "merge"]) -> int:
     i = grids.position_of.get(code)
     if i is None:
-        raise EditError(f"no feature has code {code}")
+        raise EditError(tr("no feature has code {code}", code=code))
     if int(grids.levels[i]) != int(Level.GRID):
+        grid, level = grids.label(i), level_name(Level(int(grids.levels[i])))
         raise EditError(
-            f"only fifth-level grids {doing} here: {grids.label(i)} is a "
-            f"{Level(int(grids.levels[i])).label}"
+            tr("only fifth-level grids split here: {grid} is a {level}", grid=grid, level=level)
+            if doing == "split"
+            else tr(
+                "only fifth-level grids merge here: {grid} is a {level}", grid=grid, level=level
+            )
         )
     return i
 
@@ -396,12 +482,12 @@ def _community(grids: GridSet, shape: Polygon, code: str | None) -> int:
     if code is not None:
         c = grids.position_of.get(code)
         if c is None or int(grids.levels[c]) != int(Level.COMMUNITY):
-            raise EditError(f"{code} is not a community of this version")
+            raise EditError(tr("{code} is not a community of this version", code=code))
         return c
     communities = np.flatnonzero(grids.levels == int(Level.COMMUNITY))
     shared = shapely.area(shapely.intersection(grids.geometries[communities], shape))
     if not len(communities) or float(np.max(shared)) <= 0:
-        raise EditError("the new grid lies in no community: draw it inside one")
+        raise EditError(tr("the new grid lies in no community: draw it inside one"))
     return int(communities[int(np.argmax(shared))])
 
 

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from gridgeo.i18n import tr
+from gridgeo.wording import pad
+
 
 class Severity(StrEnum):
     """``error``: the file is wrong; ``warning``: worth a look, dispatch still works."""
@@ -25,7 +28,8 @@ class Finding:
     severity
         ``error`` or ``warning``.
     message
-        What is wrong, in English with Chinese names alongside.
+        What is wrong, in the language of the run (:func:`gridgeo.i18n.tr`; English
+        with Chinese names alongside, or Chinese).
     source
         The file (or ``""`` for objects not read from a file).
     row
@@ -43,17 +47,21 @@ class Finding:
 
     @property
     def where(self) -> str:
-        """``"partners.geojson, feature 3"`` / ``"staff.csv, row 12"`` / ``""``."""
+        """``"partners.geojson, feature 3"`` / ``"staff.csv, row 12"`` / ``""``
+        (``partners.geojson 第 3 个要素`` / ``staff.csv 第 12 行`` in Chinese)."""
         if not self.source:
-            return f"row {self.row}" if self.row else ""
+            return tr("row {row}", row=self.row) if self.row else ""
         if not self.row:
             return self.source
-        unit = "feature" if self.source.endswith(("json", "geojson")) else "row"
-        return f"{self.source}, {unit} {self.row}"
+        if self.source.endswith(("json", "geojson")):
+            return tr("{source}, feature {row}", source=self.source, row=self.row)
+        return tr("{source}, row {row}", source=self.source, row=self.row)
 
     def __str__(self) -> str:
         where = self.where
-        return f"{where}: {self.message}" if where else self.message
+        return (
+            tr("{where}: {message}", where=where, message=self.message) if where else self.message
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +72,12 @@ class Finding:
             "subject": self.subject,
             "message": self.message,
         }
+
+
+def severity_word(severity: str, width: int = 0) -> str:
+    """``ERROR``/``WARNING`` (``错误``/``警告`` in Chinese): the tag of a finding's line,
+    padded to ``width`` columns (a Chinese character takes two)."""
+    return pad(tr("ERROR") if severity == Severity.ERROR else tr("WARNING"), width)
 
 
 def errors(findings: list[Finding]) -> list[Finding]:

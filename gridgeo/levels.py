@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from gridgeo.i18n import tr
+
 
 class Level(IntEnum):
     """A grid level; 1 is the city, 5 the fifth-level grid (the leaf).
@@ -95,7 +97,7 @@ def parse_level(value: object) -> Level:
         If the value names no level; the message quotes it.
     """
     if isinstance(value, bool):
-        raise ValueError(f"not a grid level: {value!r}")
+        raise ValueError(tr("not a grid level: {value!r}", value=value))
     if isinstance(value, int | float) and float(value).is_integer() and 1 <= value <= 5:
         return Level(int(value))
     text = str(value).strip().lower()
@@ -105,6 +107,9 @@ def parse_level(value: object) -> Level:
         return LEVEL_WORDS[text]
     except KeyError:
         raise ValueError(
-            f"not a grid level: {value!r} (use 1-5, city/district/street/community/grid "
-            "or 市/区/街道/社区/五级网格)"
+            tr(
+                "not a grid level: {value!r} (use 1-5, city/district/street/community/grid "
+                "or 市/区/街道/社区/五级网格)",
+                value=value,
+            )
         ) from None

@@ -31,6 +31,7 @@ import pandas as pd
 from gridgeo.codes import CodeScheme
 from gridgeo.crs import STORAGE_EPSG, MetricFrame
 from gridgeo.errors import CodeError, NotFoundError
+from gridgeo.i18n import tr
 from gridgeo.levels import Level, parse_level
 
 CORE_COLUMNS = ("code", "name", "level", "parent_code", "ref")
@@ -144,7 +145,7 @@ class GridSet:
     def concat(cls, parts: Sequence[GridSet]) -> GridSet:
         """Several grid sets as one (for validating files of several levels together)."""
         if not parts:
-            raise ValueError("nothing to combine")
+            raise ValueError(tr("nothing to combine"))
         frame = pd.concat([p.frame for p in parts], ignore_index=True)
         return cls(gpd.GeoDataFrame(frame, geometry="geometry", crs=STORAGE_EPSG), parts[0].scheme)
 
@@ -207,7 +208,7 @@ class GridSet:
         try:
             return self.position_of[code]
         except KeyError:
-            raise NotFoundError(f"no grid with code {code!r}") from None
+            raise NotFoundError(tr("no grid with code {code!r}", code=code)) from None
 
     @cached_property
     def parent_positions(self) -> npt.NDArray[np.intp]:
@@ -238,7 +239,7 @@ class GridSet:
     def label(self, position: int) -> str:
         """Human reference for messages: code, name and where it came from."""
         row = self.frame.iloc[position]
-        code = row["code"] if row["code"] is not None else "(no code)"
+        code = row["code"] if row["code"] is not None else tr("(no code)")
         name = f" {row['name']}" if row["name"] else ""
         return f"{code}{name} [{row['ref']}]"
 

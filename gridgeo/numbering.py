@@ -20,6 +20,7 @@ import shapely
 from gridgeo.codes import find_duplicates, next_sequences, reading_order
 from gridgeo.errors import CodeError, InputFileError
 from gridgeo.geometry import make_valid_polygonal
+from gridgeo.i18n import tr
 from gridgeo.levels import Level
 from gridgeo.model import UNKNOWN_LEVEL, GridSet
 
@@ -62,7 +63,8 @@ def assign_grid_codes(
     dupes = find_duplicates([c for c in grids.codes if c is not None])
     if dupes:
         raise CodeError(
-            next(iter(dupes)), "is used by more than one feature; fix duplicates before numbering"
+            next(iter(dupes)),
+            tr("is used by more than one feature; fix duplicates before numbering"),
         )
     pool = _communities(grids, communities)
     levels = grids.levels
@@ -101,8 +103,11 @@ def _community_of(grids: GridSet, i: int, pool: GridSet) -> str:
     overlap = shapely.area(shapely.intersection(shapes, geom)) if not geom.is_empty else None
     if overlap is None or not np.any(overlap > 0):
         raise InputFileError(
-            f"{grids.label(i)} lies in no community; give it a parent_code "
-            "or pass the communities with --parents"
+            tr(
+                "{grid} lies in no community; give it a parent_code "
+                "or pass the communities with --parents",
+                grid=grids.label(i),
+            )
         )
     return str(pool.codes[int(np.argmax(overlap))])
 

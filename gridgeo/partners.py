@@ -35,7 +35,9 @@ from shapely.geometry.base import BaseGeometry
 
 from gridgeo.crs import MetricFrame
 from gridgeo.geometry import make_valid_polygonal, union
+from gridgeo.i18n import tr
 from gridgeo.model import GridSet
+from gridgeo.wording import listing
 
 _NAMES: dict[str, tuple[str, str, str]] = {
     # value: (zh, en, group in "1+2+N")
@@ -43,8 +45,8 @@ _NAMES: dict[str, tuple[str, str, str]] = {
     "police": ("公安派出所", "police station", "N"),
     "traffic_police": ("交警", "traffic police", "N"),
     "deputies_liaison": ("人大代表联络站", "people's congress deputies' liaison station", "N"),
-    "enterprise": ("企业商户(门前三包)", "enterprise or shop (frontage duty)", "N"),
-    "property_manager": ("物业(门前三包)", "property manager (frontage duty)", "N"),
+    "enterprise": ("企业商户（门前三包）", "enterprise or shop (frontage duty)", "N"),
+    "property_manager": ("物业（门前三包）", "property manager (frontage duty)", "N"),
     "volunteer": ("志愿者", "volunteer", "N"),
     "sanitation": ("环卫", "sanitation workers", "N"),
     "parking_collector": ("车辆收费员", "parking-fee collector", "N"),
@@ -111,6 +113,8 @@ PARTNER_TYPE_WORDS: dict[str, PartnerType] = {
     "公安": PartnerType.POLICE,
     "交警大队": PartnerType.TRAFFIC_POLICE,
     "执法队": PartnerType.ENFORCEMENT_TEAM,
+    "企业商户(门前三包)": PartnerType.ENTERPRISE,  # the half-width form of older files
+    "物业(门前三包)": PartnerType.PROPERTY_MANAGER,
     "企业": PartnerType.ENTERPRISE,
     "商户": PartnerType.ENTERPRISE,
     "物业": PartnerType.PROPERTY_MANAGER,
@@ -157,13 +161,14 @@ class Zone:
     buffer_m: float = 0.0
 
     def describe(self) -> str:
-        """A short English description, e.g. ``"15 m around a line"``."""
+        """A short description in the current language, e.g. ``"15 m around a line"``."""
         if self.kind is ZoneKind.GRIDS:
-            return f"grids {', '.join(self.grid_codes)}"
+            return tr("grids {codes}", codes=listing(self.grid_codes))
         if self.kind is ZoneKind.BUFFER:
-            shape = "a line" if self.geometry is not None and self._is_line() else "a point"
-            return f"{self.buffer_m:g} m around {shape}"
-        return "a polygon"
+            if self.geometry is not None and self._is_line():
+                return tr("{distance:g} m around a line", distance=self.buffer_m)
+            return tr("{distance:g} m around a point", distance=self.buffer_m)
+        return tr("a polygon")
 
     def _is_line(self) -> bool:
         return self.geometry is not None and self.geometry.geom_type in (

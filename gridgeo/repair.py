@@ -45,10 +45,12 @@ from gridgeo.geometry import (
     shared_border,
     union,
 )
+from gridgeo.i18n import tr
 from gridgeo.levels import Level
 from gridgeo.model import GridSet
 from gridgeo.settings import ValidationSettings
 from gridgeo.validation.pieces import Pieces, real_pieces
+from gridgeo.wording import level_name
 
 SNAP_DEG = 1e-7  # borders closer than ~1 cm count as shared when choosing a neighbour
 
@@ -79,7 +81,7 @@ class RepairResult:
     actions: list[RepairAction] = field(default_factory=list)
 
     def to_text(self) -> str:
-        lines = [f"{len(self.actions)} changes"]
+        lines = [tr("{n} changes", n=len(self.actions))]
         lines += [f"{a.action:18} {a.message}" for a in self.actions]
         return "\n".join(lines)
 
@@ -134,12 +136,18 @@ class _Repairer:
                 or geom.geom_type not in ("Polygon", "MultiPolygon")
             ):
                 area = self.area(self.geoms[i])
-                verb = "made valid" if area > 0 else "dropped: no polygonal area left"
+                label = self.grids.label(i)
                 self.note(
                     "made_valid" if area > 0 else "dropped",
                     (self.code(i),),
                     area,
-                    f"{self.grids.label(i)} {verb} ({area:,.1f} m² kept)",
+                    tr("{grid} made valid ({area:,.1f} m² kept)", grid=label, area=area)
+                    if area > 0
+                    else tr(
+                        "{grid} dropped: no polygonal area left ({area:,.1f} m² kept)",
+                        grid=label,
+                        area=area,
+                    ),
                 )
 
     def _clip_to_parents(self, members: list[int]) -> None:
@@ -155,8 +163,12 @@ class _Repairer:
                     "clipped_to_parent",
                     (self.code(i), self.code(p)),
                     removed,
-                    f"{self.grids.label(i)}: {removed:,.1f} m² outside parent "
-                    f"{self.code(p)} removed",
+                    tr(
+                        "{grid}: {area:,.1f} m² outside parent {parent} removed",
+                        grid=self.grids.label(i),
+                        area=removed,
+                        parent=self.code(p),
+                    ),
                 )
             self.geoms[i] = clipped
 
@@ -175,8 +187,13 @@ class _Repairer:
                         "overlap_resolved",
                         (self.code(i), self.code(j)),
                         lost,
-                        f"{lost:,.1f} m² claimed by both {self.code(j)} and "
-                        f"{self.code(i)} kept by {self.code(j)} (smaller code)",
+                        tr(
+                            "{area:,.1f} m² claimed by both {first} and {second} kept by "
+                            "{first} (smaller code)",
+                            area=lost,
+                            first=self.code(j),
+                            second=self.code(i),
+                        ),
                     )
             self.geoms[i] = difference(self.geoms[i], union(self.geoms[earlier]))
 
@@ -201,8 +218,14 @@ class _Repairer:
                 "gap_left",
                 tuple(self.code(i) for i in candidates[:3]),
                 area,
-                f"gap of {area:,.1f} m² at level {int(level)} {level.label} is larger "
-                f"than max_gap_fill_m2={self.settings.max_gap_fill_m2:g}; left as is",
+                tr(
+                    "gap of {area:,.1f} m² at level {level} {name} is larger "
+                    "than max_gap_fill_m2={most:g}; left as is",
+                    area=area,
+                    level=int(level),
+                    name=level_name(level),
+                    most=self.settings.max_gap_fill_m2,
+                ),
             )
             return
         target = self._best_neighbour(piece, candidates)
@@ -211,8 +234,13 @@ class _Repairer:
             "gap_filled",
             (self.code(target),),
             area,
-            f"gap of {area:,.1f} m² at level {int(level)} {level.label} joined to "
-            f"{self.code(target)}",
+            tr(
+                "gap of {area:,.1f} m² at level {level} {name} joined to {code}",
+                area=area,
+                level=int(level),
+                name=level_name(level),
+                code=self.code(target),
+            ),
         )
 
     def _best_neighbour(self, piece: BaseGeometry, candidates: list[int]) -> int:
@@ -255,14 +283,23 @@ class _Repairer:
                 "crumb_moved",
                 (self.code(owner), self.code(target)),
                 area,
-                f"{area:,.1f} m² detached part of {self.code(owner)} joined to {self.code(target)}",
+                tr(
+                    "{area:,.1f} m² detached part of {code} joined to {target}",
+                    area=area,
+                    code=self.code(owner),
+                    target=self.code(target),
+                ),
             )
         else:
             self.note(
                 "crumb_dropped",
                 (self.code(owner),),
                 area,
-                f"{area:,.1f} m² detached part of {self.code(owner)} dropped (no neighbour)",
+                tr(
+                    "{area:,.1f} m² detached part of {code} dropped (no neighbour)",
+                    area=area,
+                    code=self.code(owner),
+                ),
             )
 
     def _result(self) -> RepairResult:

@@ -51,11 +51,11 @@ class Role(StrEnum):
 
 _RANKS = {role: rank for rank, role in enumerate(Role)}  # asked on every request
 _LABELS_ZH = {
-    Role.VIEWER: "查看",
-    Role.REPORTER: "上报",
+    Role.VIEWER: "查看者",
+    Role.REPORTER: "上报者",
     Role.HANDLER: "处置单位",
     Role.INSPECTOR: "网格监督员",
-    Role.DISPATCHER: "街道派遣",
-    Role.PLANNER: "规划编辑",
+    Role.DISPATCHER: "派遣员",
+    Role.PLANNER: "规划员",
     Role.ADMIN: "管理员",
 }

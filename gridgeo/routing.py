@@ -27,7 +27,9 @@ from gridgeo.categories import (
 )
 from gridgeo.deadlines import TimeLimit, Urgency, parse_urgency
 from gridgeo.findings import Finding, Severity
+from gridgeo.i18n import tr
 from gridgeo.partners import PartnerType
+from gridgeo.wording import bilingual, listing
 
 DEFAULT_LIMITS: Mapping[str, TimeLimit] = {
     Urgency.NORMAL.value: TimeLimit(3, "workdays"),
@@ -211,8 +213,13 @@ def validate_routing(
                 Finding(
                     "category_not_routed",
                     Severity.ERROR,
-                    f"category {cat.label} has no rule (neither {cat.code} nor its major "
-                    f"class {cat.major}): no responsible party",
+                    tr(
+                        "category {category} has no rule (neither {code} nor its major "
+                        "class {major}): no responsible party",
+                        category=cat.shown,
+                        code=cat.code,
+                        major=cat.major,
+                    ),
                     src,
                     0,
                     cat.code,
@@ -234,29 +241,44 @@ def _rule_findings(
         out.append(Finding(name, severity, message, src, rule.row, rule.category))
 
     if rule.category not in categories:
-        add("unknown_category", Severity.ERROR, f"unknown category code {rule.category!r}")
+        add(
+            "unknown_category",
+            Severity.ERROR,
+            tr("unknown category code {code!r}", code=rule.category),
+        )
     if rule.category in seen:
         add(
             "duplicate_rule",
             Severity.ERROR,
-            f"category {rule.category} already has a rule (row {seen[rule.category]})",
+            tr(
+                "category {code} already has a rule (row {row})",
+                code=rule.category,
+                row=seen[rule.category],
+            ),
         )
     seen.setdefault(rule.category, rule.row)
     if not rule.partner_types and not rule.grid:
         add(
             "no_responsible_party",
             Severity.ERROR,
-            f"category {rule.category}: no partner type and grid is false, nobody handles it",
+            tr(
+                "category {code}: no partner type and grid is false, nobody handles it",
+                code=rule.category,
+            ),
         )
     elif have is not None and not rule.grid:
         missing = [t for t in rule.partner_types if t not in have]
         if missing and len(missing) == len(rule.partner_types):
-            names = ", ".join(t.label for t in missing)
+            names = listing(bilingual(t.en, t.zh) for t in missing)
             add(
                 "no_responsible_party",
                 Severity.ERROR,
-                f"category {rule.category}: no unit of {names} in the partner file, "
-                "and grid is false: nobody handles it",
+                tr(
+                    "category {code}: no unit of {types} in the partner file, "
+                    "and grid is false: nobody handles it",
+                    code=rule.category,
+                    types=names,
+                ),
             )
     if have is not None:
         for t in rule.partner_types:
@@ -264,7 +286,11 @@ def _rule_findings(
                 add(
                     "partner_type_without_units",
                     Severity.WARNING,
-                    f"category {rule.category} is routed to {t.label}, which has no unit "
-                    "in the partner file",
+                    tr(
+                        "category {code} is routed to {type}, which has no unit "
+                        "in the partner file",
+                        code=rule.category,
+                        type=bilingual(t.en, t.zh),
+                    ),
                 )
     return out

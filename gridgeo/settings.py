@@ -14,7 +14,9 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gridgeo.codes import CodeScheme
+from gridgeo.i18n import tr
 from gridgeo.roles import Role
+from gridgeo.wording import listing
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
@@ -107,9 +109,17 @@ class Settings(BaseSettings):
         known = {"anonymous", *(r.value for r in Role)}
         for name, rate in value.items():
             if name not in known:
-                raise ValueError(f"{name!r} is not a role; roles: {', '.join(sorted(known))}")
+                raise ValueError(
+                    tr(
+                        "{name!r} is not a role; roles: {roles}",
+                        name=name,
+                        roles=listing(sorted(known)),
+                    )
+                )
             if rate < 0:
-                raise ValueError(f"{name}: {rate} is negative (0 means no limit)")
+                raise ValueError(
+                    tr("{name}: {rate} is negative (0 means no limit)", name=name, rate=rate)
+                )
         return value
 
     costly_workers: int = Field(

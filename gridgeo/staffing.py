@@ -12,8 +12,8 @@ level      posts                                        members
 5 grid     网格长: an auxiliary officer                   2 auxiliary
 =========  ===========================================  ==========================
 
-``employment`` is ``sworn`` (在编, with enforcement qualification),
-``auxiliary`` (协管) or ``cadre`` (an official holding the grid post
+``employment`` is ``sworn`` (在编队员, with enforcement qualification),
+``auxiliary`` (协管员) or ``cadre`` (兼职干部: an official holding the grid post
 concurrently). The plan's totals, 4 sworn and 36 auxiliary officers, count
 sworn and auxiliary staff only. Rules are checked for every grid that has
 staff; a staffed grid short of (or over) its rule is a finding.
@@ -27,7 +27,9 @@ from enum import StrEnum
 from typing import Any
 
 from gridgeo.findings import Finding, Severity
+from gridgeo.i18n import current_lang, tr
 from gridgeo.levels import Level
+from gridgeo.wording import level_name, pad
 
 
 class Role(StrEnum):
@@ -57,14 +59,17 @@ class Employment(StrEnum):
 
     @property
     def zh(self) -> str:
-        return {"sworn": "在编", "auxiliary": "协管", "cadre": "兼任"}[self.value]
+        return {"sworn": "在编队员", "auxiliary": "协管员", "cadre": "兼职干部"}[self.value]
 
 
 ROLE_WORDS = {**{r.value: r for r in Role}, **{r.zh: r for r in Role}}
 EMPLOYMENT_WORDS = {
     **{e.value: e for e in Employment},
     **{e.zh: e for e in Employment},
-    "协管员": Employment.AUXILIARY,
+    # the short forms of older rosters (兼任: "holding the post concurrently")
+    "在编": Employment.SWORN,
+    "协管": Employment.AUXILIARY,
+    "兼任": Employment.CADRE,
     "在编城管": Employment.SWORN,
 }
 
@@ -242,30 +247,54 @@ class StaffingReport:
         return rows
 
     def to_text(self) -> str:
-        lines = ["level                     role                 employment   count"]
+        """The counts, the totals and the rules, in the current language."""
+        zh = current_lang() == "zh"
+        lines = [tr("level                     role                 employment   count")]
         for (lv, role, emp), n in sorted(self.counts.items()):
             lines.append(
-                f"{lv} {Level(lv).label:22} {Role(role).zh + ' ' + role:20} "
-                f"{Employment(emp).zh + ' ' + emp:12} {n:5}"
+                f"{lv} {pad(level_name(Level(lv)), 22)} {pad(_word(Role(role).zh, role, zh), 20)} "
+                f"{pad(_word(Employment(emp).zh, emp, zh), 12)} {n:5}"
             )
         t = self.totals
         lines.append(
-            f"totals: sworn (在编) {t['sworn']}, auxiliary (协管) {t['auxiliary']}, "
-            f"cadres (兼任) {t['cadre']}"
+            tr(
+                "totals: sworn (在编队员) {sworn}, auxiliary (协管员) {auxiliary}, "
+                "cadres (兼职干部) {cadre}",
+                sworn=t["sworn"],
+                auxiliary=t["auxiliary"],
+                cadre=t["cadre"],
+            )
         )
-        lines.append("against the rules (per staffed grid x grids):")
+        lines.append(tr("against the rules (per staffed grid x grids):"))
         lines += [
-            f"  {r['level']} {r['level_name']:22} {r['role_zh'] + ' ' + r['role']:20} "
-            f"{r['employment_zh'] + ' ' + r['employment']:12} grids {r['grids']:2}  "
-            f"required {r['required']:3}  actual {r['actual']:3}  {r['status']}"
+            f"  {r['level']} {pad(level_name(Level(r['level'])), 22)} "
+            f"{pad(_word(r['role_zh'], r['role'], zh), 20)} "
+            f"{pad(_word(r['employment_zh'], r['employment'], zh), 12)} "
+            + tr(
+                "grids {grids:2}  required {required:3}  actual {actual:3}  {status}",
+                grids=r["grids"],
+                required=r["required"],
+                actual=r["actual"],
+                status=_STATUS_ZH[r["status"]] if zh else r["status"],
+            )
             for r in self.rule_rows()
         ]
-        lines += [f"RULE    {f.grid_code} {f.level.label}: {f.message}" for f in self.findings]
         lines += [
-            f"UNKNOWN grid code {c}: staff assigned to a grid not in the boundaries"
+            tr(
+                "RULE    {code} {level}: {message}",
+                code=f.grid_code,
+                level=level_name(f.level),
+                message=f.message,
+            )
+            for f in self.findings
+        ]
+        lines += [
+            tr("UNKNOWN grid code {code}: staff assigned to a grid not in the boundaries", code=c)
             for c in self.unknown_grids
         ]
-        lines.append("OK: every staffed grid meets its rule" if self.ok else "problems found")
+        lines.append(
+            tr("OK: every staffed grid meets its rule") if self.ok else tr("problems found")
+        )
         return "\n".join(lines)
 
 
@@ -314,14 +343,29 @@ def _rule_counts(
     ]
 
 
+_STATUS_ZH = {"ok": "达标", "short": "不足", "over": "超配"}
+
+
+def _word(zh_name: str, value: str, zh: bool) -> str:
+    """A post or an employment in a table: ``网格长`` in Chinese, ``网格长 leader`` in English."""
+    return zh_name if zh else f"{zh_name} {value}"
+
+
 def _post_name(role: Role, employment: Employment | None) -> str:
+    """``网格长 leader (协管员 auxiliary)`` in English, ``网格长（协管员）`` in Chinese."""
+    if current_lang() == "zh":
+        return role.zh + (f"（{employment.zh}）" if employment else "")
     who = f"{role.zh} {role.value}"
     return who + (f" ({employment.zh} {employment.value})" if employment else "")
 
 
 def _check_grid(code: str, level: Level, people: list[StaffMember]) -> list[StaffingFinding]:
     return [
-        StaffingFinding(code, level, f"{_post_name(role, emp)}: has {have}, rule {need}")
+        StaffingFinding(
+            code,
+            level,
+            tr("{post}: has {have}, rule {need}", post=_post_name(role, emp), have=have, need=need),
+        )
         for role, emp, have, need in _rule_counts(level, people)
         if have != need
     ]
@@ -347,8 +391,12 @@ def roster_findings(
                 Finding(
                     "unknown_grid_code",
                     Severity.ERROR,
-                    f"{person.person_id} {person.name}: grid code {person.grid_code} is not in "
-                    "the boundaries",
+                    tr(
+                        "{person} {name}: grid code {code} is not in the boundaries",
+                        person=person.person_id,
+                        name=person.name,
+                        code=person.grid_code,
+                    ),
                     source,
                     person.row,
                     person.grid_code,
@@ -368,7 +416,9 @@ def _grid_findings(
     no_leader = not any(p.role is Role.LEADER for p in people)
     out = []
     if no_leader:
-        message = f"{level.label} {code} has staff but no leader (网格长)"
+        message = tr(
+            "{level} {code} has staff but no leader (网格长)", level=level_name(level), code=code
+        )
         out.append(Finding("grid_without_leader", Severity.ERROR, message, source, row, code))
     for role, emp, have, need in _rule_counts(level, people):
         if have == need or (role is Role.LEADER and no_leader):
@@ -378,7 +428,14 @@ def _grid_findings(
             Finding(
                 "below_staffing_rule" if below else "above_staffing_rule",
                 Severity.ERROR if below else Severity.WARNING,
-                f"{level.label} {code}: {_post_name(role, emp)}: has {have}, rule {need}",
+                tr(
+                    "{level} {code}: {post}: has {have}, rule {need}",
+                    level=level_name(level),
+                    code=code,
+                    post=_post_name(role, emp),
+                    have=have,
+                    need=need,
+                ),
                 source,
                 row,
                 code,

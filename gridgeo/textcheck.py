@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gridgeo.errors import TextError
+from gridgeo.i18n import tr
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -34,9 +35,18 @@ def check_text(field: str, value: str) -> str:
     found = _UNSTORABLE.search(value)
     if found is not None:
         char = found.group()
-        what = "U+0000 (NUL)" if char == "\x00" else f"U+{ord(char):04X} (a lone surrogate)"
+        what = (
+            tr("U+0000 (NUL)")
+            if char == "\x00"
+            else tr("U+{point:04X} (a lone surrogate)", point=ord(char))
+        )
         raise TextError(
-            f"{field}: character {found.start() + 1} is {what}, which cannot be stored; remove it"
+            tr(
+                "{field}: character {n} is {what}, which cannot be stored; remove it",
+                field=field,
+                n=found.start() + 1,
+                what=what,
+            )
         )
     return value
 

@@ -24,6 +24,7 @@ from gridgeo.caseflow import (
     parse_action,
     plan,
 )
+from gridgeo.i18n import use_lang
 from gridgeo.roles import Role
 
 OFFICE = Actor("office", Role.DISPATCHER)
@@ -139,3 +140,12 @@ def test_the_open_states_index_predicate_matches_the_rules() -> None:
 
     listed = {v.strip(" '") for v in OPEN_TASK_STATES_SQL.strip("()").split(",")}
     assert listed == {s.value for s in TaskState if s.is_open}
+
+
+def test_a_refused_action_reads_in_chinese_with_what_is_allowed() -> None:
+    with use_lang("zh"), pytest.raises(IllegalActionError) as refused:
+        plan(OFFICE, Action.CLOSE, CaseView(1, CaseState.REPORTED, GRID))
+    assert str(refused.value) == (
+        "案件 1 处于“上报”（reported）状态：不能执行“结案”（close）；"
+        "当前可执行：立案（register）、不予立案（reject）"
+    )

@@ -7,6 +7,7 @@ import pytest
 
 from gridgeo.codes import CodeScheme, find_duplicates, next_sequences, reading_order
 from gridgeo.errors import CodeError
+from gridgeo.i18n import use_lang
 from gridgeo.levels import Level
 
 S = CodeScheme()
@@ -115,3 +116,12 @@ def test_next_sequences_and_duplicates() -> None:
     assert next_sequences(["450302001002004", "450302001002001"], S, 2) == [5, 6]
     assert next_sequences([], S, 3) == [1, 2, 3]
     assert find_duplicates(["a", "b", "a", "c", "a"]) == {"a": [0, 2, 4]}
+
+
+def test_a_bad_code_reads_in_chinese_naming_the_code() -> None:
+    with use_lang("zh"), pytest.raises(CodeError) as info:
+        S.check("450302001001", Level.STREET)
+    assert str(info.value) == "编码 '450302001001' 是社区编码，但要素的级别为 3（街道）"
+    with use_lang("zh"), pytest.raises(CodeError) as info:
+        S.infer_level("4503020010")
+    assert str(info.value).startswith("编码 '4503020010' 有 10 位数字；应为 6 位（市、区）")

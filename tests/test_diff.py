@@ -284,7 +284,10 @@ def test_json_geojson_and_text(nested: GridSet, redrawn: GridSet) -> None:
         "网格450302001002001 -> 五美社区第1网格" in text
     )
     zh = diff.to_text("zh")
-    assert "边界调整" in zh and "（五级网格）" not in zh and "(五级网格)" in zh
+    assert "边界调整" in zh and "（五级网格）：" in zh and "grid 五级网格" not in zh
+    assert zh.startswith(
+        "新增 1 处，删除 1 处，边界调整 2 处，更名 1 处，改编码 1 处（要素 47 -> 47 个"
+    )
 
 
 @pytest.mark.parametrize("kwargs", [{"tolerance_m2": -1.0}, {"min_iou": 0.0}, {"min_iou": 1.5}])

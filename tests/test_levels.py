@@ -46,3 +46,12 @@ def test_parse_level_accepts_planner_words(value: object, expected: Level) -> No
 def test_parse_level_rejects_with_the_value_named(value: object) -> None:
     with pytest.raises(ValueError, match="not a grid level"):
         parse_level(value)
+
+
+def test_wording_examples_run() -> None:
+    import doctest
+
+    import gridgeo.wording
+
+    result = doctest.testmod(gridgeo.wording)
+    assert result.attempted >= 3 and result.failed == 0

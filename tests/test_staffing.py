@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from gridgeo.errors import InputFileError
+from gridgeo.i18n import use_lang
 from gridgeo.io.dataset import load
 from gridgeo.io.staff import read_staff
 from gridgeo.levels import Level
-from gridgeo.staffing import Employment, Role, StaffMember, staffing_report
+from gridgeo.staffing import (
+    EMPLOYMENT_WORDS,
+    Employment,
+    Role,
+    StaffMember,
+    roster_findings,
+    staffing_report,
+)
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 COMMUNITY = "450302001001"
@@ -42,7 +51,7 @@ def test_sample_pilot_reproduces_the_plan_totals() -> None:
             "role": "member",
             "role_zh": "网格员",
             "employment": "auxiliary",
-            "employment_zh": "协管",
+            "employment_zh": "协管员",
             "count": 12,
         }
     ]
@@ -59,7 +68,7 @@ def test_missing_sworn_officer_is_a_finding() -> None:
     report = staffing_report(people, {COMMUNITY: Level.COMMUNITY})
     [finding] = report.findings
     assert finding.grid_code == COMMUNITY
-    assert "在编 sworn" in finding.message and "has 1, rule 2" in finding.message
+    assert "在编队员 sworn" in finding.message and "has 1, rule 2" in finding.message
     assert not report.ok
 
 
@@ -71,7 +80,9 @@ def test_grid_leader_must_be_auxiliary() -> None:
         person(3, Role.MEMBER, Employment.AUXILIARY, grid),
     ]
     report = staffing_report(people, {grid: Level.GRID})
-    assert [f.message for f in report.findings] == ["网格长 leader (协管 auxiliary): has 0, rule 1"]
+    assert [f.message for f in report.findings] == [
+        "网格长 leader (协管员 auxiliary): has 0, rule 1"
+    ]
 
 
 def test_staff_on_unknown_grid_is_reported() -> None:
@@ -110,3 +121,20 @@ def test_roster_missing_column(tmp_path: Path) -> None:
     path.write_text("person_id,name,role\na,b,leader\n", encoding="utf-8")
     with pytest.raises(InputFileError, match="missing column"):
         read_staff(path)
+
+
+def test_employment_labels_are_the_plans_categories() -> None:
+    assert [e.zh for e in Employment] == ["在编队员", "协管员", "兼职干部"]
+    # the short forms of older rosters still read
+    assert EMPLOYMENT_WORDS["兼任"] is Employment.CADRE and EMPLOYMENT_WORDS["协管"] is (
+        Employment.AUXILIARY
+    )
+
+
+def test_staffing_finding_reads_in_chinese() -> None:
+    grid = "450302001001001"
+    people = [replace(person(2, Role.MEMBER, Employment.AUXILIARY, grid), row=5)]
+    with use_lang("zh"):
+        findings = roster_findings(people, {grid: Level.GRID}, source="staff.csv")
+        assert str(findings[0]) == "staff.csv 第 5 行：五级网格 450302001001001 有人员但没有网格长"
+    assert findings[1].message == "五级网格 450302001001001：网格员（协管员）：现有 1 人，标准 2 人"

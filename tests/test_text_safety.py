@@ -126,11 +126,12 @@ def test_unstorable_text_is_refused_before_anything_is_written(client: Any) -> N
             message = ET.fromstring(r.content).findtext("error/description")
         else:
             message = r.json()[0]["description"]
-        assert message is not None and message.startswith("description: character 3 is U+0000")
+        # the service answers in Chinese by default
+        assert message is not None and message.startswith("description：第 3 个字符是 U+0000")
     reporter = {"X-API-Key": keys[Role.REPORTER]}
     body = {"lon": 110.2965, "lat": 25.2775, "category": "0505", "address": "中山路\u0000"}
     r = http.post("/v1/cases", json=body, headers=reporter)
-    assert r.status_code == 400 and "address: character 4 is U+0000" in r.text
+    assert r.status_code == 400 and "address：第 4 个字符是 U+0000" in r.text
     # a lone surrogate cannot even be read as JSON text
     raw = '{"lon": 110.2965, "lat": 25.2775, "category": "0505", "description": "\\ud800"}'
     r = http.post("/v1/cases", content=raw, headers=reporter | {"Content-Type": "application/json"})
@@ -145,7 +146,7 @@ def test_unstorable_text_is_refused_before_anything_is_written(client: Any) -> N
     r = http.post(
         f"/v1/cases/{case_id}/actions", json={"action": "register", "note": "\x00"}, headers=office
     )
-    assert r.status_code == 400 and "action.note: character 1 is U+0000" in r.text
+    assert r.status_code == 400 and "action.note：第 1 个字符是 U+0000" in r.text
     assert cases_and_events(store) == after_report
     assert http.get(f"/v1/cases/{case_id}").json()["state"] == "reported"
 

@@ -6,6 +6,7 @@ from geometries import grid_set
 from shapely.geometry import box
 
 from gridgeo.codes import CodeScheme
+from gridgeo.i18n import use_lang
 from gridgeo.model import GridSet
 from gridgeo.validation import validate
 
@@ -79,3 +80,25 @@ def test_sequence_width_setting_changes_what_is_malformed() -> None:
     assert code_rules(narrow) == []
     wide = GridSet.from_records(["45030200100101"], [WEST])
     assert [r for r, _ in code_rules(wide)] == ["unknown_level"]
+
+
+def test_findings_read_in_chinese_naming_the_feature() -> None:
+    gs = GridSet.from_records(
+        ["450302001001", "450302001001"],
+        [WEST, EAST],
+        levels=[3, 4],
+        refs=["a.geojson#0", "a.geojson#1"],
+        names=["文明社区", ""],
+    )
+    with use_lang("zh"):
+        report = validate(gs)
+        text = report.to_text()
+    messages = {f.rule: f.message for f in report.errors}
+    assert messages["level_mismatch"] == (
+        "450302001001 文明社区 [a.geojson#0]：编码是社区编码，但级别字段为 3（街道）"
+    )
+    assert messages["duplicate_code"] == (
+        "编码 450302001001 被 2 个要素重复使用（a.geojson#0、a.geojson#1）"
+    )
+    assert text.startswith("已校验 2 个要素：错误 ")
+    assert "\n错误    duplicate_code 级别 3（街道）：编码 450302001001 被 2 个要素" in text

@@ -44,6 +44,7 @@ import shapely
 from gridgeo.coords import to_cgcs2000
 from gridgeo.errors import GridgeoError
 from gridgeo.geometry import make_valid_polygonal
+from gridgeo.i18n import tr
 from gridgeo.index import kernels
 from gridgeo.levels import Level
 from gridgeo.lookup import Locator, owner_rank
@@ -137,7 +138,7 @@ class GridIndex:
         positions, valid = positions[order], valid[order]
         is_leaf = ~grids.has_children()[positions]
         if not is_leaf.any():
-            raise GridgeoError("no usable leaf grid to index")
+            raise GridgeoError(tr("no usable leaf grid to index"))
         self.grids = grids
         # Owners: every usable grid. Mostly the leaves answer, but where a grid's children
         # leave part of it uncovered (gaps, slivers, edges that almost coincide) the grid

@@ -20,10 +20,12 @@ from collections.abc import Iterator
 
 from gridgeo.codes import find_duplicates
 from gridgeo.errors import CodeError
+from gridgeo.i18n import tr
 from gridgeo.levels import Level
 from gridgeo.model import UNKNOWN_LEVEL
 from gridgeo.validation.context import Context
 from gridgeo.validation.report import Finding
+from gridgeo.wording import level_name, listing
 
 
 def check_codes(ctx: Context) -> Iterator[Finding]:
@@ -34,7 +36,11 @@ def check_codes(ctx: Context) -> Iterator[Finding]:
         level = ctx.level_of(i)
         if code is None:
             yield Finding(
-                "missing_code", "error", level, (grids.refs[i],), f"{grids.label(i)} has no code"
+                "missing_code",
+                "error",
+                level,
+                (grids.refs[i],),
+                tr("{grid} has no code", grid=grids.label(i)),
             )
             continue
         if level is None:
@@ -43,8 +49,10 @@ def check_codes(ctx: Context) -> Iterator[Finding]:
                 "error",
                 None,
                 (code,),
-                f"{grids.label(i)}: level unknown (no readable level column and the "
-                "code gives none)",
+                tr(
+                    "{grid}: level unknown (no readable level column and the code gives none)",
+                    grid=grids.label(i),
+                ),
             )
             continue
         finding = _format_finding(ctx, i, code, level)
@@ -53,13 +61,18 @@ def check_codes(ctx: Context) -> Iterator[Finding]:
             continue
         yield from _parent_findings(ctx, i, code, level, present)
     for code, positions in find_duplicates([c for c in grids.codes if c is not None]).items():
-        refs = ", ".join(grids.refs[p] for p in _positions_of(grids.codes, code))
+        refs = listing(grids.refs[p] for p in _positions_of(grids.codes, code))
         yield Finding(
             "duplicate_code",
             "error",
             _level_or_none(ctx, code),
             (code,),
-            f"code {code} is used by {len(positions)} features ({refs})",
+            tr(
+                "code {code} is used by {n} features ({refs})",
+                code=code,
+                n=len(positions),
+                refs=refs,
+            ),
         )
 
 
@@ -68,21 +81,31 @@ def _format_finding(ctx: Context, i: int, code: str, level: Level) -> Finding | 
     try:
         inferred = scheme.infer_level(code)
     except CodeError as exc:
-        return Finding("malformed_code", "error", level, (code,), f"{ctx.grids.label(i)}: {exc}")
+        return _malformed(ctx, i, code, level, exc)
     if inferred is not level:
         return Finding(
             "level_mismatch",
             "error",
             level,
             (code,),
-            f"{ctx.grids.label(i)}: the code is a {inferred.label} code but the "
-            f"level column says {int(level)} {level.label}",
+            tr(
+                "{grid}: the code is a {inferred} code but the level column says {level} {name}",
+                grid=ctx.grids.label(i),
+                inferred=level_name(inferred),
+                level=int(level),
+                name=level_name(level),
+            ),
         )
     try:
         scheme.check(code, level)
     except CodeError as exc:
-        return Finding("malformed_code", "error", level, (code,), f"{ctx.grids.label(i)}: {exc}")
+        return _malformed(ctx, i, code, level, exc)
     return None
+
+
+def _malformed(ctx: Context, i: int, code: str, level: Level, exc: CodeError) -> Finding:
+    message = tr("{grid}: {problem}", grid=ctx.grids.label(i), problem=exc)
+    return Finding("malformed_code", "error", level, (code,), message)
 
 
 def _parent_findings(
@@ -97,7 +120,12 @@ def _parent_findings(
             "error",
             level,
             (code, str(parent)),
-            f"{grids.label(i)}: parent_code {parent} but the code extends {derived}",
+            tr(
+                "{grid}: parent_code {parent} but the code extends {derived}",
+                grid=grids.label(i),
+                parent=parent,
+                derived=derived,
+            ),
         )
     if (
         level.parent is not None
@@ -109,7 +137,12 @@ def _parent_findings(
             "error",
             level,
             (code, str(parent)),
-            f"{grids.label(i)}: parent {parent} ({level.parent.label}) is not in the data",
+            tr(
+                "{grid}: parent {parent} ({level}) is not in the data",
+                grid=grids.label(i),
+                parent=parent,
+                level=level_name(level.parent),
+            ),
         )
 
 

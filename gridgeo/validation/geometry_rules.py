@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gridgeo.crs import local_metres
 from gridgeo.geometry import POLYGONAL, location
+from gridgeo.i18n import tr
 from gridgeo.validation.context import Context
 from gridgeo.validation.pieces import polygon_parts
 from gridgeo.validation.report import Finding
@@ -44,17 +45,28 @@ def check_geometries(ctx: Context) -> Iterator[Finding]:
 def _check_one(ctx: Context, i: int, geom: BaseGeometry | None) -> Iterator[Finding]:
     label, level, codes = ctx.grids.label(i), ctx.level_of(i), (ctx.code(i),)
     if geom is None or geom.is_empty:
-        yield Finding("empty_geometry", "error", level, codes, f"{label} has no geometry")
+        yield Finding(
+            "empty_geometry", "error", level, codes, tr("{grid} has no geometry", grid=label)
+        )
         return
     geom_type = geom.geom_type
     if geom_type not in POLYGONAL:
-        usable = "" if not shapely.is_empty(ctx.clean[i]) else "; it is not used further"
         yield Finding(
             "non_polygonal",
             "error",
             level,
             codes,
-            f"{label} is a {geom_type}, not a Polygon or MultiPolygon{usable}",
+            tr(
+                "{grid} is a {type}, not a Polygon or MultiPolygon",
+                grid=label,
+                type=geom_type,
+            )
+            if not shapely.is_empty(ctx.clean[i])
+            else tr(
+                "{grid} is a {type}, not a Polygon or MultiPolygon; it is not used further",
+                grid=label,
+                type=geom_type,
+            ),
         )
     if not shapely.is_valid(geom):
         reason = shapely.is_valid_reason(geom)
@@ -64,7 +76,7 @@ def _check_one(ctx: Context, i: int, geom: BaseGeometry | None) -> Iterator[Find
             "error",
             level,
             codes,
-            f"{label} is invalid: {reason} (GEOS)",
+            tr("{grid} is invalid: {reason} (GEOS)", grid=label, reason=reason),
             location=where,
         )
 
@@ -85,11 +97,20 @@ def _check_parts(ctx: Context) -> Iterator[Finding]:
         label = ctx.grids.label(i)
         if tiny[k]:
             rule = "tiny_part"
-            what = f"{label} has a part of {area[k]:.1f} m², below the "
-            what += f"{settings.tiny_part_m2:g} m² threshold"
+            what = tr(
+                "{grid} has a part of {area:.1f} m², below the {threshold:g} m² threshold",
+                grid=label,
+                area=area[k],
+                threshold=settings.tiny_part_m2,
+            )
         else:
             rule = "sliver"
-            what = f"{label} has a sliver part of {area[k]:.1f} m², mean width {width[k]:.2f} m"
+            what = tr(
+                "{grid} has a sliver part of {area:.1f} m², mean width {width:.2f} m",
+                grid=label,
+                area=area[k],
+                width=width[k],
+            )
         yield Finding(
             rule,
             "warning",

@@ -37,10 +37,12 @@ from shapely.geometry.base import BaseGeometry
 
 from gridgeo.crs import metres_per_degree
 from gridgeo.geometry import holes
+from gridgeo.i18n import tr
 from gridgeo.levels import Level
 from gridgeo.validation.context import Context
 from gridgeo.validation.pieces import Pieces, overlay, union_all
 from gridgeo.validation.report import Finding
+from gridgeo.wording import listing
 
 Positions = npt.NDArray[np.intp]
 Objects = npt.NDArray[np.object_]
@@ -129,8 +131,11 @@ def _outside_parent(
     for k, at in found.by_owner():
         i, p = int(families.kids[k]), int(families.kid_parents[k])
         area = float(found.area_m2[at].sum())
-        what = (
-            f"{ctx.grids.label(i)} extends {area:,.1f} m² outside its parent {ctx.grids.label(p)}"
+        what = tr(
+            "{grid} extends {area:,.1f} m² outside its parent {parent}",
+            grid=ctx.grids.label(i),
+            area=area,
+            parent=ctx.grids.label(p),
         )
         yield _pair_finding(ctx, "outside_parent", level, pair=(i, p), what=what, found=(found, at))
 
@@ -151,7 +156,12 @@ def _overlaps(ctx: Context, level: Level, families: Families) -> Iterator[Findin
     for k, at in found.by_owner():
         i, j = int(first[k]), int(second[k])
         area = float(found.area_m2[at].sum())
-        what = f"{ctx.grids.label(i)} and {ctx.grids.label(j)} overlap by {area:,.1f} m²"
+        what = tr(
+            "{first} and {second} overlap by {area:,.1f} m²",
+            first=ctx.grids.label(i),
+            second=ctx.grids.label(j),
+            area=area,
+        )
         yield _pair_finding(ctx, "overlap", level, pair=(i, j), what=what, found=(found, at))
 
 
@@ -193,7 +203,11 @@ def _gaps(ctx: Context, level: Level, families: Families, outside: Objects) -> I
     found = ctx.real(uncovered)
     for k, at in found.by_owner():
         p, children = int(parents[k]), members[k].tolist()
-        where = f"inside {ctx.grids.label(p)}, not covered by any of its {len(children)} children"
+        where = tr(
+            "inside {parent}, not covered by any of its {n} children",
+            parent=ctx.grids.label(p),
+            n=len(children),
+        )
         yield from _gap_findings(
             ctx, level, found=found, at=at, candidates=children, where=where, parent=p
         )
@@ -201,7 +215,7 @@ def _gaps(ctx: Context, level: Level, families: Families, outside: Objects) -> I
         orphans = families.members[-1].tolist()
         enclosed = np.array([shapely.union_all(holes(families.unions[-1]))], dtype=object)
         found = ctx.real(enclosed)
-        where = "enclosed by features of this level"
+        where = tr("enclosed by features of this level")
         yield from _gap_findings(
             ctx, level, found=found, at=np.arange(len(found)), candidates=orphans, where=where
         )
@@ -229,8 +243,13 @@ def _gap_findings(
             "error",
             level,
             tuple(codes),
-            f"gap of {area:,.1f} m² {where}{_sliver_note(ctx, found, np.array([k]))}; "
-            f"next to {', '.join(codes) if codes else 'no feature'}",
+            tr(
+                "gap of {area:,.1f} m² {where}{sliver}; next to {codes}",
+                area=area,
+                where=where,
+                sliver=_sliver_note(ctx, found, np.array([k])),
+                codes=listing(codes) if codes else tr("no feature"),
+            ),
             area_m2=area,
             geometry=piece,
         )
@@ -246,4 +265,6 @@ def _sliver_note(ctx: Context, found: Pieces, at: Positions) -> str:
     # mean width of the whole finding: 2·A/P summed over its pieces
     perimeter = float((2 * found.area_m2[at] / found.mean_width_m[at]).sum())
     width = 2 * area / perimeter if perimeter else 0.0
-    return f" (a sliver, mean width {width:.2f} m)" if width < ctx.settings.sliver_width_m else ""
+    if width >= ctx.settings.sliver_width_m:
+        return ""
+    return tr(" (a sliver, mean width {width:.2f} m)", width=width)

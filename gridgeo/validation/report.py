@@ -23,7 +23,10 @@ from typing import Any, Literal
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from gridgeo.findings import severity_word
+from gridgeo.i18n import tr
 from gridgeo.levels import Level
+from gridgeo.wording import level_name
 
 Severity = Literal["error", "warning"]
 
@@ -120,13 +123,39 @@ class Report:
         return {"type": "FeatureCollection", "features": features}
 
     def to_text(self) -> str:
+        """A summary line, then one line per finding, in the current language."""
         lines = [
-            f"{self.features} features checked; {len(self.errors)} errors, "
-            f"{len(self.warnings)} warnings (areas in m² in EPSG:{self.metric_epsg})"
+            tr(
+                "{features} features checked; {errors} errors, {warnings} warnings "
+                "(areas in m² in EPSG:{epsg})",
+                features=self.features,
+                errors=len(self.errors),
+                warnings=len(self.warnings),
+                epsg=self.metric_epsg,
+            )
         ]
         for f in [*self.errors, *self.warnings]:
-            where = f" level {int(f.level)} {f.level.label}" if f.level is not None else ""
-            lines.append(f"{f.severity.upper():7} {f.rule}{where}: {f.message}")
+            severity = severity_word(f.severity, 7)
+            if f.level is None:
+                lines.append(
+                    tr(
+                        "{severity} {rule}: {message}",
+                        severity=severity,
+                        rule=f.rule,
+                        message=f.message,
+                    )
+                )
+                continue
+            lines.append(
+                tr(
+                    "{severity} {rule} level {level} {name}: {message}",
+                    severity=severity,
+                    rule=f.rule,
+                    level=int(f.level),
+                    name=level_name(f.level),
+                    message=f.message,
+                )
+            )
         if self.ok:
-            lines.append("OK: no errors")
+            lines.append(tr("OK: no errors"))
         return "\n".join(lines)
