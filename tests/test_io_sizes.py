@@ -14,7 +14,7 @@ import pytest
 import shapely
 
 import gridgeo.io.sizes
-import gridgeo.io.wording
+import gridgeo.wording
 from gridgeo.errors import InputFileError, TooLargeError
 from gridgeo.i18n import use_lang
 from gridgeo.io.sizes import FileSize, check_sizes
@@ -67,7 +67,7 @@ def test_limits_read_in_chinese_naming_file_limit_and_feature(tmp_path: Path) ->
         check_sizes([tmp_path / "g.shp"], max_features=39, max_vertices=10**6)
 
 
-@pytest.mark.parametrize("module", [gridgeo.io.sizes, gridgeo.io.wording])
+@pytest.mark.parametrize("module", [gridgeo.io.sizes, gridgeo.wording])
 def test_docstring_examples(module: object) -> None:
     result = doctest.testmod(module)  # type: ignore[arg-type]
     assert result.attempted and not result.failed

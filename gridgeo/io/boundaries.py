@@ -34,9 +34,9 @@ from gridgeo.codes import CodeScheme
 from gridgeo.crs import CHINA_LAT, CHINA_LON, STORAGE_EPSG, accepted_epsg, parse_crs
 from gridgeo.errors import CRSError, FeatureError, InputFileError
 from gridgeo.i18n import tr
-from gridgeo.io.wording import listing
 from gridgeo.levels import LEVEL_WORDS, Level, parse_level
 from gridgeo.model import GridSet
+from gridgeo.wording import listing
 
 CODE_NAMES = (
     "code",

@@ -18,7 +18,6 @@ from gridgeo.io.boundaries import ColumnMap, read_boundaries
 from gridgeo.io.partners import read_partners
 from gridgeo.io.routing import read_routing
 from gridgeo.io.staff import read_staff, read_workstations
-from gridgeo.io.wording import listing
 from gridgeo.levels import Level
 from gridgeo.lookup import Locator, LookupResult
 from gridgeo.model import GridSet
@@ -28,6 +27,7 @@ from gridgeo.routing import RoutingTable, validate_routing
 from gridgeo.settings import Settings
 from gridgeo.staffing import StaffingReport, StaffMember, roster_findings, staffing_report
 from gridgeo.validation import Report, validate
+from gridgeo.wording import listing
 from gridgeo.workstation import Workstation
 
 _T = TypeVar("_T")

@@ -33,8 +33,8 @@ from shapely.geometry.base import BaseGeometry
 from gridgeo.crs import CHINA_LAT, CHINA_LON
 from gridgeo.errors import InputFileError
 from gridgeo.i18n import tr
-from gridgeo.io.wording import listing
 from gridgeo.partners import PartnerType, PartnerUnit, Zone, ZoneKind, parse_partner_type
+from gridgeo.wording import listing
 
 MAX_LISTED = 30
 _POLYGONS = ("Polygon", "MultiPolygon")

@@ -10,8 +10,8 @@ from typing import Any
 from gridgeo.errors import InputFileError
 from gridgeo.i18n import tr
 from gridgeo.io.partners import missing_columns, not_a_feature_collection
-from gridgeo.io.wording import listing
 from gridgeo.staffing import EMPLOYMENT_WORDS, ROLE_WORDS, StaffMember
+from gridgeo.wording import listing
 from gridgeo.workstation import Workstation
 
 STAFF_COLUMNS = ("person_id", "name", "role", "employment", "grid_code")

@@ -62,7 +62,7 @@ import shapely
 from gridgeo.coords import bad_lonlat_mask
 from gridgeo.errors import InputFileError
 from gridgeo.i18n import tr
-from gridgeo.io.wording import listing
+from gridgeo.wording import listing
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
