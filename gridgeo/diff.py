@@ -223,7 +223,9 @@ class GridChange:
             return words["moved"].format(
                 gained=_m2(self.gained_m2),
                 lost=_m2(self.lost_m2),
-                net=f"{self.area_change_m2:+,.1f} m²",
+                # from the parts as shown, so that the line adds up (gained - lost
+                # is the area change exactly; rounded apart, they could miss by 0.1)
+                net=f"{round(self.gained_m2, 1) - round(self.lost_m2, 1):+,.1f} m²",
             )
         if self.kind == "renamed":
             return f"{self.old_name or words['no_name']} -> {self.name or words['no_name']}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from geometries import bowtie, nested_dataset
 from pyproj import Geod
 from shapely.geometry import box
 
-from gridgeo.diff import KINDS, GridDiff, diff_grids
+from gridgeo.diff import KINDS, GridChange, GridDiff, diff_grids
 from gridgeo.levels import Level
 from gridgeo.model import GridSet
 from gridgeo.sample.cut import cut_hierarchy
@@ -310,3 +311,21 @@ def test_rounded_coordinates_and_extra_vertices_are_no_change() -> None:
     moved[leaf] = shapely.affinity.translate(moved[leaf], xoff=2 / 101_000)
     changes = diff_grids(city, redrawn.with_geometries(moved)).reshaped
     assert [c.code for c in changes] == [city.codes[leaf]]
+
+
+@pytest.mark.parametrize(("gained", "lost"), [(1000.04, 14581.06), (0.05, 0.14), (2.25, 0.35)])
+def test_a_reshaped_line_adds_up_as_shown(gained: float, lost: float) -> None:
+    # gained - lost is the area change; rounded apart, the three could disagree by 0.1
+    # (a planner read "+1,000.0 gained, -14,581.1 lost (net -13,581.0)")
+    change = GridChange(
+        "reshaped", "450302001001001", "一号网格", Level.GRID,
+        area_change_m2=gained - lost, gained_m2=gained, lost_m2=lost,
+    )  # fmt: skip
+    for lang in ("en", "zh"):
+        numbers = [
+            float(n.replace(",", ""))
+            for n in re.findall(r"[-+]?[\d,]+\.\d", change.to_text(lang).split(":", 1)[-1])
+        ]
+        shown_gained, shown_lost, net = (abs(numbers[0]), abs(numbers[1]), numbers[2])
+        assert round(shown_gained - shown_lost, 1) == net, change.to_text(lang)
+        assert abs(net - (gained - lost)) <= 0.1
