@@ -170,6 +170,11 @@ def test_choropleth_page_draws_the_known_values(
         assert label in legend
     title = page.inner_text("#gg-title")
     assert "考核图：按期结案率" in title and "2026-11-01 至 2026-11-30" in title
+    # a metric scale bar only, a CJK font
+    scales = page.locator(".leaflet-control-scale-line").all_inner_texts()
+    assert len(scales) == 1 and scales[0].endswith("m"), scales
+    font = page.evaluate("() => getComputedStyle(document.querySelector('#gg-legend')).fontFamily")
+    assert font.startswith('"PingFang SC"'), font
 
     # the tooltip of 文明社区第2网格: every indicator
     page.mouse.move(*container_point(page, *_inside(data, B, [])))

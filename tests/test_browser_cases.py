@@ -256,7 +256,7 @@ def test_cases_are_drawn_by_state_with_the_overdue_ringed(open_map: Opener, loop
     assert halos == [[str(loop.ids["overdue"]), OVERDUE_COLOR]]  # and a pulsing ring apart
     assert markers[loop.ids["dispatched"]]["stroke"] == "#fff"
     assert page.inner_text("#gg-case-overdue") == "1"
-    assert _count(page) == f"({len(states)})"
+    assert _count(page) == f"（{len(states)}）"
 
     # the legend: the seven states in Chinese, each with its colour and count
     legend = page.inner_text("#gg-case-states")
@@ -268,7 +268,7 @@ def test_cases_are_drawn_by_state_with_the_overdue_ringed(open_map: Opener, loop
     )
     assert len(swatches) == 7
     dispatched = sum(1 for s in states.values() if s == "dispatched")
-    assert f"派遣 ({dispatched})" in legend
+    assert f"派遣（{dispatched}）" in legend
 
     assert any("/v1/cases?limit=" in u for u in guard.allowed)
     assert not any("bbox=" in u for u in guard.allowed if "/v1/cases" in u)  # loaded whole
@@ -295,7 +295,7 @@ def test_a_click_shows_the_case_its_tasks_and_timeline(
     grid_name = loop.data.grids.names[list(loop.data.grids.codes).index(case.grid_code)]
     assert str(grid_name) in text
     assert "一般" in text  # urgency
-    assert "逾期" in text
+    assert "超期" in text and "逾期" not in text
     # the timeline, oldest first, in Beijing time: action, unit, actor, note
     assert [e.action.label_zh for e in detail.events] == ["上报", "立案", "派遣"]
     lines = page.locator(".gg-timeline li").all_inner_texts()
@@ -304,7 +304,7 @@ def test_a_click_shows_the_case_its_tasks_and_timeline(
         assert line.startswith(_beijing(event.at)), line
         assert event.action.label_zh in line and event.actor in line
     assert "秀峰区交警大队" in lines[2] and NOTE in lines[2]
-    assert f"时限 {_beijing(detail.tasks[0].deadline)}" in lines[2]
+    assert f"处置时限 {_beijing(detail.tasks[0].deadline)}" in lines[2]
     # the task: its unit, state and deadline, in red as it is overdue
     task = page.locator(".gg-tasks tr")
     assert task.count() == 1
@@ -353,11 +353,11 @@ def test_filters_narrow_the_count(open_map: Opener, loop: Loop) -> None:
 
     page.uncheck("#gg-case-states input[data-state='closed']")
     page.uncheck("#gg-case-states input[data-state='rejected']")
-    assert _count(page) == f"({total - 2}/{total})"
+    assert _count(page) == f"（{total - 2}/{total}）"
     assert page.evaluate(drawn) == total - 2
     page.check("#gg-case-states input[data-state='closed']")
     page.check("#gg-case-states input[data-state='rejected']")
-    assert _count(page) == f"({total})"
+    assert _count(page) == f"（{total}）"
 
     # units: those seen in the cases' suggestions and tasks, by name
     options = page.locator("#gg-case-unit option").all_inner_texts()
@@ -365,7 +365,7 @@ def test_filters_narrow_the_count(open_map: Opener, loop: Loop) -> None:
     page.select_option("#gg-case-unit", TRAFFIC)
     traffic = [i for i in loop.ids.values() if TRAFFIC in _units_of(loop, i)]
     assert 0 < len(traffic) < total
-    assert _count(page) == f"({len(traffic)}/{total})"
+    assert _count(page) == f"（{len(traffic)}/{total}）"
     assert set(_markers(page)) == set(traffic)
     page.select_option("#gg-case-unit", "")
 
@@ -373,7 +373,7 @@ def test_filters_narrow_the_count(open_map: Opener, loop: Loop) -> None:
     assert categories[0] == "全部类别" and "0101 私搭乱建" in categories
     page.select_option("#gg-case-category", "0101")
     structures = [n for n, (category, _, _) in PLAN.items() if category == "0101"]
-    assert _count(page) == f"({len(structures)}/{total})"
+    assert _count(page) == f"（{len(structures)}/{total}）"
     # a state and a category together; the overdue count follows what is shown
     page.select_option("#gg-case-category", "0505")
     assert page.inner_text("#gg-case-overdue") == "1"
@@ -381,7 +381,7 @@ def test_filters_narrow_the_count(open_map: Opener, loop: Loop) -> None:
     assert page.inner_text("#gg-case-overdue") == "0"
     shown = [n for n, (category, _, _) in PLAN.items() if category == "0505"]
     shown = [n for n in shown if loop.state(n) != "dispatched"]
-    assert _count(page) == f"({len(shown)}/{total})"
+    assert _count(page) == f"（{len(shown)}/{total}）"
     _offline(guard)
 
 

@@ -102,6 +102,12 @@ def test_a_planner_edits_publishes_and_the_lookup_follows(
         page.wait_for_function("() => window.gridgeoEditor.ready", timeout=30_000)
         assert editor(page)["version"] == 1
         grids_before = int(editor(page)["counts"]["5"])  # type: ignore[index]
+        # metres only, a CJK font, simplified glyphs
+        scales = page.locator(".leaflet-control-scale-line").all_inner_texts()
+        assert len(scales) == 1 and scales[0].endswith("m"), scales
+        font = page.evaluate("() => getComputedStyle(document.querySelector('button')).fontFamily")
+        assert font.startswith('"PingFang SC"'), font
+        assert page.evaluate("() => document.documentElement.lang") == "zh-CN"
 
         # split: select the grid, draw a line across it, click its last point to finish
         target = sample.geometries[sample.position_of[SPLIT]]
@@ -113,12 +119,16 @@ def test_a_planner_edits_publishes_and_the_lookup_follows(
         page.wait_for_timeout(300)
         page.mouse.click(*container_point(page, inside.x, inside.y))
         assert editor(page)["selected"] == [SPLIT]
+        assert page.inner_text("#ge-selected") == f"已选 1 个网格：{SPLIT}"
         shot(page, "select")
         page.click("#ge-split")
         _, y0, _, y1 = target.bounds
         start = container_point(page, inside.x, y0 - 0.0008)
         end = container_point(page, inside.x, y1 + 0.0008)
         page.mouse.click(*start)
+        # Geoman's drawing hints in the page's words
+        tips = page.locator(".leaflet-tooltip").all_inner_texts()
+        assert "点击继续画线" in tips, tips
         page.mouse.click(*end)
         page.mouse.click(*end)
         first = wait_saved(page, 1)

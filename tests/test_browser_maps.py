@@ -11,6 +11,7 @@ from the data with shapely, independently of the map code.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,6 +92,20 @@ def _offline(guard) -> None:  # type: ignore[no-untyped-def]
     assert any(u.endswith("/lib/leaflet/leaflet.css") for u in guard.allowed)
 
 
+def _reads_as_chinese(page) -> None:  # type: ignore[no-untyped-def]
+    """One scale bar, in metres; a CJK font in the title, legend and popups; zh-CN."""
+    scales = page.locator(".leaflet-control-scale-line").all_inner_texts()
+    assert len(scales) == 1 and re.fullmatch(r"\d+ k?m", scales[0]), scales
+    for selector in ("body", ".leaflet-container", "#gg-title", "#gg-legend"):
+        font = page.evaluate(
+            "(s) => getComputedStyle(document.querySelector(s)).fontFamily", selector
+        )
+        assert font.startswith('"PingFang SC"') and "WenQuanYi Micro Hei" in font, (selector, font)
+    assert page.evaluate("() => document.documentElement.lang") == "zh-CN"
+    title = page.inner_text("#gg-title") + page.inner_text("#gg-legend")
+    assert not re.search(r"[\u4e00-\u9fff][,;:?!()]|[,;:?!(][\u4e00-\u9fff]", title), title
+
+
 def _popup_text(page) -> str:  # type: ignore[no-untyped-def]
     page.wait_for_selector(".leaflet-popup-content", timeout=5000)
     return str(page.inner_text(".leaflet-popup-content"))
@@ -104,6 +119,7 @@ def test_coverage_map_offline_drawn_and_clickable(
     shot = tmp_path / "shot.png"
     image = screenshot(page, shot)
     _offline(guard)
+    _reads_as_chinese(page)
     _save(f"coverage_level{int(level)}.png", shot)
 
     grids = data.grids
@@ -129,6 +145,8 @@ def test_pilot_map(browser: Browser, site: str, data: Dataset, tmp_path: Path) -
     shot = tmp_path / "pilot.png"
     image = screenshot(page, shot)
     _offline(guard)
+    _reads_as_chinese(page)
+    assert "6 个五级网格 · 2 个城市管理工作站" in page.inner_text("#gg-title")
     _save("pilot.png", shot)
 
     grids = data.grids
@@ -169,6 +187,7 @@ def test_validation_map(browser: Browser, site: str, tmp_path: Path) -> None:
     shot = tmp_path / "validation.png"
     image = screenshot(page, shot)
     _offline(guard)
+    _reads_as_chinese(page)
     _save("validation.png", shot)
 
     report = gridgeo.load(REAL).validate()
@@ -193,6 +212,7 @@ def test_case_map(browser: Browser, site: str, data: Dataset, tmp_path: Path) ->
     shot = tmp_path / "cases.png"
     image = screenshot(page, shot)
     _offline(guard)
+    _reads_as_chinese(page)
     _save("cases.png", shot)
 
     # expected count of the known grid, by shapely on the raw CSV
@@ -235,6 +255,8 @@ def test_responsibility_map(browser: Browser, site: str, data: Dataset, tmp_path
     shot = tmp_path / "responsibility.png"
     image = screenshot(page, shot)
     _offline(guard)
+    _reads_as_chinese(page)
+    assert "人员配齐（" in page.inner_text("#gg-legend")
     _save("responsibility.png", shot)
     # the sample pilot's grids meet their staffing rule: green fills, no red or orange
     fill = 0.6  # responsibility_map._fill
@@ -242,4 +264,21 @@ def test_responsibility_map(browser: Browser, site: str, data: Dataset, tmp_path
     assert pixels_near(image, style.blend_on_white(style.STAFF_NONE, fill), 2) < 30
     click_at(page, *KNOWN, zoom=16)
     text = _popup_text(page)
-    assert KNOWN_CHAIN[Level.GRID] in text and "配员达标" in text and "网格长" in text
+    assert KNOWN_CHAIN[Level.GRID] in text and "人员配齐" in text and "网格长 1 名" in text
+
+
+def test_index_lists_the_maps_by_their_chinese_titles(browser: Browser, site: str) -> None:
+    page, guard = guarded_page(browser)
+    page.goto(f"{site}/index.html")
+    links = page.locator("li a").all_inner_texts()
+    assert "覆盖图：五级网格" in links and "边界校验问题图" in links
+    assert all(re.search(r"[\u4e00-\u9fff]", x) for x in links), links
+    files = page.locator("li small").all_inner_texts()
+    assert "coverage_level5_grid.html" in files and len(files) == len(links)
+    font = page.evaluate("() => getComputedStyle(document.body).fontFamily")
+    assert font.startswith('"PingFang SC"'), font
+    page.click("text=试点概览")
+    wait_for_map(page)
+    assert page.url.endswith("/pilot.html")
+    assert page.title().startswith("试点概览：秀峰街道")
+    assert guard.blocked == [] and guard.errors == []

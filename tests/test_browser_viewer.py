@@ -10,6 +10,7 @@ search by code and by name; level toggles; the cases layer; English text.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -145,6 +146,23 @@ def test_viewer_loads_offline_draws_levels_and_answers_a_click(
     for member in responsible:
         assert member.name in text
     assert "0773-" not in text  # the viewer shows names and posts, not phone numbers
+    # the plan's words for how people are employed
+    assert "协管员" in text and "兼任" not in text
+    _reads_as_chinese(page)
+
+
+def _reads_as_chinese(page: Page) -> None:
+    """A metric scale bar only, a CJK font, full-width brackets around the level counts."""
+    scales = page.locator(".leaflet-control-scale-line").all_inner_texts()
+    assert len(scales) == 1 and re.fullmatch(r"\d+ k?m", scales[0]), scales
+    for selector in ("body", ".leaflet-container", "#gg-search"):
+        font = page.evaluate(
+            "(s) => getComputedStyle(document.querySelector(s)).fontFamily", selector
+        )
+        assert font.startswith('"PingFang SC"') and "WenQuanYi Micro Hei" in font, (selector, font)
+    assert page.evaluate("() => document.documentElement.lang") == "zh-CN"
+    counts = page.locator("#gg-layers .gg-count").all_inner_texts()
+    assert counts and all(re.fullmatch(r"（\d+）", c) for c in counts), counts
 
 
 def test_search_toggle_and_cases(browser: Browser, server: str, data: Dataset) -> None:
@@ -183,7 +201,7 @@ def test_search_toggle_and_cases(browser: Browser, server: str, data: Dataset) -
     page.check("#gg-cases")
     page.wait_for_function("() => document.getElementById('gg-case-count').textContent !== ''")
     expected = len(pd.read_csv(REPO / "data" / "cases" / "sample_cases.csv"))
-    assert page.inner_text("#gg-case-count") == f"({expected})"
+    assert page.inner_text("#gg-case-count") == f"（{expected}）"
     assert page.locator("canvas").count() >= 1
     # back to the whole of 秀峰区's streets (the search zoomed in on one grid)
     page.evaluate(
@@ -204,6 +222,8 @@ def test_viewer_in_english_district_without_grids_and_outside(
         page, guard = _open(browser, url)
         assert page.get_attribute("#gg-search", "placeholder") == "search by code or name"
         assert "street" in page.inner_text("#gg-layers")
+        assert re.search(r"street \(\d+\)", page.inner_text("#gg-layers"))
+        assert page.evaluate("() => document.documentElement.lang") == "en"
         # west of every fifth-level grid but inside Guilin: the chain stops at the district
         page.evaluate("() => { window.gridgeoMap.setView([25.25, 110.1], 14, {animate: false}); }")
         page.wait_for_timeout(300)
@@ -236,7 +256,7 @@ def test_a_large_level_is_drawn_per_view(browser: Browser, data: Dataset, tmp_pa
         page.wait_for_function("() => window.gridgeoViewport[5] !== undefined")
         assert page.evaluate("() => window.gridgeoViewport[5]") == "zoom_in"
         assert "放大后显示" in page.inner_text("#gg-layers")
-        assert f"({leaves})" in page.inner_text("label:has(input[data-level='5'])")
+        assert f"（{leaves}）" in page.inner_text("label:has(input[data-level='5'])")
         fill = style.blend_on_white(LEVEL_STYLES[Level.GRID][0], GRID_FILL_OPACITY)
         assert pixels_near(screenshot(page, tmp_path / "city.png"), fill, 3) < 500
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import folium
 import pytest
-from maps_helpers import features, geojson_layers, legend_rows
+from maps_helpers import assert_reads_as_chinese, features, geojson_layers, legend_rows
 
 import gridgeo
 from gridgeo.assessment import (
@@ -251,7 +251,7 @@ def test_assessment_map_colours_legend_and_tooltips(data: Dataset) -> None:
     assert tooltip.aliases[:4] == ["编码", "名称", "立案数", "应结案数"]
     assert "按期结案率" in tooltip.aliases and "综合指标值" in tooltip.aliases
 
-    page = render_html(m)  # offline check included
+    page = assert_reads_as_chinese(m)  # offline check included
     rows = legend_rows(page)
     assert [html.unescape(label) for _, label in rows] == [
         "< 60%",
@@ -350,7 +350,7 @@ def test_heat_map_layers_and_overdue_popups(data: Dataset) -> None:
         for i, (cat, grid) in enumerate([("0101", A), ("0102", A), ("0505", B), ("0505", C)])
     ]
     m = heat_map(data.grids, points, _overdue(), period=NOVEMBER, categories=default_categories())
-    page = render_html(m)  # no CDN: Leaflet.heat from lib/
+    page = assert_reads_as_chinese(m)  # no CDN: Leaflet.heat from lib/
     assert '<script src="lib/leaflet-heat/leaflet-heat.js">' in page
     assert page.count("L.heatLayer(") == 2
     assert "01 市容环境（2 件）" in page and "05 街面秩序（2 件）" in page
@@ -444,15 +444,19 @@ def test_cli_renders_the_store_s_assessment(
     )
     assert "<a href='assessment_overdue_open_level4.html'>考核图：超期未结数（社区）</a>" in index
     assert "<a href='case_heat.html'>案件热力图</a>" in index
-    assert "<a href='coverage_level5_grid.html'>" in index  # the other pages stay listed
+    # the other pages stay listed, under their Chinese titles, the file name small beside
+    assert (
+        "<a href='coverage_level5_grid.html'>覆盖图：五级网格</a> "
+        "<small class='file'>coverage_level5_grid.html</small>"
+    ) in index
     assert not list(out.glob(".*.tmp"))
 
     # this month so far by default (no case yet in December), and bad input exits 2
     assert main([*argv, "--indicator", "closure_rate"]) == 0
     capsys.readouterr()
-    assert main([*argv, "--from", "2026-12-01", "--to", "2026-11-01"]) == 2
+    assert main([*argv, "--from", "2026-12-01", "--to", "2026-11-01", "--lang", "en"]) == 2
     assert "before or when it starts" in capsys.readouterr().err
-    assert main([*argv, "--from", "November"]) == 2
+    assert main([*argv, "--from", "November", "--lang", "en"]) == 2
     assert "is not a date" in capsys.readouterr().err
 
 

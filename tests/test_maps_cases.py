@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from maps_helpers import features, geojson_layers, legend_rows
+from maps_helpers import assert_reads_as_chinese, features, geojson_layers, legend_rows
 
 from gridgeo.coords import from_cgcs2000
 from gridgeo.errors import GridgeoError
@@ -73,10 +73,20 @@ def test_case_map_choropleth_points_and_legend(nested: GridSet) -> None:
         assert p["cases"] == expected[p["code"]]
         assert p["colour"] in classes.colours
     assert len(features(points_layer)) == len(frame) - 1  # all but the bad row
-    page = render_html(m)
+    page = assert_reads_as_chinese(m)
     rows = legend_rows(page)
-    assert len(rows) == 4 and "案件点" in rows[-1][1]
-    assert "Fisher-Jenks分级" in page
+    assert len(rows) == 4 and rows[-1][1] == "案件点位"
+    assert "案件数（Fisher-Jenks 分级）" in page
+    assert "案件分布：各社区案件数" in page
+    # the counts with their measure word (the bad row is counted, not placed)
+    assert f"共 {len(frame)} 件案件 · 1 件不在任何社区内" in page
+
+
+def test_case_map_in_english(nested: GridSet) -> None:
+    assigned = assign_cases(_cases(nested), nested, crs="cgcs2000")
+    page = render_html(case_map(nested, assigned, Level.GRID, crs="cgcs2000", lang="en"))
+    assert "Cases per grid" in page and "cases (Fisher-Jenks classes)" in page
+    assert "502 cases · 1 outside every grid" in page
 
 
 def test_points_are_capped_but_all_counted(nested: GridSet) -> None:

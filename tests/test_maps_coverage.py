@@ -1,7 +1,13 @@
 from __future__ import annotations
 
 import pytest
-from maps_helpers import features, geojson_layers, label_html, legend_rows
+from maps_helpers import (
+    assert_reads_as_chinese,
+    features,
+    geojson_layers,
+    label_html,
+    legend_rows,
+)
 
 from gridgeo.errors import GridgeoError
 from gridgeo.levels import Level
@@ -41,17 +47,26 @@ def test_labels_popups_and_legend(nested: GridSet) -> None:
     for (swatch, label), street in zip(
         rows, ("450302001", "450302002", "450304001", "450304002"), strict=True
     ):
-        assert street in label and "(2)" in label  # two communities each
+        assert street in label and label.endswith("（2 个）")  # two communities each
         assert colours[street] in swatch
-    assert "覆盖图：社区（第4级）" in page
-    assert "按上级街道着色" in page
+    assert "覆盖图：四级网格（社区）" in page
+    assert "<title>覆盖图：四级网格（社区）</title>" in page
+    assert "按上级街道着色" in page and "共 8 个社区" in page
+    (layer,) = geojson_layers(m)
+    assert {f["properties"]["level"] for f in features(layer)} == {"四级网格（社区）"}
+
+
+@pytest.mark.parametrize("level", list(Level))
+def test_every_level_reads_as_chinese(nested: GridSet, level: Level) -> None:
+    assert_reads_as_chinese(coverage_map(nested, level))
 
 
 def test_english(nested: GridSet) -> None:
     page = render_html(coverage_map(nested, Level.GRID, lang="en"))
     assert "Coverage of level 5: grid" in page
-    assert "Coloured by parent community" in page
+    assert "Coloured by parent community" in page and "grid: 32" in page
     assert "覆盖图" not in page
+    assert "L.control.scale({imperial: false})" in page
 
 
 def test_city_has_no_parent_colour(nested: GridSet) -> None:

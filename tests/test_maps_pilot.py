@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 import shapely
-from maps_helpers import features, geojson_layers, label_html, legend_rows
+from maps_helpers import (
+    assert_reads_as_chinese,
+    features,
+    geojson_layers,
+    label_html,
+    legend_rows,
+)
 
 import gridgeo
 from gridgeo.errors import GridgeoError
@@ -52,13 +58,17 @@ def test_grids_workstations_and_staff(sample: Dataset) -> None:
         for member in staff:  # every grid's roster is in its popup
             assert member.name in p["staff"] and member.phone in p["staff"]
         assert p["workstation"].endswith("城市管理工作站")
+        # the plan's words for how people are employed (never 兼任, 在编 or 协管 alone)
+        assert "协管员" in p["staff"] and "兼任" not in p["staff"]
     assert len(label_html(m)) == 6
-    page = render_html(m)
+    page = assert_reads_as_chinese(m)
     for ws in sample.workstations:
         assert ws.name in page
     rows = legend_rows(page)
     assert [r[1] for r in rows[:2]] == ["文明社区 450302001001", "五美社区 450302001002"]
-    assert "试点概览：秀峰街道 文明社区、五美社区" in page
+    assert "试点概览：秀峰街道（文明社区、五美社区）" in page
+    # counts with their measure words
+    assert "6 个五级网格 · 2 个城市管理工作站" in page
 
 
 def test_partner_hook(sample: Dataset) -> None:
@@ -73,7 +83,8 @@ def test_partner_hook(sample: Dataset) -> None:
     (f,) = features(partner_layer)
     assert f["properties"]["name"] == "阳桥派出所"
     assert "0773-110" in f["properties"]["contact"]
-    assert "合作单位" in [r[1] for r in legend_rows(render_html(m))]
+    labels = [r[1] for r in legend_rows(assert_reads_as_chinese(m))]
+    assert "联动单位" in labels and "合作单位" not in labels
 
 
 def test_partner_areas_from_resolved_zones() -> None:
@@ -93,4 +104,6 @@ def test_partner_areas_from_resolved_zones() -> None:
 
 def test_english(sample: Dataset) -> None:
     page = render_html(pilot_map(sample.grids, sample.workstations, sample.staff, lang="en"))
-    assert "Pilot overview" in page and "workstation" in page
+    assert "Pilot overview: 秀峰街道, 文明社区, 五美社区" in page
+    assert "grids: 6 · workstations: 2" in page
+    assert "auxiliary officer" in page

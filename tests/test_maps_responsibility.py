@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 
 import pytest
+from maps_helpers import assert_reads_as_chinese
 
 from gridgeo.io.dataset import Dataset, load
 from gridgeo.maps.page import render_html
@@ -36,7 +37,7 @@ def test_a_grid_without_staff_is_red_and_counted(data: Dataset) -> None:
     staff = [p for p in data.staff if p.grid_code != empty]
     thinner = replace(data, staff=staff)
     report = thinner.coverage(within=["450302001"])
-    html = render_html(
+    html = assert_reads_as_chinese(
         responsibility_map(thinner.grids, report, thinner.staffing(), staff, thinner.zones.zones)
     )
     by_code = _grid_properties(html)
@@ -45,8 +46,11 @@ def test_a_grid_without_staff_is_red_and_counted(data: Dataset) -> None:
     assert by_code["450302001001001"]["colour"] == STATUS_COLOURS["ok"]
     red = [c for c, p in by_code.items() if p["colour"] == STATUS_COLOURS["none"]]
     assert sorted(red) == sorted(u.code for u in report.unstaffed if u.code in report.scope)
-    assert f"无人负责 ({len(red)})" in html and "责任覆盖图" in html
-    assert "网格长" in str(by_code["450302001001001"]["posts"])  # posts, never names or phones
+    assert f"未配人员（{len(red)} 个）" in html and "责任覆盖图" in html
+    assert "无人负责" not in html and "配员达标" not in html
+    assert "联动单位" in html and "合作单位" not in html
+    # posts with their measure word, never names or phones
+    assert by_code["450302001001001"]["posts"] == "网格长 1 名、网格员 2 名"
     for person in data.staff:  # folium writes non-ASCII as \\u escapes: look for both forms
         for value in (person.name, person.phone):
             assert value not in html and json.dumps(value)[1:-1] not in html
@@ -59,3 +63,4 @@ def test_english(data: Dataset) -> None:
         )
     )
     assert "Responsibility coverage" in html and "staffed as the rule says" in html
+    assert _grid_properties(html)["450302001001001"]["posts"] == "leader ×1, member ×2"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import shapely
-from maps_helpers import features, geojson_layers, legend_rows
+from maps_helpers import assert_reads_as_chinese, features, geojson_layers, legend_rows
 
 from gridgeo.maps import style
 from gridgeo.maps.page import render_html
@@ -40,12 +40,16 @@ def test_findings_drawn_with_their_messages(nested: GridSet) -> None:
         assert rule in rules
     overlap = next(f for f in report.findings if f.rule == "overlap")
     assert any(overlap.message.replace("<", "&lt;") in f["properties"]["message"] for f in drawn)
-    page = render_html(m)
+    page = assert_reads_as_chinese(m)
     labels = [label for _, label in legend_rows(page)]
     counts = report.rules()
-    assert f"重叠 ({counts['overlap']})" in labels
-    assert f"缝隙 ({counts['gap']})" in labels
-    assert "边界校验问题图" in page
+    assert f"重叠（{counts['overlap']} 个）" in labels
+    assert f"缝隙（{counts['gap']} 个）" in labels
+    assert "边界校验问题图" in page and "个要素：" in page
+    # the severity in Chinese, codes listed with 、
+    assert {f["properties"]["severity"] for f in drawn} <= {"错误", "警告"}
+    two = next(f for f in drawn if "、" in f["properties"]["codes"])
+    assert ", " not in two["properties"]["codes"]
 
 
 def test_clean_report_says_so(nested: GridSet) -> None:

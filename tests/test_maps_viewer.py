@@ -14,6 +14,8 @@ from gridgeo.api.app import create_app
 from gridgeo.caseflow import CaseState
 from gridgeo.io.dataset import Dataset
 from gridgeo.maps.assets import remote_assets
+from gridgeo.maps.editor import editor_config, editor_page
+from gridgeo.maps.text import FONT_STACK
 from gridgeo.maps.viewer import (
     CASE_STATE_COLORS,
     CASE_TEXT,
@@ -66,6 +68,39 @@ def test_page_is_local_and_chinese_by_default(client: TestClient) -> None:
     ]
     assert [lv["name"] for lv in levels] == ["市", "区", "街道", "社区", "五级网格"]
     assert "按编码或名称搜索" in r.text
+    assert '<html lang="zh-CN">' in r.text  # simplified glyphs
+    # the plan's words for how people are employed; the script fills {fields} itself
+    assert config["employments"] == {
+        "sworn": "在编队员",
+        "auxiliary": "协管员",
+        "cadre": "兼职干部",
+    }
+    assert config["text"]["metres"] == "{n} 米"  # type: ignore[index]
+
+
+def test_viewer_and_editor_scale_bars_are_metric_and_fonts_chinese(client: TestClient) -> None:
+    script = client.get("/map/static/viewer.js").text
+    editor = client.get("/map/static/editor.js").text
+    for js in (script, editor):
+        assert "L.control.scale({ imperial: false })" in js
+        assert "L.control.scale()" not in js
+    css = client.get("/map/static/viewer.css").text
+    stack = re.search(r"html, body, \.leaflet-container \{ font-family: ([^;]+);", css)
+    assert stack and " ".join(stack.group(1).split()) == FONT_STACK
+    assert "Times" not in css and "serif;" not in css.replace("sans-serif;", "")
+    # Chinese punctuation comes from the page's language, not from literals in the script
+    assert '"：" : ": "' in script and '"（" + s + "）"' in script
+
+
+def test_editor_page_is_chinese_with_geomans_tooltips_in_its_words() -> None:
+    zh = editor_config(lang="zh", prefix="")
+    page = editor_page(zh, lib="/map/lib/leaflet", static="/map/static")
+    assert '<html lang="zh-CN">' in page
+    assert zh["text"]["pm_finish_line"] == "再次点击最后一点结束"
+    assert zh["kinds"]["reshaped"] == "调整边界"
+    en = editor_config(lang="en", prefix="")
+    assert en["text"]["rename"] == "Rename" and en["kinds"]["recoded"] == "recoded"
+    assert '<html lang="en">' in editor_page(en, lib="l", static="s")
 
 
 def test_english_basemap_and_cases_url(data: Dataset) -> None:

@@ -34,6 +34,7 @@ import folium
 from gridgeo.assessment import COUNTS, RATES, Assessment, IndicatorRow, Period, label
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import GridgeoError
+from gridgeo.i18n import current_lang, tr
 from gridgeo.levels import Level
 from gridgeo.maps import style
 from gridgeo.maps.basemap import NO_BASEMAP, Basemap
@@ -115,7 +116,7 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-def tr(key: str, lang: str, **values: object) -> str:
+def say(key: str, lang: str, **values: object) -> str:
     """The text ``key`` of this module in ``lang``, placeholders filled."""
     return pick(TEXT, key, lang, **values)
 
@@ -126,7 +127,11 @@ def indicator(key: str) -> Indicator:
         return INDICATORS[key]
     except KeyError:
         raise GridgeoError(
-            f"unknown indicator {key!r}: use one of {', '.join(INDICATORS)}"
+            tr(
+                "unknown indicator {key!r}: use one of {known}",
+                key=key,
+                known=", ".join(INDICATORS),
+            )
         ) from None
 
 
@@ -198,7 +203,7 @@ def class_labels(
         return out
     text = [f"{c * 100:g}%" if ind.kind == "rate" else f"{c:g}" for c in cuts]
     out = [f"< {text[0]}", *(f"{a} – {b}" for a, b in pairwise(text)), f"≥ {text[-1]}"]
-    return [tr("points", lang, value=t) for t in out] if ind.kind == "score" else out
+    return [say("points", lang, value=t) for t in out] if ind.kind == "score" else out
 
 
 def formatted(row: IndicatorRow, key: str) -> str:
@@ -227,8 +232,8 @@ def period_text(period: Period, lang: str = "zh") -> str:
     whole_days = start.time() == time() and end.time() == time()
     if whole_days:
         first, last = start.date().isoformat(), (end - timedelta(days=1)).date().isoformat()
-        return first if first == last else tr("period", lang, start=first, end=last)
-    return tr("period", lang, start=_minute(start), end=_minute(end))
+        return first if first == last else say("period", lang, start=first, end=last)
+    return say("period", lang, start=_minute(start), end=_minute(end))
 
 
 def _minute(at: datetime) -> str:
@@ -246,10 +251,10 @@ def page_name(key: str, level: int) -> str:
 
 def page_title(key: str, level: int, lang: str = "zh") -> str:
     """Title of an indicator's page in the index, e.g. ``考核图：结案率（五级网格）``."""
-    return tr(
+    return say(
         "title",
         lang,
-        indicator=tr("legend", lang, indicator=label(key, lang), level=Level(level).name_in(lang)),
+        indicator=say("legend", lang, indicator=label(key, lang), level=Level(level).name_in(lang)),
     )
 
 
@@ -279,11 +284,17 @@ def assessment_map(
     """
     indicator(key)  # an unknown one fails before any work
     if assessment.level is None or assessment.by.value != "grid":
-        raise GridgeoError("an assessment map needs indicators per grid of one level (by=grid)")
+        raise GridgeoError(tr("an assessment map needs indicators per grid of one level (by=grid)"))
     level = Level(assessment.level)
     positions = [i for i, lv in enumerate(grids.levels) if int(lv) == int(level)]
     if not positions:
-        raise GridgeoError(f"no grid of level {int(level)} {level.label} in the boundaries")
+        raise GridgeoError(
+            tr(
+                "no grid of level {n} ({level}) in the boundaries",
+                n=int(level),
+                level=level.name_in(current_lang()),
+            )
+        )
     by_key = {r.key: r for r in assessment.rows}
     codes = [str(grids.codes[p] or "") for p in positions]
     names = [str(grids.names[p] or "") for p in positions]
@@ -305,7 +316,7 @@ def assessment_map(
     worked = [g for g, c in zip(geoms, codes, strict=True) if c in by_key]
     m = new_map(bounds_of(worked or geoms), basemap=basemap, lang=lang, prefix=prefix)
     fields = ["code", "name", *FIELDS]
-    aliases = [tr("code", lang), tr("name", lang), *(label(f, lang) for f in FIELDS)]
+    aliases = [say("code", lang), say("name", lang), *(label(f, lang) for f in FIELDS)]
     folium.GeoJson(
         feature_collection(geoms, props),
         name=label(key, lang),
@@ -329,22 +340,22 @@ def assessment_map(
 
     totals = assessment.totals
     subtitle = [
-        tr(
+        say(
             "subtitle", lang, period=period_text(assessment.period, lang), level=level.name_in(lang)
         ),
-        tr("totals", lang, registered=totals.registered, due=totals.due),
+        say("totals", lang, registered=totals.registered, due=totals.due),
     ]
     if key != "registered" and getattr(totals, key) is not None:  # totals are not scored
         subtitle.append(f"{label(key, lang)} {formatted(totals, key)}")
-    add_title(m, tr("title", lang, indicator=label(key, lang)), " · ".join(subtitle))
+    add_title(m, say("title", lang, indicator=label(key, lang)), " · ".join(subtitle))
     legend = [LegendRow(c, text) for c, text in zip(scale.colours, scale.labels, strict=True)]
     if scale.indicator.kind != "count":
-        legend.append(LegendRow(NO_DUE, tr("no_due", lang)))
+        legend.append(LegendRow(NO_DUE, say("no_due", lang)))
     add_legend(
         m,
-        tr("legend", lang, indicator=label(key, lang), level=level.name_in(lang)),
+        say("legend", lang, indicator=label(key, lang), level=level.name_in(lang)),
         legend,
-        tr("half_open", lang) if scale.indicator.kind != "count" else "",
+        say("half_open", lang) if scale.indicator.kind != "count" else "",
     )
     return m
 

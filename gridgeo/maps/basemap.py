@@ -19,6 +19,7 @@ from typing import Literal
 import folium
 
 from gridgeo.errors import GridgeoError
+from gridgeo.i18n import tr
 
 BasemapKind = Literal["none", "tianditu", "xyz"]
 
@@ -75,19 +76,25 @@ def basemap(
         return NO_BASEMAP
     if kind == "tianditu":
         if not key.strip():
-            raise BasemapError("basemap 'tianditu' needs a key: set GRIDGEO_TIANDITU_KEY")
+            raise BasemapError(tr("basemap 'tianditu' needs a key: set GRIDGEO_TIANDITU_KEY"))
         return Basemap("tianditu", key=key.strip())
     if kind == "xyz":
         if not all(p in url for p in ("{z}", "{x}", "{y}")) or "://" not in url:
             raise BasemapError(
-                f"basemap 'xyz' needs GRIDGEO_BASEMAP_URL with {{z}}, {{x}} and {{y}}, got {url!r}"
+                tr(
+                    "basemap 'xyz' needs GRIDGEO_BASEMAP_URL with {{z}}, {{x}} and {{y}}, "
+                    "got {url!r}",
+                    url=url,
+                )
             )
         if crs not in ("wgs84", "gcj02"):
-            raise BasemapError(f"basemap crs {crs!r}: use wgs84 or gcj02 (GRIDGEO_BASEMAP_CRS)")
+            raise BasemapError(
+                tr("basemap crs {crs!r}: use wgs84 or gcj02 (GRIDGEO_BASEMAP_CRS)", crs=crs)
+            )
         return Basemap(
             "xyz", url=url, attribution=attribution, crs="gcj02" if crs == "gcj02" else "wgs84"
         )
-    raise BasemapError(f"unknown basemap {kind!r}: use none, tianditu or xyz")
+    raise BasemapError(tr("unknown basemap {kind!r}: use none, tianditu or xyz", kind=kind))
 
 
 def add_basemap(m: folium.Map, base: Basemap, lang: str) -> None:

@@ -20,6 +20,7 @@ from gridgeo.batch import assign_frame, coordinates, workstation_lookup
 from gridgeo.coords import bad_lonlat_mask, parse_coord_system, to_cgcs2000
 from gridgeo.errors import GridgeoError
 from gridgeo.geometry import make_valid_polygonal
+from gridgeo.i18n import current_lang, tr
 from gridgeo.index import GridIndex
 from gridgeo.levels import Level
 from gridgeo.maps import style
@@ -115,7 +116,13 @@ def case_counts(assigned: pd.DataFrame, grids: GridSet, level: Level) -> CaseCou
     """Cases per grid of ``level`` from a table assigned by :func:`assign_cases`."""
     positions = np.flatnonzero(grids.levels == int(level))
     if positions.size == 0:
-        raise GridgeoError(f"no grid of level {int(level)} {level.label} in the boundaries")
+        raise GridgeoError(
+            tr(
+                "no grid of level {n} ({level}) in the boundaries",
+                n=int(level),
+                level=level.name_in(current_lang()),
+            )
+        )
     column = assigned[f"code_l{int(level)}"].fillna("").astype(str)
     per_code = column[column != ""].value_counts()
     counts = np.array(
@@ -143,9 +150,17 @@ def classify(
         For an unknown scheme or ``k`` outside 1..7.
     """
     if scheme not in SCHEMES:
-        raise GridgeoError(f"unknown classification {scheme!r}; use one of {', '.join(SCHEMES)}")
+        raise GridgeoError(
+            tr(
+                "unknown classification {scheme!r}; use one of {known}",
+                scheme=scheme,
+                known=", ".join(SCHEMES),
+            )
+        )
     if not 1 <= k <= len(style.SEQUENTIAL):
-        raise GridgeoError(f"classes must be 1..{len(style.SEQUENTIAL)}, not {k}")
+        raise GridgeoError(
+            tr("classes must be 1..{most}, not {k}", most=len(style.SEQUENTIAL), k=k)
+        )
     y = np.asarray(counts, dtype=float)
     k = max(1, min(k, len(np.unique(y))))
     if k == 1:
@@ -224,7 +239,7 @@ def case_map(
     add_title(
         m,
         t("cases_title", lang, level=level_name),
-        f"{counted.total} {t('cases', lang)} · {t('unassigned', lang)} {counted.outside}",
+        t("cases_subtitle", lang, total=counted.total, outside=counted.outside, level=level_name),
     )
     minimum = float(counted.counts.min()) if counted.counts.size else 0.0
     rows = [
@@ -278,7 +293,7 @@ def _points(
             ),
             style_function=lambda f: {"fillColor": style.CASE_POINT},
             tooltip=folium.GeoJsonTooltip(
-                fields=["id", "code"], aliases=[t("case_points", lang), t("code", lang)]
+                fields=["id", "code"], aliases=[t("case_id", lang), t("code", lang)]
             ),
         ).add_to(m)
     return len(features)

@@ -20,7 +20,7 @@ from gridgeo.maps.page import (
     label_text,
     new_map,
 )
-from gridgeo.maps.text import t
+from gridgeo.maps.text import level_text, t
 from gridgeo.model import GridSet
 
 
@@ -66,7 +66,7 @@ def coverage_map(
         {
             "code": escape(grids.codes[p]),
             "name": escape(grids.names[p]),
-            "level": escape(f"{int(level)} {level_name}"),
+            "level": escape(level_text(level, lang)),
             "parent": escape(parent_label[pc]),
             "colour": colours[pc],
         }
@@ -88,19 +88,19 @@ def coverage_map(
     add_labels(m, list(geoms), [label_text(grids.codes[p], grids.names[p]) for p in positions])
     add_title(
         m,
-        t("coverage_title", lang, level=level_name, n=int(level)),
+        t("coverage_title", lang, level=level_text(level, lang)),
         t("count", lang, n=len(data["features"]), level=level_name),
     )
     parent_level = level.parent
     counts = {pc: parent_codes.count(pc) for pc in parent_name}
     rows = [
-        LegendRow(colours[pc], f"{parent_label[pc]} ({counts[pc]})")
+        LegendRow(colours[pc], t("legend_count", lang, label=parent_label[pc], n=counts[pc]))
         for pc in sorted(parent_name, key=lambda c: (c is None, c or ""))
     ]
     legend_title = (
         t("coverage_legend", lang, parent=parent_level.name_in(lang))
         if parent_level
-        else level_name
+        else level_text(level, lang)
     )
     add_legend(m, legend_title, rows)
     return m

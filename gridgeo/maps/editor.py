@@ -17,7 +17,7 @@ from typing import Any
 
 from gridgeo.levels import Level
 from gridgeo.maps.style import GRID_FILL_OPACITY, LEVEL_STYLES, RULE_COLOURS
-from gridgeo.maps.text import Lang
+from gridgeo.maps.text import Lang, html_lang
 
 # key: (zh, en)
 EDITOR_TEXT: dict[str, tuple[str, str]] = {
@@ -27,51 +27,52 @@ EDITOR_TEXT: dict[str, tuple[str, str]] = {
     "load": ("载入", "Load"),
     "published": ("已发布", "published"),
     "draft": ("草稿", "draft"),
-    "tools": ("编辑", "Edit"),
+    "tools": ("编辑工具", "Edit"),
     "select_hint": (
         "点击网格选中；按住 Shift 点击可多选。",
         "Click a grid to select it; Shift-click to select more.",
     ),
     "split": ("拆分", "Split"),
     "split_hint": (
-        "沿所画的线把选中的网格一分为二：从网格外画到网格外，点最后一点结束；Esc 取消。",
+        "画一条穿过所选网格的线，将其一分为二：起点和终点都在网格外，再次点击最后一点结束；"
+        "按 Esc 取消。",
         "Draw a line across the selected grid, from outside to outside; click the last "
         "point again to finish; Esc cancels.",
     ),
     "merge": ("合并所选", "Merge selected"),
     "reshape": ("调整边界", "Reshape"),
     "reshape_hint": (
-        "拖动选中网格的顶点；相邻网格和上级边界随之移动；Esc 取消。",
+        "拖动所选网格的顶点，相邻网格和上级边界随之调整；按 Esc 取消。",
         "Drag a vertex of the selected grid; neighbours and the parent's outline move with "
         "it; Esc cancels.",
     ),
     "add": ("新增网格", "New grid"),
     "add_hint": (
-        "在社区内画出新网格的轮廓，点第一点闭合；新网格从所覆盖的网格中切出；Esc 取消。",
+        "在社区内画出新网格的边界，点击第一点闭合；新网格从其覆盖的网格中切出；按 Esc 取消。",
         "Draw the new grid's outline inside a community and close it on the first point; "
         "it is cut out of the grids it covers; Esc cancels.",
     ),
-    "rename": ("改名", "Rename"),
+    "rename": ("重命名", "Rename"),
     "name": ("名称", "name"),
-    "new_name": ("新网格名称（可空）", "name of the new grid (optional)"),
-    "diff": ("对比已发布", "Compare with published"),
+    "new_name": ("新网格名称（可不填）", "name of the new grid (optional)"),
+    "diff": ("与已发布版本对比", "Compare with published"),
     "publish": ("发布", "Publish"),
     "publish_confirm": (
-        "发布草稿 {id}？发布后查询将按新边界回答。",
+        "确定发布草稿 {id}？发布后，点位查询将按新边界返回结果。",
         "Publish draft {id}? Lookups will answer from it.",
     ),
     "pending": ("待重试的编辑", "Edits to apply again"),
     "retry": ("在最新草稿上重试", "Apply on the newest draft"),
     "selected": ("已选 {n} 个网格", "{n} grid(s) selected"),
     "none_selected": ("请先选中网格", "Select a grid first"),
-    "saving": ("保存中……", "Saving..."),
+    "saving": ("正在保存……", "Saving…"),
     "saved": ("已保存为草稿 {id}：{what}", "Saved as draft {id}: {what}"),
     "findings": (
         "校验：{errors} 个错误，{warnings} 个警告",
         "Validation: {errors} errors, {warnings} warnings",
     ),
     "stale": (
-        "草稿已被他人更新（{detail}）。你的编辑已保留，可在最新草稿上重试。",
+        "草稿已被他人更新（{detail}）。您的编辑已保留，可在最新草稿上重试。",
         "The draft was saved by someone else ({detail}). Your edit is kept: apply it on the "
         "newest draft.",
     ),
@@ -80,17 +81,33 @@ EDITOR_TEXT: dict[str, tuple[str, str]] = {
     "loaded": ("版本 {id}（{status}）：{n} 个要素", "Version {id} ({status}): {n} features"),
     "published_ok": ("已发布版本 {id}", "Version {id} published"),
     "diff_summary": (
-        "与版本 {old} 相比：新增 {added}，删除 {removed}，形状变化 {reshaped}，改名 {renamed}",
+        "与版本 {old} 相比：新增 {added} 个网格，删除 {removed} 个，调整边界 {reshaped} 个，"
+        "重命名 {renamed} 个",
         "Against version {old}: {added} added, {removed} removed, {reshaped} reshaped, "
         "{renamed} renamed",
     ),
     "back": ("返回地图", "Back to the map"),
     # what a saved edit did, from the codes the server names
-    "did_split": ("拆分 {code}，新网格 {added}", "{code} split; the new grid is {added}"),
-    "did_merge": ("{removed} 并入 {changed}", "{removed} merged into {changed}"),
-    "did_move_vertex": ("移动顶点：{changed}", "vertex moved in {changed}"),
-    "did_add_grid": ("新增网格 {added}", "new grid {added}"),
-    "did_rename": ("{code} 已改名", "{code} renamed"),
+    "did_split": ("已拆分 {code}，新增网格 {added}", "{code} split; the new grid is {added}"),
+    "did_merge": ("{removed} 已并入 {changed}", "{removed} merged into {changed}"),
+    "did_move_vertex": ("已移动顶点，涉及 {changed}", "vertex moved in {changed}"),
+    "did_add_grid": ("已新增网格 {added}", "new grid {added}"),
+    "did_rename": ("{code} 已重命名", "{code} renamed"),
+    # Leaflet-Geoman's drawing tooltips, in the words of the hints above
+    "pm_first_vertex": ("点击放置第一个顶点", "Click to place the first vertex"),
+    "pm_continue_line": ("点击继续画线", "Click to continue drawing"),
+    "pm_finish_line": ("再次点击最后一点结束", "Click the last point again to finish"),
+    "pm_finish_poly": ("点击第一点闭合", "Click the first point to close"),
+}
+
+# the kinds of change of a diff (gridgeo.diff.KINDS), as the diff's tooltips name them
+CHANGE_KINDS: dict[str, tuple[str, str]] = {
+    "added": ("新增", "added"),
+    "removed": ("删除", "removed"),
+    "reshaped": ("调整边界", "reshaped"),
+    "renamed": ("重命名", "renamed"),
+    "recoded": ("编码变更", "recoded"),
+    "reparented": ("上级变更", "reparented"),
 }
 
 EDITED_LEVELS = (Level.STREET, Level.COMMUNITY, Level.GRID)
@@ -114,6 +131,7 @@ def editor_config(*, lang: Lang | str, prefix: str) -> dict[str, Any]:
         "findingColors": RULE_COLOURS,
         # raw: editor.js fills the {placeholders}
         "text": {key: pair[0 if lang == "zh" else 1] for key, pair in EDITOR_TEXT.items()},
+        "kinds": {key: pair[0 if lang == "zh" else 1] for key, pair in CHANGE_KINDS.items()},
     }
 
 
@@ -123,7 +141,7 @@ def editor_page(config: dict[str, Any], *, lib: str, static: str) -> str:
     data = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
     geoman = f"{static}/vendor/leaflet-geoman"
     return f"""<!doctype html>
-<html lang="{html.escape(config["lang"])}">
+<html lang="{html_lang(config["lang"])}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -62,16 +62,19 @@ RADIUS, BLUR = 22, 16
 TEXT: dict[str, tuple[str, str]] = {
     "title": ("案件热力图", "Case density"),
     "subtitle": (
-        "{period} · 上报案件 {n} 件（不含不予立案） · 超期未结 {overdue} 件",
+        "{period} · 上报案件 {n} 件（不含不予立案的） · 超期未结 {overdue} 件",
         "{period} · {n} cases reported (rejected ones left out) · {overdue} overdue",
     ),
     "legend": ("案件大类", "major classes"),
-    "classes_note": ("勾选图层控件中的大类显示或隐藏其热力", "switch classes in the layer control"),
+    "classes_note": (
+        "在右上角图层控件中勾选大类，显示或隐藏其热力分布",
+        "switch classes on and off in the layer control",
+    ),
     "cases_n": ("{name}（{n} 件）", "{name} ({n})"),
     "uncategorised": ("未分类", "no category"),
-    "overdue": ("超期未结案件（{n} 件）", "overdue, open ({n})"),
+    "overdue": ("超期未结案件（{n} 件）", "overdue and open ({n})"),
     "overdue_shown": ("显示超期最久的 {n} 件", "the {n} most overdue shown"),
-    "points_shown": ("热力取前 {n} 件", "heat of the first {n} cases"),
+    "points_shown": ("热力图仅取前 {n} 件案件", "heat of the first {n} cases"),
     "case": ("案件 {id}", "case {id}"),
     "unit": ("责任单位", "unit"),
     "category": ("类别", "category"),
@@ -82,9 +85,13 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-def tr(key: str, lang: str, **values: object) -> str:
+def say(key: str, lang: str, **values: object) -> str:
     """The text ``key`` of this module in ``lang``, placeholders filled."""
     return pick(TEXT, key, lang, **values)
+
+
+# the name gridgeo.cli.maps imports it by (``tr`` is gridgeo.i18n's message function)
+tr = say
 
 
 @dataclass(frozen=True)
@@ -139,7 +146,7 @@ def major_classes(
     for i, code in enumerate(codes):
         cat = categories.get(code)
         name = (
-            tr("uncategorised", lang)
+            say("uncategorised", lang)
             if code == UNCATEGORISED
             else f"{code} {(cat.name_zh if lang == 'zh' else cat.name_en) if cat else ''}".strip()
         )
@@ -211,7 +218,7 @@ def heat_map(
         ]
         folium.GeoJson(
             feature_collection(geoms, props),
-            name=tr("grids", lang),
+            name=say("grids", lang),
             style_function=lambda f: {
                 "color": style.GRID_OUTLINE,
                 "weight": 1,
@@ -242,7 +249,7 @@ def heat_map(
     for cls in classes:
         layer = HeatMap(  # type: ignore[no-untyped-call]
             [[round(p.lat, PRECISION), round(p.lon, PRECISION)] for p in cls.points],
-            name=tr("cases_n", lang, name=cls.name, n=len(cls.points)),
+            name=say("cases_n", lang, name=cls.name, n=len(cls.points)),
             min_opacity=0.3,
             # no maxZoom: the layer control would read it as the layer's zoom range and
             # grey its box out when zoomed closer (this build scales by the densest spot)
@@ -254,7 +261,7 @@ def heat_map(
         layer.default_js = [("leaflet-heat.js", heat_url(prefix))]  # this page's copy, no CDN
         layer.add_to(m)
 
-    markers = folium.FeatureGroup(name=tr("overdue", lang, n=len(overdue)))
+    markers = folium.FeatureGroup(name=say("overdue", lang, n=len(overdue)))
     for row in overdue:
         marker = folium.CircleMarker(
             [round(float(row["lat"]), PRECISION), round(float(row["lon"]), PRECISION)],
@@ -273,17 +280,21 @@ def heat_map(
 
     add_title(
         m,
-        tr("title", lang),
-        tr("subtitle", lang, period=period_text(period, lang), n=len(points), overdue=len(overdue)),
+        say("title", lang),
+        say(
+            "subtitle", lang, period=period_text(period, lang), n=len(points), overdue=len(overdue)
+        ),
     )
-    rows = [LegendRow(c.colour, tr("cases_n", lang, name=c.name, n=len(c.points))) for c in classes]
-    rows.append(LegendRow(OVERDUE, tr("overdue", lang, n=len(overdue)), "point"))
-    notes = [tr("classes_note", lang)] if classes else []
+    rows = [
+        LegendRow(c.colour, say("cases_n", lang, name=c.name, n=len(c.points))) for c in classes
+    ]
+    rows.append(LegendRow(OVERDUE, say("overdue", lang, n=len(overdue)), "point"))
+    notes = [say("classes_note", lang)] if classes else []
     if limit is not None and len(points) >= limit:
-        notes.append(tr("points_shown", lang, n=limit))
+        notes.append(say("points_shown", lang, n=limit))
     if overdue_limit is not None and len(overdue) >= overdue_limit:
-        notes.append(tr("overdue_shown", lang, n=overdue_limit))
-    add_legend(m, tr("legend", lang), rows, "；".join(notes) if lang == "zh" else "; ".join(notes))
+        notes.append(say("overdue_shown", lang, n=overdue_limit))
+    add_legend(m, say("legend", lang), rows, "；".join(notes) if lang == "zh" else "; ".join(notes))
     return m
 
 
@@ -304,16 +315,16 @@ def _overdue_html(row: Mapping[str, Any], categories: Mapping[str, Category], la
     cat = categories.get(code)
     category = f"{code} {(cat.name_zh if lang == 'zh' else cat.name_en) if cat else ''}".strip()
     cells = [
-        (tr("unit", lang), row.get("unit_name") or row.get("unit")),
-        (tr("category", lang), category),
-        (tr("grid", lang), row.get("grid_code")),
-        (tr("deadline", lang), beijing_minute(row["deadline"])),
+        (say("unit", lang), row.get("unit_name") or row.get("unit")),
+        (say("category", lang), category),
+        (say("grid", lang), row.get("grid_code")),
+        (say("deadline", lang), beijing_minute(row["deadline"])),
     ]
     table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in cells if v)
-    over = tr("over", lang, hours=hours_text(float(row["overdue_hours"])))
+    over = say("over", lang, hours=hours_text(float(row["overdue_hours"])))
     return (
         f"<div class='gg-overdue' data-case-id='{escape(row['case_id'])}'>"
-        f"<b>{escape(tr('case', lang, id=row['case_id']))}</b> "
+        f"<b>{escape(say('case', lang, id=row['case_id']))}</b> "
         f"<span style='color:{OVERDUE};font-weight:600'>{escape(over)}</span>"
         f"<table>{table}</table></div>"
     )

@@ -21,8 +21,10 @@ from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 from gridgeo.errors import GridgeoError
+from gridgeo.i18n import tr
 from gridgeo.maps.assets import LIB, localize, remote_assets
 from gridgeo.maps.basemap import NO_BASEMAP, Basemap, add_basemap
+from gridgeo.maps.text import FONT_STACK, html_lang
 
 Bounds = tuple[float, float, float, float]
 # decimal places of lon/lat written to the pages: 1e-6 degree is about 0.1 m
@@ -57,7 +59,7 @@ def new_map(
     m = folium.Map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # folium's scale shows feet and miles too: ours is metric
         zoom_start=12,
         zoom_snap=0.25,  # fit the grids closely, not to the next whole zoom level
     )
@@ -65,13 +67,15 @@ def new_map(
     add_basemap(m, basemap, lang)
     m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
     _root(m).header.add_child(Element(_CSS))
+    m.add_child(_MetricScale())
     m.add_child(_Hook(lang))
     return m
 
 
 def add_title(m: folium.Map, title: str, subtitle: str = "") -> None:
-    """A title box at the top centre."""
+    """A title box at the top centre; ``title`` is also the page's ``<title>``."""
     sub = f"<div class='gg-subtitle'>{html.escape(subtitle)}</div>" if subtitle else ""
+    _root(m).title = html.escape(title)  # branca writes it unescaped
     _root(m).html.add_child(
         Element(f"<div class='gg-title' id='gg-title'>{html.escape(title)}{sub}</div>")
     )
@@ -119,6 +123,12 @@ def add_labels(m: folium.Map, geometries: Sequence[Any], texts: Sequence[str]) -
     return len(texts)
 
 
+def page_title(m: folium.Map) -> str:
+    """The title :func:`add_title` gave the page ("" when it has none), unescaped."""
+    title = _root(m).title
+    return html.unescape(title) if title else ""
+
+
 def label_text(code: str | None, name: str) -> str:
     """Two-line label: name above code, HTML-escaped."""
     return f"{html.escape(name)}<br><span class='gg-code'>{html.escape(code or '')}</span>"
@@ -157,7 +167,7 @@ def bounds_of(geometries: Sequence[Any] | npt.NDArray[np.object_]) -> Bounds:
     """Total bounds of non-empty geometries (raises when there are none)."""
     arr = np.asarray([g for g in geometries if g is not None and not shapely.is_empty(g)])
     if arr.size == 0:
-        raise GridgeoError("nothing to map: no non-empty geometry")
+        raise GridgeoError(tr("nothing to map: no non-empty geometry"))
     b = shapely.total_bounds(arr)
     return float(b[0]), float(b[1]), float(b[2]), float(b[3])
 
@@ -173,9 +183,9 @@ def render_html(m: folium.Map) -> str:
     page = m.get_root().render()
     remote = remote_assets(page)
     if remote:
-        raise OfflineError(f"the map references remote assets: {', '.join(remote)}")
+        raise OfflineError(tr("the map references remote assets: {urls}", urls=", ".join(remote)))
     if _JQUERY.search(page):
-        raise OfflineError("the map calls jQuery ($(...)), which the offline pages do not load")
+        raise OfflineError(tr("the map calls jQuery ($(...)), which the offline pages do not load"))
     return page
 
 
@@ -256,14 +266,32 @@ class _LabelFit(MacroElement):
         self.map_name = map_name
 
 
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (no feet, no miles)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "MetricScale"
+
+
 class _Hook(MacroElement):
-    """Exposes the Leaflet map as ``window.gridgeoMap`` (tests and embedding pages use it)."""
+    """Exposes the Leaflet map as ``window.gridgeoMap`` (tests and embedding pages use it)
+    and gives the page its language (``zh-CN``: the browser picks simplified glyphs)."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         window.gridgeoMap = {{ this._parent.get_name() }};
         window.gridgeoLang = {{ this.lang|tojson }};
+        document.documentElement.lang = {{ this.html_lang|tojson }};
         {% endmacro %}
         """
     )
@@ -272,32 +300,38 @@ class _Hook(MacroElement):
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "GridgeoHook"
         self.lang = lang
+        self.html_lang = html_lang(lang)
 
 
-_CSS = """
+# The CJK font stack on the page and on Leaflet's container ("body .leaflet-container":
+# folium links leaflet.css, with its Helvetica, after this style).
+_CSS = f"""
 <style>
-.gg-title{position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:1000;
-  background:rgba(255,255,255,.92);padding:6px 14px;border-radius:4px;font:600 16px/1.3 sans-serif;
-  box-shadow:0 1px 4px rgba(0,0,0,.3);text-align:center;max-width:70%}
-.gg-subtitle{font-weight:400;font-size:12px;color:#444}
-.gg-legend{position:fixed;bottom:24px;right:10px;z-index:1000;background:rgba(255,255,255,.92);
-  padding:6px 10px;border-radius:4px;font:12px/1.5 sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3);
-  max-height:60%;overflow:auto}
-.gg-legend-title{font-weight:600;margin-bottom:2px}
-.gg-row{white-space:nowrap}
-.gg-sw{display:inline-block;width:14px;height:14px;margin-right:6px;vertical-align:-2px;
-  border:1px solid #333;box-sizing:border-box}
-.gg-sw.gg-line{border:0;width:18px}
-.gg-note{color:#555;margin-top:4px;max-width:260px;white-space:normal}
-.gg-label-icon{pointer-events:none}
-path.gg-passive{pointer-events:none !important}
-.gg-label{transform:translate(-50%,-50%);white-space:nowrap;text-align:center;
-  font:11px/1.2 sans-serif;color:#111;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff;
-  pointer-events:none}
-.gg-code{font-size:9px;color:#333}
-.gg-narrow .gg-code,.gg-narrow br{display:none}
-.leaflet-container{background:#fff !important}
-.leaflet-popup-content table{border-collapse:collapse}
-.leaflet-popup-content th{text-align:left;padding-right:8px;vertical-align:top;white-space:nowrap}
+html,body,body .leaflet-container{{font-family:{FONT_STACK}}}
+.gg-title{{position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:1000;
+  background:rgba(255,255,255,.92);padding:6px 14px;border-radius:4px;
+  font-size:16px;font-weight:600;line-height:1.3;box-shadow:0 1px 4px rgba(0,0,0,.3);
+  text-align:center;max-width:70%}}
+.gg-subtitle{{font-weight:400;font-size:12px;color:#444}}
+.gg-legend{{position:fixed;bottom:24px;right:10px;z-index:1000;background:rgba(255,255,255,.92);
+  padding:6px 10px;border-radius:4px;font-size:12px;line-height:1.5;
+  box-shadow:0 1px 4px rgba(0,0,0,.3);max-height:60%;overflow:auto}}
+.gg-legend-title{{font-weight:600;margin-bottom:2px}}
+.gg-row{{white-space:nowrap}}
+.gg-sw{{display:inline-block;width:14px;height:14px;margin-right:6px;vertical-align:-2px;
+  border:1px solid #333;box-sizing:border-box}}
+.gg-sw.gg-line{{border:0;width:18px}}
+.gg-note{{color:#555;margin-top:4px;max-width:260px;white-space:normal}}
+.gg-label-icon{{pointer-events:none}}
+path.gg-passive{{pointer-events:none !important}}
+.gg-label{{transform:translate(-50%,-50%);white-space:nowrap;text-align:center;
+  font-size:11px;line-height:1.2;color:#111;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff;
+  pointer-events:none}}
+.gg-code{{font-size:9px;color:#333}}
+.gg-narrow .gg-code,.gg-narrow br{{display:none}}
+.leaflet-container{{background:#fff !important}}
+:lang(zh) i{{font-style:normal;color:#666}}
+.leaflet-popup-content table{{border-collapse:collapse}}
+.leaflet-popup-content th{{text-align:left;padding-right:8px;vertical-align:top;white-space:nowrap}}
 </style>
 """

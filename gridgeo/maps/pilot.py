@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gridgeo.errors import GridgeoError
 from gridgeo.geometry import make_valid_polygonal
+from gridgeo.i18n import tr
 from gridgeo.levels import Level
 from gridgeo.maps import style
 from gridgeo.maps.basemap import NO_BASEMAP, Basemap
@@ -40,7 +41,7 @@ from gridgeo.maps.page import (
     label_text,
     new_map,
 )
-from gridgeo.maps.text import t
+from gridgeo.maps.text import EMPLOYMENTS, listing, t, word
 from gridgeo.model import GridSet
 from gridgeo.staffing import StaffMember
 from gridgeo.workstation import Workstation
@@ -88,8 +89,11 @@ def find_pilot(grids: GridSet) -> Pilot:
         )
     if communities.size == 0:
         raise GridgeoError(
-            "no pilot community in the boundaries (a 'pilot' column = 1, or communities "
-            f"named {' / '.join(PILOT_COMMUNITY_NAMES)})"
+            tr(
+                "no pilot community in the boundaries (a 'pilot' column = 1, or communities "
+                "named {names})",
+                names=" / ".join(PILOT_COMMUNITY_NAMES),
+            )
         )
     parents = grids.parent_positions
     children = np.flatnonzero(np.isin(parents, communities) & (levels == int(Level.GRID)))
@@ -185,23 +189,20 @@ def pilot_map(
     _workstations(m, grids, workstations=workstations, pilot=pilot, by_grid=by_grid, lang=lang)
 
     street = _name(grids, grids.codes[pilot.street]) if pilot.street is not None else ""
-    communities = (
-        "、".join(grids.names[p] for p in com_pos)
-        if lang == "zh"
-        else ", ".join(grids.names[p] for p in com_pos)
-    )
+    communities = listing([grids.names[p] for p in com_pos], lang)
     add_title(
         m,
-        t("pilot_title", lang, street=street, communities=communities),
-        f"{len(grid_pos)} {Level.GRID.name_in(lang)} · "
-        f"{len(workstations)} {t('workstation', lang)}",
+        t("pilot_title", lang, street=street, communities=communities)
+        if street
+        else t("pilot_title_plain", lang, communities=communities),
+        t("pilot_counts", lang, grids=len(grid_pos), stations=len(workstations)),
     )
     rows = [
         LegendRow(colours[c], f"{_name(grids, c)} {c}")
         for c in sorted(c for c in com_codes if c is not None)
     ]
     rows.append(LegendRow(style.WORKSTATION, t("workstation", lang), "point"))
-    rows.append(LegendRow(style.WORKSTATION, t("serves", lang), "line"))
+    rows.append(LegendRow(style.WORKSTATION, t("serves_line", lang), "line"))
     if partners:
         rows.append(LegendRow(style.PARTNER, t("partners", lang), "outline"))
     add_legend(m, t("pilot_legend", lang), rows)
@@ -307,7 +308,7 @@ def _partners(m: folium.Map, partners: Sequence[PartnerArea], lang: str) -> None
         },
         tooltip=folium.GeoJsonTooltip(
             fields=["kind", "name", "contact"],
-            aliases=[t("partners", lang), t("name", lang), t("phone", lang)],
+            aliases=[t("partner_type", lang), t("name", lang), t("contact", lang)],
         ),
     ).add_to(group)
     group.add_to(m)
@@ -319,7 +320,7 @@ def _staff_html(members: list[StaffMember], lang: str) -> str:
     lines = []
     for s in members:
         role = s.role.zh if lang == "zh" else s.role.value.replace("_", " ")
-        kind = s.employment.zh if lang == "zh" else s.employment.value
+        kind = word(EMPLOYMENTS, s.employment.value, lang)
         phone = f" {escape(s.phone)}" if s.phone else ""
         lines.append(f"{escape(s.name)} · {escape(role)} · {escape(kind)}{phone}")
     return "<br>".join(lines)

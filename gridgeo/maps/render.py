@@ -19,6 +19,7 @@ import folium
 import pandas as pd
 
 from gridgeo.errors import GridgeoError
+from gridgeo.i18n import tr
 from gridgeo.io.dataset import Dataset
 from gridgeo.io.writers import layer_name
 from gridgeo.levels import Level
@@ -26,10 +27,10 @@ from gridgeo.maps.assets import copy_leaflet
 from gridgeo.maps.basemap import Basemap, basemap
 from gridgeo.maps.cases import DEFAULT_CLASSES, DEFAULT_SCHEME, assign_cases, case_map
 from gridgeo.maps.coverage import coverage_map
-from gridgeo.maps.page import render_html
+from gridgeo.maps.page import page_title, render_html
 from gridgeo.maps.pilot import PartnerArea, partner_areas, pilot_map
 from gridgeo.maps.responsibility_map import responsibility_map
-from gridgeo.maps.text import t
+from gridgeo.maps.text import FONT_STACK, html_lang, t
 from gridgeo.maps.validation_map import validation_map
 from gridgeo.settings import Settings
 from gridgeo.validation.report import Report
@@ -50,11 +51,12 @@ class CaseOptions:
 
 @dataclass
 class RenderedMaps:
-    """What was written: map name -> page path, and what was skipped with why."""
+    """What was written: map name -> page path and title, and what was skipped with why."""
 
     folder: Path
     pages: dict[str, Path] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)
 
 
 def basemap_from(settings: Settings) -> Basemap:
@@ -153,7 +155,7 @@ def render_maps(
         )
         write_page(out, "responsibility", "responsibility.html", m)
     else:
-        out.skipped["responsibility"] = "no staff roster given"
+        out.skipped["responsibility"] = tr("no staff roster given")
 
     if cases is not None:
         assigned = assign_cases(
@@ -178,23 +180,25 @@ def render_maps(
         )
         write_page(out, "cases", "cases.html", m)
     else:
-        out.skipped["cases"] = "no case points given"
+        out.skipped["cases"] = tr("no case points given")
 
     write_index(out, lang)
     return out
 
 
-def write_page(out: RenderedMaps, key: str, filename: str, m: folium.Map) -> None:
-    """Write the page ``m`` into ``out``'s folder (atomically) and list it under ``key``."""
+def write_page(out: RenderedMaps, key: str, filename: str, m: folium.Map, title: str = "") -> None:
+    """Write the page ``m`` into ``out``'s folder (atomically) and list it under ``key``,
+    with ``title`` (default: the map's own title) for the index."""
     path = out.folder / filename
     _atomic_write(path, render_html(m))
     out.pages[key] = path
+    out.titles[key] = title or page_title(m) or path.stem
 
 
 def write_index(out: RenderedMaps, lang: str, titles: Mapping[str, str] | None = None) -> None:
-    """``index.html``: a link to each page, under its title in ``titles`` (by page key) or
-    its file name."""
-    _atomic_write(out.folder / "index.html", _index(out, lang, titles or {}))
+    """``index.html``: a link to each page under its title (in ``titles`` by page key, else
+    the one the page was written with), its file name in small type beside it."""
+    _atomic_write(out.folder / "index.html", _index(out, lang, {**out.titles, **(titles or {})}))
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -212,11 +216,21 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def _index(out: RenderedMaps, lang: str, titles: Mapping[str, str]) -> str:
     items = "".join(
-        f"<li><a href='{html.escape(p.name)}'>{html.escape(titles.get(k, p.stem))}</a></li>"
+        f"<li><a href='{html.escape(p.name)}'>{html.escape(titles.get(k) or p.stem)}</a> "
+        f"<small class='file'>{html.escape(p.name)}</small></li>"
         for k, p in out.pages.items()
     )
-    title = html.escape(t("viewer_title", lang))
+    title = html.escape(t("index_title", lang))
     return (
-        f"<!doctype html><html lang='{lang}'><meta charset='utf-8'><title>{title}</title>"
+        f"<!doctype html><html lang='{html_lang(lang)}'><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{title}</title><style>{_INDEX_CSS}</style>"
         f"<h1>{title}</h1><ul>{items}</ul></html>\n"
     )
+
+
+_INDEX_CSS = (
+    f"body{{font-family:{FONT_STACK};margin:2em;line-height:1.8;color:#222}}"
+    "h1{font-size:22px}ul{padding-left:1.2em}a{font-size:16px}"
+    ".file{color:#888;font-size:12px;margin-left:.5em}"
+)

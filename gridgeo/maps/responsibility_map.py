@@ -30,7 +30,7 @@ from gridgeo.maps.page import (
     feature_collection,
     new_map,
 )
-from gridgeo.maps.text import t
+from gridgeo.maps.text import listing, t
 from gridgeo.model import GridSet
 from gridgeo.partners import ResolvedZones
 from gridgeo.staffing import StaffingReport, StaffMember
@@ -95,11 +95,14 @@ def responsibility_map(
                 t("posts", lang),
             ],
         ),
-        tooltip=folium.GeoJsonTooltip(fields=["code", "status"]),
+        tooltip=folium.GeoJsonTooltip(
+            fields=["code", "name", "status"],
+            aliases=[t("code", lang), t("name", lang), t("status", lang)],
+        ),
     ).add_to(m)
     _draw_zones(m, zones, lang)
     add_title(m, t("responsibility_title", lang), t("responsibility_subtitle", lang))
-    add_legend(m, t("responsibility_title", lang), _legend(status, report, lang))
+    add_legend(m, t("status", lang), _legend(status, report, lang))
     return m
 
 
@@ -111,9 +114,13 @@ def _fill(feature: dict[str, Any]) -> dict[str, Any]:
 def _posts(staff: list[StaffMember], lang: str) -> dict[str, str]:
     by_grid: dict[str, Counter[str]] = {}
     for p in staff:
-        post = p.role.zh if lang == "zh" else p.role.value
+        post = p.role.zh if lang == "zh" else p.role.value.replace("_", " ")
         by_grid.setdefault(p.grid_code, Counter())[post] += 1
-    return {code: ", ".join(f"{k} ×{n}" for k, n in c.items()) for code, c in by_grid.items()}
+    each = "{} {} 名" if lang == "zh" else "{} ×{}"
+    return {
+        code: listing([each.format(k, n) for k, n in c.items()], lang)
+        for code, c in by_grid.items()
+    }
 
 
 def _draw_zones(m: folium.Map, zones: ResolvedZones, lang: str) -> None:
@@ -134,7 +141,9 @@ def _draw_zones(m: folium.Map, zones: ResolvedZones, lang: str) -> None:
             "dashArray": "4 4",
             "fill": False,  # outlines only: a click inside reaches the grid below
         },
-        tooltip=folium.GeoJsonTooltip(fields=["type", "name"]),
+        tooltip=folium.GeoJsonTooltip(
+            fields=["type", "name"], aliases=[t("partner_type", lang), t("name", lang)]
+        ),
     ).add_to(m)
 
 
@@ -143,7 +152,10 @@ def _legend(
 ) -> list[LegendRow]:
     counts = Counter(state for state, _ in status.values())
     rows = [
-        LegendRow(STATUS_COLOURS[state], f"{t(STATUS_TEXT[state], lang)} ({counts[state]})")
+        LegendRow(
+            STATUS_COLOURS[state],
+            t("legend_count", lang, label=t(STATUS_TEXT[state], lang), n=counts[state]),
+        )
         for state in ("none", "off", "ok")
     ]
     rows.append(LegendRow(style.PARTNER, t("partners", lang), "line"))

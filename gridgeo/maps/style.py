@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from gridgeo.i18n import tr
 from gridgeo.levels import Level
 
 # Categorical colours for "coloured by parent" (Tableau 10, then Set3-like extras):
@@ -82,7 +83,7 @@ def colours_for(keys: Iterable[str | None]) -> dict[str | None, str]:
 def sequential(k: int) -> tuple[str, ...]:
     """``k`` colours spread over the sequential ramp (1 <= k <= 7)."""
     if not 1 <= k <= len(SEQUENTIAL):
-        raise ValueError(f"between 1 and {len(SEQUENTIAL)} classes, not {k}")
+        raise ValueError(tr("between 1 and {most} classes, not {k}", most=len(SEQUENTIAL), k=k))
     if k == 1:
         return (SEQUENTIAL[3],)
     step = (len(SEQUENTIAL) - 1) / (k - 1)

@@ -29,7 +29,7 @@ from gridgeo.maps.page import (
     feature_collection,
     new_map,
 )
-from gridgeo.maps.text import rule_name, t
+from gridgeo.maps.text import SEVERITIES, listing, rule_name, t, word
 from gridgeo.model import UNKNOWN_LEVEL, GridSet
 from gridgeo.validation.report import Finding, Report
 
@@ -99,13 +99,15 @@ def validation_map(
                 aliases=[
                     t("rule", lang),
                     t("severity", lang),
-                    t("code", lang),
+                    t("codes", lang),
                     t("area_m2", lang),
                     t("message", lang),
                 ],
                 max_width=480,
             ),
-            tooltip=folium.GeoJsonTooltip(fields=["rule", "codes"]),
+            tooltip=folium.GeoJsonTooltip(
+                fields=["rule", "codes"], aliases=[t("rule", lang), t("codes", lang)]
+            ),
             zoom_on_click=False,
         ).add_to(m)
     span = max(extent[2] - extent[0], extent[3] - extent[1])
@@ -123,7 +125,7 @@ def validation_map(
             fill=True,
             fill_color="#ffffff",
             fill_opacity=0.8,
-            tooltip=f"{p['rule']}: {p['codes']}",
+            tooltip=f"{p['rule']}{'：' if lang == 'zh' else ': '}{p['codes']}",
         ).add_child(  # type: ignore[no-untyped-call]
             Popup(f"<b>{p['rule']}</b> {p['codes']}<br>{p['message']}", max_width=480)
         ).add_to(m)
@@ -132,7 +134,7 @@ def validation_map(
     rows = [
         LegendRow(
             style.RULE_COLOURS.get(rule, style.FINDING_DEFAULT),
-            f"{rule_name(rule, lang)} ({n})",
+            t("legend_count", lang, label=rule_name(rule, lang), n=n),
             "fill" if rule in _AREA_RULES else "point",
         )
         for rule, n in sorted(counts.items())
@@ -200,8 +202,8 @@ def _padded(inner: Bounds, outer: Bounds) -> Bounds:
 def _finding_props(f: Finding, lang: str) -> dict[str, str]:
     return {
         "rule": escape(rule_name(f.rule, lang)),
-        "severity": escape(f.severity),
-        "codes": escape(", ".join(f.codes)),
+        "severity": escape(word(SEVERITIES, str(f.severity), lang)),
+        "codes": escape(listing(list(f.codes), lang)),
         "area_m2": f"{f.area_m2:,.1f}" if f.area_m2 is not None else "",
         "message": escape(f.message),
         "colour": style.RULE_COLOURS.get(f.rule, style.FINDING_DEFAULT),

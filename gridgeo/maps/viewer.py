@@ -44,7 +44,7 @@ from gridgeo.maps import style
 from gridgeo.maps.assessment_map import viewer_indicators
 from gridgeo.maps.basemap import NO_BASEMAP, Basemap
 from gridgeo.maps.style import GRID_FILL_OPACITY, LEVEL_STYLES
-from gridgeo.maps.text import TEXT, t
+from gridgeo.maps.text import EMPLOYMENTS, TEXT, html_lang
 
 # a layer with more grids than this is drawn on a canvas, not as SVG paths (zooming a
 # few thousand SVG polygons takes many seconds in a browser without a GPU)
@@ -60,6 +60,7 @@ VIEWER_TEXT = (
     "show_cases",
     "outside",
     "nearest",
+    "metres",
     "loading",
     "responsible",
     "workstation",
@@ -70,6 +71,7 @@ VIEWER_TEXT = (
     "no_staff",
     "illustrative",
     "zoom_in",
+    "cases_failed",
 )
 # the work-loop case layer: one colour per case state (the legend), in the loop's order
 CASE_STATE_COLORS: dict[CaseState, str] = {
@@ -85,10 +87,10 @@ OVERDUE_COLOR = "#e31a1c"  # the ring of an overdue case
 CASE_PAGE = 1000  # cases per /v1/cases request (its largest page)
 MAX_CASES = 5000  # cases loaded whole; with more, the newest this many in the view
 LOOP_PATH = "/v1/cases"
-# text of the case layer, (zh, en) as in gridgeo.maps.text.TEXT; {n} is filled by the script
+# text of the case layer, (zh, en) as in gridgeo.maps.text.TEXT; the script fills the {fields}
 CASE_TEXT: dict[str, tuple[str, str]] = {
     "case_states": ("案件状态", "case states"),
-    "overdue": ("逾期", "overdue"),
+    "overdue": ("超期", "overdue"),
     "overdue_hint": (
         "派遣后超过处置时限仍未处置完毕的案件（红圈）",
         "dispatched cases past their deadline (red ring)",
@@ -101,15 +103,15 @@ CASE_TEXT: dict[str, tuple[str, str]] = {
     ),
     "category": ("类别", "category"),
     "all_categories": ("全部类别", "all categories"),
-    "case": ("案件 {n}", "case {n}"),
+    "case": ("案件 {id}", "case {id}"),
     "state": ("状态", "state"),
-    "description": ("描述", "description"),
+    "description": ("问题描述", "description"),
     "grid": ("网格", "grid"),
     "urgency": ("紧急程度", "urgency"),
     "reported_at": ("上报时间", "reported"),
-    "tasks": ("任务", "tasks"),
+    "tasks": ("派遣任务", "tasks"),
     "no_tasks": ("尚未派遣", "not dispatched yet"),
-    "deadline": ("时限", "deadline"),
+    "deadline": ("处置时限", "deadline"),
     "extension_asked": ("申请延期至", "extension asked until"),
     "timeline": ("办理过程（北京时间）", "timeline (Beijing time)"),
     "live": ("实时", "live"),
@@ -141,8 +143,9 @@ ASSESS_TEXT: dict[str, tuple[str, str]] = {
     "assess_none": ("该时段没有立案案件", "no case registered in the period"),
     "assess_failed": ("考核数据获取失败", "assessment could not be read"),
     "assess_zoom": (
-        "{level}较多，仅着色已显示过的网格；放大或移动地图后补充",
-        "a large level: only the grids drawn so far are coloured; zoom in or pan for more",
+        "{level}数量较多，仅为已显示过的网格着色，放大或移动地图后继续补充",
+        "the {level} level is large: only the grids drawn so far are coloured; zoom in or pan "
+        "for more",
     ),
 }
 
@@ -203,6 +206,7 @@ def viewer_config(
         "taskStates": {s.value: s.label_zh if zh else s.value for s in TaskState},
         "actions": {a.value: a.label_zh if zh else a.value.replace("_", " ") for a in Action},
         "urgencies": {u.value: u.label_zh if zh else u.value for u in Urgency},
+        "employments": {key: pair[0 if zh else 1] for key, pair in EMPLOYMENTS.items()},
         "categories": dict(categories or {}),
         "levels": [
             {
@@ -227,7 +231,8 @@ def viewer_config(
             for url, attribution, subdomains in basemap.tile_layers(lang)
         ],
         "assessment": _assessment_config(prefix, lang) if work_loop else None,
-        "text": {key: t(key, lang) for key in VIEWER_TEXT if key in TEXT}
+        # raw: viewer.js fills the {fields}
+        "text": {key: TEXT[key][0 if zh else 1] for key in VIEWER_TEXT}
         | {key: zh_en[0] if zh else zh_en[1] for key, zh_en in CASE_TEXT.items()}
         | {key: zh_en[0] if zh else zh_en[1] for key, zh_en in ASSESS_TEXT.items()},
     }
@@ -253,7 +258,7 @@ def viewer_page(config: dict[str, Any], *, lib: str, static: str) -> str:
     # </script> cannot occur in JSON from json.dumps with ensure_ascii and "<" escaped
     data = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
     return f"""<!doctype html>
-<html lang="{html.escape(config["lang"])}">
+<html lang="{html_lang(config["lang"])}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -272,7 +277,7 @@ def viewer_page(config: dict[str, Any], *, lib: str, static: str) -> str:
   <div class="gg-panel-sub">{html.escape(config["text"]["layers"])}</div>
   <div id="gg-layers"></div>
   <div class="gg-case-row"><label class="gg-toggle"><input type="checkbox" id="gg-cases">
-    {html.escape(config["text"]["show_cases"])} <span id="gg-case-count"></span></label>
+    {html.escape(config["text"]["show_cases"])}<span id="gg-case-count"></span></label>
     <span id="gg-live" class="gg-live" hidden>{html.escape(config["text"]["live"])}</span></div>
   <div id="gg-case-panel" class="gg-case-panel" hidden>
     <div class="gg-panel-sub">{html.escape(config["text"]["case_states"])}</div>

@@ -8,6 +8,15 @@
   var C = window.GRIDGEO_EDITOR, T = C.text;
   var map = L.map("map", { zoomControl: true });
   map.setView([25.28, 110.29], 13);
+  L.control.scale({ imperial: false }).addTo(map);  // metres and kilometres only
+  // Geoman's drawing tooltips in the page's language, in the words of the hints
+  var pmLang = C.lang === "zh" ? "zh" : "en";
+  map.pm.setLang(pmLang, {
+    tooltips: {
+      firstVertex: T.pm_first_vertex, continueLine: T.pm_continue_line,
+      finishLine: T.pm_finish_line, finishPoly: T.pm_finish_poly
+    }
+  }, pmLang);
   window.gridgeoMap = map;
   var E = window.gridgeoEditor = {
     map: map, ready: false, version: null, status: null, published: null, selected: [],
@@ -22,6 +31,9 @@
   var SELECTED = { color: "#08306b", weight: 4, fill: true, fillColor: "#4292c6", fillOpacity: 0.35 };
 
   function $(id) { return document.getElementById(id); }
+  // separators of the page's language: full-width in Chinese
+  var ZH = C.lang === "zh", COMMA = ZH ? "，" : ", ", SEMI = ZH ? "；" : "; ", COLON = ZH ? "：" : ": ";
+  var OPS = { split: T.split, merge: T.merge, move_vertex: T.reshape, add_grid: T.add, rename: T.rename };
   function fmt(s, v) { return s.replace(/\{(\w+)\}/g, function (_, k) { return v[k] === undefined ? "" : v[k]; }); }
   function esc(s) {
     return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) {
@@ -128,7 +140,7 @@
   function showSelection() {
     if (levelLayers[5]) { levelLayers[5].setStyle(styles[5]); }
     E.selected.forEach(function (code) { if (byCode[code]) { byCode[code].setStyle(SELECTED); byCode[code].bringToFront(); } });
-    $("ge-selected").textContent = E.selected.length ? fmt(T.selected, { n: E.selected.length }) + "：" + E.selected.join("，") : "";
+    $("ge-selected").textContent = E.selected.length ? fmt(T.selected, { n: E.selected.length }) + COLON + E.selected.join(COMMA) : "";
   }
   function one() {
     if (E.selected.length !== 1) { say(T.none_selected); return null; }
@@ -146,7 +158,7 @@
       if (r.status === 201) {
         var draft = r.body.version.id;
         E.lastApplied = r.body.applied;
-        var what = r.body.applied.map(function (a, k) { return describe(operations[k], a); }).join("；");
+        var what = r.body.applied.map(function (a, k) { return describe(operations[k], a); }).join(SEMI);
         var summary = r.body.report.summary;
         $("ge-findings").textContent = fmt(T.findings, { errors: summary.errors, warnings: summary.warnings });
         drawFindings(r.body.findings);
@@ -167,13 +179,13 @@
   // the page's own words for what the server did (its messages stay in the API's language)
   function describe(op, a) {
     return fmt(T["did_" + op.op], {
-      code: op.code || "", added: a.added.join("，"), removed: a.removed.join("，"), changed: a.changed.join("，")
+      code: op.code || "", added: a.added.join(COMMA), removed: a.removed.join(COMMA), changed: a.changed.join(COMMA)
     });
   }
   function showPending() {
     $("ge-pending-box").hidden = E.pending.length === 0;
     $("ge-pending").innerHTML = E.pending.map(function (op) {
-      return "<li>" + esc(op.op) + " " + esc(op.code || (op.codes || []).join(",") || "") + "</li>";
+      return "<li>" + esc(OPS[op.op] || op.op) + " " + esc(op.code || (op.codes || []).join(COMMA) || "") + "</li>";
     }).join("");
   }
   // the newest draft of the chain this one was saved into
@@ -318,7 +330,7 @@
       });
       L.geoJSON(rs[1].body, {
         style: function () { return { color: "#d7301f", weight: 1, fill: true, fillOpacity: 0.25 }; },
-        onEachFeature: function (f, l) { l.bindTooltip(esc(f.properties.kind) + " " + esc(f.properties.code)); }
+        onEachFeature: function (f, l) { l.bindTooltip(esc(C.kinds[f.properties.kind] || f.properties.kind) + " " + esc(f.properties.code)); }
       }).addTo(diffLayer);
       E.diff = n;
     });

@@ -12,6 +12,7 @@
   "use strict";
   var C = window.GRIDGEO_VIEWER, T = C.text;
   var map = L.map("map", { zoomControl: true, preferCanvas: false });
+  L.control.scale({ imperial: false }).addTo(map);  // metres and kilometres only
   window.gridgeoMap = map;
   window.gridgeoReady = false;
   window.gridgeoViewport = {};  // level -> grids drawn after the last move, or "zoom_in"
@@ -31,6 +32,13 @@
     });
   }
   function say(text) { status.textContent = text || ""; }
+  // the page's language: full-width brackets and colons in Chinese
+  var ZH = C.lang === "zh";
+  function paren(s) { return ZH ? "（" + s + "）" : "(" + s + ")"; }
+  // a count after a label: no space before the full-width bracket
+  function count(s) { return (ZH ? "" : " ") + paren(s); }
+  function colon(label, value) { return label + (ZH ? "：" : ": ") + value; }
+  function fmt(s, v) { return s.replace(/\{(\w+)\}/g, function (_, k) { return v[k] === undefined ? "" : v[k]; }); }
 
   function getJson(url, signal, accept) {
     return fetch(url, { headers: { Accept: accept || "application/geo+json" }, signal: signal }).then(function (r) {
@@ -121,7 +129,7 @@
     label.className = "gg-toggle";
     label.innerHTML = '<input type="checkbox" data-level="' + lv.level + '"' + (lv.on ? " checked" : "") +
       '> <span class="gg-swatch" style="border-color:' + lv.color + '"></span>' +
-      esc(lv.name) + ' <span class="gg-count">(' + n + ")</span>" +
+      esc(lv.name) + '<span class="gg-count">' + esc(count(n)) + "</span>" +
       '<span class="gg-note" data-level="' + lv.level + '"></span>';
     label.querySelector("input").addEventListener("change", function (e) {
       if (e.target.checked) { layers[lv.level].addTo(map); } else { map.removeLayer(layers[lv.level]); }
@@ -183,7 +191,7 @@
     if (!people || !people.length) { return "<i>" + esc(T.no_staff) + "</i>"; }
     return people.map(function (s) {
       var role = C.lang === "zh" ? s.role_zh : s.role.replace("_", " ");
-      var kind = C.lang === "zh" ? s.employment_zh : s.employment;
+      var kind = C.employments[s.employment] || (ZH ? s.employment_zh : s.employment);
       return esc(s.name) + " · " + esc(role) + " · " + esc(kind) + (s.title ? " · " + esc(s.title) : "");
     }).join("<br>");
   }
@@ -195,7 +203,10 @@
     highlight.clearLayers();
     if (!grids.length) {
       var msg = esc(T.outside);
-      if (nearest) { msg += "<br>" + esc(T.nearest) + ": " + esc(nearest.code) + " " + esc(nearest.name) + " (" + nearest.distance_m + " m)"; }
+      if (nearest) {
+        msg += "<br>" + esc(colon(T.nearest, nearest.code + " " + nearest.name + " " +
+          paren(fmt(T.metres, { n: nearest.distance_m }))));
+      }
       L.popup().setLatLng(latlng).setContent('<div class="gg-info">' + msg + "</div>").openOn(map);
       return;
     }
@@ -324,9 +335,9 @@
             return L.circleMarker(latlng, { renderer: renderer, radius: 4, color: "#fff", weight: 1, fillColor: C.caseColor, fillOpacity: 1, interactive: false });
           }
         }).addTo(map);
-        caseCount.textContent = "(" + features.length + ")";
+        caseCount.textContent = count(features.length);
         say("");
-      }).catch(function (err) { say(T.cases + ": " + err); e.target.checked = false; });
+      }).catch(function (err) { say(fmt(T.cases_failed, { error: err })); e.target.checked = false; });
     });
   }
 
@@ -375,7 +386,7 @@
       label.className = "gg-toggle gg-state";
       label.innerHTML = '<input type="checkbox" checked data-state="' + esc(s.state) + '"> ' +
         '<span class="gg-dot" style="background:' + esc(s.color) + '"></span>' + esc(s.label) +
-        ' <span class="gg-count" data-state-count="' + esc(s.state) + '"></span>';
+        '<span class="gg-count" data-state-count="' + esc(s.state) + '"></span>';
       label.querySelector("input").addEventListener("change", function (e) {
         filters.states[s.state] = e.target.checked;
         apply();
@@ -518,10 +529,10 @@
           if (e.halo) { group.removeLayer(e.halo); }
         }
       });
-      caseCount.textContent = "(" + shown + (shown !== total ? "/" + total : "") + ")";
+      caseCount.textContent = count(shown + (shown !== total ? "/" + total : ""));
       overdueEl.textContent = String(late);
       C.caseStates.forEach(function (s) {
-        panel.querySelector('[data-state-count="' + s.state + '"]').textContent = "(" + (perState[s.state] || 0) + ")";
+        panel.querySelector('[data-state-count="' + s.state + '"]').textContent = count(perState[s.state] || 0);
       });
       noteEl.textContent = !perView ? "" : capped ? T.in_view_newest.replace("{n}", C.maxCases) : T.in_view;
       api.shown = shown;
@@ -563,7 +574,7 @@
         Object.keys(byId).forEach(function (id) { if (!keep[id] && id !== String(openId)) { drop(id); } });
         capped = res.more;
         apply();
-      }).catch(function (err) { if (err.name !== "AbortError") { say(T.cases + ": " + err); } });
+      }).catch(function (err) { if (err.name !== "AbortError") { say(fmt(T.cases_failed, { error: err })); } });
     }
     function load() {
       var at = performance.now();
@@ -582,7 +593,7 @@
     }
     // after the stream was away: read the cases again (events may have been missed)
     function resync() {
-      if (perView) { viewRefresh(); } else { load().catch(function (err) { say(T.cases + ": " + err); }); }
+      if (perView) { viewRefresh(); } else { load().catch(function (err) { say(fmt(T.cases_failed, { error: err })); }); }
     }
 
     // one case again, after an event: its marker, its filters, its popup if open; at most
@@ -628,7 +639,7 @@
       var c = e.c, s = stateOf[c.state] || { label: c.state, color: "#000" }, now = Date.now();
       var grid = byCode[c.grid_code];
       var html = '<div class="gg-info gg-case" data-case-id="' + esc(c.id) + '"><div class="gg-case-head">' +
-        '<span class="gg-dot" style="background:' + esc(s.color) + '"></span> <b>' + esc(T["case"].replace("{n}", c.id)) +
+        '<span class="gg-dot" style="background:' + esc(s.color) + '"></span> <b>' + esc(fmt(T["case"], { id: c.id })) +
         "</b> " + esc(s.label) + (e.late ? ' <span class="gg-badge">' + esc(T.overdue) + "</span>" : "") + "</div><table>" +
         row(T.category, c.category ? '<span class="gg-code">' + esc(c.category) + "</span> " + esc(C.categories[c.category] || "") : "") +
         row(T.state, esc(s.label)) +
@@ -738,7 +749,7 @@
       say(T.loading);
       if (!streaming) { streaming = true; connect(); }
       loading = load().then(function () { say(""); }).catch(function (err) {
-        say(T.cases + ": " + err);
+        say(fmt(T.cases_failed, { error: err }));
         loading = null;
         e.target.checked = false;
         panel.hidden = true;
@@ -840,7 +851,7 @@
       if (ind.kind !== "count") { rows.push([A.noDue, T.no_due]); }
       var level = levelSel.options[levelSel.selectedIndex].text;
       legendEl.innerHTML = '<div class="gg-panel-sub">' + esc(ind.label) +
-        esc(C.lang === "zh" ? "（" + level + "）" : " (" + level + ")") + "</div>" +
+        esc(ZH ? paren(level) : " " + paren(level)) + "</div>" +
         rows.map(function (r) {
           return '<div class="gg-assess-row"><span class="gg-assess-sw" style="background:' + esc(r[0]) + '"></span>' + esc(r[1]) + "</div>";
         }).join("") + (ind.kind !== "count" ? '<div class="gg-note">' + esc(T.half_open) + "</div>" : "");
@@ -875,7 +886,7 @@
       noteEl.textContent = (doc.rows || []).length ?
         T.assess_summary.replace("{n}", doc.rows.length).replace("{level}", lv.name || level)
           .replace("{registered}", totals.registered || 0).replace("{due}", totals.due || 0) : T.assess_none;
-      if (lv.viewport) { noteEl.textContent += (C.lang === "zh" ? "；" : "; ") + T.assess_zoom.replace("{level}", lv.name); }
+      if (lv.viewport) { noteEl.textContent += (ZH ? "；" : "; ") + T.assess_zoom.replace("{level}", lv.name); }
       api.rows = (doc.rows || []).length;
     }
     function url() {
@@ -910,7 +921,7 @@
         draw();
         say("");
         var why = String(err.message || err).replace(/^.*: /, "");  // "HTTP 404", without the URL
-        noteEl.textContent = T.assess_failed + (C.lang === "zh" ? "（" + why + "）" : " (" + why + ")");
+        noteEl.textContent = T.assess_failed + (ZH ? paren(why) : " " + paren(why));
       });
     }
     toggle.addEventListener("change", function () {
