@@ -7,6 +7,7 @@ clean nested dataset gives zero findings while a 1 m² real overlap does not pas
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -88,6 +89,13 @@ class Settings(BaseSettings):
         f"sqlite:///{REPO_ROOT / 'data' / 'store' / 'gridgeo.sqlite'}",
         description="The store: sqlite:///FILE (embedded SpatiaLite, default) or "
         "postgresql+psycopg://USER@HOST/DB (PostGIS).",
+    )
+    index_dir: Path | None = Field(
+        None,
+        description="Folder of the point index files, one per set of boundaries, built once "
+        "and mapped by every process (docs/SCALING.md). Default: the folder 'index' beside "
+        "an embedded store's file, else gridgeo/index in the user's cache folder "
+        "(XDG_CACHE_HOME or ~/.cache).",
     )
     costly_per_minute: int = Field(
         30,
@@ -278,6 +286,19 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
+
+    @property
+    def index_folder(self) -> Path:
+        """Where the index files live (``index_dir``, or its default)."""
+        if self.index_dir is not None:
+            return self.index_dir
+        from sqlalchemy.engine import make_url  # not at import: the CLI starts without it
+
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(url.database).resolve().parent / "index"
+        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(cache) / "gridgeo" / "index"
 
     @property
     def scheme(self) -> CodeScheme:

@@ -34,3 +34,15 @@ def test_every_setting_is_documented() -> None:
     names += list(ValidationSettings.model_fields)
     missing = [n for n in names if f"`GRIDGEO_{n.upper()}`" not in text]
     assert missing == []
+
+
+def test_index_files_live_beside_an_embedded_store_else_in_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "store" / "gridgeo.sqlite"
+    assert Settings(database_url=f"sqlite:///{store}").index_folder == store.parent / "index"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    server = Settings(database_url="postgresql+psycopg://root@127.0.0.1/gridgeo")
+    assert server.index_folder == tmp_path / "cache" / "gridgeo" / "index"
+    monkeypatch.setenv("GRIDGEO_INDEX_DIR", str(tmp_path / "idx"))
+    assert Settings().index_folder == tmp_path / "idx"
