@@ -22,7 +22,8 @@ def read_staff(path: str | Path) -> list[StaffMember]:
 
     Required columns: person_id, name, role (leader/executive_deputy/deputy/member
     or 网格长/常务副网格长/副网格长/网格员), employment (sworn/auxiliary/cadre or
-    在编/协管/兼任), grid_code. Optional: title, phone.
+    在编队员/协管员/兼职干部; the short forms 在编/协管/兼任 of older rosters also
+    read), grid_code. Optional: title, phone.
     """
     path = Path(path)
     try:
