@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from conftest import _fresh_postgis_database as fresh_postgis_database
 from sqlalchemy import func, select
 
 from gridgeo.caseflow import Action, Actor
+from gridgeo.i18n import use_lang
 from gridgeo.io.dataset import Dataset
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
@@ -198,9 +200,45 @@ X-10,2026-11-03T09:16+08:00,register,,,a,110.31,25.2785,wgs84,0101,
     assert "is not after" in by_line[15].message and "dispatch at" in by_line[15].message
     assert "lon 110.31 differs from the case's report (line 17: 110.3005)" in by_line[18].message
     assert by_line[10].text("en").startswith("line 10 (case X-6): close at 2026-11-03T09:30+08:00")
-    assert by_line[10].text().startswith("第 10 行（案件 X-6）：close（结案）")
+    assert (
+        by_line[10]
+        .text("zh")
+        .startswith("第 10 行（案件 X-6）：结案（close）于 2026-11-03T09:30+08:00 被拒绝：")
+    )
+    assert by_line[5].text("zh") == "第 5 行（案件 X-2）：派遣（dispatch）须填写 deadline"
+    assert by_line[2].message_zh == "lon 'abc' 不是数字"
+    assert by_line[2].text() == by_line[2].text("en")  # the current language: English here
     assert counts(store) == before  # not even the good case G-1
     assert found.mapping == {} or not found.committed
+
+
+def test_the_problems_of_an_import_in_chinese_name_the_file_s_case(
+    store: Store, data: Dataset, tmp_path: Path
+) -> None:
+    """Run in Chinese (the CLI's default), the work loop refuses in Chinese, and the case
+    is replayed once more for its English reason: both name the file's case id, not the id
+    the rolled-back insert had, and the replays leave nothing behind."""
+    log = """\
+case_id,at,action,unit,deadline,actor,lon,lat,crs,category,note
+X-6,2026-11-03T09:15+08:00,report,,,a,110.3005,25.2785,wgs84,0101,
+X-6,2026-11-03T09:30+08:00,close,,,a,,,,,
+X-6,2026-11-03T09:40+08:00,register,,,a,,,,,
+"""
+    before = counts(store)
+    with use_lang("zh"):
+        found = import_events(store, write(tmp_path, log), data=data, actor="i", commit=True)
+        [problem] = found.problems
+        text = problem.text()
+    assert text.startswith("第 3 行（案件 X-6）：结案（close）于 2026-11-03T09:30+08:00 被拒绝：")
+    assert text.endswith("；其后 1 条事件未回放")
+    reason = problem.message_zh.split("被拒绝：", 1)[1]
+    assert re.search(r"(case |案件 ?)X-6\b", reason)
+    assert not re.search(r"(case |案件 ?)\d", reason)
+    assert problem.message.startswith("close at 2026-11-03T09:30+08:00 refused: case X-6 is ")
+    assert "not allowed; allowed now: register, reject" in problem.message
+    assert problem.message.endswith("; its 1 later event(s) were not replayed")
+    assert problem.to_dict()["message_zh"] == problem.message_zh
+    assert counts(store) == before
 
 
 def test_several_problems_of_one_row_are_all_listed(

@@ -483,7 +483,7 @@ def test_outbox_commands(
         code, out, _ = _run(capsys, "outbox", "status", *db)
         assert code == 0
         assert "已送达至 #2，待送 0 条" in out
-        assert "连续失败 1 次" in out and "最近错误：message 1: ConnectError" in out
+        assert "连续失败 1 次" in out and "最近错误：消息 1：ConnectError" in out
 
         code, out, _ = _run(capsys, "outbox", "status", "--lang", "en", *db)
         assert "delivered up to #0, 2 pending" in out and "1 failed attempt(s)" in out

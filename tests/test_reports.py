@@ -270,7 +270,7 @@ def test_xlsx_sheets_headers_values_and_formats(
         capsys, url, "--period", "month", "--date", "2026-11-03", "-o", str(out_file)
     )
     assert code == 0, err
-    assert out.strip() == f"已写出月报：{out_file}（责任单位 3 个，社区 4 个，超期未结 1 件）"
+    assert out.strip() == f"已写出月报：{out_file}（3 个责任单位、4 个社区、1 件超期未结案件）"
     book = openpyxl.load_workbook(out_file)
     assert book.sheetnames == [
         "概况",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,19 @@ from sqlalchemy.exc import IntegrityError
 
 from gridgeo.diff import diff_grids
 from gridgeo.errors import ConflictError, NotFoundError
+from gridgeo.i18n import use_lang
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.dataset import Dataset, load
 from gridgeo.io.writers import write_grids
 from gridgeo.model import GridSet
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
-from gridgeo.store.snapshots import load_grids, load_workstations, published_version
+from gridgeo.store.snapshots import (
+    get_version,
+    load_grids,
+    load_workstations,
+    published_version,
+)
 from gridgeo.store.versions import (
     import_boundaries,
     import_roster,
@@ -146,6 +153,30 @@ def test_state_errors_name_the_version(store: Store, sample: Dataset) -> None:
         publish(store, 999, actor="x")
 
 
+def test_state_errors_read_in_chinese_and_still_name_the_version(
+    store: Store, sample: Dataset
+) -> None:
+    """The CLI and the service write Chinese by default: the store's errors too, with the
+    version's id, its kind and the command to run kept as they are."""
+    v1 = commit(store, sample.grids, sample)
+    with use_lang("zh"):
+        with pytest.raises(ConflictError) as never:
+            rollback(store, v1, actor="x")
+        publish(store, v1, actor="x")
+        with pytest.raises(ConflictError) as twice:
+            publish(store, v1, actor="x")
+        with pytest.raises(NotFoundError) as unknown:
+            publish(store, 999, actor="x")
+        with pytest.raises(NotFoundError) as unknown_kind, store.reading() as session:
+            get_version(session, 998, t.VersionKind.ROSTER)
+    assert str(never.value) == f"边界版本 {v1} 是从未发布过的草稿：请直接发布，而不是回滚"
+    assert str(twice.value) == f"边界版本 {v1} 已发布"
+    assert str(unknown.value) == "版本 999 不存在（见 `gridgeo versions`）"
+    assert str(unknown_kind.value) == "人员名册版本 998 不存在（见 `gridgeo versions`）"
+    with pytest.raises(ConflictError, match=f"^boundaries version {v1} is already published$"):
+        publish(store, v1, actor="x")  # English outside the block (this test's default)
+
+
 def test_database_allows_one_published_version_per_kind(store: Store, sample: Dataset) -> None:
     v1 = commit(store, sample.grids, sample)
     v2 = commit(store, sample.grids, sample)
@@ -220,7 +251,10 @@ def test_the_loser_of_two_simultaneous_publishes_gets_a_conflict(
         except ConflictError as exc:
             outcomes[version_id] = str(exc)
 
-    threads = [threading.Thread(target=attempt, args=(v,)) for v in drafts]
+    # each thread in a copy of this context: the language (English in tests) goes along
+    threads = [
+        threading.Thread(target=contextvars.copy_context().run, args=(attempt, v)) for v in drafts
+    ]
     for th in threads:
         th.start()
     for th in threads:

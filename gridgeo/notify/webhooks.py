@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from gridgeo import __version__
 from gridgeo.errors import GridgeoError
+from gridgeo.i18n import tr
 from gridgeo.notify.outbox import OutboxRecord, final_rows
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
@@ -84,16 +85,25 @@ def _check_url(url: str) -> None:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError as exc:
-        raise WebhookConfigError(f"webhook URL {redact(url)!r}: {exc}") from None
+        raise WebhookConfigError(
+            tr("webhook URL {url!r}: {error}", url=redact(url), error=exc)
+        ) from None
     if parts.scheme not in ("http", "https") or not host:
         raise WebhookConfigError(
-            f"webhook URL {redact(url)!r}: give an http:// or https:// URL with a host "
-            "(GRIDGEO_WEBHOOKS, comma-separated)"
+            tr(
+                "webhook URL {url!r}: give an http:// or https:// URL with a host "
+                "(GRIDGEO_WEBHOOKS, comma-separated)",
+                url=redact(url),
+            )
         )
     if len(url) > MAX_URL_LENGTH:
         raise WebhookConfigError(
-            f"webhook URL {redact(url)[:80]!r}...: {len(url)} characters, at most "
-            f"{MAX_URL_LENGTH} are kept"
+            tr(
+                "webhook URL {url!r}...: {length} characters, at most {limit} are kept",
+                url=redact(url)[:80],
+                length=len(url),
+                limit=MAX_URL_LENGTH,
+            )
         )
 
 
@@ -439,7 +449,7 @@ def _record(
             .execution_options(synchronize_session=False)
         ).scalar_one()
         return _Step(Outcome.MORE, delivered)
-    message = f"message {message_id}: {error}"[:MAX_ERROR_CHARS]
+    message = tr("message {id}: {error}", id=message_id, error=error)[:MAX_ERROR_CHARS]
     attempts, delivered = session.execute(
         update(cursors)
         .where(row)
@@ -471,7 +481,11 @@ def _post(
     try:
         response = client.send(request, stream=True, follow_redirects=False)
     except httpx.TimeoutException as exc:
-        return f"no answer within {settings.webhook_timeout_s:g} s ({type(exc).__name__})"
+        return tr(
+            "no answer within {seconds:g} s ({error})",
+            seconds=settings.webhook_timeout_s,
+            error=type(exc).__name__,
+        )
     except httpx.HTTPError as exc:  # refused connection, unknown host, broken protocol
         return f"{type(exc).__name__}: {exc}"
     try:

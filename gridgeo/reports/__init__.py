@@ -23,7 +23,9 @@ def check_output(path: Path, lang: Lang = "zh") -> str:
     """The output's suffix (``.xlsx`` or ``.html``); ReportError naming any other."""
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise ReportError(say("err_suffix", lang, path=path, suffix=path.suffix or "（无）"))
+        raise ReportError(
+            say("err_suffix", lang, path=path, suffix=path.suffix or say("none", lang))
+        )
     return suffix
 
 

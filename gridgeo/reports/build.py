@@ -195,7 +195,8 @@ def _place(data: Dataset, street: str | None, lang: Lang) -> tuple[str, dict[str
     if street is not None:
         found = [i for i in streets if codes[i] == street]
         if not found:
-            known = "、".join(f"{codes[i]} {names[i]}" for i in streets[:10]) or "-"
+            comma = "、" if lang == "zh" else ", "
+            known = comma.join(f"{codes[i]} {names[i]}" for i in streets[:10]) or "-"
             raise ReportError(say("err_street", lang, code=repr(street), known=known))
         chosen: int | None = found[0]
     else:

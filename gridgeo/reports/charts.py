@@ -113,7 +113,7 @@ def trend_svg(report: Report) -> str:
         top = max([1, *(max(p.registered, p.closed) for p in points)])
         ax.set_ylim(0, top * 1.15)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel("件" if lang == "zh" else "cases")
+        ax.set_ylabel(say("cases_axis", lang))
         ax.grid(axis="y", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
         ax.legend(loc="lower left", bbox_to_anchor=(0, 1), frameon=False, ncols=2)

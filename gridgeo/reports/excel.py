@@ -135,7 +135,7 @@ def _charts(sheet: Any, report: Report, sheets: dict[str, Any]) -> None:
     data = Reference(trend, min_col=2, max_col=3, min_row=1, max_row=points + 1)
     chart.add_data(data, titles_from_data=True)
     chart.set_categories(Reference(trend, min_col=1, min_row=2, max_row=points + 1))
-    chart.y_axis.title = "件" if lang == "zh" else "cases"
+    chart.y_axis.title = say("cases_axis", lang)
     chart.y_axis.majorGridlines = None
     _show_axes(chart)
     chart.x_axis.tickLblSkip = max(1, math.ceil(points / 16))  # at most 16 day labels

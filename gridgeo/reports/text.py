@@ -45,7 +45,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "units_title": ("各责任单位指标", "Indicators per responsible unit"),
     "communities_title": ("各社区指标", "Indicators per community"),
     "categories_title": (
-        "问题类别（按立案数前{n}位）",
+        "问题类别（立案数前 {n} 位）",
         "Categories (top {n} by registered cases)",
     ),
     "overdue_title": ("超期未结案件", "Open tasks past their deadline"),
@@ -53,7 +53,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "trend_title_day": ("立案数与结案数（按小时）", "Registered and closed cases per hour"),
     "trend_title": ("立案数与结案数（按日）", "Registered and closed cases per day"),
     "rates_title": ("各责任单位比率", "Rates per responsible unit"),
-    "rates_top": ("（排名前 {n} 个，其余见上表）", " (the first {n}; the table has all)"),
+    "rates_top": (
+        "（仅列排名前 {n} 位的单位，全部单位见上表）",
+        " (the first {n}; the table has all)",
+    ),
     "totals_title": ("总体指标", "Overall indicators"),
     "indicator": ("指标", "indicator"),
     "value": ("数值", "value"),
@@ -83,7 +86,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "比率、综合指标值为空白：本期无应结案件，不予计算。",
         "an empty rate or score: nothing was due, so none is computed.",
     ),
-    "no_due": ("本期无应结案件，无比率可画。", "nothing was due in this period: no rates to draw"),
+    "no_due": (
+        "本期无应结案件，不绘制比率图。",
+        "nothing was due in this period: no rates to draw",
+    ),
+    "cases_axis": ("案件数（件）", "cases"),
     "more_overdue": (
         "仅列出超期最久的 {n} 件，其余未列出。",
         "only the {n} most overdue tasks are listed.",
@@ -103,11 +110,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "cases registered and closed within each day (hour).",
     ),
     "err_future": (
-        "日期 {day} 所在的统计周期尚未开始（现在是 {now}，北京时间）",
+        "日期 {day} 所在的统计周期尚未开始（当前北京时间为 {now}）",
         "the period of {day} has not begun yet (it is {now} in Beijing)",
     ),
     "err_street": (
-        "街道编码 {code} 不在已发布的边界中（街道有：{known}）",
+        "街道编码 {code} 不在已发布的边界中（现有街道：{known}）",
         "street code {code} is not in the published boundaries (streets: {known})",
     ),
     "err_date": (
@@ -119,14 +126,16 @@ TEXT: dict[str, tuple[str, str]] = {
         "output file {path}: suffix {suffix!r} is not supported, use .xlsx (Excel) or .html",
     ),
     "err_no_boundaries": (
-        "存储中没有已发布的边界版本：先 gridgeo import 文件 --commit，再 gridgeo publish 版本号",
+        "数据库中没有已发布的边界版本：请先运行 gridgeo import 文件 --commit，"
+        "再运行 gridgeo publish 版本号",
         "the store has no published boundaries version: gridgeo import FILE --commit, "
         "then gridgeo publish VERSION",
     ),
     "err_weights": ("--weights 有误：{reason}", "--weights: {reason}"),
     "err_write": ("无法写出 {path}：{reason}", "cannot write {path}: {reason}"),
     "written": (
-        "已写出{kind}：{path}（责任单位 {units} 个，社区 {communities} 个，超期未结 {overdue} 件）",
+        "已写出{kind}：{path}（{units} 个责任单位、{communities} 个社区、"
+        "{overdue} 件超期未结案件）",
         "wrote the {kind}: {path} ({units} unit(s), {communities} communities, "
         "{overdue} overdue task(s))",
     ),

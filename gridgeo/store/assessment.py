@@ -34,6 +34,7 @@ from gridgeo.assessment import (
     ranked,
     total_of,
 )
+from gridgeo.i18n import tr
 from gridgeo.io.dataset import Dataset
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
@@ -260,14 +261,18 @@ def _totals(store: Store, period: Period, rows: list[IndicatorRow], by: Grouping
 def _check_level(by: Grouping, level: int | None, data: Dataset | None) -> int | None:
     if by is not Grouping.GRID:
         if level is not None:
-            raise AssessmentError(f"--level is for by=grid, not by={by.value}")
+            raise AssessmentError(tr("--level is for by=grid, not by={by}", by=by.value))
         return None
     if level is None:
-        raise AssessmentError("by=grid needs the grid level (1 city ... 5 fifth-level grid)")
+        raise AssessmentError(tr("by=grid needs the grid level (1 city ... 5 fifth-level grid)"))
     if level not in LEVELS:
-        raise AssessmentError(f"level {level} does not exist: grid levels are 1 to 5")
+        raise AssessmentError(
+            tr("level {level} does not exist: grid levels are 1 to 5", level=level)
+        )
     if data is not None and not any(int(n) == level for n in data.grids.level_counts()):
-        raise AssessmentError(f"the published boundaries have no grids of level {level}")
+        raise AssessmentError(
+            tr("the published boundaries have no grids of level {level}", level=level)
+        )
     return level
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import cast as cast_
 from sqlalchemy.orm import Session
 
 from gridgeo.errors import NotFoundError
+from gridgeo.i18n import tr
 from gridgeo.store import schema as t
 
 CASES = cast(Table, t.Case.__table__)
@@ -173,9 +174,9 @@ def _read(session: Session, stmt: Any, case_id: int | None, task_id: int | None)
     rows = session.connection().execute(stmt, {"case_id": case_id, "task_id": task_id}).all()
     if not rows:
         raise NotFoundError(
-            f"case {case_id} does not exist"
+            tr("case {case} does not exist", case=case_id)
             if case_id is not None
-            else f"task {task_id} does not exist"
+            else tr("task {task} does not exist", task=task_id)
         )
     first = rows[0]._mapping
     case = CaseRow(**{name: first[name] for name in _CASE_FIELDS})

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from gridgeo.caseflow import CaseState, TaskState
 from gridgeo.deadlines import Urgency, parse_urgency
 from gridgeo.errors import GridgeoError, NotFoundError
+from gridgeo.i18n import tr
 from gridgeo.io.dataset import Dataset
 from gridgeo.lookup import LookupResult
 from gridgeo.store import schema as t
@@ -340,7 +341,7 @@ def _check_texts(new: NewCase) -> None:
     check_texts("attributes", new.attributes)
     check_text("media_url", new.media_url or "")
     for n, m in enumerate(new.media, start=1):
-        check_text(f"photo {n} filename", m.filename)
+        check_text(tr("photo {n} filename", n=n), m.filename)
 
 
 def add_media(
@@ -475,7 +476,7 @@ def _media_ids(session: Session, case_ids: Sequence[int]) -> dict[int, list[int]
 def _case_row(session: Session, case_id: int) -> t.Case:
     case = session.get(t.Case, case_id)
     if case is None:
-        raise NotFoundError(f"case {case_id} does not exist")
+        raise NotFoundError(tr("case {case} does not exist", case=case_id))
     return case
 
 
@@ -490,7 +491,7 @@ def get_media(store: Store, media_id: int) -> StoredMedia:
     with store.reading() as session:
         row = session.get(t.CaseMedia, media_id)
         if row is None:
-            raise NotFoundError(f"media {media_id} does not exist")
+            raise NotFoundError(tr("media {media} does not exist", media=media_id))
         return StoredMedia(
             id=row.id,
             case_id=row.case_id,
@@ -620,7 +621,7 @@ def prune_media(
     photos), and the result counts what was deleted.
     """
     if older_than < timedelta(0):
-        raise GridgeoError(f"older_than must not be negative, got {older_than}")
+        raise GridgeoError(tr("older_than must not be negative, got {value}", value=older_than))
     cutoff = (now or t.utcnow()) - older_than
     stale = select(t.Case.id).where(
         t.Case.state == CaseState.CLOSED.value, t.Case.closed_at < cutoff

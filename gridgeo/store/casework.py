@@ -35,6 +35,7 @@ from gridgeo.caseflow import (
 )
 from gridgeo.deadlines import Urgency, deadline_after
 from gridgeo.errors import NotFoundError
+from gridgeo.i18n import tr
 from gridgeo.io.dataset import Dataset
 from gridgeo.store import schema as t
 from gridgeo.store.case_events import EventRow, add_event
@@ -52,6 +53,7 @@ from gridgeo.store.case_rows import (
 from gridgeo.store.cases import MediaUpload, add_media
 from gridgeo.store.core import Store
 from gridgeo.textcheck import check_text, check_texts
+from gridgeo.wording import listing
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,15 @@ def resolve_unit(code: str, data: Dataset | None) -> Unit:
         import difflib
 
         near = difflib.get_close_matches(code, list(units), n=3)
-        hint = f" (did you mean {', '.join(near)}?)" if near else ""
-        raise ActionInputError(f"unknown unit {code!r}{hint}")
+        if near:
+            raise ActionInputError(
+                tr(
+                    "unknown unit {code!r} (did you mean {near}?)",
+                    code=code,
+                    near=listing(near),
+                )
+            )
+        raise ActionInputError(tr("unknown unit {code!r}", code=code))
     return units[code]
 
 
@@ -191,7 +200,10 @@ def act_on_task(
     not always its case): the task's case is found in the action's transaction."""
     if not request.action.on_task:
         raise ActionInputError(
-            f"{request.action.value} acts on the case: POST /v1/cases/{{id}}/actions"
+            tr(
+                "{action} acts on the case: POST /v1/cases/{{id}}/actions",
+                action=request.action.value,
+            )
         )
     with store.transaction() as session:
         done = _act(session, None, replace(request, task_id=task_id, unit=None), actor, data)
@@ -209,7 +221,7 @@ def _act(
     check_texts("action", {"note": req.note, "public_note": req.public_note or ""})
     check_texts("units", [req.unit or "", *req.units])
     for n, m in enumerate(req.media, start=1):
-        check_text(f"photo {n} filename", m.filename)
+        check_text(tr("photo {n} filename", n=n), m.filename)
     found = lock_case(session, case_id, task_id=req.task_id)
     case, tasks = found.case, found.tasks
     view = _view(case, tasks)
@@ -246,15 +258,32 @@ def _task_of(view: CaseView, tasks: Sequence[TaskRow], req: ActionRequest) -> Ta
     if req.task_id is not None:
         found = next((x for x in tasks if x.id == req.task_id), None)
         if found is None:
-            raise NotFoundError(f"case {view.id} has no task {req.task_id}")
+            raise NotFoundError(
+                tr("case {case} has no task {task}", case=view.id, task=req.task_id)
+            )
         return found
     if not req.unit:
-        raise ActionInputError(f"{req.action.value} acts on a task: name the task or its unit")
+        raise ActionInputError(
+            tr("{action} acts on a task: name the task or its unit", action=req.action.value)
+        )
     active = view.active_task_of(req.unit.strip())
     if active is None:
-        units = ", ".join(x.unit_code for x in tasks if TaskState(x.state).is_active) or "none"
+        units = [x.unit_code for x in tasks if TaskState(x.state).is_active]
+        if not units:
+            raise ActionInputError(
+                tr(
+                    "case {case} has no active task of unit {unit!r} (nor of any other unit)",
+                    case=view.id,
+                    unit=req.unit,
+                )
+            )
         raise ActionInputError(
-            f"case {view.id} has no active task of unit {req.unit!r} (its units: {units})"
+            tr(
+                "case {case} has no active task of unit {unit!r} (its units: {units})",
+                case=view.id,
+                unit=req.unit,
+                units=listing(units),
+            )
         )
     return next(x for x in tasks if x.id == active.id)
 
@@ -339,13 +368,22 @@ def _dispatch(w: _Writer, req: ActionRequest) -> None:
     codes = list(dict.fromkeys(req.units or suggestion))
     if not codes:
         raise ActionInputError(
-            f"case {w.case.id} has no suggested unit: name the units to dispatch to"
+            tr(
+                "case {case} has no suggested unit: name the units to dispatch to",
+                case=w.case.id,
+            )
         )
     chosen = [(resolve_unit(code, w.data), _deadline(w, req)) for code in codes]
     existing = [x.unit_code for x in w.tasks if TaskState(x.state).is_active]
     twice = sorted(set(existing) & {unit.code for unit, _ in chosen})
     if twice:
-        raise ActionInputError(f"case {w.case.id} is already dispatched to {', '.join(twice)}")
+        raise ActionInputError(
+            tr(
+                "case {case} is already dispatched to {units}",
+                case=w.case.id,
+                units=listing(twice),
+            )
+        )
     override = bool(req.units) and list(req.units) != suggestion
     for unit, deadline in chosen:
         _new_task(
@@ -379,20 +417,31 @@ def _new_task(
 def _deadline(w: _Writer, req: ActionRequest) -> datetime:
     """The dispatch deadline: the one given, else the routing table's time limit."""
     if req.deadline is not None:
-        return _future(req.deadline, w.at, "deadline")
+        return _future(req.deadline, w.at, tr("deadline"))
     data = w.data
     if data is None or data.routing is None:
-        raise ActionInputError("no routing table with time limits: give the deadline")
+        raise ActionInputError(tr("no routing table with time limits: give the deadline"))
     limit = data.routing.time_limit(w.case.category, w.case.urgency or Urgency.NORMAL.value)
     return deadline_after(w.at, limit)
 
 
 def _future(deadline: datetime, at: datetime, name: str) -> datetime:
     if deadline.tzinfo is None:
-        raise ActionInputError(f"{name} {deadline.isoformat()} has no time zone (add +08:00)")
+        raise ActionInputError(
+            tr(
+                "{name} {value} has no time zone (add +08:00)",
+                name=name,
+                value=deadline.isoformat(),
+            )
+        )
     if deadline <= at:
         raise ActionInputError(
-            f"{name} {deadline.isoformat()} is not after {at.isoformat()}: it must lie ahead"
+            tr(
+                "{name} {value} is not after {at}: it must lie ahead",
+                name=name,
+                value=deadline.isoformat(),
+                at=at.isoformat(),
+            )
         )
     return deadline
 
@@ -419,8 +468,8 @@ def _request_extension(w: _Writer, req: ActionRequest) -> None:
     task = w.target
     assert task is not None
     if req.deadline is None:
-        raise ActionInputError("request_extension needs the new deadline asked for")
-    wanted = _future(req.deadline, task.deadline, "requested deadline")
+        raise ActionInputError(tr("request_extension needs the new deadline asked for"))
+    wanted = _future(req.deadline, task.deadline, tr("requested deadline"))
     task.set(extension_until=wanted, updated_at=w.at)
     state = task.state
     w.event(req.action, task=task, before=state, after=state, note=req.note, deadline=wanted)
@@ -432,7 +481,7 @@ def _extend(w: _Writer, req: ActionRequest) -> None:
     assert task is not None
     granted = req.deadline or task.extension_until
     assert granted is not None  # the rules allow extend only on a request
-    granted = _future(granted, task.deadline, "extended deadline")
+    granted = _future(granted, task.deadline, tr("extended deadline"))
     old = task.deadline
     task.set(
         deadline=granted,
@@ -474,10 +523,16 @@ def _redispatch(w: _Writer, req: ActionRequest) -> None:
     task = w.target
     assert task is not None
     if len(req.units) != 1:
-        raise ActionInputError("redispatch needs exactly one new unit")
+        raise ActionInputError(tr("redispatch needs exactly one new unit"))
     unit = resolve_unit(req.units[0], w.data)
     if unit.code == task.unit_code:
-        raise ActionInputError(f"task {task.id} is already unit {unit.code}'s: name another unit")
+        raise ActionInputError(
+            tr(
+                "task {task} is already unit {unit}'s: name another unit",
+                task=task.id,
+                unit=unit.code,
+            )
+        )
     before = task.state
     task.set(state=TaskState.CANCELLED.value, updated_at=w.at, cancelled_at=w.at)
     cancelled = TaskState.CANCELLED.value

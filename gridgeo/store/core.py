@@ -9,6 +9,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from gridgeo.i18n import tr
 from gridgeo.store import migrate
 from gridgeo.store.engine import WRITE, StoreError, make_engine, make_url_safe
 
@@ -34,7 +35,11 @@ class Store:
                 migrate.upgrade(self.engine)
             except OperationalError as exc:
                 raise StoreError(
-                    f"cannot open the store at {make_url_safe(url)}: {exc.orig}"
+                    tr(
+                        "cannot open the store at {url}: {error}",
+                        url=make_url_safe(url),
+                        error=exc.orig,
+                    )
                 ) from None
 
     @property

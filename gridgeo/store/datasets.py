@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gridgeo.errors import GridgeoError, NotFoundError
+from gridgeo.i18n import tr
 from gridgeo.io.dataset import Dataset
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
@@ -22,6 +23,7 @@ from gridgeo.store.snapshots import (
     load_staff,
     load_workstations,
     published_version,
+    stored_source,
     version_at,
 )
 
@@ -52,10 +54,15 @@ def published_key(session: Session) -> PublishedKey:
 
 
 def load_dataset(
-    store: Store, settings: Settings, boundaries_version: int | None = None, *, how: str = ""
+    store: Store,
+    settings: Settings,
+    boundaries_version: int | None = None,
+    *,
+    published_at: datetime | None = None,
 ) -> Dataset:
     """The Dataset of a boundaries version (default: the published one) with the published
-    roster, partners and routing.
+    roster, partners and routing. ``published_at``: the version is the one published
+    then, and its source says so.
 
     Raises NotFoundError when nothing is published and no version is given.
     """
@@ -64,12 +71,18 @@ def load_dataset(
         if boundaries_version is None:
             if current is None:
                 raise NotFoundError(
-                    "the store has no published boundaries version: `gridgeo import FILE "
-                    "--commit` then `gridgeo publish VERSION`"
+                    tr(
+                        "the store has no published boundaries version: `gridgeo import FILE "
+                        "--commit` then `gridgeo publish VERSION`"
+                    )
                 )
             boundaries_version = current.id
-        if not how and current is not None and current.id == boundaries_version:
-            how = " (published)"
+        source = stored_source(boundaries_version)
+        if published_at is not None:
+            at = published_at.isoformat()
+            source = tr("{source} (published at {at})", source=source, at=at)
+        elif current is not None and current.id == boundaries_version:
+            source = tr("{source} (published)", source=source)
         get_version(session, boundaries_version, t.VersionKind.BOUNDARIES)
         roster = published_version(session, t.VersionKind.ROSTER)
         partners = published_version(session, t.VersionKind.PARTNERS)
@@ -83,9 +96,9 @@ def load_dataset(
             partners=load_partners(session, partners.id) if partners else [],
             routing=load_routing(session, routing.id) if routing else None,
             sources={
-                "boundaries": f"store version {boundaries_version}{how}",
+                "boundaries": source,
                 **{
-                    kind: f"store version {v.id}"
+                    kind: stored_source(v.id)
                     for kind, v in (
                         ("staff", roster),
                         ("partners", partners),
@@ -123,14 +136,14 @@ def open_dataset(
         No such version, nothing published (then), or no store.
     """
     if version is not None and at is not None:
-        raise GridgeoError("give either a version or a time, not both")
+        raise GridgeoError(tr("give either a version or a time, not both"))
     with Store(settings.database_url) as store:
         if settings.seed_sample:
             seed_if_empty(store, settings)
         if at is not None:
             with store.reading() as session:
                 version = version_at(session, at)
-            return load_dataset(store, settings, version, how=f" (published at {at.isoformat()})")
+            return load_dataset(store, settings, version, published_at=at)
         return load_dataset(store, settings, version)
 
 

@@ -18,11 +18,17 @@ from typing import Any
 
 from gridgeo.editing import Applied, Operation, apply_edits
 from gridgeo.errors import ConflictError
+from gridgeo.i18n import tr
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
 from gridgeo.store.audit import record
 from gridgeo.store.core import Store
-from gridgeo.store.snapshots import issued_grid_codes, load_grids, load_workstations
+from gridgeo.store.snapshots import (
+    issued_grid_codes,
+    load_grids,
+    load_workstations,
+    version_label,
+)
 from gridgeo.store.versions import (
     VersionInfo,
     check_writable,
@@ -84,7 +90,7 @@ def save_edits(
             author=author,
             workstations=workstations,
             note=note or summary[:2000],
-            source=(f"version {base.id}, edited in the viewer", ""),
+            source=(tr("version {id}, edited in the viewer", id=base.id), ""),
         )
         version.based_on = base.id
         if base.status == t.VersionStatus.DRAFT:
@@ -105,13 +111,26 @@ def save_edits(
 
 
 def _check_editable(base: t.Version) -> None:
-    label = f"version {base.id}"
     if base.kind != t.VersionKind.BOUNDARIES:
-        raise ConflictError(f"{label} holds {base.kind}, not boundaries: nothing to draw")
+        raise ConflictError(
+            tr(
+                "{version} holds no boundaries: nothing to draw",
+                version=version_label(base.id, base.kind),
+            )
+        )
     if base.status == t.VersionStatus.SUPERSEDED:
         raise ConflictError(
-            f"draft {base.id} was saved again as draft {base.superseded_by} by another "
-            f"edit; load draft {base.superseded_by} and apply your edits again"
+            tr(
+                "draft {draft} was saved again as draft {newer} by another edit; load draft "
+                "{newer} and apply your edits again",
+                draft=base.id,
+                newer=base.superseded_by,
+            )
         )
     if base.status == t.VersionStatus.RETIRED:
-        raise ConflictError(f"{label} is retired: edit the published version or a draft")
+        raise ConflictError(
+            tr(
+                "{version} is retired: edit the published version or a draft",
+                version=version_label(base.id),
+            )
+        )

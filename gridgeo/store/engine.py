@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from gridgeo.errors import StoreError
+from gridgeo.i18n import tr
 from gridgeo.store.schema import SRID
 
 __all__ = ["WRITE", "StoreError", "is_sqlite", "make_engine", "make_url_safe"]
@@ -46,8 +47,12 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if backend == "postgresql":
         return create_engine(url, echo=echo, pool_pre_ping=True)
     raise StoreError(
-        f"database URL {url!r}: unsupported backend {backend!r}; use sqlite:///FILE "
-        "(embedded SpatiaLite) or postgresql+psycopg://USER@HOST/DB (PostGIS)"
+        tr(
+            "database URL {url!r}: unsupported backend {backend!r}; use sqlite:///FILE "
+            "(embedded SpatiaLite) or postgresql+psycopg://USER@HOST/DB (PostGIS)",
+            url=make_url_safe(url),
+            backend=backend,
+        )
     )
 
 
@@ -69,8 +74,12 @@ def _prepare_sqlite(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         dbapi_conn.enable_load_extension(False)
     except (AttributeError, sqlite3.OperationalError) as exc:
         raise StoreError(
-            "the embedded store needs SpatiaLite: install Debian's libsqlite3-mod-spatialite "
-            f"(make setup does) and a Python whose sqlite3 can load extensions ({exc})"
+            tr(
+                "the embedded store needs SpatiaLite: install Debian's "
+                "libsqlite3-mod-spatialite (make setup does) and a Python whose sqlite3 can "
+                "load extensions ({error})",
+                error=exc,
+            )
         ) from None
     dbapi_conn.execute("PRAGMA foreign_keys = ON")
     dbapi_conn.execute("PRAGMA busy_timeout = 30000")

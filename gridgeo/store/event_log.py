@@ -26,9 +26,9 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -41,6 +41,7 @@ from gridgeo.categories import CategoryTable
 from gridgeo.coords import parse_coord_system
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import GridgeoError, InputFileError
+from gridgeo.i18n import Lang, current_lang, tr, use_lang
 from gridgeo.io.dataset import Dataset
 from gridgeo.roles import Role
 from gridgeo.store import schema as t
@@ -48,6 +49,7 @@ from gridgeo.store.audit import record
 from gridgeo.store.cases import NewCase, insert_case, suggestion
 from gridgeo.store.casework import ActionRequest, act_in
 from gridgeo.store.core import Store
+from gridgeo.wording import listing
 
 COLUMNS = (
     "case_id",
@@ -66,7 +68,6 @@ OPTIONAL_COLUMNS = frozenset({"actor", "note"})  # default: the importer's name,
 REQUIRED_COLUMNS = tuple(c for c in COLUMNS if c not in OPTIONAL_COLUMNS)
 
 ExportFormat = Literal["csv", "jsonl"]
-Lang = Literal["zh", "en"]
 
 _CASE_ACTIONS = frozenset({Action.REPORT, Action.REGISTER, Action.REJECT, Action.CLOSE})
 _NEEDS_UNIT = frozenset({Action.DISPATCH, Action.REDISPATCH})
@@ -191,7 +192,7 @@ def export_events(
         Events written, ordered by case id then event id.
     """
     if format not in ("csv", "jsonl"):
-        raise GridgeoError(f"event log format {format!r}: use csv or jsonl")
+        raise GridgeoError(tr("event log format {format!r}: use csv or jsonl", format=format))
     count = 0
     encoding = "utf-8-sig" if format == "csv" else "utf-8"
     with store.reading() as session, _output(out, encoding) as stream:
@@ -210,12 +211,40 @@ def export_events(
 # --- import: reading and checking rows ----------------------------------------------------
 
 
+def _in_both(render: Callable[[], str]) -> tuple[str, str]:
+    """What ``render`` writes in English and in Chinese (its ``tr`` calls follow the language)."""
+    with use_lang("en"):
+        en = render()
+    with use_lang("zh"):
+        zh = render()
+    return en, zh
+
+
+def _raised(call: Callable[[], object]) -> Callable[[], str]:
+    """A render of the error ``call`` raises: it is called again in each language (a parse
+    of a cell, without side effects), so that its message is written in both."""
+
+    def render() -> str:
+        try:
+            call()
+        except GridgeoError as exc:
+            return str(exc)
+        return ""
+
+    return render
+
+
+def _action_name(action: Action) -> str:
+    """``dispatch`` in English, ``派遣（dispatch）`` in Chinese: the log's word and its label."""
+    return f"{action.label_zh}（{action.value}）" if current_lang() == "zh" else action.value
+
+
 @dataclass(frozen=True)
 class Problem:
     """Why a row (or the case it belongs to) cannot be imported.
 
-    ``message`` is English, ``message_zh`` Chinese (empty: only English, as the
-    work loop's own refusals are).
+    ``message`` is English, ``message_zh`` Chinese (both written by :meth:`of`; a
+    refusal of the work loop quotes the loop's own reason in each language).
     """
 
     line: int
@@ -223,13 +252,25 @@ class Problem:
     message: str
     message_zh: str = ""
 
-    def text(self, lang: Lang = "zh") -> str:
-        """The problem with its line and case, in ``lang``."""
-        if lang == "en":
-            case = f" (case {self.case_id})" if self.case_id else ""
-            return f"line {self.line}{case}: {self.message}"
-        case = f"（案件 {self.case_id}）" if self.case_id else ""
-        return f"第 {self.line} 行{case}：{self.message_zh or self.message}"
+    @classmethod
+    def of(cls, line: int, case_id: str, render: Callable[[], str]) -> Problem:
+        """The problem ``render`` writes (with ``tr``), in English and in Chinese."""
+        en, zh = _in_both(render)
+        return cls(line, case_id, en, zh)
+
+    def text(self, lang: Lang | None = None) -> str:
+        """The problem with its line and case, in ``lang`` (default the current language)."""
+        with use_lang(lang or current_lang()):
+            zh = current_lang() == "zh"
+            message = (self.message_zh or self.message) if zh else self.message
+            if self.case_id:
+                return tr(
+                    "line {line} (case {case}): {message}",
+                    line=self.line,
+                    case=self.case_id,
+                    message=message,
+                )
+            return tr("line {line}: {message}", line=self.line, message=message)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -309,8 +350,8 @@ class _RowChecker:
         self.line, self.case_id, self.now = line, case_id, now
         self.problems: list[Problem] = []
 
-    def bad(self, en: str, zh: str) -> None:
-        self.problems.append(Problem(self.line, self.case_id, en, zh))
+    def bad(self, render: Callable[[], str]) -> None:
+        self.problems.append(Problem.of(self.line, self.case_id, render))
 
     def time(self, name: str, text: str) -> datetime | None:
         if not text:
@@ -319,14 +360,22 @@ class _RowChecker:
             value = datetime.fromisoformat(text)
         except ValueError:
             self.bad(
-                f"{name} {text!r} is not an ISO 8601 time such as {EXAMPLE_TIME}",
-                f"{name} {text!r} 不是 ISO 8601 时间（例如 {EXAMPLE_TIME}）",
+                lambda: tr(
+                    "{name} {text!r} is not an ISO 8601 time such as {example}",
+                    name=name,
+                    text=text,
+                    example=EXAMPLE_TIME,
+                )
             )
             return None
         if value.tzinfo is None:
             self.bad(
-                f"{name} {text!r} has no UTC offset: write it as {with_offset(text)}",
-                f"{name} {text!r} 缺少时区偏移：应写作 {with_offset(text)}",
+                lambda: tr(
+                    "{name} {text!r} has no UTC offset: write it as {fixed}",
+                    name=name,
+                    text=text,
+                    fixed=with_offset(text),
+                )
             )
             return None
         return value
@@ -334,9 +383,8 @@ class _RowChecker:
     def action(self, text: str) -> Action | None:
         try:
             return parse_action(text)
-        except ActionInputError as exc:
-            names = ", ".join(a.value for a in Action)
-            self.bad(str(exc), f"action {text!r} 不是已知动作：可用 {names}（或其中文名）")
+        except ActionInputError:
+            self.bad(_raised(lambda: parse_action(text)))
             return None
 
     def number(self, name: str, text: str, limit: float) -> float | None:
@@ -345,12 +393,16 @@ class _RowChecker:
         try:
             value = float(text)
         except ValueError:
-            self.bad(f"{name} {text!r} is not a number", f"{name} {text!r} 不是数字")
+            self.bad(lambda: tr("{name} {text!r} is not a number", name=name, text=text))
             return None
         if not math.isfinite(value) or abs(value) > limit:
             self.bad(
-                f"{name} {text!r} is outside -{limit:g}..{limit:g}",
-                f"{name} {text!r} 超出 -{limit:g}..{limit:g}",
+                lambda: tr(
+                    "{name} {text!r} is outside -{limit:g}..{limit:g}",
+                    name=name,
+                    text=text,
+                    limit=limit,
+                )
             )
             return None
         return value
@@ -360,8 +412,8 @@ class _RowChecker:
             return ""
         try:
             return parse_coord_system(text)
-        except GridgeoError as exc:
-            self.bad(str(exc), f"crs {text!r} 未知：可用 wgs84、cgcs2000、gcj02、bd09")
+        except GridgeoError:
+            self.bad(_raised(lambda: parse_coord_system(text)))
             return ""
 
     def category(self, text: str, table: CategoryTable) -> str:
@@ -369,15 +421,19 @@ class _RowChecker:
             return ""
         try:
             return table.resolve(text).code
-        except GridgeoError as exc:
-            self.bad(str(exc), f"category {text!r} 不是已发布的类别：{exc}")
+        except GridgeoError:
+            self.bad(_raised(lambda: table.resolve(text)))
             return ""
 
     def length(self, name: str, text: str, limit: int) -> None:
         if len(text) > limit:
             self.bad(
-                f"{name} {text[:20]!r}... is longer than {limit} characters",
-                f"{name} {text[:20]!r}... 超过 {limit} 个字符",
+                lambda: tr(
+                    "{name} {text!r}... is longer than {limit} characters",
+                    name=name,
+                    text=text[:20],
+                    limit=limit,
+                )
             )
 
 
@@ -388,15 +444,15 @@ def _check_row(
     case_id = cells["case_id"]
     check = _RowChecker(line, case_id, now)
     if not case_id:
-        check.bad("case_id is empty", "case_id 为空")
+        check.bad(lambda: tr("{column} is empty", column="case_id"))
     at = check.time("at", cells["at"])
     if not cells["at"]:
-        check.bad("at is empty", "at 为空")
+        check.bad(lambda: tr("{column} is empty", column="at"))
     elif at is not None and at > now + FUTURE_SLACK:
-        check.bad(f"at {cells['at']!r} lies in the future", f"at {cells['at']!r} 晚于当前时间")
+        check.bad(lambda: tr("at {text!r} lies in the future", text=cells["at"]))
     action = check.action(cells["action"]) if cells["action"] else None
     if not cells["action"]:
-        check.bad("action is empty", "action 为空")
+        check.bad(lambda: tr("{column} is empty", column="action"))
     unit, deadline = cells["unit"], check.time("deadline", cells["deadline"])
     check.length("unit", unit, _MAX_UNIT)
     check.length("actor", cells["actor"], _MAX_ACTOR)
@@ -409,10 +465,11 @@ def _check_row(
     if action is Action.REPORT:
         missing = [n for n in ("lon", "lat", "crs") if not cells[n]]
         if missing:
-            names = ", ".join(missing)
             check.bad(
-                f"report needs {names} (the point reported, crs wgs84, cgcs2000, gcj02 or bd09)",
-                f"report 须填写 {names}（上报位置；crs 为 wgs84、cgcs2000、gcj02 或 bd09）",
+                lambda: tr(
+                    "report needs {names} (the point reported, crs wgs84, cgcs2000, gcj02 or bd09)",
+                    names=listing(missing),
+                )
             )
     if check.problems or at is None or action is None:
         return None, check.problems
@@ -435,20 +492,25 @@ def _check_row(
 
 def _check_action_cells(check: _RowChecker, action: Action, unit: str, deadline: str) -> None:
     """The unit and deadline cells an action needs, and those it must leave blank."""
-    name = f"{action.value}（{action.label_zh}）"
     if action in _NEEDS_UNIT and not unit:
-        check.bad(f"{action.value} needs the unit", f"{name}须填写 unit")
+        check.bad(lambda: tr("{action} needs the unit", action=_action_name(action)))
     if action in _NEEDS_DEADLINE and not deadline:
-        check.bad(f"{action.value} needs the deadline", f"{name}须填写 deadline")
+        check.bad(lambda: tr("{action} needs the deadline", action=_action_name(action)))
     if action in _CASE_ACTIONS and unit:
         check.bad(
-            f"{action.value} acts on the case: unit must be blank, not {unit!r}",
-            f"{name}作用于案件本身：unit 应为空，而不是 {unit!r}",
+            lambda: tr(
+                "{action} acts on the case: unit must be blank, not {unit!r}",
+                action=_action_name(action),
+                unit=unit,
+            )
         )
     if action not in _NEEDS_DEADLINE and deadline:
         check.bad(
-            f"{action.value} takes no deadline, got {deadline!r}",
-            f"{name}不带期限，却填写了 deadline {deadline!r}",
+            lambda: tr(
+                "{action} takes no deadline, got {deadline!r}",
+                action=_action_name(action),
+                deadline=deadline,
+            )
         )
 
 
@@ -464,7 +526,9 @@ def _read_rows(
             reader = csv.reader(stream)
             header = next(reader, None)
             if header is None:
-                raise EventLogError(f"{path}: the file is empty (expected a header row)")
+                raise EventLogError(
+                    tr("{path}: the file is empty (expected a header row)", path=path)
+                )
             index = _columns(path, header)
             last = reader.line_num
             for record_ in reader:
@@ -485,13 +549,21 @@ def _read_rows(
                     rows.append(row)
     except UnicodeDecodeError as exc:
         raise EventLogError(
-            f"{path}: byte {exc.start} is not UTF-8; save the file as 'CSV UTF-8' "
-            "(Excel's plain CSV is GBK)"
+            tr(
+                "{path}: byte {byte} is not UTF-8; save the file as 'CSV UTF-8' "
+                "(Excel's plain CSV is GBK)",
+                path=path,
+                byte=exc.start,
+            )
         ) from None
     except csv.Error as exc:
-        raise EventLogError(f"{path}: not a readable CSV file: {exc}") from None
+        raise EventLogError(
+            tr("{path}: not a readable CSV file: {error}", path=path, error=exc)
+        ) from None
     except OSError as exc:
-        raise EventLogError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise EventLogError(
+            tr("cannot read {path}: {error}", path=path, error=exc.strerror or exc)
+        ) from None
     return rows, problems, count
 
 
@@ -500,12 +572,23 @@ def _columns(path: Path, header: Sequence[str]) -> dict[str, int]:
     names = [h.strip().lower() for h in header]
     twice = sorted({n for n in names if n and names.count(n) > 1})
     if twice:
-        raise EventLogError(f"{path}: column(s) {', '.join(twice)} appear more than once")
+        raise EventLogError(
+            tr(
+                "{path}: column(s) {columns} appear more than once",
+                path=path,
+                columns=listing(twice),
+            )
+        )
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise EventLogError(
-            f"{path}: missing column(s) {', '.join(missing)}; the event log has "
-            f"{','.join(COLUMNS)} (actor and note may be left out)"
+            tr(
+                "{path}: missing column(s) {missing}; the event log has {columns} "
+                "(actor and note may be left out)",
+                path=path,
+                missing=listing(missing),
+                columns=",".join(COLUMNS),
+            )
         )
     return {n: names.index(n) for n in COLUMNS if n in names}
 
@@ -539,48 +622,63 @@ def _check_case(case: _Case) -> list[Problem]:
     first = case.rows[0]
     if not reports:
         return [
-            Problem(
+            Problem.of(
                 first.line,
                 case.case_id,
-                f"case {case.case_id} has no report row: a case's events start with report",
-                f"案件 {case.case_id} 没有 report（上报）行：案件的事件从上报开始",
+                lambda: tr(
+                    "case {case} has no report row: a case's events start with report",
+                    case=case.case_id,
+                ),
             )
         ]
+    first_report = reports[0].line
     problems = [
-        Problem(
+        Problem.of(
             r.line,
             case.case_id,
-            f"case {case.case_id} is reported twice (first on line {reports[0].line})",
-            f"案件 {case.case_id} 重复上报（首次在第 {reports[0].line} 行）",
+            lambda: tr(
+                "case {case} is reported twice (first on line {line})",
+                case=case.case_id,
+                line=first_report,
+            ),
         )
         for r in reports[1:]
     ]
     report = reports[0]
     if first is not report:
         problems.append(
-            Problem(
+            Problem.of(
                 first.line,
                 case.case_id,
-                f"{first.action.value} at {format_time(first.at)} comes before the case's "
-                f"report (line {report.line}, at {format_time(report.at)})",
-                f"{first.action.value}（{first.action.label_zh}）时间 {format_time(first.at)} "
-                f"早于案件的上报（第 {report.line} 行，{format_time(report.at)}）",
+                lambda: tr(
+                    "{action} at {at} comes before the case's report (line {line}, at {report_at})",
+                    action=_action_name(first.action),
+                    at=format_time(first.at),
+                    line=report.line,
+                    report_at=format_time(report.at),
+                ),
             )
         )
     for row in case.rows:
         for name in ("lon", "lat", "crs", "category"):
             value, reported = getattr(row, name), getattr(report, name)
             if value not in (None, "") and value != reported:
-                problems.append(
-                    Problem(
-                        row.line,
-                        case.case_id,
-                        f"{name} {value!r} differs from the case's report "
-                        f"(line {report.line}: {reported!r})",
-                        f"{name} {value!r} 与案件上报时的不同（第 {report.line} 行：{reported!r}）",
-                    )
-                )
+                problems.append(_differs(row, name, value, report.line, reported))
     return problems
+
+
+def _differs(row: _Row, column: str, value: object, line: int, reported: object) -> Problem:
+    return Problem.of(
+        row.line,
+        row.case_id,
+        lambda: tr(
+            "{column} {value!r} differs from the case's report (line {line}: {reported!r})",
+            column=column,
+            value=value,
+            line=line,
+            reported=reported,
+        ),
+    )
 
 
 class _CaseRefusedError(Exception):
@@ -607,20 +705,54 @@ class _RollbackError(Exception):
 def _refused(
     row: _Row, exc: Exception, later: int, store_id: int | None = None
 ) -> _CaseRefusedError:
-    rest_en = f"; its {later} later event(s) were not replayed" if later else ""
-    rest_zh = f"；其后 {later} 条事件未回放" if later else ""
+    """The problem of a refused row. The reason is the core's, in the language the import
+    runs in (:func:`_in_both_refused` adds the other)."""
     when = format_time(row.at)
     why = str(exc)
     if store_id is not None:  # the core names the id it gave, which the rollback discards
-        why = re.sub(rf"\bcase {store_id}\b", f"case {row.case_id}", why)
-    return _CaseRefusedError(
-        Problem(
-            row.line,
-            row.case_id,
-            f"{row.action.value} at {when} refused: {why}{rest_en}",
-            f"{row.action.value}（{row.action.label_zh}）于 {when} 被拒绝：{why}{rest_zh}",
-        )
-    )
+        why = re.sub(rf"(\bcase |案件 ?){store_id}\b", lambda m: f"{m.group(1)}{row.case_id}", why)
+
+    def render() -> str:
+        action = _action_name(row.action)
+        if later:
+            return tr(
+                "{action} at {at} refused: {reason}; its {later} later event(s) were not replayed",
+                action=action,
+                at=when,
+                reason=why,
+                later=later,
+            )
+        return tr("{action} at {at} refused: {reason}", action=action, at=when, reason=why)
+
+    return _CaseRefusedError(Problem.of(row.line, row.case_id, render))
+
+
+def _in_both_refused(
+    problem: Problem,
+    session: Session,
+    data: Dataset,
+    case: _Case,
+    steps: list[tuple[_Row, _Row | None]],
+    *,
+    who: str,
+) -> Problem:
+    """``problem``, the refusal of ``case``, with the core's reason in both languages: the
+    core wrote it in the current language, so the case is replayed once more in the other
+    (and rolled back whatever happens) for the other text."""
+    other: Lang = "en" if current_lang() == "zh" else "zh"
+    nested = session.begin_nested()
+    again: Problem | None = None
+    try:
+        with use_lang(other):
+            _replay(session, data, case, steps, who)
+    except _CaseRefusedError as refused:
+        again = refused.problem
+    finally:
+        nested.rollback()
+    if again is None or again.line != problem.line:  # not refused alike: keep what was said
+        return problem
+    english, chinese = (again, problem) if other == "en" else (problem, again)
+    return replace(problem, message=english.message, message_zh=chinese.message_zh)
 
 
 def _pair_redispatches(case: _Case) -> tuple[list[tuple[_Row, _Row | None]], list[Problem]]:
@@ -642,16 +774,7 @@ def _pair_redispatches(case: _Case) -> tuple[list[tuple[_Row, _Row | None]], lis
                 None,
             )
             if new is None:
-                problems.append(
-                    Problem(
-                        row.line,
-                        case.case_id,
-                        f"redispatch of unit {row.unit} needs the dispatch row of the new unit "
-                        f"at the same time ({format_time(row.at)})",
-                        f"改派（redispatch）单位 {row.unit} 须有同一时间（{format_time(row.at)}）"
-                        "派遣新单位的 dispatch 行",
-                    )
-                )
+                problems.append(_unpaired(row))
                 continue
             paired.add(id(new))
             steps.append((row, new))
@@ -660,6 +783,19 @@ def _pair_redispatches(case: _Case) -> tuple[list[tuple[_Row, _Row | None]], lis
     steps += [(r, n) for r, n in singles if id(r) not in paired]
     steps.sort(key=lambda step: order[id(step[0])])
     return steps, problems
+
+
+def _unpaired(row: _Row) -> Problem:
+    return Problem.of(
+        row.line,
+        row.case_id,
+        lambda: tr(
+            "redispatch of unit {unit} needs the dispatch row of the new unit at the same "
+            "time ({at})",
+            unit=row.unit,
+            at=format_time(row.at),
+        ),
+    )
 
 
 def _task_unit(session: Session, case_id: int, row: _Row) -> str:
@@ -673,9 +809,16 @@ def _task_unit(session: Session, case_id: int, row: _Row) -> str:
     ).all()
     if len(units) == 1:
         return units[0]
+    if not units:
+        raise ActionInputError(
+            tr("the row names no unit and the case has no active task: name the unit")
+        )
     raise ActionInputError(
-        f"the row names no unit and the case has {len(units)} active tasks "
-        f"({', '.join(units) or 'none'}): name the unit"
+        tr(
+            "the row names no unit and the case has {n} active tasks ({units}): name the unit",
+            n=len(units),
+            units=listing(units),
+        )
     )
 
 
@@ -721,11 +864,13 @@ def _replay(
         raise _refused(report, exc, later) from exc
     done = _Replayed(inserted.id, CaseState.REPORTED.value, 1, 0)
     if inserted.grid_code is None:
-        done.warning = Problem(
+        done.warning = Problem.of(
             report.line,
             case.case_id,
-            f"the point lies outside every grid of version {data.version}: stored without codes",
-            f"上报位置不在版本 {data.version} 的任何网格内：案件已保存，但无网格编码",
+            lambda: tr(
+                "the point lies outside every grid of version {version}: stored without codes",
+                version=data.version,
+            ),
         )
     for n, (row, paired) in enumerate(steps[1:], start=1):
         actor = Actor(row.actor or who, Role.ADMIN)
@@ -851,7 +996,9 @@ def import_events(
                     with session.begin_nested():  # a refused case leaves nothing half-written
                         replayed[case.case_id] = _replay(session, data, case, steps, actor)
                 except _CaseRefusedError as refused:
-                    problems.append(refused.problem)
+                    problems.append(
+                        _in_both_refused(refused.problem, session, data, case, steps, who=actor)
+                    )
             if problems or not commit:
                 raise _RollbackError
             record(
@@ -881,17 +1028,21 @@ def _imported_before(session: Session, cases: Sequence[_Case]) -> list[Problem]:
         rows = session.execute(
             select(column, t.Case.id).where(column.in_(ids[start : start + 1000]))
         )
-        for file_id, case_id in rows:
-            found.append(
-                Problem(
-                    by_id[file_id].report.line,
-                    file_id,
-                    f"case_id {file_id} was imported before as case {case_id}: "
-                    "importing it again makes a second case",
-                    f"case_id {file_id} 已导入过（案件 {case_id}）：再次导入会产生重复案件",
-                )
-            )
+        found += [_imported(by_id[file_id].report, case_id) for file_id, case_id in rows]
     return found
+
+
+def _imported(report: _Row, case_id: int) -> Problem:
+    return Problem.of(
+        report.line,
+        report.case_id,
+        lambda: tr(
+            "case_id {file_id} was imported before as case {case}: importing it again makes "
+            "a second case",
+            file_id=report.case_id,
+            case=case_id,
+        ),
+    )
 
 
 def _finish(

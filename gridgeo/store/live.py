@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import make_url
 
 from gridgeo.errors import NotFoundError
+from gridgeo.i18n import tr
 from gridgeo.io.dataset import Dataset
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
@@ -257,9 +258,7 @@ class StaticData:
         return self._data
 
     def version_at(self, at: datetime) -> int:
-        raise NotFoundError(
-            "this service serves fixed data without a store: no other version or date"
-        )
+        raise NotFoundError(_no_store())
 
     def cached(self, version: int) -> Dataset | None:
         return self._data if version == self._data.version else None
@@ -267,9 +266,7 @@ class StaticData:
     def as_of(self, version: int | None = None, at: datetime | None = None) -> Dataset:
         if (version is None or version == self._data.version) and at is None:
             return self._data
-        raise NotFoundError(
-            "this service serves fixed data without a store: no other version or date"
-        )
+        raise NotFoundError(_no_store())
 
     def refresh(self) -> bool:
         return False
@@ -279,3 +276,7 @@ class StaticData:
 
     def stop(self) -> None:
         """Nothing to stop."""
+
+
+def _no_store() -> str:
+    return tr("this service serves fixed data without a store: no other version or date")

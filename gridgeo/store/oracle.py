@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridgeo.i18n import tr
 from gridgeo.store.core import Store
 from gridgeo.store.engine import StoreError
 
@@ -121,4 +122,4 @@ def locate(
 
 def _require_postgis(store: Store) -> None:
     if store.backend != "postgresql":
-        raise StoreError("the ST_Covers oracle needs PostGIS (a postgresql+psycopg:// store)")
+        raise StoreError(tr("the ST_Covers oracle needs PostGIS (a postgresql+psycopg:// store)"))

@@ -26,7 +26,7 @@ from gridgeo.routing import RoutingRule, RoutingTable, limits_to_dict, validate_
 from gridgeo.store import schema as t
 from gridgeo.store.codec import to_multipolygon, to_wkb
 from gridgeo.store.core import Store
-from gridgeo.store.snapshots import load_grids, published_version
+from gridgeo.store.snapshots import load_grids, published_version, stored_source
 from gridgeo.store.versions import VersionInfo, new_version
 
 LOCAL_CATEGORY = "__local__"  # routing_rules rows that define a local category, not a rule
@@ -271,7 +271,7 @@ def load_routing(session: Session, version_id: int) -> RoutingTable:
         )
     return RoutingTable(
         tuple(rules),
-        source=f"store version {version_id}",
+        source=stored_source(version_id),
         local_categories=tuple(local),
         default_limits=defaults,
     )

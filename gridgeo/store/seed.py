@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
+from gridgeo.i18n import tr
 from gridgeo.io.dataset import load
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
@@ -40,7 +41,7 @@ def seed_if_empty(store: Store, settings: Settings) -> bool:
             if session.scalar(select(func.count()).select_from(t.Version)):
                 return False
         data = load(settings=settings)
-        note = "sample pilot data, loaded on first start"
+        note = tr("sample pilot data, loaded on first start")
         result = import_boundaries(
             store,
             data.grids,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from gridgeo.codes import CodeScheme
 from gridgeo.crs import STORAGE_EPSG
 from gridgeo.errors import NotFoundError
+from gridgeo.i18n import tr
 from gridgeo.levels import Level
 from gridgeo.model import CORE_COLUMNS, GridSet
 from gridgeo.staffing import Employment, Role, StaffMember
@@ -20,13 +21,35 @@ from gridgeo.store.codec import from_wkb
 from gridgeo.workstation import Workstation as WorkstationPoint
 
 
+def version_label(version_id: int, kind: str | None = None) -> str:
+    """``boundaries version 3`` (``边界版本 3``): a version as messages name it."""
+    if kind == t.VersionKind.BOUNDARIES:
+        return tr("boundaries version {id}", id=version_id)
+    if kind == t.VersionKind.ROSTER:
+        return tr("roster version {id}", id=version_id)
+    if kind == t.VersionKind.PARTNERS:
+        return tr("partners version {id}", id=version_id)
+    if kind == t.VersionKind.ROUTING:
+        return tr("routing version {id}", id=version_id)
+    return tr("version {id}", id=version_id)
+
+
+def stored_source(version_id: int) -> str:
+    """Where data read from the store came from, as findings and listings name it."""
+    return tr("store version {id}", id=version_id)
+
+
 def get_version(session: Session, version_id: int, kind: str | None = None) -> t.Version:
     """The version row, or NotFoundError naming the id (and kind when given)."""
     # an id no column holds is no version (the drivers refuse to bind one past 64 bits)
     version = session.get(t.Version, version_id) if 1 <= version_id <= t.MAX_ID else None
     if version is None or (kind is not None and version.kind != kind):
-        what = f"{kind} version" if kind else "version"
-        raise NotFoundError(f"{what} {version_id} does not exist (see `gridgeo versions`)")
+        raise NotFoundError(
+            tr(
+                "{version} does not exist (see `gridgeo versions`)",
+                version=version_label(version_id, kind),
+            )
+        )
     return version
 
 
@@ -51,7 +74,13 @@ def version_at(session: Session, when: datetime, kind: str = t.VersionKind.BOUND
     )
     found = session.scalars(stmt).first()
     if found is None:
-        raise NotFoundError(f"no {kind} version was published at {when.isoformat()}")
+        if kind == t.VersionKind.BOUNDARIES:
+            message = tr("no boundaries version was published at {when}", when=when.isoformat())
+        else:
+            message = tr(
+                "no {kind} version was published at {when}", kind=kind, when=when.isoformat()
+            )
+        raise NotFoundError(message)
     return found
 
 

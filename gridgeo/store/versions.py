@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from gridgeo.errors import ConflictError, FeatureError
 from gridgeo.findings import Finding, Severity
+from gridgeo.i18n import tr
 from gridgeo.levels import Level
 from gridgeo.model import CORE_COLUMNS, GridSet
 from gridgeo.settings import ValidationSettings
@@ -35,7 +36,12 @@ from gridgeo.store import schema as t
 from gridgeo.store.audit import record
 from gridgeo.store.codec import jsonable, to_multipolygon, to_wkb
 from gridgeo.store.core import Store
-from gridgeo.store.snapshots import get_version, load_workstations, published_version
+from gridgeo.store.snapshots import (
+    get_version,
+    load_workstations,
+    published_version,
+    version_label,
+)
 from gridgeo.validation import Report, validate
 from gridgeo.workstation import Workstation
 
@@ -199,7 +205,13 @@ def write_draft(
         report=report.to_dict(),
     )
     if on_progress:
-        on_progress(f"writing {len(grids)} grids into draft version {version.id}")
+        on_progress(
+            tr(
+                "writing {count:,} grids into draft version {id}",
+                count=len(grids),
+                id=version.id,
+            )
+        )
     _insert_grids(session, version.id, grids)
     _insert_workstations(session, version.id, workstations)
     return version, carried
@@ -357,12 +369,14 @@ def check_writable(grids: GridSet) -> None:
     if len(bad):
         n = bad[0]
         if missing[n]:
-            problem = "has no geometry: a grid needs its polygon"
+            problem = tr("has no geometry: a grid needs its polygon")
         elif infinite[n]:
-            problem = "has a coordinate that is not a finite number (NaN or infinite)"
+            problem = tr("has a coordinate that is not a finite number (NaN or infinite)")
         else:
-            problem = "has a ring of fewer than four points (three corners and the first again)"
-        raise FeatureError(grids.refs[n] or "the import", grids.codes[n] or "(no code)", problem)
+            problem = tr("has a ring of fewer than four points (three corners and the first again)")
+        raise FeatureError(
+            grids.refs[n] or tr("the import"), grids.codes[n] or tr("(no code)"), problem
+        )
 
 
 def _check_stored(
@@ -386,11 +400,15 @@ def _check_stored(
         count, ref = written[code]
         if points != count:
             raise FeatureError(
-                ref or "the import",
+                ref or tr("the import"),
                 code,
-                f"the store could not hold its geometry ({count:,} vertices written, "
-                f"{points or 0:,} stored; SpatiaLite gives up on polygons of about 500,000 "
-                "vertices and more): simplify or split it, or use PostGIS",
+                tr(
+                    "the store could not hold its geometry ({count:,} vertices written, "
+                    "{stored:,} stored; SpatiaLite gives up on polygons of about 500,000 "
+                    "vertices and more): simplify or split it, or use PostGIS",
+                    count=count,
+                    stored=points or 0,
+                ),
             )
 
 
@@ -430,8 +448,11 @@ def publish(
         # after the other): both retired the same version, the database's one-published
         # index let the first through
         raise ConflictError(
-            f"version {version_id} was not published: another version was published at "
-            "the same moment; look at the versions and publish again if still wanted"
+            tr(
+                "version {id} was not published: another version was published at the same "
+                "moment; look at the versions and publish again if still wanted",
+                id=version_id,
+            )
         ) from None
 
 
@@ -512,30 +533,52 @@ def locked_version(session: Session, version_id: int) -> t.Version:
 
 
 def _check_can_publish(version: t.Version, *, force: bool, rollback: bool) -> None:
-    label = f"{version.kind} version {version.id}"
+    label = version_label(version.id, version.kind)
     if version.status == t.VersionStatus.PUBLISHED:
-        raise ConflictError(f"{label} is already published")
+        raise ConflictError(tr("{version} is already published", version=label))
     if version.status == t.VersionStatus.SUPERSEDED:
         raise ConflictError(
-            f"{label} was saved again as draft {version.superseded_by}: publish that one"
+            tr(
+                "{version} was saved again as draft {draft}: publish that one",
+                version=label,
+                draft=version.superseded_by,
+            )
         )
     if rollback and version.status != t.VersionStatus.RETIRED:
         raise ConflictError(
-            f"{label} is a draft that was never published: publish it instead of rolling back"
+            tr(
+                "{version} is a draft that was never published: publish it instead of rolling back",
+                version=label,
+            )
         )
     if not rollback and version.status == t.VersionStatus.RETIRED:
-        raise ConflictError(f"{label} was published before: use `gridgeo rollback {version.id}`")
-    if version.errors and not force:
-        how = (
-            "roll back with --force (force=true over HTTP, recorded in the audit log)"
-            if rollback
-            else "fix the file and import it again, or publish with --force (recorded in "
-            "the audit log)"
-        )
         raise ConflictError(
-            f"{label} has {version.errors} validation error(s) "
-            f"(`gridgeo versions --show {version.id}` lists them); {how}"
+            tr(
+                "{version} was published before: use `gridgeo rollback {id}`",
+                version=label,
+                id=version.id,
+            )
         )
+    if version.errors and not force:
+        if rollback:
+            message = tr(
+                "{version} has {errors} validation error(s) (`gridgeo versions --show {id}` "
+                "lists them); roll back with --force (force=true over HTTP, recorded in the "
+                "audit log)",
+                version=label,
+                errors=version.errors,
+                id=version.id,
+            )
+        else:
+            message = tr(
+                "{version} has {errors} validation error(s) (`gridgeo versions --show {id}` "
+                "lists them); fix the file and import it again, or publish with --force "
+                "(recorded in the audit log)",
+                version=label,
+                errors=version.errors,
+                id=version.id,
+            )
+        raise ConflictError(message)
 
 
 def _check_not_behind(session: Session, version: t.Version, published: t.Version | None) -> None:
@@ -552,10 +595,15 @@ def _check_not_behind(session: Session, version: t.Version, published: t.Version
     if origin is None or published is None or origin == published.id:
         return
     raise ConflictError(
-        f"draft {version.id} was edited from version {origin}, but version {published.id} "
-        f"has been published since: publishing it would undo those changes. Compare them "
-        f"(`gridgeo diff {published.id} {version.id}`), make the edits on version "
-        f"{published.id}, or publish with --force (force=true over HTTP)"
+        tr(
+            "draft {draft} was edited from version {origin}, but version {published} has been "
+            "published since: publishing it would undo those changes. Compare them (`gridgeo "
+            "diff {published} {draft}`), make the edits on version {published}, or publish "
+            "with --force (force=true over HTTP)",
+            draft=version.id,
+            origin=origin,
+            published=published.id,
+        )
     )
 
 
