@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +12,9 @@ from pathlib import Path
 import pytest
 from geometries import nested_records
 
-from gridgeo.cli.main import main
+from gridgeo.cli.commands import COMMANDS
+from gridgeo.cli.main import build_parser, main
+from gridgeo.i18n import use_lang
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.writers import write_grids
 from gridgeo.model import GridSet
@@ -36,7 +40,7 @@ def clean_file(tmp_path: Path) -> Path:
 
 
 def test_validate_clean_exits_0(capsys: pytest.CaptureFixture[str], clean_file: Path) -> None:
-    code, out, _ = run(capsys, "validate", str(clean_file))
+    code, out, _ = run(capsys, "validate", str(clean_file), "--lang", "en")
     assert code == 0
     assert "47 features checked; 0 errors" in out
 
@@ -85,7 +89,7 @@ def test_validate_unreadable_exits_2(capsys: pytest.CaptureFixture[str], tmp_pat
     code, out, err = run(capsys, "validate", str(bad))
     assert code == 2 and out == ""
     assert "bad.geojson" in err and "Traceback" not in err
-    code, _, err = run(capsys, "validate", str(tmp_path / "missing.gpkg"))
+    code, _, err = run(capsys, "validate", str(tmp_path / "missing.gpkg"), "--lang", "en")
     assert code == 2 and "no such file" in err
 
 
@@ -131,7 +135,7 @@ def test_codes_command_numbers_grids(
     code, out, _ = run(
         capsys, "codes", str(stripped), "-o", str(out_file), "--parents", str(clean_file)
     )
-    assert code == 0 and "32 codes assigned" in out
+    assert code == 0 and "已分配 32 个编码" in out
     assert sorted(c for c in read_boundaries([out_file]).codes if c) == sorted(grids.codes)
 
 
@@ -151,8 +155,8 @@ def test_codes_continue_after_the_published_version(
     assert code == 0 and data["version"] == 1
     [assigned] = data["assigned"]
     assert assigned["code"] == f"{community}{max(used) + 1:03d}"
-    code, out, _ = run(capsys, "codes", str(drawn), "-o", str(out_file))
-    assert "store version 1 (published)" in out
+    code, out, _ = run(capsys, "codes", str(drawn), "-o", str(out_file), "--lang", "en")
+    assert "communities: store version 1 (published); codes ever published" in out
 
 
 def test_lookup_json_on_the_sample(capsys: pytest.CaptureFixture[str]) -> None:
@@ -168,7 +172,7 @@ def test_lookup_json_on_the_sample(capsys: pytest.CaptureFixture[str]) -> None:
 def test_lookup_outside_exits_1_and_bad_input_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "lookup", "100.0", "30.0", "--format", "json")
     assert code == 1 and json.loads(out)["grids"] == []
-    code, _, err = run(capsys, "lookup", "25.28", "110.29")
+    code, _, err = run(capsys, "lookup", "25.28", "110.29", "--lang", "en")
     assert code == 2 and "swapped" in err
     code, _, err = run(capsys, "lookup", "110.3", "25.3", "--crs", "utm")
     assert code == 2 and "utm" in err
@@ -186,7 +190,7 @@ def test_console_script_runs_as_a_process() -> None:
         [str(gridgeo), "lookup", "110.2915", "25.2800"], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, proc.stderr
-    assert "五美社区" in proc.stdout and "illustrative" in proc.stdout
+    assert "五美社区" in proc.stdout and "（示意位置）" in proc.stdout
 
 
 def test_serve_answers_health_over_http(tmp_path: Path) -> None:
@@ -218,3 +222,107 @@ def test_serve_answers_health_over_http(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+# --- the language of the CLI's own text -------------------------------------------------
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """``parser`` and every sub-parser under it."""
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found += _parsers(sub)
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_help_text_of_a_command_is_chinese(name: str) -> None:
+    """Descriptions, argument helps and group titles of ``gridgeo NAME`` are all written
+    in Chinese when the language is Chinese (a missed ``tr`` shows up here)."""
+    with use_lang("zh"):
+        top = build_parser([name])
+        english = []
+        for parser in _parsers(top):
+            texts = [parser.description or ""]
+            texts += [g.title or "" for g in parser._action_groups[2:]]  # the groups we add
+            texts += [
+                str(a.help)
+                for a in parser._actions
+                if a.help
+                and a.help is not argparse.SUPPRESS
+                and not isinstance(a, argparse._HelpAction)  # argparse's own, in argparse.po
+            ]
+            for sub in parser._actions:
+                if isinstance(sub, argparse._SubParsersAction):
+                    texts += [str(c.help) for c in sub._choices_actions]
+            english += [f"{parser.prog}: {t!r}" for t in texts if t and not CJK.search(t)]
+    assert not english, "help texts not in Chinese:\n" + "\n".join(english)
+
+
+def test_help_of_commands_in_chinese_and_english(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GRIDGEO_LANG", raising=False)
+    with pytest.raises(SystemExit):
+        main(["lookup", "--help"])
+    text = capsys.readouterr().out
+    assert text.startswith("用法：gridgeo lookup")
+    assert "查找点位所在的五级网格及其直到市的各级上级网格。" in text
+    assert "经度（x）" in text and "纬度（y）" in text
+    assert "边界来源（默认：数据库中已发布的版本，与 HTTP API 的回答一致）" in text
+    assert "输入字段与坐标参考系" in text
+    with pytest.raises(SystemExit):
+        main(["cases", "act", "--help"])
+    text = capsys.readouterr().out
+    assert text.startswith("用法：gridgeo cases act")
+    assert "对案件执行一个动作（英文或中文名称）" in text and "结案（close）" in text
+    with pytest.raises(SystemExit):
+        main(["report", "--help", "--lang", "en"])
+    text = " ".join(capsys.readouterr().out.split())  # help lines wrap at word boundaries
+    assert text.startswith("usage: gridgeo report")
+    assert "day (daily report), week (weekly report) or month (monthly report)" in text
+    assert "日报" not in text  # no bilingual gloss left in English
+
+
+def test_a_bad_argument_is_refused_in_chinese(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GRIDGEO_LANG", raising=False)
+    with pytest.raises(SystemExit) as done:
+        main(["diff", "a.gpkg", "b.gpkg", "--min-iou", "1.5"])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert err.endswith("gridgeo diff：错误：参数 --min-iou：须在 (0, 1] 范围内，而不是 1.5\n")
+    with pytest.raises(SystemExit):
+        main(["prune-media", "--older-than", "soon"])
+    assert "参数 --older-than：不是天数：'soon'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["cases", "list", "--state", "done", "--lang", "en"])
+    assert "argument --state: unknown state 'done': use reported (上报)" in (
+        capsys.readouterr().err
+    )
+
+
+def test_lookup_text_in_chinese_and_english(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "lookup", "110.3005", "25.2785")
+    assert code == 0
+    assert out.splitlines()[:3] == [
+        "点位 (110.3005, 25.2785) wgs84 → CGCS2000 (110.3005000, 25.2785000)",
+        "  五级网格          450302001001002  文明社区第2网格",
+        "  四级网格（社区）  450302001001     文明社区",
+    ]
+    assert "  城市管理工作站：WS450302001001 文明社区城市管理工作站，" in out
+    code, out, _ = run(capsys, "lookup", "110.3005", "25.2785", "--lang", "en")
+    assert code == 0
+    assert out.splitlines()[:3] == [
+        "point (110.3005, 25.2785) wgs84 -> CGCS2000 (110.3005000, 25.2785000)",
+        "  level 5 grid       450302001001002  文明社区第2网格",
+        "  level 4 community  450302001001     文明社区",
+    ]
+    assert "(illustrative location)" in out
+    code, out, _ = run(capsys, "lookup", "100.0", "30.0")
+    assert code == 1 and "  不在任何网格内\n" in out

@@ -73,6 +73,9 @@ def reuse_sample_index(monkeypatch: pytest.MonkeyPatch, sample: tuple[Dataset, G
     monkeypatch.setattr(assign_cli, "GridIndex", index_once)
 
 
+EN = ("--lang", "en")  # errors of the readers, in their English wording
+
+
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(["assign", *args])
     out, err = capsys.readouterr()
@@ -153,12 +156,21 @@ def test_csv_rows_columns_codes_and_summary(
 
 def test_text_summary_and_progress_bar(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     src = points_csv(tmp_path / "points.csv")
-    code, out, err = run(capsys, str(src), "-o", str(tmp_path / "out.csv"))
+    code, out, err = run(capsys, str(src), "-o", str(tmp_path / "out.csv"), "--lang", "en")
     assert code == 0
     assert "10 rows assigned" in out and "rows/s" in out
     assert "ok          3" in out and "unassigned  1" in out and "bad_input   6" in out
     assert "rows" in err  # tqdm on stderr, with its total (a small CSV: counted)
     assert "10/10" in err
+    code, out, err = run(capsys, str(src), "-o", str(tmp_path / "out.csv"))
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("已为 10 行分配网格，用时 ") and "（每秒 " in lines[0]
+    assert lines[1:4] == [
+        "  ok          3  落入网格",
+        "  unassigned  1  不在任何网格内",
+        "  bad_input   6  坐标缺失、不是数字或超出范围",
+    ]
+    assert "10/10" in err and " 行/s" in err
     code, _, err = run(capsys, str(src), "-o", str(tmp_path / "out.csv"), "--no-progress")
     assert code == 0 and err == ""
 
@@ -354,7 +366,7 @@ def test_missing_column_exits_2_and_writes_nothing(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     (tmp_path / "in.csv").write_text("id,x,lat\n1,110.3,25.2\n", encoding="utf-8")
-    code, out, err = run(capsys, str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"))
+    code, out, err = run(capsys, str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"), *EN)
     assert code == 2 and out == ""
     assert "'lon'" in err and "'id', 'x', 'lat'" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
@@ -365,7 +377,7 @@ def test_unknown_suffix_exits_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, src: str, dst: str
 ) -> None:
     (tmp_path / src).write_text("id,lon,lat\n1,110.3,25.2\n", encoding="utf-8")
-    code, _, err = run(capsys, str(tmp_path / src), "-o", str(tmp_path / dst))
+    code, _, err = run(capsys, str(tmp_path / src), "-o", str(tmp_path / dst), *EN)
     assert code == 2 and "unknown table format" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == [src]
 
@@ -373,19 +385,19 @@ def test_unknown_suffix_exits_2(
 def test_unreadable_input_and_missing_output_dir_exit_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, _, err = run(capsys, str(tmp_path / "none.csv"), "-o", str(tmp_path / "out.csv"))
+    code, _, err = run(capsys, str(tmp_path / "none.csv"), "-o", str(tmp_path / "out.csv"), *EN)
     assert code == 2 and "no such file" in err
     src = points_csv(tmp_path / "points.csv")
-    code, _, err = run(capsys, str(src), "-o", str(tmp_path / "no" / "out.csv"))
+    code, _, err = run(capsys, str(src), "-o", str(tmp_path / "no" / "out.csv"), *EN)
     assert code == 2 and "does not exist" in err
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 nonsense")
-    code, _, err = run(capsys, str(tmp_path / "broken.parquet"), "-o", str(tmp_path / "o.csv"))
+    code, _, err = run(capsys, str(tmp_path / "broken.parquet"), "-o", str(tmp_path / "o.csv"), *EN)
     assert code == 2 and "cannot read Parquet" in err
 
 
 def test_unknown_crs_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     src = points_csv(tmp_path / "points.csv")
-    code, _, err = run(capsys, str(src), "-o", str(tmp_path / "out.csv"), "--crs", "wgs85")
+    code, _, err = run(capsys, str(src), "-o", str(tmp_path / "out.csv"), "--crs", "wgs85", *EN)
     assert code == 2 and "unknown coordinate system" in err
     assert not (tmp_path / "out.csv").exists()
 
@@ -396,7 +408,7 @@ def test_failure_mid_run_leaves_no_output(
     rows = "".join(f"{i:07d},110.3005,25.2785\n" for i in range(60_000))
     (tmp_path / "in.csv").write_bytes(b"id,lon,lat\n" + rows.encode() + b"\xff,1,2\n")
     args = (str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"), "--chunk-size", "10000")
-    code, _, err = run(capsys, *args, "--no-progress")
+    code, _, err = run(capsys, *args, "--no-progress", *EN)
     assert code == 2 and "not UTF-8" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 

@@ -76,7 +76,7 @@ def test_redrawn_community_reshapes_exactly_its_two_grids(
 def test_text_output_names_the_grids(
     capsys: pytest.CaptureFixture[str], redrawn: Path, strip: shapely.Geometry
 ) -> None:
-    code, out, _ = run(capsys, "diff", str(SAMPLE), str(redrawn))
+    code, out, _ = run(capsys, "diff", str(SAMPLE), str(redrawn), "--lang", "en")
     assert code == 1
     lines = out.splitlines()
     assert lines[0].startswith("2 reshaped (79 -> 79 features")
@@ -115,7 +115,7 @@ def test_export_and_reimport_is_an_empty_diff(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, sample: GridSet, suffix: str
 ) -> None:
     copy = write_grids(sample, tmp_path / f"copy{suffix}")
-    code, out, _ = run(capsys, "diff", str(SAMPLE), str(copy))
+    code, out, _ = run(capsys, "diff", str(SAMPLE), str(copy), "--lang", "en")
     assert code == 0
     assert out.startswith("no differences (79 -> 79 features")
 
@@ -148,7 +148,9 @@ def test_area_tolerance_option_hides_the_move(
 def test_missing_file_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, err = run(capsys, "diff", str(SAMPLE), str(tmp_path / "nope.gpkg"))
     assert code == 2 and out == ""
-    assert "nope.gpkg: no such boundary file" in err
+    assert "nope.gpkg：既不是存在的边界文件，也不是版本号" in err
+    code, out, err = run(capsys, "diff", str(SAMPLE), "nope.gpkg", "--lang", "en")
+    assert code == 2 and "nope.gpkg: no such boundary file (nor a version number)" in err
 
 
 @pytest.mark.parametrize("option", [["--min-iou", "2"], ["--area-tolerance", "-1"]])
@@ -156,4 +158,4 @@ def test_bad_threshold_exits_2(capsys: pytest.CaptureFixture[str], option: list[
     with pytest.raises(SystemExit) as exc:
         main(["diff", str(SAMPLE), str(SAMPLE), *option])
     assert exc.value.code == 2
-    assert "must be" in capsys.readouterr().err
+    assert f"参数 {option[0]}：须" in capsys.readouterr().err

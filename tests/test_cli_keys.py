@@ -30,7 +30,7 @@ def test_create_list_revoke(
     assert code == 0
     key = out.splitlines()[0]
     assert key.startswith(security.KEY_PREFIX) and len(key) > 40
-    assert "only time" in out
+    assert "已创建 API 密钥 'qgis-planner'（planner）：密钥只显示这一次；" in out
 
     # Only the hash is stored: the plain key is nowhere in the database file.
     assert key.encode() not in db.read_bytes()
@@ -42,13 +42,20 @@ def test_create_list_revoke(
     listed = json.loads(out)
     assert listed[0]["name"] == "qgis-planner" and listed[0]["role"] == "planner"
     assert listed[0]["revoked_at"] is None and "key" not in listed[0]
+    code, out, _ = _run(capsys, "keys", "list", *opts)
+    head, row = out.splitlines()
+    assert head.split() == ["名称", "角色", "范围", "创建时间", "状态"]
+    assert row.split()[:3] == ["qgis-planner", "planner", "-"] and row.endswith("有效")
 
     store = Store(url)
     found = security.find_key(store, key)
     assert found is not None and found.role is security.Role.PLANNER
 
     code, out, _ = _run(capsys, "keys", "revoke", "qgis-planner", *opts)
-    assert code == 0 and "revoked" in out
+    assert code == 0 and out == "已吊销 API 密钥 'qgis-planner'\n"
+    code, out, _ = _run(capsys, "keys", "list", *opts, "--lang", "en")
+    assert out.splitlines()[0].split() == ["name", "role", "scope", "created", "state"]
+    assert " revoked 20" in out.splitlines()[1]
     # another process (this CLI) revoked it: a running service refuses it within
     # KEY_CACHE_SECONDS, when its remembered answer expires
     later = time.monotonic() + security.KEY_CACHE_SECONDS + 0.1
@@ -63,9 +70,9 @@ def test_create_list_revoke(
 def test_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     opts = ("--database-url", f"sqlite:///{tmp_path / 'k.sqlite'}")
     assert _run(capsys, "keys", "create", "a", "--role", "viewer", *opts)[0] == 0
-    code, _, err = _run(capsys, "keys", "create", "a", "--role", "admin", *opts)
+    code, _, err = _run(capsys, "keys", "create", "a", "--role", "admin", *opts, "--lang", "en")
     assert code != 0 and "exists already" in err
-    code, _, err = _run(capsys, "keys", "revoke", "nobody", *opts)
+    code, _, err = _run(capsys, "keys", "revoke", "nobody", *opts, "--lang", "en")
     assert code != 0 and "no API key named 'nobody'" in err
     with pytest.raises(SystemExit):
         main(["keys", "create", "b", "--role", "root", *opts])

@@ -86,10 +86,13 @@ def test_lookup_answers_from_the_published_version_and_from_history(
     assert (files["version"], _leaf(files)) == (None, REDRAWN_GRIDS[1])
 
     lon, lat = (str(v) for v in point)
-    code, out, _ = run(capsys, url, "lookup", lon, lat, "--crs", "cgcs2000")
+    code, out, _ = run(capsys, url, "lookup", lon, lat, "--crs", "cgcs2000", "--lang", "en")
     assert code == 0 and "boundaries: store version 2 (published)" in out
-    code, out, _ = run(capsys, url, "lookup", lon, lat, "--crs", "cgcs2000", "--at", between)
+    code, out, _ = run(capsys, url, "lookup", lon, lat, "--crs", "cgcs2000", "--at", between,
+                       "--lang", "en")  # fmt: skip
     assert f"boundaries: store version 1 (published at {between})" in out
+    code, out, _ = run(capsys, url, "lookup", lon, lat, "--crs", "cgcs2000")
+    assert code == 0 and out.splitlines()[-1].startswith("  边界：")
 
 
 def test_every_boundary_command_says_which_version_answered(
@@ -125,7 +128,7 @@ def test_bad_version_choices_are_refused(
     capsys: pytest.CaptureFixture[str], two_versions: tuple[str, str, tuple[float, float]]
 ) -> None:
     url, _, (lon, lat) = two_versions
-    where = [str(lon), str(lat), "--crs", "cgcs2000"]
+    where = [str(lon), str(lat), "--crs", "cgcs2000", "--lang", "en"]
     code, _, err = run(capsys, url, "lookup", *where, "--version", "99")
     assert code == 2 and "99" in err
     code, _, err = run(capsys, url, "lookup", *where, "--at", "2001-01-01")
@@ -137,10 +140,12 @@ def test_bad_version_choices_are_refused(
     both = ["--version", "1", "--boundaries", str(SAMPLE / "boundaries.gpkg")]
     code, _, err = run(capsys, url, "lookup", *where, *both)
     assert code == 2 and "give --boundaries FILE or --version/--at, not both" in err
+    code, _, err = run(capsys, url, "lookup", *where[:-2], *both)
+    assert code == 2 and "--boundaries FILE 与 --version/--at 只能二选一" in err
     with pytest.raises(SystemExit) as exited:
-        main(["lookup", *where, "--version", "0"])
+        main(["lookup", *where[:-2], "--version", "0"])
     assert exited.value.code == 2
-    assert "'0' is not a version number" in capsys.readouterr().err
+    assert "参数 --version：'0' 不是版本号（应为 1、2……）" in capsys.readouterr().err
 
 
 def test_codes_refuse_a_file_and_a_version_at_once(
@@ -152,4 +157,4 @@ def test_codes_refuse_a_file_and_a_version_at_once(
     out = str(tmp_path / "numbered.gpkg")
     code, _, err = run(capsys, url, "codes", sample, "-o", out, "--parents", sample,
                        "--version", "1")  # fmt: skip
-    assert code == 2 and "give --parents FILE or --version/--at, not both" in err
+    assert code == 2 and "--parents FILE 与 --version/--at 只能二选一" in err

@@ -34,17 +34,22 @@ def test_a_planners_session(
 ) -> None:
     boundaries = str(SAMPLE / "boundaries.gpkg")
     code, out, _ = run(capsys, store_url, "import", boundaries)
-    assert code == 0 and "dry run: nothing written" in out
+    assert code == 0 and "试运行：未写入任何数据；加 --commit 重新运行即可写入草稿版本" in out
     code, out, _ = run(capsys, store_url, "versions")
-    assert "(no versions" in out
+    assert "（没有版本：先运行 `gridgeo import FILE --commit`）" in out
 
     stations = str(SAMPLE / "workstations.geojson")
-    args = ["import", boundaries, "--commit", "--workstations", stations]
+    args = ["import", boundaries, "--commit", "--workstations", stations, "--lang", "en"]
     code, out, err = run(capsys, store_url, *args, "--note", "pilot")
     assert code == 0 and "wrote draft version 1" in out and "writing 79 grids" in err
-    assert run(capsys, store_url, "publish", "1")[0] == 0
-    code, _, err = run(capsys, store_url, "publish", "1")
+    code, out, _ = run(capsys, store_url, "publish", "1")
+    assert code == 0 and out == "已发布：边界版本 1（79 个要素）\n"
+    code, _, err = run(capsys, store_url, "publish", "1", "--lang", "en")
     assert code == 1 and "version 1 is already published" in err
+    code, out, _ = run(capsys, store_url, "versions")
+    head, row = out.splitlines()
+    assert head.split()[:6] == ["编号", "类型", "状态", "要素数", "错误", "警告"]
+    assert row.split()[:6] == ["1", "边界", "已发布", "79", "0", "0"] and row.endswith("pilot")
 
     # a case under version 1, in the strip the redraw will move
     sample = read_boundaries([SAMPLE / "boundaries.gpkg"])
@@ -53,14 +58,14 @@ def test_a_planners_session(
         capsys, store_url, "cases", "add", str(point.x), str(point.y), "--crs", "cgcs2000",
         "--category", "0101", "--lang", "en",
     )  # fmt: skip
-    assert code == 0 and f"grid {REDRAWN_GRIDS[1]} (version 1)" in out
+    assert code == 0 and f"grid {REDRAWN_GRIDS[1]} (boundaries version 1)" in out
 
     # export, redraw in "QGIS", import, diff, publish
     exported = tmp_path / "edit.gpkg"
     assert run(capsys, store_url, "export", "-o", str(exported))[0] == 0
     write_grids(redrawn_sample(read_boundaries([exported])), tmp_path / "redrawn.gpkg")
     code, out, _ = run(capsys, store_url, "import", str(tmp_path / "redrawn.gpkg"), "--commit")
-    assert code == 0 and "wrote draft version 2 (workstations carried over" in out
+    assert code == 0 and "已写入草稿版本 2（工作站沿用已发布版本的）；" in out
     code, out, _ = run(capsys, store_url, "diff", "1", "2", "--format", "json")
     assert code == 1
     diff = json.loads(out)
@@ -72,8 +77,8 @@ def test_a_planners_session(
     code, out, _ = run(capsys, store_url, "cases", "list", "--format", "json")
     assert json.loads(out)[0]["grid_code"] == REDRAWN_GRIDS[1]
     code, out, _ = run(capsys, store_url, "reassign", "--to", "2")
-    assert code == 0 and "1 moved to another grid" in out
-    assert f"{REDRAWN_GRIDS[1]} (version 1) -> {REDRAWN_GRIDS[0]}" in out
+    assert code == 0 and "已把 1 个未结案件改按版本 2 落格；其中 1 个换了网格" in out
+    assert f"{REDRAWN_GRIDS[1]}（版本 1）→ {REDRAWN_GRIDS[0]}" in out
 
     # roll back; an unchanged export/import is an empty diff
     assert run(capsys, store_url, "rollback", "1")[0] == 0
@@ -92,12 +97,13 @@ def test_a_planners_session(
 def test_errors_gate_publishing_and_force_is_audited(
     capsys: pytest.CaptureFixture[str], sqlite_url: str
 ) -> None:
-    code, out, _ = run(capsys, sqlite_url, "import", str(REAL), "--commit")
+    code, out, _ = run(capsys, sqlite_url, "import", str(REAL), "--commit", "--lang", "en")
     assert code == 1 and "ERROR" in out and "wrote draft version 1" in out
-    code, _, err = run(capsys, sqlite_url, "publish", "1")
+    code, _, err = run(capsys, sqlite_url, "publish", "1", "--lang", "en")
     assert code == 1 and "has 23 validation error(s)" in err and "--force" in err
     code, out, _ = run(capsys, sqlite_url, "versions", "--show", "1")
-    assert code == 0 and "invalid_geometry" in out
+    assert code == 0 and out.startswith("版本 1：")
+    assert "\n  错误 invalid_geometry：" in out
     assert run(capsys, sqlite_url, "publish", "1", "--force")[0] == 0
     code, out, _ = run(capsys, sqlite_url, "audit", "--format", "json")
     publish = next(e for e in json.loads(out) if e["action"] == "publish")
@@ -115,18 +121,22 @@ def test_roster_partners_and_routing_are_versions_too(
         ("routing", "routing.yaml"),
     ):
         code, out, _ = run(
-            capsys, sqlite_url, "import", str(SAMPLE / name), "--kind", kind, "--commit"
-        )
+            capsys, sqlite_url, "import", str(SAMPLE / name), "--kind", kind, "--commit",
+            "--lang", "en",
+        )  # fmt: skip
         assert code == 0 and f"wrote draft {kind} version" in out, out
+    code, out, _ = run(capsys, sqlite_url, "import", str(SAMPLE / "staff.csv"), "--kind", "roster")
+    assert code == 0 and "staff.csv：错误 0 个，警告 " in out and "试运行：未写入任何数据" in out
     code, out, _ = run(capsys, sqlite_url, "versions", "--kind", "all", "--format", "json")
     kinds = {v["kind"]: v["id"] for v in json.loads(out)}
     assert set(kinds) == {"boundaries", "roster", "partners", "routing"}
 
 
 def test_bad_store_url_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "mysql://nobody@localhost/x", "versions")
+    code, _, err = run(capsys, "mysql://nobody@localhost/x", "versions", "--lang", "en")
     assert code == 2 and "unsupported backend 'mysql'" in err
-    code, _, err = run(capsys, "postgresql+psycopg://nobody@127.0.0.1:1/x", "versions")
+    code, _, err = run(capsys, "postgresql+psycopg://nobody@127.0.0.1:1/x", "versions",
+                       "--lang", "en")  # fmt: skip
     assert code == 2 and "cannot open the store" in err
 
 
@@ -144,7 +154,7 @@ def test_close_cases_and_prune_their_photos(
     photo = MediaUpload("image/png", b"\x89PNG\r\n\x1a\n" + bytes(1000), "p.png")
     case = create_case(store, data, lon=110.3005, lat=25.2785, actor="app", media=[photo])
 
-    code, out, _ = run(capsys, store_url, "prune-media", "--older-than", "0")
+    code, out, _ = run(capsys, store_url, "prune-media", "--older-than", "0", "--lang", "en")
     assert code == 0 and "would delete 0 photo(s)" in out  # the case is open
     unit, deadline = "WS450302001001", "2099-12-31T17:00+08:00"
     steps = [
@@ -157,11 +167,14 @@ def test_close_cases_and_prune_their_photos(
     for step in steps:
         code, out, err = run(capsys, store_url, "cases", "act", str(case.id), *step, "--lang", "en")
         assert code == 0, err
-    assert f"case {case.id}: close 结案 done, now closed 结案" in out
-    code, out, _ = run(capsys, store_url, "prune-media", "--older-than", "0")
+    assert f"case {case.id}: close done, now closed" in out
+    code, out, _ = run(capsys, store_url, "prune-media", "--older-than", "0", "--lang", "en")
     assert code == 0 and "would delete 1 photo(s), 1,008 bytes, of 1 case(s)" in out
     assert "--commit" in out
-    code, out, _ = run(capsys, store_url, "prune-media", "--older-than", "30")
+    code, out, _ = run(capsys, store_url, "prune-media", "--older-than", "0")
+    assert code == 0 and out.startswith("将删除 1 个在 ") and "之前结案的案件的 1 张照片" in out
+    assert out.endswith("，共 1,008 字节；加 --commit 重新运行即可删除\n")
+    code, out, _ = run(capsys, store_url, "prune-media", "--older-than", "30", "--lang", "en")
     assert code == 0 and "would delete 0 photo(s)" in out  # closed just now
     code, out, _ = run(
         capsys, store_url, "prune-media", "--older-than", "0", "--commit", "--format", "json"
@@ -169,18 +182,19 @@ def test_close_cases_and_prune_their_photos(
     assert code == 0 and json.loads(out) | {"cutoff": None} == {
         "cutoff": None, "media": 1, "cases": 1, "bytes": 1008, "removed": True
     }  # fmt: skip
-    code, _, err = run(capsys, store_url, "cases", "act", str(case.id), "close")
+    code, _, err = run(capsys, store_url, "cases", "act", str(case.id), "close", "--lang", "en")
     assert code == 2 and f"case {case.id} is closed" in err  # no reopening: the loop is done
 
-    code, _, err = run(capsys, store_url, "cases", "act", "999", "close")
+    code, _, err = run(capsys, store_url, "cases", "act", "999", "close", "--lang", "en")
     assert code != 0 and "case 999 does not exist" in err
-    code, out, _ = run(capsys, store_url, "prune-media", "--older-than", "0", "--commit")
+    code, out, _ = run(capsys, store_url, "prune-media", "--older-than", "0", "--commit",
+                       "--lang", "en")  # fmt: skip
     assert code == 0 and out.startswith("deleted 0 photo(s)")  # nothing left to delete
     for bad in ("-1", "soon", "nan", "1e6", "inf"):
         with pytest.raises(SystemExit) as exit_info:
             run(capsys, store_url, "prune-media", "--older-than", bad)
         assert exit_info.value.code == 2
-        assert "days" in capsys.readouterr().err
+        assert "参数 --older-than：" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         run(capsys, store_url, "cases", "--close", "1")
-    assert "invalid choice" in capsys.readouterr().err  # the old flags are gone
+    assert "无效的选择" in capsys.readouterr().err  # the old flags are gone

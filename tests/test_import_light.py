@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from gridgeo.cli.commands import COMMANDS
+from gridgeo.i18n import LANGS, use_lang
 
 HEAVY = ("geopandas", "shapely", "sqlalchemy", "pandas", "numpy", "pyproj", "pyogrio", "fastapi")
 
@@ -46,31 +47,40 @@ def test_cli_help_imports_nothing_heavy_and_lists_every_command() -> None:
         "out = io.StringIO()\n"
         "with contextlib.redirect_stdout(out):\n"
         "    try:\n"
-        "        main(['--help'])\n"
+        "        main(['--help', '--lang', sys.argv[1]])\n"
         "    except SystemExit as exc:\n"
         "        code = exc.code\n"
         f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
         "print(json.dumps([code, heavy, out.getvalue()]))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    ).stdout
-    code, heavy, text = json.loads(out)
-    assert code == 0 and heavy == []  # the command list costs no geopandas, no SQLAlchemy
-    for name, entry in COMMANDS.items():
-        assert f"    {name}" in text and entry.help[:30] in text
+    for lang in LANGS:
+        out = subprocess.run(
+            [sys.executable, "-c", script, lang], capture_output=True, text=True, check=True
+        ).stdout
+        code, heavy, text = json.loads(out)
+        assert code == 0 and heavy == []  # the command list costs no geopandas, no SQLAlchemy
+        with use_lang(lang):
+            for name, entry in COMMANDS.items():
+                assert f"    {name}" in text and entry.help[:30] in text, (lang, name)
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_each_command_parses_its_own_help(name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """``gridgeo CMD --help`` registers CMD from its module (the table names the right one)."""
+def test_each_command_parses_its_own_help(
+    name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``gridgeo CMD --help`` registers CMD from its module (the table names the right one),
+    in Chinese by default and in English on request."""
     from gridgeo.cli.commands import help_of
-    from gridgeo.cli.main import build_parser
+    from gridgeo.cli.main import main
 
-    parser = build_parser([name, "--help"])
-    with pytest.raises(SystemExit) as done:
-        parser.parse_args([name, "--help"])
-    assert done.value.code == 0
-    text = capsys.readouterr().out
-    assert text.startswith(f"usage: gridgeo {name}")
+    monkeypatch.delenv("GRIDGEO_LANG", raising=False)
+    for argv, usage in (
+        ([name, "--help"], "用法："),
+        ([name, "--help", "--lang", "en"], "usage: "),
+    ):
+        with pytest.raises(SystemExit) as done:
+            main(argv)
+        assert done.value.code == 0
+        text = capsys.readouterr().out
+        assert text.startswith(f"{usage}gridgeo {name}")
     assert help_of(name)  # every command has its line in the table

@@ -8,20 +8,19 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from gridgeo.assessment import COUNTS, RATES, Assessment, Grouping, Period, label
 from gridgeo.assessment import parse_weights as weights_of
 from gridgeo.cli.commands import help_of
-from gridgeo.cli.options import text_table
+from gridgeo.cli.options import level_label, text_table
 from gridgeo.cli.store import add_store_options, open_store
 from gridgeo.errors import InputFileError
-from gridgeo.i18n import current_lang
+from gridgeo.i18n import Lang, current_lang, tr
 from gridgeo.store.assessment import assess
 from gridgeo.store.datasets import published_dataset
 
 EXIT_OK = 0
-Lang = Literal["zh", "en"]
 COLUMNS = (*COUNTS, *RATES, "score", "rank")
 
 
@@ -29,24 +28,43 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "assess",
         help=help_of("assess"),
-        description="Counts the work loop's indicators for the period [--from, --to) as of "
-        "--to, per unit, grid (--level), workstation, person or category, from the case "
-        "events in the store. Dates are Beijing-time midnights (2026-11-01) or ISO 8601 "
-        "times with their offset.",
+        description=tr(
+            "Counts the work loop's indicators for the period [--from, --to) as of "
+            "--to, per unit, grid (--level), workstation, person or category, from the case "
+            "events in the store. Dates are Beijing-time midnights (2026-11-01) or ISO 8601 "
+            "times with their offset."
+        ),
     )
-    p.add_argument("--from", dest="start", required=True, metavar="DATE", help="period start")
-    p.add_argument("--to", dest="end", required=True, metavar="DATE", help="period end (cutoff)")
-    p.add_argument("--by", required=True, choices=[g.value for g in Grouping], help="grouping")
-    p.add_argument("--level", type=int, help="grid level for --by grid (1 city ... 5 grid)")
+    p.add_argument("--from", dest="start", required=True, metavar="DATE", help=tr("period start"))
+    p.add_argument(
+        "--to", dest="end", required=True, metavar="DATE", help=tr("period end (cutoff)")
+    )
+    p.add_argument(
+        "--by",
+        required=True,
+        choices=[g.value for g in Grouping],
+        help=tr("count per unit, grid, workstation, person or category"),
+    )
+    p.add_argument(
+        "--level", type=int, metavar="N", help=tr("grid level for --by grid (1 city ... 5 grid)")
+    )
     p.add_argument(
         "--weights",
-        help="composite score weights, e.g. closure=0.3,on_time=0.4,rework=0.15,extension=0.15 "
-        "(default GRIDGEO_ASSESSMENT_WEIGHTS)",
+        metavar="W",
+        help=tr(
+            "composite score weights, e.g. closure=0.3,on_time=0.4,rework=0.15,extension=0.15 "
+            "(default GRIDGEO_ASSESSMENT_WEIGHTS)"
+        ),
     )
     p.add_argument(
-        "--format", choices=("text", "json", "csv", "xlsx"), default="text", help="output format"
+        "--format",
+        choices=("text", "json", "csv", "xlsx"),
+        default="text",
+        help=tr("output format"),
     )
-    p.add_argument("-o", "--output", type=Path, help="write to FILE (needed for xlsx)")
+    p.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help=tr("write to FILE (needed for xlsx)")
+    )
     add_store_options(p)
     p.set_defaults(handler=run_assess)
 
@@ -60,7 +78,7 @@ def run_assess(args: argparse.Namespace) -> int:
     found = assess(store, period, args.by, level=args.level, data=data, weights=weights)
     if args.format == "xlsx":
         if args.output is None:
-            raise InputFileError("--format xlsx needs -o FILE.xlsx")
+            raise InputFileError(tr("--format xlsx needs -o FILE.xlsx"))
         write_xlsx(found, args.output, lang)
         return EXIT_OK
     text = {"json": _json, "csv": _csv, "text": _text}[args.format](found, lang)
@@ -74,9 +92,8 @@ def run_assess(args: argparse.Namespace) -> int:
 
 def headers(found: Assessment, lang: Lang) -> list[str]:
     """The column headers: the group's, then the indicators', in ``lang``."""
-    if lang == "zh":
-        return ["编码", found.by.label_zh, *(label(c) for c in COLUMNS)]
-    return ["key", found.by.value, *(label(c, "en") for c in COLUMNS)]
+    by = found.by.label_zh if lang == "zh" else found.by.value
+    return [tr("key"), by, *(label(c, lang) for c in COLUMNS)]
 
 
 def _cell(value: Any, column: str) -> str:
@@ -91,19 +108,24 @@ def _cell(value: Any, column: str) -> str:
 
 def _text(found: Assessment, lang: Lang) -> str:
     period = found.period.to_dict()
-    title = (
-        f"考核指标（{period['from'][:10]} 至 {period['to'][:10]}，按{found.by.label_zh}"
-        + (f"，第{found.level}级网格" if found.level else "")
-        + "）"
-        if lang == "zh"
-        else f"indicators {period['from']} to {period['to']} by {found.by.value}"
-        + (f", level {found.level}" if found.level else "")
+    title = tr(
+        "indicators {start} to {end} by {by}{level}",
+        start=_day(period["from"]),
+        end=_day(period["to"]),
+        by=found.by.label_zh if lang == "zh" else found.by.value,
+        level=tr(", {level}", level=level_label(found.level)) if found.level else "",
     )
     rows = [
         [r.key, r.name, *(_cell(getattr(r, c), c) for c in COLUMNS)]
         for r in (*found.rows, found.totals)
     ]
-    return "\n".join([title, *text_table(headers(found, lang), rows)]) + "\n"
+    numbers = range(2, 2 + len(COLUMNS))  # right-aligned, as figures are
+    return "\n".join([title, *text_table(headers(found, lang), rows, right=numbers)]) + "\n"
+
+
+def _day(iso: str) -> str:
+    """``2026-11-01`` for Beijing midnight, else the ISO 8601 time."""
+    return iso[:10] if iso.endswith("T00:00:00+08:00") else iso
 
 
 def _json(found: Assessment, _: Lang) -> str:
@@ -129,7 +151,7 @@ def write_xlsx(found: Assessment, path: Path, lang: Lang) -> None:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = "考核指标" if lang == "zh" else "indicators"
+    sheet.title = tr("indicators")
     sheet.append(headers(found, lang))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -143,4 +165,6 @@ def write_xlsx(found: Assessment, path: Path, lang: Lang) -> None:
     try:
         book.save(path)
     except OSError as exc:
-        raise InputFileError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise InputFileError(
+            tr("cannot write {path}: {error}", path=path, error=exc.strerror or exc)
+        ) from None

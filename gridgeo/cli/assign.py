@@ -32,12 +32,16 @@ from gridgeo.cli.dispatch import add_responsibility_options
 from gridgeo.cli.options import (
     add_column_options,
     add_format,
+    crs_help,
     emit_json,
+    listing,
+    text_table,
 )
 from gridgeo.cli.source import add_source_options, load_source, source_line
 from gridgeo.coords import parse_coord_system
 from gridgeo.dispatch import DISPATCH_COLUMNS, dispatch_frame
 from gridgeo.errors import InputFileError
+from gridgeo.i18n import tr
 from gridgeo.index import GridIndex
 from gridgeo.io.dataset import Dataset
 from gridgeo.io.tables import (
@@ -54,42 +58,49 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "assign",
         help=help_of("assign"),
-        description="Add the grid codes of levels 1-5, the workstation and a status "
-        "(ok, unassigned, bad_input) to every row of a table of points. The table is "
-        "streamed in chunks; formats follow the suffixes (.csv, .geojson/.json, .parquet). "
-        "Exit 0 when the run completes, bad rows included; 2 when the input is unreadable.",
+        description=tr(
+            "Add the grid codes of levels 1-5, the workstation and a status "
+            "(ok, unassigned, bad_input) to every row of a table of points. The table is "
+            "streamed in chunks; formats follow the suffixes (.csv, .geojson/.json, .parquet). "
+            "Exit 0 when the run completes, bad rows included; 2 when the input is unreadable."
+        ),
     )
-    p.add_argument("input", type=Path, metavar="INPUT", help="table of points")
-    p.add_argument("-o", "--output", type=Path, required=True, help="output table")
-    add_source_options(p)
-    p.add_argument("--lon-col", default="lon", help="longitude column (default lon)")
-    p.add_argument("--lat-col", default="lat", help="latitude column (default lat)")
+    p.add_argument("input", type=Path, metavar="INPUT", help=tr("table of points"))
     p.add_argument(
-        "--crs",
-        default="wgs84",
-        help="coordinates of the input: wgs84 (default; GPS), cgcs2000, "
-        "gcj02 (Amap/Tencent/WeChat), bd09 (Baidu)",
+        "-o", "--output", type=Path, required=True, metavar="FILE", help=tr("output table")
     )
+    add_source_options(p)
+    p.add_argument(
+        "--lon-col", default="lon", metavar="COL", help=tr("longitude column (default lon)")
+    )
+    p.add_argument(
+        "--lat-col", default="lat", metavar="COL", help=tr("latitude column (default lat)")
+    )
+    p.add_argument("--crs", default="wgs84", help=crs_help())
     p.add_argument(
         "--chunk-size",
         type=_positive_int,
         default=DEFAULT_CHUNK_SIZE,
         metavar="ROWS",
-        help=f"rows per chunk (default {DEFAULT_CHUNK_SIZE}); bounds the memory used",
+        help=tr("rows per chunk (default {n}); bounds the memory used", n=DEFAULT_CHUNK_SIZE),
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--no-progress", action="store_true", help=tr("no progress bar on stderr"))
     p.add_argument(
         "--no-bom",
         action="store_true",
-        help="CSV output without the UTF-8 byte order mark (by default it has one, so that "
-        "Excel on Chinese Windows reads it as UTF-8)",
+        help=tr(
+            "CSV output without the UTF-8 byte order mark (by default it has one, so that "
+            "Excel on Chinese Windows reads it as UTF-8)"
+        ),
     )
     p.add_argument(
         "--category-col",
         metavar="COL",
-        help="column with each report's category (code or Chinese name): also add who "
-        "handles it (category_code, dispatch_grid, dispatch_partners, "
-        "dispatch_partner_types, dispatch_status; docs/DISPATCH.md)",
+        help=tr(
+            "column with each report's category (code or Chinese name): also add who "
+            "handles it (category_code, dispatch_grid, dispatch_partners, "
+            "dispatch_partner_types, dispatch_status; docs/DISPATCH.md)"
+        ),
     )
     add_responsibility_options(p)
     add_format(p)
@@ -98,9 +109,12 @@ def register(sub: Any) -> None:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(tr("not a whole number: {text!r}", text=text)) from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+        raise argparse.ArgumentTypeError(tr("must be at least 1, not {value}", value=value))
     return value
 
 
@@ -130,10 +144,21 @@ class RunReport:
         """A short human summary."""
         data = self.to_dict()
         lines = [
-            f"{data['rows']} rows assigned in {data['seconds']:.2f} s "
-            f"({data['rows_per_second']:,.0f} rows/s) -> {self.output}"
+            tr(
+                "{rows} rows assigned in {seconds:.2f} s ({rate:,.0f} rows/s) -> {output}",
+                rows=data["rows"],
+                seconds=data["seconds"],
+                rate=data["rows_per_second"],
+                output=self.output,
+            )
         ]
-        lines += [f"  {s:11} {data[s]}" for s in ("ok", "unassigned", "bad_input")]
+        meanings = {
+            "ok": tr("in a grid"),
+            "unassigned": tr("outside every grid"),
+            "bad_input": tr("coordinates missing, not numbers or out of range"),
+        }
+        rows = [[s, str(data[s]), meaning] for s, meaning in meanings.items()]
+        lines += text_table(["", "", ""], rows, indent="  ", right=[1])[1:]
         if self.source:
             lines.append(f"  {self.source}")
         return "\n".join(lines)
@@ -175,16 +200,23 @@ def _check_no_added_columns(reader: TableReader, category_col: str | None = None
     """Refuse input that already has one of the added columns (it would be overwritten)."""
     if category_col is not None and category_col not in reader.columns:
         raise InputFileError(
-            f"{reader.path}: no category column {category_col!r}; columns are "
-            f"{', '.join(reader.columns)}"
+            tr(
+                "{path}: no category column {column!r}; columns are {columns}",
+                path=reader.path,
+                column=category_col,
+                columns=listing(reader.columns),
+            )
         )
     added = ADDED_COLUMNS + (DISPATCH_COLUMNS if category_col is not None else ())
     clash = [c for c in added if c in reader.columns]
     if clash:
-        names = ", ".join(clash)
         raise InputFileError(
-            f"{reader.path}: already has the column(s) {names} that assign adds; "
-            "remove or rename them first"
+            tr(
+                "{path}: already has the column(s) {names} that assign adds; "
+                "remove or rename them first",
+                path=reader.path,
+                names=listing(clash),
+            )
         )
 
 
@@ -232,7 +264,7 @@ def assign_table(
     # a total (exact for Parquet, estimated for CSV) gives the bar its rate and ETA
     bar = tqdm(
         total=reader.rows_estimate,
-        unit=" rows",
+        unit=tr(" rows"),
         file=sys.stderr,
         disable=not progress,
         mininterval=0.5,

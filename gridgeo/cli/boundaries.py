@@ -8,9 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from gridgeo.cli.commands import help_of
-from gridgeo.cli.options import add_column_options, add_format, columns, emit_json, settings
-from gridgeo.cli.source import add_version_options, source_line, store_dataset, store_settings
+from gridgeo.cli.options import (
+    add_column_options,
+    add_format,
+    columns,
+    emit_json,
+    finding_line,
+    settings,
+)
+from gridgeo.cli.source import add_version_options, store_dataset, store_settings
 from gridgeo.errors import GridgeoError
+from gridgeo.i18n import tr
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.writers import write_grids, write_json
 from gridgeo.model import GridSet
@@ -24,12 +32,14 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "validate",
         help=help_of("validate"),
-        description="Check geometry, codes and hierarchy "
-        "(overlaps, gaps, outside parent) of boundary files read together.",
+        description=tr(
+            "Check geometry, codes and hierarchy "
+            "(overlaps, gaps, outside parent) of boundary files read together."
+        ),
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     add_format(p, ("text", "json", "geojson"))
-    p.add_argument("-o", "--output", type=Path, help="write the report here instead of stdout")
+    p.add_argument("-o", "--output", type=Path, help=tr("write the report here instead of stdout"))
     _threshold_options(p)
     add_column_options(p)
     p.set_defaults(handler=run_validate)
@@ -37,8 +47,10 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "repair",
         help=help_of("repair"),
-        description="Repair boundary files and write the result; every change "
-        "is reported with its area. The output is validated again.",
+        description=tr(
+            "Repair boundary files and write the result; every change "
+            "is reported with its area. The output is validated again."
+        ),
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument(
@@ -46,7 +58,7 @@ def register(sub: Any) -> None:
         "--output",
         type=Path,
         required=True,
-        help="repaired file (.gpkg, .geojson or .zip Shapefile)",
+        help=tr("repaired file (.gpkg, .geojson or .zip Shapefile)"),
     )
     add_format(p)
     _threshold_options(p)
@@ -56,16 +68,27 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "codes",
         help=help_of("codes"),
-        description="Number grids without a code inside each community, west "
-        "to east then north to south; refuses files with duplicate codes.",
+        description=tr(
+            "Number grids without a code inside each community, west "
+            "to east then north to south; refuses files with duplicate codes."
+        ),
     )
     p.add_argument("file", type=Path, metavar="FILE")
-    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help=tr("numbered file (.gpkg, .geojson or .zip Shapefile)"),
+    )
     p.add_argument(
         "--parents",
         type=Path,
-        help="file with the communities (default: those in FILE and in the store's published "
-        "version, whose grid codes are then never given again)",
+        metavar="FILE",
+        help=tr(
+            "file with the communities (default: those in FILE and in the store's published "
+            "version, whose grid codes are then never given again)"
+        ),
     )
     add_version_options(p)
     add_format(p)
@@ -74,23 +97,28 @@ def register(sub: Any) -> None:
 
 
 def _threshold_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("thresholds (defaults from GRIDGEO_* settings)")
+    g = p.add_argument_group(tr("thresholds (defaults from GRIDGEO_* settings)"))
     g.add_argument(
         "--area-tolerance",
         type=float,
         metavar="M2",
-        help="areas at or below this are noise (default 1 m²)",
+        help=tr("areas at or below this are noise (default 1 m²)"),
     )
     g.add_argument(
         "--tolerance",
         type=float,
         metavar="M",
-        help="overlaps, gaps and outside areas no wider than this are artefacts (default 0.05 m)",
+        help=tr(
+            "overlaps, gaps and outside areas no wider than this are artefacts (default 0.05 m)"
+        ),
     )
-    g.add_argument("--tiny-part", type=float, metavar="M2", help="tiny-part threshold (m²)")
-    g.add_argument("--sliver-width", type=float, metavar="M", help="sliver mean width (m)")
+    g.add_argument("--tiny-part", type=float, metavar="M2", help=tr("tiny-part threshold (m²)"))
+    g.add_argument("--sliver-width", type=float, metavar="M", help=tr("sliver mean width (m)"))
     g.add_argument(
-        "--max-gap-fill", type=float, metavar="M2", help="repair fills gaps up to this area (m²)"
+        "--max-gap-fill",
+        type=float,
+        metavar="M2",
+        help=tr("repair fills gaps up to this area (m²)"),
     )
 
 
@@ -155,14 +183,18 @@ def run_repair(args: argparse.Namespace) -> int:
     else:
         print(result.to_text())
         print(
-            f"wrote {args.output}; validation of the output: {len(after.errors)} errors, "
-            f"{len(after.warnings)} warnings"
+            tr(
+                "wrote {path}; validation of the output: {errors} errors, {warnings} warnings",
+                path=args.output,
+                errors=len(after.errors),
+                warnings=len(after.warnings),
+            )
         )
         for finding in after.errors:
-            print(f"ERROR   {finding.rule}: {finding.message}")
+            print(finding_line("error", finding.rule, finding.message))
     if not after.ok:
         print(
-            "the output still has errors (see above); codes are not changed by repair",
+            tr("the output still has errors (see above); codes are not changed by repair"),
             file=sys.stderr,
         )
     return 0 if after.ok else 1
@@ -175,16 +207,19 @@ def run_codes(args: argparse.Namespace) -> int:
     taken: list[str] = []
     if args.parents:
         if args.version is not None or args.at is not None:
-            raise GridgeoError("give --parents FILE or --version/--at, not both")
+            raise GridgeoError(tr("give --parents FILE or --version/--at, not both"))
         parents = _read(args, [args.parents], cfg)
-        source = f"communities: {args.parents}"
+        source = tr("communities: {path}", path=args.parents)
     else:
         from gridgeo.store.datasets import issued_codes
 
         published = store_dataset(args, cfg)
         parents, version = published.grids, published.version
         taken = sorted(issued_codes(cfg))
-        source = f"communities: {source_line(published)}; codes ever published are not reused"
+        source = tr(
+            "communities: {source}; codes ever published are not reused",
+            source=published.sources.get("boundaries") or published.version,
+        )
     numbered, assigned = assign_grid_codes(grids, parents, taken=taken)
     write_grids(numbered, args.output)
     if args.format == "json":
@@ -197,7 +232,15 @@ def run_codes(args: argparse.Namespace) -> int:
         )
     else:
         for a in assigned:
-            print(f"{a.code}  {a.name or '(no name)'} [{a.ref}] in community {a.community_code}")
-        print(f"{len(assigned)} codes assigned; wrote {args.output}")
+            print(
+                tr(
+                    "{code}  {name} [{ref}] in community {community}",
+                    code=a.code,
+                    name=a.name or tr("(no name)"),
+                    ref=a.ref,
+                    community=a.community_code,
+                )
+            )
+        print(tr("{n} codes assigned; wrote {path}", n=len(assigned), path=args.output))
         print(source)
     return 0

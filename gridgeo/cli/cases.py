@@ -15,16 +15,16 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from gridgeo.api.media import checked_photo
 from gridgeo.caseflow import Action, ActionInputError, Actor, CaseState, parse_action
 from gridgeo.cli.commands import help_of
-from gridgeo.cli.options import add_format, emit_json, text_table
+from gridgeo.cli.options import add_format, crs_help, emit_json, listing, text_table
 from gridgeo.cli.store import add_store_options, open_store
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import InputFileError
-from gridgeo.i18n import current_lang
+from gridgeo.i18n import Lang, current_lang, tr
 from gridgeo.roles import Role
 from gridgeo.store.case_queries import CaseDetail, EventRecord, TaskRecord, case_detail
 from gridgeo.store.cases import (
@@ -48,103 +48,6 @@ from gridgeo.store.schema import MAX_ID, utcnow
 
 EXIT_OK, EXIT_INPUT = 0, 2
 SHOWN_PROBLEMS = 50  # an import lists this many problems, then counts the rest
-Lang = Literal["zh", "en"]
-
-# Words of the text output: Chinese by default, English with --lang en.
-WORDS: dict[str, dict[str, str]] = {
-    "zh": {
-        "id": "编号",
-        "state": "状态",
-        "category": "类别",
-        "grid": "网格",
-        "reported": "上报时间",
-        "deadline": "期限",
-        "no_cases": "（没有案件）",
-        "count": "共 {n} 件",
-        "case": "案件 {id}",
-        "urgency": "紧急程度",
-        "version": "（边界版本 {v}）",
-        "workstation": "工作站",
-        "point": "位置",
-        "as_reported": "上报坐标",
-        "address": "地址",
-        "description": "描述",
-        "closed_at": "结案时间",
-        "public_note": "公开说明",
-        "tasks": "任务：",
-        "no_tasks": "  （尚未派遣）",
-        "task": "任务",
-        "unit": "单位",
-        "overdue": "超期",
-        "extension": "申请延期至 {at}",
-        "timeline": "时间线：",
-        "at": "时间",
-        "action": "动作",
-        "actor": "操作人",
-        "note": "备注",
-        "acted": "案件 {id}：{action} 完成，现为 {state}",
-        "added": "已上报案件 {id}：网格 {grid}（边界版本 {v}），工作站 {ws}",
-        "suggested": "建议派遣：{units}",
-        "no_suggestion": "无派遣建议（未发布流转表，或类别无对应单位）",
-        "import_head": "{src}：{rows} 行，{cases} 个案件",
-        "problems": "发现 {n} 个问题，未写入任何数据：",
-        "more": "  ……另有 {n} 个问题",
-        "dry_run": "试运行：未写入任何数据；加 --commit 写入",
-        "committed": "已导入 {cases} 个案件、{events} 条事件",
-        "would": "将导入 {cases} 个案件、{events} 条事件",
-        "implied": "（其中 {n} 条延期申请由批准延期推定）",
-        "states": "到达状态：{states}",
-        "mapping": "案件编号对照（文件 → 新编号）：",
-        "warning": "提示：",
-        "exported": "已写出 {n} 条事件到 {out}",
-    },
-    "en": {
-        "id": "id",
-        "state": "state",
-        "category": "category",
-        "grid": "grid",
-        "reported": "reported",
-        "deadline": "deadline",
-        "no_cases": "(no cases)",
-        "count": "{n} case(s)",
-        "case": "case {id}",
-        "urgency": "urgency",
-        "version": "(boundaries version {v})",
-        "workstation": "workstation",
-        "point": "point",
-        "as_reported": "as reported",
-        "address": "address",
-        "description": "description",
-        "closed_at": "closed",
-        "public_note": "public note",
-        "tasks": "tasks:",
-        "no_tasks": "  (not dispatched yet)",
-        "task": "task",
-        "unit": "unit",
-        "overdue": "OVERDUE",
-        "extension": "extension asked until {at}",
-        "timeline": "timeline:",
-        "at": "at",
-        "action": "action",
-        "actor": "actor",
-        "note": "note",
-        "acted": "case {id}: {action} done, now {state}",
-        "added": "case {id} reported: grid {grid} (version {v}), workstation {ws}",
-        "suggested": "suggested units: {units}",
-        "no_suggestion": "no suggested unit (no routing table, or none for the category)",
-        "import_head": "{src}: {rows} row(s), {cases} case(s)",
-        "problems": "{n} problem(s) found, nothing written:",
-        "more": "  ... and {n} more problem(s)",
-        "dry_run": "dry run: nothing written; run again with --commit to write",
-        "committed": "imported {cases} case(s), {events} event(s)",
-        "would": "would import {cases} case(s), {events} event(s)",
-        "implied": " ({n} extension request(s) implied by granted extensions)",
-        "states": "states reached: {states}",
-        "mapping": "case ids (file -> new):",
-        "warning": "warning: ",
-        "exported": "wrote {n} event(s) to {out}",
-    },
-}
 
 
 def register(sub: Any) -> None:
@@ -152,93 +55,131 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "cases",
         help=help_of("cases"),
-        description="Cases of the work loop (上报 → 立案 → 派遣 → 处置 → 核查 → 结案). Text is "
-        "Chinese unless --lang en (or GRIDGEO_LANG=en). The CLI acts as an admin named by "
-        "--actor (default GRIDGEO_ACTOR or the login name).",
+        description=tr(
+            "Cases of the work loop (report, register, dispatch, handle, check, close). The "
+            "CLI acts as an admin named by --actor (default GRIDGEO_ACTOR or the login name)."
+        ),
     )
-    cases_sub = p.add_subparsers(dest="cases_command", required=True, metavar="SUBCOMMAND")
+    cases_sub = p.add_subparsers(dest="cases_command", required=True, metavar=tr("SUBCOMMAND"))
 
-    q = _sub(cases_sub, "list", "list cases, newest first", run_list)
+    q = _sub(cases_sub, "list", tr("list cases, newest first"), run_list)
     q.add_argument(
         "--state",
         type=_states,
         metavar="S[,S]",
-        help="states, comma-separated: " + ", ".join(s.value for s in CaseState) + " (or 中文)",
+        help=tr(
+            "states, comma-separated, in English or Chinese: {states}",
+            states=listing(_state_name(s) for s in CaseState),
+        ),
     )
-    q.add_argument("--category", help="category code")
-    q.add_argument("--grid", metavar="CODE", help="grid code of any level (a community: 12 digits)")
-    q.add_argument("--limit", type=_positive, default=100, help="at most N cases (default 100)")
-    add_format(q)
-
-    q = _sub(cases_sub, "show", "one case: its tasks with deadlines, and its timeline", run_show)
-    q.add_argument("case_id", type=_positive, metavar="ID")
-    add_format(q)
-
-    q = _sub(cases_sub, "add", "report a case (assigned to its grid, with a suggestion)", run_add)
-    q.add_argument("lon", type=float, help="longitude (x)")
-    q.add_argument("lat", type=float, help="latitude (y)")
-    q.add_argument("--category", required=True, help="category code or name (e.g. 0101)")
+    q.add_argument("--category", metavar="CODE", help=tr("category code"))
     q.add_argument(
-        "--crs", default="wgs84", help="wgs84 (default; GPS), cgcs2000, gcj02 (Amap), bd09"
+        "--grid", metavar="CODE", help=tr("grid code of any level (a community: 12 digits)")
     )
-    q.add_argument("--description", default="", help="what was reported")
-    q.add_argument("--address", default="", help="address as reported")
-    q.add_argument("--urgency", default="normal", help="normal (一般, default) or urgent (紧急)")
+    q.add_argument(
+        "--limit",
+        type=_positive,
+        default=100,
+        metavar="N",
+        help=tr("at most N cases (default 100)"),
+    )
     add_format(q)
 
-    q = _sub(cases_sub, "act", "one action on a case (English or Chinese name)", run_act)
-    q.add_argument("case_id", type=_positive, metavar="ID")
+    q = _sub(
+        cases_sub, "show", tr("one case: its tasks with deadlines, and its timeline"), run_show
+    )
+    q.add_argument("case_id", type=_positive, metavar="ID", help=tr("the case"))
+    add_format(q)
+
+    q = _sub(
+        cases_sub, "add", tr("report a case (assigned to its grid, with a suggestion)"), run_add
+    )
+    q.add_argument("lon", type=float, help=tr("longitude (x)"))
+    q.add_argument("lat", type=float, help=tr("latitude (y)"))
+    q.add_argument("--category", required=True, help=tr("category code or name (e.g. 0101)"))
+    q.add_argument("--crs", default="wgs84", help=crs_help())
+    q.add_argument("--description", default="", help=tr("what was reported"))
+    q.add_argument("--address", default="", help=tr("address as reported"))
+    q.add_argument(
+        "--urgency",
+        default="normal",
+        help=tr("normal (default) or urgent"),
+    )
+    add_format(q)
+
+    q = _sub(cases_sub, "act", tr("one action on a case (English or Chinese name)"), run_act)
+    q.add_argument("case_id", type=_positive, metavar="ID", help=tr("the case"))
     q.add_argument(
         "action",
         metavar="ACTION",
-        help="register 立案, reject 不予立案, dispatch 派遣, accept 签收, handle 处置, "
-        "verify_pass 核查通过, verify_fail, request_extension 申请延期, extend 批准延期, "
-        "refuse_extension 不予延期, return, redispatch 改派, close 结案",
+        help=tr(
+            "the action, in English or Chinese: {actions}",
+            actions=listing(_action_name(a) for a in Action if a is not Action.REPORT),
+        ),
     )
     q.add_argument(
         "--unit",
         action="append",
         default=[],
         metavar="U",
-        help="dispatch: the units (repeatable; default the suggestion); a task action: the "
-        "unit whose task; redispatch: the new unit (the last --unit; the task by --task or "
-        "the first --unit)",
+        help=tr(
+            "dispatch: the units (repeatable; default the suggestion); a task action: the "
+            "unit whose task; redispatch: the new unit (the last --unit; the task by --task or "
+            "the first --unit)"
+        ),
     )
-    q.add_argument("--task", type=_positive, metavar="N", help="the task of a task action")
+    q.add_argument("--task", type=_positive, metavar="N", help=tr("the task of a task action"))
     q.add_argument(
         "--deadline",
         type=_time,
         metavar="ISO",
-        help="ISO 8601 with offset, e.g. 2026-11-10T17:00+08:00: a dispatch's own deadline, "
-        "the one an extension asks for or grants",
+        help=tr(
+            "ISO 8601 with offset, e.g. 2026-11-10T17:00+08:00: a dispatch's own deadline, "
+            "the one an extension asks for or grants"
+        ),
     )
-    q.add_argument("--note", default="", help="note for the timeline")
-    q.add_argument("--public-note", help="note shown to the public (Open311 status_notes)")
+    q.add_argument("--note", default="", help=tr("note for the timeline"))
     q.add_argument(
-        "--photo", type=Path, action="append", default=[], metavar="FILE", help="photo (repeatable)"
+        "--public-note", metavar="NOTE", help=tr("note shown to the public (Open311 status_notes)")
+    )
+    q.add_argument(
+        "--photo",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help=tr("photo (repeatable)"),
     )
     add_format(q)
 
     q = _sub(
         cases_sub,
         "import",
-        "replay an event log CSV into the store (dry run unless --commit)",
+        tr("replay an event log CSV into the store (dry run unless --commit)"),
         run_import,
     )
-    q.add_argument("events", type=Path, metavar="EVENTS.csv")
-    q.add_argument("--commit", action="store_true", help="write (default: dry run)")
+    q.add_argument("events", type=Path, metavar="EVENTS.csv", help=tr("the event log"))
+    q.add_argument("--commit", action="store_true", help=tr("write (default: dry run)"))
     add_format(q)
 
-    q = _sub(cases_sub, "export", "write the event log (CSV for Excel, or JSON lines)", run_export)
-    q.add_argument("--events", action="store_true", required=True, help="export the event log")
-    q.add_argument("-o", "--output", required=True, metavar="FILE", help="file, or - for stdout")
+    q = _sub(
+        cases_sub, "export", tr("write the event log (CSV for Excel, or JSON lines)"), run_export
+    )
+    q.add_argument("--events", action="store_true", required=True, help=tr("export the event log"))
     q.add_argument(
-        "--case", type=_positive, action="append", metavar="ID", help="only this case (repeatable)"
+        "-o", "--output", required=True, metavar="FILE", help=tr("file, or - for stdout")
+    )
+    q.add_argument(
+        "--case",
+        type=_positive,
+        action="append",
+        metavar="ID",
+        help=tr("only this case (repeatable)"),
     )
     q.add_argument(
         "--format",
         choices=("csv", "jsonl"),
-        help="csv (default; UTF-8 with BOM) or jsonl (default for a .jsonl file)",
+        help=tr("csv (default; UTF-8 with BOM) or jsonl (default for a .jsonl file)"),
     )
 
 
@@ -256,9 +197,9 @@ def _positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        raise argparse.ArgumentTypeError(tr("not a whole number: {text!r}", text=text)) from None
     if not 1 <= value <= MAX_ID:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+        raise argparse.ArgumentTypeError(tr("must be a positive number, got {text!r}", text=text))
     return value
 
 
@@ -267,10 +208,22 @@ def _states(text: str) -> tuple[str, ...]:
     for item in (s.strip() for s in text.split(",")):
         state = next((s for s in CaseState if item.lower() == s.value or item == s.label_zh), None)
         if state is None:
-            names = ", ".join(f"{s.value} ({s.label_zh})" for s in CaseState)
-            raise argparse.ArgumentTypeError(f"unknown state {item!r}: use {names}")
+            names = listing(_state_name(s) for s in CaseState)
+            raise argparse.ArgumentTypeError(
+                tr("unknown state {item!r}: use {names}", item=item, names=names)
+            )
         found.append(state.value)
     return tuple(found)
+
+
+def _state_name(state: CaseState) -> str:
+    """``dispatched (派遣)``, in Chinese ``派遣（dispatched）``: what a user may type."""
+    return tr("{value} ({label})", value=state.value, label=state.label_zh)
+
+
+def _action_name(action: Action) -> str:
+    """``close (结案)``, in Chinese ``结案（close）``: what a user may type."""
+    return tr("{value} ({label})", value=action.value, label=action.label_zh)
 
 
 def _time(text: str) -> datetime:
@@ -278,18 +231,16 @@ def _time(text: str) -> datetime:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"not an ISO 8601 time: {text!r} (e.g. 2026-11-10T17:00+08:00)"
+            tr("not an ISO 8601 time: {text!r} (e.g. 2026-11-10T17:00+08:00)", text=text)
         ) from None
     if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset: write {with_offset(text)}")
+        raise argparse.ArgumentTypeError(
+            tr("{text!r} has no UTC offset: write {fixed}", text=text, fixed=with_offset(text))
+        )
     return value
 
 
 # --- text helpers -------------------------------------------------------------------------
-
-
-def _lang(args: argparse.Namespace) -> Lang:
-    return current_lang()
 
 
 def _when(value: datetime | None) -> str:
@@ -297,15 +248,14 @@ def _when(value: datetime | None) -> str:
 
 
 def _state(value: str, lang: Lang) -> str:
-    """``派遣 dispatched`` (zh) or ``dispatched 派遣`` (en): both, so scripts and people read it."""
+    """A case's state for people: ``派遣`` (zh) or ``dispatched`` (en)."""
     state = CaseState(value)
-    return f"{state.label_zh} {state.value}" if lang == "zh" else f"{state.value} {state.label_zh}"
+    return state.label_zh if lang == "zh" else state.value
 
 
 def _action(action: Action, lang: Lang) -> str:
-    if lang == "zh":
-        return f"{action.label_zh} {action.value}"
-    return f"{action.value} {action.label_zh}"
+    """An action for people: ``结案`` (zh) or ``close`` (en)."""
+    return action.label_zh if lang == "zh" else action.value
 
 
 # --- list, show ---------------------------------------------------------------------------
@@ -320,16 +270,14 @@ def run_list(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json([r.to_dict() for r in found])
         return EXIT_OK
-    lang = _lang(args)
-    print("\n".join(_casetext_table(found, lang)))
+    print("\n".join(_casetext_table(found, current_lang())))
     return EXIT_OK
 
 
 def _casetext_table(found: Sequence[CaseRecord], lang: Lang) -> list[str]:
-    w = WORDS[lang]
     if not found:
-        return [w["no_cases"]]
-    head = [w[k] for k in ("id", "state", "category", "grid", "reported", "deadline")]
+        return [tr("(no cases)")]
+    head = [tr("id"), tr("state"), tr("category"), tr("grid"), tr("reported"), tr("deadline")]
     rows = [
         [
             str(r.id),
@@ -341,7 +289,7 @@ def _casetext_table(found: Sequence[CaseRecord], lang: Lang) -> list[str]:
         ]
         for r in found
     ]
-    return [*text_table(head, rows), w["count"].format(n=len(found))]
+    return [*text_table(head, rows, right=[0]), tr("{n} case(s)", n=len(found))]
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -351,58 +299,70 @@ def run_show(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json(detail.to_dict(now))
         return EXIT_OK
-    print("\n".join(_detail_lines(detail, _lang(args), now)))
+    print("\n".join(_detail_lines(detail, current_lang(), now)))
     return EXIT_OK
 
 
 def _detail_lines(detail: CaseDetail, lang: Lang, now: datetime) -> list[str]:
-    w, c = WORDS[lang], detail.case
-    urgency = {"normal": "一般", "urgent": "紧急"}.get(c.urgency, c.urgency)
-    urgency = urgency if lang == "zh" else c.urgency
+    c = detail.case
+    urgency = {"normal": tr("normal"), "urgent": tr("urgent")}.get(c.urgency, c.urgency)
     fields = [
-        (w["category"], c.category or "-"),
+        (tr("category"), c.category or "-"),
         (
-            w["grid"],
-            f"{c.grid_code or '-'} {w['version'].format(v=c.boundary_version)}  "
-            f"{w['workstation']} {c.workstation_code or '-'}",
+            tr("grid"),
+            tr(
+                "{grid} (boundaries version {version})  workstation {workstation}",
+                grid=c.grid_code or "-",
+                version=c.boundary_version,
+                workstation=c.workstation_code or "-",
+            ),
         ),
         (
-            w["point"],
-            f"{c.lon:.6f}, {c.lat:.6f} (CGCS2000)  {w['as_reported']} "
-            f"{c.source['lon']}, {c.source['lat']} {c.source['crs']}",
+            tr("point"),
+            tr(
+                "{lon:.6f}, {lat:.6f} (CGCS2000)  as reported {x}, {y} {crs}",
+                lon=c.lon,
+                lat=c.lat,
+                x=c.source["lon"],
+                y=c.source["lat"],
+                crs=c.source["crs"],
+            ),
         ),
-        (w["address"], c.address),
-        (w["description"], c.description),
-        (w["reported"], _when(c.created_at)),
-        (w["deadline"], _when(c.expected_at)),
-        (w["closed_at"], _when(c.closed_at) if c.closed_at else ""),
-        (w["public_note"], c.public_note or ""),
+        (tr("address"), c.address),
+        (tr("description"), c.description),
+        (tr("reported"), _when(c.created_at)),
+        (tr("deadline"), _when(c.expected_at)),
+        (tr("closed"), _when(c.closed_at) if c.closed_at else ""),
+        (tr("public note"), c.public_note or ""),
     ]
-    head = f"{w['case'].format(id=c.id)}  {_state(c.state, lang)}  {w['urgency']} {urgency}"
+    head = tr(
+        "case {id}  {state}  urgency {urgency}",
+        id=c.id,
+        state=_state(c.state, lang),
+        urgency=urgency,
+    )
     lines = [head, *text_table(["", ""], [[k, v] for k, v in fields if v], indent="  ")[1:]]
-    lines += [w["tasks"], *_task_lines(detail.tasks, lang, now)]
-    lines += [w["timeline"], *_event_lines(detail.events, lang)]
+    lines += [tr("tasks:"), *_task_lines(detail.tasks, lang, now)]
+    lines += [tr("timeline:"), *_event_lines(detail.events, lang)]
     return lines
 
 
 def _task_lines(tasks: Sequence[TaskRecord], lang: Lang, now: datetime) -> list[str]:
-    w = WORDS[lang]
     if not tasks:
-        return [w["no_tasks"]]
+        return [tr("  (not dispatched yet)")]
     rows = []
     for x in tasks:
-        state = f"{x.state.label_zh} {x.state.value}"
-        marks = [w["overdue"]] if x.overdue(now) else []
+        state = x.state.label_zh if lang == "zh" else x.state.value
+        marks = [tr("OVERDUE")] if x.overdue(now) else []
         if x.extension_until is not None:
-            marks.append(w["extension"].format(at=_when(x.extension_until)))
+            marks.append(tr("extension asked until {at}", at=_when(x.extension_until)))
         unit = f"{x.unit} {x.unit_name}".strip()
         rows.append([str(x.id), unit, state, _when(x.deadline), " ".join(marks)])
-    head = [w["task"], w["unit"], w["state"], w["deadline"], ""]
+    head = [tr("task"), tr("unit"), tr("state"), tr("deadline"), ""]
     return text_table(head, rows, indent="  ")
 
 
 def _event_lines(events: Sequence[EventRecord], lang: Lang) -> list[str]:
-    w = WORDS[lang]
     rows = [
         [
             _when(e.at),
@@ -414,7 +374,7 @@ def _event_lines(events: Sequence[EventRecord], lang: Lang) -> list[str]:
         ]
         for e in events
     ]
-    head = [w["at"], w["action"], w["unit"], w["deadline"], w["actor"], w["note"]]
+    head = [tr("at"), tr("action"), tr("unit"), tr("deadline"), tr("actor"), tr("note")]
     return text_table(head, rows, indent="  ")
 
 
@@ -437,17 +397,22 @@ def run_add(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json(record.to_dict())
         return EXIT_OK
-    w = WORDS[_lang(args)]
     print(
-        w["added"].format(
+        tr(
+            "case {id} reported: grid {grid} (boundaries version {version}), "
+            "workstation {workstation}",
             id=record.id,
             grid=record.grid_code or "-",
-            v=record.boundary_version,
-            ws=record.workstation_code or "-",
+            version=record.boundary_version,
+            workstation=record.workstation_code or "-",
         )
     )
     units = [f"{u.get('code')} {u.get('name', '')}".strip() for u in record.partner_units]
-    print(w["suggested"].format(units="; ".join(units)) if units else w["no_suggestion"])
+    print(
+        tr("suggested units: {units}", units=listing(units))
+        if units
+        else tr("no suggested unit (no routing table, or none for the category)")
+    )
     return EXIT_OK
 
 
@@ -458,7 +423,9 @@ def _photos(paths: Sequence[Path], limit: int) -> tuple[MediaUpload, ...]:
             with path.open("rb") as stream:
                 data = stream.read(limit + 1)  # one byte over says "too large"
         except OSError as exc:
-            raise InputFileError(f"cannot read photo {path}: {exc.strerror or exc}") from None
+            raise InputFileError(
+                tr("cannot read photo {path}: {error}", path=path, error=exc.strerror or exc)
+            ) from None
         found.append(checked_photo(data, path.name, None, limit))
     return tuple(found)
 
@@ -477,8 +444,14 @@ def _request(
     args: argparse.Namespace, action: Action, media: tuple[MediaUpload, ...]
 ) -> ActionRequest:
     if media and action not in PHOTO_ACTIONS:
-        names = ", ".join(a.value for a in PHOTO_ACTIONS)
-        raise ActionInputError(f"{action.value} keeps no photos: --photo goes with {names}")
+        names = listing(a.value for a in PHOTO_ACTIONS)
+        raise ActionInputError(
+            tr(
+                "{action} keeps no photos: --photo goes with {names}",
+                action=action.value,
+                names=names,
+            )
+        )
     units = [u.strip() for u in args.unit if u.strip()]
     task_unit: str | None = None
     if action is Action.REDISPATCH:
@@ -488,7 +461,11 @@ def _request(
     elif action.on_task:
         if len(units) > 1:
             raise ActionInputError(
-                f"{action.value} acts on one task: give one --unit, not {', '.join(units)}"
+                tr(
+                    "{action} acts on one task: give one --unit, not {units}",
+                    action=action.value,
+                    units=listing(units),
+                )
             )
         task_unit, units = (units[0] if units else None), []
     return ActionRequest(
@@ -515,10 +492,15 @@ def run_act(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json(detail.to_dict() | {"event_ids": list(result.event_ids)})
         return EXIT_OK
-    lang = _lang(args)
-    w = WORDS[lang]
-    done = _action(action, lang)
-    print(w["acted"].format(id=args.case_id, action=done, state=_state(result.state, lang)))
+    lang = current_lang()
+    print(
+        tr(
+            "case {id}: {action} done, now {state}",
+            id=args.case_id,
+            action=_action(action, lang),
+            state=_state(result.state, lang),
+        )
+    )
     written = [e for e in detail.events if e.id in result.event_ids]
     print("\n".join(_event_lines(written, lang)[1:]))
     return EXIT_OK
@@ -534,34 +516,44 @@ def run_import(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json(found.to_dict())
     else:
-        _print_import(found, _lang(args))
+        _print_import(found, current_lang())
     return EXIT_OK if found.ok else EXIT_INPUT
 
 
 def _print_import(found: ImportReport, lang: Lang) -> None:
-    w = WORDS[lang]
-    print(w["import_head"].format(src=found.source, rows=found.rows, cases=found.cases))
+    print(
+        tr(
+            "{source}: {rows} row(s), {cases} case(s)",
+            source=found.source,
+            rows=found.rows,
+            cases=found.cases,
+        )
+    )
     if not found.ok:
-        print(w["problems"].format(n=len(found.problems)))
+        print(tr("{n} problem(s) found, nothing written:", n=len(found.problems)))
         for problem in found.problems[:SHOWN_PROBLEMS]:
             print(f"  {problem.text(lang)}")
         if len(found.problems) > SHOWN_PROBLEMS:
-            print(w["more"].format(n=len(found.problems) - SHOWN_PROBLEMS))
+            print(tr("  ... and {n} more problem(s)", n=len(found.problems) - SHOWN_PROBLEMS))
         return
-    done = w["committed" if found.committed else "would"]
-    line = done.format(cases=len(found.mapping), events=found.events)
+    counts = {"cases": len(found.mapping), "events": found.events}
+    if found.committed:
+        line = tr("imported {cases} case(s), {events} event(s)", **counts)
+    else:
+        line = tr("would import {cases} case(s), {events} event(s)", **counts)
     if found.implied_requests:
-        line += w["implied"].format(n=found.implied_requests)
+        line += tr(
+            " ({n} extension request(s) implied by granted extensions)", n=found.implied_requests
+        )
     print(line)
-    comma = "、" if lang == "zh" else ", "
-    states = comma.join(f"{_state(s, lang)} {n}" for s, n in found.states.items())
-    print(w["states"].format(states=states or "-"))
+    states = listing(tr("{state} {n}", state=_state(s, lang), n=n) for s, n in found.states.items())
+    print(tr("states reached: {states}", states=states or "-"))
     for warning in found.warnings:
-        print(f"  {w['warning']}{warning.text(lang)}")
+        print(tr("  warning: {warning}", warning=warning.text(lang)))
     if not found.committed:
-        print(w["dry_run"])
+        print(tr("dry run: nothing written; run again with --commit to write"))
         return
-    print(w["mapping"])
+    print(tr("case ids (file -> new):"))
     print("\n".join(f"  {old} -> {new}" for old, new in found.mapping.items()))
 
 
@@ -572,6 +564,6 @@ def run_export(args: argparse.Namespace) -> int:
         fmt = "jsonl" if args.format == "jsonl" else "csv"
     out: Any = sys.stdout if args.output == "-" else Path(args.output)
     n = export_events(store, out, case_ids=args.case, format=fmt)
-    message = WORDS[_lang(args)]["exported"].format(n=n, out=args.output)
+    message = tr("wrote {n} event(s) to {path}", n=n, path=args.output)
     print(message, file=sys.stderr if args.output == "-" else sys.stdout)
     return EXIT_OK

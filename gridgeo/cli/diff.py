@@ -18,7 +18,7 @@ from gridgeo.cli.options import add_column_options, add_format, columns, emit_js
 from gridgeo.cli.store import add_store_options, open_store
 from gridgeo.diff import DEFAULT_MIN_IOU, GridDiff, diff_grids
 from gridgeo.errors import InputFileError
-from gridgeo.i18n import current_lang
+from gridgeo.i18n import current_lang, tr
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.writers import write_json
 from gridgeo.model import GridSet
@@ -32,34 +32,45 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "diff",
         help=help_of("diff"),
-        description="List grids added, removed, reshaped (area change and moved area), "
-        "renamed, recoded and reparented from A to B. A and B are boundary files or stored "
-        "version numbers (`gridgeo versions`).",
+        description=tr(
+            "List grids added, removed, reshaped (area change and moved area), "
+            "renamed, recoded and reparented from A to B. A and B are boundary files or stored "
+            "version numbers (`gridgeo versions`)."
+        ),
     )
-    p.add_argument("old", metavar="A", help="the old version: a boundary file or a version number")
-    p.add_argument("new", metavar="B", help="the new version: a boundary file or a version number")
+    p.add_argument(
+        "old", metavar="A", help=tr("the old version: a boundary file or a version number")
+    )
+    p.add_argument(
+        "new", metavar="B", help=tr("the new version: a boundary file or a version number")
+    )
     add_format(p, ("text", "json", "geojson"))
-    p.add_argument("-o", "--output", type=Path, help="write the diff here instead of stdout")
-    g = p.add_argument_group("thresholds")
+    p.add_argument("-o", "--output", type=Path, help=tr("write the diff here instead of stdout"))
+    g = p.add_argument_group(tr("thresholds"))
     g.add_argument(
         "--area-tolerance",
         type=_non_negative,
         metavar="M2",
-        help="moved areas at or below this are noise (default GRIDGEO_AREA_TOLERANCE_M2, 1 m²)",
+        help=tr("moved areas at or below this are noise (default GRIDGEO_AREA_TOLERANCE_M2, 1 m²)"),
     )
     g.add_argument(
         "--tolerance",
         type=_non_negative,
         metavar="M",
-        help="moved pieces no wider than this are artefacts (default GRIDGEO_TOLERANCE_M, 0.05 m)",
+        help=tr(
+            "moved pieces no wider than this are artefacts (default GRIDGEO_TOLERANCE_M, 0.05 m)"
+        ),
     )
     g.add_argument(
         "--min-iou",
         type=_ratio,
         default=DEFAULT_MIN_IOU,
         metavar="R",
-        help=f"overlap (intersection over union) from which a removed and an added grid "
-        f"are one recoded grid (default {DEFAULT_MIN_IOU})",
+        help=tr(
+            "overlap (intersection over union) from which a removed and an added grid "
+            "are one recoded grid (default {default})",
+            default=DEFAULT_MIN_IOU,
+        ),
     )
     add_column_options(p)
     add_store_options(p)
@@ -89,7 +100,7 @@ def resolve_source(arg: str, args: argparse.Namespace) -> GridSet:
         store, cfg, _ = open_store(args)
         with store.reading() as session:
             return load_grids(session, int(arg), cfg.scheme)
-    raise InputFileError(f"{arg}: no such boundary file (nor a version number)")
+    raise InputFileError(tr("{arg}: no such boundary file (nor a version number)", arg=arg))
 
 
 def run_diff(args: argparse.Namespace) -> int:
@@ -106,14 +117,14 @@ def run_diff(args: argparse.Namespace) -> int:
 def _non_negative(text: str) -> float:
     value = _number(text)
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, not {text}")
+        raise argparse.ArgumentTypeError(tr("must be >= 0, not {text}", text=text))
     return value
 
 
 def _ratio(text: str) -> float:
     value = _number(text)
     if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], not {text}")
+        raise argparse.ArgumentTypeError(tr("must be in (0, 1], not {text}", text=text))
     return value
 
 
@@ -121,9 +132,9 @@ def _number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        raise argparse.ArgumentTypeError(tr("not a number: {text!r}", text=text)) from None
     if math.isnan(value):  # NaN would silently pass or fail every comparison
-        raise argparse.ArgumentTypeError("not a number: nan")
+        raise argparse.ArgumentTypeError(tr("not a number: {text!r}", text=text))
     return value
 
 

@@ -22,13 +22,22 @@ from gridgeo.cli.options import (
     add_format,
     add_point_arguments,
     emit_json,
+    grid_lines,
+    level_label,
+    listing,
+    named,
+    outside_lines,
+    point_line,
+    text_table,
+    workstation_line,
 )
 from gridgeo.cli.source import add_source_options, load_source, source_line
 from gridgeo.coverage import CSV_COLUMNS
 from gridgeo.dispatch import DispatchResult, LevelTeam
+from gridgeo.i18n import current_lang, tr
 from gridgeo.io.dataset import Dataset
 from gridgeo.io.writers import write_json
-from gridgeo.staffing import StaffingReport, StaffMember
+from gridgeo.staffing import Employment, Role, StaffingReport, StaffMember
 
 STAFFING_CSV_COLUMNS = (
     "level",
@@ -47,9 +56,12 @@ STAFFING_CSV_COLUMNS = (
 def add_responsibility_options(p: argparse.ArgumentParser) -> None:
     """--partners and --routing (defaults: the configured files with the default boundaries)."""
     p.add_argument(
-        "--partners", type=Path, metavar="FILE", help="partner units and zones (GeoJSON or CSV)"
+        "--partners",
+        type=Path,
+        metavar="FILE",
+        help=tr("partner units and zones (GeoJSON or CSV)"),
     )
-    p.add_argument("--routing", type=Path, metavar="FILE", help="routing table (YAML or CSV)")
+    p.add_argument("--routing", type=Path, metavar="FILE", help=tr("routing table (YAML or CSV)"))
 
 
 def register(sub: Any) -> None:
@@ -57,19 +69,23 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "dispatch",
         help=help_of("dispatch"),
-        description="Find the grid chain of a point, the leader and members of each level, "
-        "the workstation, and the partner units whose zones cover the point and whose type "
-        "the routing table gives the category, each with the reason it matched. Exit 0 when "
-        "somebody handles the report, 1 when nobody does or the point is outside every grid, "
-        "2 for bad input.",
+        description=tr(
+            "Find the grid chain of a point, the leader and members of each level, "
+            "the workstation, and the partner units whose zones cover the point and whose "
+            "type the routing table gives the category, each with the reason it matched. "
+            "Exit 0 when somebody handles the report, 1 when nobody does or the point is "
+            "outside every grid, 2 for bad input."
+        ),
     )
     add_point_arguments(p)
     p.add_argument(
         "--category",
         required=True,
         metavar="CODE",
-        help="report category: GB/T 30428.2 code (0505, or a major class 05), local code "
-        "(9001) or Chinese name (机动车乱停放)",
+        help=tr(
+            "report category: GB/T 30428.2 code (0505, or a major class 05), local code "
+            "(9001) or Chinese name (机动车乱停放)"
+        ),
     )
     _sources(p)
     add_format(p)
@@ -78,20 +94,23 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "coverage",
         help=help_of("coverage"),
-        description="Over the fifth-level grids in scope (default: the staffed ones), list "
-        "grids without staff, same-type partner zones that overlap, area-wide partner types "
-        "(enforcement team, police, traffic police, sanitation) that leave gaps, and the "
-        "findings of the roster, partner and routing files. Exit 0 clean, 1 problems found.",
+        description=tr(
+            "Over the fifth-level grids in scope (default: the staffed ones), list "
+            "grids without staff, same-type partner zones that overlap, area-wide partner "
+            "types (enforcement team, police, traffic police, sanitation) that leave gaps, and "
+            "the findings of the roster, partner and routing files. Exit 0 clean, 1 problems "
+            "found."
+        ),
     )
     p.add_argument(
         "--within",
         action="append",
         metavar="CODE",
-        help="grid code whose fifth-level grids form the scope (repeatable)",
+        help=tr("grid code whose fifth-level grids form the scope (repeatable)"),
     )
     _sources(p)
     add_format(p, ("text", "json", "csv"))
-    p.add_argument("-o", "--output", type=Path, help="write the report here (.csv implies csv)")
+    p.add_argument("-o", "--output", type=Path, help=tr("write the report here (.csv implies csv)"))
     p.set_defaults(handler=run_coverage)
 
 
@@ -121,65 +140,100 @@ def run_dispatch(args: argparse.Namespace) -> int:
 
 
 def dispatch_text(result: DispatchResult) -> str:
-    """The dispatch answer for people: English, Chinese names alongside."""
+    """The dispatch answer for people, in the current language."""
     look = result.lookup
-    lon, lat = look.cgcs2000
     cat = result.category
     lines = [
-        f"point ({look.lon}, {look.lat}) {look.crs} -> CGCS2000 ({lon:.7f}, {lat:.7f})",
-        f"category {cat.label}"
-        + ("" if cat.confirmed else " [code not confirmed against the standard's text]"),
+        point_line(look),
+        tr("category {category}", category=_category_name(cat.code, cat.name_zh, cat.name_en))
+        + ("" if cat.confirmed else tr(" [code not confirmed against the standard's text]")),
     ]
     if result.rule is not None:
-        where = f" ({result.rule.note})" if result.rule.note else ""
-        lines.append(f"routing rule {result.rule.category}{where}")
-    lines.append("grid chain and staff (网格与人员):")
-    lines += [line for t in result.teams for line in _team_lines(t)]
+        note = tr(" ({note})", note=result.rule.note) if result.rule.note else ""
+        lines.append(tr("routing rule {category}{note}", category=result.rule.category, note=note))
+    lines.append(tr("grid chain and staff:"))
+    chain = grid_lines([t.grid for t in result.teams])
+    for line, team in zip(chain, result.teams, strict=True):
+        lines += [line, *_team_lines(team)]
     if not look.grids:
-        lines.append("  outside every grid")
-        if look.nearest:
-            n = look.nearest
-            lines.append(f"  nearest: {n.code} {n.name}, {n.distance_m:.1f} m away")
-    if look.workstation:
-        ws = look.workstation
-        note = " (illustrative location)" if ws.illustrative else ""
-        lines.append(f"workstation (城市管理工作站): {ws.code} {ws.name}, {ws.address}{note}")
-    lines.append("responsible (责任方):")
+        lines += outside_lines(look)
+    workstation = workstation_line(look)
+    if workstation:
+        lines.append(workstation)
+    lines.append(tr("responsible:"))
     if result.grid_involved and result.grid_team:
         g = result.grid_team.grid
-        leader = ", ".join(p.name for p in result.grid_team.leaders) or "no leader on the roster"
-        lines.append(f"  grid staff (网格, the 2): {g.code} {g.name}, leader 网格长 {leader}")
-        lines.append(f"      why: {result.grid_reason}")
+        leaders = listing(p.name for p in result.grid_team.leaders)
+        lines.append(
+            tr(
+                "  grid staff (the 2): {code} {name}, grid leader {leader}",
+                code=g.code,
+                name=g.name,
+                leader=leaders or tr("none on the roster"),
+            )
+        )
+        lines.append(tr("      why: {reason}", reason=result.grid_reason))
     for m in result.partners:
         u = m.partner
-        contact = ", ".join(v for v in (u.contact, u.phone) if v)
-        lines.append(f"  {u.type.label} [{u.type.group}]: {u.code} {u.name}  {contact}".rstrip())
-        lines.append(f"      why: {m.reason}")
+        contact = listing(v for v in (u.contact, u.phone) if v)
+        lines.append(
+            tr(
+                "  {type} [{group}]: {code} {name}  {contact}",
+                type=named(u.type.en, u.type.zh),
+                group=u.type.group,
+                code=u.code,
+                name=u.name,
+                contact=contact,
+            ).rstrip()
+        )
+        lines.append(tr("      why: {reason}", reason=m.reason))
     if not result.reached:
-        lines.append("  NOBODY: no grid staff involved and no partner zone covers the point")
+        lines.append(tr("  NOBODY: no grid staff involved and no partner zone covers the point"))
     lines += [
-        f"  not covered here: {t.label} (no unit's zone covers the point)"
+        tr(
+            "  not covered here: {type} (no unit's zone covers the point)",
+            type=named(t.en, t.zh),
+        )
         for t in result.uncovered_types
     ]
-    lines += [f"note: {n}" for n in result.notes]
+    lines += [tr("note: {note}", note=n) for n in result.notes]
     return "\n".join(lines)
 
 
+def _category_name(code: str, zh: str, en: str) -> str:
+    """``0505 机动车乱停放``, in English ``0505 机动车乱停放 (illegal motor-vehicle parking)``."""
+    return f"{code} {zh}" if current_lang() == "zh" else f"{code} {zh} ({en})"
+
+
 def _team_lines(t: LevelTeam) -> list[str]:
-    g = t.grid
-    lines = [f"  level {int(g.level)} {g.level.label:22} {g.code:16} {g.name}"]
+    """The people of one grid of the chain, under its line."""
+    lines = []
     for label, people in (
-        ("leader 网格长", t.leaders),
-        ("deputies 副网格长", t.deputies),
-        ("members 网格员", t.members),
+        (tr("grid leader"), t.leaders),
+        (tr("deputy grid leaders"), t.deputies),
+        (tr("grid members"), t.members),
     ):
         if people:
-            lines.append(f"      {label}: {_names(people)}")
+            lines.append(tr("      {post}: {names}", post=label, names=_names(people)))
     return lines
 
 
 def _names(people: Iterable[StaffMember]) -> str:
-    return ", ".join(f"{p.name} ({p.employment.zh} {p.employment.value})" for p in people)
+    return listing(
+        tr("{name} ({employment})", name=p.name, employment=_employment(p.employment))
+        for p in people
+    )
+
+
+def _employment(employment: Employment | None) -> str:
+    """``在编队员`` (``sworn``); ``任意`` (``any``) for a rule open to every employment."""
+    if employment is None:
+        return tr("any")
+    return employment.zh if current_lang() == "zh" else employment.value
+
+
+def _role(role: Role) -> str:
+    return role.zh if current_lang() == "zh" else role.value.replace("_", " ")
 
 
 def run_coverage(args: argparse.Namespace) -> int:
@@ -205,7 +259,74 @@ def run_staffing_export(
     elif fmt == "json":
         _emit_json({**report.to_dict(), "version": data.version}, output)
     else:
-        _emit_text(f"{report.to_text()}\n{source_line(data)}", output)
+        _emit_text(f"{staffing_text(report)}\n{source_line(data)}", output)
+
+
+def staffing_text(report: StaffingReport) -> str:
+    """The staffing report for people: the counts, the totals and the rules, as tables."""
+    counts = [
+        [level_label(lv), _role(Role(role)), _employment(Employment(emp)), str(n)]
+        for (lv, role, emp), n in sorted(report.counts.items())
+    ]
+    head = [tr("level"), tr("post"), tr("employment"), tr("count")]
+    lines = text_table(head, counts, right=[3])
+    t = report.totals
+    lines.append(
+        tr(
+            "totals: sworn officers {sworn}, auxiliary officers {auxiliary}, cadres {cadre}",
+            sworn=t["sworn"],
+            auxiliary=t["auxiliary"],
+            cadre=t["cadre"],
+        )
+    )
+    rules = [
+        [
+            level_label(r["level"]),
+            _role(Role(r["role"])),
+            _employment(None if r["employment"] == "any" else Employment(r["employment"])),
+            str(r["grids"]),
+            str(r["required"]),
+            str(r["actual"]),
+            _status(r["status"]),
+        ]
+        for r in report.rule_rows()
+    ]
+    if rules:
+        lines.append(tr("against the rules (the rule of a level times its staffed grids):"))
+        head = [
+            tr("level"),
+            tr("post"),
+            tr("employment"),
+            tr("grids"),
+            tr("required"),
+            tr("actual"),
+            tr("status"),
+        ]
+        lines += text_table(head, rules, indent="  ", right=[3, 4, 5])
+    lines += [
+        tr(
+            "RULE {code} ({level}): {message}",
+            code=f.grid_code,
+            level=level_label(f.level) if f.level is not None else "-",
+            message=f.message,
+        )
+        for f in report.findings
+    ]
+    lines += [
+        tr("UNKNOWN {code}: staff assigned to a grid not in the boundaries", code=c)
+        for c in report.unknown_grids
+    ]
+    lines.append(
+        tr("OK: every staffed grid meets its staffing rule")
+        if report.ok
+        else tr("staffing problems found")
+    )
+    return "\n".join(lines)
+
+
+def _status(status: str) -> str:
+    """``ok``/``short``/``over`` against a rule (``达标``/``不足``/``超出``)."""
+    return {"ok": tr("ok"), "short": tr("short"), "over": tr("over")}[status]
 
 
 def _format(args: argparse.Namespace) -> str:

@@ -11,8 +11,9 @@ from typing import Any
 
 from gridgeo.api import security
 from gridgeo.cli.commands import help_of
-from gridgeo.cli.options import add_format, emit_json
+from gridgeo.cli.options import add_database_options, add_format, emit_json, text_table
 from gridgeo.cli.store import open_store
+from gridgeo.i18n import tr
 from gridgeo.roles import Role
 
 EXIT_OK = 0
@@ -22,40 +23,45 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "keys",
         help=help_of("keys"),
-        description="API keys for the HTTP API. Roles: viewer < reporter < handler < inspector "
-        "< dispatcher < planner < admin "
-        "(each may do what the ones before it may; case actions need their own role: "
-        "docs/CASES.md). The key is printed once, on create; "
-        "only its SHA-256 is stored.",
+        description=tr(
+            "API keys for the HTTP API. Roles: viewer < reporter < handler < inspector "
+            "< dispatcher < planner < admin "
+            "(each may do what the ones before it may; case actions need their own role: "
+            "docs/CASES.md). The key is printed once, on create; "
+            "only its SHA-256 is stored."
+        ),
     )
-    keys = p.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    keys = p.add_subparsers(dest="keys_command", required=True, metavar=tr("ACTION"))
 
-    c = keys.add_parser("create", help="create a key and print it (once)")
-    c.add_argument("name", help="unique name of the key (its holder); the audit log shows it")
-    c.add_argument("--role", required=True, choices=[r.value for r in Role], help="its role")
-    c.add_argument("--unit", help="the unit code a handler key acts for (处置单位)")
+    text = tr("create a key and print it (once)")
+    c = keys.add_parser("create", help=text, description=text)
+    c.add_argument("name", help=tr("unique name of the key (its holder); the audit log shows it"))
+    c.add_argument("--role", required=True, choices=[r.value for r in Role], help=tr("its role"))
+    c.add_argument("--unit", metavar="CODE", help=tr("the unit code a handler key acts for"))
     c.add_argument(
         "--grids",
         type=lambda text: tuple(g for g in text.split(",") if g.strip()),
         default=(),
-        help="grid codes an inspector key covers, comma-separated (each with its sub-grids)",
+        metavar="CODES",
+        help=tr("grid codes an inspector key covers, comma-separated (each with its sub-grids)"),
     )
     _options(c)
     c.set_defaults(handler=run_create)
 
-    ls = keys.add_parser("list", help="list the keys (names, roles, dates; never the keys)")
+    text = tr("list the keys (names, roles, dates; never the keys)")
+    ls = keys.add_parser("list", help=text, description=text)
     _options(ls)
     ls.set_defaults(handler=run_list)
 
-    r = keys.add_parser("revoke", help="revoke a key: requests with it are refused from now on")
-    r.add_argument("name")
+    text = tr("revoke a key: requests with it are refused from now on")
+    r = keys.add_parser("revoke", help=text, description=text)
+    r.add_argument("name", help=tr("the name of the key"))
     _options(r)
     r.set_defaults(handler=run_revoke)
 
 
 def _options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--database-url", help="store URL (default GRIDGEO_DATABASE_URL)")
-    p.add_argument("--actor", help="who is acting, for the audit log (default GRIDGEO_ACTOR)")
+    add_database_options(p)
     add_format(p)
 
 
@@ -69,8 +75,12 @@ def run_create(args: argparse.Namespace) -> int:
     else:
         print(key)
         print(
-            f"API key {args.name.strip()!r} ({args.role}) created: this is the only time it "
-            "is shown; send it as the X-API-Key header."
+            tr(
+                "API key {name!r} ({role}) created: this is the only time it is shown; "
+                "send it as the X-API-Key header.",
+                name=args.name.strip(),
+                role=args.role,
+            )
         )
     return EXIT_OK
 
@@ -82,11 +92,22 @@ def run_list(args: argparse.Namespace) -> int:
         emit_json([k.to_dict() for k in rows])
         return EXIT_OK
     if not rows:
-        print("no API keys")
-    for k in rows:
-        state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active"
-        scope = k.unit or ",".join(k.grids) or "-"
-        print(f"{k.name}\t{k.role}\t{scope}\tcreated {k.created_at:%Y-%m-%d %H:%M}\t{state}")
+        print(tr("no API keys"))
+        return EXIT_OK
+    table = [
+        [
+            k.name,
+            k.role,
+            k.unit or ",".join(k.grids) or "-",
+            f"{k.created_at:%Y-%m-%d %H:%M}",
+            tr("revoked {at}", at=f"{k.revoked_at:%Y-%m-%d %H:%M}")
+            if k.revoked_at
+            else tr("active"),
+        ]
+        for k in rows
+    ]
+    head = [tr("name"), tr("role"), tr("scope"), tr("created"), tr("state")]
+    print("\n".join(text_table(head, table)))
     return EXIT_OK
 
 
@@ -96,5 +117,5 @@ def run_revoke(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json(info.to_dict())
     else:
-        print(f"API key {info.name!r} revoked")
+        print(tr("API key {name!r} revoked", name=info.name))
     return EXIT_OK

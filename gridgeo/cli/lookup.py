@@ -13,8 +13,13 @@ from gridgeo.cli.options import (
     add_format,
     add_point_arguments,
     emit_json,
+    grid_lines,
+    outside_lines,
+    point_line,
+    workstation_line,
 )
 from gridgeo.cli.source import add_source_options, load_source, source_line
+from gridgeo.i18n import tr
 from gridgeo.io.dataset import Dataset
 from gridgeo.lookup import LookupResult
 
@@ -23,8 +28,10 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "lookup",
         help=help_of("lookup"),
-        description="Find the fifth-level grid holding a point and its chain "
-        "up to the city. Exit 1 when the point is outside every grid.",
+        description=tr(
+            "Find the fifth-level grid holding a point and its chain "
+            "up to the city. Exit 1 when the point is outside every grid."
+        ),
     )
     add_point_arguments(p)
     _source_options(p)
@@ -34,13 +41,15 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "staffing",
         help=help_of("staffing"),
-        description="Count staff by level, role and sworn (在编) / auxiliary "
-        "(协管), and check each staffed grid against its level's rule. Exit 0 when every "
-        "staffed grid meets its rule, 1 otherwise.",
+        description=tr(
+            "Count staff by level, role and employment (sworn officers, auxiliary officers, "
+            "cadres), and check each staffed grid against its level's rule. Exit 0 when every "
+            "staffed grid meets its rule, 1 otherwise."
+        ),
     )
     _source_options(p)
     add_format(p, ("text", "json", "csv"))
-    p.add_argument("-o", "--output", type=Path, help="write the report here (.csv implies csv)")
+    p.add_argument("-o", "--output", type=Path, help=tr("write the report here (.csv implies csv)"))
     p.set_defaults(handler=run_staffing)
 
 
@@ -65,20 +74,12 @@ def run_lookup(args: argparse.Namespace) -> int:
 
 
 def _as_text(result: LookupResult) -> str:
-    lon, lat = result.cgcs2000
-    lines = [f"point ({result.lon}, {result.lat}) {result.crs} -> CGCS2000 ({lon:.7f}, {lat:.7f})"]
-    lines += [
-        f"  level {int(g.level)} {g.level.label:22} {g.code:16} {g.name}" for g in result.grids
-    ]
+    lines = [point_line(result), *grid_lines(result.grids)]
     if not result.grids:
-        lines.append("  outside every grid")
-        if result.nearest:
-            n = result.nearest
-            lines.append(f"  nearest: {n.code} {n.name}, {n.distance_m:.1f} m away")
-    if result.workstation:
-        ws = result.workstation
-        note = " (illustrative location)" if ws.illustrative else ""
-        lines.append(f"  workstation (城市管理工作站): {ws.code} {ws.name}, {ws.address}{note}")
+        lines += outside_lines(result)
+    workstation = workstation_line(result, indent="  ")
+    if workstation:
+        lines.append(workstation)
     return "\n".join(lines)
 
 

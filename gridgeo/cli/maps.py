@@ -22,11 +22,12 @@ from gridgeo.cli.options import (
     add_format,
     columns,
     emit_json,
+    text_table,
 )
 from gridgeo.cli.source import add_source_options, load_source, source_line, store_settings
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import InputFileError
-from gridgeo.i18n import current_lang
+from gridgeo.i18n import current_lang, tr
 from gridgeo.io.dataset import load
 from gridgeo.io.tables import read_chunks
 from gridgeo.levels import Level
@@ -57,47 +58,61 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "maps",
         help=help_of("maps"),
-        description="Render one coverage map per level, the pilot overview, a map of the "
-        "validation findings and a case map into a folder of HTML pages with Leaflet "
-        "beside them (lib/): they open from disk or any intranet server with no internet. "
-        "Text is Chinese by default (GRIDGEO_LANG=en or --lang en for English).",
+        description=tr(
+            "Render one coverage map per level, the pilot overview, a map of the "
+            "validation findings and a case map into a folder of HTML pages with Leaflet "
+            "beside them (lib/): they open from disk or any intranet server with no internet."
+        ),
     )
     p.add_argument(
-        "-o", "--output", type=Path, default=Path("maps"), help="output folder (default maps/)"
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("maps"),
+        metavar="DIR",
+        help=tr("output folder (default maps/)"),
     )
     add_source_options(p, staff=True)
     p.add_argument(
         "--basemap",
         choices=("none", "tianditu", "xyz"),
-        help="base layer (default GRIDGEO_BASEMAP or none)",
+        help=tr("base layer (default GRIDGEO_BASEMAP or none)"),
     )
     p.add_argument(
         "--validate",
         type=Path,
         action="append",
         metavar="FILE",
-        help="boundary file(s) whose validation findings the validation map shows "
-        "(default: the mapped boundaries)",
+        help=tr(
+            "boundary file(s) whose validation findings the validation map shows "
+            "(default: the mapped boundaries)"
+        ),
     )
-    g = p.add_argument_group("case map")
+    g = p.add_argument_group(tr("case map"))
     g.add_argument(
         "--cases",
         type=Path,
         metavar="FILE",
-        help="case points, CSV/GeoJSON/Parquet (default GRIDGEO_MAP_CASES when it exists)",
+        help=tr("case points, CSV/GeoJSON/Parquet (default GRIDGEO_MAP_CASES when it exists)"),
     )
-    g.add_argument("--no-cases", action="store_true", help="no case map")
-    g.add_argument("--lon-col", default="lon", help="longitude column (default lon)")
-    g.add_argument("--lat-col", default="lat", help="latitude column (default lat)")
+    g.add_argument("--no-cases", action="store_true", help=tr("no case map"))
     g.add_argument(
-        "--crs", default="wgs84", help="coordinates of the cases: wgs84, cgcs2000, gcj02, bd09"
+        "--lon-col", default="lon", metavar="COL", help=tr("longitude column (default lon)")
+    )
+    g.add_argument(
+        "--lat-col", default="lat", metavar="COL", help=tr("latitude column (default lat)")
+    )
+    g.add_argument(
+        "--crs",
+        default="wgs84",
+        help=tr("coordinates of the cases: wgs84, cgcs2000, gcj02, bd09"),
     )
     g.add_argument(
         "--case-level",
         type=int,
         choices=[int(lv) for lv in Level],
         default=int(Level.GRID),
-        help="level whose grids count the cases (default 5)",
+        help=tr("level whose grids count the cases (default 5)"),
     )
     g.add_argument(
         "--classes",
@@ -105,48 +120,54 @@ def register(sub: Any) -> None:
         choices=range(1, 8),
         default=DEFAULT_CLASSES,
         metavar="K",
-        help=f"number of classes (default {DEFAULT_CLASSES})",
+        help=tr("number of classes (default {n})", n=DEFAULT_CLASSES),
     )
     g.add_argument(
         "--scheme",
         choices=SCHEMES,
         default=DEFAULT_SCHEME,
-        help=f"class breaks (mapclassify; default {DEFAULT_SCHEME})",
+        help=tr("class breaks (mapclassify; default {scheme})", scheme=DEFAULT_SCHEME),
     )
     a = p.add_argument_group(
-        "assessment maps (the work loop: cases in the store, on its published boundaries)"
+        tr("assessment maps (the work loop: cases in the store, on its published boundaries)")
     )
     a.add_argument(
         "--assess",
         action="store_true",
-        help="also render the assessment maps of a period (one page per indicator and level) "
-        "and the case heat map with the overdue cases",
+        help=tr(
+            "also render the assessment maps of a period (one page per indicator and level) "
+            "and the case heat map with the overdue cases"
+        ),
     )
     a.add_argument(
         "--from",
         dest="start",
         metavar="DATE",
-        help="first day (2026-11-01, Beijing midnight) or ISO 8601 time with offset "
-        "(default: the first day of this month)",
+        help=tr(
+            "first day (2026-11-01, Beijing midnight) or ISO 8601 time with offset "
+            "(default: the first day of this month)"
+        ),
     )
     a.add_argument(
         "--to",
         dest="end",
         metavar="DATE",
-        help="end, exclusive (2026-12-01 counts November whole; default: tomorrow, so today is in)",
+        help=tr(
+            "end, exclusive (2026-12-01 counts November whole; default: tomorrow, so today is in)"
+        ),
     )
     a.add_argument(
         "--indicator",
         action="append",
         choices=list(INDICATORS),
-        help="indicator to map (repeatable; default: all)",
+        help=tr("indicator to map (repeatable; default: all)"),
     )
     a.add_argument(
         "--level",
         action="append",
         type=int,
         choices=[int(lv) for lv in Level],
-        help="grid level to count per (repeatable; default 5, the fifth-level grids)",
+        help=tr("grid level to count per (repeatable; default 5, the fifth-level grids)"),
     )
     add_column_options(p)
     add_format(p)
@@ -179,10 +200,9 @@ def run_maps(args: argparse.Namespace) -> int:
             }
         )
     else:
-        for key, path in result.pages.items():
-            print(f"{key:12} {path}")
-        for key, why in result.skipped.items():
-            print(f"{key:12} skipped: {why}")
+        rows = [[key, str(path)] for key, path in result.pages.items()]
+        rows += [[key, tr("skipped: {why}", why=why)] for key, why in result.skipped.items()]
+        print("\n".join(text_table(["", ""], rows)[1:]))
         print(source_line(data))
     return 0
 
@@ -194,7 +214,7 @@ def _cases(args: argparse.Namespace, default: Path) -> CaseOptions | None:
     if path is None:
         return None
     if not Path(path).exists():
-        raise InputFileError(f"{path}: case file not found")
+        raise InputFileError(tr("{path}: case file not found", path=path))
     chunks = list(read_chunks(path, lon_col=args.lon_col, lat_col=args.lat_col))
     frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
     return CaseOptions(

@@ -6,32 +6,40 @@ import argparse
 import json
 import sys
 import unicodedata
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
+from gridgeo.i18n import current_lang, tr
 from gridgeo.io.boundaries import ColumnMap
 from gridgeo.settings import Settings
 
+if TYPE_CHECKING:
+    from gridgeo.lookup import GridRef, LookupResult
+
 
 def add_column_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("input columns and CRS")
-    group.add_argument("--code-col", help="attribute holding the code (default: code/编码/...)")
-    group.add_argument("--name-col", help="attribute holding the name (default: name/名称/...)")
-    group.add_argument("--level-col", help="attribute holding the level (default: level/级别/...)")
+    group = parser.add_argument_group(tr("input columns and CRS"))
+    group.add_argument("--code-col", help=tr("attribute holding the code (default: code/编码/...)"))
+    group.add_argument("--name-col", help=tr("attribute holding the name (default: name/名称/...)"))
     group.add_argument(
-        "--parent-col", help="attribute holding the parent code (default: parent_code/上级编码/...)"
+        "--level-col",
+        help=tr("attribute holding the level (default: level/级别/...)"),
+    )
+    group.add_argument(
+        "--parent-col",
+        help=tr("attribute holding the parent code (default: parent_code/上级编码/...)"),
     )
     group.add_argument(
         "--assume-crs",
         metavar="CRS",
-        help="CRS for files that declare none, e.g. EPSG:4490 or EPSG:4546",
+        help=tr("CRS for files that declare none, e.g. EPSG:4490 or EPSG:4546"),
     )
     group.add_argument(
         "--sequence-width",
         type=int,
         choices=range(1, 7),
         metavar="N",
-        help="digits of the fifth-level sequence (default 3: 15-digit grid codes)",
+        help=tr("digits of the fifth-level sequence (default 3: 15-digit grid codes)"),
     )
 
 
@@ -51,7 +59,20 @@ def settings(args: argparse.Namespace) -> Settings:
 def add_format(
     parser: argparse.ArgumentParser, choices: tuple[str, ...] = ("text", "json")
 ) -> None:
-    parser.add_argument("--format", choices=choices, default="text", help="output format")
+    parser.add_argument("--format", choices=choices, default="text", help=tr("output format"))
+
+
+def add_database_options(p: Any, *, actor: bool = True) -> None:
+    """--database-url and (with ``actor``) --actor, to a parser or a group."""
+    p.add_argument(
+        "--database-url", metavar="URL", help=tr("store URL (default GRIDGEO_DATABASE_URL)")
+    )
+    if actor:
+        p.add_argument(
+            "--actor",
+            metavar="NAME",
+            help=tr("who is acting, for the audit log (default GRIDGEO_ACTOR)"),
+        )
 
 
 def emit_json(data: Any) -> None:
@@ -60,13 +81,14 @@ def emit_json(data: Any) -> None:
 
 def add_point_arguments(parser: argparse.ArgumentParser) -> None:
     """LON LAT and --crs, as ``lookup`` and ``dispatch`` take them."""
-    parser.add_argument("lon", type=float, help="longitude (x)")
-    parser.add_argument("lat", type=float, help="latitude (y)")
-    parser.add_argument(
-        "--crs",
-        default="wgs84",
-        help="wgs84 (default; GPS), cgcs2000, gcj02 (Amap/Tencent/WeChat), bd09 (Baidu)",
-    )
+    parser.add_argument("lon", type=float, help=tr("longitude (x)"))
+    parser.add_argument("lat", type=float, help=tr("latitude (y)"))
+    parser.add_argument("--crs", default="wgs84", help=crs_help())
+
+
+def crs_help() -> str:
+    """The help of a ``--crs`` option of input points."""
+    return tr("wgs84 (default; GPS), cgcs2000, gcj02 (Amap/Tencent/WeChat), bd09 (Baidu)")
 
 
 def display_width(text: str) -> int:
@@ -74,13 +96,98 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def text_table(head: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "") -> list[str]:
-    """Lines of a table whose columns line up in a terminal (wide characters counted twice)."""
+def text_table(
+    head: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    indent: str = "",
+    right: Iterable[int] = (),
+) -> list[str]:
+    """Lines of a table whose columns line up in a terminal (wide characters counted
+    twice); the columns numbered in ``right`` (numbers) are aligned to the right."""
     widths = [max(display_width(r[i]) for r in (head, *rows)) for i in range(len(head))]
+    to_right = set(right)
+
+    def cell(text: str, i: int) -> str:
+        pad = " " * (widths[i] - display_width(text))
+        return pad + text if i in to_right else text + pad
+
     return [
-        (
-            indent
-            + "  ".join(c + " " * (w - display_width(c)) for c, w in zip(r, widths, strict=True))
-        ).rstrip()
-        for r in (head, *rows)
+        (indent + "  ".join(cell(c, i) for i, c in enumerate(r))).rstrip() for r in (head, *rows)
     ]
+
+
+def named(en: str, zh: str) -> str:
+    """A name people read: ``交警`` in Chinese, ``traffic police (交警)`` in English."""
+    return zh if current_lang() == "zh" else f"{en} ({zh})"
+
+
+def listing(items: Iterable[object]) -> str:
+    """``items`` joined: ``a, b`` in English, ``a、b`` in Chinese."""
+    return ("、" if current_lang() == "zh" else ", ").join(str(i) for i in items)
+
+
+def level_label(level: int) -> str:
+    """``level 4 community`` (``四级网格（社区）``): a level in a table of grids."""
+    return {
+        1: tr("level 1 city"),
+        2: tr("level 2 district"),
+        3: tr("level 3 street"),
+        4: tr("level 4 community"),
+        5: tr("level 5 grid"),
+    }[int(level)]
+
+
+def point_line(look: LookupResult) -> str:
+    """The point asked for, and where it is in CGCS2000."""
+    x, y = look.cgcs2000
+    return tr(
+        "point ({lon}, {lat}) {crs} -> CGCS2000 ({x:.7f}, {y:.7f})",
+        lon=look.lon,
+        lat=look.lat,
+        crs=look.crs,
+        x=x,
+        y=y,
+    )
+
+
+def grid_lines(grids: Sequence[GridRef], indent: str = "  ") -> list[str]:
+    """The grid chain of a point, one aligned line per grid, the leaf first."""
+    rows = [[level_label(g.level), g.code, g.name] for g in grids]
+    return text_table(["", "", ""], rows, indent=indent)[1:]
+
+
+def outside_lines(look: LookupResult) -> list[str]:
+    """What to say of a point outside every grid: that, and the nearest grid."""
+    lines = [tr("  outside every grid")]
+    if look.nearest:
+        n = look.nearest
+        lines.append(
+            tr(
+                "  nearest: {code} {name}, {distance:.1f} m away",
+                code=n.code,
+                name=n.name,
+                distance=n.distance_m,
+            )
+        )
+    return lines
+
+
+def workstation_line(look: LookupResult, indent: str = "") -> str | None:
+    """The workstation of the point's community, or None."""
+    ws = look.workstation
+    if ws is None:
+        return None
+    return indent + tr(
+        "workstation: {code} {name}, {address}{note}",
+        code=ws.code,
+        name=ws.name,
+        address=ws.address,
+        note=tr(" (illustrative location)") if ws.illustrative else "",
+    )
+
+
+def finding_line(severity: str, rule: str, text: str) -> str:
+    """One finding for people: ``ERROR   rule: text`` (``错误 rule：text``)."""
+    if severity == "error":
+        return tr("ERROR   {rule}: {text}", rule=rule, text=text)
+    return tr("WARNING {rule}: {text}", rule=rule, text=text)

@@ -1,4 +1,4 @@
-"""``gridgeo report``: the daily, weekly or monthly report (日报、周报、月报) as Excel or HTML.
+"""``gridgeo report``: the daily, weekly or monthly report as Excel or HTML.
 
 The figures are the assessment's (:mod:`gridgeo.store.assessment`), laid out by
 :mod:`gridgeo.reports`; docs/REPORTS.md describes each sheet and section. Text is
@@ -15,10 +15,10 @@ from typing import Any
 
 from gridgeo.assessment import AssessmentError, parse_weights
 from gridgeo.cli.commands import help_of
-from gridgeo.cli.options import settings
+from gridgeo.cli.options import add_database_options, settings
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import NotFoundError
-from gridgeo.i18n import current_lang
+from gridgeo.i18n import current_lang, tr
 from gridgeo.reports import ReportError, build_report, check_output, write_report
 from gridgeo.reports.text import Kind, Lang, say
 from gridgeo.settings import Settings
@@ -33,41 +33,51 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "report",
         help=help_of("report"),
-        description="Write the report of the day, ISO week (Monday to Sunday) or calendar "
-        "month holding --date (Beijing time): the indicators per responsible unit and per "
-        "community with the composite score and rank, the top categories, the overdue "
-        "tasks, the volunteers' service record and charts of the trend and the units' rates. "
-        "The output's suffix chooses the format: .xlsx (one sheet per table, Excel charts) "
-        "or .html (one self-contained page, inline SVG charts, prints on A4). A period still "
-        "running is counted up to now. Text is Chinese unless --lang en (or GRIDGEO_LANG=en).",
+        description=tr(
+            "Write the report of the day, ISO week (Monday to Sunday) or calendar "
+            "month holding --date (Beijing time): the indicators per responsible unit and per "
+            "community with the composite score and rank, the top categories, the overdue "
+            "tasks, the volunteers' service record and charts of the trend and the units' "
+            "rates. The output's suffix chooses the format: .xlsx (one sheet per table, Excel "
+            "charts) or .html (one self-contained page, inline SVG charts, prints on A4). A "
+            "period still running is counted up to now."
+        ),
     )
     p.add_argument(
         "--period",
         required=True,
         choices=("day", "week", "month"),
-        help="day (日报), week (周报) or month (月报)",
+        help=tr("day (daily report), week (weekly report) or month (monthly report)"),
     )
     p.add_argument(
         "--date",
         metavar="YYYY-MM-DD",
-        help="any day of the period (default: today, Beijing time)",
+        help=tr("any day of the period (default: today, Beijing time)"),
     )
     p.add_argument(
-        "-o", "--output", type=Path, required=True, metavar="FILE", help="FILE.xlsx or FILE.html"
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help=tr("FILE.xlsx or FILE.html"),
     )
     p.add_argument(
         "--street",
         metavar="CODE",
-        help="the street (level 3 code) the title names (default: the only street, else the "
-        "pilot's)",
+        help=tr(
+            "the street (level 3 code) the title names (default: the only street, else the pilot's)"
+        ),
     )
     p.add_argument(
         "--weights",
         metavar="W",
-        help="weights of the composite score, e.g. closure=0.3,on_time=0.4,rework=0.15,"
-        "extension=0.15 (default those)",
+        help=tr(
+            "weights of the composite score, e.g. closure=0.3,on_time=0.4,rework=0.15,"
+            "extension=0.15 (default those)"
+        ),
     )
-    p.add_argument("--database-url", help="store URL (default GRIDGEO_DATABASE_URL)")
+    add_database_options(p, actor=False)
     p.set_defaults(handler=run)
 
 

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from gridgeo.cli.commands import help_of
+from gridgeo.i18n import tr
 from gridgeo.settings import Settings
 
 
@@ -13,11 +14,13 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "serve",
         help=help_of("serve"),
-        description="Serve the API with uvicorn (settings from GRIDGEO_*).",
+        description=tr("Serve the API with uvicorn (settings from GRIDGEO_*)."),
     )
-    p.add_argument("--host", help="bind address (default GRIDGEO_HOST or 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default GRIDGEO_PORT or 8000)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--host", help=tr("bind address (default GRIDGEO_HOST or 127.0.0.1)"))
+    p.add_argument("--port", type=int, help=tr("port (default GRIDGEO_PORT or 8000)"))
+    p.add_argument(
+        "--workers", type=int, default=1, metavar="N", help=tr("worker processes (default 1)")
+    )
     p.set_defaults(handler=run_serve)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from gridgeo.cli.options import columns, settings
 from gridgeo.errors import GridgeoError
+from gridgeo.i18n import tr
 from gridgeo.io.dataset import Dataset, load
 from gridgeo.io.partners import read_partners
 from gridgeo.io.routing import read_routing
@@ -33,34 +34,47 @@ def add_source_options(parser: argparse.ArgumentParser, *, staff: bool = False) 
         type=Path,
         action="append",
         metavar="FILE",
-        help="read boundary files instead of the store (repeatable)",
+        help=tr("read boundary files instead of the store (repeatable)"),
     )
-    g.add_argument("--workstations", type=Path, help="workstations GeoJSON (replaces the store's)")
+    g.add_argument(
+        "--workstations",
+        type=Path,
+        metavar="FILE",
+        help=tr("workstations GeoJSON (replaces the store's)"),
+    )
     if staff:
-        g.add_argument("--staff", type=Path, help="staff roster CSV (replaces the store's)")
+        g.add_argument(
+            "--staff", type=Path, metavar="FILE", help=tr("staff roster CSV (replaces the store's)")
+        )
 
 
 def add_version_options(parser: argparse.ArgumentParser) -> Any:
     """--version N, --at TIME and --database-url, in a group it returns."""
     g = parser.add_argument_group(
-        "boundaries (default: the store's published version, as the HTTP API answers)"
+        tr("boundaries (default: the store's published version, as the HTTP API answers)")
     )
     g.add_argument(
-        "--version", type=_version_number, metavar="N", help="this boundaries version instead"
+        "--version", type=_version_number, metavar="N", help=tr("this boundaries version instead")
     )
     g.add_argument(
         "--at",
         metavar="TIME",
-        help="the version published at this time (2026-11-01 is Beijing midnight, or ISO "
-        "8601 with its offset)",
+        help=tr(
+            "the version published at this time (2026-11-01 is Beijing midnight, or ISO "
+            "8601 with its offset)"
+        ),
     )
-    g.add_argument("--database-url", help="the store (default GRIDGEO_DATABASE_URL)")
+    g.add_argument(
+        "--database-url", metavar="URL", help=tr("the store (default GRIDGEO_DATABASE_URL)")
+    )
     return g
 
 
 def _version_number(text: str) -> int:
     if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a version number (1, 2, ...)")
+        raise argparse.ArgumentTypeError(
+            tr("{text!r} is not a version number (1, 2, ...)", text=text)
+        )
     return int(text)
 
 
@@ -88,7 +102,7 @@ def load_source(
     version, at = getattr(args, "version", None), getattr(args, "at", None)
     if args.boundaries:
         if version is not None or at is not None:
-            raise GridgeoError("give --boundaries FILE or --version/--at, not both")
+            raise GridgeoError(tr("give --boundaries FILE or --version/--at, not both"))
         return load(
             args.boundaries,
             settings=cfg,
@@ -127,4 +141,4 @@ def _replace_files(data: Dataset, files: dict[str, Path | None]) -> Dataset:
 
 def source_line(data: Dataset) -> str:
     """Which boundaries answered, for text output: ``boundaries: store version 3 (published)``."""
-    return f"boundaries: {data.sources.get('boundaries', 'files')}"
+    return tr("boundaries: {source}", source=data.sources.get("boundaries") or tr("files"))

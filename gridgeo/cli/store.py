@@ -8,15 +8,26 @@ All of them call the store's one core (``gridgeo.store``), the same the API call
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from gridgeo.cli.commands import help_of
-from gridgeo.cli.options import add_column_options, add_format, columns, emit_json, settings
+from gridgeo.cli.options import (
+    add_column_options,
+    add_database_options,
+    add_format,
+    columns,
+    emit_json,
+    finding_line,
+    settings,
+    text_table,
+)
 from gridgeo.errors import ConflictError, InputFileError
 from gridgeo.findings import Severity
+from gridgeo.i18n import tr
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.partners import read_partners
 from gridgeo.io.routing import read_routing
@@ -39,12 +50,14 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "publish",
         help=help_of("publish"),
-        description="Publish a draft boundaries version: the previous one is retired in the "
-        "same transaction and running services reload. A version with validation errors is "
-        "refused unless --force, which is recorded in the audit log.",
+        description=tr(
+            "Publish a draft boundaries version: the previous one is retired in the "
+            "same transaction and running services reload. A version with validation errors "
+            "is refused unless --force, which is recorded in the audit log."
+        ),
     )
-    p.add_argument("version", type=int, metavar="VERSION")
-    p.add_argument("--force", action="store_true", help="publish despite validation errors")
+    p.add_argument("version", type=int, metavar="VERSION", help=tr("the draft version"))
+    p.add_argument("--force", action="store_true", help=tr("publish despite validation errors"))
     add_store_options(p)
     add_format(p)
     p.set_defaults(handler=run_publish)
@@ -52,21 +65,27 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "rollback",
         help=help_of("rollback"),
-        description="Make an earlier (retired) version the published one again. A version "
-        "with validation errors (one that was force-published) is refused unless --force, "
-        "which is recorded in the audit log.",
+        description=tr(
+            "Make an earlier (retired) version the published one again. A version "
+            "with validation errors (one that was force-published) is refused unless --force, "
+            "which is recorded in the audit log."
+        ),
     )
-    p.add_argument("version", type=int, metavar="VERSION")
+    p.add_argument("version", type=int, metavar="VERSION", help=tr("the version to restore"))
     p.add_argument(
-        "--force", action="store_true", help="restore a version despite its validation errors"
+        "--force",
+        action="store_true",
+        help=tr("restore a version despite its validation errors"),
     )
     add_store_options(p)
     add_format(p)
     p.set_defaults(handler=run_rollback)
 
-    p = sub.add_parser("versions", help=help_of("versions"))
-    p.add_argument("--kind", default="boundaries", help="boundaries (default), roster, ... or all")
-    p.add_argument("--show", type=int, metavar="VERSION", help="print one version's report")
+    p = sub.add_parser("versions", help=help_of("versions"), description=help_of("versions"))
+    p.add_argument(
+        "--kind", default="boundaries", help=tr("boundaries (default), roster, ... or all")
+    )
+    p.add_argument("--show", type=int, metavar="VERSION", help=tr("print one version's report"))
     add_store_options(p)
     add_format(p)
     p.set_defaults(handler=run_versions)
@@ -74,27 +93,44 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "export",
         help=help_of("export"),
-        description="Write the grids of VERSION (default: the published one) with every "
-        "attribute: .gpkg (one layer per level), .geojson or .zip (Shapefile).",
+        description=tr(
+            "Write the grids of VERSION (default: the published one) with every "
+            "attribute: .gpkg (one layer per level), .geojson or .zip (Shapefile)."
+        ),
     )
-    p.add_argument("version", type=int, nargs="?", metavar="VERSION")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    p.add_argument(
+        "version", type=int, nargs="?", metavar="VERSION", help=tr("the version to export")
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help=tr("the file to write (.gpkg, .geojson or .zip)"),
+    )
     add_store_options(p)
     p.set_defaults(handler=run_export)
 
-    p = sub.add_parser(
-        "reassign",
-        help=help_of("reassign"),
+    p = sub.add_parser("reassign", help=help_of("reassign"), description=help_of("reassign"))
+    p.add_argument(
+        "--to",
+        type=int,
+        required=True,
+        metavar="VERSION",
+        dest="to_version",
+        help=tr("the boundaries version to assign the open cases to"),
     )
-    p.add_argument("--to", type=int, required=True, metavar="VERSION", dest="to_version")
     add_store_options(p)
     add_format(p)
     p.set_defaults(handler=run_reassign)
 
     _register_prune_media(sub)  # the cases themselves: gridgeo.cli.cases
 
-    p = sub.add_parser("audit", help=help_of("audit"))
-    p.add_argument("--limit", type=int, default=50)
+    p = sub.add_parser("audit", help=help_of("audit"), description=help_of("audit"))
+    p.add_argument(
+        "--limit", type=int, default=50, metavar="N", help=tr("at most N entries (default 50)")
+    )
     add_store_options(p)
     add_format(p)
     p.set_defaults(handler=run_audit)
@@ -104,14 +140,16 @@ def _register_prune_media(sub: Any) -> None:
     p = sub.add_parser(
         "prune-media",
         help=help_of("prune-media"),
-        description="Open311 photos are kept in the store with their case. This deletes those "
-        "of cases closed at least --older-than days ago, in one transaction with an audit "
-        "entry; open cases keep theirs. Without --commit it only counts.",
+        description=tr(
+            "Open311 photos are kept in the store with their case. This deletes those "
+            "of cases closed at least --older-than days ago, in one transaction with an audit "
+            "entry; open cases keep theirs. Without --commit it only counts."
+        ),
     )
     p.add_argument(
-        "--older-than", type=_days, required=True, metavar="DAYS", help="days since closing"
+        "--older-than", type=_days, required=True, metavar="DAYS", help=tr("days since closing")
     )
-    p.add_argument("--commit", action="store_true", help="delete (default: dry run)")
+    p.add_argument("--commit", action="store_true", help=tr("delete (default: dry run)"))
     add_store_options(p)
     add_format(p)
     p.set_defaults(handler=run_prune_media)
@@ -121,25 +159,31 @@ def _register_import(sub: Any) -> None:
     p = sub.add_parser(
         "import",
         help=help_of("import"),
-        description="Read and validate FILE (boundaries by default; --kind roster, partners or "
-        "routing for the 1+2+N files); with --commit write it as a new draft version in one "
-        "transaction (all or nothing). Without --commit nothing is written. Publish the draft "
-        "with `gridgeo publish VERSION`.",
+        description=tr(
+            "Read and validate FILE (boundaries by default; --kind roster, partners or "
+            "routing for the 1+2+N files); with --commit write it as a new draft version in one "
+            "transaction (all or nothing). Without --commit nothing is written. Publish the "
+            "draft with `gridgeo publish VERSION`."
+        ),
     )
     p.add_argument(
         "--kind",
         choices=("boundaries", "roster", "partners", "routing"),
         default="boundaries",
-        help="what FILE holds: boundaries (default), roster (staff CSV), partners (GeoJSON/CSV) "
-        "or routing (YAML/CSV); the last three are checked against the published boundaries",
+        help=tr(
+            "what FILE holds: boundaries (default), roster (staff CSV), partners "
+            "(GeoJSON/CSV) or routing (YAML/CSV); the last three are checked against the "
+            "published boundaries"
+        ),
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    p.add_argument("--note", default="", help="what changed, kept with the version")
-    p.add_argument("--commit", action="store_true", help="write the draft (default: dry run)")
+    p.add_argument("--note", default="", help=tr("what changed, kept with the version"))
+    p.add_argument("--commit", action="store_true", help=tr("write the draft (default: dry run)"))
     p.add_argument(
         "--workstations",
         type=Path,
-        help="workstations GeoJSON (default: carry over the published version's)",
+        metavar="FILE",
+        help=tr("workstations GeoJSON (default: carry over the published version's)"),
     )
     add_store_options(p)
     add_format(p)
@@ -148,9 +192,8 @@ def _register_import(sub: Any) -> None:
 
 
 def add_store_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("store")
-    g.add_argument("--database-url", help="store URL (default GRIDGEO_DATABASE_URL)")
-    g.add_argument("--actor", help="who is acting, for the audit log (default GRIDGEO_ACTOR)")
+    g = p.add_argument_group(tr("store"))
+    add_database_options(g)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -195,7 +238,7 @@ def run_import(args: argparse.Namespace) -> int:
 def _import_responsibility(args: argparse.Namespace) -> int:
     """Roster, partners or routing: read, check against the published boundaries, write."""
     if len(args.files) != 1:
-        raise InputFileError(f"--kind {args.kind} takes one file")
+        raise InputFileError(tr("--kind {kind} takes one file", kind=args.kind))
     path = args.files[0]
     store, cfg, actor = open_store(args)
     source = (str(path), versions.file_sha256(path))
@@ -225,18 +268,54 @@ def _import_responsibility(args: argparse.Namespace) -> int:
             }
         )
     else:
-        print(f"{path}: {len(errors)} error(s), {len(findings) - len(errors)} warning(s)")
+        print(
+            tr(
+                "{path}: {errors} error(s), {warnings} warning(s)",
+                path=path,
+                errors=len(errors),
+                warnings=len(findings) - len(errors),
+            )
+        )
         for f in findings:
-            where = f"{f.where}: " if f.where else ""
-            print(f"  {f.severity.upper():<7} {f.rule}: {where}{f.message}")
+            print("  " + finding_line(f.severity, f.rule, str(f)))
         if draft is None:
-            print("dry run: nothing written; run again with --commit to write a draft version")
+            print(_dry_run())
         else:
             print(
-                f"wrote draft {args.kind} version {draft.id}; publish it with "
-                f"`gridgeo publish {draft.id}`"
+                tr(
+                    "wrote draft {version}; publish it with `gridgeo publish {id}`",
+                    version=_version_name(args.kind, draft.id),
+                    id=draft.id,
+                )
             )
     return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def _dry_run() -> str:
+    return tr("dry run: nothing written; run again with --commit to write a draft version")
+
+
+def _kind(kind: str) -> str:
+    """A kind of version for people: ``roster`` (``人员名册``)."""
+    return {
+        "boundaries": tr("boundaries"),
+        "roster": tr("roster"),
+        "partners": tr("partners"),
+        "routing": tr("routing"),
+    }.get(kind, kind)
+
+
+def _version_name(kind: str, id: int) -> str:
+    """``roster version 5`` (``人员名册版本 5``)."""
+    if kind == "boundaries":
+        return tr("boundaries version {id}", id=id)
+    if kind == "roster":
+        return tr("roster version {id}", id=id)
+    if kind == "partners":
+        return tr("partners version {id}", id=id)
+    if kind == "routing":
+        return tr("routing version {id}", id=id)
+    return tr("{kind} version {id}", kind=kind, id=id)
 
 
 def _progress(message: str) -> None:
@@ -248,40 +327,52 @@ def _progress(message: str) -> None:
 def _print_import(result: versions.ImportResult) -> None:
     report = result.report
     print(
-        f"{result.source_name}: {result.feature_count} features, "
-        f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+        tr(
+            "{source}: {features} features, {errors} error(s), {warnings} warning(s)",
+            source=result.source_name,
+            features=result.feature_count,
+            errors=len(report.errors),
+            warnings=len(report.warnings),
+        )
     )
     if report.errors or report.warnings:
         print(report.to_text())
     if result.version is None:
-        print("dry run: nothing written; run again with --commit to write a draft version")
+        print(_dry_run())
         return
-    carried = " (workstations carried over from the published version)"
+    carried = tr(" (workstations carried over from the published version)")
     print(
-        f"wrote draft version {result.version.id}{carried if result.carried_workstations else ''}"
-        f"; publish it with `gridgeo publish {result.version.id}`"
+        tr(
+            "wrote draft version {id}{carried}; publish it with `gridgeo publish {id}`",
+            id=result.version.id,
+            carried=carried if result.carried_workstations else "",
+        )
     )
 
 
 def run_publish(args: argparse.Namespace) -> int:
     store, _, actor = open_store(args)
     info = versions.publish(store, args.version, actor=actor, force=args.force)
-    _print_version(args, info, "published")
+    _print_version(args, info, rolled_back=False)
     return EXIT_OK
 
 
 def run_rollback(args: argparse.Namespace) -> int:
     store, _, actor = open_store(args)
     info = versions.rollback(store, args.version, actor=actor, force=args.force)
-    _print_version(args, info, "rolled back to")
+    _print_version(args, info, rolled_back=True)
     return EXIT_OK
 
 
-def _print_version(args: argparse.Namespace, info: VersionInfo, verb: str) -> None:
+def _print_version(args: argparse.Namespace, info: VersionInfo, *, rolled_back: bool) -> None:
     if args.format == "json":
         emit_json(info.to_dict())
+        return
+    version = _version_name(info.kind, info.id)
+    if rolled_back:
+        print(tr("rolled back to {version} ({n} features)", version=version, n=info.feature_count))
     else:
-        print(f"{verb} {info.kind} version {info.id} ({info.feature_count} features)")
+        print(tr("published {version} ({n} features)", version=version, n=info.feature_count))
 
 
 def run_versions(args: argparse.Namespace) -> int:
@@ -296,9 +387,10 @@ def run_versions(args: argparse.Namespace) -> int:
                 *report.get("errors", []),
                 *report.get("warnings", []),
             ]
-            print(f"version {args.show}: {len(findings)} finding(s)")
+            print(tr("version {id}: {n} finding(s)", id=args.show, n=len(findings)))
             for f in findings:
-                print(f"  {str(f.get('severity')).upper():<7} {f.get('rule')}: {f.get('message')}")
+                line = finding_line(str(f.get("severity")), str(f.get("rule")), f.get("message"))
+                print("  " + line)
         return EXIT_OK
     kind = None if args.kind == "all" else args.kind
     infos = versions.list_versions(store, kind)
@@ -310,16 +402,44 @@ def run_versions(args: argparse.Namespace) -> int:
 
 
 def _table(infos: Sequence[VersionInfo]) -> str:
-    head = f"{'id':>4}  {'kind':<10} {'status':<9} {'features':>8} {'err':>4} {'warn':>4}  "
-    lines = [head + f"{'created (UTC)':<19}  {'author':<12} note"]
-    for i in infos:
-        lines.append(
-            f"{i.id:>4}  {i.kind:<10} {i.status:<9} {i.feature_count:>8} {i.errors:>4} "
-            f"{i.warnings:>4}  {_when(i.created_at):<19}  {i.author:<12} {i.note}"
-        )
+    head = [
+        tr("id"),
+        tr("kind"),
+        tr("status"),
+        tr("features"),
+        tr("errors"),
+        tr("warnings"),
+        tr("created (UTC)"),
+        tr("author"),
+        tr("note"),
+    ]
+    rows = [
+        [
+            str(i.id),
+            _kind(i.kind),
+            _status(i.status),
+            str(i.feature_count),
+            str(i.errors),
+            str(i.warnings),
+            _when(i.created_at),
+            i.author,
+            i.note,
+        ]
+        for i in infos
+    ]
+    lines = text_table(head, rows, right=(0, 3, 4, 5))
     if not infos:
-        lines.append("(no versions: `gridgeo import FILE --commit`)")
+        lines.append(tr("(no versions: `gridgeo import FILE --commit`)"))
     return "\n".join(lines)
+
+
+def _status(status: str) -> str:
+    """A version's status for people: ``draft`` (``草稿``), ``published``, ``retired``."""
+    return {
+        "draft": tr("draft"),
+        "published": tr("published"),
+        "retired": tr("retired"),
+    }.get(status, status)
 
 
 def _when(value: datetime | None) -> str:
@@ -333,11 +453,18 @@ def run_export(args: argparse.Namespace) -> int:
         if version is None:
             current = published_version(session)
             if current is None:
-                raise ConflictError("nothing is published; name a VERSION to export")
+                raise ConflictError(tr("nothing is published; name a VERSION to export"))
             version = current.id
         grids = load_grids(session, version, cfg.scheme)
     path = write_grids(grids, args.output)
-    print(f"wrote version {version} ({len(grids)} features) to {path}")
+    print(
+        tr(
+            "wrote version {id} ({n} features) to {path}",
+            id=version,
+            n=len(grids),
+            path=path,
+        )
+    )
     return EXIT_OK
 
 
@@ -349,11 +476,23 @@ def run_reassign(args: argparse.Namespace) -> int:
         emit_json(report.to_dict())
         return EXIT_OK
     print(
-        f"re-assigned {report.open_cases} open case(s) to version {report.to_version}; "
-        f"{len(report.moved)} moved to another grid"
+        tr(
+            "re-assigned {n} open case(s) to version {version}; {moved} moved to another grid",
+            n=report.open_cases,
+            version=report.to_version,
+            moved=len(report.moved),
+        )
     )
     for m in report.moved:
-        print(f"  case {m.case_id}: {m.old_code} (version {m.old_version}) -> {m.new_code}")
+        print(
+            tr(
+                "  case {id}: {old} (version {version}) -> {new}",
+                id=m.case_id,
+                old=m.old_code,
+                version=m.old_version,
+                new=m.new_code,
+            )
+        )
     return EXIT_OK
 
 
@@ -364,9 +503,11 @@ def _days(text: str) -> timedelta:
     try:
         days = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
+        raise argparse.ArgumentTypeError(tr("not a number of days: {text!r}", text=text)) from None
     if not 0 <= days <= MAX_DAYS:
-        raise argparse.ArgumentTypeError(f"days must be from 0 to {MAX_DAYS:,}, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            tr("days must be from 0 to {max:,}, got {text!r}", max=MAX_DAYS, text=text)
+        )
     return timedelta(days=days)
 
 
@@ -376,12 +517,29 @@ def run_prune_media(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json(found.to_dict())
         return EXIT_OK
-    verb = "deleted" if args.commit else "would delete"
-    print(
-        f"{verb} {found.media} photo(s), {found.bytes:,} bytes, of {found.cases} case(s) "
-        f"closed before {found.cutoff:%Y-%m-%d %H:%M} UTC"
-        + ("" if args.commit or not found.media else "; run again with --commit to delete")
-    )
+    fields = {
+        "media": found.media,
+        "bytes": found.bytes,
+        "cases": found.cases,
+        "cutoff": f"{found.cutoff:%Y-%m-%d %H:%M}",
+    }
+    if args.commit:
+        print(
+            tr(
+                "deleted {media} photo(s), {bytes:,} bytes, of {cases} case(s) closed before "
+                "{cutoff} UTC",
+                **fields,
+            )
+        )
+    else:
+        print(
+            tr(
+                "would delete {media} photo(s), {bytes:,} bytes, of {cases} case(s) closed "
+                "before {cutoff} UTC",
+                **fields,
+            )
+            + (tr("; run again with --commit to delete") if found.media else "")
+        )
     return EXIT_OK
 
 
@@ -409,9 +567,16 @@ def run_audit(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json(entries)
         return EXIT_OK
-    for e in entries:
-        print(
-            f"{e['at'][:19]}  {e['actor']:<12} {e['action']:<14} {e['entity']} "
-            f"{e['entity_id']}  {e['detail']}"
-        )
+    table = [
+        [
+            e["at"][:19].replace("T", " "),
+            str(e["actor"]),
+            str(e["action"]),
+            f"{e['entity']} {e['entity_id']}",
+            json.dumps(e["detail"], ensure_ascii=False) if e["detail"] else "",
+        ]
+        for e in entries
+    ]
+    head = [tr("time (UTC)"), tr("actor"), tr("action"), tr("object"), tr("detail")]
+    print("\n".join(text_table(head, table)) if table else tr("(the audit log is empty)"))
     return EXIT_OK
