@@ -20,7 +20,8 @@ from gridgeo.batch import ADDED_COLUMNS, CODE_COLUMNS
 from gridgeo.cli.main import main
 from gridgeo.cli.source import load_source
 from gridgeo.coords import wgs84_to_gcj02
-from gridgeo.index import GridIndex
+from gridgeo.index import GridIndex, index_file
+from gridgeo.index.cache import index_for
 from gridgeo.io.dataset import Dataset, load
 from gridgeo.settings import Settings
 from gridgeo.store.datasets import open_dataset
@@ -58,7 +59,7 @@ def sample() -> tuple[Dataset, GridIndex]:
 def reuse_sample_index(monkeypatch: pytest.MonkeyPatch, sample: tuple[Dataset, GridIndex]) -> None:
     """Load the store's version and build its index once per module (the CLI: once per run)."""
     dataset, index = sample
-    real_load, real_index = load_source, GridIndex  # what gridgeo.cli.assign imports
+    real_load, real_index = load_source, index_for  # what gridgeo.cli.assign imports
 
     def load_once(args: Any, *rest: Any, **kwargs: Any) -> Dataset:
         default = not args.boundaries and args.version is None and args.at is None
@@ -66,11 +67,11 @@ def reuse_sample_index(monkeypatch: pytest.MonkeyPatch, sample: tuple[Dataset, G
             return dataset
         return real_load(args, *rest, **kwargs)
 
-    def index_once(grids: Any, **kwargs: Any) -> GridIndex:
-        return index if grids is dataset.grids else real_index(grids, **kwargs)
+    def index_once(grids: Any, folder: Any) -> GridIndex:
+        return index if grids is dataset.grids else real_index(grids, folder)
 
     monkeypatch.setattr(assign_cli, "load_source", load_once)
-    monkeypatch.setattr(assign_cli, "GridIndex", index_once)
+    monkeypatch.setattr(assign_cli, "index_for", index_once)
 
 
 EN = ("--lang", "en")  # errors of the readers, in their English wording
@@ -551,3 +552,36 @@ def test_every_row_that_is_not_ok_says_why(
         "013": "out_of_range",
         "014": "swapped",
     }  # fmt: skip
+
+
+# --- the index file ----------------------------------------------------------------------
+
+
+def test_the_index_is_built_once_then_mapped_from_its_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the real ones, not the module's shortcuts
+    monkeypatch.setattr(assign_cli, "index_for", index_for)
+    monkeypatch.setattr(assign_cli, "load_source", load_source)
+    monkeypatch.setenv("GRIDGEO_INDEX_DIR", str(tmp_path / "index"))
+    source = points_csv(tmp_path / "in.csv")
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    assert run(capsys, str(source), "-o", str(first), "--no-progress")[0] == 0
+    [saved] = (tmp_path / "index").glob("*.gidx")
+    before = index_file.mapped_files[str(saved)]
+    assert run(capsys, str(source), "-o", str(second), "--no-progress")[0] == 0
+    assert index_file.mapped_files[str(saved)] == before + 1  # loaded, not built
+    assert first.read_bytes() == second.read_bytes()
+    saved.write_bytes(saved.read_bytes()[:-64])  # truncated: refused, rebuilt, replaced
+    assert run(capsys, str(source), "-o", str(first), "--no-progress")[0] == 0
+    assert first.read_bytes() == second.read_bytes()
+    assert index_file.load_index(saved, index_file_key(saved)).n_owners > 0
+
+
+def index_file_key(path: Path) -> str:
+    """The key written in an index file's header (what it was built for)."""
+    data = path.read_bytes()
+    length = int.from_bytes(data[len(index_file.MAGIC) : len(index_file.MAGIC) + 8], "little")
+    start = len(index_file.MAGIC) + 8
+    key: str = json.loads(data[start : start + length])["key"]
+    return key

@@ -42,7 +42,7 @@ from gridgeo.coords import parse_coord_system
 from gridgeo.dispatch import DISPATCH_COLUMNS, dispatch_frame
 from gridgeo.errors import InputFileError
 from gridgeo.i18n import tr
-from gridgeo.index import GridIndex
+from gridgeo.index.cache import index_for
 from gridgeo.io.dataset import Dataset
 from gridgeo.io.tables import (
     DEFAULT_CHUNK_SIZE,
@@ -239,7 +239,8 @@ def assign_table(
     output
         The output table; written only if the whole run succeeds.
     dataset
-        Boundaries and workstations; the grid index is built from them once.
+        Boundaries and workstations; their grid index is loaded from the index
+        folder (``dataset.settings.index_folder``), or built once and saved there.
     crs
         Coordinate system of the input points.
     progress
@@ -255,7 +256,8 @@ def assign_table(
     RunReport
         Status counts and the time spent reading, assigning and writing.
     """
-    index = GridIndex(dataset.grids)
+    # built once per set of boundaries and machine, then mapped from its file
+    index = index_for(dataset.grids, dataset.settings.index_folder)
     routing = dataset.require_routing() if category_col is not None else None
     stations = workstation_lookup(dataset.workstations)
     summary = AssignSummary()
