@@ -35,7 +35,7 @@ from gridgeo.maps.assessment_map import INDICATORS, assessment_map, page_name, p
 from gridgeo.maps.assets import copy_leaflet_heat
 from gridgeo.maps.cases import DEFAULT_CLASSES, DEFAULT_SCHEME, SCHEMES
 from gridgeo.maps.heat import MAX_POINTS, case_points, heat_map
-from gridgeo.maps.heat import tr as heat_text
+from gridgeo.maps.heat import say as heat_text
 from gridgeo.maps.render import (
     CaseOptions,
     RenderedMaps,

@@ -90,10 +90,6 @@ def say(key: str, lang: str, **values: object) -> str:
     return pick(TEXT, key, lang, **values)
 
 
-# the name gridgeo.cli.maps imports it by (``tr`` is gridgeo.i18n's message function)
-tr = say
-
-
 @dataclass(frozen=True)
 class CasePoint:
     """A case where it was reported: id, category code and CGCS2000 lon/lat."""
