@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 
 from gridgeo.i18n import current_lang
@@ -44,11 +45,20 @@ def labelled(value: str, label_zh: str) -> str:
     return f"{label_zh}（{value}）" if current_lang() == "zh" else f"{value} ({label_zh})"
 
 
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal or a spreadsheet: a wide character (Chinese,
+    a full-width sign) takes two.
+
+    >>> display_width("网格 5")
+    6
+    """
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def pad(text: str, width: int) -> str:
-    """``text`` padded with spaces to ``width`` columns of a terminal, where a Chinese
-    character (or a full-width sign) takes two: tables line up in both languages."""
-    columns = sum(2 if ord(c) >= 0x2E80 else 1 for c in text)
-    return text + " " * max(0, width - columns)
+    """``text`` padded with spaces to ``width`` columns (:func:`display_width`): tables
+    line up in both languages."""
+    return text + " " * max(0, width - display_width(text))
 
 
 def bilingual(en: str, zh: str) -> str:

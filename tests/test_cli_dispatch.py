@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from gridgeo.cli.main import main
-from gridgeo.cli.options import display_width
+from gridgeo.wording import display_width
 
 WENMING_2 = ("110.3005", "25.2785")  # 文明社区第2网格, on 滨江路 by the workstation
 

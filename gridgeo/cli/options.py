@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gridgeo.i18n import current_lang, tr
 from gridgeo.io.boundaries import ColumnMap
 from gridgeo.settings import Settings
+from gridgeo.wording import display_width
 
 if TYPE_CHECKING:
     from gridgeo.lookup import GridRef, LookupResult
@@ -89,11 +89,6 @@ def add_point_arguments(parser: argparse.ArgumentParser) -> None:
 def crs_help() -> str:
     """The help of a ``--crs`` option of input points."""
     return tr("wgs84 (default; GPS), cgcs2000, gcj02 (Amap/Tencent/WeChat), bd09 (Baidu)")
-
-
-def display_width(text: str) -> int:
-    """Terminal columns of ``text``: Chinese (wide) characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def text_table(

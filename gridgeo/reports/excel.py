@@ -10,7 +10,6 @@ Excel charts of the trend and of the units' rates, drawn from the sheets' cells.
 from __future__ import annotations
 
 import math
-import unicodedata
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from gridgeo.reports.build import Report
 from gridgeo.reports.files import replaced_atomically
 from gridgeo.reports.tables import Cell, CellKind, Table, meta_lines, report_tables
 from gridgeo.reports.text import colon, say
+from gridgeo.wording import display_width
 
 FORMATS: dict[CellKind, str] = {
     "text": "@",
@@ -78,7 +78,7 @@ def _heading(sheet: Any, report: Report) -> int:
 
 def _write(sheet: Any, table: Table, first: int, report: Report) -> None:
     """The table from row ``first``: header, rows, total, notes; then widths and print setup."""
-    widths = [_width(c.header) for c in table.columns]
+    widths = [display_width(c.header) for c in table.columns]
     for j, column in enumerate(table.columns, 1):
         cell = sheet.cell(first, j, column.header)
         cell.font = BOLD
@@ -91,7 +91,7 @@ def _write(sheet: Any, table: Table, first: int, report: Report) -> None:
             cell.number_format = FORMATS[column.kind]
             if table.total is not None and i == first + len(rows):
                 cell.font = BOLD
-            widths[j - 1] = max(widths[j - 1], _width(SHOWN.get(column.kind, _text(value))))
+            widths[j - 1] = max(widths[j - 1], display_width(SHOWN.get(column.kind, _text(value))))
     notes = [*table.notes, *([say("no_rate_blank", report.lang)] if table.rate_note else [])]
     for n, note in enumerate(notes, first + len(rows) + 2):
         sheet.cell(n, 1, note).font = Font(italic=True, color="666666")
@@ -115,11 +115,6 @@ def _excel(value: Cell) -> Cell:
 
 def _text(value: Cell) -> str:
     return "" if value is None else str(value)
-
-
-def _width(text: str) -> int:
-    """Columns ``text`` takes in Excel: a wide (Chinese) character counts as two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _charts(sheet: Any, report: Report, sheets: dict[str, Any]) -> None:
