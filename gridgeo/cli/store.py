@@ -39,7 +39,7 @@ from gridgeo.store.audit import actor_name
 from gridgeo.store.core import Store
 from gridgeo.store.datasets import load_dataset
 from gridgeo.store.responsibility import import_partners, import_routing
-from gridgeo.store.snapshots import load_grids, published_version
+from gridgeo.store.snapshots import load_grids, published_version, version_label
 from gridgeo.store.versions import VersionInfo
 
 EXIT_OK, EXIT_PROBLEMS = 0, 1
@@ -284,7 +284,7 @@ def _import_responsibility(args: argparse.Namespace) -> int:
             print(
                 tr(
                     "wrote draft {version}; publish it with `gridgeo publish {id}`",
-                    version=_version_name(args.kind, draft.id),
+                    version=version_label(draft.id, args.kind),
                     id=draft.id,
                 )
             )
@@ -303,19 +303,6 @@ def _kind(kind: str) -> str:
         "partners": tr("partners"),
         "routing": tr("routing"),
     }.get(kind, kind)
-
-
-def _version_name(kind: str, id: int) -> str:
-    """``roster version 5`` (``人员名册版本 5``)."""
-    if kind == "boundaries":
-        return tr("boundaries version {id}", id=id)
-    if kind == "roster":
-        return tr("roster version {id}", id=id)
-    if kind == "partners":
-        return tr("partners version {id}", id=id)
-    if kind == "routing":
-        return tr("routing version {id}", id=id)
-    return tr("{kind} version {id}", kind=kind, id=id)
 
 
 def _progress(message: str) -> None:
@@ -368,7 +355,7 @@ def _print_version(args: argparse.Namespace, info: VersionInfo, *, rolled_back: 
     if args.format == "json":
         emit_json(info.to_dict())
         return
-    version = _version_name(info.kind, info.id)
+    version = version_label(info.id, info.kind)
     if rolled_back:
         print(tr("rolled back to {version} ({n} features)", version=version, n=info.feature_count))
     else:
