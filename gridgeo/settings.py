@@ -157,7 +157,11 @@ class Settings(BaseSettings):
     actor: str = Field(
         "", description="Who is acting, for the audit log (default: the login name)."
     )
-    lang: Literal["zh", "en"] = Field("zh", description="Language of text on maps and viewer.")
+    lang: Literal["zh", "en"] = Field(
+        "zh",
+        description="Language of the text people read: CLI, service errors (unless the "
+        "request's Accept-Language asks otherwise), reports, maps and viewer.",
+    )
     basemap: Literal["none", "tianditu", "xyz"] = Field(
         "none",
         description="Base layer under maps and viewer: none (works offline), tianditu "
