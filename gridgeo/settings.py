@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gridgeo.codes import CodeScheme
-from gridgeo.i18n import tr
+from gridgeo.i18n import parse_lang, tr
 from gridgeo.roles import Role
 from gridgeo.wording import listing
 
@@ -110,6 +110,12 @@ class Settings(BaseSettings):
         description="The same per role, for the roles named (JSON, e.g. "
         '{"anonymous": 10, "planner": 120, "admin": 0}; 0: no limit).',
     )
+
+    @field_validator("lang", mode="before")
+    @classmethod
+    def _a_language(cls, value: object) -> object:
+        # zh_CN.UTF-8, en-US ...: the forms a locale setting or a browser writes
+        return parse_lang(value) if isinstance(value, str) else value
 
     @field_validator("costly_per_minute_by_role")
     @classmethod

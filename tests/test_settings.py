@@ -46,3 +46,15 @@ def test_index_files_live_beside_an_embedded_store_else_in_the_cache(
     assert server.index_folder == tmp_path / "cache" / "gridgeo" / "index"
     monkeypatch.setenv("GRIDGEO_INDEX_DIR", str(tmp_path / "idx"))
     assert Settings().index_folder == tmp_path / "idx"
+
+
+@pytest.mark.parametrize(("value", "lang"), [("zh_CN.UTF-8", "zh"), ("en-US", "en"), ("EN", "en")])
+def test_lang_takes_locale_forms(value: str, lang: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDGEO_LANG", value)
+    assert Settings().lang == lang
+
+
+def test_an_unknown_lang_is_refused_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDGEO_LANG", "fr")
+    with pytest.raises(ValidationError, match="'fr'"):
+        Settings()
