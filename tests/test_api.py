@@ -12,7 +12,8 @@ from gridgeo.errors import CoordinateError, FeatureError, NotFoundError, StoreEr
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    return TestClient(create_app())
+    # the core's words for a bad coordinate, in English (tests/test_api_language.py: Chinese)
+    return TestClient(create_app(), headers={"Accept-Language": "en"})
 
 
 def test_health_reports_the_loaded_data(client: TestClient) -> None:

@@ -79,7 +79,9 @@ class Loop:
 def loop(store_url: str) -> Iterator[Loop]:
     app = create_app(Settings(database_url=store_url))
     store = Store(store_url)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    # the case core's refusals in English, the words these tests name
+    headers = {"Accept-Language": "en"}
+    with TestClient(app, raise_server_exceptions=False, headers=headers) as client:
         yield Loop(client, store)
     store.close()
 

@@ -22,7 +22,8 @@ ONE, TWO = "450302001001001", "450302001001002"
 def env(store_url: str) -> Iterator[tuple[TestClient, dict[str, str]]]:
     app = create_app(Settings(database_url=store_url))  # seeds the sample as version 1
     keys = role_keys(Store(store_url))
-    with TestClient(app) as client:
+    # the editing core's refusals in English, the words these tests name
+    with TestClient(app, headers={"Accept-Language": "en"}) as client:
         yield client, keys
 
 
@@ -171,7 +172,7 @@ def test_costly_requests_are_limited_per_caller_and_role(store_url: str) -> None
         refused = answers[-1]
         assert 1 <= int(refused.headers["Retry-After"]) <= 20
         assert "planner-key" in refused.json()["detail"]
-        assert "role planner" in refused.json()["detail"]
+        assert "规划员（planner）角色每分钟至多 3 次" in refused.json()["detail"]
         assert "GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE" in refused.json()["detail"]
         # another caller has a bucket of its own, at its role's rate (admin: the default 30)
         admin = {"X-API-Key": keys["admin"]}

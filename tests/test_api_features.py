@@ -359,7 +359,7 @@ def test_gauss_kruger_box_far_outside_the_zone_is_400(http: httpx.Client) -> Non
     params = {"bbox": "1e300,1e300,2e300,2e300", "bbox-crs": EPSG_URI.format(4546)}
     response = http.get("/collections/level5_grid/items", params=params)
     assert response.status_code == 400
-    assert "outside the area of EPSG:4546" in response.json()["description"]
+    assert "超出 EPSG:4546 的适用范围" in response.json()["description"]
 
 
 def test_short_crs_forms_are_accepted(http: httpx.Client) -> None:
@@ -379,10 +379,10 @@ def test_short_crs_forms_are_accepted(http: httpx.Client) -> None:
         ({"offset": "-1"}, "'offset'"),
         ({"bbox": "1,2,3"}, "'bbox' = '1,2,3'"),
         ({"bbox": "a,b,c,d"}, "'bbox'"),
-        ({"bbox": "110.2,25.3,110.3,25.2"}, "minimum corner"),
-        ({"bbox": "110.3,25.2,110.2,25.3"}, "antimeridian"),
-        ({"bbox": "110,95,111,96"}, "out of range"),
-        ({"bbox": "110,25,nan,26"}, "finite"),
+        ({"bbox": "110.2,25.3,110.3,25.2"}, "：最小角点位于最大角点的上方或右侧"),
+        ({"bbox": "110.3,25.2,110.2,25.3"}, "：不支持跨越 180° 经线的范围框"),
+        ({"bbox": "110,95,111,96"}, "：经度或纬度超出范围"),
+        ({"bbox": "110,25,nan,26"}, "：数字须为有限值"),
         ({"crs": "EPSG:3857"}, "'crs' = 'EPSG:3857'"),
         ({"bbox": "110,25,111,26", "bbox-crs": "EPSG:9999"}, "'bbox-crs'"),
         ({"filter": "x"}, "'filter'"),
@@ -591,14 +591,14 @@ def test_cql2_filter_equals_the_plain_selection(http: httpx.Client, data: Datase
 @pytest.mark.parametrize(
     ("params", "says"),
     [
-        ({"filter": "colour = 'red'"}, "no such property"),
-        ({"filter": "level + 1 = 6"}, "not supported"),
-        ({"filter": "level = "}, "not cql2-text"),
-        ({"filter": "level = 5", "filter-lang": "ecql"}, "use cql2-text or cql2-json"),
+        ({"filter": "colour = 'red'"}, "没有该属性；可查询属性：code、"),
+        ({"filter": "level + 1 = 6"}, "此处不支持"),
+        ({"filter": "level = "}, "不是有效的 cql2-text："),
+        ({"filter": "level = 5", "filter-lang": "ecql"}, "请使用 cql2-text 或 cql2-json"),
         ({"filter": "level = 5", "filter-crs": "EPSG:4546"}, "filter-crs"),
-        ({"filter": "{not json", "filter-lang": "cql2-json"}, "not cql2-json"),
+        ({"filter": "{not json", "filter-lang": "cql2-json"}, "不是有效的 cql2-json："),
         ({"filter": "NOT " * 3000 + "level = 5"}, "'filter'"),
-        ({"filter": "x" * 30_000}, "over 20,000 characters"),
+        ({"filter": "x" * 30_000}, "超过 20,000 个字符"),
     ],
 )
 def test_bad_cql2_filters_are_400_naming_the_problem(

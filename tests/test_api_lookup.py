@@ -59,6 +59,9 @@ def static() -> TestClient:
     return TestClient(create_app(data=gridgeo.load()))
 
 
+EN = {"Accept-Language": "en"}  # for the tests naming English words of the core
+
+
 def strip_point(sample: Dataset) -> tuple[float, float]:
     p = redraw_strip(sample.grids).representative_point()
     return p.x, p.y
@@ -119,7 +122,7 @@ def test_bad_version_or_date(
     history: dict[str, Any], params: dict[str, Any], status: int, fragment: str
 ) -> None:
     response = history["client"].get(
-        "/v1/lookup", params={"lon": 110.2965, "lat": 25.2775} | params
+        "/v1/lookup", params={"lon": 110.2965, "lat": 25.2775} | params, headers=EN
     )
     assert response.status_code == status
     body = response.json()
@@ -221,7 +224,7 @@ def test_outside_every_grid_has_empty_chain(static: TestClient) -> None:
 def test_bad_get_input_is_4xx_naming_the_problem(
     static: TestClient, params: dict[str, Any], status: int, fragment: str
 ) -> None:
-    response = static.get("/v1/lookup", params=params)
+    response = static.get("/v1/lookup", params=params, headers=EN)
     assert response.status_code == status
     body = response.json()
     assert fragment in (body.get("message") or body["detail"])
@@ -237,7 +240,7 @@ def test_post_answers_in_input_order_with_per_point_errors(static: TestClient) -
         {"id": "f", "lon": float("nan"), "lat": 25.0},
         {"id": "out", "lon": 100.0, "lat": 30.0},
     ]
-    response = static.post("/v1/lookup", json=[*points[:5], points[6]])
+    response = static.post("/v1/lookup", json=[*points[:5], points[6]], headers=EN)
     assert response.status_code == 200, response.text
     body = response.json()
     BatchResponse.model_validate(body)
@@ -255,7 +258,7 @@ def test_post_answers_in_input_order_with_per_point_errors(static: TestClient) -
     nan = static.post(
         "/v1/lookup",
         content=b'[{"lon": NaN, "lat": 25}]',
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json"} | EN,
     )
     assert nan.status_code == 200 and "NaN" in nan.json()["results"][0]["error"]
 
@@ -279,12 +282,12 @@ def test_post_geojson_feature_collection(static: TestClient) -> None:
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
-        (b"[{", "not valid JSON"),
-        (b"\xff\xfe", "not valid JSON"),
-        (b'{"lon": 1}', "JSON array"),
-        (b'{"type": "Feature"}', "FeatureCollection"),
-        (b'{"type": "FeatureCollection", "features": 3}', "'features' must be an array"),
-        (b"[" * 100_000, "not valid JSON"),
+        (b"[{", "请求体不是有效的 JSON："),
+        (b"\xff\xfe", "请求体不是有效的 JSON："),
+        (b'{"lon": 1}', "JSON 数组"),
+        (b'{"type": "Feature"}', "GeoJSON 类型 'Feature'：请发送由点组成的 FeatureCollection"),
+        (b'{"type": "FeatureCollection", "features": 3}', "'features' 须为数组"),
+        (b"[" * 100_000, "请求体不是有效的 JSON："),
     ],
 )
 def test_malformed_bodies_are_4xx_with_messages(
@@ -301,6 +304,7 @@ def test_more_than_10000_points_is_413_pointing_to_assign(static: TestClient) ->
     points = [{"lon": 110.2965, "lat": 25.2775}] * 10_001
     response = static.post("/v1/lookup", json=points)
     assert response.status_code == 413
+    assert response.json()["detail"].startswith("10001 个点位：一次请求至多 10,000 个。")
     assert "gridgeo assign" in response.json()["detail"] and "Dask" in response.json()["detail"]
     assert static.post("/v1/lookup", json=points[:10_000]).status_code == 200
 
@@ -322,7 +326,7 @@ def test_batch_agrees_with_single_lookups(static: TestClient, sample: Dataset) -
 
 def test_validation_errors_elsewhere_name_the_parameter(static: TestClient) -> None:
     body = static.get("/map/staff").json()
-    assert "query parameter 'codes'" in body["message"] and body["detail"][0]["loc"] == [
+    assert "查询参数 'codes'" in body["message"] and body["detail"][0]["loc"] == [
         "query",
         "codes",
     ]

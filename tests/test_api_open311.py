@@ -37,7 +37,7 @@ def _round_trip(base: str, key: str) -> None:
         rid = created["service_request_id"]
         assert set(created) == {"service_request_id", "service_notice", "account_id"}
         assert "所在网格：4503020010" in created["service_notice"]
-        assert created["service_notice"].startswith("已受理，等待立案。")
+        assert created["service_notice"].startswith("您反映的问题已受理，正在等待立案。")
 
         (got,) = http.get(f"/requests/{rid}.json").json()
         assert got["service_request_id"] == rid and got["status"] == "open"
@@ -148,23 +148,23 @@ def test_errors_as_the_spec_shows(setup: tuple[TestClient, str]) -> None:
     client, key = setup
     h = {"X-API-Key": key}
     post = f"{BASE}/requests.json"
-    assert "service_code is required" in _error(client.post(post, data=POINT, headers=h), 400)
-    assert "lat and long are required" in _error(
+    assert "缺少 service_code" in _error(client.post(post, data=POINT, headers=h), 400)
+    assert "缺少 lat 和 long" in _error(
         client.post(post, data={"service_code": "0101"}, headers=h), 400
     )
-    assert "not a number" in _error(
+    assert "lat 'x' 不是数字" in _error(
         client.post(post, data={"service_code": "0101", "lat": "x", "long": "1"}, headers=h), 400
     )
-    assert "finite" in _error(
+    assert "lat 须为有限数值，而非 'nan'" in _error(
         client.post(post, data={"service_code": "0101", "lat": "nan", "long": "1"}, headers=h), 400
     )
-    assert "not a service" in _error(
+    assert "service_code '9999' 不是本服务器提供的服务" in _error(
         client.post(post, data=POINT | {"service_code": "9999"}, headers=h), 400
     )
-    assert "attribute[flooding] is required" in _error(
+    assert "服务 0402 必须填写 attribute[flooding]" in _error(
         client.post(post, data=POINT | {"service_code": "0402"}, headers=h), 400
     )
-    assert "must be one of yes, no" in _error(
+    assert "attribute[flooding] 须为 yes、no 之一，而非 'maybe'" in _error(
         client.post(
             f"{BASE}/requests.xml",
             data=POINT | {"service_code": "0402", "attribute[flooding]": "maybe"},
@@ -172,9 +172,9 @@ def test_errors_as_the_spec_shows(setup: tuple[TestClient, str]) -> None:
         ),
         400,
     )
-    assert "does not exist" in _error(client.get(f"{BASE}/requests/99999.xml"), 404)
-    assert "not a service" in _error(client.get(f"{BASE}/services/77.json"), 404)
-    assert "90 days" in _error(
+    assert "服务请求 '99999' 不存在" in _error(client.get(f"{BASE}/requests/99999.xml"), 404)
+    assert "不是本服务器提供的服务" in _error(client.get(f"{BASE}/services/77.json"), 404)
+    assert "不得超过 90 天" in _error(
         client.get(
             f"{BASE}/requests.json",
             params={"start_date": "2026-01-01T00:00:00Z", "end_date": "2026-06-01T00:00:00Z"},
@@ -182,11 +182,20 @@ def test_errors_as_the_spec_shows(setup: tuple[TestClient, str]) -> None:
         400,
     )
     assert "W3C" in _error(client.get(f"{BASE}/requests.json?start_date=yesterday"), 400)
-    assert "open or closed" in _error(client.get(f"{BASE}/requests.xml?status=done"), 400)
+    done = client.get(f"{BASE}/requests.xml?status=done")
+    assert "status 须为 open 或 closed" in _error(done, 400)
     # anonymous may not file by default (anonymous_role viewer); a bad key is 401 too
-    assert "API key" in _error(client.post(post, data=POINT | {"service_code": "0101"}), 401)
+    assert "API 密钥" in _error(client.post(post, data=POINT | {"service_code": "0101"}), 401)
     r = client.post(post, data=POINT | {"service_code": "0101", "api_key": "ggk_wrong"})
-    assert "unknown or has been revoked" in _error(r, 401)
+    assert "API 密钥不存在或已被吊销" in _error(r, 401)
+    # the same in English, on request
+    english = {"Accept-Language": "en-US,en;q=0.9"}
+    assert "service_code is required" in _error(
+        client.post(post, data=POINT, headers=h | english), 400
+    )
+    assert "open or closed" in _error(
+        client.get(f"{BASE}/requests.xml?status=done", headers=english), 400
+    )
 
 
 def test_anonymous_reporter_setting_and_static_app(tmp_path: Any) -> None:
@@ -198,4 +207,4 @@ def test_anonymous_reporter_setting_and_static_app(tmp_path: Any) -> None:
 
     with TestClient(create_app(Settings(anonymous_role="reporter"), data=gridgeo.load())) as c:
         r = c.post(f"{BASE}/requests.xml", data=POINT | {"service_code": "0101"})
-        assert "need the store" in _error(r, 503)
+        assert "服务请求需要数据库" in _error(r, 503)

@@ -144,8 +144,8 @@ def test_media_round_trip(api: App) -> None:
 def test_media_refusals(api: App) -> None:
     text = b"just some text, not a picture\n"
     r = api.post(files={"media": ("photo.png", text, "image/png")})
-    assert "is text/plain" in (msg := _error(r, 400)) and "'photo.png'" in msg
-    assert "sent as image/png" in msg
+    assert "按内容识别为 text/plain" in (msg := _error(r, 400)) and "'photo.png'" in msg
+    assert "上传时声明为 image/png" in msg and msg.startswith("media：照片 ")
     svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
     r = api.post(fmt="xml", files={"media": ("x.png", svg, "image/png")})
     assert "image/svg+xml" in _error(r, 400)
@@ -159,11 +159,11 @@ def test_media_refusals(api: App) -> None:
         msg = _error(api.post(data={"media_url": bad}), 400)
         assert "media_url" in msg and repr(bad) in msg
     msg = _error(api.post(data={"media_url": "https://x.cn/" + "a" * 2000}), 400)
-    assert "media_url" in msg and "at most 2000" in msg
+    assert "media_url" in msg and "至多允许 2000 个" in msg
     assert api.counts() == (0, 0)  # nothing refused was stored
 
-    assert "media 999999 does not exist" in _error(api.client.get(f"{BASE}/media/999999"), 404)
-    assert "does not exist" in _error(api.client.get(f"{BASE}/media/abc"), 404)
+    assert "媒体文件 '999999' 不存在" in _error(api.client.get(f"{BASE}/media/999999"), 404)
+    assert "媒体文件 'abc' 不存在" in _error(api.client.get(f"{BASE}/media/abc"), 404)
 
 
 def test_failure_after_the_case_insert_leaves_neither(
@@ -190,7 +190,7 @@ def test_photo_up_to_the_media_limit_passes_the_body_limit(sqlite_url: str) -> N
         assert r.status_code == 201, r.text
         huge = b"\x89PNG\r\n\x1a\n" + b"\0" * (64 * 1024 + security.MEDIA_FORM_HEADROOM)
         r = app.post(fmt="xml", files={"media": ("huge.png", huge, "image/png")})
-        assert "limit is" in _error(r, 413)  # the middleware's refusal, as an Open311 list
+        assert "上限为" in _error(r, 413)  # the middleware's refusal, as an Open311 list
         # other routes keep the body limit
         assert app.client.post("/v1/lookup", content=b"[" + b" " * 5000 + b"]").status_code == 413
 

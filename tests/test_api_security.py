@@ -89,7 +89,7 @@ def test_anonymous_none_needs_a_key(db: str, keys: dict[str, str]) -> None:
         r = client.get("/v1/lookup", params=point | {"api_key": keys["viewer"]})
         assert r.status_code == 200, r.text
         r = client.get("/v1/lookup", params=point | {"api_key": "ggk_not-a-key"})
-        assert r.status_code == 401 and "unknown" in r.json()["detail"]
+        assert r.status_code == 401 and "不存在或已被吊销" in r.json()["detail"]
         assert client.get("/health").status_code == 200  # health stays open for probes
 
 
@@ -97,7 +97,9 @@ def test_unknown_and_revoked_keys_are_401(client: TestClient, keys: dict[str, st
     for key in ("ggk_not-a-key", keys["revoked"]):
         r = client.get("/collections", headers={"X-API-Key": key})
         assert r.status_code == 401
-        assert r.json()["detail"] == "the API key is unknown or has been revoked"
+        assert r.json()["detail"] == "API 密钥不存在或已被吊销"
+        english = client.get("/collections", headers={"X-API-Key": key, "Accept-Language": "en"})
+        assert english.json()["detail"] == "the API key is unknown or has been revoked"
 
 
 def test_only_a_key_lookup_leaves_the_event_loop(
@@ -181,7 +183,7 @@ def test_body_too_large_is_413(db: str) -> None:
     for client in _client(db, max_body_bytes=2048):
         r = client.post("/v1/lookup", content=b"[" + b" " * 5000 + b"]")
         assert r.status_code == 413
-        assert "limit is 2048" in r.json()["detail"]
+        assert "上限为 2048 字节" in r.json()["detail"]
 
 
 def test_cors_only_when_configured(db: str, client: TestClient) -> None:

@@ -33,7 +33,7 @@ def test_database_gone_is_503_while_lookups_answer_from_memory() -> None:
                 assert r.headers["Retry-After"] == "5"
                 body = r.json()
                 assert body["error"] == "StoreUnavailable"
-                assert body["detail"].startswith("the store cannot be reached: ")
+                assert body["detail"].startswith("无法连接数据库：")
                 assert url not in body["detail"]  # no connection string in the answer
             r = http.post(
                 "/v1/cases",

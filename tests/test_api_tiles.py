@@ -313,9 +313,9 @@ def test_empty_tile_is_204(http: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("url", "status", "fragment"),
     [
-        (f"/tiles/level5_grid/{MAX_ZOOM + 1}/0/0.mvt", 404, "zoom"),
-        ("/tiles/level5_grid/3/8/0.mvt", 404, "outside the tile matrix"),
-        ("/tiles/level5_grid/3/0/8.mvt", 404, "outside the tile matrix"),
+        (f"/tiles/level5_grid/{MAX_ZOOM + 1}/0/0.mvt", 404, f"不提供第 {MAX_ZOOM + 1} 级缩放"),
+        ("/tiles/level5_grid/3/8/0.mvt", 404, "瓦片 3/8/0 超出瓦片矩阵（第 3 级的行列号为 0 至 7"),
+        ("/tiles/level5_grid/3/0/8.mvt", 404, "超出瓦片矩阵"),
         ("/tiles/level6_block/3/0/0.mvt", 404, "level6_block"),
         ("/tiles/level6_block/tilejson.json", 404, "level6_block"),
         ("/tiles/level5_grid/3/-1/0.mvt", 400, "'x'"),

@@ -113,7 +113,11 @@ def post_upload(base: str, key: str, body: bytes) -> tuple[int, str]:
         base + "/v1/versions",
         data=data,
         method="POST",
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "X-API-Key": key},
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "X-API-Key": key,
+            "Accept-Language": "en",  # the refusal's words below
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=120) as answer:

@@ -44,18 +44,27 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, 
         yield client, keys
 
 
-def _upload(client: TestClient, body: bytes, name: str, key: str | None, **form: str):  # type: ignore[no-untyped-def]
-    headers = {"X-API-Key": key} if key else {}
+EN = {"Accept-Language": "en"}  # for the words of the store's and the readers' refusals
+
+
+def _upload(  # type: ignore[no-untyped-def]
+    client: TestClient, body: bytes, name: str, key: str | None, *, lang: str = "zh", **form: str
+):
+    headers = {"X-API-Key": key, "Accept-Language": lang} if key else {"Accept-Language": lang}
     return client.post("/v1/versions", files={"file": (name, body)}, data=form, headers=headers)
 
 
 def test_writes_need_planner(env: tuple[TestClient, dict[str, str]], geojson: bytes) -> None:
     client, keys = env
     r = _upload(client, geojson, "b.geojson", None)
-    assert r.status_code == 401 and "planner" in r.json()["detail"]
+    assert r.status_code == 401 and "规划员（planner）" in r.json()["detail"]
     assert r.headers["www-authenticate"].startswith("ApiKey")
     r = _upload(client, geojson, "b.geojson", keys["viewer"])
     assert r.status_code == 403
+    assert r.json()["detail"] == (
+        "API 密钥 'viewer-key' 的角色是查看者（viewer）；此操作需要规划员（planner）或以上角色"
+    )
+    r = _upload(client, geojson, "b.geojson", keys["viewer"], lang="en")
     assert r.json()["detail"] == (
         "the API key 'viewer-key' has role viewer; this needs role planner or above"
     )
@@ -105,7 +114,7 @@ def test_upload_publish_diff_rollback(
     r = client.post(f"/v1/versions/{draft['id']}/publish", headers=planner)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "published"
-    r = client.post(f"/v1/versions/{draft['id']}/publish", headers=planner)
+    r = client.post(f"/v1/versions/{draft['id']}/publish", headers=planner | EN)
     assert r.status_code == 409 and "already published" in r.json()["detail"]
 
     r = client.post("/v1/versions/1/rollback", headers=planner)
@@ -121,6 +130,7 @@ def test_force_publish_needs_admin(env: tuple[TestClient, dict[str, str]], geojs
         f"/v1/versions/{vid}/publish?force=true", headers={"X-API-Key": keys["planner"]}
     )
     assert r.status_code == 403 and "GRIDGEO_FORCE_PUBLISH_ROLE" in r.json()["detail"]
+    assert r.json()["detail"].startswith("发布时使用 force=true 需要管理员（admin）或以上角色")
     r = client.post(f"/v1/versions/{vid}/publish?force=true", headers={"X-API-Key": keys["admin"]})
     assert r.status_code == 200 and r.json()["status"] == "published"
 
@@ -147,7 +157,7 @@ def test_restoring_a_force_published_version_needs_the_force_role(
         clean = r.json()["version"]["id"]
         assert client.post(f"/v1/versions/{clean}/publish", headers=planner).status_code == 200
 
-        r = client.post(f"/v1/versions/{forced['id']}/rollback", headers=planner)
+        r = client.post(f"/v1/versions/{forced['id']}/rollback", headers=planner | EN)
         assert r.status_code == 409 and "roll back with --force" in r.json()["detail"]
         r = client.post(f"/v1/versions/{forced['id']}/rollback?force=true", headers=planner)
         assert r.status_code == 403 and "GRIDGEO_FORCE_PUBLISH_ROLE" in r.json()["detail"]
@@ -174,11 +184,14 @@ def test_upload_refusals(env: tuple[TestClient, dict[str, str]], tmp_path: Path)
     r = _upload(client, _zip({"../../evil.shp": b"x"}), "b.zip", key)
     assert r.status_code == 422 and "'..'" in r.json()["detail"]
     r = _upload(client, _zip({"/tmp/evil.shp": b"x"}), "b.zip", key)
-    assert r.status_code == 422 and "absolute path" in r.json()["detail"]
+    assert r.status_code == 422
+    assert r.json()["detail"] == "zip 条目 '/tmp/evil.shp' 是绝对路径，已拒绝"
     r = _upload(client, b"not a zip", "b.zip", key)
-    assert r.status_code == 422 and "not a valid zip" in r.json()["detail"]
+    assert r.status_code == 422 and r.json()["detail"] == "上传文件不是有效的 zip 文件"
     r = _upload(client, b"{}", "b.exe", key)
-    assert r.status_code == 422 and ".exe" in r.json()["detail"]
+    assert r.status_code == 422 and "无法读取 .exe 格式的上传文件" in r.json()["detail"]
+    r = _upload(client, b"{}", "b.exe", key, lang="en")
+    assert r.json()["detail"].startswith("cannot read a .exe upload")
 
     many = {
         "type": "FeatureCollection",
@@ -202,7 +215,7 @@ def test_upload_refusals(env: tuple[TestClient, dict[str, str]], tmp_path: Path)
         ],
         "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4490"}},
     }
-    r = _upload(client, json.dumps(many).encode(), "many.geojson", key)
+    r = _upload(client, json.dumps(many).encode(), "many.geojson", key, lang="en")
     assert r.status_code == 413 and "over 5000 features" in r.json()["detail"]
 
     # A zipped Shapefile is read from the safe extraction.
@@ -221,4 +234,4 @@ def test_upload_too_large(tmp_path: Path) -> None:
     key = security.create_key(Store(url), "p", Role.PLANNER, actor="t")
     with TestClient(app) as client:
         r = _upload(client, b"x" * 10_000, "b.geojson", key)
-        assert r.status_code == 413 and "limit is 4096" in r.json()["detail"]
+        assert r.status_code == 413 and "上限为 4096 字节" in r.json()["detail"]

@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 
 from gridgeo import __version__
 from gridgeo.api import errors, lookup_service, openapi_doc, security
+from gridgeo.api.language import RequestLanguage
 from gridgeo.api.limits import CallerLimits, CostlyPool
 from gridgeo.api.ogc import errors as ogc_errors
 from gridgeo.api.responses import SafeJSONResponse
@@ -92,6 +93,9 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     ]
     errors.install(app, protocols)
     security.install(app, settings)
+    # outermost of the app's own: the body limit's refusals and every handler write in the
+    # request's language (Accept-Language, else GRIDGEO_LANG)
+    app.add_middleware(RequestLanguage, default=settings.lang)
     # First in the route table: matching is linear and each router passed over costs a few
     # microseconds, a tenth of a lookup's own work. The lookup checks the viewer role itself,
     # on the event loop (docs/BENCHMARKS.md).

@@ -35,6 +35,8 @@ from gridgeo.errors import (
     StoreError,
     TooLargeError,
 )
+from gridgeo.i18n import tr
+from gridgeo.wording import clauses
 
 STATUS_BY_ERROR: dict[type[GridgeoError], int] = {
     CoordinateError: 400,
@@ -108,14 +110,31 @@ def protocol_http_errors(
     async def handle(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         path = route_path(request.scope)
+        detail = http_detail(exc)
         for belongs, answer in protocols:
             if belongs(path):
-                response = answer(request, exc.status_code, str(exc.detail))
+                response = answer(request, exc.status_code, detail)
                 response.headers.update(exc.headers or {})
                 return response
+        if detail != str(exc.detail):  # Starlette's own words, translated
+            exc = StarletteHTTPException(exc.status_code, detail, exc.headers)
         return await http_exception_handler(request, exc)
 
     return handle
+
+
+def http_detail(exc: StarletteHTTPException) -> str:
+    """The detail of an HTTP error, in the request's language when Starlette or FastAPI
+    wrote it (an unknown path, a method a path does not take, a body that does not
+    parse); the API's own refusals are written in it already."""
+    detail = str(exc.detail)
+    if detail == "Not Found":
+        return tr("Not Found")
+    if detail == "Method Not Allowed":
+        return tr("Method Not Allowed")
+    if detail == "There was an error parsing the body":
+        return tr("There was an error parsing the body")
+    return detail
 
 
 RETRY_AFTER_S = 5  # what a client should wait after a 503 (the store out of reach)
@@ -127,12 +146,13 @@ async def handle_database(_: Request, exc: Exception) -> SafeJSONResponse:
     from memory keeps answering; a constraint violated by a concurrent write is a 409."""
     if isinstance(exc, IntegrityError):
         body = {
-            "detail": "the change conflicts with another made at the same moment; "
-            "reload and try again",
+            "detail": tr(
+                "the change conflicts with another made at the same moment; reload and try again"
+            ),
             "error": "ConflictError",
         }
         return SafeJSONResponse(body, status_code=409)
-    return _unavailable(f"the store cannot be reached: {_first_line(exc)}")
+    return _unavailable(tr("the store cannot be reached: {reason}", reason=_first_line(exc)))
 
 
 def _unavailable(detail: str) -> SafeJSONResponse:
@@ -144,7 +164,7 @@ def _unavailable(detail: str) -> SafeJSONResponse:
 def _first_line(exc: Exception) -> str:
     """The driver's own message, first line, without SQL or parameters."""
     orig = getattr(exc, "orig", None) or exc
-    return (str(orig).strip().splitlines() or ["unknown error"])[0][:300]
+    return (str(orig).strip().splitlines() or [tr("unknown error")])[0][:300]
 
 
 async def handle_disconnect(_: Request, __: Exception) -> Response:
@@ -169,24 +189,33 @@ async def handle_validation(_: Request, exc: Exception) -> SafeJSONResponse:
 
 
 def validation_message(problems: Any) -> str:
-    """One sentence naming each bad parameter of a RequestValidationError's ``errors()``."""
-    return "; ".join(_describe(p) for p in problems) or "invalid request"
+    """One sentence naming each bad parameter of a RequestValidationError's ``errors()``,
+    in the request's language (pydantic's own words for each problem stay English)."""
+    return clauses(_describe(p) for p in problems) or tr("invalid request")
 
 
 def _describe(problem: Any) -> str:
     """``query parameter 'lat': Field required`` from one pydantic error."""
     loc = [str(part) for part in problem.get("loc", ())]
-    where = {"query": "query parameter", "path": "path parameter", "header": "header"}
-    if len(loc) >= 2 and loc[0] in where:
-        name = f"{where[loc[0]]} {loc[1]!r}"
+    if len(loc) >= 2 and loc[0] == "query":
+        name = tr("query parameter {name!r}", name=loc[1])
+    elif len(loc) >= 2 and loc[0] == "path":
+        name = tr("path parameter {name!r}", name=loc[1])
+    elif len(loc) >= 2 and loc[0] == "header":
+        name = tr("header {name!r}", name=loc[1])
     elif loc and loc[0] == "body":
-        name = "body" + "".join(f"[{p}]" for p in loc[1:])
+        name = tr("body{fields}", fields="".join(f"[{p}]" for p in loc[1:]))
     else:
-        name = ".".join(loc) or "request"
-    message = f"{name}: {problem.get('msg', 'invalid')}"
+        name = ".".join(loc) or tr("request")
+    said = problem.get("msg") or tr("invalid")
     if "input" in problem and loc[:1] != ["body"]:
-        message += f" (got {problem['input']!r})"
-    return message
+        return tr(
+            "{parameter}: {problem} (got {value!r})",
+            parameter=name,
+            problem=said,
+            value=problem["input"],
+        )
+    return tr("{parameter}: {problem}", parameter=name, problem=said)
 
 
 class ProtocolRoute(APIRoute):

@@ -30,8 +30,9 @@ from anyio import to_thread
 from fastapi import Request
 
 from gridgeo.api.deps import LoopLimiters, loop_limiter
-from gridgeo.api.security import Caller
+from gridgeo.api.security import Caller, role_label
 from gridgeo.errors import RateLimitError
+from gridgeo.i18n import tr
 
 T = TypeVar("T")
 
@@ -112,7 +113,7 @@ def costly(who: Caller, request: Request) -> None:
     """Refuse (429) a costly request over its caller's limit; see the module docstring."""
     limits: CallerLimits = request.app.state.costly_limits
     client = request.client.host if request.client else "unknown"
-    key = who.name if who.authenticated else f"address {client}"
+    key = who.name if who.authenticated else f"address {client}"  # the bucket's, any language
     role = who.role.value if who.authenticated and who.role is not None else "anonymous"
     wait = limits.wait(key, role)
     if wait > 0:
@@ -122,8 +123,15 @@ def costly(who: Caller, request: Request) -> None:
             else "GRIDGEO_COSTLY_PER_MINUTE"
         )
         raise RateLimitError(
-            f"too many costly requests from {key}: at most {limits.rate_of(role)} a minute "
-            f"for role {role} ({setting}); try again in {wait:.0f} s",
+            tr(
+                "too many costly requests from {caller}: at most {rate} a minute for role "
+                "{role} ({setting}); try again in {wait:.0f} s",
+                caller=who.name if who.authenticated else tr("address {address}", address=client),
+                rate=limits.rate_of(role),
+                role=role_label(role),
+                setting=setting,
+                wait=wait,
+            ),
             wait,
         )
 
@@ -151,8 +159,14 @@ class CostlyPool:
             ahead = stats.borrowed_tokens + stats.tasks_waiting
             wait = max(1.0, self.mean_s * ahead / self.workers)
             raise RateLimitError(
-                f"the service is busy with {ahead} costly requests (GRIDGEO_COSTLY_WORKERS "
-                f"{self.workers}, GRIDGEO_COSTLY_QUEUE {self.queue}); try again in {wait:.0f} s",
+                tr(
+                    "the service is busy with {count} costly requests (GRIDGEO_COSTLY_WORKERS "
+                    "{workers}, GRIDGEO_COSTLY_QUEUE {queue}); try again in {wait:.0f} s",
+                    count=ahead,
+                    workers=self.workers,
+                    queue=self.queue,
+                    wait=wait,
+                ),
                 wait,
             )
         job = functools.partial(self._timed, fn, *args, **kw)

@@ -31,12 +31,14 @@ from gridgeo.coords import (
 )
 from gridgeo.dispatch import DispatchResult, ZonesOver, dispatch, staff_by_grid
 from gridgeo.errors import CoordinateError, GridgeoError
+from gridgeo.i18n import Lang, current_lang, tr
 from gridgeo.index import GridIndex
 from gridgeo.io.dataset import Dataset
 from gridgeo.levels import Level
 from gridgeo.lookup import GridRef, LookupResult
 from gridgeo.partners import PartnerUnit
 from gridgeo.staffing import ROLE_WORDS, Role, StaffMember
+from gridgeo.wording import listing
 from gridgeo.workstation import Workstation, serving
 
 HIDDEN = StaffAccess(names=False, contacts=False)  # names and phones withheld
@@ -71,9 +73,10 @@ class LookupTables:
     staff: dict[str, list[StaffMember]]
     _owners: dict[int, OwnerInfo] = field(default_factory=dict)
     _zones: dict[int, ZonesOver] = field(default_factory=dict)
-    # the answer after "version", per (owner, posts, visibility, covering partners)
-    _tails: dict[tuple[int, frozenset[Role] | None, StaffAccess, tuple[int, ...]], bytes] = field(
-        default_factory=dict
+    # the answer after "version", per (owner, posts, visibility, covering partners,
+    # language: the partners' zone descriptions are text)
+    _tails: dict[tuple[int, frozenset[Role] | None, StaffAccess, tuple[int, ...], Lang], bytes] = (
+        field(default_factory=dict)
     )
 
     def owner(self, owner: int) -> OwnerInfo:
@@ -110,7 +113,7 @@ class LookupTables:
         partners: tuple[int, ...],
     ) -> bytes:
         """``"grids":...,"dispatch":null}``: the answer of an owner after its head (cached)."""
-        key = (owner, posts, see, partners)
+        key = (owner, posts, see, partners, current_lang())
         found = self._tails.get(key)
         if found is None:
             info = self.owner(owner)
@@ -198,7 +201,11 @@ def parse_posts(value: str | None) -> frozenset[Role] | None:
     for word in (w.strip() for w in value.split(",")):
         if word not in ROLE_WORDS:
             raise GridgeoError(
-                f"role: unknown post {word!r}; use {', '.join(ROLE_WORDS)} (comma-separated)"
+                tr(
+                    "role: unknown post {post!r}; use {posts} (comma-separated)",
+                    post=word,
+                    posts=listing(ROLE_WORDS),
+                )
             )
         posts.add(ROLE_WORDS[word])
     return frozenset(posts)
@@ -417,15 +424,20 @@ def parse_batch(body: object) -> BatchPoints:
     if isinstance(body, dict) and body.get("type") == "FeatureCollection":
         features = body.get("features")
         if not isinstance(features, list):
-            raise BatchFormatError("FeatureCollection: 'features' must be an array")
+            raise BatchFormatError(tr("FeatureCollection: 'features' must be an array"))
         return _points_from_features(features)
     if isinstance(body, dict) and "type" in body:
         raise BatchFormatError(
-            f"GeoJSON type {body.get('type')!r}: send a FeatureCollection of Points"
+            tr(
+                "GeoJSON type {type!r}: send a FeatureCollection of Points",
+                type=body.get("type"),
+            )
         )
     raise BatchFormatError(
-        "body must be a JSON array of {lon, lat[, id]} objects or a GeoJSON "
-        "FeatureCollection of Points"
+        tr(
+            "body must be a JSON array of {point} objects or a GeoJSON FeatureCollection of Points",
+            point="{lon, lat[, id]}",
+        )
     )
 
 
@@ -433,12 +445,12 @@ def _points_from_list(items: list[object]) -> BatchPoints:
     out = BatchPoints([], [], [], [])
     for item in items:
         if not isinstance(item, dict):
-            _add(out, None, None, None, f"expected an object with lon and lat, got {_kind(item)}")
+            wrong = tr("expected an object with lon and lat, got {kind}", kind=_kind(item))
+            _add(out, None, None, None, wrong)
             continue
         lon, lat = item.get("lon"), item.get("lat")
         missing = [k for k in ("lon", "lat") if item.get(k) is None]
-        problem = f"missing {' and '.join(missing)}" if missing else None
-        _add(out, lon, lat, item.get("id"), problem)
+        _add(out, lon, lat, item.get("id"), _missing(missing) if missing else None)
     return out
 
 
@@ -446,17 +458,19 @@ def _points_from_features(features: list[object]) -> BatchPoints:
     out = BatchPoints([], [], [], [])
     for feature in features:
         if not isinstance(feature, dict):
-            _add(out, None, None, None, f"expected a GeoJSON Feature, got {_kind(feature)}")
+            problem = tr("expected a GeoJSON Feature, got {kind}", kind=_kind(feature))
+            _add(out, None, None, None, problem)
             continue
         fid = feature.get("id")
         geom = feature.get("geometry")
         if not isinstance(geom, dict) or geom.get("type") != "Point":
             kind = geom.get("type") if isinstance(geom, dict) else _kind(geom)
-            _add(out, None, None, fid, f"geometry must be a Point, got {kind}")
+            _add(out, None, None, fid, tr("geometry must be a Point, got {kind}", kind=kind))
             continue
         coords = geom.get("coordinates")
         if not isinstance(coords, list) or len(coords) not in (2, 3):
-            _add(out, None, None, fid, "Point coordinates must be [lon, lat] (or with height)")
+            problem = tr("Point coordinates must be [lon, lat] (or with height)")
+            _add(out, None, None, fid, problem)
             continue
         _add(out, coords[0], coords[1], fid, None)
     return out
@@ -469,6 +483,13 @@ def _add(out: BatchPoints, lon: object, lat: object, pid: object, problem: str |
         pid if isinstance(pid, str | int | float) and not isinstance(pid, bool) else None
     )
     out.problems.append(problem)
+
+
+def _missing(names: list[str]) -> str:
+    """The problem of a point without ``names`` (lon, lat or both)."""
+    if len(names) == 2:
+        return tr("missing lon and lat")
+    return tr("missing {name}", name=names[0])
 
 
 def _kind(value: object) -> str:
@@ -493,7 +514,11 @@ def lookup_many(data: Dataset, points: BatchPoints, crs: str) -> dict[str, Any]:
     problems = list(points.problems)
     for i in range(n):
         if problems[i] is None and not (_numeric(points.lon[i]) and _numeric(points.lat[i])):
-            problems[i] = f"lon and lat must be numbers, got {points.lon[i]!r}, {points.lat[i]!r}"
+            problems[i] = tr(
+                "lon and lat must be numbers, got {lon!r}, {lat!r}",
+                lon=points.lon[i],
+                lat=points.lat[i],
+            )
     x = np.array(
         [v if p is None else math.nan for v, p in zip(points.lon, problems, strict=True)], float
     )
@@ -533,7 +558,7 @@ def _problem(x: float, y: float) -> str:
         check_lonlat(x, y)
     except CoordinateError as exc:
         return str(exc)
-    return "unusable coordinate"
+    return tr("unusable coordinate")
 
 
 def _batch_results(

@@ -13,7 +13,9 @@ import re
 from urllib.parse import urlsplit
 
 from gridgeo.errors import GridgeoError, TooLargeError
+from gridgeo.i18n import tr
 from gridgeo.store.cases import MediaUpload
+from gridgeo.wording import listing
 
 ACCEPTED = {
     "image/jpeg": "JPEG",
@@ -93,18 +95,23 @@ def media_url_problem(value: str) -> str | None:
     """
     shown = repr(value if len(value) <= 100 else value[:100] + "...")
     if len(value) > MAX_MEDIA_URL:
-        return f"media_url {shown} has {len(value)} characters; at most {MAX_MEDIA_URL} are allowed"
+        return tr(
+            "media_url {url} has {length} characters; at most {most} are allowed",
+            url=shown,
+            length=len(value),
+            most=MAX_MEDIA_URL,
+        )
     if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
-        return f"media_url {shown} contains spaces or control characters"
+        return tr("media_url {url} contains spaces or control characters", url=shown)
     try:
         parts = urlsplit(value)
         host = parts.hostname
     except ValueError:  # e.g. an unclosed [IPv6 address
-        return f"media_url {shown} is not a URL"
+        return tr("media_url {url} is not a URL", url=shown)
     if parts.scheme.lower() not in ("http", "https"):
-        return f"media_url {shown} must be an http or https URL"
+        return tr("media_url {url} must be an http or https URL", url=shown)
     if not host:
-        return f"media_url {shown} has no host"
+        return tr("media_url {url} has no host", url=shown)
     return None
 
 
@@ -127,14 +134,33 @@ def checked_photo(data: bytes, name: str, sent_type: str | None, limit: int) -> 
     """
     if len(data) > limit:
         raise TooLargeError(
-            f"photo {name!r} is larger than {limit} bytes, the limit (GRIDGEO_MAX_MEDIA_BYTES)"
+            tr(
+                "photo {name!r} is larger than {limit} bytes, the limit (GRIDGEO_MAX_MEDIA_BYTES)",
+                name=name,
+                limit=limit,
+            )
         )
     if not data:
-        raise MediaError(f"photo {name!r} is empty")
+        raise MediaError(tr("photo {name!r} is empty", name=name))
     kind = sniff(data)
     if kind not in ACCEPTED:
-        sent = f", sent as {sent_type}" if sent_type else ""
+        if sent_type:
+            raise MediaError(
+                tr(
+                    "photo {name!r} is {kind} by its content, sent as {sent}: only {accepted} "
+                    "images are accepted",
+                    name=name,
+                    kind=kind,
+                    sent=sent_type,
+                    accepted=listing(ACCEPTED.values()),
+                )
+            )
         raise MediaError(
-            f"photo {name!r} is {kind} by its content{sent}: only {IMAGE_TYPES} images are accepted"
+            tr(
+                "photo {name!r} is {kind} by its content: only {accepted} images are accepted",
+                name=name,
+                kind=kind,
+                accepted=listing(ACCEPTED.values()),
+            )
         )
     return MediaUpload(content_type=kind, data=data, filename=name)

@@ -23,6 +23,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from gridgeo.errors import NotFoundError
+from gridgeo.i18n import tr
 
 
 def _finite(value: Any) -> Any:
@@ -60,5 +61,5 @@ def file_inside(root: Path, relative: str) -> Path:
     routes that serve static files; NotFoundError (404) otherwise."""
     target = (root / relative).resolve()
     if not target.is_file() or not target.is_relative_to(root.resolve()):
-        raise NotFoundError(f"no file {relative!r}")
+        raise NotFoundError(tr("no file {path!r}", path=relative))
     return target

@@ -46,11 +46,13 @@ from gridgeo.errors import (
     NotFoundError,
     TooLargeError,
 )
+from gridgeo.i18n import current_lang, tr
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
 from gridgeo.store.audit import record
 from gridgeo.store.core import Store
+from gridgeo.wording import labelled, listing
 
 KEY_HEADER = "X-API-Key"
 KEY_QUERY = "api_key"
@@ -79,7 +81,9 @@ class Caller:
     def as_actor(self) -> Actor:
         """The caller as the case flow sees it (its role and scope decide what it may do)."""
         if self.role is None:
-            raise AccessDenied(401, f"an API key is needed (send it in the {KEY_HEADER} header)")
+            raise AccessDenied(
+                401, tr("an API key is needed (send it in the {header} header)", header=KEY_HEADER)
+            )
         return Actor(self.actor, self.role, self.unit, self.grids)
 
 
@@ -139,19 +143,23 @@ def create_key(
     role = parse_role(str(role))
     name = name.strip()
     if not name:
-        raise InputFileError("an API key needs a name")
+        raise InputFileError(tr("an API key needs a name"))
     unit = (unit or "").strip() or None
     grids = tuple(g.strip() for g in grids if g.strip())
     if (role is Role.HANDLER) != (unit is not None):
-        raise InputFileError("a handler key needs its unit (--unit CODE); other roles take none")
+        raise InputFileError(
+            tr("a handler key needs its unit (--unit CODE); other roles take none")
+        )
     if (role is Role.INSPECTOR) != bool(grids):
         raise InputFileError(
-            "an inspector key needs its grids (--grids CODE[,CODE]); other roles take none"
+            tr("an inspector key needs its grids (--grids CODE[,CODE]); other roles take none")
         )
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     with store.transaction() as session:
         if session.scalars(select(t.ApiKey).where(t.ApiKey.name == name)).first() is not None:
-            raise ConflictError(f"an API key named {name!r} exists already (names are unique)")
+            raise ConflictError(
+                tr("an API key named {name!r} exists already (names are unique)", name=name)
+            )
         session.add(
             t.ApiKey(
                 name=name,
@@ -180,9 +188,9 @@ def revoke_key(store: Store, name: str, *, actor: str) -> KeyInfo:
     with store.transaction() as session:
         row = session.scalars(select(t.ApiKey).where(t.ApiKey.name == name)).first()
         if row is None:
-            raise NotFoundError(f"no API key named {name!r}")
+            raise NotFoundError(tr("no API key named {name!r}", name=name))
         if row.revoked_at is not None:
-            raise ConflictError(f"API key {name!r} was revoked already")
+            raise ConflictError(tr("API key {name!r} was revoked already", name=name))
         row.revoked_at = t.utcnow()
         record(session, actor=actor, action="key.revoke", entity="api_key", entity_id=name)
         info = _info(row)
@@ -280,8 +288,10 @@ def parse_role(value: str) -> Role:
     try:
         return Role(value.strip().lower())
     except ValueError:
-        allowed = ", ".join(r.value for r in Role)
-        raise InputFileError(f"unknown role {value!r}: use one of {allowed}") from None
+        allowed = listing(r.value for r in Role)
+        raise InputFileError(
+            tr("unknown role {role!r}: use one of {allowed}", role=value, allowed=allowed)
+        ) from None
 
 
 # --- request dependencies -----------------------------------------------------------------
@@ -315,10 +325,10 @@ def _caller(request: Request, key: str | None) -> Caller:
         return anonymous(_settings(request))
     store: Store | None = getattr(request.app.state, "store", None)
     if store is None:
-        raise AccessDenied(401, "API keys cannot be checked: this service runs without a store")
+        raise AccessDenied(401, tr("API keys cannot be checked: this service runs without a store"))
     found = find_key(store, key)
     if found is None:
-        raise AccessDenied(401, "the API key is unknown or has been revoked")
+        raise AccessDenied(401, tr("the API key is unknown or has been revoked"))
     return found
 
 
@@ -355,22 +365,55 @@ def check_role(who: Caller, needed: Role) -> Caller:
     if who.role is None:
         raise AccessDenied(
             401,
-            f"an API key with role {needed.value} or above is needed "
-            f"(send it in the {KEY_HEADER} header)",
+            tr(
+                "an API key with role {role} or above is needed (send it in the {header} header)",
+                role=role_label(needed),
+                header=KEY_HEADER,
+            ),
         )
     if not who.role.allows(needed):
         if not who.authenticated:
             raise AccessDenied(
                 401,
-                f"anonymous callers may not do this: an API key with role {needed.value} "
-                f"or above is needed (send it in the {KEY_HEADER} header)",
+                tr(
+                    "anonymous callers may not do this: an API key with role {role} or above "
+                    "is needed (send it in the {header} header)",
+                    role=role_label(needed),
+                    header=KEY_HEADER,
+                ),
             )
         raise AccessDenied(
             403,
-            f"the API key {who.name!r} has role {who.role.value}; this needs role "
-            f"{needed.value} or above",
+            tr(
+                "the API key {name!r} has role {role}; this needs role {needed} or above",
+                name=who.name,
+                role=role_label(who.role),
+                needed=role_label(needed),
+            ),
         )
     return who
+
+
+def role_label(role: Role | str) -> str:
+    """A role as a message names it: its code (what the settings and ``gridgeo keys``
+    take), after its Chinese name in Chinese text.
+
+    >>> from gridgeo.i18n import use_lang
+    >>> with use_lang("zh"):
+    ...     role_label(Role.PLANNER), role_label("anonymous")
+    ('规划员（planner）', '匿名调用方（anonymous）')
+    """
+    code = str(role)
+    if current_lang() != "zh":
+        return code
+    if code == "anonymous":
+        return tr("anonymous caller ({role})", role=code)
+    if code not in _ROLES:
+        return code
+    return labelled(code, Role(code).label_zh)
+
+
+_ROLES = frozenset(r.value for r in Role)
 
 
 async def authorize_on_loop(request: Request, needed: Role, key: str | None) -> Caller:
@@ -384,7 +427,7 @@ async def authorize_on_loop(request: Request, needed: Role, key: str | None) -> 
         known, found = remembered_key(store, key)
         if known:  # a terminal's every request: no hop to the thread pool
             if found is None:
-                raise AccessDenied(401, "the API key is unknown or has been revoked")
+                raise AccessDenied(401, tr("the API key is unknown or has been revoked"))
             request.state.gridgeo_caller = found
             return check_role(found, needed)
     return await run_in_threadpool(authorize, request, needed)
@@ -480,9 +523,9 @@ def unsafe_member(name: str) -> str | None:
     """Why a zip entry name is unsafe to extract (zip slip), or None."""
     normal = name.replace("\\", "/")
     if normal.startswith("/") or (len(normal) > 1 and normal[1] == ":"):
-        return "is an absolute path"
+        return tr("is an absolute path")
     if ".." in PurePosixPath(normal).parts:
-        return "climbs out of the archive with '..'"
+        return tr("climbs out of the archive with '..'")
     return None
 
 
@@ -528,27 +571,41 @@ def extract_zip_safely(archive: Path, dest: Path, *, max_total_bytes: int) -> li
     listed = _central_directory_bytes(archive)
     if listed is not None and listed > MAX_ZIP_ENTRIES * 1024:
         raise TooLargeError(
-            f"the zip file's directory takes {listed} bytes: more entries than the "
-            f"{MAX_ZIP_ENTRIES} an upload may hold; refused"
+            tr(
+                "the zip file's directory takes {size} bytes: more entries than the "
+                "{most} an upload may hold; refused",
+                size=listed,
+                most=MAX_ZIP_ENTRIES,
+            )
         )
     try:
         zf = zipfile.ZipFile(archive)
     except zipfile.BadZipFile:
-        raise InputFileError("the upload is not a valid zip file") from None
+        raise InputFileError(tr("the upload is not a valid zip file")) from None
     except (NotImplementedError, OSError) as exc:  # a zip feature Python cannot read
-        raise InputFileError(f"the upload is a zip file that cannot be read ({exc})") from None
+        raise InputFileError(
+            tr("the upload is a zip file that cannot be read ({reason})", reason=exc)
+        ) from None
     with zf:
         infos = zf.infolist()
         for info in infos:
             why = unsafe_member(info.filename)
             if why:
-                raise InputFileError(f"zip entry {info.filename!r} {why}: refused")
+                raise InputFileError(
+                    tr("zip entry {name!r} {problem}: refused", name=info.filename, problem=why)
+                )
             if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                raise InputFileError(f"zip entry {info.filename!r} is a symbolic link: refused")
+                raise InputFileError(
+                    tr("zip entry {name!r} is a symbolic link: refused", name=info.filename)
+                )
         if len(infos) > MAX_ZIP_ENTRIES:
             raise TooLargeError(
-                f"the zip file holds {len(infos)} entries; an upload may hold at most "
-                f"{MAX_ZIP_ENTRIES}: refused"
+                tr(
+                    "the zip file holds {count} entries; an upload may hold at most {most}: "
+                    "refused",
+                    count=len(infos),
+                    most=MAX_ZIP_ENTRIES,
+                )
             )
         declared = sum(i.file_size for i in infos)
         if declared > max_total_bytes:
@@ -567,7 +624,9 @@ def _extract(
     for info in infos:
         target = (root / info.filename).resolve()
         if not target.is_relative_to(root):  # belt and braces after unsafe_member
-            raise InputFileError(f"zip entry {info.filename!r} lands outside the archive")
+            raise InputFileError(
+                tr("zip entry {name!r} lands outside the archive", name=info.filename)
+            )
         if info.is_dir():
             target.mkdir(parents=True, exist_ok=True)
             continue
@@ -587,14 +646,22 @@ def _extract(
             # a damaged entry, a header that lies about its size, checksum or place (OSError:
             # a seek before the file's start)
             raise InputFileError(
-                f"zip entry {info.filename!r} is damaged or its header does not match its "
-                f"content ({exc}): refused"
+                tr(
+                    "zip entry {name!r} is damaged or its header does not match its content "
+                    "({reason}): refused",
+                    name=info.filename,
+                    reason=exc,
+                )
             ) from None
         except (NotImplementedError, RuntimeError) as exc:
             # an unknown compression method, or an encrypted entry (no password is asked)
             raise InputFileError(
-                f"zip entry {info.filename!r} cannot be read ({exc}): send a plain zip "
-                "(deflate or stored, no password)"
+                tr(
+                    "zip entry {name!r} cannot be read ({reason}): send a plain zip "
+                    "(deflate or stored, no password)",
+                    name=info.filename,
+                    reason=exc,
+                )
             ) from None
         out.append(target)
     return out
@@ -607,16 +674,22 @@ def _ratio_limit(info: zipfile.ZipInfo) -> int:
 
 
 def _ratio_message(name: str, size: int, info: zipfile.ZipInfo) -> str:
-    return (
-        f"zip entry {name!r} unpacks to {size} bytes from {info.compress_size}: more than "
-        f"{MAX_ZIP_RATIO} times its packed size, as zip bombs do; refused"
+    return tr(
+        "zip entry {name!r} unpacks to {size} bytes from {packed}: more than {ratio} times "
+        "its packed size, as zip bombs do; refused",
+        name=name,
+        size=size,
+        packed=info.compress_size,
+        ratio=MAX_ZIP_RATIO,
     )
 
 
 def _bomb_message(size: int, limit: int) -> str:
-    return (
-        f"the zip file unpacks to more than {limit} bytes ({size}; GRIDGEO_MAX_UNZIPPED_BYTES): "
-        "refused"
+    return tr(
+        "the zip file unpacks to more than {limit} bytes ({size}; GRIDGEO_MAX_UNZIPPED_BYTES): "
+        "refused",
+        limit=limit,
+        size=size,
     )
 
 
@@ -628,7 +701,10 @@ def copy_limited(src: Any, dst: Path, limit: int) -> int:
             size += len(block)
             if size > limit:
                 raise TooLargeError(
-                    f"the upload is larger than {limit} bytes (GRIDGEO_MAX_UPLOAD_BYTES)"
+                    tr(
+                        "the upload is larger than {limit} bytes (GRIDGEO_MAX_UPLOAD_BYTES)",
+                        limit=limit,
+                    )
                 )
             out.write(block)
     return size
@@ -705,7 +781,11 @@ class BodySizeLimit:
 
 
 async def _send_413(send: Send, path: str, size: int, limit: int) -> None:
-    message = f"the request body has more than {limit} bytes ({size}); the limit is {limit}"
+    message = tr(
+        "the request body has more than {limit} bytes ({size}); the limit is {limit}",
+        limit=limit,
+        size=size,
+    )
     body, media = refusal_body(path, 413, message, "PayloadTooLarge")
     await send(
         {

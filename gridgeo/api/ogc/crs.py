@@ -38,6 +38,7 @@ from gridgeo.coords import (
 )
 from gridgeo.crs import GK_EPSG_RANGE, STORAGE_EPSG, WGS84_EPSG, transform_geometries
 from gridgeo.errors import CoordinateError
+from gridgeo.i18n import tr
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GCJ02_URN = "urn:gridgeo:def:crs:GCJ-02"
@@ -128,10 +129,16 @@ def parse_crs(value: str | None, parameter: str) -> OgcCrs:
     raise invalid_parameter(
         parameter,
         value,
-        f"unsupported CRS; use {CRS84}, {STORAGE_CRS} (CGCS2000), "
-        f"{EPSG_URI.format(WGS84_EPSG)}, a CGCS2000 Gauss-Kruger zone "
-        f"{EPSG_URI.format('4491')} ... {EPSG_URI.format('4554')}, or for Chinese web "
-        "maps gcj02 (Amap, Tencent) or bd09 (Baidu)",
+        tr(
+            "unsupported CRS; use {crs84}, {storage} (CGCS2000), {wgs84}, a CGCS2000 "
+            "Gauss-Kruger zone {first} ... {last}, or for Chinese web maps gcj02 (Amap, "
+            "Tencent) or bd09 (Baidu)",
+            crs84=CRS84,
+            storage=STORAGE_CRS,
+            wgs84=EPSG_URI.format(WGS84_EPSG),
+            first=EPSG_URI.format("4491"),
+            last=EPSG_URI.format("4554"),
+        ),
     )
 
 
@@ -173,11 +180,13 @@ def bbox_polygon(values: list[float], crs: OgcCrs) -> BaseGeometry:
     x0, y0, x1, y1 = (b0, a0, b1, a1) if crs.north_first else (a0, b0, a1, b1)
     if crs.geographic:
         if not (-90 <= y0 <= 90 and -90 <= y1 <= 90 and -180 <= x0 <= 180 and -180 <= x1 <= 180):
-            raise invalid_parameter("bbox", text, "longitude or latitude out of range")
+            raise invalid_parameter("bbox", text, tr("longitude or latitude out of range"))
         if x0 > x1:
-            raise invalid_parameter("bbox", text, "boxes across the antimeridian are not supported")
+            raise invalid_parameter(
+                "bbox", text, tr("boxes across the antimeridian are not supported")
+            )
     if x0 > x1 or y0 > y1:
-        raise invalid_parameter("bbox", text, "minimum corner is above or right of the maximum")
+        raise invalid_parameter("bbox", text, tr("minimum corner is above or right of the maximum"))
     area = _box(x0, y0, x1, y1)
     if crs.shifted is not None:  # a box on the web map: its outline, shifted back
         if area.geom_type == "Polygon":
@@ -187,14 +196,18 @@ def bbox_polygon(values: list[float], crs: OgcCrs) -> BaseGeometry:
     if crs.geographic:
         return area
     if max(abs(v) for v in values) > PROJECTED_LIMIT_M:
-        raise invalid_parameter("bbox", text, f"outside the area of EPSG:{crs.epsg}")
+        raise invalid_parameter("bbox", text, _outside(crs))
     if area.geom_type != "Point":
         area = shapely.segmentize(area, max(x1 - x0, y1 - y0) / 32)
     projected = transform_geometries(np.array([area], dtype=object), crs.epsg, STORAGE_EPSG)[0]
     if not np.isfinite(shapely.get_coordinates(projected)).all():
-        raise invalid_parameter("bbox", text, f"outside the area of EPSG:{crs.epsg}")
+        raise invalid_parameter("bbox", text, _outside(crs))
     valid: BaseGeometry = shapely.make_valid(projected)
     return valid
+
+
+def _outside(crs: OgcCrs) -> str:
+    return tr("outside the area of EPSG:{epsg}", epsg=crs.epsg)
 
 
 def _box(x0: float, y0: float, x1: float, y1: float) -> BaseGeometry:

@@ -9,7 +9,7 @@ the Features and tiles routes only, so other routers keep their behaviour.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -19,6 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from gridgeo.api.errors import ProtocolRoute, status_for
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.errors import GridgeoError
+from gridgeo.i18n import tr
+from gridgeo.wording import clauses, listing
 
 EXCEPTION_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -67,12 +69,30 @@ class OGCError(Exception):
 
 def invalid_parameter(name: str, value: object, problem: str) -> OGCError:
     """A 400 naming the parameter and the value given."""
-    return OGCError(400, "InvalidParameterValue", f"parameter {name!r} = {value!r}: {problem}")
+    return OGCError(
+        400,
+        "InvalidParameterValue",
+        tr("parameter {name!r} = {value!r}: {problem}", name=name, value=value, problem=problem),
+    )
 
 
 def not_found(description: str) -> OGCError:
     """A 404 for an unknown collection, feature or tile."""
     return OGCError(404, "NotFound", description)
+
+
+def no_collection(collection_id: str, known: Iterable[str] = ()) -> OGCError:
+    """A 404 for an unknown collection, listing the ``known`` ones when given."""
+    names = listing(known)
+    if names:
+        return not_found(
+            tr(
+                "no collection {collection!r}; collections: {known}",
+                collection=collection_id,
+                known=names,
+            )
+        )
+    return not_found(tr("no collection {collection!r}", collection=collection_id))
 
 
 def exception_response(status: int, code: str, description: str) -> SafeJSONResponse:
@@ -86,9 +106,15 @@ def _validation_message(errors: Sequence[Any]) -> str:
     parts = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "path")]
-        name = ".".join(loc) or "request"
-        parts.append(f"parameter {name!r} = {err.get('input')!r}: {err.get('msg', 'invalid')}")
-    return "; ".join(parts) or "invalid request"
+        parts.append(
+            tr(
+                "parameter {name!r} = {value!r}: {problem}",
+                name=".".join(loc) or tr("request"),
+                value=err.get("input"),
+                problem=err.get("msg") or tr("invalid"),
+            )
+        )
+    return clauses(parts) or tr("invalid request")
 
 
 OGC_PATHS = ("/", "/api", "/conformance", "/collections", "/tileMatrixSets")

@@ -29,8 +29,11 @@ from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 from pygeofilter.util import like_pattern_to_re
 
+from gridgeo.api.language import alternatives
 from gridgeo.api.ogc.catalog import FeatureTable
 from gridgeo.api.ogc.errors import invalid_parameter
+from gridgeo.i18n import tr
+from gridgeo.wording import listing
 
 Mask = npt.NDArray[np.bool_]
 Objects = npt.NDArray[np.object_]
@@ -83,24 +86,32 @@ def filter_mask(
         the collection does not have, or an operator not supported.
     """
     if len(text) > MAX_FILTER_CHARS:
-        raise invalid_parameter("filter", _short(text), f"over {MAX_FILTER_CHARS:,} characters")
+        raise invalid_parameter(
+            "filter", _short(text), tr("over {most:,} characters", most=MAX_FILTER_CHARS)
+        )
     lang = language or "cql2-text"
     if lang not in LANGUAGES:
-        raise invalid_parameter("filter-lang", lang, f"use {' or '.join(LANGUAGES)}")
+        raise invalid_parameter(
+            "filter-lang", lang, tr("use {choices}", choices=alternatives(LANGUAGES))
+        )
     if crs is not None and crs not in LONLAT_CRS:
-        raise invalid_parameter("filter-crs", crs, f"use one of {', '.join(LONLAT_CRS)}")
+        raise invalid_parameter(
+            "filter-crs", crs, tr("use one of {choices}", choices=listing(LONLAT_CRS))
+        )
     try:
         tree = parse_cql2_text(text) if lang == "cql2-text" else parse_cql2_json(json.loads(text))
     except Exception as exc:  # the parsers raise many kinds: all mean "does not parse"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise invalid_parameter("filter", _short(text), f"not {lang}: {first}") from None
+        raise invalid_parameter(
+            "filter", _short(text), tr("not {lang}: {reason}", lang=lang, reason=first)
+        ) from None
     try:
         result = _TableEvaluator(table).evaluate(tree)
     except RecursionError:
-        raise invalid_parameter("filter", _short(text), "nested too deeply") from None
+        raise invalid_parameter("filter", _short(text), tr("nested too deeply")) from None
     if not isinstance(result, np.ndarray) or result.dtype != np.bool_:
         raise invalid_parameter(
-            "filter", _short(text), "not a condition (true or false per feature)"
+            "filter", _short(text), tr("not a condition (true or false per feature)")
         )
     return result
 
@@ -116,8 +127,10 @@ class _TableEvaluator(Evaluator):
         if node.name == "geometry":
             return _Column(self.table.geometries, geometry=True)
         if node.name not in self.table.queryables:
-            known = ", ".join(sorted(self.table.queryables))
-            raise invalid_parameter("filter", node.name, f"no such property; queryables: {known}")
+            known = listing(sorted(self.table.queryables))
+            raise invalid_parameter(
+                "filter", node.name, tr("no such property; queryables: {known}", known=known)
+            )
         column = np.empty(self.n, dtype=object)
         column[:] = [p.get(node.name) for p in self.table.properties]
         return _Column(column)
@@ -202,7 +215,7 @@ class _TableEvaluator(Evaluator):
 
     def adopt(self, node: object, *sub_args: object) -> object:
         name = type(node).__name__
-        raise invalid_parameter("filter", name, "not supported here (see docs/API.md)")
+        raise invalid_parameter("filter", name, tr("not supported here (see docs/API.md)"))
 
     # --- helpers -----------------------------------------------------------------------
     def _values(self, item: object) -> Objects:
@@ -215,11 +228,13 @@ class _TableEvaluator(Evaluator):
     def _geometries(self, item: object) -> Any:
         if isinstance(item, _Column):
             if not item.geometry:
-                raise invalid_parameter("filter", "property", "a spatial function needs geometry")
+                raise invalid_parameter(
+                    "filter", "property", tr("a spatial function needs geometry")
+                )
             return item.values
         if isinstance(item, shapely.Geometry):
             return item
-        raise invalid_parameter("filter", item, "not a geometry")
+        raise invalid_parameter("filter", item, tr("not a geometry"))
 
 
 def _short(text: str) -> str:
@@ -230,7 +245,7 @@ def _short(text: str) -> str:
 def _mask(value: object) -> Mask:
     if isinstance(value, np.ndarray) and value.dtype == np.bool_:
         return value
-    raise invalid_parameter("filter", value, "AND, OR and NOT combine conditions")
+    raise invalid_parameter("filter", value, tr("AND, OR and NOT combine conditions"))
 
 
 def _safe(compare: Callable[[Any, Any], bool], a: object, b: object) -> bool:

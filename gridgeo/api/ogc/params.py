@@ -10,6 +10,8 @@ from collections.abc import Iterable
 
 from gridgeo.api.ogc.errors import invalid_parameter
 from gridgeo.api.security import KEY_QUERY
+from gridgeo.i18n import tr
+from gridgeo.wording import listing
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
@@ -47,13 +49,15 @@ def parse_bbox(value: str) -> list[float]:
     """
     parts = [p.strip() for p in value.split(",")]
     if len(parts) not in (4, 6):
-        raise invalid_parameter("bbox", value, f"expected 4 or 6 numbers, got {len(parts)}")
+        raise invalid_parameter(
+            "bbox", value, tr("expected 4 or 6 numbers, got {count}", count=len(parts))
+        )
     try:
         numbers = [float(p) for p in parts]
     except ValueError:
-        raise invalid_parameter("bbox", value, "not a list of numbers") from None
+        raise invalid_parameter("bbox", value, tr("not a list of numbers")) from None
     if not all(math.isfinite(n) for n in numbers):
-        raise invalid_parameter("bbox", value, "numbers must be finite")
+        raise invalid_parameter("bbox", value, tr("numbers must be finite"))
     return numbers
 
 
@@ -73,7 +77,9 @@ def reject_unknown(params: Iterable[tuple[str, str]], allowed: frozenset[str]) -
     for name, value in params:
         if name not in allowed and name != KEY_QUERY:  # the key authenticates, any route
             raise invalid_parameter(
-                name, value, f"unknown parameter; allowed: {', '.join(sorted(allowed))}"
+                name,
+                value,
+                tr("unknown parameter; allowed: {allowed}", allowed=listing(sorted(allowed))),
             )
 
 
@@ -81,7 +87,7 @@ def check_format(f: str | None) -> None:
     """JSON encodings (``f=json`` or ``f=geojson``); the routes that also serve HTML
     check ``f=html`` before calling this."""
     if f is not None and f.lower() not in JSON_FORMATS:
-        raise invalid_parameter("f", f, "unsupported format; use json or geojson (or html)")
+        raise invalid_parameter("f", f, tr("unsupported format; use json or geojson (or html)"))
 
 
 def parse_sortby(text: str | None, known: Iterable[str]) -> list[tuple[str, bool]]:
@@ -101,7 +107,11 @@ def parse_sortby(text: str | None, known: Iterable[str]) -> list[tuple[str, bool
         descending = item.startswith("-")
         name = item.lstrip("+-").strip()
         if name not in names:
-            problem = f"no property {name!r} to sort by; queryables: {', '.join(sorted(names))}"
+            problem = tr(
+                "no property {name!r} to sort by; queryables: {known}",
+                name=name,
+                known=listing(sorted(names)),
+            )
             raise invalid_parameter("sortby", text, problem)
         keys.append((name, descending))
     return keys
@@ -121,6 +131,10 @@ def parse_properties(text: str | None, known: Iterable[str]) -> list[str] | None
     wanted = [p.strip() for p in text.split(",") if p.strip()]
     unknown = [p for p in wanted if p not in names]
     if unknown:
-        problem = f"no property {unknown[0]!r}; queryables: {', '.join(sorted(names))}"
+        problem = tr(
+            "no property {name!r}; queryables: {known}",
+            name=unknown[0],
+            known=listing(sorted(names)),
+        )
         raise invalid_parameter("properties", text, problem)
     return wanted

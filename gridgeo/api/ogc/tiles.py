@@ -27,11 +27,12 @@ from shapely.geometry import box
 
 from gridgeo.api.ogc.catalog import Catalog, CollectionInfo, FeatureTable, PerDataset, catalog_for
 from gridgeo.api.ogc.coverage import prepare_coverage, simplify_coverage
-from gridgeo.api.ogc.errors import invalid_parameter, not_found
+from gridgeo.api.ogc.errors import invalid_parameter, no_collection, not_found
 from gridgeo.api.output_crs import output_system
 from gridgeo.coords import CoordSystem, geometries_from_cgcs2000
 from gridgeo.crs import STORAGE_EPSG, transform_geometries
 from gridgeo.errors import CoordinateError
+from gridgeo.i18n import tr
 from gridgeo.io.dataset import Dataset
 
 WEB_MERCATOR_EPSG = 3857
@@ -60,10 +61,20 @@ def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
 def check_tile(z: int, x: int, y: int) -> None:
     """404 for a zoom outside 0-MAX_ZOOM or a column/row outside the zoom's matrix."""
     if not MIN_ZOOM <= z <= MAX_ZOOM:
-        raise not_found(f"zoom {z} is not served; zooms are {MIN_ZOOM} to {MAX_ZOOM}")
+        raise not_found(
+            tr("zoom {z} is not served; zooms are {min} to {max}", z=z, min=MIN_ZOOM, max=MAX_ZOOM)
+        )
     n = 2**z
     if not (0 <= x < n and 0 <= y < n):
-        raise not_found(f"tile {z}/{x}/{y} is outside the tile matrix (0 to {n - 1} at zoom {z})")
+        raise not_found(
+            tr(
+                "tile {z}/{x}/{y} is outside the tile matrix (0 to {last} at zoom {z})",
+                z=z,
+                x=x,
+                y=y,
+                last=n - 1,
+            )
+        )
 
 
 def simplify_tolerance(z: int) -> float:
@@ -226,8 +237,7 @@ class TileLayers:
         for an unknown one."""
         table = self.catalog.tables.get(collection_id)
         if table is None:
-            known = ", ".join(self.catalog.tables)
-            raise not_found(f"no collection {collection_id!r}; collections: {known}")
+            raise no_collection(collection_id, self.catalog.tables)
         hit = self.peek(collection_id, shifted)
         if hit is not None:
             return hit
@@ -256,7 +266,7 @@ def tile_shift(crs: str | None) -> CoordSystem | None:
         return output_system(crs)
     except CoordinateError:
         raise invalid_parameter(
-            "crs", crs, "use wgs84 (default), gcj02 (Amap, Tencent) or bd09 (Baidu)"
+            "crs", crs, tr("use wgs84 (default), gcj02 (Amap, Tencent) or bd09 (Baidu)")
         ) from None
 
 

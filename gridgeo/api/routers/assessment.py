@@ -12,6 +12,7 @@ from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import Caller, require
 from gridgeo.assessment import Grouping, Period, parse_weights
 from gridgeo.errors import NotFoundError
+from gridgeo.i18n import tr
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store.assessment import assess
@@ -41,7 +42,7 @@ async def assessment(
     are fractions, null when nothing is due; rows ranked by the composite score."""
     store: Store | None = request.app.state.store
     if store is None:
-        raise NotFoundError("this service runs without a store: it keeps no cases to assess")
+        raise NotFoundError(tr("this service runs without a store: it keeps no cases to assess"))
     settings: Settings = request.app.state.settings
     period = Period.parse(start, end)
     chosen = parse_weights(weights if weights is not None else settings.assessment_weights)

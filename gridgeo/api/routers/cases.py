@@ -30,9 +30,10 @@ from gridgeo.api.output_crs import (
 )
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routing import GatedRouter
-from gridgeo.api.security import AccessDenied, Caller, require
+from gridgeo.api.security import AccessDenied, Caller, require, role_label
 from gridgeo.caseflow import ActionInputError, Actor, TaskState, parse_action
 from gridgeo.errors import NotFoundError
+from gridgeo.i18n import tr
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store.case_queries import (
@@ -47,6 +48,7 @@ from gridgeo.store.cases import CaseQuery, MediaUpload, NewCase, list_cases, rep
 from gridgeo.store.casework import ActionRequest, act_detail, act_on_task
 from gridgeo.store.core import Store
 from gridgeo.store.schema import MAX_ID
+from gridgeo.wording import listing
 
 router = GatedRouter(prefix="/v1", tags=["cases (work loop)"])
 
@@ -59,7 +61,7 @@ MAX_PAGE = 1000
 def _store(request: Request) -> Store:
     store: Store | None = request.app.state.store
     if store is None:
-        raise NotFoundError("this service runs without a store: it keeps no cases")
+        raise NotFoundError(tr("this service runs without a store: it keeps no cases"))
     return store
 
 
@@ -119,7 +121,9 @@ async def _action_body(request: Request) -> tuple[ActionBody, tuple[MediaUpload,
         try:
             return ActionBody.model_validate_json(await request.body()), ()
         except ValueError as exc:
-            raise ActionInputError(f"action body: {_first_problem(exc)}") from None
+            raise ActionInputError(
+                tr("action body: {problem}", problem=_first_problem(exc))
+            ) from None
     settings: Settings = request.app.state.settings
     form = await request.form()
     fields: dict[str, Any] = {k: v for k, v in form.multi_items() if isinstance(v, str) and v}
@@ -128,11 +132,11 @@ async def _action_body(request: Request) -> tuple[ActionBody, tuple[MediaUpload,
     try:
         body = ActionBody.model_validate(fields)
     except ValueError as exc:
-        raise ActionInputError(f"action form: {_first_problem(exc)}") from None
+        raise ActionInputError(tr("action form: {problem}", problem=_first_problem(exc))) from None
     photos = []
     for upload in form.getlist("photo"):
         if not isinstance(upload, UploadFile):
-            raise ActionInputError("photo must be a file sent as multipart/form-data")
+            raise ActionInputError(tr("photo must be a file sent as multipart/form-data"))
         data = await upload.read(settings.max_media_bytes + 1)
         photos.append(
             checked_photo(
@@ -147,8 +151,9 @@ def _first_problem(exc: ValueError) -> str:
     if callable(errors):
         found = errors()
         if found:
-            where = ".".join(str(p) for p in found[0].get("loc", ())) or "body"
-            return f"{where}: {found[0].get('msg', 'invalid')}"
+            where = ".".join(str(p) for p in found[0].get("loc", ())) or tr("body")
+            said = found[0].get("msg") or tr("invalid")
+            return tr("{parameter}: {problem}", parameter=where, problem=said)
     return str(exc)
 
 
@@ -176,9 +181,13 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
     try:
         west, south, east, north = (float(v) for v in text.split(","))
     except ValueError:
-        raise ActionInputError(f"bbox {text!r}: give west,south,east,north in degrees") from None
+        raise ActionInputError(
+            tr("bbox {bbox!r}: give west,south,east,north in degrees", bbox=text)
+        ) from None
     if west > east or south > north:
-        raise ActionInputError(f"bbox {text!r}: west must not exceed east, nor south north")
+        raise ActionInputError(
+            tr("bbox {bbox!r}: west must not exceed east, nor south north", bbox=text)
+        )
     return west, south, east, north
 
 
@@ -227,7 +236,7 @@ def suggestion(request: Request, case_id: RowId, _: Viewer) -> dict[str, Any]:
     case = case_detail(_store(request), case_id).case
     data = current_dataset(request)
     if not case.category:
-        raise ActionInputError(f"case {case_id} has no category: nothing to route")
+        raise ActionInputError(tr("case {case} has no category: nothing to route", case=case_id))
     result = data.dispatch(case.lon, case.lat, case.category, "cgcs2000")
     return {"case_id": case_id, "units": case.partner_units, "dispatch": result.to_dict()}
 
@@ -310,7 +319,13 @@ def task_list(
     states = _list(state) or OPEN_TASK_STATES
     bad = [s for s in states if s not in TASK_STATES]
     if bad:
-        raise ActionInputError(f"unknown task state {bad[0]!r}: use {', '.join(TASK_STATES)}")
+        raise ActionInputError(
+            tr(
+                "unknown task state {state!r}: use {states}",
+                state=bad[0],
+                states=listing(TASK_STATES),
+            )
+        )
     scope_unit, scope_grids = _scope(who.as_actor(), unit)
     system = output_system(out_crs)
     query = TaskQuery(
@@ -344,10 +359,12 @@ def _scope(actor: Actor, unit: str | None) -> tuple[str | None, tuple[str, ...] 
     """The part of the queue a caller may see: its unit, its grids, or everything."""
     if actor.role is Role.HANDLER:
         if unit is not None and unit != actor.unit:
-            raise AccessDenied(403, f"this key acts for unit {actor.unit}, not {unit}")
+            raise AccessDenied(
+                403, tr("this key acts for unit {own}, not {unit}", own=actor.unit, unit=unit)
+            )
         return actor.unit, None
     if actor.role is Role.INSPECTOR:
         return unit, actor.grids
     if actor.role in (Role.DISPATCHER, Role.ADMIN):
         return unit, None
-    raise AccessDenied(403, f"role {actor.role.value} has no task queue")
+    raise AccessDenied(403, tr("role {role} has no task queue", role=role_label(actor.role)))

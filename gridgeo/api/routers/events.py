@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import Caller, require
 from gridgeo.errors import GridgeoError, NotFoundError
+from gridgeo.i18n import tr
 from gridgeo.notify import event_stream, newest_outbox_id
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
@@ -43,10 +44,19 @@ def _last_event_id(text: str) -> int:
         value = int(text.strip())
     except ValueError:
         raise EventIdError(
-            f"Last-Event-ID {text!r}: give the id of the last event received (an integer)"
+            tr(
+                "Last-Event-ID {value!r}: give the id of the last event received (an integer)",
+                value=text,
+            )
         ) from None
     if not 0 <= value <= MAX_OUTBOX_ID:
-        raise EventIdError(f"Last-Event-ID {text!r}: must be between 0 and {MAX_OUTBOX_ID}")
+        raise EventIdError(
+            tr(
+                "Last-Event-ID {value!r}: must be between 0 and {most}",
+                value=text,
+                most=MAX_OUTBOX_ID,
+            )
+        )
     return value
 
 
@@ -69,7 +79,7 @@ async def events(
     ones), with a ``: keepalive`` comment after ``GRIDGEO_EVENTS_KEEPALIVE_S`` of quiet."""
     store: Store | None = request.app.state.store
     if store is None:
-        raise NotFoundError("this service runs without a store: it has no events")
+        raise NotFoundError(tr("this service runs without a store: it has no events"))
     settings: Settings = request.app.state.settings
     # the header wins: a reconnecting EventSource repeats the first URL, with its ?after
     if last_event_id is not None and last_event_id.strip():

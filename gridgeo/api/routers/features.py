@@ -19,7 +19,7 @@ from gridgeo.api.ogc import documents
 from gridgeo.api.ogc import html as html_views
 from gridgeo.api.ogc.catalog import FeatureTable, catalog_for
 from gridgeo.api.ogc.crs import CRS84, STORAGE_CRS, bbox_polygon, parse_crs
-from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, not_found
+from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, no_collection, not_found
 from gridgeo.api.ogc.filters import filter_mask
 from gridgeo.api.ogc.openapi import to_openapi30
 from gridgeo.api.ogc.params import (
@@ -37,6 +37,7 @@ from gridgeo.api.ogc.params import (
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routers import health
 from gridgeo.api.routing import GatedRouter
+from gridgeo.i18n import tr
 from gridgeo.io.dataset import Dataset
 
 router = GatedRouter(tags=["OGC API Features"], route_class=OGCRoute)
@@ -75,7 +76,7 @@ def _table(data: Dataset, collection_id: str) -> FeatureTable:
     tables = catalog_for(data).tables
     table = tables.get(collection_id)
     if table is None:
-        raise not_found(f"no collection {collection_id!r}; collections: {', '.join(tables)}")
+        raise no_collection(collection_id, tables)
     return table
 
 
@@ -317,7 +318,13 @@ def item(
     out_crs = parse_crs(crs, "crs")
     position = table.position_of.get(feature_id)
     if position is None:
-        raise not_found(f"no feature {feature_id!r} in collection {collection_id!r}")
+        raise not_found(
+            tr(
+                "no feature {feature!r} in collection {collection!r}",
+                feature=feature_id,
+                collection=collection_id,
+            )
+        )
     doc = documents.item(_base(request), table, position, out_crs)
     if html:
         return HTMLResponse(html_views.item_page(table.info.title, doc, _leaflet(request)))

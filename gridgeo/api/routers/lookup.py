@@ -46,6 +46,7 @@ from gridgeo.api.security import (
     presented_key,
 )
 from gridgeo.errors import GridgeoError
+from gridgeo.i18n import tr
 from gridgeo.io.dataset import Dataset
 from gridgeo.roles import Role
 from gridgeo.store.schema import MAX_ID
@@ -114,7 +115,7 @@ async def _data(request: Request, version: int | None, at: datetime | None) -> D
     memory): a costly request, counted against the caller's limit and run in the costly
     pool, never on the event loop that every other request waits on."""
     if version is not None and at is not None:
-        raise GridgeoError("give either version or at, not both")
+        raise GridgeoError(tr("give either version or at, not both"))
     live = request.app.state.live
     if version is None and at is None:
         current: Dataset = live.current
@@ -224,7 +225,7 @@ def query_values(raw: bytes) -> dict[str, str]:
 def parse_query(q: dict[str, str]) -> LookupQuery:
     """Check the query (:func:`query_values`) by hand: FastAPI's per-parameter machinery
     costs more than the lookup itself (docs/BENCHMARKS.md). Problems raise the same 422
-    as FastAPI's.
+    as FastAPI's, each in pydantic's own English words as on every other route.
     """
     problems: list[dict[str, Any]] = []
 
@@ -359,16 +360,23 @@ async def lookup_batch(
         body = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, a 5,000-digit number
         return SafeJSONResponse(
-            {"detail": f"body is not valid JSON: {exc}", "error": "MalformedBody"},
+            {
+                "detail": tr("body is not valid JSON: {reason}", reason=exc),
+                "error": "MalformedBody",
+            },
             status_code=400,
         )
     points = parse_batch(body)
     system = output_system(out_crs)
     if len(points.lon) > m.MAX_BATCH_POINTS:
         raise TooManyPointsError(
-            f"{len(points.lon)} points: a request takes at most {m.MAX_BATCH_POINTS:,}. "
-            "For more, use `gridgeo assign FILE -o OUT` (CSV, GeoJSON, GeoParquet of any size) "
-            "or gridgeo.scaleout.assign_dask on a Dask cluster (docs/SCALING.md)"
+            tr(
+                "{count} points: a request takes at most {most:,}. For more, use `gridgeo "
+                "assign FILE -o OUT` (CSV, GeoJSON, GeoParquet of any size) or "
+                "gridgeo.scaleout.assign_dask on a Dask cluster (docs/SCALING.md)",
+                count=len(points.lon),
+                most=m.MAX_BATCH_POINTS,
+            )
         )
     data = await _data(request, version, at)
     # off the event loop, so that single lookups go on meanwhile; large batches in the

@@ -19,10 +19,11 @@ from fastapi.responses import Response
 from gridgeo.api.deps import dataset
 from gridgeo.api.ogc.catalog import FeatureTable, catalog_for
 from gridgeo.api.ogc.documents import JSON, link
-from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, not_found
+from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, no_collection, not_found
 from gridgeo.api.ogc.tiles import MAX_ZOOM, MIN_ZOOM, MVT_MEDIA_TYPE
 from gridgeo.api.routers.tiles import CollectionId, TileCrs, tile
 from gridgeo.api.routing import GatedRouter
+from gridgeo.i18n import tr
 from gridgeo.io.dataset import Dataset
 
 router = GatedRouter(tags=["OGC API Tiles"], route_class=OGCRoute)
@@ -53,13 +54,13 @@ def _base(request: Request) -> str:
 def _table(data: Dataset, collection_id: str) -> FeatureTable:
     table = catalog_for(data).tables.get(collection_id)
     if table is None:
-        raise not_found(f"no collection {collection_id!r}")
+        raise no_collection(collection_id)
     return table
 
 
 def _check_tms(tms: str) -> None:
     if tms != TMS_ID:
-        raise not_found(f"no tile matrix set {tms!r}; served: {TMS_ID}")
+        raise not_found(tr("no tile matrix set {tms!r}; served: {served}", tms=tms, served=TMS_ID))
 
 
 @router.get("/tileMatrixSets", summary="The tile matrix sets tiles are served in")

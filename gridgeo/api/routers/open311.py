@@ -39,6 +39,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from gridgeo.api.deps import current_dataset
 from gridgeo.api.errors import RETRY_AFTER_S, ProtocolRoute, status_for, validation_message
+from gridgeo.api.language import alternatives
 from gridgeo.api.media import ACCEPTED as ACCEPTED_TYPES
 from gridgeo.api.media import (
     IMAGE_TYPES,
@@ -51,9 +52,10 @@ from gridgeo.api.responses import json_bytes
 from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import authorize
 from gridgeo.api.xml_documents import to_xml
-from gridgeo.caseflow import CaseState, public_notice
+from gridgeo.caseflow import CaseState
 from gridgeo.categories import Category, CategoryTable
 from gridgeo.errors import GridgeoError, NotFoundError, TooLargeError
+from gridgeo.i18n import tr
 from gridgeo.io.dataset import Dataset
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
@@ -69,6 +71,7 @@ from gridgeo.store.cases import (
 )
 from gridgeo.store.core import Store
 from gridgeo.store.schema import MAX_ID, shifted
+from gridgeo.wording import listing
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
@@ -216,7 +219,7 @@ def http_error(request: Request, status: int, message: str) -> Response:
 def guarded(fmt: str, answer: Callable[[], Response]) -> Response:
     """Run ``answer``, turning every refusal into the spec's error list."""
     if fmt not in FORMATS:
-        return error_response("json", 404, f"unknown format {fmt!r}: use .json or .xml")
+        return error_response("json", 404, tr("unknown format {fmt!r}: use .json or .xml", fmt=fmt))
     try:
         return answer()
     except Open311Error as exc:
@@ -237,7 +240,7 @@ def _store(request: Request) -> Store:
     store: Store | None = request.app.state.store
     if store is None:
         raise Open311Error(
-            503, "service requests need the store: this gridgeo serves a fixed dataset only"
+            503, tr("service requests need the store: this gridgeo serves a fixed dataset only")
         )
     return store
 
@@ -256,8 +259,8 @@ def discovery(request: Request, fmt: FormatPath) -> Response:
         base = str(request.url_for("service_list", fmt="json")).rsplit("/", 1)[0] + "/"
         body = {
             "changeset": CHANGESET,
-            "contact": "gridgeo: see /docs for the API definition",
-            "key_service": "API keys are issued by the operator (`gridgeo keys create`)",
+            "contact": tr("gridgeo: see /docs for the API definition"),
+            "key_service": tr("API keys are issued by the operator (`gridgeo keys create`)"),
             "endpoints": [
                 {
                     "specification": SPEC,
@@ -301,7 +304,9 @@ def service_definition(request: Request, service_code: str, fmt: FormatPath) -> 
 
 def _service(table: CategoryTable, code: str, *, status: int) -> Category:
     if code not in table:
-        raise Open311Error(status, f"service_code {code!r} is not a service of this server")
+        raise Open311Error(
+            status, tr("service_code {code!r} is not a service of this server", code=code)
+        )
     return table[code]
 
 
@@ -379,7 +384,7 @@ def create_request(
         body = [
             {
                 "service_request_id": str(case.id),
-                "service_notice": notice(case, settings.lang),
+                "service_notice": notice(case),
                 "account_id": new.reporter.get("account_id"),
             }
         ]
@@ -403,13 +408,15 @@ def parse_new_request(form: FormData, table: CategoryTable, *, max_media_bytes: 
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     code = fields.get("service_code", "").strip()
     if not code:
-        raise Open311Error(400, "service_code is required (see services.json)")
+        raise Open311Error(400, tr("service_code is required (see services.json)"))
     service = _service(table, code, status=400)
     if not fields.get("lat") or not fields.get("long"):
         raise Open311Error(
             400,
-            "lat and long are required: this server assigns grids by location and does "
-            "not geocode address_string or address_id",
+            tr(
+                "lat and long are required: this server assigns grids by location and does "
+                "not geocode address_string or address_id"
+            ),
         )
     lat, lon = _coordinate("lat", fields["lat"]), _coordinate("long", fields["long"])
     attributes = {
@@ -456,10 +463,10 @@ def read_media(given: list[StarletteUpload | str], limit: int) -> MediaUpload | 
     if not files:
         return None
     if len(files) > 1:
-        raise Open311Error(400, f"media: send one file, not {len(files)}")
+        raise Open311Error(400, tr("media: send one file, not {count}", count=len(files)))
     upload = files[0]
     if isinstance(upload, str):
-        raise Open311Error(400, "media must be a file sent as multipart/form-data, not text")
+        raise Open311Error(400, tr("media must be a file sent as multipart/form-data, not text"))
     name = upload.filename or ""
     upload.file.seek(0)
     data = upload.file.read(limit + 1)  # one byte more tells "over the limit"
@@ -468,18 +475,22 @@ def read_media(given: list[StarletteUpload | str], limit: int) -> MediaUpload | 
     try:
         return checked_photo(data, name, upload.content_type, limit)
     except TooLargeError as exc:
-        raise Open311Error(413, f"media: {exc}") from None
+        raise Open311Error(413, tr("media: {problem}", problem=exc)) from None
     except MediaError as exc:
-        raise Open311Error(400, f"media: {exc}") from None
+        raise Open311Error(400, tr("media: {problem}", problem=exc)) from None
 
 
 def _coordinate(name: str, text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise Open311Error(400, f"{name} {text!r} is not a number") from None
+        raise Open311Error(
+            400, tr("{name} {value!r} is not a number", name=name, value=text)
+        ) from None
     if not math.isfinite(value):
-        raise Open311Error(400, f"{name} must be a finite number, not {text!r}")
+        raise Open311Error(
+            400, tr("{name} must be a finite number, not {value!r}", name=name, value=text)
+        )
     return value
 
 
@@ -488,15 +499,35 @@ def check_attributes(code: str, given: dict[str, str]) -> None:
     defined = {a.code: a for a in SERVICE_ATTRIBUTES.get(code, ())}
     unknown = sorted(set(given) - set(defined))
     if unknown:
-        raise Open311Error(400, f"service {code} has no attribute {', '.join(unknown)}")
+        raise Open311Error(
+            400,
+            tr(
+                "service {code} has no attribute {attributes}",
+                code=code,
+                attributes=listing(unknown),
+            ),
+        )
     for attr in defined.values():
         value = given.get(attr.code, "").strip()
         if attr.required and not value:
-            raise Open311Error(400, f"attribute[{attr.code}] is required for service {code}")
+            raise Open311Error(
+                400,
+                tr(
+                    "attribute[{attribute}] is required for service {code}",
+                    attribute=attr.code,
+                    code=code,
+                ),
+            )
         keys = [k for k, _ in attr.values]
         if value and keys and value not in keys:
             raise Open311Error(
-                400, f"attribute[{attr.code}] must be one of {', '.join(keys)}, not {value!r}"
+                400,
+                tr(
+                    "attribute[{attribute}] must be one of {keys}, not {value!r}",
+                    attribute=attr.code,
+                    keys=listing(keys),
+                    value=value,
+                ),
             )
 
 
@@ -520,8 +551,49 @@ def file_case(store: Store, data: Dataset, new: NewRequest, *, actor: str) -> Ca
     return report_case(store, data, report, actor=actor)
 
 
-def notice(case: CaseRecord, lang: str) -> str:
-    return public_notice(CaseState(case.state), case.grid_code, case.workstation_code, lang)
+def notice(case: CaseRecord) -> str:
+    """The citizen's notice of a case (``service_notice``): where the report stands and
+    who looks after the place, in the request's language."""
+    status = _status_notice(CaseState(case.state))
+    if case.grid_code is None:
+        where = tr("The place is outside every grid: our staff will assign it by hand.")
+    elif case.workstation_code:
+        where = tr(
+            "Grid: {grid}; city management workstation: {workstation}.",
+            grid=case.grid_code,
+            workstation=case.workstation_code,
+        )
+    else:
+        where = tr("Grid: {grid}.", grid=case.grid_code)
+    return tr("{status} {where}", status=status, where=where)
+
+
+def _status_notice(state: CaseState) -> str:
+    """Where a citizen's report stands, as a sentence to the citizen."""
+    return _STATUS_NOTICES[state]()
+
+
+_STATUS_NOTICES: dict[CaseState, Callable[[], str]] = {
+    CaseState.REPORTED: lambda: tr(
+        "Your report has been received and is waiting to be registered."
+    ),
+    CaseState.REGISTERED: lambda: tr(
+        "Your report has been registered; the responsible units are being assigned."
+    ),
+    CaseState.DISPATCHED: lambda: tr(
+        "Your report has been passed to the responsible units, who are dealing with it."
+    ),
+    CaseState.HANDLED: lambda: tr(
+        "The responsible units have dealt with it; an inspector will check on site."
+    ),
+    CaseState.VERIFIED: lambda: tr(
+        "The work has been checked on site; the case will be closed shortly."
+    ),
+    CaseState.CLOSED: lambda: tr(
+        "Your report has been dealt with and the case is closed. Thank you."
+    ),
+    CaseState.REJECTED: lambda: tr("After review, your report has not been registered as a case."),
+}
 
 
 def _iso(value: datetime) -> str:
@@ -530,9 +602,7 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def request_row(
-    case: CaseRecord, table: CategoryTable, *, media_base: str, lang: str = "zh"
-) -> dict[str, Any]:
+def request_row(case: CaseRecord, table: CategoryTable, *, media_base: str) -> dict[str, Any]:
     """One case as a GeoReport v2 ``request`` (no reporter details: they are not published).
 
     ``media_url`` is the uploaded photo at ``media_base`` + its id when there is
@@ -548,7 +618,7 @@ def request_row(
         "service_code": case.category,
         "description": case.description,
         "agency_responsible": case.agency_responsible,
-        "service_notice": notice(case, lang),
+        "service_notice": notice(case),
         "requested_datetime": _iso(case.created_at),
         "updated_datetime": _iso(case.updated_at),
         "expected_datetime": _iso(case.expected_at) if case.expected_at else None,
@@ -614,8 +684,7 @@ def request_list(
             store, replace(query, limit=page_size + 1, offset=(page - 1) * page_size)
         )
         base = media_base(request)
-        lang = request.app.state.settings.lang
-        rows = [request_row(c, table, media_base=base, lang=lang) for c in found[:page_size]]
+        rows = [request_row(c, table, media_base=base) for c in found[:page_size]]
         response = respond(fmt, "service_requests", "request", rows)
         if len(found) > page_size:
             following = request.url.include_query_params(page=page + 1, page_size=page_size)
@@ -638,7 +707,9 @@ def _ids(text: str) -> list[int]:
     parts = [_row_id(p) for p in text.split(",") if p.strip()]
     ids = [p for p in parts if p is not None]
     if not ids or len(ids) < len(parts):
-        raise Open311Error(400, f"service_request_id {text!r} must be ids separated by commas")
+        raise Open311Error(
+            400, tr("service_request_id {value!r} must be ids separated by commas", value=text)
+        )
     return ids[:MAX_REQUESTS]
 
 
@@ -648,9 +719,9 @@ def _search(codes: str | None, start: str | None, end: str | None, status: str |
     end_at = _datetime("end_date", end) if end else None
     if start_at and end_at:
         if end_at < start_at:
-            raise Open311Error(400, "end_date is before start_date")
+            raise Open311Error(400, tr("end_date is before start_date"))
         if end_at - start_at > WINDOW:
-            raise Open311Error(400, "start_date and end_date may not span more than 90 days")
+            raise Open311Error(400, tr("start_date and end_date may not span more than 90 days"))
     elif start_at:
         end_at = shifted(start_at, WINDOW)  # held at the calendar's end: year 9999 is empty
     elif end_at:
@@ -674,7 +745,15 @@ def _choices(name: str, text: str | None, allowed: tuple[str, ...]) -> list[str]
     values = [v.strip().lower() for v in text.split(",") if v.strip()]
     bad = [v for v in values if v not in allowed]
     if bad or not values:
-        raise Open311Error(400, f"{name} must be {' or '.join(allowed)}, not {text!r}")
+        raise Open311Error(
+            400,
+            tr(
+                "{name} must be {choices}, not {value!r}",
+                name=name,
+                choices=alternatives(allowed),
+                value=text,
+            ),
+        )
     return list(dict.fromkeys(values)) if len(set(values)) < len(allowed) else None
 
 
@@ -684,7 +763,12 @@ def _datetime(name: str, text: str) -> datetime:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise Open311Error(
-            400, f"{name} {text!r} is not a W3C datetime such as 2026-05-01T08:00:00+08:00"
+            400,
+            tr(
+                "{name} {value!r} is not a W3C datetime such as 2026-05-01T08:00:00+08:00",
+                name=name,
+                value=text,
+            ),
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -696,14 +780,17 @@ def request_one(request: Request, service_request_id: str, fmt: FormatPath) -> R
         store = _store(request)
         number = _row_id(service_request_id)
         if number is None:
-            raise Open311Error(404, f"service request {service_request_id!r} does not exist")
+            raise Open311Error(
+                404, tr("service request {id!r} does not exist", id=service_request_id)
+            )
         try:
             case = get_case(store, number)
         except NotFoundError:
-            raise Open311Error(404, f"service request {number} does not exist") from None
+            raise Open311Error(
+                404, tr("service request {id!r} does not exist", id=str(number))
+            ) from None
         categories = current_dataset(request).categories
-        lang = request.app.state.settings.lang
-        rows = [request_row(case, categories, media_base=media_base(request), lang=lang)]
+        rows = [request_row(case, categories, media_base=media_base(request))]
         return respond(fmt, "service_requests", "request", rows)
 
     return guarded(fmt, answer)
@@ -740,11 +827,11 @@ def media_content(request: Request, media_id: str) -> Response:
         store = _store(request)
         number = _row_id(media_id)
         if number is None:
-            raise Open311Error(404, f"media {media_id!r} does not exist")
+            raise Open311Error(404, tr("media {id!r} does not exist", id=media_id))
         try:
             found = get_media(store, number)
         except NotFoundError:
-            raise Open311Error(404, f"media {number} does not exist") from None
+            raise Open311Error(404, tr("media {id!r} does not exist", id=str(number))) from None
         headers = {
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gridgeo.api.deps import dataset
 from gridgeo.api.ogc.catalog import catalog_for
-from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, not_found
+from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, no_collection
 from gridgeo.api.ogc.tiles import (
     MVT_MEDIA_TYPE,
     cached_tile,
@@ -61,7 +61,7 @@ def tilejson_document(
 ) -> dict[str, Any]:
     table = catalog_for(data).tables.get(collection_id)
     if table is None:
-        raise not_found(f"no collection {collection_id!r}")
+        raise no_collection(collection_id)
     return tilejson(str(request.base_url).rstrip("/"), table, tile_shift(crs))
 
 

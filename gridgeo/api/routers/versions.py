@@ -26,9 +26,11 @@ from gridgeo.api.security import (
     extract_zip_safely,
     remove_tree,
     require,
+    role_label,
 )
 from gridgeo.diff import diff_grids
 from gridgeo.errors import GridgeoError, InputFileError
+from gridgeo.i18n import tr
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.sizes import check_sizes
 from gridgeo.roles import Role
@@ -48,7 +50,7 @@ def _store(request: Request) -> Store:
     store: Store | None = request.app.state.store
     if store is None:
         raise HTTPException(
-            503, "boundary management needs the store: this service serves a fixed dataset"
+            503, tr("boundary management needs the store: this service serves a fixed dataset")
         )
     return store
 
@@ -147,9 +149,19 @@ def _save_upload(file: UploadFile, workdir: Path, settings: Settings) -> tuple[P
     # Only the suffix of the client's name is used: the name itself never reaches a path.
     suffix = Path(file.filename or "").suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
+        if not suffix:
+            raise InputFileError(
+                tr(
+                    "cannot read an upload without a suffix: send a .geojson, .gpkg or a .zip "
+                    "holding a Shapefile"
+                )
+            )
         raise InputFileError(
-            f"cannot read a {suffix or 'nameless'} upload: send a .geojson, .gpkg or a .zip "
-            "holding a Shapefile"
+            tr(
+                "cannot read a {suffix} upload: send a .geojson, .gpkg or a .zip holding a "
+                "Shapefile",
+                suffix=suffix,
+            )
         )
     path = workdir / f"upload{suffix}"
     copy_limited(file.file, path, settings.max_upload_bytes)
@@ -165,7 +177,7 @@ def _boundary_files(path: Path, workdir: Path, settings: Settings) -> list[Path]
     found = [m for m in members if m.suffix.lower() in ZIPPED_SUFFIXES]
     shapefiles = [m for m in found if m.suffix.lower() == ".shp"]
     if not found:
-        raise InputFileError("the zip file holds no .shp, .geojson or .gpkg file")
+        raise InputFileError(tr("the zip file holds no .shp, .geojson or .gpkg file"))
     return shapefiles or found
 
 
@@ -232,7 +244,7 @@ def publish(
         bool, Query(description="publish despite validation errors (audit-logged)")
     ] = False,
 ) -> dict[str, Any]:
-    _check_may_force(settings, who, force, "publishing")
+    _check_may_force(settings, who, force, tr("publishing"))
     return versions.publish(store, version_id, actor=who.actor, force=force).to_dict()
 
 
@@ -250,7 +262,7 @@ def rollback(
 ) -> dict[str, Any]:
     """A version with validation errors (force-published once) needs ``force``, and so
     the role that may force (``GRIDGEO_FORCE_PUBLISH_ROLE``), as publishing it did."""
-    _check_may_force(settings, who, force, "rolling back")
+    _check_may_force(settings, who, force, tr("rolling back"))
     return versions.rollback(store, version_id, actor=who.actor, force=force).to_dict()
 
 
@@ -260,6 +272,12 @@ def _check_may_force(settings: Settings, who: Caller, force: bool, doing: str) -
     if force and who.role is not None and not who.role.allows(needed):
         raise AccessDenied(
             403,
-            f"{doing} with force=true needs role {needed.value} or above "
-            f"(GRIDGEO_FORCE_PUBLISH_ROLE); {who.name!r} has {who.role.value}",
+            tr(
+                "{doing} with force=true needs role {needed} or above "
+                "(GRIDGEO_FORCE_PUBLISH_ROLE); {name!r} has {role}",
+                doing=doing,
+                needed=role_label(needed),
+                name=who.name,
+                role=role_label(who.role),
+            ),
         )

@@ -33,6 +33,7 @@ from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import StaffAccess, redact_people, staff_access
 from gridgeo.coords import from_cgcs2000
 from gridgeo.errors import NotFoundError
+from gridgeo.i18n import tr
 from gridgeo.io.dataset import Dataset
 from gridgeo.io.tables import read_chunks
 from gridgeo.maps.assets import leaflet_dir
@@ -137,7 +138,7 @@ def cases(
             return SafeJSONResponse(doc, media_type="application/geo+json")
     path = Path(_settings(request).map_cases)
     if not path.exists():
-        raise NotFoundError(f"no case file at {path} (set GRIDGEO_MAP_CASES)")
+        raise NotFoundError(tr("no case file at {path} (set GRIDGEO_MAP_CASES)", path=path))
     key = (id(data), str(path), path.stat().st_mtime)
     with _cases_lock:
         if key not in _cases_cache:
