@@ -33,6 +33,7 @@ from gridgeo.dispatch import DispatchResult, ZonesOver, dispatch, staff_by_grid
 from gridgeo.errors import CoordinateError, GridgeoError
 from gridgeo.i18n import Lang, current_lang, tr
 from gridgeo.index import GridIndex
+from gridgeo.index.cache import index_for
 from gridgeo.io.dataset import Dataset
 from gridgeo.levels import Level
 from gridgeo.lookup import GridRef, LookupResult
@@ -171,7 +172,9 @@ def tables(data: Dataset) -> LookupTables:
     with _tables_lock:
         found = _tables.get(id(data))
         if found is None or found.data is not data:
-            found = LookupTables(data, GridIndex(data.grids), staff_by_grid(data.staff))
+            # every worker maps the one index file of these grids (built by the first)
+            index = index_for(data.grids, data.settings.index_folder)
+            found = LookupTables(data, index, staff_by_grid(data.staff))
             _tables[id(data)] = found
             weakref.finalize(data, _tables.pop, id(data), None)
         return found
