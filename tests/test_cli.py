@@ -203,7 +203,7 @@ def test_serve_answers_health_over_http(tmp_path: Path) -> None:
         port = s.getsockname()[1]
     gridgeo = Path(sys.executable).with_name("gridgeo")
     proc = subprocess.Popen(
-        [str(gridgeo), "serve", "--port", str(port)],
+        [str(gridgeo), "serve", "--port", str(port), "--lang", "en"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -213,12 +213,14 @@ def test_serve_answers_health_over_http(tmp_path: Path) -> None:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
                     body = json.loads(r.read())
+                    language = r.headers["Content-Language"]
                 break
             except OSError:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.3)
         assert body["status"] == "ok" and body["grids"] == 79
+        assert language == "en"  # --lang is the service's default language
     finally:
         proc.terminate()
         proc.wait(timeout=20)

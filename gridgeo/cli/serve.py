@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from gridgeo.cli.commands import help_of
-from gridgeo.i18n import tr
+from gridgeo.i18n import current_lang, tr
 from gridgeo.settings import Settings
 
 
@@ -27,6 +28,8 @@ def register(sub: Any) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn  # imported here so other commands start fast
 
+    # the workers read their settings from the environment: --lang becomes their default
+    os.environ["GRIDGEO_LANG"] = current_lang()
     cfg = Settings()
     uvicorn.run(
         "gridgeo.api.app:app_from_env",
