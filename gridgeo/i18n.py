@@ -60,8 +60,8 @@ def tr(template: str, /, **fields: Any) -> str:
         The text in the current language (:func:`current_lang`); the English
         template when the catalog has no entry for it.
     """
-    text = _catalog(_current.get()).gettext(template)
-    return text.format(**fields) if fields else text
+    # formatted even without fields: doubled braces mean one brace in every template
+    return _catalog(_current.get()).gettext(template).format(**fields)
 
 
 def current_lang() -> Lang:

@@ -29,6 +29,7 @@ class Use:
     path: Path
     line: int
     template: str | None
+    keywords: frozenset[str] | None = None  # None: the call passes **fields we cannot see
 
 
 def uses(root: Path = PACKAGE) -> Iterator[Use]:
@@ -43,7 +44,9 @@ def uses(root: Path = PACKAGE) -> Iterator[Use]:
                     if isinstance(first, ast.Constant) and isinstance(first.value, str)
                     else None
                 )
-                yield Use(path, node.lineno, literal)
+                names = [k.arg for k in node.keywords]
+                keywords = None if None in names else frozenset(n for n in names if n)
+                yield Use(path, node.lineno, literal, keywords)
 
 
 def _is_tr(func: ast.expr) -> bool:

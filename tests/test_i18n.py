@@ -52,6 +52,16 @@ def test_every_template_has_a_chinese_text_with_the_same_fields() -> None:
     assert not wrong_fields, "fields differ:\n" + "\n".join(wrong_fields)
 
 
+def test_every_call_passes_exactly_the_fields_of_its_template() -> None:
+    # a missing field is a KeyError when the message is written, in front of the user
+    bad = [
+        f"{u.path.relative_to(PACKAGE)}:{u.line}: {sorted(u.keywords)} for {u.template!r}"
+        for u in uses()
+        if u.template is not None and u.keywords is not None and u.keywords != fields(u.template)
+    ]
+    assert not bad, "fields passed differ from the template's:\n" + "\n".join(bad)
+
+
 def test_the_catalog_holds_no_stale_or_doubled_or_fuzzy_entry() -> None:
     used = {u.template for u in uses()}
     owner: dict[str, Path] = {}
