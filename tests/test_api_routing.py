@@ -164,3 +164,18 @@ def test_a_root_path_behind_a_proxy_still_reaches_the_routes(app: FastAPI) -> No
         r = client.get("/gridgeo/v1/lookup", params={"lon": 110.2965, "lat": 25.2775})
         assert r.status_code == 200
         assert r.json()["grids"][0]["code"] == "450302001001001"
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/v1/cases", "GET, POST"),  # two handlers of one path: both named
+        ("/open311/v2/requests.json", "GET, POST"),
+        ("/v1/versions", "GET, POST"),
+        ("/collections/level5_grid/items", "GET"),
+    ],
+)
+def test_a_405_names_every_method_of_the_path(app: FastAPI, path: str, allowed: str) -> None:
+    answer = TestClient(app).request("PATCH", path)
+    assert answer.status_code == 405
+    assert answer.headers["Allow"] == allowed

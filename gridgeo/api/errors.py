@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect
 from gridgeo.api.lookup_service import TooManyPointsError
 from gridgeo.api.media import MediaError
 from gridgeo.api.responses import SafeJSONResponse
-from gridgeo.api.routing import route_path
+from gridgeo.api.routing import allowed_methods, route_path
 from gridgeo.assessment import AssessmentError
 from gridgeo.caseflow import ActionInputError, ForbiddenActionError, IllegalActionError
 from gridgeo.errors import (
@@ -111,6 +111,9 @@ def protocol_http_errors(
         assert isinstance(exc, StarletteHTTPException)
         path = route_path(request.scope)
         detail = http_detail(exc)
+        if exc.status_code == 405:  # every route of the path, not only the first's
+            allow = ", ".join(allowed_methods(request.app.router.routes, request.scope))
+            exc = StarletteHTTPException(405, exc.detail, {**(exc.headers or {}), "Allow": allow})
         for belongs, answer in protocols:
             if belongs(path):
                 response = answer(request, exc.status_code, detail)

@@ -83,3 +83,20 @@ class GatedRouter(APIRouter):
         if scope["type"] in ("http", "websocket") and not self.gate().admits(route_path(scope)):
             return Match.NONE, {}
         return super().matches(scope)
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(routes: list[Any], scope: Scope) -> list[str]:
+    """The methods some route answers on the request's path: a 405's ``Allow``.
+
+    Starlette answers a 405 from the first route whose path matches, so a path served
+    by several routes (GET and POST of ``/v1/cases`` in separate handlers) would name
+    only the first one's methods; asking every route, method by method, names them all.
+    """
+    return [
+        method
+        for method in METHODS
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
