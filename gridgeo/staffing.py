@@ -29,7 +29,7 @@ from typing import Any
 from gridgeo.findings import Finding, Severity
 from gridgeo.i18n import current_lang, tr
 from gridgeo.levels import Level
-from gridgeo.wording import level_name, pad
+from gridgeo.wording import level_label, level_name, text_table
 
 
 class Role(StrEnum):
@@ -247,53 +247,64 @@ class StaffingReport:
         return rows
 
     def to_text(self) -> str:
-        """The counts, the totals and the rules, in the current language."""
-        zh = current_lang() == "zh"
-        lines = [tr("level                     role                 employment   count")]
-        for (lv, role, emp), n in sorted(self.counts.items()):
-            lines.append(
-                f"{lv} {pad(level_name(Level(lv)), 22)} {pad(_word(Role(role).zh, role, zh), 20)} "
-                f"{pad(_word(Employment(emp).zh, emp, zh), 12)} {n:5}"
-            )
+        """The counts, the totals and the rules as tables that line up, in the current
+        language."""
+        counts = [
+            [level_label(lv), post_label(Role(role)), employment_label(Employment(emp)), str(n)]
+            for (lv, role, emp), n in sorted(self.counts.items())
+        ]
+        head = [tr("level"), tr("post"), tr("employment"), tr("count")]
+        lines = text_table(head, counts, right=[3])
         t = self.totals
         lines.append(
             tr(
-                "totals: sworn (在编队员) {sworn}, auxiliary (协管员) {auxiliary}, "
-                "cadres (兼职干部) {cadre}",
+                "totals: sworn officers {sworn}, auxiliary officers {auxiliary}, cadres {cadre}",
                 sworn=t["sworn"],
                 auxiliary=t["auxiliary"],
                 cadre=t["cadre"],
             )
         )
-        lines.append(tr("against the rules (per staffed grid x grids):"))
-        lines += [
-            f"  {r['level']} {pad(level_name(Level(r['level'])), 22)} "
-            f"{pad(_word(r['role_zh'], r['role'], zh), 20)} "
-            f"{pad(_word(r['employment_zh'], r['employment'], zh), 12)} "
-            + tr(
-                "grids {grids:2}  required {required:3}  actual {actual:3}  {status}",
-                grids=r["grids"],
-                required=r["required"],
-                actual=r["actual"],
-                status=_STATUS_ZH[r["status"]] if zh else r["status"],
-            )
+        rules = [
+            [
+                level_label(r["level"]),
+                post_label(Role(r["role"])),
+                employment_label(None if r["employment"] == "any" else Employment(r["employment"])),
+                str(r["grids"]),
+                str(r["required"]),
+                str(r["actual"]),
+                _status(r["status"]),
+            ]
             for r in self.rule_rows()
         ]
+        if rules:
+            lines.append(tr("against the rules (the rule of a level times its staffed grids):"))
+            head = [
+                tr("level"),
+                tr("post"),
+                tr("employment"),
+                tr("grids"),
+                tr("required"),
+                tr("actual"),
+                tr("status"),
+            ]
+            lines += text_table(head, rules, indent="  ", right=[3, 4, 5])
         lines += [
             tr(
-                "RULE    {code} {level}: {message}",
+                "RULE {code} ({level}): {message}",
                 code=f.grid_code,
-                level=level_name(f.level),
+                level=level_label(f.level) if f.level is not None else "-",
                 message=f.message,
             )
             for f in self.findings
         ]
         lines += [
-            tr("UNKNOWN grid code {code}: staff assigned to a grid not in the boundaries", code=c)
+            tr("UNKNOWN {code}: staff assigned to a grid not in the boundaries", code=c)
             for c in self.unknown_grids
         ]
         lines.append(
-            tr("OK: every staffed grid meets its rule") if self.ok else tr("problems found")
+            tr("OK: every staffed grid meets its staffing rule")
+            if self.ok
+            else tr("staffing problems found")
         )
         return "\n".join(lines)
 
@@ -341,14 +352,6 @@ def _rule_counts(
         )
         for role, employment, need in STAFFING_RULES[level]
     ]
-
-
-_STATUS_ZH = {"ok": "达标", "short": "不足", "over": "超配"}
-
-
-def _word(zh_name: str, value: str, zh: bool) -> str:
-    """A post or an employment in a table: ``网格长`` in Chinese, ``网格长 leader`` in English."""
-    return zh_name if zh else f"{zh_name} {value}"
 
 
 def _post_name(role: Role, employment: Employment | None) -> str:
@@ -442,3 +445,20 @@ def _grid_findings(
             )
         )
     return out
+
+
+def post_label(role: Role) -> str:
+    """``网格长`` (``leader``): a post as tables name it."""
+    return role.zh if current_lang() == "zh" else role.value.replace("_", " ")
+
+
+def employment_label(employment: Employment | None) -> str:
+    """``在编队员`` (``sworn``); ``任意`` (``any``) for a rule open to every employment."""
+    if employment is None:
+        return tr("any")
+    return employment.zh if current_lang() == "zh" else employment.value
+
+
+def _status(status: str) -> str:
+    """``ok``/``short``/``over`` against a rule (``达标``/``不足``/``超出``)."""
+    return {"ok": tr("ok"), "short": tr("short"), "over": tr("over")}[status]

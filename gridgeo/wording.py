@@ -23,9 +23,9 @@ Examples
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from gridgeo.i18n import current_lang
+from gridgeo.i18n import current_lang, tr
 from gridgeo.levels import Level
 
 
@@ -69,3 +69,39 @@ def bilingual(en: str, zh: str) -> str:
 def level_name(level: Level) -> str:
     """A level's name: ``街道`` in Chinese, ``street (街道)`` (its label) in English."""
     return bilingual(level.en, level.zh)
+
+
+def level_label(level: int) -> str:
+    """``level 4 community`` (``四级网格（社区）``): a level in a table of grids."""
+    return {
+        1: tr("level 1 city"),
+        2: tr("level 2 district"),
+        3: tr("level 3 street"),
+        4: tr("level 4 community"),
+        5: tr("level 5 grid"),
+    }[int(level)]
+
+
+def text_table(
+    head: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    indent: str = "",
+    right: Iterable[int] = (),
+) -> list[str]:
+    """Lines of a table whose columns line up in a terminal (:func:`display_width`);
+    the columns numbered in ``right`` (numbers) are aligned to the right.
+
+    >>> print("\\n".join(text_table(["网格", "人数"], [["五级网格", "2"]], right=[1])))
+    网格      人数
+    五级网格     2
+    """
+    widths = [max(display_width(r[i]) for r in (head, *rows)) for i in range(len(head))]
+    to_right = set(right)
+
+    def cell(text: str, i: int) -> str:
+        gap = " " * (widths[i] - display_width(text))
+        return gap + text if i in to_right else text + gap
+
+    return [
+        (indent + "  ".join(cell(c, i) for i, c in enumerate(r))).rstrip() for r in (head, *rows)
+    ]

@@ -13,12 +13,12 @@ from typing import Any
 from gridgeo.assessment import COUNTS, RATES, Assessment, Grouping, Period, label
 from gridgeo.assessment import parse_weights as weights_of
 from gridgeo.cli.commands import help_of
-from gridgeo.cli.options import level_label, text_table
 from gridgeo.cli.store import add_store_options, open_store
 from gridgeo.errors import InputFileError
 from gridgeo.i18n import Lang, current_lang, tr
 from gridgeo.store.assessment import assess
 from gridgeo.store.datasets import published_dataset
+from gridgeo.wording import level_label, text_table
 
 EXIT_OK = 0
 COLUMNS = (*COUNTS, *RATES, "score", "rank")

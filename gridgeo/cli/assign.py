@@ -34,8 +34,6 @@ from gridgeo.cli.options import (
     add_format,
     crs_help,
     emit_json,
-    listing,
-    text_table,
 )
 from gridgeo.cli.source import add_source_options, load_source, source_line
 from gridgeo.coords import parse_coord_system
@@ -51,6 +49,7 @@ from gridgeo.io.tables import (
     check_output,
     table_format,
 )
+from gridgeo.wording import listing, text_table
 
 
 def register(sub: Any) -> None:

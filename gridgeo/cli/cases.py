@@ -20,7 +20,7 @@ from typing import Any
 from gridgeo.api.media import checked_photo
 from gridgeo.caseflow import Action, ActionInputError, Actor, CaseState, parse_action
 from gridgeo.cli.commands import help_of
-from gridgeo.cli.options import add_format, crs_help, emit_json, listing, text_table
+from gridgeo.cli.options import add_format, crs_help, emit_json
 from gridgeo.cli.store import add_store_options, open_store
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import InputFileError
@@ -45,6 +45,7 @@ from gridgeo.store.event_log import (
     with_offset,
 )
 from gridgeo.store.schema import MAX_ID, utcnow
+from gridgeo.wording import listing, text_table
 
 EXIT_OK, EXIT_INPUT = 0, 2
 SHOWN_PROBLEMS = 50  # an import lists this many problems, then counts the rest

@@ -23,12 +23,8 @@ from gridgeo.cli.options import (
     add_point_arguments,
     emit_json,
     grid_lines,
-    level_label,
-    listing,
-    named,
     outside_lines,
     point_line,
-    text_table,
     workstation_line,
 )
 from gridgeo.cli.source import add_source_options, load_source, source_line
@@ -37,7 +33,8 @@ from gridgeo.dispatch import DispatchResult, LevelTeam
 from gridgeo.i18n import current_lang, tr
 from gridgeo.io.dataset import Dataset
 from gridgeo.io.writers import write_json
-from gridgeo.staffing import Employment, Role, StaffingReport, StaffMember
+from gridgeo.staffing import StaffingReport, StaffMember, employment_label
+from gridgeo.wording import bilingual, listing
 
 STAFFING_CSV_COLUMNS = (
     "level",
@@ -179,7 +176,7 @@ def dispatch_text(result: DispatchResult) -> str:
         lines.append(
             tr(
                 "  {type} [{group}]: {code} {name}  {contact}",
-                type=named(u.type.en, u.type.zh),
+                type=bilingual(u.type.en, u.type.zh),
                 group=u.type.group,
                 code=u.code,
                 name=u.name,
@@ -192,7 +189,7 @@ def dispatch_text(result: DispatchResult) -> str:
     lines += [
         tr(
             "  not covered here: {type} (no unit's zone covers the point)",
-            type=named(t.en, t.zh),
+            type=bilingual(t.en, t.zh),
         )
         for t in result.uncovered_types
     ]
@@ -220,20 +217,9 @@ def _team_lines(t: LevelTeam) -> list[str]:
 
 def _names(people: Iterable[StaffMember]) -> str:
     return listing(
-        tr("{name} ({employment})", name=p.name, employment=_employment(p.employment))
+        tr("{name} ({employment})", name=p.name, employment=employment_label(p.employment))
         for p in people
     )
-
-
-def _employment(employment: Employment | None) -> str:
-    """``在编队员`` (``sworn``); ``任意`` (``any``) for a rule open to every employment."""
-    if employment is None:
-        return tr("any")
-    return employment.zh if current_lang() == "zh" else employment.value
-
-
-def _role(role: Role) -> str:
-    return role.zh if current_lang() == "zh" else role.value.replace("_", " ")
 
 
 def run_coverage(args: argparse.Namespace) -> int:
@@ -259,74 +245,7 @@ def run_staffing_export(
     elif fmt == "json":
         _emit_json({**report.to_dict(), "version": data.version}, output)
     else:
-        _emit_text(f"{staffing_text(report)}\n{source_line(data)}", output)
-
-
-def staffing_text(report: StaffingReport) -> str:
-    """The staffing report for people: the counts, the totals and the rules, as tables."""
-    counts = [
-        [level_label(lv), _role(Role(role)), _employment(Employment(emp)), str(n)]
-        for (lv, role, emp), n in sorted(report.counts.items())
-    ]
-    head = [tr("level"), tr("post"), tr("employment"), tr("count")]
-    lines = text_table(head, counts, right=[3])
-    t = report.totals
-    lines.append(
-        tr(
-            "totals: sworn officers {sworn}, auxiliary officers {auxiliary}, cadres {cadre}",
-            sworn=t["sworn"],
-            auxiliary=t["auxiliary"],
-            cadre=t["cadre"],
-        )
-    )
-    rules = [
-        [
-            level_label(r["level"]),
-            _role(Role(r["role"])),
-            _employment(None if r["employment"] == "any" else Employment(r["employment"])),
-            str(r["grids"]),
-            str(r["required"]),
-            str(r["actual"]),
-            _status(r["status"]),
-        ]
-        for r in report.rule_rows()
-    ]
-    if rules:
-        lines.append(tr("against the rules (the rule of a level times its staffed grids):"))
-        head = [
-            tr("level"),
-            tr("post"),
-            tr("employment"),
-            tr("grids"),
-            tr("required"),
-            tr("actual"),
-            tr("status"),
-        ]
-        lines += text_table(head, rules, indent="  ", right=[3, 4, 5])
-    lines += [
-        tr(
-            "RULE {code} ({level}): {message}",
-            code=f.grid_code,
-            level=level_label(f.level) if f.level is not None else "-",
-            message=f.message,
-        )
-        for f in report.findings
-    ]
-    lines += [
-        tr("UNKNOWN {code}: staff assigned to a grid not in the boundaries", code=c)
-        for c in report.unknown_grids
-    ]
-    lines.append(
-        tr("OK: every staffed grid meets its staffing rule")
-        if report.ok
-        else tr("staffing problems found")
-    )
-    return "\n".join(lines)
-
-
-def _status(status: str) -> str:
-    """``ok``/``short``/``over`` against a rule (``达标``/``不足``/``超出``)."""
-    return {"ok": tr("ok"), "short": tr("short"), "over": tr("over")}[status]
+        _emit_text(f"{report.to_text()}\n{source_line(data)}", output)
 
 
 def _format(args: argparse.Namespace) -> str:

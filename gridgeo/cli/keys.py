@@ -11,10 +11,11 @@ from typing import Any
 
 from gridgeo.api import security
 from gridgeo.cli.commands import help_of
-from gridgeo.cli.options import add_database_options, add_format, emit_json, text_table
+from gridgeo.cli.options import add_database_options, add_format, emit_json
 from gridgeo.cli.store import open_store
 from gridgeo.i18n import tr
 from gridgeo.roles import Role
+from gridgeo.wording import text_table
 
 EXIT_OK = 0
 

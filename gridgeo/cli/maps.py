@@ -22,7 +22,6 @@ from gridgeo.cli.options import (
     add_format,
     columns,
     emit_json,
-    text_table,
 )
 from gridgeo.cli.source import add_source_options, load_source, source_line, store_settings
 from gridgeo.deadlines import BEIJING
@@ -48,6 +47,7 @@ from gridgeo.settings import Settings
 from gridgeo.store.assessment import assess, overdue_open
 from gridgeo.store.core import Store
 from gridgeo.store.datasets import published_dataset
+from gridgeo.wording import text_table
 
 HEAT_PAGE = "case_heat.html"
 OVERDUE_SHOWN = 200  # overdue cases drawn on the heat map, most overdue first

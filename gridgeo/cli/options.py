@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from gridgeo.i18n import current_lang, tr
+from gridgeo.i18n import tr
 from gridgeo.io.boundaries import ColumnMap
 from gridgeo.settings import Settings
-from gridgeo.wording import display_width
+from gridgeo.wording import level_label, text_table
 
 if TYPE_CHECKING:
     from gridgeo.lookup import GridRef, LookupResult
@@ -89,47 +89,6 @@ def add_point_arguments(parser: argparse.ArgumentParser) -> None:
 def crs_help() -> str:
     """The help of a ``--crs`` option of input points."""
     return tr("wgs84 (default; GPS), cgcs2000, gcj02 (Amap/Tencent/WeChat), bd09 (Baidu)")
-
-
-def text_table(
-    head: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    indent: str = "",
-    right: Iterable[int] = (),
-) -> list[str]:
-    """Lines of a table whose columns line up in a terminal (wide characters counted
-    twice); the columns numbered in ``right`` (numbers) are aligned to the right."""
-    widths = [max(display_width(r[i]) for r in (head, *rows)) for i in range(len(head))]
-    to_right = set(right)
-
-    def cell(text: str, i: int) -> str:
-        pad = " " * (widths[i] - display_width(text))
-        return pad + text if i in to_right else text + pad
-
-    return [
-        (indent + "  ".join(cell(c, i) for i, c in enumerate(r))).rstrip() for r in (head, *rows)
-    ]
-
-
-def named(en: str, zh: str) -> str:
-    """A name people read: ``交警`` in Chinese, ``traffic police (交警)`` in English."""
-    return zh if current_lang() == "zh" else f"{en} ({zh})"
-
-
-def listing(items: Iterable[object]) -> str:
-    """``items`` joined: ``a, b`` in English, ``a、b`` in Chinese."""
-    return ("、" if current_lang() == "zh" else ", ").join(str(i) for i in items)
-
-
-def level_label(level: int) -> str:
-    """``level 4 community`` (``四级网格（社区）``): a level in a table of grids."""
-    return {
-        1: tr("level 1 city"),
-        2: tr("level 2 district"),
-        3: tr("level 3 street"),
-        4: tr("level 4 community"),
-        5: tr("level 5 grid"),
-    }[int(level)]
 
 
 def point_line(look: LookupResult) -> str:

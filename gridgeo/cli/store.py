@@ -23,7 +23,6 @@ from gridgeo.cli.options import (
     emit_json,
     finding_line,
     settings,
-    text_table,
 )
 from gridgeo.errors import ConflictError, InputFileError
 from gridgeo.findings import Severity
@@ -41,6 +40,7 @@ from gridgeo.store.datasets import load_dataset
 from gridgeo.store.responsibility import import_partners, import_routing
 from gridgeo.store.snapshots import load_grids, published_version, version_label
 from gridgeo.store.versions import VersionInfo
+from gridgeo.wording import text_table
 
 EXIT_OK, EXIT_PROBLEMS = 0, 1
 
