@@ -198,3 +198,26 @@ def test_close_cases_and_prune_their_photos(
     with pytest.raises(SystemExit):
         run(capsys, store_url, "cases", "--close", "1")
     assert "无效的选择" in capsys.readouterr().err  # the old flags are gone
+
+
+def test_publishing_builds_the_index_the_service_then_maps(
+    capsys: pytest.CaptureFixture[str],
+    store_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gridgeo.api.lookup_service import tables
+    from gridgeo.index import index_file
+    from gridgeo.store.datasets import open_dataset
+
+    monkeypatch.setenv("GRIDGEO_INDEX_DIR", str(tmp_path / "index"))
+    boundaries = str(SAMPLE / "boundaries.gpkg")
+    assert run(capsys, store_url, "import", boundaries, "--commit")[0] == 0
+    assert not (tmp_path / "index").exists()  # a draft has no index
+    assert run(capsys, store_url, "publish", "1")[0] == 0
+    [built] = (tmp_path / "index").glob("*.gidx")
+    before = index_file.mapped_files[str(built)]
+    data = open_dataset(Settings(database_url=store_url))  # what a service worker loads
+    assert tables(data).index.n_owners == 79
+    assert index_file.mapped_files[str(built)] == before + 1  # mapped, not built again
+    assert list((tmp_path / "index").glob("*.gidx")) == [built]

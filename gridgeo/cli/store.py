@@ -27,6 +27,7 @@ from gridgeo.cli.options import (
 from gridgeo.errors import ConflictError, InputFileError
 from gridgeo.findings import Severity
 from gridgeo.i18n import tr
+from gridgeo.index.cache import index_for
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.partners import read_partners
 from gridgeo.io.routing import read_routing
@@ -338,17 +339,28 @@ def _print_import(result: versions.ImportResult) -> None:
 
 
 def run_publish(args: argparse.Namespace) -> int:
-    store, _, actor = open_store(args)
+    store, cfg, actor = open_store(args)
     info = versions.publish(store, args.version, actor=actor, force=args.force)
+    _index(store, cfg, info)
     _print_version(args, info, rolled_back=False)
     return EXIT_OK
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    store, _, actor = open_store(args)
+    store, cfg, actor = open_store(args)
     info = versions.rollback(store, args.version, actor=actor, force=args.force)
+    _index(store, cfg, info)
     _print_version(args, info, rolled_back=True)
     return EXIT_OK
+
+
+def _index(store: Store, cfg: Settings, info: VersionInfo) -> None:
+    """Build the published boundaries' index file now, so that no service start or
+    ``gridgeo assign`` pays for it (a version that has one already keeps it)."""
+    if info.kind == "boundaries":
+        with store.reading() as session:
+            grids = load_grids(session, info.id, cfg.scheme)
+        index_for(grids, cfg.index_folder)
 
 
 def _print_version(args: argparse.Namespace, info: VersionInfo, *, rolled_back: bool) -> None:
