@@ -302,11 +302,12 @@ class Settings(BaseSettings):
         """Where the index files live (``index_dir``, or its default)."""
         if self.index_dir is not None:
             return self.index_dir
-        from sqlalchemy.engine import make_url  # not at import: the CLI starts without it
-
-        url = make_url(self.database_url)
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            return Path(url.database).resolve().parent / "index"
+        # the file of an embedded store: sqlite:///relative or sqlite:////absolute (the
+        # core imports no database library, so the URL's one sqlite form is read here)
+        scheme, _, rest = self.database_url.partition("://")
+        database = rest[1:].split("?", 1)[0] if rest.startswith("/") else ""
+        if scheme.split("+", 1)[0] == "sqlite" and database not in ("", ":memory:"):
+            return Path(database).resolve().parent / "index"
         cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         return Path(cache) / "gridgeo" / "index"
 
