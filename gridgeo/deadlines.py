@@ -40,14 +40,13 @@ from zoneinfo import ZoneInfo
 import chinese_calendar  # type: ignore[import-untyped]
 
 from gridgeo.errors import GridgeoError
-from gridgeo.i18n import tr
+from gridgeo.i18n import Lang, tr
 from gridgeo.wording import labelled, listing
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 """Working days are counted in Beijing time, whatever the zone of the dispatch time."""
 
 Unit = Literal["hours", "workdays"]
-Lang = Literal["zh", "en"]
 
 # Bounds that keep the working-day walk short and catch typos such as "400wd".
 MAX_AMOUNT: dict[str, int] = {"hours": 24 * 366, "workdays": 366}

@@ -18,9 +18,9 @@ from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import add_database_options, settings
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import NotFoundError
-from gridgeo.i18n import current_lang, tr
+from gridgeo.i18n import Lang, current_lang, tr
 from gridgeo.reports import ReportError, build_report, check_output, write_report
-from gridgeo.reports.text import Kind, Lang, say
+from gridgeo.reports.text import Kind, say
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
 from gridgeo.store.datasets import published_dataset

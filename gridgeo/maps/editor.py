@@ -15,9 +15,10 @@ import html
 import json
 from typing import Any
 
+from gridgeo.i18n import Lang
 from gridgeo.levels import Level
 from gridgeo.maps.style import GRID_FILL_OPACITY, LEVEL_STYLES, RULE_COLOURS
-from gridgeo.maps.text import Lang, html_lang
+from gridgeo.maps.text import html_lang
 
 # key: (zh, en)
 EDITOR_TEXT: dict[str, tuple[str, str]] = {

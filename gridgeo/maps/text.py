@@ -9,11 +9,9 @@ word, and a measure word after every count (个 for grids and units, 件 for cas
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
 
+from gridgeo.i18n import Lang
 from gridgeo.levels import Level
-
-Lang = Literal["zh", "en"]
 
 # The body font of every page: the CJK fonts of macOS, Windows and Linux before the
 # browser's default sans-serif (never its serif default, Times New Roman).

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gridgeo.i18n import Lang
 from gridgeo.reports.build import Report, ReportError, build_report, report_period
-from gridgeo.reports.text import Lang, say
+from gridgeo.reports.text import say
 
 SUFFIXES = (".xlsx", ".html")
 

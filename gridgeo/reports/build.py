@@ -21,10 +21,11 @@ from sqlalchemy import or_, select
 from gridgeo.assessment import DEFAULT_WEIGHTS, Assessment, Grouping, IndicatorRow, Period
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import GridgeoError
+from gridgeo.i18n import Lang
 from gridgeo.io.dataset import Dataset
 from gridgeo.levels import Level
 from gridgeo.partners import PartnerType
-from gridgeo.reports.text import Kind, Lang, say, when_text
+from gridgeo.reports.text import Kind, say, when_text
 from gridgeo.store import schema as t
 from gridgeo.store.assessment import assess, overdue_open
 from gridgeo.store.core import Store

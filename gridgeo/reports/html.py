@@ -11,11 +11,12 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
+from gridgeo.i18n import Lang
 from gridgeo.reports.build import Report
 from gridgeo.reports.charts import MAX_UNITS, rates_svg, trend_svg
 from gridgeo.reports.files import replaced_atomically
 from gridgeo.reports.tables import Cell, CellKind, Table, meta_lines, report_tables
-from gridgeo.reports.text import Lang, colon, say, time_text
+from gridgeo.reports.text import colon, say, time_text
 
 EMPTY = "—"  # a rate or score that does not exist (nothing due)
 NUMBERS_ZH = "一二三四五六七八九十"

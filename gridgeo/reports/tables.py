@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Literal
 
 from gridgeo.assessment import COUNTS, RATES, IndicatorRow, label
+from gridgeo.i18n import Lang
 from gridgeo.reports.build import Report
-from gridgeo.reports.text import Lang, say, time_text
+from gridgeo.reports.text import say, time_text
 
 CellKind = Literal["text", "code", "int", "rate", "score", "time", "hours"]
 Cell = str | int | float | datetime | None

@@ -10,8 +10,8 @@ from datetime import date, datetime
 from typing import Literal
 
 from gridgeo.deadlines import BEIJING
+from gridgeo.i18n import Lang
 
-Lang = Literal["zh", "en"]
 Kind = Literal["day", "week", "month"]
 
 
