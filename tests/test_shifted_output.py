@@ -7,6 +7,7 @@ inverse; features, tiles and lookup answers must name the system they are in.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import mapbox_vector_tile
@@ -175,9 +176,12 @@ def test_lookup_answers_in_the_apps_system(client: TestClient) -> None:
     ],
 )
 def test_unknown_systems_are_named(client: TestClient, url: str, fragment: str) -> None:
-    answer = client.get(url)
+    answer = client.get(url, headers={"Accept-Language": "en"})  # the words named below
     assert answer.status_code == 400, answer.text
     assert fragment in answer.text
+    chinese = client.get(url)  # by default the refusal is Chinese, naming the same value
+    assert chinese.status_code == 400 and chinese.headers["Content-Language"] == "zh"
+    assert re.search(r"[\u4e00-\u9fff]", chinese.json().get("detail") or chinese.text)
 
 
 def test_cases_tasks_and_the_viewer_case_layer_in_gcj02(tmp_path: Any) -> None:
