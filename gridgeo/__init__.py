@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gridgeo.codes import CodeScheme
-    from gridgeo.io.dataset import Dataset, load
+    from gridgeo.dataset import Dataset
+    from gridgeo.io.dataset import load
     from gridgeo.levels import Level
     from gridgeo.lookup import Locator, LookupResult
     from gridgeo.model import GridSet
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "CodeScheme": "gridgeo.codes",
-    "Dataset": "gridgeo.io.dataset",
+    "Dataset": "gridgeo.dataset",
     "load": "gridgeo.io.dataset",
     "Level": "gridgeo.levels",
     "Locator": "gridgeo.lookup",

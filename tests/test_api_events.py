@@ -17,7 +17,8 @@ from sqlalchemy import select
 from gridgeo.api import security
 from gridgeo.api.app import create_app
 from gridgeo.caseflow import Action, Actor
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.dataset import Dataset
+from gridgeo.io.dataset import load
 from gridgeo.notify import newest_outbox_id
 from gridgeo.roles import Role
 from gridgeo.settings import Settings

@@ -25,7 +25,8 @@ from gridgeo.api.ogc.catalog import catalog_for
 from gridgeo.api.ogc.crs import CRS84, EPSG_URI
 from gridgeo.api.ogc.openapi import to_openapi30
 from gridgeo.api.ogc.params import MAX_LIMIT
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.dataset import Dataset
+from gridgeo.io.dataset import load
 
 EXPECTED_COUNTS = {
     "level1_city": 1,

@@ -22,8 +22,8 @@ import gridgeo
 from gridgeo.api import language, security
 from gridgeo.api.app import create_app
 from gridgeo.api.language import accepted_lang, alternatives
+from gridgeo.dataset import Dataset
 from gridgeo.i18n import use_lang
-from gridgeo.io.dataset import Dataset
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store

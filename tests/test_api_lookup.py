@@ -17,7 +17,7 @@ import gridgeo
 from gridgeo.api.app import create_app
 from gridgeo.api.lookup_models import BatchResponse, LookupResponse
 from gridgeo.coords import wgs84_to_bd09, wgs84_to_gcj02
-from gridgeo.io.dataset import Dataset
+from gridgeo.dataset import Dataset
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
 from gridgeo.store.schema import utcnow

@@ -36,7 +36,8 @@ from gridgeo.api.ogc.tiles import (
     tile_layers_for,
 )
 from gridgeo.crs import transform_geometries
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.dataset import Dataset
+from gridgeo.io.dataset import load
 
 PILOT = (110.2965, 25.2785)  # 文明社区, in the pilot street
 

@@ -22,7 +22,7 @@ from gridgeo.assessment import (
     parse_weights,
     ranked,
 )
-from gridgeo.io.dataset import Dataset
+from gridgeo.dataset import Dataset
 from gridgeo.settings import Settings
 from gridgeo.store.assessment import assess, overdue_open
 from gridgeo.store.core import Store

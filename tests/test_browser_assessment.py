@@ -42,8 +42,8 @@ from test_maps_assessment import (
 
 from gridgeo.api.app import create_app
 from gridgeo.cli.main import main
+from gridgeo.dataset import Dataset
 from gridgeo.deadlines import BEIJING
-from gridgeo.io.dataset import Dataset
 from gridgeo.maps import style
 from gridgeo.settings import Settings
 

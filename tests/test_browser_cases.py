@@ -30,7 +30,7 @@ from playwright.sync_api import Browser, Page
 
 from gridgeo.api.app import create_app
 from gridgeo.caseflow import Action, Actor, CaseState
-from gridgeo.io.dataset import Dataset
+from gridgeo.dataset import Dataset
 from gridgeo.levels import Level
 from gridgeo.maps.viewer import CASE_STATE_COLORS, OVERDUE_COLOR
 from gridgeo.roles import Role

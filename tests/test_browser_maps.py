@@ -33,7 +33,7 @@ from playwright.sync_api import Browser
 
 import gridgeo
 from gridgeo.cli.main import main
-from gridgeo.io.dataset import Dataset
+from gridgeo.dataset import Dataset
 from gridgeo.levels import Level
 from gridgeo.maps import style
 from gridgeo.maps.render import coverage_page

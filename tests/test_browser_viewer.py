@@ -37,7 +37,7 @@ from playwright.sync_api import Browser, Page
 import gridgeo
 from gridgeo.api.app import create_app
 from gridgeo.coords import geometries_from_cgcs2000
-from gridgeo.io.dataset import Dataset
+from gridgeo.dataset import Dataset
 from gridgeo.levels import Level
 from gridgeo.maps import style
 from gridgeo.maps.viewer import DEFAULT_ON, GRID_FILL_OPACITY, LEVEL_STYLES

@@ -20,9 +20,10 @@ from gridgeo.batch import ADDED_COLUMNS, CODE_COLUMNS
 from gridgeo.cli.main import main
 from gridgeo.cli.source import load_source
 from gridgeo.coords import wgs84_to_gcj02
+from gridgeo.dataset import Dataset
 from gridgeo.index import GridIndex, index_file
 from gridgeo.index.cache import index_for
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.io.dataset import load
 from gridgeo.settings import Settings
 from gridgeo.store.datasets import open_dataset
 

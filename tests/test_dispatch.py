@@ -11,9 +11,9 @@ import shapely
 import gridgeo
 from gridgeo.categories import Category, CategorySource, CategoryTable, default_categories
 from gridgeo.crs import MetricFrame
+from gridgeo.dataset import Dataset
 from gridgeo.dispatch import ZONE_CELLS, ZoneIndex, dispatch, dispatch_columns
 from gridgeo.errors import CategoryError
-from gridgeo.io.dataset import Dataset
 from gridgeo.levels import Level
 from gridgeo.lookup import GridRef, LookupResult
 from gridgeo.partners import PartnerType, PartnerUnit, ResolvedZones, Zone, ZoneKind, buffer_metres

@@ -19,8 +19,8 @@ from conftest import _fresh_postgis_database as fresh_postgis_database
 from sqlalchemy import func, select
 
 from gridgeo.caseflow import Action, Actor
+from gridgeo.dataset import Dataset
 from gridgeo.i18n import use_lang
-from gridgeo.io.dataset import Dataset
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t

@@ -33,6 +33,23 @@ def test_import_gridgeo_is_light_and_names_load_on_use() -> None:
     assert listed
 
 
+@pytest.mark.parametrize("module", ["gridgeo.model", "gridgeo.dataset", "gridgeo.lookup"])
+def test_the_core_does_not_pull_the_file_stack(module: str) -> None:
+    """The core's objects (the dataset among them) load without the file readers: no
+    ``gridgeo.io``, no pyogrio, no yaml, no database or web framework (``-X importtime``
+    lists every module a fresh interpreter imported)."""
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines()}
+    assert module in imported  # the measurement saw the import itself
+    file_stack = {"gridgeo.io", "pyogrio", "yaml", "sqlalchemy", "fastapi"}
+    assert sorted(imported & file_stack) == []
+
+
 def test_unknown_attribute_is_an_attribute_error() -> None:
     import gridgeo
 

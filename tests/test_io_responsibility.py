@@ -12,9 +12,9 @@ import pytest
 import gridgeo
 from gridgeo.categories import default_categories
 from gridgeo.coverage import coverage_report, validate_partners
+from gridgeo.dataset import Dataset
 from gridgeo.errors import InputFileError
 from gridgeo.i18n import use_lang
-from gridgeo.io.dataset import Dataset
 from gridgeo.io.partners import read_partners
 from gridgeo.io.routing import read_routing
 from gridgeo.io.staff import read_staff

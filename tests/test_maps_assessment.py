@@ -30,9 +30,9 @@ from gridgeo.assessment import (
 )
 from gridgeo.categories import default_categories
 from gridgeo.cli.main import main
+from gridgeo.dataset import Dataset
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import GridgeoError
-from gridgeo.io.dataset import Dataset
 from gridgeo.maps import assets
 from gridgeo.maps.assessment_map import (
     FIELDS,

@@ -11,8 +11,8 @@ from maps_helpers import (
 )
 
 import gridgeo
+from gridgeo.dataset import Dataset
 from gridgeo.errors import GridgeoError
-from gridgeo.io.dataset import Dataset
 from gridgeo.maps import style
 from gridgeo.maps.page import render_html
 from gridgeo.maps.pilot import PartnerArea, find_pilot, partner_areas, pilot_map

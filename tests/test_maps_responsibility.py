@@ -9,7 +9,8 @@ from dataclasses import replace
 import pytest
 from maps_helpers import assert_reads_as_chinese
 
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.dataset import Dataset
+from gridgeo.io.dataset import load
 from gridgeo.maps.page import render_html
 from gridgeo.maps.responsibility_map import STATUS_COLOURS, grid_status, responsibility_map
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 import gridgeo
 from gridgeo.api.app import create_app
 from gridgeo.caseflow import CaseState
-from gridgeo.io.dataset import Dataset
+from gridgeo.dataset import Dataset
 from gridgeo.maps.assets import remote_assets
 from gridgeo.maps.editor import editor_config, editor_page
 from gridgeo.maps.text import FONT_STACK

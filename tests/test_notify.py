@@ -25,7 +25,8 @@ from sqlalchemy import insert, select, update
 from gridgeo.api.app import create_app
 from gridgeo.caseflow import Action, Actor
 from gridgeo.cli.main import main
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.dataset import Dataset
+from gridgeo.io.dataset import load
 from gridgeo.notify import (
     Outcome,
     WebhookConfigError,

@@ -23,7 +23,8 @@ from live_server import serve
 from gridgeo.api.app import create_app
 from gridgeo.api.ogc.crs import GCJ02_URN
 from gridgeo.coords import geometries_from_cgcs2000
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.dataset import Dataset
+from gridgeo.io.dataset import load
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # the interpreter Debian's python3-qgis is built for
 COMMUNITY = "450302001001"  # a pilot community: three fifth-level grids

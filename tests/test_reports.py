@@ -30,7 +30,7 @@ import pytest
 from casehelpers import published_store
 
 from gridgeo.cli.main import main
-from gridgeo.io.dataset import Dataset
+from gridgeo.dataset import Dataset
 from gridgeo.reports import ReportError, build_report, write_report
 from gridgeo.reports.build import Report
 from gridgeo.settings import Settings

@@ -24,7 +24,7 @@ from gridgeo.api.ogc.crs import BD09_URN, GCJ02_URN
 from gridgeo.api.ogc.tiles import EXTENT, tile_bounds
 from gridgeo.coords import from_cgcs2000, geometries_from_cgcs2000, geometries_to_cgcs2000
 from gridgeo.crs import transform_geometries
-from gridgeo.io.dataset import Dataset
+from gridgeo.dataset import Dataset
 
 GEOD = Geod(ellps="WGS84")
 PILOT = (110.2965, 25.2775)  # 文明社区

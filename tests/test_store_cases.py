@@ -15,8 +15,9 @@ from sqlalchemy import func, insert, select
 
 from gridgeo.caseflow import Action, IllegalActionError
 from gridgeo.coords import from_cgcs2000
+from gridgeo.dataset import Dataset
 from gridgeo.errors import CoordinateError, GridgeoError, NotFoundError
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.io.dataset import load
 from gridgeo.settings import Settings
 from gridgeo.store import cases
 from gridgeo.store import schema as t

@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from gridgeo.caseflow import Action, Actor, CaseState, IllegalActionError
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.dataset import Dataset
+from gridgeo.io.dataset import load
 from gridgeo.notify.outbox import read_outbox
 from gridgeo.roles import Role
 from gridgeo.store import schema as t

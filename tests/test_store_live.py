@@ -9,8 +9,9 @@ from collections.abc import Iterator
 import pytest
 from geometries import REDRAWN_GRIDS, redraw_strip, redrawn_sample
 
+from gridgeo.dataset import Dataset
 from gridgeo.errors import NotFoundError
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.io.dataset import load
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
 from gridgeo.store.live import LiveDataset

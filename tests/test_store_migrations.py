@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, text
 
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.dataset import Dataset
+from gridgeo.io.dataset import load
 from gridgeo.settings import Settings
 from gridgeo.store import migrate
 from gridgeo.store.cases import MediaUpload, create_case

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.dataset import Dataset
+from gridgeo.io.dataset import load
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
 from gridgeo.store.datasets import load_dataset

@@ -12,11 +12,12 @@ from geometries import REDRAWN_GRIDS, redrawn_sample
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from gridgeo.dataset import Dataset
 from gridgeo.diff import diff_grids
 from gridgeo.errors import ConflictError, NotFoundError
 from gridgeo.i18n import use_lang
 from gridgeo.io.boundaries import read_boundaries
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.io.dataset import load
 from gridgeo.io.writers import write_grids
 from gridgeo.model import GridSet
 from gridgeo.store import schema as t

@@ -28,7 +28,7 @@ from gridgeo.api.routers import (
     versions,
     viewer,
 )
-from gridgeo.io.dataset import Dataset
+from gridgeo.dataset import Dataset
 from gridgeo.notify import WebhookWorker
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store

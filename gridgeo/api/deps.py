@@ -11,7 +11,7 @@ from weakref import WeakKeyDictionary
 from anyio import CapacityLimiter, to_thread
 from fastapi import Path, Request
 
-from gridgeo.io.dataset import Dataset
+from gridgeo.dataset import Dataset
 from gridgeo.store.schema import MAX_ID
 
 T = TypeVar("T")

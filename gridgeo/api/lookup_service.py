@@ -29,12 +29,12 @@ from gridgeo.coords import (
     to_cgcs2000,
     to_cgcs2000_point,
 )
+from gridgeo.dataset import Dataset
 from gridgeo.dispatch import DispatchResult, ZonesOver, dispatch, staff_by_grid
 from gridgeo.errors import CoordinateError, GridgeoError
 from gridgeo.i18n import Lang, current_lang, tr
 from gridgeo.index import GridIndex
 from gridgeo.index.cache import index_for
-from gridgeo.io.dataset import Dataset
 from gridgeo.levels import Level
 from gridgeo.lookup import GridRef, LookupResult
 from gridgeo.partners import PartnerUnit

@@ -37,11 +37,11 @@ from gridgeo.cli.options import (
 )
 from gridgeo.cli.source import add_source_options, load_source, source_line
 from gridgeo.coords import parse_coord_system
+from gridgeo.dataset import Dataset
 from gridgeo.dispatch import DISPATCH_COLUMNS, dispatch_frame
 from gridgeo.errors import InputFileError
 from gridgeo.i18n import tr
 from gridgeo.index.cache import index_for
-from gridgeo.io.dataset import Dataset
 from gridgeo.io.tables import (
     DEFAULT_CHUNK_SIZE,
     TableReader,

@@ -19,8 +19,8 @@ from gridgeo.cli.options import (
     workstation_line,
 )
 from gridgeo.cli.source import add_source_options, load_source, source_line
+from gridgeo.dataset import Dataset
 from gridgeo.i18n import tr
-from gridgeo.io.dataset import Dataset
 from gridgeo.lookup import LookupResult
 
 

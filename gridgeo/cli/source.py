@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from gridgeo.cli.options import columns, settings
+from gridgeo.dataset import Dataset
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
-from gridgeo.io.dataset import Dataset, load
+from gridgeo.io.dataset import load
 from gridgeo.io.partners import read_partners
 from gridgeo.io.routing import read_routing
 from gridgeo.io.staff import read_staff, read_workstations

@@ -18,9 +18,9 @@ from pathlib import Path
 import folium
 import pandas as pd
 
+from gridgeo.dataset import Dataset
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
-from gridgeo.io.dataset import Dataset
 from gridgeo.io.writers import layer_name
 from gridgeo.levels import Level
 from gridgeo.maps.assets import copy_leaflet

@@ -19,10 +19,10 @@ import numpy as np
 from sqlalchemy import or_, select
 
 from gridgeo.assessment import DEFAULT_WEIGHTS, Assessment, Grouping, IndicatorRow, Period
+from gridgeo.dataset import Dataset
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import Lang
-from gridgeo.io.dataset import Dataset
 from gridgeo.levels import Level
 from gridgeo.partners import PartnerType
 from gridgeo.reports.text import Kind, say, when_text

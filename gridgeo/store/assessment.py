@@ -34,8 +34,8 @@ from gridgeo.assessment import (
     ranked,
     total_of,
 )
+from gridgeo.dataset import Dataset
 from gridgeo.i18n import tr
-from gridgeo.io.dataset import Dataset
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
 

@@ -23,10 +23,10 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from gridgeo.caseflow import CaseState, TaskState
+from gridgeo.dataset import Dataset
 from gridgeo.deadlines import Urgency, parse_urgency
 from gridgeo.errors import GridgeoError, NotFoundError
 from gridgeo.i18n import tr
-from gridgeo.io.dataset import Dataset
 from gridgeo.lookup import LookupResult
 from gridgeo.store import schema as t
 from gridgeo.store.audit import record

@@ -33,10 +33,10 @@ from gridgeo.caseflow import (
     case_state_of,
     plan,
 )
+from gridgeo.dataset import Dataset
 from gridgeo.deadlines import Urgency, deadline_after
 from gridgeo.errors import NotFoundError
 from gridgeo.i18n import tr
-from gridgeo.io.dataset import Dataset
 from gridgeo.store import schema as t
 from gridgeo.store.case_events import EventRow, add_event
 from gridgeo.store.case_queries import CaseDetail, detail_of

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gridgeo.dataset import Dataset
 from gridgeo.errors import GridgeoError, NotFoundError
 from gridgeo.i18n import tr
-from gridgeo.io.dataset import Dataset
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store

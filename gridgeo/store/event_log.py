@@ -39,10 +39,10 @@ from sqlalchemy.orm import Session
 from gridgeo.caseflow import Action, ActionInputError, Actor, CaseState, parse_action
 from gridgeo.categories import CategoryTable
 from gridgeo.coords import parse_coord_system
+from gridgeo.dataset import Dataset
 from gridgeo.deadlines import BEIJING
 from gridgeo.errors import GridgeoError, InputFileError
 from gridgeo.i18n import Lang, current_lang, tr, use_lang
-from gridgeo.io.dataset import Dataset
 from gridgeo.roles import Role
 from gridgeo.store import schema as t
 from gridgeo.store.audit import record

@@ -1,6 +1,6 @@
 """Live reload: the service's data follows the published versions without a restart.
 
-A :class:`LiveDataset` holds one immutable :class:`~gridgeo.io.dataset.Dataset`.
+A :class:`LiveDataset` holds one immutable :class:`~gridgeo.dataset.Dataset`.
 When another process publishes or rolls back, the new Dataset is built and
 warmed (lookup index prepared) *beside* the old one, then swapped in with a
 single reference assignment; a request reads ``live.current`` once and uses
@@ -27,9 +27,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import make_url
 
+from gridgeo.dataset import Dataset
 from gridgeo.errors import NotFoundError
 from gridgeo.i18n import tr
-from gridgeo.io.dataset import Dataset
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
 from gridgeo.store.datasets import PublishedKey, load_dataset, published_key

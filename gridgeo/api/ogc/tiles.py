@@ -31,9 +31,9 @@ from gridgeo.api.ogc.errors import invalid_parameter, no_collection, not_found
 from gridgeo.api.output_crs import output_system
 from gridgeo.coords import CoordSystem, geometries_from_cgcs2000
 from gridgeo.crs import STORAGE_EPSG, transform_geometries
+from gridgeo.dataset import Dataset
 from gridgeo.errors import CoordinateError
 from gridgeo.i18n import tr
-from gridgeo.io.dataset import Dataset
 
 WEB_MERCATOR_EPSG = 3857
 HALF_WORLD = 20037508.342789244

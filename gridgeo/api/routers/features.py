@@ -37,8 +37,8 @@ from gridgeo.api.ogc.params import (
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routers import health
 from gridgeo.api.routing import GatedRouter
+from gridgeo.dataset import Dataset
 from gridgeo.i18n import tr
-from gridgeo.io.dataset import Dataset
 
 router = GatedRouter(tags=["OGC API Features"], route_class=OGCRoute)
 

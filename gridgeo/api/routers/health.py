@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from gridgeo import __version__
 from gridgeo.api.deps import dataset
 from gridgeo.api.routing import GatedRouter
-from gridgeo.io.dataset import Dataset
+from gridgeo.dataset import Dataset
 
 router = GatedRouter(tags=["health"])
 

@@ -45,9 +45,9 @@ from gridgeo.api.security import (
     check_role,
     presented_key,
 )
+from gridgeo.dataset import Dataset
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
-from gridgeo.io.dataset import Dataset
 from gridgeo.roles import Role
 from gridgeo.store.schema import MAX_ID
 

@@ -23,8 +23,8 @@ from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, no_collection, not
 from gridgeo.api.ogc.tiles import MAX_ZOOM, MIN_ZOOM, MVT_MEDIA_TYPE
 from gridgeo.api.routers.tiles import CollectionId, TileCrs, tile
 from gridgeo.api.routing import GatedRouter
+from gridgeo.dataset import Dataset
 from gridgeo.i18n import tr
-from gridgeo.io.dataset import Dataset
 
 router = GatedRouter(tags=["OGC API Tiles"], route_class=OGCRoute)
 

@@ -54,9 +54,9 @@ from gridgeo.api.security import authorize
 from gridgeo.api.xml_documents import to_xml
 from gridgeo.caseflow import CaseState
 from gridgeo.categories import Category, CategoryTable
+from gridgeo.dataset import Dataset
 from gridgeo.errors import GridgeoError, NotFoundError, TooLargeError
 from gridgeo.i18n import tr
-from gridgeo.io.dataset import Dataset
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store.cases import (

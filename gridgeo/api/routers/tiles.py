@@ -26,7 +26,7 @@ from gridgeo.api.ogc.tiles import (
 )
 from gridgeo.api.routing import GatedRouter
 from gridgeo.coords import CoordSystem
-from gridgeo.io.dataset import Dataset
+from gridgeo.dataset import Dataset
 
 router = GatedRouter(prefix="/tiles", tags=["Vector tiles"], route_class=OGCRoute)
 

@@ -32,9 +32,9 @@ from gridgeo.api.responses import SafeJSONResponse, file_inside
 from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import StaffAccess, redact_people, staff_access
 from gridgeo.coords import from_cgcs2000
+from gridgeo.dataset import Dataset
 from gridgeo.errors import NotFoundError
 from gridgeo.i18n import tr
-from gridgeo.io.dataset import Dataset
 from gridgeo.io.tables import read_chunks
 from gridgeo.maps.assets import leaflet_dir
 from gridgeo.maps.cases import assign_cases
