@@ -41,6 +41,18 @@ class CodeScheme:
     sequence_width
         Digits of the fifth-level sequence: 3 as in DB11/T 2157-2023 (15-digit
         grid codes), 2 for the 14-digit codes of older national texts.
+
+    Examples
+    --------
+    >>> scheme = CodeScheme()
+    >>> scheme.infer_level("450302001001002").name
+    'GRID'
+    >>> scheme.chain("450302001001002")
+    ['450302001001002', '450302001001', '450302001', '450302', '450300']
+    >>> scheme.grid_code("450302001001", 7)
+    '450302001001007'
+    >>> CodeScheme(sequence_width=2).grid_code("450302001001", 7)
+    '45030200100107'
     """
 
     sequence_width: int = DEFAULT_SEQUENCE_WIDTH
@@ -63,6 +75,15 @@ class CodeScheme:
         CodeError
             If the code is not digits, has no level's length, or is a
             province code (``xx0000``), which is no grid level.
+
+        Examples
+        --------
+        >>> CodeScheme().infer_level("450300").name, CodeScheme().infer_level("450302").name
+        ('CITY', 'DISTRICT')
+        >>> CodeScheme().infer_level("4503020")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        gridgeo.errors.CodeError: ...4503020... has 7 digits; expected 6 (city/district), ...
         """
         self._require_digits(code)
         n = len(code)
@@ -112,7 +133,15 @@ class CodeScheme:
             )
 
     def parent(self, code: str, level: Level | None = None) -> str | None:
-        """The parent's code derived from the prefix, or None for a city."""
+        """The parent's code derived from the prefix, or None for a city.
+
+        Examples
+        --------
+        >>> CodeScheme().parent("450302001"), CodeScheme().parent("450302")
+        ('450302', '450300')
+        >>> CodeScheme().parent("450300") is None
+        True
+        """
         level = self.infer_level(code) if level is None else level
         if level is Level.CITY:
             return None

@@ -26,7 +26,17 @@ FALLBACK_GRID = 1e-9
 
 
 def polygonal(geom: BaseGeometry | None) -> Polygon | MultiPolygon:
-    """The polygonal part of ``geom`` (empty polygon when it has none)."""
+    """The polygonal part of ``geom`` (empty polygon when it has none).
+
+    Examples
+    --------
+    >>> from shapely import from_wkt
+    >>> polygonal(from_wkt("GEOMETRYCOLLECTION (POLYGON ((0 0, 1 0, 1 1, 0 0)), "
+    ...                    "LINESTRING (0 0, 2 2))")).wkt
+    'POLYGON ((0 0, 1 0, 1 1, 0 0))'
+    >>> polygonal(from_wkt("LINESTRING (0 0, 2 2)")).is_empty
+    True
+    """
     if geom is None or geom.is_empty:
         return EMPTY
     if isinstance(geom, Polygon | MultiPolygon):
@@ -45,6 +55,16 @@ def make_valid_polygonal(geoms: npt.ArrayLike) -> npt.NDArray[np.object_]:
     enclose, dropping collapsed lines and points; for self-intersecting rings
     this is what a planner drew. Valid polygons pass through unchanged (and
     the array is returned as is when every geometry is a valid polygon).
+
+    Examples
+    --------
+    A bow tie (a ring crossing itself) becomes its two triangles; a missing
+    geometry becomes an empty polygon:
+
+    >>> from shapely import from_wkt
+    >>> fixed = make_valid_polygonal([from_wkt("POLYGON ((0 0, 2 2, 2 0, 0 2, 0 0))"), None])
+    >>> fixed[0].geom_type, len(fixed[0].geoms), fixed[0].area, fixed[1].is_empty
+    ('MultiPolygon', 2, 2.0, True)
     """
     arr = np.asarray(geoms, dtype=object)
     present = ~shapely.is_missing(arr)
@@ -71,7 +91,14 @@ def parts(geom: BaseGeometry) -> list[Polygon]:
 
 
 def mean_width(geom: BaseGeometry) -> float:
-    """Mean width 2·area/perimeter: about the width of a long thin strip."""
+    """Mean width 2·area/perimeter: about the width of a long thin strip.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> round(mean_width(box(0, 0, 100, 2)), 3)   # a 100 x 2 strip
+    1.961
+    """
     perimeter = float(shapely.length(geom))
     return 0.0 if perimeter == 0 else 2.0 * float(shapely.area(geom)) / perimeter
 

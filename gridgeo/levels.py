@@ -11,6 +11,13 @@ class Level(IntEnum):
     """A grid level; 1 is the city, 5 the fifth-level grid (the leaf).
 
     The integer value is the level number used in files, reports and APIs.
+
+    Examples
+    --------
+    >>> Level(4).zh, Level(4).en, int(Level.GRID)
+    ('社区', 'community', 5)
+    >>> Level.STREET.parent, Level.GRID.child
+    (<Level.DISTRICT: 2>, None)
     """
 
     CITY = 1
@@ -95,6 +102,11 @@ def parse_level(value: object) -> Level:
     ------
     ValueError
         If the value names no level; the message quotes it.
+
+    Examples
+    --------
+    >>> [parse_level(v).name for v in (5, "5.0", "grid", "社区", " Street ")]
+    ['GRID', 'GRID', 'GRID', 'COMMUNITY', 'STREET']
     """
     if isinstance(value, bool):
         raise ValueError(tr("not a grid level: {value!r}", value=value))

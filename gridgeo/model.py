@@ -62,7 +62,19 @@ class GridSet:
         refs: Sequence[str] | None = None,
         scheme: CodeScheme | None = None,
     ) -> GridSet:
-        """A grid set from parallel sequences; levels default to those the codes imply."""
+        """A grid set from parallel sequences; levels default to those the codes imply.
+
+        Examples
+        --------
+        >>> from shapely import box
+        >>> grids = GridSet.from_records(
+        ...     ["450302001001", "450302001001001"],
+        ...     [box(110.28, 25.27, 110.30, 25.29), box(110.28, 25.27, 110.29, 25.28)],
+        ...     names=["叠彩社区", "第一网格"],
+        ... )
+        >>> [int(lv) for lv in grids.levels], grids.parent_codes   # both from the codes
+        ([4, 5], ['450302001', '450302001001'])
+        """
         n = len(codes)
         frame = gpd.GeoDataFrame(
             {

@@ -33,7 +33,16 @@ class Workstation:
 
 
 def serving(workstations: list[Workstation], codes: list[str]) -> Workstation | None:
-    """The workstation serving the deepest of ``codes`` (leaf first), if any."""
+    """The workstation serving the deepest of ``codes`` (leaf first), if any.
+
+    Examples
+    --------
+    >>> ws = Workstation("WS01", "叠彩街道城市管理工作站", 110.29, 25.28, ("450302001001",))
+    >>> serving([ws], ["450302001001002", "450302001001", "450302001"]).code
+    'WS01'
+    >>> serving([ws], ["450302001002003", "450302001002"]) is None
+    True
+    """
     for code in codes:
         for ws in workstations:
             if code in ws.community_codes:
