@@ -61,11 +61,12 @@ def test_clean_report_says_so(nested: GridSet) -> None:
 
 
 def test_point_findings_become_circles(nested: GridSet) -> None:
-    from gridgeo.validation.report import Finding
+    from gridgeo.findings import Severity
+    from gridgeo.validation.report import BoundaryFinding
 
-    finding = Finding(
+    finding = BoundaryFinding(
         "invalid_geometry",
-        "error",
+        Severity.ERROR,
         None,
         ("450302",),
         "450302 is invalid: Self-intersection",

@@ -31,7 +31,7 @@ from gridgeo.maps.page import (
 )
 from gridgeo.maps.text import SEVERITIES, listing, rule_name, t, word
 from gridgeo.model import UNKNOWN_LEVEL, GridSet
-from gridgeo.validation.report import Finding, Report
+from gridgeo.validation.report import BoundaryFinding, Report
 
 # Findings smaller than this many pixels at the fitted zoom would be invisible; a
 # circle marks them as well.
@@ -155,7 +155,7 @@ def validation_map(
 _AREA_RULES = frozenset({"overlap", "gap", "outside_parent", "tiny_part", "sliver"})
 
 
-def _polygonal(f: Finding) -> bool:
+def _polygonal(f: BoundaryFinding) -> bool:
     return (
         f.geometry is not None
         and not f.geometry.is_empty
@@ -164,7 +164,7 @@ def _polygonal(f: Finding) -> bool:
     )
 
 
-def _marker_point(f: Finding, span: float) -> tuple[float, float] | None:
+def _marker_point(f: BoundaryFinding, span: float) -> tuple[float, float] | None:
     """A point to circle: the GEOS location, or a point of a finding too small to see.
 
     Too small: under :data:`MARK_POINT_M2`, or under 1/200 of the boundaries' extent
@@ -199,7 +199,7 @@ def _padded(inner: Bounds, outer: Bounds) -> Bounds:
     return (inner[0] - pad_x, inner[1] - pad_y, inner[2] + pad_x, inner[3] + pad_y)
 
 
-def _finding_props(f: Finding, lang: str) -> dict[str, str]:
+def _finding_props(f: BoundaryFinding, lang: str) -> dict[str, str]:
     return {
         "rule": escape(rule_name(f.rule, lang)),
         "severity": escape(word(SEVERITIES, str(f.severity), lang)),

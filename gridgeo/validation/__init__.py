@@ -13,9 +13,9 @@ from gridgeo.validation.code_rules import check_codes
 from gridgeo.validation.context import Context
 from gridgeo.validation.geometry_rules import check_geometries
 from gridgeo.validation.hierarchy_rules import check_hierarchy
-from gridgeo.validation.report import Finding, Report
+from gridgeo.validation.report import BoundaryFinding, Report
 
-__all__ = ["Finding", "Report", "validate"]
+__all__ = ["BoundaryFinding", "Report", "validate"]
 
 
 def validate(grids: GridSet, settings: ValidationSettings | None = None) -> Report:

@@ -20,33 +20,34 @@ from collections.abc import Iterator
 
 from gridgeo.codes import find_duplicates
 from gridgeo.errors import CodeError
+from gridgeo.findings import Severity
 from gridgeo.i18n import tr
 from gridgeo.levels import Level
 from gridgeo.model import UNKNOWN_LEVEL
 from gridgeo.validation.context import Context
-from gridgeo.validation.report import Finding
+from gridgeo.validation.report import BoundaryFinding
 from gridgeo.wording import level_name, listing
 
 
-def check_codes(ctx: Context) -> Iterator[Finding]:
+def check_codes(ctx: Context) -> Iterator[BoundaryFinding]:
     """Yield the code findings of every feature."""
     grids = ctx.grids
     present = {int(lv) for lv in grids.levels_present()}
     for i, code in enumerate(grids.codes):
         level = ctx.level_of(i)
         if code is None:
-            yield Finding(
+            yield BoundaryFinding(
                 "missing_code",
-                "error",
+                Severity.ERROR,
                 level,
                 (grids.refs[i],),
                 tr("{grid} has no code", grid=grids.label(i)),
             )
             continue
         if level is None:
-            yield Finding(
+            yield BoundaryFinding(
                 "unknown_level",
-                "error",
+                Severity.ERROR,
                 None,
                 (code,),
                 tr(
@@ -62,9 +63,9 @@ def check_codes(ctx: Context) -> Iterator[Finding]:
         yield from _parent_findings(ctx, i, code, level, present)
     for code, positions in find_duplicates([c for c in grids.codes if c is not None]).items():
         refs = listing(grids.refs[p] for p in _positions_of(grids.codes, code))
-        yield Finding(
+        yield BoundaryFinding(
             "duplicate_code",
-            "error",
+            Severity.ERROR,
             _level_or_none(ctx, code),
             (code,),
             tr(
@@ -76,16 +77,16 @@ def check_codes(ctx: Context) -> Iterator[Finding]:
         )
 
 
-def _format_finding(ctx: Context, i: int, code: str, level: Level) -> Finding | None:
+def _format_finding(ctx: Context, i: int, code: str, level: Level) -> BoundaryFinding | None:
     scheme = ctx.grids.scheme
     try:
         inferred = scheme.infer_level(code)
     except CodeError as exc:
         return _malformed(ctx, i, code, level, exc)
     if inferred is not level:
-        return Finding(
+        return BoundaryFinding(
             "level_mismatch",
-            "error",
+            Severity.ERROR,
             level,
             (code,),
             tr(
@@ -103,21 +104,21 @@ def _format_finding(ctx: Context, i: int, code: str, level: Level) -> Finding | 
     return None
 
 
-def _malformed(ctx: Context, i: int, code: str, level: Level, exc: CodeError) -> Finding:
+def _malformed(ctx: Context, i: int, code: str, level: Level, exc: CodeError) -> BoundaryFinding:
     message = tr("{grid}: {problem}", grid=ctx.grids.label(i), problem=exc)
-    return Finding("malformed_code", "error", level, (code,), message)
+    return BoundaryFinding("malformed_code", Severity.ERROR, level, (code,), message)
 
 
 def _parent_findings(
     ctx: Context, i: int, code: str, level: Level, present: set[int]
-) -> Iterator[Finding]:
+) -> Iterator[BoundaryFinding]:
     grids = ctx.grids
     parent = grids.parent_codes[i]
     derived = grids.scheme.parent(code, level)
     if parent != derived:
-        yield Finding(
+        yield BoundaryFinding(
             "parent_mismatch",
-            "error",
+            Severity.ERROR,
             level,
             (code, str(parent)),
             tr(
@@ -132,9 +133,9 @@ def _parent_findings(
         and int(level.parent) in present
         and parent not in grids.position_of
     ):
-        yield Finding(
+        yield BoundaryFinding(
             "missing_parent",
-            "error",
+            Severity.ERROR,
             level,
             (code, str(parent)),
             tr(

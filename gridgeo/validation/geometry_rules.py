@@ -23,14 +23,15 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gridgeo.crs import local_metres
+from gridgeo.findings import Severity
 from gridgeo.geometry import POLYGONAL, location
 from gridgeo.i18n import tr
 from gridgeo.validation.context import Context
 from gridgeo.validation.pieces import polygon_parts
-from gridgeo.validation.report import Finding
+from gridgeo.validation.report import BoundaryFinding
 
 
-def check_geometries(ctx: Context) -> Iterator[Finding]:
+def check_geometries(ctx: Context) -> Iterator[BoundaryFinding]:
     """Yield the geometry findings of every feature."""
     geoms = ctx.grids.geometries
     # the vectorised tests pick the few features worth a closer look
@@ -42,18 +43,18 @@ def check_geometries(ctx: Context) -> Iterator[Finding]:
     yield from _check_parts(ctx)
 
 
-def _check_one(ctx: Context, i: int, geom: BaseGeometry | None) -> Iterator[Finding]:
+def _check_one(ctx: Context, i: int, geom: BaseGeometry | None) -> Iterator[BoundaryFinding]:
     label, level, codes = ctx.grids.label(i), ctx.level_of(i), (ctx.code(i),)
     if geom is None or geom.is_empty:
-        yield Finding(
-            "empty_geometry", "error", level, codes, tr("{grid} has no geometry", grid=label)
+        yield BoundaryFinding(
+            "empty_geometry", Severity.ERROR, level, codes, tr("{grid} has no geometry", grid=label)
         )
         return
     geom_type = geom.geom_type
     if geom_type not in POLYGONAL:
-        yield Finding(
+        yield BoundaryFinding(
             "non_polygonal",
-            "error",
+            Severity.ERROR,
             level,
             codes,
             tr(
@@ -71,9 +72,9 @@ def _check_one(ctx: Context, i: int, geom: BaseGeometry | None) -> Iterator[Find
     if not shapely.is_valid(geom):
         reason = shapely.is_valid_reason(geom)
         where = location(reason)
-        yield Finding(
+        yield BoundaryFinding(
             "invalid_geometry",
-            "error",
+            Severity.ERROR,
             level,
             codes,
             tr("{grid} is invalid: {reason} (GEOS)", grid=label, reason=reason),
@@ -81,7 +82,7 @@ def _check_one(ctx: Context, i: int, geom: BaseGeometry | None) -> Iterator[Find
         )
 
 
-def _check_parts(ctx: Context) -> Iterator[Finding]:
+def _check_parts(ctx: Context) -> Iterator[BoundaryFinding]:
     settings = ctx.settings
     usable = np.flatnonzero(ctx.usable)
     parts, owner = polygon_parts(ctx.clean[usable])
@@ -111,9 +112,9 @@ def _check_parts(ctx: Context) -> Iterator[Finding]:
                 area=area[k],
                 width=width[k],
             )
-        yield Finding(
+        yield BoundaryFinding(
             rule,
-            "warning",
+            Severity.WARNING,
             ctx.level_of(i),
             (ctx.code(i),),
             what,

@@ -36,12 +36,13 @@ from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
 from gridgeo.crs import metres_per_degree
+from gridgeo.findings import Severity
 from gridgeo.geometry import holes
 from gridgeo.i18n import tr
 from gridgeo.levels import Level
 from gridgeo.validation.context import Context
 from gridgeo.validation.pieces import Pieces, overlay, union_all
-from gridgeo.validation.report import Finding
+from gridgeo.validation.report import BoundaryFinding
 from gridgeo.wording import listing
 
 Positions = npt.NDArray[np.intp]
@@ -51,7 +52,7 @@ Floats = npt.NDArray[np.float64]
 _NEAR_DEGREES = 1e-5
 
 
-def check_hierarchy(ctx: Context) -> Iterator[Finding]:
+def check_hierarchy(ctx: Context) -> Iterator[BoundaryFinding]:
     """Yield outside-parent, overlap and gap findings, level by level."""
     for level in ctx.grids.levels_present():
         families = Families.of(ctx, level)
@@ -126,7 +127,7 @@ def _m2_per_degree2(geoms: Objects) -> Floats:
 
 def _outside_parent(
     ctx: Context, level: Level, families: Families, outside: Objects
-) -> Iterator[Finding]:
+) -> Iterator[BoundaryFinding]:
     found = ctx.real(outside)
     for k, at in found.by_owner():
         i, p = int(families.kids[k]), int(families.kid_parents[k])
@@ -140,7 +141,7 @@ def _outside_parent(
         yield _pair_finding(ctx, "outside_parent", level, pair=(i, p), what=what, found=(found, at))
 
 
-def _overlaps(ctx: Context, level: Level, families: Families) -> Iterator[Finding]:
+def _overlaps(ctx: Context, level: Level, families: Families) -> Iterator[BoundaryFinding]:
     positions = ctx.at_level(level)
     geoms = ctx.clean[positions]
     left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
@@ -173,12 +174,12 @@ def _pair_finding(
     pair: tuple[int, int],
     what: str,
     found: tuple[Pieces, Positions],
-) -> Finding:
+) -> BoundaryFinding:
     """A finding between two features, of the real pieces ``found[0].geometry[found[1]]``."""
     pieces, at = found
-    return Finding(
+    return BoundaryFinding(
         rule,
-        "error",
+        Severity.ERROR,
         level,
         (ctx.code(pair[0]), ctx.code(pair[1])),
         f"{what}{_sliver_note(ctx, pieces, at)}",
@@ -187,7 +188,9 @@ def _pair_finding(
     )
 
 
-def _gaps(ctx: Context, level: Level, families: Families, outside: Objects) -> Iterator[Finding]:
+def _gaps(
+    ctx: Context, level: Level, families: Families, outside: Objects
+) -> Iterator[BoundaryFinding]:
     named = families.parents >= 0
     parents = families.parents[named]
     unions = families.unions[named]
@@ -230,7 +233,7 @@ def _gap_findings(
     candidates: list[int],
     where: str,
     parent: int | None = None,
-) -> Iterator[Finding]:
+) -> Iterator[BoundaryFinding]:
     tree = shapely.STRtree(ctx.clean[candidates])
     for k in at.tolist():
         piece, area = found.geometry[k], float(found.area_m2[k])
@@ -238,9 +241,9 @@ def _gap_findings(
         codes = [ctx.code(candidates[int(n)]) for n in np.sort(near)]
         if parent is not None:
             codes = [ctx.code(parent), *codes]
-        yield Finding(
+        yield BoundaryFinding(
             "gap",
-            "error",
+            Severity.ERROR,
             level,
             tuple(codes),
             tr(

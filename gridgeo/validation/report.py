@@ -4,10 +4,10 @@ JSON schema (documented in docs/VALIDATION.md)::
 
     {"summary": {"features": int, "errors": int, "warnings": int,
                  "by_rule": {rule: count}, "metric_crs": "EPSG:4546"},
-     "errors":   [Finding, ...],
-     "warnings": [Finding, ...]}
+     "errors":   [BoundaryFinding, ...],
+     "warnings": [BoundaryFinding, ...]}
 
-    Finding = {"rule": str, "severity": "error"|"warning", "level": int|null,
+    BoundaryFinding = {"rule": str, "severity": "error"|"warning", "level": int|null,
                "level_name": str|null, "codes": [str, ...], "message": str,
                "area_m2": float (only where an area applies),
                "location": [lon, lat] (only where GEOS gives a point)}
@@ -18,22 +18,21 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gridgeo.findings import severity_word
+from gridgeo.findings import Severity, severity_word
 from gridgeo.i18n import tr
 from gridgeo.levels import Level
 from gridgeo.wording import level_name
 
-Severity = Literal["error", "warning"]
-
 
 @dataclass(frozen=True)
-class Finding:
-    """One problem: the rule that found it, the features involved, where and how big.
+class BoundaryFinding:
+    """One problem of the boundaries: the rule that found it, the features involved, where
+    and how big (a planner's tables have :class:`gridgeo.findings.Finding` instead).
 
     ``geometry`` is in EPSG:4490 and is what ``--format geojson`` writes.
     """
@@ -51,7 +50,7 @@ class Finding:
         """The JSON form (without geometry)."""
         out: dict[str, Any] = {
             "rule": self.rule,
-            "severity": self.severity,
+            "severity": self.severity.value,
             "level": int(self.level) if self.level is not None else None,
             "level_name": self.level.label if self.level is not None else None,
             "codes": list(self.codes),
@@ -70,15 +69,15 @@ class Report:
 
     features: int
     metric_epsg: int
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[BoundaryFinding] = field(default_factory=list)
 
     @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "error"]
+    def errors(self) -> list[BoundaryFinding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
 
     @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "warning"]
+    def warnings(self) -> list[BoundaryFinding]:
+        return [f for f in self.findings if f.severity is Severity.WARNING]
 
     @property
     def ok(self) -> bool:
