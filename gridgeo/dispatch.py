@@ -38,10 +38,10 @@ from gridgeo.lookup import GridRef, LookupResult
 from gridgeo.model import GridSet
 from gridgeo.partners import PartnerType, PartnerUnit, ResolvedZones, ZoneKind, resolve_zones
 from gridgeo.routing import RoutingRule, RoutingTable
-from gridgeo.staffing import Role, StaffMember
+from gridgeo.staffing import Post, StaffMember
 from gridgeo.wording import bilingual
 
-_ROLE_ORDER = {Role.LEADER: 0, Role.EXECUTIVE_DEPUTY: 1, Role.DEPUTY: 2, Role.MEMBER: 3}
+_ROLE_ORDER = {Post.LEADER: 0, Post.EXECUTIVE_DEPUTY: 1, Post.DEPUTY: 2, Post.MEMBER: 3}
 
 
 class ZoneIndex:
@@ -352,9 +352,9 @@ def team(grid: GridRef, people: Sequence[StaffMember]) -> LevelTeam:
     """The team of one grid from its people."""
     return LevelTeam(
         grid,
-        tuple(p for p in people if p.role is Role.LEADER),
-        tuple(p for p in people if p.role in (Role.EXECUTIVE_DEPUTY, Role.DEPUTY)),
-        tuple(p for p in people if p.role is Role.MEMBER),
+        tuple(p for p in people if p.role is Post.LEADER),
+        tuple(p for p in people if p.role in (Post.EXECUTIVE_DEPUTY, Post.DEPUTY)),
+        tuple(p for p in people if p.role is Post.MEMBER),
     )
 
 

@@ -32,8 +32,9 @@ from gridgeo.levels import Level
 from gridgeo.wording import level_label, level_name, text_table
 
 
-class Role(StrEnum):
-    """A post in a grid."""
+class Post(StrEnum):
+    """A post in a grid: the roster's ``role`` column and ``?role=`` of ``/v1/lookup``
+    (what a key may do is :class:`gridgeo.roles.Role`)."""
 
     LEADER = "leader"
     EXECUTIVE_DEPUTY = "executive_deputy"
@@ -62,7 +63,7 @@ class Employment(StrEnum):
         return {"sworn": "在编队员", "auxiliary": "协管员", "cadre": "兼职干部"}[self.value]
 
 
-ROLE_WORDS = {**{r.value: r for r in Role}, **{r.zh: r for r in Role}}
+POST_WORDS = {**{r.value: r for r in Post}, **{r.zh: r for r in Post}}
 EMPLOYMENT_WORDS = {
     **{e.value: e for e in Employment},
     **{e.zh: e for e in Employment},
@@ -80,7 +81,7 @@ class StaffMember:
 
     person_id: str
     name: str
-    role: Role
+    role: Post
     employment: Employment
     grid_code: str
     title: str = ""
@@ -105,26 +106,26 @@ class StaffMember:
 
 
 # (role, employment or None for any, required count) per level.
-Rule = tuple[Role, Employment | None, int]
+Rule = tuple[Post, Employment | None, int]
 STAFFING_RULES: dict[Level, tuple[Rule, ...]] = {
-    Level.CITY: ((Role.LEADER, None, 1), (Role.EXECUTIVE_DEPUTY, None, 1)),
+    Level.CITY: ((Post.LEADER, None, 1), (Post.EXECUTIVE_DEPUTY, None, 1)),
     Level.DISTRICT: (
-        (Role.LEADER, None, 1),
-        (Role.EXECUTIVE_DEPUTY, None, 1),
-        (Role.DEPUTY, None, 1),
+        (Post.LEADER, None, 1),
+        (Post.EXECUTIVE_DEPUTY, None, 1),
+        (Post.DEPUTY, None, 1),
     ),
     Level.STREET: (
-        (Role.LEADER, None, 1),
-        (Role.DEPUTY, None, 1),
-        (Role.MEMBER, Employment.AUXILIARY, 2),
+        (Post.LEADER, None, 1),
+        (Post.DEPUTY, None, 1),
+        (Post.MEMBER, Employment.AUXILIARY, 2),
     ),
     Level.COMMUNITY: (
-        (Role.LEADER, None, 1),
-        (Role.DEPUTY, None, 1),
-        (Role.MEMBER, Employment.SWORN, 2),
-        (Role.MEMBER, Employment.AUXILIARY, 8),
+        (Post.LEADER, None, 1),
+        (Post.DEPUTY, None, 1),
+        (Post.MEMBER, Employment.SWORN, 2),
+        (Post.MEMBER, Employment.AUXILIARY, 8),
     ),
-    Level.GRID: ((Role.LEADER, Employment.AUXILIARY, 1), (Role.MEMBER, Employment.AUXILIARY, 2)),
+    Level.GRID: ((Post.LEADER, Employment.AUXILIARY, 1), (Post.MEMBER, Employment.AUXILIARY, 2)),
 }
 
 
@@ -172,7 +173,7 @@ class StaffingReport:
                 "level": lv,
                 "level_name": Level(lv).label,
                 "role": role,
-                "role_zh": Role(role).zh,
+                "role_zh": Post(role).zh,
                 "employment": emp,
                 "employment_zh": Employment(emp).zh,
                 "count": n,
@@ -250,7 +251,7 @@ class StaffingReport:
         """The counts, the totals and the rules as tables that line up, in the current
         language."""
         counts = [
-            [level_label(lv), post_label(Role(role)), employment_label(Employment(emp)), str(n)]
+            [level_label(lv), post_label(Post(role)), employment_label(Employment(emp)), str(n)]
             for (lv, role, emp), n in sorted(self.counts.items())
         ]
         head = [tr("level"), tr("post"), tr("employment"), tr("count")]
@@ -267,7 +268,7 @@ class StaffingReport:
         rules = [
             [
                 level_label(r["level"]),
-                post_label(Role(r["role"])),
+                post_label(Post(r["role"])),
                 employment_label(None if r["employment"] == "any" else Employment(r["employment"])),
                 str(r["grids"]),
                 str(r["required"]),
@@ -337,7 +338,7 @@ def staffing_report(staff: list[StaffMember], grid_levels: dict[str, Level]) -> 
 
 def _rule_counts(
     level: Level, people: list[StaffMember]
-) -> list[tuple[Role, Employment | None, int, int]]:
+) -> list[tuple[Post, Employment | None, int, int]]:
     """(role, employment, have, need) for each rule line of the level."""
     return [
         (
@@ -354,7 +355,7 @@ def _rule_counts(
     ]
 
 
-def _post_name(role: Role, employment: Employment | None) -> str:
+def _post_name(role: Post, employment: Employment | None) -> str:
     """``网格长 leader (协管员 auxiliary)`` in English, ``网格长（协管员）`` in Chinese."""
     if current_lang() == "zh":
         return role.zh + (f"（{employment.zh}）" if employment else "")
@@ -416,7 +417,7 @@ def _grid_findings(
     code: str, level: Level, people: list[StaffMember], source: str
 ) -> list[Finding]:
     row = min((p.row for p in people), default=0)
-    no_leader = not any(p.role is Role.LEADER for p in people)
+    no_leader = not any(p.role is Post.LEADER for p in people)
     out = []
     if no_leader:
         message = tr(
@@ -424,7 +425,7 @@ def _grid_findings(
         )
         out.append(Finding("grid_without_leader", Severity.ERROR, message, source, row, code))
     for role, emp, have, need in _rule_counts(level, people):
-        if have == need or (role is Role.LEADER and no_leader):
+        if have == need or (role is Post.LEADER and no_leader):
             continue  # a missing leader is reported once, above
         below = have < need
         out.append(
@@ -447,7 +448,7 @@ def _grid_findings(
     return out
 
 
-def post_label(role: Role) -> str:
+def post_label(role: Post) -> str:
     """``网格长`` (``leader``): a post as tables name it."""
     return role.zh if current_lang() == "zh" else role.value.replace("_", " ")
 

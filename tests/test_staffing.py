@@ -15,7 +15,7 @@ from gridgeo.levels import Level
 from gridgeo.staffing import (
     EMPLOYMENT_WORDS,
     Employment,
-    Role,
+    Post,
     StaffMember,
     roster_findings,
     staffing_report,
@@ -25,14 +25,14 @@ SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 COMMUNITY = "450302001001"
 
 
-def person(i: int, role: Role, employment: Employment, grid: str = COMMUNITY) -> StaffMember:
+def person(i: int, role: Post, employment: Employment, grid: str = COMMUNITY) -> StaffMember:
     return StaffMember(f"p{i}", f"人{i}", role, employment, grid)
 
 
 def full_community() -> list[StaffMember]:
-    people = [person(0, Role.LEADER, Employment.CADRE), person(1, Role.DEPUTY, Employment.CADRE)]
-    people += [person(10 + i, Role.MEMBER, Employment.SWORN) for i in range(2)]
-    people += [person(20 + i, Role.MEMBER, Employment.AUXILIARY) for i in range(8)]
+    people = [person(0, Post.LEADER, Employment.CADRE), person(1, Post.DEPUTY, Employment.CADRE)]
+    people += [person(10 + i, Post.MEMBER, Employment.SWORN) for i in range(2)]
+    people += [person(20 + i, Post.MEMBER, Employment.AUXILIARY) for i in range(8)]
     return people
 
 
@@ -75,9 +75,9 @@ def test_missing_sworn_officer_is_a_finding() -> None:
 def test_grid_leader_must_be_auxiliary() -> None:
     grid = "450302001001001"
     people = [
-        person(1, Role.LEADER, Employment.SWORN, grid),
-        person(2, Role.MEMBER, Employment.AUXILIARY, grid),
-        person(3, Role.MEMBER, Employment.AUXILIARY, grid),
+        person(1, Post.LEADER, Employment.SWORN, grid),
+        person(2, Post.MEMBER, Employment.AUXILIARY, grid),
+        person(3, Post.MEMBER, Employment.AUXILIARY, grid),
     ]
     report = staffing_report(people, {grid: Level.GRID})
     assert [f.message for f in report.findings] == [
@@ -86,7 +86,7 @@ def test_grid_leader_must_be_auxiliary() -> None:
 
 
 def test_staff_on_unknown_grid_is_reported() -> None:
-    report = staffing_report([person(1, Role.LEADER, Employment.CADRE, "450399001")], {})
+    report = staffing_report([person(1, Post.LEADER, Employment.CADRE, "450399001")], {})
     assert report.unknown_grids == ["450399001"]
     assert "450399001" in report.to_text()
 
@@ -98,7 +98,7 @@ def test_roster_reader_accepts_chinese_words(tmp_path: Path) -> None:
         encoding="utf-8-sig",
     )
     [member] = read_staff(path)
-    assert member.role is Role.LEADER and member.employment is Employment.AUXILIARY
+    assert member.role is Post.LEADER and member.employment is Employment.AUXILIARY
 
 
 @pytest.mark.parametrize(
@@ -133,7 +133,7 @@ def test_employment_labels_are_the_plans_categories() -> None:
 
 def test_staffing_finding_reads_in_chinese() -> None:
     grid = "450302001001001"
-    people = [replace(person(2, Role.MEMBER, Employment.AUXILIARY, grid), row=5)]
+    people = [replace(person(2, Post.MEMBER, Employment.AUXILIARY, grid), row=5)]
     with use_lang("zh"):
         findings = roster_findings(people, {grid: Level.GRID}, source="staff.csv")
         assert str(findings[0]) == "staff.csv 第 5 行：五级网格 450302001001001 有人员但没有网格长"

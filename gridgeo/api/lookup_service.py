@@ -38,7 +38,7 @@ from gridgeo.index.cache import index_for
 from gridgeo.levels import Level
 from gridgeo.lookup import GridRef, LookupResult
 from gridgeo.partners import PartnerUnit
-from gridgeo.staffing import ROLE_WORDS, Role, StaffMember
+from gridgeo.staffing import POST_WORDS, Post, StaffMember
 from gridgeo.wording import listing
 from gridgeo.workstation import Workstation, serving
 
@@ -76,7 +76,7 @@ class LookupTables:
     _zones: dict[int, ZonesOver] = field(default_factory=dict)
     # the answer after "version", per (owner, posts, visibility, covering partners,
     # language: the partners' zone descriptions are text)
-    _tails: dict[tuple[int, frozenset[Role] | None, StaffAccess, tuple[int, ...], Lang], bytes] = (
+    _tails: dict[tuple[int, frozenset[Post] | None, StaffAccess, tuple[int, ...], Lang], bytes] = (
         field(default_factory=dict)
     )
 
@@ -109,7 +109,7 @@ class LookupTables:
     def tail_json(
         self,
         owner: int,
-        posts: frozenset[Role] | None,
+        posts: frozenset[Post] | None,
         see: StaffAccess,
         partners: tuple[int, ...],
     ) -> bytes:
@@ -190,7 +190,7 @@ def warm(data: Dataset) -> None:
 # --- one point ---------------------------------------------------------------------------
 
 
-def parse_posts(value: str | None) -> frozenset[Role] | None:
+def parse_posts(value: str | None) -> frozenset[Post] | None:
     """The posts of a ``role`` filter (comma-separated, English or Chinese); None for all.
 
     Raises
@@ -202,15 +202,15 @@ def parse_posts(value: str | None) -> frozenset[Role] | None:
         return None
     posts = set()
     for word in (w.strip() for w in value.split(",")):
-        if word not in ROLE_WORDS:
+        if word not in POST_WORDS:
             raise GridgeoError(
                 tr(
                     "role: unknown post {post!r}; use {posts} (comma-separated)",
                     post=word,
-                    posts=listing(ROLE_WORDS),
+                    posts=listing(POST_WORDS),
                 )
             )
-        posts.add(ROLE_WORDS[word])
+        posts.add(POST_WORDS[word])
     return frozenset(posts)
 
 
@@ -223,7 +223,7 @@ def person(member: StaffMember, see: StaffAccess) -> dict[str, Any]:
 
 
 def staff_section(
-    info: OwnerInfo, posts: frozenset[Role] | None, see: StaffAccess
+    info: OwnerInfo, posts: frozenset[Post] | None, see: StaffAccess
 ) -> list[dict[str, Any]]:
     """People per level of the chain, filtered by post."""
     return [
@@ -312,7 +312,7 @@ def lookup_one_json(
     lat: float,
     crs: str,
     *,
-    posts: frozenset[Role] | None = None,
+    posts: frozenset[Post] | None = None,
     see: StaffAccess = HIDDEN,
 ) -> bytes:
     """``GET /v1/lookup`` without a category, as JSON bytes assembled from cached parts.
@@ -343,7 +343,7 @@ def lookup_one(
     lat: float,
     crs: str,
     *,
-    posts: frozenset[Role] | None = None,
+    posts: frozenset[Post] | None = None,
     see: StaffAccess = HIDDEN,
     category: str | None = None,
 ) -> dict[str, Any]:

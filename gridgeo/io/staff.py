@@ -10,7 +10,7 @@ from typing import Any
 from gridgeo.errors import InputFileError
 from gridgeo.i18n import tr
 from gridgeo.io.partners import missing_columns, not_a_feature_collection
-from gridgeo.staffing import EMPLOYMENT_WORDS, ROLE_WORDS, StaffMember
+from gridgeo.staffing import EMPLOYMENT_WORDS, POST_WORDS, StaffMember
 from gridgeo.wording import listing
 from gridgeo.workstation import Workstation
 
@@ -50,14 +50,14 @@ def _member(path: Path, line: int, row: dict[str, Any]) -> StaffMember:
         return value
 
     role, employment = field("role"), field("employment")
-    if role not in ROLE_WORDS:
+    if role not in POST_WORDS:
         raise InputFileError(
             tr(
                 "{path}, row {line}: unknown role {role!r}; use {choices}",
                 path=path,
                 line=line,
                 role=role,
-                choices=listing(ROLE_WORDS),
+                choices=listing(POST_WORDS),
             )
         )
     if employment not in EMPLOYMENT_WORDS:
@@ -73,7 +73,7 @@ def _member(path: Path, line: int, row: dict[str, Any]) -> StaffMember:
     return StaffMember(
         field("person_id"),
         field("name"),
-        ROLE_WORDS[role],
+        POST_WORDS[role],
         EMPLOYMENT_WORDS[employment],
         field("grid_code"),
         field("title"),

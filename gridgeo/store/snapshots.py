@@ -15,7 +15,7 @@ from gridgeo.errors import NotFoundError
 from gridgeo.i18n import tr
 from gridgeo.levels import Level
 from gridgeo.model import CORE_COLUMNS, GridSet
-from gridgeo.staffing import Employment, Role, StaffMember
+from gridgeo.staffing import Employment, Post, StaffMember
 from gridgeo.store import schema as t
 from gridgeo.store.codec import from_wkb
 from gridgeo.workstation import Workstation as WorkstationPoint
@@ -152,7 +152,7 @@ def load_staff(session: Session, version_id: int) -> list[StaffMember]:
         StaffMember(
             r.person_id,
             r.name,
-            Role(r.role),
+            Post(r.role),
             Employment(r.employment),
             r.grid_code,
             r.title,
