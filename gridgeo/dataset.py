@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from gridgeo.categories import CategoryTable, default_categories
-from gridgeo.coverage import CoverageReport, coverage_report, validate_partners
 from gridgeo.dispatch import DispatchResult, ZoneIndex, dispatch, staff_by_grid
 from gridgeo.errors import InputFileError
 from gridgeo.findings import Finding
@@ -23,6 +22,7 @@ from gridgeo.lookup import Locator, LookupResult
 from gridgeo.model import GridSet
 from gridgeo.partners import PartnerUnit
 from gridgeo.repair import RepairResult, repair
+from gridgeo.responsibility_coverage import CoverageReport, coverage_report, validate_partners
 from gridgeo.routing import RoutingTable, validate_routing
 from gridgeo.settings import Settings
 from gridgeo.staffing import StaffingReport, StaffMember, roster_findings, staffing_report

@@ -25,7 +25,7 @@ from shapely.geometry import shape
 
 from gridgeo.api.app import create_app
 from gridgeo.api.deps import dataset
-from gridgeo.api.ogc.coverage import is_coverage, node_coverage, simplify_coverage
+from gridgeo.api.ogc.gapless_simplify import is_coverage, node_coverage, simplify_coverage
 from gridgeo.api.ogc.tiles import (
     EXTENT,
     MAX_ZOOM,

@@ -11,7 +11,6 @@ import pytest
 
 import gridgeo
 from gridgeo.categories import default_categories
-from gridgeo.coverage import coverage_report, validate_partners
 from gridgeo.dataset import Dataset
 from gridgeo.errors import InputFileError
 from gridgeo.i18n import use_lang
@@ -19,6 +18,7 @@ from gridgeo.io.partners import read_partners
 from gridgeo.io.routing import read_routing
 from gridgeo.io.staff import read_staff
 from gridgeo.partners import PartnerType, ZoneKind, resolve_zones
+from gridgeo.responsibility_coverage import coverage_report, validate_partners
 from gridgeo.routing import validate_routing
 from gridgeo.staffing import roster_findings
 

@@ -28,11 +28,11 @@ from gridgeo.cli.options import (
     workstation_line,
 )
 from gridgeo.cli.source import add_source_options, load_source, source_line
-from gridgeo.coverage import CSV_COLUMNS
 from gridgeo.dataset import Dataset
 from gridgeo.dispatch import DispatchResult, LevelTeam
 from gridgeo.i18n import current_lang, tr
 from gridgeo.io.writers import write_json
+from gridgeo.responsibility_coverage import CSV_COLUMNS
 from gridgeo.staffing import StaffingReport, StaffMember, employment_label
 from gridgeo.wording import bilingual, listing
 

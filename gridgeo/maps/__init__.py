@@ -2,7 +2,7 @@
 
 Modules: :mod:`text` (zh/en strings), :mod:`style` (colours), :mod:`assets`
 (Leaflet files from the installed package, offline check), :mod:`page` (a map
-page: base layer, title, legend), one module per map (:mod:`coverage`,
+page: base layer, title, legend), one module per map (:mod:`level_map`,
 :mod:`pilot`, :mod:`validation_map`, :mod:`cases`) and :mod:`render` (writes
 them all to a folder, the only module here that touches files).
 
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gridgeo.maps.cases import case_counts, case_map
-    from gridgeo.maps.coverage import coverage_map
+    from gridgeo.maps.level_map import level_map
     from gridgeo.maps.pilot import pilot_map
     from gridgeo.maps.render import RenderedMaps, render_maps
     from gridgeo.maps.validation_map import validation_map
@@ -26,7 +26,7 @@ _HOMES = {
     "RenderedMaps": "gridgeo.maps.render",
     "case_counts": "gridgeo.maps.cases",
     "case_map": "gridgeo.maps.cases",
-    "coverage_map": "gridgeo.maps.coverage",
+    "level_map": "gridgeo.maps.level_map",
     "pilot_map": "gridgeo.maps.pilot",
     "render_maps": "gridgeo.maps.render",
     "validation_map": "gridgeo.maps.validation_map",
@@ -35,7 +35,7 @@ __all__ = [
     "RenderedMaps",
     "case_counts",
     "case_map",
-    "coverage_map",
+    "level_map",
     "pilot_map",
     "render_maps",
     "validation_map",

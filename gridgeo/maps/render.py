@@ -26,7 +26,7 @@ from gridgeo.levels import Level
 from gridgeo.maps.assets import copy_leaflet
 from gridgeo.maps.basemap import Basemap, basemap
 from gridgeo.maps.cases import DEFAULT_CLASSES, DEFAULT_SCHEME, assign_cases, case_map
-from gridgeo.maps.coverage import coverage_map
+from gridgeo.maps.level_map import level_map
 from gridgeo.maps.page import page_title, render_html
 from gridgeo.maps.pilot import PartnerArea, partner_areas, pilot_map
 from gridgeo.maps.responsibility_map import responsibility_map
@@ -125,7 +125,7 @@ def render_maps(
             out,
             f"coverage_{int(level)}",
             coverage_page(level),
-            coverage_map(data.grids, level, lang=lang, basemap=base),
+            level_map(data.grids, level, lang=lang, basemap=base),
         )
     partners = partners or dataset_partners(data, lang)
     try:

@@ -17,7 +17,6 @@ from typing import Any
 
 import folium
 
-from gridgeo.coverage import CoverageReport
 from gridgeo.geometry import make_valid_polygonal
 from gridgeo.maps import style
 from gridgeo.maps.basemap import NO_BASEMAP, Basemap
@@ -33,6 +32,7 @@ from gridgeo.maps.page import (
 from gridgeo.maps.text import listing, t
 from gridgeo.model import GridSet
 from gridgeo.partners import ResolvedZones
+from gridgeo.responsibility_coverage import CoverageReport
 from gridgeo.staffing import StaffingReport, StaffMember
 
 STATUS_COLOURS = {"none": style.STAFF_NONE, "off": style.STAFF_OFF, "ok": style.STAFF_OK}

@@ -17,11 +17,11 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from gridgeo.categories import Category, CategorySource
-from gridgeo.coverage import validate_partners
 from gridgeo.deadlines import TimeLimit
 from gridgeo.findings import Finding, Severity
 from gridgeo.model import GridSet
 from gridgeo.partners import PartnerType, PartnerUnit, Zone, ZoneKind, resolve_zones
+from gridgeo.responsibility_coverage import validate_partners
 from gridgeo.routing import RoutingRule, RoutingTable, limits_to_dict, validate_routing
 from gridgeo.store import schema as t
 from gridgeo.store.codec import to_multipolygon, to_wkb

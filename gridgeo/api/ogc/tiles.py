@@ -3,7 +3,7 @@
 One layer per tile, named like the collection. Per (dataset, collection) the
 geometries are noded (lon/lat) and projected to Web Mercator once; per zoom the
 level's coverage is simplified once with a tolerance of half a display pixel
-(256-pixel tiles), keeping shared edges shared (:mod:`gridgeo.api.ogc.coverage`).
+(256-pixel tiles), keeping shared edges shared (:mod:`gridgeo.api.ogc.gapless_simplify`).
 A tile clips the simplified features to the tile plus a 64-unit buffer,
 rounds them to the 4096-unit tile grid and encodes them with
 ``mapbox-vector-tile``. Neighbours' shared vertices are equal before rounding,
@@ -26,8 +26,8 @@ import shapely
 from shapely.geometry import box
 
 from gridgeo.api.ogc.catalog import Catalog, CollectionInfo, FeatureTable, PerDataset, catalog_for
-from gridgeo.api.ogc.coverage import prepare_coverage, simplify_coverage
 from gridgeo.api.ogc.errors import invalid_parameter, no_collection, not_found
+from gridgeo.api.ogc.gapless_simplify import prepare_coverage, simplify_coverage
 from gridgeo.api.output_crs import output_system
 from gridgeo.coords import CoordSystem, geometries_from_cgcs2000
 from gridgeo.crs import STORAGE_EPSG, transform_geometries

@@ -1,4 +1,5 @@
-"""Coverage map of one level: every grid outlined, labelled, coloured by its parent."""
+"""Map of one level (the ``coverage_level*.html`` pages): every grid outlined, labelled,
+coloured by its parent."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from gridgeo.maps.text import level_text, t
 from gridgeo.model import GridSet
 
 
-def coverage_map(
+def level_map(
     grids: GridSet,
     level: Level,
     *,

@@ -12,7 +12,7 @@ from maps_helpers import (
 from gridgeo.errors import GridgeoError
 from gridgeo.levels import Level
 from gridgeo.maps import style
-from gridgeo.maps.coverage import coverage_map
+from gridgeo.maps.level_map import level_map
 from gridgeo.maps.page import render_html
 from gridgeo.model import GridSet
 
@@ -21,7 +21,7 @@ from gridgeo.model import GridSet
 def test_every_grid_of_the_level_is_drawn_in_its_parents_colour(
     nested: GridSet, level: Level
 ) -> None:
-    m = coverage_map(nested, level)
+    m = level_map(nested, level)
     (layer,) = geojson_layers(m)
     drawn = features(layer)
     expected = [c for c, lv in zip(nested.codes, nested.levels, strict=True) if lv == level]
@@ -36,7 +36,7 @@ def test_every_grid_of_the_level_is_drawn_in_its_parents_colour(
 
 
 def test_labels_popups_and_legend(nested: GridSet) -> None:
-    m = coverage_map(nested, Level.COMMUNITY)
+    m = level_map(nested, Level.COMMUNITY)
     page = render_html(m)
     labels = label_html(m)  # a name + code label for each of the 8 communities
     assert len(labels) == 8
@@ -58,11 +58,11 @@ def test_labels_popups_and_legend(nested: GridSet) -> None:
 
 @pytest.mark.parametrize("level", list(Level))
 def test_every_level_reads_as_chinese(nested: GridSet, level: Level) -> None:
-    assert_reads_as_chinese(coverage_map(nested, level))
+    assert_reads_as_chinese(level_map(nested, level))
 
 
 def test_english(nested: GridSet) -> None:
-    page = render_html(coverage_map(nested, Level.GRID, lang="en"))
+    page = render_html(level_map(nested, Level.GRID, lang="en"))
     assert "Coverage of level 5: grid" in page
     assert "Coloured by parent community" in page and "grid: 32" in page
     assert "覆盖图" not in page
@@ -70,7 +70,7 @@ def test_english(nested: GridSet) -> None:
 
 
 def test_city_has_no_parent_colour(nested: GridSet) -> None:
-    page = render_html(coverage_map(nested, Level.CITY))
+    page = render_html(level_map(nested, Level.CITY))
     rows = legend_rows(page)
     assert len(rows) == 1 and "无上级" in rows[0][1]
 
@@ -78,7 +78,7 @@ def test_city_has_no_parent_colour(nested: GridSet) -> None:
 def test_html_special_characters_are_escaped(nested: GridSet) -> None:
     frame = nested.frame.copy()
     frame.loc[frame["code"] == "450302001", "name"] = "<b>街道</b>&"
-    m = coverage_map(GridSet.from_frame(frame), Level.STREET)
+    m = level_map(GridSet.from_frame(frame), Level.STREET)
     (layer,) = geojson_layers(m)
     names = [f["properties"]["name"] for f in features(layer)]
     assert "&lt;b&gt;街道&lt;/b&gt;&amp;" in names
@@ -89,7 +89,7 @@ def test_html_special_characters_are_escaped(nested: GridSet) -> None:
 def test_level_without_grids(nested: GridSet) -> None:
     only_city = nested.subset(nested.levels == 1)
     with pytest.raises(GridgeoError, match="nothing to map"):
-        coverage_map(only_city, Level.GRID)
+        level_map(only_city, Level.GRID)
 
 
 def test_labels_are_left_out_beyond_the_limit(
@@ -98,5 +98,5 @@ def test_labels_are_left_out_beyond_the_limit(
     from gridgeo.maps import page
 
     monkeypatch.setattr(page, "MAX_LABELS", 31)
-    assert label_html(coverage_map(nested, Level.GRID)) == []  # 32 grids: tooltips only
-    assert len(label_html(coverage_map(nested, Level.COMMUNITY))) == 8
+    assert label_html(level_map(nested, Level.GRID)) == []  # 32 grids: tooltips only
+    assert len(label_html(level_map(nested, Level.COMMUNITY))) == 8

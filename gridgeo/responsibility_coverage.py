@@ -1,4 +1,5 @@
-"""Checks of partner zones against the boundaries, and the coverage report (pure core).
+"""Who covers each grid: partner zones checked against the boundaries, and the coverage
+report of staff and partner zones (pure core).
 
 * :func:`validate_partners`: zones naming unknown grid codes, empty zones,
   zones reaching outside the districts of the boundaries.
