@@ -3,13 +3,20 @@
 Every threshold the validator, repair and lookup use lives here, so a city can
 tune them without code. Defaults are chosen so that floating-point noise on a
 clean nested dataset gives zero findings while a 1 m² real overlap does not pass.
+
+Files gridgeo writes (the embedded store, its index files, rendered maps) default
+under one data home: ``GRIDGEO_HOME``, else the repository's ``data/`` folder when
+running from a source checkout, else the user's data folder (platformdirs). The
+sample pilot data is read where the package ships it (docs/SETTINGS.md). Defaults
+are computed when settings are made, never at import, and no folder is created
+here: the code that writes a file creates its folder.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,8 +26,55 @@ from gridgeo.i18n import parse_lang, tr
 from gridgeo.roles import Role
 from gridgeo.wording import listing
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_DIR = REPO_ROOT / "data" / "sample"
+
+def source_checkout() -> Path | None:
+    """The repository's ``data/`` folder when gridgeo runs from a source checkout, else None.
+
+    A checkout has ``pyproject.toml`` and ``data/`` beside the package folder; an
+    installed package has neither (site-packages).
+    """
+    root = Path(__file__).resolve().parents[1]
+    data = root / "data"
+    return data if (root / "pyproject.toml").is_file() and data.is_dir() else None
+
+
+def data_home() -> Path:
+    """The data home when ``GRIDGEO_HOME`` is not set: a checkout's ``data/``, else the
+    user's data folder (``~/.local/share/gridgeo`` on Linux, ``XDG_DATA_HOME`` honoured)."""
+    checkout = source_checkout()
+    if checkout is not None:
+        return checkout
+    import platformdirs  # only where the default is needed
+
+    return Path(platformdirs.user_data_dir("gridgeo", appauthor=False))
+
+
+def sample_dir() -> Path:
+    """The sample pilot data: ``data/sample`` in a checkout, else the package's copy.
+
+    The package ships the files themselves (package data: ``gridgeo/sample/data`` is a
+    link to ``data/sample``, resolved when the wheel is built) rather than rebuilding
+    them on first start: the generator needs the real district outlines, which are not
+    shipped, and a GeoPackage it writes differs in timestamps from run to run.
+    """
+    checkout = source_checkout()
+    return (
+        checkout / "sample" if checkout is not None else Path(__file__).parent / "sample" / "data"
+    )
+
+
+def _in_sample(name: str) -> Callable[[], Path]:
+    return lambda: sample_dir() / name
+
+
+def _embedded_store(data: dict[str, Any]) -> str:
+    return f"sqlite:///{Path(data['home']) / 'store' / 'gridgeo.sqlite'}"
+
+
+def _maps_folder(data: dict[str, Any]) -> Path:
+    home = Path(data["home"])
+    # a checkout renders into maps/ of the current folder, as `make run` always has
+    return Path("maps") if home == source_checkout() else home / "maps"
 
 
 class ValidationSettings(BaseSettings):
@@ -66,19 +120,26 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
 
+    home: Path = Field(
+        default_factory=data_home,
+        description="Data home: the folder the store, index files and rendered maps default "
+        "to (a checkout's data/, else the user's data folder).",
+    )
     boundaries: Path = Field(
-        SAMPLE_DIR / "boundaries.gpkg", description="Default boundary source (file)."
+        default_factory=_in_sample("boundaries.gpkg"),
+        description="Default boundary source (file).",
     )
     workstations: Path = Field(
-        SAMPLE_DIR / "workstations.geojson", description="Workstation points (GeoJSON)."
+        default_factory=_in_sample("workstations.geojson"),
+        description="Workstation points (GeoJSON).",
     )
-    staff: Path = Field(SAMPLE_DIR / "staff.csv", description="Staff roster (CSV).")
+    staff: Path = Field(default_factory=_in_sample("staff.csv"), description="Staff roster (CSV).")
     partners: Path = Field(
-        SAMPLE_DIR / "partners.geojson",
+        default_factory=_in_sample("partners.geojson"),
         description="Partner units and their zones (GeoJSON, or CSV with grid codes).",
     )
     routing: Path = Field(
-        SAMPLE_DIR / "routing.yaml",
+        default_factory=_in_sample("routing.yaml"),
         description="Routing table: report category to partner types (YAML or CSV).",
     )
     sequence_width: int = Field(3, ge=1, le=6, description="Digits of the fifth-level sequence.")
@@ -86,7 +147,7 @@ class Settings(BaseSettings):
         50.0, ge=0, description="A point outside every grid reports the nearest one within this."
     )
     database_url: str = Field(
-        f"sqlite:///{REPO_ROOT / 'data' / 'store' / 'gridgeo.sqlite'}",
+        default_factory=_embedded_store,
         description="The store: sqlite:///FILE (embedded SpatiaLite, default) or "
         "postgresql+psycopg://USER@HOST/DB (PostGIS).",
     )
@@ -94,8 +155,8 @@ class Settings(BaseSettings):
         None,
         description="Folder of the point index files, one per set of boundaries, built once "
         "and mapped by every process (docs/SCALING.md). Default: the folder 'index' beside "
-        "an embedded store's file, else gridgeo/index in the user's cache folder "
-        "(XDG_CACHE_HOME or ~/.cache).",
+        "an embedded store's file, else index in the user's cache folder for gridgeo "
+        "(~/.cache/gridgeo on Linux): they are rebuilt from the store when missing.",
     )
     costly_per_minute: int = Field(
         30,
@@ -185,9 +246,14 @@ class Settings(BaseSettings):
         "grids, workstations and cases shifted onto it and reads clicks back.",
     )
     map_cases: Path = Field(
-        REPO_ROOT / "data" / "cases" / "sample_cases.csv",
+        default_factory=lambda data: Path(data["home"]) / "cases" / "sample_cases.csv",
         description="Case points (CSV/GeoJSON with lon/lat, WGS84) for the case map and "
         "the viewer's cases layer.",
+    )
+    maps_dir: Path = Field(
+        default_factory=_maps_folder,
+        description="Folder gridgeo maps renders into: maps/ in the data home (in a "
+        "checkout, maps/ of the current folder).",
     )
     viewer_cases_url: str = Field(
         "",
@@ -308,8 +374,9 @@ class Settings(BaseSettings):
         database = rest[1:].split("?", 1)[0] if rest.startswith("/") else ""
         if scheme.split("+", 1)[0] == "sqlite" and database not in ("", ":memory:"):
             return Path(database).resolve().parent / "index"
-        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        return Path(cache) / "gridgeo" / "index"
+        import platformdirs  # only where the default is needed
+
+        return Path(platformdirs.user_cache_dir("gridgeo", appauthor=False)) / "index"
 
     @property
     def scheme(self) -> CodeScheme:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+import gridgeo.settings as settings_module
 from gridgeo.settings import Settings, ValidationSettings
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "SETTINGS.md"
@@ -58,3 +60,50 @@ def test_an_unknown_lang_is_refused_naming_it(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("GRIDGEO_LANG", "fr")
     with pytest.raises(ValidationError, match="'fr'"):
         Settings()
+
+
+@pytest.fixture
+def no_gridgeo_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the defaults (the tests' own store, conftest.py, is set in the environment)."""
+    for name in [n for n in os.environ if n.startswith("GRIDGEO_")]:
+        monkeypatch.delenv(name)
+
+
+@pytest.mark.usefixtures("no_gridgeo_env")
+def test_a_checkout_keeps_its_data_folder() -> None:
+    data = Path(__file__).resolve().parents[1] / "data"
+    settings = Settings()
+    assert settings.home == data
+    assert settings.database_url == f"sqlite:///{data / 'store' / 'gridgeo.sqlite'}"
+    assert settings.boundaries == data / "sample" / "boundaries.gpkg"
+    assert settings.map_cases == data / "cases" / "sample_cases.csv"
+    assert settings.maps_dir == Path("maps")  # of the current folder, as make run has it
+
+
+@pytest.mark.usefixtures("no_gridgeo_env")
+def test_gridgeo_home_holds_the_store_index_and_maps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRIDGEO_HOME", str(tmp_path))
+    settings = Settings()
+    assert settings.database_url == f"sqlite:///{tmp_path / 'store' / 'gridgeo.sqlite'}"
+    assert settings.index_folder == tmp_path / "store" / "index"
+    assert settings.maps_dir == tmp_path / "maps"
+    assert settings.map_cases == tmp_path / "cases" / "sample_cases.csv"
+    assert not (tmp_path / "store").exists()  # computed, not created
+
+
+@pytest.mark.usefixtures("no_gridgeo_env")
+def test_an_installed_package_uses_the_user_data_folder_and_its_own_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings_module, "source_checkout", lambda: None)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    settings = Settings()
+    assert settings.home == tmp_path / "share" / "gridgeo"
+    assert settings.database_url.endswith(f"{tmp_path}/share/gridgeo/store/gridgeo.sqlite")
+    shipped = Path(settings_module.__file__).parent / "sample" / "data"
+    assert settings.boundaries == shipped / "boundaries.gpkg"
+    assert all(
+        p.is_file() for p in (settings.boundaries, settings.staff, settings.workstations)
+    )  # the package data the wheel carries (a link to data/sample in a checkout)

@@ -68,9 +68,8 @@ def register(sub: Any) -> None:
         "-o",
         "--output",
         type=Path,
-        default=Path("maps"),
         metavar="DIR",
-        help=tr("output folder (default maps/)"),
+        help=tr("output folder (default GRIDGEO_MAPS_DIR: maps/ in the data home)"),
     )
     add_source_options(p, staff=True)
     p.add_argument(
@@ -185,7 +184,11 @@ def run_maps(args: argparse.Namespace) -> int:
         else None
     )
     result = render_maps(
-        data, args.output, settings=cfg, validation_data=checked, cases=_cases(args, cfg.map_cases)
+        data,
+        args.output or cfg.maps_dir,
+        settings=cfg,
+        validation_data=checked,
+        cases=_cases(args, cfg.map_cases),
     )
     if args.assess:
         titles = render_assessment(args, cfg, result)
