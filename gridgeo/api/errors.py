@@ -66,6 +66,16 @@ def status_for(exc: GridgeoError) -> int:
     return 400
 
 
+def headers_for(exc: GridgeoError) -> dict[str, str]:
+    """The headers an answer to ``exc`` carries in any format: ``Retry-After`` for the
+    store out of reach (503) and for a caller over its rate (429)."""
+    if isinstance(exc, StoreError):
+        return {"Retry-After": str(RETRY_AFTER_S)}
+    if isinstance(exc, RateLimitError):
+        return {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
+    return {}
+
+
 ProtocolAnswer = Callable[[Request, int, str], Response]
 """An error answer in a protocol's own format: (request, status, message) to a response."""
 
@@ -85,10 +95,7 @@ def install(app: FastAPI, protocols: Protocols = ()) -> None:
             body["allowed"] = [a.value for a in exc.allowed]
         if isinstance(exc, StoreError):
             return _unavailable(str(exc))
-        if isinstance(exc, RateLimitError):
-            wait = str(max(1, math.ceil(exc.retry_after_s)))
-            return SafeJSONResponse(body, status_code=429, headers={"Retry-After": wait})
-        return SafeJSONResponse(body, status_code=status_for(exc))
+        return SafeJSONResponse(body, status_code=status_for(exc), headers=headers_for(exc))
 
     app.add_exception_handler(GridgeoError, handle)
     app.add_exception_handler(StarletteHTTPException, protocol_http_errors(protocols))

@@ -1,4 +1,5 @@
-"""Checks of Open311 media: a ``media_url`` given by the reporter, and uploaded photos.
+"""Checks of Open311 media: a ``media_url`` given by the reporter, and uploaded photos
+(the ``media`` field of a form: :func:`photo_from_form`).
 
 An upload is recognised by its first bytes (its magic number), never by the
 content type or file name the client sends: a phone app may say ``image/png``
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit
+
+from starlette.datastructures import UploadFile
 
 from gridgeo.errors import GridgeoError, TooLargeError
 from gridgeo.i18n import tr
@@ -122,6 +125,23 @@ class MediaError(GridgeoError):
 IMAGE_TYPES = ", ".join(ACCEPTED.values())
 
 
+def checked_media_url(text: str) -> str | None:
+    """A reporter's ``media_url``, stripped; None when blank.
+
+    Raises
+    ------
+    MediaError
+        Naming what is wrong (:func:`media_url_problem`).
+    """
+    value = text.strip()
+    if not value:
+        return None
+    problem = media_url_problem(value)
+    if problem:
+        raise MediaError(problem)
+    return value
+
+
 def checked_photo(data: bytes, name: str, sent_type: str | None, limit: int) -> MediaUpload:
     """An uploaded photo, checked by its bytes (``data`` may hold one byte over ``limit``).
 
@@ -164,3 +184,35 @@ def checked_photo(data: bytes, name: str, sent_type: str | None, limit: int) -> 
             )
         )
     return MediaUpload(content_type=kind, data=data, filename=name)
+
+
+def photo_from_form(given: list[UploadFile | str], limit: int) -> MediaUpload | None:
+    """The photo of a form's ``media`` field, checked by its bytes; None when no file was sent.
+
+    Raises
+    ------
+    MediaError
+        For more than one file, a text value, an empty file or a file that is not a
+        JPEG, PNG, GIF or WebP image (the message names the type found).
+    TooLargeError
+        For a file over ``limit`` bytes.
+    """
+    files = [g for g in given if not (isinstance(g, str) and not g)]
+    if not files:
+        return None
+    if len(files) > 1:
+        raise MediaError(tr("media: send one file, not {count}", count=len(files)))
+    upload = files[0]
+    if isinstance(upload, str):
+        raise MediaError(tr("media must be a file sent as multipart/form-data, not text"))
+    name = upload.filename or ""
+    upload.file.seek(0)
+    data = upload.file.read(limit + 1)  # one byte more tells "over the limit"
+    if not data and not name:
+        return None  # a browser form with no file chosen
+    try:
+        return checked_photo(data, name, upload.content_type, limit)
+    except TooLargeError as exc:
+        raise TooLargeError(tr("media: {problem}", problem=exc)) from None
+    except MediaError as exc:
+        raise MediaError(tr("media: {problem}", problem=exc)) from None

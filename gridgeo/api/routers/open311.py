@@ -7,10 +7,14 @@ errors as its error lists: ``[{"code": 400, "description": "..."}]`` or
 with the same HTTP status.
 
 Services are the report categories (GB/T 30428.2 minor classes, grouped by
-their major class, plus local classes); a request becomes a case through the
-store's ``create_case``, assigned to grid, workstation and partner units by
-``Dataset.dispatch``. Extension: ``crs`` (wgs84 default, cgcs2000, gcj02,
-bd09) for phones that report in GCJ-02 or BD-09.
+their major class, plus local classes) with the questions some of them ask
+(:mod:`gridgeo.category_questions`); a request becomes a case through
+:func:`gridgeo.store.cases.report_case`, the one way every entry point creates
+cases (grid, workstation and partner units are worked out there), and its
+``service_notice`` is :func:`gridgeo.case_notice.citizen_notice`. This module only
+translates between GeoReport v2 and those; refusals are error lists with the
+status of the API's one table (:mod:`gridgeo.api.errors`). Extension: ``crs``
+(wgs84 default, cgcs2000, gcj02, bd09) for phones that report in GCJ-02 or BD-09.
 
 Two widely used extensions (http://wiki.open311.org/GeoReport_v2/Extensions/):
 
@@ -35,27 +39,22 @@ from fastapi import Depends, File, Form, HTTPException, Query, Request, UploadFi
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.datastructures import FormData
-from starlette.datastructures import UploadFile as StarletteUpload
 
 from gridgeo.api.deps import current_dataset
-from gridgeo.api.errors import RETRY_AFTER_S, ProtocolRoute, status_for, validation_message
+from gridgeo.api.errors import ProtocolRoute, headers_for, status_for, validation_message
 from gridgeo.api.language import alternatives
 from gridgeo.api.media import ACCEPTED as ACCEPTED_TYPES
-from gridgeo.api.media import (
-    IMAGE_TYPES,
-    MAX_MEDIA_URL,
-    MediaError,
-    checked_photo,
-    media_url_problem,
-)
+from gridgeo.api.media import IMAGE_TYPES, MAX_MEDIA_URL, checked_media_url, photo_from_form
 from gridgeo.api.responses import json_bytes
 from gridgeo.api.routing import GatedRouter
 from gridgeo.api.security import authorize
 from gridgeo.api.xml_documents import to_xml
+from gridgeo.case_notice import citizen_notice
 from gridgeo.caseflow import CaseState
 from gridgeo.categories import Category, CategoryTable
+from gridgeo.category_questions import Question, check_answers, questions
 from gridgeo.dataset import Dataset
-from gridgeo.errors import GridgeoError, NotFoundError, TooLargeError
+from gridgeo.errors import GridgeoError, NotFoundError
 from gridgeo.i18n import tr
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
@@ -71,7 +70,6 @@ from gridgeo.store.cases import (
 )
 from gridgeo.store.core import Store
 from gridgeo.store.schema import MAX_ID, shifted
-from gridgeo.wording import listing
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
@@ -116,52 +114,18 @@ ERROR_LIST: dict[str, Any] = {
 # --- service definitions (attributes) -----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Attribute:
-    """One attribute of a service definition (GeoReport v2 ``attribute``)."""
-
-    code: str
-    description: str
-    datatype: str = "string"
-    required: bool = False
-    values: tuple[tuple[str, str], ...] = ()
-    datatype_description: str = ""
-    variable: bool = True
-
-    def to_dict(self, order: int) -> dict[str, Any]:
-        return {
-            "variable": self.variable,
-            "code": self.code,
-            "datatype": self.datatype,
-            "required": self.required,
-            "datatype_description": self.datatype_description or None,
-            "order": order,
-            "description": self.description,
-            "values": [{"key": k, "name": n} for k, n in self.values],
-        }
-
-
-# Extra questions some categories ask (local definitions; metadata=true for these services).
-SERVICE_ATTRIBUTES: dict[str, tuple[Attribute, ...]] = {
-    "0505": (
-        Attribute("plate_number", "车牌号 licence plate number, if visible"),
-        Attribute(
-            "blocking",
-            "是否阻碍通行 does the vehicle block a lane, a fire lane or a crossing?",
-            datatype="singlevaluelist",
-            values=(("yes", "是 yes"), ("no", "否 no")),
-        ),
-    ),
-    "0402": (
-        Attribute(
-            "flooding",
-            "是否有积水 is water flooding the road?",
-            datatype="singlevaluelist",
-            required=True,
-            values=(("yes", "是 yes"), ("no", "否 no")),
-        ),
-    ),
-}
+def attribute_row(question: Question, order: int) -> dict[str, Any]:
+    """A category's question as a service definition's ``attribute``."""
+    return {
+        "variable": question.variable,
+        "code": question.code,
+        "datatype": question.datatype,
+        "required": question.required,
+        "datatype_description": question.datatype_description or None,
+        "order": order,
+        "description": question.description,
+        "values": [{"key": k, "name": n} for k, n in question.values],
+    }
 
 
 def services(categories: CategoryTable) -> list[Category]:
@@ -176,7 +140,7 @@ def service_row(cat: Category, categories: CategoryTable) -> dict[str, Any]:
         "service_code": cat.code,
         "service_name": cat.name_zh,
         "description": f"{cat.name_zh} ({cat.name_en}); {cat.source.value}",
-        "metadata": cat.code in SERVICE_ATTRIBUTES,
+        "metadata": bool(questions(cat.code)),
         "type": "realtime",
         "keywords": cat.name_en,
         "group": major.name_zh,
@@ -228,8 +192,7 @@ def guarded(fmt: str, answer: Callable[[], Response]) -> Response:
         return error_response(fmt, exc.status_code, str(exc.detail))
     except GridgeoError as exc:  # the API's one status table (404, 409, 413, 503, ...)
         response = error_response(fmt, status_for(exc), str(exc))
-        if response.status_code == 503:
-            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        response.headers.update(headers_for(exc))
         return response
 
 
@@ -292,10 +255,9 @@ def service_definition(request: Request, service_code: str, fmt: FormatPath) -> 
     def answer() -> Response:
         authorize(request, Role.VIEWER)
         cat = _service(current_dataset(request).categories, service_code, status=404)
-        attrs = SERVICE_ATTRIBUTES.get(cat.code, ())
         body = {
             "service_code": cat.code,
-            "attributes": [a.to_dict(i) for i, a in enumerate(attrs, 1)],
+            "attributes": [attribute_row(q, i) for i, q in enumerate(questions(cat.code), 1)],
         }
         return respond(fmt, "service_definition", None, body)
 
@@ -394,7 +356,16 @@ def create_request(
 
 
 def parse_new_request(form: FormData, table: CategoryTable, *, max_media_bytes: int) -> NewRequest:
-    """The POST arguments, or Open311Error (400, or 413 for a photo too large) naming the problem.
+    """The POST arguments, checked.
+
+    Raises
+    ------
+    Open311Error
+        400 for a missing or unknown service, a missing or bad coordinate.
+    GridgeoError
+        An answer a category does not take (CategoryError), a bad ``media_url`` or
+        photo (MediaError), a photo too large (TooLargeError): 400, 400, 413 by the
+        API's status table.
 
     Parameters
     ----------
@@ -424,7 +395,7 @@ def parse_new_request(form: FormData, table: CategoryTable, *, max_media_bytes: 
         for k, v in fields.items()
         if k.startswith("attribute[") and k.endswith("]")
     }
-    check_attributes(service.code, attributes)
+    check_answers(service.code, attributes)
     return NewRequest(
         service=service,
         lon=lon,
@@ -434,50 +405,9 @@ def parse_new_request(form: FormData, table: CategoryTable, *, max_media_bytes: 
         address=fields.get("address_string", "")[:500],
         attributes=attributes,
         reporter={k: fields[k][:200] for k in REPORTER_FIELDS if fields.get(k)},
-        media_url=_media_url(fields.get("media_url", "")),
-        media=read_media(form.getlist("media"), max_media_bytes),
+        media_url=checked_media_url(fields.get("media_url", "")),
+        media=photo_from_form(form.getlist("media"), max_media_bytes),
     )
-
-
-def _media_url(text: str) -> str | None:
-    value = text.strip()
-    if not value:
-        return None
-    problem = media_url_problem(value)
-    if problem:
-        raise Open311Error(400, problem)
-    return value
-
-
-def read_media(given: list[StarletteUpload | str], limit: int) -> MediaUpload | None:
-    """The photo of the ``media`` field, checked by its bytes; None when no file was sent.
-
-    Raises
-    ------
-    Open311Error
-        400 for more than one file, a text value, an empty file or a file that is
-        not a JPEG, PNG, GIF or WebP image (the message names the type found);
-        413 for a file over ``limit`` bytes.
-    """
-    files = [g for g in given if not (isinstance(g, str) and not g)]
-    if not files:
-        return None
-    if len(files) > 1:
-        raise Open311Error(400, tr("media: send one file, not {count}", count=len(files)))
-    upload = files[0]
-    if isinstance(upload, str):
-        raise Open311Error(400, tr("media must be a file sent as multipart/form-data, not text"))
-    name = upload.filename or ""
-    upload.file.seek(0)
-    data = upload.file.read(limit + 1)  # one byte more tells "over the limit"
-    if not data and not name:
-        return None  # a browser form with no file chosen
-    try:
-        return checked_photo(data, name, upload.content_type, limit)
-    except TooLargeError as exc:
-        raise Open311Error(413, tr("media: {problem}", problem=exc)) from None
-    except MediaError as exc:
-        raise Open311Error(400, tr("media: {problem}", problem=exc)) from None
 
 
 def _coordinate(name: str, text: str) -> float:
@@ -492,43 +422,6 @@ def _coordinate(name: str, text: str) -> float:
             400, tr("{name} must be a finite number, not {value!r}", name=name, value=text)
         )
     return value
-
-
-def check_attributes(code: str, given: dict[str, str]) -> None:
-    """Required attributes present, list values among the keys, no unknown attributes."""
-    defined = {a.code: a for a in SERVICE_ATTRIBUTES.get(code, ())}
-    unknown = sorted(set(given) - set(defined))
-    if unknown:
-        raise Open311Error(
-            400,
-            tr(
-                "service {code} has no attribute {attributes}",
-                code=code,
-                attributes=listing(unknown),
-            ),
-        )
-    for attr in defined.values():
-        value = given.get(attr.code, "").strip()
-        if attr.required and not value:
-            raise Open311Error(
-                400,
-                tr(
-                    "attribute[{attribute}] is required for service {code}",
-                    attribute=attr.code,
-                    code=code,
-                ),
-            )
-        keys = [k for k, _ in attr.values]
-        if value and keys and value not in keys:
-            raise Open311Error(
-                400,
-                tr(
-                    "attribute[{attribute}] must be one of {keys}, not {value!r}",
-                    attribute=attr.code,
-                    keys=listing(keys),
-                    value=value,
-                ),
-            )
 
 
 def file_case(store: Store, data: Dataset, new: NewRequest, *, actor: str) -> CaseRecord:
@@ -552,48 +445,10 @@ def file_case(store: Store, data: Dataset, new: NewRequest, *, actor: str) -> Ca
 
 
 def notice(case: CaseRecord) -> str:
-    """The citizen's notice of a case (``service_notice``): where the report stands and
-    who looks after the place, in the request's language."""
-    status = _status_notice(CaseState(case.state))
-    if case.grid_code is None:
-        where = tr("The place is outside every grid: our staff will assign it by hand.")
-    elif case.workstation_code:
-        where = tr(
-            "Grid: {grid}; city management workstation: {workstation}.",
-            grid=case.grid_code,
-            workstation=case.workstation_code,
-        )
-    else:
-        where = tr("Grid: {grid}.", grid=case.grid_code)
-    return tr("{status} {where}", status=status, where=where)
-
-
-def _status_notice(state: CaseState) -> str:
-    """Where a citizen's report stands, as a sentence to the citizen."""
-    return _STATUS_NOTICES[state]()
-
-
-_STATUS_NOTICES: dict[CaseState, Callable[[], str]] = {
-    CaseState.REPORTED: lambda: tr(
-        "Your report has been received and is waiting to be registered."
-    ),
-    CaseState.REGISTERED: lambda: tr(
-        "Your report has been registered; the responsible units are being assigned."
-    ),
-    CaseState.DISPATCHED: lambda: tr(
-        "Your report has been passed to the responsible units, who are dealing with it."
-    ),
-    CaseState.HANDLED: lambda: tr(
-        "The responsible units have dealt with it; an inspector will check on site."
-    ),
-    CaseState.VERIFIED: lambda: tr(
-        "The work has been checked on site; the case will be closed shortly."
-    ),
-    CaseState.CLOSED: lambda: tr(
-        "Your report has been dealt with and the case is closed. Thank you."
-    ),
-    CaseState.REJECTED: lambda: tr("After review, your report has not been registered as a case."),
-}
+    """The ``service_notice`` of a case, in the request's language."""
+    return citizen_notice(
+        CaseState(case.state), grid_code=case.grid_code, workstation_code=case.workstation_code
+    )
 
 
 def _iso(value: datetime) -> str:
