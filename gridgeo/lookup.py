@@ -21,6 +21,7 @@ first (:mod:`gridgeo.coords`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -82,13 +83,41 @@ class LookupResult:
         return self.grids[0] if self.grids else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "input": {"lon": self.lon, "lat": self.lat, "crs": self.crs},
-            "point": {"lon": self.cgcs2000[0], "lat": self.cgcs2000[1], "crs": "EPSG:4490"},
-            "grids": [g.to_dict() for g in self.grids],
-            "workstation": self.workstation.to_dict() if self.workstation else None,
-            "nearest": self.nearest.to_dict() if self.nearest else None,
-        }
+        """The answer as JSON values: :func:`point_members`, then :func:`place_members`."""
+        return point_members(self.lon, self.lat, self.crs, self.cgcs2000) | place_members(
+            self.grids, self.workstation, self.nearest
+        )
+
+
+# The answer is written by these two, in two parts, because the service answering
+# ``/v1/lookup`` puts the data's version between them and caches the second per grid.
+
+
+def point_members(
+    lon: float, lat: float, crs: str, cgcs2000: tuple[float, float]
+) -> dict[str, Any]:
+    """``input`` (the point as given, in ``crs``) and ``point`` (in CGCS2000) of an answer.
+
+    Examples
+    --------
+    >>> point_members(110.2965, 25.2775, "wgs84", (110.2965, 25.2775))["point"]
+    {'lon': 110.2965, 'lat': 25.2775, 'crs': 'EPSG:4490'}
+    """
+    return {
+        "input": {"lon": lon, "lat": lat, "crs": crs},
+        "point": {"lon": cgcs2000[0], "lat": cgcs2000[1], "crs": "EPSG:4490"},
+    }
+
+
+def place_members(
+    grids: Sequence[GridRef], workstation: Workstation | None, nearest: Nearest | None
+) -> dict[str, Any]:
+    """``grids`` (leaf first), ``workstation`` and ``nearest`` of an answer."""
+    return {
+        "grids": [g.to_dict() for g in grids],
+        "workstation": workstation.to_dict() if workstation else None,
+        "nearest": nearest.to_dict() if nearest else None,
+    }
 
 
 class Locator:

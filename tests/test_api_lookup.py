@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -347,3 +348,36 @@ def test_plain_point_reads_only_the_plainest_query() -> None:
         b"",
     ):
         assert plain_point(other) is None, other
+
+
+ANSWER_KEYS = [
+    "input", "point", "version", "grids", "workstation", "nearest",
+    "staff", "staff_names", "staff_contacts", "partners", "dispatch",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("crs", ["wgs84", "gcj02", "bd09"])
+def test_fast_answer_is_the_full_answer_whose_point_and_place_are_the_cores(
+    sample: Dataset, crs: str
+) -> None:
+    """The fast path (cached JSON parts) writes exactly the dict path's answer, and the
+    point and place members of that answer are the core's LookupResult.to_dict()."""
+    from gridgeo.api.lookup_service import HIDDEN, lookup_one, lookup_one_json, parse_posts
+
+    see_all = type(HIDDEN)(names=True, contacts=True)
+    grids = sample.grids.geometries[sample.grids.levels == 4]
+    xmin, ymin, xmax, ymax = shapely.total_bounds(grids)
+    rng = np.random.default_rng(11)
+    xs, ys = rng.uniform(xmin, xmax, 40).tolist(), rng.uniform(ymin, ymax, 40).tolist()
+    points = [*zip(xs, ys, strict=True), (100.0, 30.0), (110.2965, 25.2775)]
+    shift = {"wgs84": lambda x, y: (x, y), "gcj02": wgs84_to_gcj02, "bd09": wgs84_to_bd09}[crs]
+    for i, (x, y) in enumerate(points):
+        lon, lat = (float(v) for v in shift(x, y))
+        posts = parse_posts("leader") if i % 2 else None
+        see = see_all if i % 3 else HIDDEN
+        full = lookup_one(sample, lon, lat, crs, posts=posts, see=see)
+        assert list(full) == ANSWER_KEYS
+        fast = lookup_one_json(sample, lon, lat, crs, posts=posts, see=see)
+        assert fast == json.dumps(full, ensure_ascii=False, separators=(",", ":")).encode()
+        core = sample.lookup(lon, lat, crs).to_dict()
+        assert {key: full[key] for key in core} == core

@@ -6,6 +6,12 @@ with the Dataset, so a request pays only for the point test
 (:meth:`gridgeo.index.GridIndex.assign_one`) and the JSON. The tables are
 keyed on the Dataset object: publishing a new version builds new ones and
 the old ones go with the old Dataset.
+
+The answer is the core's (:meth:`gridgeo.lookup.LookupResult.to_dict`: the point, then
+the place) with the data's version between them and the people and partners after:
+:func:`answer_dict`. The fast path writes the same members as JSON, the place and what
+follows it cached per owner grid (:meth:`LookupTables.tail_json`), the point through
+:data:`HEAD` (a template written from :func:`gridgeo.lookup.point_members`).
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from gridgeo.i18n import Lang, current_lang, tr
 from gridgeo.index import GridIndex
 from gridgeo.index.cache import index_for
 from gridgeo.levels import Level
-from gridgeo.lookup import GridRef, LookupResult
+from gridgeo.lookup import GridRef, LookupResult, place_members, point_members
 from gridgeo.partners import PartnerUnit
 from gridgeo.staffing import POST_WORDS, Post, StaffMember
 from gridgeo.wording import listing
@@ -58,9 +64,8 @@ class OwnerInfo:
     """What a lookup answers for every point of one owner grid."""
 
     refs: tuple[GridRef, ...]
-    grids: list[dict[str, Any]]
     workstation: Workstation | None
-    workstation_dict: dict[str, Any] | None
+    place: dict[str, Any]  # the answer's grids, workstation and nearest (None)
     # per level (leaf first): the grid dict and its people, leader first
     teams: list[tuple[dict[str, Any], list[StaffMember]]]
 
@@ -119,17 +124,8 @@ class LookupTables:
         if found is None:
             info = self.owner(owner)
             zones = self.data.zones
-            members = {
-                "grids": info.grids,
-                "workstation": info.workstation_dict,
-                "nearest": None,
-                "staff": staff_section(info, posts, see),
-                "staff_names": see.names,
-                "staff_contacts": see.contacts,
-                "partners": [partner(zones.partners[p], see) for p in partners],
-                "dispatch": None,
-            }
-            found = _members(members) + b"}"
+            covering = [partner(zones.partners[p], see) for p in partners]
+            found = _members(info.place | responsible(info, posts, see, covering, None)) + b"}"
             if len(self._tails) < MAX_CACHED_ANSWERS:  # posts filters are few, but bound it
                 self._tails[key] = found
         return found
@@ -142,9 +138,9 @@ class LookupTables:
             for p in grids.chain(position)
         )
         station = serving(self.data.workstations, [r.code for r in refs])
-        dicts = [r.to_dict() for r in refs]
-        teams = [(d, self.staff.get(r.code, [])) for d, r in zip(dicts, refs, strict=True)]
-        return OwnerInfo(refs, dicts, station, station.to_dict() if station else None, teams)
+        place = place_members(refs, station, None)
+        teams = [(d, self.staff.get(r.code, [])) for d, r in zip(place["grids"], refs, strict=True)]
+        return OwnerInfo(refs, station, place, teams)
 
 
 MAX_CACHED_ANSWERS = 100_000
@@ -154,6 +150,34 @@ def _members(obj: dict[str, Any]) -> bytes:
     """The members of a JSON object without its braces, e.g. ``"a":1,"b":[]``."""
     text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     return text[1:-1].encode("utf-8")
+
+
+def _head_template() -> str:
+    """The answer's JSON up to its place (``{"input":...,"point":...,"version":...,``) as a
+    :meth:`str.format` template, written once from :func:`gridgeo.lookup.point_members`
+    with a marker for each value: a request formats its numbers into it (under a
+    microsecond, where encoding the members takes three).
+
+    Examples
+    --------
+    >>> head = HEAD.format(lon=1.5, lat=2.5, crs="wgs84", x=1.5, y=2.5, version=3)
+    >>> head
+    '{"input":{"lon":1.5,"lat":2.5,"crs":"wgs84"},"point":{"lon":1.5,"lat":2.5,...,"version":3,'
+    >>> json.loads(head[:-1] + "}")["point"]
+    {'lon': 1.5, 'lat': 2.5, 'crs': 'EPSG:4490'}
+    """
+    names = ("lon", "lat", "crs", "x", "y", "version")
+    marks = {name: f"@{name}@" for name in names}
+    head = point_members(marks["lon"], marks["lat"], marks["crs"], (marks["x"], marks["y"]))
+    text = _members(head | {"version": marks["version"]}).decode()
+    text = "{{" + text.replace("{", "{{").replace("}", "}}") + ","
+    for name in names:  # a number's marker loses its quotes; crs stays a JSON string
+        text = text.replace(f'"@{name}@"', f'"{{{name}}}"' if name == "crs" else f"{{{name}}}")
+    assert "@" not in text, text
+    return text
+
+
+HEAD = _head_template()
 
 
 _tables: dict[int, LookupTables] = {}
@@ -220,6 +244,34 @@ def person(member: StaffMember, see: StaffAccess) -> dict[str, Any]:
     out["name"] = member.name if see.names else None
     out["phone"] = (member.phone or None) if see.contacts else None
     return out
+
+
+def responsible(
+    info: OwnerInfo | None,
+    posts: frozenset[Post] | None,
+    see: StaffAccess,
+    partners: list[dict[str, Any]],
+    dispatch: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The answer's members after the place: the people (none outside every grid), what
+    the caller may see of them, the partner units and the dispatch section."""
+    return {
+        "staff": staff_section(info, posts, see) if info else [],
+        "staff_names": see.names,
+        "staff_contacts": see.contacts,
+        "partners": partners,
+        "dispatch": dispatch,
+    }
+
+
+def answer_dict(
+    result: LookupResult, version: int | None, place: dict[str, Any], rest: dict[str, Any]
+) -> dict[str, Any]:
+    """The answer of ``GET /v1/lookup``: the core's point members of ``result``, the data's
+    ``version``, its ``place`` (``result``'s place members, maybe cached) and the
+    :func:`responsible` members ``rest``."""
+    head = point_members(result.lon, result.lat, result.crs, result.cgcs2000)
+    return head | {"version": version} | place | rest
 
 
 def staff_section(
@@ -327,13 +379,10 @@ def lookup_one_json(
     if owner < 0:  # outside every grid: the nearest grid differs per point, no cache
         answer = lookup_one(data, lon, lat, crs, posts=posts, see=see)
         return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    x, y = repr(px), repr(py)
+    x, y = repr(px), repr(py)  # a float's repr is its JSON text
     ix, iy = (x, y) if system in SAME_AS_STORAGE else (repr(float(lon)), repr(float(lat)))
-    head = (
-        f'{{"input":{{"lon":{ix},"lat":{iy},"crs":"{system}"}},'
-        f'"point":{{"lon":{x},"lat":{y},"crs":"EPSG:4490"}},'
-        f'"version":{"null" if data.version is None else int(data.version)},'
-    ).encode()
+    version = "null" if data.version is None else int(data.version)
+    head = HEAD.format(lon=ix, lat=iy, crs=system, x=x, y=y, version=version).encode()
     return head + t.tail_json(owner, posts, see, t.covering(owner, px, py))
 
 
@@ -358,44 +407,25 @@ def lookup_one(
     """
     system = parse_coord_system(crs)
     px, py = to_storage(lon, lat, system)
-    x, y = float(lon), float(lat)
     t = tables(data)
     owner = t.index.assign_one(px, py)
-    nearest = None
-    if owner >= 0:
-        info: OwnerInfo | None = t.owner(owner)
-    else:
-        info = None
+    x, y = float(lon), float(lat)
+    info = t.owner(owner) if owner >= 0 else None
+    if info is not None:
+        result = LookupResult(x, y, system, (px, py), info.refs, info.workstation, None)
+        place = info.place
+    else:  # outside every grid: the nearest grid, if one is close
         near = data.locator.lookup(px, py, "cgcs2000").nearest
-        nearest = near.to_dict() if near else None
-    out: dict[str, Any] = {
-        "input": {"lon": x, "lat": y, "crs": system},
-        "point": {"lon": px, "lat": py, "crs": "EPSG:4490"},
-        "version": data.version,
-        "grids": info.grids if info else [],
-        "workstation": info.workstation_dict if info else None,
-        "nearest": nearest,
-        "staff": staff_section(info, posts, see) if info else [],
-        "staff_names": see.names,
-        "staff_contacts": see.contacts,
-        "partners": [],
-        "dispatch": None,
-    }
+        result = LookupResult(x, y, system, (px, py), (), None, near)
+        place = place_members(result.grids, result.workstation, result.nearest)
     if category is None:
         zones = data.zones
-        out["partners"] = [partner(zones.partners[p], see) for p in t.covering(owner, px, py)]
-        return out
-    result = LookupResult(
-        x,
-        y,
-        system,
-        (px, py),
-        info.refs if info else (),
-        info.workstation if info else None,
-        None,
-    )
-    out["dispatch"], out["partners"] = dispatched(data, result, category, see)
-    return out
+        covering = [partner(zones.partners[p], see) for p in t.covering(owner, px, py)]
+        rest = responsible(info, posts, see, covering, None)
+    else:
+        section, partners = dispatched(data, result, category, see)
+        rest = responsible(info, posts, see, partners, section)
+    return answer_dict(result, data.version, place, rest)
 
 
 # --- many points -------------------------------------------------------------------------
@@ -595,7 +625,8 @@ def _batch_results(
                 if owner not in short:
                     info = t.owner(owner)
                     ws = info.workstation
-                    short[owner] = (info.grids, {"code": ws.code, "name": ws.name} if ws else None)
+                    grids = info.place["grids"]
+                    short[owner] = (grids, {"code": ws.code, "name": ws.name} if ws else None)
                 item["grids"], item["workstation"] = short[owner]
             else:
                 item["status"] = "unassigned"
