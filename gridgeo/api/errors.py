@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect
 from gridgeo.api.lookup_service import TooManyPointsError
 from gridgeo.api.media import MediaError
 from gridgeo.api.responses import SafeJSONResponse
-from gridgeo.api.routing import allowed_methods, route_path
+from gridgeo.api.route_match import allowed_methods, route_path
 from gridgeo.assessment import AssessmentError
 from gridgeo.caseflow import ActionInputError, ForbiddenActionError, IllegalActionError
 from gridgeo.errors import (

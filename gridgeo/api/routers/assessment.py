@@ -8,7 +8,7 @@ from fastapi import Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from gridgeo.api.deps import current_dataset
-from gridgeo.api.routing import GatedRouter
+from gridgeo.api.route_match import GatedRouter
 from gridgeo.api.security import Caller, require
 from gridgeo.assessment import Grouping, Period, parse_weights
 from gridgeo.errors import NotFoundError

@@ -29,7 +29,7 @@ from gridgeo.api.output_crs import (
     output_system,
 )
 from gridgeo.api.responses import SafeJSONResponse
-from gridgeo.api.routing import GatedRouter
+from gridgeo.api.route_match import GatedRouter
 from gridgeo.api.security import AccessDenied, Caller, require, role_label
 from gridgeo.caseflow import ActionInputError, Actor, TaskState, parse_action
 from gridgeo.errors import NotFoundError

@@ -22,7 +22,7 @@ from fastapi.openapi.docs import (
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from gridgeo.api.responses import file_inside
-from gridgeo.api.routing import GatedRouter
+from gridgeo.api.route_match import GatedRouter
 
 router = GatedRouter(include_in_schema=False)
 ASSETS = Path(fastapi_offline.__file__).resolve().parent / "static"

@@ -21,7 +21,7 @@ from gridgeo.api.deps import RowId
 from gridgeo.api.limits import in_costly_pool, limited
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routers.versions import SettingsDep, StoreDep
-from gridgeo.api.routing import GatedRouter
+from gridgeo.api.route_match import GatedRouter
 from gridgeo.api.security import Caller, require
 from gridgeo.editing import AddGrid, Merge, MoveVertex, Operation, Rename, Split
 from gridgeo.roles import Role

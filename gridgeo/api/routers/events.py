@@ -19,7 +19,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from gridgeo.api.routing import GatedRouter
+from gridgeo.api.route_match import GatedRouter
 from gridgeo.api.security import Caller, require
 from gridgeo.errors import GridgeoError, NotFoundError
 from gridgeo.i18n import tr

@@ -36,7 +36,7 @@ from gridgeo.api.ogc.params import (
 )
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.routers import health
-from gridgeo.api.routing import GatedRouter
+from gridgeo.api.route_match import GatedRouter
 from gridgeo.dataset import Dataset
 from gridgeo.i18n import tr
 

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from gridgeo import __version__
 from gridgeo.api.deps import dataset
-from gridgeo.api.routing import GatedRouter
+from gridgeo.api.route_match import GatedRouter
 from gridgeo.dataset import Dataset
 
 router = GatedRouter(tags=["health"])

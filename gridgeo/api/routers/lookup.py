@@ -33,7 +33,7 @@ from gridgeo.api.lookup_service import (
 )
 from gridgeo.api.output_crs import OUT_CRS_HELP, OutCrs, in_output_system, output_system
 from gridgeo.api.responses import SafeJSONResponse
-from gridgeo.api.routing import GatedRouter
+from gridgeo.api.route_match import GatedRouter
 from gridgeo.api.security import (
     KEY_HEADER,
     KEY_QUERY,

@@ -22,7 +22,7 @@ from gridgeo.api.ogc.documents import JSON, link
 from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, no_collection, not_found
 from gridgeo.api.ogc.tiles import MAX_ZOOM, MIN_ZOOM, MVT_MEDIA_TYPE
 from gridgeo.api.routers.tiles import CollectionId, TileCrs, tile
-from gridgeo.api.routing import GatedRouter
+from gridgeo.api.route_match import GatedRouter
 from gridgeo.dataset import Dataset
 from gridgeo.i18n import tr
 

@@ -46,7 +46,7 @@ from gridgeo.api.language import alternatives
 from gridgeo.api.media import ACCEPTED as ACCEPTED_TYPES
 from gridgeo.api.media import IMAGE_TYPES, MAX_MEDIA_URL, checked_media_url, photo_from_form
 from gridgeo.api.responses import json_bytes
-from gridgeo.api.routing import GatedRouter
+from gridgeo.api.route_match import GatedRouter
 from gridgeo.api.security import authorize
 from gridgeo.api.xml_documents import to_xml
 from gridgeo.case_notice import citizen_notice

@@ -24,7 +24,7 @@ from gridgeo.api.ogc.tiles import (
     tile_shift,
     tilejson,
 )
-from gridgeo.api.routing import GatedRouter
+from gridgeo.api.route_match import GatedRouter
 from gridgeo.coords import CoordSystem
 from gridgeo.dataset import Dataset
 

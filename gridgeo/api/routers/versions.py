@@ -18,7 +18,7 @@ from fastapi import Depends, File, Form, HTTPException, Query, Request, UploadFi
 from gridgeo.api.deps import RowId
 from gridgeo.api.limits import in_costly_pool, limited
 from gridgeo.api.responses import SafeJSONResponse
-from gridgeo.api.routing import GatedRouter
+from gridgeo.api.route_match import GatedRouter
 from gridgeo.api.security import (
     AccessDenied,
     Caller,

@@ -29,7 +29,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from gridgeo.api.deps import current_dataset, dataset
 from gridgeo.api.output_crs import output_system
 from gridgeo.api.responses import SafeJSONResponse, file_inside
-from gridgeo.api.routing import GatedRouter
+from gridgeo.api.route_match import GatedRouter
 from gridgeo.api.security import StaffAccess, redact_people, staff_access
 from gridgeo.coords import from_cgcs2000
 from gridgeo.dataset import Dataset

@@ -1,5 +1,8 @@
-"""``GatedRouter``: an APIRouter the app passes over in one string test when no route of
-it can match the request's path.
+"""HTTP route matching: ``GatedRouter``, an APIRouter the app passes over in one string
+test when no route of it can match the request's path; the path routes match against;
+the methods a path takes (a 405's ``Allow``).
+
+(Not :mod:`gridgeo.routing`, the routing table that sends report categories to units.)
 
 FastAPI (0.16x) keeps each included router as a unit and, for every request, asks
 each router in turn to match the path against each of its routes (about 2 µs a
@@ -17,15 +20,29 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from starlette._utils import get_route_path  # what FastAPI's own matching uses
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
 
 def route_path(scope: Scope) -> str:
-    """The path routes match against (the root path removed), as FastAPI computes it;
-    the one use of Starlette's private helper."""
-    path: str = get_route_path(scope)
+    """The path routes match against: the ASGI ``path`` without the ``root_path`` the app
+    is mounted at (the ASGI spec: ``path`` includes it), as Starlette's routing takes it.
+
+    Examples
+    --------
+    >>> route_path({"path": "/gridgeo/v1/lookup", "root_path": "/gridgeo"})
+    '/v1/lookup'
+    >>> route_path({"path": "/gridgeo", "root_path": "/gridgeo"})
+    ''
+    >>> route_path({"path": "/gridgeox/v1", "root_path": "/gridgeo"})  # not under it
+    '/gridgeox/v1'
+    >>> route_path({"path": "/v1/lookup"})
+    '/v1/lookup'
+    """
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        return path[len(root) :]
     return path
 
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Match, Mount
 
 from gridgeo.api.app import create_app
-from gridgeo.api.routing import Gate, GatedRouter
+from gridgeo.api.route_match import Gate, GatedRouter
 from gridgeo.io.dataset import load
 
 SAMPLE_PARAMS = {
@@ -164,6 +164,9 @@ def test_a_root_path_behind_a_proxy_still_reaches_the_routes(app: FastAPI) -> No
         r = client.get("/gridgeo/v1/lookup", params={"lon": 110.2965, "lat": 25.2775})
         assert r.status_code == 200
         assert r.json()["grids"][0]["code"] == "450302001001001"
+        # the error handlers see the path without the root path too: Open311's own format
+        missing = client.get("/gridgeo/open311/v2/nothing.json")
+        assert missing.status_code == 404 and missing.json()[0]["code"] == 404
 
 
 @pytest.mark.parametrize(
