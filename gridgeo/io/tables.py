@@ -116,6 +116,13 @@ def table_format(path: str | Path) -> TableFormat:
     return SUFFIXES[suffix]
 
 
+# bytes pyarrow's CSV reader parses at once when it types a CSV's columns. Its streaming
+# reader reads up to 32 blocks ahead of the consumer, so the block bounds the memory:
+# 1 MiB keeps that under ~40 MB on any file (16 MiB held a 190 MB file whole) and is
+# no slower
+CSV_BLOCK_BYTES = 1 << 20
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where the coordinates of a table's chunks are.
@@ -346,13 +353,18 @@ class TableReader:
         if self.format != "csv":
             return {}
         encoding = "utf8" if self._encoding in ("utf-8", "utf-8-sig") else self._encoding
-        read = pacsv.ReadOptions(encoding=encoding, block_size=1 << 24)
+        read = pacsv.ReadOptions(encoding=encoding, block_size=CSV_BLOCK_BYTES)
         convert = pacsv.ConvertOptions(
             column_types=dict.fromkeys(self.columns, pa.string()), strings_can_be_null=False
         )
+        # a quoted value may hold line breaks (an address, a note typed in Excel): without
+        # this, a value cut at a block boundary reads as a short row
+        parse = pacsv.ParseOptions(newlines_in_values=True)
         seen = [_ColumnKind() for _ in self.columns]
         try:
-            batches = pacsv.open_csv(self.path, read_options=read, convert_options=convert)
+            batches = pacsv.open_csv(
+                self.path, read_options=read, parse_options=parse, convert_options=convert
+            )
             for batch in batches:
                 for kind, values in zip(seen, batch.columns, strict=True):
                     kind.see(values)
@@ -576,17 +588,29 @@ class TableWriter:
                 self._sink.start_with_bom()
         except OSError as exc:
             self.__exit__(type(exc), exc, None)
-            raise InputFileError(
-                tr("{path}: cannot write: {reason}", path=self.path, reason=exc)
-            ) from exc
+            raise self._cannot_write(exc) from exc
         return self
 
     def write(self, chunk: pd.DataFrame) -> None:
-        """Append one chunk (all its columns, less those the format cannot hold)."""
+        """Append one chunk (all its columns, less those the format cannot hold).
+
+        Raises
+        ------
+        InputFileError
+            When the file system refuses (a full disk, a quota, a lost mount): the
+            message names the output and the reason, and leaving the ``with`` block
+            removes what was written.
+        """
         if self._sink is None:
             raise RuntimeError(tr("TableWriter.write outside its `with` block"))
-        self._sink.write(chunk)
+        try:
+            self._sink.write(chunk)
+        except OSError as exc:
+            raise self._cannot_write(exc) from exc
         self.rows += len(chunk)
+
+    def _cannot_write(self, exc: OSError) -> InputFileError:
+        return InputFileError(tr("{path}: cannot write: {reason}", path=self.path, reason=exc))
 
     def __exit__(
         self,
@@ -598,8 +622,11 @@ class TableWriter:
         self._sink, self._tmp = None, None
         try:
             if sink is not None and exc_type is None:
-                sink.close()
-                sink.path.replace(self.path)
+                try:  # the last buffered bytes may still meet a full disk
+                    sink.close()
+                    sink.path.replace(self.path)
+                except OSError as err:
+                    raise self._cannot_write(err) from err
             elif sink is not None:
                 with contextlib.suppress(Exception):  # keep the original error
                     sink.close()
