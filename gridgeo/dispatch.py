@@ -33,6 +33,7 @@ from shapely.geometry.base import BaseGeometry
 from gridgeo.categories import Category, CategoryTable, default_categories
 from gridgeo.crs import MetricFrame
 from gridgeo.errors import CategoryError
+from gridgeo.geometry import PolygonIndex
 from gridgeo.i18n import tr
 from gridgeo.lookup import GridRef, LookupResult
 from gridgeo.model import GridSet
@@ -45,7 +46,10 @@ _ROLE_ORDER = {Post.LEADER: 0, Post.EXECUTIVE_DEPUTY: 1, Post.DEPUTY: 2, Post.ME
 
 
 class ZoneIndex:
-    """Resolved partner zones with an STRtree, for covers queries on points.
+    """Resolved partner zones, indexed for covers queries on points.
+
+    A zone covers a point in its interior or on its boundary
+    (:class:`gridgeo.geometry.PolygonIndex`).
 
     Parameters
     ----------
@@ -57,12 +61,7 @@ class ZoneIndex:
     def __init__(self, zones: ResolvedZones) -> None:
         self.zones = zones
         self.partners = zones.partners
-        geoms = np.asarray(zones.geometries, dtype=object)
-        self._positions = np.flatnonzero(~shapely.is_empty(geoms)) if geoms.size else np.array([])
-        self._indexed = geoms[self._positions] if geoms.size else geoms
-        # prepared zones: the point tests run against the polygons' prepared edges
-        shapely.prepare(self._indexed)
-        self._tree = shapely.STRtree(self._indexed)
+        self._index = PolygonIndex(zones.geometries)
 
     @classmethod
     def from_partners(cls, partners: Sequence[PartnerUnit], grids: GridSet) -> ZoneIndex:
@@ -74,13 +73,8 @@ class ZoneIndex:
 
     def covering(self, lon: float, lat: float) -> list[int]:
         """Positions (in ``partners``) of the zones covering one EPSG:4490 point."""
-        point = shapely.Point(lon, lat)
-        hits = [
-            int(self._positions[k])
-            for k in self._tree.query(point)
-            if self._indexed[k].intersects(point)  # for a point, intersects == covers
-        ]
-        return sorted(hits)
+        positions: list[int] = self._index.covering(lon, lat).tolist()
+        return positions
 
     def over(self, area: BaseGeometry) -> ZonesOver:
         """The zones as seen from inside ``area`` (one grid): those covering all of it and
@@ -91,13 +85,14 @@ class ZoneIndex:
         disjoint from it cannot, and only the crossing zones need a point test.
         GEOS decides both predicates exactly, so the split is never wrong near edges.
         """
-        candidates = self._tree.query(area)  # bounding boxes
-        geoms = self._indexed[candidates]
+        index = self._index
+        candidates = index.tree.query(area)  # bounding boxes
+        geoms = index.polygons[candidates]
         whole = shapely.covers(geoms, area)
         crossing = ~whole & shapely.intersects(geoms, area)
         return ZonesOver(
-            always=tuple(sorted(int(p) for p in self._positions[candidates[whole]])),
-            crossing=self._positions[candidates[crossing]].astype(np.intp),
+            always=tuple(sorted(int(p) for p in index.positions[candidates[whole]])),
+            crossing=index.positions[candidates[crossing]].astype(np.intp),
             crossing_zones=geoms[crossing],  # prepared with the index
             bounds=area.bounds,
         )
@@ -109,15 +104,7 @@ class ZoneIndex:
 
         NaN coordinates match nothing.
         """
-        if x.size == 0 or self._positions.size == 0:
-            empty = np.array([], dtype=np.intp)
-            return empty, empty
-        ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
-        points = np.asarray(shapely.points(x[ok], y[ok]), dtype=object)
-        pt_idx, geom_idx = self._tree.query(points)  # bounding boxes first
-        # prepared zones against points: STRtree's own predicate would prepare the points
-        hit = shapely.intersects(self._indexed[geom_idx], points[pt_idx])
-        return ok[pt_idx[hit]].astype(np.intp), self._positions[geom_idx[hit]].astype(np.intp)
+        return self._index.pairs(x, y)
 
 
 ZONE_CELLS = 16

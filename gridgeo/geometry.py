@@ -4,6 +4,9 @@ GEOS raises ``TopologyException`` on nearly-degenerate input such as the
 quantised real district files. Every overlay here first works on made-valid
 geometries and, if GEOS still fails, retries on a fixed-precision grid, so
 callers never see the exception.
+
+:class:`PolygonIndex` (prepared polygons in an STRtree) answers which polygons
+cover given points, for the lookup and the dispatch.
 """
 
 from __future__ import annotations
@@ -156,3 +159,107 @@ def location(reason: str) -> tuple[float, float] | None:
         return float(inside[0]), float(inside[1])
     except (IndexError, ValueError):
         return None
+
+
+class PolygonIndex:
+    """Polygons, prepared and held in an STRtree: which of them cover given points.
+
+    The one point-in-polygon index of the package, behind the lookup's
+    :class:`~gridgeo.lookup.Locator` and the dispatch's
+    :class:`~gridgeo.dispatch.ZoneIndex`.
+
+    Boundary semantics: a polygon covers a point in its interior **or on its
+    boundary** (GEOS ``covers``), so a point on an edge or a vertex shared by
+    several polygons is covered by each of them. For a point, ``intersects`` is
+    exactly ``covers``; it is what runs, against the *prepared* polygons (O(log n)
+    edges a test; ``STRtree.query(predicate=...)`` would prepare the points
+    instead). Empty or missing polygons, those left out by ``keep``, cover
+    nothing, and a point with a non-finite coordinate (NaN) is covered by nothing.
+
+    Parameters
+    ----------
+    polygons
+        Valid polygonal geometries (:func:`make_valid_polygonal`), so that the
+        predicate is well defined.
+    keep
+        Which of them to index (default: all). Answers are positions in
+        ``polygons`` whatever is left out.
+
+    Attributes
+    ----------
+    positions
+        Positions (in ``polygons``) of the indexed polygons, ascending.
+    polygons
+        The indexed polygons, prepared, in the order of ``positions``.
+    tree
+        STRtree over ``polygons`` (its indices are indices into ``polygons``).
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> index = PolygonIndex([box(0, 0, 1, 1), box(1, 0, 2, 1), Polygon()])
+    >>> len(index)                              # the empty polygon is left out
+    2
+    >>> index.covering(0.5, 0.5).tolist()
+    [0]
+    >>> index.covering(1.0, 0.5).tolist()       # on the shared edge: both
+    [0, 1]
+    >>> points, positions = index.pairs([0.5, 1.5, 5.0, float("nan")], [0.5, 0.5, 0.5, 0.5])
+    >>> points.tolist(), positions.tolist()     # (point, polygon) pairs
+    ([0, 1], [0, 1])
+    """
+
+    def __init__(
+        self,
+        polygons: npt.ArrayLike | Sequence[BaseGeometry],
+        keep: npt.NDArray[np.bool_] | None = None,
+    ) -> None:
+        geoms = np.asarray(polygons, dtype=object).reshape(-1)
+        usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        if keep is not None:
+            usable &= keep
+        self.positions: npt.NDArray[np.intp] = np.flatnonzero(usable)
+        self.polygons: npt.NDArray[np.object_] = geoms[self.positions]
+        shapely.prepare(self.polygons)
+        self.tree = shapely.STRtree(self.polygons)
+
+    def __len__(self) -> int:
+        return int(self.positions.size)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # the prepared state does not survive pickling (Dask broadcasts the batch index)
+        self.__dict__.update(state)
+        shapely.prepare(self.polygons)
+
+    def covering(self, x: float, y: float) -> npt.NDArray[np.intp]:
+        """Positions of the polygons covering the point ``(x, y)``, ascending."""
+        candidates = self.tree.query(shapely.Point(x, y))  # bounding boxes
+        if candidates.size == 0:  # outside every box: the common miss, answered first
+            return candidates
+        found = self.positions[candidates[shapely.intersects_xy(self.polygons[candidates], x, y)]]
+        if found.size > 1:
+            found.sort()
+        return found
+
+    def pairs(
+        self, x: npt.ArrayLike, y: npt.ArrayLike
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """Every (point index, polygon position) pair where the polygon covers the point.
+
+        Vectorised over the points: one tree query, one predicate call. Pairs come
+        in no particular order.
+        """
+        xs = np.asarray(x, dtype=float).reshape(-1)
+        ys = np.asarray(y, dtype=float).reshape(-1)
+        if xs.size == 0 or self.positions.size == 0:
+            empty = np.array([], dtype=np.intp)
+            return empty, empty
+        finite = np.isfinite(xs) & np.isfinite(ys)
+        ok = None if finite.all() else np.flatnonzero(finite)
+        points = np.asarray(
+            shapely.points(xs, ys) if ok is None else shapely.points(xs[ok], ys[ok]), dtype=object
+        )
+        point, k = self.tree.query(points)  # bounding boxes
+        hit = shapely.intersects(self.polygons[k], points[point])
+        point, k = point[hit], k[hit]
+        return (point if ok is None else ok[point]).astype(np.intp, copy=False), self.positions[k]

@@ -31,7 +31,7 @@ import numpy.typing as npt
 import shapely
 
 from gridgeo.coords import check_lonlat, parse_coord_system, to_cgcs2000_point
-from gridgeo.geometry import make_valid_polygonal
+from gridgeo.geometry import PolygonIndex, make_valid_polygonal
 from gridgeo.levels import Level
 from gridgeo.model import UNKNOWN_LEVEL, GridSet
 from gridgeo.workstation import Workstation, serving
@@ -148,13 +148,8 @@ class Locator:
         self.workstations = list(workstations or [])
         self.nearest_tolerance_m = nearest_tolerance_m
         self._geoms = grids.geometries if assume_valid else make_valid_polygonal(grids.geometries)
-        usable = ~shapely.is_empty(self._geoms) & (grids.levels != UNKNOWN_LEVEL)
-        self._positions = np.flatnonzero(usable)
-        self._indexed = self._geoms[self._positions]
-        # Prepared polygons answer point tests in O(log n) edges instead of O(n);
-        # STRtree.query(predicate=...) would prepare the points instead, not the polygons.
-        shapely.prepare(self._indexed)
-        self._tree = shapely.STRtree(self._indexed)
+        # a grid of unknown level has no place in a chain: it owns no point
+        self._index = PolygonIndex(self._geoms, keep=grids.levels != UNKNOWN_LEVEL)
         self._rank = owner_rank(grids)
 
     def locate(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.intp]:
@@ -168,16 +163,10 @@ class Locator:
         x = np.atleast_1d(np.asarray(lon, dtype=float))
         y = np.atleast_1d(np.asarray(lat, dtype=float))
         owners = np.full(x.shape, -1, dtype=np.intp)
-        if x.size == 0 or self._positions.size == 0:
-            return owners
-        points = np.asarray(shapely.points(x, y), dtype=object)
-        pt_idx, geom_idx = self._tree.query(points)  # bounding-box candidates
-        # For a point, "polygon intersects point" is exactly "polygon covers point".
-        hit = shapely.intersects(self._indexed[geom_idx], points[pt_idx])
-        pt_idx, geom_idx = pt_idx[hit], geom_idx[hit]
+        pt_idx, candidates = self._index.pairs(x, y)
         if pt_idx.size == 0:
             return owners
-        candidates = self._positions[geom_idx]
+        # per point, the covering grid first in owner order
         order = np.lexsort((self._rank[candidates], pt_idx))
         first = np.ones(order.size, dtype=bool)
         first[1:] = pt_idx[order][1:] != pt_idx[order][:-1]
@@ -187,13 +176,8 @@ class Locator:
 
     def locate_one(self, lon: float, lat: float) -> int:
         """Owner position of one CGCS2000 point, -1 if none (scalar fast path of ``locate``)."""
-        point = shapely.Point(lon, lat)
-        candidates = self._tree.query(point)
-        # the first candidate in owner order that covers the point is the owner
-        for k in candidates[np.argsort(self._rank[self._positions[candidates]])]:
-            if self._indexed[k].intersects(point):
-                return int(self._positions[k])
-        return -1
+        covering = self._index.covering(lon, lat)
+        return int(covering[self._rank[covering].argmin()]) if covering.size else -1
 
     def lookup(self, lon: float, lat: float, crs: str = "wgs84") -> LookupResult:
         """The grid chain, workstation and nearest grid for one point.
@@ -220,7 +204,7 @@ class Locator:
 
     @cached_property
     def _leaves_metric(self) -> tuple[npt.NDArray[np.intp], shapely.STRtree]:
-        leaves = np.intersect1d(np.flatnonzero(~self.grids.has_children()), self._positions)
+        leaves = np.intersect1d(np.flatnonzero(~self.grids.has_children()), self._index.positions)
         projected = self.grids.metric.project(self._geoms[leaves])
         return leaves, shapely.STRtree(projected)
 

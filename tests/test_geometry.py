@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 import shapely
@@ -9,6 +11,7 @@ from geometries import bowtie
 from shapely.geometry import GeometryCollection, LineString, Point, Polygon, box
 
 from gridgeo.geometry import (
+    PolygonIndex,
     holes,
     location,
     make_valid_polygonal,
@@ -59,3 +62,32 @@ def test_shared_border_counts_only_the_common_edge() -> None:
 def test_location_from_geos_reason() -> None:
     assert location("Self-intersection[110.5 25.25]") == (110.5, 25.25)
     assert location("Too few points") is None
+
+
+def test_polygon_index_covers_boundaries_and_skips_what_it_leaves_out() -> None:
+    index = PolygonIndex(
+        [box(0, 0, 1, 1), box(1, 0, 2, 1), Polygon(), None, box(0, 0, 2, 1)],
+        keep=np.array([True, True, True, True, False]),
+    )
+    assert index.positions.tolist() == [0, 1]
+    assert index.covering(1.0, 1.0).tolist() == [0, 1]  # a shared corner: both
+    assert index.covering(0.0, 0.5).tolist() == [0]  # the outer edge counts
+    assert index.covering(3.0, 0.5).tolist() == []
+    point, position = index.pairs(np.array([1.0, np.nan, 0.5]), np.array([0.5, 0.5, np.inf]))
+    assert sorted(zip(point.tolist(), position.tolist(), strict=True)) == [(0, 0), (0, 1)]
+
+
+def test_polygon_index_answers_alike_one_point_and_many() -> None:
+    rng = np.random.default_rng(3)
+    cells = [box(x, y, x + 1, y + 1) for x in range(4) for y in range(4)]
+    index = PolygonIndex([*cells, box(0.5, 0.5, 2.5, 2.5)])
+    x, y = rng.integers(0, 9, 300) / 2, rng.integers(0, 9, 300) / 2  # many on edges
+    point, position = index.pairs(x, y)
+    for k in range(x.size):
+        assert index.covering(x[k], y[k]).tolist() == sorted(position[point == k].tolist())
+
+
+def test_polygon_index_is_prepared_again_after_pickling() -> None:
+    copy = pickle.loads(pickle.dumps(PolygonIndex([box(0, 0, 1, 1)])))
+    assert shapely.is_prepared(copy.polygons).all()
+    assert copy.covering(0.5, 0.5).tolist() == [0]

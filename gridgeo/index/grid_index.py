@@ -181,9 +181,9 @@ class GridIndex:
         return self.__dict__.copy()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # shapely's prepared state does not survive pickling (Dask broadcasts the index)
+        # one call per unpickled copy (Dask broadcasts the index); the lookup's polygon
+        # index prepares its polygons again itself
         self.__dict__.update(state)
-        shapely.prepare(self._locator._indexed)
 
     @classmethod
     def from_file(cls, path: str | Path, **kwargs: Any) -> GridIndex:
