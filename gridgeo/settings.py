@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gridgeo.codes import CodeScheme
@@ -110,8 +110,53 @@ class ValidationSettings(BaseSettings):
     )
 
 
+class NotifySettings(BaseSettings):
+    """Webhooks and the event stream (gridgeo/notify/, docs/NOTIFY.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
+
+    webhooks: str = Field(
+        "",
+        description="Webhook URLs (http or https), comma-separated, that receive every outbox "
+        "message as a JSON POST; empty: no webhook delivery.",
+    )
+    webhook_secret: str = Field(
+        "",
+        description="HMAC-SHA256 key signing each webhook body (X-Gridgeo-Signature); "
+        "empty: unsigned.",
+    )
+    webhook_timeout_s: float = Field(
+        5.0, gt=0, le=300, description="Seconds a webhook may take to answer before a retry."
+    )
+    webhook_max_backoff_s: float = Field(
+        300.0,
+        gt=0,
+        description="Longest wait before retrying a failing webhook (backoff 2^attempts s, "
+        "jittered, capped at this).",
+    )
+    webhook_batch: int = Field(
+        100, ge=1, le=100_000, description="Most messages sent to one webhook in one pass."
+    )
+    webhook_interval_s: float = Field(
+        1.0, gt=0, description="Seconds between delivery passes of the service and the CLI."
+    )
+    events_poll_s: float = Field(
+        0.5, gt=0, le=60, description="How often an event stream (/v1/events) checks the outbox."
+    )
+    events_keepalive_s: float = Field(
+        15.0,
+        gt=0,
+        le=300,
+        description="An event stream sends a keepalive comment after this many idle seconds.",
+    )
+
+
 class Settings(BaseSettings):
     """All gridgeo settings; environment variables use the ``GRIDGEO_`` prefix.
+
+    The settings of one concern are a part of their own (``settings.notify.webhooks``),
+    each read from the same flat ``GRIDGEO_`` names (``GRIDGEO_WEBHOOKS``); in code, pass
+    a part whole: ``Settings(notify=NotifySettings(webhooks=...))``.
 
     Examples
     --------
@@ -171,6 +216,23 @@ class Settings(BaseSettings):
         description="The same per role, for the roles named (JSON, e.g. "
         '{"anonymous": 10, "planner": 120, "admin": 0}; 0: no limit).',
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _each_setting_in_its_part(cls, data: Any) -> Any:
+        # extra="ignore" (the environment holds other GRIDGEO_ names) would drop
+        # Settings(webhooks=...) silently: name the part the setting belongs to instead
+        if isinstance(data, dict):
+            for part, info in cls.model_fields.items():
+                kind = info.annotation
+                if isinstance(kind, type) and issubclass(kind, BaseSettings):
+                    misplaced = sorted(set(data) & set(kind.model_fields) - set(cls.model_fields))
+                    if misplaced:
+                        raise ValueError(
+                            f"{', '.join(misplaced)}: settings of {kind.__name__}, "
+                            f"given as Settings({part}={kind.__name__}(...))"
+                        )
+        return data
 
     @field_validator("lang", mode="before")
     @classmethod
@@ -324,44 +386,10 @@ class Settings(BaseSettings):
         description="Weights of the composite score (综合指标值) of the assessment: closure "
         "rate, on-time rate, 1 - rework rate, 1 - extension rate (docs/ASSESSMENT.md).",
     )
-    # --- notifications: webhooks and the event stream (gridgeo/notify/, docs/NOTIFY.md) ---
-    webhooks: str = Field(
-        "",
-        description="Webhook URLs (http or https), comma-separated, that receive every outbox "
-        "message as a JSON POST; empty: no webhook delivery.",
-    )
-    webhook_secret: str = Field(
-        "",
-        description="HMAC-SHA256 key signing each webhook body (X-Gridgeo-Signature); "
-        "empty: unsigned.",
-    )
-    webhook_timeout_s: float = Field(
-        5.0, gt=0, le=300, description="Seconds a webhook may take to answer before a retry."
-    )
-    webhook_max_backoff_s: float = Field(
-        300.0,
-        gt=0,
-        description="Longest wait before retrying a failing webhook (backoff 2^attempts s, "
-        "jittered, capped at this).",
-    )
-    webhook_batch: int = Field(
-        100, ge=1, le=100_000, description="Most messages sent to one webhook in one pass."
-    )
-    webhook_interval_s: float = Field(
-        1.0, gt=0, description="Seconds between delivery passes of the service and the CLI."
-    )
-    events_poll_s: float = Field(
-        0.5, gt=0, le=60, description="How often an event stream (/v1/events) checks the outbox."
-    )
-    events_keepalive_s: float = Field(
-        15.0,
-        gt=0,
-        le=300,
-        description="An event stream sends a keepalive comment after this many idle seconds.",
-    )
     host: str = "127.0.0.1"
     port: int = 8000
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
     @property
     def index_folder(self) -> Path:

@@ -21,13 +21,16 @@ from gridgeo.dataset import Dataset
 from gridgeo.io.dataset import load
 from gridgeo.notify import newest_outbox_id
 from gridgeo.roles import Role
-from gridgeo.settings import Settings
+from gridgeo.settings import NotifySettings, Settings
 from gridgeo.store import schema as t
 from gridgeo.store.cases import NewCase, report_case
 from gridgeo.store.casework import ActionRequest, act
 from gridgeo.store.core import Store
 
-FAST = {"events_poll_s": 0.05, "events_keepalive_s": 0.3, "reload_interval_s": 0.2}
+FAST = {
+    "notify": NotifySettings(events_poll_s=0.05, events_keepalive_s=0.3),
+    "reload_interval_s": 0.2,
+}
 Frame = dict[str, str]
 
 

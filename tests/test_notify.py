@@ -40,7 +40,7 @@ from gridgeo.notify import (
     webhook_urls,
 )
 from gridgeo.roles import Role
-from gridgeo.settings import Settings
+from gridgeo.settings import NotifySettings, Settings
 from gridgeo.store import schema as t
 from gridgeo.store.cases import NewCase, report_case
 from gridgeo.store.casework import ActionRequest, act
@@ -181,7 +181,10 @@ def cursor(store: Store, url: str) -> t.WebhookCursor:
 
 
 def hooks(*urls: str, **more: Any) -> Settings:
-    return Settings(webhooks=",".join(urls), webhook_timeout_s=more.pop("timeout", 2.0), **more)
+    timeout = more.pop("timeout", 2.0)
+    return Settings(
+        notify=NotifySettings(webhooks=",".join(urls), webhook_timeout_s=timeout, **more)
+    )
 
 
 # --- pure parts ----------------------------------------------------------------------------
@@ -206,21 +209,25 @@ def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
 
 
 def test_webhook_urls_are_checked_and_redacted() -> None:
-    urls = webhook_urls(Settings(webhooks=" http://a.example/h , ,http://a.example/h,https://b/x"))
+    urls = webhook_urls(hooks(" http://a.example/h , ,http://a.example/h,https://b/x"))
     assert urls == ("http://a.example/h", "https://b/x")
     with pytest.raises(WebhookConfigError, match="ftp://host/x"):
-        webhook_urls(Settings(webhooks="http://ok.example/,ftp://host/x"))
+        webhook_urls(hooks("http://ok.example/,ftp://host/x"))
     with pytest.raises(WebhookConfigError, match="with a host"):
-        webhook_urls(Settings(webhooks="https:///nohost"))
+        webhook_urls(hooks("https:///nohost"))
     with pytest.raises(WebhookConfigError, match="1012 characters"):
-        webhook_urls(Settings(webhooks="http://h/" + "x" * 1003))
+        webhook_urls(hooks("http://h/" + "x" * 1003))
     assert redact("https://u:pw@h.example:8443/p?token=abc") == "https://u:***@h.example:8443/p?***"
     assert redact("http://h/p") == "http://h/p"
 
 
 def test_a_bad_webhook_url_stops_the_service_from_starting(sqlite_url: str) -> None:
     with pytest.raises(WebhookConfigError, match=r"mailto:ops@example\.cn"):
-        create_app(Settings(database_url=sqlite_url, webhooks="mailto:ops@example.cn"))
+        create_app(
+            Settings(
+                database_url=sqlite_url, notify=NotifySettings(webhooks="mailto:ops@example.cn")
+            )
+        )
 
 
 # --- delivery on both stores ---------------------------------------------------------------
@@ -510,7 +517,8 @@ def test_the_service_delivers_in_the_background(sqlite_url: str, data: Dataset) 
     dead = closed_port_url()
     with Receiver() as hook:
         cfg = Settings(
-            database_url=sqlite_url, webhooks=f"{dead},{hook.url}", webhook_interval_s=0.05
+            database_url=sqlite_url,
+            notify=NotifySettings(webhooks=f"{dead},{hook.url}", webhook_interval_s=0.05),
         )
         app = create_app(cfg)
         store = Store(sqlite_url)
@@ -533,9 +541,9 @@ def test_shutdown_waits_only_for_the_post_under_way(sqlite_url: str, data: Datas
     with Receiver(delays=[30.0]) as hanging:
         cfg = Settings(
             database_url=sqlite_url,
-            webhooks=hanging.url,
-            webhook_interval_s=0.05,
-            webhook_timeout_s=1.0,
+            notify=NotifySettings(
+                webhooks=hanging.url, webhook_interval_s=0.05, webhook_timeout_s=1.0
+            ),
         )
         app = create_app(cfg)
         with Store(sqlite_url) as store:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
 import gridgeo.settings as settings_module
-from gridgeo.settings import Settings, ValidationSettings
+from gridgeo.settings import NotifySettings, Settings
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "SETTINGS.md"
 
@@ -30,12 +31,40 @@ def test_bad_values_are_refused_with_the_field_named(monkeypatch: pytest.MonkeyP
         Settings()
 
 
+def settings_names(model: type[BaseSettings]) -> list[str]:
+    """The names of ``model``'s settings, its parts' included (each reads GRIDGEO_NAME)."""
+    names = []
+    for name, info in model.model_fields.items():
+        kind = info.annotation
+        is_part = isinstance(kind, type) and issubclass(kind, BaseSettings)
+        names += settings_names(kind) if is_part else [name]
+    return names
+
+
 def test_every_setting_is_documented() -> None:
     text = DOC.read_text(encoding="utf-8")
-    names = [n for n in Settings.model_fields if n != "validation"]
-    names += list(ValidationSettings.model_fields)
+    names = settings_names(Settings)
+    assert "webhooks" in names and "area_tolerance_m2" in names  # the parts' own
     missing = [n for n in names if f"`GRIDGEO_{n.upper()}`" not in text]
     assert missing == []
+
+
+def test_each_concern_is_a_part_read_from_the_same_flat_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GRIDGEO_WEBHOOKS", "https://ops.example.cn/hook")
+    monkeypatch.setenv("GRIDGEO_EVENTS_POLL_S", "2")
+    settings = Settings()
+    assert settings.notify.webhooks == "https://ops.example.cn/hook"
+    assert settings.notify.events_poll_s == 2.0
+    given = Settings(notify=NotifySettings(webhook_batch=7))
+    assert given.notify.webhook_batch == 7
+
+
+def test_a_setting_given_outside_its_part_is_refused_naming_the_part() -> None:
+    # not ignored in silence, as an unknown name of the environment is
+    with pytest.raises(ValidationError, match=r"webhooks: settings of NotifySettings"):
+        Settings(webhooks="https://ops.example.cn/hook")
 
 
 def test_index_files_live_beside_an_embedded_store_else_in_the_cache(

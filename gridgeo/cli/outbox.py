@@ -86,7 +86,7 @@ def run_deliver(args: argparse.Namespace) -> int:
         else:
             print("\n".join(_result_line(r) for r in report.webhooks))
         return EXIT_PROBLEMS if report.failed else EXIT_OK
-    interval = args.interval or cfg.webhook_interval_s
+    interval = args.interval or cfg.notify.webhook_interval_s
     try:
         while True:
             report = notify.deliver_once(store, cfg)

@@ -60,7 +60,7 @@ async def event_stream(
             quiet_since = now()
         if len(records) == EVENTS_PAGE:
             continue  # a backlog: read on at once
-        if now() - quiet_since >= settings.events_keepalive_s:
+        if now() - quiet_since >= settings.notify.events_keepalive_s:
             yield KEEPALIVE_FRAME  # keeps proxies from closing an idle connection
             quiet_since = now()
-        await asyncio.sleep(settings.events_poll_s)
+        await asyncio.sleep(settings.notify.events_poll_s)

@@ -72,7 +72,7 @@ def webhook_urls(settings: Settings) -> tuple[str, ...]:
         A URL that is not http(s) with a host, or longer than the store keeps.
     """
     urls: list[str] = []
-    for part in settings.webhooks.split(","):
+    for part in settings.notify.webhooks.split(","):
         url = part.strip()
         if url and url not in urls:
             _check_url(url)
@@ -272,7 +272,7 @@ def deliver_once(
         }
         newest = int(session.scalar(select(func.max(t.OutboxMessage.id))) or 0)
     own = client is None
-    http = client or httpx.Client(timeout=settings.webhook_timeout_s)
+    http = client or httpx.Client(timeout=settings.notify.webhook_timeout_s)
     try:
         results = []
         for url in urls:
@@ -336,7 +336,7 @@ def _deliver_url(
         if step.outcome is not Outcome.MORE:  # MORE from _step: one message acknowledged
             break
         sent += 1
-        if sent >= settings.webhook_batch:
+        if sent >= settings.notify.webhook_batch:
             break
     return _result(url, sent, step)
 
@@ -457,7 +457,7 @@ def _record(
         .returning(cursors.attempts, cursors.delivered_id)
         .execution_options(synchronize_session=False)
     ).one()
-    next_at = now + timedelta(seconds=backoff_s(attempts, settings.webhook_max_backoff_s))
+    next_at = now + timedelta(seconds=backoff_s(attempts, settings.notify.webhook_max_backoff_s))
     session.execute(
         update(cursors)
         .where(row)
@@ -474,16 +474,16 @@ def _post(
 ) -> str | None:
     """POST one message; None when acknowledged (2xx), else what went wrong."""
     body = webhook_body(record)
-    headers = webhook_headers(record, body, settings.webhook_secret, now)
+    headers = webhook_headers(record, body, settings.notify.webhook_secret, now)
     request = client.build_request(
-        "POST", url, content=body, headers=headers, timeout=settings.webhook_timeout_s
+        "POST", url, content=body, headers=headers, timeout=settings.notify.webhook_timeout_s
     )
     try:
         response = client.send(request, stream=True, follow_redirects=False)
     except httpx.TimeoutException as exc:
         return tr(
             "no answer within {seconds:g} s ({error})",
-            seconds=settings.webhook_timeout_s,
+            seconds=settings.notify.webhook_timeout_s,
             error=type(exc).__name__,
         )
     except httpx.HTTPError as exc:  # refused connection, unknown host, broken protocol

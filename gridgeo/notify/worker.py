@@ -69,7 +69,7 @@ class WebhookWorker:
             self._wake.set()
         try:
             # one POST may still be waiting for its answer; after that, cancel
-            await asyncio.wait_for(task, timeout=self.settings.webhook_timeout_s + 5)
+            await asyncio.wait_for(task, timeout=self.settings.notify.webhook_timeout_s + 5)
         except TimeoutError:
             log.warning("gridgeo: webhook delivery did not stop in time; cancelled")
         except Exception:  # _run never raises; if it did, shutdown must still go on
@@ -77,13 +77,15 @@ class WebhookWorker:
 
     async def _run(self) -> None:
         assert self._wake is not None
-        with httpx.Client(timeout=self.settings.webhook_timeout_s) as client:
+        with httpx.Client(timeout=self.settings.notify.webhook_timeout_s) as client:
             while not self._halt.is_set():
                 more = await self._pass(client)
                 if more:
                     continue  # a backlog: go on without waiting
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.webhook_interval_s)
+                    await asyncio.wait_for(
+                        self._wake.wait(), self.settings.notify.webhook_interval_s
+                    )
 
     async def _pass(self, client: httpx.Client) -> bool:
         """One pass in a thread; True when some URL has more messages waiting."""
