@@ -26,7 +26,7 @@ from gridgeo.responsibility_coverage import CoverageReport, coverage_report, val
 from gridgeo.routing import RoutingTable, validate_routing
 from gridgeo.settings import Settings
 from gridgeo.staffing import StaffingReport, StaffMember, roster_findings, staffing_report
-from gridgeo.validation import Report, validate
+from gridgeo.validation import ValidationReport, validate
 from gridgeo.workstation import Workstation
 
 
@@ -58,7 +58,7 @@ class Dataset:
     def locator(self) -> Locator:
         return Locator(self.grids, self.workstations, self.settings.nearest_tolerance_m)
 
-    def validate(self) -> Report:
+    def validate(self) -> ValidationReport:
         """All validation findings (see :func:`gridgeo.validation.validate`)."""
         return validate(self.grids, self.settings.validation)
 

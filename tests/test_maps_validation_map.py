@@ -8,7 +8,7 @@ from gridgeo.maps.page import render_html
 from gridgeo.maps.validation_map import validation_map
 from gridgeo.model import GridSet
 from gridgeo.validation import validate
-from gridgeo.validation.report import Report
+from gridgeo.validation.report import ValidationReport
 
 
 def _broken(nested: GridSet) -> GridSet:
@@ -72,7 +72,7 @@ def test_point_findings_become_circles(nested: GridSet) -> None:
         "450302 is invalid: Self-intersection",
         location=(110.25, 25.3),
     )
-    report = Report(len(nested), 4545, [finding])
+    report = ValidationReport(len(nested), 4545, [finding])
     page = render_html(validation_map(nested, report))
     assert "L.circleMarker" in page
     assert "[25.3, 110.25]" in page

@@ -25,7 +25,7 @@ from gridgeo.model import GridSet
 from gridgeo.numbering import assign_grid_codes
 from gridgeo.repair import repair
 from gridgeo.settings import Settings, ValidationSettings
-from gridgeo.validation import Report, validate
+from gridgeo.validation import ValidationReport, validate
 
 
 def register(sub: Any) -> None:
@@ -151,7 +151,7 @@ def run_validate(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _write_report(report: Report, fmt: str, output: Path | None) -> None:
+def _write_report(report: ValidationReport, fmt: str, output: Path | None) -> None:
     if fmt == "text":
         text = report.to_text()
         if output:

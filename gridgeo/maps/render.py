@@ -33,7 +33,7 @@ from gridgeo.maps.responsibility_map import responsibility_map
 from gridgeo.maps.text import FONT_STACK, html_lang, t
 from gridgeo.maps.validation_map import validation_map
 from gridgeo.settings import Settings
-from gridgeo.validation.report import Report
+from gridgeo.validation.report import ValidationReport
 
 
 @dataclass
@@ -90,7 +90,7 @@ def render_maps(
     out_dir: str | Path,
     *,
     settings: Settings | None = None,
-    report: Report | None = None,
+    report: ValidationReport | None = None,
     validation_data: Dataset | None = None,
     cases: CaseOptions | None = None,
     partners: Sequence[PartnerArea] = (),

@@ -31,7 +31,7 @@ from gridgeo.maps.page import (
 )
 from gridgeo.maps.text import SEVERITIES, listing, rule_name, t, word
 from gridgeo.model import UNKNOWN_LEVEL, GridSet
-from gridgeo.validation.report import BoundaryFinding, Report
+from gridgeo.validation.report import BoundaryFinding, ValidationReport
 
 # Findings smaller than this many pixels at the fitted zoom would be invisible; a
 # circle marks them as well.
@@ -40,7 +40,7 @@ MARK_POINT_M2 = 2_000.0
 
 def validation_map(
     grids: GridSet,
-    report: Report,
+    report: ValidationReport,
     *,
     lang: str = "zh",
     basemap: Basemap = NO_BASEMAP,
@@ -181,7 +181,7 @@ def _marker_point(f: BoundaryFinding, span: float) -> tuple[float, float] | None
     return None
 
 
-def _located(report: Report) -> list[Any]:
+def _located(report: ValidationReport) -> list[Any]:
     """Geometries (or points) of the findings that have a place."""
     out: list[Any] = []
     for f in report.findings:

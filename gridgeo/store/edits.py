@@ -35,7 +35,7 @@ from gridgeo.store.versions import (
     locked_version,
     write_draft,
 )
-from gridgeo.validation import Report, validate
+from gridgeo.validation import ValidationReport, validate
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class EditResult:
     """The new draft, its validation report, and what each operation did."""
 
     version: VersionInfo
-    report: Report
+    report: ValidationReport
     applied: list[Applied]
 
     def to_dict(self) -> dict[str, Any]:

@@ -42,7 +42,7 @@ from gridgeo.store.snapshots import (
     published_version,
     version_label,
 )
-from gridgeo.validation import Report, validate
+from gridgeo.validation import ValidationReport, validate
 from gridgeo.workstation import Workstation
 
 NOTIFY_CHANNEL = "gridgeo_versions"
@@ -104,7 +104,7 @@ class ImportResult:
     source_name: str
     source_sha256: str
     feature_count: int
-    report: Report
+    report: ValidationReport
     version: VersionInfo | None
     carried_workstations: bool = False
 
@@ -177,7 +177,7 @@ def import_boundaries(
 def write_draft(
     session: Session,
     grids: GridSet,
-    report: Report,
+    report: ValidationReport,
     *,
     author: str,
     workstations: Sequence[Workstation] | None,

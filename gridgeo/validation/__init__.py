@@ -13,12 +13,12 @@ from gridgeo.validation.code_rules import check_codes
 from gridgeo.validation.context import Context
 from gridgeo.validation.geometry_rules import check_geometries
 from gridgeo.validation.hierarchy_rules import check_hierarchy
-from gridgeo.validation.report import BoundaryFinding, Report
+from gridgeo.validation.report import BoundaryFinding, ValidationReport
 
-__all__ = ["BoundaryFinding", "Report", "validate"]
+__all__ = ["BoundaryFinding", "ValidationReport", "validate"]
 
 
-def validate(grids: GridSet, settings: ValidationSettings | None = None) -> Report:
+def validate(grids: GridSet, settings: ValidationSettings | None = None) -> ValidationReport:
     """Check a grid set against every rule and return all findings.
 
     Never raises on bad geometry: invalid, empty or non-polygonal features are
@@ -33,11 +33,11 @@ def validate(grids: GridSet, settings: ValidationSettings | None = None) -> Repo
 
     Returns
     -------
-    Report
+    ValidationReport
         Errors and warnings; ``report.ok`` is True when there are no errors.
     """
     ctx = Context(grids, settings or ValidationSettings())
-    report = Report(features=len(grids), metric_epsg=ctx.frame.epsg)
+    report = ValidationReport(features=len(grids), metric_epsg=ctx.frame.epsg)
     for rules in (check_geometries, check_codes, check_hierarchy):
         report.findings.extend(rules(ctx))
     return report

@@ -64,7 +64,7 @@ class BoundaryFinding:
 
 
 @dataclass
-class Report:
+class ValidationReport:
     """Findings of one validation run."""
 
     features: int
