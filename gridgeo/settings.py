@@ -77,6 +77,12 @@ def _maps_folder(data: dict[str, Any]) -> Path:
     return Path("maps") if home == source_checkout() else home / "maps"
 
 
+HOME = (
+    "Data home: the folder the store, index files and rendered maps default to (a "
+    "checkout's data/, else the user's data folder)."
+)
+
+
 class ValidationSettings(BaseSettings):
     """Thresholds of the validator and the repair, in metres and square metres."""
 
@@ -151,6 +157,55 @@ class NotifySettings(BaseSettings):
     )
 
 
+class MapSettings(BaseSettings):
+    """The rendered maps and the live viewer: base layer, case points, output folder
+    (gridgeo/maps/, docs/MAPS.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
+
+    home: Path = Field(default_factory=data_home, description=HOME)
+    basemap: Literal["none", "tianditu", "xyz"] = Field(
+        "none",
+        description="Base layer under maps and viewer: none (works offline), tianditu "
+        "(needs tianditu_key) or xyz (basemap_url).",
+    )
+    tianditu_key: str = Field("", description="Tianditu (天地图) key for basemap=tianditu.")
+    basemap_url: str = Field(
+        "", description="XYZ tile URL template with {z}/{x}/{y} for basemap=xyz."
+    )
+    basemap_attribution: str = Field("", description="Attribution shown for basemap=xyz.")
+    basemap_crs: Literal["wgs84", "gcj02"] = Field(
+        "wgs84",
+        description="Coordinates of the basemap=xyz tiles: wgs84 (also CGCS2000, Tianditu, "
+        "an intranet tile server) or gcj02 (Amap, Tencent): the live viewer then draws "
+        "grids, workstations and cases shifted onto it and reads clicks back.",
+    )
+    map_cases: Path = Field(
+        default_factory=lambda data: Path(data["home"]) / "cases" / "sample_cases.csv",
+        description="Case points (CSV/GeoJSON with lon/lat, WGS84) for the case map and "
+        "the viewer's cases layer.",
+    )
+    maps_dir: Path = Field(
+        default_factory=_maps_folder,
+        description="Folder gridgeo maps renders into: maps/ in the data home (in a "
+        "checkout, maps/ of the current folder).",
+    )
+    viewer_cases_url: str = Field(
+        "",
+        description="URL the viewer loads cases from: one ending in /v1/cases draws the "
+        "work loop live, any other is GeoJSON points; default: /v1/cases from the store, "
+        "else the viewer's own /map/cases.geojson built from map_cases.",
+    )
+    viewer_max_features: int = Field(
+        3000,
+        ge=1,
+        le=100_000,
+        description="A level with more grids than this is drawn in the viewer per view "
+        "(bbox requests to the Features API), and only while the view holds at most this "
+        "many of them; smaller levels are loaded whole when the page opens.",
+    )
+
+
 class Settings(BaseSettings):
     """All gridgeo settings; environment variables use the ``GRIDGEO_`` prefix.
 
@@ -165,11 +220,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
 
-    home: Path = Field(
-        default_factory=data_home,
-        description="Data home: the folder the store, index files and rendered maps default "
-        "to (a checkout's data/, else the user's data folder).",
-    )
+    home: Path = Field(default_factory=data_home, description=HOME)
     boundaries: Path = Field(
         default_factory=_in_sample("boundaries.gpkg"),
         description="Default boundary source (file).",
@@ -291,46 +342,6 @@ class Settings(BaseSettings):
         description="Language of the text people read: CLI, service errors (unless the "
         "request's Accept-Language asks otherwise), reports, maps and viewer.",
     )
-    basemap: Literal["none", "tianditu", "xyz"] = Field(
-        "none",
-        description="Base layer under maps and viewer: none (works offline), tianditu "
-        "(needs tianditu_key) or xyz (basemap_url).",
-    )
-    tianditu_key: str = Field("", description="Tianditu (天地图) key for basemap=tianditu.")
-    basemap_url: str = Field(
-        "", description="XYZ tile URL template with {z}/{x}/{y} for basemap=xyz."
-    )
-    basemap_attribution: str = Field("", description="Attribution shown for basemap=xyz.")
-    basemap_crs: Literal["wgs84", "gcj02"] = Field(
-        "wgs84",
-        description="Coordinates of the basemap=xyz tiles: wgs84 (also CGCS2000, Tianditu, "
-        "an intranet tile server) or gcj02 (Amap, Tencent): the live viewer then draws "
-        "grids, workstations and cases shifted onto it and reads clicks back.",
-    )
-    map_cases: Path = Field(
-        default_factory=lambda data: Path(data["home"]) / "cases" / "sample_cases.csv",
-        description="Case points (CSV/GeoJSON with lon/lat, WGS84) for the case map and "
-        "the viewer's cases layer.",
-    )
-    maps_dir: Path = Field(
-        default_factory=_maps_folder,
-        description="Folder gridgeo maps renders into: maps/ in the data home (in a "
-        "checkout, maps/ of the current folder).",
-    )
-    viewer_cases_url: str = Field(
-        "",
-        description="URL the viewer loads cases from: one ending in /v1/cases draws the "
-        "work loop live, any other is GeoJSON points; default: /v1/cases from the store, "
-        "else the viewer's own /map/cases.geojson built from map_cases.",
-    )
-    viewer_max_features: int = Field(
-        3000,
-        ge=1,
-        le=100_000,
-        description="A level with more grids than this is drawn in the viewer per view "
-        "(bbox requests to the Features API), and only while the view holds at most this "
-        "many of them; smaller levels are loaded whole when the page opens.",
-    )
     store_writers: int = Field(
         4,
         ge=1,
@@ -390,6 +401,8 @@ class Settings(BaseSettings):
     port: int = 8000
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    # the parts whose paths default under the data home get this one's
+    maps: MapSettings = Field(default_factory=lambda data: MapSettings(home=data["home"]))
 
     @property
     def index_folder(self) -> Path:

@@ -41,7 +41,7 @@ from gridgeo.dataset import Dataset
 from gridgeo.levels import Level
 from gridgeo.maps import style
 from gridgeo.maps.viewer import DEFAULT_ON, GRID_FILL_OPACITY, LEVEL_STYLES
-from gridgeo.settings import Settings
+from gridgeo.settings import MapSettings, Settings
 
 REPO = Path(__file__).resolve().parents[1]
 KNOWN = (110.3005, 25.2785)  # in 450302001001002 文明社区第2网格
@@ -251,7 +251,7 @@ def test_a_large_level_is_drawn_per_view(browser: Browser, data: Dataset, tmp_pa
     requests once the view holds at most 20 of them; a click still outlines its leaf."""
     leaves = int((data.grids.levels == int(Level.GRID)).sum())
     assert leaves > 20
-    with serve(Settings(viewer_max_features=20), data) as url:
+    with serve(Settings(maps=MapSettings(viewer_max_features=20)), data) as url:
         page, guard = _open(browser, url)
         page.wait_for_function("() => window.gridgeoViewport[5] !== undefined")
         assert page.evaluate("() => window.gridgeoViewport[5]") == "zoom_in"
@@ -313,9 +313,10 @@ def test_on_a_gcj02_base_map_everything_is_drawn_shifted_and_clicks_read_back(
     truth = data.grids.geometries[data.grids.position(code)]
     shifted = geometries_from_cgcs2000([truth], "gcj02")[0]
     with static_server(tmp_path) as tiles:  # an empty tile server: the tiles are not the point
-        settings = Settings(
+        basemap = MapSettings(
             basemap="xyz", basemap_url=f"{tiles}/{{z}}/{{x}}/{{y}}.png", basemap_crs="gcj02"
         )
+        settings = Settings(maps=basemap)
         with serve(settings, data) as url:
             page, guard = _open(browser, url)
             drawn = page.evaluate(

@@ -23,7 +23,7 @@ from gridgeo.maps.viewer import (
     is_work_loop_url,
     viewer_config,
 )
-from gridgeo.settings import REPO_ROOT, Settings
+from gridgeo.settings import MapSettings, Settings
 from gridgeo.store.cases import create_case
 
 
@@ -104,9 +104,8 @@ def test_editor_page_is_chinese_with_geomans_tooltips_in_its_words() -> None:
 
 
 def test_english_basemap_and_cases_url(data: Dataset) -> None:
-    with _client(
-        data, lang="en", basemap="tianditu", tianditu_key="k1", viewer_cases_url="/v1/cases"
-    ) as c:
+    maps = MapSettings(basemap="tianditu", tianditu_key="k1", viewer_cases_url="/v1/cases")
+    with _client(data, lang="en", maps=maps) as c:
         config = _config(c.get("/map").text)
     assert config["lang"] == "en"
     assert config["cases"] == "/v1/cases"
@@ -121,7 +120,7 @@ def test_levels_over_the_limit_are_drawn_per_view(client: TestClient, data: Data
     assert isinstance(levels, list)
     assert [lv["count"] for lv in levels] == counts
     assert not any(lv["viewport"] for lv in levels)  # the sample is small: all loaded whole
-    with _client(data, viewer_max_features=10) as c:
+    with _client(data, maps=MapSettings(viewer_max_features=10)) as c:
         config = _config(c.get("/map").text)
     levels = config["levels"]
     assert isinstance(levels, list) and config["maxFeatures"] == 10
@@ -160,7 +159,7 @@ def test_cases_geojson(client: TestClient) -> None:
     r = client.get("/map/cases.geojson")
     assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
     doc = r.json()
-    frame = pd.read_csv(REPO_ROOT / "data" / "cases" / "sample_cases.csv")
+    frame = pd.read_csv(Settings().maps.map_cases)  # what the viewer serves
     assert len(doc["features"]) == len(frame)
     first = doc["features"][0]
     assert first["geometry"]["coordinates"] == [frame["lon"][0], frame["lat"][0]]
@@ -170,7 +169,7 @@ def test_cases_geojson(client: TestClient) -> None:
 
 
 def test_cases_missing_file(data: Dataset, tmp_path: object) -> None:
-    with _client(data, map_cases="/nonexistent/cases.csv") as c:
+    with _client(data, maps=MapSettings(map_cases="/nonexistent/cases.csv")) as c:
         r = c.get("/map/cases.geojson")
     assert r.status_code == 404
     assert "GRIDGEO_MAP_CASES" in r.text

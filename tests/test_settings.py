@@ -105,8 +105,8 @@ def test_a_checkout_keeps_its_data_folder() -> None:
     assert settings.home == data
     assert settings.database_url == f"sqlite:///{data / 'store' / 'gridgeo.sqlite'}"
     assert settings.boundaries == data / "sample" / "boundaries.gpkg"
-    assert settings.map_cases == data / "cases" / "sample_cases.csv"
-    assert settings.maps_dir == Path("maps")  # of the current folder, as make run has it
+    assert settings.maps.map_cases == data / "cases" / "sample_cases.csv"
+    assert settings.maps.maps_dir == Path("maps")  # of the current folder, as make run has it
 
 
 @pytest.mark.usefixtures("no_gridgeo_env")
@@ -117,8 +117,8 @@ def test_gridgeo_home_holds_the_store_index_and_maps(
     settings = Settings()
     assert settings.database_url == f"sqlite:///{tmp_path / 'store' / 'gridgeo.sqlite'}"
     assert settings.index_folder == tmp_path / "store" / "index"
-    assert settings.maps_dir == tmp_path / "maps"
-    assert settings.map_cases == tmp_path / "cases" / "sample_cases.csv"
+    assert settings.maps.maps_dir == tmp_path / "maps"
+    assert settings.maps.map_cases == tmp_path / "cases" / "sample_cases.csv"
     assert not (tmp_path / "store").exists()  # computed, not created
 
 

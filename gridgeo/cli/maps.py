@@ -175,7 +175,11 @@ def register(sub: Any) -> None:
 
 def run_maps(args: argparse.Namespace) -> int:
     cfg = store_settings(args)
-    updates = {k: v for k, v in (("lang", current_lang()), ("basemap", args.basemap)) if v}
+    updates: dict[str, object] = {}
+    if lang := current_lang():
+        updates["lang"] = lang
+    if args.basemap:
+        updates["maps"] = cfg.maps.model_copy(update={"basemap": args.basemap})
     cfg = cfg.model_copy(update=updates)
     data = load_source(args, cfg)
     checked = (
@@ -185,10 +189,10 @@ def run_maps(args: argparse.Namespace) -> int:
     )
     result = render_maps(
         data,
-        args.output or cfg.maps_dir,
+        args.output or cfg.maps.maps_dir,
         settings=cfg,
         validation_data=checked,
-        cases=_cases(args, cfg.map_cases),
+        cases=_cases(args, cfg.maps.map_cases),
     )
     if args.assess:
         titles = render_assessment(args, cfg, result)

@@ -62,11 +62,11 @@ class RenderedMaps:
 def basemap_from(settings: Settings) -> Basemap:
     """The base layer the settings ask for (checked)."""
     return basemap(
-        settings.basemap,
-        key=settings.tianditu_key,
-        url=settings.basemap_url,
-        attribution=settings.basemap_attribution,
-        crs=settings.basemap_crs,
+        settings.maps.basemap,
+        key=settings.maps.tianditu_key,
+        url=settings.maps.basemap_url,
+        attribution=settings.maps.basemap_attribution,
+        crs=settings.maps.basemap_crs,
     )
 
 

@@ -69,10 +69,10 @@ def viewer(request: Request) -> str:
     config = viewer_config(
         lang=settings.lang,
         prefix=prefix,
-        cases_url=settings.viewer_cases_url,
+        cases_url=settings.maps.viewer_cases_url,
         basemap=basemap_from(settings),
         counts=data.grids.level_counts(),
-        max_features=settings.viewer_max_features,
+        max_features=settings.maps.viewer_max_features,
         work_loop=request.app.state.store is not None,
         max_cases=VIEWER_MAX_CASES,
         categories={code: c.name_zh if zh else c.name_en for code, c in data.categories.items()},
@@ -136,7 +136,7 @@ def cases(
         if stored:
             doc = _shifted(_store_features(stored), system)
             return SafeJSONResponse(doc, media_type="application/geo+json")
-    path = Path(_settings(request).map_cases)
+    path = Path(_settings(request).maps.map_cases)
     if not path.exists():
         raise NotFoundError(tr("no case file at {path} (set GRIDGEO_MAP_CASES)", path=path))
     key = (id(data), str(path), path.stat().st_mtime)
