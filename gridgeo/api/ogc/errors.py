@@ -9,14 +9,14 @@ the Features and tiles routes only, so other routers keep their behaviour.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 
-from gridgeo.api.errors import ProtocolRoute, status_for
+from gridgeo.api.errors import ProtocolRoute, headers_for, status_for
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
@@ -95,10 +95,22 @@ def no_collection(collection_id: str, known: Iterable[str] = ()) -> OGCError:
     return not_found(tr("no collection {collection!r}", collection=collection_id))
 
 
-def exception_response(status: int, code: str, description: str) -> SafeJSONResponse:
+def exception_response(
+    status: int, code: str, description: str, headers: Mapping[str, str] | None = None
+) -> SafeJSONResponse:
     """The JSON exception document."""
     body = {"code": code, "description": description, "detail": description}
-    return SafeJSONResponse(body, status_code=status)
+    return SafeJSONResponse(body, status_code=status, headers=headers)
+
+
+def _code(status: int) -> str:
+    """The exception code of a status: the OGC names for 400 and 404, else the status's
+    own name without spaces (``ServiceUnavailable``, ``TooManyRequests``)."""
+    codes = {400: "InvalidParameterValue", 404: "NotFound"}
+    try:
+        return codes.get(status) or "".join(HTTPStatus(status).phrase.split())
+    except ValueError:  # a status without a standard name
+        return f"HTTP{status}"
 
 
 def _validation_message(errors: Sequence[Any]) -> str:
@@ -129,12 +141,7 @@ def is_ogc_path(path: str) -> bool:
 def http_error(_: Request, status: int, message: str) -> Response:
     """An HTTP error on an OGC path (an unknown collection path, a method it does not
     take, a missing key) as an exception document; the code is the status's name."""
-    codes = {400: "InvalidParameterValue", 404: "NotFound"}
-    try:
-        code = codes.get(status) or "".join(HTTPStatus(status).phrase.split())
-    except ValueError:  # a status without a standard name
-        code = f"HTTP{status}"
-    return exception_response(status, code, message)
+    return exception_response(status, _code(status), message)
 
 
 class OGCRoute(ProtocolRoute):
@@ -150,6 +157,5 @@ class OGCRoute(ProtocolRoute):
             return exception_response(exc.status, exc.code, exc.description)
         if not isinstance(exc, GridgeoError):  # not in `answered`: cannot happen
             raise exc
-        status = status_for(exc)
-        code = "NotFound" if status == 404 else "InvalidParameterValue"
-        return exception_response(status, code, str(exc))
+        status = status_for(exc)  # the one table: 503 for the store out of reach, ...
+        return exception_response(status, _code(status), str(exc), headers_for(exc))
