@@ -242,8 +242,8 @@ def accept_run(
 def state_changes(url: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     """Rounds of ``accept`` runs, this code and (``--compare REV``) the code of REV
     alternating, each run on tasks of its own; the noop endpoint once."""
-    from gridgeo.api import security
     from gridgeo.roles import Role
+    from gridgeo.store import api_keys
     from gridgeo.store.core import Store
 
     codes: dict[str, Path] = {"this code": REPO}
@@ -254,7 +254,7 @@ def state_changes(url: str, args: argparse.Namespace, folder: Path) -> dict[str,
         total = per_run * args.rounds * len(codes)
         first, _ = bulk_tasks(url, total, {UNIT: total})[UNIT]
         with Store(url) as store:
-            key = security.create_key(store, "bench-unit", Role.HANDLER, actor="bench", unit=UNIT)
+            key = api_keys.create_key(store, "bench-unit", Role.HANDLER, actor="bench", unit=UNIT)
         noop = folder / "noop.lua"
         noop.write_text(NOOP_LUA)
         with served(url) as (base, _):
@@ -296,8 +296,8 @@ def state_changes(url: str, args: argparse.Namespace, folder: Path) -> dict[str,
 def queue(url: str, args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import select, text
 
-    from gridgeo.api import security
     from gridgeo.roles import Role
+    from gridgeo.store import api_keys
     from gridgeo.store import schema as t
     from gridgeo.store.case_queries import OPEN_TASK_STATES, TaskQuery, count_tasks, list_tasks
     from gridgeo.store.core import Store
@@ -343,7 +343,7 @@ def queue(url: str, args: argparse.Namespace) -> dict[str, Any]:
         )
         compiled = stmt.compile(conn, compile_kwargs={"literal_binds": True})
         plan = "\n".join(r[0] for r in conn.execute(text(f"EXPLAIN ANALYZE {compiled}")))
-    key = security.create_key(store, "bench-queue", Role.HANDLER, actor="bench", unit=QUEUE_UNIT)
+    key = api_keys.create_key(store, "bench-queue", Role.HANDLER, actor="bench", unit=QUEUE_UNIT)
     store.close()
     with served(url) as (base, _):
 

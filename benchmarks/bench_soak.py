@@ -234,8 +234,8 @@ def prepare(url: str) -> dict[str, Any]:
     """The second version (drafted and published once, so both can be rolled back to),
     the strip point, each version's expected grid there, and a planner and reporter key."""
     import gridgeo
-    from gridgeo.api import security
     from gridgeo.roles import Role
+    from gridgeo.store import api_keys
     from gridgeo.store.core import Store
     from gridgeo.store.datasets import published_key as current_key
     from gridgeo.store.versions import import_boundaries, publish
@@ -252,8 +252,8 @@ def prepare(url: str) -> dict[str, Any]:
         with store.reading() as session:
             first = current_key(session).boundaries
         publish(store, second, actor="soak")
-        planner = security.create_key(store, "soak-planner", Role.PLANNER, actor="soak")
-        reporter = security.create_key(store, "soak-reporter", Role.REPORTER, actor="soak")
+        planner = api_keys.create_key(store, "soak-planner", Role.PLANNER, actor="soak")
+        reporter = api_keys.create_key(store, "soak-reporter", Role.REPORTER, actor="soak")
     strip = redraw_strip(sample.grids).representative_point()
     return {
         "versions": (first, second),

@@ -25,12 +25,12 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from gridgeo.api import security
 from gridgeo.api.app import create_app
 from gridgeo.api.ogc.errors import is_ogc_path
 from gridgeo.io.dataset import load
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
+from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
 # Binary and HTML bodies have no JSON schema to conform to; the no-5xx check still runs.
@@ -84,7 +84,7 @@ def seeded_service(backend: str) -> Iterator[Service]:
     try:
         app = create_app(Settings(database_url=url, seed_sample=True, costly_per_minute=0))
         with Store(url) as store:
-            key = security.create_key(store, "fuzz-admin", Role.ADMIN, actor="fuzz")
+            key = api_keys.create_key(store, "fuzz-admin", Role.ADMIN, actor="fuzz")
         service = Service(backend, url, app, key)
         _report_cases(service)
         yield service

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gridgeo.api import security
 from gridgeo.roles import Role
+from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
 SAMPLE_UNIT = "TP-450302"  # the sample's traffic police unit
@@ -19,7 +19,7 @@ def make_key(store: Store, name: str, role: Role) -> str:
     """A key of ``role``; a handler acts for the sample's traffic police, an inspector in
     the whole sample district."""
     if role is Role.HANDLER:
-        return security.create_key(store, name, role, actor="test", unit=SAMPLE_UNIT)
+        return api_keys.create_key(store, name, role, actor="test", unit=SAMPLE_UNIT)
     if role is Role.INSPECTOR:
-        return security.create_key(store, name, role, actor="test", grids=SAMPLE_GRIDS)
-    return security.create_key(store, name, role, actor="test")
+        return api_keys.create_key(store, name, role, actor="test", grids=SAMPLE_GRIDS)
+    return api_keys.create_key(store, name, role, actor="test")

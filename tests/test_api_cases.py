@@ -20,10 +20,10 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from gridgeo.api import security
 from gridgeo.api.app import create_app
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
+from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 from gridgeo.store.datasets import load_dataset
 
@@ -43,18 +43,18 @@ class Loop:
     def __init__(self, client: TestClient, store: Store) -> None:
         self.client, self.store = client, store
         self.keys = {
-            role: security.create_key(store, f"{role.value}-key", role, actor="test")
+            role: api_keys.create_key(store, f"{role.value}-key", role, actor="test")
             for role in (Role.VIEWER, Role.REPORTER, Role.DISPATCHER)
         }
-        self.keys[Role.INSPECTOR] = security.create_key(
+        self.keys[Role.INSPECTOR] = api_keys.create_key(
             store, "inspector-key", Role.INSPECTOR, actor="test", grids=PILOT_GRIDS
         )
-        self.keys[Role.ADMIN] = security.create_key(store, "admin-key", Role.ADMIN, actor="t")
+        self.keys[Role.ADMIN] = api_keys.create_key(store, "admin-key", Role.ADMIN, actor="t")
         self.units: dict[str, str] = {}
 
     def unit_key(self, unit: str) -> str:
         if unit not in self.units:
-            self.units[unit] = security.create_key(
+            self.units[unit] = api_keys.create_key(
                 self.store, f"unit-{unit}", Role.HANDLER, actor="test", unit=unit
             )
         return self.units[unit]
@@ -239,7 +239,7 @@ def test_refusals_name_the_problem(loop: Loop) -> None:
     assert r.status_code == 400 and "time zone" in r.json()["detail"]
     loop.ok(office, cid, action="dispatch", units=["ENF-450302001"])
     # an inspector outside the case's grids may not verify; a viewer may not act at all
-    far = security.create_key(loop.store, "far", Role.INSPECTOR, actor="t", grids=("450303",))
+    far = api_keys.create_key(loop.store, "far", Role.INSPECTOR, actor="t", grids=("450303",))
     key = loop.unit_key("ENF-450302001")
     loop.ok(key, cid, action="handle", unit="ENF-450302001")
     denied = loop.act(far, cid, action="verify_pass", unit="ENF-450302001")

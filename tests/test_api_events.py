@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from live_server import serve
 from sqlalchemy import select
 
-from gridgeo.api import security
 from gridgeo.api.app import create_app
 from gridgeo.caseflow import Action, Actor
 from gridgeo.dataset import Dataset
@@ -22,6 +21,7 @@ from gridgeo.io.dataset import load
 from gridgeo.notify import newest_outbox_id
 from gridgeo.roles import Role
 from gridgeo.settings import NotifySettings, Settings
+from gridgeo.store import api_keys
 from gridgeo.store import schema as t
 from gridgeo.store.cases import NewCase, report_case
 from gridgeo.store.casework import ActionRequest, act
@@ -129,7 +129,7 @@ def test_new_events_live_then_exactly_the_missed_ones_after_a_reconnect(
 
 def test_the_stream_needs_the_viewer_role(sqlite_url: str) -> None:
     app = create_app(Settings(database_url=sqlite_url, anonymous_role="none", **FAST))
-    key = security.create_key(Store(sqlite_url), "wall-screen", Role.VIEWER, actor="test")
+    key = api_keys.create_key(Store(sqlite_url), "wall-screen", Role.VIEWER, actor="test")
     with serve(app) as base, httpx.Client(base_url=base, timeout=5) as http:
         r = http.get("/v1/events")
         assert r.status_code == 401 and "API 密钥" in r.json()["detail"]

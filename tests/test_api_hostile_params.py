@@ -13,10 +13,10 @@ from fuzzhelpers import CASE, Service, assert_clear_answer, fuzz_settings, hosti
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from gridgeo.api import security
 from gridgeo.api.app import create_app
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
+from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
 HUGE = ["99999999999999999999999", "-99999999999999999999", "2147483648", "9223372036854775808"]
@@ -43,7 +43,7 @@ PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 def test_no_get_route_answers_5xx(store_url: str) -> None:
     url = store_url  # each backend in turn (conftest)
     app = create_app(Settings(database_url=url))
-    key = security.create_key(Store(url), "probe", Role.ADMIN, actor="test")
+    key = api_keys.create_key(Store(url), "probe", Role.ADMIN, actor="test")
     paths = sorted(p for p, ops in app.openapi()["paths"].items() if "get" in ops)
     assert len(paths) > 20  # the probe reaches the API, not an empty schema
     failures = []

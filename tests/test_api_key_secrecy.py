@@ -11,11 +11,11 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from gridgeo.api import security
 from gridgeo.api.app import create_app
-from gridgeo.api.security import KeyRedactingFilter, redact_key
+from gridgeo.api.auth import KeyRedactingFilter, redact_key
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
+from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
 URLS = [
@@ -37,7 +37,7 @@ URLS = [
 def keyed(tmp_path_factory: pytest.TempPathFactory) -> tuple[TestClient, str]:
     url = f"sqlite:///{tmp_path_factory.mktemp('keys') / 's.sqlite'}"
     app = create_app(Settings(database_url=url, anonymous_role="none"))
-    key = security.create_key(Store(url), "qgis", Role.VIEWER, actor="test")
+    key = api_keys.create_key(Store(url), "qgis", Role.VIEWER, actor="test")
     return TestClient(app), key
 
 

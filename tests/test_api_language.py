@@ -19,13 +19,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 import gridgeo
-from gridgeo.api import language, security
+from gridgeo.api import auth, language
 from gridgeo.api.app import create_app
 from gridgeo.api.language import accepted_lang, alternatives
 from gridgeo.dataset import Dataset
 from gridgeo.i18n import use_lang
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
+from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
 EN = {"Accept-Language": "en"}
@@ -98,7 +99,7 @@ def test_choices_in_messages_follow_the_language() -> None:
 
 def test_the_examples_of_the_modules_hold() -> None:
     assert doctest.testmod(language).failed == 0
-    assert doctest.testmod(security).failed == 0
+    assert doctest.testmod(auth).failed == 0
 
 
 # --- the answers ------------------------------------------------------------------------
@@ -221,8 +222,8 @@ def test_access_refusals_name_the_role_in_the_language(sample: Dataset) -> None:
 def service(store_url: str) -> Iterator[tuple[TestClient, dict[str, str]]]:
     store = Store(store_url)
     keys = {
-        "planner": security.create_key(store, "planner", Role.PLANNER, actor="test"),
-        "reporter": security.create_key(store, "reporter", Role.REPORTER, actor="test"),
+        "planner": api_keys.create_key(store, "planner", Role.PLANNER, actor="test"),
+        "reporter": api_keys.create_key(store, "reporter", Role.REPORTER, actor="test"),
     }
     with TestClient(create_app(Settings(database_url=store_url))) as http:
         yield http, keys

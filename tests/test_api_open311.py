@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from live_server import serve
 
-from gridgeo.api import security
 from gridgeo.api.app import create_app
-from gridgeo.api.security import Role
+from gridgeo.roles import Role
 from gridgeo.settings import Settings
+from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
 BASE = "/open311/v2"
@@ -24,7 +24,7 @@ POINT = {"lat": "25.2775", "long": "110.2965"}
 
 def _app_and_key(url: str) -> tuple[Any, str]:
     app = create_app(Settings(database_url=url))
-    return app, security.create_key(Store(url), "reporting-app", Role.REPORTER, actor="test")
+    return app, api_keys.create_key(Store(url), "reporting-app", Role.REPORTER, actor="test")
 
 
 def _round_trip(base: str, key: str) -> None:

@@ -18,11 +18,11 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
 
-from gridgeo.api import security
 from gridgeo.api.app import create_app
-from gridgeo.api.security import BodySizeLimit, Role
+from gridgeo.api.body_limit import MEDIA_FORM_HEADROOM, BodySizeLimit
+from gridgeo.roles import Role
 from gridgeo.settings import Settings
-from gridgeo.store import cases
+from gridgeo.store import api_keys, cases
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
 
@@ -66,7 +66,7 @@ class App:
 def _app(url: str, **settings: Any) -> Iterator[App]:
     app = create_app(Settings(database_url=url, **settings))
     store = Store(url)
-    key = security.create_key(store, "reporting-app", Role.REPORTER, actor="test")
+    key = api_keys.create_key(store, "reporting-app", Role.REPORTER, actor="test")
     with TestClient(app, raise_server_exceptions=False) as client:
         yield App(client, store, key)
     store.close()
@@ -188,7 +188,7 @@ def test_photo_up_to_the_media_limit_passes_the_body_limit(sqlite_url: str) -> N
         assert 4096 < len(photo) <= 64 * 1024
         r = app.post(files={"media": ("photo.png", photo, "image/png")})
         assert r.status_code == 201, r.text
-        huge = b"\x89PNG\r\n\x1a\n" + b"\0" * (64 * 1024 + security.MEDIA_FORM_HEADROOM)
+        huge = b"\x89PNG\r\n\x1a\n" + b"\0" * (64 * 1024 + MEDIA_FORM_HEADROOM)
         r = app.post(fmt="xml", files={"media": ("huge.png", huge, "image/png")})
         assert "上限为" in _error(r, 413)  # the middleware's refusal, as an Open311 list
         # other routes keep the body limit

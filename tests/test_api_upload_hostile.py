@@ -16,10 +16,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from gridgeo.api import security
 from gridgeo.api.app import create_app
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
+from gridgeo.store import api_keys
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
 
@@ -101,7 +101,7 @@ CASES = [
 @pytest.fixture
 def planner(store_url: str) -> Iterator[tuple[TestClient, Store, dict[str, str]]]:
     store = Store(store_url)
-    key = security.create_key(store, "planner", Role.PLANNER, actor="test")
+    key = api_keys.create_key(store, "planner", Role.PLANNER, actor="test")
     with TestClient(create_app(Settings(database_url=store_url))) as http:
         # the readers' refusals in English, the words CASES name
         yield http, store, {"X-API-Key": key, "Accept-Language": "en"}

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from live_server import free_port
 
-from gridgeo.api import security
 from gridgeo.roles import Role
+from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
 VERTEX_LIMIT = 500_000
@@ -96,7 +96,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, int, str]]:
                         proc.stderr.read().decode() if proc.stderr else ""
                     ) from None
                 time.sleep(0.2)
-        key = security.create_key(Store(url), "planner-mem", Role.PLANNER, actor="test")
+        key = api_keys.create_key(Store(url), "planner-mem", Role.PLANNER, actor="test")
         yield base, proc.pid, key
     finally:
         proc.terminate()

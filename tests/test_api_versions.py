@@ -15,10 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 from keyhelpers import role_keys
 
-from gridgeo.api import security
 from gridgeo.api.app import create_app
-from gridgeo.api.security import Role
+from gridgeo.roles import Role
 from gridgeo.settings import Settings
+from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "boundaries.gpkg"
@@ -231,7 +231,7 @@ def test_upload_refusals(env: tuple[TestClient, dict[str, str]], tmp_path: Path)
 def test_upload_too_large(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.sqlite'}"
     app = create_app(Settings(database_url=url, max_upload_bytes=4096))
-    key = security.create_key(Store(url), "p", Role.PLANNER, actor="t")
+    key = api_keys.create_key(Store(url), "p", Role.PLANNER, actor="t")
     with TestClient(app) as client:
         r = _upload(client, b"x" * 10_000, "b.geojson", key)
         assert r.status_code == 413 and "上限为 4096 字节" in r.json()["detail"]

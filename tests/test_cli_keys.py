@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gridgeo.api import security
 from gridgeo.cli.main import main
+from gridgeo.roles import Role
+from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
 
@@ -29,14 +30,14 @@ def test_create_list_revoke(
     code, out, _ = _run(capsys, "keys", "create", "qgis-planner", "--role", "planner", *opts)
     assert code == 0
     key = out.splitlines()[0]
-    assert key.startswith(security.KEY_PREFIX) and len(key) > 40
+    assert key.startswith(api_keys.KEY_PREFIX) and len(key) > 40
     assert "已创建 API 密钥 'qgis-planner'（planner）：密钥只显示这一次；" in out
 
     # Only the hash is stored: the plain key is nowhere in the database file.
     assert key.encode() not in db.read_bytes()
     with sqlite3.connect(db) as conn:
         (stored,) = conn.execute("SELECT key_hash FROM api_keys").fetchone()
-    assert stored == security.hash_key(key) and stored != key
+    assert stored == api_keys.hash_key(key) and stored != key
 
     code, out, _ = _run(capsys, "keys", "list", "--format", "json", *opts)
     listed = json.loads(out)
@@ -48,8 +49,8 @@ def test_create_list_revoke(
     assert row.split()[:3] == ["qgis-planner", "planner", "-"] and row.endswith("有效")
 
     store = Store(url)
-    found = security.find_key(store, key)
-    assert found is not None and found.role is security.Role.PLANNER
+    found = api_keys.find_key(store, key)
+    assert found is not None and found.role is Role.PLANNER
 
     code, out, _ = _run(capsys, "keys", "revoke", "qgis-planner", *opts)
     assert code == 0 and out == "已吊销 API 密钥 'qgis-planner'\n"
@@ -58,9 +59,9 @@ def test_create_list_revoke(
     assert " revoked 20" in out.splitlines()[1]
     # another process (this CLI) revoked it: a running service refuses it within
     # KEY_CACHE_SECONDS, when its remembered answer expires
-    later = time.monotonic() + security.KEY_CACHE_SECONDS + 0.1
-    monkeypatch.setattr(security.time, "monotonic", lambda: later)
-    assert security.find_key(store, key) is None
+    later = time.monotonic() + api_keys.KEY_CACHE_SECONDS + 0.1
+    monkeypatch.setattr(api_keys.time, "monotonic", lambda: later)
+    assert api_keys.find_key(store, key) is None
     with sqlite3.connect(db) as conn:
         actions = [r for r in conn.execute("SELECT actor, action, entity_id FROM audit_log")]
     assert ("ops", "key.create", "qgis-planner") in actions

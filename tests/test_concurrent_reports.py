@@ -9,10 +9,10 @@ import httpx
 from live_server import serve
 from sqlalchemy import func, select
 
-from gridgeo.api import security
 from gridgeo.api.app import create_app
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
+from gridgeo.store import api_keys
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
 
@@ -23,7 +23,7 @@ def test_200_concurrent_reports_all_stored(store_url: str) -> None:
     url = store_url  # each backend in turn (conftest)
     app = create_app(Settings(database_url=url))
     store = Store(url)
-    key = security.create_key(store, "app", Role.REPORTER, actor="test")
+    key = api_keys.create_key(store, "app", Role.REPORTER, actor="test")
     with serve(app) as base:
 
         def report(n: int) -> tuple[int, str]:

@@ -18,12 +18,12 @@ from sqlalchemy import func, select
 
 import gridgeo.api.xml_documents
 import gridgeo.textcheck
-from gridgeo.api import security
 from gridgeo.api.app import create_app
 from gridgeo.api.xml_documents import to_xml, xml_text
 from gridgeo.errors import TextError
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
+from gridgeo.store import api_keys
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
 from gridgeo.textcheck import check_text, check_texts
@@ -74,7 +74,7 @@ def client(store_url: str) -> Iterator[tuple[TestClient, Store, dict[Role, str]]
     store = Store(store_url)
     app = create_app(Settings(database_url=store_url))
     keys = {
-        role: security.create_key(store, f"{role.value}-key", role, actor="test")
+        role: api_keys.create_key(store, f"{role.value}-key", role, actor="test")
         for role in (Role.REPORTER, Role.DISPATCHER)
     }
     with TestClient(app) as http:

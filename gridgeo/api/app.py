@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from gridgeo import __version__
-from gridgeo.api import errors, lookup_service, openapi_doc, security
+from gridgeo.api import errors, lookup_service, openapi_doc
+from gridgeo.api.auth import KEY_HEADER, redact_keys_in_access_log
+from gridgeo.api.body_limit import BodySizeLimit
 from gridgeo.api.language import RequestLanguage
 from gridgeo.api.limits import CallerLimits, CostlyPool
 from gridgeo.api.ogc import errors as ogc_errors
@@ -92,7 +95,7 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
         (ogc_errors.is_ogc_path, ogc_errors.http_error),
     ]
     errors.install(app, protocols)
-    security.install(app, settings)
+    _install_limits(app, settings)
     # outermost of the app's own: the body limit's refusals and every handler write in the
     # request's language (Accept-Language, else GRIDGEO_LANG)
     app.add_middleware(RequestLanguage, default=settings.lang)
@@ -102,18 +105,42 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     app.include_router(lookup.router)
     app.include_router(health.router)
     app.include_router(docs.router)  # /docs and /redoc with local assets, public like /api
-    # Reads of grids need role viewer; anonymous callers have GRIDGEO_ANONYMOUS_ROLE.
-    read = [Depends(security.require_viewer)]
-    for router in (features.router, tiles.router, ogc_tiles.router, viewer.router):
-        app.include_router(router, dependencies=read)
-    app.include_router(versions.router)  # checks roles per operation
-    app.include_router(edits.router)  # planner role, checked per operation
+    # Every route declares the role it needs (gridgeo.api.deps: Viewer, Planner, ...; the
+    # read-only routers once for all their routes); anonymous callers act as
+    # GRIDGEO_ANONYMOUS_ROLE. tests/test_api_auth_routes.py checks that none forgets.
+    app.include_router(features.router)
+    app.include_router(tiles.router)
+    app.include_router(ogc_tiles.router)
+    app.include_router(viewer.router)
+    app.include_router(versions.router)
+    app.include_router(edits.router)
     app.include_router(assessment.router)
-    app.include_router(cases.router)  # checks roles per operation; the case core checks scope
+    app.include_router(cases.router)  # the case core checks the caller's scope
     app.include_router(open311.router)  # answers refusals as Open311 error lists
-    app.include_router(events.router)  # the event stream; viewer role, checked per operation
+    app.include_router(events.router)  # the event stream
     openapi_doc.install(app)  # links between operations, the 422 refusal body
     return app
+
+
+def _install_limits(app: FastAPI, settings: Settings) -> None:
+    """Add the body size limit and (when configured) CORS to ``app``; keep keys given in
+    the query string out of the access log."""
+    redact_keys_in_access_log()
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=[KEY_HEADER, "Content-Type", "Accept"],
+            expose_headers=["Content-Crs", "Link"],
+        )
+    app.add_middleware(
+        BodySizeLimit,
+        max_body=settings.max_body_bytes,
+        max_upload=settings.max_upload_bytes,
+        max_media=settings.max_media_bytes,
+    )
 
 
 def app_from_env() -> FastAPI:

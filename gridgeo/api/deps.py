@@ -1,20 +1,37 @@
-"""Request dependencies: the data being served, the store and settings held by the app."""
+"""Request dependencies: the caller's role, the data being served, the store writers.
+
+Every route declares the role it needs with one of the aliases below (a parameter
+``who: Planner``, or ``_: Viewer`` when the route does not use the caller), or, for a
+router whose routes all need the same role, ``dependencies=[Depends(require(...))]``
+on the router; all are :func:`gridgeo.api.auth.require` (tests/test_api_auth_routes.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from anyio import CapacityLimiter, to_thread
-from fastapi import Path, Request
+from anyio import to_thread
+from fastapi import Depends, Path, Request
 
+from gridgeo.api.auth import Caller, require
+from gridgeo.api.limits import LoopLimiters, limited, loop_limiter
 from gridgeo.dataset import Dataset
+from gridgeo.roles import Role
 from gridgeo.store.schema import MAX_ID
 
 T = TypeVar("T")
+
+Viewer = Annotated[Caller, Depends(require(Role.VIEWER))]
+Reporter = Annotated[Caller, Depends(require(Role.REPORTER))]
+Handler = Annotated[Caller, Depends(require(Role.HANDLER))]
+Planner = Annotated[Caller, Depends(require(Role.PLANNER))]
+CostlyPlanner = Annotated[Caller, Depends(limited(Role.PLANNER))]
+"""A planner whose request is costly (counted against its limit: ``gridgeo.api.limits``)."""
+FormReporter = Annotated[Caller, Depends(require(Role.REPORTER, form=True))]
+"""A reporter whose key may also come in the form body's ``api_key`` (Open311 POST)."""
 
 # A row id in a path: what the store's integer columns can hold (larger is a 422, not
 # an overflow in the database).
@@ -47,16 +64,3 @@ async def in_writer_pool(request: Request, fn: Callable[..., T], /, *args: Any, 
         limiters = state.writer_limiters = WeakKeyDictionary()
     limiter = loop_limiter(limiters, state.settings.store_writers)
     return await to_thread.run_sync(functools.partial(fn, *args, **kw), limiter=limiter)
-
-
-LoopLimiters = WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter]
-
-
-def loop_limiter(limiters: LoopLimiters, size: int) -> CapacityLimiter:
-    """The limiter of ``size`` threads of the running event loop, made on first use: one
-    per loop, as a limiter belongs to one (a test client's loop is not the server's)."""
-    loop = asyncio.get_running_loop()
-    limiter = limiters.get(loop)
-    if limiter is None:
-        limiter = limiters[loop] = CapacityLimiter(size)
-    return limiter

@@ -17,6 +17,7 @@ cached answers) are not limited here.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import functools
 import threading
@@ -26,13 +27,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from anyio import to_thread
-from fastapi import Request
+from anyio import CapacityLimiter, to_thread
+from fastapi import Depends, Request
 
-from gridgeo.api.deps import LoopLimiters, loop_limiter
-from gridgeo.api.security import Caller, role_label
+from gridgeo.api.auth import Caller, require, role_label
 from gridgeo.errors import RateLimitError
 from gridgeo.i18n import tr
+from gridgeo.roles import Role
 
 T = TypeVar("T")
 
@@ -207,14 +208,30 @@ def release_free_memory() -> None:
         _TRIM(0)
 
 
-def limited(
-    check: Callable[[Request], Awaitable[Caller]],
-) -> Callable[[Request], Awaitable[Caller]]:
-    """A role dependency (``require(...)``) that also counts the request as costly."""
+@functools.cache  # one dependency per role, as require's
+def limited(needed: Role) -> Callable[[Request, Caller], Awaitable[Caller]]:
+    """The dependency ``require(needed)`` that also counts the request as costly."""
 
-    async def dependency(request: Request) -> Caller:
-        who = await check(request)
+    # the role check as a default, not in the annotation: the annotation is read as a
+    # string in this module's globals, where ``needed`` is not
+    role_check = Depends(require(needed))
+
+    async def dependency(request: Request, who: Caller = role_check) -> Caller:
         costly(who, request)
         return who
 
+    dependency.__name__ = f"costly_{needed.value}"
     return dependency
+
+
+LoopLimiters = WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter]
+
+
+def loop_limiter(limiters: LoopLimiters, size: int) -> CapacityLimiter:
+    """The limiter of ``size`` threads of the running event loop, made on first use: one
+    per loop, as a limiter belongs to one (a test client's loop is not the server's)."""
+    loop = asyncio.get_running_loop()
+    limiter = limiters.get(loop)
+    if limiter is None:
+        limiter = limiters[loop] = CapacityLimiter(size)
+    return limiter

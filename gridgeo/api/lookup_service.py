@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from gridgeo.api.security import StaffAccess
+from gridgeo.api.redaction import StaffAccess
 from gridgeo.coords import (
     bad_lonlat_mask,
     check_lonlat,

@@ -1,7 +1,7 @@
 """``gridgeo keys``: create, list and revoke the API keys of the HTTP API.
 
 The plain key is printed once, by ``create``; the store keeps only its hash
-(``gridgeo.api.security``). Creating and revoking are audit-logged.
+(``gridgeo.store.api_keys``). Creating and revoking are audit-logged.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gridgeo.api import security
 from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import add_database_options, add_format, emit_json
 from gridgeo.cli.store import open_store
 from gridgeo.i18n import tr
 from gridgeo.roles import Role
+from gridgeo.store import api_keys
 from gridgeo.wording import text_table
 
 EXIT_OK = 0
@@ -68,7 +68,7 @@ def _options(p: argparse.ArgumentParser) -> None:
 
 def run_create(args: argparse.Namespace) -> int:
     store, _, actor = open_store(args)
-    key = security.create_key(
+    key = api_keys.create_key(
         store, args.name, args.role, actor=actor, unit=args.unit, grids=args.grids
     )
     if args.format == "json":
@@ -88,7 +88,7 @@ def run_create(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     store, _, _ = open_store(args)
-    rows = security.list_keys(store)
+    rows = api_keys.list_keys(store)
     if args.format == "json":
         emit_json([k.to_dict() for k in rows])
         return EXIT_OK
@@ -114,7 +114,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_revoke(args: argparse.Namespace) -> int:
     store, _, actor = open_store(args)
-    info = security.revoke_key(store, args.name, actor=actor)
+    info = api_keys.revoke_key(store, args.name, actor=actor)
     if args.format == "json":
         emit_json(info.to_dict())
     else:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from gridgeo.api.auth import KEY_QUERY
 from gridgeo.api.ogc.errors import invalid_parameter
-from gridgeo.api.security import KEY_QUERY
 from gridgeo.i18n import tr
 from gridgeo.wording import listing
 

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from gridgeo.api.deps import current_dataset
+from gridgeo.api.deps import Viewer, current_dataset
 from gridgeo.api.route_match import GatedRouter
-from gridgeo.api.security import Caller, require
 from gridgeo.assessment import Grouping, Period, parse_weights
 from gridgeo.errors import NotFoundError
 from gridgeo.i18n import tr
-from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store.assessment import assess
 from gridgeo.store.core import Store
 
 router = GatedRouter(prefix="/v1", tags=["assessment"])
-
-Viewer = Annotated[Caller, Depends(require(Role.VIEWER))]
 
 
 @router.get("/assessment", summary="Indicators of a period per unit, grid, workstation, person")

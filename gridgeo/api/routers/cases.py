@@ -15,11 +15,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
-from gridgeo.api.deps import RowId, current_dataset, in_writer_pool
+from gridgeo.api.auth import AccessDenied, Caller, role_label
+from gridgeo.api.deps import Handler, Reporter, RowId, Viewer, current_dataset, in_writer_pool
 from gridgeo.api.media import checked_photo
 from gridgeo.api.output_crs import (
     BboxCrs,
@@ -30,7 +31,6 @@ from gridgeo.api.output_crs import (
 )
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.route_match import GatedRouter
-from gridgeo.api.security import AccessDenied, Caller, require, role_label
 from gridgeo.caseflow import ActionInputError, Actor, TaskState, parse_action
 from gridgeo.errors import NotFoundError
 from gridgeo.i18n import tr
@@ -52,9 +52,6 @@ from gridgeo.wording import listing
 
 router = GatedRouter(prefix="/v1", tags=["cases (work loop)"])
 
-Viewer = Annotated[Caller, Depends(require(Role.VIEWER))]
-Reporter = Annotated[Caller, Depends(require(Role.REPORTER))]
-Worker = Annotated[Caller, Depends(require(Role.HANDLER))]
 MAX_PAGE = 1000
 
 
@@ -256,7 +253,7 @@ ACTION_OPENAPI: dict[str, Any] = {
     summary="Act on a case or one of its tasks",
     openapi_extra=ACTION_OPENAPI,
 )
-async def case_action(request: Request, case_id: RowId, who: Worker) -> SafeJSONResponse:
+async def case_action(request: Request, case_id: RowId, who: Handler) -> SafeJSONResponse:
     """JSON ``{"action": ..., ...}``, or a multipart form with the same fields and
     ``photo`` files (handling feedback, 处理反馈). Answers the case after the action."""
     return await _acted(request, act_detail, case_id, who)
@@ -267,7 +264,7 @@ async def case_action(request: Request, case_id: RowId, who: Worker) -> SafeJSON
     summary="Act on one task (a terminal's own)",
     openapi_extra=ACTION_OPENAPI,
 )
-async def task_action(request: Request, task_id: RowId, who: Worker) -> SafeJSONResponse:
+async def task_action(request: Request, task_id: RowId, who: Handler) -> SafeJSONResponse:
     """The same as the case's actions, for one task (no ``unit`` or ``task_id`` needed)."""
     return await _acted(request, act_on_task, task_id, who)
 
@@ -294,7 +291,7 @@ def task_list(
     request: Request,
     response: Response,
     *,
-    who: Worker,
+    who: Handler,
     state: Annotated[str | None, Query(description="task states, comma-separated")] = None,
     overdue: bool = False,
     due_within_hours: Annotated[float | None, Query(gt=0, le=24 * 366)] = None,

@@ -14,17 +14,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 from pydantic import BaseModel, Field
 
-from gridgeo.api.deps import RowId
-from gridgeo.api.limits import in_costly_pool, limited
+from gridgeo.api.deps import CostlyPlanner, RowId
+from gridgeo.api.limits import in_costly_pool
 from gridgeo.api.responses import SafeJSONResponse
-from gridgeo.api.routers.versions import SettingsDep, StoreDep
 from gridgeo.api.route_match import GatedRouter
-from gridgeo.api.security import Caller, require
+from gridgeo.api.routers.versions import SettingsDep, StoreDep
 from gridgeo.editing import AddGrid, Merge, MoveVertex, Operation, Rename, Split
-from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
 from gridgeo.store.edits import save_edits
@@ -91,9 +89,6 @@ def _operation(item: OperationIn) -> Operation:
     return Rename(item.code, name=item.name, attributes=item.attributes)
 
 
-Planner = Annotated[Caller, Depends(limited(require(Role.PLANNER)))]
-
-
 @router.get(
     "/{version_id}/features",
     summary="A version's features as GeoJSON (drafts included), for the editor",
@@ -103,7 +98,7 @@ async def features(
     store: StoreDep,
     settings: SettingsDep,
     version_id: RowId,
-    _: Planner,
+    _: CostlyPlanner,
     level: Annotated[list[int] | None, Query(description="levels (default: all)")] = None,
 ) -> SafeJSONResponse:
     """A whole version read and written as GeoJSON: in the costly pool."""
@@ -141,7 +136,7 @@ async def edits(
     settings: SettingsDep,
     version_id: RowId,
     body: EditsIn,
-    who: Planner,
+    who: CostlyPlanner,
 ) -> SafeJSONResponse:
     """A whole draft revalidated and written: in the costly pool."""
     operations = [_operation(op) for op in body.operations]

@@ -15,23 +15,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from gridgeo.api.deps import Viewer
 from gridgeo.api.route_match import GatedRouter
-from gridgeo.api.security import Caller, require
 from gridgeo.errors import GridgeoError, NotFoundError
 from gridgeo.i18n import tr
 from gridgeo.notify import event_stream, newest_outbox_id
-from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
 from gridgeo.store.schema import MAX_ID
 
 router = GatedRouter(prefix="/v1", tags=["events"])
 
-Viewer = Annotated[Caller, Depends(require(Role.VIEWER))]
 MAX_OUTBOX_ID = 2**63 - 1  # outbox ids are 64-bit
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from gridgeo.api.auth import require
 from gridgeo.api.deps import dataset
 from gridgeo.api.ogc import documents
 from gridgeo.api.ogc import html as html_views
@@ -35,12 +36,15 @@ from gridgeo.api.ogc.params import (
     reject_unknown,
 )
 from gridgeo.api.responses import SafeJSONResponse
-from gridgeo.api.routers import health
 from gridgeo.api.route_match import GatedRouter
+from gridgeo.api.routers import health
 from gridgeo.dataset import Dataset
 from gridgeo.i18n import tr
+from gridgeo.roles import Role
 
-router = GatedRouter(tags=["OGC API Features"], route_class=OGCRoute)
+router = GatedRouter(
+    tags=["OGC API Features"], route_class=OGCRoute, dependencies=[Depends(require(Role.VIEWER))]
+)
 
 Data = Annotated[Dataset, Depends(dataset)]
 CollectionId = Annotated[

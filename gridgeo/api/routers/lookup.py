@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from gridgeo.api import lookup_models as m
+from gridgeo.api.auth import KEY_HEADER, KEY_QUERY, Caller, authorize, caller, presented_key
 from gridgeo.api.limits import costly, in_costly_pool
 from gridgeo.api.lookup_service import (
     TooManyPointsError,
@@ -32,19 +33,9 @@ from gridgeo.api.lookup_service import (
     parse_posts,
 )
 from gridgeo.api.output_crs import OUT_CRS_HELP, OutCrs, in_output_system, output_system
+from gridgeo.api.redaction import access_of
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.route_match import GatedRouter
-from gridgeo.api.security import (
-    KEY_HEADER,
-    KEY_QUERY,
-    Caller,
-    access_of,
-    anonymous,
-    authorize_on_loop,
-    caller,
-    check_role,
-    presented_key,
-)
 from gridgeo.dataset import Dataset
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
@@ -53,14 +44,14 @@ from gridgeo.store.schema import MAX_ID
 
 
 async def viewer_role(request: Request, query: dict[str, str] | None = None) -> Caller:
-    """The viewer-role check (:func:`~gridgeo.api.security.authorize_on_loop`), the key
+    """The viewer-role check (:func:`~gridgeo.api.auth.authorize`), the key
     read from the raw headers and ``query``, the parsed query string when the caller
     has it (saves parsing it again)."""
     if query is None:
         key = presented_key(request)
     else:
         key = _header_key(request.scope) or query.get(KEY_QUERY) or None
-    return await authorize_on_loop(request, Role.VIEWER, key)
+    return await authorize(request, Role.VIEWER, key)
 
 
 _KEY = KEY_HEADER.lower().encode("latin-1")
@@ -293,7 +284,7 @@ async def lookup(request: Request) -> Response:
     point = plain_point(scope.get("query_string", b""))
     if point is not None and _header_key(scope) is None:  # the common request, anonymous
         settings = scope["app"].state.settings
-        who = check_role(anonymous(settings), Role.VIEWER)
+        who = await authorize(request, Role.VIEWER, None)
         see = access_of(who.role, settings)
         body = lookup_one_json(scope["app"].state.live.current, *point, "wgs84", see=see)
         return Response(body, media_type="application/json")

@@ -16,17 +16,21 @@ import morecantile
 from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 
+from gridgeo.api.auth import require
 from gridgeo.api.deps import dataset
 from gridgeo.api.ogc.catalog import FeatureTable, catalog_for
 from gridgeo.api.ogc.documents import JSON, link
 from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, no_collection, not_found
 from gridgeo.api.ogc.tiles import MAX_ZOOM, MIN_ZOOM, MVT_MEDIA_TYPE
-from gridgeo.api.routers.tiles import CollectionId, TileCrs, tile
 from gridgeo.api.route_match import GatedRouter
+from gridgeo.api.routers.tiles import CollectionId, TileCrs, tile
 from gridgeo.dataset import Dataset
 from gridgeo.i18n import tr
+from gridgeo.roles import Role
 
-router = GatedRouter(tags=["OGC API Tiles"], route_class=OGCRoute)
+router = GatedRouter(
+    tags=["OGC API Tiles"], route_class=OGCRoute, dependencies=[Depends(require(Role.VIEWER))]
+)
 
 Data = Annotated[Dataset, Depends(dataset)]
 TMS_ID = "WebMercatorQuad"

@@ -40,14 +40,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from gridgeo.api.deps import current_dataset
+from gridgeo.api.deps import FormReporter, Viewer, current_dataset
 from gridgeo.api.errors import ProtocolRoute, headers_for, status_for, validation_message
 from gridgeo.api.language import alternatives
 from gridgeo.api.media import ACCEPTED as ACCEPTED_TYPES
 from gridgeo.api.media import IMAGE_TYPES, MAX_MEDIA_URL, checked_media_url, photo_from_form
 from gridgeo.api.responses import json_bytes
 from gridgeo.api.route_match import GatedRouter
-from gridgeo.api.security import authorize
 from gridgeo.api.xml_documents import to_xml
 from gridgeo.case_notice import citizen_notice
 from gridgeo.caseflow import CaseState
@@ -56,7 +55,6 @@ from gridgeo.category_questions import Question, check_answers, questions
 from gridgeo.dataset import Dataset
 from gridgeo.errors import GridgeoError, NotFoundError
 from gridgeo.i18n import tr
-from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store.cases import (
     CaseQuery,
@@ -216,9 +214,8 @@ async def _form(request: Request) -> FormData:
 
 
 @router.get("/discovery.{fmt}", summary="Service discovery")
-def discovery(request: Request, fmt: FormatPath) -> Response:
+def discovery(request: Request, fmt: FormatPath, _: Viewer) -> Response:
     def answer() -> Response:
-        authorize(request, Role.VIEWER)
         base = str(request.url_for("service_list", fmt="json")).rsplit("/", 1)[0] + "/"
         body = {
             "changeset": CHANGESET,
@@ -240,9 +237,8 @@ def discovery(request: Request, fmt: FormatPath) -> Response:
 
 
 @router.get("/services.{fmt}", summary="Service list: the report categories")
-def service_list(request: Request, fmt: FormatPath) -> Response:
+def service_list(request: Request, fmt: FormatPath, _: Viewer) -> Response:
     def answer() -> Response:
-        authorize(request, Role.VIEWER)
         table = current_dataset(request).categories
         rows = [service_row(c, table) for c in services(table)]
         return respond(fmt, "services", "service", rows)
@@ -251,9 +247,8 @@ def service_list(request: Request, fmt: FormatPath) -> Response:
 
 
 @router.get("/services/{service_code}.{fmt}", summary="Service definition: its attributes")
-def service_definition(request: Request, service_code: str, fmt: FormatPath) -> Response:
+def service_definition(request: Request, service_code: str, fmt: FormatPath, _: Viewer) -> Response:
     def answer() -> Response:
-        authorize(request, Role.VIEWER)
         cat = _service(current_dataset(request).categories, service_code, status=404)
         body = {
             "service_code": cat.code,
@@ -319,6 +314,7 @@ def create_request(
     request: Request,
     fmt: FormatPath,
     form: Annotated[FormData, Depends(_form)],
+    who: FormReporter,
     service_code: Annotated[str | None, Form(description="a code from services")] = None,
     lat: Annotated[str | None, Form(description="latitude (WGS84 unless crs)")] = None,
     long_: Annotated[
@@ -336,8 +332,6 @@ def create_request(
     ] = None,
 ) -> Response:
     def answer() -> Response:
-        key = form.get("api_key")
-        who = authorize(request, Role.REPORTER, form_key=key if isinstance(key, str) else None)
         store = _store(request)
         data = current_dataset(request)
         settings: Settings = request.app.state.settings
@@ -513,6 +507,7 @@ def request_list(
     *,
     request: Request,
     fmt: FormatPath,
+    _: Viewer,
     service_request_id: Annotated[str | None, Query(description="ids, comma-separated")] = None,
     service_code: Annotated[str | None, Query(description="codes, comma-separated")] = None,
     start_date: Annotated[str | None, Query(description="W3C datetime, with zone")] = None,
@@ -527,7 +522,6 @@ def request_list(
     ] = MAX_REQUESTS,
 ) -> Response:
     def answer() -> Response:
-        authorize(request, Role.VIEWER)
         store = _store(request)
         table = current_dataset(request).categories
         if service_request_id:
@@ -629,9 +623,8 @@ def _datetime(name: str, text: str) -> datetime:
 
 
 @router.get("/requests/{service_request_id}.{fmt}", summary="One service request")
-def request_one(request: Request, service_request_id: str, fmt: FormatPath) -> Response:
+def request_one(request: Request, service_request_id: str, fmt: FormatPath, _: Viewer) -> Response:
     def answer() -> Response:
-        authorize(request, Role.VIEWER)
         store = _store(request)
         number = _row_id(service_request_id)
         if number is None:
@@ -676,9 +669,8 @@ MEDIA_RESPONSES: dict[int | str, dict[str, Any]] = {
     response_class=Response,
     responses=MEDIA_RESPONSES,
 )
-def media_content(request: Request, media_id: str) -> Response:
+def media_content(request: Request, media_id: str, _: Viewer) -> Response:
     def answer() -> Response:
-        authorize(request, Role.VIEWER)
         store = _store(request)
         number = _row_id(media_id)
         if number is None:

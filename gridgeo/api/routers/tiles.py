@@ -13,6 +13,7 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from gridgeo.api.auth import require
 from gridgeo.api.deps import dataset
 from gridgeo.api.ogc.catalog import catalog_for
 from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, no_collection
@@ -27,8 +28,14 @@ from gridgeo.api.ogc.tiles import (
 from gridgeo.api.route_match import GatedRouter
 from gridgeo.coords import CoordSystem
 from gridgeo.dataset import Dataset
+from gridgeo.roles import Role
 
-router = GatedRouter(prefix="/tiles", tags=["Vector tiles"], route_class=OGCRoute)
+router = GatedRouter(
+    prefix="/tiles",
+    tags=["Vector tiles"],
+    route_class=OGCRoute,
+    dependencies=[Depends(require(Role.VIEWER))],
+)
 
 Data = Annotated[Dataset, Depends(dataset)]
 CollectionId = Annotated[

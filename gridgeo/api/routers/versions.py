@@ -15,22 +15,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, File, Form, HTTPException, Query, Request, UploadFile
 
-from gridgeo.api.deps import RowId
-from gridgeo.api.limits import in_costly_pool, limited
+from gridgeo.api.auth import AccessDenied, Caller, role_label
+from gridgeo.api.deps import CostlyPlanner, Planner, RowId, Viewer
+from gridgeo.api.limits import in_costly_pool
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.route_match import GatedRouter
-from gridgeo.api.security import (
-    AccessDenied,
-    Caller,
-    copy_limited,
-    extract_zip_safely,
-    remove_tree,
-    require,
-    role_label,
-)
 from gridgeo.diff import diff_grids
 from gridgeo.errors import GridgeoError, InputFileError
 from gridgeo.i18n import tr
+from gridgeo.io.archives import copy_limited, extract_zip_safely, remove_tree
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.sizes import check_sizes
 from gridgeo.roles import Role
@@ -77,7 +70,7 @@ async def upload(
     request: Request,
     store: StoreDep,
     settings: SettingsDep,
-    who: Annotated[Caller, Depends(limited(require(Role.PLANNER)))],
+    who: CostlyPlanner,
     file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage or zipped Shapefile")],
     commit: Annotated[bool, Form(description="write a draft version (default: dry run)")] = False,
     note: Annotated[str, Form(max_length=2000)] = "",
@@ -184,16 +177,14 @@ def _boundary_files(path: Path, workdir: Path, settings: Settings) -> list[Path]
 @router.get("", summary="Boundary versions, newest first")
 def list_all(
     store: StoreDep,
-    _: Annotated[Caller, Depends(require(Role.VIEWER))],
+    _: Viewer,
     kind: Annotated[str, Query(description="boundaries, roster, ... or all")] = "boundaries",
 ) -> list[dict[str, Any]]:
     return [v.to_dict() for v in versions.list_versions(store, None if kind == "all" else kind)]
 
 
 @router.get("/{version_id}", summary="One version with its validation report")
-def show(
-    store: StoreDep, version_id: RowId, _: Annotated[Caller, Depends(require(Role.VIEWER))]
-) -> dict[str, Any]:
+def show(store: StoreDep, version_id: RowId, _: Viewer) -> dict[str, Any]:
     with store.reading() as session:
         row = get_version(session, version_id)
         return VersionInfo.of(row).to_dict() | {"report": dict(row.report or {})}
@@ -210,7 +201,7 @@ async def diff(
     settings: SettingsDep,
     old: RowId,
     new: RowId,
-    _: Annotated[Caller, Depends(limited(require(Role.PLANNER)))],
+    _: CostlyPlanner,
     format: Annotated[Literal["json", "geojson"], Query()] = "json",
 ) -> SafeJSONResponse:
     """Planners only, in the costly pool: two whole versions are loaded and compared,
@@ -239,7 +230,7 @@ def publish(
     store: StoreDep,
     settings: SettingsDep,
     version_id: RowId,
-    who: Annotated[Caller, Depends(require(Role.PLANNER))],
+    who: Planner,
     force: Annotated[
         bool, Query(description="publish despite validation errors (audit-logged)")
     ] = False,
@@ -254,7 +245,7 @@ def rollback(
     store: StoreDep,
     settings: SettingsDep,
     version_id: RowId,
-    who: Annotated[Caller, Depends(require(Role.PLANNER))],
+    who: Planner,
     force: Annotated[
         bool,
         Query(description="restore a version with validation errors (audit-logged)"),

@@ -26,11 +26,12 @@ import pandas as pd
 from fastapi import Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
+from gridgeo.api.auth import require
 from gridgeo.api.deps import current_dataset, dataset
 from gridgeo.api.output_crs import output_system
+from gridgeo.api.redaction import StaffAccess, redact_people, staff_access
 from gridgeo.api.responses import SafeJSONResponse, file_inside
 from gridgeo.api.route_match import GatedRouter
-from gridgeo.api.security import StaffAccess, redact_people, staff_access
 from gridgeo.coords import from_cgcs2000
 from gridgeo.dataset import Dataset
 from gridgeo.errors import NotFoundError
@@ -41,11 +42,12 @@ from gridgeo.maps.cases import assign_cases
 from gridgeo.maps.editor import editor_config, editor_page
 from gridgeo.maps.render import basemap_from
 from gridgeo.maps.viewer import MAX_CASES, viewer_config, viewer_page
+from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store.cases import CaseQuery, CaseRecord, list_cases
 from gridgeo.store.core import Store
 
-router = GatedRouter(tags=["viewer"])
+router = GatedRouter(tags=["viewer"], dependencies=[Depends(require(Role.VIEWER))])
 STATIC = Path(__file__).resolve().parents[2] / "maps" / "static"
 MAX_CODES = 50
 
