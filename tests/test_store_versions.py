@@ -22,6 +22,7 @@ from gridgeo.io.writers import write_grids
 from gridgeo.model import GridSet
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
+from gridgeo.store.responsibility import import_roster
 from gridgeo.store.snapshots import (
     get_version,
     load_grids,
@@ -30,7 +31,6 @@ from gridgeo.store.snapshots import (
 )
 from gridgeo.store.versions import (
     import_boundaries,
-    import_roster,
     list_versions,
     publish,
     rollback,

@@ -38,8 +38,9 @@ from gridgeo.store import cases, versions
 from gridgeo.store.audit import actor_name
 from gridgeo.store.core import Store
 from gridgeo.store.datasets import load_dataset
-from gridgeo.store.responsibility import import_partners, import_routing
+from gridgeo.store.responsibility import import_partners, import_roster, import_routing
 from gridgeo.store.snapshots import load_grids, published_version, version_label
+from gridgeo.store.versioned_import import ImportOptions
 from gridgeo.store.versions import VersionInfo
 from gridgeo.wording import text_table
 
@@ -200,12 +201,12 @@ def add_store_options(p: argparse.ArgumentParser) -> None:
 def _settings(args: argparse.Namespace) -> Settings:
     cfg = settings(args)
     update = {k: v for k in ("database_url", "actor") if (v := getattr(args, k, None))}
-    return cfg.model_copy(update=update) if update else cfg
+    return cfg.with_store(**update) if update else cfg
 
 
 def open_store(args: argparse.Namespace) -> tuple[Store, Settings, str]:
     cfg = _settings(args)
-    return Store(cfg.database_url), cfg, actor_name(cfg.actor)
+    return Store(cfg.store.database_url), cfg, actor_name(cfg.store.actor)
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -242,22 +243,23 @@ def _import_responsibility(args: argparse.Namespace) -> int:
         raise InputFileError(tr("--kind {kind} takes one file", kind=args.kind))
     path = args.files[0]
     store, cfg, actor = open_store(args)
-    source = (str(path), versions.file_sha256(path))
-    common: dict[str, Any] = {"author": actor, "note": args.note, "commit": args.commit}
+    options: ImportOptions = {
+        "author": actor,
+        "note": args.note,
+        "source": (str(path), versions.file_sha256(path)),
+        "commit": args.commit,
+    }
     if args.kind == "roster":
-        findings, draft = versions.import_roster(
-            store, read_staff(path), source_name=source[0], source_sha256=source[1], **common
-        )
+        findings, draft = import_roster(store, read_staff(path), **options)
     elif args.kind == "partners":
         findings, draft = import_partners(
             store,
             read_partners(path),
-            source=source,
             area_tolerance_m2=cfg.validation.area_tolerance_m2,
-            **common,
+            **options,
         )
     else:
-        findings, draft = import_routing(store, read_routing(path), source=source, **common)
+        findings, draft = import_routing(store, read_routing(path), **options)
     errors = [f for f in findings if f.severity == Severity.ERROR]
     if args.format == "json":
         emit_json(
@@ -360,7 +362,7 @@ def _index(store: Store, cfg: Settings, info: VersionInfo) -> None:
     if info.kind == "boundaries":
         with store.reading() as session:
             grids = load_grids(session, info.id, cfg.scheme)
-        index_for(grids, cfg.index_folder)
+        index_for(grids, cfg.store.index_folder)
 
 
 def _print_version(args: argparse.Namespace, info: VersionInfo, *, rolled_back: bool) -> None:

@@ -1,7 +1,9 @@
-"""Partner units and the routing table as store versions (kinds ``partners`` and ``routing``).
+"""Rosters, partner units and routing tables as store versions (kinds ``roster``,
+``partners`` and ``routing``): who answers for each grid and each kind of report.
 
-Like boundaries and rosters they are imported as drafts (checked against the
-published boundaries), published and rolled back. A partner's zone is kept as
+Like boundaries they are imported as drafts, each checked against what is
+published (:func:`gridgeo.store.versioned_import.import_checked`, the one recipe
+of the three), then published and rolled back. A partner's zone is kept as
 the planners gave it (polygon, grid codes or a buffer around a line, in the
 row's attributes) and, in the geometry column, resolved against the
 boundaries published at import time, for spatial queries and maps.
@@ -10,63 +12,97 @@ boundaries published at import time, for spatial queries and maps.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
 import shapely
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gridgeo.categories import Category, CategorySource
 from gridgeo.deadlines import TimeLimit
-from gridgeo.findings import Finding, Severity
+from gridgeo.findings import Finding
+from gridgeo.levels import Level
 from gridgeo.model import GridSet
 from gridgeo.partners import PartnerType, PartnerUnit, Zone, ZoneKind, resolve_zones
 from gridgeo.responsibility_coverage import validate_partners
 from gridgeo.routing import RoutingRule, RoutingTable, limits_to_dict, validate_routing
+from gridgeo.staffing import StaffMember, roster_findings
 from gridgeo.store import schema as t
 from gridgeo.store.codec import to_multipolygon, to_wkb
 from gridgeo.store.core import Store
 from gridgeo.store.snapshots import load_grids, published_version, stored_source
-from gridgeo.store.versions import VersionInfo, new_version
+from gridgeo.store.versioned_import import ImportOptions, import_checked
+from gridgeo.store.versions import VersionInfo
 
 LOCAL_CATEGORY = "__local__"  # routing_rules rows that define a local category, not a rule
 DEFAULTS = "__defaults__"  # the routing_rules row holding the table's default time limits
+
+
+def import_roster(
+    store: Store, staff: Sequence[StaffMember], **options: Unpack[ImportOptions]
+) -> tuple[list[Finding], VersionInfo | None]:
+    """Check a staff roster against the published boundaries; with ``commit`` store a draft.
+
+    Options as for every checked import (:class:`ImportOptions`). Returns the
+    findings and the draft (None on a dry run).
+    """
+    with store.reading() as session:
+        current = published_version(session)
+        levels = (
+            {
+                c: Level(lv)
+                for c, lv in session.execute(
+                    select(t.Grid.code, t.Grid.level).where(t.Grid.version_id == current.id)
+                ).all()
+            }
+            if current
+            else {}
+        )
+    findings = roster_findings(list(staff), levels, source=_source_name(options))
+
+    def rows(version_id: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "version_id": version_id,
+                "person_id": p.person_id,
+                "name": p.name,
+                "role": p.role.value,
+                "employment": p.employment.value,
+                "grid_code": p.grid_code,
+                "title": p.title,
+                "phone": p.phone,
+            }
+            for p in staff
+        ]
+
+    return import_checked(
+        store, t.VersionKind.ROSTER, findings, count=len(staff), table=t.Staff, rows=rows, **options
+    )
 
 
 def import_partners(
     store: Store,
     partners: Sequence[PartnerUnit],
     *,
-    author: str,
-    note: str = "",
-    source: tuple[str, str] = ("", ""),
-    commit: bool = False,
     area_tolerance_m2: float = 1.0,
+    **options: Unpack[ImportOptions],
 ) -> tuple[list[Finding], VersionInfo | None]:
     """Check partner zones against the published boundaries; with ``commit`` store a draft.
 
-    ``source`` is (file name, SHA-256). Returns the findings and the draft (None on a dry run).
+    ``area_tolerance_m2`` is the validation's area tolerance; the other options as
+    for every checked import (:class:`ImportOptions`). Returns the findings and the
+    draft (None on a dry run).
     """
     grids = _published_grids(store)
     resolved = resolve_zones(list(partners), grids)
     findings = validate_partners(
-        resolved, grids, source=source[0], area_tolerance_m2=area_tolerance_m2
+        resolved, grids, source=_source_name(options), area_tolerance_m2=area_tolerance_m2
     )
-    if not commit:
-        return findings, None
-    with store.transaction() as session:
-        version = _draft(
-            session,
-            t.VersionKind.PARTNERS,
-            author=author,
-            note=note,
-            source=source,
-            items=partners,
-            findings=findings,
-        )
-        rows = [
+
+    def rows(version_id: int) -> list[dict[str, Any]]:
+        return [
             {
-                "version_id": version.id,
+                "version_id": version_id,
                 "unit_id": unit.code,
                 "type": unit.type.value,
                 "name": unit.name,
@@ -82,22 +118,22 @@ def import_partners(
             }
             for unit, geom in zip(resolved.partners, resolved.geometries, strict=True)
         ]
-        if rows:
-            session.execute(insert(t.PartnerUnit), rows)
-        return findings, VersionInfo.of(version)
+
+    kind = t.VersionKind.PARTNERS
+    return import_checked(
+        store, kind, findings, count=len(partners), table=t.PartnerUnit, rows=rows, **options
+    )
 
 
 def import_routing(
-    store: Store,
-    table: RoutingTable,
-    *,
-    author: str,
-    note: str = "",
-    source: tuple[str, str] = ("", ""),
-    commit: bool = False,
+    store: Store, table: RoutingTable, **options: Unpack[ImportOptions]
 ) -> tuple[list[Finding], VersionInfo | None]:
     """Check a routing table (categories, partner types the published partners have);
-    with ``commit`` store it as a draft."""
+    with ``commit`` store it as a draft.
+
+    Options as for every checked import (:class:`ImportOptions`). Returns the
+    findings and the draft (None on a dry run).
+    """
     with store.reading() as session:
         partners = published_version(session, t.VersionKind.PARTNERS)
         available = (
@@ -111,40 +147,38 @@ def import_routing(
         )
     types = {PartnerType(v) for v in available} if available is not None else None
     findings = validate_routing(table, table.category_table(), types)
-    if not commit:
-        return findings, None
-    with store.transaction() as session:
-        version = _draft(
-            session,
-            t.VersionKind.ROUTING,
-            author=author,
-            note=note,
-            source=source,
-            items=table.rules,
-            findings=findings,
-        )
-        rows: list[dict[str, Any]] = [
+
+    def rows(version_id: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = [
             {
-                "version_id": version.id,
+                "version_id": version_id,
                 "category": r.category,
                 "attributes": {**r.to_dict(), "row": r.row},
             }
             for r in table.rules
         ]
-        rows += [
-            {"version_id": version.id, "category": LOCAL_CATEGORY, "attributes": _category_dict(c)}
+        out += [
+            {"version_id": version_id, "category": LOCAL_CATEGORY, "attributes": _category_dict(c)}
             for c in table.local_categories
         ]
-        rows.append(
+        out.append(
             {
-                "version_id": version.id,
+                "version_id": version_id,
                 "category": DEFAULTS,
                 "attributes": {"default_limits": limits_to_dict(table.default_limits)},
             }
         )
-        if rows:
-            session.execute(insert(t.RoutingRule), rows)
-        return findings, VersionInfo.of(version)
+        return out
+
+    kind = t.VersionKind.ROUTING
+    return import_checked(
+        store, kind, findings, count=len(table.rules), table=t.RoutingRule, rows=rows, **options
+    )
+
+
+def _source_name(options: ImportOptions) -> str:
+    """The imported file's name, which the findings name (empty when not given)."""
+    return options.get("source", ("", ""))[0]
 
 
 def _published_grids(store: Store) -> GridSet:
@@ -153,29 +187,6 @@ def _published_grids(store: Store) -> GridSet:
         if current is None:
             return GridSet.from_records([], [])
         return load_grids(session, current.id)
-
-
-def _draft(
-    session: Session,
-    kind: str,
-    *,
-    author: str,
-    note: str,
-    source: tuple[str, str],
-    items: Sequence[object],
-    findings: list[Finding],
-) -> t.Version:
-    errors = sum(f.severity == Severity.ERROR for f in findings)
-    return new_version(
-        session,
-        kind,
-        author=author,
-        note=note,
-        source=source,
-        count=len(items),
-        findings=(errors, len(findings) - errors),
-        report={"findings": [f.to_dict() for f in findings]},
-    )
 
 
 def _zone_dict(zone: Zone) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
@@ -22,14 +21,9 @@ from gridgeo.io.dataset import load
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
-from gridgeo.store.responsibility import import_partners, import_routing
-from gridgeo.store.versions import (
-    VersionInfo,
-    file_sha256,
-    import_boundaries,
-    import_roster,
-    publish,
-)
+from gridgeo.store.responsibility import import_partners, import_roster, import_routing
+from gridgeo.store.versioned_import import ImportOptions
+from gridgeo.store.versions import VersionInfo, file_sha256, import_boundaries, publish
 
 SEED_ACTOR = "gridgeo (first start)"
 
@@ -55,26 +49,16 @@ def seed_if_empty(store: Store, settings: Settings) -> bool:
         )
         assert result.version is not None
         publish(store, result.version.id, actor=SEED_ACTOR, force=True)
-        meta: dict[str, Any] = {"author": SEED_ACTOR, "note": note, "commit": True}
         drafts: list[VersionInfo | None] = []
         if data.staff:
-            staff_source = _source(settings.staff)
-            drafts.append(
-                import_roster(
-                    store,
-                    data.staff,
-                    source_name=staff_source[0],
-                    source_sha256=staff_source[1],
-                    **meta,
-                )[1]
-            )
+            drafts.append(import_roster(store, data.staff, **_seeding(note, settings.staff))[1])
         if data.partners:
             drafts.append(
-                import_partners(store, data.partners, source=_source(settings.partners), **meta)[1]
+                import_partners(store, data.partners, **_seeding(note, settings.partners))[1]
             )
         if data.routing is not None:
             drafts.append(
-                import_routing(store, data.routing, source=_source(settings.routing), **meta)[1]
+                import_routing(store, data.routing, **_seeding(note, settings.routing))[1]
             )
         for draft in drafts:
             assert draft is not None
@@ -82,8 +66,10 @@ def seed_if_empty(store: Store, settings: Settings) -> bool:
         return True
 
 
-def _source(path: Path | None) -> tuple[str, str]:
-    return (str(path), file_sha256(path)) if path and path.exists() else ("", "")
+def _seeding(note: str, path: Path | None) -> ImportOptions:
+    """The options of a first-start import of the file at ``path``: committed, by the seeder."""
+    source = (str(path), file_sha256(path)) if path and path.exists() else ("", "")
+    return {"author": SEED_ACTOR, "note": note, "source": source, "commit": True}
 
 
 @contextmanager

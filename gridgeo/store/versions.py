@@ -26,12 +26,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gridgeo.errors import ConflictError, FeatureError
-from gridgeo.findings import Finding, Severity
 from gridgeo.i18n import tr
-from gridgeo.levels import Level
 from gridgeo.model import CORE_COLUMNS, GridSet
 from gridgeo.settings import ValidationSettings
-from gridgeo.staffing import StaffMember, roster_findings
 from gridgeo.store import schema as t
 from gridgeo.store.audit import record
 from gridgeo.store.codec import jsonable, to_multipolygon, to_wkb
@@ -215,63 +212,6 @@ def write_draft(
     _insert_grids(session, version.id, grids)
     _insert_workstations(session, version.id, workstations)
     return version, carried
-
-
-def import_roster(
-    store: Store,
-    staff: Sequence[StaffMember],
-    *,
-    author: str,
-    note: str = "",
-    source_name: str = "",
-    source_sha256: str = "",
-    commit: bool = False,
-) -> tuple[list[Finding], VersionInfo | None]:
-    """Check a staff roster against the published boundaries and, with ``commit``, store it
-    as a draft roster version. Returns the findings and the draft (None on a dry run)."""
-    with store.reading() as session:
-        current = published_version(session)
-        levels = (
-            {
-                c: Level(lv)
-                for c, lv in session.execute(
-                    select(t.Grid.code, t.Grid.level).where(t.Grid.version_id == current.id)
-                ).all()
-            }
-            if current
-            else {}
-        )
-    findings = roster_findings(list(staff), levels, source=source_name)
-    if not commit:
-        return findings, None
-    errors = sum(f.severity == Severity.ERROR for f in findings)
-    with store.transaction() as session:
-        version = new_version(
-            session,
-            t.VersionKind.ROSTER,
-            author=author,
-            note=note,
-            source=(source_name, source_sha256),
-            count=len(staff),
-            findings=(errors, len(findings) - errors),
-            report={"findings": [f.to_dict() for f in findings]},
-        )
-        rows = [
-            {
-                "version_id": version.id,
-                "person_id": p.person_id,
-                "name": p.name,
-                "role": p.role.value,
-                "employment": p.employment.value,
-                "grid_code": p.grid_code,
-                "title": p.title,
-                "phone": p.phone,
-            }
-            for p in staff
-        ]
-        if rows:
-            session.execute(insert(t.Staff), rows)
-        return findings, VersionInfo.of(version)
 
 
 def new_version(
