@@ -35,9 +35,18 @@ data: setup
 $(SAMPLE): | setup
 	$(PY) -m gridgeo.sample
 
-bench: setup $(SAMPLE)
+# DuckDB with its spatial extension, the batch engine users would pick instead of ours:
+# its own venv, because the extension's PyPI package is built for one DuckDB release
+# (1.5.5) while the tests read GeoParquet with the current one
+BENCH_DUCKDB := .bench-duckdb
+$(BENCH_DUCKDB)/bin/python:
+	$(PYTHON) -m venv $(BENCH_DUCKDB)
+	$(BENCH_DUCKDB)/bin/pip install -q duckdb==1.5.5 duckdb-extension-spatial==1.5.5
+
+bench: setup $(SAMPLE) $(BENCH_DUCKDB)/bin/python
 	$(PY) benchmarks/bench_lookup.py
 	$(PY) benchmarks/bench_assign.py
+	$(PY) benchmarks/bench_assign_engines.py --rows 1000000 10000000 --duckdb-python $(BENCH_DUCKDB)/bin/python
 	$(PY) benchmarks/bench_assign_cli.py --rows 1000000
 	$(PY) benchmarks/bench_assign_cli.py --rows 10000000
 	$(PY) benchmarks/bench_api.py
@@ -86,4 +95,4 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(BENCH_DUCKDB) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
