@@ -313,12 +313,12 @@ def drop_pg_database(name: str) -> None:
 
 
 def seed_postgis(url: str) -> None:
-    from gridgeo.settings import Settings
+    from gridgeo.settings import Settings, StoreSettings
     from gridgeo.store.core import Store
     from gridgeo.store.seed import seed_if_empty
 
     with Store(url) as store:
-        seed_if_empty(store, Settings(database_url=url))
+        seed_if_empty(store, Settings(store=StoreSettings(database_url=url)))
 
 
 def main() -> None:

@@ -157,6 +157,63 @@ class NotifySettings(BaseSettings):
     )
 
 
+class StoreSettings(BaseSettings):
+    """The store and how processes use it: where it is, its index files, reloads, first
+    start, the acting person, concurrent writers (gridgeo/store/, docs/VERSIONS.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
+
+    home: Path = Field(default_factory=data_home, description=HOME)
+    database_url: str = Field(
+        default_factory=_embedded_store,
+        description="The store: sqlite:///FILE (embedded SpatiaLite, default) or "
+        "postgresql+psycopg://USER@HOST/DB (PostGIS).",
+    )
+    index_dir: Path | None = Field(
+        None,
+        description="Folder of the point index files, one per set of boundaries, built once "
+        "and mapped by every process (docs/SCALING.md). Default: the folder 'index' beside "
+        "an embedded store's file, else index in the user's cache folder for gridgeo "
+        "(~/.cache/gridgeo on Linux): they are rebuilt from the store when missing.",
+    )
+    reload_interval_s: float = Field(
+        2.0,
+        gt=0,
+        description="How often a service checks the store for a newly published version "
+        "(SQLite; on PostgreSQL NOTIFY is immediate and this is the fallback check).",
+    )
+    seed_sample: bool = Field(
+        True,
+        description="On first start with an empty store, load and publish the sample pilot data.",
+    )
+    actor: str = Field(
+        "", description="Who is acting, for the audit log (default: the login name)."
+    )
+    store_writers: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Case actions that run at once in one service process; more wait "
+        "their turn (more threads only contend for Python's interpreter lock and every "
+        "action slows down). Keep it at most the database pool's size (5).",
+    )
+
+    @property
+    def index_folder(self) -> Path:
+        """Where the index files live (``index_dir``, or its default)."""
+        if self.index_dir is not None:
+            return self.index_dir
+        # the file of an embedded store: sqlite:///relative or sqlite:////absolute (the
+        # core imports no database library, so the URL's one sqlite form is read here)
+        scheme, _, rest = self.database_url.partition("://")
+        database = rest[1:].split("?", 1)[0] if rest.startswith("/") else ""
+        if scheme.split("+", 1)[0] == "sqlite" and database not in ("", ":memory:"):
+            return Path(database).resolve().parent / "index"
+        import platformdirs  # only where the default is needed
+
+        return Path(platformdirs.user_cache_dir("gridgeo", appauthor=False)) / "index"
+
+
 class MapSettings(BaseSettings):
     """The rendered maps and the live viewer: base layer, case points, output folder
     (gridgeo/maps/, docs/MAPS.md)."""
@@ -242,18 +299,6 @@ class Settings(BaseSettings):
     nearest_tolerance_m: float = Field(
         50.0, ge=0, description="A point outside every grid reports the nearest one within this."
     )
-    database_url: str = Field(
-        default_factory=_embedded_store,
-        description="The store: sqlite:///FILE (embedded SpatiaLite, default) or "
-        "postgresql+psycopg://USER@HOST/DB (PostGIS).",
-    )
-    index_dir: Path | None = Field(
-        None,
-        description="Folder of the point index files, one per set of boundaries, built once "
-        "and mapped by every process (docs/SCALING.md). Default: the folder 'index' beside "
-        "an embedded store's file, else index in the user's cache folder for gridgeo "
-        "(~/.cache/gridgeo on Linux): they are rebuilt from the store when missing.",
-    )
     costly_per_minute: int = Field(
         30,
         ge=0,
@@ -324,31 +369,10 @@ class Settings(BaseSettings):
         description="Costly requests that may wait for a free worker; more are refused "
         "with 429 and Retry-After at once.",
     )
-    reload_interval_s: float = Field(
-        2.0,
-        gt=0,
-        description="How often a service checks the store for a newly published version "
-        "(SQLite; on PostgreSQL NOTIFY is immediate and this is the fallback check).",
-    )
-    seed_sample: bool = Field(
-        True,
-        description="On first start with an empty store, load and publish the sample pilot data.",
-    )
-    actor: str = Field(
-        "", description="Who is acting, for the audit log (default: the login name)."
-    )
     lang: Literal["zh", "en"] = Field(
         "zh",
         description="Language of the text people read: CLI, service errors (unless the "
         "request's Accept-Language asks otherwise), reports, maps and viewer.",
-    )
-    store_writers: int = Field(
-        4,
-        ge=1,
-        le=64,
-        description="Case actions that run at once in one service process; more wait "
-        "their turn (more threads only contend for Python's interpreter lock and every "
-        "action slows down). Keep it at most the database pool's size (5).",
     )
     # --- security (gridgeo/api/security.py, docs/API.md "Security") ---
     anonymous_role: Literal["none", "viewer", "reporter"] = Field(
@@ -402,22 +426,12 @@ class Settings(BaseSettings):
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     # the parts whose paths default under the data home get this one's
+    store: StoreSettings = Field(default_factory=lambda data: StoreSettings(home=data["home"]))
     maps: MapSettings = Field(default_factory=lambda data: MapSettings(home=data["home"]))
 
-    @property
-    def index_folder(self) -> Path:
-        """Where the index files live (``index_dir``, or its default)."""
-        if self.index_dir is not None:
-            return self.index_dir
-        # the file of an embedded store: sqlite:///relative or sqlite:////absolute (the
-        # core imports no database library, so the URL's one sqlite form is read here)
-        scheme, _, rest = self.database_url.partition("://")
-        database = rest[1:].split("?", 1)[0] if rest.startswith("/") else ""
-        if scheme.split("+", 1)[0] == "sqlite" and database not in ("", ":memory:"):
-            return Path(database).resolve().parent / "index"
-        import platformdirs  # only where the default is needed
-
-        return Path(platformdirs.user_cache_dir("gridgeo", appauthor=False)) / "index"
+    def with_store(self, **changes: Any) -> Settings:
+        """A copy whose store part has ``changes`` (a command's --database-url, --actor)."""
+        return self.model_copy(update={"store": self.store.model_copy(update=changes)})
 
     @property
     def scheme(self) -> CodeScheme:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from gridgeo.caseflow import Action, Actor
 from gridgeo.roles import Role
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store import schema as t
 from gridgeo.store.cases import CaseRecord, get_case
 from gridgeo.store.casework import ActionRequest, act
@@ -38,7 +38,7 @@ def close_case(
 def published_store(url: str) -> Store:
     """A store with the sample's boundaries, roster, partners and routing published."""
     store = Store(url)
-    seed_if_empty(store, Settings(database_url=url))
+    seed_if_empty(store, Settings(store=StoreSettings(database_url=url)))
     return store
 
 

@@ -22,7 +22,7 @@ from PIL import Image
 
 from gridgeo.api.app import create_app
 from gridgeo.roles import Role
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 from gridgeo.store.datasets import load_dataset
@@ -77,7 +77,7 @@ class Loop:
 
 @pytest.fixture
 def loop(store_url: str) -> Iterator[Loop]:
-    app = create_app(Settings(database_url=store_url))
+    app = create_app(Settings(store=StoreSettings(database_url=store_url)))
     store = Store(store_url)
     # the case core's refusals in English, the words these tests name
     headers = {"Accept-Language": "en"}

@@ -12,7 +12,7 @@ from keyhelpers import role_keys
 from shapely.geometry import shape
 
 from gridgeo.api.app import create_app
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store.core import Store
 
 ONE, TWO = "450302001001001", "450302001001002"
@@ -20,7 +20,9 @@ ONE, TWO = "450302001001001", "450302001001002"
 
 @pytest.fixture
 def env(store_url: str) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    app = create_app(Settings(database_url=store_url))  # seeds the sample as version 1
+    app = create_app(
+        Settings(store=StoreSettings(database_url=store_url))
+    )  # seeds the sample as version 1
     keys = role_keys(Store(store_url))
     # the editing core's refusals in English, the words these tests name
     with TestClient(app, headers={"Accept-Language": "en"}) as client:
@@ -161,7 +163,9 @@ def test_a_new_grid_drawn_in_a_community(env: tuple[TestClient, dict[str, str]])
 
 def test_costly_requests_are_limited_per_caller_and_role(store_url: str) -> None:
     settings = Settings(
-        database_url=store_url, costly_per_minute=30, costly_per_minute_by_role={"planner": 3}
+        costly_per_minute=30,
+        costly_per_minute_by_role={"planner": 3},
+        store=StoreSettings(database_url=store_url),
     )
     app = create_app(settings)
     keys = role_keys(Store(store_url))

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from gridgeo.api.app import create_app
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 
 POINT = "/v1/lookup?lon=110.2965&lat=25.2775"
 
@@ -39,7 +39,9 @@ async def finish_order(app: Any, slow: tuple[str, str, Any], quick: str) -> list
 
 @pytest.fixture
 def app(sqlite_url: str) -> Any:
-    return create_app(Settings(database_url=sqlite_url))  # lookups need no lifespan
+    return create_app(
+        Settings(store=StoreSettings(database_url=sqlite_url))
+    )  # lookups need no lifespan
 
 
 def test_loading_an_old_version_does_not_block_other_lookups(

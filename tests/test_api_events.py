@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -20,17 +21,22 @@ from gridgeo.dataset import Dataset
 from gridgeo.io.dataset import load
 from gridgeo.notify import newest_outbox_id
 from gridgeo.roles import Role
-from gridgeo.settings import NotifySettings, Settings
+from gridgeo.settings import NotifySettings, Settings, StoreSettings
 from gridgeo.store import api_keys
 from gridgeo.store import schema as t
 from gridgeo.store.cases import NewCase, report_case
 from gridgeo.store.casework import ActionRequest, act
 from gridgeo.store.core import Store
 
-FAST = {
-    "notify": NotifySettings(events_poll_s=0.05, events_keepalive_s=0.3),
-    "reload_interval_s": 0.2,
-}
+FAST_EVENTS = NotifySettings(events_poll_s=0.05, events_keepalive_s=0.3)
+
+
+def fast(url: str, **more: Any) -> Settings:
+    """Settings of a service that polls its store and outbox often."""
+    store = StoreSettings(database_url=url, reload_interval_s=0.2)
+    return Settings(store=store, notify=FAST_EVENTS, **more)
+
+
 Frame = dict[str, str]
 
 
@@ -84,7 +90,7 @@ def next_event(stream: Iterator[Frame], timeout: float = 5.0) -> Frame:
 def test_new_events_live_then_exactly_the_missed_ones_after_a_reconnect(
     store_url: str, data: Dataset
 ) -> None:
-    app = create_app(Settings(database_url=store_url, **FAST))
+    app = create_app(fast(store_url))
     with Store(store_url) as store, serve(app) as base:
         first = new_case(store, data)  # before the stream: a new client does not get it
         with httpx.Client(base_url=base, timeout=5) as http:
@@ -128,7 +134,7 @@ def test_new_events_live_then_exactly_the_missed_ones_after_a_reconnect(
 
 
 def test_the_stream_needs_the_viewer_role(sqlite_url: str) -> None:
-    app = create_app(Settings(database_url=sqlite_url, anonymous_role="none", **FAST))
+    app = create_app(fast(sqlite_url, anonymous_role="none"))
     key = api_keys.create_key(Store(sqlite_url), "wall-screen", Role.VIEWER, actor="test")
     with serve(app) as base, httpx.Client(base_url=base, timeout=5) as http:
         r = http.get("/v1/events")

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from gridgeo.api.app import create_app
 from gridgeo.roles import Role
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
@@ -42,7 +42,7 @@ PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
 def test_no_get_route_answers_5xx(store_url: str) -> None:
     url = store_url  # each backend in turn (conftest)
-    app = create_app(Settings(database_url=url))
+    app = create_app(Settings(store=StoreSettings(database_url=url)))
     key = api_keys.create_key(Store(url), "probe", Role.ADMIN, actor="test")
     paths = sorted(p for p, ops in app.openapi()["paths"].items() if "get" in ops)
     assert len(paths) > 20  # the probe reaches the API, not an empty schema

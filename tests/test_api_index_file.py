@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from gridgeo.api.app import create_app
 from gridgeo.index import index_file
 from gridgeo.io.dataset import load
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 
 POINTS = [(110.2995, 25.2790), (110.2902, 25.2751), (110.3100, 25.3000), (100.0, 20.0)]
 
@@ -27,7 +27,7 @@ def answers(settings: Settings) -> list[object]:
 
 
 def test_a_second_worker_maps_the_index_the_first_built(tmp_path: Path) -> None:
-    settings = Settings(index_dir=tmp_path / "index")
+    settings = Settings(store=StoreSettings(index_dir=tmp_path / "index"))
     first = answers(settings)
     [saved] = (tmp_path / "index").glob("*.gidx")
     before = index_file.mapped_files[str(saved)]
@@ -40,4 +40,6 @@ def test_a_second_worker_maps_the_index_the_first_built(tmp_path: Path) -> None:
 def test_an_unwritable_index_folder_does_not_stop_the_service(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
-    assert answers(Settings(index_dir=blocker / "index"))[0]  # built in memory, served
+    assert answers(Settings(store=StoreSettings(index_dir=blocker / "index")))[
+        0
+    ]  # built in memory, served

@@ -25,7 +25,7 @@ from gridgeo.api.language import accepted_lang, alternatives
 from gridgeo.dataset import Dataset
 from gridgeo.i18n import use_lang
 from gridgeo.roles import Role
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
@@ -225,7 +225,7 @@ def service(store_url: str) -> Iterator[tuple[TestClient, dict[str, str]]]:
         "planner": api_keys.create_key(store, "planner", Role.PLANNER, actor="test"),
         "reporter": api_keys.create_key(store, "reporter", Role.REPORTER, actor="test"),
     }
-    with TestClient(create_app(Settings(database_url=store_url))) as http:
+    with TestClient(create_app(Settings(store=StoreSettings(database_url=store_url)))) as http:
         yield http, keys
     store.close()
 

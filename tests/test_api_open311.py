@@ -14,7 +14,7 @@ from live_server import serve
 
 from gridgeo.api.app import create_app
 from gridgeo.roles import Role
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
@@ -23,7 +23,7 @@ POINT = {"lat": "25.2775", "long": "110.2965"}
 
 
 def _app_and_key(url: str) -> tuple[Any, str]:
-    app = create_app(Settings(database_url=url))
+    app = create_app(Settings(store=StoreSettings(database_url=url)))
     return app, api_keys.create_key(Store(url), "reporting-app", Role.REPORTER, actor="test")
 
 
@@ -200,7 +200,9 @@ def test_errors_as_the_spec_shows(setup: tuple[TestClient, str]) -> None:
 
 def test_anonymous_reporter_setting_and_static_app(tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path / 'a.sqlite'}"
-    with TestClient(create_app(Settings(database_url=url, anonymous_role="reporter"))) as c:
+    with TestClient(
+        create_app(Settings(anonymous_role="reporter", store=StoreSettings(database_url=url)))
+    ) as c:
         r = c.post(f"{BASE}/requests.json", data=POINT | {"service_code": "0101"})
         assert r.status_code == 201
     import gridgeo

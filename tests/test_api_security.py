@@ -20,7 +20,7 @@ from gridgeo.api import security
 from gridgeo.api.app import create_app
 from gridgeo.api.security import Role
 from gridgeo.errors import InputFileError, TooLargeError
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store.core import Store
 
 GRID = "450302001001002"
@@ -30,7 +30,7 @@ GRID = "450302001001002"
 def db(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One seeded store for the module (seeding takes a few seconds)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('sec') / 'store.sqlite'}"
-    create_app(Settings(database_url=url))  # seeds the sample data
+    create_app(Settings(store=StoreSettings(database_url=url)))  # seeds the sample data
     return url
 
 
@@ -44,7 +44,7 @@ def keys(db: str) -> dict[str, str]:
 
 
 def _client(db: str, **settings: object) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=db, **settings))  # type: ignore[arg-type]
+    app = create_app(Settings(**settings, store=StoreSettings(database_url=db)))  # type: ignore[arg-type]
     with TestClient(app) as client:
         yield client
 

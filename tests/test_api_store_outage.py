@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from gridgeo.api.app import create_app
 from gridgeo.roles import Role
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
@@ -18,7 +18,7 @@ POINT = "/v1/lookup?lon=110.2965&lat=25.2775"
 def test_database_gone_is_503_while_lookups_answer_from_memory() -> None:
     name, url = _fresh_postgis_database()
     try:
-        app = create_app(Settings(database_url=url))
+        app = create_app(Settings(store=StoreSettings(database_url=url)))
         store = Store(url)
         key = api_keys.create_key(store, "office", Role.DISPATCHER, actor="test")
         store.close()

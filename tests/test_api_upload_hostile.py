@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from gridgeo.api.app import create_app
 from gridgeo.roles import Role
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store import api_keys
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
@@ -102,7 +102,7 @@ CASES = [
 def planner(store_url: str) -> Iterator[tuple[TestClient, Store, dict[str, str]]]:
     store = Store(store_url)
     key = api_keys.create_key(store, "planner", Role.PLANNER, actor="test")
-    with TestClient(create_app(Settings(database_url=store_url))) as http:
+    with TestClient(create_app(Settings(store=StoreSettings(database_url=store_url)))) as http:
         # the readers' refusals in English, the words CASES name
         yield http, store, {"X-API-Key": key, "Accept-Language": "en"}
     store.close()

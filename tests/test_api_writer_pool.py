@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 
 from gridgeo.api.deps import in_writer_pool
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 
 
 def fake_request(writers: int) -> Any:
     return SimpleNamespace(
-        app=SimpleNamespace(state=SimpleNamespace(settings=Settings(store_writers=writers)))
+        app=SimpleNamespace(
+            state=SimpleNamespace(settings=Settings(store=StoreSettings(store_writers=writers)))
+        )
     )
 
 

@@ -23,7 +23,7 @@ from gridgeo.assessment import (
     ranked,
 )
 from gridgeo.dataset import Dataset
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store.assessment import assess, overdue_open
 from gridgeo.store.core import Store
 from gridgeo.store.datasets import load_dataset
@@ -153,7 +153,7 @@ def history(
         name, url = _fresh_postgis_database()
         request.addfinalizer(lambda: _drop_postgis_database(name))
     store = published_store(url)
-    data = load_dataset(store, Settings(database_url=url))
+    data = load_dataset(store, Settings(store=StoreSettings(database_url=url)))
     log = folder / "history.csv"
     header = "case_id,at,action,unit,deadline,actor,lon,lat,crs,category,note"
     log.write_text("\n".join([header, *HISTORY]) + "\n", encoding="utf-8")
@@ -267,7 +267,7 @@ def test_http_and_cli_answer_the_same(
     store, _ = history
     url = store.url
     query = "from=2026-11-01&to=2026-11-30&by=grid&level=4"
-    with TestClient(create_app(Settings(database_url=url))) as client:
+    with TestClient(create_app(Settings(store=StoreSettings(database_url=url)))) as client:
         answer = client.get(f"/v1/assessment?{query}").json()
         assert client.get("/v1/assessment?from=2026-11-30&to=2026-11-01&by=unit").status_code == 400
         bad = client.get("/v1/assessment?from=2026-11-01&to=2026-11-30&by=street")
@@ -317,7 +317,7 @@ def test_cutoffs_between_extensions_and_handlings(store_url: str) -> None:
     from gridgeo.store.casework import ActionRequest, act
 
     store = published_store(store_url)
-    data = load_dataset(store, Settings(database_url=store_url))
+    data = load_dataset(store, Settings(store=StoreSettings(database_url=store_url)))
 
     def nov(day: int, hour: int = 0) -> datetime:
         return datetime(2026, 11, day, hour, tzinfo=BEIJING)
@@ -410,7 +410,7 @@ def test_a_generated_history_matches_the_definitions(store_url: str, tmp_path: P
 
     rng = random.Random(20261201)
     store = published_store(store_url)
-    data = load_dataset(store, Settings(database_url=store_url))
+    data = load_dataset(store, Settings(store=StoreSettings(database_url=store_url)))
     places = {"450302001001": W, "450302001002": M}
     units = (ENF, TP)
     cases: list[dict[str, object]] = []

@@ -45,7 +45,7 @@ from gridgeo.cli.main import main
 from gridgeo.dataset import Dataset
 from gridgeo.deadlines import BEIJING
 from gridgeo.maps import style
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / "docs" / "screenshots"
@@ -281,7 +281,7 @@ def test_viewer_assessment_layer(
     browser: Browser, loop: tuple[str, Dataset], tmp_path: Path
 ) -> None:
     url, data = loop
-    with serve(create_app(Settings(database_url=url))) as base:
+    with serve(create_app(Settings(store=StoreSettings(database_url=url)))) as base:
         _wait_for_route(base)
         page, guard = guarded_page(browser)
         failed = _watch(page, guard)

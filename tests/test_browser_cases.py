@@ -34,7 +34,7 @@ from gridgeo.dataset import Dataset
 from gridgeo.levels import Level
 from gridgeo.maps.viewer import CASE_STATE_COLORS, OVERDUE_COLOR
 from gridgeo.roles import Role
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store import schema as t
 from gridgeo.store.case_queries import case_detail
 from gridgeo.store.cases import NewCase, report_case
@@ -154,7 +154,9 @@ def _seed(loop: Loop) -> None:
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
     folder = tmp_path_factory.mktemp("loop")
-    app = create_app(Settings(database_url=f"sqlite:///{folder / 'store.sqlite'}"))
+    app = create_app(
+        Settings(store=StoreSettings(database_url=f"sqlite:///{folder / 'store.sqlite'}"))
+    )
     with serve(app) as url:
         data = app.state.live.current
         found = Loop(url, app.state.store, data, {}, _points(data, len(PLAN)))
@@ -456,7 +458,7 @@ def test_more_cases_than_the_cap_are_read_per_view(
 
 
 def test_case_layer_in_english(open_map: Opener, loop: Loop) -> None:
-    app = create_app(Settings(database_url=loop.store.url, lang="en"))
+    app = create_app(Settings(lang="en", store=StoreSettings(database_url=loop.store.url)))
     with serve(app) as url:
         page, guard = open_map(url)
         legend = page.inner_text("#gg-case-states")

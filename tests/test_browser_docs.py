@@ -11,13 +11,15 @@ from browser import chromium, guarded_page
 from live_server import serve
 
 from gridgeo.api.app import create_app
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 
 SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 
 def test_swagger_ui_and_redoc_render_offline(tmp_path: Path) -> None:
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'store.sqlite'}"))
+    app = create_app(
+        Settings(store=StoreSettings(database_url=f"sqlite:///{tmp_path / 'store.sqlite'}"))
+    )
     with serve(app) as base, chromium() as browser:
         page, guard = guarded_page(browser)
         page.goto(f"{base}/docs")
@@ -44,7 +46,9 @@ def test_swagger_ui_and_redoc_render_offline(tmp_path: Path) -> None:
 
 
 def test_the_landing_page_links_the_viewer_the_editor_and_the_docs(tmp_path: Path) -> None:
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'store.sqlite'}"))
+    app = create_app(
+        Settings(store=StoreSettings(database_url=f"sqlite:///{tmp_path / 'store.sqlite'}"))
+    )
     with serve(app) as base:
         page = httpx.get(f"{base}/", headers={"Accept": "text/html"}).text
     for link in ("/map", "/map/edit", "/docs", "/redoc", "/collections", "/health"):

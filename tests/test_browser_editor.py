@@ -31,7 +31,7 @@ from gridgeo.cli.main import main
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.model import GridSet
 from gridgeo.roles import Role
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store.core import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,7 +89,7 @@ def test_a_planner_edits_publishes_and_the_lookup_follows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    app = create_app(Settings(database_url=url, reload_interval_s=0.2))
+    app = create_app(Settings(store=StoreSettings(database_url=url, reload_interval_s=0.2)))
     key = make_key(Store(url), "planner-li", Role.PLANNER)
     other_key = make_key(Store(url), "planner-wang", Role.PLANNER)
     sample = read_boundaries([SAMPLE])
@@ -249,7 +249,7 @@ def test_the_editor_page_speaks_the_configured_language(
     tmp_path: Path, lang: str, words: tuple[str, ...]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    with serve(create_app(Settings(database_url=url, lang=lang))) as base:
+    with serve(create_app(Settings(lang=lang, store=StoreSettings(database_url=url)))) as base:
         page_html = httpx.get(f"{base}/map/edit").text
         lib = httpx.get(f"{base}/map/static/vendor/leaflet-geoman/leaflet-geoman.min.js")
     assert all(word in page_html for word in words)

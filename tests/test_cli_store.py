@@ -13,7 +13,7 @@ from geometries import REDRAWN_GRIDS, redraw_strip, redrawn_sample
 from gridgeo.cli.main import main
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.writers import write_grids
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store.cases import MediaUpload, create_case
 from gridgeo.store.core import Store
 from gridgeo.store.datasets import load_dataset
@@ -217,7 +217,9 @@ def test_publishing_builds_the_index_the_service_then_maps(
     assert run(capsys, store_url, "publish", "1")[0] == 0
     [built] = (tmp_path / "index").glob("*.gidx")
     before = index_file.mapped_files[str(built)]
-    data = open_dataset(Settings(database_url=store_url))  # what a service worker loads
+    data = open_dataset(
+        Settings(store=StoreSettings(database_url=store_url))
+    )  # what a service worker loads
     assert tables(data).index.n_owners == 79
     assert index_file.mapped_files[str(built)] == before + 1  # mapped, not built again
     assert list((tmp_path / "index").glob("*.gidx")) == [built]

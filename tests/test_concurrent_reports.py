@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from gridgeo.api.app import create_app
 from gridgeo.roles import Role
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store import api_keys
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
@@ -21,7 +21,7 @@ REPORTS = 200
 
 def test_200_concurrent_reports_all_stored(store_url: str) -> None:
     url = store_url  # each backend in turn (conftest)
-    app = create_app(Settings(database_url=url))
+    app = create_app(Settings(store=StoreSettings(database_url=url)))
     store = Store(url)
     key = api_keys.create_key(store, "app", Role.REPORTER, actor="test")
     with serve(app) as base:

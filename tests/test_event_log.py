@@ -22,7 +22,7 @@ from gridgeo.caseflow import Action, Actor
 from gridgeo.dataset import Dataset
 from gridgeo.i18n import use_lang
 from gridgeo.roles import Role
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store import schema as t
 from gridgeo.store.case_queries import case_detail
 from gridgeo.store.cases import NewCase, report_case
@@ -47,7 +47,7 @@ def store(store_url: str) -> Store:
 
 @pytest.fixture
 def data(store: Store, store_url: str) -> Dataset:
-    return load_dataset(store, Settings(database_url=store_url))
+    return load_dataset(store, Settings(store=StoreSettings(database_url=store_url)))
 
 
 @pytest.fixture
@@ -378,7 +378,7 @@ def test_round_trip_export_import_export(
     original = rows_of(store)
 
     target = published_store(other_url)  # empty of cases, same published data
-    target_data = load_dataset(target, Settings(database_url=other_url))
+    target_data = load_dataset(target, Settings(store=StoreSettings(database_url=other_url)))
     found = import_events(target, exported, data=target_data, actor="copy", commit=True)
     assert found.ok and found.committed and found.implied_requests == 0, found.problems
     assert set(found.mapping) == {r["case_id"] for r in original}

@@ -48,7 +48,7 @@ from gridgeo.maps.assessment_map import (
 from gridgeo.maps.heat import CasePoint, case_points, heat_map, major_classes
 from gridgeo.maps.page import render_html
 from gridgeo.maps.viewer import viewer_config, viewer_page
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store.core import Store
 from gridgeo.store.datasets import load_dataset
 from gridgeo.store.event_log import import_events
@@ -130,8 +130,8 @@ def event_log() -> str:
 def store_with_cases(url: str, folder: Path) -> tuple[Store, Dataset]:
     """A store with the sample published and :func:`event_log` imported."""
     store = Store(url)
-    seed_if_empty(store, Settings(database_url=url))
-    data = load_dataset(store, Settings(database_url=url))
+    seed_if_empty(store, Settings(store=StoreSettings(database_url=url)))
+    data = load_dataset(store, Settings(store=StoreSettings(database_url=url)))
     path = folder / "events.csv"
     path.write_text(event_log(), encoding="utf-8")
     found = import_events(store, path, data=data, actor="t", commit=True)

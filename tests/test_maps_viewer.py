@@ -23,7 +23,7 @@ from gridgeo.maps.viewer import (
     is_work_loop_url,
     viewer_config,
 )
-from gridgeo.settings import MapSettings, Settings
+from gridgeo.settings import MapSettings, Settings, StoreSettings
 from gridgeo.store.cases import create_case
 
 
@@ -184,7 +184,7 @@ def test_config_urls_follow_the_prefix() -> None:
 
 def test_cases_come_from_the_store_once_it_has_some(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    with TestClient(create_app(Settings(database_url=url))) as c:
+    with TestClient(create_app(Settings(store=StoreSettings(database_url=url)))) as c:
         sample = c.get("/map/cases.geojson").json()
         assert len(sample["features"]) > 100  # a new store shows the sample cases
         app = c.app
@@ -199,7 +199,9 @@ def test_cases_come_from_the_store_once_it_has_some(tmp_path: Path) -> None:
 
 def test_served_from_a_store_the_case_layer_reads_the_work_loop(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    with TestClient(create_app(Settings(database_url=url)), root_path="/gis") as c:
+    with TestClient(
+        create_app(Settings(store=StoreSettings(database_url=url))), root_path="/gis"
+    ) as c:
         config = _config(c.get("/map").text)
     assert config["casesMode"] == "loop"
     assert config["cases"] == "/gis/v1/cases"  # the root_path prefix, like the other URLs

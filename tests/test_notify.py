@@ -40,7 +40,7 @@ from gridgeo.notify import (
     webhook_urls,
 )
 from gridgeo.roles import Role
-from gridgeo.settings import NotifySettings, Settings
+from gridgeo.settings import NotifySettings, Settings, StoreSettings
 from gridgeo.store import schema as t
 from gridgeo.store.cases import NewCase, report_case
 from gridgeo.store.casework import ActionRequest, act
@@ -225,7 +225,8 @@ def test_a_bad_webhook_url_stops_the_service_from_starting(sqlite_url: str) -> N
     with pytest.raises(WebhookConfigError, match=r"mailto:ops@example\.cn"):
         create_app(
             Settings(
-                database_url=sqlite_url, notify=NotifySettings(webhooks="mailto:ops@example.cn")
+                notify=NotifySettings(webhooks="mailto:ops@example.cn"),
+                store=StoreSettings(database_url=sqlite_url),
             )
         )
 
@@ -517,8 +518,8 @@ def test_the_service_delivers_in_the_background(sqlite_url: str, data: Dataset) 
     dead = closed_port_url()
     with Receiver() as hook:
         cfg = Settings(
-            database_url=sqlite_url,
             notify=NotifySettings(webhooks=f"{dead},{hook.url}", webhook_interval_s=0.05),
+            store=StoreSettings(database_url=sqlite_url),
         )
         app = create_app(cfg)
         store = Store(sqlite_url)
@@ -540,10 +541,10 @@ def test_the_service_delivers_in_the_background(sqlite_url: str, data: Dataset) 
 def test_shutdown_waits_only_for_the_post_under_way(sqlite_url: str, data: Dataset) -> None:
     with Receiver(delays=[30.0]) as hanging:
         cfg = Settings(
-            database_url=sqlite_url,
             notify=NotifySettings(
                 webhooks=hanging.url, webhook_interval_s=0.05, webhook_timeout_s=1.0
             ),
+            store=StoreSettings(database_url=sqlite_url),
         )
         app = create_app(cfg)
         with Store(sqlite_url) as store:
@@ -558,7 +559,7 @@ def test_shutdown_waits_only_for_the_post_under_way(sqlite_url: str, data: Datas
 
 
 def test_without_webhooks_the_service_runs_no_delivery(sqlite_url: str, data: Dataset) -> None:
-    app = create_app(Settings(database_url=sqlite_url))
+    app = create_app(Settings(store=StoreSettings(database_url=sqlite_url)))
     with TestClient(app):
         assert not app.state.webhooks.running
     assert create_app(data=data).state.webhooks is None  # fixed data: no store, no outbox

@@ -33,7 +33,7 @@ from gridgeo.cli.main import main
 from gridgeo.dataset import Dataset
 from gridgeo.reports import ReportError, build_report, write_report
 from gridgeo.reports.build import Report
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store.core import Store
 from gridgeo.store.datasets import load_dataset
 from gridgeo.store.event_log import import_events
@@ -94,7 +94,7 @@ HEADERS = [
 
 def with_history(url: str, folder: Path) -> tuple[Store, Dataset]:
     store = published_store(url)
-    data = load_dataset(store, Settings(database_url=url))
+    data = load_dataset(store, Settings(store=StoreSettings(database_url=url)))
     path = folder / "history.csv"
     path.write_text(HISTORY, encoding="utf-8")
     found = import_events(store, path, data=data, actor="t", commit=True)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
 import gridgeo.settings as settings_module
-from gridgeo.settings import NotifySettings, Settings
+from gridgeo.settings import NotifySettings, Settings, StoreSettings
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "SETTINGS.md"
 
@@ -71,12 +71,13 @@ def test_index_files_live_beside_an_embedded_store_else_in_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = tmp_path / "store" / "gridgeo.sqlite"
-    assert Settings(database_url=f"sqlite:///{store}").index_folder == store.parent / "index"
+    embedded = StoreSettings(database_url=f"sqlite:///{store}")
+    assert embedded.index_folder == store.parent / "index"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    server = Settings(database_url="postgresql+psycopg://root@127.0.0.1/gridgeo")
+    server = StoreSettings(database_url="postgresql+psycopg://root@127.0.0.1/gridgeo")
     assert server.index_folder == tmp_path / "cache" / "gridgeo" / "index"
     monkeypatch.setenv("GRIDGEO_INDEX_DIR", str(tmp_path / "idx"))
-    assert Settings().index_folder == tmp_path / "idx"
+    assert Settings().store.index_folder == tmp_path / "idx"
 
 
 @pytest.mark.parametrize(("value", "lang"), [("zh_CN.UTF-8", "zh"), ("en-US", "en"), ("EN", "en")])
@@ -103,7 +104,7 @@ def test_a_checkout_keeps_its_data_folder() -> None:
     data = Path(__file__).resolve().parents[1] / "data"
     settings = Settings()
     assert settings.home == data
-    assert settings.database_url == f"sqlite:///{data / 'store' / 'gridgeo.sqlite'}"
+    assert settings.store.database_url == f"sqlite:///{data / 'store' / 'gridgeo.sqlite'}"
     assert settings.boundaries == data / "sample" / "boundaries.gpkg"
     assert settings.maps.map_cases == data / "cases" / "sample_cases.csv"
     assert settings.maps.maps_dir == Path("maps")  # of the current folder, as make run has it
@@ -115,8 +116,8 @@ def test_gridgeo_home_holds_the_store_index_and_maps(
 ) -> None:
     monkeypatch.setenv("GRIDGEO_HOME", str(tmp_path))
     settings = Settings()
-    assert settings.database_url == f"sqlite:///{tmp_path / 'store' / 'gridgeo.sqlite'}"
-    assert settings.index_folder == tmp_path / "store" / "index"
+    assert settings.store.database_url == f"sqlite:///{tmp_path / 'store' / 'gridgeo.sqlite'}"
+    assert settings.store.index_folder == tmp_path / "store" / "index"
     assert settings.maps.maps_dir == tmp_path / "maps"
     assert settings.maps.map_cases == tmp_path / "cases" / "sample_cases.csv"
     assert not (tmp_path / "store").exists()  # computed, not created
@@ -130,7 +131,7 @@ def test_an_installed_package_uses_the_user_data_folder_and_its_own_sample(
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
     settings = Settings()
     assert settings.home == tmp_path / "share" / "gridgeo"
-    assert settings.database_url.endswith(f"{tmp_path}/share/gridgeo/store/gridgeo.sqlite")
+    assert settings.store.database_url.endswith(f"{tmp_path}/share/gridgeo/store/gridgeo.sqlite")
     shipped = Path(settings_module.__file__).parent / "sample" / "data"
     assert settings.boundaries == shipped / "boundaries.gpkg"
     assert all(

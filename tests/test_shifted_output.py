@@ -187,11 +187,11 @@ def test_unknown_systems_are_named(client: TestClient, url: str, fragment: str) 
 def test_cases_tasks_and_the_viewer_case_layer_in_gcj02(tmp_path: Any) -> None:
     from keyhelpers import role_keys
 
-    from gridgeo.settings import Settings
+    from gridgeo.settings import Settings, StoreSettings
     from gridgeo.store.core import Store
 
     url = f"sqlite:///{tmp_path / 's.sqlite'}"
-    app = create_app(Settings(database_url=url))
+    app = create_app(Settings(store=StoreSettings(database_url=url)))
     keys = role_keys(Store(url))
     lon, lat = PILOT
     glon, glat = (float(v) for v in from_cgcs2000(lon, lat, "gcj02"))

@@ -12,7 +12,7 @@ from geometries import REDRAWN_GRIDS, redraw_strip, redrawn_sample
 from gridgeo.dataset import Dataset
 from gridgeo.errors import NotFoundError
 from gridgeo.io.dataset import load
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store.core import Store
 from gridgeo.store.live import LiveDataset
 from gridgeo.store.schema import utcnow
@@ -45,7 +45,7 @@ def two_versions(store_url: str, sample: Dataset) -> tuple[Store, int, int]:
 @pytest.fixture
 def live(two_versions: tuple[Store, int, int]) -> Iterator[LiveDataset]:
     store, _, _ = two_versions
-    follower = LiveDataset(Store(store.url), Settings(reload_interval_s=0.2))
+    follower = LiveDataset(Store(store.url), Settings(store=StoreSettings(reload_interval_s=0.2)))
     yield follower
     follower.stop()
 
@@ -85,7 +85,7 @@ def test_postgres_notify_reloads_at_once(postgis_url: str, sample: Dataset) -> N
     v1 = draft(store, sample, False)
     publish(store, v1, actor="p")
     v2 = draft(store, sample, True)
-    follower = LiveDataset(Store(postgis_url), Settings(reload_interval_s=60))
+    follower = LiveDataset(Store(postgis_url), Settings(store=StoreSettings(reload_interval_s=60)))
     follower.start()
     try:
         time.sleep(1.0)  # the listener connects and runs its first check

@@ -14,7 +14,7 @@ from sqlalchemy import text
 import gridgeo.store.live as live_module
 from gridgeo.api.app import create_app
 from gridgeo.io.boundaries import read_boundaries
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store.core import Store
 from gridgeo.store.datasets import load_dataset
 from gridgeo.store.versions import import_boundaries, publish
@@ -32,7 +32,7 @@ def publish_sample(store: Store) -> int:
 
 def test_the_service_starts_on_the_last_version_that_loads(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    settings = Settings(database_url=url)
+    settings = Settings(store=StoreSettings(database_url=url))
     create_app(settings)  # seeds and publishes the sample as version 1
     store = Store(url)
     broken = publish_sample(store)
@@ -58,7 +58,7 @@ def test_the_service_starts_on_the_last_version_that_loads(tmp_path: Path) -> No
 def test_a_new_version_that_fails_to_load_leaves_the_old_one_served(
     store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = Settings(database_url=store_url)
+    settings = Settings(store=StoreSettings(database_url=store_url))
     with TestClient(create_app(settings)) as client:
         live = client.app.state.live
         assert client.get("/health").json()["status"] == "ok"

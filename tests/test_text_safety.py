@@ -22,7 +22,7 @@ from gridgeo.api.app import create_app
 from gridgeo.api.xml_documents import to_xml, xml_text
 from gridgeo.errors import TextError
 from gridgeo.roles import Role
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, StoreSettings
 from gridgeo.store import api_keys
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
@@ -72,7 +72,7 @@ def test_text_check_names_field_and_character() -> None:
 @pytest.fixture
 def client(store_url: str) -> Iterator[tuple[TestClient, Store, dict[Role, str]]]:
     store = Store(store_url)
-    app = create_app(Settings(database_url=store_url))
+    app = create_app(Settings(store=StoreSettings(database_url=store_url)))
     keys = {
         role: api_keys.create_key(store, f"{role.value}-key", role, actor="test")
         for role in (Role.REPORTER, Role.DISPATCHER)

@@ -52,8 +52,8 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     if data is not None:
         live = StaticData(data)
     else:
-        store = Store(settings.database_url)
-        if settings.seed_sample:
+        store = Store(settings.store.database_url)
+        if settings.store.seed_sample:
             seed_if_empty(store, settings)
         live = LiveDataset(store, settings, warm=lookup_service.warm)
     # outbox to webhooks (gridgeo.notify); checks GRIDGEO_WEBHOOKS now, runs only if set

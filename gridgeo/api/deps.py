@@ -62,5 +62,5 @@ async def in_writer_pool(request: Request, fn: Callable[..., T], /, *args: Any, 
     limiters: LoopLimiters | None = getattr(state, "writer_limiters", None)
     if limiters is None:
         limiters = state.writer_limiters = WeakKeyDictionary()
-    limiter = loop_limiter(limiters, state.settings.store_writers)
+    limiter = loop_limiter(limiters, state.settings.store.store_writers)
     return await to_thread.run_sync(functools.partial(fn, *args, **kw), limiter=limiter)

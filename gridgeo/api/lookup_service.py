@@ -197,7 +197,7 @@ def tables(data: Dataset) -> LookupTables:
         found = _tables.get(id(data))
         if found is None or found.data is not data:
             # every worker maps the one index file of these grids (built by the first)
-            index = index_for(data.grids, data.settings.index_folder)
+            index = index_for(data.grids, data.settings.store.index_folder)
             found = LookupTables(data, index, staff_by_grid(data.staff))
             _tables[id(data)] = found
             weakref.finalize(data, _tables.pop, id(data), None)

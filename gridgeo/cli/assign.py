@@ -239,7 +239,7 @@ def assign_table(
         The output table; written only if the whole run succeeds.
     dataset
         Boundaries and workstations; their grid index is loaded from the index
-        folder (``dataset.settings.index_folder``), or built once and saved there.
+        folder (``dataset.settings.store.index_folder``), or built once and saved there.
     crs
         Coordinate system of the input points.
     progress
@@ -256,7 +256,7 @@ def assign_table(
         Status counts and the time spent reading, assigning and writing.
     """
     # built once per set of boundaries and machine, then mapped from its file
-    index = index_for(dataset.grids, dataset.settings.index_folder)
+    index = index_for(dataset.grids, dataset.settings.store.index_folder)
     routing = dataset.require_routing() if category_col is not None else None
     stations = workstation_lookup(dataset.workstations)
     summary = AssignSummary()

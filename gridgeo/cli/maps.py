@@ -241,7 +241,7 @@ def render_assessment(args: argparse.Namespace, cfg: Settings, out: RenderedMaps
     Returns the index titles of the pages written (key -> title).
     """
     period = _period(args.start, args.end)
-    store = Store(cfg.database_url)
+    store = Store(cfg.store.database_url)
     data = published_dataset(store, cfg)  # the version the cases were assigned with
     base = basemap_from(cfg)
     lang = cfg.lang

@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     except AssessmentError as exc:
         raise ReportError(say("err_weights", lang, reason=exc)) from None
     kind: Kind = args.period
-    with Store(cfg.database_url) as store:
+    with Store(cfg.store.database_url) as store:
         try:
             data = published_dataset(store, cfg)
         except NotFoundError:
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _settings(args: argparse.Namespace) -> Settings:
     cfg = settings(args)
-    return cfg.model_copy(update={"database_url": args.database_url}) if args.database_url else cfg
+    return cfg.with_store(database_url=args.database_url) if args.database_url else cfg
 
 
 def _date(text: str, lang: Lang) -> date:

@@ -83,7 +83,7 @@ def store_settings(args: argparse.Namespace) -> Settings:
     """Settings with ``--database-url`` applied."""
     cfg = settings(args)
     url = getattr(args, "database_url", None)
-    return cfg.model_copy(update={"database_url": url}) if url else cfg
+    return cfg.with_store(database_url=url) if url else cfg
 
 
 def load_source(

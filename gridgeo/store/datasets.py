@@ -112,9 +112,9 @@ def load_dataset(
 
 def published_dataset(store: Store, settings: Settings) -> Dataset:
     """:func:`load_dataset` of the published version, an empty store first filled with
-    the sample data when ``settings.seed_sample``, as the service does on first start:
+    the sample data when ``settings.store.seed_sample``, as the service does on first start:
     every command and the service answer alike on a new machine."""
-    if settings.seed_sample:
+    if settings.store.seed_sample:
         seed_if_empty(store, settings)
     return load_dataset(store, settings)
 
@@ -122,10 +122,10 @@ def published_dataset(store: Store, settings: Settings) -> Dataset:
 def open_dataset(
     settings: Settings, *, version: int | None = None, at: datetime | None = None
 ) -> Dataset:
-    """The Dataset of the store at ``settings.database_url``, as :func:`load_dataset`.
+    """The Dataset of the store at ``settings.store.database_url``, as :func:`load_dataset`.
 
     ``at`` picks the boundaries version published at that time. An empty store
-    is first filled with the sample data when ``settings.seed_sample`` (as the
+    is first filled with the sample data when ``settings.store.seed_sample`` (as the
     service does on first start), so a command on a new machine answers.
 
     Raises
@@ -137,8 +137,8 @@ def open_dataset(
     """
     if version is not None and at is not None:
         raise GridgeoError(tr("give either a version or a time, not both"))
-    with Store(settings.database_url) as store:
-        if settings.seed_sample:
+    with Store(settings.store.database_url) as store:
+        if settings.store.seed_sample:
             seed_if_empty(store, settings)
         if at is not None:
             with store.reading() as session:
@@ -150,5 +150,5 @@ def open_dataset(
 def issued_codes(settings: Settings) -> set[str]:
     """The fifth-level codes the store's published versions have held (see
     :func:`gridgeo.store.snapshots.issued_grid_codes`)."""
-    with Store(settings.database_url) as store, store.reading() as session:
+    with Store(settings.store.database_url) as store, store.reading() as session:
         return issued_grid_codes(session)

@@ -61,7 +61,7 @@ class LiveDataset:
     store
         The store to follow.
     settings
-        Settings for the built Datasets (and ``reload_interval_s``).
+        Settings for the built Datasets (and ``store.reload_interval_s``).
     warm
         Called with every new Dataset before it is swapped in (the HTTP API builds
         its point index there, so that no request after a publication pays for it).
@@ -219,7 +219,7 @@ class LiveDataset:
             log.exception("gridgeo: reload failed; still serving %s", self._key)
 
     def _poll(self) -> None:
-        while not self._stop.wait(self.settings.reload_interval_s):
+        while not self._stop.wait(self.settings.store.reload_interval_s):
             self._safe_refresh()
 
     def _listen(self) -> None:
@@ -235,13 +235,13 @@ class LiveDataset:
                     while not self._stop.is_set():
                         # returns on the first NOTIFY or after the interval (fallback check)
                         for _ in conn.notifies(
-                            timeout=self.settings.reload_interval_s, stop_after=1
+                            timeout=self.settings.store.reload_interval_s, stop_after=1
                         ):
                             pass
                         self._safe_refresh()
             except psycopg.Error:
                 log.exception("gridgeo: lost the LISTEN connection; reconnecting")
-                self._stop.wait(self.settings.reload_interval_s)
+                self._stop.wait(self.settings.store.reload_interval_s)
 
 
 class StaticData:
