@@ -88,8 +88,15 @@ def install(app: FastAPI, protocols: Protocols = ()) -> None:
     answers HTTP errors raised outside a route (an unknown path, a method a path does not
     take, a router's key check) in the format of the path's protocol (``protocols``)."""
 
-    async def handle(_: Request, exc: Exception) -> SafeJSONResponse:
+    async def handle(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GridgeoError)
+        # raised before a protocol's route could answer (a dependency: the caller's key
+        # looked up in a store that is gone): the protocol's format, the one table's status
+        answer = protocol_answer(request, protocols)
+        if answer is not None:
+            response = answer(request, status_for(exc), str(exc))
+            response.headers.update(headers_for(exc))
+            return response
         body: dict[str, Any] = {"detail": str(exc), "error": type(exc).__name__}
         if isinstance(exc, IllegalActionError):  # a terminal shows what it may do instead
             body["allowed"] = [a.value for a in exc.allowed]
@@ -101,9 +108,15 @@ def install(app: FastAPI, protocols: Protocols = ()) -> None:
     app.add_exception_handler(StarletteHTTPException, protocol_http_errors(protocols))
     app.add_exception_handler(RequestValidationError, handle_validation)
     app.add_exception_handler(ClientDisconnect, handle_disconnect)
-    app.add_exception_handler(OperationalError, handle_database)
-    app.add_exception_handler(InterfaceError, handle_database)
-    app.add_exception_handler(IntegrityError, handle_database)
+    on_database = database_errors(protocols)
+    for raw in (OperationalError, InterfaceError, IntegrityError):
+        app.add_exception_handler(raw, on_database)
+
+
+def protocol_answer(request: Request, protocols: Protocols) -> ProtocolAnswer | None:
+    """The error format of the protocol whose path ``request`` is on, if any."""
+    path = route_path(request.scope)
+    return next((answer for belongs, answer in protocols if belongs(path)), None)
 
 
 def protocol_http_errors(
@@ -116,16 +129,15 @@ def protocol_http_errors(
 
     async def handle(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        path = route_path(request.scope)
         detail = http_detail(exc)
         if exc.status_code == 405:  # every route of the path, not only the first's
             allow = ", ".join(allowed_methods(request.app.router.routes, request.scope))
             exc = StarletteHTTPException(405, exc.detail, {**(exc.headers or {}), "Allow": allow})
-        for belongs, answer in protocols:
-            if belongs(path):
-                response = answer(request, exc.status_code, detail)
-                response.headers.update(exc.headers or {})
-                return response
+        answer = protocol_answer(request, protocols)
+        if answer is not None:
+            response = answer(request, exc.status_code, detail)
+            response.headers.update(exc.headers or {})
+            return response
         if detail != str(exc.detail):  # Starlette's own words, translated
             exc = StarletteHTTPException(exc.status_code, detail, exc.headers)
         return await http_exception_handler(request, exc)
@@ -150,19 +162,33 @@ def http_detail(exc: StarletteHTTPException) -> str:
 RETRY_AFTER_S = 5  # what a client should wait after a 503 (the store out of reach)
 
 
-async def handle_database(_: Request, exc: Exception) -> SafeJSONResponse:
-    """A database error no rule caught: the store out of reach (connection refused,
-    database gone, server restarting) is a 503 with Retry-After, while what is served
-    from memory keeps answering; a constraint violated by a concurrent write is a 409."""
-    if isinstance(exc, IntegrityError):
-        body = {
-            "detail": tr(
+def database_errors(
+    protocols: Protocols,
+) -> Callable[[Request, Exception], Coroutine[Any, Any, Response]]:
+    """A handler of the database errors no rule caught: the store out of reach
+    (connection refused, database gone, server restarting) is a 503 with Retry-After,
+    while what is served from memory keeps answering; a constraint violated by a
+    concurrent write is a 409. On a protocol's paths, in the protocol's format."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, IntegrityError):
+            status, error, headers = 409, "ConflictError", {}
+            detail = tr(
                 "the change conflicts with another made at the same moment; reload and try again"
-            ),
-            "error": "ConflictError",
-        }
-        return SafeJSONResponse(body, status_code=409)
-    return _unavailable(tr("the store cannot be reached: {reason}", reason=_first_line(exc)))
+            )
+        else:
+            status, error = 503, "StoreUnavailable"
+            headers = {"Retry-After": str(RETRY_AFTER_S)}
+            detail = tr("the store cannot be reached: {reason}", reason=_first_line(exc))
+        answer = protocol_answer(request, protocols)
+        if answer is not None:
+            response = answer(request, status, detail)
+            response.headers.update(headers)
+            return response
+        body = {"detail": detail, "error": error}
+        return SafeJSONResponse(body, status_code=status, headers=headers)
+
+    return handle
 
 
 def _unavailable(detail: str) -> SafeJSONResponse:
