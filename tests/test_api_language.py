@@ -164,9 +164,10 @@ def test_the_cached_lookup_answer_is_kept_per_language(client: TestClient, sampl
 def test_validation_messages_frame_pydantic_words_in_the_language(client: TestClient) -> None:
     r = client.get("/v1/lookup", params={"lon": "x", "lat": "25"})
     assert r.status_code == 422
-    assert r.json()["message"] == "查询参数 'lon'：Input should be a valid number（收到的值：'x'）"
+    said = "Input should be a valid number, unable to parse string as a number"  # pydantic's
+    assert r.json()["message"] == f"查询参数 'lon'：{said}（收到的值：'x'）"
     r = client.get("/v1/lookup", params={"lon": "x", "lat": "25"}, headers=EN)
-    assert r.json()["message"] == "query parameter 'lon': Input should be a valid number (got 'x')"
+    assert r.json()["message"] == f"query parameter 'lon': {said} (got 'x')"
 
 
 def test_batch_point_problems_are_in_the_language(client: TestClient) -> None:

@@ -157,8 +157,8 @@ def test_role_filters_staff_by_post(history: dict[str, Any], sample: Dataset) ->
 
 
 def test_query_string_is_read_as_starlette_reads_it(static: TestClient) -> None:
-    # the lookup parses its query by hand: escapes, repeats (the last wins) and unknown
-    # parameters must come out as they would from request.query_params
+    # the plainest query takes a fast path, the others the query model: escapes, repeats
+    # (the last wins) and unknown parameters come out as from request.query_params
     want = static.get("/v1/lookup?lon=110.2965&lat=25.2775").json()
     for query in (
         "lon=110%2E2965&lat=25.2775",  # an escaped digit
@@ -332,6 +332,29 @@ def test_validation_errors_elsewhere_name_the_parameter(static: TestClient) -> N
         "query",
         "codes",
     ]
+
+
+def test_the_query_is_its_model_in_the_document_and_in_the_refusals(static: TestClient) -> None:
+    """GET's parameters are LookupQuery's fields; a value it refuses is FastAPI's 422, one
+    pydantic error per parameter under ``query``."""
+    from gridgeo.api.lookup_models import LookupQuery
+    from gridgeo.store.schema import MAX_ID
+
+    doc = static.app.openapi()["paths"]["/v1/lookup"]["get"]["parameters"]
+    assert [p["name"] for p in doc] == list(LookupQuery.model_fields)
+    version = next(p for p in doc if p["name"] == "version")["schema"]["anyOf"][0]
+    assert version == {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    point = {"lon": 110.2965, "lat": 25.2775}
+    for bad in (0, MAX_ID + 1, "9" * 5000):
+        r = static.get("/v1/lookup", params=point | {"version": bad}, headers=EN)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "version"]
+    r = static.get("/v1/lookup", params={"lat": "x", "role": "r" * 201}, headers=EN)
+    problems = {tuple(p["loc"]): p["type"] for p in r.json()["detail"]}
+    assert problems == {
+        ("query", "lon"): "missing",
+        ("query", "lat"): "float_parsing",
+        ("query", "role"): "string_too_long",
+    }
 
 
 def test_plain_point_reads_only_the_plainest_query() -> None:

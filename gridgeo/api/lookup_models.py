@@ -2,17 +2,83 @@
 
 The routes build plain dicts on the hot path and declare these models as
 ``response_model`` so that the OpenAPI document is complete; the API tests
-and schemathesis check that every answer matches them.
+and schemathesis check that every answer matches them. ``GET``'s query is the
+model :class:`LookupQuery`, which the handler validates itself (see
+:func:`gridgeo.api.routers.lookup.parse_query`) and the document lists with
+:func:`query_parameters`.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from gridgeo.api.output_crs import OUT_CRS_HELP
+from gridgeo.store.schema import MAX_ID
+
 MAX_BATCH_POINTS = 10_000
 """Largest ``POST /v1/lookup`` batch; larger ones belong to ``gridgeo assign`` or Dask."""
+
+CRS_HELP = (
+    "coordinate system of lon/lat: wgs84 (GPS, default), cgcs2000, gcj02 (Amap, Tencent, "
+    "WeChat) or bd09 (Baidu)"
+)
+VERSION_HELP = "boundaries version to answer from (default: the published one)"
+AT_HELP = "answer with the boundaries published at this time (ISO 8601), e.g. 2026-01-01T00:00:00Z"
+
+
+class LookupQuery(BaseModel):
+    """The query of ``GET /v1/lookup``; other parameters (``api_key``) are let through."""
+
+    lon: float = Field(description="longitude (degrees, east positive)", examples=[110.2965])
+    lat: float = Field(description="latitude (degrees, north positive)", examples=[25.2775])
+    crs: str = Field(
+        "wgs84", max_length=40, description=CRS_HELP, examples=["wgs84", "gcj02", "bd09"]
+    )
+    out_crs: str | None = Field(
+        None, max_length=40, description=OUT_CRS_HELP, examples=["gcj02", "bd09"]
+    )
+    version: int | None = Field(None, ge=1, le=MAX_ID, description=VERSION_HELP, examples=[1])
+    at: datetime | None = Field(None, description=AT_HELP, examples=["2026-01-01T00:00:00Z"])
+    category: str | None = Field(
+        None,
+        max_length=100,
+        description="report category (code such as 0505, or Chinese name): adds the dispatch "
+        "and keeps only the partner units it routes to, with reasons",
+        examples=["0505", "机动车乱停放"],
+    )
+    role: str | None = Field(
+        None,
+        max_length=200,
+        description="only staff in these posts: leader, executive_deputy, deputy, member (or "
+        "网格长, 常务副网格长, 副网格长, 网格员), comma-separated",
+        examples=["leader", "网格员,deputy"],
+    )
+
+
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The OpenAPI query parameters of ``model``'s fields, as FastAPI writes those of a
+    declared query model, for a route that validates the model itself.
+
+    Examples
+    --------
+    >>> [(p["name"], p["required"]) for p in query_parameters(LookupQuery)][:3]
+    [('lon', True), ('lat', True), ('crs', False)]
+    """
+    schema = model.model_json_schema()
+    required = set(schema.get("required", ()))
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": field,
+            "description": field.get("description", ""),
+        }
+        for name, field in schema["properties"].items()
+    ]
 
 
 class InputPoint(BaseModel):

@@ -82,7 +82,7 @@ class GatedRouter(APIRouter):
 
     Include it in the app without an extra ``prefix`` and not inside a router that
     has one (give the prefix to this router itself): the gate knows the routes' own
-    paths, not a prefix added at inclusion (tests/test_api_routing.py checks the
+    paths, not a prefix added at inclusion (tests/test_api_route_match.py checks the
     app's wiring). The gate is rebuilt when routes are added; replacing a route by
     another after inclusion is not supported.
     """

@@ -8,21 +8,18 @@ plain ``def`` handler (or dependency) costs on every request.
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, NamedTuple
-from urllib.parse import parse_qsl
+from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from gridgeo.api import lookup_models as m
-from gridgeo.api.auth import KEY_HEADER, KEY_QUERY, Caller, authorize, caller, presented_key
+from gridgeo.api.auth import KEY_HEADER, Caller, authorize, caller, presented_key
 from gridgeo.api.limits import costly, in_costly_pool
 from gridgeo.api.lookup_service import (
     TooManyPointsError,
@@ -32,7 +29,7 @@ from gridgeo.api.lookup_service import (
     parse_batch,
     parse_posts,
 )
-from gridgeo.api.output_crs import OUT_CRS_HELP, OutCrs, in_output_system, output_system
+from gridgeo.api.output_crs import OutCrs, in_output_system, output_system
 from gridgeo.api.redaction import access_of
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.route_match import GatedRouter
@@ -40,18 +37,11 @@ from gridgeo.dataset import Dataset
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
 from gridgeo.roles import Role
-from gridgeo.store.schema import MAX_ID
 
 
-async def viewer_role(request: Request, query: dict[str, str] | None = None) -> Caller:
-    """The viewer-role check (:func:`~gridgeo.api.auth.authorize`), the key
-    read from the raw headers and ``query``, the parsed query string when the caller
-    has it (saves parsing it again)."""
-    if query is None:
-        key = presented_key(request)
-    else:
-        key = _header_key(request.scope) or query.get(KEY_QUERY) or None
-    return await authorize(request, Role.VIEWER, key)
+async def viewer_role(request: Request) -> Caller:
+    """The viewer-role check (:func:`~gridgeo.api.auth.authorize`) of the key presented."""
+    return await authorize(request, Role.VIEWER, presented_key(request))
 
 
 _KEY = KEY_HEADER.lower().encode("latin-1")
@@ -66,8 +56,10 @@ def _header_key(scope: Scope) -> str | None:
 
 
 def plain_point(raw: bytes) -> tuple[float, float] | None:
-    """(lon, lat) of a query string that is exactly ``lon=X&lat=Y`` (either order) with
-    plain numbers; None for anything else, which takes the full parse."""
+    """(lon, lat) of a query string (the ASGI scope's raw ``query_string``) that is exactly
+    ``lon=X&lat=Y`` (either order) with plain numbers; None for anything else, which
+    :func:`parse_query` checks. The fast path of the commonest request: validating the
+    query model costs more than the lookup itself (docs/BENCHMARKS.md)."""
     first, sep, second = raw.partition(b"&")
     if not sep or b"&" in second or b"%" in raw:
         return None
@@ -85,13 +77,7 @@ def plain_point(raw: bytes) -> tuple[float, float] | None:
 # dependency resolution on every request, more than the lookup itself.
 router = GatedRouter(prefix="/v1", tags=["lookup"])
 
-CRS_HELP = (
-    "coordinate system of lon/lat: wgs84 (GPS, default), cgcs2000, gcj02 (Amap, Tencent, "
-    "WeChat) or bd09 (Baidu)"
-)
 LARGE_BATCH = 1000  # points: a batch above runs in the costly pool (gridgeo.api.limits)
-VERSION_HELP = "boundaries version to answer from (default: the published one)"
-AT_HELP = "answer with the boundaries published at this time (ISO 8601), e.g. 2026-01-01T00:00:00Z"
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": m.ErrorOut, "description": "bad coordinate, CRS, post, category or body"},
@@ -128,139 +114,18 @@ def _json(content: Any) -> Response:
     return SafeJSONResponse(content)
 
 
-@dataclass(frozen=True)
-class Param:
-    """A query parameter of ``GET /v1/lookup``: its OpenAPI entry and its parser."""
-
-    name: str
-    schema: dict[str, Any]
-    description: str
-    examples: dict[str, Any]
-    required: bool = False
-
-    def openapi(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "in": "query",
-            "required": self.required,
-            "schema": self.schema,
-            "description": self.description,
-            "examples": {k: {"value": v} for k, v in self.examples.items()},
-        }
-
-
-_NUMBER = {"type": "number"}
-GET_PARAMS = (
-    Param("lon", _NUMBER, "longitude (degrees, east positive)", {"文明社区": 110.2965}, True),
-    Param("lat", _NUMBER, "latitude (degrees, north positive)", {"文明社区": 25.2775}, True),
-    Param(
-        "crs",
-        {"type": "string", "default": "wgs84", "maxLength": 40},
-        CRS_HELP,
-        {"GPS": "wgs84", "Amap": "gcj02", "Baidu": "bd09"},
-    ),
-    Param(
-        "out_crs",
-        {"type": "string", "default": "cgcs2000", "maxLength": 40},
-        OUT_CRS_HELP,
-        {"Amap": "gcj02", "Baidu": "bd09"},
-    ),
-    Param("version", {"type": "integer", "minimum": 1}, VERSION_HELP, {"first": 1}),
-    Param(
-        "at",
-        {"type": "string", "format": "date-time"},
-        AT_HELP,
-        {"new year": "2026-01-01T00:00:00Z"},
-    ),
-    Param(
-        "category",
-        {"type": "string", "maxLength": 100},
-        "report category (code such as 0505, or Chinese name): adds the dispatch and keeps "
-        "only the partner units it routes to, with reasons",
-        {"机动车乱停放": "0505"},
-    ),
-    Param(
-        "role",
-        {"type": "string", "maxLength": 200},
-        "only staff in these posts: leader, executive_deputy, deputy, member (or 网格长, "
-        "常务副网格长, 副网格长, 网格员), comma-separated",
-        {"leaders": "leader", "网格员": "网格员"},
-    ),
-)
-_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
-
-
-class LookupQuery(NamedTuple):
-    """The parsed query of ``GET /v1/lookup`` (a tuple: built on every request, and a
-    frozen dataclass costs a microsecond more)."""
-
-    lon: float
-    lat: float
-    crs: str
-    out_crs: str | None
-    version: int | None
-    at: datetime | None
-    category: str | None
-    role: str | None
-
-
-def query_values(raw: bytes) -> dict[str, str]:
-    """The parameters of a query string, the last value of each name winning (as in
-    Starlette's ``request.query_params.get``); unescaped only when something is escaped."""
-    text = raw.decode("latin-1")
-    if "%" in text or "+" in text:
-        return dict(parse_qsl(text, keep_blank_values=True))
-    return dict(pair.partition("=")[::2] for pair in text.split("&") if pair)
-
-
-def parse_query(q: dict[str, str]) -> LookupQuery:
-    """Check the query (:func:`query_values`) by hand: FastAPI's per-parameter machinery
-    costs more than the lookup itself (docs/BENCHMARKS.md). Problems raise the same 422
-    as FastAPI's, each in pydantic's own English words as on every other route.
+def parse_query(request: Request) -> m.LookupQuery:
+    """The query of ``GET /v1/lookup``, validated by its model in the handler: declared as
+    a FastAPI query model it costs some 50 µs a request more, ten times the lookup
+    (docs/BENCHMARKS.md). A problem raises FastAPI's own 422, pydantic's errors under
+    ``query``, answered like any route's (:func:`gridgeo.api.errors.handle_validation`).
+    The last of repeated values counts, as in ``request.query_params.get``.
     """
-    problems: list[dict[str, Any]] = []
-
-    def fail(name: str, kind: str, msg: str, value: object) -> None:
-        problems.append({"type": kind, "loc": ["query", name], "msg": msg, "input": value})
-
-    def number(name: str) -> float:
-        raw = q.get(name)
-        if raw is None:
-            fail(name, "missing", "Field required", None)
-            return math.nan
-        try:
-            return float(raw)
-        except ValueError:
-            fail(name, "float_parsing", "Input should be a valid number", raw)
-            return math.nan
-
-    def text(name: str, limit: int) -> str | None:
-        raw = q.get(name)
-        if raw is not None and len(raw) > limit:
-            fail(name, "string_too_long", f"String should have at most {limit} characters", raw)
-        return raw
-
-    lon, lat = number("lon"), number("lat")
-    crs = text("crs", 40) or "wgs84"
-    out_crs = text("out_crs", 40)
-    category, role = text("category", 100), text("role", 200)
-    version = at = None
-    if (raw := q.get("version")) is not None:
-        # a length check before int(): Python refuses over 4,300 digits with an exception
-        if raw.strip().isdigit() and len(raw.strip()) <= 10 and 1 <= int(raw) <= MAX_ID:
-            version = int(raw)
-        else:
-            fail(
-                "version", "int_parsing", "Input should be a whole number from 1 to 2147483647", raw
-            )
-    if (raw := q.get("at")) is not None:
-        try:
-            at = _DATETIME.validate_python(raw)
-        except ValidationError:
-            fail("at", "datetime_parsing", "Input should be an ISO 8601 date-time", raw)
-    if problems:
-        raise RequestValidationError(problems)
-    return LookupQuery(lon, lat, crs, out_crs, version, at, category, role)
+    try:
+        return m.LookupQuery.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        problems = [{**p, "loc": ("query", *p["loc"])} for p in exc.errors(include_url=False)]
+        raise RequestValidationError(problems) from None
 
 
 @router.get(
@@ -271,7 +136,7 @@ def parse_query(q: dict[str, str]) -> LookupQuery:
         **_ERRORS,
         200: {"content": {"application/json": {"example": m.LOOKUP_EXAMPLE}}},
     },
-    openapi_extra={"parameters": [p.openapi() for p in GET_PARAMS]},
+    openapi_extra={"parameters": m.query_parameters(m.LookupQuery)},
 )
 async def lookup(request: Request) -> Response:
     """Which grid holds the point, at every level, and who is responsible there.
@@ -288,9 +153,8 @@ async def lookup(request: Request) -> Response:
         see = access_of(who.role, settings)
         body = lookup_one_json(scope["app"].state.live.current, *point, "wgs84", see=see)
         return Response(body, media_type="application/json")
-    q = query_values(scope.get("query_string", b""))
-    who = await viewer_role(request, q)
-    query = parse_query(q)
+    who = await viewer_role(request)
+    query = parse_query(request)
     posts = parse_posts(query.role) if query.role else None
     see = access_of(who.role, request.app.state.settings)
     data = await _data(request, query.version, query.at)
@@ -320,19 +184,19 @@ async def lookup_batch(
     crs: Annotated[
         str,
         Query(
-            description=CRS_HELP,
+            description=m.CRS_HELP,
             max_length=40,
             openapi_examples={"wgs84": {"value": "wgs84"}, "gcj02": {"value": "gcj02"}},
         ),
     ] = "wgs84",
     version: Annotated[
         int | None,
-        Query(description=VERSION_HELP, ge=1, openapi_examples={"first": {"value": 1}}),
+        Query(description=m.VERSION_HELP, ge=1, openapi_examples={"first": {"value": 1}}),
     ] = None,
     at: Annotated[
         datetime | None,
         Query(
-            description=AT_HELP, openapi_examples={"new year": {"value": "2026-01-01T00:00:00Z"}}
+            description=m.AT_HELP, openapi_examples={"new year": {"value": "2026-01-01T00:00:00Z"}}
         ),
     ] = None,
     out_crs: OutCrs = None,
