@@ -263,118 +263,14 @@ class MapSettings(BaseSettings):
     )
 
 
-class Settings(BaseSettings):
-    """All gridgeo settings; environment variables use the ``GRIDGEO_`` prefix.
-
-    The settings of one concern are a part of their own (``settings.notify.webhooks``),
-    each read from the same flat ``GRIDGEO_`` names (``GRIDGEO_WEBHOOKS``); in code, pass
-    a part whole: ``Settings(notify=NotifySettings(webhooks=...))``.
-
-    Examples
-    --------
-    ``GRIDGEO_LANG=en GRIDGEO_SEQUENCE_WIDTH=2 gridgeo lookup 110.29 25.28``
-    """
+class ApiSettings(BaseSettings):
+    """The HTTP service: address, who may do what, request limits, CORS, costly requests
+    (gridgeo/api/, docs/API.md "Security")."""
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
 
-    home: Path = Field(default_factory=data_home, description=HOME)
-    boundaries: Path = Field(
-        default_factory=_in_sample("boundaries.gpkg"),
-        description="Default boundary source (file).",
-    )
-    workstations: Path = Field(
-        default_factory=_in_sample("workstations.geojson"),
-        description="Workstation points (GeoJSON).",
-    )
-    staff: Path = Field(default_factory=_in_sample("staff.csv"), description="Staff roster (CSV).")
-    partners: Path = Field(
-        default_factory=_in_sample("partners.geojson"),
-        description="Partner units and their zones (GeoJSON, or CSV with grid codes).",
-    )
-    routing: Path = Field(
-        default_factory=_in_sample("routing.yaml"),
-        description="Routing table: report category to partner types (YAML or CSV).",
-    )
-    sequence_width: int = Field(3, ge=1, le=6, description="Digits of the fifth-level sequence.")
-    nearest_tolerance_m: float = Field(
-        50.0, ge=0, description="A point outside every grid reports the nearest one within this."
-    )
-    costly_per_minute: int = Field(
-        30,
-        ge=0,
-        description="Costly requests (version diffs and features, uploads, edits, loads of "
-        "an older version, large batches) a caller may make a minute, in bursts of as many; "
-        "over it, 429 with Retry-After. 0: no limit. Anonymous callers and roles not in "
-        "costly_per_minute_by_role.",
-    )
-    costly_per_minute_by_role: dict[str, int] = Field(
-        default_factory=lambda: {"planner": 120, "admin": 600},
-        description="The same per role, for the roles named (JSON, e.g. "
-        '{"anonymous": 10, "planner": 120, "admin": 0}; 0: no limit).',
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _each_setting_in_its_part(cls, data: Any) -> Any:
-        # extra="ignore" (the environment holds other GRIDGEO_ names) would drop
-        # Settings(webhooks=...) silently: name the part the setting belongs to instead
-        if isinstance(data, dict):
-            for part, info in cls.model_fields.items():
-                kind = info.annotation
-                if isinstance(kind, type) and issubclass(kind, BaseSettings):
-                    misplaced = sorted(set(data) & set(kind.model_fields) - set(cls.model_fields))
-                    if misplaced:
-                        raise ValueError(
-                            f"{', '.join(misplaced)}: settings of {kind.__name__}, "
-                            f"given as Settings({part}={kind.__name__}(...))"
-                        )
-        return data
-
-    @field_validator("lang", mode="before")
-    @classmethod
-    def _a_language(cls, value: object) -> object:
-        # zh_CN.UTF-8, en-US ...: the forms a locale setting or a browser writes
-        return parse_lang(value) if isinstance(value, str) else value
-
-    @field_validator("costly_per_minute_by_role")
-    @classmethod
-    def _known_roles(cls, value: dict[str, int]) -> dict[str, int]:
-        known = {"anonymous", *(r.value for r in Role)}
-        for name, rate in value.items():
-            if name not in known:
-                raise ValueError(
-                    tr(
-                        "{name!r} is not a role; roles: {roles}",
-                        name=name,
-                        roles=listing(sorted(known)),
-                    )
-                )
-            if rate < 0:
-                raise ValueError(
-                    tr("{name}: {rate} is negative (0 means no limit)", name=name, rate=rate)
-                )
-        return value
-
-    costly_workers: int = Field(
-        2,
-        ge=1,
-        le=64,
-        description="Costly requests worked on at once in one service process (threads): "
-        "they share the cores with every lookup, and each holds its data in memory.",
-    )
-    costly_queue: int = Field(
-        8,
-        ge=0,
-        le=10_000,
-        description="Costly requests that may wait for a free worker; more are refused "
-        "with 429 and Retry-After at once.",
-    )
-    lang: Literal["zh", "en"] = Field(
-        "zh",
-        description="Language of the text people read: CLI, service errors (unless the "
-        "request's Accept-Language asks otherwise), reports, maps and viewer.",
-    )
-    # --- security (gridgeo/api/security.py, docs/API.md "Security") ---
+    host: str = Field("127.0.0.1", description="Address gridgeo serve binds.")
+    port: int = Field(8000, description="Port gridgeo serve listens on.")
     anonymous_role: Literal["none", "viewer", "reporter"] = Field(
         "viewer",
         description="What a request without an API key may do: viewer (read grid geometry, "
@@ -416,14 +312,126 @@ class Settings(BaseSettings):
         "",
         description="Origins allowed by CORS, comma-separated (or *); empty: no CORS headers.",
     )
+    costly_per_minute: int = Field(
+        30,
+        ge=0,
+        description="Costly requests (version diffs and features, uploads, edits, loads of "
+        "an older version, large batches) a caller may make a minute, in bursts of as many; "
+        "over it, 429 with Retry-After. 0: no limit. Anonymous callers and roles not in "
+        "costly_per_minute_by_role.",
+    )
+    costly_per_minute_by_role: dict[str, int] = Field(
+        default_factory=lambda: {"planner": 120, "admin": 600},
+        description="The same per role, for the roles named (JSON, e.g. "
+        '{"anonymous": 10, "planner": 120, "admin": 0}; 0: no limit).',
+    )
+    costly_workers: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Costly requests worked on at once in one service process (threads): "
+        "they share the cores with every lookup, and each holds its data in memory.",
+    )
+    costly_queue: int = Field(
+        8,
+        ge=0,
+        le=10_000,
+        description="Costly requests that may wait for a free worker; more are refused "
+        "with 429 and Retry-After at once.",
+    )
+
+    @field_validator("costly_per_minute_by_role")
+    @classmethod
+    def _known_roles(cls, value: dict[str, int]) -> dict[str, int]:
+        known = {"anonymous", *(r.value for r in Role)}
+        for name, rate in value.items():
+            if name not in known:
+                raise ValueError(
+                    tr(
+                        "{name!r} is not a role; roles: {roles}",
+                        name=name,
+                        roles=listing(sorted(known)),
+                    )
+                )
+            if rate < 0:
+                raise ValueError(
+                    tr("{name}: {rate} is negative (0 means no limit)", name=name, rate=rate)
+                )
+        return value
+
+
+class Settings(BaseSettings):
+    """All gridgeo settings; environment variables use the ``GRIDGEO_`` prefix.
+
+    The settings of one concern are a part of their own (``settings.notify.webhooks``),
+    each read from the same flat ``GRIDGEO_`` names (``GRIDGEO_WEBHOOKS``); in code, pass
+    a part whole: ``Settings(notify=NotifySettings(webhooks=...))``.
+
+    Examples
+    --------
+    ``GRIDGEO_LANG=en GRIDGEO_SEQUENCE_WIDTH=2 gridgeo lookup 110.29 25.28``
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
+
+    home: Path = Field(default_factory=data_home, description=HOME)
+    boundaries: Path = Field(
+        default_factory=_in_sample("boundaries.gpkg"),
+        description="Default boundary source (file).",
+    )
+    workstations: Path = Field(
+        default_factory=_in_sample("workstations.geojson"),
+        description="Workstation points (GeoJSON).",
+    )
+    staff: Path = Field(default_factory=_in_sample("staff.csv"), description="Staff roster (CSV).")
+    partners: Path = Field(
+        default_factory=_in_sample("partners.geojson"),
+        description="Partner units and their zones (GeoJSON, or CSV with grid codes).",
+    )
+    routing: Path = Field(
+        default_factory=_in_sample("routing.yaml"),
+        description="Routing table: report category to partner types (YAML or CSV).",
+    )
+    sequence_width: int = Field(3, ge=1, le=6, description="Digits of the fifth-level sequence.")
+    nearest_tolerance_m: float = Field(
+        50.0, ge=0, description="A point outside every grid reports the nearest one within this."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _each_setting_in_its_part(cls, data: Any) -> Any:
+        # extra="ignore" (the environment holds other GRIDGEO_ names) would drop
+        # Settings(webhooks=...) silently: name the part the setting belongs to instead
+        if isinstance(data, dict):
+            for part, info in cls.model_fields.items():
+                kind = info.annotation
+                if isinstance(kind, type) and issubclass(kind, BaseSettings):
+                    misplaced = sorted(set(data) & set(kind.model_fields) - set(cls.model_fields))
+                    if misplaced:
+                        raise ValueError(
+                            f"{', '.join(misplaced)}: settings of {kind.__name__}, "
+                            f"given as Settings({part}={kind.__name__}(...))"
+                        )
+        return data
+
+    @field_validator("lang", mode="before")
+    @classmethod
+    def _a_language(cls, value: object) -> object:
+        # zh_CN.UTF-8, en-US ...: the forms a locale setting or a browser writes
+        return parse_lang(value) if isinstance(value, str) else value
+
+    lang: Literal["zh", "en"] = Field(
+        "zh",
+        description="Language of the text people read: CLI, service errors (unless the "
+        "request's Accept-Language asks otherwise), reports, maps and viewer.",
+    )
     assessment_weights: str = Field(
         "closure=0.3,on_time=0.4,rework=0.15,extension=0.15",
         description="Weights of the composite score (综合指标值) of the assessment: closure "
         "rate, on-time rate, 1 - rework rate, 1 - extension rate (docs/ASSESSMENT.md).",
     )
-    host: str = "127.0.0.1"
-    port: int = 8000
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     # the parts whose paths default under the data home get this one's
     store: StoreSettings = Field(default_factory=lambda data: StoreSettings(home=data["home"]))

@@ -29,7 +29,7 @@ from gridgeo.api.app import create_app
 from gridgeo.api.ogc.errors import is_ogc_path
 from gridgeo.io.dataset import load
 from gridgeo.roles import Role
-from gridgeo.settings import Settings, StoreSettings
+from gridgeo.settings import ApiSettings, Settings, StoreSettings
 from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
@@ -83,7 +83,10 @@ def seeded_service(backend: str) -> Iterator[Service]:
         name, url = _fresh_postgis_database()
     try:
         app = create_app(
-            Settings(costly_per_minute=0, store=StoreSettings(database_url=url, seed_sample=True))
+            Settings(
+                store=StoreSettings(database_url=url, seed_sample=True),
+                api=ApiSettings(costly_per_minute=0),
+            )
         )
         with Store(url) as store:
             key = api_keys.create_key(store, "fuzz-admin", Role.ADMIN, actor="fuzz")

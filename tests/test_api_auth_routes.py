@@ -17,7 +17,7 @@ from gridgeo.api.app import create_app
 from gridgeo.api.auth import required_role
 from gridgeo.io.dataset import load
 from gridgeo.roles import Role
-from gridgeo.settings import Settings
+from gridgeo.settings import ApiSettings, Settings
 
 PUBLIC = {
     "/health",  # probes of load balancers and orchestrators carry no key
@@ -117,7 +117,7 @@ def test_a_route_that_forgets_its_role_is_caught() -> None:
 
 def test_the_routes_checked_in_their_handlers_refuse(app: FastAPI) -> None:
     """The lookup's own check is the one decision: 401 when anonymous callers have no role."""
-    settings = Settings(anonymous_role="none")
+    settings = Settings(api=ApiSettings(anonymous_role="none"))
     with TestClient(create_app(settings, data=load())) as client:
         for method, path in CHECKED_IN_HANDLER:
             r = client.request(method, path, params={"lon": 110.2965, "lat": 25.2775}, json=[])

@@ -19,7 +19,7 @@ from gridgeo.api.app import create_app
 from gridgeo.api.limits import CallerLimits, CostlyPool
 from gridgeo.api.routers import versions as versions_router
 from gridgeo.errors import RateLimitError
-from gridgeo.settings import Settings, StoreSettings
+from gridgeo.settings import ApiSettings, Settings, StoreSettings
 from gridgeo.store.core import Store
 from gridgeo.store.versions import import_boundaries, publish
 
@@ -65,7 +65,10 @@ def test_an_upload_beyond_the_queue_is_refused_with_retry_after(
     store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = create_app(
-        Settings(costly_workers=1, costly_queue=0, store=StoreSettings(database_url=store_url))
+        Settings(
+            store=StoreSettings(database_url=store_url),
+            api=ApiSettings(costly_workers=1, costly_queue=0),
+        )
     )
     keys = role_keys(Store(store_url))
     real = versions_router._import_upload
@@ -101,7 +104,10 @@ def test_an_upload_beyond_the_queue_is_refused_with_retry_after(
 def test_loading_an_older_version_is_costly_a_held_one_is_not(tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path / 's.sqlite'}"
     app = create_app(
-        Settings(costly_per_minute_by_role={"anonymous": 1}, store=StoreSettings(database_url=url))
+        Settings(
+            store=StoreSettings(database_url=url),
+            api=ApiSettings(costly_per_minute_by_role={"anonymous": 1}),
+        )
     )
     sample = gridgeo.load()
     store = Store(url)

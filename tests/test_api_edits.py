@@ -12,7 +12,7 @@ from keyhelpers import role_keys
 from shapely.geometry import shape
 
 from gridgeo.api.app import create_app
-from gridgeo.settings import Settings, StoreSettings
+from gridgeo.settings import ApiSettings, Settings, StoreSettings
 from gridgeo.store.core import Store
 
 ONE, TWO = "450302001001001", "450302001001002"
@@ -163,9 +163,8 @@ def test_a_new_grid_drawn_in_a_community(env: tuple[TestClient, dict[str, str]])
 
 def test_costly_requests_are_limited_per_caller_and_role(store_url: str) -> None:
     settings = Settings(
-        costly_per_minute=30,
-        costly_per_minute_by_role={"planner": 3},
         store=StoreSettings(database_url=store_url),
+        api=ApiSettings(costly_per_minute=30, costly_per_minute_by_role={"planner": 3}),
     )
     app = create_app(settings)
     keys = role_keys(Store(store_url))

@@ -21,7 +21,7 @@ from gridgeo.dataset import Dataset
 from gridgeo.io.dataset import load
 from gridgeo.notify import newest_outbox_id
 from gridgeo.roles import Role
-from gridgeo.settings import NotifySettings, Settings, StoreSettings
+from gridgeo.settings import ApiSettings, NotifySettings, Settings, StoreSettings
 from gridgeo.store import api_keys
 from gridgeo.store import schema as t
 from gridgeo.store.cases import NewCase, report_case
@@ -134,7 +134,7 @@ def test_new_events_live_then_exactly_the_missed_ones_after_a_reconnect(
 
 
 def test_the_stream_needs_the_viewer_role(sqlite_url: str) -> None:
-    app = create_app(fast(sqlite_url, anonymous_role="none"))
+    app = create_app(fast(sqlite_url, api=ApiSettings(anonymous_role="none")))
     key = api_keys.create_key(Store(sqlite_url), "wall-screen", Role.VIEWER, actor="test")
     with serve(app) as base, httpx.Client(base_url=base, timeout=5) as http:
         r = http.get("/v1/events")

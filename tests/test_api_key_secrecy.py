@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from gridgeo.api.app import create_app
 from gridgeo.api.auth import KeyRedactingFilter, redact_key
 from gridgeo.roles import Role
-from gridgeo.settings import Settings, StoreSettings
+from gridgeo.settings import ApiSettings, Settings, StoreSettings
 from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
@@ -36,7 +36,9 @@ URLS = [
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory: pytest.TempPathFactory) -> tuple[TestClient, str]:
     url = f"sqlite:///{tmp_path_factory.mktemp('keys') / 's.sqlite'}"
-    app = create_app(Settings(anonymous_role="none", store=StoreSettings(database_url=url)))
+    app = create_app(
+        Settings(store=StoreSettings(database_url=url), api=ApiSettings(anonymous_role="none"))
+    )
     key = api_keys.create_key(Store(url), "qgis", Role.VIEWER, actor="test")
     return TestClient(app), key
 

@@ -25,7 +25,7 @@ from gridgeo.api.language import accepted_lang, alternatives
 from gridgeo.dataset import Dataset
 from gridgeo.i18n import use_lang
 from gridgeo.roles import Role
-from gridgeo.settings import Settings, StoreSettings
+from gridgeo.settings import ApiSettings, Settings, StoreSettings
 from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
@@ -191,7 +191,7 @@ def test_ogc_exceptions_are_in_the_language(client: TestClient) -> None:
 
 
 def test_the_body_limit_refuses_in_the_language(sample: Dataset) -> None:
-    app = create_app(Settings(max_body_bytes=1024), data=sample)
+    app = create_app(Settings(api=ApiSettings(max_body_bytes=1024)), data=sample)
     with TestClient(app) as http:
         r = http.post("/v1/lookup", content=b"[" + b" " * 2000 + b"]")
         assert r.status_code == 413 and r.headers["content-language"] == "zh"
@@ -203,7 +203,7 @@ def test_the_body_limit_refuses_in_the_language(sample: Dataset) -> None:
 
 
 def test_access_refusals_name_the_role_in_the_language(sample: Dataset) -> None:
-    app = create_app(Settings(anonymous_role="none"), data=sample)
+    app = create_app(Settings(api=ApiSettings(anonymous_role="none")), data=sample)
     with TestClient(app) as http:
         r = http.get("/v1/lookup", params={"lon": "110.3", "lat": "25.3"})
         assert r.status_code == 401

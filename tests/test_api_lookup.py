@@ -19,7 +19,7 @@ from gridgeo.api.app import create_app
 from gridgeo.api.lookup_models import BatchResponse, LookupResponse
 from gridgeo.coords import wgs84_to_bd09, wgs84_to_gcj02
 from gridgeo.dataset import Dataset
-from gridgeo.settings import Settings, StoreSettings
+from gridgeo.settings import ApiSettings, Settings, StoreSettings
 from gridgeo.store.core import Store
 from gridgeo.store.schema import utcnow
 from gridgeo.store.versions import import_boundaries, publish
@@ -179,8 +179,8 @@ def test_query_string_is_read_as_starlette_reads_it(static: TestClient) -> None:
 
 def test_names_and_phones_follow_the_callers_role(tmp_path: Path, sample: Dataset) -> None:
     settings = Settings(
-        staff_names_role="planner",
         store=StoreSettings(database_url=f"sqlite:///{tmp_path / 's.sqlite'}"),
+        api=ApiSettings(staff_names_role="planner"),
     )
     client = TestClient(create_app(settings, data=sample))
     body = get(client, lon=110.2965, lat=25.2775)

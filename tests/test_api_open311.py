@@ -14,7 +14,7 @@ from live_server import serve
 
 from gridgeo.api.app import create_app
 from gridgeo.roles import Role
-from gridgeo.settings import Settings, StoreSettings
+from gridgeo.settings import ApiSettings, Settings, StoreSettings
 from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
@@ -201,12 +201,18 @@ def test_errors_as_the_spec_shows(setup: tuple[TestClient, str]) -> None:
 def test_anonymous_reporter_setting_and_static_app(tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path / 'a.sqlite'}"
     with TestClient(
-        create_app(Settings(anonymous_role="reporter", store=StoreSettings(database_url=url)))
+        create_app(
+            Settings(
+                store=StoreSettings(database_url=url), api=ApiSettings(anonymous_role="reporter")
+            )
+        )
     ) as c:
         r = c.post(f"{BASE}/requests.json", data=POINT | {"service_code": "0101"})
         assert r.status_code == 201
     import gridgeo
 
-    with TestClient(create_app(Settings(anonymous_role="reporter"), data=gridgeo.load())) as c:
+    with TestClient(
+        create_app(Settings(api=ApiSettings(anonymous_role="reporter")), data=gridgeo.load())
+    ) as c:
         r = c.post(f"{BASE}/requests.xml", data=POINT | {"service_code": "0101"})
         assert "服务请求需要数据库" in _error(r, 503)

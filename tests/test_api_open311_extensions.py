@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from gridgeo.api.app import create_app
 from gridgeo.api.body_limit import MEDIA_FORM_HEADROOM, BodySizeLimit
 from gridgeo.roles import Role
-from gridgeo.settings import Settings, StoreSettings
+from gridgeo.settings import ApiSettings, Settings, StoreSettings
 from gridgeo.store import api_keys, cases
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
@@ -64,7 +64,7 @@ class App:
 
 
 def _app(url: str, **settings: Any) -> Iterator[App]:
-    app = create_app(Settings(**settings, store=StoreSettings(database_url=url)))
+    app = create_app(Settings(api=ApiSettings(**settings), store=StoreSettings(database_url=url)))
     store = Store(url)
     key = api_keys.create_key(store, "reporting-app", Role.REPORTER, actor="test")
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -196,7 +196,7 @@ def test_photo_up_to_the_media_limit_passes_the_body_limit(sqlite_url: str) -> N
 
 
 def test_default_limits_let_a_full_size_photo_through() -> None:
-    s = Settings()
+    s = Settings().api
     limit = BodySizeLimit(
         lambda *_: None,  # type: ignore[arg-type]
         max_body=s.max_body_bytes,

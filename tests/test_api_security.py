@@ -20,7 +20,7 @@ from gridgeo.api import security
 from gridgeo.api.app import create_app
 from gridgeo.api.security import Role
 from gridgeo.errors import InputFileError, TooLargeError
-from gridgeo.settings import Settings, StoreSettings
+from gridgeo.settings import ApiSettings, Settings, StoreSettings
 from gridgeo.store.core import Store
 
 GRID = "450302001001002"
@@ -44,7 +44,7 @@ def keys(db: str) -> dict[str, str]:
 
 
 def _client(db: str, **settings: object) -> Iterator[TestClient]:
-    app = create_app(Settings(**settings, store=StoreSettings(database_url=db)))  # type: ignore[arg-type]
+    app = create_app(Settings(api=ApiSettings(**settings), store=StoreSettings(database_url=db)))  # type: ignore[arg-type]
     with TestClient(app) as client:
         yield client
 

@@ -17,7 +17,7 @@ from keyhelpers import role_keys
 
 from gridgeo.api.app import create_app
 from gridgeo.roles import Role
-from gridgeo.settings import Settings, StoreSettings
+from gridgeo.settings import ApiSettings, Settings, StoreSettings
 from gridgeo.store import api_keys
 from gridgeo.store.core import Store
 
@@ -37,7 +37,9 @@ def geojson() -> bytes:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('ver') / 's.sqlite'}"
-    app = create_app(Settings(max_upload_features=5000, store=StoreSettings(database_url=url)))
+    app = create_app(
+        Settings(store=StoreSettings(database_url=url), api=ApiSettings(max_upload_features=5000))
+    )
     store = Store(url)
     keys = role_keys(store)
     with TestClient(app) as client:
@@ -232,7 +234,9 @@ def test_upload_refusals(env: tuple[TestClient, dict[str, str]], tmp_path: Path)
 
 def test_upload_too_large(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.sqlite'}"
-    app = create_app(Settings(max_upload_bytes=4096, store=StoreSettings(database_url=url)))
+    app = create_app(
+        Settings(store=StoreSettings(database_url=url), api=ApiSettings(max_upload_bytes=4096))
+    )
     key = api_keys.create_key(Store(url), "p", Role.PLANNER, actor="t")
     with TestClient(app) as client:
         r = _upload(client, b"x" * 10_000, "b.geojson", key)

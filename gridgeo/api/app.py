@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     """Build the app.
 
     With ``data`` the app serves that fixed Dataset. Without, it opens the store
-    at ``settings.database_url`` (seeding an empty one with the sample data when
+    at ``settings.store.database_url`` (seeding an empty one with the sample data when
     ``seed_sample``), serves the published versions and follows new
     publications (``gridgeo.store.live``).
     """
@@ -86,9 +86,9 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     app.state.store = live.store
     app.state.webhooks = webhooks
     app.state.costly_limits = CallerLimits(
-        settings.costly_per_minute, settings.costly_per_minute_by_role
+        settings.api.costly_per_minute, settings.api.costly_per_minute_by_role
     )
-    app.state.costly_pool = CostlyPool(settings.costly_workers, settings.costly_queue)
+    app.state.costly_pool = CostlyPool(settings.api.costly_workers, settings.api.costly_queue)
     # HTTP errors outside a route (404 path, 405 method) in each protocol's own format
     protocols = [
         (open311.is_open311_path, open311.http_error),
@@ -126,7 +126,7 @@ def _install_limits(app: FastAPI, settings: Settings) -> None:
     """Add the body size limit and (when configured) CORS to ``app``; keep keys given in
     the query string out of the access log."""
     redact_keys_in_access_log()
-    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    origins = [o.strip() for o in settings.api.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
             CORSMiddleware,
@@ -137,9 +137,9 @@ def _install_limits(app: FastAPI, settings: Settings) -> None:
         )
     app.add_middleware(
         BodySizeLimit,
-        max_body=settings.max_body_bytes,
-        max_upload=settings.max_upload_bytes,
-        max_media=settings.max_media_bytes,
+        max_body=settings.api.max_body_bytes,
+        max_upload=settings.api.max_upload_bytes,
+        max_media=settings.api.max_media_bytes,
     )
 
 

@@ -98,7 +98,7 @@ async def form_key(request: Request) -> str | None:
 
 def anonymous(settings: Settings) -> Caller:
     """The caller without a key: it acts as ``GRIDGEO_ANONYMOUS_ROLE``."""
-    return _anonymous(settings.anonymous_role)
+    return _anonymous(settings.api.anonymous_role)
 
 
 @functools.cache

@@ -51,7 +51,7 @@ async def dataset(request: Request) -> Dataset:
 
 
 async def in_writer_pool(request: Request, fn: Callable[..., T], /, *args: Any, **kw: Any) -> T:
-    """``fn(*args, **kw)`` in a worker thread, at most ``settings.store_writers`` at once
+    """``fn(*args, **kw)`` in a worker thread, at most ``settings.store.store_writers`` at once
     per process (per event loop); the others wait their turn.
 
     Store writes are short bursts of Python between database round trips: more threads

@@ -43,7 +43,7 @@ def staff_access(request: Request) -> StaffAccess:
 
 def access_of(role: Role | None, settings: Settings) -> StaffAccess:
     """What ``role`` may see of people under ``settings``."""
-    return _access(role, settings.staff_names_role, settings.staff_contact_role)
+    return _access(role, settings.api.staff_names_role, settings.api.staff_contact_role)
 
 
 @functools.cache  # a handful of role combinations; asked on every lookup

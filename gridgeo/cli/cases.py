@@ -484,7 +484,7 @@ def _request(
 def run_act(args: argparse.Namespace) -> int:
     store, cfg, name = open_store(args)
     action = parse_action(args.action)
-    media = _photos(args.photo, cfg.max_media_bytes)
+    media = _photos(args.photo, cfg.api.max_media_bytes)
     req = _request(args, action, media)
     # units are checked against (and deadlines computed from) the published data
     data = published_dataset(store, cfg) if action in (Action.DISPATCH, Action.REDISPATCH) else None

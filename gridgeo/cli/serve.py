@@ -34,8 +34,8 @@ def run_serve(args: argparse.Namespace) -> int:
     uvicorn.run(
         "gridgeo.api.app:app_from_env",
         factory=True,
-        host=args.host or cfg.host,
-        port=args.port or cfg.port,
+        host=args.host or cfg.api.host,
+        port=args.port or cfg.api.port,
         workers=args.workers,
         log_level="info",
     )

@@ -134,10 +134,10 @@ async def _action_body(request: Request) -> tuple[ActionBody, tuple[MediaUpload,
     for upload in form.getlist("photo"):
         if not isinstance(upload, UploadFile):
             raise ActionInputError(tr("photo must be a file sent as multipart/form-data"))
-        data = await upload.read(settings.max_media_bytes + 1)
+        data = await upload.read(settings.api.max_media_bytes + 1)
         photos.append(
             checked_photo(
-                data, upload.filename or "", upload.content_type, settings.max_media_bytes
+                data, upload.filename or "", upload.content_type, settings.api.max_media_bytes
             )
         )
     return body, tuple(photos)

@@ -335,7 +335,7 @@ def create_request(
         store = _store(request)
         data = current_dataset(request)
         settings: Settings = request.app.state.settings
-        new = parse_new_request(form, data.categories, max_media_bytes=settings.max_media_bytes)
+        new = parse_new_request(form, data.categories, max_media_bytes=settings.api.max_media_bytes)
         case = file_case(store, data, new, actor=who.actor)
         body = [
             {

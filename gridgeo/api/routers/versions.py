@@ -122,7 +122,9 @@ def _import_upload(
     # counted while streaming, before the whole file is read: an over-limit upload
     # costs one batch of memory, not its size
     check_sizes(
-        files, max_features=settings.max_upload_features, max_vertices=settings.max_upload_vertices
+        files,
+        max_features=settings.api.max_upload_features,
+        max_vertices=settings.api.max_upload_vertices,
     )
     grids = read_boundaries(files, assume_crs=assume_crs, scheme=settings.scheme)
     result = versions.import_boundaries(
@@ -157,7 +159,7 @@ def _save_upload(file: UploadFile, workdir: Path, settings: Settings) -> tuple[P
             )
         )
     path = workdir / f"upload{suffix}"
-    copy_limited(file.file, path, settings.max_upload_bytes)
+    copy_limited(file.file, path, settings.api.max_upload_bytes)
     return path, file_sha256(path)
 
 
@@ -165,7 +167,7 @@ def _boundary_files(path: Path, workdir: Path, settings: Settings) -> list[Path]
     if path.suffix != ".zip":
         return [path]
     members = extract_zip_safely(
-        path, workdir / "unzipped", max_total_bytes=settings.max_unzipped_bytes
+        path, workdir / "unzipped", max_total_bytes=settings.api.max_unzipped_bytes
     )
     found = [m for m in members if m.suffix.lower() in ZIPPED_SUFFIXES]
     shapefiles = [m for m in found if m.suffix.lower() == ".shp"]
@@ -259,7 +261,7 @@ def rollback(
 
 def _check_may_force(settings: Settings, who: Caller, force: bool, doing: str) -> None:
     """403 when ``force`` is asked by a caller below ``GRIDGEO_FORCE_PUBLISH_ROLE``."""
-    needed = Role(settings.force_publish_role)
+    needed = Role(settings.api.force_publish_role)
     if force and who.role is not None and not who.role.allows(needed):
         raise AccessDenied(
             403,
