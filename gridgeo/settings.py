@@ -397,6 +397,23 @@ class Settings(BaseSettings):
         50.0, ge=0, description="A point outside every grid reports the nearest one within this."
     )
 
+    lang: Literal["zh", "en"] = Field(
+        "zh",
+        description="Language of the text people read: CLI, service errors (unless the "
+        "request's Accept-Language asks otherwise), reports, maps and viewer.",
+    )
+    assessment_weights: str = Field(
+        "closure=0.3,on_time=0.4,rework=0.15,extension=0.15",
+        description="Weights of the composite score (综合指标值) of the assessment: closure "
+        "rate, on-time rate, 1 - rework rate, 1 - extension rate (docs/ASSESSMENT.md).",
+    )
+    validation: ValidationSettings = Field(default_factory=ValidationSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    # the parts whose paths default under the data home get this one's
+    store: StoreSettings = Field(default_factory=lambda data: StoreSettings(home=data["home"]))
+    maps: MapSettings = Field(default_factory=lambda data: MapSettings(home=data["home"]))
+
     @model_validator(mode="before")
     @classmethod
     def _each_setting_in_its_part(cls, data: Any) -> Any:
@@ -419,23 +436,6 @@ class Settings(BaseSettings):
     def _a_language(cls, value: object) -> object:
         # zh_CN.UTF-8, en-US ...: the forms a locale setting or a browser writes
         return parse_lang(value) if isinstance(value, str) else value
-
-    lang: Literal["zh", "en"] = Field(
-        "zh",
-        description="Language of the text people read: CLI, service errors (unless the "
-        "request's Accept-Language asks otherwise), reports, maps and viewer.",
-    )
-    assessment_weights: str = Field(
-        "closure=0.3,on_time=0.4,rework=0.15,extension=0.15",
-        description="Weights of the composite score (综合指标值) of the assessment: closure "
-        "rate, on-time rate, 1 - rework rate, 1 - extension rate (docs/ASSESSMENT.md).",
-    )
-    validation: ValidationSettings = Field(default_factory=ValidationSettings)
-    api: ApiSettings = Field(default_factory=ApiSettings)
-    notify: NotifySettings = Field(default_factory=NotifySettings)
-    # the parts whose paths default under the data home get this one's
-    store: StoreSettings = Field(default_factory=lambda data: StoreSettings(home=data["home"]))
-    maps: MapSettings = Field(default_factory=lambda data: MapSettings(home=data["home"]))
 
     def with_store(self, **changes: Any) -> Settings:
         """A copy whose store part has ``changes`` (a command's --database-url, --actor)."""
