@@ -167,7 +167,7 @@ def _head_template() -> str:
     {'lon': 1.5, 'lat': 2.5, 'crs': 'EPSG:4490'}
     """
     names = ("lon", "lat", "crs", "x", "y", "version")
-    marks = {name: f"@{name}@" for name in names}
+    marks: dict[str, Any] = {name: f"@{name}@" for name in names}  # text where numbers go
     head = point_members(marks["lon"], marks["lat"], marks["crs"], (marks["x"], marks["y"]))
     text = _members(head | {"version": marks["version"]}).decode()
     text = "{{" + text.replace("{", "{{").replace("}", "}}") + ","
