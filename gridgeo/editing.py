@@ -151,7 +151,7 @@ def apply_edits(
     >>> done.added
     ('450302001001002',)
     """
-    settings = settings or ValidationSettings()
+    settings = settings or ValidationSettings.defaults()
     done: list[Applied] = []
     for op in operations:
         grids, applied = _apply(grids, op, set(taken), settings)

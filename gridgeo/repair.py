@@ -324,4 +324,4 @@ def repair(grids: GridSet, settings: ValidationSettings | None = None) -> Repair
     RepairResult
         The repaired features (attributes unchanged) and every change with its area.
     """
-    return _Repairer(grids, settings or ValidationSettings()).run()
+    return _Repairer(grids, settings or ValidationSettings.defaults()).run()

@@ -84,9 +84,28 @@ HOME = (
 
 
 class ValidationSettings(BaseSettings):
-    """Thresholds of the validator and the repair, in metres and square metres."""
+    """Thresholds of the validator and the repair, in metres and square metres.
+
+    ``ValidationSettings()`` reads ``GRIDGEO_*`` from the environment, as the command line
+    and the service do; the core's functions, given no settings, use :meth:`defaults`.
+    """
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
+
+    @classmethod
+    def defaults(cls) -> ValidationSettings:
+        """The built-in thresholds, without reading the environment: the core reads no
+        environment (the adapters pass what they read).
+
+        Examples
+        --------
+        >>> import os
+        >>> os.environ["GRIDGEO_AREA_TOLERANCE_M2"] = "5"
+        >>> ValidationSettings().area_tolerance_m2, ValidationSettings.defaults().area_tolerance_m2
+        (5.0, 1.0)
+        >>> del os.environ["GRIDGEO_AREA_TOLERANCE_M2"]
+        """
+        return cls.model_construct()
 
     area_tolerance_m2: float = Field(
         1.0, ge=0, description="Overlaps, gaps and outside-parent areas at or below this are noise."

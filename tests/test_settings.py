@@ -137,3 +137,21 @@ def test_an_installed_package_uses_the_user_data_folder_and_its_own_sample(
     assert all(
         p.is_file() for p in (settings.boundaries, settings.staff, settings.workstations)
     )  # the package data the wheel carries (a link to data/sample in a checkout)
+
+
+def test_the_core_reads_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given no settings, validation, repair and edits use the built-in thresholds: only
+    the adapters (command line, service, ``gridgeo.load``) read ``GRIDGEO_*``."""
+    import gridgeo
+    from gridgeo.repair import repair
+    from gridgeo.settings import ValidationSettings
+    from gridgeo.validation import validate
+
+    grids = gridgeo.load().grids
+
+    def no_environment(*_: object, **__: object) -> None:
+        raise AssertionError("the core read the environment")
+
+    monkeypatch.setattr(ValidationSettings, "__init__", no_environment)
+    assert validate(grids).ok
+    assert repair(grids).grids is not None

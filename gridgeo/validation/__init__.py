@@ -36,7 +36,7 @@ def validate(grids: GridSet, settings: ValidationSettings | None = None) -> Vali
     ValidationReport
         Errors and warnings; ``report.ok`` is True when there are no errors.
     """
-    ctx = Context(grids, settings or ValidationSettings())
+    ctx = Context(grids, settings or ValidationSettings.defaults())
     report = ValidationReport(features=len(grids), metric_epsg=ctx.frame.epsg)
     for rules in (check_geometries, check_codes, check_hierarchy):
         report.findings.extend(rules(ctx))
