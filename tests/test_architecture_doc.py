@@ -74,7 +74,7 @@ def test_the_core_row_is_the_core_contract() -> None:
     )
     sources = {str(m) for m in core_contract["source_modules"]}
     heading, names = module_map()[-1]
-    assert heading.startswith("the pure core")
+    assert heading.startswith("the core")
     mapped = {n for n in names if n.count(".") == 1} | {
         n.rsplit(".", 1)[0] for n in names if n.count(".") == 2
     }
