@@ -25,7 +25,12 @@ from shapely.geometry import shape
 
 from gridgeo.api.app import create_app
 from gridgeo.api.deps import dataset
-from gridgeo.api.ogc.gapless_simplify import is_coverage, node_coverage, simplify_coverage
+from gridgeo.api.ogc.gapless_simplify import (
+    is_coverage,
+    node_coverage,
+    prepare_coverage,
+    simplify_coverage,
+)
 from gridgeo.api.ogc.tiles import (
     EXTENT,
     MAX_ZOOM,
@@ -240,6 +245,17 @@ def test_noding_makes_a_vertex_mismatch_a_coverage() -> None:
     assert is_coverage(noded)
     simplified = simplify_coverage(noded, 0.1)
     assert shapely.intersection(simplified[0], simplified[1]).length == pytest.approx(1.0)
+
+
+def test_a_valid_coverage_is_used_as_it_is_and_a_mismatch_is_noded() -> None:
+    """Noding a level that is a coverage already changes nothing (it only cost the first
+    tile 3 s at 20,000 grids); a level with a vertex mismatch is still noded."""
+    squares = np.array([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)], dtype=object)
+    assert prepare_coverage(squares, "squares") is squares
+    left = shapely.Polygon([(0, 0), (1, 0), (1, 0.5), (1, 1), (0, 1)])
+    mismatch = np.array([left, squares[1]], dtype=object)
+    noded = prepare_coverage(mismatch, "mismatch")
+    assert noded is not None and noded is not mismatch and is_coverage(noded)
 
 
 # --- TileJSON -----------------------------------------------------------------------------------

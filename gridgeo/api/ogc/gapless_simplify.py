@@ -53,7 +53,12 @@ def node_coverage(
         return geoms
     tree = shapely.STRtree(geoms)
     left, right = tree.query(geoms, predicate="dwithin", distance=tolerance)
-    neighbours = {int(i): right[(left == i) & (right != i)] for i in np.unique(left)}
+    other = left != right
+    left, right = left[other], right[other]
+    order = np.argsort(left, kind="stable")  # each polygon's neighbours in one run
+    left, right = left[order], right[order]
+    starts = np.flatnonzero(np.r_[True, left[1:] != left[:-1]]) if left.size else left
+    neighbours = dict(zip(left[starts].tolist(), np.split(right, starts[1:]), strict=True))
     first = geoms.copy()
     for i, near in neighbours.items():
         first[i] = _snap(geoms[i], first[near[near < i]], tolerance)
@@ -101,7 +106,14 @@ def simplify_coverage(geoms: npt.NDArray[np.object_], tolerance: float) -> npt.N
 
 def prepare_coverage(geoms: npt.NDArray[np.object_], label: str) -> npt.NDArray[np.object_] | None:
     """The noded coverage of ``geoms``, or None when it cannot be made valid (then do
-    not simplify). ``label`` names the collection in the log."""
+    not simplify). ``label`` names the collection in the log.
+
+    A level that is a valid coverage already (neighbours share their edges vertex for
+    vertex, as gridgeo's own edits and repairs leave them) is used as it is: noding it
+    changes nothing and took 3 s of the first tile at 20,000 grids.
+    """
+    if is_coverage(geoms):
+        return geoms
     noded = node_coverage(geoms)
     if is_coverage(noded):
         return noded
