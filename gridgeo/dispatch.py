@@ -20,6 +20,7 @@ matches count.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,12 +89,17 @@ class ZoneIndex:
         index = self._index
         candidates = index.tree.query(area)  # bounding boxes
         geoms = index.polygons[candidates]
-        whole = shapely.covers(geoms, area)
-        crossing = ~whole & shapely.intersects(geoms, area)
+        with index.lock:  # the index's prepared polygons (PolygonIndex)
+            whole = shapely.covers(geoms, area)
+            crossing = ~whole & shapely.intersects(geoms, area)
+        # its own prepared copies, tested under its own lock: a service's requests test
+        # them on the event loop while worker threads test the index's
+        zones = np.asarray(shapely.from_wkb(shapely.to_wkb(geoms[crossing])), dtype=object)
+        shapely.prepare(zones)
         return ZonesOver(
             always=tuple(sorted(int(p) for p in index.positions[candidates[whole]])),
             crossing=index.positions[candidates[crossing]].astype(np.intp),
-            crossing_zones=geoms[crossing],  # prepared with the index
+            crossing_zones=zones,
             bounds=area.bounds,
         )
 
@@ -135,6 +141,8 @@ class ZonesOver:
     _cells: dict[int, tuple[int, ...] | None] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # GEOS fills prepared polygons' point indexes lazily, not thread-safely
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def covering(self, lon: float, lat: float) -> tuple[int, ...]:
         """Sorted positions of the zones covering a point that the area covers."""
@@ -152,7 +160,9 @@ class ZonesOver:
 
     def _test(self, lon: float, lat: float) -> tuple[int, ...]:
         # intersects_xy uses the prepared polygons; for a point, intersects == covers
-        return self._with(self.crossing[shapely.intersects_xy(self.crossing_zones, lon, lat)])
+        with self._lock:
+            hit = shapely.intersects_xy(self.crossing_zones, lon, lat)
+        return self._with(self.crossing[hit])
 
     def _with(self, hit: npt.NDArray[np.intp]) -> tuple[int, ...]:
         """``always`` and the crossing zones at positions ``hit``, sorted."""
@@ -180,8 +190,10 @@ class ZonesOver:
             xmin + (i + 1) * w + CELL_MARGIN,
             ymin + (j + 1) * h + CELL_MARGIN,
         )
-        whole = shapely.covers(self.crossing_zones, box)
-        if (shapely.intersects(self.crossing_zones, box) & ~whole).any():
+        with self._lock:
+            whole = shapely.covers(self.crossing_zones, box)
+            touched = shapely.intersects(self.crossing_zones, box)
+        if (touched & ~whole).any():
             return None
         return self._with(self.crossing[whole])
 

@@ -222,30 +222,31 @@ class PolygonIndex:
         self.positions: npt.NDArray[np.intp] = np.flatnonzero(usable)
         self.polygons: npt.NDArray[np.object_] = geoms[self.positions]
         shapely.prepare(self.polygons)
+        # Hold `lock` for any predicate on `polygons` (as covering and pairs do).
         # GEOS fills a prepared polygon's point index lazily and not thread-safely: two
         # threads testing the same fresh polygon at once corrupt the heap (GEOS 3.14,
         # seen in tests/test_store_live.py). The tests are microseconds: one at a time.
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self.tree = shapely.STRtree(self.polygons)
 
     def __len__(self) -> int:
         return int(self.positions.size)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+        return {k: v for k, v in self.__dict__.items() if k != "lock"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # the prepared state does not survive pickling (Dask broadcasts the batch index)
         self.__dict__.update(state)
         shapely.prepare(self.polygons)
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
 
     def covering(self, x: float, y: float) -> npt.NDArray[np.intp]:
         """Positions of the polygons covering the point ``(x, y)``, ascending."""
         candidates = self.tree.query(shapely.Point(x, y))  # bounding boxes
         if candidates.size == 0:  # outside every box: the common miss, answered first
             return candidates
-        with self._lock:
+        with self.lock:
             hit = shapely.intersects_xy(self.polygons[candidates], x, y)
         found = self.positions[candidates[hit]]
         if found.size > 1:
@@ -271,7 +272,7 @@ class PolygonIndex:
             shapely.points(xs, ys) if ok is None else shapely.points(xs[ok], ys[ok]), dtype=object
         )
         point, k = self.tree.query(points)  # bounding boxes
-        with self._lock:
+        with self.lock:
             hit = shapely.intersects(self.polygons[k], points[point])
         point, k = point[hit], k[hit]
         return (point if ok is None else ok[point]).astype(np.intp, copy=False), self.positions[k]

@@ -12,7 +12,7 @@ import gridgeo
 from gridgeo.categories import Category, CategorySource, CategoryTable, default_categories
 from gridgeo.crs import MetricFrame
 from gridgeo.dataset import Dataset
-from gridgeo.dispatch import ZONE_CELLS, ZoneIndex, dispatch, dispatch_columns
+from gridgeo.dispatch import ZONE_CELLS, ZoneIndex, ZonesOver, dispatch, dispatch_columns
 from gridgeo.errors import CategoryError
 from gridgeo.levels import Level
 from gridgeo.lookup import GridRef, LookupResult
@@ -339,3 +339,46 @@ def test_zones_over_remembers_cells_away_from_zone_edges() -> None:
     assert over.covering(110.29999999, 25.2751) == (0,)
     assert over._cells[over._cell(110.29999999, 25.2751)] is None
     assert over._cell(110.31, 25.275) == -1  # outside the bounds: always tested
+
+
+def test_zones_are_safe_to_share_between_threads() -> None:
+    """A service tests a grid's zones on the event loop while worker threads ask the
+    whole zone index: GEOS's lazily filled prepared polygons must never be tested by two
+    threads at once (that aborted the process). Fresh indexes, three threads, same
+    answers as one thread."""
+    import threading
+    from dataclasses import replace
+
+    data = sample()
+    grids = data.grids
+    grid = grids.geometries[np.flatnonzero(grids.levels == int(Level.GRID))[0]]
+    xmin, ymin, xmax, ymax = grid.bounds
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(xmin, xmax, 200), rng.uniform(ymin, ymax, 200)
+    inside = shapely.intersects_xy(grid, x, y)
+    points = list(zip(x[inside], y[inside], strict=True))
+
+    def per_grid(over: ZonesOver, answers: list[list[tuple[int, ...]]]) -> None:
+        fresh = replace(over, _cells={})  # every cell resolved again
+        answers.append([fresh.covering(a, b) for a, b in points])
+
+    def whole(index: ZoneIndex) -> None:
+        for a, b in zip(x, y, strict=True):
+            index.covering(a, b)
+        index.query(x, y)
+
+    for _ in range(20):
+        index = ZoneIndex.from_partners(data.partners, grids)
+        over = index.over(grid)
+        expected = [over.covering(a, b) for a, b in points]
+        answers: list[list[tuple[int, ...]]] = []
+        threads = [
+            threading.Thread(target=per_grid, args=(over, answers)),
+            threading.Thread(target=per_grid, args=(over, answers)),
+            threading.Thread(target=whole, args=(index,)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert answers == [expected, expected]
