@@ -57,6 +57,11 @@ class NotFoundError(GridgeoError, LookupError):
     """A requested grid, version or resource does not exist."""
 
 
+class NoStoreError(NotFoundError):
+    """The service runs without a store (one fixed dataset) and the request needs one:
+    what it asks for does not exist on this service."""
+
+
 class CategoryError(GridgeoError, ValueError):
     """A report category code or name is unknown or malformed (names the value)."""
 

@@ -108,7 +108,7 @@ def test_the_examples_of_the_modules_hold() -> None:
 def test_errors_are_chinese_by_default_with_content_language(client: TestClient) -> None:
     r = client.get("/v1/cases")  # a sync route: its error is raised in the thread pool
     assert r.status_code == 404
-    assert r.json() == {"detail": NO_STORE_ZH, "error": "NotFoundError"}
+    assert r.json() == {"detail": NO_STORE_ZH, "error": "NoStoreError"}
     assert r.headers["content-language"] == "zh"
     assert "Accept-Language" in r.headers["vary"]
     r = client.get("/no/such/path")

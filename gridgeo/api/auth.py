@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from gridgeo.api.state import app_settings, app_store_or_none
 from gridgeo.caseflow import Actor
 from gridgeo.i18n import current_lang, tr
 from gridgeo.roles import Role
@@ -106,13 +107,8 @@ def _anonymous(role: str) -> Caller:
     return Caller("anonymous", None if role == "none" else Role(role), authenticated=False)
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def _store(request: Request) -> Store:
-    store: Store | None = getattr(request.app.state, "store", None)
+    store = app_store_or_none(request)
     if store is None:
         raise AccessDenied(401, tr("API keys cannot be checked: this service runs without a store"))
     return store
@@ -134,7 +130,7 @@ async def identify(request: Request, key: str | None) -> Caller:
     limits ask again (:func:`caller`).
     """
     if key is None:
-        return anonymous(_settings(request))
+        return anonymous(app_settings(request))
     store = _store(request)
     known, found = remembered_key(store, key)
     if not known:  # a new key, or the keys held in memory are stale
@@ -151,7 +147,7 @@ def caller(request: Request) -> Caller:
         return known
     key = presented_key(request)
     if key is None:
-        return anonymous(_settings(request))
+        return anonymous(app_settings(request))
     known = request.state.gridgeo_caller = _holder(find_key(_store(request), key))
     return known
 
@@ -203,7 +199,7 @@ async def authorize(request: Request, needed: Role, key: str | None) -> Caller:
     """The caller presenting ``key`` (:func:`identify`) if its role is ``needed`` or above
     (:func:`check_role`); else AccessDenied (401 or 403)."""
     if key is None:  # most requests: no second coroutine
-        return check_role(anonymous(_settings(request)), needed)
+        return check_role(anonymous(app_settings(request)), needed)
     return check_role(await identify(request, key), needed)
 
 

@@ -18,8 +18,12 @@ from fastapi import Depends, Path, Request
 
 from gridgeo.api.auth import Caller, require
 from gridgeo.api.limits import LoopLimiters, limited, loop_limiter
+from gridgeo.api.state import app_settings, app_store
 from gridgeo.dataset import Dataset
+from gridgeo.i18n import tr
 from gridgeo.roles import Role
+from gridgeo.settings import Settings
+from gridgeo.store.core import Store
 from gridgeo.store.schema import MAX_ID
 
 T = TypeVar("T")
@@ -32,6 +36,17 @@ CostlyPlanner = Annotated[Caller, Depends(limited(Role.PLANNER))]
 """A planner whose request is costly (counted against its limit: ``gridgeo.api.limits``)."""
 FormReporter = Annotated[Caller, Depends(require(Role.REPORTER, form=True))]
 """A reporter whose key may also come in the form body's ``api_key`` (Open311 POST)."""
+
+
+def boundary_store(request: Request) -> Store:
+    """The store of the boundary versions and edits (:func:`gridgeo.api.state.app_store`)."""
+    return app_store(
+        request, tr("boundary management needs the store: this service serves a fixed dataset")
+    )
+
+
+BoundaryStore = Annotated[Store, Depends(boundary_store)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 # A row id in a path: what the store's integer columns can hold (larger is a 422, not
 # an overflow in the database).

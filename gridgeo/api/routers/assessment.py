@@ -9,12 +9,10 @@ from starlette.concurrency import run_in_threadpool
 
 from gridgeo.api.deps import Viewer, current_dataset
 from gridgeo.api.route_match import GatedRouter
+from gridgeo.api.state import app_settings, app_store
 from gridgeo.assessment import Grouping, Period, parse_weights
-from gridgeo.errors import NotFoundError
 from gridgeo.i18n import tr
-from gridgeo.settings import Settings
 from gridgeo.store.assessment import assess
-from gridgeo.store.core import Store
 
 router = GatedRouter(prefix="/v1", tags=["assessment"])
 
@@ -36,10 +34,8 @@ async def assessment(
 ) -> dict[str, Any]:
     """``{"period": {"from", "to"}, "by", "level", "rows": [...], "totals": {...}}``; rates
     are fractions, null when nothing is due; rows ranked by the composite score."""
-    store: Store | None = request.app.state.store
-    if store is None:
-        raise NotFoundError(tr("this service runs without a store: it keeps no cases to assess"))
-    settings: Settings = request.app.state.settings
+    store = app_store(request, tr("this service runs without a store: it keeps no cases to assess"))
+    settings = app_settings(request)
     period = Period.parse(start, end)
     chosen = parse_weights(weights if weights is not None else settings.assessment_weights)
     data = current_dataset(request)

@@ -31,8 +31,8 @@ from gridgeo.api.output_crs import (
 )
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.route_match import GatedRouter
+from gridgeo.api.state import app_store
 from gridgeo.caseflow import ActionInputError, Actor, TaskState, parse_action
-from gridgeo.errors import NotFoundError
 from gridgeo.i18n import tr
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
@@ -56,10 +56,7 @@ MAX_PAGE = 1000
 
 
 def _store(request: Request) -> Store:
-    store: Store | None = request.app.state.store
-    if store is None:
-        raise NotFoundError(tr("this service runs without a store: it keeps no cases"))
-    return store
+    return app_store(request, tr("this service runs without a store: it keeps no cases"))
 
 
 class NewCaseBody(BaseModel):

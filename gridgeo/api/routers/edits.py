@@ -17,11 +17,10 @@ from typing import Annotated, Literal
 from fastapi import Query, Request
 from pydantic import BaseModel, Field
 
-from gridgeo.api.deps import CostlyPlanner, RowId
+from gridgeo.api.deps import BoundaryStore, CostlyPlanner, RowId, SettingsDep
 from gridgeo.api.limits import in_costly_pool
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.route_match import GatedRouter
-from gridgeo.api.routers.versions import SettingsDep, StoreDep
 from gridgeo.editing import AddGrid, Merge, MoveVertex, Operation, Rename, Split
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
@@ -95,7 +94,7 @@ def _operation(item: OperationIn) -> Operation:
 )
 async def features(
     request: Request,
-    store: StoreDep,
+    store: BoundaryStore,
     settings: SettingsDep,
     version_id: RowId,
     _: CostlyPlanner,
@@ -132,7 +131,7 @@ def _features(
 async def edits(
     *,
     request: Request,
-    store: StoreDep,
+    store: BoundaryStore,
     settings: SettingsDep,
     version_id: RowId,
     body: EditsIn,

@@ -21,11 +21,10 @@ from starlette.concurrency import run_in_threadpool
 
 from gridgeo.api.deps import Viewer
 from gridgeo.api.route_match import GatedRouter
-from gridgeo.errors import GridgeoError, NotFoundError
+from gridgeo.api.state import app_settings, app_store
+from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
 from gridgeo.notify import event_stream, newest_outbox_id
-from gridgeo.settings import Settings
-from gridgeo.store.core import Store
 from gridgeo.store.schema import MAX_ID
 
 router = GatedRouter(prefix="/v1", tags=["events"])
@@ -75,10 +74,8 @@ async def events(
 ) -> StreamingResponse:
     """Stream the outbox messages after ``Last-Event-ID`` (or ``after``; default: only new
     ones), with a ``: keepalive`` comment after ``GRIDGEO_EVENTS_KEEPALIVE_S`` of quiet."""
-    store: Store | None = request.app.state.store
-    if store is None:
-        raise NotFoundError(tr("this service runs without a store: it has no events"))
-    settings: Settings = request.app.state.settings
+    store = app_store(request, tr("this service runs without a store: it has no events"))
+    settings = app_settings(request)
     # the header wins: a reconnecting EventSource repeats the first URL, with its ?after
     if last_event_id is not None and last_event_id.strip():
         start = _last_event_id(last_event_id)

@@ -40,6 +40,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
+from gridgeo.api.auth import AUTHENTICATE
 from gridgeo.api.deps import FormReporter, Viewer, current_dataset
 from gridgeo.api.errors import ProtocolRoute, headers_for, status_for, validation_message
 from gridgeo.api.language import alternatives
@@ -47,6 +48,7 @@ from gridgeo.api.media import ACCEPTED as ACCEPTED_TYPES
 from gridgeo.api.media import IMAGE_TYPES, MAX_MEDIA_URL, checked_media_url, photo_from_form
 from gridgeo.api.responses import json_bytes
 from gridgeo.api.route_match import GatedRouter
+from gridgeo.api.state import app_store
 from gridgeo.api.xml_documents import to_xml
 from gridgeo.case_notice import citizen_notice
 from gridgeo.caseflow import CaseState
@@ -163,7 +165,7 @@ def error_response(fmt: str, code: int, description: str) -> Response:
         status=code,
     )
     if code == 401:
-        response.headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key", query="api_key"'
+        response.headers["WWW-Authenticate"] = AUTHENTICATE
     return response
 
 
@@ -198,12 +200,9 @@ def guarded(fmt: str, answer: Callable[[], Response]) -> Response:
 
 
 def _store(request: Request) -> Store:
-    store: Store | None = request.app.state.store
-    if store is None:
-        raise Open311Error(
-            503, tr("service requests need the store: this gridgeo serves a fixed dataset only")
-        )
-    return store
+    return app_store(
+        request, tr("service requests need the store: this gridgeo serves a fixed dataset only")
+    )
 
 
 async def _form(request: Request) -> FormData:

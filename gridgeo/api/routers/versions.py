@@ -13,10 +13,10 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import File, Form, Query, Request, UploadFile
 
 from gridgeo.api.auth import AccessDenied, Caller, role_label
-from gridgeo.api.deps import CostlyPlanner, Planner, RowId, Viewer
+from gridgeo.api.deps import BoundaryStore, CostlyPlanner, Planner, RowId, SettingsDep, Viewer
 from gridgeo.api.limits import in_costly_pool
 from gridgeo.api.responses import SafeJSONResponse
 from gridgeo.api.route_match import GatedRouter
@@ -39,24 +39,6 @@ UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
 ZIPPED_SUFFIXES = (".shp", ".geojson", ".json", ".gpkg")
 
 
-def _store(request: Request) -> Store:
-    store: Store | None = request.app.state.store
-    if store is None:
-        raise HTTPException(
-            503, tr("boundary management needs the store: this service serves a fixed dataset")
-        )
-    return store
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-StoreDep = Annotated[Store, Depends(_store)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
-
-
 @router.post(
     "",
     summary="Upload a boundary file: the validation report; with commit=true also a draft",
@@ -68,7 +50,7 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 async def upload(
     *,
     request: Request,
-    store: StoreDep,
+    store: BoundaryStore,
     settings: SettingsDep,
     who: CostlyPlanner,
     file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage or zipped Shapefile")],
@@ -178,7 +160,7 @@ def _boundary_files(path: Path, workdir: Path, settings: Settings) -> list[Path]
 
 @router.get("", summary="Boundary versions, newest first")
 def list_all(
-    store: StoreDep,
+    store: BoundaryStore,
     _: Viewer,
     kind: Annotated[str, Query(description="boundaries, roster, ... or all")] = "boundaries",
 ) -> list[dict[str, Any]]:
@@ -186,7 +168,7 @@ def list_all(
 
 
 @router.get("/{version_id}", summary="One version with its validation report")
-def show(store: StoreDep, version_id: RowId, _: Viewer) -> dict[str, Any]:
+def show(store: BoundaryStore, version_id: RowId, _: Viewer) -> dict[str, Any]:
     with store.reading() as session:
         row = get_version(session, version_id)
         return VersionInfo.of(row).to_dict() | {"report": dict(row.report or {})}
@@ -199,7 +181,7 @@ def show(store: StoreDep, version_id: RowId, _: Viewer) -> dict[str, Any]:
 async def diff(
     *,
     request: Request,
-    store: StoreDep,
+    store: BoundaryStore,
     settings: SettingsDep,
     old: RowId,
     new: RowId,
@@ -229,7 +211,7 @@ def _diff(store: Store, settings: Settings, old: int, new: int, format: str) -> 
 @router.post("/{version_id}/publish", summary="Publish a draft (atomic switch; services reload)")
 def publish(
     *,
-    store: StoreDep,
+    store: BoundaryStore,
     settings: SettingsDep,
     version_id: RowId,
     who: Planner,
@@ -244,7 +226,7 @@ def publish(
 @router.post("/{version_id}/rollback", summary="Re-publish an earlier (retired) version")
 def rollback(
     *,
-    store: StoreDep,
+    store: BoundaryStore,
     settings: SettingsDep,
     version_id: RowId,
     who: Planner,

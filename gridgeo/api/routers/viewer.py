@@ -32,6 +32,7 @@ from gridgeo.api.output_crs import output_system
 from gridgeo.api.redaction import StaffAccess, redact_people, staff_access
 from gridgeo.api.responses import SafeJSONResponse, file_inside
 from gridgeo.api.route_match import GatedRouter
+from gridgeo.api.state import app_settings, app_store_or_none
 from gridgeo.coords import from_cgcs2000
 from gridgeo.dataset import Dataset
 from gridgeo.errors import NotFoundError
@@ -43,9 +44,7 @@ from gridgeo.maps.editor import editor_config, editor_page
 from gridgeo.maps.render import basemap_from
 from gridgeo.maps.viewer import MAX_CASES, viewer_config, viewer_page
 from gridgeo.roles import Role
-from gridgeo.settings import Settings
 from gridgeo.store.cases import CaseQuery, CaseRecord, list_cases
-from gridgeo.store.core import Store
 
 router = GatedRouter(tags=["viewer"], dependencies=[Depends(require(Role.VIEWER))])
 STATIC = Path(__file__).resolve().parents[2] / "maps" / "static"
@@ -57,14 +56,9 @@ _cases_lock = threading.Lock()
 _cases_cache: dict[tuple[int, str, float], dict[str, Any]] = {}
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 @router.get("/map", response_class=HTMLResponse, summary="Live map viewer (HTML)")
 def viewer(request: Request) -> str:
-    settings = _settings(request)
+    settings = app_settings(request)
     prefix = str(request.scope.get("root_path", "")).rstrip("/")
     data = current_dataset(request)
     zh = settings.lang == "zh"
@@ -75,7 +69,7 @@ def viewer(request: Request) -> str:
         basemap=basemap_from(settings),
         counts=data.grids.level_counts(),
         max_features=settings.maps.viewer_max_features,
-        work_loop=request.app.state.store is not None,
+        work_loop=app_store_or_none(request) is not None,
         max_cases=VIEWER_MAX_CASES,
         categories={code: c.name_zh if zh else c.name_en for code, c in data.categories.items()},
     )
@@ -88,7 +82,7 @@ def viewer(request: Request) -> str:
     summary="Boundary editor (HTML); its edits need a planner's API key",
 )
 def editor(request: Request) -> str:
-    settings = _settings(request)
+    settings = app_settings(request)
     prefix = str(request.scope.get("root_path", "")).rstrip("/")
     config = editor_config(lang=settings.lang, prefix=prefix)
     return editor_page(config, lib=f"{prefix}/map/lib/leaflet", static=f"{prefix}/map/static")
@@ -132,13 +126,13 @@ def cases(
     ] = None,
 ) -> SafeJSONResponse:
     system = output_system(crs)
-    store: Store | None = request.app.state.store
+    store = app_store_or_none(request)
     if store is not None:
         stored = list_cases(store, CaseQuery(limit=STORE_CASES_SHOWN))
         if stored:
             doc = _shifted(_store_features(stored), system)
             return SafeJSONResponse(doc, media_type="application/geo+json")
-    path = Path(_settings(request).maps.map_cases)
+    path = Path(app_settings(request).maps.map_cases)
     if not path.exists():
         raise NotFoundError(tr("no case file at {path} (set GRIDGEO_MAP_CASES)", path=path))
     key = (id(data), str(path), path.stat().st_mtime)
