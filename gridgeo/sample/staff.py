@@ -43,8 +43,9 @@ _GIVEN = (
 
 
 @dataclass(frozen=True, slots=True)
-class Post:
-    """One seat in the grid organisation."""
+class Seat:
+    """One seat in the grid organisation: a post (``role``) at one grid unit, filled by
+    one person (not :class:`gridgeo.staffing.Post`, the post itself)."""
 
     level: Level
     role: str
@@ -53,14 +54,14 @@ class Post:
     title: str
 
 
-def _posts(level: Level, code: str, seats: Sequence[tuple[str, str, str, int]]) -> list[Post]:
+def _posts(level: Level, code: str, seats: Sequence[tuple[str, str, str, int]]) -> list[Seat]:
     """Expand ``(role, employment, title, how many)`` seats for one grid unit."""
-    return [Post(level, r, e, code, t) for r, e, t, n in seats for _ in range(n)]
+    return [Seat(level, r, e, code, t) for r, e, t, n in seats for _ in range(n)]
 
 
 def pilot_posts(
     city: str, district: str, street: str, communities: Sequence[str], grids: Sequence[str]
-) -> list[Post]:
+) -> list[Seat]:
     """The plan's five-level table, level by level, for the given unit codes."""
     posts = _posts(
         Level.CITY,
@@ -111,7 +112,7 @@ def pilot_posts(
     return posts
 
 
-def check_totals(posts: Sequence[Post]) -> None:
+def check_totals(posts: Sequence[Seat]) -> None:
     """Raise unless the officers add up to the plan's 4 sworn and 36 auxiliary."""
     totals = Counter(p.employment for p in posts)
     for kind, expected in EXPECTED_TOTALS.items():
@@ -138,7 +139,7 @@ def fictitious_names(count: int, rng: np.random.Generator) -> list[str]:
     return names
 
 
-def staff_rows(posts: Sequence[Post], names: Sequence[str]) -> list[dict[str, str]]:
+def staff_rows(posts: Sequence[Seat], names: Sequence[str]) -> list[dict[str, str]]:
     """CSV rows, one per post; phone numbers use the unallocated 0773-0000 block."""
     return [
         {
