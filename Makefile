@@ -43,7 +43,14 @@ $(BENCH_DUCKDB)/bin/python:
 	$(PYTHON) -m venv $(BENCH_DUCKDB)
 	$(BENCH_DUCKDB)/bin/pip install -q duckdb==1.5.5 duckdb-extension-spatial==1.5.5
 
-bench: setup $(SAMPLE) $(BENCH_DUCKDB)/bin/python
+# tipg (developmentseed's OGC Features and Tiles server), what users would run instead of
+# gridgeo serve for features and tiles: its own venv, from PyPI
+BENCH_TIPG := .bench-tipg
+$(BENCH_TIPG)/bin/python:
+	$(PYTHON) -m venv $(BENCH_TIPG)
+	$(BENCH_TIPG)/bin/pip install -q tipg==1.6.1 uvicorn
+
+bench: setup $(SAMPLE) $(BENCH_DUCKDB)/bin/python $(BENCH_TIPG)/bin/python
 	$(PY) benchmarks/bench_lookup.py
 	$(PY) benchmarks/bench_assign.py
 	$(PY) benchmarks/bench_assign_engines.py --rows 1000000 10000000 --duckdb-python $(BENCH_DUCKDB)/bin/python
@@ -55,6 +62,7 @@ bench: setup $(SAMPLE) $(BENCH_DUCKDB)/bin/python
 	$(PY) benchmarks/bench_cli_start.py --compare 96c5061
 	$(PY) benchmarks/bench_validate.py
 	$(PY) benchmarks/bench_import.py
+	$(PY) benchmarks/bench_serve_start.py --tipg-python $(BENCH_TIPG)/bin/python
 	$(PY) benchmarks/bench_soak.py
 
 lint: setup
@@ -95,4 +103,4 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(BENCH_DUCKDB) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(BENCH_DUCKDB) $(BENCH_TIPG) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,0 +1,171 @@
+"""Cold paths of the service at city scale (issue 16): import and publish, start, first
+lookup, first tiles and resident memory, gridgeo beside tipg on the same data.
+
+The 20,000-grid nested tessellation (22,852 features over five levels) is written to a
+GeoPackage, then:
+
+- ``gridgeo import --commit`` + ``gridgeo publish`` into a fresh SpatiaLite store and a
+  fresh PostGIS database, timed as new processes (the index file is built by publish);
+- ``gridgeo serve`` on the SpatiaLite store: seconds until ``/health`` answers, the first
+  ``/v1/lookup``, the first tile of each zoom (z14, then z12, z10, z8: each zoom's first),
+  and the resident memory after them;
+- tipg (``--tipg-python``: a venv with tipg and uvicorn from PyPI) on the same fifth-level
+  grids copied into PostGIS with ``ogr2ogr``: seconds until it answers, its first tiles of
+  the same zooms and its resident memory.
+
+Medians of ``--repeat`` starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from statistics import median
+
+GRIDGEO = Path(sys.executable).with_name("gridgeo")
+POINT = (110.3, 25.25)  # inside the tessellation (110-110.6, 25-25.5)
+ZOOMS = (14, 12, 10, 8)
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def fetch(url: str) -> float:
+    start = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=120) as answer:
+        answer.read()
+    return time.perf_counter() - start
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], started: float) -> float:
+    while proc.poll() is None:
+        try:
+            fetch(url)
+            return time.perf_counter() - started
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"the server exited with {proc.returncode}")
+
+
+def rss_mb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) // 1024
+
+
+def one_start(command: list[str], env: dict[str, str], base: str, tiles: str) -> dict[str, float]:
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        out = {"ready": wait_ready(base + "/health" if "8771" in base else base, proc, started)}
+        if "8771" in base:
+            out["lookup"] = fetch(f"{base}/v1/lookup?lon={POINT[0]}&lat={POINT[1]}")
+        for z in ZOOMS:
+            x, y = tile_of(*POINT, z)
+            out[f"z{z}"] = fetch(tiles.format(z=z, x=x, y=y))
+        out["rss"] = rss_mb(proc.pid)
+        return out
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def psql(sql: str, db: str = "postgres") -> None:
+    subprocess.run(
+        ["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-c", sql],
+        check=True,
+        capture_output=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--grids", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--tipg-python", type=Path, default=Path(".bench-tipg/bin/python"))
+    args = parser.parse_args()
+
+    from gridgeo.io.writers import write_grids
+    from gridgeo.sample.tessellation import nested_tessellation
+
+    print(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    db = f"gridgeo_bench_start_{os.getpid()}"
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        city = write_grids(nested_tessellation(args.grids, 1), tmp / "city.gpkg")
+        base_env = {**os.environ, "GRIDGEO_SEED_SAMPLE": "false", "GRIDGEO_LANG": "en"}
+        stores = {"SpatiaLite": f"sqlite:///{tmp / 'store.sqlite'}", "PostGIS": f"{PG}/{db}"}
+        psql(f"CREATE DATABASE {db}")
+        try:
+            psql("CREATE EXTENSION IF NOT EXISTS postgis", db)
+            print("| store | import --commit | publish | total |\n|---|---|---|---|")
+            for name, url in stores.items():
+                env = {**base_env, "GRIDGEO_DATABASE_URL": url}
+                imported = timed([str(GRIDGEO), "import", str(city), "--commit"], env)
+                published = timed([str(GRIDGEO), "publish", "1"], env)
+                total = imported + published
+                print(f"| {name} | {imported:.1f} s | {published:.1f} s | {total:.1f} s |")
+            serve_env = {**base_env, "GRIDGEO_DATABASE_URL": stores["SpatiaLite"]}
+            ours = [
+                one_start(
+                    [str(GRIDGEO), "serve", "--port", "8771"],
+                    serve_env,
+                    "http://127.0.0.1:8771",
+                    "http://127.0.0.1:8771/collections/level5_grid/tiles/WebMercatorQuad/{z}/{x}/{y}",
+                )
+                for _ in range(args.repeat)
+            ]
+            theirs: list[dict[str, float]] = []
+            if args.tipg_python.exists():
+                pg = f"PG:host=127.0.0.1 user=postgres dbname={db}"
+                subprocess.run(
+                    ["ogr2ogr", "-f", "PostgreSQL", pg, str(city), "level5_grid", "-nln", "grid5"],
+                    check=True,
+                    capture_output=True,
+                )
+                tipg_env = {**os.environ, "DATABASE_URL": f"postgresql://postgres@127.0.0.1/{db}"}
+                theirs = [
+                    one_start(
+                        [str(args.tipg_python), "-m", "uvicorn", "tipg.main:app", "--port", "8772"],
+                        tipg_env,
+                        "http://127.0.0.1:8772/collections",
+                        "http://127.0.0.1:8772/collections/public.grid5/tiles/WebMercatorQuad/{z}/{x}/{y}",
+                    )
+                    for _ in range(args.repeat)
+                ]
+        finally:
+            psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    zoom_heads = " | ".join(f"first z{z} tile" for z in ZOOMS)
+    print(f"\n| server | ready | first lookup | {zoom_heads} | resident memory |")
+    print("|---|---|---|" + "---|" * len(ZOOMS) + "---|")
+    for name, runs in (("gridgeo serve", ours), ("tipg", theirs)):
+        if not runs:
+            continue
+
+        def med(key: str, runs: list[dict[str, float]] = runs) -> float:
+            return median(r[key] for r in runs) if key in runs[0] else float("nan")
+
+        lookup = f"{med('lookup') * 1000:.0f} ms" if "lookup" in runs[0] else "-"
+        zooms = " | ".join(f"{med(f'z{z}'):.2f} s" for z in ZOOMS)
+        print(f"| {name} | {med('ready'):.2f} s | {lookup} | {zooms} | {med('rss'):.0f} MB |")
+
+
+if __name__ == "__main__":
+    main()
