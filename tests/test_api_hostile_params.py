@@ -236,7 +236,15 @@ def test_lookup_version_of_4301_digits(fuzz_service: Service) -> None:
     point = {"lon": "110.2965", "lat": "25.2775", "version": "9" * 4301}
     with TestClient(fuzz_service.app, raise_server_exceptions=False) as http:
         r = http.get("/v1/lookup", params=point, headers=fuzz_service.headers)
-    assert r.status_code == 422, r.text
+        assert r.status_code == 422, r.text
+        for version in ("9" * 4301, str(2**31)):  # past the store's id column
+            r = http.post(
+                "/v1/lookup",
+                params={"version": version},
+                json=[{"id": "r1", "lon": 110.2965, "lat": 25.2775}],
+                headers=fuzz_service.headers,
+            )
+            assert r.status_code == 422, (version, r.text)
 
 
 def text_probes(doc: dict[str, Any]) -> list[tuple[str, str, str, str]]:

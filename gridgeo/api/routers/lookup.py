@@ -37,6 +37,7 @@ from gridgeo.dataset import Dataset
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
 from gridgeo.roles import Role
+from gridgeo.store.schema import MAX_ID
 
 
 async def viewer_role(request: Request) -> Caller:
@@ -191,7 +192,12 @@ async def lookup_batch(
     ] = "wgs84",
     version: Annotated[
         int | None,
-        Query(description=m.VERSION_HELP, ge=1, openapi_examples={"first": {"value": 1}}),
+        Query(
+            description=m.VERSION_HELP,
+            ge=1,
+            le=MAX_ID,  # what the store's id column holds: larger is a 422, not an overflow
+            openapi_examples={"first": {"value": 1}},
+        ),
     ] = None,
     at: Annotated[
         datetime | None,
