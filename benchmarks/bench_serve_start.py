@@ -9,6 +9,8 @@ GeoPackage, then:
 - ``gridgeo serve`` on the SpatiaLite store: seconds until ``/health`` answers, the first
   ``/v1/lookup``, the first tile of each zoom (z14, then z12, z10, z8: each zoom's first),
   and the resident memory after them;
+- (tile addresses: gridgeo follows OGC API Tiles, ``{tileMatrix}/{tileRow}/{tileCol}``,
+  tipg TiTiler's ``{z}/{x}/{y}``; an empty tile stops the run, so that both time real tiles)
 - tipg (``--tipg-python``: a venv with tipg and uvicorn from PyPI) on the same fifth-level
   grids copied into PostGIS with ``ogr2ogr``: seconds until it answers, its first tiles of
   the same zooms and its resident memory.
@@ -42,10 +44,12 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
     return x, y
 
 
-def fetch(url: str) -> float:
+def fetch(url: str, *, nonempty: bool = False) -> float:
     start = time.perf_counter()
     with urllib.request.urlopen(url, timeout=120) as answer:
-        answer.read()
+        body = answer.read()
+    if nonempty and not body:  # an empty tile times nothing but the lookup of emptiness
+        raise RuntimeError(f"{url}: empty answer ({answer.status})")
     return time.perf_counter() - start
 
 
@@ -73,7 +77,7 @@ def one_start(command: list[str], env: dict[str, str], base: str, tiles: str) ->
             out["lookup"] = fetch(f"{base}/v1/lookup?lon={POINT[0]}&lat={POINT[1]}")
         for z in ZOOMS:
             x, y = tile_of(*POINT, z)
-            out[f"z{z}"] = fetch(tiles.format(z=z, x=x, y=y))
+            out[f"z{z}"] = fetch(tiles.format(z=z, x=x, y=y), nonempty=True)
         out["rss"] = rss_mb(proc.pid)
         return out
     finally:
@@ -128,7 +132,7 @@ def main() -> None:
                     [str(GRIDGEO), "serve", "--port", "8771"],
                     serve_env,
                     "http://127.0.0.1:8771",
-                    "http://127.0.0.1:8771/collections/level5_grid/tiles/WebMercatorQuad/{z}/{x}/{y}",
+                    "http://127.0.0.1:8771/collections/level5_grid/tiles/WebMercatorQuad/{z}/{y}/{x}",
                 )
                 for _ in range(args.repeat)
             ]
