@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 
@@ -68,16 +69,29 @@ def rss_mb(pid: int) -> int:
     return int(status.split("VmRSS:")[1].split()[0]) // 1024
 
 
-def one_start(command: list[str], env: dict[str, str], base: str, tiles: str) -> dict[str, float]:
+@dataclass(frozen=True)
+class Server:
+    """How to start one server and what to ask it."""
+
+    command: list[str]
+    env: dict[str, str]
+    ready: str  # the URL that answers once it is up
+    tiles: str  # a tile URL template with {z}, {x}, {y}
+    lookup: str | None = None  # a point lookup, where the server has one
+
+
+def one_start(server: Server) -> dict[str, float]:
     started = time.perf_counter()
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        server.command, env=server.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
-        out = {"ready": wait_ready(base + "/health" if "8771" in base else base, proc, started)}
-        if "8771" in base:
-            out["lookup"] = fetch(f"{base}/v1/lookup?lon={POINT[0]}&lat={POINT[1]}")
+        out = {"ready": wait_ready(server.ready, proc, started)}
+        if server.lookup is not None:
+            out["lookup"] = fetch(server.lookup)
         for z in ZOOMS:
             x, y = tile_of(*POINT, z)
-            out[f"z{z}"] = fetch(tiles.format(z=z, x=x, y=y), nonempty=True)
+            out[f"z{z}"] = fetch(server.tiles.format(z=z, x=x, y=y), nonempty=True)
         out["rss"] = rss_mb(proc.pid)
         return out
     finally:
@@ -129,10 +143,14 @@ def main() -> None:
             serve_env = {**base_env, "GRIDGEO_DATABASE_URL": stores["SpatiaLite"]}
             ours = [
                 one_start(
-                    [str(GRIDGEO), "serve", "--port", "8771"],
-                    serve_env,
-                    "http://127.0.0.1:8771",
-                    "http://127.0.0.1:8771/collections/level5_grid/tiles/WebMercatorQuad/{z}/{y}/{x}",
+                    Server(
+                        [str(GRIDGEO), "serve", "--port", "8771"],
+                        serve_env,
+                        ready="http://127.0.0.1:8771/health",
+                        tiles="http://127.0.0.1:8771/collections/level5_grid/tiles/"
+                        "WebMercatorQuad/{z}/{y}/{x}",
+                        lookup=f"http://127.0.0.1:8771/v1/lookup?lon={POINT[0]}&lat={POINT[1]}",
+                    )
                 )
                 for _ in range(args.repeat)
             ]
@@ -147,10 +165,19 @@ def main() -> None:
                 tipg_env = {**os.environ, "DATABASE_URL": f"postgresql://postgres@127.0.0.1/{db}"}
                 theirs = [
                     one_start(
-                        [str(args.tipg_python), "-m", "uvicorn", "tipg.main:app", "--port", "8772"],
-                        tipg_env,
-                        "http://127.0.0.1:8772/collections",
-                        "http://127.0.0.1:8772/collections/public.grid5/tiles/WebMercatorQuad/{z}/{x}/{y}",
+                        Server(
+                            [
+                                str(args.tipg_python),
+                                "-m",
+                                "uvicorn",
+                                "tipg.main:app",
+                                "--port=8772",
+                            ],
+                            tipg_env,
+                            ready="http://127.0.0.1:8772/collections",
+                            tiles="http://127.0.0.1:8772/collections/public.grid5/tiles/"
+                            "WebMercatorQuad/{z}/{x}/{y}",
+                        )
                     )
                     for _ in range(args.repeat)
                 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -92,11 +92,9 @@ def install(app: FastAPI, protocols: Protocols = ()) -> None:
         assert isinstance(exc, GridgeoError)
         # raised before a protocol's route could answer (a dependency: the caller's key
         # looked up in a store that is gone): the protocol's format, the one table's status
-        answer = protocol_answer(request, protocols)
+        answer = in_protocol(request, protocols, status_for(exc), str(exc), headers_for(exc))
         if answer is not None:
-            response = answer(request, status_for(exc), str(exc))
-            response.headers.update(headers_for(exc))
-            return response
+            return answer
         body: dict[str, Any] = {"detail": str(exc), "error": type(exc).__name__}
         if isinstance(exc, IllegalActionError):  # a terminal shows what it may do instead
             body["allowed"] = [a.value for a in exc.allowed]
@@ -113,10 +111,22 @@ def install(app: FastAPI, protocols: Protocols = ()) -> None:
         app.add_exception_handler(raw, on_database)
 
 
-def protocol_answer(request: Request, protocols: Protocols) -> ProtocolAnswer | None:
-    """The error format of the protocol whose path ``request`` is on, if any."""
+def in_protocol(
+    request: Request,
+    protocols: Protocols,
+    status: int,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response | None:
+    """The error in the format of the protocol whose path ``request`` is on, with
+    ``headers``; None off every protocol's paths (the caller answers in JSON)."""
     path = route_path(request.scope)
-    return next((answer for belongs, answer in protocols if belongs(path)), None)
+    answer = next((answer for belongs, answer in protocols if belongs(path)), None)
+    if answer is None:
+        return None
+    response = answer(request, status, detail)
+    response.headers.update(headers or {})
+    return response
 
 
 def protocol_http_errors(
@@ -133,11 +143,9 @@ def protocol_http_errors(
         if exc.status_code == 405:  # every route of the path, not only the first's
             allow = ", ".join(allowed_methods(request.app.router.routes, request.scope))
             exc = StarletteHTTPException(405, exc.detail, {**(exc.headers or {}), "Allow": allow})
-        answer = protocol_answer(request, protocols)
+        answer = in_protocol(request, protocols, exc.status_code, detail, exc.headers)
         if answer is not None:
-            response = answer(request, exc.status_code, detail)
-            response.headers.update(exc.headers or {})
-            return response
+            return answer
         if detail != str(exc.detail):  # Starlette's own words, translated
             exc = StarletteHTTPException(exc.status_code, detail, exc.headers)
         return await http_exception_handler(request, exc)
@@ -180,11 +188,9 @@ def database_errors(
             status, error = 503, "StoreUnavailable"
             headers = {"Retry-After": str(RETRY_AFTER_S)}
             detail = tr("the store cannot be reached: {reason}", reason=_first_line(exc))
-        answer = protocol_answer(request, protocols)
+        answer = in_protocol(request, protocols, status, detail, headers)
         if answer is not None:
-            response = answer(request, status, detail)
-            response.headers.update(headers)
-            return response
+            return answer
         body = {"detail": detail, "error": error}
         return SafeJSONResponse(body, status_code=status, headers=headers)
 
