@@ -1,0 +1,107 @@
+"""The compiled text-number reader agrees with its regular expressions and float()."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from gridgeo.number_text import (
+    BLANK,
+    DECIMAL,
+    INTEGER,
+    IS_DECIMAL,
+    IS_INTEGER,
+    IS_NUMBER,
+    NUMBER,
+    classify,
+)
+
+
+def expected(value: str | None) -> tuple[int, float]:
+    """The rules as written: regular expressions over the trimmed text, then float()."""
+    text = (value or "").strip()
+    bits = 0 if text else BLANK
+    if NUMBER.fullmatch(text):
+        bits |= IS_NUMBER
+    if INTEGER.fullmatch(text):
+        bits |= IS_INTEGER
+    if DECIMAL.fullmatch(text) and NUMBER.fullmatch(text):
+        bits |= IS_DECIMAL
+    return bits, float(text) if bits & IS_NUMBER else math.nan
+
+
+def same_float(a: float, b: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return a == b and math.copysign(1, a) == math.copysign(1, b)
+
+
+def random_values(n: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    alphabet = "0123456789.-+eE \t"
+    values = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10))) for _ in range(n)]
+    values += [repr(rng.uniform(-200, 200)) for _ in range(n // 4)]
+    values += [f"{rng.uniform(-200, 200):.{rng.randint(0, 14)}f}" for _ in range(n // 4)]
+    values += [f"{rng.uniform(-1e30, 1e30):e}" for _ in range(n // 8)]
+    return values
+
+
+EDGES = [
+    "",
+    "  ",
+    "-0",
+    "+0",
+    ".",
+    "5.",
+    ".5",
+    "-.5e3",
+    "e5",
+    "1e",
+    "1e+",
+    "007",
+    "0.5",
+    "00.5",
+    "9007199254740993",  # beyond 2**53: float() rounds it, so must we
+    "123456789012345678901234567890",
+    "0.000000000000000000000000001",
+    "1e-400",
+    "1e400",
+    "110.30000000000001",
+    "１２３",  # full-width digits are no number (ASCII digits only, as the expressions say)
+    "\u3000110.5\u3000",  # an ideographic space is white space
+    "东经110度",
+    "nan",
+    "inf",
+    "0x1A",
+]
+
+
+def test_agrees_with_the_expressions_and_float() -> None:
+    values = random_values(40_000) + EDGES
+    bits, numbers = classify(pa.array(values))
+    for value, got_bits, got in zip(values, bits.tolist(), numbers.tolist(), strict=True):
+        want_bits, want = expected(value)
+        assert got_bits == want_bits, value
+        assert same_float(got, want), (value, got, want)
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()])
+def test_slices_chunks_and_nulls(kind: pa.DataType) -> None:
+    values = [*EDGES, None, "110.25", None]
+    array = pa.array(values, type=kind)
+    bits, numbers = classify(array)
+    assert bits[-3] == BLANK and bits[-1] == BLANK and math.isnan(numbers[-1])
+    assert numbers[-2] == 110.25
+    # a slice reads its own rows (Arrow offsets), a chunked column all its chunks
+    part_bits, part_numbers = classify(array.slice(3, 10))
+    assert (part_bits == bits[3:13]).all()
+    np.testing.assert_array_equal(part_numbers, numbers[3:13])
+    chunked = pa.chunked_array([array.slice(0, 5), array.slice(5)])
+    chunk_bits, _ = classify(chunked)
+    assert (chunk_bits == bits).all()
+    empty_bits, empty_numbers = classify(pa.array([], type=kind))
+    assert empty_bits.size == 0 and empty_numbers.size == 0
