@@ -27,9 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from itertools import pairwise
-from typing import Any, Literal
-
-import folium
+from typing import TYPE_CHECKING, Any, Literal
 
 from gridgeo.assessment import COUNTS, RATES, Assessment, IndicatorRow, Period, label
 from gridgeo.deadlines import BEIJING
@@ -38,18 +36,11 @@ from gridgeo.i18n import current_lang, tr
 from gridgeo.levels import Level
 from gridgeo.maps import style
 from gridgeo.maps.basemap import NO_BASEMAP, Basemap
-from gridgeo.maps.page import (
-    LegendRow,
-    add_labels,
-    add_legend,
-    add_title,
-    bounds_of,
-    escape,
-    feature_collection,
-    new_map,
-)
 from gridgeo.maps.text import pick
 from gridgeo.model import GridSet
+
+if TYPE_CHECKING:
+    import folium
 
 IndicatorKind = Literal["rate", "count", "score"]
 
@@ -282,6 +273,22 @@ def assessment_map(
     GridgeoError
         For an assessment not by grid, an unknown indicator, or a level without grids.
     """
+    # folium and the page helpers here, not at the top: the live viewer (/map) takes
+    # only the indicators and classes of this module, and the service should not load
+    # folium (10 MB) for them
+    import folium
+
+    from gridgeo.maps.page import (
+        LegendRow,
+        add_labels,
+        add_legend,
+        add_title,
+        bounds_of,
+        escape,
+        feature_collection,
+        new_map,
+    )
+
     indicator(key)  # an unknown one fails before any work
     if assessment.level is None or assessment.by.value != "grid":
         raise GridgeoError(tr("an assessment map needs indicators per grid of one level (by=grid)"))

@@ -14,12 +14,15 @@ tile server is an XYZ template.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
-
-import folium
+from typing import TYPE_CHECKING, Literal
 
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
+
+if TYPE_CHECKING:
+    import folium
+
+    from gridgeo.settings import Settings
 
 BasemapKind = Literal["none", "tianditu", "xyz"]
 
@@ -97,8 +100,23 @@ def basemap(
     raise BasemapError(tr("unknown basemap {kind!r}: use none, tianditu or xyz", kind=kind))
 
 
+def basemap_from(settings: Settings) -> Basemap:
+    """The base layer the settings ask for (checked)."""
+    return basemap(
+        settings.maps.basemap,
+        key=settings.maps.tianditu_key,
+        url=settings.maps.basemap_url,
+        attribution=settings.maps.basemap_attribution,
+        crs=settings.maps.basemap_crs,
+    )
+
+
 def add_basemap(m: folium.Map, base: Basemap, lang: str) -> None:
     """Add the base layer's tile layers to ``m`` (nothing for ``none``)."""
+    # folium here, not at the top: the live viewer's page (/map) needs the Basemap but
+    # not folium's 10 MB, which only the rendered map files use
+    import folium
+
     for i, (url, attribution, subdomains) in enumerate(base.tile_layers(lang)):
         folium.TileLayer(
             tiles=url,

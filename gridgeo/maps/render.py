@@ -23,8 +23,8 @@ from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
 from gridgeo.io.writers import layer_name
 from gridgeo.levels import Level
+from gridgeo.maps import basemap as _basemap
 from gridgeo.maps.assets import copy_leaflet
-from gridgeo.maps.basemap import Basemap, basemap
 from gridgeo.maps.cases import DEFAULT_CLASSES, DEFAULT_SCHEME, assign_cases, case_map
 from gridgeo.maps.level_map import level_map
 from gridgeo.maps.page import page_title, render_html
@@ -34,6 +34,10 @@ from gridgeo.maps.text import FONT_STACK, html_lang, t
 from gridgeo.maps.validation_map import validation_map
 from gridgeo.settings import Settings
 from gridgeo.validation.report import ValidationReport
+
+# at home in gridgeo.maps.basemap (the live viewer takes it without folium); the CLI
+# imports it from here
+basemap_from = _basemap.basemap_from
 
 
 @dataclass
@@ -57,17 +61,6 @@ class RenderedMaps:
     pages: dict[str, Path] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)
-
-
-def basemap_from(settings: Settings) -> Basemap:
-    """The base layer the settings ask for (checked)."""
-    return basemap(
-        settings.maps.basemap,
-        key=settings.maps.tianditu_key,
-        url=settings.maps.basemap_url,
-        attribution=settings.maps.basemap_attribution,
-        crs=settings.maps.basemap_crs,
-    )
 
 
 def dataset_partners(data: Dataset, lang: str) -> list[PartnerArea]:

@@ -21,7 +21,6 @@ from gridgeo.api.ogc import html as html_views
 from gridgeo.api.ogc.catalog import FeatureTable, catalog_for
 from gridgeo.api.ogc.crs import CRS84, STORAGE_CRS, bbox_polygon, parse_crs
 from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, no_collection, not_found
-from gridgeo.api.ogc.filters import filter_mask
 from gridgeo.api.ogc.openapi import to_openapi30
 from gridgeo.api.ogc.params import (
     DEFAULT_LIMIT,
@@ -268,6 +267,10 @@ def items(
         parse_crs(bbox_crs, "bbox-crs")
     selected = table.select(area, parent_code, equals)
     if filter is not None:
+        # on first use: pygeofilter's CQL2 parsers (lark, dateparser) are ~9 MB and 0.2 s
+        # of start for a parameter most requests do not give
+        from gridgeo.api.ogc.filters import filter_mask
+
         selected = selected[filter_mask(table, filter, filter_lang, filter_crs)[selected]]
     keys = parse_sortby(sortby, table.queryables)
     if keys:

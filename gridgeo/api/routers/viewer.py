@@ -22,7 +22,6 @@ import threading
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 from fastapi import Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
@@ -37,11 +36,9 @@ from gridgeo.coords import from_cgcs2000
 from gridgeo.dataset import Dataset
 from gridgeo.errors import NotFoundError
 from gridgeo.i18n import tr
-from gridgeo.io.tables import read_chunks
 from gridgeo.maps.assets import leaflet_dir
-from gridgeo.maps.cases import assign_cases
+from gridgeo.maps.basemap import basemap_from
 from gridgeo.maps.editor import editor_config, editor_page
-from gridgeo.maps.render import basemap_from
 from gridgeo.maps.viewer import MAX_CASES, viewer_config, viewer_page
 from gridgeo.roles import Role
 from gridgeo.store.cases import CaseQuery, CaseRecord, list_cases
@@ -185,6 +182,13 @@ def _store_features(records: list[CaseRecord]) -> dict[str, Any]:
 
 
 def _case_features(data: Dataset, path: Path) -> dict[str, Any]:
+    # imported here: the table readers (pyogrio and GDAL, ~60 MB) and the case map's
+    # module (folium) serve only this fallback for a store without cases
+    import pandas as pd
+
+    from gridgeo.io.tables import read_chunks
+    from gridgeo.maps.cases import assign_cases
+
     chunks = list(read_chunks(path))
     frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
     assigned = assign_cases(frame, data.grids, workstations=data.workstations)
