@@ -7,6 +7,7 @@ matrix are 404, as OGC API Tiles asks.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
@@ -15,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gridgeo.api.auth import require
 from gridgeo.api.deps import dataset
+from gridgeo.api.limits import release_after
 from gridgeo.api.ogc.catalog import catalog_for
 from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, no_collection
 from gridgeo.api.ogc.tiles import (
@@ -106,4 +108,8 @@ async def tile(
 def _encode(
     data: Dataset, collection_id: str, zxy: tuple[int, int, int], shifted: CoordSystem | None
 ) -> bytes | None:
-    return layer_for(data, collection_id, shifted).tile(*zxy)
+    start = time.monotonic()
+    try:
+        return layer_for(data, collection_id, shifted).tile(*zxy)
+    finally:
+        release_after(time.monotonic() - start)  # a layer's or zoom's first build

@@ -1,0 +1,100 @@
+"""What ``gridgeo serve`` keeps out of a worker until a request needs it (issue 16 item 2).
+
+Each check runs in a fresh interpreter: ``sys.modules`` of the test process holds
+whatever other tests imported.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gridgeo.api import limits
+
+ROOT = Path(__file__).resolve().parents[1]
+# Loaded on first use only (resident memory of one import at 20,000 grids, docs/BENCHMARKS.md):
+# folium and its branca and jinja2 (~12 MB) draw map files; pyogrio and GDAL (~60 MB) read
+# files; pygeofilter and its lark and dateparser (~9 MB) parse CQL2 filters.
+LAZY = ("folium", "branca", "pyogrio", "gridgeo.io.boundaries", "pygeofilter", "lark")
+
+
+def _loaded_after(script: str, tmp_path: Path) -> list[str]:
+    """The modules of :data:`LAZY` loaded in a fresh interpreter after ``script``."""
+    probe = (
+        f"{script}\nimport json, sys\nprint(json.dumps([m for m in {LAZY!r} if m in sys.modules]))"
+    )
+    env = {"GRIDGEO_INDEX_DIR": str(tmp_path), "GRIDGEO_LANG": "en", "PATH": "/usr/bin:/bin"}
+    run = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,  # the script imports tests.geometries
+        check=True,
+    )
+    loaded: list[str] = json.loads(run.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def test_importing_the_app_loads_no_map_renderer_file_reader_or_filter_parser(
+    tmp_path: Path,
+) -> None:
+    assert _loaded_after("import gridgeo.api.app", tmp_path) == []
+
+
+def test_a_worker_serving_lookups_tiles_features_and_the_viewer_loads_none_either(
+    tmp_path: Path,
+) -> None:
+    """The routes a map client calls first (the viewer page, the editor page, Leaflet,
+    lookups, features, tiles): none needs a lazy module; a filter loads the parser."""
+    script = """
+from fastapi.testclient import TestClient
+from gridgeo.api.app import create_app
+from gridgeo.dataset import Dataset
+from tests.geometries import nested_dataset
+
+with TestClient(create_app(data=Dataset(nested_dataset()))) as client:
+    for url in (
+        "/health",
+        "/v1/lookup?lon=110.25&lat=25.25",
+        "/map",
+        "/map/edit",
+        "/map/lib/leaflet/leaflet.js",
+        "/collections/level5_grid/items?limit=5",
+        "/tiles/level5_grid/10/825/437.mvt",
+    ):
+        answer = client.get(url)
+        assert answer.status_code == 200 and answer.content, url  # the tile is not empty
+"""
+    assert _loaded_after(script, tmp_path) == []
+    with_filter = script + (
+        "    assert client.get('/collections/level5_grid/items', "
+        "params={'filter': \"code LIKE '4503%'\"}).status_code == 200\n"
+    )
+    assert "pygeofilter" in _loaded_after(with_filter, tmp_path)
+
+
+def test_leaflet_heat_is_found_without_importing_folium(tmp_path: Path) -> None:
+    script = (
+        "from gridgeo.maps.assets import leaflet_heat_source\n"
+        "assert leaflet_heat_source().is_file()"
+    )
+    assert _loaded_after(script, tmp_path) == []
+
+
+def test_slow_work_trims_the_heap_at_most_once_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    trims: list[float] = []
+    clock = iter([100.0, 100.1, 100.5, 101.2, 101.3])
+    monkeypatch.setattr(limits.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(limits, "release_free_memory", lambda: trims.append(1.0))
+    trimmer = limits._Trimmer(every_s=1.0)
+    trimmer.after(0.5)  # slow, first: trims (t=100.0)
+    trimmer.after(0.5)  # slow, 0.1 s later: waits
+    trimmer.after(0.01)  # fast: never
+    trimmer.after(limits.SLOW_WORK_S)  # slow, 1.2 s after the trim: trims
+    trimmer.after(0.5)  # 0.1 s after that: waits
+    assert len(trims) == 2
