@@ -24,6 +24,7 @@ from gridgeo.cli.options import (
     finding_line,
     settings,
 )
+from gridgeo.dataset import Dataset
 from gridgeo.errors import ConflictError, InputFileError
 from gridgeo.findings import Severity
 from gridgeo.i18n import tr
@@ -357,12 +358,16 @@ def run_rollback(args: argparse.Namespace) -> int:
 
 
 def _index(store: Store, cfg: Settings, info: VersionInfo) -> None:
-    """Build the published boundaries' index file now, so that no service start or
-    ``gridgeo assign`` pays for it (a version that has one already keeps it)."""
+    """Build the published boundaries' index file and each level's vector tile
+    geometries now, so that no service start or ``gridgeo assign`` pays for them (a
+    version that has them already keeps them)."""
     if info.kind == "boundaries":
         with store.reading() as session:
             grids = load_grids(session, info.id, cfg.scheme)
         index_for(grids, cfg.store.index_folder)
+        from gridgeo.api.ogc.tiles import save_level_files  # the CLI starts without it
+
+        save_level_files(Dataset(grids, settings=cfg))
 
 
 def _print_version(args: argparse.Namespace, info: VersionInfo, *, rolled_back: bool) -> None:

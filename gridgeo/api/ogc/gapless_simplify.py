@@ -16,6 +16,7 @@ level is served unsimplified: larger tiles, never gaps.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Any
 
@@ -119,3 +120,42 @@ def prepare_coverage(geoms: npt.NDArray[np.object_], label: str) -> npt.NDArray[
         return noded
     log.warning("%s: polygons overlap or are invalid; vector tiles are not simplified", label)
     return None
+
+
+def simplify_levels(
+    geoms: npt.NDArray[np.object_], tolerances: list[float]
+) -> tuple[list[npt.NDArray[np.object_]], list[int]]:
+    """A valid coverage simplified at each of ``tolerances`` (largest first), sharing
+    what is equal.
+
+    Returns the distinct geometry sets (the first is ``geoms`` itself) and, per
+    tolerance, the index of its set. Once a tolerance leaves the coverage exactly as
+    it is, the smaller ones are not computed: they map to ``geoms``. (The simplifier
+    removes a vertex only when the area it spans is below the tolerance squared and
+    its removal crosses no other edge; when none qualifies at one tolerance, none
+    qualifies at a smaller one, whose candidates are a subset, on the same edges.)
+
+    Parameters
+    ----------
+    geoms
+        A valid coverage (see :func:`prepare_coverage`).
+    tolerances
+        Simplification tolerances in the CRS's units, in decreasing order.
+    """
+    if any(a < b for a, b in itertools.pairwise(tolerances)):
+        raise ValueError("tolerances must be in decreasing order")
+    sets: list[npt.NDArray[np.object_]] = [geoms]
+    which: list[int] = []
+    for tolerance in tolerances:
+        if which and which[-1] == 0:
+            which.append(0)  # unchanged at a larger tolerance: unchanged here too
+            continue
+        simplified = simplify_coverage(geoms, tolerance)
+        if bool(shapely.equals_identical(simplified, geoms).all()):
+            which.append(0)
+        elif len(sets) > 1 and bool(shapely.equals_identical(simplified, sets[-1]).all()):
+            which.append(len(sets) - 1)
+        else:
+            sets.append(simplified)
+            which.append(len(sets) - 1)
+    return sets, which

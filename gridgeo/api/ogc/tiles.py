@@ -12,11 +12,13 @@ so they are equal after: no gaps open in tile space.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import mapbox_vector_tile
@@ -25,15 +27,28 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry import box
 
-from gridgeo.api.ogc.catalog import Catalog, CollectionInfo, FeatureTable, PerDataset, catalog_for
+from gridgeo.api.ogc import tile_layers_file
+from gridgeo.api.ogc.catalog import (
+    LEVEL_COLLECTIONS,
+    Catalog,
+    CollectionInfo,
+    FeatureTable,
+    PerDataset,
+    catalog_for,
+    level_table,
+)
 from gridgeo.api.ogc.errors import invalid_parameter, no_collection, not_found
-from gridgeo.api.ogc.gapless_simplify import prepare_coverage, simplify_coverage
+from gridgeo.api.ogc.gapless_simplify import prepare_coverage, simplify_coverage, simplify_levels
+from gridgeo.api.ogc.mvt_encoder import PropertyTable, encode_polygons
+from gridgeo.api.ogc.tile_layers_file import TileLayersFileError, ZoomGeometries
 from gridgeo.api.output_crs import output_system
 from gridgeo.coords import CoordSystem, geometries_from_cgcs2000
 from gridgeo.crs import STORAGE_EPSG, transform_geometries
 from gridgeo.dataset import Dataset
 from gridgeo.errors import CoordinateError
 from gridgeo.i18n import tr
+
+log = logging.getLogger(__name__)
 
 WEB_MERCATOR_EPSG = 3857
 HALF_WORLD = 20037508.342789244
@@ -48,6 +63,8 @@ SIMPLIFY_PIXELS = 0.5
 TILE_CACHE_SIZE = 1024
 """Encoded tiles kept per collection and dataset."""
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+GEOMETRY_COLLECTION = 7
+POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 
 
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
@@ -100,6 +117,118 @@ def _polygonal_or_point(geom: Any) -> Any:
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
+def zoom_tolerances() -> list[float]:
+    """The simplification tolerance of every zoom served, zoom 0 first (largest first)."""
+    return [simplify_tolerance(z) for z in range(MIN_ZOOM, MAX_ZOOM + 1)]
+
+
+def level_geometries(
+    table: FeatureTable, shifted: CoordSystem | None = None
+) -> tuple[npt.NDArray[np.object_], str]:
+    """A level's geometries in Web Mercator, noded when needed, and how to simplify them:
+    ``"coverage"``, or ``"none"`` when the polygons overlap (served unsimplified rather
+    than with gaps). ``shifted``: for a Chinese web map's base layer, every vertex
+    shifted as that map draws (after noding: a shared vertex shifts alike in every
+    grid, so the coverage stays a coverage)."""
+    geoms = table.geometries
+    mode = "none"
+    if len(geoms):
+        noded = prepare_coverage(geoms, table.info.id)
+        if noded is not None:
+            geoms, mode = noded, "coverage"
+    if shifted is not None:
+        geoms = geometries_from_cgcs2000(geoms, shifted)
+    return transform_geometries(geoms, STORAGE_EPSG, WEB_MERCATOR_EPSG), mode
+
+
+def build_zoom_geometries(
+    table: FeatureTable, shifted: CoordSystem | None = None
+) -> ZoomGeometries:
+    """Every zoom's geometries of a level, what :mod:`.tile_layers_file` saves."""
+    geoms, mode = level_geometries(table, shifted)
+    if mode != "coverage":
+        return ZoomGeometries.of(mode, [geoms], [0] * (MAX_ZOOM - MIN_ZOOM + 1))
+    sets, which = simplify_levels(geoms, zoom_tolerances())
+    return ZoomGeometries.of(mode, sets, which)
+
+
+def _level_key(table: FeatureTable, shifted: CoordSystem | None) -> str:
+    return tile_layers_file.layer_key(table.ids, table.geometries, shifted, zoom_tolerances())
+
+
+def save_level_tiles(table: FeatureTable, folder: Path, shifted: CoordSystem | None = None) -> Path:
+    """Build a level's tile geometries for every zoom and save them in ``folder`` (what
+    publishing does, so that no service start simplifies); a file already there for
+    the same boundaries is kept."""
+    key = _level_key(table, shifted)
+    path = tile_layers_file.path_for(folder, key)
+    try:
+        tile_layers_file.load(path, key)
+        return path
+    except TileLayersFileError:
+        pass
+    tile_layers_file.save(build_zoom_geometries(table, shifted), path, key)
+    tile_layers_file.prune(folder)
+    return path
+
+
+def save_level_files(data: Dataset) -> list[Path]:
+    """Every level's tile layers file of ``data``, in its settings' index folder: what
+    ``gridgeo publish`` and ``rollback`` write beside the index file."""
+    folder = data.settings.store.index_folder
+    saved = []
+    for info in LEVEL_COLLECTIONS.values():
+        table = level_table(data, info)
+        if not len(table):
+            continue
+        try:
+            saved.append(save_level_tiles(table, folder))
+        except TileLayersFileError as exc:  # the service will make them: not a failure
+            log.warning("%s", exc)
+    return saved
+
+
+_saving: dict[str, threading.Thread] = {}
+"""Background writes of tile layers files started by this process, by path."""
+_saving_lock = threading.Lock()
+
+
+def _save_later(table: FeatureTable, folder: Path, shifted: CoordSystem | None) -> None:
+    """Write the level's file in a background thread (once per file and process), so
+    that the next start of any worker reads it."""
+
+    def work() -> None:
+        try:
+            save_level_tiles(table, folder, shifted)
+        except TileLayersFileError as exc:  # read-only folder, disk full: serve from memory
+            log.warning("%s", exc)
+
+    name = str(tile_layers_file.path_for(folder, _level_key(table, shifted)))
+    with _saving_lock:
+        if name in _saving:
+            return
+        thread = _saving[name] = threading.Thread(target=work, name="tile-layers", daemon=True)
+    thread.start()
+
+
+def saved_level(
+    table: FeatureTable, folder: Path | None, shifted: CoordSystem | None
+) -> ZoomGeometries | None:
+    """The level's saved tile geometries, or None (then a background thread writes them)
+    when ``folder`` holds no usable file for these boundaries."""
+    if folder is None:
+        return None
+    key = _level_key(table, shifted)
+    path = tile_layers_file.path_for(folder, key)
+    try:
+        return tile_layers_file.load(path, key)
+    except TileLayersFileError as exc:
+        if path.exists():
+            log.warning("%s; building it again", exc)
+    _save_later(table, folder, shifted)
+    return None
+
+
 @dataclass(eq=False)
 class TileLayer:
     """One collection ready for tiling: Web Mercator geometries and per-zoom caches.
@@ -111,41 +240,58 @@ class TileLayer:
     ids, properties
         Feature ids and MVT-safe properties, in the collection's order.
     geometries
-        Noded geometries in Web Mercator metres.
+        Noded geometries in Web Mercator metres (None while a saved file serves them).
     simplify
         ``"coverage"``: a level's polygons, simplified together keeping shared
         edges; ``"each"``: polygons that overlap by nature (partner zones),
         simplified one by one; ``"none"``: points, or a level whose polygons
         overlap (served unsimplified rather than with gaps).
+    saved
+        Every zoom's geometries read from a tile layers file, when there is one.
     """
 
     info: CollectionInfo
     ids: list[str]
     properties: list[dict[str, Any]]
-    geometries: npt.NDArray[np.object_]
+    geometries: npt.NDArray[np.object_] | None
     simplify: str
+    saved: ZoomGeometries | None = None
     _zooms: dict[int, tuple[npt.NDArray[np.object_], shapely.STRtree]] = field(default_factory=dict)
     _tiles: OrderedDict[tuple[int, int, int], bytes | None] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def from_table(cls, table: FeatureTable, shifted: CoordSystem | None = None) -> TileLayer:
+    def from_table(
+        cls, table: FeatureTable, shifted: CoordSystem | None = None, folder: Path | None = None
+    ) -> TileLayer:
         """The layer of ``table``; ``shifted`` ("gcj02", "bd09"): for a Chinese web map's
-        base layer, every vertex shifted as that map draws (after noding: a shared
-        vertex shifts alike in every grid, so the coverage stays a coverage)."""
+        base layer (see :func:`level_geometries`); ``folder``: where a level's tile
+        layers file is read from (and written to when missing)."""
+        props = [mvt_properties(p) for p in table.properties]
+        ids = list(table.ids)
+        if table.info.level is not None and len(table):
+            saved = saved_level(table, folder, shifted)
+            if saved is not None:
+                return cls(table.info, ids, props, None, saved.mode, saved)
+            geoms, simplify = level_geometries(table, shifted)
+            return cls(table.info, ids, props, geoms, simplify)
         geoms = table.geometries
-        simplify = "none"
-        if table.info.level is not None and len(geoms):
-            noded = prepare_coverage(geoms, table.info.id)
-            if noded is not None:
-                geoms, simplify = noded, "coverage"
-        elif table.info.geometry == "polygon":
-            simplify = "each"
+        simplify = (
+            "each" if table.info.geometry == "polygon" and table.info.level is None else "none"
+        )
         if shifted is not None:
             geoms = geometries_from_cgcs2000(geoms, shifted)
         projected = transform_geometries(geoms, STORAGE_EPSG, WEB_MERCATOR_EPSG)
-        props = [mvt_properties(p) for p in table.properties]
-        return cls(table.info, list(table.ids), props, projected, simplify)
+        return cls(table.info, ids, props, projected, simplify)
+
+    @cached_property
+    def mvt_ids(self) -> npt.NDArray[np.int64]:
+        """Each feature's MVT id, -1 for none."""
+        return np.array([_mvt_id(i) if _mvt_id(i) is not None else -1 for i in self.ids], np.int64)
+
+    @cached_property
+    def property_table(self) -> PropertyTable:
+        return PropertyTable.of(self.properties)
 
     def at_zoom(self, z: int) -> tuple[npt.NDArray[np.object_], shapely.STRtree]:
         """The geometries simplified for zoom ``z`` and their index, computed once."""
@@ -153,11 +299,15 @@ class TileLayer:
             hit = self._zooms.get(z)
         if hit is not None:
             return hit
-        geoms = self.geometries
-        if self.simplify == "coverage":
-            geoms = simplify_coverage(geoms, simplify_tolerance(z))
-        elif self.simplify == "each":
-            geoms = shapely.simplify(geoms, simplify_tolerance(z), preserve_topology=True)
+        if self.saved is not None:
+            geoms = self.saved.at(z)
+        else:
+            assert self.geometries is not None
+            geoms = self.geometries
+            if self.simplify == "coverage":
+                geoms = simplify_coverage(geoms, simplify_tolerance(z))
+            elif self.simplify == "each":
+                geoms = shapely.simplify(geoms, simplify_tolerance(z), preserve_topology=True)
         entry = (geoms, shapely.STRtree(geoms))
         with self._lock:
             return self._zooms.setdefault(z, entry)
@@ -185,23 +335,58 @@ class TileLayer:
         return data
 
     def _encode(self, z: int, x: int, y: int) -> bytes | None:
-        features = list(self.tile_features(z, x, y))
-        if not features:
+        positions, local = self.clipped(z, x, y)
+        if not len(positions):
             return None
+        if self.info.geometry == "polygon":
+            return encode_polygons(
+                self.info.id,
+                local,
+                ids=self.mvt_ids[positions],
+                positions=positions,
+                table=self.property_table,
+                extent=EXTENT,
+            )
+        features = [
+            {"geometry": geom, "properties": self.properties[p], "id": self.mvt_ids[p]}
+            for p, geom in zip(positions.tolist(), local, strict=True)
+        ]
+        for feature in features:
+            if feature["id"] < 0:
+                del feature["id"]
+            else:
+                feature["id"] = int(feature["id"])
         layer = {"name": self.info.id, "features": features}
         data: bytes = mapbox_vector_tile.encode([layer], default_options={"extents": EXTENT})
         return data
 
-    def tile_features(self, z: int, x: int, y: int) -> Iterator[dict[str, Any]]:
-        """Features of tile z/x/y in tile units (0-4096, y up), clipped with a buffer."""
+    def clipped(
+        self, z: int, x: int, y: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_]]:
+        """The features of tile z/x/y: their positions (in the collection's order) and
+        geometries clipped to the tile plus its buffer, in tile units (0-4096, y up).
+        A polygon layer keeps polygonal pieces only (a clip that only touches a polygon
+        leaves a line or a point)."""
         geoms, tree = self.at_zoom(z)
         minx, miny, maxx, maxy = tile_bounds(z, x, y)
         pad = (maxx - minx) * BUFFER / EXTENT
-        clip = box(minx - pad, miny - pad, maxx + pad, maxy + pad)
-        hits = np.sort(tree.query(clip, predicate="intersects"))
+        clip = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+        hits = np.sort(tree.query(box(*clip), predicate="intersects")).astype(np.int64)
         if not len(hits):
-            return
-        clipped = shapely.intersection(geoms[hits], clip)
+            return hits, np.empty(0, dtype=object)
+        found = geoms[hits]
+        # whatever lies inside the clip is its own clip: only the rest is cut
+        b = shapely.bounds(found)
+        inside = (b[:, 0] >= clip[0]) & (b[:, 1] >= clip[1]) & (b[:, 2] <= clip[2])
+        inside &= b[:, 3] <= clip[3]
+        cut = found.copy()
+        cut[~inside] = shapely.intersection(found[~inside], box(*clip))
+        collections = shapely.get_type_id(cut) == GEOMETRY_COLLECTION
+        cut[collections] = [_polygonal_or_point(g) for g in cut[collections]]
+        if self.info.geometry == "polygon":
+            keep = np.isin(shapely.get_type_id(cut), POLYGONAL) & ~shapely.is_empty(cut)
+        else:
+            keep = ~shapely.is_empty(cut)
         scale = EXTENT / (maxx - minx)
         origin = np.array([minx, miny])
 
@@ -209,26 +394,17 @@ class TileLayer:
             # identical inputs round identically: shared vertices stay shared
             return np.asarray(np.round((coords - origin) * scale), dtype=np.float64)
 
-        local = shapely.transform(clipped, to_tile)
-        for position, raw in zip(hits, local, strict=True):
-            geom = _polygonal_or_point(raw)
-            if geom.is_empty:
-                continue
-            feature: dict[str, Any] = {
-                "geometry": geom,
-                "properties": self.properties[position],
-            }
-            fid = _mvt_id(self.ids[position])
-            if fid is not None:
-                feature["id"] = fid
-            yield feature
+        local = np.asarray(shapely.transform(cut[keep], to_tile), dtype=object)
+        return hits[keep], local
 
 
 @dataclass(eq=False)
 class TileLayers:
-    """The tile layers of one dataset's catalog, each built on first request."""
+    """The tile layers of one dataset's catalog, each built on first request; ``folder``:
+    where the levels' tile layers files are (None: none read or written)."""
 
     catalog: Catalog
+    folder: Path | None = None
     _layers: dict[tuple[str, CoordSystem | None], TileLayer] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -241,7 +417,7 @@ class TileLayers:
         hit = self.peek(collection_id, shifted)
         if hit is not None:
             return hit
-        built = TileLayer.from_table(table, shifted)
+        built = TileLayer.from_table(table, shifted, self.folder)
         with self._lock:
             return self._layers.setdefault((collection_id, shifted), built)
 
@@ -251,7 +427,9 @@ class TileLayers:
             return self._layers.get((collection_id, shifted))
 
 
-tile_layers_for: PerDataset[TileLayers] = PerDataset(lambda data: TileLayers(catalog_for(data)))
+tile_layers_for: PerDataset[TileLayers] = PerDataset(
+    lambda data: TileLayers(catalog_for(data), data.settings.store.index_folder)
+)
 """The tile layers of a dataset, made on first use (see :class:`PerDataset`)."""
 
 

@@ -1,0 +1,307 @@
+"""A vectorised Mapbox vector tile encoder for polygon layers.
+
+``mapbox-vector-tile`` encodes a feature at a time in Python: about 55 µs per grid,
+so the z8 tile over a 20,000-grid city took 1.1 s, where PostGIS's ``ST_AsMVT``
+answers in 0.1 s. This module writes the same bytes with numpy: the rings'
+commands (MoveTo, LineTo, ClosePath), the zig-zag deltas, the varints and the
+protobuf framing are computed for every feature of the tile at once.
+
+It follows ``mapbox_vector_tile.encode`` with its defaults (``y_coord_down`` False,
+``check_winding_order`` True, no invalid-geometry handler) step for step, so the
+output is byte for byte the same (``tests/test_mvt_encoder.py`` compares them):
+
+- coordinates are integers in tile units, y up; rings are oriented exterior
+  clockwise (``shapely.orient_polygons(exterior_cw=True)``, the GEOS call
+  ``shapely.geometry.polygon.orient(sign=-1)`` makes), then y is flipped;
+- a ring's closing point is left out, and a point equal to the one before it;
+  a ring left with no LineTo is dropped, and an exterior's holes with it;
+  a feature left with no ring is dropped (with its properties);
+- one cursor runs through a feature's rings;
+- property keys and values are numbered by first appearance in the tile; a bool
+  is a value of its own, other values are one value when Python's ``==`` says so
+  (``1`` and ``1.0``), as in ``mapbox_vector_tile``.
+
+Point layers (workstations) are few and small; they keep ``mapbox_vector_tile``.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+
+MOVE_TO_ONE = (1 << 3) | 1
+CLOSE_PATH = (1 << 3) | 7
+LINE_TO = 2
+POLYGON = 3
+VERSION = 2
+
+
+def varints(values: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Protobuf varints of ``values``: the bytes, one after the other, and each one's length."""
+    values = np.asarray(values, dtype=np.uint64)
+    lengths = np.ones(len(values), dtype=np.int64)
+    for bits in range(7, 64, 7):
+        lengths += values >= np.uint64(1 << bits)
+    total = int(lengths.sum())
+    starts = np.cumsum(lengths) - lengths
+    which = np.repeat(np.arange(len(values)), lengths)
+    k = np.arange(total, dtype=np.int64) - starts[which]
+    chunk = (values[which] >> (np.uint64(7) * k.astype(np.uint64))) & np.uint64(0x7F)
+    more = k < lengths[which] - 1
+    return (chunk | (more.astype(np.uint64) << np.uint64(7))).astype(np.uint8), lengths
+
+
+def varint(value: int) -> bytes:
+    """One varint (negative values as 64-bit two's complement, as protobuf's int64)."""
+    value &= (1 << 64) - 1
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def interleave(segments: Sequence[tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]]) -> bytes:
+    """Per item ``i``, segment 0's bytes of ``i``, then segment 1's, ...; every segment
+    is (its items' bytes one after the other, each item's byte count)."""
+    lengths = np.stack([seg[1] for seg in segments])  # segment x item
+    item_size = lengths.sum(axis=0)
+    item_start = np.cumsum(item_size) - item_size
+    before = np.cumsum(lengths, axis=0) - lengths  # bytes of earlier segments, per item
+    out = np.empty(int(item_size.sum()), dtype=np.uint8)
+    for (data, counts), offset in zip(segments, before, strict=True):
+        src_start = np.cumsum(counts) - counts
+        shift = np.repeat(item_start + offset - src_start, counts)
+        out[np.arange(len(data)) + shift] = data
+    return out.tobytes()
+
+
+def _framed(tag: int, payload: bytes) -> bytes:
+    if len(payload) < 0x80:  # most: one length byte
+        return bytes((tag, len(payload))) + payload
+    return bytes([tag]) + varint(len(payload)) + payload
+
+
+def _value_message(value: Any) -> bytes:
+    """A ``Tile.Value`` message: string (1), double (3), int64 (4) or bool (7)."""
+    if isinstance(value, bool):
+        return b"\x38" + (b"\x01" if value else b"\x00")
+    if isinstance(value, str):
+        return _framed(0x0A, value.encode())
+    if isinstance(value, int):
+        return b"\x20" + varint(value)
+    return b"\x19" + struct.pack("<d", value)
+
+
+_BOOLS = {True: ("bool", True), False: ("bool", False)}
+_VALUE_OF = {key: value for value, key in _BOOLS.items()}
+
+
+@dataclass(frozen=True)
+class PropertyTable:
+    """A layer's properties numbered once: every key and distinct value, and per feature
+    its (key, value) numbers in the feature's order."""
+
+    keys: list[bytes]  # each key's field of the layer (tag, length, text)
+    values: list[bytes]  # each value's field of the layer (tag, length, Value message)
+    tag_keys: npt.NDArray[np.int64]
+    tag_values: npt.NDArray[np.int64]
+    offsets: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, properties: Sequence[dict[str, Any]]) -> PropertyTable:
+        """``properties``: per feature, what MVT can hold (see ``tiles.mvt_properties``).
+
+        Whole-list steps rather than a loop per value: 0.04 s for 20,000 grids."""
+        names = [name for props in properties for name in props]
+        raw = [value for props in properties for value in props.values()]
+        # bools apart (True is not 1); else 1 and 1.0 are one value, as mapbox_vector_tile has it
+        typed = [_BOOLS[value] if value.__class__ is bool else value for value in raw]
+        key_ids = {name: i for i, name in enumerate(dict.fromkeys(names))}
+        value_ids = {value: i for i, value in enumerate(dict.fromkeys(typed))}
+        counts = np.fromiter((len(props) for props in properties), np.int64, len(properties))
+        return cls(
+            [_framed(0x1A, name.encode()) for name in key_ids],
+            [_framed(0x22, _value_message(_VALUE_OF.get(key, key))) for key in value_ids],
+            np.fromiter((key_ids[n] for n in names), np.int64, len(names)),
+            np.fromiter((value_ids[v] for v in typed), np.int64, len(typed)),
+            np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        )
+
+
+def _first_seen(ids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(distinct ids in order of first appearance, each id's number in that order)."""
+    if not len(ids):
+        return ids, ids
+    distinct, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return distinct[order], rank[inverse.ravel()]
+
+
+def _ranges(starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The concatenation of ``arange(s, e)`` for each pair."""
+    counts = ends - starts
+    shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    out: npt.NDArray[np.int64] = np.arange(int(counts.sum()), dtype=np.int64) + shift
+    return out
+
+
+def _zigzag(n: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+    return ((n << 1) ^ (n >> 63)).astype(np.uint64)
+
+
+@dataclass(frozen=True)
+class _Commands:
+    """Every kept feature's geometry commands, as one stream."""
+
+    stream: npt.NDArray[np.uint64]
+    per_feature: npt.NDArray[np.int64]  # command integers per input feature (0: dropped)
+
+
+def _commands(geoms: npt.NDArray[np.object_], extent: int) -> _Commands:
+    """The MVT geometry commands of polygonal ``geoms`` (integer tile units, y up)."""
+    oriented = shapely.orient_polygons(geoms, exterior_cw=True)
+    parts, part_of = shapely.get_parts(oriented, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    exterior = np.r_[True, ring_of[1:] != ring_of[:-1]] if len(rings) else np.zeros(0, bool)
+    coords, point_ring = shapely.get_coordinates(rings, return_index=True)
+    xy = np.rint(coords).astype(np.int64)
+    xy[:, 1] = extent - xy[:, 1]
+    n_ring = len(rings)
+    ring_size = np.bincount(point_ring, minlength=n_ring)
+    ring_end = np.cumsum(ring_size)
+    closing = np.zeros(len(xy), dtype=bool)
+    closing[ring_end[ring_size > 0] - 1] = True
+    first = np.zeros(len(xy), dtype=bool)
+    first[(ring_end - ring_size)[ring_size > 0]] = True
+    same = np.zeros(len(xy), dtype=bool)
+    same[1:] = (xy[1:] == xy[:-1]).all(axis=1)
+    keep = ~closing & (first | ~same)
+    kept_per_ring = np.bincount(point_ring[keep], minlength=n_ring)
+    ring_ok = kept_per_ring >= 2  # a MoveTo and at least one LineTo
+    # a polygon whose exterior is dropped is dropped whole (holes too)
+    exterior_ok = np.zeros(len(parts), dtype=bool)
+    exterior_ok[ring_of[exterior]] = ring_ok[exterior]
+    ring_ok &= exterior_ok[ring_of]
+    keep &= ring_ok[point_ring]
+    pts = xy[keep]
+    pts_ring = point_ring[keep]
+    pts_feature = part_of[ring_of[pts_ring]]
+    # deltas from the cursor: the previous point of the same feature, else (0, 0)
+    prev = np.zeros_like(pts)
+    prev[1:] = pts[:-1]
+    new_feature = np.r_[True, pts_feature[1:] != pts_feature[:-1]] if len(pts) else []
+    prev[np.asarray(new_feature, dtype=bool)] = 0
+    delta = _zigzag(pts - prev)
+    kept_rings = np.flatnonzero(ring_ok)
+    n_pts = kept_per_ring[kept_rings]
+    size = 2 * n_pts + 3  # MoveTo, x, y, LineTo, 2 per LineTo point, ClosePath
+    ring_start = np.cumsum(size) - size
+    stream = np.empty(int(size.sum()), dtype=np.uint64)
+    stream[ring_start] = MOVE_TO_ONE
+    stream[ring_start + 3] = (LINE_TO | ((n_pts - 1) << 3)).astype(np.uint64)
+    stream[ring_start + size - 1] = CLOSE_PATH
+    # point j of a ring: slots 1-2 (j = 0), else 4 + 2 (j - 1)
+    pt_start = np.cumsum(n_pts) - n_pts
+    j = np.arange(len(pts)) - np.repeat(pt_start, n_pts)
+    slot = np.repeat(ring_start, n_pts) + np.where(j == 0, 1, 2 * j + 2)
+    stream[slot] = delta[:, 0]
+    stream[slot + 1] = delta[:, 1]
+    ring_feature = part_of[ring_of[kept_rings]]
+    per_feature = np.bincount(ring_feature, weights=size, minlength=len(geoms)).astype(np.int64)
+    return _Commands(stream, per_feature)
+
+
+def _packed(
+    stream: npt.NDArray[np.uint64], counts: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Each item's packed varints: (bytes, byte count per item); ``counts`` values per item."""
+    data, lengths = varints(stream)
+    owner = np.repeat(np.arange(len(counts)), counts)
+    per_item = np.bincount(owner, weights=lengths, minlength=len(counts)).astype(np.int64)
+    return data, per_item
+
+
+def _field(
+    tag: int, payload: tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]], present: Any = None
+) -> list[tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]]:
+    """A length-delimited field per item: its tag byte, the length, the payload; items
+    where ``present`` is False get none of it."""
+    data, lengths = payload
+    on = np.ones(len(lengths), bool) if present is None else np.asarray(present, bool)
+    head, head_len = varints(lengths[on].astype(np.uint64))
+    head_counts = np.zeros(len(lengths), np.int64)
+    head_counts[on] = head_len
+    tags = np.full(int(on.sum()), tag, np.uint8)
+    return [(tags, on.astype(np.int64)), (head, head_counts), (data, lengths)]
+
+
+def encode_polygons(
+    name: str,
+    geoms: npt.NDArray[np.object_],
+    *,
+    ids: npt.NDArray[np.int64],
+    positions: npt.NDArray[np.int64],
+    table: PropertyTable,
+    extent: int,
+) -> bytes | None:
+    """One layer's tile of polygonal features, or None when no feature is left.
+
+    Parameters
+    ----------
+    name
+        The layer's name.
+    geoms
+        Polygons or multipolygons in integer tile units (y up), in feature order.
+    ids
+        Each feature's id, -1 for none.
+    positions
+        Each feature's row in ``table``.
+    table
+        The layer's properties (:meth:`PropertyTable.of`).
+    extent
+        Tile units across the tile.
+    """
+    commands = _commands(geoms, extent)
+    kept = commands.per_feature > 0
+    if not kept.any():
+        return None
+    keep = np.flatnonzero(kept)
+    rows = positions[keep]
+    tag_idx = _ranges(table.offsets[rows], table.offsets[rows + 1])
+    key_ids, local_keys = _first_seen(table.tag_keys[tag_idx])
+    value_ids, local_values = _first_seen(table.tag_values[tag_idx])
+    tags = np.empty(2 * len(tag_idx), dtype=np.uint64)
+    tags[0::2] = local_keys
+    tags[1::2] = local_values
+    tag_counts = 2 * (table.offsets[rows + 1] - table.offsets[rows])
+    fid = ids[keep]
+    has_id = fid >= 0
+    id_data, id_len = varints(fid[has_id].astype(np.uint64))
+    id_counts = np.zeros(len(keep), np.int64)
+    id_counts[has_id] = id_len
+    n = len(keep)
+    segments = [
+        (np.full(int(has_id.sum()), 0x08, np.uint8), has_id.astype(np.int64)),
+        (id_data, id_counts),
+        *_field(0x12, _packed(tags, tag_counts), tag_counts > 0),
+        (np.tile(np.array([0x18, POLYGON], np.uint8), n), np.full(n, 2, np.int64)),
+        *_field(0x22, _packed(commands.stream, commands.per_feature[keep])),
+    ]
+    features = np.frombuffer(interleave(segments), dtype=np.uint8)
+    sizes = np.stack([seg[1] for seg in segments]).sum(axis=0)
+    layer = bytearray(b"\x0a" + varint(len(name.encode())) + name.encode())
+    layer += interleave(_field(0x12, (features, sizes)))
+    layer += b"".join([table.keys[k] for k in key_ids.tolist()])
+    layer += b"".join([table.values[v] for v in value_ids.tolist()])
+    layer += b"\x28" + varint(extent) + b"\x78" + varint(VERSION)
+    return b"\x1a" + varint(len(layer)) + bytes(layer)
