@@ -60,6 +60,11 @@ class AssignSummary:
         self.rows += len(status)
         self.statuses.update({str(k): int(v) for k, v in status.value_counts().items()})
 
+    def add_arrow(self, status: pa.ChunkedArray | pa.Array) -> None:
+        self.rows += len(status)
+        counts = pc.value_counts(status).to_pylist()
+        self.statuses.update({str(c["values"]): int(c["counts"]) for c in counts})
+
     def to_dict(self) -> dict[str, int]:
         return {"rows": self.rows, **{s: int(self.statuses.get(s, 0)) for s in STATUSES}}
 

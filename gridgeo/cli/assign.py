@@ -17,16 +17,26 @@ model (:func:`gridgeo.dispatch.dispatch_frame`): ``category_code``,
 from __future__ import annotations
 
 import argparse
+import contextvars
 import dataclasses
 import sys
 import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from tqdm import tqdm
 
-from gridgeo.batch import ADDED_COLUMNS, AssignSummary, assign_frame, workstation_lookup
+from gridgeo.batch import (
+    ADDED_COLUMNS,
+    AssignSummary,
+    assign_batch,
+    assign_frame,
+    workstation_lookup,
+)
 from gridgeo.cli.commands import help_of
 from gridgeo.cli.dispatch import add_responsibility_options
 from gridgeo.cli.options import (
@@ -41,11 +51,14 @@ from gridgeo.dataset import Dataset
 from gridgeo.dispatch import DISPATCH_COLUMNS, dispatch_frame
 from gridgeo.errors import InputFileError
 from gridgeo.i18n import tr
+from gridgeo.index import GridIndex
 from gridgeo.index.cache import index_for
 from gridgeo.io.tables import (
     DEFAULT_CHUNK_SIZE,
+    CsvShapeError,
     TableReader,
     TableWriter,
+    WriteBehind,
     check_output,
     table_format,
 )
@@ -171,16 +184,21 @@ def run_assign(args: argparse.Namespace) -> int:
         args.input, lon_col=args.lon_col, lat_col=args.lat_col, chunk_size=args.chunk_size
     )
     _check_no_added_columns(reader, args.category_col)
-    dataset = _dataset(args)
-    report = assign_table(
-        reader,
-        output,
-        dataset,
-        crs=crs,
-        progress=not args.no_progress,
-        bom=not args.no_bom,
-        category_col=args.category_col,
-    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # a Parquet output's typing pass reads the CSV while the boundaries load
+        # (in this context: its messages in the run's language)
+        types = pool.submit(contextvars.copy_context().run, output_types, reader, output)
+        dataset = _dataset(args)
+        report = assign_table(
+            reader,
+            output,
+            dataset,
+            crs=crs,
+            progress=not args.no_progress,
+            bom=not args.no_bom,
+            category_col=args.category_col,
+            types=types.result(),
+        )
     report = dataclasses.replace(report, version=dataset.version, source=source_line(dataset))
     if args.format == "json":
         emit_json(report.to_dict())
@@ -228,6 +246,7 @@ def assign_table(
     progress: bool = True,
     category_col: str | None = None,
     bom: bool = True,
+    types: Mapping[str, pa.DataType] | None = None,
 ) -> RunReport:
     """Assign every chunk of ``reader`` and write it to ``output`` (atomically).
 
@@ -249,6 +268,9 @@ def assign_table(
         dataset's partners and routing table.
     bom
         CSV output: start with the UTF-8 byte order mark (for Excel).
+    types
+        Parquet types of the input's text columns (:func:`output_types`); computed
+        here when not given.
 
     Returns
     -------
@@ -257,46 +279,110 @@ def assign_table(
     """
     # built once per set of boundaries and machine, then mapped from its file
     index = index_for(dataset.grids, dataset.settings.store.index_folder)
-    routing = dataset.require_routing() if category_col is not None else None
     stations = workstation_lookup(dataset.workstations)
-    summary = AssignSummary()
-    layout = reader.layout
+    if types is None:
+        types = output_types(reader, output)
+    run = _Run(reader, output, dataset, index, stations, crs, category_col, bom, dict(types))
     start = time.perf_counter()
-    # a total (exact for Parquet, estimated for CSV) gives the bar its rate and ETA
-    bar = tqdm(
+    with _progress_bar(reader, progress) as bar:
+        summary = None
+        if reader.arrow_ready and category_col is None:
+            try:
+                summary = run.in_arrow(bar)
+            except CsvShapeError:  # pandas reads short rows and names a long one
+                bar.reset()
+        if summary is None:
+            summary = run.in_pandas(bar)
+        if bar.total != bar.n:  # the estimate was off: end on the true count
+            bar.total = bar.n
+            bar.refresh()
+    return RunReport(output, summary, time.perf_counter() - start)
+
+
+def output_types(reader: TableReader, output: Path) -> dict[str, pa.DataType]:
+    """The Parquet types of a CSV input's columns: a Parquet output keeps its numbers as
+    numbers, typed by one pass over the whole file (CSV outputs need none)."""
+    return reader.csv_types() if table_format(output) == "parquet" else {}
+
+
+def _progress_bar(reader: TableReader, progress: bool) -> tqdm[Any]:
+    """Rows done on stderr; a total (exact for Parquet, estimated for CSV) gives the rate
+    and ETA."""
+    return tqdm(
         total=reader.rows_estimate,
         unit=tr(" rows"),
         file=sys.stderr,
         disable=not progress,
         mininterval=0.5,
     )
-    # a Parquet output keeps a CSV's numbers as numbers: their types from one pass over it
-    types = reader.csv_types() if table_format(output) == "parquet" else {}
-    with bar, TableWriter(output, layout, bom=bom, crs=crs, types=types) as writer:
-        for chunk in reader:
-            done = assign_frame(
-                chunk,
-                index,
-                lon_col=layout.lon_col,
-                lat_col=layout.lat_col,
-                crs=crs,
-                stations=stations,
-            )
-            if category_col is not None and routing is not None:
-                done = dispatch_frame(
-                    done,
-                    category_col=category_col,
-                    zones=dataset.zones,
-                    routing=routing,
-                    categories=dataset.categories,
+
+
+@dataclass
+class _Run:
+    """One ``assign`` run's inputs, and its two ways through the table."""
+
+    reader: TableReader
+    output: Path
+    dataset: Dataset
+    index: GridIndex
+    stations: dict[str, str]
+    crs: str
+    category_col: str | None
+    bom: bool
+    types: dict[str, pa.DataType]
+
+    def _writer(self) -> TableWriter:
+        return TableWriter(
+            self.output, self.reader.layout, bom=self.bom, crs=self.crs, types=self.types
+        )
+
+    def in_arrow(self, bar: tqdm[Any]) -> AssignSummary:
+        """Arrow chunks from reader to writer: no pandas round trip (CSV, Parquet)."""
+        summary = AssignSummary()
+        layout = self.reader.layout
+        # written by a thread of its own while the next chunk is read and assigned
+        with self._writer() as writer, WriteBehind(writer) as behind:
+            for chunk in self.reader.tables():
+                done = assign_batch(
+                    chunk,
+                    self.index,
                     lon_col=layout.lon_col,
                     lat_col=layout.lat_col,
-                    crs=crs,
+                    crs=self.crs,
+                    stations=self.stations,
                 )
-            writer.write(done)
-            summary.add(done["status"])
-            bar.update(len(done))
-        if bar.total != bar.n:  # the estimate was off: end on the true count
-            bar.total = bar.n
-            bar.refresh()
-    return RunReport(output, summary, time.perf_counter() - start)
+                behind.put(done)
+                summary.add_arrow(done.column("status"))
+                bar.update(done.num_rows)
+        return summary
+
+    def in_pandas(self, bar: tqdm[Any]) -> AssignSummary:
+        """pandas chunks: GeoJSON, points from a geometry, dispatch, ragged CSV."""
+        summary = AssignSummary()
+        layout = self.reader.layout
+        routing = self.dataset.require_routing() if self.category_col is not None else None
+        with self._writer() as writer:
+            for chunk in self.reader:
+                done = assign_frame(
+                    chunk,
+                    self.index,
+                    lon_col=layout.lon_col,
+                    lat_col=layout.lat_col,
+                    crs=self.crs,
+                    stations=self.stations,
+                )
+                if self.category_col is not None and routing is not None:
+                    done = dispatch_frame(
+                        done,
+                        category_col=self.category_col,
+                        zones=self.dataset.zones,
+                        routing=routing,
+                        categories=self.dataset.categories,
+                        lon_col=layout.lon_col,
+                        lat_col=layout.lat_col,
+                        crs=self.crs,
+                    )
+                writer.write(done)
+                summary.add(done["status"])
+                bar.update(len(done))
+        return summary

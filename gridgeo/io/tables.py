@@ -35,12 +35,14 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import contextvars
 import dataclasses
 import json
-import re
+import queue
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -62,14 +64,17 @@ import shapely
 from gridgeo.coords import bad_lonlat_mask
 from gridgeo.errors import InputFileError
 from gridgeo.i18n import tr
+from gridgeo.number_text import BLANK, DECIMAL, INTEGER, IS_DECIMAL, IS_INTEGER, classify
 from gridgeo.wording import listing
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "CsvShapeError",
     "Layout",
     "TableFormat",
     "TableReader",
     "TableWriter",
+    "WriteBehind",
     "check_output",
     "read_chunks",
     "table_format",
@@ -309,6 +314,79 @@ class TableReader:
         if self.rows is not None:  # Parquet: its metadata counts
             self.rows_estimate = self.rows
 
+    @property
+    def arrow_ready(self) -> bool:
+        """True when :meth:`tables` can read this table: a CSV, or a Parquet file with
+        coordinate columns (coordinates taken from a geometry need pandas' rows)."""
+        return self.format in ("csv", "parquet") and not self.layout.derived
+
+    def tables(self) -> Iterator[pa.Table]:
+        """The table in Arrow chunks of at most ``chunk_size`` rows, its values as the
+        pandas chunks hold them (a CSV's columns all text, empty fields ``""``), without
+        the pandas round trip: what ``gridgeo assign`` streams when :attr:`arrow_ready`.
+
+        Raises
+        ------
+        InputFileError
+            An unreadable Parquet file.
+        CsvShapeError
+            A CSV file Arrow's reader refuses (a row with too few or too many fields,
+            bytes that are not text in its encoding): read it with the pandas chunks
+            instead, which fill short rows and name the bad line.
+        """
+        if not self.arrow_ready:
+            raise ValueError(tr("{path}: no Arrow chunks for this table", path=self.path))
+        if self.format == "parquet":
+            yield from self._parquet_tables()
+            return
+        try:
+            yield from _rows_of(self._csv_batches(), self.chunk_size, self._empty_csv())
+        except pa.ArrowInvalid as exc:
+            raise CsvShapeError(_cannot_read(self.path, "CSV", exc)) from exc
+        except OSError as exc:
+            raise InputFileError(_cannot_read(self.path, "CSV", exc)) from exc
+
+    def _csv_batches(self) -> Iterator[pa.RecordBatch]:
+        for batch in self._open_csv():
+            # pandas' names: a repeated header name is numbered (``a``, ``a.1``)
+            yield pa.RecordBatch.from_arrays(batch.columns, names=self.columns)
+
+    def _open_csv(self) -> pacsv.CSVStreamingReader:
+        """pyarrow's streaming reader with every column text, empty fields ``""``."""
+        encoding = "utf8" if self._encoding in ("utf-8", "utf-8-sig") else self._encoding
+        read = pacsv.ReadOptions(encoding=encoding, block_size=CSV_BLOCK_BYTES)
+        convert = pacsv.ConvertOptions(
+            column_types=dict.fromkeys(self._header(), pa.string()), strings_can_be_null=False
+        )
+        # a quoted value may hold line breaks (an address, a note typed in Excel): without
+        # this, a value cut at a block boundary reads as a short row
+        parse = pacsv.ParseOptions(newlines_in_values=True)
+        return pacsv.open_csv(
+            self.path, read_options=read, parse_options=parse, convert_options=convert
+        )
+
+    def _header(self) -> list[str]:
+        """The header as Arrow reads it (pandas numbers repeated names; Arrow does not)."""
+        if len(set(self.columns)) == len(self.columns):
+            return self.columns
+        encoding = "utf8" if self._encoding in ("utf-8", "utf-8-sig") else self._encoding
+        read = pacsv.ReadOptions(encoding=encoding, block_size=CSV_BLOCK_BYTES)
+        return list(pacsv.open_csv(self.path, read_options=read).schema.names)
+
+    def _empty_csv(self) -> pa.Table:
+        return pa.table({c: pa.array([], pa.string()) for c in self.columns})
+
+    def _parquet_tables(self) -> Iterator[pa.Table]:
+        pf = self._parquet_file()
+        try:
+            yield from _rows_of(
+                pf.iter_batches(batch_size=self.chunk_size),
+                self.chunk_size,
+                pf.schema_arrow.empty_table(),
+            )
+        except (OSError, pa.ArrowException) as exc:
+            raise InputFileError(_cannot_read(self.path, "Parquet", exc)) from exc
+
     def __iter__(self) -> Iterator[pd.DataFrame]:
         chunks = {
             "csv": self._csv_chunks,
@@ -435,6 +513,30 @@ class TableReader:
             yield _to_pandas(pa.Table.from_batches([batch]))
         if not yielded:
             yield _to_pandas(pf.schema_arrow.empty_table())
+
+
+class CsvShapeError(InputFileError):
+    """A CSV file that Arrow's reader refuses but pandas' may read (see
+    :meth:`TableReader.tables`)."""
+
+
+def _rows_of(batches: Iterator[pa.RecordBatch], rows: int, empty: pa.Table) -> Iterator[pa.Table]:
+    """The batches regrouped into tables of ``rows`` rows (the last may be shorter),
+    without copying; ``empty`` when there are none."""
+    held: list[pa.RecordBatch] = []
+    count = 0
+    yielded = False
+    for batch in batches:
+        held.append(batch)
+        count += batch.num_rows
+        while count >= rows:
+            table = pa.Table.from_batches(held)
+            yield table.slice(0, rows)
+            yielded = True
+            rest = table.slice(rows)
+            held, count = rest.to_batches(), rest.num_rows
+    if count or not yielded:
+        yield pa.Table.from_batches(held, schema=empty.schema) if held else empty
 
 
 def _not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
@@ -609,6 +711,17 @@ class TableWriter:
             raise self._cannot_write(exc) from exc
         self.rows += len(chunk)
 
+    def write_table(self, table: pa.Table) -> None:
+        """:meth:`write` for an Arrow table (``gridgeo assign``'s Arrow path): the CSV and
+        Parquet sinks write it as it is; GeoJSON goes through pandas."""
+        if self._sink is None:
+            raise RuntimeError(tr("TableWriter.write outside its `with` block"))
+        try:
+            self._sink.write_arrow(table)
+        except OSError as exc:
+            raise self._cannot_write(exc) from exc
+        self.rows += table.num_rows
+
     def _cannot_write(self, exc: OSError) -> InputFileError:
         return InputFileError(tr("{path}: cannot write: {reason}", path=self.path, reason=exc))
 
@@ -635,6 +748,66 @@ class TableWriter:
                 shutil.rmtree(tmp, ignore_errors=True)
 
 
+class WriteBehind:
+    """Tables written by a thread of their own while the caller works on the next.
+
+    pyarrow's writers release the GIL, so on two cores the writing of one chunk
+    overlaps the reading and assigning of the next. At most one table waits (the
+    memory stays a few chunks, whatever the file). An error of the writer comes
+    back at the next :meth:`put` or on leaving the ``with`` block; an error of the
+    caller stops the writer before the ``TableWriter`` removes what was written.
+
+    Examples
+    --------
+    >>> with TableWriter("out.parquet") as out, WriteBehind(out) as behind:  # doctest: +SKIP
+    ...     for table in tables:
+    ...         behind.put(table)
+    """
+
+    def __init__(self, writer: TableWriter) -> None:
+        self._writer = writer
+        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        # in the caller's context: its messages in the run's language
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=context.run, args=(self._run,), name="gridgeo-writer", daemon=True
+        )
+
+    def __enter__(self) -> WriteBehind:
+        self._thread.start()
+        return self
+
+    def put(self, table: pa.Table) -> None:
+        """Hand one table over; raises the writer's error if it has failed."""
+        self._raise_if_failed()
+        self._queue.put(table)
+
+    def _run(self) -> None:
+        while (table := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # failed: drain what the caller still hands over
+            try:
+                self._writer.write_table(table)
+            except BaseException as exc:  # any failure: handed to the caller's thread
+                self._error = exc
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if exc_type is None:
+            self._raise_if_failed()
+
+
 class _Sink:
     """One open output file of a format."""
 
@@ -645,20 +818,23 @@ class _Sink:
     def write(self, chunk: pd.DataFrame) -> None:
         raise NotImplementedError
 
+    def write_arrow(self, table: pa.Table) -> None:
+        self.write(_to_pandas(table))
+
     def close(self) -> None:
         raise NotImplementedError
 
-    def _columns(self, chunk: pd.DataFrame, *, keep_geometry: bool) -> list[str]:
+    def _columns(self, names: Iterable[Any], *, keep_geometry: bool) -> list[str]:
         """Output columns: geometry or derived coordinates dropped as the format requires."""
         lay = self.layout
         drop: set[str] = set()
-        if lay.geometry is None or lay.geometry not in chunk.columns:
+        if lay.geometry is None or lay.geometry not in names:
             drop = set()
         elif not keep_geometry:
             drop = {lay.geometry}
         elif lay.derived:
             drop = {lay.lon_col, lay.lat_col}
-        return [str(c) for c in chunk.columns if c not in drop]
+        return [str(c) for c in names if c not in drop]
 
 
 class _CsvSink(_Sink):
@@ -671,13 +847,16 @@ class _CsvSink(_Sink):
         self._file.write("\ufeff")
 
     def write(self, chunk: pd.DataFrame) -> None:
-        columns = self._columns(chunk, keep_geometry=False)
+        columns = self._columns(chunk.columns, keep_geometry=False)
+        self.write_arrow(pa.Table.from_pandas(chunk[columns], preserve_index=False))
+
+    def write_arrow(self, table: pa.Table) -> None:
+        columns = self._columns(table.column_names, keep_geometry=False)
         if self._header:
             self._file.write(_csv_lines([pa.chunked_array([[c]]) for c in columns]))
             self._header = False
-        if len(chunk) and columns:
-            table = pa.Table.from_pandas(chunk[columns], preserve_index=False)
-            self._file.write(_csv_lines(table.columns))
+        if table.num_rows and columns:
+            self._file.write(_csv_lines(table.select(columns).columns))
 
     def close(self) -> None:
         self._file.close()
@@ -691,7 +870,9 @@ class _GeoJsonSink(_Sink):
         self._first = True
 
     def write(self, chunk: pd.DataFrame) -> None:
-        names = [c for c in self._columns(chunk, keep_geometry=True) if c != self.layout.geometry]
+        names = [
+            c for c in self._columns(chunk.columns, keep_geometry=True) if c != self.layout.geometry
+        ]
         columns = [_json_values(chunk[c]) for c in names]
         rows = zip(*columns, strict=True) if columns else iter([()] * len(chunk))
         encode = json.JSONEncoder(ensure_ascii=False, default=_json_default).encode
@@ -751,16 +932,19 @@ class _ParquetSink(_Sink):
         self._rows = 0
 
     def write(self, chunk: pd.DataFrame) -> None:
-        columns = self._columns(chunk, keep_geometry=True)
-        table = pa.Table.from_pandas(chunk[columns], preserve_index=False)
+        self.write_arrow(pa.Table.from_pandas(chunk, preserve_index=False))
+
+    def write_arrow(self, table: pa.Table) -> None:
+        source = table
+        table = table.select(self._columns(table.column_names, keep_geometry=True))
         if self._schema is None:
             self._start(table)
         table = self._typed(table)
         if self._points is not None:
-            table = table.append_column(self._points, self._point_wkb(chunk))
+            table = table.append_column(self._points, self._point_wkb(source))
         assert self._writer is not None and self._schema is not None
         self._writer.write_table(table.cast(self._schema))
-        self._rows += len(chunk)
+        self._rows += table.num_rows
 
     def _start(self, table: pa.Table) -> None:
         lay = self.layout
@@ -785,17 +969,24 @@ class _ParquetSink(_Sink):
         return table
 
     def _cast(self, values: pa.ChunkedArray, kind: pa.DataType, name: str) -> pa.ChunkedArray:
-        text = pc.cast(values, pa.string())
-        blank = pc.equal(pc.utf8_trim_whitespace(text), "")
-        cleaned = pc.if_else(blank, pa.scalar(None, pa.string()), text)
+        # typed as the typing pass saw the values: trimmed, blanks null
+        text = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
+        cleaned = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
         try:
             return pc.cast(cleaned, kind)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             bad = next(
-                (k, v)
-                for k, v in enumerate(cleaned.to_pylist())
-                if v is not None and not _fits(v, kind)
+                (
+                    (k, v)
+                    for k, v in enumerate(cleaned.to_pylist())
+                    if v is not None and not _fits(v, kind)
+                ),
+                None,
             )
+            if bad is None:  # a value the rules accept but Arrow cannot hold
+                raise InputFileError(
+                    tr("column {column!r}: {reason}", column=name, reason=exc)
+                ) from exc
             row, value = self._rows + bad[0] + 2, bad[1]
             raise InputFileError(
                 tr(
@@ -815,9 +1006,9 @@ class _ParquetSink(_Sink):
                 )
             ) from None
 
-    def _point_wkb(self, chunk: pd.DataFrame) -> pa.Array:
+    def _point_wkb(self, table: pa.Table) -> pa.Array:
         lay = self.layout
-        x, y = _floats(chunk[lay.lon_col]), _floats(chunk[lay.lat_col])
+        x, y = (_arrow_floats(table.column(c)) for c in (lay.lon_col, lay.lat_col))
         return point_wkb(x, y, valid=~bad_lonlat_mask(x, y))
 
     def _output_schema(self, schema: pa.Schema) -> pa.Schema:
@@ -843,10 +1034,6 @@ class _ParquetSink(_Sink):
             pq.write_table(pa.table({}), self.path)
             return
         self._writer.close()
-
-
-_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,17})")
-_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)?(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 
 
 # ISO WKB of a 2D point, little-endian: byte order 1, type 1 (uint32), x, y (float64)
@@ -895,17 +1082,13 @@ class _ColumnKind:
     def see(self, values: pa.ChunkedArray | pa.Array) -> None:
         if not (self.integer or self.decimal):
             return
-        text = pc.utf8_trim_whitespace(values)
-        text = pc.filter(text, pc.not_equal(text, ""))
-        if len(text) == 0:
+        bits, _ = classify(values)
+        bits = bits[(bits & BLANK) == 0]
+        if bits.size == 0:
             return
         self.values = True
-        if self.integer:
-            self.integer = bool(pc.all(pc.match_substring_regex(text, _anchored(_INTEGER))).as_py())
-        if self.decimal:
-            numbers = pc.match_substring_regex(text, _anchored(_DECIMAL))
-            digits = pc.match_substring_regex(text, "[0-9]")
-            self.decimal = bool(pc.all(pc.and_(numbers, digits)).as_py())
+        self.integer = self.integer and bool(np.all(bits & IS_INTEGER))
+        self.decimal = self.decimal and bool(np.all(bits & IS_DECIMAL))
 
     @property
     def type(self) -> pa.DataType:
@@ -914,10 +1097,6 @@ class _ColumnKind:
         if self.integer:
             return pa.int64()
         return pa.float64() if self.decimal else pa.string()
-
-
-def _anchored(pattern: re.Pattern[str]) -> str:
-    return f"^(?:{pattern.pattern})$"
 
 
 def infer_type(values: pa.ChunkedArray | pa.Array) -> pa.DataType:
@@ -940,7 +1119,7 @@ def infer_type(values: pa.ChunkedArray | pa.Array) -> pa.DataType:
 
 
 def _fits(value: str, kind: pa.DataType) -> bool:
-    pattern = _INTEGER if pa.types.is_integer(kind) else _DECIMAL
+    pattern = INTEGER if pa.types.is_integer(kind) else DECIMAL
     return bool(pattern.fullmatch(value.strip()))
 
 
@@ -968,8 +1147,17 @@ def _geo_metadata(column: str, entry: Mapping[str, Any] | None) -> dict[str, Any
 
 
 def _floats(values: pd.Series) -> npt.NDArray[np.float64]:
-    numbers = pd.to_numeric(values, errors="coerce")
-    return np.asarray(numbers.to_numpy(dtype=float, na_value=np.nan), dtype=np.float64)
+    """The numbers of a coordinate column, read as ``gridgeo assign`` reads them."""
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return np.asarray(values.to_numpy(dtype=float, na_value=np.nan), dtype=np.float64)
+    return _arrow_floats(pa.array(values, type=pa.large_string(), from_pandas=True))
+
+
+def _arrow_floats(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.float64]:
+    kind = values.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return np.asarray(pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), float)
+    return classify(values)[1]
 
 
 def _json_values(column: pd.Series) -> list[Any]:

@@ -1,0 +1,201 @@
+"""``gridgeo assign``'s Arrow path (CSV and Parquet in, any format out) writes what its
+pandas path writes, row for row and byte for byte, on the awkward files people have; a
+CSV Arrow refuses is read by pandas instead, as before."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from gridgeo.cli.assign import _progress_bar, _Run, output_types
+from gridgeo.cli.main import main
+from gridgeo.errors import InputFileError
+from gridgeo.index.cache import index_for
+from gridgeo.io import tables
+from gridgeo.io.dataset import load
+from gridgeo.io.tables import CsvShapeError, TableReader, TableWriter, WriteBehind
+
+REPO = Path(__file__).resolve().parents[1]
+BOUNDARIES = REPO / "data" / "sample" / "boundaries.gpkg"
+WENMING = ("110.3005", "25.2785")  # in the sample's grid 450302001001...
+
+AWKWARD = (
+    "id,lon,lat,备注,id\r\n"  # a repeated name (pandas numbers it: id.1)
+    '1,110.3005,25.2785,"两行\n备注，含逗号",a\r\n'
+    "2, 110.3005 ,\t25.2785 ,,b\r\n"  # blanks around numbers
+    "3,,25.2785,空经度,c\r\n"
+    "4,abc,25.2785,非数字,d\r\n"
+    "5,25.2785,110.3005,经纬颠倒,e\r\n"
+    "\r\n"  # a blank line: skipped by both readers
+    "6,110.30050000000000001,25.27850000000000001,十八位以上,f\r\n"
+    "7,1e400,25.2785,无穷,g\r\n"
+    "8,200.5,25.2785,越界,h\r\n"
+    "9,０.５,25.2785,全角,i\r\n"
+    "10,-0,0,零,j\r\n"
+    '11,110.3005,25.2785,"引号""里""的字",k\r\n'
+)
+
+
+@pytest.fixture(scope="module")
+def sample() -> Any:
+    data = load([BOUNDARIES])
+    return data, index_for(data.grids, None)
+
+
+def run_both(
+    sample: Any, source: Path, out_dir: Path, suffix: str, chunk: int = 3
+) -> tuple[Path, Path]:
+    """The same input through the Arrow path and the pandas path; their outputs."""
+    data, index = sample
+    outputs = []
+    for way in ("in_arrow", "in_pandas"):
+        reader = TableReader(source, chunk_size=chunk)
+        output = out_dir / f"{way}.{suffix}"
+        run = _Run(
+            reader, output, data, index, {}, "wgs84", None, True, output_types(reader, output)
+        )
+        with _progress_bar(reader, progress=False) as bar:
+            getattr(run, way)(bar)
+        outputs.append(output)
+    return outputs[0], outputs[1]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet", "geojson"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
+def test_awkward_csv_the_same_either_way(
+    sample: Any, tmp_path: Path, suffix: str, encoding: str
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(AWKWARD.encode(encoding))
+    arrow, pandas = run_both(sample, source, tmp_path, suffix)
+    if suffix != "parquet":
+        assert arrow.read_bytes() == pandas.read_bytes()
+        return
+    a, b = pq.read_table(arrow), pq.read_table(pandas)
+    assert a.equals(b) and a.schema.metadata == b.schema.metadata
+    assert a.schema.field("id").type == pa.int64()  # typed from every value, as before
+    rows = {r["id"]: r for r in a.to_pylist()}
+    assert rows[1]["status"] == "ok" and rows[1]["备注"] == "两行\n备注，含逗号"
+    assert rows[2]["status"] == "ok"  # blanks around a number are no fault
+    expected = {
+        3: "missing",
+        4: "not_a_number",
+        5: "swapped",
+        6: "",  # 20 significant digits: float()'s value, as pandas had it
+        7: "not_finite",
+        8: "out_of_range",
+        9: "not_a_number",  # full-width digits
+    }
+    assert {k: rows[k]["status_reason"] for k in expected} == expected
+    assert rows[11]["备注"] == '引号"里"的字'
+    assert [r["id.1"] for r in rows.values()] == list("abcdefghijk")
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 1000])
+def test_parquet_input_the_same_either_way(sample: Any, tmp_path: Path, chunk: int) -> None:
+    source = tmp_path / "in.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id": pa.array(range(10)),
+                "lon": pa.array([110.3005, None, 200.0, 110.3005, 1.0] * 2),
+                "lat": pa.array([25.2785, 25.2, 25.2, None, 1.0] * 2),
+                "when": pa.array([None, "2026-12-07"] * 5, pa.string()),
+            }
+        ),
+        source,
+    )
+    arrow, pandas = run_both(sample, source, tmp_path, "parquet", chunk)
+    a, b = pq.read_table(arrow), pq.read_table(pandas)
+    assert a.equals(b)
+    assert a.column("status").to_pylist()[:5] == [
+        "ok",
+        "bad_input",
+        "bad_input",
+        "bad_input",
+        "unassigned",
+    ]
+
+
+def test_chunks_are_regrouped_to_the_asked_size(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(tables, "CSV_BLOCK_BYTES", 64)  # many small Arrow batches
+    source = tmp_path / "in.csv"
+    source.write_text("id,lon,lat\n" + "".join(f"{i},110.3,25.2\n" for i in range(100)))
+    sizes = [t.num_rows for t in TableReader(source, chunk_size=30).tables()]
+    assert sizes == [30, 30, 30, 10]
+    header_only = tmp_path / "empty.csv"
+    header_only.write_text("id,lon,lat\n")
+    (empty,) = list(TableReader(header_only).tables())
+    assert empty.num_rows == 0 and empty.column_names == ["id", "lon", "lat"]
+
+
+def test_a_short_row_is_read_by_pandas_and_a_long_one_named(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    short = tmp_path / "short.csv"
+    short.write_text("id,lon,lat,note\n1,110.3005,25.2785,x\n2,110.3005\n")
+    with pytest.raises(CsvShapeError):
+        list(TableReader(short).tables())
+    out = tmp_path / "short_out.csv"
+    assert (
+        main(
+            [
+                "assign",
+                str(short),
+                "-o",
+                str(out),
+                "--boundaries",
+                str(BOUNDARIES),
+                "--no-progress",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
+    text = out.read_text(encoding="utf-8-sig").splitlines()
+    assert len(text) == 3 and text[2].startswith("2,110.3005,,,")
+    assert text[2].endswith(",bad_input,missing")
+    capsys.readouterr()
+    long = tmp_path / "long.csv"
+    long.write_text("id,lon,lat\n1,110.3005,25.2785\n2,110.3005,25.2785,extra\n")
+    code = main(
+        [
+            "assign",
+            str(long),
+            "-o",
+            str(tmp_path / "long_out.csv"),
+            "--boundaries",
+            str(BOUNDARIES),
+            "--no-progress",
+            "--lang",
+            "en",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "long.csv" in err and "line 3" in err
+    assert not (tmp_path / "long_out.csv").exists()
+
+
+def test_write_behind_hands_the_writers_error_back(tmp_path: Path) -> None:
+    calls = []
+
+    class Failing(TableWriter):
+        def write_table(self, table: pa.Table) -> None:
+            calls.append(threading.current_thread().name)
+            raise InputFileError("out.parquet: cannot write: No space left on device")
+
+    table = pa.table({"a": [1]})
+    with pytest.raises(InputFileError, match="No space left"):  # noqa: SIM117 - order matters
+        with Failing(tmp_path / "out.parquet") as out, WriteBehind(out) as behind:
+            for _ in range(5):
+                behind.put(table)
+    assert calls == ["gridgeo-writer"]  # written by its own thread; nothing after a failure
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
