@@ -43,6 +43,7 @@ import numpy.typing as npt
 import shapely
 
 from gridgeo.errors import GridgeoError
+from gridgeo.i18n import tr
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def save(zooms: ZoomGeometries, path: Path, key: str) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
-        raise TileLayersFileError(f"cannot write {path}: {exc}") from exc
+        raise _unwritable(path, exc) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(MAGIC + _LENGTH.pack(len(header)) + header + payload)
@@ -151,7 +152,7 @@ def save(zooms: ZoomGeometries, path: Path, key: str) -> Path:
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise TileLayersFileError(f"cannot write {path}: {exc}") from exc
+        raise _unwritable(path, exc) from exc
     return path
 
 
@@ -167,24 +168,34 @@ def load(path: Path, key: str) -> ZoomGeometries:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise TileLayersFileError(f"cannot read {path}: {exc}") from exc
+        raise TileLayersFileError(
+            tr("cannot read the tile layers file {path}: {error}", path=path, error=_reason(exc))
+        ) from exc
     fixed = len(MAGIC) + _LENGTH.size
     if len(raw) < fixed or raw[: len(MAGIC)] != MAGIC:
-        raise TileLayersFileError(f"{path}: not a tile layers file")
+        raise _bad(path, tr("not a gridgeo tile layers file"))
     (length,) = _LENGTH.unpack(raw[len(MAGIC) : fixed])
     try:
         header: dict[str, Any] = json.loads(raw[fixed : fixed + length])
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TileLayersFileError(f"{path}: the header is not readable") from exc
+        raise _bad(path, tr("the header is not readable")) from exc
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise TileLayersFileError(f"{path}: another format")
+        found = header.get("format") if isinstance(header, dict) else None
+        raise _bad(path, tr("written by another format ({found})", found=found))
     if header.get("key") != key:
-        raise TileLayersFileError(f"{path}: built for other boundaries")
+        raise _bad(path, tr("built for other boundaries ({found})", found=header.get("key")))
     payload = raw[fixed + length :]
     if len(payload) != header["payload_bytes"]:
-        raise TileLayersFileError(f"{path}: truncated or padded")
+        raise _bad(
+            path,
+            tr(
+                "truncated: {got:,} of {want:,} bytes",
+                got=len(payload),
+                want=int(header["payload_bytes"]),
+            ),
+        )
     if zlib.crc32(payload) != header["payload_crc32"]:
-        raise TileLayersFileError(f"{path}: checksum mismatch (damaged or altered)")
+        raise _bad(path, tr("checksum mismatch (damaged or altered)"))
     wkb = []
     for entry in header["sets"]:
         at, count = int(entry["offset"]), int(entry["count"])
@@ -192,6 +203,22 @@ def load(path: Path, key: str) -> ZoomGeometries:
         start = at + offsets.nbytes
         wkb.append((offsets.astype(np.int64), payload[start : start + int(entry["bytes"])]))
     return ZoomGeometries(header["mode"], list(header["which"]), [None] * len(wkb), wkb)
+
+
+def _unwritable(path: Path, exc: OSError) -> TileLayersFileError:
+    return TileLayersFileError(
+        tr("cannot write the tile layers file {path}: {error}", path=path, error=_reason(exc))
+    )
+
+
+def _bad(path: Path, reason: str) -> TileLayersFileError:
+    return TileLayersFileError(
+        tr("tile layers file {path} is unusable: {reason}", path=path, reason=reason)
+    )
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 def prune(folder: Path, keep: int = KEEP) -> None:
