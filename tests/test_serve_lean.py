@@ -86,15 +86,11 @@ def test_leaflet_heat_is_found_without_importing_folium(tmp_path: Path) -> None:
     assert _loaded_after(script, tmp_path) == []
 
 
-def test_slow_work_trims_the_heap_at_most_once_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_slow_work_trims_the_heap(monkeypatch: pytest.MonkeyPatch) -> None:
     trims: list[float] = []
-    clock = iter([100.0, 100.1, 100.5, 101.2, 101.3])
-    monkeypatch.setattr(limits.time, "monotonic", lambda: next(clock))
     monkeypatch.setattr(limits, "release_free_memory", lambda: trims.append(1.0))
-    trimmer = limits._Trimmer(every_s=1.0)
-    trimmer.after(0.5)  # slow, first: trims (t=100.0)
-    trimmer.after(0.5)  # slow, 0.1 s later: waits
-    trimmer.after(0.01)  # fast: never
-    trimmer.after(limits.SLOW_WORK_S)  # slow, 1.2 s after the trim: trims
-    trimmer.after(0.5)  # 0.1 s after that: waits
+    limits.release_after(0.01)  # a cached tile, a lookup: nothing
+    assert trims == []
+    limits.release_after(limits.SLOW_WORK_S)  # a layer's or zoom's first build
+    limits.release_after(2.0)
     assert len(trims) == 2

@@ -211,30 +211,14 @@ def release_free_memory() -> None:
 SLOW_WORK_S = 0.2  # work this long builds large temporaries (a tile layer, a zoom's shapes)
 
 
-class _Trimmer:
-    """Trims after slow work, at most once every ``every_s`` seconds (one trim costs up
-    to ~25 ms when it returns much)."""
-
-    def __init__(self, every_s: float) -> None:
-        self.every_s = every_s
-        self.last = float("-inf")
-
-    def after(self, spent_s: float) -> None:
-        now = time.monotonic()
-        if spent_s >= SLOW_WORK_S and now - self.last >= self.every_s:
-            self.last = now  # unlocked: two threads trimming at once only waste a trim
-            release_free_memory()
-
-
-_TRIMMER = _Trimmer(every_s=1.0)
-
-
 def release_after(spent_s: float) -> None:
     """:func:`release_free_memory` after work that took ``spent_s`` seconds, when that is
-    at least :data:`SLOW_WORK_S`, at most once a second: the first tiles of each zoom
-    leave 70-100 MB of freed temporaries in the heap at 20,000 grids, which glibc would
-    keep (docs/BENCHMARKS.md); a fast request frees too little to be worth a trim."""
-    _TRIMMER.after(spent_s)
+    at least :data:`SLOW_WORK_S`: the first tiles of a zoom leave tens of MB of freed
+    temporaries in the heap at 20,000 grids, which glibc would keep (docs/BENCHMARKS.md).
+    A trim costs ~1-25 ms, growing with what it returns; after a fast request, which frees
+    little, it would cost more than it gives."""
+    if spent_s >= SLOW_WORK_S:
+        release_free_memory()
 
 
 @functools.cache  # one dependency per role, as require's
