@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from gridgeo.cli.assign import _progress_bar, _Run, output_types
+from gridgeo.cli.assign import Boundaries, _progress_bar, _Run, output_types
 from gridgeo.cli.main import main
 from gridgeo.errors import InputFileError
-from gridgeo.index.cache import index_for
 from gridgeo.io import tables
 from gridgeo.io.dataset import load
 from gridgeo.io.tables import CsvShapeError, TableReader, TableWriter, WriteBehind
@@ -42,23 +40,20 @@ AWKWARD = (
 
 
 @pytest.fixture(scope="module")
-def sample() -> Any:
-    data = load([BOUNDARIES])
-    return data, index_for(data.grids, None)
+def sample() -> Boundaries:
+    return Boundaries.of(load([BOUNDARIES]))
 
 
 def run_both(
-    sample: Any, source: Path, out_dir: Path, suffix: str, chunk: int = 3
+    sample: Boundaries, source: Path, out_dir: Path, suffix: str, chunk: int = 3
 ) -> tuple[Path, Path]:
     """The same input through the Arrow path and the pandas path; their outputs."""
-    data, index = sample
     outputs = []
     for way in ("in_arrow", "in_pandas"):
         reader = TableReader(source, chunk_size=chunk)
         output = out_dir / f"{way}.{suffix}"
-        run = _Run(
-            reader, output, data, index, {}, "wgs84", None, True, output_types(reader, output)
-        )
+        types = output_types(reader, output)
+        run = _Run(reader, output, sample, "wgs84", None, True, types)
         with _progress_bar(reader, progress=False) as bar:
             getattr(run, way)(bar)
         outputs.append(output)
@@ -68,7 +63,7 @@ def run_both(
 @pytest.mark.parametrize("suffix", ["csv", "parquet", "geojson"])
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
 def test_awkward_csv_the_same_either_way(
-    sample: Any, tmp_path: Path, suffix: str, encoding: str
+    sample: Boundaries, tmp_path: Path, suffix: str, encoding: str
 ) -> None:
     source = tmp_path / "in.csv"
     source.write_bytes(AWKWARD.encode(encoding))
@@ -97,7 +92,7 @@ def test_awkward_csv_the_same_either_way(
 
 
 @pytest.mark.parametrize("chunk", [1, 4, 1000])
-def test_parquet_input_the_same_either_way(sample: Any, tmp_path: Path, chunk: int) -> None:
+def test_parquet_input_the_same_either_way(sample: Boundaries, tmp_path: Path, chunk: int) -> None:
     source = tmp_path / "in.parquet"
     pq.write_table(
         pa.table(

@@ -23,6 +23,7 @@ from gridgeo.coords import wgs84_to_gcj02
 from gridgeo.dataset import Dataset
 from gridgeo.index import GridIndex, index_file
 from gridgeo.index.cache import index_for
+from gridgeo.io import boundaries as boundaries_io
 from gridgeo.io.dataset import load
 from gridgeo.settings import Settings
 from gridgeo.store.datasets import open_dataset
@@ -577,6 +578,34 @@ def test_the_index_is_built_once_then_mapped_from_its_file(
     assert run(capsys, str(source), "-o", str(first), "--no-progress")[0] == 0
     assert first.read_bytes() == second.read_bytes()
     assert index_file.load_index(saved, index_file_key(saved)).n_owners > 0
+
+
+def test_boundary_files_seen_before_are_not_read_again(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRIDGEO_INDEX_DIR", str(tmp_path / "index"))
+    reads: list[object] = []
+    real = boundaries_io.read_boundaries
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(boundaries_io, "read_boundaries", counted)
+    city = tmp_path / "city.gpkg"
+    city.write_bytes(SAMPLE_BOUNDARIES.read_bytes())
+    source = points_csv(tmp_path / "in.csv")
+    outputs = [tmp_path / f"out{i}.csv" for i in range(3)]
+    for out in outputs[:2]:
+        assert run(capsys, str(source), "-o", str(out), "--boundaries", str(city))[0] == 0
+    assert len(reads) == 1  # the second run mapped the index found by the file's bytes
+    assert outputs[0].read_bytes() == outputs[1].read_bytes()
+    _, text, _ = run(capsys, str(source), "-o", str(outputs[2]), "--boundaries", str(city), *EN)
+    assert f"boundaries: files {city}" in text  # where the answers came from, read or not
+    with city.open("ab") as fh:  # the file changed: read again
+        fh.write(b"\0")
+    assert run(capsys, str(source), "-o", str(outputs[2]), "--boundaries", str(city))[0] == 0
+    assert len(reads) == 2
 
 
 def index_file_key(path: Path) -> str:

@@ -20,7 +20,7 @@ import shapely
 import shapely.affinity
 
 from gridgeo.index import GridIndex, index_file
-from gridgeo.index.cache import grids_key, index_for, prune
+from gridgeo.index.cache import grids_key, index_for, index_for_files, prune
 from gridgeo.index.index_file import (
     MAGIC,
     IndexFileError,
@@ -293,3 +293,52 @@ def test_index_for_keeps_the_newest_files(tmp_path: Path) -> None:
     removed = prune(tmp_path, keep=8)
     assert sorted(p.name for p in removed) == [f"{i:02d}.gidx" for i in range(4)]
     assert len(list(tmp_path.glob("*.gidx"))) == 8
+
+
+def test_index_for_files_reads_the_files_only_when_their_bytes_are_new(
+    grids: GridSet, tmp_path: Path
+) -> None:
+    city, folder, reads = tmp_path / "city.gpkg", tmp_path / "idx", []
+    city.write_bytes(SAMPLE.read_bytes())
+
+    def read() -> GridSet:
+        reads.append(1)
+        return read_boundaries([city])
+
+    first = index_for_files([city], read, folder)
+    assert reads == [1] and not isinstance(first, MappedGridIndex)
+    again = index_for_files([city], read, folder)
+    assert reads == [1] and isinstance(again, MappedGridIndex)  # not read: mapped
+    x, y = probe_points(grids)
+    assert np.array_equal(again.assign(x, y), first.assign(x, y))
+    index_for_files([city], read, folder, options="assume_crs=EPSG:4490")
+    assert reads == [1, 1]  # other reading options: read
+    with city.open("ab") as fh:  # one more byte
+        fh.write(b"\0")
+    index_for_files([city], read, folder)
+    assert reads == [1, 1, 1]
+    # a damaged index file is never used: the files are read and it is rebuilt
+    for gidx in folder.glob("*.gidx"):
+        data = bytearray(gidx.read_bytes())
+        data[-1] ^= 1
+        gidx.write_bytes(bytes(data))
+    rebuilt = index_for_files([city], read, folder)
+    assert reads == [1, 1, 1, 1] and np.array_equal(rebuilt.assign(x, y), first.assign(x, y))
+
+
+def test_a_shapefiles_sidecars_are_part_of_its_key(grids: GridSet, tmp_path: Path) -> None:
+    shp = tmp_path / "city.shp"
+    grids.frame[["code", "level", "geometry"]].to_file(shp)
+    reads: list[int] = []
+
+    def read() -> GridSet:
+        reads.append(1)
+        return read_boundaries([shp])
+
+    index_for_files([shp], read, tmp_path / "idx")
+    index_for_files([shp], read, tmp_path / "idx")
+    assert reads == [1]
+    dbf = shp.with_suffix(".dbf")  # the attributes (the codes) changed, the shapes not
+    dbf.write_bytes(dbf.read_bytes().replace(b"450302", b"450303", 1))
+    index_for_files([shp], read, tmp_path / "idx")
+    assert reads == [1, 1]

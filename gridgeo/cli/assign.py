@@ -42,17 +42,20 @@ from gridgeo.cli.dispatch import add_responsibility_options
 from gridgeo.cli.options import (
     add_column_options,
     add_format,
+    columns,
     crs_help,
     emit_json,
 )
-from gridgeo.cli.source import add_source_options, load_source, source_line
+from gridgeo.cli.source import add_source_options, load_source, source_line, store_settings
 from gridgeo.coords import parse_coord_system
 from gridgeo.dataset import Dataset
 from gridgeo.dispatch import DISPATCH_COLUMNS, dispatch_frame
-from gridgeo.errors import InputFileError
+from gridgeo.errors import GridgeoError, InputFileError
 from gridgeo.i18n import tr
 from gridgeo.index import GridIndex
-from gridgeo.index.cache import index_for
+from gridgeo.index.cache import index_for, index_for_files
+from gridgeo.io.dataset import files_source
+from gridgeo.io.staff import read_workstations
 from gridgeo.io.tables import (
     DEFAULT_CHUNK_SIZE,
     CsvShapeError,
@@ -188,18 +191,18 @@ def run_assign(args: argparse.Namespace) -> int:
         # a Parquet output's typing pass reads the CSV while the boundaries load
         # (in this context: its messages in the run's language)
         types = pool.submit(contextvars.copy_context().run, output_types, reader, output)
-        dataset = _dataset(args)
+        source = _boundaries(args)
         report = assign_table(
             reader,
             output,
-            dataset,
+            source,
             crs=crs,
             progress=not args.no_progress,
             bom=not args.no_bom,
             category_col=args.category_col,
             types=types.result(),
         )
-    report = dataclasses.replace(report, version=dataset.version, source=source_line(dataset))
+    report = dataclasses.replace(report, version=source.version, source=source.line)
     if args.format == "json":
         emit_json(report.to_dict())
     else:
@@ -207,10 +210,46 @@ def run_assign(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dataset(args: argparse.Namespace) -> Dataset:
-    if args.category_col is None:
-        return load_source(args)
-    return load_source(args, partners=args.partners, routing=args.routing)
+@dataclass
+class Boundaries:
+    """What an ``assign`` run reads from its boundaries: the index and workstations, and
+    the whole Dataset only when the run needs more (the dispatch) or has no index file."""
+
+    index: GridIndex
+    stations: dict[str, str]
+    version: int | None
+    line: str
+    dataset: Dataset | None = None
+
+    @classmethod
+    def of(cls, dataset: Dataset) -> Boundaries:
+        """From a loaded Dataset: its index (from the index folder, or built once)."""
+        return cls(
+            index_for(dataset.grids, dataset.settings.store.index_folder),
+            workstation_lookup(dataset.workstations),
+            dataset.version,
+            source_line(dataset),
+            dataset,
+        )
+
+
+def _boundaries(args: argparse.Namespace) -> Boundaries:
+    if args.category_col is not None:
+        return Boundaries.of(load_source(args, partners=args.partners, routing=args.routing))
+    cfg = store_settings(args)
+    folder = cfg.store.index_folder
+    if not args.boundaries or folder is None:
+        return Boundaries.of(load_source(args, cfg))
+    if args.version is not None or args.at is not None:
+        raise GridgeoError(tr("give --boundaries FILE or --version/--at, not both"))
+    # files this machine has indexed are not read again: their index is found by their bytes
+    options = repr((columns(args), getattr(args, "assume_crs", None), cfg.scheme))
+    index = index_for_files(
+        args.boundaries, lambda: load_source(args, cfg).grids, folder, options=options
+    )
+    stations = read_workstations(args.workstations) if args.workstations else []
+    line = tr("boundaries: {source}", source=files_source(args.boundaries))
+    return Boundaries(index, workstation_lookup(stations), None, line)
 
 
 def _check_no_added_columns(reader: TableReader, category_col: str | None = None) -> None:
@@ -240,7 +279,7 @@ def _check_no_added_columns(reader: TableReader, category_col: str | None = None
 def assign_table(
     reader: TableReader,
     output: Path,
-    dataset: Dataset,
+    boundaries: Boundaries | Dataset,
     *,
     crs: str = "wgs84",
     progress: bool = True,
@@ -256,9 +295,10 @@ def assign_table(
         The input table, already checked.
     output
         The output table; written only if the whole run succeeds.
-    dataset
-        Boundaries and workstations; their grid index is loaded from the index
-        folder (``dataset.settings.store.index_folder``), or built once and saved there.
+    boundaries
+        The index and workstations (:class:`Boundaries`), or a Dataset whose grid
+        index is loaded from the index folder (``dataset.settings.store.index_folder``),
+        or built once and saved there.
     crs
         Coordinate system of the input points.
     progress
@@ -277,12 +317,11 @@ def assign_table(
     RunReport
         Status counts and the time spent reading, assigning and writing.
     """
-    # built once per set of boundaries and machine, then mapped from its file
-    index = index_for(dataset.grids, dataset.settings.store.index_folder)
-    stations = workstation_lookup(dataset.workstations)
+    if isinstance(boundaries, Dataset):
+        boundaries = Boundaries.of(boundaries)
     if types is None:
         types = output_types(reader, output)
-    run = _Run(reader, output, dataset, index, stations, crs, category_col, bom, dict(types))
+    run = _Run(reader, output, boundaries, crs, category_col, bom, dict(types))
     start = time.perf_counter()
     with _progress_bar(reader, progress) as bar:
         summary = None
@@ -323,9 +362,7 @@ class _Run:
 
     reader: TableReader
     output: Path
-    dataset: Dataset
-    index: GridIndex
-    stations: dict[str, str]
+    boundaries: Boundaries
     crs: str
     category_col: str | None
     bom: bool
@@ -345,11 +382,11 @@ class _Run:
             for chunk in self.reader.tables():
                 done = assign_batch(
                     chunk,
-                    self.index,
+                    self.boundaries.index,
                     lon_col=layout.lon_col,
                     lat_col=layout.lat_col,
                     crs=self.crs,
-                    stations=self.stations,
+                    stations=self.boundaries.stations,
                 )
                 behind.put(done)
                 summary.add_arrow(done.column("status"))
@@ -360,24 +397,27 @@ class _Run:
         """pandas chunks: GeoJSON, points from a geometry, dispatch, ragged CSV."""
         summary = AssignSummary()
         layout = self.reader.layout
-        routing = self.dataset.require_routing() if self.category_col is not None else None
+        dataset = self.boundaries.dataset
+        routing = None
+        if self.category_col is not None and dataset is not None:
+            routing = dataset.require_routing()
         with self._writer() as writer:
             for chunk in self.reader:
                 done = assign_frame(
                     chunk,
-                    self.index,
+                    self.boundaries.index,
                     lon_col=layout.lon_col,
                     lat_col=layout.lat_col,
                     crs=self.crs,
-                    stations=self.stations,
+                    stations=self.boundaries.stations,
                 )
-                if self.category_col is not None and routing is not None:
+                if self.category_col is not None and dataset is not None and routing is not None:
                     done = dispatch_frame(
                         done,
                         category_col=self.category_col,
-                        zones=self.dataset.zones,
+                        zones=dataset.zones,
                         routing=routing,
-                        categories=self.dataset.categories,
+                        categories=dataset.categories,
                         lon_col=layout.lon_col,
                         lat_col=layout.lat_col,
                         crs=self.crs,

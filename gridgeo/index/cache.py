@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import shapely
 
 from gridgeo.index.grid_index import DEFAULT_CELLS_PER_LEAF, GridIndex
-from gridgeo.index.index_file import FORMAT, IndexFileError, cached_index
+from gridgeo.index.index_file import FORMAT, IndexFileError, cached_index, file_key
 from gridgeo.model import GridSet
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,46 @@ def index_for(
     if not existed and path.exists():
         prune(Path(folder))
     return index
+
+
+def index_for_files(
+    paths: Sequence[Path],
+    read: Callable[[], GridSet],
+    folder: str | Path | None,
+    *,
+    options: str = "",
+    cells_per_leaf: int = DEFAULT_CELLS_PER_LEAF,
+) -> GridIndex:
+    """The index of the grids in boundary files, found by the files' bytes: ``read`` is
+    called (the files parsed) only when this folder holds no good index for them.
+
+    What makes a second ``gridgeo assign --boundaries city.gpkg`` skip reading the
+    file (0.8 s at 20,000 grids): the key is the SHA-256 of the files (a shapefile
+    with its sidecars) and of the reading ``options`` (column names, assumed CRS,
+    code scheme), so a file changed in any byte is read again. ``folder`` None:
+    read and built, not saved.
+    """
+    if folder is None:
+        return GridIndex(read(), cells_per_leaf=cells_per_leaf)
+    parts = [part for path in paths for part in _with_sidecars(Path(path))]
+    key = file_key(parts, options, cells_per_leaf)
+    path = Path(folder) / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}{SUFFIX}"
+    existed = path.exists()
+    index = cached_index(read, path, key, cells_per_leaf=cells_per_leaf, on_rebuild=_say_why)
+    if not existed and path.exists():
+        prune(Path(folder))
+    return index
+
+
+# a shapefile is several files: its geometry, index, attributes, CRS and encoding
+_SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
+
+
+def _with_sidecars(path: Path) -> list[Path]:
+    if path.suffix.lower() != ".shp":
+        return [path]
+    sidecars = [path.with_suffix(s) for s in (*_SIDECARS, *(s.upper() for s in _SIDECARS))]
+    return [path, *sorted({p for p in sidecars if p.exists()})]
 
 
 def prune(folder: Path, keep: int = KEEP) -> list[Path]:

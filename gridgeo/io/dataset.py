@@ -62,7 +62,7 @@ def load(
         sources={
             name: str(path)
             for name, path in (
-                ("boundaries", tr("files {paths}", paths=listing(str(p) for p in paths))),
+                ("boundaries", files_source(paths)),
                 ("staff", staff_path),
                 ("partners", partners or (settings.partners if default else None)),
                 ("routing", routing or (settings.routing if default else None)),
@@ -70,6 +70,11 @@ def load(
             if path
         },
     )
+
+
+def files_source(paths: Sequence[str | Path]) -> str:
+    """Where boundaries read from files come from, for people: ``files a.gpkg, b.gpkg``."""
+    return tr("files {paths}", paths=listing(str(p) for p in paths))
 
 
 def _read_optional(
