@@ -13,13 +13,20 @@ range). Each engine runs as a new process, timed start to exit, CSV in, Parquet 
   text, ``LEFT JOIN ... ON ST_Contains(grid, ST_Point(lon, lat))`` (its spatial join
   operator), written with ``COPY ... TO 'out.parquet'``; the leaf's code only.
 
-Both outputs are compared point by point (the leaf code of every row).
+With ``--compare REV`` the ``gridgeo assign`` of git revision REV runs beside them (the
+same venv, REV's package first on ``PYTHONPATH``). Every engine runs once untimed (the
+index file built, caches warm), then ``--repeat`` times; the medians of wall and CPU time
+are printed. Every output is compared with this code's, point by point (the leaf code
+of every row).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -28,6 +35,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_cases import worktree
 
 GRIDGEO = Path(sys.executable).with_name("gridgeo")
 
@@ -66,10 +76,15 @@ def write_points(path: Path, rows: int, bounds: np.ndarray, seed: int = 1) -> No
             fh.write("\n")
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, the child's) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
-    return time.perf_counter() - start
+    subprocess.run(command, check=True, capture_output=True, env=env)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
 def leaf_codes(path: Path, column: str) -> dict[str, str | None]:
@@ -83,37 +98,65 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--duckdb-python", type=Path, default=Path(".bench-duckdb/bin/python"))
+    parser.add_argument(
+        "--compare", default="", metavar="REV", help="also time gridgeo assign of git REV"
+    )
     args = parser.parse_args()
 
     from gridgeo.io.writers import write_grids
     from gridgeo.sample.tessellation import nested_tessellation
 
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.processor()}")
-    with tempfile.TemporaryDirectory() as tmp_name:
+    with (
+        tempfile.TemporaryDirectory() as tmp_name,
+        worktree(args.compare) if args.compare else contextlib.nullcontext(None) as other,
+    ):
         tmp = Path(tmp_name)
         grids = nested_tessellation(args.grids, 1)
         city = write_grids(grids, tmp / "city.gpkg")
         bounds = grids.frame.total_bounds
-        print("| rows | engine | median end to end | rows/s | ratio | leaf codes agreeing |")
-        print("|---|---|---|---|---|---|")
+        print(
+            "| rows | engine | median end to end | CPU (user + system) | rows/s "
+            "| DuckDB's time over this | leaf codes agreeing with gridgeo |"
+        )
+        print("|---|---|---|---|---|---|---|")
         for rows in args.rows:
             points = tmp / f"points_{rows}.csv"
             write_points(points, rows, bounds)
-            ours, theirs = tmp / "gridgeo.parquet", tmp / "duckdb.parquet"
-            gridgeo = [str(GRIDGEO), "assign", str(points), "-o", str(ours), "--no-progress"]
-            gridgeo += ["--boundaries", str(city)]
-            duckdb = [str(args.duckdb_python), "-c", DUCKDB_SCRIPT, str(city), str(points)]
-            duckdb.append(str(theirs))
-            timed(gridgeo)  # builds the boundaries' index file once
-            ours_s = sorted(timed(gridgeo) for _ in range(args.repeat))[args.repeat // 2]
-            theirs_s = sorted(timed(duckdb) for _ in range(args.repeat))[args.repeat // 2]
-            a, b = leaf_codes(ours, "code_l5"), leaf_codes(theirs, "code_l5")
-            same = sum(a[k] == b.get(k) for k in a)
-            for name, seconds in (("gridgeo assign", ours_s), ("DuckDB 1.5 spatial", theirs_s)):
+            engines = _engines(args, city, points, tmp, other)
+            times = {}
+            for name, (command, env, _out) in engines.items():
+                timed(command, env)  # gridgeo: builds the index file once; all: warm caches
+                runs = sorted(timed(command, env) for _ in range(args.repeat))
+                times[name] = runs[args.repeat // 2]
+            ours = leaf_codes(engines["gridgeo assign"][2], "code_l5")
+            duck = times["DuckDB 1.5 spatial"][0]
+            for name, (wall, cpu) in times.items():
+                codes = leaf_codes(engines[name][2], "code_l5")
+                same = sum(ours[k] == codes.get(k) for k in ours)
                 print(
-                    f"| {rows:,} | {name} | {seconds:.2f} s | {rows / seconds / 1e6:.2f} M | "
-                    f"{theirs_s / seconds:.2f}x | {same:,} of {len(a):,} |"
+                    f"| {rows:,} | {name} | {wall:.2f} s | {cpu:.2f} s | "
+                    f"{rows / wall / 1e6:.2f} M | {duck / wall:.2f}x | {same:,} of {len(ours):,} |"
                 )
+
+
+def _engines(
+    args: argparse.Namespace, city: Path, points: Path, tmp: Path, other: Path | None
+) -> dict[str, tuple[list[str], dict[str, str] | None, Path]]:
+    """Each engine's command, environment and output."""
+    engines: dict[str, tuple[list[str], dict[str, str] | None, Path]] = {}
+    gridgeo = ["assign", str(points), "--no-progress", "--boundaries", str(city), "-o"]
+    ours = tmp / "gridgeo.parquet"
+    engines["gridgeo assign"] = ([str(GRIDGEO), *gridgeo, str(ours)], None, ours)
+    if other is not None:  # the same venv, the other revision's package first on the path
+        theirs = tmp / "previous.parquet"
+        env = os.environ | {"PYTHONPATH": str(other)}
+        command = [sys.executable, "-m", "gridgeo.cli.main", *gridgeo, str(theirs)]
+        engines[f"gridgeo assign, {args.compare}"] = (command, env, theirs)
+    duck = tmp / "duckdb.parquet"
+    command = [str(args.duckdb_python), "-c", DUCKDB_SCRIPT, str(city), str(points), str(duck)]
+    engines["DuckDB 1.5 spatial"] = (command, None, duck)
+    return engines
 
 
 if __name__ == "__main__":
