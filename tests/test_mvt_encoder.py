@@ -68,8 +68,8 @@ def test_pilot_tiles_are_the_bytes_mapbox_vector_tile_writes(
     x, y = tile_of(*PILOT, z)
     positions, local = layer.clipped(z, x, y)
     assert len(positions)
-    props = [layer.properties[p] for p in positions]
-    ids = [int(layer.mvt_ids[p]) for p in positions]
+    fids, props = layer.features(positions)
+    ids = fids.tolist()
     expected = reference(collection, list(local), props, ids)
     assert layer.tile(z, x, y) == expected
     decoded = mapbox_vector_tile.decode(expected)[collection]["features"]

@@ -13,7 +13,7 @@ The file
 ``MAGIC`` (8 bytes), the header's length (8 bytes, little-endian), the header
 (UTF-8 JSON: format, key, simplify mode, per zoom the set it uses, the table of
 sets with their offsets, the payload's size and CRC-32), then the payload: per set
-the WKB offsets (int64) and the WKB bytes.
+the WKB offsets (int64), the bounds (float64, four per geometry) and the WKB bytes.
 
 The file is named by, and carries, a key made of everything its content depends
 on (:func:`layer_key`: the level's ids and geometries, the base-map shift, the
@@ -26,7 +26,6 @@ written again. Writes go to a temporary name and are renamed into place.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import logging
 import os
@@ -48,7 +47,7 @@ from gridgeo.i18n import tr
 log = logging.getLogger(__name__)
 
 MAGIC = b"GGTILE\r\n"
-FORMAT = 1
+FORMAT = 2
 SUFFIX = ".gtiles"
 KEEP = 40  # files kept in a folder: five levels of eight versions
 _LENGTH = struct.Struct("<Q")
@@ -83,34 +82,50 @@ class ZoomGeometries:
     """A level's geometries per zoom: ``which[z]`` is the set zoom ``z`` uses.
 
     ``mode`` is the tile layer's simplification (``"coverage"`` or ``"none"``).
-    Sets read from a file are decoded from WKB on first use.
+    Sets read from a file are decoded from WKB where a tile needs them (a z14 tile
+    decodes its forty grids, not the city's 20,000); their bounds come with them.
     """
 
     mode: str
     which: list[int]
-    _sets: list[npt.NDArray[np.object_] | None]
+    _sets: list[npt.NDArray[np.object_]]
+    _bounds: list[npt.NDArray[np.float64]]
     _wkb: list[tuple[npt.NDArray[np.int64], bytes]] = field(default_factory=list)
 
     @classmethod
     def of(cls, mode: str, sets: list[npt.NDArray[np.object_]], which: list[int]) -> ZoomGeometries:
-        return cls(mode, which, list(sets))
-
-    def at(self, z: int) -> npt.NDArray[np.object_]:
-        """The geometries of zoom ``z``."""
-        return self.at_set(self.which[z])
-
-    def at_set(self, i: int) -> npt.NDArray[np.object_]:
-        found = self._sets[i]
-        if found is None:
-            offsets, data = self._wkb[i]
-            view = memoryview(data)
-            raw = [bytes(view[a:b]) for a, b in itertools.pairwise(offsets.tolist())]
-            found = self._sets[i] = np.asarray(shapely.from_wkb(raw), dtype=object)
-        return found
+        """Geometry sets made in memory."""
+        bounds = [np.asarray(shapely.bounds(s), dtype=np.float64) for s in sets]
+        return cls(mode, which, [np.asarray(s, dtype=object) for s in sets], bounds)
 
     @property
     def sets(self) -> int:
         return len(self._sets)
+
+    def bounds(self, z: int) -> npt.NDArray[np.float64]:
+        """(n, 4) bounds of zoom ``z``'s geometries, without decoding them."""
+        return self._bounds[self.which[z]]
+
+    def take(self, z: int, positions: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
+        """Zoom ``z``'s geometries at ``positions``, decoded on first need."""
+        found = self._sets[self.which[z]]
+        missing = positions[shapely.is_missing(found[positions])] if self._wkb else positions[:0]
+        if len(missing):
+            offsets, data = self._wkb[self.which[z]]
+            view = memoryview(data)
+            raw = [bytes(view[offsets[i] : offsets[i + 1]]) for i in missing.tolist()]
+            found[missing] = shapely.from_wkb(raw)
+        return found[positions]
+
+    def at(self, z: int) -> npt.NDArray[np.object_]:
+        """Every geometry of zoom ``z``."""
+        return self.at_set(self.which[z])
+
+    def at_set(self, i: int) -> npt.NDArray[np.object_]:
+        z = self.which.index(i) if i in self.which else None
+        if z is None:  # a set no zoom uses (never written): as it is
+            return self._sets[i]
+        return self.take(z, np.arange(len(self._sets[i]), dtype=np.int64))
 
 
 def save(zooms: ZoomGeometries, path: Path, key: str) -> Path:
@@ -120,13 +135,15 @@ def save(zooms: ZoomGeometries, path: Path, key: str) -> Path:
     table = []
     offset = 0
     for i in range(zooms.sets):
-        wkb = shapely.to_wkb(zooms.at_set(i), output_dimension=2)
+        geoms = zooms.at_set(i)
+        wkb = shapely.to_wkb(geoms, output_dimension=2)
         sizes = np.fromiter((len(w) for w in wkb), dtype=np.int64, count=len(wkb))
         offsets = np.concatenate([[0], np.cumsum(sizes)]).astype("<i8")
+        bounds = np.ascontiguousarray(shapely.bounds(geoms), dtype="<f8")
         data = b"".join(wkb)
         table.append({"count": len(wkb), "offset": offset, "bytes": len(data)})
-        blobs += [offsets.tobytes(), data]
-        offset += offsets.nbytes + len(data)
+        blobs += [offsets.tobytes(), bounds.tobytes(), data]
+        offset += offsets.nbytes + bounds.nbytes + len(data)
     payload = b"".join(blobs)
     header = json.dumps(
         {
@@ -196,13 +213,16 @@ def load(path: Path, key: str) -> ZoomGeometries:
         )
     if zlib.crc32(payload) != header["payload_crc32"]:
         raise _bad(path, tr("checksum mismatch (damaged or altered)"))
-    wkb = []
+    wkb, bounds = [], []
     for entry in header["sets"]:
         at, count = int(entry["offset"]), int(entry["count"])
         offsets = np.frombuffer(payload, dtype="<i8", count=count + 1, offset=at)
-        start = at + offsets.nbytes
+        box = np.frombuffer(payload, dtype="<f8", count=4 * count, offset=at + offsets.nbytes)
+        start = at + offsets.nbytes + box.nbytes
         wkb.append((offsets.astype(np.int64), payload[start : start + int(entry["bytes"])]))
-    return ZoomGeometries(header["mode"], list(header["which"]), [None] * len(wkb), wkb)
+        bounds.append(box.reshape(count, 4).astype(np.float64))
+    sets = [np.full(len(b), None, dtype=object) for b in bounds]
+    return ZoomGeometries(header["mode"], list(header["which"]), sets, bounds, wkb)
 
 
 def _unwritable(path: Path, exc: OSError) -> TileLayersFileError:

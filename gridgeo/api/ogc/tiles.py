@@ -16,8 +16,9 @@ import logging
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,8 @@ SIMPLIFY_PIXELS = 0.5
 TILE_CACHE_SIZE = 1024
 """Encoded tiles kept per collection and dataset."""
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+Positions = npt.NDArray[np.int64]
+Geometries = npt.NDArray[np.object_]
 GEOMETRY_COLLECTION = 7
 POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 
@@ -188,14 +191,18 @@ def save_level_files(data: Dataset) -> list[Path]:
     return saved
 
 
-_saving: dict[str, threading.Thread] = {}
+SAVE_DELAY = 30.0
+"""Seconds between a level's first tile without a file and the background write: the
+write simplifies every zoom (4 s of CPU at 20,000 grids), so it waits for the burst of
+first tiles after a start or a publication to pass instead of slowing it down."""
+_saving: dict[str, threading.Timer] = {}
 """Background writes of tile layers files started by this process, by path."""
 _saving_lock = threading.Lock()
 
 
 def _save_later(table: FeatureTable, folder: Path, shifted: CoordSystem | None) -> None:
-    """Write the level's file in a background thread (once per file and process), so
-    that the next start of any worker reads it."""
+    """Write the level's file in a background thread after :data:`SAVE_DELAY` (once per
+    file and process), so that the next start of any worker reads it."""
 
     def work() -> None:
         try:
@@ -207,7 +214,8 @@ def _save_later(table: FeatureTable, folder: Path, shifted: CoordSystem | None) 
     with _saving_lock:
         if name in _saving:
             return
-        thread = _saving[name] = threading.Thread(target=work, name="tile-layers", daemon=True)
+        thread = _saving[name] = threading.Timer(SAVE_DELAY, work)
+    thread.name, thread.daemon = "tile-layers", True
     thread.start()
 
 
@@ -229,6 +237,10 @@ def saved_level(
     return None
 
 
+def _take(geoms: Geometries, positions: Positions) -> Geometries:
+    return geoms[positions]
+
+
 @dataclass(eq=False)
 class TileLayer:
     """One collection ready for tiling: Web Mercator geometries and per-zoom caches.
@@ -238,7 +250,8 @@ class TileLayer:
     info
         The collection.
     ids, properties
-        Feature ids and MVT-safe properties, in the collection's order.
+        Feature ids and properties (the table's), in the collection's order; what MVT
+        can hold of them is taken per tile (:meth:`features`).
     geometries
         Noded geometries in Web Mercator metres (None while a saved file serves them).
     simplify
@@ -256,7 +269,9 @@ class TileLayer:
     geometries: npt.NDArray[np.object_] | None
     simplify: str
     saved: ZoomGeometries | None = None
-    _zooms: dict[int, tuple[npt.NDArray[np.object_], shapely.STRtree]] = field(default_factory=dict)
+    _zooms: dict[int, tuple[Callable[[Positions], Geometries], shapely.STRtree]] = field(
+        default_factory=dict
+    )
     _tiles: OrderedDict[tuple[int, int, int], bytes | None] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -267,8 +282,7 @@ class TileLayer:
         """The layer of ``table``; ``shifted`` ("gcj02", "bd09"): for a Chinese web map's
         base layer (see :func:`level_geometries`); ``folder``: where a level's tile
         layers file is read from (and written to when missing)."""
-        props = [mvt_properties(p) for p in table.properties]
-        ids = list(table.ids)
+        props, ids = table.properties, table.ids  # shared, not copied: the table is frozen
         if table.info.level is not None and len(table):
             saved = saved_level(table, folder, shifted)
             if saved is not None:
@@ -284,23 +298,27 @@ class TileLayer:
         projected = transform_geometries(geoms, STORAGE_EPSG, WEB_MERCATOR_EPSG)
         return cls(table.info, ids, props, projected, simplify)
 
-    @cached_property
-    def mvt_ids(self) -> npt.NDArray[np.int64]:
-        """Each feature's MVT id, -1 for none."""
-        return np.array([_mvt_id(i) if _mvt_id(i) is not None else -1 for i in self.ids], np.int64)
+    def features(self, positions: Positions) -> tuple[npt.NDArray[np.int64], list[dict[str, Any]]]:
+        """The MVT ids (-1: none) and MVT-safe properties of the features at ``positions``
+        (per tile: a z14 tile reads its forty grids' properties, not the city's)."""
+        ids = [_mvt_id(self.ids[p]) for p in positions.tolist()]
+        props = [mvt_properties(self.properties[p]) for p in positions.tolist()]
+        return np.array([-1 if i is None else i for i in ids], dtype=np.int64), props
 
-    @cached_property
-    def property_table(self) -> PropertyTable:
-        return PropertyTable.of(self.properties)
-
-    def at_zoom(self, z: int) -> tuple[npt.NDArray[np.object_], shapely.STRtree]:
-        """The geometries simplified for zoom ``z`` and their index, computed once."""
+    def at_zoom(self, z: int) -> tuple[Callable[[Positions], Geometries], shapely.STRtree]:
+        """The geometries simplified for zoom ``z`` (a function of their positions) and
+        their index, made once. A saved level's index holds the geometries' boxes, so
+        that only the geometries a tile meets are decoded."""
         with self._lock:
             hit = self._zooms.get(z)
         if hit is not None:
             return hit
+        entry: tuple[Callable[[Positions], Geometries], shapely.STRtree]
         if self.saved is not None:
-            geoms = self.saved.at(z)
+            b = self.saved.bounds(z)
+            boxes = shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
+            boxes[np.isnan(b).any(axis=1)] = None  # an empty geometry: in no tile
+            entry = (partial(self.saved.take, z), shapely.STRtree(boxes))
         else:
             assert self.geometries is not None
             geoms = self.geometries
@@ -308,7 +326,7 @@ class TileLayer:
                 geoms = simplify_coverage(geoms, simplify_tolerance(z))
             elif self.simplify == "each":
                 geoms = shapely.simplify(geoms, simplify_tolerance(z), preserve_topology=True)
-        entry = (geoms, shapely.STRtree(geoms))
+            entry = (partial(_take, geoms), shapely.STRtree(geoms))
         with self._lock:
             return self._zooms.setdefault(z, entry)
 
@@ -338,24 +356,22 @@ class TileLayer:
         positions, local = self.clipped(z, x, y)
         if not len(positions):
             return None
+        ids, props = self.features(positions)
         if self.info.geometry == "polygon":
             return encode_polygons(
                 self.info.id,
                 local,
-                ids=self.mvt_ids[positions],
-                positions=positions,
-                table=self.property_table,
+                ids=ids,
+                positions=np.arange(len(positions), dtype=np.int64),
+                table=PropertyTable.of(props),
                 extent=EXTENT,
             )
-        features = [
-            {"geometry": geom, "properties": self.properties[p], "id": self.mvt_ids[p]}
-            for p, geom in zip(positions.tolist(), local, strict=True)
-        ]
-        for feature in features:
-            if feature["id"] < 0:
-                del feature["id"]
-            else:
-                feature["id"] = int(feature["id"])
+        features = []
+        for fid, p, geom in zip(ids.tolist(), props, local, strict=True):
+            feature: dict[str, Any] = {"geometry": geom, "properties": p}
+            if fid >= 0:
+                feature["id"] = fid
+            features.append(feature)
         layer = {"name": self.info.id, "features": features}
         data: bytes = mapbox_vector_tile.encode([layer], default_options={"extents": EXTENT})
         return data
@@ -367,14 +383,15 @@ class TileLayer:
         geometries clipped to the tile plus its buffer, in tile units (0-4096, y up).
         A polygon layer keeps polygonal pieces only (a clip that only touches a polygon
         leaves a line or a point)."""
-        geoms, tree = self.at_zoom(z)
+        take, tree = self.at_zoom(z)
         minx, miny, maxx, maxy = tile_bounds(z, x, y)
         pad = (maxx - minx) * BUFFER / EXTENT
         clip = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+        # (a box that meets the clip where its geometry does not: cut to empty below)
         hits = np.sort(tree.query(box(*clip), predicate="intersects")).astype(np.int64)
         if not len(hits):
             return hits, np.empty(0, dtype=object)
-        found = geoms[hits]
+        found = take(hits)
         # whatever lies inside the clip is its own clip: only the rest is cut
         b = shapely.bounds(found)
         inside = (b[:, 0] >= clip[0]) & (b[:, 1] >= clip[1]) & (b[:, 2] <= clip[2])
