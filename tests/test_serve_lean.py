@@ -94,3 +94,20 @@ def test_only_slow_work_trims_the_heap(monkeypatch: pytest.MonkeyPatch) -> None:
     limits.release_after(limits.SLOW_WORK_S)  # a layer's or zoom's first build
     limits.release_after(2.0)
     assert len(trims) == 2
+
+
+def test_a_new_sqlite_store_is_seeded_from_files_without_a_crash(tmp_path: Path) -> None:
+    """A new SpatiaLite store is seeded with the sample files at start: GDAL must be loaded
+    before SQLite loads SpatiaLite (app._gdal_before_spatialite), or reading the first file
+    kills the process with a segfault."""
+    script = f"""
+from fastapi.testclient import TestClient
+from gridgeo.api.app import create_app
+from gridgeo.settings import Settings
+settings = Settings()
+settings.store.database_url = "sqlite:///{tmp_path / "store.sqlite"}"
+settings.store.seed_sample = True
+with TestClient(create_app(settings)) as client:
+    assert client.get("/health").json()["grids"] > 0
+"""
+    assert "pyogrio" in _loaded_after(script, tmp_path)
