@@ -130,8 +130,9 @@ def _gdal_before_spatialite(database_url: str) -> None:
     SQLite opens extensions with ``RTLD_GLOBAL``: mod_spatialite's functions (SpatiaLite's
     own and the system PROJ's) would then stand in for the copies built into pyogrio's
     GDAL, which crashes the process (segfault in GDAL's SpatiaLite clean-up, gdb) when it
-    closes the first file it reads (an upload; a new store's seeding). With PostGIS no
-    SpatiaLite is loaded, and pyogrio (~60 MB resident) waits for the first file.
+    closes the first file it reads (an upload; a new store's seeding). (Today the store's
+    seeder imports the file readers, and GDAL with them, for any store; this keeps the
+    order where the service opens its store whatever the imports become.)
     """
     if make_url(database_url).get_backend_name() == "sqlite":
         import pyogrio  # noqa: F401

@@ -5,15 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from gridgeo.dataset import Dataset
 from gridgeo.i18n import tr
+
+# The readers load GDAL (pyogrio) on import, and every importer of this module with
+# them (the store's seeder, so every user of a store): keep it so until the store loads
+# GDAL itself before SpatiaLite. SQLite loads mod_spatialite with RTLD_GLOBAL, and its
+# SpatiaLite and PROJ functions then stand in for GDAL's own: a file read after that
+# crashes the process (tests/test_serve_lean.py).
+from gridgeo.io.boundaries import ColumnMap, read_boundaries
+from gridgeo.io.partners import read_partners
+from gridgeo.io.routing import read_routing
+from gridgeo.io.staff import read_staff, read_workstations
 from gridgeo.settings import Settings
 from gridgeo.wording import listing
-
-if TYPE_CHECKING:
-    from gridgeo.io.boundaries import ColumnMap
 
 _T = TypeVar("_T")
 
@@ -36,13 +43,6 @@ def load(
     The same holds for the partner units and the routing table; a file given
     explicitly must exist, a configured default that is missing is skipped.
     """
-    # the readers on the first load: pyogrio and GDAL (~60 MB) would otherwise come with
-    # every importer of this module (the store's seeder, and so the service's start)
-    from gridgeo.io.boundaries import read_boundaries
-    from gridgeo.io.partners import read_partners
-    from gridgeo.io.routing import read_routing
-    from gridgeo.io.staff import read_staff, read_workstations
-
     settings = settings or Settings()
     default = paths is None
     if paths is None:
