@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridgeo.api.ogc.catalog import catalog_for
-from gridgeo.api.ogc.mvt_encoder import PropertyTable, encode_polygons, varints
+from gridgeo.api.ogc.mvt_encoder import PropertyTable, Ragged, encode_polygons, varints
 from gridgeo.api.ogc.tiles import EXTENT, TileLayer, in_tile_units
 from gridgeo.dataset import Dataset
 from gridgeo.io.dataset import load
@@ -166,3 +166,23 @@ def test_random_polygons_are_the_bytes_mapbox_vector_tile_writes(
         assert got is not None
         features = mapbox_vector_tile.decode(got)["random"]["features"]
         assert [f["properties"] for f in features] == [f["properties"] for f in theirs]
+
+
+def test_ragged_arrays_take_join_and_bound_features() -> None:
+    holed = shapely.Polygon(
+        [(0, 0), (10, 0), (10, 10), (0, 10)], [[(2, 2), (2, 4), (4, 4), (4, 2)]]
+    )
+    multi = shapely.MultiPolygon([shapely.box(20, 20, 30, 30), shapely.box(40, 0, 50, 5)])
+    geoms = np.array([holed, multi, shapely.box(-5, -5, -1, -1)], dtype=object)
+    features = Ragged.of(geoms)
+    assert len(features) == 3
+    back = features.geometries()  # multipolygons, the same shapes and vertices
+    assert shapely.equals(back, geoms).all()
+    assert shapely.get_num_coordinates(back).tolist() == shapely.get_num_coordinates(geoms).tolist()
+    picked = features.take(np.array([2, 0]))
+    assert shapely.equals(picked.geometries(), np.array([geoms[2], geoms[0]], dtype=object)).all()
+    joined = picked.then(features.take(np.array([1])))
+    assert shapely.equals(joined.geometries(), geoms[[2, 0, 1]]).all()
+    assert np.array_equal(features.bounds(), shapely.bounds(geoms))
+    empty = Ragged.of(np.empty(0, dtype=object))
+    assert len(empty) == 0 and len(empty.then(picked)) == 2

@@ -176,6 +176,84 @@ def _zigzag(n: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
 
 
 @dataclass(frozen=True)
+class Ragged:
+    """Polygonal features as arrays, no geometry object: shapely's ragged layout of
+    multipolygons. Feature ``f``'s polygons are ``parts[f]`` to ``parts[f + 1]`` (in
+    ``polygons``), polygon ``p``'s rings ``polygons[p]`` to ``polygons[p + 1]`` (in
+    ``rings``), ring ``r``'s points ``rings[r]`` to ``rings[r + 1]`` (in ``coords``)."""
+
+    coords: npt.NDArray[np.float64]
+    rings: npt.NDArray[np.int64]
+    polygons: npt.NDArray[np.int64]
+    parts: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, geoms: npt.NDArray[np.object_]) -> Ragged:
+        """``geoms`` (polygons and multipolygons) as arrays."""
+        if not len(geoms):
+            none = np.zeros(1, dtype=np.int64)
+            return cls(np.zeros((0, 2)), none, none, none)
+        kind, coords, offsets = shapely.to_ragged_array(geoms)
+        if kind == shapely.GeometryType.POLYGON:
+            rings, polygons = offsets
+            parts: Any = np.arange(len(polygons))
+        else:
+            rings, polygons, parts = offsets
+        return cls(
+            np.ascontiguousarray(coords[:, :2], dtype=np.float64),
+            np.asarray(rings, dtype=np.int64),
+            np.asarray(polygons, dtype=np.int64),
+            np.asarray(parts, dtype=np.int64),
+        )
+
+    def __len__(self) -> int:
+        return len(self.parts) - 1
+
+    def take(self, positions: npt.NDArray[np.int64]) -> Ragged:
+        """The features at ``positions``, in that order."""
+        polygons = _ranges(self.parts[positions], self.parts[positions + 1])
+        rings = _ranges(self.polygons[polygons], self.polygons[polygons + 1])
+        points = _ranges(self.rings[rings], self.rings[rings + 1])
+        return Ragged(
+            self.coords[points],
+            _offsets(self.rings[rings + 1] - self.rings[rings]),
+            _offsets(self.polygons[polygons + 1] - self.polygons[polygons]),
+            _offsets(self.parts[positions + 1] - self.parts[positions]),
+        )
+
+    def then(self, other: Ragged) -> Ragged:
+        """These features, then ``other``'s."""
+        return Ragged(
+            np.concatenate([self.coords, other.coords]),
+            np.concatenate([self.rings, other.rings[1:] + self.rings[-1]]),
+            np.concatenate([self.polygons, other.polygons[1:] + self.polygons[-1]]),
+            np.concatenate([self.parts, other.parts[1:] + self.parts[-1]]),
+        )
+
+    def geometries(self) -> npt.NDArray[np.object_]:
+        """The features as (multi)polygons."""
+        offsets = (self.rings, self.polygons, self.parts)
+        made = shapely.from_ragged_array(shapely.GeometryType.MULTIPOLYGON, self.coords, offsets)
+        return np.asarray(made, dtype=object)
+
+    def bounds(self) -> npt.NDArray[np.float64]:
+        """(n, 4) bounds of each feature (NaN for an empty one)."""
+        out = np.full((len(self), 4), np.nan)
+        first = self.rings[self.polygons[self.parts]]  # each feature's first point, and end
+        counts = np.diff(first)
+        some = np.flatnonzero(counts > 0)
+        if len(some):
+            starts = first[:-1][some]
+            out[some, :2] = np.minimum.reduceat(self.coords, starts)[:, :2]
+            out[some, 2:] = np.maximum.reduceat(self.coords, starts)[:, :2]
+        return out
+
+
+def _offsets(counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+
+@dataclass(frozen=True)
 class _Commands:
     """Every kept feature's geometry commands, as one stream."""
 
@@ -202,25 +280,16 @@ class ToTile:
     scale: float = 1.0
 
 
-def _rings(geoms: npt.NDArray[np.object_], extent: int, to_tile: ToTile) -> _Rings:
-    # numpy arrays only, no geometry object per feature, part or ring: each would be one
-    # more object for Python's garbage collector, whose full passes then run through
-    # the whole heap of a service (0.15 s each)
-    kind, coords, offsets = shapely.to_ragged_array(geoms)
-    if kind == shapely.GeometryType.POLYGON:
-        ring_offsets, part_offsets = offsets
-        part_of = np.arange(len(part_offsets) - 1)
-    else:
-        ring_offsets, part_offsets, feature_offsets = offsets
-        part_of = np.repeat(np.arange(len(feature_offsets) - 1), np.diff(feature_offsets))
-    n_ring, n_part = len(ring_offsets) - 1, len(part_offsets) - 1
-    ring_of = np.repeat(np.arange(n_part), np.diff(part_offsets))
+def _rings(features: Ragged, extent: int, to_tile: ToTile) -> _Rings:
+    n_ring, n_part = len(features.rings) - 1, len(features.polygons) - 1
+    part_of = np.repeat(np.arange(len(features)), np.diff(features.parts))
+    ring_of = np.repeat(np.arange(n_part), np.diff(features.polygons))
     exterior = np.zeros(n_ring, dtype=bool)
-    exterior[part_offsets[:-1][np.diff(part_offsets) > 0]] = True
-    point_ring = np.repeat(np.arange(n_ring), np.diff(ring_offsets))
-    starts: npt.NDArray[np.int64] = np.asarray(ring_offsets, dtype=np.int64)
-    xy = np.rint((coords[:, :2] - np.asarray(to_tile.origin)) * to_tile.scale).astype(np.int64)
-    xy = xy[_oriented(xy, starts, point_ring, exterior)]
+    exterior[features.polygons[:-1][np.diff(features.polygons) > 0]] = True
+    point_ring = np.repeat(np.arange(n_ring), np.diff(features.rings))
+    origin = np.asarray(to_tile.origin)
+    xy = np.rint((features.coords - origin) * to_tile.scale).astype(np.int64)
+    xy = xy[_oriented(xy, features.rings, point_ring, exterior)]
     xy[:, 1] = extent - xy[:, 1]
     return _Rings(xy, point_ring, ring_of, part_of, exterior)
 
@@ -252,9 +321,9 @@ def _oriented(
     return order
 
 
-def _commands(geoms: npt.NDArray[np.object_], extent: int, to_tile: ToTile) -> _Commands:
-    """The MVT geometry commands of polygonal ``geoms``."""
-    r = _rings(geoms, extent, to_tile)
+def _commands(features: Ragged, extent: int, to_tile: ToTile) -> _Commands:
+    """The MVT geometry commands of polygonal ``features``."""
+    r = _rings(features, extent, to_tile)
     xy, point_ring, ring_of, part_of, exterior = (
         r.xy,
         r.point_ring,
@@ -303,8 +372,8 @@ def _commands(geoms: npt.NDArray[np.object_], extent: int, to_tile: ToTile) -> _
     stream[slot] = delta[:, 0]
     stream[slot + 1] = delta[:, 1]
     ring_feature = part_of[ring_of[kept_rings]]
-    per_feature = np.bincount(ring_feature, weights=size, minlength=len(geoms)).astype(np.int64)
-    return _Commands(stream, per_feature)
+    per_feature = np.bincount(ring_feature, weights=size, minlength=len(features))
+    return _Commands(stream, per_feature.astype(np.int64))
 
 
 def _packed(
@@ -333,7 +402,7 @@ def _field(
 
 def encode_polygons(
     name: str,
-    geoms: npt.NDArray[np.object_],
+    geoms: Ragged | npt.NDArray[np.object_],
     *,
     ids: npt.NDArray[np.int64],
     positions: npt.NDArray[np.int64],
@@ -348,7 +417,7 @@ def encode_polygons(
     name
         The layer's name.
     geoms
-        Polygons or multipolygons (none empty), in feature order.
+        Polygons or multipolygons (none empty), in feature order, or their arrays.
     ids
         Each feature's id, -1 for none.
     positions
@@ -361,7 +430,8 @@ def encode_polygons(
         How ``geoms``' coordinates map to tile units (default: they are tile units, y
         up); done on the arrays, so that no geometry is made for it.
     """
-    commands = _commands(geoms, extent, to_tile)
+    features = geoms if isinstance(geoms, Ragged) else Ragged.of(geoms)
+    commands = _commands(features, extent, to_tile)
     kept = commands.per_feature > 0
     if not kept.any():
         return None
@@ -387,10 +457,10 @@ def encode_polygons(
         (np.tile(np.array([0x18, POLYGON], np.uint8), n), np.full(n, 2, np.int64)),
         *_field(0x22, _packed(commands.stream, commands.per_feature[keep])),
     ]
-    features = np.frombuffer(interleave(segments), dtype=np.uint8)
+    encoded = np.frombuffer(interleave(segments), dtype=np.uint8)
     sizes = np.stack([seg[1] for seg in segments]).sum(axis=0)
     layer = bytearray(b"\x0a" + varint(len(name.encode())) + name.encode())
-    layer += interleave(_field(0x12, (features, sizes)))
+    layer += interleave(_field(0x12, (encoded, sizes)))
     layer += b"".join([table.keys[k] for k in key_ids.tolist()])
     layer += b"".join([table.values[v] for v in value_ids.tolist()])
     layer += b"\x28" + varint(extent) + b"\x78" + varint(VERSION)

@@ -12,8 +12,9 @@ The file
 --------
 ``MAGIC`` (8 bytes), the header's length (8 bytes, little-endian), the header
 (UTF-8 JSON: format, key, simplify mode, per zoom the set it uses, the table of
-sets with their offsets, the payload's size and CRC-32), then the payload: per set
-the WKB offsets (int64), the bounds (float64, four per geometry) and the WKB bytes.
+sets' arrays with their offsets, the payload's size and CRC-32), then the payload: per
+set the coordinates (float64), the ring, polygon and part offsets (int64, shapely's
+ragged layout) and each feature's bounds (float64), read as views of the file's bytes.
 
 The file is named by, and carries, a key made of everything its content depends
 on (:func:`layer_key`: the level's ids and geometries, the base-map shift, the
@@ -33,7 +34,7 @@ import struct
 import tempfile
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +42,14 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from gridgeo.api.ogc.mvt_encoder import Ragged
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
 
 log = logging.getLogger(__name__)
 
 MAGIC = b"GGTILE\r\n"
-FORMAT = 2
+FORMAT = 3
 SUFFIX = ".gtiles"
 KEEP = 40  # files kept in a folder: five levels of eight versions
 _LENGTH = struct.Struct("<Q")
@@ -77,62 +79,49 @@ def path_for(folder: Path, key: str) -> Path:
     return folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}{SUFFIX}"
 
 
+ARRAYS = ("coords", "rings", "polygons", "parts", "bounds")
+"""A set's arrays in the file, in order (:class:`~gridgeo.api.ogc.mvt_encoder.Ragged`'s
+and each feature's bounds)."""
+
+
 @dataclass(eq=False)
 class ZoomGeometries:
     """A level's geometries per zoom: ``which[z]`` is the set zoom ``z`` uses.
 
-    ``mode`` is the tile layer's simplification (``"coverage"`` or ``"none"``).
-    Sets read from a file are decoded from WKB where a tile needs them (a z14 tile
-    decodes its forty grids, not the city's 20,000); their bounds come with them, so
-    that a tile finds its geometries without decoding any other.
+    ``mode`` is the tile layer's simplification (``"coverage"`` or ``"none"``). A set is
+    held as arrays (coordinates and offsets, :class:`Ragged`), never as one object per
+    grid: a tile takes its features' coordinates and makes geometries only to cut the
+    features that cross its edge (each object kept would be one more for every full
+    pass of Python's garbage collector, 0.15 s in a service's heap). Each feature's
+    bounds come with it, so that a tile finds its features without reading any other.
     """
 
     mode: str
     which: list[int]
-    _sets: list[npt.NDArray[np.object_] | None]  # None: in the file, decoded per tile
+    _sets: list[Ragged]
     _bounds: list[npt.NDArray[np.float64]]
-    _wkb: list[tuple[npt.NDArray[np.int64], bytes]] = field(default_factory=list)
 
     @classmethod
     def of(cls, mode: str, sets: list[npt.NDArray[np.object_]], which: list[int]) -> ZoomGeometries:
         """Geometry sets made in memory."""
-        bounds = [np.asarray(shapely.bounds(s), dtype=np.float64) for s in sets]
-        return cls(mode, which, [np.asarray(s, dtype=object) for s in sets], bounds)
+        ragged = [Ragged.of(np.asarray(s, dtype=object)) for s in sets]
+        return cls(mode, which, ragged, [r.bounds() for r in ragged])
 
     @property
     def sets(self) -> int:
         return len(self._sets)
 
     def bounds(self, z: int) -> npt.NDArray[np.float64]:
-        """(n, 4) bounds of zoom ``z``'s geometries, without decoding them."""
+        """(n, 4) bounds of zoom ``z``'s features."""
         return self._bounds[self.which[z]]
 
-    def take(self, z: int, positions: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
-        """Zoom ``z``'s geometries at ``positions``. Read from a file, they are decoded
-        each time and not kept: a tile's geometries die with the tile, so that a service
-        does not pile up the city's grids once per zoom (each kept object is one more
-        for every full pass of Python's garbage collector, 0.15 s in a service's heap)."""
-        i = self.which[z]
-        made = self._sets[i]
-        if made is not None:
-            return made[positions]
-        offsets, data = self._wkb[i]
-        view = memoryview(data)
-        raw = [bytes(view[offsets[p] : offsets[p + 1]]) for p in positions.tolist()]
-        return np.asarray(shapely.from_wkb(raw), dtype=object)
+    def arrays(self, z: int) -> tuple[Ragged, npt.NDArray[np.float64]]:
+        """Zoom ``z``'s features as arrays, and their bounds."""
+        return self._sets[self.which[z]], self._bounds[self.which[z]]
 
     def at(self, z: int) -> npt.NDArray[np.object_]:
-        """Every geometry of zoom ``z``."""
-        return self.at_set(self.which[z])
-
-    def at_set(self, i: int) -> npt.NDArray[np.object_]:
-        """Every geometry of set ``i``."""
-        z = self.which.index(i) if i in self.which else None
-        made = self._sets[i]
-        if made is not None or z is None:  # (a set no zoom uses is never read)
-            assert made is not None
-            return made
-        return self.take(z, np.arange(len(self._bounds[i]), dtype=np.int64))
+        """Every geometry of zoom ``z`` (as multipolygons)."""
+        return self._sets[self.which[z]].geometries()
 
 
 def save(zooms: ZoomGeometries, path: Path, key: str) -> Path:
@@ -141,16 +130,14 @@ def save(zooms: ZoomGeometries, path: Path, key: str) -> Path:
     blobs: list[bytes] = []
     table = []
     offset = 0
-    for i in range(zooms.sets):
-        geoms = zooms.at_set(i)
-        wkb = shapely.to_wkb(geoms, output_dimension=2)
-        sizes = np.fromiter((len(w) for w in wkb), dtype=np.int64, count=len(wkb))
-        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype("<i8")
-        bounds = np.ascontiguousarray(shapely.bounds(geoms), dtype="<f8")
-        data = b"".join(wkb)
-        table.append({"count": len(wkb), "offset": offset, "bytes": len(data)})
-        blobs += [offsets.tobytes(), bounds.tobytes(), data]
-        offset += offsets.nbytes + bounds.nbytes + len(data)
+    for ragged, bounds in zip(zooms._sets, zooms._bounds, strict=True):
+        entry: dict[str, Any] = {}
+        for name, array in zip(ARRAYS, [*_arrays(ragged), bounds], strict=True):
+            data = np.ascontiguousarray(array, dtype="<f8" if array.dtype.kind == "f" else "<i8")
+            entry[name] = {"offset": offset, "dtype": data.dtype.str, "shape": list(data.shape)}
+            blobs.append(data.tobytes())
+            offset += data.nbytes
+        table.append(entry)
     payload = b"".join(blobs)
     header = json.dumps(
         {
@@ -178,6 +165,10 @@ def save(zooms: ZoomGeometries, path: Path, key: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise _unwritable(path, exc) from exc
     return path
+
+
+def _arrays(ragged: Ragged) -> list[npt.NDArray[Any]]:
+    return [ragged.coords, ragged.rings, ragged.polygons, ragged.parts]
 
 
 def load(path: Path, key: str) -> ZoomGeometries:
@@ -220,16 +211,23 @@ def load(path: Path, key: str) -> ZoomGeometries:
         )
     if zlib.crc32(payload) != header["payload_crc32"]:
         raise _bad(path, tr("checksum mismatch (damaged or altered)"))
-    wkb, bounds = [], []
-    for entry in header["sets"]:
-        at, count = int(entry["offset"]), int(entry["count"])
-        offsets = np.frombuffer(payload, dtype="<i8", count=count + 1, offset=at)
-        box = np.frombuffer(payload, dtype="<f8", count=4 * count, offset=at + offsets.nbytes)
-        start = at + offsets.nbytes + box.nbytes
-        wkb.append((offsets.astype(np.int64), payload[start : start + int(entry["bytes"])]))
-        bounds.append(box.reshape(count, 4).astype(np.float64))
-    sets: list[npt.NDArray[np.object_] | None] = [None] * len(bounds)
-    return ZoomGeometries(header["mode"], list(header["which"]), sets, bounds, wkb)
+    sets, bounds = [], []
+    try:
+        for entry in header["sets"]:
+            arrays = [
+                np.frombuffer(
+                    payload,
+                    dtype=np.dtype(entry[name]["dtype"]),
+                    count=int(np.prod(entry[name]["shape"], dtype=np.int64)),
+                    offset=int(entry[name]["offset"]),
+                ).reshape(entry[name]["shape"])
+                for name in ARRAYS
+            ]
+            sets.append(Ragged(*arrays[:4]))
+            bounds.append(arrays[4])
+    except (KeyError, TypeError, ValueError) as exc:  # a header that does not fit its payload
+        raise _bad(path, tr("the header is not readable")) from exc
+    return ZoomGeometries(header["mode"], list(header["which"]), sets, bounds)
 
 
 def _unwritable(path: Path, exc: OSError) -> TileLayersFileError:

@@ -16,9 +16,7 @@ import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +38,7 @@ from gridgeo.api.ogc.catalog import (
 )
 from gridgeo.api.ogc.errors import invalid_parameter, no_collection, not_found
 from gridgeo.api.ogc.gapless_simplify import prepare_coverage, simplify_coverage, simplify_levels
-from gridgeo.api.ogc.mvt_encoder import MVT_TYPES, PropertyTable, ToTile, encode_polygons
+from gridgeo.api.ogc.mvt_encoder import MVT_TYPES, PropertyTable, Ragged, ToTile, encode_polygons
 from gridgeo.api.ogc.tile_layers_file import TileLayersFileError, ZoomGeometries
 from gridgeo.api.output_crs import output_system
 from gridgeo.coords import CoordSystem, geometries_from_cgcs2000
@@ -67,8 +65,6 @@ MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 Positions = npt.NDArray[np.int64]
 Geometries = npt.NDArray[np.object_]
 Bounds = tuple[float, float, float, float]
-Take = Callable[[Positions], Geometries]  # a zoom's geometries at some positions
-Query = Callable[[Bounds], Positions]  # the positions of those meeting a box, in order
 GEOMETRY_COLLECTION = 7
 POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 
@@ -242,16 +238,6 @@ def saved_level(
     return None
 
 
-def _take(geoms: Geometries, positions: Positions) -> Geometries:
-    return geoms[positions]
-
-
-def _intersecting(tree: shapely.STRtree, clip: Bounds) -> Positions:
-    """Positions of the tree's geometries that meet ``clip``, in order."""
-    hits = tree.query(box(*clip), predicate="intersects")
-    return np.sort(hits).astype(np.int64)
-
-
 def _meeting(bounds: npt.NDArray[np.float64], clip: Bounds) -> Positions:
     """Positions of the boxes that meet ``clip``, in order: one pass over the bounds
     (0.1 ms at 20,000 grids), no tree and no geometry object to make. A box may meet
@@ -291,7 +277,7 @@ class TileLayer:
     geometries: npt.NDArray[np.object_] | None
     simplify: str
     saved: ZoomGeometries | None = None
-    _zooms: dict[int, tuple[Take, Query]] = field(default_factory=dict)
+    _zooms: dict[int, Any] = field(default_factory=dict)
     _tiles: OrderedDict[tuple[int, int, int], bytes | None] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -325,27 +311,39 @@ class TileLayer:
         ids = np.fromiter((_mvt_id(self.ids[p]) for p in at), dtype=np.int64, count=len(at))
         return ids, [self.properties[p] for p in at]
 
-    def at_zoom(self, z: int) -> tuple[Take, Query]:
-        """The geometries simplified for zoom ``z`` (a function of their positions) and
-        how to find those meeting a box, made once. A saved level is searched by its
-        geometries' bounds, so that only the geometries a tile meets are decoded."""
+    def _simplified(self, z: int) -> Geometries:
+        assert self.geometries is not None
+        geoms = self.geometries
+        if self.simplify == "coverage":
+            geoms = simplify_coverage(geoms, simplify_tolerance(z))
+        elif self.simplify == "each":
+            geoms = shapely.simplify(geoms, simplify_tolerance(z), preserve_topology=True)
+        return geoms
+
+    def polygons_at(self, z: int) -> tuple[Ragged, npt.NDArray[np.float64]]:
+        """A polygon layer's features simplified for zoom ``z``, as arrays, and their
+        bounds; made once (read from the saved file when there is one)."""
         with self._lock:
             hit = self._zooms.get(z)
-        if hit is not None:
-            return hit
-        entry: tuple[Take, Query]
-        if self.saved is not None:
-            entry = (partial(self.saved.take, z), partial(_meeting, self.saved.bounds(z)))
-        else:
-            assert self.geometries is not None
-            geoms = self.geometries
-            if self.simplify == "coverage":
-                geoms = simplify_coverage(geoms, simplify_tolerance(z))
-            elif self.simplify == "each":
-                geoms = shapely.simplify(geoms, simplify_tolerance(z), preserve_topology=True)
-            entry = (partial(_take, geoms), partial(_intersecting, shapely.STRtree(geoms)))
+        if hit is None:
+            if self.saved is not None:
+                hit = self.saved.arrays(z)
+            else:
+                features = Ragged.of(self._simplified(z))
+                hit = (features, features.bounds())
+            with self._lock:
+                hit = self._zooms.setdefault(z, hit)
+        return hit  # type: ignore[no-any-return]
+
+    def points_at(self, z: int) -> tuple[Geometries, shapely.STRtree]:
+        """A point layer's geometries and their index (every zoom alike), made once."""
         with self._lock:
-            return self._zooms.setdefault(z, entry)
+            hit = self._zooms.get(z)
+        if hit is None:
+            geoms = self._simplified(z)
+            with self._lock:
+                hit = self._zooms.setdefault(z, (geoms, shapely.STRtree(geoms)))
+        return hit  # type: ignore[no-any-return]
 
     def cached(self, z: int, x: int, y: int) -> tuple[bool, bytes | None]:
         """``(True, tile)`` when tile z/x/y is in the cache (the tile None when empty),
@@ -370,60 +368,77 @@ class TileLayer:
         return data
 
     def _encode(self, z: int, x: int, y: int) -> bytes | None:
-        positions, cut, to_tile = self.clipped(z, x, y)
-        if not len(positions):
-            return None
-        ids, props = self.features(positions)
         if self.info.geometry == "polygon":
+            positions, features, to_tile = self.polygon_tile(z, x, y)
+            if not len(positions):
+                return None
+            ids, props = self.features(positions)
             return encode_polygons(
                 self.info.id,
-                cut,
+                features,
                 ids=ids,
                 positions=np.arange(len(positions), dtype=np.int64),
                 table=PropertyTable.of(props),
                 extent=EXTENT,
                 to_tile=to_tile,  # rounded on the arrays: no geometry made for it
             )
-        features = []
+        positions, cut, to_tile = self.clipped(z, x, y)
+        if not len(positions):
+            return None
+        ids, props = self.features(positions)
+        points = []
         local = in_tile_units(cut, to_tile)
         for fid, p, geom in zip(ids.tolist(), props, local, strict=True):
             feature: dict[str, Any] = {"geometry": geom, "properties": p}
             if fid >= 0:
                 feature["id"] = fid
-            features.append(feature)
-        layer = {"name": self.info.id, "features": features}
+            points.append(feature)
+        layer = {"name": self.info.id, "features": points}
         data: bytes = mapbox_vector_tile.encode([layer], default_options={"extents": EXTENT})
         return data
 
-    def clipped(self, z: int, x: int, y: int) -> tuple[Positions, Geometries, ToTile]:
-        """The features of tile z/x/y: their positions (in the collection's order), their
-        geometries clipped to the tile plus its buffer (Web Mercator) and how those map
-        to tile units (0-4096, y up; :func:`in_tile_units`). A polygon layer keeps
-        polygonal pieces only (a clip that only touches a polygon leaves a line or a
-        point)."""
-        take, query = self.at_zoom(z)
-        minx, miny, maxx, maxy = tile_bounds(z, x, y)
-        pad = (maxx - minx) * BUFFER / EXTENT
-        clip = (minx - pad, miny - pad, maxx + pad, maxy + pad)
-        hits = query(clip)
-        # identical inputs round identically: shared vertices stay shared
-        to_tile = ToTile((minx, miny), EXTENT / (maxx - minx))
-        if not len(hits):
-            return hits, np.empty(0, dtype=object), to_tile
-        found = take(hits)
-        # whatever lies inside the clip is its own clip: only the rest is cut
-        b = shapely.bounds(found)
+    def polygon_tile(self, z: int, x: int, y: int) -> tuple[Positions, Ragged, ToTile]:
+        """A polygon layer's features in tile z/x/y: their positions (in the collection's
+        order), their polygons clipped to the tile plus its buffer (Web Mercator, as
+        arrays) and how those map to tile units. Only the features that cross the
+        clip's edge become geometries, to be cut; the clip keeps polygonal pieces (one
+        that only touches a polygon leaves a line or a point)."""
+        features, bounds = self.polygons_at(z)
+        clip, to_tile = _clip_of(z, x, y)
+        hits = _meeting(bounds, clip)
+        b = bounds[hits]
         inside = (b[:, 0] >= clip[0]) & (b[:, 1] >= clip[1]) & (b[:, 2] <= clip[2])
         inside &= b[:, 3] <= clip[3]
-        cut = found.copy()
-        cut[~inside] = shapely.intersection(found[~inside], box(*clip))
+        border = hits[~inside]
+        cut = shapely.intersection(features.take(border).geometries(), box(*clip))
         collections = shapely.get_type_id(cut) == GEOMETRY_COLLECTION
         cut[collections] = [_polygonal_or_point(g) for g in cut[collections]]
+        keep = np.isin(shapely.get_type_id(cut), POLYGONAL) & ~shapely.is_empty(cut)
+        positions = np.concatenate([hits[inside], border[keep]])
+        order = np.argsort(positions, kind="stable")
+        merged = features.take(hits[inside]).then(Ragged.of(cut[keep]))
+        return positions[order], merged.take(order), to_tile
+
+    def clipped(self, z: int, x: int, y: int) -> tuple[Positions, Geometries, ToTile]:
+        """The features of tile z/x/y as :meth:`polygon_tile` has them, but geometries
+        (a point layer's: points meeting the clip)."""
         if self.info.geometry == "polygon":
-            keep = np.isin(shapely.get_type_id(cut), POLYGONAL) & ~shapely.is_empty(cut)
-        else:
-            keep = ~shapely.is_empty(cut)
-        return hits[keep], cut[keep], to_tile
+            positions, features, to_tile = self.polygon_tile(z, x, y)
+            return positions, features.geometries(), to_tile
+        geoms, tree = self.points_at(z)
+        clip, to_tile = _clip_of(z, x, y)
+        hits = np.sort(tree.query(box(*clip), predicate="intersects")).astype(np.int64)
+        return hits, geoms[hits], to_tile
+
+
+def _clip_of(z: int, x: int, y: int) -> tuple[Bounds, ToTile]:
+    """Tile z/x/y plus its buffer, and how Web Mercator maps to its units."""
+    minx, miny, maxx, maxy = tile_bounds(z, x, y)
+    pad = (maxx - minx) * BUFFER / EXTENT
+    # identical inputs round identically: shared vertices stay shared
+    return (minx - pad, miny - pad, maxx + pad, maxy + pad), ToTile(
+        (minx, miny), EXTENT / (maxx - minx)
+    )
 
 
 def in_tile_units(geoms: Geometries, to_tile: ToTile) -> Geometries:
