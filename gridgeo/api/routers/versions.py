@@ -24,6 +24,8 @@ from gridgeo.diff import diff_grids
 from gridgeo.errors import GridgeoError, InputFileError
 from gridgeo.i18n import tr
 from gridgeo.io.archives import copy_limited, extract_zip_safely, remove_tree
+from gridgeo.io.boundaries import read_boundaries
+from gridgeo.io.sizes import check_sizes
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store import versions
@@ -97,11 +99,6 @@ def _import_upload(
     note: str,
     assume_crs: str | None,
 ) -> SafeJSONResponse:
-    # the file readers on the first upload: pyogrio and GDAL are ~60 MB a worker would
-    # otherwise hold from its start for a route planners call now and then
-    from gridgeo.io.boundaries import read_boundaries
-    from gridgeo.io.sizes import check_sizes
-
     path, sha = _save_upload(file, workdir, settings)
     files = _boundary_files(path, workdir, settings)
     # counted while streaming, before the whole file is read: an over-limit upload
