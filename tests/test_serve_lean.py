@@ -18,9 +18,10 @@ from gridgeo.api import limits
 ROOT = Path(__file__).resolve().parents[1]
 # Loaded on first use only (resident memory of one import at 20,000 grids, docs/BENCHMARKS.md):
 # folium and its branca and jinja2 (~12 MB) draw map files; pygeofilter and its lark and
-# dateparser (~9 MB) parse CQL2 filters. (pyogrio and GDAL, ~60 MB, still come with the
+# dateparser (~9 MB) parse CQL2 filters; the chunked table readers (~10 MB of pyarrow)
+# read the viewer's case file. (pyogrio and GDAL, ~60 MB, still come with the
 # store's seeder: see test_a_new_sqlite_store_is_seeded_from_files_without_a_crash.)
-LAZY = ("folium", "branca", "pygeofilter", "lark")
+LAZY = ("folium", "branca", "pygeofilter", "lark", "gridgeo.io.tables")
 
 
 def _loaded_after(script: str, tmp_path: Path, modules: tuple[str, ...] = LAZY) -> list[str]:
