@@ -4,10 +4,13 @@ One layer per tile, named like the collection. Per (dataset, collection) the
 geometries are noded (lon/lat) and projected to Web Mercator once; per zoom the
 level's coverage is simplified once with a tolerance of half a display pixel
 (256-pixel tiles), keeping shared edges shared (:mod:`gridgeo.api.ogc.gapless_simplify`).
-A tile clips the simplified features to the tile plus a 64-unit buffer,
-rounds them to the 4096-unit tile grid and encodes them with
-``mapbox-vector-tile``. Neighbours' shared vertices are equal before rounding,
-so they are equal after: no gaps open in tile space.
+For a level, both are read from the tile layers file that publishing wrote beside the
+index file (:mod:`gridgeo.api.ogc.tile_layers_file`; a service without it makes them
+in memory and writes the file later). A tile finds its features by their bounds,
+clips those that cross the tile plus a 64-unit buffer, rounds all to the 4096-unit
+tile grid and encodes them (:mod:`gridgeo.api.ogc.mvt_encoder` for polygons, on
+arrays; ``mapbox-vector-tile`` for points). Neighbours' shared vertices are equal
+before rounding, so they are equal after: no gaps open in tile space.
 """
 
 from __future__ import annotations
