@@ -23,7 +23,7 @@ from gridgeo.coords import wgs84_to_gcj02
 from gridgeo.dataset import Dataset
 from gridgeo.index import GridIndex, index_file
 from gridgeo.index.cache import index_for
-from gridgeo.io import boundaries as boundaries_io
+from gridgeo.io import dataset as dataset_io
 from gridgeo.io.dataset import load
 from gridgeo.settings import Settings
 from gridgeo.store.datasets import open_dataset
@@ -585,13 +585,13 @@ def test_boundary_files_seen_before_are_not_read_again(
 ) -> None:
     monkeypatch.setenv("GRIDGEO_INDEX_DIR", str(tmp_path / "index"))
     reads: list[object] = []
-    real = boundaries_io.read_boundaries
+    real = dataset_io.read_boundaries
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         reads.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(boundaries_io, "read_boundaries", counted)
+    monkeypatch.setattr(dataset_io, "read_boundaries", counted)
     city = tmp_path / "city.gpkg"
     city.write_bytes(SAMPLE_BOUNDARIES.read_bytes())
     source = points_csv(tmp_path / "in.csv")

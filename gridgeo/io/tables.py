@@ -82,7 +82,9 @@ __all__ = [
 
 TableFormat = Literal["csv", "geojson", "parquet"]
 
-DEFAULT_CHUNK_SIZE = 500_000
+# rows per chunk: a chunk of 200,000 rows keeps both cores busy (one reads and assigns
+# while the other writes) and ~250 MB in flight; 500,000 was slower and 140 MB larger
+DEFAULT_CHUNK_SIZE = 200_000
 SUFFIXES: dict[str, TableFormat] = {
     ".csv": "csv",
     ".geojson": "geojson",
