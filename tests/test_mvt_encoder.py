@@ -186,3 +186,10 @@ def test_ragged_arrays_take_join_and_bound_features() -> None:
     assert np.array_equal(features.bounds(), shapely.bounds(geoms))
     empty = Ragged.of(np.empty(0, dtype=object))
     assert len(empty) == 0 and len(empty.then(picked)) == 2
+    odd = np.array(
+        [None, shapely.LineString([(0, 0), (1, 1)]), shapely.GeometryCollection([holed, multi])],
+        dtype=object,
+    )
+    kept = Ragged.of(odd)  # what is not polygonal is empty; a collection keeps its polygons
+    assert np.isnan(kept.bounds()[:2]).all() and shapely.is_empty(kept.geometries()[:2]).all()
+    assert kept.geometries()[2].area == holed.area + multi.area

@@ -193,6 +193,10 @@ class Ragged:
         if not len(geoms):
             none = np.zeros(1, dtype=np.int64)
             return cls(np.zeros((0, 2)), none, none, none)
+        odd = ~np.isin(shapely.get_type_id(geoms), (3, 6))  # not (multi)polygons, or None
+        if odd.any():
+            geoms = np.asarray(geoms, dtype=object).copy()
+            geoms[odd] = [_polygonal(g) for g in geoms[odd]]
         kind, coords, offsets = shapely.to_ragged_array(geoms)
         if kind == shapely.GeometryType.POLYGON:
             rings, polygons = offsets
@@ -231,8 +235,15 @@ class Ragged:
         )
 
     def geometries(self) -> npt.NDArray[np.object_]:
-        """The features as (multi)polygons."""
-        offsets = (self.rings, self.polygons, self.parts)
+        """The features as multipolygons."""
+        # polygons without a ring (from empty geometries) crash shapely 2.1's
+        # from_ragged_array: leave them out, their features keep their other polygons
+        rings_per_polygon = np.diff(self.polygons)
+        keep = rings_per_polygon > 0
+        owner = np.repeat(np.arange(len(self)), np.diff(self.parts))
+        polygons = _offsets(rings_per_polygon[keep])
+        parts = _offsets(np.bincount(owner[keep], minlength=len(self)))
+        offsets = (self.rings, polygons, parts)
         made = shapely.from_ragged_array(shapely.GeometryType.MULTIPOLYGON, self.coords, offsets)
         return np.asarray(made, dtype=object)
 
@@ -247,6 +258,16 @@ class Ragged:
             out[some, :2] = np.minimum.reduceat(self.coords, starts)[:, :2]
             out[some, 2:] = np.maximum.reduceat(self.coords, starts)[:, :2]
         return out
+
+
+def _polygonal(geom: Any) -> Any:
+    """The polygons of a collection as one multipolygon; anything else (a line, a
+    point, nothing): an empty polygon, which no tile draws."""
+    if geom is None or shapely.get_type_id(geom) != 7:
+        return shapely.Polygon()
+    parts = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6)]
+    polygons = [q for p in parts for q in shapely.get_parts(p)]
+    return shapely.MultiPolygon(polygons) if polygons else shapely.Polygon()
 
 
 def _offsets(counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
