@@ -7,9 +7,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import mapbox_vector_tile
 import numpy as np
 import pytest
 import shapely
+import shapely.geometry
 
 from gridgeo.api.ogc import tile_layers_file, tiles
 from gridgeo.api.ogc.catalog import FeatureTable, catalog_for
@@ -180,3 +182,24 @@ def test_publish_writes_every_level(data: Dataset, tmp_path: Path) -> None:
     saved = tiles.save_level_files(Dataset(data.grids, settings=settings))
     assert len(saved) == len({int(v) for v in data.grids.levels})
     assert sorted(saved) == sorted(tmp_path.glob("*.gtiles"))
+
+
+@pytest.mark.parametrize(("collection", "z"), [("level5_grid", 12), ("level4_community", 11)])
+def test_tiles_from_the_file_keep_shared_edges(
+    data: Dataset, tmp_path: Path, collection: str, z: int
+) -> None:
+    """Decoded from a tile served by the file, neighbours still meet edge to edge: a valid
+    coverage in tile units, no gap narrower than 2 units (as test_api_tiles checks the
+    service's tiles)."""
+    table = catalog_for(data).tables[collection]
+    save_level_tiles(table, tmp_path)
+    layer = TileLayer.from_table(table, folder=tmp_path)
+    assert layer.saved is not None
+    x, y = tile_of(*PILOT, z)
+    tile = layer.tile(z, x, y)
+    assert tile is not None
+    features = mapbox_vector_tile.decode(tile)[collection]["features"]
+    polygons = np.array([shapely.geometry.shape(f["geometry"]) for f in features], dtype=object)
+    assert len(polygons) >= 4
+    assert shapely.is_valid(polygons).all()
+    assert shapely.coverage_is_valid(polygons, gap_width=2.0)
