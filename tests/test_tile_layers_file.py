@@ -203,3 +203,28 @@ def test_tiles_from_the_file_keep_shared_edges(
     assert len(polygons) >= 4
     assert shapely.is_valid(polygons).all()
     assert shapely.coverage_is_valid(polygons, gap_width=2.0)
+
+
+def test_publishing_writes_the_files_a_service_then_reads(
+    capsys: pytest.CaptureFixture[str],
+    sqlite_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gridgeo.cli.main import main
+    from gridgeo.settings import Settings, StoreSettings
+    from gridgeo.store.datasets import open_dataset
+
+    monkeypatch.setenv("GRIDGEO_INDEX_DIR", str(tmp_path / "index"))
+    boundaries = str(Path(__file__).resolve().parents[1] / "data" / "sample" / "boundaries.gpkg")
+    assert main(["import", boundaries, "--commit", "--database-url", sqlite_url]) == 0
+    assert not list(tmp_path.glob("index/*.gtiles"))  # a draft has none
+    assert main(["publish", "1", "--database-url", sqlite_url]) == 0
+    capsys.readouterr()
+    files = sorted((tmp_path / "index").glob("*.gtiles"))
+    assert len(files) == 5  # one per level
+    written = {f: f.stat().st_mtime_ns for f in files}
+    data = open_dataset(Settings(store=StoreSettings(database_url=sqlite_url)))
+    layers = tiles.tile_layers_for(data)
+    assert all(layers.layer(c).saved is not None for c in ("level5_grid", "level1_city"))
+    assert {f: f.stat().st_mtime_ns for f in files} == written  # read, not written again
