@@ -80,7 +80,9 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
     """Wall and CPU seconds (user + system, the child's) of one run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, env=env)
+    # in the folder of the code it runs: ``python -m`` puts the working folder first
+    cwd = env["PYTHONPATH"] if env and "PYTHONPATH" in env else None
+    subprocess.run(command, check=True, capture_output=True, env=env, cwd=cwd)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
