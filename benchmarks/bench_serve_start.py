@@ -14,6 +14,9 @@ GeoPackage, then:
 - tipg (``--tipg-python``: a venv with tipg and uvicorn from PyPI) on the same fifth-level
   grids copied into PostGIS with ``ogr2ogr``: seconds until it answers, its first tiles of
   the same zooms and its resident memory.
+- after the first tiles, the rate of cold z14 tiles: a block of ``--cold-tiles`` tiles
+  (a square beside the first one, inside the city, none asked before), fetched one
+  after another; tiles per second.
 
 Medians of ``--repeat`` starts.
 """
@@ -35,6 +38,7 @@ from statistics import median
 GRIDGEO = Path(sys.executable).with_name("gridgeo")
 POINT = (110.3, 25.25)  # inside the tessellation (110-110.6, 25-25.5)
 ZOOMS = (14, 12, 10, 8)
+COLD_BLOCK = 12  # a 12 x 12 block of z14 tiles: 0.26 degrees square, inside the city
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
 
 
@@ -93,10 +97,23 @@ def one_start(server: Server) -> dict[str, float]:
             x, y = tile_of(*POINT, z)
             out[f"z{z}"] = fetch(server.tiles.format(z=z, x=x, y=y), nonempty=True)
         out["rss"] = rss_mb(proc.pid)
+        out["cold"] = cold_rate(server)
         return out
     finally:
         proc.terminate()
         proc.wait()
+
+
+def cold_rate(server: Server) -> float:
+    """z14 tiles per second over a block none of whose tiles was asked before."""
+    x0, y0 = tile_of(*POINT, 14)
+    block = [
+        (x0 + 1 + i, y0 - COLD_BLOCK // 2 + j) for i in range(COLD_BLOCK) for j in range(COLD_BLOCK)
+    ]
+    start = time.perf_counter()
+    for x, y in block:
+        fetch(server.tiles.format(z=14, x=x, y=y), nonempty=True)
+    return len(block) / (time.perf_counter() - start)
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
@@ -184,8 +201,10 @@ def main() -> None:
         finally:
             psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
     zoom_heads = " | ".join(f"first z{z} tile" for z in ZOOMS)
-    print(f"\n| server | ready | first lookup | {zoom_heads} | resident memory |")
-    print("|---|---|---|" + "---|" * len(ZOOMS) + "---|")
+    print(
+        f"\n| server | ready | first lookup | {zoom_heads} | resident memory | cold z14 tiles/s |"
+    )
+    print("|---|---|---|" + "---|" * len(ZOOMS) + "---|---|")
     for name, runs in (("gridgeo serve", ours), ("tipg", theirs)):
         if not runs:
             continue
@@ -195,7 +214,10 @@ def main() -> None:
 
         lookup = f"{med('lookup') * 1000:.0f} ms" if "lookup" in runs[0] else "-"
         zooms = " | ".join(f"{med(f'z{z}'):.2f} s" for z in ZOOMS)
-        print(f"| {name} | {med('ready'):.2f} s | {lookup} | {zooms} | {med('rss'):.0f} MB |")
+        print(
+            f"| {name} | {med('ready'):.2f} s | {lookup} | {zooms} | {med('rss'):.0f} MB "
+            f"| {med('cold'):.0f} |"
+        )
 
 
 if __name__ == "__main__":
