@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from gridgeo.coords import bad_lonlat_mask, looks_swapped, parse_coord_system, to_cgcs2000
 from gridgeo.index import GridIndex
 from gridgeo.levels import Level
-from gridgeo.number_text import BLANK, classify
+from gridgeo.number_text import numbers
 from gridgeo.workstation import Workstation
 
 CODE_COLUMNS = tuple(f"code_l{int(lv)}" for lv in Level)
@@ -105,25 +105,7 @@ def _to_float(column: pd.Series) -> Parsed:
         stripped = column.astype("string").str.strip()
         blank = (stripped.isna() | (stripped == "")).to_numpy(dtype=bool, na_value=True)
         return numeric.to_numpy(dtype=float, na_value=np.nan), np.asarray(blank, dtype=bool)
-    return _text_to_float(text)
-
-
-def _text_to_float(text: pa.Array | pa.ChunkedArray) -> Parsed:
-    bits, values = classify(text)
-    return values, (bits & BLANK).astype(bool)
-
-
-def _arrow_float(column: pa.Array | pa.ChunkedArray) -> Parsed:
-    """:func:`_to_float` of an Arrow column: numbers as they are (nulls blank), text parsed."""
-    kind = column.type
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-        values = np.asarray(
-            pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
-        )
-        return values, np.isnan(values)
-    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-        column = pc.cast(column, pa.large_string())
-    return _text_to_float(column)
+    return numbers(text)
 
 
 # Per index (weakly held, so an index of an old boundary version can be freed) and
@@ -249,7 +231,7 @@ def assign_batch(
     for column in (lon_col, lat_col):
         if column not in batch.column_names:
             raise KeyError(column)
-    lon, lat = _arrow_float(batch.column(lon_col)), _arrow_float(batch.column(lat_col))
+    lon, lat = numbers(batch.column(lon_col)), numbers(batch.column(lat_col))
     for name, values in added_columns(lon, lat, index, crs=crs, stations=stations).items():
         batch = batch.append_column(name, values)
     return batch

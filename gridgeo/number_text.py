@@ -23,6 +23,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 # ``gridgeo assign``'s coordinates: a sign, digits with an optional point, an exponent
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", re.ASCII)
@@ -44,7 +45,9 @@ _MAX_EXACT = 2**53
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _is_space(c: int) -> bool:
-    return c == 32 or 9 <= c <= 13
+    # what str.strip() takes away in ASCII: tab to carriage return, the file, group,
+    # record and unit separators (28-31) and the space
+    return c == 32 or 9 <= c <= 13 or 28 <= c <= 31
 
 
 @numba.njit(cache=True, nogil=True)
@@ -103,7 +106,7 @@ def _scan(  # noqa: PLR0912, PLR0915 - one state machine, kept in one piece for 
                 k += 1
             exp_start = k
             while k < end and 48 <= data[k] <= 57:
-                if exponent < 100000:
+                if exponent < 100000:  # beyond, the value is Python's to say (below)
                     exponent = exponent * 10 + (data[k] - 48)
                 k += 1
             exp_ok = k > exp_start
@@ -138,7 +141,7 @@ def _scan(  # noqa: PLR0912, PLR0915 - one state machine, kept in one piece for 
                 break
             mantissa = mantissa * 10 + (c - 48)
         scale = exponent - n_frac
-        if digits > 18 or mantissa > _MAX_EXACT or scale > 22 or scale < -22:
+        if digits > 18 or mantissa > _MAX_EXACT or not -22 <= scale <= 22 or n_frac > 22:
             flags[i] = bits | _SLOW
             continue
         value = float(mantissa)
@@ -191,6 +194,34 @@ def classify(
     if slow.size:
         _in_python(text, slow, flags, values)
     return flags, values
+
+
+def numbers(
+    column: pa.Array | pa.ChunkedArray,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """The numbers of a column of any type (NaN where there is none) and where it is
+    blank: numbers as they are (nulls blank), text by :func:`classify`, anything else
+    as its text.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> values, blank = numbers(pa.array(["110.3", " ", "x"]))
+    >>> values.tolist(), blank.tolist()
+    ([110.3, nan, nan], [False, True, False])
+    >>> numbers(pa.array([1, None]))[0].tolist()
+    [1.0, nan]
+    """
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        values = np.asarray(
+            pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
+        )
+        return values, np.isnan(values)
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        column = pc.cast(column, pa.large_string())
+    bits, values = classify(column)
+    return values, (bits & BLANK).astype(bool)
 
 
 def _in_python(

@@ -194,3 +194,42 @@ def test_write_behind_hands_the_writers_error_back(tmp_path: Path) -> None:
                 behind.put(table)
     assert calls == ["gridgeo-writer"]  # written by its own thread; nothing after a failure
     assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_a_blank_header_cell_is_typed_whatever_the_chunks(tmp_path: Path) -> None:
+    # what DataFrame.to_csv() writes: the index column has no name (pandas: "Unnamed: 0")
+    source = tmp_path / "in.csv"
+    source.write_text(",lon,lat\n007,110.3005,25.2785\n008,110.3005,25.2785\n")
+    outputs = []
+    for chunk in ("1", "5"):
+        out = tmp_path / f"out{chunk}.parquet"
+        code = main(["assign", str(source), "-o", str(out), "--boundaries", str(BOUNDARIES),
+                     "--no-progress", "--chunk-size", chunk])  # fmt: skip
+        assert code == 0
+        outputs.append(pq.read_table(out))
+    assert outputs[0].equals(outputs[1])
+    assert outputs[0].column("Unnamed: 0").to_pylist() == ["007", "008"]  # codes stay text
+
+
+def test_a_bad_byte_past_the_sniffed_head_is_named(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    source = tmp_path / "gbk.csv"
+    rows = "".join(f"{i},110.3005,25.2785,文明社区\n" for i in range(120_000))
+    source.write_bytes(("id,lon,lat,名称\n" + rows).encode("gbk") + b"9,1,2,\xff\xff\n")
+    for suffix in ("csv", "parquet"):
+        out = tmp_path / f"out.{suffix}"
+        code = main(["assign", str(source), "-o", str(out), "--boundaries", str(BOUNDARIES),
+                     "--no-progress", "--lang", "en"])  # fmt: skip
+        err = capsys.readouterr().err
+        assert code == 2 and "gbk.csv" in err and "Traceback" not in err, err
+        assert not out.exists()
+
+
+def test_the_typing_pass_stops_when_asked(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("id,lon,lat\n" + "".join(f"{i},110.3,25.2\n" for i in range(1000)))
+    stop = threading.Event()
+    stop.set()  # the run failed elsewhere: nothing read, nothing typed
+    assert set(TableReader(source).csv_types(stop).values()) == {pa.string()}
+    assert TableReader(source).csv_types()["id"] == pa.int64()

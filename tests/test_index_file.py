@@ -318,7 +318,8 @@ def test_index_for_files_reads_the_files_only_when_their_bytes_are_new(
     index_for_files([city], read, folder)
     assert reads == [1, 1, 1]
     # a damaged index file is never used: the files are read and it is rebuilt
-    for gidx in folder.glob("*.gidx"):
+    assert not list(folder.glob("*.gidx"))  # apart from the stored versions' indexes
+    for gidx in (folder / "files").glob("*.gidx"):
         data = bytearray(gidx.read_bytes())
         data[-1] ^= 1
         gidx.write_bytes(bytes(data))

@@ -42,7 +42,7 @@ def same_float(a: float, b: float) -> bool:
 
 def random_values(n: int, seed: int = 7) -> list[str]:
     rng = random.Random(seed)
-    alphabet = "0123456789.-+eE \t"
+    alphabet = "0123456789.-+eE \t\x1c"
     values = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10))) for _ in range(n)]
     values += [repr(rng.uniform(-200, 200)) for _ in range(n // 4)]
     values += [f"{rng.uniform(-200, 200):.{rng.randint(0, 14)}f}" for _ in range(n // 4)]
@@ -77,6 +77,11 @@ EDGES = [
     "nan",
     "inf",
     "0x1A",
+    "\x1c5\x1f",  # str.strip() takes the ASCII separators away too
+    "\x1c5\u3000",
+    "0." + "0" * 100_001 + "1e1000000",  # an exponent past the scanner's count: float()'s inf
+    "1e99999999999",
+    "0.00000000000000000000001",  # 23 decimals
 ]
 
 

@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import contextvars
 import dataclasses
+import logging
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -28,8 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyogrio
 from tqdm import tqdm
 
+import gridgeo
 from gridgeo.batch import (
     ADDED_COLUMNS,
     AssignSummary,
@@ -66,6 +70,8 @@ from gridgeo.io.tables import (
     table_format,
 )
 from gridgeo.wording import listing, text_table
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: Any) -> None:
@@ -187,21 +193,28 @@ def run_assign(args: argparse.Namespace) -> int:
         args.input, lon_col=args.lon_col, lat_col=args.lat_col, chunk_size=args.chunk_size
     )
     _check_no_added_columns(reader, args.category_col)
+    _check_source_options(args)
+    stop = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as pool:
         # a Parquet output's typing pass reads the CSV while the boundaries load
         # (in this context: its messages in the run's language)
-        types = pool.submit(contextvars.copy_context().run, output_types, reader, output)
-        source = _boundaries(args)
-        report = assign_table(
-            reader,
-            output,
-            source,
-            crs=crs,
-            progress=not args.no_progress,
-            bom=not args.no_bom,
-            category_col=args.category_col,
-            types=types.result(),
-        )
+        run = contextvars.copy_context().run
+        types = pool.submit(run, output_types, reader, output, stop)
+        try:
+            source = _boundaries(args)
+            report = assign_table(
+                reader,
+                output,
+                source,
+                crs=crs,
+                progress=not args.no_progress,
+                bom=not args.no_bom,
+                category_col=args.category_col,
+                types=types.result(),
+            )
+        except BaseException:  # an error or Ctrl-C: the pass ends at its next block
+            stop.set()
+            raise
     report = dataclasses.replace(report, version=source.version, source=source.line)
     if args.format == "json":
         emit_json(report.to_dict())
@@ -233,19 +246,34 @@ class Boundaries:
         )
 
 
+def _check_source_options(args: argparse.Namespace) -> None:
+    """Refuse contradicting options before any file is read."""
+    if args.boundaries and (args.version is not None or args.at is not None):
+        raise GridgeoError(tr("give --boundaries FILE or --version/--at, not both"))
+
+
 def _boundaries(args: argparse.Namespace) -> Boundaries:
     if args.category_col is not None:
         return Boundaries.of(load_source(args, partners=args.partners, routing=args.routing))
     cfg = store_settings(args)
-    folder = cfg.store.index_folder
-    if not args.boundaries or folder is None:
+    if not args.boundaries:
         return Boundaries.of(load_source(args, cfg))
-    if args.version is not None or args.at is not None:
-        raise GridgeoError(tr("give --boundaries FILE or --version/--at, not both"))
     # files this machine has indexed are not read again: their index is found by their bytes
-    options = repr((columns(args), getattr(args, "assume_crs", None), cfg.scheme))
+    # and by what reads them (the reading options, and the versions of the code and GDAL)
+    options = repr(
+        (
+            columns(args),
+            getattr(args, "assume_crs", None),
+            cfg.scheme,
+            gridgeo.__version__,
+            pyogrio.__gdal_version_string__,
+        )
+    )
     index = index_for_files(
-        args.boundaries, lambda: load_source(args, cfg).grids, folder, options=options
+        args.boundaries,
+        lambda: load_source(args, cfg).grids,
+        cfg.store.index_folder,
+        options=options,
     )
     stations = read_workstations(args.workstations) if args.workstations else []
     line = tr("boundaries: {source}", source=files_source(args.boundaries))
@@ -319,6 +347,8 @@ def assign_table(
     """
     if isinstance(boundaries, Dataset):
         boundaries = Boundaries.of(boundaries)
+    if category_col is not None and boundaries.dataset is None:
+        raise ValueError("dispatch (category_col) needs the boundaries' Dataset")
     if types is None:
         types = output_types(reader, output)
     run = _Run(reader, output, boundaries, crs, category_col, bom, dict(types))
@@ -328,7 +358,8 @@ def assign_table(
         if reader.arrow_ready and category_col is None:
             try:
                 summary = run.in_arrow(bar)
-            except CsvShapeError:  # pandas reads short rows and names a long one
+            except CsvShapeError as exc:  # pandas reads short rows and names a long one
+                log.info("%s; reading it with pandas", exc)
                 bar.reset()
         if summary is None:
             summary = run.in_pandas(bar)
@@ -338,10 +369,12 @@ def assign_table(
     return RunReport(output, summary, time.perf_counter() - start)
 
 
-def output_types(reader: TableReader, output: Path) -> dict[str, pa.DataType]:
+def output_types(
+    reader: TableReader, output: Path, stop: threading.Event | None = None
+) -> dict[str, pa.DataType]:
     """The Parquet types of a CSV input's columns: a Parquet output keeps its numbers as
     numbers, typed by one pass over the whole file (CSV outputs need none)."""
-    return reader.csv_types() if table_format(output) == "parquet" else {}
+    return reader.csv_types(stop) if table_format(output) == "parquet" else {}
 
 
 def _progress_bar(reader: TableReader, progress: bool) -> tqdm[Any]:

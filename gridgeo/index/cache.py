@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".gidx"
 KEEP = 8  # index files kept in a folder: the versions a service may still be asked for
+FILES_FOLDER = "files"  # the indexes of boundary files, beside those of stored boundaries
 
 
 def grids_key(grids: GridSet, cells_per_leaf: int = DEFAULT_CELLS_PER_LEAF) -> str:
@@ -81,18 +82,22 @@ def index_for_files(
     What makes a second ``gridgeo assign --boundaries city.gpkg`` skip reading the
     file (0.8 s at 20,000 grids): the key is the SHA-256 of the files (a shapefile
     with its sidecars) and of the reading ``options`` (column names, assumed CRS,
-    code scheme), so a file changed in any byte is read again. ``folder`` None:
-    read and built, not saved.
+    code scheme), so a file changed in any byte is read again. The files are hashed,
+    then read: a file rewritten between the two is indexed under its old bytes' key, and
+    read again by the next run. ``folder`` None: read and built, not saved.
     """
     if folder is None:
         return GridIndex(read(), cells_per_leaf=cells_per_leaf)
     parts = [part for path in paths for part in _with_sidecars(Path(path))]
     key = file_key(parts, options, cells_per_leaf)
-    path = Path(folder) / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}{SUFFIX}"
+    # a folder of their own, pruned apart: files tried one after another must not push
+    # the published versions' indexes out of the folder the service starts from
+    files = Path(folder) / FILES_FOLDER
+    path = files / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}{SUFFIX}"
     existed = path.exists()
     index = cached_index(read, path, key, cells_per_leaf=cells_per_leaf, on_rebuild=_say_why)
     if not existed and path.exists():
-        prune(Path(folder))
+        prune(files)
     return index
 
 

@@ -64,7 +64,15 @@ import shapely
 from gridgeo.coords import bad_lonlat_mask
 from gridgeo.errors import InputFileError
 from gridgeo.i18n import tr
-from gridgeo.number_text import BLANK, DECIMAL, INTEGER, IS_DECIMAL, IS_INTEGER, classify
+from gridgeo.number_text import (
+    BLANK,
+    DECIMAL,
+    INTEGER,
+    IS_DECIMAL,
+    IS_INTEGER,
+    classify,
+    numbers,
+)
 from gridgeo.wording import listing
 
 __all__ = [
@@ -345,35 +353,42 @@ class TableReader:
             yield from _rows_of(self._csv_batches(), self.chunk_size, self._empty_csv())
         except pa.ArrowInvalid as exc:
             raise CsvShapeError(_cannot_read(self.path, "CSV", exc)) from exc
+        except UnicodeDecodeError as exc:  # a bad byte past the head the encoding came from
+            raise InputFileError(_not_utf8(self.path, exc)) from exc
         except OSError as exc:
             raise InputFileError(_cannot_read(self.path, "CSV", exc)) from exc
 
-    def _csv_batches(self) -> Iterator[pa.RecordBatch]:
-        for batch in self._open_csv():
-            # pandas' names: a repeated header name is numbered (``a``, ``a.1``)
-            yield pa.RecordBatch.from_arrays(batch.columns, names=self.columns)
-
-    def _open_csv(self) -> pacsv.CSVStreamingReader:
-        """pyarrow's streaming reader with every column text, empty fields ``""``."""
+    def _csv_batches(self, stop: threading.Event | None = None) -> Iterator[pa.RecordBatch]:
+        """The CSV's rows in Arrow batches, every column text, empty fields ``""``, the
+        columns named as pandas names them (a blank header cell ``Unnamed: 0``, a repeated
+        name numbered ``a.1``). Ends early when ``stop`` is set."""
         encoding = "utf8" if self._encoding in ("utf-8", "utf-8-sig") else self._encoding
-        read = pacsv.ReadOptions(encoding=encoding, block_size=CSV_BLOCK_BYTES)
+        # the header is read as a row of text like the others and dropped: Arrow's own
+        # names differ from pandas' (blank, repeated), and the types must reach every column
+        read = pacsv.ReadOptions(
+            encoding=encoding, block_size=CSV_BLOCK_BYTES, autogenerate_column_names=True
+        )
+        generated = [f"f{i}" for i in range(len(self.columns))]
         convert = pacsv.ConvertOptions(
-            column_types=dict.fromkeys(self._header(), pa.string()), strings_can_be_null=False
+            column_types=dict.fromkeys(generated, pa.string()), strings_can_be_null=False
         )
         # a quoted value may hold line breaks (an address, a note typed in Excel): without
         # this, a value cut at a block boundary reads as a short row
         parse = pacsv.ParseOptions(newlines_in_values=True)
-        return pacsv.open_csv(
+        reader = pacsv.open_csv(
             self.path, read_options=read, parse_options=parse, convert_options=convert
         )
-
-    def _header(self) -> list[str]:
-        """The header as Arrow reads it (pandas numbers repeated names; Arrow does not)."""
-        if len(set(self.columns)) == len(self.columns):
-            return self.columns
-        encoding = "utf8" if self._encoding in ("utf-8", "utf-8-sig") else self._encoding
-        read = pacsv.ReadOptions(encoding=encoding, block_size=CSV_BLOCK_BYTES)
-        return list(pacsv.open_csv(self.path, read_options=read).schema.names)
+        if reader.schema.names != generated:  # the header is not the width pandas saw
+            raise pa.ArrowInvalid(
+                f"{len(reader.schema.names)} header fields, not {len(self.columns)}"
+            )
+        header = True
+        for block in reader:
+            if stop is not None and stop.is_set():
+                return
+            rows = block.slice(1) if header and block.num_rows else block
+            header = header and not block.num_rows
+            yield pa.RecordBatch.from_arrays(rows.columns, names=self.columns)
 
     def _empty_csv(self) -> pa.Table:
         return pa.table({c: pa.array([], pa.string()) for c in self.columns})
@@ -425,27 +440,17 @@ class TableReader:
         layout = _layout(self.path, columns, lon_col, lat_col)
         return columns, dataclasses.replace(layout, text_columns=tuple(columns))
 
-    def csv_types(self) -> dict[str, pa.DataType]:
+    def csv_types(self, stop: threading.Event | None = None) -> dict[str, pa.DataType]:
         """The Parquet type of each column of a CSV file, from all its values: one
         streaming pass with pyarrow's CSV reader (:func:`infer_type`'s rules), so that a
         type never depends on where the chunks are cut. Other formats: their own types
-        (an empty mapping)."""
+        (an empty mapping). When ``stop`` is set (the run failed elsewhere) the pass ends
+        at the next block and the types are incomplete."""
         if self.format != "csv":
             return {}
-        encoding = "utf8" if self._encoding in ("utf-8", "utf-8-sig") else self._encoding
-        read = pacsv.ReadOptions(encoding=encoding, block_size=CSV_BLOCK_BYTES)
-        convert = pacsv.ConvertOptions(
-            column_types=dict.fromkeys(self.columns, pa.string()), strings_can_be_null=False
-        )
-        # a quoted value may hold line breaks (an address, a note typed in Excel): without
-        # this, a value cut at a block boundary reads as a short row
-        parse = pacsv.ParseOptions(newlines_in_values=True)
         seen = [_ColumnKind() for _ in self.columns]
         try:
-            batches = pacsv.open_csv(
-                self.path, read_options=read, parse_options=parse, convert_options=convert
-            )
-            for batch in batches:
+            for batch in self._csv_batches(stop):
                 for kind, values in zip(seen, batch.columns, strict=True):
                     kind.see(values)
         except (pa.ArrowInvalid, ValueError, OSError) as exc:
@@ -1010,7 +1015,7 @@ class _ParquetSink(_Sink):
 
     def _point_wkb(self, table: pa.Table) -> pa.Array:
         lay = self.layout
-        x, y = (_arrow_floats(table.column(c)) for c in (lay.lon_col, lay.lat_col))
+        x, y = (numbers(table.column(c))[0] for c in (lay.lon_col, lay.lat_col))
         return point_wkb(x, y, valid=~bad_lonlat_mask(x, y))
 
     def _output_schema(self, schema: pa.Schema) -> pa.Schema:
@@ -1152,14 +1157,7 @@ def _floats(values: pd.Series) -> npt.NDArray[np.float64]:
     """The numbers of a coordinate column, read as ``gridgeo assign`` reads them."""
     if pd.api.types.is_numeric_dtype(values.dtype):
         return np.asarray(values.to_numpy(dtype=float, na_value=np.nan), dtype=np.float64)
-    return _arrow_floats(pa.array(values, type=pa.large_string(), from_pandas=True))
-
-
-def _arrow_floats(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.float64]:
-    kind = values.type
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-        return np.asarray(pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), float)
-    return classify(values)[1]
+    return numbers(pa.array(values, type=pa.large_string(), from_pandas=True))[0]
 
 
 def _json_values(column: pd.Series) -> list[Any]:
