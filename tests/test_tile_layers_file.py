@@ -5,6 +5,8 @@ as made in memory, shared edges kept, and a damaged, truncated or stale file nev
 from __future__ import annotations
 
 import math
+import os
+import time
 from pathlib import Path
 
 import mapbox_vector_tile
@@ -121,10 +123,13 @@ def damage(path: Path, how: str) -> None:
         raw[:8] = b"PK\x03\x04xxxx"
     elif how == "empty":
         raw = bytearray()
+    elif how == "header digit":  # an offset or a shape of the header, same length
+        at = raw.index(b'"offset": ') + len(b'"offset": ')
+        raw[at] = ord("7") if raw[at] != ord("7") else ord("8")
     path.write_bytes(bytes(raw))
 
 
-@pytest.mark.parametrize("how", ["flipped byte", "truncated", "not ours", "empty"])
+@pytest.mark.parametrize("how", ["flipped byte", "truncated", "not ours", "empty", "header digit"])
 def test_a_damaged_file_is_never_used_and_is_written_again(
     grids5: FeatureTable, tmp_path: Path, how: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -228,3 +233,14 @@ def test_publishing_writes_the_files_a_service_then_reads(
     layers = tiles.tile_layers_for(data)
     assert all(layers.layer(c).saved is not None for c in ("level5_grid", "level1_city"))
     assert {f: f.stat().st_mtime_ns for f in files} == written  # read, not written again
+
+
+def test_prune_removes_writes_that_never_finished(tmp_path: Path) -> None:
+    stale, fresh = tmp_path / ".a.gtiles.x1y2", tmp_path / ".b.gtiles.z3w4"
+    for partial in (stale, fresh):
+        partial.write_bytes(b"half a file")
+    hour_and_more = time.time() - tile_layers_file.STALE_TEMPORARY_S - 60
+    os.utime(stale, (hour_and_more, hour_and_more))
+    tile_layers_file.prune(tmp_path)
+    assert not stale.exists()  # a service stopped during its background write
+    assert fresh.exists()  # maybe being written right now

@@ -32,6 +32,7 @@ import logging
 import os
 import struct
 import tempfile
+import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ from gridgeo.i18n import tr
 log = logging.getLogger(__name__)
 
 MAGIC = b"GGTILE\r\n"
-FORMAT = 3
+FORMAT = 4  # 4: the header has a checksum of its own
 SUFFIX = ".gtiles"
 KEEP = 40  # files kept in a folder: five levels of eight versions
 _LENGTH = struct.Struct("<Q")
@@ -139,17 +140,16 @@ def save(zooms: ZoomGeometries, path: Path, key: str) -> Path:
             offset += data.nbytes
         table.append(entry)
     payload = b"".join(blobs)
-    header = json.dumps(
-        {
-            "format": FORMAT,
-            "key": key,
-            "mode": zooms.mode,
-            "which": zooms.which,
-            "sets": table,
-            "payload_bytes": len(payload),
-            "payload_crc32": zlib.crc32(payload),
-        }
-    ).encode()
+    fields = {
+        "format": FORMAT,
+        "key": key,
+        "mode": zooms.mode,
+        "which": zooms.which,
+        "sets": table,
+        "payload_bytes": len(payload),
+        "payload_crc32": zlib.crc32(payload),
+    }
+    header = json.dumps({**fields, "header_crc32": _header_crc(fields)}).encode()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -199,7 +199,22 @@ def load(path: Path, key: str) -> ZoomGeometries:
         raise _bad(path, tr("written by another format ({found})", found=found))
     if header.get("key") != key:
         raise _bad(path, tr("built for other boundaries ({found})", found=header.get("key")))
-    payload = raw[fixed + length :]
+    # the offsets, shapes and zoom table matter as much as the payload: a flipped digit
+    # there would serve another zoom's shapes or fail every tile of the level
+    if header.pop("header_crc32", None) != _header_crc(header):
+        raise _bad(path, tr("checksum mismatch (damaged or altered)"))
+    try:
+        return _decoded(path, header, raw[fixed + length :])
+    except (KeyError, TypeError, ValueError, IndexError) as exc:  # well formed, not ours
+        raise _bad(path, tr("the header is not readable")) from exc
+
+
+def _header_crc(fields: dict[str, Any]) -> int:
+    return zlib.crc32(json.dumps(fields, sort_keys=True).encode())
+
+
+def _decoded(path: Path, header: dict[str, Any], payload: bytes) -> ZoomGeometries:
+    """The geometries of a file whose header is sound, once its payload checks out."""
     if len(payload) != header["payload_bytes"]:
         raise _bad(
             path,
@@ -212,22 +227,22 @@ def load(path: Path, key: str) -> ZoomGeometries:
     if zlib.crc32(payload) != header["payload_crc32"]:
         raise _bad(path, tr("checksum mismatch (damaged or altered)"))
     sets, bounds = [], []
-    try:
-        for entry in header["sets"]:
-            arrays = [
-                np.frombuffer(
-                    payload,
-                    dtype=np.dtype(entry[name]["dtype"]),
-                    count=int(np.prod(entry[name]["shape"], dtype=np.int64)),
-                    offset=int(entry[name]["offset"]),
-                ).reshape(entry[name]["shape"])
-                for name in ARRAYS
-            ]
-            sets.append(Ragged(*arrays[:4]))
-            bounds.append(arrays[4])
-    except (KeyError, TypeError, ValueError) as exc:  # a header that does not fit its payload
-        raise _bad(path, tr("the header is not readable")) from exc
-    return ZoomGeometries(header["mode"], list(header["which"]), sets, bounds)
+    for entry in header["sets"]:
+        arrays = [
+            np.frombuffer(
+                payload,
+                dtype=np.dtype(entry[name]["dtype"]),
+                count=int(np.prod(entry[name]["shape"], dtype=np.int64)),
+                offset=int(entry[name]["offset"]),
+            ).reshape(entry[name]["shape"])
+            for name in ARRAYS
+        ]
+        sets.append(Ragged(*arrays[:4]))
+        bounds.append(arrays[4])
+    which = [int(k) for k in header["which"]]
+    if any(not 0 <= k < len(sets) for k in which):
+        raise IndexError("a zoom points past the saved sets")
+    return ZoomGeometries(header["mode"], which, sets, bounds)
 
 
 def _unwritable(path: Path, exc: OSError) -> TileLayersFileError:
@@ -246,9 +261,21 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+STALE_TEMPORARY_S = 3600.0
+"""A temporary file older than this is a write that never finished (a service stopped
+while its background write ran): :func:`prune` removes it."""
+
+
 def prune(folder: Path, keep: int = KEEP) -> None:
-    """Remove all but the ``keep`` newest files of ``folder`` (another process may have
-    removed one first: that is fine)."""
+    """Remove all but the ``keep`` newest files of ``folder``, and temporary files of
+    writes that never finished (another process may have removed one first: fine)."""
+    now = time.time()
+    for partial in folder.glob(f".*{SUFFIX}.*"):
+        try:
+            if now - partial.stat().st_mtime > STALE_TEMPORARY_S:
+                partial.unlink()
+        except OSError as exc:
+            log.debug("could not remove %s: %s", partial, exc)
     dated = []
     for path in folder.glob(f"*{SUFFIX}"):
         try:
