@@ -15,6 +15,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gridgeo.api.ogc import mvt_encoder
 from gridgeo.api.ogc.catalog import catalog_for
 from gridgeo.api.ogc.mvt_encoder import PropertyTable, Ragged, encode_polygons, varints
 from gridgeo.api.ogc.tiles import EXTENT, TileLayer, in_tile_units
@@ -193,3 +194,9 @@ def test_ragged_arrays_take_join_and_bound_features() -> None:
     kept = Ragged.of(odd)  # what is not polygonal is empty; a collection keeps its polygons
     assert np.isnan(kept.bounds()[:2]).all() and shapely.is_empty(kept.geometries()[:2]).all()
     assert kept.geometries()[2].area == holed.area + multi.area
+
+
+def test_an_integer_past_int64_is_refused_not_wrapped() -> None:
+    assert mvt_encoder._value_message(2**63 - 1) == b"\x20" + mvt_encoder.varint(2**63 - 1)
+    with pytest.raises(ValueError, match="int64"):
+        mvt_encoder._value_message(2**63)  # mapbox_vector_tile refuses it too

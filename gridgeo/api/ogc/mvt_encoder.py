@@ -24,6 +24,12 @@ compares them; a ring that crosses itself may be oriented otherwise, see below):
   (``1`` and ``1.0``), as in ``mapbox_vector_tile``.
 
 Point layers (workstations) are few and small; they keep ``mapbox_vector_tile``.
+
+One more difference, which gridgeo's layers never meet (a property there always has one
+type): values are numbered over all of a tile's features before rings that round away
+drop some, so where one property holds both ``1`` and ``1.0`` and the first of them
+belongs to a dropped feature, the value kept is that one's (``mapbox_vector_tile``
+numbers the kept features' only).
 """
 
 from __future__ import annotations
@@ -98,6 +104,8 @@ def _value_message(value: Any) -> bytes:
     if isinstance(value, str):
         return _framed(0x0A, value.encode())
     if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:  # as mapbox_vector_tile: no silent wrap-around
+            raise ValueError(f"{value} does not fit a vector tile's int64")
         return b"\x20" + varint(value)
     return b"\x19" + struct.pack("<d", value)
 
