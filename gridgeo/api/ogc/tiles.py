@@ -116,7 +116,7 @@ def _mvt_id(code: str) -> int:
     return -1
 
 
-def _polygonal_or_point(geom: Any) -> Any:
+def _polygons_of_clip(geom: Any) -> Any:
     """Drop the lines and points a clip leaves where a polygon touches the clip box."""
     if geom.geom_type != "GeometryCollection":
         return geom
@@ -415,7 +415,7 @@ class TileLayer:
         border = hits[~inside]
         cut = shapely.intersection(features.take(border).geometries(), box(*clip))
         collections = shapely.get_type_id(cut) == GEOMETRY_COLLECTION
-        cut[collections] = [_polygonal_or_point(g) for g in cut[collections]]
+        cut[collections] = [_polygons_of_clip(g) for g in cut[collections]]
         keep = np.isin(shapely.get_type_id(cut), POLYGONAL) & ~shapely.is_empty(cut)
         positions = np.concatenate([hits[inside], border[keep]])
         order = np.argsort(positions, kind="stable")
