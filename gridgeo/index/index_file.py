@@ -31,11 +31,10 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import mmap
-import os
 import struct
-import tempfile
 import threading
 import zlib
 from collections import Counter
@@ -49,6 +48,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import shapely
 
+from gridgeo.atomic_files import write_atomically
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
 from gridgeo.index.grid_index import DEFAULT_CELLS_PER_LEAF, GridIndex
@@ -147,22 +147,9 @@ def save_index(index: GridIndex, path: str | Path, key: str) -> Path:
     head = MAGIC + _LENGTH.pack(len(header)) + header
     head += b"\0" * (_aligned(len(head)) - len(head))
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        return write_atomically(target, itertools.chain([head], _payload(table, arrays)))
     except OSError as exc:
         raise _unwritable(target, exc) from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(head)
-            for chunk in _payload(table, arrays):
-                fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise _unwritable(target, exc) from exc
-    return target
 
 
 def _aligned(offset: int) -> int:

@@ -42,7 +42,7 @@ import queue
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -710,24 +710,21 @@ class TableWriter:
             message names the output and the reason, and leaving the ``with`` block
             removes what was written.
         """
-        if self._sink is None:
-            raise RuntimeError(tr("TableWriter.write outside its `with` block"))
-        try:
-            self._sink.write(chunk)
-        except OSError as exc:
-            raise self._cannot_write(exc) from exc
-        self.rows += len(chunk)
+        self._put(lambda sink: sink.write(chunk), len(chunk))
 
     def write_table(self, table: pa.Table) -> None:
         """:meth:`write` for an Arrow table (``gridgeo assign``'s Arrow path): the CSV and
         Parquet sinks write it as it is; GeoJSON goes through pandas."""
+        self._put(lambda sink: sink.write_arrow(table), table.num_rows)
+
+    def _put(self, write: Callable[[_Sink], None], rows: int) -> None:
         if self._sink is None:
             raise RuntimeError(tr("TableWriter.write outside its `with` block"))
         try:
-            self._sink.write_arrow(table)
+            write(self._sink)
         except OSError as exc:
             raise self._cannot_write(exc) from exc
-        self.rows += table.num_rows
+        self.rows += rows
 
     def _cannot_write(self, exc: OSError) -> InputFileError:
         return InputFileError(tr("{path}: cannot write: {reason}", path=self.path, reason=exc))

@@ -29,9 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import struct
-import tempfile
 import time
 import zlib
 from collections.abc import Sequence
@@ -44,6 +42,7 @@ import numpy.typing as npt
 import shapely
 
 from gridgeo.api.ogc.mvt_encoder import Ragged
+from gridgeo.atomic_files import write_atomically
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
 
@@ -151,20 +150,9 @@ def save(zooms: ZoomGeometries, path: Path, key: str) -> Path:
     }
     header = json.dumps({**fields, "header_crc32": _header_crc(fields)}).encode()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        return write_atomically(path, [MAGIC, _LENGTH.pack(len(header)), header, payload])
     except OSError as exc:
         raise _unwritable(path, exc) from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(MAGIC + _LENGTH.pack(len(header)) + header + payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise _unwritable(path, exc) from exc
-    return path
 
 
 def _arrays(ragged: Ragged) -> list[npt.NDArray[Any]]:

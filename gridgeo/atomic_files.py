@@ -1,0 +1,46 @@
+"""Files written whole or not at all: what the index and tile layers files are saved with.
+
+A reader (another worker, the next start) must never see half a file, and a full disk
+must leave nothing behind: the bytes go to a temporary name in the same folder, are
+flushed to disk, and the file is renamed into place (atomic on POSIX).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+
+def write_atomically(path: Path, chunks: Iterable[bytes]) -> Path:
+    """Write ``chunks`` to ``path`` in one piece; its folder is made if missing.
+
+    Raises
+    ------
+    OSError
+        What the file system said (a full disk, no permission); nothing is left behind,
+        and a file already at ``path`` stays as it was.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> write_atomically(folder / "a" / "b.bin", [b"12", b"34"]).read_bytes()
+    b'1234'
+    >>> sorted(p.name for p in (folder / "a").iterdir())   # no temporary file left
+    ['b.bin']
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
