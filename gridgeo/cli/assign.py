@@ -225,8 +225,9 @@ def run_assign(args: argparse.Namespace) -> int:
 
 @dataclass
 class Boundaries:
-    """What an ``assign`` run reads from its boundaries: the index and workstations, and
-    the whole Dataset only when the run needs more (the dispatch) or has no index file."""
+    """What an ``assign`` run takes from its boundaries: the index and workstations, and
+    the whole Dataset where the run reads it anyway (the store, the dispatch); boundary
+    files seen before are not read at all (:func:`_boundaries`)."""
 
     index: GridIndex
     stations: dict[str, str]
