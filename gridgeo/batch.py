@@ -89,10 +89,10 @@ def _parsed(frame: pd.DataFrame, lon_col: str, lat_col: str) -> tuple[Parsed, Pa
     for column in (lon_col, lat_col):
         if column not in frame.columns:
             raise KeyError(column)
-    return _to_float(frame[lon_col]), _to_float(frame[lat_col])
+    return column_numbers(frame[lon_col]), column_numbers(frame[lat_col])
 
 
-def _to_float(column: pd.Series) -> Parsed:
+def column_numbers(column: pd.Series) -> Parsed:
     """The column as floats (NaN where it holds no number) and where it is blank
     (missing, NaN, or text of blanks only): one pass over the text for both."""
     if pd.api.types.is_numeric_dtype(column.dtype):

@@ -4,7 +4,6 @@ neighbours still meeting edge to edge after simplification, TileJSON, errors."""
 from __future__ import annotations
 
 import gc
-import math
 import re
 import subprocess
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from live_server import serve
 from shapely.geometry import shape
+from tilehelpers import PILOT, tile_of
 
 from gridgeo.api.app import create_app
 from gridgeo.api.deps import dataset
@@ -43,15 +43,6 @@ from gridgeo.api.ogc.tiles import (
 from gridgeo.crs import transform_geometries
 from gridgeo.dataset import Dataset
 from gridgeo.io.dataset import load
-
-PILOT = (110.2965, 25.2785)  # 文明社区, in the pilot street
-
-
-def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-    n = 2**z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return x, y
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tilehelpers import PILOT, tile_of
 
 from gridgeo.api.ogc import mvt_encoder
 from gridgeo.api.ogc.catalog import catalog_for
@@ -21,15 +22,6 @@ from gridgeo.api.ogc.mvt_encoder import PropertyTable, Ragged, encode_polygons, 
 from gridgeo.api.ogc.tiles import EXTENT, TileLayer, in_tile_units
 from gridgeo.dataset import Dataset
 from gridgeo.io.dataset import load
-
-PILOT = (110.2965, 25.2785)
-
-
-def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-    n = 2**z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return x, y
 
 
 def reference(name: str, geoms: list[Any], props: list[dict[str, Any]], ids: list[int]) -> bytes:

@@ -6,7 +6,6 @@ inverse; features, tiles and lookup answers must name the system they are in.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 from pyproj import Geod
+from tilehelpers import tile_of
 
 from gridgeo import load
 from gridgeo.api.app import create_app
@@ -98,13 +98,6 @@ def test_a_bbox_drawn_on_a_gcj02_map_selects_what_the_map_shows(
     # the same numbers read as CRS84 fall some 500 m away, in another grid or none
     elsewhere = client.get("/collections/level5_grid/items", params={"bbox": box}).json()
     assert [f["id"] for f in elsewhere["features"]] != ["450302001001002"]
-
-
-def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-    n = 2**z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return x, y
 
 
 def codes_in(tile: bytes) -> set[str]:

@@ -4,7 +4,6 @@ as made in memory, shared edges kept, and a damaged, truncated or stale file nev
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from pathlib import Path
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 import shapely
 import shapely.geometry
+from tilehelpers import PILOT, tile_of
 
 from gridgeo.api.ogc import tile_layers_file, tiles
 from gridgeo.api.ogc.catalog import FeatureTable, catalog_for
@@ -30,15 +30,6 @@ from gridgeo.api.ogc.tiles import (
 from gridgeo.dataset import Dataset
 from gridgeo.io.dataset import load
 from gridgeo.sample.tessellation import nested_tessellation
-
-PILOT = (110.2965, 25.2785)
-
-
-def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-    n = 2**z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return x, y
 
 
 @pytest.fixture(autouse=True)

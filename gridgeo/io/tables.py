@@ -61,6 +61,7 @@ import pyogrio
 import pyogrio.errors
 import shapely
 
+from gridgeo.batch import column_numbers
 from gridgeo.coords import bad_lonlat_mask
 from gridgeo.errors import InputFileError
 from gridgeo.i18n import tr
@@ -1152,9 +1153,7 @@ def _geo_metadata(column: str, entry: Mapping[str, Any] | None) -> dict[str, Any
 
 def _floats(values: pd.Series) -> npt.NDArray[np.float64]:
     """The numbers of a coordinate column, read as ``gridgeo assign`` reads them."""
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        return np.asarray(values.to_numpy(dtype=float, na_value=np.nan), dtype=np.float64)
-    return numbers(pa.array(values, type=pa.large_string(), from_pandas=True))[0]
+    return column_numbers(values)[0]
 
 
 def _json_values(column: pd.Series) -> list[Any]:
