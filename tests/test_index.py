@@ -288,3 +288,50 @@ def test_small_leaves_beside_large_ones_get_a_fine_lattice() -> None:
 
 
 QUAD_OFFSETS = [(0.0, 0.0), (0.01, 0.0), (0.0, 0.01), (0.01, 0.01)]
+
+
+def test_plain_and_compiled_queries_give_the_same_raw_answers(index: GridIndex) -> None:
+    """The service's numba-free queries answer every point as the kernels do, NEEDS_GEOS
+    (points on edges, at vertices, in uncertain cells) included; so do the scalar ones."""
+    from gridgeo.index import kernels, plain_query
+
+    rng = np.random.default_rng(11)
+    edge_pts = boundary_points(index.leaves, rng, 6000)
+    x = np.r_[rng.uniform(109.99, 110.61, 30_000), edge_pts[:, 0], np.nan, np.inf, 0.0]
+    y = np.r_[rng.uniform(24.99, 25.51, 30_000), edge_pts[:, 1], 25.2, 25.2, np.nan]
+    tables = index.query_tables()
+    compiled = kernels.query(x, y, *tables)
+    plain = plain_query.query(x, y, *tables)
+    assert np.array_equal(plain, compiled)
+    assert (compiled == plain_query.NEEDS_GEOS).sum() > 1000  # the edge points were tested
+    assert (compiled >= 0).sum() > 25_000
+    scalar = [kernels.query_one(a, b, *tables) for a, b in zip(x[:3000], y[:3000], strict=True)]
+    plain_scalar = [
+        plain_query.query_one(a, b, *tables) for a, b in zip(x[:3000], y[:3000], strict=True)
+    ]
+    assert plain_scalar == scalar
+    edge_scalar = [plain_query.query_one(a, b, *tables) for a, b in edge_pts[:3000]]
+    assert edge_scalar == [kernels.query_one(a, b, *tables) for a, b in edge_pts[:3000]]
+
+
+def test_small_and_large_batches_agree(index: GridIndex) -> None:
+    """Below COMPILED_FROM points the index answers without numba; the final answers
+    (GEOS having decided the uncertain points) are the same either way."""
+    from gridgeo.index.grid_index import COMPILED_FROM
+
+    rng = np.random.default_rng(12)
+    xy = np.vstack(
+        [
+            np.column_stack(
+                [
+                    rng.uniform(109.99, 110.61, COMPILED_FROM),
+                    rng.uniform(24.99, 25.51, COMPILED_FROM),
+                ]
+            ),
+            boundary_points(index.leaves, rng, 2000),
+        ]
+    )
+    whole = index.assign(xy[:, 0], xy[:, 1])  # compiled
+    parts = np.concatenate([index.assign(c[:, 0], c[:, 1]) for c in np.array_split(xy, 8)])
+    assert np.array_equal(parts, whole)
+    assert np.array_equal(whole, oracle(index.owners, xy[:, 0], xy[:, 1]))

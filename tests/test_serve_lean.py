@@ -111,3 +111,31 @@ with TestClient(create_app(settings)) as client:
     assert client.get("/health").json()["grids"] > 0
 """
     assert _loaded_after(script, tmp_path, ("pyogrio",)) == ["pyogrio"]
+
+
+def test_a_worker_with_a_built_index_file_never_loads_numba(tmp_path: Path) -> None:
+    """numba and LLVM (~125 MB) are for building indexes and batches of millions: a worker
+    that maps a built index file answers single and batch lookups and tiles without them
+    (gridgeo.index.plain_query), the answers being the kernels' (tests/test_index.py)."""
+    script = f"""
+from fastapi.testclient import TestClient
+from gridgeo.api.app import create_app
+from gridgeo.settings import Settings
+settings = Settings()
+settings.store.database_url = "sqlite:///{tmp_path / "store.sqlite"}"
+settings.store.seed_sample = True
+with TestClient(create_app(settings)) as client:
+    one = client.get("/v1/lookup", params={{"lon": 110.3005, "lat": 25.2785}}).json()
+    assert one["grids"][0]["code"] == "450302001001002", one
+    many = client.post(
+        "/v1/lookup",
+        json=[{{"lon": 110.3005, "lat": 25.2785}}, {{"lon": 110.29, "lat": 25.28}}, {{"lon": 0, "lat": 0}}],
+    ).json()
+    assert [r["status"] for r in many["results"]] == ["ok", "ok", "unassigned"], many
+    tile = client.get("/collections/level5_grid/tiles/WebMercatorQuad/14/7002/13211")
+    assert tile.status_code == 200 and tile.content
+"""
+    # the first start seeds the store and builds the index file (numba builds it)
+    assert _loaded_after(script, tmp_path, ("numba",)) == ["numba"]
+    # every later start maps that file and answers without numba
+    assert _loaded_after(script, tmp_path, ("numba", "llvmlite")) == []

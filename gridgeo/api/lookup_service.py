@@ -205,10 +205,10 @@ def tables(data: Dataset) -> LookupTables:
 
 
 def warm(data: Dataset) -> None:
-    """Build the tables of ``data`` and compile the point kernel before the first request."""
+    """Build (or map) the tables of ``data`` before the first request."""
     t = tables(data)
     if len(t.index.owner_positions):
-        t.index.assign_one(0.0, 0.0)
+        t.index.assign_one(0.0, 0.0)  # touches the index's first pages
 
 
 # --- one point ---------------------------------------------------------------------------

@@ -45,7 +45,7 @@ from gridgeo.coords import to_cgcs2000
 from gridgeo.errors import GridgeoError
 from gridgeo.geometry import make_valid_polygonal
 from gridgeo.i18n import tr
-from gridgeo.index import kernels
+from gridgeo.index import plain_query
 from gridgeo.levels import Level
 from gridgeo.lookup import Locator, owner_rank
 from gridgeo.model import UNKNOWN_LEVEL, GridSet
@@ -57,6 +57,10 @@ MARGIN_CELLS = 1e-6  # rasterise edges this fraction of a cell wider: rounding s
 # and memory, at the price of sending to GEOS the points of a whole block where a parent
 # matters, which outside the gaps is only where leaves are not deeper than parents.
 DEEP_BLOCK = 4
+# Batches of at least this many points run the compiled kernel; smaller ones (the
+# service's requests) the plain-Python query, whose answers are the same: a worker
+# that only answers requests then never loads numba and LLVM (about 125 MB).
+COMPILED_FROM = 20_000
 # A pilot district drawn down to fifth-level grids in a city otherwise drawn by district
 # gets few cells from the count of leaves: the median leaf gets at least this many cells,
 # within MAX_SMALL_LEAF_CELLS (16 MB of cells).
@@ -212,7 +216,7 @@ class GridIndex:
         pair_cell, pair_poly = np.divmod(pair_keys, n_poly)
         del pair_keys
         first = np.flatnonzero(np.r_[True, pair_cell[1:] != pair_cell[:-1]])
-        cells = np.full(self.lattice.size, kernels.NO_OWNER, dtype=np.int32)
+        cells = np.full(self.lattice.size, plain_query.NO_OWNER, dtype=np.int32)
         cells[pair_cell[first]] = (-2 - np.arange(first.size)).astype(np.int32)
         wanted = (pair_cell // nx) * n_poly + pair_poly
         self._cands = np.column_stack(
@@ -238,6 +242,8 @@ class GridIndex:
         pairs of all parents at once would double the peak memory of the build (a
         parent's edges repeat its children's).
         """
+        from gridgeo.index import kernels  # numba: builds and large batches only
+
         deep = np.zeros(self._blocks.size, dtype=np.int8)
         lattice = self._blocks.as_array()
         for level in np.unique(self._owner_level[~is_leaf]):
@@ -264,6 +270,8 @@ class GridIndex:
         A point in a boundary cell that no candidate holds still lies in every
         grid around the cell (the city, say, when only district edges cross it).
         """
+        from gridgeo.index import kernels  # numba: builds and large batches only
+
         none = np.iinfo(np.int32).max
         background = np.empty((cand_start.size - 1, 2), dtype=np.int32)
         background[:, 0], background[:, 1] = -1, none
@@ -322,30 +330,30 @@ class GridIndex:
         y = np.ascontiguousarray(np.asarray(lat, dtype=np.float64).ravel())
         if crs not in ("cgcs2000", "wgs84"):
             x, y = (np.ascontiguousarray(a.ravel()) for a in to_cgcs2000(x, y, crs))
-        out = kernels.query(
-            x,
-            y,
-            self.lattice.as_array(),
-            self._cells,
-            self._cand_start,
-            self._cands,
-            self._row_edges,
-            self._edges[0],
-            self._background,
-            self._deep,
-            self._block,
-            self._owner_level,
-        )
-        unsure = np.flatnonzero(out == kernels.NEEDS_GEOS)
+        if x.size < COMPILED_FROM:
+            query = plain_query.query
+        else:
+            from gridgeo.index import kernels  # numba: builds and large batches only
+
+            query = kernels.query
+        out = query(x, y, *self.query_tables())
+        unsure = np.flatnonzero(out == plain_query.NEEDS_GEOS)
         if unsure.size:
             out[unsure] = self._locator.locate(x[unsure], y[unsure])
         return out
 
     def assign_one(self, lon: float, lat: float) -> int:
         """Owner position of one CGCS2000 point, -1 if none (scalar path of :meth:`assign`)."""
-        found = kernels.query_one(
-            float(lon),
-            float(lat),
+        found = plain_query.query_one(float(lon), float(lat), *self.query_tables())
+        if found == plain_query.NEEDS_GEOS:
+            return self._locator.locate_one(float(lon), float(lat))
+        return int(found)
+
+    def query_tables(self) -> tuple[npt.NDArray[Any], ...]:
+        """The arrays the queries take after the coordinates, in their order (lattice,
+        cells, candidates, edges, backgrounds, parents' levels): the kernels' and
+        :mod:`gridgeo.index.plain_query`'s raw answers, NEEDS_GEOS included, come from them."""
+        return (
             self._lattice_array,
             self._cells,
             self._cand_start,
@@ -357,9 +365,6 @@ class GridIndex:
             self._block,
             self._owner_level,
         )
-        if found == kernels.NEEDS_GEOS:
-            return self._locator.locate_one(float(lon), float(lat))
-        return int(found)
 
     def codes(
         self, positions: npt.ArrayLike, level: int | Level | None = None
@@ -413,6 +418,8 @@ def _rasterise(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Cells each edge touches (conservatively): the count per edge, and the cells
     concatenated in edge order."""
+    from gridgeo.index import kernels  # numba: builds and large batches only
+
     counts = kernels.count_edge_cells(edges, lattice, MARGIN_CELLS)
     offsets = np.zeros(counts.size + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])

@@ -242,6 +242,10 @@ def load_index(path: str | Path, key: str) -> GridIndex:
     for at in range(start, start + size, _CHUNK):
         crc = zlib.crc32(view[at : min(at + _CHUNK, start + size)], crc)
     view.release()
+    # The pass above faulted every page into this process; give them back (unmodified
+    # private pages re-read from the page cache on next touch), so a worker's resident
+    # memory holds only the pages its queries use, and workers share the rest.
+    mapped.madvise(mmap.MADV_DONTNEED)
     if crc != header.get("payload_crc32"):
         raise _bad(source, tr("checksum mismatch (damaged or altered)"))
     arrays = {

@@ -14,12 +14,9 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-# Shewchuk's error bound for the orientation determinant: (3 + 16 eps) * eps.
-_CCW_ERRBOUND = 3.3306690738754716e-16
-
-INSIDE, OUTSIDE, UNCERTAIN = 1, 0, 2
-NO_OWNER = -1
-NEEDS_GEOS = -2
+# one definition of the answers' codes, shared with the plain-Python queries
+from gridgeo.index.plain_query import CCW_ERRBOUND as _CCW_ERRBOUND
+from gridgeo.index.plain_query import INSIDE, NEEDS_GEOS, NO_OWNER, OUTSIDE, UNCERTAIN
 
 
 @numba.njit(cache=True, inline="always")

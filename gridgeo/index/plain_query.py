@@ -1,0 +1,194 @@
+"""The grid index's point queries in plain Python and numpy, without numba.
+
+The service answers one point, or a request's few thousand, per call: there the
+compiled kernels (:mod:`gridgeo.index.kernels`) save microseconds but cost about
+125 MB of numba and LLVM in every worker, and their first call loads machine code.
+These functions give the kernels' answers exactly, with the same arithmetic in the
+same order (the cell a point falls in, the half-open crossing rule, Shewchuk's
+error filter), so a worker that only queries never imports numba. Batch runs of
+millions of points keep the kernels (:meth:`gridgeo.index.GridIndex.assign`).
+
+The constants are the kernels' too: they are defined here, where importing them
+costs nothing, and the kernels take them from here.
+
+Examples
+--------
+>>> import numpy as np
+>>> square = np.array([[0, 0, 1, 0], [1, 0, 1, 1], [1, 1, 0, 1], [0, 1, 0, 0]], float)
+>>> ids = np.arange(4, dtype=np.int32)
+>>> point_in_polygon(0.5, 0.5, square, ids, 0, 4) == INSIDE
+True
+>>> point_in_polygon(1.5, 0.5, square, ids, 0, 4) == OUTSIDE
+True
+>>> point_in_polygon(1.0, 0.5, square, ids, 0, 4) == UNCERTAIN  # on an edge: GEOS decides
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+# Shewchuk's error bound for the orientation determinant: (3 + 16 eps) * eps.
+CCW_ERRBOUND = 3.3306690738754716e-16
+
+INSIDE, OUTSIDE, UNCERTAIN = 1, 0, 2
+NO_OWNER = -1
+NEEDS_GEOS = -2
+
+
+def orient_sign(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) -> int:
+    """Sign of the turn a->b->c: +1 left, -1 right, 0 collinear *or not certain*."""
+    detleft = (ax - cx) * (by - cy)
+    detright = (ay - cy) * (bx - cx)
+    det = detleft - detright
+    bound = CCW_ERRBOUND * (abs(detleft) + abs(detright))
+    if det > bound:
+        return 1
+    if -det > bound:
+        return -1
+    return 0
+
+
+def point_in_polygon(
+    x: float,
+    y: float,
+    edges: npt.NDArray[np.float64],
+    ids: npt.NDArray[np.int32],
+    start: int,
+    stop: int,
+) -> int:
+    """Crossing-number test of (x, y) against the edges ``ids[start:stop]`` of one polygon.
+
+    The rule of :func:`gridgeo.index.kernels.point_in_polygon`: rows of ``edges`` are
+    (ax, ay, bx, by); an edge is crossed when it straddles ``y`` half-open (one end
+    strictly above) and the point is on its -x side. Returns INSIDE, OUTSIDE or
+    UNCERTAIN (a sign the error filter cannot vouch for, or a point on a horizontal
+    edge or at a vertex).
+    """
+    inside = False
+    for ax, ay, bx, by in edges[ids[start:stop]].tolist():
+        a_above = ay > y
+        b_above = by > y
+        if a_above == b_above:
+            if ay == y and (ax == x or (by == y and min(ax, bx) <= x <= max(ax, bx))):
+                return UNCERTAIN
+            continue
+        s = orient_sign(ax, ay, bx, by, x, y)
+        if s == 0:
+            return UNCERTAIN
+        if (s > 0) == b_above:
+            inside = not inside
+    return INSIDE if inside else OUTSIDE
+
+
+def unless_parent(found: int, deep: int, owner_level: npt.NDArray[np.int8]) -> int:
+    """``found``, or NEEDS_GEOS where a grid with children at level ``deep`` meets the cell
+    and is not shallower than the leaf found (the answer may be that parent, in a gap)."""
+    if deep > 0 and found != NEEDS_GEOS and (found < 0 or owner_level[found] <= deep):
+        return NEEDS_GEOS
+    return found
+
+
+def boundary_owner(
+    x: float,
+    y: float,
+    b: int,
+    cand_start: npt.NDArray[np.int64],
+    cands: npt.NDArray[np.int32],
+    row_edges: npt.NDArray[np.int32],
+    edges: npt.NDArray[np.float64],
+    background: npt.NDArray[np.int32],
+) -> int:
+    """The smallest-rank grid holding the point among boundary cell ``b``'s candidates
+    (sorted by rank), else the cell's background; NEEDS_GEOS when a test is uncertain."""
+    best = int(background[b, 0])
+    best_rank = int(background[b, 1])
+    for leaf, rank, first, stop in cands[cand_start[b] : cand_start[b + 1]].tolist():
+        if rank >= best_rank:
+            break  # neither this nor any later candidate can beat the background
+        r = point_in_polygon(x, y, edges, row_edges, first, stop)
+        if r == UNCERTAIN:
+            return NEEDS_GEOS
+        if r == INSIDE:
+            return int(leaf)
+    return best
+
+
+def query_one(
+    x: float,
+    y: float,
+    lattice: npt.NDArray[np.float64],
+    cells: npt.NDArray[np.int32],
+    cand_start: npt.NDArray[np.int64],
+    cands: npt.NDArray[np.int32],
+    row_edges: npt.NDArray[np.int32],
+    edges: npt.NDArray[np.float64],
+    background: npt.NDArray[np.int32],
+    deep: npt.NDArray[np.int8],
+    block: npt.NDArray[np.int64],
+    owner_level: npt.NDArray[np.int8],
+) -> int:
+    """Owner of one point, as :func:`gridgeo.index.kernels.query_one` answers it."""
+    x0, y0, dx, dy, fnx, fny = lattice.tolist()
+    fx = (x - x0) / dx
+    fy = (y - y0) / dy
+    nx, ny = int(fnx), int(fny)
+    if not (fx >= 0.0 and fy >= 0.0 and fx < nx and fy < ny):
+        return NO_OWNER
+    col, row = int(fx), int(fy)
+    v = int(cells[row * nx + col])
+    if v < -1:
+        v = boundary_owner(x, y, -v - 2, cand_start, cands, row_edges, edges, background)
+    b0, b1 = int(block[0]), int(block[1])
+    return unless_parent(v, int(deep[(row // b0) * b1 + col // b0]), owner_level)
+
+
+def query(
+    xs: npt.NDArray[np.float64],
+    ys: npt.NDArray[np.float64],
+    lattice: npt.NDArray[np.float64],
+    cells: npt.NDArray[np.int32],
+    cand_start: npt.NDArray[np.int64],
+    cands: npt.NDArray[np.int32],
+    row_edges: npt.NDArray[np.int32],
+    edges: npt.NDArray[np.float64],
+    background: npt.NDArray[np.int32],
+    deep: npt.NDArray[np.int8],
+    block: npt.NDArray[np.int64],
+    owner_level: npt.NDArray[np.int8],
+) -> npt.NDArray[np.int32]:
+    """Owners of many points, as :func:`gridgeo.index.kernels.query` answers them.
+
+    Clean cells are answered with whole-array numpy; only the points in boundary
+    cells run the crossing test, one by one in Python (a few microseconds each).
+    """
+    x0, y0, dx, dy, fnx, fny = lattice.tolist()
+    nx, ny = int(fnx), int(fny)
+    # the kernel's arithmetic: multiply by the reciprocal (query_one divides)
+    fx = (xs - x0) * (1.0 / dx)
+    fy = (ys - y0) * (1.0 / dy)
+    with np.errstate(invalid="ignore"):
+        ok = (fx >= 0.0) & (fy >= 0.0) & (fx < nx) & (fy < ny)  # NaN fails every test
+    out = np.full(xs.size, NO_OWNER, dtype=np.int32)
+    at = np.flatnonzero(ok)
+    col = fx[at].astype(np.int64)
+    row = fy[at].astype(np.int64)
+    v = cells[row * nx + col].astype(np.int32)
+    for i in np.flatnonzero(v < -1).tolist():
+        p = int(at[i])
+        v[i] = boundary_owner(
+            float(xs[p]),
+            float(ys[p]),
+            -int(v[i]) - 2,
+            cand_start,
+            cands,
+            row_edges,
+            edges,
+            background,
+        )
+    d = deep[(row // block[0]) * block[1] + col // block[0]]
+    level = owner_level[np.maximum(v, 0)]
+    parent = (d > 0) & (v != NEEDS_GEOS) & ((v < 0) | (level <= d))
+    out[at] = np.where(parent, NEEDS_GEOS, v)
+    return out
