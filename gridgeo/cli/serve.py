@@ -31,12 +31,13 @@ def run_serve(args: argparse.Namespace) -> int:
     # the workers read their settings from the environment: --lang becomes their default
     os.environ["GRIDGEO_LANG"] = current_lang()
     cfg = Settings()
+    host, port = args.host or cfg.api.host, args.port or cfg.api.port
+    if args.workers > 1:
+        from gridgeo.api.prefork import serve_forked
+
+        serve_forked(host=host, port=port, workers=args.workers)
+        return 0
     uvicorn.run(
-        "gridgeo.api.app:app_from_env",
-        factory=True,
-        host=args.host or cfg.api.host,
-        port=args.port or cfg.api.port,
-        workers=args.workers,
-        log_level="info",
+        "gridgeo.api.app:app_from_env", factory=True, host=host, port=port, log_level="info"
     )
     return 0
