@@ -21,11 +21,10 @@ from __future__ import annotations
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -34,6 +33,9 @@ from gridgeo.index import GridIndex
 from gridgeo.levels import Level
 from gridgeo.number_text import numbers
 from gridgeo.workstation import Workstation
+
+if TYPE_CHECKING:  # pandas is imported by the functions that take DataFrames: the Arrow
+    import pandas as pd  # path of ``gridgeo assign`` has no use for it
 
 CODE_COLUMNS = tuple(f"code_l{int(lv)}" for lv in Level)
 ADDED_COLUMNS = (*CODE_COLUMNS, "workstation_code", "status", "status_reason")
@@ -95,6 +97,8 @@ def _parsed(frame: pd.DataFrame, lon_col: str, lat_col: str) -> tuple[Parsed, Pa
 def column_numbers(column: pd.Series) -> Parsed:
     """The column as floats (NaN where it holds no number) and where it is blank
     (missing, NaN, or text of blanks only): one pass over the text for both."""
+    import pandas as pd
+
     if pd.api.types.is_numeric_dtype(column.dtype):
         values = column.to_numpy(dtype=float, na_value=np.nan)
         return values, np.isnan(values)
@@ -196,6 +200,8 @@ def assign_frame(
     stations
         Community code -> workstation code (see :func:`workstation_lookup`).
     """
+    import pandas as pd
+
     lon, lat = _parsed(frame, lon_col, lat_col)
     out = frame.copy()
     # one text dtype whatever the chunk holds (all-empty, or no rows), so chunks and
@@ -213,9 +219,12 @@ def assign_batch(
     lat_col: str = "lat",
     crs: str = "wgs84",
     stations: dict[str, str] | None = None,
+    coordinates: tuple[Parsed, Parsed] | None = None,
 ) -> pa.Table:
     """:func:`assign_frame` for an Arrow table: its columns kept as they are (no
-    pandas round trip), the added columns appended as ``string``.
+    pandas round trip), the added columns appended as ``string``. ``coordinates``: the
+    columns ``lon_col`` and ``lat_col`` as :func:`~gridgeo.number_text.numbers` reads
+    them, when the caller has read them already.
 
     Examples
     --------
@@ -231,7 +240,9 @@ def assign_batch(
     for column in (lon_col, lat_col):
         if column not in batch.column_names:
             raise KeyError(column)
-    lon, lat = numbers(batch.column(lon_col)), numbers(batch.column(lat_col))
+    if coordinates is None:
+        coordinates = numbers(batch.column(lon_col)), numbers(batch.column(lat_col))
+    lon, lat = coordinates
     for name, values in added_columns(lon, lat, index, crs=crs, stations=stations).items():
         batch = batch.append_column(name, values)
     return batch

@@ -183,7 +183,7 @@ def test_write_behind_hands_the_writers_error_back(tmp_path: Path) -> None:
     calls = []
 
     class Failing(TableWriter):
-        def write_table(self, table: pa.Table) -> None:
+        def write_table(self, table: pa.Table, coordinates: object = None) -> None:
             calls.append(threading.current_thread().name)
             raise InputFileError("out.parquet: cannot write: No space left on device")
 
@@ -233,3 +233,58 @@ def test_the_typing_pass_stops_when_asked(tmp_path: Path) -> None:
     stop.set()  # the run failed elsewhere: nothing read, nothing typed
     assert set(TableReader(source).csv_types(stop).values()) == {pa.string()}
     assert TableReader(source).csv_types()["id"] == pa.int64()
+
+
+@pytest.mark.parametrize("chunk", ["2", "3", "100"])
+def test_a_parquet_output_is_typed_by_all_rows_without_a_pass_of_its_own(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path, chunk: str
+) -> None:
+    """Types learnt from the first chunk are checked against every further one; a change
+    writes the output again with all rows' types, which are the typing pass's."""
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "id,lon,lat,phone,code,amount\n"
+        "1,110.3005,25.2785,,12,1\n"
+        "2,110.3005,25.2785,,13,2\n"
+        "3,110.3005,25.2785,13800138000,014,2.5\n"  # past the first chunk: a number,
+        "4,abc,25.2785,13800138001,15,\n"  # a leading zero (text), a decimal
+    )
+    out = tmp_path / "out.parquet"
+    with caplog.at_level("INFO", logger="gridgeo.cli.assign"):
+        code = main(["assign", str(source), "-o", str(out), "--boundaries", str(BOUNDARIES),
+                     "--no-progress", "--chunk-size", chunk])  # fmt: skip
+    assert code == 0
+    table = pq.read_table(out)
+    expected = TableReader(source).csv_types()  # the pass the run no longer makes
+    assert {n: table.schema.field(n).type for n in expected} == expected
+    assert [str(expected[n]) for n in ("id", "lon", "phone", "code", "amount")] == [
+        "int64", "string", "int64", "string", "double"
+    ]  # fmt: skip
+    assert table.column("phone").to_pylist() == [None, None, 13800138000, 13800138001]
+    assert table.column("code").to_pylist() == ["12", "13", "014", "15"]
+    assert table.num_rows == 4 and sorted(p.name for p in tmp_path.iterdir()) == [
+        "in.csv",
+        "out.parquet",
+    ]
+    # written twice only when the first chunk did not tell all the types
+    assert ("type changed" in caplog.text) == (chunk != "100")
+
+
+def test_the_csv_is_read_once_when_its_first_chunk_tells_the_types(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("id,lon,lat\n" + "".join(f"{i},110.3005,25.2785\n" for i in range(10)))
+    reads = []
+    batches = TableReader._csv_batches
+
+    def counted(self: TableReader, stop: threading.Event | None = None):  # type: ignore[no-untyped-def]
+        reads.append(self.path)
+        return batches(self, stop)
+
+    monkeypatch.setattr(TableReader, "_csv_batches", counted)
+    out = tmp_path / "out.parquet"
+    code = main(["assign", str(source), "-o", str(out), "--boundaries", str(BOUNDARIES),
+                 "--no-progress", "--chunk-size", "3"])  # fmt: skip
+    assert code == 0 and reads == [source]  # no typing pass before the run
+    assert pq.read_table(out).schema.field("id").type == pa.int64()

@@ -17,14 +17,13 @@ model (:func:`gridgeo.dispatch.dispatch_frame`): ``category_code``,
 from __future__ import annotations
 
 import argparse
-import contextvars
 import dataclasses
+import itertools
 import logging
 import sys
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ import gridgeo
 from gridgeo.batch import (
     ADDED_COLUMNS,
     AssignSummary,
+    Parsed,
     assign_batch,
     assign_frame,
     workstation_lookup,
@@ -62,13 +62,16 @@ from gridgeo.io.dataset import files_source
 from gridgeo.io.staff import read_workstations
 from gridgeo.io.tables import (
     DEFAULT_CHUNK_SIZE,
+    Coordinates,
     CsvShapeError,
+    CsvTypes,
     TableReader,
     TableWriter,
     WriteBehind,
     check_output,
     table_format,
 )
+from gridgeo.number_text import BLANK, classify
 from gridgeo.wording import listing, text_table
 
 log = logging.getLogger(__name__)
@@ -194,27 +197,16 @@ def run_assign(args: argparse.Namespace) -> int:
     )
     _check_no_added_columns(reader, args.category_col)
     _check_source_options(args)
-    stop = threading.Event()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # a Parquet output's typing pass reads the CSV while the boundaries load
-        # (in this context: its messages in the run's language)
-        run = contextvars.copy_context().run
-        types = pool.submit(run, output_types, reader, output, stop)
-        try:
-            source = _boundaries(args)
-            report = assign_table(
-                reader,
-                output,
-                source,
-                crs=crs,
-                progress=not args.no_progress,
-                bom=not args.no_bom,
-                category_col=args.category_col,
-                types=types.result(),
-            )
-        except BaseException:  # an error or Ctrl-C: the pass ends at its next block
-            stop.set()
-            raise
+    source = _boundaries(args)
+    report = assign_table(
+        reader,
+        output,
+        source,
+        crs=crs,
+        progress=not args.no_progress,
+        bom=not args.no_bom,
+        category_col=args.category_col,
+    )
     report = dataclasses.replace(report, version=source.version, source=source.line)
     if args.format == "json":
         emit_json(report.to_dict())
@@ -338,8 +330,9 @@ def assign_table(
     bom
         CSV output: start with the UTF-8 byte order mark (for Excel).
     types
-        Parquet types of the input's text columns (:func:`output_types`); computed
-        here when not given.
+        Parquet types of the input's text columns (:func:`output_types`). When not
+        given, a CSV read by Arrow is typed as it is assigned (:meth:`_Run.in_arrow`),
+        any other input by :func:`output_types` first.
 
     Returns
     -------
@@ -350,9 +343,9 @@ def assign_table(
         boundaries = Boundaries.of(boundaries)
     if category_col is not None and boundaries.dataset is None:
         raise ValueError("dispatch (category_col) needs the boundaries' Dataset")
-    if types is None:
-        types = output_types(reader, output)
-    run = _Run(reader, output, boundaries, crs, category_col, bom, dict(types))
+    run = _Run(
+        reader, output, boundaries, crs, category_col, bom, None if types is None else dict(types)
+    )
     start = time.perf_counter()
     with _progress_bar(reader, progress) as bar:
         summary = None
@@ -390,6 +383,18 @@ def _progress_bar(reader: TableReader, progress: bool) -> tqdm[Any]:
     )
 
 
+def _numbers(coordinates: tuple[Parsed, Parsed] | None) -> Coordinates | None:
+    """The coordinates' values without their blank masks (what the writer takes)."""
+    if coordinates is None:
+        return None
+    (lon, _), (lat, _) = coordinates
+    return lon, lat
+
+
+class _Retype(Exception):  # noqa: N818 - a signal between two methods, never shown
+    """A column's type changed after the output's types were fixed: start again."""
+
+
 @dataclass
 class _Run:
     """One ``assign`` run's inputs, and its two ways through the table."""
@@ -400,42 +405,107 @@ class _Run:
     crs: str
     category_col: str | None
     bom: bool
-    types: dict[str, pa.DataType]
+    types: dict[str, pa.DataType] | None  # None: not known yet (see :meth:`in_arrow`)
 
-    def _writer(self) -> TableWriter:
+    def _writer(self, types: Mapping[str, pa.DataType]) -> TableWriter:
         return TableWriter(
-            self.output, self.reader.layout, bom=self.bom, crs=self.crs, types=self.types
+            self.output,
+            self.reader.layout,
+            bom=self.bom,
+            crs=self.crs,
+            types=types,
+            unsorted=ADDED_COLUMNS,
+        )
+
+    @property
+    def _typed_as_read(self) -> bool:
+        """True when the output's types are not known and can be learnt on the way:
+        a CSV read by Arrow into Parquet."""
+        return (
+            self.types is None
+            and self.reader.format == "csv"
+            and table_format(self.output) == "parquet"
         )
 
     def in_arrow(self, bar: tqdm[Any]) -> AssignSummary:
-        """Arrow chunks from reader to writer: no pandas round trip (CSV, Parquet)."""
+        """Arrow chunks from reader to writer: no pandas round trip (CSV, Parquet).
+
+        A CSV into Parquet without its types (:func:`output_types`) is typed as it is
+        read, without a pass of its own: the first chunk's types are the output's, every
+        further chunk is checked against them, and the output is written again from the
+        start, with the types of all the rows, only when one of them changes (a column
+        empty or all numbers in the first chunk and not further on). The types, and so
+        the output, are those a typing pass would have given."""
+        if self._typed_as_read:
+            seen = CsvTypes(self.reader.columns)
+            try:
+                return self._arrow_pass(bar, seen)
+            except _Retype:
+                log.info("%s: a column's type changed past the first chunk", self.reader.path)
+                self.types = seen.types
+                bar.reset()
+        return self._arrow_pass(bar, None)
+
+    def _arrow_pass(self, bar: tqdm[Any], seen: CsvTypes | None) -> AssignSummary:
         summary = AssignSummary()
         layout = self.reader.layout
-        # written by a thread of its own while the next chunk is read and assigned
-        with self._writer() as writer, WriteBehind(writer) as behind:
-            for chunk in self.reader.tables():
-                done = assign_batch(
-                    chunk,
-                    self.boundaries.index,
-                    lon_col=layout.lon_col,
-                    lat_col=layout.lat_col,
-                    crs=self.crs,
-                    stations=self.boundaries.stations,
-                )
-                behind.put(done)
-                summary.add_arrow(done.column("status"))
-                bar.update(done.num_rows)
+        chunks = self.reader.tables()
+        first = next(chunks)  # one at least, empty for a table without rows
+        coordinates = self._coordinates(first, seen)
+        types = seen.types if seen is not None else (self.types or {})
+        try:
+            # written by a thread of its own while the next chunk is read and assigned
+            with self._writer(types) as writer, WriteBehind(writer) as behind:
+                for chunk in itertools.chain((first,), chunks):
+                    if chunk is not first:
+                        coordinates = self._coordinates(chunk, seen)
+                        if seen is not None and seen.types != types:
+                            raise _Retype
+                    done = assign_batch(
+                        chunk,
+                        self.boundaries.index,
+                        lon_col=layout.lon_col,
+                        lat_col=layout.lat_col,
+                        crs=self.crs,
+                        stations=self.boundaries.stations,
+                        coordinates=coordinates,
+                    )
+                    behind.put(done, _numbers(coordinates))
+                    summary.add_arrow(done.column("status"))
+                    bar.update(done.num_rows)
+        except _Retype:  # what was written is gone; the rest of the file is only typed
+            assert seen is not None
+            for chunk in chunks:
+                seen.see(chunk)
+            raise
         return summary
+
+    def _coordinates(self, chunk: pa.Table, seen: CsvTypes | None) -> tuple[Parsed, Parsed] | None:
+        """A chunk's coordinates, read once for the assignment, the points written and,
+        when the types are learnt, the columns' types (``seen`` takes in the chunk)."""
+        layout = self.reader.layout
+        names = (layout.lon_col, layout.lat_col)
+        if not all(pa.types.is_string(chunk.schema.field(n).type) for n in names):
+            if seen is not None:
+                seen.see(chunk)
+            return None
+        read = {name: classify(chunk.column(name)) for name in names}
+        if seen is not None:
+            seen.see(chunk, {name: bits for name, (bits, _) in read.items()})
+        lon, lat = ((values, (bits & BLANK).astype(bool)) for bits, values in read.values())
+        return lon, lat
 
     def in_pandas(self, bar: tqdm[Any]) -> AssignSummary:
         """pandas chunks: GeoJSON, points from a geometry, dispatch, ragged CSV."""
+        if self.types is None:
+            self.types = output_types(self.reader, self.output)
         summary = AssignSummary()
         layout = self.reader.layout
         dataset = self.boundaries.dataset
         routing = None
         if self.category_col is not None and dataset is not None:
             routing = dataset.require_routing()
-        with self._writer() as writer:
+        with self._writer(self.types) as writer:
             for chunk in self.reader:
                 done = assign_frame(
                     chunk,

@@ -78,7 +78,9 @@ from gridgeo.wording import listing
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "Coordinates",
     "CsvShapeError",
+    "CsvTypes",
     "Layout",
     "TableFormat",
     "TableReader",
@@ -90,6 +92,8 @@ __all__ = [
 ]
 
 TableFormat = Literal["csv", "geojson", "parquet"]
+# the numbers of a chunk's longitude and latitude columns (NaN where none)
+Coordinates = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
 
 # rows per chunk: a chunk of 200,000 rows keeps both cores busy (one reads and assigns
 # while the other writes) and ~250 MB in flight; 500,000 was slower and 140 MB larger
@@ -449,14 +453,13 @@ class TableReader:
         at the next block and the types are incomplete."""
         if self.format != "csv":
             return {}
-        seen = [_ColumnKind() for _ in self.columns]
+        seen = CsvTypes(self.columns)
         try:
             for batch in self._csv_batches(stop):
-                for kind, values in zip(seen, batch.columns, strict=True):
-                    kind.see(values)
+                seen.see(batch)
         except (pa.ArrowInvalid, ValueError, OSError) as exc:
             raise InputFileError(_cannot_read(self.path, "CSV", exc)) from exc
-        return {name: kind.type for name, kind in zip(self.columns, seen, strict=True)}
+        return seen.types
 
     def _csv_chunks(self) -> Iterator[pd.DataFrame]:
         options = self._csv_options()
@@ -658,6 +661,10 @@ class TableWriter:
     types
         Parquet types of the text columns (:meth:`TableReader.csv_types`); the others
         stay text.
+    unsorted
+        Parquet: columns written without min/max statistics, for values in no order
+        (``gridgeo assign``'s codes and statuses, in the input's order): their row groups'
+        ranges would spare a reader nothing, and they cost the writer a sixth of its time.
 
     Examples
     --------
@@ -675,6 +682,7 @@ class TableWriter:
         bom: bool = True,
         crs: str = "wgs84",
         types: Mapping[str, pa.DataType] | None = None,
+        unsorted: Sequence[str] = (),
     ) -> None:
         self.path = Path(path)
         self.format: TableFormat = table_format(self.path)
@@ -682,6 +690,7 @@ class TableWriter:
         self.bom = bom
         self.crs = crs
         self.types = dict(types or {})
+        self.unsorted = tuple(unsorted)
         self.rows = 0
         self._tmp: Path | None = None
         self._sink: _Sink | None = None
@@ -694,6 +703,7 @@ class TableWriter:
             self._sink = sinks[self.format](self._tmp / self.path.name, self.layout)
             if isinstance(self._sink, _ParquetSink):
                 self._sink.crs, self._sink.types = self.crs, self.types
+                self._sink.unsorted = self.unsorted
             if isinstance(self._sink, _CsvSink) and self.bom:
                 self._sink.start_with_bom()
         except OSError as exc:
@@ -713,10 +723,12 @@ class TableWriter:
         """
         self._put(lambda sink: sink.write(chunk), len(chunk))
 
-    def write_table(self, table: pa.Table) -> None:
+    def write_table(self, table: pa.Table, coordinates: Coordinates | None = None) -> None:
         """:meth:`write` for an Arrow table (``gridgeo assign``'s Arrow path): the CSV and
-        Parquet sinks write it as it is; GeoJSON goes through pandas."""
-        self._put(lambda sink: sink.write_arrow(table), table.num_rows)
+        Parquet sinks write it as it is; GeoJSON goes through pandas. ``coordinates``:
+        the numbers of ``lon_col`` and ``lat_col`` when the caller has them (a GeoParquet
+        output's points are built from them instead of reading the text again)."""
+        self._put(lambda sink: sink.write_arrow(table, coordinates), table.num_rows)
 
     def _put(self, write: Callable[[_Sink], None], rows: int) -> None:
         if self._sink is None:
@@ -771,7 +783,9 @@ class WriteBehind:
 
     def __init__(self, writer: TableWriter) -> None:
         self._writer = writer
-        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=1)
+        self._queue: queue.Queue[tuple[pa.Table, Coordinates | None] | None] = queue.Queue(
+            maxsize=1
+        )
         self._error: BaseException | None = None
         # in the caller's context: its messages in the run's language
         context = contextvars.copy_context()
@@ -783,17 +797,18 @@ class WriteBehind:
         self._thread.start()
         return self
 
-    def put(self, table: pa.Table) -> None:
-        """Hand one table over; raises the writer's error if it has failed."""
+    def put(self, table: pa.Table, coordinates: Coordinates | None = None) -> None:
+        """Hand one table over (with its coordinates' numbers, if known: see
+        :meth:`TableWriter.write_table`); raises the writer's error if it has failed."""
         self._raise_if_failed()
-        self._queue.put(table)
+        self._queue.put((table, coordinates))
 
     def _run(self) -> None:
-        while (table := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
             if self._error is not None:
                 continue  # failed: drain what the caller still hands over
             try:
-                self._writer.write_table(table)
+                self._writer.write_table(*item)
             except BaseException as exc:  # any failure: handed to the caller's thread
                 self._error = exc
 
@@ -823,7 +838,7 @@ class _Sink:
     def write(self, chunk: pd.DataFrame) -> None:
         raise NotImplementedError
 
-    def write_arrow(self, table: pa.Table) -> None:
+    def write_arrow(self, table: pa.Table, coordinates: Coordinates | None = None) -> None:
         self.write(_to_pandas(table))
 
     def close(self) -> None:
@@ -855,7 +870,7 @@ class _CsvSink(_Sink):
         columns = self._columns(chunk.columns, keep_geometry=False)
         self.write_arrow(pa.Table.from_pandas(chunk[columns], preserve_index=False))
 
-    def write_arrow(self, table: pa.Table) -> None:
+    def write_arrow(self, table: pa.Table, coordinates: Coordinates | None = None) -> None:
         columns = self._columns(table.column_names, keep_geometry=False)
         if self._header:
             self._file.write(_csv_lines([pa.chunked_array([[c]]) for c in columns]))
@@ -927,6 +942,7 @@ class _ParquetSink(_Sink):
 
     crs = "wgs84"
     types: Mapping[str, pa.DataType] = {}
+    unsorted: Sequence[str] = ()
 
     def __init__(self, path: Path, layout: Layout) -> None:
         super().__init__(path, layout)
@@ -939,14 +955,14 @@ class _ParquetSink(_Sink):
     def write(self, chunk: pd.DataFrame) -> None:
         self.write_arrow(pa.Table.from_pandas(chunk, preserve_index=False))
 
-    def write_arrow(self, table: pa.Table) -> None:
+    def write_arrow(self, table: pa.Table, coordinates: Coordinates | None = None) -> None:
         source = table
         table = table.select(self._columns(table.column_names, keep_geometry=True))
         if self._schema is None:
             self._start(table)
         table = self._typed(table)
         if self._points is not None:
-            table = table.append_column(self._points, self._point_wkb(source))
+            table = table.append_column(self._points, self._point_wkb(source, coordinates))
         assert self._writer is not None and self._schema is not None
         self._writer.write_table(table.cast(self._schema))
         self._rows += table.num_rows
@@ -963,7 +979,22 @@ class _ParquetSink(_Sink):
             self._points = _free_name("geometry", table.column_names)
             schema = schema.append(pa.field(self._points, pa.binary()))
         self._schema = self._output_schema(schema)
-        self._writer = pq.ParquetWriter(self.path, self._schema)
+        self._writer = pq.ParquetWriter(self.path, self._schema, **self._options())
+
+    def _options(self) -> dict[str, Any]:
+        """Statistics only where a range can spare a reader a row group, and no dictionary
+        for the points, all different (the writer would build one only to give it up).
+        The options name columns by their Parquet paths, which are the fields' names only
+        when none is nested: otherwise pyarrow's defaults."""
+        assert self._schema is not None
+        if any(pa.types.is_nested(f.type) for f in self._schema):
+            return {}
+        plain = {*self.unsorted, self._points}
+        names = self._schema.names
+        return {
+            "write_statistics": [n for n in names if n not in plain],
+            "use_dictionary": [n for n in names if n != self._points],
+        }
 
     def _typed(self, table: pa.Table) -> pa.Table:
         for name, kind in self._types.items():
@@ -1011,9 +1042,12 @@ class _ParquetSink(_Sink):
                 )
             ) from None
 
-    def _point_wkb(self, table: pa.Table) -> pa.Array:
+    def _point_wkb(self, table: pa.Table, coordinates: Coordinates | None) -> pa.Array:
         lay = self.layout
-        x, y = (numbers(table.column(c))[0] for c in (lay.lon_col, lay.lat_col))
+        if coordinates is None:
+            x, y = (numbers(table.column(c))[0] for c in (lay.lon_col, lay.lat_col))
+        else:
+            x, y = coordinates
         return point_wkb(x, y, valid=~bad_lonlat_mask(x, y))
 
     def _output_schema(self, schema: pa.Schema) -> pa.Schema:
@@ -1084,10 +1118,19 @@ class _ColumnKind:
         self.integer = self.decimal = True
         self.values = False
 
+    @property
+    def open(self) -> bool:
+        """True while a value may still narrow the type (it is not text yet)."""
+        return self.integer or self.decimal
+
     def see(self, values: pa.ChunkedArray | pa.Array) -> None:
-        if not (self.integer or self.decimal):
+        if self.open:
+            self.see_bits(classify(values)[0])
+
+    def see_bits(self, bits: npt.NDArray[np.uint8]) -> None:
+        """:meth:`see` for values already classified (:func:`classify`'s bits)."""
+        if not self.open:
             return
-        bits, _ = classify(values)
         bits = bits[(bits & BLANK) == 0]
         if bits.size == 0:
             return
@@ -1102,6 +1145,48 @@ class _ColumnKind:
         if self.integer:
             return pa.int64()
         return pa.float64() if self.decimal else pa.string()
+
+
+class CsvTypes:
+    """The Parquet types of a CSV's text columns from the rows seen so far
+    (:func:`infer_type`'s rules), batch after batch.
+
+    A type only ever widens (no values: text; whole numbers; numbers; text), so types
+    that did not change from the first batch to the last are those of the whole file:
+    what lets ``gridgeo assign`` type a Parquet output without a pass of its own.
+
+    Examples
+    --------
+    >>> seen = CsvTypes(["a", "b"])
+    >>> seen.see(pa.table({"a": ["1", ""], "b": ["", ""]}))
+    >>> [str(t) for t in seen.types.values()]
+    ['int64', 'string']
+    >>> seen.see(pa.table({"a": ["2.5"], "b": ["7"]}))
+    >>> [str(t) for t in seen.types.values()]
+    ['double', 'int64']
+    """
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self._kinds = {name: _ColumnKind() for name in columns}
+
+    def see(
+        self,
+        batch: pa.Table | pa.RecordBatch,
+        classified: Mapping[str, npt.NDArray[np.uint8]] | None = None,
+    ) -> None:
+        """Take in a batch with these columns (by position); ``classified``: the bits
+        of columns already read by :func:`classify`, by name (not read again)."""
+        known = classified or {}
+        for (name, kind), values in zip(self._kinds.items(), batch.columns, strict=True):
+            if name in known:
+                kind.see_bits(known[name])
+            else:
+                kind.see(values)
+
+    @property
+    def types(self) -> dict[str, pa.DataType]:
+        """Each column's type so far, by name."""
+        return {name: kind.type for name, kind in self._kinds.items()}
 
 
 def infer_type(values: pa.ChunkedArray | pa.Array) -> pa.DataType:
