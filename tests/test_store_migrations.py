@@ -3,6 +3,9 @@ and back, keeping the cases."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from sqlalchemy import inspect, text
 
@@ -79,4 +82,25 @@ def test_upgrade_downgrade_round_trip(store_url: str, sample: Dataset) -> None:
     migrate.downgrade(store.engine, "base")
     assert migrate.current(store.engine) is None
     assert not {"cases", "case_media", "versions"} & set(inspect(store.engine).get_table_names())
+    store.close()
+
+
+def test_head_constant_is_alembics_head_and_a_current_store_opens_without_alembic(
+    store_url: str,
+) -> None:
+    """``migrate.HEAD`` names Alembic's head (a new migration must move it); a store at
+    it opens in a fresh interpreter without importing Alembic; one behind it is upgraded."""
+    assert migrate.HEAD == migrate.head()
+    store = Store(store_url)  # new: upgraded by Alembic
+    assert migrate.is_current(store.engine)
+    script = (
+        "import sys\nfrom gridgeo.store.core import Store\n"
+        f"Store({store_url!r}).ping()\nprint('alembic' in sys.modules)"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False"
+    migrate.downgrade(store.engine, "0003")
+    assert not migrate.is_current(store.engine)
+    Store(store_url).close()  # behind: opening upgrades it again
+    assert migrate.current(store.engine) == migrate.HEAD
     store.close()

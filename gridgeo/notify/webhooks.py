@@ -28,10 +28,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -43,6 +42,9 @@ from gridgeo.i18n import tr
 from gridgeo.notify.outbox import OutboxRecord, final_rows
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
+
+if TYPE_CHECKING:  # imported where a message is sent: a service without webhooks never needs it
+    import httpx
 from gridgeo.store.core import Store
 
 SIGNATURE_HEADER = "X-Gridgeo-Signature"
@@ -271,6 +273,8 @@ def deliver_once(
             for c in session.scalars(select(t.WebhookCursor).where(t.WebhookCursor.url.in_(urls)))
         }
         newest = int(session.scalar(select(func.max(t.OutboxMessage.id))) or 0)
+    import httpx
+
     own = client is None
     http = client or httpx.Client(timeout=settings.notify.webhook_timeout_s)
     try:
@@ -473,6 +477,8 @@ def _post(
     client: httpx.Client, url: str, record: OutboxRecord, settings: Settings, now: datetime
 ) -> str | None:
     """POST one message; None when acknowledged (2xx), else what went wrong."""
+    import httpx
+
     body = webhook_body(record)
     headers = webhook_headers(record, body, settings.notify.webhook_secret, now)
     request = client.build_request(
@@ -500,6 +506,8 @@ def _post(
 
 def _read_some(response: httpx.Response, limit: int) -> bytes:
     """Up to ``limit`` bytes of the answer (reading it lets the connection be reused)."""
+    import httpx
+
     data = b""
     try:
         for chunk in response.iter_raw():

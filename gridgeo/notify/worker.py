@@ -6,8 +6,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-
-import httpx
+from typing import TYPE_CHECKING
 
 from gridgeo.notify.webhooks import (
     DeliveryReport,
@@ -19,6 +18,9 @@ from gridgeo.notify.webhooks import (
 )
 from gridgeo.settings import Settings
 from gridgeo.store.core import Store
+
+if TYPE_CHECKING:  # imported when delivery starts: a service without webhooks never needs it
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,8 @@ class WebhookWorker:
             log.exception("gridgeo: webhook delivery ended with an error")
 
     async def _run(self) -> None:
+        import httpx
+
         assert self._wake is not None
         with httpx.Client(timeout=self.settings.notify.webhook_timeout_s) as client:
             while not self._halt.is_set():
