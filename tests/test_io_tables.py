@@ -499,3 +499,26 @@ def test_csv_without_bom_is_the_input_byte_for_byte(tmp_path: Path) -> None:
     # and a file with a BOM reads back the same as one without
     [chunk] = list(TableReader(tmp_path / "out.csv"))
     assert list(chunk.columns) == CSV_TEXT.splitlines()[0].split(",")
+
+
+def test_parquet_statistics_and_dictionaries_only_where_they_pay(tmp_path: Path) -> None:
+    """Unsorted columns are written without min/max, the points and a column of mostly
+    different values without a dictionary; the values read back are the same."""
+    n = 5000
+    table = pa.table(
+        {
+            "id": pa.array(range(n)),  # all different: no dictionary
+            "kind": pa.array(["a", "b"] * (n // 2)),  # repeated: a dictionary
+            "lon": pa.array([110.3 + k * 1e-6 for k in range(n)]),
+            "lat": pa.array([25.28] * n),
+            "code": pa.array(["450302"] * n),  # in no order: no statistics
+        }
+    )
+    out = tmp_path / "out.parquet"
+    with TableWriter(out, Layout("lon", "lat"), unsorted=["code"]) as writer:
+        writer.write_table(table)
+    assert pq.read_table(out).drop_columns(["geometry"]).equals(table)
+    meta = pq.read_metadata(out).row_group(0)
+    chunks = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
+    assert {n for n, c in chunks.items() if c.has_dictionary_page} == {"kind", "lat", "code"}
+    assert {n for n, c in chunks.items() if not c.is_stats_set} == {"code", "geometry"}
