@@ -25,6 +25,7 @@ from tilehelpers import PILOT, tile_of
 
 from gridgeo.api.app import create_app
 from gridgeo.api.deps import dataset
+from gridgeo.api.ogc import tiles as tiles_module
 from gridgeo.api.ogc.gapless_simplify import (
     is_coverage,
     node_coverage,
@@ -36,6 +37,7 @@ from gridgeo.api.ogc.tiles import (
     MAX_ZOOM,
     MVT_MEDIA_TYPE,
     cached_tile,
+    quick_tile,
     simplify_tolerance,
     tile_bounds,
     tile_layers_for,
@@ -378,6 +380,34 @@ def test_cached_tiles_are_answered_from_the_cache_only() -> None:
         assert empty.status_code == 204 and empty.content == b""
     assert cached_tile(fresh, "level5_grid", 5, 0, 0) == (True, None)
     assert client.get(f"/tiles/nope/{z}/{x}/{y}.mvt").status_code == 404
+
+
+def test_small_tiles_of_a_zoom_in_memory_are_encoded_on_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``quick_tile`` (the route's event-loop path) builds no layer and no zoom: a tile
+    of a zoom not in memory yet, a point layer's tile and a tile of more than
+    QUICK_FEATURES features go to the pool; a small tile of a zoom in memory is encoded
+    at once, the bytes the pool would make, and cached."""
+    fresh = load()
+    z = 14
+    x, y = tile_of(*PILOT, z)
+    assert quick_tile(fresh, "level5_grid", z, x + 1, y) == (False, None)
+    client = TestClient(create_app(data=fresh))
+    assert client.get(f"/tiles/level5_grid/{z}/{x}/{y}.mvt").status_code == 200
+    layer = tile_layers_for(fresh).layer("level5_grid")
+    assert quick_tile(fresh, "level5_grid", 15, 2 * x, 2 * y) == (False, None)
+    assert 15 not in layer._zooms  # nothing built for it
+    found, body = quick_tile(fresh, "level5_grid", z, x + 1, y)
+    assert found and body is not None
+    assert cached_tile(fresh, "level5_grid", z, x + 1, y) == (True, body)
+    pool = tile_layers_for(load()).layer("level5_grid").tile(z, x + 1, y)
+    assert body == pool
+    client.get(f"/tiles/workstations/{z}/{x}/{y}.mvt")
+    assert quick_tile(fresh, "workstations", z, x, y + 1) == (False, None)
+    monkeypatch.setattr(tiles_module, "QUICK_FEATURES", 1)  # a tile of two grids: the pool's
+    assert quick_tile(fresh, "level5_grid", z, x - 1, y) == (False, None)
+    assert cached_tile(fresh, "level5_grid", z, x - 1, y) == (False, None)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from tilehelpers import PILOT, tile_of
 
 from gridgeo.api.ogc import mvt_encoder
+from gridgeo.api.ogc import tiles as tiles_module
 from gridgeo.api.ogc.catalog import catalog_for
 from gridgeo.api.ogc.mvt_encoder import PropertyTable, Ragged, encode_polygons, varints
 from gridgeo.api.ogc.tiles import EXTENT, TileLayer, in_tile_units
@@ -192,3 +193,162 @@ def test_an_integer_past_int64_is_refused_not_wrapped() -> None:
     assert mvt_encoder._value_message(2**63 - 1) == b"\x20" + mvt_encoder.varint(2**63 - 1)
     with pytest.raises(ValueError, match="int64"):
         mvt_encoder._value_message(2**63)  # mapbox_vector_tile refuses it too
+
+
+# --- the whole-tile path: varints, the layer's property cache, clipping, the quick path ----------
+
+
+def _definition(values: list[int]) -> bytes:
+    return b"".join(mvt_encoder.varint(v) for v in values)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.integers(0, 127), st.integers(0, 2**21), st.integers(0, 2**64 - 1)),
+        max_size=600,  # both ways of writing them: a row per value (<= 256) and the long one
+    )
+)
+def test_varints_are_the_definition(values: list[int]) -> None:
+    data, lengths = varints(np.array(values, dtype=np.uint64))
+    assert data.tobytes() == _definition(values)
+    assert lengths.tolist() == [len(mvt_encoder.varint(v)) for v in values]
+    assert mvt_encoder.varint_lengths(np.array(values, dtype=np.uint64)).tolist() == (
+        lengths.tolist()
+    )
+
+
+property_value = st.one_of(
+    st.booleans(),
+    st.sampled_from([0, 1, 1.0, 0.0, -3, "1", "", "长"]),
+    st.integers(-(2**40), 2**40),
+    st.floats(-1e6, 1e6),
+    st.text(max_size=8),
+    st.none(),
+    st.just([1, 2]),
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    props=st.lists(
+        st.dictionaries(st.sampled_from(["a", "b", "c", "名"]), property_value, max_size=4),
+        min_size=1,
+        max_size=12,
+    ),
+    picks=st.lists(st.lists(st.integers(0, 11), min_size=1, max_size=8), min_size=1, max_size=4),
+)
+def test_the_layer_property_cache_writes_the_bytes_of_a_table_per_tile(
+    props: list[dict[str, Any]], picks: list[list[int]]
+) -> None:
+    """Tile after tile over one layer (features numbered in earlier tiles, values that are
+    1 and 1.0 and True, left-out None and lists): the very bytes of a table made for the
+    tile, and of mapbox_vector_tile."""
+    cache = mvt_encoder.PropertyCache(props)
+    square = shapely.box(0, 0, 100, 100)
+    for pick in picks:
+        rows = np.array([p % len(props) for p in pick], dtype=np.int64)
+        picked = [props[r] for r in rows.tolist()]
+        geoms = np.array([square] * len(rows), dtype=object)
+        ids = np.arange(len(rows), dtype=np.int64)
+        at = np.arange(len(rows), dtype=np.int64)
+        args: dict[str, Any] = {"ids": ids, "positions": at, "extent": EXTENT}
+        cached = encode_polygons("p", geoms, table=cache.table(rows), **args)
+        fresh = encode_polygons("p", geoms, table=PropertyTable.of(picked), **args)
+        assert cached == fresh == reference("p", list(geoms), picked, ids.tolist())
+
+
+def test_a_tile_that_holds_1_and_1_0_and_true_numbers_them_as_mapbox_vector_tile() -> None:
+    props: list[dict[str, Any]] = [{"n": 1.0}, {"n": 1}, {"n": True}, {"n": 1.0}, {"n": "1"}]
+    cache = mvt_encoder.PropertyCache(props)
+    square = shapely.box(0, 0, 10, 10)
+    for rows in ([1, 0, 2], [0, 1, 3, 4], [3, 2, 1]):  # the first seen of 1 and 1.0 counts
+        at = np.array(rows, dtype=np.int64)
+        picked = [props[r] for r in rows]
+        geoms = [square] * len(rows)
+        got = encode_polygons(
+            "n",
+            np.array(geoms, dtype=object),
+            ids=np.full(len(rows), -1, dtype=np.int64),
+            positions=np.arange(len(rows), dtype=np.int64),
+            table=cache.table(at),
+            extent=EXTENT,
+        )
+        assert got == reference("n", geoms, picked, [-1] * len(rows))
+
+
+def test_ragged_of_polygonal_is_ragged_of() -> None:
+    holed = shapely.Polygon(
+        [(0, 0), (10, 0), (10, 10), (0, 10)], [[(2, 2), (2, 4), (4, 4), (4, 2)]]
+    )
+    multi = shapely.MultiPolygon([shapely.box(20, 20, 30, 30), holed])
+    geoms = np.array([holed, multi, shapely.box(-5, -5, -1, -1)], dtype=object)
+    for picked in (geoms, geoms[[1]], geoms[:0]):
+        a, b = Ragged.of(picked), Ragged.of_polygonal(picked)
+        for name in ("coords", "rings", "polygons", "parts"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+@pytest.mark.parametrize("few", [tiles_module.QUICK_FEATURES, 0])
+@pytest.mark.parametrize("collection", ["level5_grid", "level4_community", "level2_district"])
+@pytest.mark.parametrize("z", [12, 14, 16])
+def test_blocks_of_pilot_tiles_are_the_bytes_mapbox_vector_tile_writes(
+    data: Dataset, collection: str, z: int, few: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every tile of a 5 x 5 block around the pilot, encoded on the quick path (a zoom
+    in memory) or the pool's: the bytes of mapbox_vector_tile on the clipped geometries,
+    whose shapes in tile units are those a general GEOS intersection cuts (which may
+    start a ring at another vertex). ``few``: 0 cuts as a large tile does (only the
+    features across the clip's edge made geometries) and takes no quick path."""
+    monkeypatch.setattr(tiles_module, "QUICK_FEATURES", few)
+    layer = TileLayer.from_table(catalog_for(data).tables[collection])
+    x0, y0 = tile_of(*PILOT, z)
+    layer.tile(z, x0, y0)  # the zoom in memory: the others may take the quick path
+    other = TileLayer.from_table(catalog_for(data).tables[collection])
+    tiles = quicks = 0
+    for x in range(x0 - 2, x0 + 3):
+        for y in range(y0 - 2, y0 + 3):
+            positions, cut, to_tile = layer.clipped(z, x, y)
+            if not len(positions):
+                assert layer.tile(z, x, y) is None
+                continue
+            fids, props = layer.features(positions)
+            expected = reference(
+                collection, list(in_tile_units(cut, to_tile)), props, fids.tolist()
+            )
+            cached = layer.cached(z, x, y)[0]
+            found, quick = layer.quick(z, x, y)
+            assert (quick if found else layer.tile(z, x, y)) == expected
+            quicks += found and not cached
+            assert other.tile(z, x, y) == expected  # a layer that numbered no property before
+            clip, _ = tiles_module._clip_of(z, x, y)
+            whole = layer.polygons_at(z).features.take(positions).geometries()
+            exact = in_tile_units(shapely.intersection(whole, shapely.box(*clip)), to_tile)
+            general = reference(collection, list(exact), props, fids.tolist())
+            assert _shapes(general, collection) == _shapes(expected, collection)
+            tiles += 1
+    assert tiles >= 4 and (quicks >= 3 if few else quicks == 0)
+
+
+def _shapes(tile: bytes, layer: str) -> list[tuple[Any, Any]]:
+    """Each feature's id and its shape in tile units, normalised."""
+    features = mapbox_vector_tile.decode(tile)[layer]["features"]
+    shapes = [shapely.geometry.shape(f["geometry"]) for f in features]
+    return [
+        (f["id"], shapely.normalize(g).wkt)
+        for f, g in zip(features, shapely.make_valid(shapes), strict=True)
+    ]
+
+
+def test_features_meeting_a_clip_are_those_whose_boxes_meet_it(data: Dataset) -> None:
+    zoom = TileLayer.from_table(catalog_for(data).tables["level5_grid"]).polygons_at(14)
+    b = zoom.bounds
+    rng = np.random.default_rng(16)
+    x0, y0, x1, y1 = np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3])
+    for _ in range(200):
+        cx, cy = rng.uniform(x0 - 500, x1 + 500), rng.uniform(y0 - 500, y1 + 500)
+        half = rng.choice([5.0, 200.0, 3000.0, 50000.0])
+        clip = (cx - half, cy - half, cx + half, cy + half)
+        brute = (b[:, 0] <= clip[2]) & (b[:, 2] >= clip[0]) & (b[:, 1] <= clip[3])
+        brute &= b[:, 3] >= clip[1]
+        assert zoom.meeting(clip).tolist() == np.flatnonzero(brute).tolist()

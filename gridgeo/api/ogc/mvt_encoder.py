@@ -25,16 +25,22 @@ compares them; a ring that crosses itself may be oriented otherwise, see below):
 
 Point layers (workstations) are few and small; they keep ``mapbox_vector_tile``.
 
-One more difference, which gridgeo's layers never meet (a property there always has one
-type): values are numbered over all of a tile's features before rings that round away
-drop some, so where one property holds both ``1`` and ``1.0`` and the first of them
-belongs to a dropped feature, the value kept is that one's (``mapbox_vector_tile``
-numbers the kept features' only).
+One more difference with a table made by :meth:`PropertyTable.of`, which gridgeo's
+layers never meet (a property there always has one type): values are numbered over all
+of a tile's features before rings that round away drop some, so where one property
+holds both ``1`` and ``1.0`` and the first of them belongs to a dropped feature, the
+value kept is that one's (``mapbox_vector_tile`` numbers the kept features' only). The
+tile layers' :class:`PropertyCache` numbers the kept features' only, as it does.
+
+A feature's message is a run of varints only (field tags, lengths, id, tags, commands:
+the tags are below 128, their own varints), so a tile's features are laid out as one
+stream of integers and written in one step (:func:`_feature_messages`).
 """
 
 from __future__ import annotations
 
 import struct
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,16 +56,34 @@ POLYGON = 3
 VERSION = 2
 
 
+_VARINT_LIMITS = np.array([1 << bits for bits in range(7, 64, 7)], dtype=np.uint64)
+_SHIFTS = np.uint64(7) * np.arange(10, dtype=np.uint64)
+_COLUMNS = np.arange(10)
+
+
+def varint_lengths(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+    """Each value's protobuf varint length in bytes."""
+    found = np.searchsorted(_VARINT_LIMITS, np.asarray(values, dtype=np.uint64), side="right")
+    return found.astype(np.int64) + 1
+
+
 def varints(values: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """Protobuf varints of ``values``: the bytes, one after the other, and each one's length."""
     values = np.asarray(values, dtype=np.uint64)
-    lengths = np.ones(len(values), dtype=np.int64)
-    for bits in range(7, 64, 7):
-        lengths += values >= np.uint64(1 << bits)
-    total = int(lengths.sum())
+    lengths = varint_lengths(values)
+    if not len(values):
+        return np.zeros(0, dtype=np.uint8), lengths
+    width = int(lengths.max())
+    if width == 1:  # all below 128: the bytes are the values
+        return values.astype(np.uint8), lengths
+    if len(values) <= 256:  # few values: a row of up to ten bytes each, then the used ones
+        k = _COLUMNS[:width]
+        chunks = ((values[:, None] >> _SHIFTS[:width]) & np.uint64(0x7F)).astype(np.uint8)
+        chunks[k < (lengths - 1)[:, None]] |= np.uint8(0x80)
+        return chunks[k < lengths[:, None]], lengths
     starts = np.cumsum(lengths) - lengths
     which = np.repeat(np.arange(len(values)), lengths)
-    k = np.arange(total, dtype=np.int64) - starts[which]
+    k = np.arange(len(which), dtype=np.int64) - starts[which]
     chunk = (values[which] >> (np.uint64(7) * k.astype(np.uint64))) & np.uint64(0x7F)
     more = k < lengths[which] - 1
     return (chunk | (more.astype(np.uint64) << np.uint64(7))).astype(np.uint8), lengths
@@ -74,21 +98,6 @@ def varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
-
-
-def interleave(segments: Sequence[tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]]) -> bytes:
-    """Per item ``i``, segment 0's bytes of ``i``, then segment 1's, ...; every segment
-    is (its items' bytes one after the other, each item's byte count)."""
-    lengths = np.stack([seg[1] for seg in segments])  # segment x item
-    item_size = lengths.sum(axis=0)
-    item_start = np.cumsum(item_size) - item_size
-    before = np.cumsum(lengths, axis=0) - lengths  # bytes of earlier segments, per item
-    out = np.empty(int(item_size.sum()), dtype=np.uint8)
-    for (data, counts), offset in zip(segments, before, strict=True):
-        src_start = np.cumsum(counts) - counts
-        shift = np.repeat(item_start + offset - src_start, counts)
-        out[np.arange(len(data)) + shift] = data
-    return out.tobytes()
 
 
 def _framed(tag: int, payload: bytes) -> bytes:
@@ -119,13 +128,18 @@ _VALUE_OF: dict[Any, bool] = {key: value for value, key in _BOOLS.items()}
 @dataclass(frozen=True)
 class PropertyTable:
     """A layer's properties numbered once: every key and distinct value, and per feature
-    its (key, value) numbers in the feature's order."""
+    its (key, value) numbers in the feature's order.
 
-    keys: list[bytes]  # each key's field of the layer (tag, length, text)
-    values: list[bytes]  # each value's field of the layer (tag, length, Value message)
+    ``typed``: for a table that numbers values of different types apart even when Python
+    calls them equal (``1`` and ``1.0``: :class:`PropertyCache`), each value as
+    ``mapbox_vector_tile`` compares it; a tile then merges such values as it does."""
+
+    keys: Sequence[bytes]  # each key's field of the layer (tag, length, text)
+    values: Sequence[bytes]  # each value's field of the layer (tag, length, Value message)
     tag_keys: npt.NDArray[np.int64]
     tag_values: npt.NDArray[np.int64]
     offsets: npt.NDArray[np.int64]
+    typed: Sequence[Any] | None = None
 
     @classmethod
     def of(cls, properties: Sequence[dict[str, Any]]) -> PropertyTable:
@@ -158,6 +172,98 @@ class PropertyTable:
             np.fromiter((value_ids[v] for v in typed), np.int64, len(typed)),
             np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
         )
+
+
+class PropertyCache:
+    """A layer's properties numbered feature by feature, as tiles first need them.
+
+    :meth:`PropertyTable.of` numbers a tile's properties for each tile (0.1 ms for a z14
+    tile's forty grids, as much as its geometry); this numbers each feature's once per
+    layer and a tile only gathers its rows. A value is numbered by its type and value (1
+    and 1.0 apart, bools apart), and the tile merges values Python calls equal
+    (:attr:`PropertyTable.typed`), so the bytes are those of :meth:`PropertyTable.of`.
+    Thread-safe: rows are filled under a lock, and a row counts once its length is set.
+    """
+
+    def __init__(self, properties: Sequence[dict[str, Any]]) -> None:
+        self._properties = properties
+        n = len(properties)
+        width = max(map(len, properties), default=0)
+        self._width = width
+        self._keys_of = np.zeros((n, width), dtype=np.int64)
+        self._values_of = np.zeros((n, width), dtype=np.int64)
+        self._count = np.full(n, -1, dtype=np.int64)  # -1: not numbered yet
+        self._key_ids: dict[str, int] = {}
+        self._value_ids: dict[tuple[type, Any], int] = {}
+        self.keys: list[bytes] = []
+        self.values: list[bytes] = []
+        self.typed: list[Any] = []
+        self._lock = threading.Lock()
+
+    def table(self, positions: npt.NDArray[np.int64]) -> PropertyTable:
+        """The properties of the features at ``positions``, row ``i`` the feature at
+        ``positions[i]``."""
+        count = self._count[positions]
+        missing = count < 0
+        if missing.any():
+            self._fill(positions[missing])
+            count = self._count[positions]
+        on = np.arange(self._width) < count[:, None]
+        return PropertyTable(
+            self.keys,
+            self.values,
+            self._keys_of[positions][on],
+            self._values_of[positions][on],
+            _offsets(count),
+            self.typed,
+        )
+
+    def missing(self, positions: npt.NDArray[np.int64]) -> int:
+        """How many of the features at ``positions`` are not numbered yet."""
+        return int((self._count[positions] < 0).sum())
+
+    def _fill(self, positions: npt.NDArray[np.int64]) -> None:
+        with self._lock:
+            for p in positions.tolist():
+                if self._count[p] >= 0:  # another thread did it meanwhile
+                    continue
+                n = 0
+                for name, value in self._properties[p].items():
+                    if not isinstance(value, MVT_TYPES):
+                        continue
+                    k = self._key_ids.get(name)
+                    if k is None:
+                        self.keys.append(_framed(0x1A, name.encode()))
+                        k = self._key_ids[name] = len(self.keys) - 1
+                    typed = _BOOLS[value] if value.__class__ is bool else value
+                    v = self._value_ids.get((value.__class__, value))
+                    if v is None:
+                        self.values.append(_framed(0x22, _value_message(value)))
+                        self.typed.append(typed)
+                        v = self._value_ids[(value.__class__, value)] = len(self.values) - 1
+                    self._keys_of[p, n] = k
+                    self._values_of[p, n] = v
+                    n += 1
+                self._count[p] = n
+
+
+def _merged(
+    ids: npt.NDArray[np.int64], local: npt.NDArray[np.int64], typed: Sequence[Any]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """``ids`` (in order of first appearance) and each tag's number in them, with values
+    Python calls equal made one, the first seen kept (``mapbox_vector_tile``'s dict)."""
+    values = [typed[i] for i in ids.tolist()]
+    if len(dict.fromkeys(values)) == len(values):
+        return ids, local
+    first: dict[Any, int] = {}
+    kept: list[int] = []
+    renumbered = []
+    for i, value in enumerate(values):
+        j = first.setdefault(value, len(kept))
+        if j == len(kept):
+            kept.append(i)
+        renumbered.append(j)
+    return ids[kept], np.asarray(renumbered, dtype=np.int64)[local]
 
 
 def _first_seen(ids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -216,6 +322,21 @@ class Ragged:
             np.asarray(rings, dtype=np.int64),
             np.asarray(polygons, dtype=np.int64),
             np.asarray(parts, dtype=np.int64),
+        )
+
+    @classmethod
+    def of_polygonal(cls, geoms: npt.NDArray[np.object_]) -> Ragged:
+        """:meth:`of` for polygons and multipolygons none of which is empty, or None:
+        four GEOS calls, without ``shapely.to_ragged_array``'s checks (a third of a z14
+        tile's time went there)."""
+        polygons, owner = shapely.get_parts(geoms, return_index=True)
+        rings, ring_owner = shapely.get_rings(polygons, return_index=True)
+        coords = shapely.get_coordinates(rings)
+        return cls(
+            np.ascontiguousarray(coords, dtype=np.float64),
+            _offsets(shapely.get_num_coordinates(rings).astype(np.int64)),
+            _offsets(np.bincount(ring_owner, minlength=len(polygons))),
+            _offsets(np.bincount(owner, minlength=len(geoms))),
         )
 
     def __len__(self) -> int:
@@ -405,28 +526,66 @@ def _commands(features: Ragged, extent: int, to_tile: ToTile) -> _Commands:
     return _Commands(stream, per_feature.astype(np.int64))
 
 
-def _packed(
-    stream: npt.NDArray[np.uint64], counts: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-    """Each item's packed varints: (bytes, byte count per item); ``counts`` values per item."""
-    data, lengths = varints(stream)
-    owner = np.repeat(np.arange(len(counts)), counts)
-    per_item = np.bincount(owner, weights=lengths, minlength=len(counts)).astype(np.int64)
-    return data, per_item
+def _run_sums(values: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> Any:
+    """The sum of each run of ``counts[i]`` consecutive ``values``."""
+    total = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(values, out=total[1:])
+    ends = np.cumsum(counts)
+    return total[ends] - total[ends - counts]
 
 
-def _field(
-    tag: int, payload: tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]], present: Any = None
-) -> list[tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]]:
-    """A length-delimited field per item: its tag byte, the length, the payload; items
-    where ``present`` is False get none of it."""
-    data, lengths = payload
-    on = np.ones(len(lengths), bool) if present is None else np.asarray(present, bool)
-    head, head_len = varints(lengths[on].astype(np.uint64))
-    head_counts = np.zeros(len(lengths), np.int64)
-    head_counts[on] = head_len
-    tags = np.full(int(on.sum()), tag, np.uint8)
-    return [(tags, on.astype(np.int64)), (head, head_counts), (data, lengths)]
+def _feature_messages(
+    fid: npt.NDArray[np.int64],
+    tags: npt.NDArray[np.uint64],
+    tag_counts: npt.NDArray[np.int64],
+    stream: npt.NDArray[np.uint64],
+    stream_counts: npt.NDArray[np.int64],
+) -> bytes:
+    """The layer's ``features`` fields: per feature, field 2 of the layer holding a
+    ``Tile.Feature`` (id, packed tags, type polygon, packed geometry).
+
+    Every byte of them is a varint (the field tags are below 128, so a tag byte is its
+    own varint): the messages are laid out as one stream of integers, feature by
+    feature, and written as varints in one step."""
+    has_id = fid >= 0
+    has_tags = tag_counts > 0
+    tag_bytes = _run_sums(varint_lengths(tags), tag_counts)
+    geometry_bytes = _run_sums(varint_lengths(stream), stream_counts)
+    id_bytes = np.where(has_id, 1 + varint_lengths(fid.astype(np.uint64)), 0)
+    tag_field = np.where(has_tags, 1 + varint_lengths(tag_bytes) + tag_bytes, 0)
+    message = id_bytes + tag_field + 2 + 1 + varint_lengths(geometry_bytes) + geometry_bytes
+    # integers per feature: field and length, id, tags, type, geometry
+    sizes = 2 + 2 * has_id + np.where(has_tags, 2 + tag_counts, 0) + 4 + stream_counts
+    start = np.cumsum(sizes) - sizes
+    out = np.empty(int(sizes.sum()), dtype=np.uint64)
+    out[start] = 0x12
+    out[start + 1] = message
+    at = start[has_id] + 2
+    out[at] = 0x08
+    out[at + 1] = fid[has_id]
+    at = start + 2 + 2 * has_id
+    out[at[has_tags]] = 0x12
+    out[at[has_tags] + 1] = tag_bytes[has_tags]
+    _place(out, tags, tag_counts, at + 2)
+    at = at + np.where(has_tags, 2 + tag_counts, 0)
+    out[at] = 0x18
+    out[at + 1] = POLYGON
+    out[at + 2] = 0x22
+    out[at + 3] = geometry_bytes
+    _place(out, stream, stream_counts, at + 4)
+    data: bytes = varints(out)[0].tobytes()
+    return data
+
+
+def _place(
+    out: npt.NDArray[np.uint64],
+    values: npt.NDArray[np.uint64],
+    counts: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+) -> None:
+    """Write run ``i`` of ``values`` (``counts[i]`` long) at ``out[starts[i]:]``."""
+    first = np.cumsum(counts) - counts
+    out[np.arange(len(values)) + np.repeat(starts - first, counts)] = values
 
 
 def encode_polygons(
@@ -469,27 +628,20 @@ def encode_polygons(
     tag_idx = _ranges(table.offsets[rows], table.offsets[rows + 1])
     key_ids, local_keys = _first_seen(table.tag_keys[tag_idx])
     value_ids, local_values = _first_seen(table.tag_values[tag_idx])
+    if table.typed is not None and len(value_ids) > 1:
+        value_ids, local_values = _merged(value_ids, local_values, table.typed)
     tags = np.empty(2 * len(tag_idx), dtype=np.uint64)
     tags[0::2] = local_keys
     tags[1::2] = local_values
-    tag_counts = 2 * (table.offsets[rows + 1] - table.offsets[rows])
-    fid = ids[keep]
-    has_id = fid >= 0
-    id_data, id_len = varints(fid[has_id].astype(np.uint64))
-    id_counts = np.zeros(len(keep), np.int64)
-    id_counts[has_id] = id_len
-    n = len(keep)
-    segments = [
-        (np.full(int(has_id.sum()), 0x08, np.uint8), has_id.astype(np.int64)),
-        (id_data, id_counts),
-        *_field(0x12, _packed(tags, tag_counts), tag_counts > 0),
-        (np.tile(np.array([0x18, POLYGON], np.uint8), n), np.full(n, 2, np.int64)),
-        *_field(0x22, _packed(commands.stream, commands.per_feature[keep])),
-    ]
-    encoded = np.frombuffer(interleave(segments), dtype=np.uint8)
-    sizes = np.stack([seg[1] for seg in segments]).sum(axis=0)
+    features_data = _feature_messages(
+        ids[keep],
+        tags,
+        2 * (table.offsets[rows + 1] - table.offsets[rows]),
+        commands.stream,
+        commands.per_feature[keep],
+    )
     layer = bytearray(b"\x0a" + varint(len(name.encode())) + name.encode())
-    layer += interleave(_field(0x12, (encoded, sizes)))
+    layer += features_data
     layer += b"".join([table.keys[k] for k in key_ids.tolist()])
     layer += b"".join([table.values[v] for v in value_ids.tolist()])
     layer += b"\x28" + varint(extent) + b"\x78" + varint(VERSION)

@@ -21,9 +21,9 @@ from gridgeo.api.ogc.catalog import catalog_for
 from gridgeo.api.ogc.errors import ERROR_RESPONSES, OGCRoute, no_collection
 from gridgeo.api.ogc.tiles import (
     MVT_MEDIA_TYPE,
-    cached_tile,
     check_tile,
     layer_for,
+    quick_tile,
     tile_shift,
     tilejson,
 )
@@ -93,11 +93,13 @@ async def tile(
     y: Annotated[int, Path(ge=0, description="Row, from the north", examples=[7002])],
     crs: TileCrs = None,
 ) -> Response:
-    """A tile from the cache is answered on the event loop; building a layer and
-    encoding a tile are CPU work for the thread pool (docs/BENCHMARKS.md)."""
+    """A tile from the cache, or a small one of a zoom in memory (under a millisecond
+    of encoding, less than the hop to a worker thread), is answered on the event loop;
+    building a layer or a zoom and encoding a large tile are CPU work for the thread
+    pool (docs/BENCHMARKS.md)."""
     check_tile(z, x, y)
     shifted = tile_shift(crs)
-    found, body = cached_tile(data, collection_id, z, x, y, shifted=shifted)
+    found, body = quick_tile(data, collection_id, z, x, y, shifted=shifted)
     if not found:
         body = await run_in_threadpool(_encode, data, collection_id, (z, x, y), shifted)
     if body is None:
