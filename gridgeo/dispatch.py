@@ -23,11 +23,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -42,6 +41,9 @@ from gridgeo.partners import PartnerType, PartnerUnit, ResolvedZones, ZoneKind, 
 from gridgeo.routing import RoutingRule, RoutingTable
 from gridgeo.staffing import Post, StaffMember
 from gridgeo.wording import bilingual
+
+if TYPE_CHECKING:  # the batch functions take pandas objects; the service never imports it
+    import pandas as pd
 
 _ROLE_ORDER = {Post.LEADER: 0, Post.EXECUTIVE_DEPUTY: 1, Post.DEPUTY: 2, Post.MEMBER: 3}
 
@@ -528,6 +530,8 @@ def dispatch_columns(
         (``ok``, ``unreached``: routed but nobody covers the point,
         ``no_rule``, ``unknown_category``, ``bad_input``).
     """
+    import pandas as pd
+
     n = x.size
     values = pd.Series(category, dtype=object).fillna("").astype(str).str.strip()
     cat_idx, uniques = pd.factorize(values.to_numpy(), sort=False)
@@ -590,6 +594,8 @@ def dispatch_frame(
     is in a leaf grid); the other columns are :func:`dispatch_columns`'.
     """
     # imported here: gridgeo.batch loads the numba index, which only batch runs need
+    import pandas as pd
+
     from gridgeo.batch import coordinates
     from gridgeo.coords import bad_lonlat_mask, parse_coord_system, to_cgcs2000
 

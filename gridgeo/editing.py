@@ -30,10 +30,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 import shapely
 from shapely.errors import GEOSException
 from shapely.geometry import LineString, MultiPolygon, Polygon
@@ -51,6 +50,9 @@ from gridgeo.textcheck import check_text
 from gridgeo.validation import validate
 from gridgeo.validation.pieces import snap_grid, union_all
 from gridgeo.wording import clauses, level_name, listing
+
+if TYPE_CHECKING:  # edits are rare: a service imports pandas for its first edit only
+    import pandas as pd
 
 Point = tuple[float, float]
 # a vertex the browser sends is matched within this (about 1 cm): it sends back the
@@ -507,6 +509,8 @@ def _append(
     geometry: BaseGeometry,
     parent: str | None = None,
 ) -> pd.DataFrame:
+    import pandas as pd
+
     row = (
         frame.loc[[like]].copy()
         if like is not None

@@ -18,15 +18,15 @@ cached as arrays and lists on first use. Nothing here does I/O.
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from gridgeo.codes import CodeScheme
 from gridgeo.crs import STORAGE_EPSG, MetricFrame
@@ -34,20 +34,77 @@ from gridgeo.errors import CodeError, NotFoundError
 from gridgeo.i18n import tr
 from gridgeo.levels import Level, parse_level
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+
 CORE_COLUMNS = ("code", "name", "level", "parent_code", "ref")
 UNKNOWN_LEVEL = -1
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
+class _Columns:
+    """A grid set's columns without pandas, normalised (:meth:`GridSet.from_records`)."""
+
+    codes: list[str | None]
+    names: list[str]
+    levels: npt.NDArray[np.int64]
+    parent_codes: list[str | None]
+    refs: list[str]
+    geometries: npt.NDArray[np.object_]
+    extra: dict[str, list[Any]] = field(default_factory=dict)
+
+    def take(self, positions: npt.NDArray[np.intp]) -> _Columns:
+        at = positions.tolist()
+        return _Columns(
+            codes=[self.codes[i] for i in at],
+            names=[self.names[i] for i in at],
+            levels=self.levels[positions],
+            parent_codes=[self.parent_codes[i] for i in at],
+            refs=[self.refs[i] for i in at],
+            geometries=self.geometries[positions],
+            extra={k: [v[i] for i in at] for k, v in self.extra.items()},
+        )
+
+    def frame(self) -> gpd.GeoDataFrame:
+        import geopandas as gpd
+        import pandas as pd
+
+        # object dtype keeps None as None (pandas' string dtype would turn it into NaN)
+        data: dict[str, Any] = {
+            "code": pd.Series(self.codes, dtype=object),
+            "name": pd.Series(self.names, dtype=object),
+            "level": pd.Series(self.levels, dtype="int64"),
+            "parent_code": pd.Series(self.parent_codes, dtype=object),
+            "ref": pd.Series(self.refs, dtype=object),
+        }
+        data.update({k: pd.Series(v, dtype=object) for k, v in self.extra.items()})
+        frame = pd.DataFrame(data, index=pd.RangeIndex(len(self.codes)))
+        return gpd.GeoDataFrame(frame, geometry=list(self.geometries), crs=STORAGE_EPSG)
+
+
 class GridSet:
     """Boundary features of the five grid levels, with their hierarchy.
 
     Build one with :meth:`from_records` or :meth:`from_frame`; files are read by
-    :func:`gridgeo.io.boundaries.read_boundaries`.
+    :func:`gridgeo.io.boundaries.read_boundaries`. A set built from records (as the
+    store reads a published version) holds plain columns and makes its GeoDataFrame
+    (:attr:`frame`) only when asked: a service answering lookups and tiles never
+    imports pandas or geopandas (~80 MB per worker).
     """
 
-    frame: gpd.GeoDataFrame
-    scheme: CodeScheme = field(default_factory=CodeScheme)
+    def __init__(
+        self,
+        frame: gpd.GeoDataFrame | None = None,
+        scheme: CodeScheme | None = None,
+        *,
+        columns: _Columns | None = None,
+    ) -> None:
+        if (frame is None) == (columns is None):
+            raise ValueError("a GridSet takes a frame or columns")
+        self.scheme = scheme or CodeScheme()
+        self._columns = columns
+        if frame is not None:
+            self.__dict__["frame"] = frame
 
     # --- construction -------------------------------------------------------
     @classmethod
@@ -56,13 +113,18 @@ class GridSet:
         codes: Sequence[str | None],
         geometries: Sequence[Any] | npt.NDArray[np.object_],
         *,
-        names: Sequence[str] | None = None,
-        levels: Sequence[int | None] | None = None,
-        parent_codes: Sequence[str | None] | None = None,
-        refs: Sequence[str] | None = None,
+        names: Sequence[object] | None = None,
+        levels: Sequence[object] | None = None,
+        parent_codes: Sequence[object] | None = None,
+        refs: Sequence[object] | None = None,
+        extra: dict[str, list[Any]] | None = None,
         scheme: CodeScheme | None = None,
     ) -> GridSet:
         """A grid set from parallel sequences; levels default to those the codes imply.
+
+        The values are normalised as :meth:`from_frame` does (codes as text, levels and
+        parents from the codes where missing). ``extra``: further attribute columns
+        (kept, and written back to files).
 
         Examples
         --------
@@ -75,19 +137,22 @@ class GridSet:
         >>> [int(lv) for lv in grids.levels], grids.parent_codes   # both from the codes
         ([4, 5], ['450302001', '450302001001'])
         """
+        scheme = scheme or CodeScheme()
         n = len(codes)
-        frame = gpd.GeoDataFrame(
-            {
-                "code": list(codes),
-                "name": list(names) if names is not None else [""] * n,
-                "level": list(levels) if levels is not None else [None] * n,
-                "parent_code": list(parent_codes) if parent_codes is not None else [None] * n,
-                "ref": list(refs) if refs is not None else [f"#{i}" for i in range(n)],
-            },
-            geometry=list(geometries),
-            crs=STORAGE_EPSG,
+        geoms = np.empty(n, dtype=object)
+        geoms[:] = list(geometries)
+        clean = _normalised(
+            scheme,
+            codes=codes,
+            names=names if names is not None else [""] * n,
+            levels=levels if levels is not None else [None] * n,
+            parents=parent_codes if parent_codes is not None else [None] * n,
+            refs=refs if refs is not None else [None] * n,
         )
-        return cls.from_frame(frame, scheme or CodeScheme())
+        extra = {
+            k: list(v) for k, v in (extra or {}).items() if k not in (*CORE_COLUMNS, "geometry")
+        }
+        return cls(columns=_Columns(*clean, geometries=geoms, extra=extra), scheme=scheme)
 
     @classmethod
     def from_frame(cls, frame: gpd.GeoDataFrame, scheme: CodeScheme | None = None) -> GridSet:
@@ -97,6 +162,9 @@ class GridSet:
         missing from the frame are derived from the codes. Codes that cannot be
         read leave level -1 or parent None; validation reports them.
         """
+        import geopandas as gpd
+        import pandas as pd
+
         scheme = scheme or CodeScheme()
         frame = frame.reset_index(drop=True).copy()
         n = len(frame)
@@ -109,24 +177,18 @@ class GridSet:
         ):
             if column not in frame.columns:
                 frame[column] = [default] * n
-        codes = [_clean_code(c) for c in frame["code"]]
-        levels = [
-            _resolve_level(lv, code, scheme) for lv, code in zip(frame["level"], codes, strict=True)
-        ]
-        parents = [
-            _resolve_parent(p, code, lv, scheme)
-            for p, code, lv in zip(frame["parent_code"], codes, levels, strict=True)
-        ]
+        codes, names, levels, parents, refs = _normalised(
+            scheme,
+            codes=list(frame["code"]),
+            names=list(frame["name"]),
+            levels=list(frame["level"]),
+            parents=list(frame["parent_code"]),
+            refs=list(frame["ref"]),
+        )
         # object dtype keeps None as None (pandas' string dtype would turn it into NaN)
         frame["code"] = pd.Series(codes, dtype=object, index=frame.index)
-        frame["name"] = pd.Series(
-            ["" if _missing(v) else str(v) for v in frame["name"]], dtype=object, index=frame.index
-        )
-        frame["ref"] = pd.Series(
-            [f"#{i}" if _missing(r) else str(r) for i, r in enumerate(frame["ref"])],
-            dtype=object,
-            index=frame.index,
-        )
+        frame["name"] = pd.Series(names, dtype=object, index=frame.index)
+        frame["ref"] = pd.Series(refs, dtype=object, index=frame.index)
         frame["level"] = pd.Series(levels, dtype="int64", index=frame.index)
         frame["parent_code"] = pd.Series(parents, dtype=object, index=frame.index)
         if frame.crs is None:
@@ -140,15 +202,43 @@ class GridSet:
             scheme,
         )
 
+    @cached_property
+    def frame(self) -> gpd.GeoDataFrame:
+        """The features as a GeoDataFrame: the core columns, the extra ones, ``geometry``
+        (EPSG:4490). Made on first use for a set built from records."""
+        assert self._columns is not None  # a set made from a frame holds it already
+        return self._columns.frame()
+
     def with_geometries(self, geoms: npt.NDArray[np.object_] | Sequence[Any]) -> GridSet:
         """The same features with new geometries."""
+        if self._columns is not None:
+            new = np.empty(len(self), dtype=object)
+            new[:] = list(geoms)
+            columns = _Columns(
+                codes=self._columns.codes,
+                names=self._columns.names,
+                levels=self._columns.levels,
+                parent_codes=self._columns.parent_codes,
+                refs=self._columns.refs,
+                geometries=new,
+                extra=self._columns.extra,
+            )
+            return GridSet(columns=columns, scheme=self.scheme)
+        import geopandas as gpd
+
         frame = self.frame.copy()
         frame["geometry"] = gpd.GeoSeries(list(geoms), crs=self.frame.crs)
         return GridSet(frame, self.scheme)
 
     def subset(self, mask: npt.NDArray[Any] | Sequence[int]) -> GridSet:
         """The features selected by a boolean mask or positions, renumbered."""
-        frame = self.frame.iloc[np.asarray(mask)].reset_index(drop=True)
+        chosen = np.asarray(mask)
+        if self._columns is not None:
+            positions = np.flatnonzero(chosen) if chosen.dtype == bool else chosen.astype(np.intp)
+            return GridSet(columns=self._columns.take(positions), scheme=self.scheme)
+        import geopandas as gpd
+
+        frame = self.frame.iloc[chosen].reset_index(drop=True)
         return GridSet(
             gpd.GeoDataFrame(frame, geometry="geometry", crs=self.frame.crs), self.scheme
         )
@@ -156,6 +246,9 @@ class GridSet:
     @classmethod
     def concat(cls, parts: Sequence[GridSet]) -> GridSet:
         """Several grid sets as one (for validating files of several levels together)."""
+        import geopandas as gpd
+        import pandas as pd
+
         if not parts:
             raise ValueError(tr("nothing to combine"))
         frame = pd.concat([p.frame for p in parts], ignore_index=True)
@@ -163,32 +256,47 @@ class GridSet:
 
     # --- columns ------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.frame)
+        return len(self.codes)
 
     @cached_property
     def geometries(self) -> npt.NDArray[np.object_]:
         """Geometries as a numpy object array (EPSG:4490)."""
+        if self._columns is not None:
+            return self._columns.geometries
         return np.asarray(self.frame.geometry.array, dtype=object)
 
     @cached_property
     def codes(self) -> list[str | None]:
-        return list(self.frame["code"])
+        return self._columns.codes if self._columns is not None else list(self.frame["code"])
 
     @cached_property
     def names(self) -> list[str]:
-        return list(self.frame["name"])
+        return self._columns.names if self._columns is not None else list(self.frame["name"])
 
     @cached_property
     def levels(self) -> npt.NDArray[np.int64]:
+        if self._columns is not None:
+            return self._columns.levels
         return np.asarray(self.frame["level"], dtype=np.int64)
 
     @cached_property
     def parent_codes(self) -> list[str | None]:
+        if self._columns is not None:
+            return self._columns.parent_codes
         return list(self.frame["parent_code"])
 
     @cached_property
     def refs(self) -> list[str]:
-        return list(self.frame["ref"])
+        return self._columns.refs if self._columns is not None else list(self.frame["ref"])
+
+    @cached_property
+    def extra_columns(self) -> dict[str, list[Any]]:
+        """The attribute columns beyond the core ones, by name, in the set's order
+        (values as stored: a missing one is None or NaN)."""
+        if self._columns is not None:
+            return self._columns.extra
+        frame = self.frame
+        return {c: frame[c].tolist() for c in frame.columns if c not in (*CORE_COLUMNS, "geometry")}
 
     def levels_present(self) -> list[Level]:
         """Levels that have at least one feature, top first."""
@@ -250,23 +358,52 @@ class GridSet:
 
     def label(self, position: int) -> str:
         """Human reference for messages: code, name and where it came from."""
-        row = self.frame.iloc[position]
-        code = row["code"] if row["code"] is not None else tr("(no code)")
-        name = f" {row['name']}" if row["name"] else ""
-        return f"{code}{name} [{row['ref']}]"
+        code = self.codes[position]
+        name = self.names[position]
+        shown = code if code is not None else tr("(no code)")
+        return f"{shown}{f' {name}' if name else ''} [{self.refs[position]}]"
 
 
-def _missing(value: object) -> bool:
+def _normalised(
+    scheme: CodeScheme,
+    *,
+    codes: Sequence[object],
+    names: Sequence[object],
+    levels: Sequence[object],
+    parents: Sequence[object],
+    refs: Sequence[object],
+) -> tuple[list[str | None], list[str], npt.NDArray[np.int64], list[str | None], list[str]]:
+    """The core columns as a grid set holds them: codes as text or None, names as text,
+    levels resolved (from the codes where missing), parents resolved, refs filled."""
+    clean = [_clean_code(c) for c in codes]
+    level_list = [_resolve_level(lv, code, scheme) for lv, code in zip(levels, clean, strict=True)]
+    parent_list = [
+        _resolve_parent(p, code, lv, scheme)
+        for p, code, lv in zip(parents, clean, level_list, strict=True)
+    ]
+    return (
+        clean,
+        ["" if is_missing(v) else str(v) for v in names],
+        np.array(level_list, dtype=np.int64),
+        parent_list,
+        [f"#{i}" if is_missing(r) else str(r) for i, r in enumerate(refs)],
+    )
+
+
+def is_missing(value: object) -> bool:
+    """Whether a cell read from a table is empty: None, NaN or pandas' NA."""
     if value is None:
         return True
-    if isinstance(value, float) and np.isnan(value):
+    if isinstance(value, float) and math.isnan(value):
         return True
-    return bool(value is pd.NA)
+    # pandas' NA can only come from pandas: no need to import it to recognise it
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and value is pandas.NA
 
 
 def _clean_code(value: object) -> str | None:
     """Codes as strings; a float such as 450302.0 from a numeric column loses its ``.0``."""
-    if _missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -275,7 +412,7 @@ def _clean_code(value: object) -> str | None:
 
 
 def _resolve_level(level: object, code: str | None, scheme: CodeScheme) -> int:
-    if not _missing(level) and str(level).strip():
+    if not is_missing(level) and str(level).strip():
         try:
             return int(parse_level(level))
         except ValueError:

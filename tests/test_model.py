@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 from geometries import nested_dataset
 from shapely.geometry import box
 
@@ -78,3 +79,69 @@ def test_scheme_width_changes_grid_inference() -> None:
     )
     assert gs.levels.tolist() == [5]
     assert gs.parent_codes == ["450302001002"]
+
+
+def _records_and_frame() -> tuple[GridSet, GridSet]:
+    """The same awkward features built from records (plain columns) and from a frame."""
+    codes = ["450302", 450302001.0, "  450302001001 ", None, "bad"]
+    geoms = [box(0, 0, 4, 4), box(0, 0, 2, 4), box(0, 0, 1, 1), box(3, 3, 4, 4), None]
+    names = ["区", None, "社区", float("nan"), "x"]
+    levels = [None, "街道", None, 5, None]
+    parents = [None, None, None, "450302001001", None]
+    refs = ["a#0", None, "a#2", "a#3", None]
+    extra = {"pilot": [1, float("nan"), 0, 1, None], "note": ["n", "o", "p", "q", "r"]}
+    plain = GridSet.from_records(
+        codes, geoms, names=names, levels=levels, parent_codes=parents, refs=refs, extra=extra
+    )
+    frame = gpd.GeoDataFrame(
+        {
+            "code": codes,
+            "name": names,
+            "level": levels,
+            "parent_code": parents,
+            "ref": refs,
+            **{k: pd.Series(v, dtype=object) for k, v in extra.items()},
+        },
+        geometry=geoms,
+        crs=4490,
+    )
+    return plain, GridSet.from_frame(frame)
+
+
+def test_records_and_frames_make_the_same_grid_set() -> None:
+    """from_records keeps plain columns (no pandas) and normalises as from_frame does; its
+    frame, made on first use, equals the frame-built set's."""
+    plain, framed = _records_and_frame()
+    assert "frame" not in plain.__dict__  # not made until asked for
+    for column in ("codes", "names", "parent_codes", "refs"):
+        assert getattr(plain, column) == getattr(framed, column), column
+    assert plain.levels.tolist() == framed.levels.tolist() == [2, 3, 4, 5, UNKNOWN_LEVEL]
+    assert plain.codes[1] == "450302001" and plain.names[1] == "" and plain.refs[1] == "#1"
+    assert list(plain.extra_columns) == list(framed.extra_columns) == ["pilot", "note"]
+    assert plain.extra_columns["note"] == framed.extra_columns["note"]
+    assert [plain.label(i) for i in range(5)] == [framed.label(i) for i in range(5)]
+    assert plain.frame.columns.tolist() == framed.frame.columns.tolist()
+    assert plain.frame.dtypes.astype(str).tolist()[:5] == framed.frame.dtypes.astype(str).tolist()[:5]
+    assert plain.frame.crs == framed.frame.crs
+    assert plain.frame.drop(columns="geometry").astype(str).equals(
+        framed.frame.drop(columns="geometry").astype(str)
+    )
+    assert all(
+        (a is None and b is None) or a.equals(b)
+        for a, b in zip(plain.geometries, framed.geometries, strict=True)
+    )
+
+
+def test_plain_sets_subset_and_take_new_geometries_without_a_frame() -> None:
+    plain, framed = _records_and_frame()
+    mask = np.array([True, False, True, True, False])
+    for chosen in (mask, [3, 0]):
+        a, b = plain.subset(chosen), framed.subset(chosen)
+        assert a.codes == b.codes and a.levels.tolist() == b.levels.tolist()
+        assert a.extra_columns["note"] == b.extra_columns["note"]
+        assert a.parent_positions.tolist() == b.parent_positions.tolist()
+    moved = plain.with_geometries([box(9, 9, 10, 10)] * 5)
+    assert moved.codes == plain.codes and moved.geometries[0].equals(box(9, 9, 10, 10))
+    assert "frame" not in plain.subset(mask).__dict__ and "frame" not in moved.__dict__
+    both = GridSet.concat([plain.subset([0]), framed.subset([1])])
+    assert both.codes == ["450302", "450302001"]

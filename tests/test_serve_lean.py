@@ -113,29 +113,45 @@ with TestClient(create_app(settings)) as client:
     assert _loaded_after(script, tmp_path, ("pyogrio",)) == ["pyogrio"]
 
 
-def test_a_worker_with_a_built_index_file_never_loads_numba(tmp_path: Path) -> None:
-    """numba and LLVM (~125 MB) are for building indexes and batches of millions: a worker
-    that maps a built index file answers single and batch lookups and tiles without them
-    (gridgeo.index.plain_query), the answers being the kernels' (tests/test_index.py)."""
+def test_a_worker_with_a_built_index_file_loads_no_batch_or_file_machinery(
+    tmp_path: Path, store_url: str
+) -> None:
+    """numba and LLVM (~125 MB) build indexes and run batches of millions; pandas,
+    geopandas and pyarrow (~80 MB) read and write files; Alembic migrates. A worker that
+    maps a built index file answers single and batch lookups, tiles and feature pages
+    without any of them (gridgeo.index.plain_query gives the kernels' answers,
+    tests/test_index.py). On SQLite, GDAL must be in the process before SpatiaLite, and
+    pyogrio brings pandas with it (docs/SCALING.md): there only numba stays out."""
     script = f"""
 from fastapi.testclient import TestClient
 from gridgeo.api.app import create_app
 from gridgeo.settings import Settings
 settings = Settings()
-settings.store.database_url = "sqlite:///{tmp_path / "store.sqlite"}"
+settings.store.database_url = {store_url!r}
 settings.store.seed_sample = True
 with TestClient(create_app(settings)) as client:
     one = client.get("/v1/lookup", params={{"lon": 110.3005, "lat": 25.2785}}).json()
     assert one["grids"][0]["code"] == "450302001001002", one
     many = client.post(
         "/v1/lookup",
-        json=[{{"lon": 110.3005, "lat": 25.2785}}, {{"lon": 110.29, "lat": 25.28}}, {{"lon": 0, "lat": 0}}],
+        json=[
+            {{"lon": 110.3005, "lat": 25.2785}},
+            {{"lon": 110.29, "lat": 25.28}},
+            {{"lon": 0, "lat": 0}},
+        ],
     ).json()
     assert [r["status"] for r in many["results"]] == ["ok", "ok", "unassigned"], many
     tile = client.get("/collections/level5_grid/tiles/WebMercatorQuad/14/7002/13211")
     assert tile.status_code == 200 and tile.content
+    page = client.get("/collections/level4_community/items", params={{"limit": 3}})
+    assert page.status_code == 200 and page.json()["features"]
 """
-    # the first start seeds the store and builds the index file (numba builds it)
-    assert _loaded_after(script, tmp_path, ("numba",)) == ["numba"]
-    # every later start maps that file and answers without numba
-    assert _loaded_after(script, tmp_path, ("numba", "llvmlite")) == []
+    heavy = ("numba", "llvmlite", "pandas", "geopandas", "pyarrow", "pyogrio", "alembic")
+    # the first start seeds the store (the file readers) and builds the index file (numba)
+    assert {"numba", "pyogrio", "alembic"} <= set(_loaded_after(script, tmp_path, heavy))
+    # every later start maps that file
+    later = _loaded_after(script, tmp_path, heavy)
+    if store_url.startswith("sqlite"):
+        assert "numba" not in later and "llvmlite" not in later and "pyogrio" in later
+    else:
+        assert later == []

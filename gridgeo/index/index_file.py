@@ -45,7 +45,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
 import shapely
 
 from gridgeo.atomic_files import write_atomically
@@ -175,6 +174,8 @@ def _unwritable(target: Path, exc: OSError) -> IndexFileError:
 def _arrays_of(index: GridIndex) -> dict[str, npt.NDArray[Any]]:
     """Every array a loaded index needs, by name; strings and shapes as Arrow-style
     columns (one byte buffer, int64 offsets, a validity mask)."""
+    import pyarrow as pa  # writing only: a process that loads the file never imports it
+
     arrays: dict[str, npt.NDArray[Any]] = {
         name: np.asarray(getattr(index, attr)) for name, attr in ARRAYS.items()
     }
@@ -188,7 +189,8 @@ def _arrays_of(index: GridIndex) -> dict[str, npt.NDArray[Any]]:
     return arrays
 
 
-def _column(name: str, column: pa.Array) -> dict[str, npt.NDArray[Any]]:
+def _column(name: str, column: Any) -> dict[str, npt.NDArray[Any]]:
+    """An Arrow string or binary column (``pyarrow.Array``) as its three arrays."""
     _, offsets, data = column.buffers()
     n = len(column)
     valid = np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
@@ -285,18 +287,20 @@ def _reason(exc: Exception) -> str:
 
 
 def _decode_strings(arrays: dict[str, npt.NDArray[Any]], name: str) -> npt.NDArray[np.object_]:
-    valid = arrays[f"{name}.valid"]
-    column = pa.Array.from_buffers(
-        pa.large_string(),
-        len(valid),
-        [
-            pa.array(valid).buffers()[1],
-            pa.py_buffer(arrays[f"{name}.offsets"]),
-            pa.py_buffer(arrays[f"{name}.data"]),
-        ],
-    )
-    out: npt.NDArray[np.object_] = column.to_numpy(zero_copy_only=False)
+    """A string column saved by :func:`_column` back as an object array (None where null)."""
+    valid = arrays[f"{name}.valid"].tolist()
+    items = _items(arrays, name)
+    texts = [item.decode() if ok else None for ok, item in zip(valid, items, strict=True)]
+    out = np.empty(len(texts), dtype=object)
+    out[:] = texts
     return out
+
+
+def _items(arrays: dict[str, npt.NDArray[Any]], name: str) -> list[bytes]:
+    """The byte strings of a column saved by :func:`_column` (plain slices: no pyarrow)."""
+    offsets = arrays[f"{name}.offsets"].tolist()
+    data = arrays[f"{name}.data"].tobytes()
+    return [data[a:b] for a, b in itertools.pairwise(offsets)]
 
 
 class _LazyColumns(dict[Level, npt.NDArray[np.object_]]):
@@ -313,11 +317,9 @@ class _LazyColumns(dict[Level, npt.NDArray[np.object_]]):
 
 
 def _decode_wkb(arrays: dict[str, npt.NDArray[Any]]) -> npt.NDArray[np.object_]:
-    offsets, data = arrays["owner_wkb.offsets"], arrays["owner_wkb.data"]
-    column = pa.Array.from_buffers(
-        pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-    )
-    return np.asarray(shapely.from_wkb(column.to_numpy(zero_copy_only=False)), dtype=object)
+    wkb = np.empty(len(arrays["owner_wkb.offsets"]) - 1, dtype=object)
+    wkb[:] = _items(arrays, "owner_wkb")
+    return np.asarray(shapely.from_wkb(wkb), dtype=object)
 
 
 class MappedGridIndex(GridIndex):

@@ -42,7 +42,7 @@ from gridgeo.maps.page import (
     new_map,
 )
 from gridgeo.maps.text import EMPLOYMENTS, listing, t, word
-from gridgeo.model import GridSet
+from gridgeo.model import GridSet, is_missing
 from gridgeo.staffing import StaffMember
 from gridgeo.workstation import Workstation
 
@@ -79,8 +79,9 @@ def find_pilot(grids: GridSet) -> Pilot:
         When the boundaries hold no pilot community.
     """
     levels = grids.levels
-    if "pilot" in grids.frame.columns:
-        flagged = np.asarray(grids.frame["pilot"].fillna(0).astype(int) == 1)
+    pilot = grids.extra_columns.get("pilot")
+    if pilot is not None:
+        flagged = np.array([_flag(v) == 1 for v in pilot], dtype=bool)
         communities = np.flatnonzero(flagged & (levels == int(Level.COMMUNITY)))
     else:
         names = np.asarray(grids.names, dtype=object)
@@ -331,3 +332,8 @@ def _name(grids: GridSet, code: str | None) -> str:
         return ""
     p = grids.position_of.get(code)
     return grids.names[p] if p is not None else code
+
+
+def _flag(value: object) -> int:
+    """A ``pilot`` column's value as 0 or 1 (missing: 0), as ``fillna(0).astype(int)`` reads it."""
+    return 0 if is_missing(value) else int(value)  # type: ignore[call-overload]

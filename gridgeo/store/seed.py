@@ -17,7 +17,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from gridgeo.i18n import tr
-from gridgeo.io.dataset import load
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
@@ -34,6 +33,8 @@ def seed_if_empty(store: Store, settings: Settings) -> bool:
         with store.reading() as session:
             if session.scalar(select(func.count()).select_from(t.Version)):
                 return False
+        from gridgeo.io.dataset import load  # the readers: only a new store needs them
+
         data = load(settings=settings)
         note = tr("sample pilot data, loaded on first start")
         result = import_boundaries(

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
+from typing import Any
 
-import geopandas as gpd
-import pandas as pd
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from gridgeo.codes import CodeScheme
-from gridgeo.crs import STORAGE_EPSG
 from gridgeo.errors import NotFoundError
 from gridgeo.i18n import tr
 from gridgeo.levels import Level
-from gridgeo.model import CORE_COLUMNS, GridSet
+from gridgeo.model import GridSet
 from gridgeo.staffing import Employment, Post, StaffMember
 from gridgeo.store import schema as t
 from gridgeo.store.codec import from_wkb
@@ -111,14 +110,25 @@ def load_grids(session: Session, version_id: int, scheme: CodeScheme | None = No
         .where(t.Grid.version_id == version_id)
         .order_by(t.Grid.id)
     ).all()
-    core = pd.DataFrame([r[:5] for r in rows], columns=list(CORE_COLUMNS), dtype=object)
-    extra = pd.DataFrame([r[5] or {} for r in rows], dtype=object)
-    frame = gpd.GeoDataFrame(
-        pd.concat([core, extra.drop(columns=list(CORE_COLUMNS), errors="ignore")], axis=1),
-        geometry=from_wkb([r[6] for r in rows]),
-        crs=STORAGE_EPSG,
+    return GridSet.from_records(
+        codes=[r[0] for r in rows],
+        names=[r[1] for r in rows],
+        levels=[r[2] for r in rows],
+        parent_codes=[r[3] for r in rows],
+        refs=[r[4] for r in rows],
+        geometries=from_wkb([r[6] for r in rows]),
+        extra=_attribute_columns([r[5] or {} for r in rows]),
+        scheme=scheme,
     )
-    return GridSet.from_frame(frame, scheme)
+
+
+def _attribute_columns(attributes: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The grids' extra attributes as columns, in order of first appearance; a grid
+    without one has NaN there, as a table read from a file would."""
+    names: dict[str, None] = {}
+    for row in attributes:
+        names.update(dict.fromkeys(row))
+    return {name: [row.get(name, math.nan) for row in attributes] for name in names}
 
 
 def load_workstations(session: Session, version_id: int) -> list[WorkstationPoint]:

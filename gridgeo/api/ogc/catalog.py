@@ -23,7 +23,6 @@ import shapely
 
 from gridgeo.dataset import Dataset
 from gridgeo.levels import Level
-from gridgeo.model import CORE_COLUMNS
 
 PARTNER_ZONES = "partner_zones"
 WORKSTATIONS = "workstations"
@@ -241,8 +240,7 @@ def level_table(data: Dataset, info: CollectionInfo) -> FeatureTable:
     assert info.level is not None
     level = info.level
     grids = data.grids
-    frame = grids.frame
-    extra = [c for c in frame.columns if c not in (*CORE_COLUMNS, "geometry")]
+    extra = grids.extra_columns
     positions = [
         i
         for i, (code, lv) in enumerate(zip(grids.codes, grids.levels, strict=True))
@@ -258,8 +256,8 @@ def level_table(data: Dataset, info: CollectionInfo) -> FeatureTable:
             "level_name_en": level.en,
             "parent_code": grids.parent_codes[i],
         }
-        for column in extra:
-            row[column] = json_value(frame[column].iat[i])
+        for column, values in extra.items():
+            row[column] = json_value(values[i])
         props.append(row)
     ids = [str(grids.codes[i]) for i in positions]
     return _sorted_table(info, ids, props, grids.geometries[positions])

@@ -24,8 +24,6 @@ from gridgeo.diff import diff_grids
 from gridgeo.errors import GridgeoError, InputFileError
 from gridgeo.i18n import tr
 from gridgeo.io.archives import copy_limited, extract_zip_safely, remove_tree
-from gridgeo.io.boundaries import read_boundaries
-from gridgeo.io.sizes import check_sizes
 from gridgeo.roles import Role
 from gridgeo.settings import Settings
 from gridgeo.store import versions
@@ -99,6 +97,10 @@ def _import_upload(
     note: str,
     assume_crs: str | None,
 ) -> SafeJSONResponse:
+    # the file readers (GDAL, geopandas, pandas) are loaded by the first upload, not at start
+    from gridgeo.io.boundaries import read_boundaries
+    from gridgeo.io.sizes import check_sizes
+
     path, sha = _save_upload(file, workdir, settings)
     files = _boundary_files(path, workdir, settings)
     # counted while streaming, before the whole file is read: an over-limit upload
