@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy.engine import make_url
 from starlette.middleware.cors import CORSMiddleware
 
 from gridgeo import __version__
@@ -53,7 +52,6 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     if data is not None:
         live = StaticData(data)
     else:
-        _gdal_before_spatialite(settings.store.database_url)
         store = Store(settings.store.database_url)
         if settings.store.seed_sample:
             seed_if_empty(store, settings)
@@ -122,20 +120,6 @@ def create_app(settings: Settings | None = None, data: Dataset | None = None) ->
     app.include_router(events.router)  # the event stream
     openapi_doc.install(app)  # links between operations, the 422 refusal body
     return app
-
-
-def _gdal_before_spatialite(database_url: str) -> None:
-    """Load GDAL (pyogrio) before a SQLite store loads SpatiaLite into the process.
-
-    SQLite opens extensions with ``RTLD_GLOBAL``: mod_spatialite's functions (SpatiaLite's
-    own and the system PROJ's) would then stand in for the copies built into pyogrio's
-    GDAL, which crashes the process (segfault in GDAL's SpatiaLite clean-up, gdb) when it
-    closes the first file it reads (an upload; a new store's seeding). (Today the store's
-    seeder imports the file readers, and GDAL with them, for any store; this keeps the
-    order where the service opens its store whatever the imports become.)
-    """
-    if make_url(database_url).get_backend_name() == "sqlite":
-        import pyogrio  # noqa: F401
 
 
 def _install_limits(app: FastAPI, settings: Settings) -> None:

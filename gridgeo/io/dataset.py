@@ -9,12 +9,6 @@ from typing import TypeVar
 
 from gridgeo.dataset import Dataset
 from gridgeo.i18n import tr
-
-# The readers load GDAL (pyogrio) on import, and every importer of this module with
-# them (the store's seeder, so every user of a store): keep it so until the store loads
-# GDAL itself before SpatiaLite. SQLite loads mod_spatialite with RTLD_GLOBAL, and its
-# SpatiaLite and PROJ functions then stand in for GDAL's own: a file read after that
-# crashes the process (tests/test_serve_lean.py).
 from gridgeo.io.boundaries import ColumnMap, read_boundaries
 from gridgeo.io.partners import read_partners
 from gridgeo.io.routing import read_routing

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from gridgeo.errors import StoreError
 from gridgeo.i18n import tr
+from gridgeo.io.gdal_library import load_gdal_first
 from gridgeo.store.schema import SRID
 
 __all__ = ["WRITE", "StoreError", "is_sqlite", "make_engine", "make_url_safe"]
@@ -36,6 +37,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
+        load_gdal_first()  # before any connection loads SpatiaLite (gridgeo.io.gdal_library)
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
