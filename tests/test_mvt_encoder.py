@@ -352,3 +352,11 @@ def test_features_meeting_a_clip_are_those_whose_boxes_meet_it(data: Dataset) ->
         brute = (b[:, 0] <= clip[2]) & (b[:, 2] >= clip[0]) & (b[:, 1] <= clip[3])
         brute &= b[:, 3] >= clip[1]
         assert zoom.meeting(clip).tolist() == np.flatnonzero(brute).tolist()
+
+
+@pytest.mark.parametrize("length", [0, 1, 40, 0x7D, 0x7E, 0x7F, 300])
+def test_a_value_field_is_the_framed_value_message(length: int) -> None:
+    for value in ("a" * length, "长" * (length // 3), length, length + 0.5, length % 2 == 0):
+        assert mvt_encoder._value_field(value) == mvt_encoder._framed(
+            0x22, mvt_encoder._value_message(value)
+        )

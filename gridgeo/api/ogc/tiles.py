@@ -493,8 +493,9 @@ class TileLayer:
         out = ids[positions]
         missing = out == _NO_ID
         if missing.any():
-            for p in positions[missing].tolist():
-                ids[p] = _mvt_id(self.ids[p])
+            new = positions[missing]
+            codes = self.ids
+            ids[new] = np.fromiter((_mvt_id(codes[p]) for p in new.tolist()), np.int64, len(new))
             out = ids[positions]
         return out
 
