@@ -574,7 +574,10 @@ def _feature_messages(
     feature, and written as varints in one step."""
     has_id = fid >= 0
     has_tags = tag_counts > 0
-    tag_bytes = _run_sums(varint_lengths(tags), tag_counts)
+    if len(tags) and int(tags.max()) >= 0x80:
+        tag_bytes = _run_sums(varint_lengths(tags), tag_counts)
+    else:  # fewer than 128 keys and values in the tile: a byte a tag
+        tag_bytes = tag_counts
     geometry_bytes = _run_sums(varint_lengths(stream), stream_counts)
     id_bytes = np.where(has_id, 1 + varint_lengths(fid.astype(np.uint64)), 0)
     tag_field = np.where(has_tags, 1 + varint_lengths(tag_bytes) + tag_bytes, 0)
