@@ -63,6 +63,7 @@ bench: setup $(SAMPLE) $(BENCH_DUCKDB)/bin/python $(BENCH_TIPG)/bin/python
 	$(PY) benchmarks/bench_validate.py
 	$(PY) benchmarks/bench_import.py
 	$(PY) benchmarks/bench_serve_start.py --tipg-python $(BENCH_TIPG)/bin/python
+	$(PY) benchmarks/bench_serve_memory.py --compare 342446a
 	$(PY) benchmarks/bench_soak.py
 
 lint: setup
