@@ -360,3 +360,26 @@ def test_a_value_field_is_the_framed_value_message(length: int) -> None:
         assert mvt_encoder._value_field(value) == mvt_encoder._framed(
             0x22, mvt_encoder._value_message(value)
         )
+
+
+def test_a_tile_of_more_than_128_values_writes_two_byte_tags() -> None:
+    """Tags are one byte each while a tile numbers fewer than 128 keys and values; past
+    that, varints of two bytes (and their lengths summed per feature)."""
+    geoms = [shapely.box(i, 0, i + 0.8, 1) for i in range(100)]
+    props: list[dict[str, Any]] = [
+        {"code": f"c{i}", "name": f"网格{i}", "n": i % 3} for i in range(100)
+    ]
+    ids = list(range(100))
+    expected = reference("many", geoms, props, ids)
+    assert ours("many", geoms, props, ids) == expected
+    cache = mvt_encoder.PropertyCache(props)
+    at = np.arange(100, dtype=np.int64)
+    got = encode_polygons(
+        "many",
+        np.asarray(geoms, dtype=object),
+        ids=at,
+        positions=at,
+        table=cache.table(at),
+        extent=EXTENT,
+    )
+    assert got == expected
