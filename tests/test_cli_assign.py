@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -615,3 +618,39 @@ def index_file_key(path: Path) -> str:
     start = len(index_file.MAGIC) + 8
     key: str = json.loads(data[start : start + length])["key"]
     return key
+
+
+def test_a_small_csv_into_parquet_does_not_load_the_compiled_reader(
+    tmp_path: Path,
+) -> None:
+    """With its boundaries' index built, a run's start-up is what it imports: a small
+    file's numbers are read without the compiled reader (numba and LLVM, 0.5 s), with
+    the same output."""
+    city = tmp_path / "city.gpkg"
+    city.write_bytes(SAMPLE_BOUNDARIES.read_bytes())
+    source = points_csv(tmp_path / "in.csv")
+    script = (
+        "import sys, json\n"
+        "from gridgeo.cli.main import main\n"
+        "code = main(sys.argv[1:])\n"
+        "heavy = ('gridgeo.number_kernels',)\n"
+        "print(json.dumps([code, [m for m in heavy if m in sys.modules]]))\n"
+    )
+    env = os.environ | {"GRIDGEO_INDEX_DIR": str(tmp_path / "index")}
+    outputs = []
+    for name in ("first", "second"):  # the first builds the index (and reads the file)
+        out = tmp_path / f"{name}.parquet"
+        argv = ["assign", str(source), "-o", str(out), "--boundaries", str(city), "--no-progress"]
+        run_ = subprocess.run(
+            [sys.executable, "-c", script, *argv],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert run_.returncode == 0, run_.stderr
+        outputs.append((json.loads(run_.stdout.splitlines()[-1]), pq.read_table(out)))
+    (code, loaded), second = outputs[1]
+    assert code == 0 and loaded == []
+    assert second.equals(outputs[0][1]) and second.num_rows == len(ROWS)
+    assert second.column("status").to_pylist() == [r[3] for r in ROWS]

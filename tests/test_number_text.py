@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pyarrow as pa
@@ -11,6 +14,7 @@ import pytest
 
 from gridgeo.number_text import (
     BLANK,
+    COMPILED_FROM,
     DECIMAL,
     INTEGER,
     IS_DECIMAL,
@@ -110,3 +114,29 @@ def test_slices_chunks_and_nulls(kind: pa.DataType) -> None:
     assert (chunk_bits == bits).all()
     empty_bits, empty_numbers = classify(pa.array([], type=kind))
     assert empty_bits.size == 0 and empty_numbers.size == 0
+
+
+def test_small_columns_read_by_the_rules_agree_with_the_compiled_pass() -> None:
+    """A column under COMPILED_FROM values is read without numba, with the same answers
+    (run in a fresh interpreter: once the kernel is loaded, every column uses it)."""
+    values = [*random_values(2000, seed=11), *EDGES, None]
+    script = (
+        "import sys, json, pyarrow as pa\n"
+        "from gridgeo.number_text import classify\n"
+        "bits, numbers = classify(pa.array(json.loads(sys.stdin.read())))\n"
+        "print(json.dumps([bits.tolist(), [repr(v) for v in numbers.tolist()],\n"
+        "                  'numba' in sys.modules]))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(values),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    small_bits, small_numbers, numba_loaded = json.loads(run.stdout)
+    assert not numba_loaded and len(values) < COMPILED_FROM
+    big = pa.array(values * (COMPILED_FROM // len(values) + 1))  # the compiled pass
+    bits, numbers = classify(big)
+    assert bits[: len(values)].tolist() == small_bits
+    assert [repr(v) for v in numbers[: len(values)].tolist()] == small_numbers
