@@ -146,6 +146,49 @@ def _build_code_tables(
     return tables
 
 
+@dataclass(frozen=True)
+class _Coded:
+    """One added column's text per leaf as a dictionary: its distinct values, and the
+    position of each leaf's value among them (-1: none), the last for 'no leaf'."""
+
+    values: pa.Array
+    slots: npt.NDArray[np.int32]
+
+    @classmethod
+    def of(cls, per_leaf: pa.Array) -> _Coded:
+        encoded = pc.dictionary_encode(per_leaf)
+        slots = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        return cls(encoded.dictionary, np.asarray(slots, dtype=np.int32))
+
+    def column(self, at: npt.NDArray[np.intp]) -> pa.DictionaryArray:
+        """The column for rows in leaves ``at``: its dictionary only the values they
+        use (as a Parquet writer's own dictionary would be, whatever the chunk size)."""
+        slots = self.slots[at]
+        found = slots >= 0
+        used = np.zeros(len(self.values), dtype=bool)
+        used[slots[found]] = True
+        # the new position of each used value, and a last 0 that the slots -1 (no value,
+        # masked) read
+        renumbered = np.append(np.cumsum(used, dtype=np.int32) - 1, np.int32(0))
+        indices = renumbered[slots]
+        dictionary = self.values.take(pa.array(np.flatnonzero(used)))
+        return pa.DictionaryArray.from_arrays(pa.array(indices, mask=~found), dictionary)
+
+
+_CODED: weakref.WeakKeyDictionary[
+    GridIndex, dict[tuple[tuple[str, str], ...], dict[str, _Coded]]
+] = weakref.WeakKeyDictionary()
+
+
+def _coded_tables(index: GridIndex, stations: tuple[tuple[str, str], ...]) -> dict[str, _Coded]:
+    """:func:`_code_tables` as dictionaries, built once per index and station table."""
+    per_index = _CODED.setdefault(index, {})
+    if stations not in per_index:
+        tables = _code_tables(index, stations)
+        per_index[stations] = {c: _Coded.of(t) for c, t in tables.items()}
+    return per_index[stations]
+
+
 def added_columns(
     lon: Parsed,
     lat: Parsed,
@@ -153,10 +196,12 @@ def added_columns(
     *,
     crs: str = "wgs84",
     stations: dict[str, str] | None = None,
+    dictionary: bool = False,
 ) -> dict[str, pa.Array]:
     """The columns :data:`ADDED_COLUMNS` for points given as parsed coordinates
     (values and blank masks): the one assignment rule behind :func:`assign_frame` and
-    :func:`assign_batch`."""
+    :func:`assign_batch`. ``dictionary``: as dictionary arrays of the same text, which
+    a Parquet writer writes as they are (no text copied per row, nothing hashed)."""
     (x_in, x_blank), (y_in, y_blank) = lon, lat
     system = parse_coord_system(crs)
     bad = bad_lonlat_mask(x_in, y_in)
@@ -166,13 +211,22 @@ def added_columns(
         x[good], y[good] = to_cgcs2000(x_in[good], y_in[good], system)
     x[bad], y[bad] = np.nan, np.nan
     positions = index.assign(x, y, crs="cgcs2000")
-    tables = _code_tables(index, tuple(sorted((stations or {}).items())))
-    take = pa.array(np.where(positions >= 0, positions, index.n_owners))
+    at = np.where(positions >= 0, positions, index.n_owners)
+    key = tuple(sorted((stations or {}).items()))
+    status = pa.array(np.where(bad, 2, np.where(positions >= 0, 0, 1)).astype(np.int8))
+    reasons = pa.array(_reason_codes(x_in, y_in, x_blank | y_blank, positions))
+    out: dict[str, pa.Array]
+    if dictionary:
+        coded = _coded_tables(index, key)
+        out = {c: coded[c].column(at) for c in (*CODE_COLUMNS, "workstation_code")}
+        out["status"] = pa.DictionaryArray.from_arrays(status, _STATUS_TEXT)
+        out["status_reason"] = pa.DictionaryArray.from_arrays(reasons, _REASON_TEXT)
+        return out
+    tables = _code_tables(index, key)
+    take = pa.array(at)
     out = {c: tables[c].take(take) for c in (*CODE_COLUMNS, "workstation_code")}
-    status = np.where(bad, 2, np.where(positions >= 0, 0, 1)).astype(np.int8)
-    out["status"] = _STATUS_TEXT.take(pa.array(status))
-    reasons = _reason_codes(x_in, y_in, x_blank | y_blank, positions)
-    out["status_reason"] = _REASON_TEXT.take(pa.array(reasons))
+    out["status"] = _STATUS_TEXT.take(status)
+    out["status_reason"] = _REASON_TEXT.take(reasons)
     return out
 
 
@@ -220,11 +274,13 @@ def assign_batch(
     crs: str = "wgs84",
     stations: dict[str, str] | None = None,
     coordinates: tuple[Parsed, Parsed] | None = None,
+    dictionary: bool = False,
 ) -> pa.Table:
     """:func:`assign_frame` for an Arrow table: its columns kept as they are (no
     pandas round trip), the added columns appended as ``string``. ``coordinates``: the
     columns ``lon_col`` and ``lat_col`` as :func:`~gridgeo.number_text.numbers` reads
-    them, when the caller has read them already.
+    them, when the caller has read them already. ``dictionary``: the added columns as
+    dictionary arrays of the same text (see :func:`added_columns`).
 
     Examples
     --------
@@ -243,7 +299,8 @@ def assign_batch(
     if coordinates is None:
         coordinates = numbers(batch.column(lon_col)), numbers(batch.column(lat_col))
     lon, lat = coordinates
-    for name, values in added_columns(lon, lat, index, crs=crs, stations=stations).items():
+    added = added_columns(lon, lat, index, crs=crs, stations=stations, dictionary=dictionary)
+    for name, values in added.items():
         batch = batch.append_column(name, values)
     return batch
 

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from gridgeo.batch import ADDED_COLUMNS, assign_batch
 from gridgeo.cli.assign import Boundaries, _progress_bar, _Run, output_types
 from gridgeo.cli.main import main
 from gridgeo.errors import InputFileError
@@ -288,3 +289,35 @@ def test_the_csv_is_read_once_when_its_first_chunk_tells_the_types(
                  "--no-progress", "--chunk-size", "3"])  # fmt: skip
     assert code == 0 and reads == [source]  # no typing pass before the run
     assert pq.read_table(out).schema.field("id").type == pa.int64()
+
+
+def test_dictionary_columns_hold_the_same_text_and_read_back_as_text(
+    sample: Boundaries, tmp_path: Path
+) -> None:
+    """The added columns as dictionaries (what a Parquet output takes) are the text
+    columns, value for value; written, they read back as text, each row group's
+    dictionary only the values it uses."""
+    points = pa.table(
+        {
+            "lon": [WENMING[0], "110.2915", "abc", "100.0", "", WENMING[0]],
+            "lat": [WENMING[1], "25.2800", "25.28", "30.0", "25.28", WENMING[1]],
+        }
+    )
+    index, stations = sample.index, sample.stations
+    for rows in (points, points.slice(2, 3)):  # a chunk where no point is in a grid too
+        for station_table in (stations, {}):
+            text = assign_batch(rows, index, stations=station_table)
+            coded = assign_batch(rows, index, stations=station_table, dictionary=True)
+            for name in ADDED_COLUMNS:
+                assert pa.types.is_dictionary(coded.column(name).type)
+                assert coded.column(name).to_pylist() == text.column(name).to_pylist(), name
+    out = tmp_path / "out.parquet"
+    with TableWriter(out, tables.Layout("lon", "lat"), unsorted=ADDED_COLUMNS) as writer:
+        for start in (0, 3):
+            writer.write_table(assign_batch(points.slice(start, 3), index, dictionary=True))
+    read = pq.read_table(out)
+    expected = assign_batch(points, index)
+    assert read.drop_columns(["geometry"]).equals(expected.combine_chunks())
+    group = pq.ParquetFile(out, read_dictionary=["code_l5"]).read_row_group(0)
+    used = {v for v in expected.column("code_l5").to_pylist()[:3] if v is not None}
+    assert sorted(group.column("code_l5").chunk(0).dictionary.to_pylist()) == sorted(used)

@@ -453,6 +453,8 @@ class _Run:
         first = next(chunks)  # one at least, empty for a table without rows
         coordinates = self._coordinates(first, seen)
         types = seen.types if seen is not None else (self.types or {})
+        # Parquet takes the added columns as dictionaries: no text copied per row
+        dictionary = table_format(self.output) == "parquet"
         try:
             # written by a thread of its own while the next chunk is read and assigned
             with self._writer(types) as writer, WriteBehind(writer) as behind:
@@ -469,6 +471,7 @@ class _Run:
                         crs=self.crs,
                         stations=self.boundaries.stations,
                         coordinates=coordinates,
+                        dictionary=dictionary,
                     )
                     behind.put(done, _numbers(coordinates))
                     summary.add_arrow(done.column("status"))

@@ -33,6 +33,7 @@ place when the writer closes without error: a failed run leaves no partial file.
 
 from __future__ import annotations
 
+import base64
 import codecs
 import contextlib
 import contextvars
@@ -979,8 +980,31 @@ class _ParquetSink(_Sink):
             schema = schema.append(pa.field(self._points, pa.binary()))
         self._schema = self._output_schema(schema)
         typed = self._typed(table)
-        self._writer = pq.ParquetWriter(self.path, self._schema, **self._options(typed))
+        declared = self._declared(self._schema)
+        if declared.equals(self._schema, check_metadata=True):
+            self._writer = pq.ParquetWriter(self.path, self._schema, **self._options(typed))
+        else:  # readers are told the declared types, as pyarrow tells its own
+            self._writer = pq.ParquetWriter(
+                self.path, self._schema, store_schema=False, **self._options(typed)
+            )
+            stored = base64.b64encode(declared.serialize().to_pybytes())
+            self._writer.add_key_value_metadata(
+                {b"ARROW:schema": stored, **(declared.metadata or {})}
+            )
         return typed
+
+    def _declared(self, schema: pa.Schema) -> pa.Schema:
+        """The schema the file declares: the unsorted columns' dictionaries (what
+        ``gridgeo assign`` hands over for them, written as they are) as the text they hold,
+        so that the file reads back as text, as if written from text. pyarrow writes
+        the declared schema in ``ARROW:schema``; its readers take the types from there."""
+        fields = [
+            f.with_type(f.type.value_type)
+            if f.name in self.unsorted and pa.types.is_dictionary(f.type)
+            else f
+            for f in schema
+        ]
+        return pa.schema(fields, metadata=schema.metadata)
 
     def _options(self, first: pa.Table) -> dict[str, Any]:
         """Statistics only where a range can spare a reader a row group; a dictionary
