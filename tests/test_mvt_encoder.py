@@ -220,7 +220,7 @@ def test_varints_are_the_definition(values: list[int]) -> None:
 
 property_value = st.one_of(
     st.booleans(),
-    st.sampled_from([0, 1, 1.0, 0.0, -3, "1", "", "长"]),
+    st.sampled_from([0, 1, 1.0, 0.0, -0.0, -3, "1", "", "长"]),
     st.integers(-(2**40), 2**40),
     st.floats(-1e6, 1e6),
     st.text(max_size=8),
@@ -258,11 +258,20 @@ def test_the_layer_property_cache_writes_the_bytes_of_a_table_per_tile(
         assert cached == fresh == reference("p", list(geoms), picked, ids.tolist())
 
 
-def test_a_tile_that_holds_1_and_1_0_and_true_numbers_them_as_mapbox_vector_tile() -> None:
-    props: list[dict[str, Any]] = [{"n": 1.0}, {"n": 1}, {"n": True}, {"n": 1.0}, {"n": "1"}]
+def test_a_tile_that_holds_equal_values_of_two_types_numbers_them_as_mapbox_vector_tile() -> None:
+    props: list[dict[str, Any]] = [
+        {"n": 1.0},
+        {"n": 1},
+        {"n": True},
+        {"n": 1.0},
+        {"n": "1"},
+        {"n": -0.0},
+        {"n": 0.0},
+    ]
     cache = mvt_encoder.PropertyCache(props)
     square = shapely.box(0, 0, 10, 10)
-    for rows in ([1, 0, 2], [0, 1, 3, 4], [3, 2, 1]):  # the first seen of 1 and 1.0 counts
+    # the first seen of 1 and 1.0 counts, and of 0.0 and -0.0 (equal, but written apart)
+    for rows in ([1, 0, 2], [0, 1, 3, 4], [3, 2, 1], [5, 6], [6, 5, 5], [6, 0, 5]):
         at = np.array(rows, dtype=np.int64)
         picked = [props[r] for r in rows]
         geoms = [square] * len(rows)

@@ -39,6 +39,7 @@ stream of integers and written in one step (:func:`_feature_messages`).
 
 from __future__ import annotations
 
+import math
 import struct
 import threading
 from collections.abc import Sequence
@@ -256,11 +257,9 @@ class PropertyCache:
                 if name not in key_ids:
                     self.keys.append(_framed(0x1A, name.encode()))
                     key_ids[name] = len(self.keys) - 1
-            # a str is its own key (no other type equals one); others with their type, so
-            # that 1 and 1.0 and True stay apart until a tile merges them
-            keyed = [v if v.__class__ is str else (v.__class__, v) for v in values]
+            keyed = [_value_key(v) for v in values]
             value_ids = self._value_ids
-            for key, value in dict(zip(keyed, values, strict=True)).items():
+            for key, value in zip(keyed, values, strict=True):
                 if key not in value_ids:
                     self.values.append(_value_field(value))
                     self.typed.append(_BOOLS[value] if value.__class__ is bool else value)
@@ -270,6 +269,17 @@ class PropertyCache:
             self._keys_of[rows, columns] = [key_ids[n] for n in names]
             self._values_of[rows, columns] = [value_ids[k] for k in keyed]
             self._count[positions] = counts  # last: a row counts once its length is set
+
+
+def _value_key(value: Any) -> Any:
+    """What :class:`PropertyCache` numbers a value by: a str itself (no other type equals
+    one); others with their type, so that 1, 1.0 and True stay apart until a tile merges
+    them, and a float with its sign (0.0 and -0.0 are equal but written apart)."""
+    if value.__class__ is str:
+        return value
+    if isinstance(value, float):
+        return (value.__class__, value, math.copysign(1.0, value))
+    return (value.__class__, value)
 
 
 def _merged(
