@@ -121,10 +121,13 @@ def test_records_and_frames_make_the_same_grid_set() -> None:
     assert plain.extra_columns["note"] == framed.extra_columns["note"]
     assert [plain.label(i) for i in range(5)] == [framed.label(i) for i in range(5)]
     assert plain.frame.columns.tolist() == framed.frame.columns.tolist()
-    assert plain.frame.dtypes.astype(str).tolist()[:5] == framed.frame.dtypes.astype(str).tolist()[:5]
+    core_types = [str(t) for t in framed.frame.dtypes[:5]]
+    assert [str(t) for t in plain.frame.dtypes[:5]] == core_types
     assert plain.frame.crs == framed.frame.crs
-    assert plain.frame.drop(columns="geometry").astype(str).equals(
-        framed.frame.drop(columns="geometry").astype(str)
+    assert (
+        plain.frame.drop(columns="geometry")
+        .astype(str)
+        .equals(framed.frame.drop(columns="geometry").astype(str))
     )
     assert all(
         (a is None and b is None) or a.equals(b)
