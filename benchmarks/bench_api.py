@@ -11,7 +11,12 @@ package ``wrk``) for each of three endpoints of the **same app and server**:
   (``ST_Covers`` on the ``grids`` table of a PostGIS store, GiST index), a route
   only this benchmark adds;
 * ``/tiles/level5_grid/{z}/{x}/{y}.mvt``: the vector tiles under the same points at
-  zooms 14-16, fetched once before the timed runs (for the record: what a map client gets).
+  zooms 14-16, fetched once before the timed runs (for the record: what a map client gets);
+* ``/collections/level5_grid/items?bbox=...&limit=10``: an OGC API Features page of the
+  fifth-level grids in a small box around each point (what QGIS asks while panning).
+
+``--code DIR`` serves the gridgeo package found in DIR (a worktree of an older revision)
+instead of this one, so that a warm path can be compared with the previous code's.
 
 Every request uses a different point (a Lua script cycles through 1,000 points in
 the pilot communities); the no-op gets the same query strings. Prints a Markdown
@@ -51,6 +56,7 @@ ENDPOINTS = {
     "lookup": "/v1/lookup",
     "PostGIS per request": "/bench/postgis_lookup",
     "vector tile (cached)": "/tiles/level5_grid",
+    "feature page": "/collections/level5_grid/items",
 }
 TILE = "vector tile (cached)"
 TILE_ZOOMS = (14, 15, 16)
@@ -152,6 +158,12 @@ def lua_script(name: str, points: list[tuple[float, float]], folder: Path) -> Pa
     path = ENDPOINTS[name]
     if name == TILE:
         paths = ",".join(f'"{p}"' for p in tile_paths(path, points))
+    elif name == PAGE:
+        paths = ",".join(
+            f'"{path}?bbox={x - 0.001:.6f},{y - 0.001:.6f},{x + 0.001:.6f},{y + 0.001:.6f}'
+            f'&limit=10"'
+            for x, y in points
+        )
     else:
         paths = ",".join(f'"{path}?lon={x}&lat={y}"' for x, y in points)
     script = folder / f"{path.strip('/').replace('/', '_')}.lua"
@@ -230,6 +242,7 @@ def serve(
 
 
 PG = "PostGIS per request"
+PAGE = "feature page"
 
 
 def round_plan(rounds: int) -> list[tuple[int, str]]:
@@ -241,7 +254,7 @@ def round_plan(rounds: int) -> list[tuple[int, str]]:
     plan = []
     for rnd in range(rounds):
         pair = ["no-op", "lookup"] if rnd % 2 == 0 else ["lookup", "no-op"]
-        plan += [(rnd, name) for name in (*pair, PG, TILE)]
+        plan += [(rnd, name) for name in (*pair, PG, TILE, PAGE)]
     return plan
 
 
@@ -331,6 +344,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to run")
     parser.add_argument("--points", type=int, default=1000)
+    parser.add_argument(
+        "--code", type=Path, default=None, help="serve the gridgeo package in this folder"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk (make setup does)")
@@ -344,7 +360,9 @@ def main() -> None:
         env = os.environ | {
             "GRIDGEO_DATABASE_URL": f"sqlite:///{tmp / 'store.sqlite'}",
             "GRIDGEO_BENCH_PG_URL": pg_url,
-            "PYTHONPATH": str(Path(__file__).parent),
+            "PYTHONPATH": os.pathsep.join(
+                [str(Path(__file__).parent), *([str(args.code)] if args.code else [])]
+            ),
         }
         scripts = {k: lua_script(k, points, tmp) for k in ENDPOINTS}
         for workers in (int(w) for w in args.workers.split(",")):
@@ -359,7 +377,7 @@ def main() -> None:
                 warm_tiles(base, tile_paths(ENDPOINTS[TILE], points), workers)
                 # warm-up (every worker builds its caches, numba and the pool connects),
                 # PostGIS first so that its after-work is over before the timed runs
-                for name in (PG, TILE, "no-op", "lookup"):
+                for name in (PG, TILE, PAGE, "no-op", "lookup"):
                     run_wrk(base + ENDPOINTS[name], scripts[name], 2, args.connections, threads,
                             cpus=wrk_cpus)  # fmt: skip
                 for rnd, name in round_plan(args.rounds):
