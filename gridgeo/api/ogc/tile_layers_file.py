@@ -29,6 +29,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import mmap
+import os
 import struct
 import time
 import zlib
@@ -169,17 +171,23 @@ def load(path: Path, key: str) -> ZoomGeometries:
         or key (stale), shorter than its header says, or fails its checksum.
     """
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            # an empty file cannot be mapped; it is refused below as not such a file
+            empty = os.fstat(fh.fileno()).st_size == 0
+            mapped = None if empty else mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     except OSError as exc:
         raise TileLayersFileError(
             tr("cannot read the tile layers file {path}: {error}", path=path, error=_reason(exc))
         ) from exc
+    # The arrays are views of the mapping: the file's pages are the page cache's, one
+    # copy for every worker of the machine, instead of a private copy in each.
+    raw = memoryview(mapped if mapped is not None else b"")
     fixed = len(MAGIC) + _LENGTH.size
-    if len(raw) < fixed or raw[: len(MAGIC)] != MAGIC:
+    if len(raw) < fixed or bytes(raw[: len(MAGIC)]) != MAGIC:
         raise _bad(path, tr("not a gridgeo tile layers file"))
     (length,) = _LENGTH.unpack(raw[len(MAGIC) : fixed])
     try:
-        header: dict[str, Any] = json.loads(raw[fixed : fixed + length])
+        header: dict[str, Any] = json.loads(bytes(raw[fixed : fixed + length]))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _bad(path, tr("the header is not readable")) from exc
     if not isinstance(header, dict) or header.get("format") != FORMAT:
@@ -192,16 +200,19 @@ def load(path: Path, key: str) -> ZoomGeometries:
     if header.pop("header_crc32", None) != _header_crc(header):
         raise _bad(path, tr("checksum mismatch (damaged or altered)"))
     try:
-        return _decoded(path, header, raw[fixed + length :])
+        zooms = _decoded(path, header, raw[fixed + length :])
     except (KeyError, TypeError, ValueError, IndexError) as exc:  # well formed, not ours
         raise _bad(path, tr("the header is not readable")) from exc
+    if mapped is not None:  # the checksum pass faulted every page in: hand them back
+        mapped.madvise(mmap.MADV_DONTNEED)
+    return zooms
 
 
 def _header_crc(fields: dict[str, Any]) -> int:
     return zlib.crc32(json.dumps(fields, sort_keys=True).encode())
 
 
-def _decoded(path: Path, header: dict[str, Any], payload: bytes) -> ZoomGeometries:
+def _decoded(path: Path, header: dict[str, Any], payload: memoryview) -> ZoomGeometries:
     """The geometries of a file whose header is sound, once its payload checks out."""
     if len(payload) != header["payload_bytes"]:
         raise _bad(
