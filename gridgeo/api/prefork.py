@@ -24,6 +24,7 @@ from gunicorn.app.base import BaseApplication
 
 from gridgeo.api import lookup_service
 from gridgeo.api.app import app_from_env
+from gridgeo.api.ogc import tiles
 
 WORKER_CLASS = "uvicorn_worker.UvicornWorker"
 
@@ -50,7 +51,9 @@ class PreforkServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no t
     def load(self) -> FastAPI:
         app = app_from_env()
         live = app.state.live
-        lookup_service.warm(live.current)  # the tables every worker would build, built once
+        # what every worker would build for itself, built once and shared
+        lookup_service.warm(live.current)
+        tiles.warm_levels(live.current)
         if app.state.store is not None:
             app.state.store.engine.dispose()  # no connection crosses the fork
         gc.collect()

@@ -626,6 +626,15 @@ def layer_for(data: Dataset, collection_id: str, shifted: CoordSystem | None = N
     return tile_layers_for(data).layer(collection_id, shifted)
 
 
+def warm_levels(data: Dataset) -> None:
+    """Build every level's tile layer now: its feature table, and its tile layers file
+    mapped (``serve --workers N`` does it in the parent, before forking, so that the
+    workers share what they would otherwise each build on their first tiles)."""
+    layers = tile_layers_for(data)
+    for collection_id in LEVEL_COLLECTIONS:
+        layers.layer(collection_id)
+
+
 def tile_shift(crs: str | None) -> CoordSystem | None:
     """The shift a tile request's ``crs`` asks for: None (WGS84/CGCS2000, the default),
     "gcj02" or "bd09"; 400 naming the parameter for anything else."""
