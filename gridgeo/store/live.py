@@ -199,9 +199,15 @@ class LiveDataset:
 
     # --- background watcher -------------------------------------------------
     def start(self) -> None:
-        """Start following the store in a daemon thread."""
+        """Catch up with the store, then follow it in a daemon thread.
+
+        The catching up matters to a process forked from one that loaded the data earlier
+        (``serve --workers N`` forks a worker again when one dies): it must not answer
+        from a version the store has replaced since.
+        """
         if self._thread is not None:
             return
+        self._safe_refresh()
         target = self._listen if self.store.backend == "postgresql" else self._poll
         self._thread = threading.Thread(target=target, name="gridgeo-reload", daemon=True)
         self._thread.start()
