@@ -321,3 +321,41 @@ def test_dictionary_columns_hold_the_same_text_and_read_back_as_text(
     group = pq.ParquetFile(out, read_dictionary=["code_l5"]).read_row_group(0)
     used = {v for v in expected.column("code_l5").to_pylist()[:3] if v is not None}
     assert sorted(group.column("code_l5").chunk(0).dictionary.to_pylist()) == sorted(used)
+
+
+def test_a_failed_run_closes_the_csv_it_was_reading(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A run that fails mid-file closes its CSV reader then and there: one left to the
+    interpreter's exit (held by the error's traceback) can hang Arrow's shutdown."""
+    opened: list[Tracked] = []
+
+    class Tracked:
+        def __init__(self, reader: pa.RecordBatchReader) -> None:
+            self.reader, self.closed = reader, False
+            opened.append(self)
+
+        @property
+        def schema(self) -> pa.Schema:
+            return self.reader.schema
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            return iter(self.reader)
+
+        def close(self) -> None:
+            self.closed = True
+            self.reader.close()
+
+    open_csv = tables.pacsv.open_csv
+    monkeypatch.setattr(tables.pacsv, "open_csv", lambda *a, **k: Tracked(open_csv(*a, **k)))
+
+    def full_disk(self: TableWriter, table: pa.Table, coordinates: object = None) -> None:
+        raise InputFileError(f"{self.path}: cannot write: No space left on device")
+
+    monkeypatch.setattr(TableWriter, "write_table", full_disk)
+    source = tmp_path / "in.csv"
+    source.write_text("id,lon,lat\n" + "".join(f"{i},110.3005,25.2785\n" for i in range(50)))
+    code = main(["assign", str(source), "-o", str(tmp_path / "out.parquet"), "--no-progress",
+                 "--boundaries", str(BOUNDARIES), "--chunk-size", "5"])  # fmt: skip
+    assert code == 2 and "No space left" in capsys.readouterr().err
+    assert opened and all(r.closed for r in opened)

@@ -17,13 +17,14 @@ model (:func:`gridgeo.dispatch.dispatch_frame`): ``category_code``,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import itertools
 import logging
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -447,9 +448,15 @@ class _Run:
         return self._arrow_pass(bar, None)
 
     def _arrow_pass(self, bar: tqdm[Any], seen: CsvTypes | None) -> AssignSummary:
+        chunks = self.reader.tables()
+        with contextlib.closing(chunks):  # the file closed now, whatever happens
+            return self._assign_chunks(bar, chunks, seen)
+
+    def _assign_chunks(
+        self, bar: tqdm[Any], chunks: Iterator[pa.Table], seen: CsvTypes | None
+    ) -> AssignSummary:
         summary = AssignSummary()
         layout = self.reader.layout
-        chunks = self.reader.tables()
         first = next(chunks)  # one at least, empty for a table without rows
         coordinates = self._coordinates(first, seen)
         types = seen.types if seen is not None else (self.types or {})

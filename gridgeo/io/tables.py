@@ -43,7 +43,7 @@ import queue
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -336,7 +336,7 @@ class TableReader:
         coordinate columns (coordinates taken from a geometry need pandas' rows)."""
         return self.format in ("csv", "parquet") and not self.layout.derived
 
-    def tables(self) -> Iterator[pa.Table]:
+    def tables(self) -> Generator[pa.Table, None, None]:
         """The table in Arrow chunks of at most ``chunk_size`` rows, its values as the
         pandas chunks hold them (a CSV's columns all text, empty fields ``""``), without
         the pandas round trip: what ``gridgeo assign`` streams when :attr:`arrow_ready`.
@@ -384,17 +384,20 @@ class TableReader:
         reader = pacsv.open_csv(
             self.path, read_options=read, parse_options=parse, convert_options=convert
         )
-        if reader.schema.names != generated:  # the header is not the width pandas saw
-            raise pa.ArrowInvalid(
-                f"{len(reader.schema.names)} header fields, not {len(self.columns)}"
-            )
-        header = True
-        for block in reader:
-            if stop is not None and stop.is_set():
-                return
-            rows = block.slice(1) if header and block.num_rows else block
-            header = header and not block.num_rows
-            yield pa.RecordBatch.from_arrays(rows.columns, names=self.columns)
+        # closed however the reading ends: a reader left open (its generator held by a
+        # traceback) is closed at the interpreter's exit, where Arrow can hang on it
+        with contextlib.closing(reader):
+            if reader.schema.names != generated:  # the header is not the width pandas saw
+                raise pa.ArrowInvalid(
+                    f"{len(reader.schema.names)} header fields, not {len(self.columns)}"
+                )
+            header = True
+            for block in reader:
+                if stop is not None and stop.is_set():
+                    return
+                rows = block.slice(1) if header and block.num_rows else block
+                header = header and not block.num_rows
+                yield pa.RecordBatch.from_arrays(rows.columns, names=self.columns)
 
     def _empty_csv(self) -> pa.Table:
         return pa.table({c: pa.array([], pa.string()) for c in self.columns})
