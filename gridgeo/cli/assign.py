@@ -368,7 +368,8 @@ def output_types(
     reader: TableReader, output: Path, stop: threading.Event | None = None
 ) -> dict[str, pa.DataType]:
     """The Parquet types of a CSV input's columns: a Parquet output keeps its numbers as
-    numbers, typed by one pass over the whole file (CSV outputs need none)."""
+    numbers, typed by one pass over the whole file (CSV outputs need none). What the
+    pandas path takes first; the Arrow path learns them as it reads (:meth:`_Run.in_arrow`)."""
     return reader.csv_types(stop) if table_format(output) == "parquet" else {}
 
 
@@ -382,6 +383,12 @@ def _progress_bar(reader: TableReader, progress: bool) -> tqdm[Any]:
         disable=not progress,
         mininterval=0.5,
     )
+
+
+def _drain(items: list[pa.Table]) -> Iterator[pa.Table]:
+    """The items, each let go of as it is handed over."""
+    while items:
+        yield items.pop(0)
 
 
 def _numbers(coordinates: tuple[Parsed, Parsed] | None) -> Coordinates | None:
@@ -465,8 +472,10 @@ class _Run:
         try:
             # written by a thread of its own while the next chunk is read and assigned
             with self._writer(types) as writer, WriteBehind(writer) as behind:
-                for chunk in itertools.chain((first,), chunks):
-                    if chunk is not first:
+                pending: list[pa.Table] = [first]
+                del first  # held by the loop only: memory stays a few chunks
+                for later, chunk in enumerate(itertools.chain(_drain(pending), chunks)):
+                    if later:
                         coordinates = self._coordinates(chunk, seen)
                         if seen is not None and seen.types != types:
                             raise _Retype

@@ -1042,7 +1042,7 @@ class _ParquetSink(_Sink):
                 return pc.cast(values, kind)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 pass
-        # typed as the typing pass saw the values: trimmed, blanks null
+        # typed as the types were learnt (:class:`CsvTypes`): trimmed, blanks null
         text = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
         cleaned = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
         try:
