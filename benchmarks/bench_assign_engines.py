@@ -17,7 +17,9 @@ With ``--compare REV`` the ``gridgeo assign`` of git revision REV runs beside th
 same venv, REV's package first on ``PYTHONPATH``). Every engine runs once untimed (the
 index file built, caches warm), then ``--repeat`` times; the medians of wall and CPU time
 are printed. Every output is compared with this code's, point by point (the leaf code
-of every row).
+of every row). With ``--stages``, the CPU per million rows of each stage of this code's
+Arrow path follows (read, coordinates and types, assignment, write), measured one stage
+at a time in this process: where the end-to-end figures' CPU goes.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -103,6 +106,11 @@ def main() -> None:
     parser.add_argument(
         "--compare", default="", metavar="REV", help="also time gridgeo assign of git REV"
     )
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="also print where this code's CPU goes per million rows, stage by stage",
+    )
     args = parser.parse_args()
 
     from gridgeo.io.writers import write_grids
@@ -140,6 +148,74 @@ def main() -> None:
                     f"| {rows:,} | {name} | {wall:.2f} s | {cpu:.2f} s | "
                     f"{rows / wall / 1e6:.2f} M | {duck / wall:.2f}x | {same:,} of {len(ours):,} |"
                 )
+        if args.stages:  # on a million rows of their own: every stage's output is held
+            sample = tmp / "points_stages.csv"
+            write_points(sample, 1_000_000, bounds)
+            stages(city, sample, tmp)
+
+
+def stages(city: Path, points: Path, tmp: Path, repeat: int = 5) -> None:
+    """CPU seconds per million rows of each stage of ``gridgeo assign``'s Arrow path, in
+    this process, one stage at a time (the least of ``repeat`` runs; the index loaded and
+    the kernels compiled first): what the end-to-end figures spread over two cores."""
+    from gridgeo.batch import ADDED_COLUMNS, assign_batch
+    from gridgeo.cli.assign import _boundaries
+    from gridgeo.cli.main import build_parser
+    from gridgeo.io.tables import CsvTypes, TableReader, TableWriter
+    from gridgeo.number_text import BLANK, classify, numbers
+
+    argv = ["assign", str(points), "--boundaries", str(city), "-o", str(tmp / "stages.parquet")]
+    source = _boundaries(build_parser(argv).parse_args(argv))
+    index, stations = source.index, source.stations
+    reader = TableReader(points)
+    lon, lat = reader.layout.lon_col, reader.layout.lat_col
+    assign_batch(next(iter(reader.tables())), index, stations=stations)  # compiled, mapped
+
+    def cpu(run: Any) -> tuple[float, Any]:
+        best, out = float("inf"), None
+        for _ in range(repeat):
+            start = time.process_time()
+            out = run()
+            best = min(best, time.process_time() - start)
+        return best, out
+
+    def read_once() -> tuple[list[Any], dict[str, Any]]:
+        seen, parsed = CsvTypes(reader.columns), []
+        for chunk in chunks:
+            read = {n: classify(chunk.column(n)) for n in (lon, lat)}
+            seen.see(chunk, {n: bits for n, (bits, _) in read.items()})
+            parsed.append(tuple((v, (bits & BLANK).astype(bool)) for bits, v in read.values()))
+        return parsed, seen.types
+
+    def write() -> None:
+        with TableWriter(tmp / "stages.parquet", reader.layout, types=types,
+                         unsorted=ADDED_COLUMNS) as out:  # fmt: skip
+            for table, ((x, _), (y, _)) in zip(done, parsed, strict=True):
+                out.write_table(table, (x, y))
+
+    read_s, chunks = cpu(lambda: list(reader.tables()))
+    rows = sum(c.num_rows for c in chunks)
+    parse_s, (parsed, types) = cpu(read_once)
+    points_xy = [(numbers(c.column(lon))[0], numbers(c.column(lat))[0]) for c in chunks]
+    lookup_s, _ = cpu(lambda: [index.assign(x, y, crs="cgcs2000") for x, y in points_xy])
+    assign_s, done = cpu(
+        lambda: [
+            assign_batch(c, index, stations=stations, coordinates=k, dictionary=True)
+            for c, k in zip(chunks, parsed, strict=True)
+        ]
+    )
+    write_s, _ = cpu(write)
+    per_million = 1e6 / rows
+    print(f"\nCPU per million rows ({rows:,} rows), stage by stage:")
+    for name, seconds in (
+        ("CSV read (Arrow)", read_s),
+        ("coordinates and column types (one read of the text)", parse_s),
+        ("assignment (lookup, code columns, statuses)", assign_s),
+        ("  of which the lookup (index.assign)", lookup_s),
+        ("Parquet write (types, points, encoding)", write_s),
+    ):
+        print(f"- {name}: {seconds * per_million:.3f} s")
+    print()
 
 
 def _engines(
