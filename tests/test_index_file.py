@@ -22,6 +22,7 @@ import shapely.affinity
 from gridgeo.index import GridIndex, index_file
 from gridgeo.index.cache import grids_key, index_for, index_for_files, prune
 from gridgeo.index.index_file import (
+    FORMAT,
     MAGIC,
     IndexFileError,
     MappedGridIndex,
@@ -176,7 +177,9 @@ def test_an_index_of_other_boundaries_is_stale(saved: Path) -> None:
 
 def test_another_format_is_refused(saved: Path) -> None:
     data = saved.read_bytes()
-    saved.write_bytes(data.replace(b'"format": 1', b'"format": 9', 1))
+    ours = f'"format": {FORMAT}'.encode()
+    assert ours in data
+    saved.write_bytes(data.replace(ours, b'"format": 99', 1))
     assert "format" in refused(saved)
 
 

@@ -57,7 +57,8 @@ from gridgeo.lookup import Locator
 from gridgeo.model import GridSet
 
 MAGIC = b"GGIDX\x00\r\n"  # \r\n: a text-mode copy of the file breaks the magic at once
-FORMAT = 1  # bump when the arrays or their meaning change: older files are rebuilt
+FORMAT = 2  # bump when the arrays or their meaning change: older files are rebuilt
+# (2: small leaves get a finer lattice, grid_index.SMALL_LEAF_CELLS 16 -> 64)
 ALIGN = 64
 _LENGTH = struct.Struct("<Q")
 _CHUNK = 1 << 24  # checksum in 16 MB steps

@@ -68,16 +68,19 @@ def point_in_polygon(
     """
     inside = False
     for ax, ay, bx, by in edges[ids[start:stop]].tolist():
-        a_above = ay > y
         b_above = by > y
-        if a_above == b_above:
+        if (ay > y) == b_above:
             if ay == y and (ax == x or (by == y and min(ax, bx) <= x <= max(ax, bx))):
                 return UNCERTAIN
             continue
-        s = orient_sign(ax, ay, bx, by, x, y)
-        if s == 0:
+        # orient_sign(ax, ay, bx, by, x, y), inlined: this loop is the one-point path's cost
+        detleft = (ax - x) * (by - y)
+        detright = (ay - y) * (bx - x)
+        det = detleft - detright
+        bound = CCW_ERRBOUND * (abs(detleft) + abs(detright))
+        if not (det > bound or det < -bound):  # NaN too, as orient_sign has it
             return UNCERTAIN
-        if (s > 0) == b_above:
+        if (det > 0) == b_above:
             inside = not inside
     return INSIDE if inside else OUTSIDE
 
