@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -347,10 +348,14 @@ class GridIndex:
 
     def assign_one(self, lon: float, lat: float) -> int:
         """Owner position of one CGCS2000 point, -1 if none (scalar path of :meth:`assign`)."""
-        found = plain_query.query_one(float(lon), float(lat), *self.query_tables())
+        found = self._point_query(float(lon), float(lat))
         if found == plain_query.NEEDS_GEOS:
             return self._locator.locate_one(float(lon), float(lat))
         return int(found)
+
+    @cached_property
+    def _point_query(self) -> plain_query.PointQuery:
+        return plain_query.PointQuery(*self.query_tables())
 
     def query_tables(self) -> tuple[npt.NDArray[Any], ...]:
         """The arrays the queries take after the coordinates, in their order (lattice,
