@@ -36,7 +36,6 @@ from gridgeo.api.ogc.tiles import (
     EXTENT,
     MAX_ZOOM,
     MVT_MEDIA_TYPE,
-    cached_tile,
     quick_tile,
     simplify_tolerance,
     tile_bounds,
@@ -361,24 +360,24 @@ def test_tiles_follow_a_swapped_dataset(data: Dataset) -> None:
 
 
 def test_cached_tiles_are_answered_from_the_cache_only() -> None:
-    """The route's event-loop path (``cached_tile``) never builds or encodes; after the
-    first request it returns the very bytes served, and an empty tile stays 204."""
+    """The route's event-loop path (``quick_tile``) builds no layer; after the first
+    request it returns the very bytes served from the cache, and an empty tile stays 204."""
     fresh = load()  # caches are per dataset object: none built yet
     z = 12
     x, y = tile_of(*PILOT, z)
-    assert cached_tile(fresh, "level5_grid", z, x, y) == (False, None)
+    assert quick_tile(fresh, "level5_grid", z, x, y) == (False, None)
     assert tile_layers_for.peek(fresh) is None  # the peek built nothing
     client = TestClient(create_app(data=fresh))
     first = client.get(f"/tiles/level5_grid/{z}/{x}/{y}.mvt")
     assert first.status_code == 200
-    assert cached_tile(fresh, "level5_grid", z, x, y) == (True, first.content)
-    assert cached_tile(fresh, "level4_community", z, x, y) == (False, None)  # not built
+    assert quick_tile(fresh, "level5_grid", z, x, y) == (True, first.content)
+    assert quick_tile(fresh, "level4_community", z, x, y) == (False, None)  # not built
     again = client.get(f"/tiles/level5_grid/{z}/{x}/{y}.mvt")
     assert again.status_code == 200 and again.content == first.content
     for _ in range(2):  # the empty tile: encoded once, then answered from the cache
         empty = client.get("/tiles/level5_grid/5/0/0.mvt")
         assert empty.status_code == 204 and empty.content == b""
-    assert cached_tile(fresh, "level5_grid", 5, 0, 0) == (True, None)
+    assert quick_tile(fresh, "level5_grid", 5, 0, 0) == (True, None)
     assert client.get(f"/tiles/nope/{z}/{x}/{y}.mvt").status_code == 404
 
 
@@ -400,14 +399,14 @@ def test_small_tiles_of_a_zoom_in_memory_are_encoded_on_the_event_loop(
     assert 15 not in layer._zooms  # nothing built for it
     found, body = quick_tile(fresh, "level5_grid", z, x + 1, y)
     assert found and body is not None
-    assert cached_tile(fresh, "level5_grid", z, x + 1, y) == (True, body)
+    assert quick_tile(fresh, "level5_grid", z, x + 1, y) == (True, body)
     pool = tile_layers_for(load()).layer("level5_grid").tile(z, x + 1, y)
     assert body == pool
     client.get(f"/tiles/workstations/{z}/{x}/{y}.mvt")
     assert quick_tile(fresh, "workstations", z, x, y + 1) == (False, None)
     monkeypatch.setattr(tiles_module, "QUICK_FEATURES", 1)  # a tile of two grids: the pool's
     assert quick_tile(fresh, "level5_grid", z, x - 1, y) == (False, None)
-    assert cached_tile(fresh, "level5_grid", z, x - 1, y) == (False, None)
+    assert quick_tile(fresh, "level5_grid", z, x - 1, y) == (False, None)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -646,25 +646,6 @@ def tile_shift(crs: str | None) -> CoordSystem | None:
         ) from None
 
 
-def cached_tile(
-    data: Dataset,
-    collection_id: str,
-    z: int,
-    x: int,
-    y: int,
-    *,
-    shifted: CoordSystem | None = None,
-) -> tuple[bool, bytes | None]:
-    """:meth:`TileLayer.cached` of a layer that is built already, else ``(False, None)``.
-
-    Cheap and never blocking (no layer build, no encoding): the tile route answers
-    cached tiles on the event loop and sends the rest to the thread pool.
-    """
-    layers = tile_layers_for.peek(data)
-    layer = layers.peek(collection_id, shifted) if layers is not None else None
-    return layer.cached(z, x, y) if layer is not None else (False, None)
-
-
 def quick_tile(
     data: Dataset,
     collection_id: str,
