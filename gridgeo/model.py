@@ -202,6 +202,13 @@ class GridSet:
             scheme,
         )
 
+    @property
+    def _plain_columns(self) -> _Columns | None:
+        """The plain columns while they are the set: built from records, its frame not
+        made yet. Once made, the frame is the set, as for a set made from a frame (code
+        that added a column to it keeps it through :meth:`subset` and the like)."""
+        return self._columns if "frame" not in self.__dict__ else None
+
     @cached_property
     def frame(self) -> gpd.GeoDataFrame:
         """The features as a GeoDataFrame: the core columns, the extra ones, ``geometry``
@@ -211,17 +218,18 @@ class GridSet:
 
     def with_geometries(self, geoms: npt.NDArray[np.object_] | Sequence[Any]) -> GridSet:
         """The same features with new geometries."""
-        if self._columns is not None:
+        plain = self._plain_columns
+        if plain is not None:
             new = np.empty(len(self), dtype=object)
             new[:] = list(geoms)
             columns = _Columns(
-                codes=self._columns.codes,
-                names=self._columns.names,
-                levels=self._columns.levels,
-                parent_codes=self._columns.parent_codes,
-                refs=self._columns.refs,
+                codes=plain.codes,
+                names=plain.names,
+                levels=plain.levels,
+                parent_codes=plain.parent_codes,
+                refs=plain.refs,
                 geometries=new,
-                extra=self._columns.extra,
+                extra=plain.extra,
             )
             return GridSet(columns=columns, scheme=self.scheme)
         import geopandas as gpd
@@ -233,9 +241,10 @@ class GridSet:
     def subset(self, mask: npt.NDArray[Any] | Sequence[int]) -> GridSet:
         """The features selected by a boolean mask or positions, renumbered."""
         chosen = np.asarray(mask)
-        if self._columns is not None:
+        plain = self._plain_columns
+        if plain is not None:
             positions = np.flatnonzero(chosen) if chosen.dtype == bool else chosen.astype(np.intp)
-            return GridSet(columns=self._columns.take(positions), scheme=self.scheme)
+            return GridSet(columns=plain.take(positions), scheme=self.scheme)
         import geopandas as gpd
 
         frame = self.frame.iloc[chosen].reset_index(drop=True)
@@ -261,40 +270,45 @@ class GridSet:
     @cached_property
     def geometries(self) -> npt.NDArray[np.object_]:
         """Geometries as a numpy object array (EPSG:4490)."""
-        if self._columns is not None:
-            return self._columns.geometries
+        plain = self._plain_columns
+        if plain is not None:
+            return plain.geometries
         return np.asarray(self.frame.geometry.array, dtype=object)
 
     @cached_property
     def codes(self) -> list[str | None]:
-        return self._columns.codes if self._columns is not None else list(self.frame["code"])
+        plain = self._plain_columns
+        return plain.codes if plain is not None else list(self.frame["code"])
 
     @cached_property
     def names(self) -> list[str]:
-        return self._columns.names if self._columns is not None else list(self.frame["name"])
+        plain = self._plain_columns
+        return plain.names if plain is not None else list(self.frame["name"])
 
     @cached_property
     def levels(self) -> npt.NDArray[np.int64]:
-        if self._columns is not None:
-            return self._columns.levels
+        plain = self._plain_columns
+        if plain is not None:
+            return plain.levels
         return np.asarray(self.frame["level"], dtype=np.int64)
 
     @cached_property
     def parent_codes(self) -> list[str | None]:
-        if self._columns is not None:
-            return self._columns.parent_codes
-        return list(self.frame["parent_code"])
+        plain = self._plain_columns
+        return plain.parent_codes if plain is not None else list(self.frame["parent_code"])
 
     @cached_property
     def refs(self) -> list[str]:
-        return self._columns.refs if self._columns is not None else list(self.frame["ref"])
+        plain = self._plain_columns
+        return plain.refs if plain is not None else list(self.frame["ref"])
 
     @cached_property
     def extra_columns(self) -> dict[str, list[Any]]:
         """The attribute columns beyond the core ones, by name, in the set's order
         (values as stored: a missing one is None or NaN)."""
-        if self._columns is not None:
-            return self._columns.extra
+        plain = self._plain_columns
+        if plain is not None:
+            return plain.extra
         frame = self.frame
         return {c: frame[c].tolist() for c in frame.columns if c not in (*CORE_COLUMNS, "geometry")}
 

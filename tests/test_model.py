@@ -148,3 +148,12 @@ def test_plain_sets_subset_and_take_new_geometries_without_a_frame() -> None:
     assert "frame" not in plain.subset(mask).__dict__ and "frame" not in moved.__dict__
     both = GridSet.concat([plain.subset([0]), framed.subset([1])])
     assert both.codes == ["450302", "450302001"]
+
+
+def test_a_column_added_to_a_plain_sets_frame_is_kept() -> None:
+    """Once a plain set's frame is made, the frame is the set: a column added to it
+    (against the advice, but as code did with frame-built sets) survives derivation."""
+    plain, _ = _records_and_frame()
+    plain.frame["owner"] = ["a", "b", "c", "d", "e"]
+    assert plain.subset([4, 0]).frame["owner"].tolist() == ["e", "a"]
+    assert plain.with_geometries(plain.geometries).extra_columns["owner"][1] == "b"
