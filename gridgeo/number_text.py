@@ -44,6 +44,7 @@ SLOW = 16  # a byte outside ASCII, or a value beyond the fast path: Python decid
 _EXACT_POWERS = np.array([10.0**k for k in range(23)])  # each exact in binary64
 # values from which the compiled pass reads a column (:mod:`gridgeo.number_kernels`);
 # fewer are read by the rules themselves, so a small run never loads numba and LLVM
+# (gridgeo.index takes the same threshold for its point queries)
 COMPILED_FROM = 20_000
 
 

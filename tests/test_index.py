@@ -317,7 +317,7 @@ def test_plain_and_compiled_queries_give_the_same_raw_answers(index: GridIndex) 
 def test_small_and_large_batches_agree(index: GridIndex) -> None:
     """Below COMPILED_FROM points the index answers without numba; the final answers
     (GEOS having decided the uncertain points) are the same either way."""
-    from gridgeo.index.grid_index import COMPILED_FROM
+    from gridgeo.number_text import COMPILED_FROM
 
     rng = np.random.default_rng(12)
     xy = np.vstack(

@@ -51,6 +51,12 @@ from gridgeo.levels import Level
 from gridgeo.lookup import Locator, owner_rank
 from gridgeo.model import UNKNOWN_LEVEL, GridSet
 
+# Batches of at least COMPILED_FROM points run the compiled kernel, as columns of that
+# many numbers the compiled scanner; smaller ones (the service's requests) the
+# plain-Python query, whose answers are the same: a worker that only answers requests
+# then never loads numba and LLVM (about 125 MB).
+from gridgeo.number_text import COMPILED_FROM
+
 DEFAULT_CELLS_PER_LEAF = 256
 MAX_CELLS = 1 << 26  # 64 M cells (256 MB of int32) at most
 MARGIN_CELLS = 1e-6  # rasterise edges this fraction of a cell wider: rounding safety
@@ -58,10 +64,6 @@ MARGIN_CELLS = 1e-6  # rasterise edges this fraction of a cell wider: rounding s
 # and memory, at the price of sending to GEOS the points of a whole block where a parent
 # matters, which outside the gaps is only where leaves are not deeper than parents.
 DEEP_BLOCK = 4
-# Batches of at least this many points run the compiled kernel; smaller ones (the
-# service's requests) the plain-Python query, whose answers are the same: a worker
-# that only answers requests then never loads numba and LLVM (about 125 MB).
-COMPILED_FROM = 20_000
 # A pilot district drawn down to fifth-level grids in a city otherwise drawn by district
 # gets few cells from the count of leaves: the median leaf gets at least this many cells,
 # within MAX_SMALL_LEAF_CELLS (16 MB of cells). 64, not 16: a lattice row four times

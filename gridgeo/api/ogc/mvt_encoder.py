@@ -135,6 +135,19 @@ _BOOLS = {True: ("bool", True), False: ("bool", False)}
 _VALUE_OF: dict[Any, bool] = {key: value for value, key in _BOOLS.items()}
 
 
+def _kept_counts(properties: Sequence[dict[str, Any]], kept: int) -> npt.NDArray[np.int64]:
+    """How many of each feature's properties MVT holds, given ``kept`` of them in all:
+    every one, unless some value was left out (then counted feature by feature)."""
+    counts = np.fromiter((len(props) for props in properties), np.int64, len(properties))
+    if kept != int(counts.sum()):
+        counts = np.fromiter(
+            (sum(isinstance(v, MVT_TYPES) for v in props.values()) for props in properties),
+            np.int64,
+            len(properties),
+        )
+    return counts
+
+
 @dataclass(frozen=True)
 class PropertyTable:
     """A layer's properties numbered once: every key and distinct value, and per feature
@@ -166,13 +179,7 @@ class PropertyTable:
             for v in props.values()
             if isinstance(v, MVT_TYPES)
         ]
-        counts = np.fromiter((len(props) for props in properties), np.int64, len(properties))
-        if len(names) != int(counts.sum()):  # some value left out: count per feature
-            counts = np.fromiter(
-                (sum(isinstance(v, MVT_TYPES) for v in props.values()) for props in properties),
-                np.int64,
-                len(properties),
-            )
+        counts = _kept_counts(properties, len(names))
         key_ids = {name: i for i, name in enumerate(dict.fromkeys(names))}
         value_ids = {value: i for i, value in enumerate(dict.fromkeys(typed))}
         return cls(
@@ -245,13 +252,7 @@ class PropertyCache:
                 n for props in properties for n, v in props.items() if isinstance(v, MVT_TYPES)
             ]
             values = [v for props in properties for v in props.values() if isinstance(v, MVT_TYPES)]
-            counts = np.fromiter((len(props) for props in properties), np.int64, len(properties))
-            if len(names) != int(counts.sum()):  # some value left out: count per feature
-                counts = np.fromiter(
-                    (sum(isinstance(v, MVT_TYPES) for v in props.values()) for props in properties),
-                    np.int64,
-                    len(properties),
-                )
+            counts = _kept_counts(properties, len(names))
             key_ids = self._key_ids
             for name in dict.fromkeys(names):
                 if name not in key_ids:
