@@ -27,6 +27,9 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+# a column of fewer values is read by the rules themselves (no numba, as for the index)
+from gridgeo.index.plain_query import COMPILED_FROM
+
 # ``gridgeo assign``'s coordinates: a sign, digits with an optional point, an exponent
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", re.ASCII)
 # Parquet typing: whole numbers without a leading zero ("007" is a code, kept text)
@@ -42,10 +45,6 @@ IS_DECIMAL = 8  # matches DECIMAL and holds a digit
 SLOW = 16  # a byte outside ASCII, or a value beyond the fast path: Python decides
 
 _EXACT_POWERS = np.array([10.0**k for k in range(23)])  # each exact in binary64
-# values from which the compiled pass reads a column (:mod:`gridgeo.number_kernels`);
-# fewer are read by the rules themselves, so a small run never loads numba and LLVM
-# (gridgeo.index takes the same threshold for its point queries)
-COMPILED_FROM = 20_000
 
 
 def classify(

@@ -47,15 +47,10 @@ from gridgeo.errors import GridgeoError
 from gridgeo.geometry import make_valid_polygonal
 from gridgeo.i18n import tr
 from gridgeo.index import plain_query
+from gridgeo.index.plain_query import COMPILED_FROM
 from gridgeo.levels import Level
 from gridgeo.lookup import Locator, owner_rank
 from gridgeo.model import UNKNOWN_LEVEL, GridSet
-
-# Batches of at least COMPILED_FROM points run the compiled kernel, as columns of that
-# many numbers the compiled scanner; smaller ones (the service's requests) the
-# plain-Python query, whose answers are the same: a worker that only answers requests
-# then never loads numba and LLVM (about 125 MB).
-from gridgeo.number_text import COMPILED_FROM
 
 DEFAULT_CELLS_PER_LEAF = 256
 MAX_CELLS = 1 << 26  # 64 M cells (256 MB of int32) at most

@@ -32,6 +32,12 @@ import numpy.typing as npt
 # Shewchuk's error bound for the orientation determinant: (3 + 16 eps) * eps.
 CCW_ERRBOUND = 3.3306690738754716e-16
 
+# Batches of at least this many points run the compiled kernel, and columns of that many
+# numbers the compiled scanner (gridgeo.number_text); smaller ones (the service's
+# requests, small runs) the plain rules, with the same answers: a worker that only
+# answers requests then never loads numba and LLVM (about 125 MB).
+COMPILED_FROM = 20_000
+
 INSIDE, OUTSIDE, UNCERTAIN = 1, 0, 2
 NO_OWNER = -1
 NEEDS_GEOS = -2
