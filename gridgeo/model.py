@@ -108,6 +108,27 @@ class GridSet:
 
     # --- construction -------------------------------------------------------
     @classmethod
+    def of_owners(
+        cls,
+        codes: Sequence[str | None],
+        levels: npt.NDArray[np.integer[Any]],
+        geometries: npt.NDArray[np.object_],
+    ) -> GridSet:
+        """Grids whose codes and levels are already normalised (an index file's owners),
+        without names, parents or refs: enough to locate points (:class:`gridgeo.lookup.
+        Locator`), at none of :meth:`from_records`' per-grid cost (0.4 s at 22,852 grids)."""
+        n = len(codes)
+        columns = _Columns(
+            codes=list(codes),
+            names=[""] * n,
+            levels=np.asarray(levels, dtype=np.int64),
+            parent_codes=[None] * n,
+            refs=[""] * n,
+            geometries=np.asarray(geometries, dtype=object),
+        )
+        return cls(columns=columns)
+
+    @classmethod
     def from_records(
         cls,
         codes: Sequence[str | None],

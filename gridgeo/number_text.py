@@ -6,8 +6,10 @@ and is the column whole numbers, numbers or text (the Parquet types of
 :meth:`gridgeo.io.tables.TableReader.csv_types`). Arrow's regular expressions
 answered both at about 0.2 s per million values and column, more than the point
 lookup itself; the kernel (:mod:`gridgeo.number_kernels`) reads the string buffers
-directly. A column of fewer than :data:`COMPILED_FROM` values is read by the rules
-themselves, so that a small run does not load numba (0.5 s of its start-up).
+directly. Loading numba costs a process 0.5 s, so the kernel runs only where a large
+run has loaded it (:mod:`gridgeo.compiled`); elsewhere the same answers
+come from whole-array numpy over the same buffers (:func:`_scan_arrays`), and a column of
+fewer than :data:`WHOLE_ARRAY_FROM` values is read by the rules themselves.
 
 The rules are the regular expressions below, after trimming white space: the
 kernels follow them byte by byte for ASCII text and hand any value with other
@@ -20,15 +22,16 @@ ten, one correctly rounded operation) and :func:`float` for anything longer.
 from __future__ import annotations
 
 import re
-import sys
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# a column of fewer values is read by the rules themselves (no numba, as for the index)
-from gridgeo.index.plain_query import COMPILED_FROM
+from gridgeo.compiled import ready
+
+# a column of fewer values is read by the rules themselves, value by value
+WHOLE_ARRAY_FROM = 64
 
 # ``gridgeo assign``'s coordinates: a sign, digits with an optional point, an exponent
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", re.ASCII)
@@ -64,8 +67,8 @@ def classify(
     >>> values.tolist()[:5]
     [110.3, nan, 7.0, -2.0, inf]
     """
-    # the compiled pass for a large column (all its pieces), or once it is loaded anyway
-    compiled = len(text) >= COMPILED_FROM or "gridgeo.number_kernels" in sys.modules
+    # the compiled pass where a large run has loaded numba: loading it costs more than it saves
+    compiled = ready()
     if isinstance(text, pa.ChunkedArray):
         parts = [_classify(chunk, compiled) for chunk in text.chunks]
         if not parts:
@@ -84,20 +87,16 @@ def _classify(
     values = np.full(n, np.nan)
     if n == 0:
         return flags, values
-    if not compiled:
+    if n < WHOLE_ARRAY_FROM and not compiled:
         _in_python(text, np.arange(n), flags, values)
         return flags, values
-    from gridgeo.number_kernels import scan  # numba: large columns only
+    offsets, data = _buffers(text)
+    if compiled:
+        from gridgeo.number_kernels import scan  # numba: loaded for a large run
 
-    _validity, offsets_buffer, data_buffer = text.buffers()
-    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
-    offsets = np.frombuffer(offsets_buffer, dtype=width)[text.offset : text.offset + n + 1]
-    data = (
-        np.frombuffer(data_buffer, dtype=np.uint8)
-        if data_buffer is not None
-        else np.zeros(0, np.uint8)
-    )
-    scan(offsets.astype(np.int64), data, _EXACT_POWERS, flags, values)
+        scan(offsets, data, _EXACT_POWERS, flags, values)
+    else:
+        _scan_arrays(text, offsets, data, flags, values)
     if text.null_count:
         nulls = np.asarray(text.is_null().to_numpy(zero_copy_only=False), dtype=bool)
         flags[nulls], values[nulls] = BLANK, np.nan
@@ -105,6 +104,110 @@ def _classify(
     if slow.size:
         _in_python(text, slow, flags, values)
     return flags, values
+
+
+def _buffers(text: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+    """The value offsets (as int64) and the bytes of a string array."""
+    _validity, offsets_buffer, data_buffer = text.buffers()
+    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    n = len(text)
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[text.offset : text.offset + n + 1]
+    data = (
+        np.frombuffer(data_buffer, dtype=np.uint8)
+        if data_buffer is not None
+        else np.zeros(0, np.uint8)
+    )
+    return offsets.astype(np.int64), data
+
+
+# Per byte, the count it adds to its value's tally, one field each (bits): digits (0-15),
+# points (16-31), signs (32-47), "soft" bytes (48-55: white space, e and E, anything
+# beyond ASCII, which need the rules themselves) and "hard" ones (56-63: any other ASCII,
+# which no number holds). A value shorter than 256 bytes fills no field.
+_DIGIT, _POINT, _SIGN, _SOFT, _HARD = 1, 1 << 16, 1 << 32, 1 << 48, 1 << 56
+_TALLY = np.full(256, _HARD, dtype=np.uint64)
+_TALLY[ord("0") : ord("9") + 1] = _DIGIT
+_TALLY[ord(".")] = _POINT
+_TALLY[[ord("+"), ord("-")]] = _SIGN
+_TALLY[[ord("e"), ord("E"), 9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = _SOFT  # str.strip's
+_TALLY[128:] = _SOFT
+_SHORT = 256
+
+
+def _tallies(offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
+    """Each value's :data:`_TALLY` sum, a block of about a megabyte of text at a time (the
+    per-byte arrays of a whole column, eight bytes a byte, cost more in page faults than
+    in arithmetic)."""
+    n = offsets.size - 1
+    counts = np.empty(n, dtype=np.uint64)
+    step = max(1, int(n * _BLOCK_BYTES // max(int(offsets[-1] - offsets[0]), 1)))
+    scratch = np.empty(0, dtype=np.uint64)
+    running = np.empty(0, dtype=np.uint64)
+    for first in range(0, n, step):
+        stop = min(first + step, n)
+        lo, hi = int(offsets[first]), int(offsets[stop])
+        if hi - lo + 1 > running.size:
+            scratch = np.empty(hi - lo, dtype=np.uint64)
+            running = np.zeros(hi - lo + 1, dtype=np.uint64)
+        np.take(_TALLY, data[lo:hi], out=scratch[: hi - lo])
+        np.cumsum(scratch[: hi - lo], out=running[1 : hi - lo + 1])
+        ends = running[offsets[first + 1 : stop + 1] - lo]
+        counts[first:stop] = ends
+        counts[first + 1 : stop] -= ends[:-1]  # wraps around, exactly, in uint64
+    return counts
+
+
+_BLOCK_BYTES = 1 << 20
+
+
+def _scan_arrays(
+    text: pa.Array,
+    offsets: npt.NDArray[np.int64],
+    data: npt.NDArray[np.uint8],
+    flags: npt.NDArray[np.uint8],
+    values: npt.NDArray[np.float64],
+) -> None:
+    """The scanner's answers in whole-array numpy (no numba to load): each value's bytes
+    tallied by kind (:data:`_TALLY`), then the rules decided from the tallies and the
+    bytes at its start and end. A value of digits, at most one point and a leading sign
+    is read by Arrow's own parser (correctly rounded, as :func:`float`); one with a
+    "soft" byte (white space, an exponent, text beyond ASCII) or of 256 bytes or more
+    is passed to the rules themselves; any other is no number."""
+    start, end = offsets[:-1], offsets[1:]
+    counts = _tallies(offsets, data)
+    size = end - start
+    digits = (counts & 0xFFFF).astype(np.int64)
+    points = (counts >> 16) & 0xFFFF
+    signs = (counts >> 32) & 0xFFFF
+    soft, hard = (counts >> 48) & 0xFF, counts >> 56
+    short = size < _SHORT
+    slow = (size >= _SHORT) | ((soft > 0) & (hard == 0))
+    flags[slow] = SLOW
+    flags[size == 0] = BLANK
+    top = max(data.size - 1, 0)
+    first = data[np.minimum(start, top)]
+    signed = (first == ord("+")) | (first == ord("-"))
+    # a number: digits with at most one point, a sign only in front
+    number = short & (soft == 0) & (hard == 0) & (digits > 0) & (points <= 1)
+    number &= (signs == 0) | ((signs == 1) & signed)
+    at = np.flatnonzero(number)
+    if at.size == 0:
+        return
+    lead = start[at] + signed[at]  # the first digit or point
+    head = data[np.minimum(lead, top)]
+    after = data[np.minimum(lead + 1, top)]
+    no_plus = first[at] != ord("+")
+    # no leading zero: a single "0", or a first digit 1-9 ("007" is a code, kept text)
+    whole = (head != ord("0")) | (size[at] - signed[at] == 1)
+    bits = np.full(at.size, IS_NUMBER, dtype=np.uint8)
+    bits[no_plus & (points[at] == 0) & whole & (digits[at] <= 18)] |= IS_INTEGER
+    # decimals: the whole part empty, "0" or without a leading zero, and digits after a point
+    part = (head == ord(".")) | whole | ((head == ord("0")) & (after == ord(".")))
+    part &= (points[at] == 0) | (data[end[at] - 1] != ord("."))
+    bits[no_plus & part] |= IS_DECIMAL
+    flags[at] = bits
+    read = pc.cast(text.take(pa.array(at)), pa.float64())
+    values[at] = np.frombuffer(read.buffers()[1], dtype=np.float64)[read.offset :][: at.size]
 
 
 def numbers(

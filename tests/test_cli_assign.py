@@ -633,7 +633,7 @@ def test_a_small_csv_into_parquet_does_not_load_the_compiled_reader(
         "import sys, json\n"
         "from gridgeo.cli.main import main\n"
         "code = main(sys.argv[1:])\n"
-        "heavy = ('gridgeo.number_kernels',)\n"
+        "heavy = ('gridgeo.number_kernels', 'numba')\n"
         "print(json.dumps([code, [m for m in heavy if m in sys.modules]]))\n"
     )
     env = os.environ | {"GRIDGEO_INDEX_DIR": str(tmp_path / "index")}
@@ -654,3 +654,49 @@ def test_a_small_csv_into_parquet_does_not_load_the_compiled_reader(
     assert code == 0 and loaded == []
     assert second.equals(outputs[0][1]) and second.num_rows == len(ROWS)
     assert second.column("status").to_pylist() == [r[3] for r in ROWS]
+
+
+def test_a_large_input_loads_the_kernels_meanwhile_with_the_same_output(
+    tmp_path: Path,
+) -> None:
+    """An input of LARGE_INPUT_BYTES or more loads numba in the background and goes on
+    in the kernels once they are ready: the output is the same as the numpy path's."""
+    city = tmp_path / "city.gpkg"
+    city.write_bytes(SAMPLE_BOUNDARIES.read_bytes())
+    rng = np.random.default_rng(5)
+    source = tmp_path / "in.csv"
+    lon = rng.uniform(110.1, 110.5, 60_000).round(4)  # rounded: some land on edges
+    lat = rng.uniform(25.1, 25.4, 60_000).round(4)
+    source.write_text(
+        "id,lon,lat\n"
+        + "".join(f"{i},{x},{y}\n" for i, (x, y) in enumerate(zip(lon, lat, strict=True)))
+    )
+    script = (
+        "import sys, json, gridgeo.compiled as compiled\n"
+        "from gridgeo.cli.main import main\n"
+        "compiled.LARGE_INPUT_BYTES = int(sys.argv[1])\n"
+        "code = main(sys.argv[2:])\n"
+        "print(json.dumps([code, 'numba' in sys.modules]))\n"
+    )
+    env = os.environ | {"GRIDGEO_INDEX_DIR": str(tmp_path / "index")}
+    tables, loaded = [], []
+    runs = (("build", 1 << 40), ("numpy", 1 << 40), ("kernels", 0))  # the first builds
+    for name, threshold in runs:  # the index, which loads numba
+        out = tmp_path / f"{name}.parquet"
+        argv = ["assign", str(source), "-o", str(out), "--boundaries", str(city), "--no-progress"]
+        argv += ["--chunk-size", "5000"]  # chunks after the kernels are ready
+        run_ = subprocess.run(
+            [sys.executable, "-c", script, str(threshold), *argv],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert run_.returncode == 0, run_.stderr
+        code, numba_loaded = json.loads(run_.stdout.splitlines()[-1])
+        assert code == 0
+        loaded.append(numba_loaded)
+        tables.append(pq.read_table(out))
+    assert loaded[1:] == [False, True]
+    assert tables[1].equals(tables[2]) and tables[0].equals(tables[1])
+    assert tables[1].column("status").to_pylist().count("ok") > 50_000

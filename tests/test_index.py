@@ -314,24 +314,23 @@ def test_plain_and_compiled_queries_give_the_same_raw_answers(index: GridIndex) 
     assert edge_scalar == [kernels.query_one(a, b, *tables) for a, b in edge_pts[:3000]]
 
 
-def test_small_and_large_batches_agree(index: GridIndex) -> None:
-    """Below COMPILED_FROM points the index answers without numba; the final answers
-    (GEOS having decided the uncertain points) are the same either way."""
-    from gridgeo.number_text import COMPILED_FROM
+def test_numpy_and_kernel_batches_agree(index: GridIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index answers in numpy until the kernels are ready (gridgeo.compiled), then in
+    numba; the final answers (GEOS having decided the uncertain points) are the same."""
+    from gridgeo import compiled
 
     rng = np.random.default_rng(12)
     xy = np.vstack(
         [
             np.column_stack(
-                [
-                    rng.uniform(109.99, 110.61, COMPILED_FROM),
-                    rng.uniform(24.99, 25.51, COMPILED_FROM),
-                ]
+                [rng.uniform(109.99, 110.61, 20_000), rng.uniform(24.99, 25.51, 20_000)]
             ),
             boundary_points(index.leaves, rng, 2000),
         ]
     )
-    whole = index.assign(xy[:, 0], xy[:, 1])  # compiled
+    monkeypatch.setattr(compiled, "ready", lambda: False)
+    whole = index.assign(xy[:, 0], xy[:, 1])  # numpy
+    monkeypatch.setattr(compiled, "ready", lambda: True)
     parts = np.concatenate([index.assign(c[:, 0], c[:, 1]) for c in np.array_split(xy, 8)])
     assert np.array_equal(parts, whole)
     assert np.array_equal(whole, oracle(index.owners, xy[:, 0], xy[:, 1]))

@@ -14,13 +14,14 @@ import pytest
 
 from gridgeo.number_text import (
     BLANK,
-    COMPILED_FROM,
     DECIMAL,
     INTEGER,
     IS_DECIMAL,
     IS_INTEGER,
     IS_NUMBER,
     NUMBER,
+    WHOLE_ARRAY_FROM,
+    _classify,
     classify,
 )
 
@@ -89,9 +90,11 @@ EDGES = [
 ]
 
 
-def test_agrees_with_the_expressions_and_float() -> None:
+@pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "kernel"])
+def test_agrees_with_the_expressions_and_float(compiled: bool) -> None:
+    """Both passes, the whole-array numpy one and the numba kernel, give the rules' answers."""
     values = random_values(40_000) + EDGES
-    bits, numbers = classify(pa.array(values))
+    bits, numbers = _classify(pa.array(values), compiled)
     for value, got_bits, got in zip(values, bits.tolist(), numbers.tolist(), strict=True):
         want_bits, want = expected(value)
         assert got_bits == want_bits, value
@@ -116,27 +119,69 @@ def test_slices_chunks_and_nulls(kind: pa.DataType) -> None:
     assert empty_bits.size == 0 and empty_numbers.size == 0
 
 
-def test_small_columns_read_by_the_rules_agree_with_the_compiled_pass() -> None:
-    """A column under COMPILED_FROM values is read without numba, with the same answers
-    (run in a fresh interpreter: once the kernel is loaded, every column uses it)."""
+def test_columns_are_read_without_numba_with_the_kernel_s_answers() -> None:
+    """Until a large run loads the kernels (gridgeo.compiled), columns are read by
+    whole-array numpy, or value by value under WHOLE_ARRAY_FROM, without numba: the same
+    answers as the kernel's (run in a fresh interpreter, where numba is not loaded)."""
     values = [*random_values(2000, seed=11), *EDGES, None]
     script = (
         "import sys, json, pyarrow as pa\n"
         "from gridgeo.number_text import classify\n"
-        "bits, numbers = classify(pa.array(json.loads(sys.stdin.read())))\n"
-        "print(json.dumps([bits.tolist(), [repr(v) for v in numbers.tolist()],\n"
-        "                  'numba' in sys.modules]))\n"
+        "out = []\n"
+        "for part in json.loads(sys.stdin.read()):\n"
+        "    bits, numbers = classify(pa.array(part, type=pa.string()))\n"
+        "    out.append([bits.tolist(), [repr(v) for v in numbers.tolist()]])\n"
+        "print(json.dumps([out, 'numba' in sys.modules]))\n"
     )
+    parts = [values, values[:40], values[:1]]  # whole-array, value by value
     run = subprocess.run(
         [sys.executable, "-c", script],
-        input=json.dumps(values),
+        input=json.dumps(parts),
         capture_output=True,
         text=True,
         check=True,
     )
-    small_bits, small_numbers, numba_loaded = json.loads(run.stdout)
-    assert not numba_loaded and len(values) < COMPILED_FROM
-    big = pa.array(values * (COMPILED_FROM // len(values) + 1))  # the compiled pass
-    bits, numbers = classify(big)
-    assert bits[: len(values)].tolist() == small_bits
-    assert [repr(v) for v in numbers[: len(values)].tolist()] == small_numbers
+    answers, numba_loaded = json.loads(run.stdout)
+    assert not numba_loaded and len(parts[1]) < WHOLE_ARRAY_FROM <= len(parts[0])
+    for part, (small_bits, small_numbers) in zip(parts, answers, strict=True):
+        bits, numbers = _classify(pa.array(part, type=pa.string()), True)  # the kernel
+        assert bits.tolist() == small_bits
+        assert [repr(v) for v in numbers.tolist()] == small_numbers
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1.5",
+        "-0",
+        "+7",
+        "5.",
+        ".5",
+        "-.5",
+        "007",
+        "00.5",
+        "0.",
+        "1.2.3",
+        "--5",
+        "5-",
+        "-",
+        ".",
+        "abc",
+        "１２",
+        " 3",
+        "3e2",
+        "1" * 19,
+        "1" * 300,
+        "0",
+        "-0.0",
+        "+.5",
+    ],
+)
+def test_numpy_pass_decides_each_shape_as_the_rules_do(value: str) -> None:
+    """The numpy pass's short cuts (tallies of digits, points and signs; the bytes at a
+    value's start and end), one shape at a time, among others that take other ways."""
+    column = pa.array([value, "110.25", "x", value], type=pa.large_string())
+    bits, numbers = _classify(column, False)
+    want_bits, want = expected(value)
+    assert bits[[0, 3]].tolist() == [want_bits] * 2 and bits[2] == 0
+    assert same_float(numbers[0], want) and numbers[1] == 110.25

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyogrio
 from tqdm import tqdm
 
 import gridgeo
+from gridgeo import compiled
 from gridgeo.batch import (
     ADDED_COLUMNS,
     AssignSummary,
@@ -193,6 +193,8 @@ def run_assign(args: argparse.Namespace) -> int:
     """Handler of ``gridgeo assign``: check the files, build the index, stream the table."""
     crs = parse_coord_system(args.crs)
     output = check_output(args.output)
+    if _input_bytes(args.input) >= compiled.LARGE_INPUT_BYTES:
+        compiled.load_in_background()  # the run starts in numpy and goes on in numba
     reader = TableReader(
         args.input, lon_col=args.lon_col, lat_col=args.lat_col, chunk_size=args.chunk_size
     )
@@ -260,7 +262,7 @@ def _boundaries(args: argparse.Namespace) -> Boundaries:
             getattr(args, "assume_crs", None),
             cfg.scheme,
             gridgeo.__version__,
-            pyogrio.__gdal_version_string__,
+            _gdal_release(),
         )
     )
     index = index_for_files(
@@ -549,3 +551,25 @@ class _Run:
                 summary.add(done["status"])
                 bar.update(len(done))
         return summary
+
+
+
+def _input_bytes(path: Path) -> int:
+    """The input's size on disk (0 when it cannot be told: the reader says why)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _gdal_release() -> str:
+    """The release of the GDAL that reads boundary files, as the index key has it: pyogrio's
+    own release, which fixes the GDAL its wheel carries (importing pyogrio to ask would
+    load GDAL, pandas and geopandas, 0.4 s, in a run that finds its index and reads no
+    boundary file)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"pyogrio {version('pyogrio')}"
+    except PackageNotFoundError:  # pragma: no cover - a dependency of the package
+        return "pyogrio ?"

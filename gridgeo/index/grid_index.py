@@ -33,6 +33,7 @@ So results are identical to the lookup core for every point.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -42,12 +43,12 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from gridgeo import compiled
 from gridgeo.coords import to_cgcs2000
 from gridgeo.errors import GridgeoError
 from gridgeo.geometry import make_valid_polygonal
 from gridgeo.i18n import tr
 from gridgeo.index import plain_query
-from gridgeo.index.plain_query import COMPILED_FROM
 from gridgeo.levels import Level
 from gridgeo.lookup import Locator, owner_rank
 from gridgeo.model import UNKNOWN_LEVEL, GridSet
@@ -331,10 +332,9 @@ class GridIndex:
         y = np.ascontiguousarray(np.asarray(lat, dtype=np.float64).ravel())
         if crs not in ("cgcs2000", "wgs84"):
             x, y = (np.ascontiguousarray(a.ravel()) for a in to_cgcs2000(x, y, crs))
-        if x.size < COMPILED_FROM:
-            query = plain_query.query
-        else:
-            from gridgeo.index import kernels  # numba: builds and large batches only
+        query: Callable[..., npt.NDArray[np.int32]] = plain_query.query
+        if compiled.ready():  # a large run loaded numba (gridgeo.compiled): same answers
+            from gridgeo.index import kernels
 
             query = kernels.query
         out = query(x, y, *self.query_tables())

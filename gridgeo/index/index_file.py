@@ -358,11 +358,7 @@ class MappedGridIndex(GridIndex):
 
     @cached_property
     def _locator(self) -> Locator:  # type: ignore[override]
-        owners = GridSet.from_records(
-            codes=list(self._owner_codes),
-            geometries=self._geoms,
-            levels=[int(v) for v in self._owner_level],
-        )
+        owners = GridSet.of_owners(list(self._owner_codes), self._owner_level, self._geoms)
         return Locator(owners, assume_valid=True)
 
     @property

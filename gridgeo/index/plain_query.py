@@ -5,8 +5,10 @@ compiled kernels (:mod:`gridgeo.index.kernels`) save microseconds but cost about
 125 MB of numba and LLVM in every worker, and their first call loads machine code.
 These functions give the kernels' answers exactly, with the same arithmetic in the
 same order (the cell a point falls in, the half-open crossing rule, Shewchuk's
-error filter), so a worker that only queries never imports numba. Batch runs of
-millions of points keep the kernels (:meth:`gridgeo.index.GridIndex.assign`).
+error filter), so a worker that only queries never imports numba. :func:`query`
+answers a whole batch in numpy: slower per point than the parallel kernel, faster to
+the end of a run that would otherwise load numba (:mod:`gridgeo.compiled` says when
+the kernels run instead).
 
 The constants are the kernels' too: they are defined here, where importing them
 costs nothing, and the kernels take them from here.
@@ -32,11 +34,6 @@ import numpy.typing as npt
 # Shewchuk's error bound for the orientation determinant: (3 + 16 eps) * eps.
 CCW_ERRBOUND = 3.3306690738754716e-16
 
-# Batches of at least this many points run the compiled kernel, and columns of that many
-# numbers the compiled scanner (gridgeo.number_text); smaller ones (the service's
-# requests, small runs) the plain rules, with the same answers: a worker that only
-# answers requests then never loads numba and LLVM (about 125 MB).
-COMPILED_FROM = 20_000
 
 INSIDE, OUTSIDE, UNCERTAIN = 1, 0, 2
 NO_OWNER = -1
@@ -196,8 +193,8 @@ def query(
 ) -> npt.NDArray[np.int32]:
     """Owners of many points, as :func:`gridgeo.index.kernels.query` answers them.
 
-    Clean cells are answered with whole-array numpy; only the points in boundary
-    cells run the crossing test, one by one in Python (a few microseconds each).
+    Whole-array numpy: clean cells by one lookup; the points in boundary cells (about
+    one in six at 20,000 grids) by :func:`boundary_owners`, every crossing test at once.
     """
     x0, y0, dx, dy, fnx, fny = lattice.tolist()
     nx, ny = int(fnx), int(fny)
@@ -210,21 +207,101 @@ def query(
     at = np.flatnonzero(ok)
     col = fx[at].astype(np.int64)
     row = fy[at].astype(np.int64)
-    v = cells[row * nx + col].astype(np.int32)
-    for i in np.flatnonzero(v < -1).tolist():
-        p = int(at[i])
-        v[i] = boundary_owner(
-            float(xs[p]),
-            float(ys[p]),
-            -int(v[i]) - 2,
-            cand_start,
-            cands,
-            row_edges,
-            edges,
-            background,
-        )
-    d = deep[(row // block[0]) * block[1] + col // block[0]]
-    level = owner_level[np.maximum(v, 0)]
-    parent = (d > 0) & (v != NEEDS_GEOS) & ((v < 0) | (level <= d))
-    out[at] = np.where(parent, NEEDS_GEOS, v)
+    cell = row * nx
+    cell += col
+    v = cells[cell]
+    inner = np.flatnonzero(v < -1)
+    if inner.size:
+        p = at[inner]
+        boundary = (-2 - v[inner]).astype(np.int64)
+        tables = (cand_start, cands, row_edges, edges, background)
+        v[inner] = boundary_owners(xs[p], ys[p], boundary, *tables)
+    b0, b1 = int(block[0]), int(block[1])
+    row //= b0
+    row *= b1
+    col //= b0
+    row += col
+    d = deep[row]
+    parent = d > 0
+    if parent.any():  # only where a grid with children meets the cell
+        level = owner_level[np.maximum(v, 0)]
+        parent &= (v != NEEDS_GEOS) & ((v < 0) | (level <= d))
+        v[parent] = NEEDS_GEOS
+    out[at] = v
     return out
+
+
+def boundary_owners(
+    xs: npt.NDArray[np.float64],
+    ys: npt.NDArray[np.float64],
+    b: npt.NDArray[np.int64],
+    cand_start: npt.NDArray[np.int64],
+    cands: npt.NDArray[np.int32],
+    row_edges: npt.NDArray[np.int32],
+    edges: npt.NDArray[np.float64],
+    background: npt.NDArray[np.int32],
+) -> npt.NDArray[np.int32]:
+    """:func:`boundary_owner` of many points at once (point ``i`` in boundary cell ``b[i]``).
+
+    Every (point, candidate) pair the loop could reach (a rank below the cell's
+    background) and every edge of each pair are laid out flat, and the crossing rule of
+    :func:`point_in_polygon` runs on all of them: a pair is UNCERTAIN when any of its
+    edges is, else INSIDE on an odd count of crossings. A point takes its first pair in
+    rank order that is not OUTSIDE (a leaf, or NEEDS_GEOS when that pair is UNCERTAIN),
+    else the background: the loop's answer, which stops at that same pair.
+    """
+    best: npt.NDArray[np.int32] = background[b, 0].astype(np.int32)
+    first, stop = cand_start[b], cand_start[b + 1]
+    pair_point, pair_cand = _spread(first, stop)
+    # candidates are sorted by rank: those not below the background's are never tried
+    keep = cands[pair_cand, 1] < background[b[pair_point], 1]
+    pair_point, pair_cand = pair_point[keep], pair_cand[keep]
+    if pair_cand.size == 0:
+        return best
+    edge_pair, at = _spread(cands[pair_cand, 2].astype(np.int64), cands[pair_cand, 3])
+    ax, ay, bx, by = edges[row_edges[at]].T
+    owner = pair_point[edge_pair]
+    x, y = xs[owner], ys[owner]
+    b_above = by > y
+    straddles = (ay > y) != b_above
+    # not straddling: a point on a horizontal edge or at a vertex is for GEOS
+    on_edge = ~straddles & (ay == y)
+    on_edge &= (ax == x) | ((by == y) & (np.minimum(ax, bx) <= x) & (x <= np.maximum(ax, bx)))
+    # orient_sign(ax, ay, bx, by, x, y), term by term as the loop computes it
+    detleft = (ax - x) * (by - y)
+    detright = (ay - y) * (bx - x)
+    det = detleft - detright
+    bound = CCW_ERRBOUND * (np.abs(detleft) + np.abs(detright))
+    with np.errstate(invalid="ignore"):
+        sure = (det > bound) | (det < -bound)  # NaN is not sure, as orient_sign has it
+    unsure = on_edge | (straddles & ~sure)
+    crossed = straddles & sure & ((det > 0) == b_above)
+    pairs = pair_cand.size
+    uncertain = np.bincount(edge_pair[unsure], minlength=pairs) > 0
+    inside = np.bincount(edge_pair[crossed], minlength=pairs) % 2 == 1
+    # each point's first pair that holds it or cannot tell (pairs are in point, then
+    # rank order): the loop returns there
+    decisive = np.flatnonzero(uncertain | inside)
+    point = pair_point[decisive]
+    first_of_point = np.ones(point.size, dtype=bool)
+    first_of_point[1:] = point[1:] != point[:-1]
+    decisive, point = decisive[first_of_point], point[first_of_point]
+    best[point] = np.where(uncertain[decisive], NEEDS_GEOS, cands[pair_cand[decisive], 0])
+    return best
+
+
+def _spread(
+    first: npt.NDArray[np.int64], stop: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Ranges ``first[i]:stop[i]`` laid end to end: for each item, its range's number
+    ``i`` and its value.
+
+    >>> _spread(np.array([5, 0, 9]), np.array([7, 0, 10]))
+    (array([0, 0, 2]), array([5, 6, 9]))
+    """
+    sizes = stop - first
+    owner = np.repeat(np.arange(sizes.size), sizes)
+    starts = np.cumsum(sizes) - sizes  # where each range begins in the output
+    value = np.arange(owner.size, dtype=np.int64)
+    value += (first - starts)[owner]
+    return owner, value

@@ -19,24 +19,25 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
-import pyogrio
-import pyogrio.raw
 import pyproj
 import shapely
 import shapely.errors
-from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS
 
 from gridgeo.codes import CodeScheme
 from gridgeo.crs import CHINA_LAT, CHINA_LON, STORAGE_EPSG, accepted_epsg, parse_crs
 from gridgeo.errors import CRSError, FeatureError, InputFileError
 from gridgeo.i18n import tr
+from gridgeo.io.gdal_library import load_gdal_first
 from gridgeo.levels import LEVEL_WORDS, Level, parse_level
 from gridgeo.model import GridSet
 from gridgeo.wording import listing
+
+if TYPE_CHECKING:  # pyogrio and geopandas are imported by the functions that read files:
+    import geopandas as gpd  # a command that finds its boundaries' index reads none (0.3 s)
 
 CODE_NAMES = (
     "code",
@@ -127,11 +128,22 @@ def read_boundary_file(
     return GridSet.concat([GridSet.from_frame(f, scheme) for f in frames])
 
 
+def _pyogrio() -> tuple[Any, Any]:
+    """pyogrio and its errors module, GDAL set up first (:func:`load_gdal_first`)."""
+    load_gdal_first()
+    import pyogrio
+    import pyogrio.errors
+    import pyogrio.raw
+
+    return pyogrio, pyogrio.errors
+
+
 def spatial_layers(path: Path) -> list[str]:
     """The names of the layers of ``path`` that hold geometries (InputFileError if none)."""
+    pyogrio, errors = _pyogrio()
     try:
         listed = pyogrio.list_layers(path)
-    except (DataSourceError, DataLayerError, OSError) as exc:
+    except (errors.DataSourceError, errors.DataLayerError, OSError) as exc:
         raise InputFileError(
             tr(
                 "{path}: cannot open as a vector file ({reason})",
@@ -150,11 +162,12 @@ def _read_layer(
 ) -> gpd.GeoDataFrame:
     source = f"{path.name}:{layer}" if many else path.name
     _check_geojson_crs(path, source)
+    pyogrio, errors = _pyogrio()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # pyogrio notes on GDAL quirks
             frame = pyogrio.read_dataframe(path, layer=layer)
-    except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
+    except (errors.DataSourceError, errors.DataLayerError, OSError, ValueError) as exc:
         raise InputFileError(cannot_read(source, exc)) from None
     except shapely.errors.GEOSException as exc:  # GDAL passed a geometry GEOS cannot build
         at = _first_unbuildable(path, layer)
@@ -178,7 +191,7 @@ def _first_unbuildable(path: Path, layer: str) -> int | None:
     """The 1-based number of the first feature whose geometry GEOS cannot build."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        _, _, wkb, _ = pyogrio.raw.read(path, layer=layer, columns=[])
+        _, _, wkb, _ = _pyogrio()[0].raw.read(path, layer=layer, columns=[])
     for n, blob in enumerate(wkb, start=1):
         if blob is not None and shapely.from_wkb(blob, on_invalid="ignore") is None:
             return n
