@@ -553,7 +553,6 @@ class _Run:
         return summary
 
 
-
 def _input_bytes(path: Path) -> int:
     """The input's size on disk (0 when it cannot be told: the reader says why)."""
     try:
