@@ -223,3 +223,74 @@ def test_publishing_builds_the_index_the_service_then_maps(
     assert tables(data).index.n_owners == 79
     assert index_file.mapped_files[str(built)] == before + 1  # mapped, not built again
     assert list((tmp_path / "index").glob("*.gidx")) == [built]
+
+
+def test_assign_from_the_store_reads_a_version_s_grids_once(
+    capsys: pytest.CaptureFixture[str],
+    store_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`gridgeo assign` from the store finds the version's index by the version's name
+    (store, number, creation time), which publishing points to the index it built: no
+    run reads the grids. A bad pointer or a missing index is passed over (the grids read
+    once more, the same output, the pointer written again), and a newly published
+    version is a new name."""
+    import pyarrow.parquet as pq
+
+    from gridgeo.store import datasets
+
+    monkeypatch.setenv("GRIDGEO_INDEX_DIR", str(tmp_path / "index"))
+    reads: list[int] = []
+    real_load = datasets.load_grids
+
+    def counted(session: object, version_id: int, *rest: object) -> object:
+        reads.append(version_id)
+        return real_load(session, version_id, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(datasets, "load_grids", counted)
+    boundaries, stations = str(SAMPLE / "boundaries.gpkg"), str(SAMPLE / "workstations.geojson")
+    assert (
+        run(capsys, store_url, "import", boundaries, "--commit", "--workstations", stations)[0] == 0
+    )
+    assert run(capsys, store_url, "publish", "1")[0] == 0
+    points = tmp_path / "points.csv"
+    points.write_text("id,lon,lat\n1,110.2915,25.28\n2,110.3005,25.2785\n3,abc,25.2\n")
+
+    def assign(name: str) -> tuple[str, list[dict[str, object]]]:
+        out = tmp_path / f"{name}.parquet"
+        argv = ["assign", str(points), "-o", str(out), "--no-progress", "--database-url", store_url]
+        code = main(argv)
+        text, err = capsys.readouterr()
+        assert code == 0, err
+        return text, pq.read_table(out).to_pylist()
+
+    reads.clear()
+    text, first = assign("first")
+    assert reads == [] and "边界：数据库版本 1（已发布）" in text
+    assert [r["status"] for r in first] == ["ok", "ok", "bad_input"]
+    assert first[0]["workstation_code"] and first[0]["code_l5"]
+    assert assign("second")[1] == first and reads == []  # the pointer, not the grids
+
+    pointers = list((tmp_path / "index" / "versions").glob("*.json"))
+    assert len(pointers) == 1
+    pointers[0].write_text("{not json")
+    assert assign("bad_pointer")[1] == first and reads == [1]
+    named = json.loads(pointers[0].read_text())["index"]  # written again
+    assert assign("mended")[1] == first and reads == [1]
+    for index_file in (tmp_path / "index").glob("*.gidx"):
+        index_file.unlink()
+    assert assign("no_index")[1] == first and reads == [1, 1]
+    assert json.loads(pointers[0].read_text())["index"] == named
+
+    # the same grids again as version 2: a version of its own, pointed to when published
+    assert (
+        run(capsys, store_url, "import", boundaries, "--commit", "--workstations", stations)[0] == 0
+    )
+    assert run(capsys, store_url, "publish", "2")[0] == 0
+    text, second = assign("version_2")
+    assert reads == [1, 1] and "边界：数据库版本 2（已发布）" in text and second == first
+    assert len(list(pointers[0].parent.glob("*.json"))) == 2
+    argv = ["assign", str(points), "-o", str(tmp_path / "v1.parquet"), "--no-progress"]
+    assert main([*argv, "--database-url", store_url, "--version", "1"]) == 0
+    assert reads == [1, 1]  # version 1 is known

@@ -185,3 +185,18 @@ def test_numpy_pass_decides_each_shape_as_the_rules_do(value: str) -> None:
     want_bits, want = expected(value)
     assert bits[[0, 3]].tolist() == [want_bits] * 2 and bits[2] == 0
     assert same_float(numbers[0], want) and numbers[1] == 110.25
+
+
+@pytest.mark.parametrize("block", [1, 3, 16, 1 << 18])
+def test_numpy_pass_in_blocks_of_any_size(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tallies are taken a block of text at a time: empty values at a block's start or
+    end, and blocks of empty values only, read as in one piece."""
+    import gridgeo.number_text as number_text
+
+    monkeypatch.setattr(number_text, "_BLOCK_BYTES", block)
+    values = ["", "", "12.5", "", "x", "", "", "", "-3", "", "7", "", ""] * 20 + EDGES[:20]
+    bits, numbers = _classify(pa.array(values, type=pa.string()), False)
+    for value, got_bits, got in zip(values, bits.tolist(), numbers.tolist(), strict=True):
+        want_bits, want = expected(value)
+        assert got_bits == want_bits, value
+        assert same_float(got, want), (value, got, want)

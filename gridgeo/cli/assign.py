@@ -51,7 +51,13 @@ from gridgeo.cli.options import (
     crs_help,
     emit_json,
 )
-from gridgeo.cli.source import add_source_options, load_source, source_line, store_settings
+from gridgeo.cli.source import (
+    add_source_options,
+    load_source,
+    source_line,
+    store_index,
+    store_settings,
+)
 from gridgeo.coords import parse_coord_system
 from gridgeo.dataset import Dataset
 from gridgeo.dispatch import DISPATCH_COLUMNS, dispatch_frame
@@ -253,7 +259,12 @@ def _boundaries(args: argparse.Namespace) -> Boundaries:
         return Boundaries.of(load_source(args, partners=args.partners, routing=args.routing))
     cfg = store_settings(args)
     if not args.boundaries:
-        return Boundaries.of(load_source(args, cfg))
+        if args.workstations:  # the stored workstations replaced by a file's
+            return Boundaries.of(load_source(args, cfg))
+        stored = store_index(args, cfg)
+        line = tr("boundaries: {source}", source=stored.source)
+        lookup = workstation_lookup(stored.workstations)
+        return Boundaries(stored.index, lookup, stored.version, line)
     # files this machine has indexed are not read again: their index is found by their bytes
     # and by what reads them (the reading options, and the versions of the code and GDAL)
     options = repr(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gridgeo.cli.options import columns, settings
 from gridgeo.dataset import Dataset
@@ -25,6 +25,9 @@ from gridgeo.io.partners import read_partners
 from gridgeo.io.routing import read_routing
 from gridgeo.io.staff import read_staff, read_workstations
 from gridgeo.settings import Settings
+
+if TYPE_CHECKING:
+    from gridgeo.store.datasets import StoredIndex
 
 
 def add_source_options(parser: argparse.ArgumentParser, *, staff: bool = False) -> None:
@@ -123,6 +126,17 @@ def store_dataset(args: argparse.Namespace, cfg: Settings) -> Dataset:
     at = getattr(args, "at", None)
     when = parse_time(at, "--at") if at is not None else None
     return open_dataset(cfg, version=getattr(args, "version", None), at=when)
+
+
+def store_index(args: argparse.Namespace, cfg: Settings) -> StoredIndex:
+    """The index of the store's ``--version``/``--at`` (default: the published version),
+    without its Dataset: what ``gridgeo assign`` takes from the store."""
+    from gridgeo.assessment import parse_time
+    from gridgeo.store.datasets import open_index
+
+    at = getattr(args, "at", None)
+    when = parse_time(at, "--at") if at is not None else None
+    return open_index(cfg, version=getattr(args, "version", None), at=when)
 
 
 def _replace_files(data: Dataset, files: dict[str, Path | None]) -> Dataset:

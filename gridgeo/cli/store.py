@@ -28,7 +28,7 @@ from gridgeo.dataset import Dataset
 from gridgeo.errors import ConflictError, InputFileError
 from gridgeo.findings import Severity
 from gridgeo.i18n import tr
-from gridgeo.index.cache import index_for
+from gridgeo.index.cache import index_of_version
 from gridgeo.io.boundaries import read_boundaries
 from gridgeo.io.partners import read_partners
 from gridgeo.io.routing import read_routing
@@ -38,9 +38,9 @@ from gridgeo.settings import Settings
 from gridgeo.store import cases, versions
 from gridgeo.store.audit import actor_name
 from gridgeo.store.core import Store
-from gridgeo.store.datasets import load_dataset
+from gridgeo.store.datasets import load_dataset, stored_version_key
 from gridgeo.store.responsibility import import_partners, import_roster, import_routing
-from gridgeo.store.snapshots import load_grids, published_version, version_label
+from gridgeo.store.snapshots import get_version, load_grids, published_version, version_label
 from gridgeo.store.versioned_import import ImportOptions
 from gridgeo.store.versions import VersionInfo
 from gridgeo.wording import text_table
@@ -364,7 +364,9 @@ def _index(store: Store, cfg: Settings, info: VersionInfo) -> None:
     if info.kind == "boundaries":
         with store.reading() as session:
             grids = load_grids(session, info.id, cfg.scheme)
-        index_for(grids, cfg.store.index_folder)
+            key = stored_version_key(cfg, get_version(session, info.id))
+        # found by the version's name too: `gridgeo assign` then reads no grids at all
+        index_of_version(key, lambda: grids, cfg.store.index_folder)
         from gridgeo.api.ogc.tiles import save_level_files  # the CLI starts without it
 
         save_level_files(Dataset(grids, settings=cfg))

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from gridgeo.dataset import Dataset
 from gridgeo.errors import GridgeoError, NotFoundError
 from gridgeo.i18n import tr
+from gridgeo.index import GridIndex
+from gridgeo.index.cache import index_of_version, version_key
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
@@ -26,6 +28,7 @@ from gridgeo.store.snapshots import (
     stored_source,
     version_at,
 )
+from gridgeo.workstation import Workstation
 
 
 @dataclass(frozen=True)
@@ -67,23 +70,7 @@ def load_dataset(
     Raises NotFoundError when nothing is published and no version is given.
     """
     with store.reading() as session:
-        current = published_version(session)
-        if boundaries_version is None:
-            if current is None:
-                raise NotFoundError(
-                    tr(
-                        "the store has no published boundaries version: `gridgeo import FILE "
-                        "--commit` then `gridgeo publish VERSION`"
-                    )
-                )
-            boundaries_version = current.id
-        source = stored_source(boundaries_version)
-        if published_at is not None:
-            at = published_at.isoformat()
-            source = tr("{source} (published at {at})", source=source, at=at)
-        elif current is not None and current.id == boundaries_version:
-            source = tr("{source} (published)", source=source)
-        get_version(session, boundaries_version, t.VersionKind.BOUNDARIES)
+        boundaries_version, source = _boundaries_version(session, boundaries_version, published_at)
         roster = published_version(session, t.VersionKind.ROSTER)
         partners = published_version(session, t.VersionKind.PARTNERS)
         routing = published_version(session, t.VersionKind.ROUTING)
@@ -108,6 +95,75 @@ def load_dataset(
                 },
             },
         )
+
+
+def _boundaries_version(
+    session: Session, boundaries_version: int | None, published_at: datetime | None
+) -> tuple[int, str]:
+    """The boundaries version (default: the published one) and the text naming it."""
+    current = published_version(session)
+    if boundaries_version is None:
+        if current is None:
+            raise NotFoundError(
+                tr(
+                    "the store has no published boundaries version: `gridgeo import FILE "
+                    "--commit` then `gridgeo publish VERSION`"
+                )
+            )
+        boundaries_version = current.id
+    source = stored_source(boundaries_version)
+    if published_at is not None:
+        at = published_at.isoformat()
+        source = tr("{source} (published at {at})", source=source, at=at)
+    elif current is not None and current.id == boundaries_version:
+        source = tr("{source} (published)", source=source)
+    get_version(session, boundaries_version, t.VersionKind.BOUNDARIES)
+    return boundaries_version, source
+
+
+@dataclass(frozen=True)
+class StoredIndex:
+    """What a batch assignment takes from a stored boundaries version: its index, its
+    workstations, its number and the text naming it (``store version 3 (published)``)."""
+
+    index: GridIndex
+    workstations: list[Workstation]
+    version: int
+    source: str
+
+
+def open_index(
+    settings: Settings, *, version: int | None = None, at: datetime | None = None
+) -> StoredIndex:
+    """The index of a boundaries version of the store (default: the published one; ``at``:
+    the one published then), as :func:`open_dataset` picks it, without loading the rest of
+    the Dataset, nor the version's grids once this machine has indexed them
+    (:func:`gridgeo.index.cache.index_of_version`).
+
+    Raises as :func:`open_dataset`.
+    """
+    if version is not None and at is not None:
+        raise GridgeoError(tr("give either a version or a time, not both"))
+    with Store(settings.store.database_url) as store:
+        if settings.store.seed_sample:
+            seed_if_empty(store, settings)
+        with store.reading() as session:
+            if at is not None:
+                version = version_at(session, at)
+            version_id, source = _boundaries_version(session, version, at)
+            row = get_version(session, version_id, t.VersionKind.BOUNDARIES)
+            index = index_of_version(
+                stored_version_key(settings, row),
+                lambda: load_grids(session, version_id, settings.scheme),
+                settings.store.index_folder,
+            )
+            return StoredIndex(index, load_workstations(session, version_id), version_id, source)
+
+
+def stored_version_key(settings: Settings, version: t.Version) -> str:
+    """The name of a stored boundaries version that finds its index file
+    (:func:`gridgeo.index.cache.version_key`)."""
+    return version_key(settings.store.database_url, version.id, version.created_at, settings.scheme)
 
 
 def published_dataset(store: Store, settings: Settings) -> Dataset:
