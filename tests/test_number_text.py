@@ -191,7 +191,7 @@ def test_numpy_pass_decides_each_shape_as_the_rules_do(value: str) -> None:
 def test_numpy_pass_in_blocks_of_any_size(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """The tallies are taken a block of text at a time: empty values at a block's start or
     end, and blocks of empty values only, read as in one piece."""
-    import gridgeo.number_text as number_text
+    from gridgeo import number_text
 
     monkeypatch.setattr(number_text, "_BLOCK_BYTES", block)
     values = ["", "", "12.5", "", "x", "", "", "", "-3", "", "7", "", ""] * 20 + EDGES[:20]
