@@ -13,13 +13,17 @@ range). Each engine runs as a new process, timed start to exit, CSV in, Parquet 
   text, ``LEFT JOIN ... ON ST_Contains(grid, ST_Point(lon, lat))`` (its spatial join
   operator), written with ``COPY ... TO 'out.parquet'``; the leaf's code only.
 
-With ``--compare REV`` the ``gridgeo assign`` of git revision REV runs beside them (the
-same venv, REV's package first on ``PYTHONPATH``). Every engine runs once untimed (the
-index file built, caches warm), then ``--repeat`` times; the medians of wall and CPU time
-are printed. Every output is compared with this code's, point by point (the leaf code
-of every row). With ``--stages``, the CPU per million rows of each stage of this code's
-Arrow path follows (read, coordinates and types, assignment, write), measured one stage
-at a time in this process: where the end-to-end figures' CPU goes.
+With ``--store``, ``gridgeo assign points.csv -o out.parquet`` runs too, without
+``--boundaries``: from an embedded store in which this code imported and published the
+same grids (the default path of a user, who answers from the published version). With
+``--compare REV`` the ``gridgeo assign`` of git revision REV runs beside them (the same
+venv, REV's package first on ``PYTHONPATH``), from the files and from the store. Every
+engine runs once untimed (the index file built, caches warm), then ``--repeat`` times;
+the medians of wall and CPU time are printed. Every output is compared with this code's,
+point by point (the leaf code of every row). With ``--stages``, the CPU per million rows
+of each stage of this code's Arrow path follows (read, coordinates and types,
+assignment, write), measured one stage at a time in this process: where the end-to-end
+figures' CPU goes.
 """
 
 from __future__ import annotations
@@ -105,6 +109,11 @@ def main() -> None:
     parser.add_argument("--duckdb-python", type=Path, default=Path(".bench-duckdb/bin/python"))
     parser.add_argument(
         "--compare", default="", metavar="REV", help="also time gridgeo assign of git REV"
+    )
+    parser.add_argument(
+        "--store",
+        action="store_true",
+        help="also time gridgeo assign from a store with the grids published (no --boundaries)",
     )
     parser.add_argument(
         "--stages",
@@ -231,10 +240,37 @@ def _engines(
         env = os.environ | {"PYTHONPATH": str(other)}
         command = [sys.executable, "-m", "gridgeo.cli.main", *gridgeo, str(theirs)]
         engines[f"gridgeo assign, {args.compare}"] = (command, env, theirs)
+    if args.store:  # the default path: the store's published version, no --boundaries
+        store = _published_store(city, tmp)
+        plain = ["assign", str(points), "--no-progress", "-o"]
+        ours = tmp / "gridgeo_store.parquet"
+        engines["gridgeo assign, store"] = ([str(GRIDGEO), *plain, str(ours)], store, ours)
+        if other is not None:
+            theirs = tmp / "previous_store.parquet"
+            command = [sys.executable, "-m", "gridgeo.cli.main", *plain, str(theirs)]
+            engines[f"gridgeo assign, store, {args.compare}"] = (
+                command,
+                store | {"PYTHONPATH": str(other)},
+                theirs,
+            )
     duck = tmp / "duckdb.parquet"
     command = [str(args.duckdb_python), "-c", DUCKDB_SCRIPT, str(city), str(points), str(duck)]
     engines["DuckDB 1.5 spatial"] = (command, None, duck)
     return engines
+
+
+def _published_store(city: Path, tmp: Path) -> dict[str, str]:
+    """An embedded store in ``tmp`` with ``city`` imported and published (by this code,
+    once): the environment that points ``gridgeo`` at it."""
+    env = os.environ | {
+        "GRIDGEO_HOME": str(tmp / "store"),
+        "GRIDGEO_INDEX_DIR": str(tmp / "store" / "index"),
+        "GRIDGEO_SEED_SAMPLE": "false",
+    }
+    if not (tmp / "store").exists():
+        for step in (["import", str(city), "--commit"], ["publish", "1"]):
+            subprocess.run([str(GRIDGEO), *step], check=True, capture_output=True, env=env)
+    return env
 
 
 if __name__ == "__main__":

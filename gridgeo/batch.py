@@ -28,6 +28,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gridgeo.arrow_arrays import from_numpy, nulls_of, strings, values_of
 from gridgeo.coords import bad_lonlat_mask, looks_swapped, parse_coord_system, to_cgcs2000
 from gridgeo.index import GridIndex
 from gridgeo.levels import Level
@@ -118,8 +119,8 @@ _TABLES: weakref.WeakKeyDictionary[
     GridIndex, dict[tuple[tuple[str, str], ...], dict[str, pa.Array]]
 ] = weakref.WeakKeyDictionary()
 # the text of the status and status_reason codes, as Arrow arrays to take from
-_STATUS_TEXT = pa.array(STATUSES, type=pa.string())
-_REASON_TEXT = pa.array(("", *STATUS_REASONS), type=pa.string())
+_STATUS_TEXT = strings(STATUSES)
+_REASON_TEXT = strings(("", *STATUS_REASONS))
 
 
 def _code_tables(index: GridIndex, stations: tuple[tuple[str, str], ...]) -> dict[str, pa.Array]:
@@ -135,13 +136,13 @@ def _build_code_tables(
 ) -> dict[str, pa.Array]:
     leaves = np.arange(index.n_owners)
     tables = {
-        column: pa.array([*index.codes(leaves, level), None], type=pa.string())
+        column: strings([*index.codes(leaves, level), None])
         for level, column in zip(Level, CODE_COLUMNS, strict=True)
     }
     lookup = dict(stations)
     communities = index.codes(leaves, Level.COMMUNITY)
-    tables["workstation_code"] = pa.array(
-        [*(lookup.get(c) if c is not None else None for c in communities), None], type=pa.string()
+    tables["workstation_code"] = strings(
+        [*(lookup.get(c) if c is not None else None for c in communities), None]
     )
     return tables
 
@@ -157,8 +158,9 @@ class _Coded:
     @classmethod
     def of(cls, per_leaf: pa.Array) -> _Coded:
         encoded = pc.dictionary_encode(per_leaf)
-        slots = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        return cls(encoded.dictionary, np.asarray(slots, dtype=np.int32))
+        slots = np.array(values_of(encoded.indices, np.int32), dtype=np.int32)  # writable
+        slots[nulls_of(encoded.indices)] = -1
+        return cls(encoded.dictionary, slots)
 
     def column(self, at: npt.NDArray[np.intp]) -> pa.DictionaryArray:
         """The column for rows in leaves ``at``: its dictionary only the values they
@@ -171,8 +173,8 @@ class _Coded:
         # masked) read
         renumbered = np.append(np.cumsum(used, dtype=np.int32) - 1, np.int32(0))
         indices = renumbered[slots]
-        dictionary = self.values.take(pa.array(np.flatnonzero(used)))
-        return pa.DictionaryArray.from_arrays(pa.array(indices, mask=~found), dictionary)
+        dictionary = self.values.take(from_numpy(np.flatnonzero(used)))
+        return pa.DictionaryArray.from_arrays(from_numpy(indices, mask=~found), dictionary)
 
 
 _CODED: weakref.WeakKeyDictionary[
@@ -213,8 +215,8 @@ def added_columns(
     positions = index.assign(x, y, crs="cgcs2000")
     at = np.where(positions >= 0, positions, index.n_owners)
     key = tuple(sorted((stations or {}).items()))
-    status = pa.array(np.where(bad, 2, np.where(positions >= 0, 0, 1)).astype(np.int8))
-    reasons = pa.array(_reason_codes(x_in, y_in, x_blank | y_blank, positions))
+    status = from_numpy(np.where(bad, 2, np.where(positions >= 0, 0, 1)).astype(np.int8))
+    reasons = from_numpy(_reason_codes(x_in, y_in, x_blank | y_blank, positions))
     out: dict[str, pa.Array]
     if dictionary:
         coded = _coded_tables(index, key)
@@ -223,7 +225,7 @@ def added_columns(
         out["status_reason"] = pa.DictionaryArray.from_arrays(reasons, _REASON_TEXT)
         return out
     tables = _code_tables(index, key)
-    take = pa.array(at)
+    take = from_numpy(at)
     out = {c: tables[c].take(take) for c in (*CODE_COLUMNS, "workstation_code")}
     out["status"] = _STATUS_TEXT.take(status)
     out["status_reason"] = _REASON_TEXT.take(reasons)

@@ -28,6 +28,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gridgeo.arrow_arrays import from_numpy, nulls_of, values_of
 from gridgeo.compiled import ready
 
 # a column of fewer values is read by the rules themselves, value by value
@@ -98,7 +99,7 @@ def _classify(
     else:
         _scan_arrays(text, offsets, data, flags, values)
     if text.null_count:
-        nulls = np.asarray(text.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        nulls = nulls_of(text)
         flags[nulls], values[nulls] = BLANK, np.nan
     slow = np.flatnonzero(flags & SLOW)
     if slow.size:
@@ -204,7 +205,7 @@ def _scan_arrays(
     part &= (points[at] == 0) | (data[end[at] - 1] != ord("."))
     bits[no_plus & part] |= IS_DECIMAL
     flags[at] = bits
-    read = pc.cast(text.take(pa.array(at)), pa.float64())
+    read = pc.cast(text.take(from_numpy(at)), pa.float64())
     values[at] = np.frombuffer(read.buffers()[1], dtype=np.float64)[read.offset :][: at.size]
 
 
@@ -226,9 +227,9 @@ def numbers(
     """
     kind = column.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-        values = np.asarray(
-            pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
-        )
+        read = pc.cast(column, pa.float64())
+        parts = read.chunks if isinstance(read, pa.ChunkedArray) else [read]
+        values = np.concatenate([_floats(part) for part in parts] or [np.zeros(0)])
         return values, np.isnan(values)
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         column = pc.cast(column, pa.large_string())
@@ -244,7 +245,7 @@ def _in_python(
 ) -> None:
     """The values the kernel passes on, or all of a small column: the same rules, by
     :mod:`re` and :func:`float` (nulls are blank)."""
-    for row, raw in zip(rows.tolist(), text.take(pa.array(rows)).to_pylist(), strict=True):
+    for row, raw in zip(rows.tolist(), text.take(from_numpy(rows)).to_pylist(), strict=True):
         value = "" if raw is None else raw.strip()
         bits = BLANK if not value else 0
         if NUMBER.fullmatch(value):
@@ -255,3 +256,10 @@ def _in_python(
             bits |= IS_DECIMAL
         flags[row] = bits
         values[row] = float(value) if bits & IS_NUMBER else np.nan
+
+
+def _floats(read: pa.Array) -> npt.NDArray[np.float64]:
+    """A float64 array's values, NaN where null (without pandas: :mod:`gridgeo.arrow_arrays`)."""
+    values = np.array(values_of(read, np.float64), dtype=np.float64)  # a copy: writable
+    values[nulls_of(read)] = np.nan
+    return values

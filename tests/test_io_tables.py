@@ -522,3 +522,38 @@ def test_parquet_statistics_and_dictionaries_only_where_they_pay(tmp_path: Path)
     chunks = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
     assert {n for n, c in chunks.items() if c.has_dictionary_page} == {"kind", "lat", "code"}
     assert {n for n, c in chunks.items() if not c.is_stats_set} == {"code", "geometry"}
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "id,lon,lat,note",
+        '"id","lon","lat"',
+        " id , lon,lat",
+        "编号,经度,纬度,备注",
+        'id,"a ""quoted"" name",lon,lat',
+        "id,lon,lat,",  # a blank last name
+        "id,lon,id,lat,id",  # repeated names
+        "id,lon,lat,lon.1,lon",  # a repeat meeting a name pandas would give
+        ",lon,lat",
+        "\nid,lon,lat",  # a blank first line
+        "\ufeffid,lon,lat",  # a byte-order mark read as UTF-8
+        'id,"two\nlines",lon,lat',
+        "id,lon,lat,lon ",  # a name that differs from another by a space
+    ],
+)
+def test_csv_header_names_as_pandas_gives_them(tmp_path: Path, header: str) -> None:
+    """The header is read without pandas when pandas would take its names as written,
+    else by pandas: either way the names are pandas' (those of the pandas chunks)."""
+    path = tmp_path / "points.csv"
+    path.write_text(f"{header}\r\n1,110.3,25.2,x,y\r\n", encoding="utf-8")
+    reader = TableReader(path)
+    want = pd.read_csv(path, nrows=0, dtype=str, keep_default_na=False, index_col=False)
+    assert reader.columns == [str(c) for c in want.columns]
+
+
+def test_csv_header_in_gbk_as_pandas_gives_it(tmp_path: Path) -> None:
+    path = tmp_path / "points.csv"
+    path.write_bytes("编号,经度,纬度\n1,110.3,25.2\n".encode("gbk"))
+    reader = TableReader(path)
+    assert reader.columns == ["编号", "经度", "纬度"]

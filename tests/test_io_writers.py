@@ -173,7 +173,7 @@ def test_failed_write_leaves_nothing(
             raise OSError("disk full")
         real(df, path, **kwargs)
 
-    monkeypatch.setattr(writers.pyogrio, "write_dataframe", flaky)
+    monkeypatch.setattr(pyogrio, "write_dataframe", flaky)  # what the writers call
     with pytest.raises(OSError, match="disk full"):
         write_grids(grids, tmp_path / f"out{suffix}")
     assert calls  # the writer really ran

@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyproj
@@ -31,7 +31,7 @@ from gridgeo.codes import CodeScheme
 from gridgeo.crs import CHINA_LAT, CHINA_LON, STORAGE_EPSG, accepted_epsg, parse_crs
 from gridgeo.errors import CRSError, FeatureError, InputFileError
 from gridgeo.i18n import tr
-from gridgeo.io.gdal_library import load_gdal_first
+from gridgeo.io.gdal_library import pyogrio_module
 from gridgeo.levels import LEVEL_WORDS, Level, parse_level
 from gridgeo.model import GridSet
 from gridgeo.wording import listing
@@ -128,19 +128,10 @@ def read_boundary_file(
     return GridSet.concat([GridSet.from_frame(f, scheme) for f in frames])
 
 
-def _pyogrio() -> tuple[Any, Any]:
-    """pyogrio and its errors module, GDAL set up first (:func:`load_gdal_first`)."""
-    load_gdal_first()
-    import pyogrio
-    import pyogrio.errors
-    import pyogrio.raw
-
-    return pyogrio, pyogrio.errors
-
-
 def spatial_layers(path: Path) -> list[str]:
     """The names of the layers of ``path`` that hold geometries (InputFileError if none)."""
-    pyogrio, errors = _pyogrio()
+    pyogrio = pyogrio_module()
+    errors = pyogrio.errors
     try:
         listed = pyogrio.list_layers(path)
     except (errors.DataSourceError, errors.DataLayerError, OSError) as exc:
@@ -162,7 +153,8 @@ def _read_layer(
 ) -> gpd.GeoDataFrame:
     source = f"{path.name}:{layer}" if many else path.name
     _check_geojson_crs(path, source)
-    pyogrio, errors = _pyogrio()
+    pyogrio = pyogrio_module()
+    errors = pyogrio.errors
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # pyogrio notes on GDAL quirks
@@ -191,7 +183,7 @@ def _first_unbuildable(path: Path, layer: str) -> int | None:
     """The 1-based number of the first feature whose geometry GEOS cannot build."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        _, _, wkb, _ = _pyogrio()[0].raw.read(path, layer=layer, columns=[])
+        _, _, wkb, _ = pyogrio_module().raw.read(path, layer=layer, columns=[])
     for n, blob in enumerate(wkb, start=1):
         if blob is not None and shapely.from_wkb(blob, on_invalid="ignore") is None:
             return n

@@ -23,6 +23,7 @@ import importlib
 import importlib.util
 import sys
 import threading
+from types import ModuleType
 
 _lock = threading.Lock()
 
@@ -55,3 +56,17 @@ def load_gdal_first() -> None:
             raise
         # the package's own __init__ runs on its first use, in this same module object
         importlib.util.LazyLoader(spec.loader).exec_module(package)
+
+
+def pyogrio_module() -> ModuleType:
+    """pyogrio, with its ``errors`` and ``raw`` modules, GDAL set up first
+    (:func:`load_gdal_first`): what the functions that read or write files call, so that
+    a command that reads none (``gridgeo assign`` with its index found) never loads
+    GDAL, pandas and geopandas (0.3 s)."""
+    load_gdal_first()
+    import pyogrio
+    import pyogrio.errors
+    import pyogrio.raw
+
+    module: ModuleType = pyogrio
+    return module

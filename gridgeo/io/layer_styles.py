@@ -16,10 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-import pandas as pd
-import pyogrio
-
 from gridgeo.i18n import current_lang, tr
+from gridgeo.io.gdal_library import pyogrio_module
 from gridgeo.levels import Level
 from gridgeo.maps.style import GRID_FILL_OPACITY, LEVEL_STYLES
 
@@ -126,7 +124,9 @@ def write_layer_styles(path: Path, layers: dict[Level, str]) -> None:
         }
         for level, layer in sorted(layers.items())
     ]
-    pyogrio.write_dataframe(
+    import pandas as pd  # only when writing: importing this module costs nothing
+
+    pyogrio_module().write_dataframe(
         pd.DataFrame(rows),
         path,
         layer=TABLE,

@@ -37,6 +37,7 @@ import base64
 import codecs
 import contextlib
 import contextvars
+import csv
 import dataclasses
 import json
 import queue
@@ -49,23 +50,22 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-import pyogrio
-import pyogrio.errors
 import shapely
 
+from gridgeo.arrow_arrays import empty_as_null, strings
 from gridgeo.batch import column_numbers
 from gridgeo.coords import bad_lonlat_mask
 from gridgeo.errors import InputFileError
 from gridgeo.i18n import tr
+from gridgeo.io.gdal_library import pyogrio_module
 from gridgeo.number_text import (
     BLANK,
     DECIMAL,
@@ -76,6 +76,9 @@ from gridgeo.number_text import (
     numbers,
 )
 from gridgeo.wording import listing
+
+if TYPE_CHECKING:  # pandas only for the paths that make DataFrames (GeoJSON, ragged CSV)
+    import pandas as pd
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -400,7 +403,7 @@ class TableReader:
                 yield pa.RecordBatch.from_arrays(rows.columns, names=self.columns)
 
     def _empty_csv(self) -> pa.Table:
-        return pa.table({c: pa.array([], pa.string()) for c in self.columns})
+        return pa.table({c: strings([]) for c in self.columns})
 
     def _parquet_tables(self) -> Iterator[pa.Table]:
         pf = self._parquet_file()
@@ -426,7 +429,7 @@ class TableReader:
             raise
         except UnicodeDecodeError as exc:
             raise InputFileError(_not_utf8(self.path, exc)) from exc
-        except (OSError, ValueError, pa.ArrowException, pyogrio.errors.DataSourceError) as exc:
+        except (OSError, ValueError, pa.ArrowException, _gdal_source_error()) as exc:
             raise InputFileError(
                 tr("{path}: cannot read: {reason}", path=self.path, reason=exc)
             ) from exc
@@ -437,6 +440,31 @@ class TableReader:
         return options | {"encoding": self._encoding}
 
     def _probe_csv(self, lon_col: str, lat_col: str) -> tuple[list[str], Layout]:
+        columns = self._plain_header() or self._pandas_header()
+        layout = _layout(self.path, columns, lon_col, lat_col)
+        return columns, dataclasses.replace(layout, text_columns=tuple(columns))
+
+    def _plain_header(self) -> list[str] | None:
+        """The header's names when pandas would take them as they are written (the usual
+        case: read with :mod:`csv`, without importing pandas, 0.17 s); None when pandas
+        must say: a blank or repeated name (which it renames ``Unnamed: 0``, ``a.1``), a
+        first line that is blank, a byte-order mark, a line break in a name, or a file
+        that does not decode."""
+        try:
+            with self.path.open(encoding=self._encoding, newline="") as fh:
+                header = next(csv.reader(fh), None)
+        except (OSError, UnicodeDecodeError, csv.Error):
+            return None
+        if not header or header[0].startswith("\ufeff"):
+            return None
+        blank = any(not name or "\n" in name or "\r" in name for name in header)
+        if blank or len(set(header)) != len(header):
+            return None
+        return header
+
+    def _pandas_header(self) -> list[str]:
+        import pandas as pd
+
         try:
             head = pd.read_csv(self.path, nrows=0, **self._csv_options())
         except pd.errors.EmptyDataError as exc:
@@ -445,9 +473,7 @@ class TableReader:
             raise InputFileError(_not_utf8(self.path, exc)) from exc
         except (OSError, ValueError) as exc:
             raise InputFileError(_cannot_read(self.path, "CSV", exc)) from exc
-        columns = [str(c) for c in head.columns]
-        layout = _layout(self.path, columns, lon_col, lat_col)
-        return columns, dataclasses.replace(layout, text_columns=tuple(columns))
+        return [str(c) for c in head.columns]
 
     def csv_types(self, stop: threading.Event | None = None) -> dict[str, pa.DataType]:
         """The Parquet type of each column of a CSV file, from all its values: one
@@ -466,6 +492,8 @@ class TableReader:
         return seen.types
 
     def _csv_chunks(self) -> Iterator[pd.DataFrame]:
+        import pandas as pd
+
         options = self._csv_options()
         with pd.read_csv(self.path, chunksize=self.chunk_size, **options) as chunks:
             yielded = False
@@ -477,14 +505,14 @@ class TableReader:
 
     # GeoJSON
     def _open_arrow(self) -> Any:
-        return pyogrio.open_arrow(self.path, batch_size=self.chunk_size, use_pyarrow=True)
+        return pyogrio_module().open_arrow(self.path, batch_size=self.chunk_size, use_pyarrow=True)
 
     def _probe_geojson(self, lon_col: str, lat_col: str) -> tuple[list[str], Layout]:
         try:
             with self._open_arrow() as (meta, reader):
                 names = list(reader.schema.names)
                 source_geometry = meta.get("geometry_name") or _OGR_GEOMETRY
-        except (OSError, pyogrio.errors.DataSourceError, pa.ArrowException) as exc:
+        except (OSError, _gdal_source_error(), pa.ArrowException) as exc:
             raise InputFileError(_cannot_read(self.path, "GeoJSON", exc)) from exc
         properties = [n for n in names if n != source_geometry]
         geometry: str | None = None
@@ -575,6 +603,8 @@ def read_chunks(
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
     """A DataFrame with pyarrow-backed columns (lossless), ignoring any pandas index metadata."""
+    import pandas as pd
+
     frame: pd.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype, ignore_metadata=True)
     return frame
 
@@ -1044,7 +1074,7 @@ class _ParquetSink(_Sink):
                 pass
         # typed as the types were learnt (:class:`CsvTypes`): trimmed, blanks null
         text = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
-        cleaned = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+        cleaned = empty_as_null(text)
         try:
             return pc.cast(cleaned, kind)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -1295,6 +1325,8 @@ def _floats(values: pd.Series) -> npt.NDArray[np.float64]:
 
 def _json_values(column: pd.Series) -> list[Any]:
     """Python values of a column for JSON: missing values (NA, NaN, NaT) become None."""
+    import pandas as pd
+
     dtype = column.dtype
     is_json = isinstance(dtype, pd.ArrowDtype) and isinstance(dtype.pyarrow_dtype, pa.JsonType)
     values = np.array(column.to_numpy(dtype=object), dtype=object)  # a writable copy
@@ -1394,3 +1426,10 @@ def _estimate_csv_rows(size: int, head: bytes) -> int | None:
     header = head.index(b"\n") + 1
     mean = (len(head) - header) / (lines - 1)
     return max(int((size - header) / mean), 0)
+
+
+def _gdal_source_error() -> type[Exception]:
+    """GDAL's "cannot open" error (evaluated only when an error is being handled: a CSV
+    or Parquet run never imports pyogrio)."""
+    error: type[Exception] = pyogrio_module().errors.DataSourceError
+    return error

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridgeo.errors import InputFileError
 from gridgeo.i18n import tr
-from gridgeo.io.gdal_library import load_gdal_first
+from gridgeo.io.gdal_library import pyogrio_module
 from gridgeo.io.layer_styles import write_layer_styles
 from gridgeo.levels import Level
 from gridgeo.model import GridSet
@@ -66,7 +66,7 @@ def _write_gpkg(frame: gpd.GeoDataFrame, path: Path) -> None:
     levels = sorted({int(v) for v in frame["level"] if v > 0})
     for level in levels:
         part = frame[frame["level"] == level]
-        _pyogrio().write_dataframe(
+        pyogrio_module().write_dataframe(
             part,
             path,
             layer=layer_name(Level(level)),
@@ -76,7 +76,7 @@ def _write_gpkg(frame: gpd.GeoDataFrame, path: Path) -> None:
         )
     unknown = frame[frame["level"] <= 0]
     if len(unknown):
-        _pyogrio().write_dataframe(
+        pyogrio_module().write_dataframe(
             unknown, path, layer="unknown_level", driver="GPKG", append=path.exists()
         )
     if levels:
@@ -84,14 +84,14 @@ def _write_gpkg(frame: gpd.GeoDataFrame, path: Path) -> None:
 
 
 def _write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
-    _pyogrio().write_dataframe(frame, path, driver="GeoJSON")
+    pyogrio_module().write_dataframe(frame, path, driver="GeoJSON")
 
 
 def _write_shapefile_zip(frame: gpd.GeoDataFrame, path: Path) -> None:
     frame = frame.rename(columns={"parent_code": "parent"})
     with tempfile.TemporaryDirectory() as tmp:
         shp = Path(tmp) / "grids.shp"
-        _pyogrio().write_dataframe(
+        pyogrio_module().write_dataframe(
             frame, shp, driver="ESRI Shapefile", encoding="UTF-8", promote_to_multi=True
         )
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -107,11 +107,3 @@ def write_json(data: Any, path: str | Path) -> Path:
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)
     return path
-
-
-def _pyogrio() -> Any:
-    """pyogrio, GDAL set up first (:func:`~gridgeo.io.gdal_library.load_gdal_first`)."""
-    load_gdal_first()
-    import pyogrio
-
-    return pyogrio
