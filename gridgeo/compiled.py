@@ -11,11 +11,13 @@ are used from the moment they are ready: every answer is the same either way.
 
 from __future__ import annotations
 
+import logging
 import threading
 
 # an input this large (about two million CSV rows) pays for loading the kernels
 LARGE_INPUT_BYTES = 64 << 20
 
+log = logging.getLogger(__name__)
 _ready = threading.Event()
 
 
@@ -54,7 +56,15 @@ def load() -> None:
 
 
 def load_in_background() -> threading.Thread:
-    """:func:`load` in a daemon thread, so that the run goes on meanwhile."""
-    thread = threading.Thread(target=load, name="gridgeo-kernels", daemon=True)
+    """:func:`load` in a daemon thread, so that the run goes on meanwhile (in numpy, for
+    good, should the kernels fail to load: the answers are the same)."""
+    thread = threading.Thread(target=_load_quietly, name="gridgeo-kernels", daemon=True)
     thread.start()
     return thread
+
+
+def _load_quietly() -> None:
+    try:
+        load()
+    except Exception as exc:
+        log.info("the compiled kernels did not load (%s); going on without them", exc)
