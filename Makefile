@@ -53,7 +53,7 @@ $(BENCH_TIPG)/bin/python:
 bench: setup $(SAMPLE) $(BENCH_DUCKDB)/bin/python $(BENCH_TIPG)/bin/python
 	$(PY) benchmarks/bench_lookup.py
 	$(PY) benchmarks/bench_assign.py
-	$(PY) benchmarks/bench_assign_engines.py --rows 1000000 10000000 --compare 5ee4f6f --duckdb-python $(BENCH_DUCKDB)/bin/python
+	$(PY) benchmarks/bench_assign_engines.py --rows 1000000 10000000 --store --compare c932088 --duckdb-python $(BENCH_DUCKDB)/bin/python
 	$(PY) benchmarks/bench_assign_cli.py --rows 1000000
 	$(PY) benchmarks/bench_assign_cli.py --rows 10000000
 	$(PY) benchmarks/bench_api.py

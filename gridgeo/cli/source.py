@@ -120,23 +120,27 @@ def load_source(
 def store_dataset(args: argparse.Namespace, cfg: Settings) -> Dataset:
     """The store's Dataset of ``--version``/``--at`` (default: the published version)."""
     # the store's modules (SQLAlchemy) only when the store is used: --help stays instant
-    from gridgeo.assessment import parse_time
     from gridgeo.store.datasets import open_dataset
 
-    at = getattr(args, "at", None)
-    when = parse_time(at, "--at") if at is not None else None
-    return open_dataset(cfg, version=getattr(args, "version", None), at=when)
+    return open_dataset(cfg, **_version_or_time(args))
 
 
 def store_index(args: argparse.Namespace, cfg: Settings) -> StoredIndex:
     """The index of the store's ``--version``/``--at`` (default: the published version),
     without its Dataset: what ``gridgeo assign`` takes from the store."""
-    from gridgeo.assessment import parse_time
     from gridgeo.store.datasets import open_index
+
+    return open_index(cfg, **_version_or_time(args))
+
+
+def _version_or_time(args: argparse.Namespace) -> dict[str, Any]:
+    """``--version`` and ``--at`` (parsed) as :func:`~gridgeo.store.datasets.open_dataset`
+    takes them."""
+    from gridgeo.assessment import parse_time
 
     at = getattr(args, "at", None)
     when = parse_time(at, "--at") if at is not None else None
-    return open_index(cfg, version=getattr(args, "version", None), at=when)
+    return {"version": getattr(args, "version", None), "at": when}
 
 
 def _replace_files(data: Dataset, files: dict[str, Path | None]) -> Dataset:

@@ -38,7 +38,7 @@ from gridgeo.settings import Settings
 from gridgeo.store import cases, versions
 from gridgeo.store.audit import actor_name
 from gridgeo.store.core import Store
-from gridgeo.store.datasets import load_dataset, stored_version_key
+from gridgeo.store.datasets import load_dataset, stored_version_name
 from gridgeo.store.responsibility import import_partners, import_roster, import_routing
 from gridgeo.store.snapshots import get_version, load_grids, published_version, version_label
 from gridgeo.store.versioned_import import ImportOptions
@@ -364,7 +364,7 @@ def _index(store: Store, cfg: Settings, info: VersionInfo) -> None:
     if info.kind == "boundaries":
         with store.reading() as session:
             grids = load_grids(session, info.id, cfg.scheme)
-            key = stored_version_key(cfg, get_version(session, info.id))
+            key = stored_version_name(cfg, get_version(session, info.id))
         # found by the version's name too: `gridgeo assign` then reads no grids at all
         index_of_version(key, lambda: grids, cfg.store.index_folder)
         from gridgeo.api.ogc.tiles import save_level_files  # the CLI starts without it

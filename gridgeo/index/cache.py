@@ -92,7 +92,7 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def version_key(
+def version_name(
     database_url: str,
     version_id: int,
     created_at: datetime,
@@ -112,12 +112,12 @@ def version_key(
 
 
 def index_of_version(
-    key: str,
+    name: str,
     grids: Callable[[], GridSet],
     folder: str | Path | None,
     cells_per_leaf: int = DEFAULT_CELLS_PER_LEAF,
 ) -> GridIndex:
-    """The index of the stored version named ``key`` (:func:`version_key`), without
+    """The index of the stored version named ``name`` (:func:`version_name`), without
     reading its grids when this folder knows it: :func:`index_for` saves indexes under
     their grids' digest, which only the grids give, so the version's name points to
     it (a small file in ``versions/``, written by the first run that read the grids).
@@ -130,8 +130,8 @@ def index_of_version(
     if folder is None:
         return GridIndex(grids(), cells_per_leaf=cells_per_leaf)
     base = Path(folder)
-    pointer = base / VERSIONS_FOLDER / f"{_digest(key)}.json"
-    found = _pointed(pointer, key, base)
+    pointer = base / VERSIONS_FOLDER / f"{_digest(name)}.json"
+    found = _pointed(pointer, name, base)
     if found is not None:
         return found
     read = grids()
@@ -139,16 +139,16 @@ def index_of_version(
     index = _indexed(read, base, index_key, cells_per_leaf)
     if _index_path(base, index_key).exists():
         with contextlib.suppress(OSError):  # a read-only folder: the next run reads again
-            write_atomically(pointer, [json.dumps({"version": key, "index": index_key}).encode()])
+            write_atomically(pointer, [json.dumps({"version": name, "index": index_key}).encode()])
             prune(pointer.parent, KEEP_POINTERS, ".json")
     return index
 
 
-def _pointed(pointer: Path, key: str, folder: Path) -> GridIndex | None:
-    """The index ``pointer`` names for ``key``, or None when it cannot be used."""
+def _pointed(pointer: Path, name: str, folder: Path) -> GridIndex | None:
+    """The index ``pointer`` names for version ``name``, or None when it cannot be used."""
     try:
         named = json.loads(pointer.read_bytes())
-        if named["version"] != key:
+        if named["version"] != name:
             return None
         index_key = str(named["index"])
         return load_index(_index_path(folder, index_key), index_key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,7 +14,7 @@ from gridgeo.dataset import Dataset
 from gridgeo.errors import GridgeoError, NotFoundError
 from gridgeo.i18n import tr
 from gridgeo.index import GridIndex
-from gridgeo.index.cache import index_of_version, version_key
+from gridgeo.index.cache import index_of_version, version_name
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
@@ -70,7 +72,8 @@ def load_dataset(
     Raises NotFoundError when nothing is published and no version is given.
     """
     with store.reading() as session:
-        boundaries_version, source = _boundaries_version(session, boundaries_version, published_at)
+        row, source = _boundaries_version(session, boundaries_version, published_at)
+        boundaries_version = row.id
         roster = published_version(session, t.VersionKind.ROSTER)
         partners = published_version(session, t.VersionKind.PARTNERS)
         routing = published_version(session, t.VersionKind.ROUTING)
@@ -99,7 +102,7 @@ def load_dataset(
 
 def _boundaries_version(
     session: Session, boundaries_version: int | None, published_at: datetime | None
-) -> tuple[int, str]:
+) -> tuple[t.Version, str]:
     """The boundaries version (default: the published one) and the text naming it."""
     current = published_version(session)
     if boundaries_version is None:
@@ -117,8 +120,7 @@ def _boundaries_version(
         source = tr("{source} (published at {at})", source=source, at=at)
     elif current is not None and current.id == boundaries_version:
         source = tr("{source} (published)", source=source)
-    get_version(session, boundaries_version, t.VersionKind.BOUNDARIES)
-    return boundaries_version, source
+    return get_version(session, boundaries_version, t.VersionKind.BOUNDARIES), source
 
 
 @dataclass(frozen=True)
@@ -142,28 +144,35 @@ def open_index(
 
     Raises as :func:`open_dataset`.
     """
+    with _opened(settings, version, at) as store, store.reading() as session:
+        if at is not None:
+            version = version_at(session, at)
+        row, source = _boundaries_version(session, version, at)
+        index = index_of_version(
+            stored_version_name(settings, row),
+            lambda: load_grids(session, row.id, settings.scheme),
+            settings.store.index_folder,
+        )
+        return StoredIndex(index, load_workstations(session, row.id), row.id, source)
+
+
+def stored_version_name(settings: Settings, version: t.Version) -> str:
+    """The name of a stored boundaries version that finds its index file
+    (:func:`gridgeo.index.cache.version_name`)."""
+    url, scheme = settings.store.database_url, settings.scheme
+    return version_name(url, version.id, version.created_at, scheme)
+
+
+@contextmanager
+def _opened(settings: Settings, version: int | None, at: datetime | None) -> Iterator[Store]:
+    """The store, an empty one first filled with the sample data when
+    ``settings.store.seed_sample``; refuses both a version and a time."""
     if version is not None and at is not None:
         raise GridgeoError(tr("give either a version or a time, not both"))
     with Store(settings.store.database_url) as store:
         if settings.store.seed_sample:
             seed_if_empty(store, settings)
-        with store.reading() as session:
-            if at is not None:
-                version = version_at(session, at)
-            version_id, source = _boundaries_version(session, version, at)
-            row = get_version(session, version_id, t.VersionKind.BOUNDARIES)
-            index = index_of_version(
-                stored_version_key(settings, row),
-                lambda: load_grids(session, version_id, settings.scheme),
-                settings.store.index_folder,
-            )
-            return StoredIndex(index, load_workstations(session, version_id), version_id, source)
-
-
-def stored_version_key(settings: Settings, version: t.Version) -> str:
-    """The name of a stored boundaries version that finds its index file
-    (:func:`gridgeo.index.cache.version_key`)."""
-    return version_key(settings.store.database_url, version.id, version.created_at, settings.scheme)
+        yield store
 
 
 def published_dataset(store: Store, settings: Settings) -> Dataset:
@@ -191,11 +200,7 @@ def open_dataset(
     NotFoundError
         No such version, nothing published (then), or no store.
     """
-    if version is not None and at is not None:
-        raise GridgeoError(tr("give either a version or a time, not both"))
-    with Store(settings.store.database_url) as store:
-        if settings.store.seed_sample:
-            seed_if_empty(store, settings)
+    with _opened(settings, version, at) as store:
         if at is not None:
             with store.reading() as session:
                 version = version_at(session, at)
