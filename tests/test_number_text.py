@@ -200,3 +200,71 @@ def test_numpy_pass_in_blocks_of_any_size(block: int, monkeypatch: pytest.Monkey
         want_bits, want = expected(value)
         assert got_bits == want_bits, value
         assert same_float(got, want), (value, got, want)
+
+
+def test_arrow_reads_plain_text_exactly_as_the_rules() -> None:
+    """The numpy pass reads values of ASCII digits, "." and "-" with one Arrow cast
+    (``_scan_plain``): over those bytes Arrow must accept exactly what NUMBER matches and
+    read it as float() does. Every string of up to seven of "-", ".", "0" and "1" (the
+    other digits parse as "1" does), one at a time."""
+    import itertools
+
+    import pyarrow.compute as pc
+
+    for length in range(1, 8):
+        for chars in itertools.product("-.01", repeat=length):
+            value = "".join(chars)
+            try:
+                got = pc.cast(pa.array([value]), pa.float64())[0].as_py()
+            except pa.ArrowInvalid:
+                assert not NUMBER.fullmatch(value), value
+                continue
+            assert NUMBER.fullmatch(value), value
+            assert same_float(got, float(value)), value
+
+
+@pytest.mark.parametrize("mixed", [False, True], ids=["plain only", "with text"])
+def test_plain_values_read_by_arrow_agree_with_the_rules(mixed: bool) -> None:
+    """Every short string of "-", ".", "0" and "5", and long mantissas (beyond 2**53, more
+    digits than a double holds), alone or beside text and blanks that the tallies read."""
+    import itertools
+
+    rng = random.Random(3)
+    values = ["".join(c) for n in range(1, 6) for c in itertools.product("-.05", repeat=n)]
+    values += [
+        f"{rng.choice(['', '-'])}{rng.randint(1, 10**30)}.{rng.randint(0, 10**25):025d}"
+        for _ in range(2000)
+    ]
+    if mixed:
+        values += ["", " 7", "abc", "1e5", "+3", "东"] * 10
+    rng.shuffle(values)
+    bits, numbers = _classify(pa.array(values, type=pa.string()), False)
+    for value, got_bits, got in zip(values, bits.tolist(), numbers.tolist(), strict=True):
+        want_bits, want = expected(value)
+        assert got_bits == want_bits, value
+        assert same_float(got, want), (value, got, want)
+
+
+def test_a_column_of_plain_numbers_reads_without_the_tallies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Coordinates and ids, digits with a point and a minus sign: one Arrow cast reads them
+    all; the tallies run only for the values of other bytes."""
+    from gridgeo import number_text
+
+    tallied: list[int] = []
+    tally = number_text._tallies
+
+    def counting(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
+        tallied.append(offsets.size - 1)
+        return tally(offsets, data)
+
+    monkeypatch.setattr(number_text, "_tallies", counting)
+    column = pa.array([f"{110 + i / 1e4:.6f}" for i in range(1000)] + ["-31.5", "007"])
+    bits, numbers = _classify(column, False)
+    assert tallied == [] and numbers[0] == 110.0 and numbers[-2] == -31.5
+    assert bits[0] == IS_NUMBER | IS_DECIMAL and bits[-1] == IS_NUMBER
+    bits, _ = _classify(pa.array([*column.to_pylist(), "abc"]), False)
+    assert tallied == [1] and bits[-1] == 0  # only the value of other bytes
+    bits, _ = _classify(pa.array([*column.to_pylist(), "1.2.3"]), False)
+    assert tallied == [1, 1003] and bits[-1] == 0  # a plain value the cast refuses: all
