@@ -16,6 +16,9 @@ Examples
 [1.5, 2.0]
 >>> nulls_of(strings(["a", None])).tolist()
 [False, True]
+>>> from_text_buffers(np.array([0, 1, 4, 4]), np.frombuffer("a东".encode(), np.uint8),
+...                   np.array([True, True, False])).to_pylist()
+['a', '东', None]
 """
 
 from __future__ import annotations
@@ -52,6 +55,18 @@ def strings(values: Iterable[str | None]) -> pa.Array:
     validity = pa.py_buffer(np.packbits(~missing, bitorder="little")) if nulls else None
     buffers = [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
     return pa.Array.from_buffers(pa.string(), len(items), buffers, null_count=nulls)
+
+
+def from_text_buffers(
+    offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_]
+) -> pa.Array:
+    """A ``large_string`` array of UTF-8 ``data`` cut at ``offsets`` (one more than the
+    values), null where ``valid`` is False; the buffers are used, not copied."""
+    n = valid.size
+    nulls = n - int(np.count_nonzero(valid))
+    validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    buffers = [validity, pa.py_buffer(np.ascontiguousarray(offsets)), pa.py_buffer(data)]
+    return pa.Array.from_buffers(pa.large_string(), n, buffers, null_count=nulls)
 
 
 def values_of(

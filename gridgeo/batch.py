@@ -28,7 +28,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gridgeo.arrow_arrays import from_numpy, nulls_of, strings, values_of
+from gridgeo.arrow_arrays import from_numpy, from_text_buffers, nulls_of, strings, values_of
 from gridgeo.coords import bad_lonlat_mask, looks_swapped, parse_coord_system, to_cgcs2000
 from gridgeo.index import GridIndex
 from gridgeo.levels import Level
@@ -134,17 +134,29 @@ def _code_tables(index: GridIndex, stations: tuple[tuple[str, str], ...]) -> dic
 def _build_code_tables(
     index: GridIndex, stations: tuple[tuple[str, str], ...]
 ) -> dict[str, pa.Array]:
-    leaves = np.arange(index.n_owners)
-    tables = {
-        column: strings([*index.codes(leaves, level), None])
-        for level, column in zip(Level, CODE_COLUMNS, strict=True)
-    }
+    per_level = {level: _level_codes(index, level) for level in Level}
+    tables = {c: _and_none(per_level[lv]) for lv, c in zip(Level, CODE_COLUMNS, strict=True)}
+    # each community's workstation, looked up once per community, then spread
+    communities = pc.dictionary_encode(per_level[Level.COMMUNITY])
     lookup = dict(stations)
-    communities = index.codes(leaves, Level.COMMUNITY)
-    tables["workstation_code"] = strings(
-        [*(lookup.get(c) if c is not None else None for c in communities), None]
-    )
+    names = communities.dictionary.to_pylist()
+    served = strings([lookup.get(c) for c in names])
+    tables["workstation_code"] = _and_none(served.take(communities.indices))
     return tables
+
+
+def _level_codes(index: GridIndex, level: Level) -> pa.Array:
+    """Every owner's code at ``level`` (null where it has none), from the index file's
+    bytes when it has them."""
+    stored = index.stored_codes(level)
+    if stored is None:
+        return strings(index.codes(np.arange(index.n_owners), level))
+    return from_text_buffers(*stored)
+
+
+def _and_none(per_owner: pa.Array) -> pa.Array:
+    """The column with a last null: what rows in no grid take."""
+    return pa.concat_arrays([per_owner.cast(pa.string()), pa.nulls(1, pa.string())])
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,31 @@ def test_a_loaded_index_answers_exactly_as_the_built_one(
     assert np.array_equal(gcj, built.assign(x[:500] + 0.005, y[:500] - 0.003, crs="gcj02"))
 
 
+def test_a_batch_builds_its_code_columns_from_the_file_s_bytes(
+    built: GridIndex, saved: Path
+) -> None:
+    """``gridgeo assign`` takes each level's codes as the file holds them (no Python
+    string per grid): the same columns, workstations and dictionaries as from the index
+    built in memory, which has no stored codes."""
+    from gridgeo.batch import _build_code_tables, _coded_tables
+
+    loaded = load_index(saved, KEY)
+    assert built.stored_codes(Level.GRID) is None
+    offsets, data, valid = loaded.stored_codes(Level.GRID)
+    assert offsets.size == loaded.n_owners + 1 and valid.size == loaded.n_owners
+    assert data.size == offsets[-1]
+    assert "_owner_codes" not in vars(loaded)  # not decoded for a batch
+    communities = [c for c in built.codes(np.arange(built.n_owners), Level.COMMUNITY) if c]
+    stations = tuple(sorted({communities[0]: "WS01", communities[-1]: "WS02"}.items()))
+    want, got = _build_code_tables(built, stations), _build_code_tables(loaded, stations)
+    assert want.keys() == got.keys()
+    for column in want:
+        assert got[column].equals(want[column]), column
+        assert got[column].type == want[column].type
+    assert set(got["workstation_code"].to_pylist()) == {"WS01", "WS02", None}
+    assert _coded_tables(loaded, stations).keys() == want.keys()
+
+
 def test_the_arrays_are_views_of_the_mapped_file(saved: Path) -> None:
     loaded = load_index(saved, KEY)
     for array in (loaded._cells, loaded._row_edges, loaded._cands, loaded._edges[0]):

@@ -386,6 +386,15 @@ class GridIndex:
         out[hit] = column[pos[hit]]
         return out
 
+    def stored_codes(
+        self, level: int | Level
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8], npt.NDArray[np.bool_]] | None:
+        """The codes at ``level`` of every owner as an index file holds them: UTF-8 bytes
+        with their offsets, and where there is one (what an Arrow string column is made
+        of, so a batch builds its columns without a Python string per grid); None for an
+        index built in this process (:meth:`codes` has them)."""
+        return None
+
     @property
     def stats(self) -> dict[str, int]:
         """Sizes of the index, for benchmarks and logs."""

@@ -341,7 +341,6 @@ class MappedGridIndex(GridIndex):
         self._edges = (arrays["edges"], arrays["edge_start"])
         self.lattice = lattice
         self._lattice_array = lattice.as_array()
-        self._owner_codes = _decode_strings(arrays, "owner_codes")
         self._chain_codes = _LazyColumns(arrays, {lv: f"chain_{int(lv)}" for lv in Level})
         self._arrays = arrays
         self._token = key
@@ -353,8 +352,19 @@ class MappedGridIndex(GridIndex):
         return len(self.owner_positions)
 
     @cached_property
+    def _owner_codes(self) -> npt.NDArray[np.object_]:  # type: ignore[override]
+        return _decode_strings(self._arrays, "owner_codes")  # lookups ask; a batch need not
+
+    @cached_property
     def _geoms(self) -> npt.NDArray[np.object_]:  # type: ignore[override]
         return _decode_wkb(self._arrays)
+
+    def stored_codes(
+        self, level: int | Level
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
+        name = f"chain_{int(Level(int(level)))}"
+        arrays = self._arrays
+        return arrays[f"{name}.offsets"], arrays[f"{name}.data"], arrays[f"{name}.valid"]
 
     @cached_property
     def _locator(self) -> Locator:  # type: ignore[override]
