@@ -13,16 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import shapely
-from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError as ProjCRSError
 from shapely.geometry.base import BaseGeometry
 
 from gridgeo.errors import CRSError
 from gridgeo.i18n import tr
+
+if TYPE_CHECKING:  # pyproj (40 ms) is imported where a CRS is read or a transform made:
+    from pyproj import CRS, Transformer  # a batch of lon/lat points needs neither
 
 STORAGE_EPSG = 4490
 """EPSG code of stored boundaries: CGCS2000 geographic, lon/lat."""
@@ -51,6 +53,9 @@ def parse_crs(value: object) -> CRS:
     aliases = {"cgcs2000": STORAGE_EPSG, "wgs84": WGS84_EPSG, "crs84": WGS84_EPSG}
     if isinstance(value, str) and value.strip().lower() in aliases:
         value = aliases[value.strip().lower()]
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError as ProjCRSError
+
     try:
         return CRS.from_user_input(value)
     except ProjCRSError as exc:
@@ -100,6 +105,8 @@ def gk_zone_epsg(lon: float) -> int:
 @lru_cache(maxsize=64)
 def transformer(src_epsg: int, dst_epsg: int) -> Transformer:
     """A cached lon/lat-ordered transformer (``always_xy``; GK zones are N/E in EPSG)."""
+    from pyproj import Transformer
+
     return Transformer.from_crs(src_epsg, dst_epsg, always_xy=True)
 
 

@@ -633,7 +633,7 @@ def test_a_small_csv_into_parquet_does_not_load_the_compiled_reader(
         "import sys, json\n"
         "from gridgeo.cli.main import main\n"
         "code = main(sys.argv[1:])\n"
-        "heavy = ('gridgeo.number_kernels', 'numba', 'pandas', 'geopandas', 'pyogrio')\n"
+        "heavy = ('gridgeo.number_kernels', 'numba', 'pandas', 'geopandas', 'pyogrio', 'pyproj')\n"
         "print(json.dumps([code, [m for m in heavy if m in sys.modules]]))\n"
     )
     env = os.environ | {"GRIDGEO_INDEX_DIR": str(tmp_path / "index")}

@@ -557,3 +557,18 @@ def test_csv_header_in_gbk_as_pandas_gives_it(tmp_path: Path) -> None:
     path.write_bytes("编号,经度,纬度\n1,110.3,25.2\n".encode("gbk"))
     reader = TableReader(path)
     assert reader.columns == ["编号", "经度", "纬度"]
+
+
+@pytest.mark.parametrize(("name", "crs"), [("wgs84", "OGC:CRS84"), ("cgcs2000", "EPSG:4490")])
+def test_the_geoparquet_crs_is_what_pyproj_gives(name: str, crs: str) -> None:
+    """The PROJJSON kept as data (gridgeo.io.crs_json, so a batch of points needs no
+    pyproj) is what pyproj gives; GCJ-02 and BD-09 have none."""
+    from pyproj import CRS
+
+    from gridgeo.io import crs_json
+    from gridgeo.io.tables import _crs_json, _geo_metadata
+
+    assert _crs_json(name) == CRS(crs).to_json_dict()
+    assert CRS.from_json_dict(crs_json.BY_NAME[name]) == CRS(crs)
+    assert _crs_json("gcj02") is None
+    assert _geo_metadata("g", None)["columns"]["g"]["crs"] == CRS("OGC:CRS84").to_json_dict()

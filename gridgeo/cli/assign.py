@@ -27,10 +27,9 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pyarrow as pa
-from tqdm import tqdm
 
 import gridgeo
 from gridgeo import compiled
@@ -80,6 +79,9 @@ from gridgeo.io.tables import (
 )
 from gridgeo.number_text import BLANK, classify
 from gridgeo.wording import listing, text_table
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 
@@ -386,16 +388,40 @@ def output_types(
     return reader.csv_types(stop) if table_format(output) == "parquet" else {}
 
 
-def _progress_bar(reader: TableReader, progress: bool) -> tqdm[Any]:
+def _progress_bar(reader: TableReader, progress: bool) -> _Bar:
     """Rows done on stderr; a total (exact for Parquet, estimated for CSV) gives the rate
-    and ETA."""
-    return tqdm(
-        total=reader.rows_estimate,
-        unit=tr(" rows"),
-        file=sys.stderr,
-        disable=not progress,
-        mininterval=0.5,
-    )
+    and ETA. Without one, tqdm is not imported (15 ms of a run's start)."""
+    if not progress:
+        return _NoBar(reader.rows_estimate)
+    from tqdm import tqdm
+
+    return tqdm(total=reader.rows_estimate, unit=tr(" rows"), file=sys.stderr, mininterval=0.5)
+
+
+@dataclass
+class _NoBar:
+    """What a run asks of its progress bar, counted and never shown (``--no-progress``)."""
+
+    total: int | None
+    n: int = 0
+
+    def update(self, rows: int) -> None:
+        self.n += rows
+
+    def reset(self) -> None:
+        self.n = 0
+
+    def refresh(self) -> None:
+        pass
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+_Bar: TypeAlias = "tqdm[Any] | _NoBar"
 
 
 def _drain(items: list[pa.Table]) -> Iterator[pa.Table]:
@@ -448,7 +474,7 @@ class _Run:
             and table_format(self.output) == "parquet"
         )
 
-    def in_arrow(self, bar: tqdm[Any]) -> AssignSummary:
+    def in_arrow(self, bar: _Bar) -> AssignSummary:
         """Arrow chunks from reader to writer: no pandas round trip (CSV, Parquet).
 
         A CSV into Parquet without its types (:func:`output_types`) is typed as it is
@@ -467,13 +493,13 @@ class _Run:
                 bar.reset()
         return self._arrow_pass(bar, None)
 
-    def _arrow_pass(self, bar: tqdm[Any], seen: CsvTypes | None) -> AssignSummary:
+    def _arrow_pass(self, bar: _Bar, seen: CsvTypes | None) -> AssignSummary:
         chunks = self.reader.tables()
         with contextlib.closing(chunks):  # the file closed now, whatever happens
             return self._assign_chunks(bar, chunks, seen)
 
     def _assign_chunks(
-        self, bar: tqdm[Any], chunks: Iterator[pa.Table], seen: CsvTypes | None
+        self, bar: _Bar, chunks: Iterator[pa.Table], seen: CsvTypes | None
     ) -> AssignSummary:
         summary = AssignSummary()
         layout = self.reader.layout
@@ -527,7 +553,7 @@ class _Run:
         lon, lat = ((values, (bits & BLANK).astype(bool)) for bits, values in read.values())
         return lon, lat
 
-    def in_pandas(self, bar: tqdm[Any]) -> AssignSummary:
+    def in_pandas(self, bar: _Bar) -> AssignSummary:
         """pandas chunks: GeoJSON, points from a geometry, dispatch, ragged CSV."""
         if self.types is None:
             self.types = output_types(self.reader, self.output)

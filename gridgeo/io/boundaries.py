@@ -22,10 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pyproj
 import shapely
 import shapely.errors
-from pyproj import CRS
 
 from gridgeo.codes import CodeScheme
 from gridgeo.crs import CHINA_LAT, CHINA_LON, STORAGE_EPSG, accepted_epsg, parse_crs
@@ -208,9 +206,12 @@ def _check_geojson_crs(path: Path, source: str) -> None:
     if found is None:
         return
     name = found.group(1).decode("utf-8", "replace")
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError as ProjCRSError
+
     try:
-        pyproj.CRS.from_user_input(name)
-    except pyproj.exceptions.CRSError:
+        CRS.from_user_input(name)
+    except ProjCRSError:
         raise InputFileError(
             tr(
                 "{source}: its crs member names {name!r}, which is not a known coordinate "
@@ -278,7 +279,7 @@ def _to_storage_crs(
                 )
             )
         frame = frame.set_crs(parse_crs(assume_crs))
-    crs = CRS.from_user_input(frame.crs)
+    crs = parse_crs(frame.crs)
     try:
         epsg = accepted_epsg(crs)
     except CRSError as exc:

@@ -31,8 +31,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gridgeo.categories import Category, CategorySource, is_category_code
 from gridgeo.deadlines import DeadlineError, TimeLimit, Urgency, parse_urgency
 from gridgeo.errors import InputFileError
@@ -62,6 +60,8 @@ def read_routing(path: str | Path) -> RoutingTable:
 
 
 def _read_yaml(path: Path) -> RoutingTable:
+    import yaml  # here: every command that loads a dataset imports this module
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

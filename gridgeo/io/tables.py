@@ -37,6 +37,7 @@ import base64
 import codecs
 import contextlib
 import contextvars
+import copy
 import csv
 import dataclasses
 import json
@@ -65,6 +66,7 @@ from gridgeo.batch import column_numbers
 from gridgeo.coords import bad_lonlat_mask
 from gridgeo.errors import InputFileError
 from gridgeo.i18n import tr
+from gridgeo.io import crs_json
 from gridgeo.io.gdal_library import pyogrio_module
 from gridgeo.number_text import (
     BLANK,
@@ -1303,18 +1305,14 @@ def _free_name(name: str, taken: Sequence[str]) -> str:
 
 def _crs_json(crs: str) -> dict[str, Any] | None:
     """PROJJSON of the coordinates' system; None (GeoParquet: unknown) for GCJ-02/BD-09."""
-    from pyproj import CRS
-
-    codes = {"wgs84": "OGC:CRS84", "cgcs2000": "EPSG:4490"}
-    return CRS(codes[crs]).to_json_dict() if crs in codes else None
+    found = crs_json.BY_NAME.get(crs)
+    return copy.deepcopy(found) if found is not None else None
 
 
 def _geo_metadata(column: str, entry: Mapping[str, Any] | None) -> dict[str, Any]:
     """GeoParquet metadata naming ``column``: the input's entry, else WKB lon/lat (CRS84)."""
     if entry is None:
-        from pyproj import CRS
-
-        entry = {"encoding": "WKB", "geometry_types": [], "crs": CRS("OGC:CRS84").to_json_dict()}
+        entry = {"encoding": "WKB", "geometry_types": [], "crs": copy.deepcopy(crs_json.CRS84)}
     return {"version": "1.1.0", "primary_column": column, "columns": {column: dict(entry)}}
 
 
