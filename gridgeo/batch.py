@@ -203,6 +203,23 @@ def _coded_tables(index: GridIndex, stations: tuple[tuple[str, str], ...]) -> di
     return per_index[stations]
 
 
+def prepare_columns(
+    index: GridIndex, stations: dict[str, str] | None = None, *, dictionary: bool = False
+) -> None:
+    """Build the added columns' text per grid now, as the first batch with this index and
+    these stations would (:func:`added_columns`): a run does it while its first rows are
+    read."""
+    key = _stations_key(stations)
+    if dictionary:
+        _coded_tables(index, key)
+    else:
+        _code_tables(index, key)
+
+
+def _stations_key(stations: dict[str, str] | None) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((stations or {}).items()))
+
+
 def added_columns(
     lon: Parsed,
     lat: Parsed,
@@ -226,7 +243,7 @@ def added_columns(
     x[bad], y[bad] = np.nan, np.nan
     positions = index.assign(x, y, crs="cgcs2000")
     at = np.where(positions >= 0, positions, index.n_owners)
-    key = tuple(sorted((stations or {}).items()))
+    key = _stations_key(stations)
     status = from_numpy(np.where(bad, 2, np.where(positions >= 0, 0, 1)).astype(np.int8))
     reasons = from_numpy(_reason_codes(x_in, y_in, x_blank | y_blank, positions))
     out: dict[str, pa.Array]

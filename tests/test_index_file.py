@@ -371,3 +371,13 @@ def test_a_shapefiles_sidecars_are_part_of_its_key(grids: GridSet, tmp_path: Pat
     dbf.write_bytes(dbf.read_bytes().replace(b"450302", b"450303", 1))
     index_for_files([shp], read, tmp_path / "idx")
     assert reads == [1, 1]
+
+
+def test_prepare_fallback_decodes_the_shapes_before_the_first_edge_point(saved: Path) -> None:
+    """A large batch readies the GEOS fallback while its first rows are read; the answers
+    stay the built index's."""
+    loaded = load_index(saved, KEY)
+    assert "_geoms" not in vars(loaded) and "_locator" not in vars(loaded)
+    loaded.prepare_fallback()
+    assert "_geoms" in vars(loaded) and "_locator" in vars(loaded)
+    assert len(loaded._geoms) == loaded.n_owners

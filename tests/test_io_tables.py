@@ -572,3 +572,66 @@ def test_the_geoparquet_crs_is_what_pyproj_gives(name: str, crs: str) -> None:
     assert CRS.from_json_dict(crs_json.BY_NAME[name]) == CRS(crs)
     assert _crs_json("gcj02") is None
     assert _geo_metadata("g", None)["columns"]["g"]["crs"] == CRS("OGC:CRS84").to_json_dict()
+
+
+# --- reading ahead ---------------------------------------------------------------------------
+
+
+def test_read_ahead_hands_items_over_in_order_and_errors_at_their_place() -> None:
+    from gridgeo.io.tables import ReadAhead
+
+    def source():
+        yield from range(3)
+        raise InputFileError("row 4: broken")
+
+    seen = []
+    with ReadAhead(source(), depth=2) as items, pytest.raises(InputFileError, match="row 4"):
+        seen.extend(items)
+    assert seen == [0, 1, 2]
+    with ReadAhead(iter([])) as empty:
+        assert list(empty) == [] and list(empty) == []
+
+
+def test_closing_a_read_ahead_stops_its_thread_and_closes_the_source() -> None:
+    """A caller that stops early (its own error) leaves no thread reading on and no file
+    open: the source is closed by the thread that ran it."""
+    import threading
+
+    from gridgeo.io.tables import ReadAhead
+
+    made, closed = [], threading.Event()
+
+    def source():
+        try:
+            for n in range(1_000_000):
+                made.append(n)
+                yield n
+        finally:
+            closed.set()
+
+    items = ReadAhead(source(), depth=1)
+    assert next(items) == 0
+    items.close()
+    assert closed.is_set() and len(made) <= 4  # at most the queue's and the put's items
+    assert list(items) == []
+
+
+def test_a_reader_reads_its_first_chunk_ahead_in_the_run_s_language(tmp_path: Path) -> None:
+    """``read_ahead`` starts the reading at once (a thread of its own, in the caller's
+    language); ``tables`` then goes on from it, with the chunks it would have read, and a
+    file that fails is reported when its chunks are asked for, worded as the run's."""
+    rows = "".join(f"{i},110.3,25.2\n" for i in range(25_000))
+    good = write_text(tmp_path / "in.csv", "id,lon,lat\n" + rows)
+    plain = [t.to_pylist() for t in TableReader(good, chunk_size=10_000).tables()]
+    reader = TableReader(good, chunk_size=10_000)
+    reader.read_ahead()
+    assert [t.to_pylist() for t in reader.tables()] == plain and len(plain) == 3
+    assert [t.to_pylist() for t in reader.tables()] == plain  # read again: from the start
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"id,lon,lat\n" + rows.encode() * 3 + b"\xff,1,2\n")
+    with use_lang("zh"):
+        reader = TableReader(bad, chunk_size=200_000)
+        reader.read_ahead()
+    with use_lang("en"), pytest.raises(InputFileError) as info:
+        list(reader.tables())
+    assert "无法读取 CSV" in str(info.value)  # worded where the reading began

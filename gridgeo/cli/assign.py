@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import pyarrow as pa
 
@@ -39,6 +39,7 @@ from gridgeo.batch import (
     Parsed,
     assign_batch,
     assign_frame,
+    prepare_columns,
     workstation_lookup,
 )
 from gridgeo.cli.commands import help_of
@@ -71,6 +72,7 @@ from gridgeo.io.tables import (
     Coordinates,
     CsvShapeError,
     CsvTypes,
+    ReadAhead,
     TableReader,
     TableWriter,
     WriteBehind,
@@ -84,6 +86,11 @@ if TYPE_CHECKING:
     from tqdm import tqdm
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+# from this many rows a run readies the GEOS fallback before its first rows come: so
+# large an input has points on an edge, or too close to one to call, almost surely
+FALLBACK_READY_FROM = 100_000
 
 
 def register(sub: Any) -> None:
@@ -208,6 +215,8 @@ def run_assign(args: argparse.Namespace) -> int:
     )
     _check_no_added_columns(reader, args.category_col)
     _check_source_options(args)
+    if args.category_col is None:  # the Arrow path: its first rows read as the index loads
+        reader.read_ahead()
     source = _boundaries(args)
     report = assign_table(
         reader,
@@ -424,7 +433,7 @@ class _NoBar:
 _Bar: TypeAlias = "tqdm[Any] | _NoBar"
 
 
-def _drain(items: list[pa.Table]) -> Iterator[pa.Table]:
+def _drain(items: list[_T]) -> Iterator[_T]:
     """The items, each let go of as it is handed over."""
     while items:
         yield items.pop(0)
@@ -503,40 +512,57 @@ class _Run:
     ) -> AssignSummary:
         summary = AssignSummary()
         layout = self.reader.layout
-        first = next(chunks)  # one at least, empty for a table without rows
-        coordinates = self._coordinates(first, seen)
-        types = seen.types if seen is not None else (self.types or {})
         # Parquet takes the added columns as dictionaries: no text copied per row
         dictionary = table_format(self.output) == "parquet"
-        try:
-            # written by a thread of its own while the next chunk is read and assigned
-            with self._writer(types) as writer, WriteBehind(writer) as behind:
-                pending: list[pa.Table] = [first]
-                del first  # held by the loop only: memory stays a few chunks
-                for later, chunk in enumerate(itertools.chain(_drain(pending), chunks)):
-                    if later:
-                        coordinates = self._coordinates(chunk, seen)
-                        if seen is not None and seen.types != types:
+        # each chunk's coordinates (and types) read by a thread of its own, a chunk ahead
+        with ReadAhead(self._read(chunks, seen)) as read:
+            self._prepare(dictionary)
+            first = next(read)  # one at least, empty for a table without rows
+            types = first[2] if first[2] is not None else (self.types or {})
+            try:
+                # written by a thread of its own while the next chunk is assigned
+                with self._writer(types) as writer, WriteBehind(writer) as behind:
+                    pending = [first]
+                    del first  # held by the loop only: memory stays a few chunks
+                    for chunk, coordinates, seen_types in itertools.chain(_drain(pending), read):
+                        if seen_types is not None and seen_types != types:
                             raise _Retype
-                    done = assign_batch(
-                        chunk,
-                        self.boundaries.index,
-                        lon_col=layout.lon_col,
-                        lat_col=layout.lat_col,
-                        crs=self.crs,
-                        stations=self.boundaries.stations,
-                        coordinates=coordinates,
-                        dictionary=dictionary,
-                    )
-                    behind.put(done, _numbers(coordinates))
-                    summary.add_arrow(done.column("status"))
-                    bar.update(done.num_rows)
-        except _Retype:  # what was written is gone; the rest of the file is only typed
-            assert seen is not None
-            for chunk in chunks:
-                seen.see(chunk)
-            raise
+                        done = assign_batch(
+                            chunk,
+                            self.boundaries.index,
+                            lon_col=layout.lon_col,
+                            lat_col=layout.lat_col,
+                            crs=self.crs,
+                            stations=self.boundaries.stations,
+                            coordinates=coordinates,
+                            dictionary=dictionary,
+                        )
+                        behind.put(done, _numbers(coordinates))
+                        summary.add_arrow(done.column("status"))
+                        bar.update(done.num_rows)
+            except _Retype:  # what was written is gone; the rest of the file is only typed
+                for _ in read:  # (typed by the reading thread as it reads)
+                    pass
+                raise
         return summary
+
+    def _read(
+        self, chunks: Iterator[pa.Table], seen: CsvTypes | None
+    ) -> Iterator[tuple[pa.Table, tuple[Parsed, Parsed] | None, dict[str, pa.DataType] | None]]:
+        """Each chunk with its coordinates and, when the types are learnt, the types of
+        the rows up to its end."""
+        for chunk in chunks:
+            coordinates = self._coordinates(chunk, seen)
+            yield chunk, coordinates, (seen.types if seen is not None else None)
+
+    def _prepare(self, dictionary: bool) -> None:
+        """What the first chunk's assignment would build first, built while that chunk
+        is read (:meth:`TableReader.read_ahead`): the code columns and, for a large
+        input, which will have points on an edge, the GEOS fallback."""
+        index = self.boundaries.index
+        prepare_columns(index, self.boundaries.stations, dictionary=dictionary)
+        if (self.reader.rows_estimate or 0) >= FALLBACK_READY_FROM:
+            index.prepare_fallback()
 
     def _coordinates(self, chunk: pa.Table, seen: CsvTypes | None) -> tuple[Parsed, Parsed] | None:
         """A chunk's coordinates, read once for the assignment, the points written and,

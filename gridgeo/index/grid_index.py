@@ -386,6 +386,12 @@ class GridIndex:
         out[hit] = column[pos[hit]]
         return out
 
+    def prepare_fallback(self) -> None:
+        """Have the GEOS fallback (points on an edge or too close to call) ready now: a
+        mapped index decodes its shapes at first need, which a large batch will have, and
+        can meet while it waits for its first rows."""
+        _ = self._locator
+
     def stored_codes(
         self, level: int | Level
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8], npt.NDArray[np.bool_]] | None:

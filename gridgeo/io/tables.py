@@ -51,7 +51,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Generic, Literal, TextIO, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -322,6 +322,7 @@ class TableReader:
         if not self.path.is_file():
             raise InputFileError(tr("{path}: no such file", path=self.path))
         self.rows_estimate: int | None = None
+        self._ahead: ReadAhead[pa.Table] | None = None
         if self.format == "csv":
             head = _head(self.path)
             self._encoding = detect_encoding(self.path, head)
@@ -341,10 +342,19 @@ class TableReader:
         coordinate columns (coordinates taken from a geometry need pandas' rows)."""
         return self.format in ("csv", "parquet") and not self.layout.derived
 
+    def read_ahead(self) -> None:
+        """Start reading the first chunk of :meth:`tables` in a thread of its own, for the
+        next call of :meth:`tables` to go on from: the caller loads its index meanwhile
+        (Arrow reads and parses without the interpreter's lock). A table that is not
+        :attr:`arrow_ready` is left alone."""
+        if self.arrow_ready and self._ahead is None:
+            self._ahead = ReadAhead(self._tables())
+
     def tables(self) -> Generator[pa.Table, None, None]:
         """The table in Arrow chunks of at most ``chunk_size`` rows, its values as the
         pandas chunks hold them (a CSV's columns all text, empty fields ``""``), without
         the pandas round trip: what ``gridgeo assign`` streams when :attr:`arrow_ready`.
+        The first chunk is the one :meth:`read_ahead` read, if it was called.
 
         Raises
         ------
@@ -355,6 +365,10 @@ class TableReader:
             bytes that are not text in its encoding): read it with the pandas chunks
             instead, which fill short rows and name the bad line.
         """
+        ahead, self._ahead = self._ahead, None
+        return _taken(ahead) if ahead is not None else self._tables()
+
+    def _tables(self) -> Generator[pa.Table, None, None]:
         if not self.arrow_ready:
             raise ValueError(tr("{path}: no Arrow chunks for this table", path=self.path))
         if self.format == "parquet":
@@ -862,6 +876,90 @@ class WriteBehind:
         self._thread.join()
         if exc_type is None:
             self._raise_if_failed()
+
+
+T = TypeVar("T")
+
+
+def _taken(ahead: ReadAhead[pa.Table]) -> Generator[pa.Table, None, None]:
+    with ahead:
+        yield from ahead
+
+
+class ReadAhead(Generic[T]):
+    """The items of ``source`` made by a thread of its own, at most ``depth`` ahead of
+    the caller, which takes them in order (iterating); an exception raised making one
+    is raised at its place. The thread starts at once. :meth:`close` stops it and
+    closes ``source``: call it (or leave the ``with`` block) however the caller ends.
+
+    What lets ``gridgeo assign`` read the next chunk while it assigns one: Arrow reads
+    and numpy computes without the interpreter's lock, so two cores work.
+
+    Examples
+    --------
+    >>> with ReadAhead(iter(range(5)), depth=2) as numbers:
+    ...     [n * n for n in numbers]
+    [0, 1, 4, 9, 16]
+    """
+
+    def __init__(self, source: Iterator[T], depth: int = 1) -> None:
+        self._source = source
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._done = False
+        context = contextvars.copy_context()  # errors worded in the run's language
+        self._thread = threading.Thread(
+            target=context.run, args=(self._run,), name="gridgeo-read-ahead", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for item in self._source:
+                if not self._put(("item", item)):
+                    return
+            self._put(("end", None))
+        except BaseException as exc:  # any failure: the caller's to see, at its place
+            self._put(("error", exc))
+        finally:
+            close = getattr(self._source, "close", None)
+            if close is not None:
+                close()
+
+    def _put(self, entry: tuple[str, Any]) -> bool:
+        """Hand ``entry`` over when there is room; False once the caller has closed."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> ReadAhead[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._done:
+            raise StopIteration
+        kind, value = self._queue.get()
+        if kind == "item":
+            return cast("T", value)
+        self._done = True
+        if kind == "error":
+            raise value
+        raise StopIteration
+
+    def close(self) -> None:
+        self._done = True
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> ReadAhead[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class _Sink:
