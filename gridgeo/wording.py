@@ -105,3 +105,8 @@ def text_table(
     return [
         (indent + "  ".join(cell(c, i) for i, c in enumerate(r))).rstrip() for r in (head, *rows)
     ]
+
+
+def files_source(paths: Sequence[object]) -> str:
+    """Where boundaries read from files come from, for people: ``files a.gpkg, b.gpkg``."""
+    return tr("files {paths}", paths=listing(str(p) for p in paths))

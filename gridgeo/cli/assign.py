@@ -43,7 +43,6 @@ from gridgeo.batch import (
     workstation_lookup,
 )
 from gridgeo.cli.commands import help_of
-from gridgeo.cli.dispatch import add_responsibility_options
 from gridgeo.cli.options import (
     add_column_options,
     add_format,
@@ -52,6 +51,7 @@ from gridgeo.cli.options import (
     emit_json,
 )
 from gridgeo.cli.source import (
+    add_responsibility_options,
     add_source_options,
     load_source,
     source_line,
@@ -59,14 +59,10 @@ from gridgeo.cli.source import (
     store_settings,
 )
 from gridgeo.coords import parse_coord_system
-from gridgeo.dataset import Dataset
-from gridgeo.dispatch import DISPATCH_COLUMNS, dispatch_frame
 from gridgeo.errors import GridgeoError, InputFileError
 from gridgeo.i18n import tr
 from gridgeo.index import GridIndex
 from gridgeo.index.cache import index_for, index_for_files
-from gridgeo.io.dataset import files_source
-from gridgeo.io.staff import read_workstations
 from gridgeo.io.tables import (
     DEFAULT_CHUNK_SIZE,
     Coordinates,
@@ -80,10 +76,12 @@ from gridgeo.io.tables import (
     table_format,
 )
 from gridgeo.number_text import BLANK, classify
-from gridgeo.wording import listing, text_table
+from gridgeo.wording import files_source, listing, text_table
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a Dataset and the dispatch only where a run reads one (not with an index)
     from tqdm import tqdm
+
+    from gridgeo.dataset import Dataset
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -293,7 +291,11 @@ def _boundaries(args: argparse.Namespace) -> Boundaries:
         cfg.store.index_folder,
         options=options,
     )
-    stations = read_workstations(args.workstations) if args.workstations else []
+    stations = []
+    if args.workstations:
+        from gridgeo.io.staff import read_workstations
+
+        stations = read_workstations(args.workstations)
     line = tr("boundaries: {source}", source=files_source(args.boundaries))
     return Boundaries(index, workstation_lookup(stations), None, line)
 
@@ -309,7 +311,11 @@ def _check_no_added_columns(reader: TableReader, category_col: str | None = None
                 columns=listing(reader.columns),
             )
         )
-    added = ADDED_COLUMNS + (DISPATCH_COLUMNS if category_col is not None else ())
+    added = ADDED_COLUMNS
+    if category_col is not None:
+        from gridgeo.dispatch import DISPATCH_COLUMNS
+
+        added += DISPATCH_COLUMNS
     clash = [c for c in added if c in reader.columns]
     if clash:
         raise InputFileError(
@@ -364,7 +370,7 @@ def assign_table(
     RunReport
         Status counts and the time spent reading, assigning and writing.
     """
-    if isinstance(boundaries, Dataset):
+    if not isinstance(boundaries, Boundaries):  # a Dataset
         boundaries = Boundaries.of(boundaries)
     if category_col is not None and boundaries.dataset is None:
         raise ValueError("dispatch (category_col) needs the boundaries' Dataset")
@@ -588,6 +594,8 @@ class _Run:
         dataset = self.boundaries.dataset
         routing = None
         if self.category_col is not None and dataset is not None:
+            from gridgeo.dispatch import dispatch_frame
+
             routing = dataset.require_routing()
         with self._writer(self.types) as writer:
             for chunk in self.reader:

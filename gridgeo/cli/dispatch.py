@@ -27,7 +27,12 @@ from gridgeo.cli.options import (
     point_line,
     workstation_line,
 )
-from gridgeo.cli.source import add_source_options, load_source, source_line
+from gridgeo.cli.source import (
+    add_responsibility_options,
+    add_source_options,
+    load_source,
+    source_line,
+)
 from gridgeo.dataset import Dataset
 from gridgeo.dispatch import DispatchResult, LevelTeam
 from gridgeo.i18n import current_lang, tr
@@ -48,17 +53,6 @@ STAFFING_CSV_COLUMNS = (
     "actual",
     "status",
 )
-
-
-def add_responsibility_options(p: argparse.ArgumentParser) -> None:
-    """--partners and --routing (defaults: the configured files with the default boundaries)."""
-    p.add_argument(
-        "--partners",
-        type=Path,
-        metavar="FILE",
-        help=tr("partner units and zones (GeoJSON or CSV)"),
-    )
-    p.add_argument("--routing", type=Path, metavar="FILE", help=tr("routing table (YAML or CSV)"))
 
 
 def register(sub: Any) -> None:

@@ -17,16 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gridgeo.cli.options import columns, settings
-from gridgeo.dataset import Dataset
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
-from gridgeo.io.dataset import load
-from gridgeo.io.partners import read_partners
-from gridgeo.io.routing import read_routing
-from gridgeo.io.staff import read_staff, read_workstations
 from gridgeo.settings import Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a Dataset and its file readers are imported where one is loaded:
+    from gridgeo.dataset import Dataset  # ``gridgeo assign`` with an index needs neither
     from gridgeo.store.datasets import StoredIndex
 
 
@@ -50,6 +46,17 @@ def add_source_options(parser: argparse.ArgumentParser, *, staff: bool = False) 
         g.add_argument(
             "--staff", type=Path, metavar="FILE", help=tr("staff roster CSV (replaces the store's)")
         )
+
+
+def add_responsibility_options(p: argparse.ArgumentParser) -> None:
+    """--partners and --routing (defaults: the configured files with the default boundaries)."""
+    p.add_argument(
+        "--partners",
+        type=Path,
+        metavar="FILE",
+        help=tr("partner units and zones (GeoJSON or CSV)"),
+    )
+    p.add_argument("--routing", type=Path, metavar="FILE", help=tr("routing table (YAML or CSV)"))
 
 
 def add_version_options(parser: argparse.ArgumentParser) -> Any:
@@ -107,6 +114,8 @@ def load_source(
     if args.boundaries:
         if version is not None or at is not None:
             raise GridgeoError(tr("give --boundaries FILE or --version/--at, not both"))
+        from gridgeo.io.dataset import load
+
         return load(
             args.boundaries,
             settings=cfg,
@@ -144,6 +153,10 @@ def _version_or_time(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _replace_files(data: Dataset, files: dict[str, Path | None]) -> Dataset:
+    from gridgeo.io.partners import read_partners
+    from gridgeo.io.routing import read_routing
+    from gridgeo.io.staff import read_staff, read_workstations
+
     readers: dict[str, Any] = {
         "workstations": read_workstations,
         "staff": read_staff,

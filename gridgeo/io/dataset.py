@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from gridgeo.dataset import Dataset
-from gridgeo.i18n import tr
 from gridgeo.io.boundaries import ColumnMap, read_boundaries
 from gridgeo.io.partners import read_partners
 from gridgeo.io.routing import read_routing
 from gridgeo.io.staff import read_staff, read_workstations
 from gridgeo.settings import Settings
-from gridgeo.wording import listing
+from gridgeo.wording import files_source
 
 _T = TypeVar("_T")
 
@@ -64,11 +63,6 @@ def load(
             if path
         },
     )
-
-
-def files_source(paths: Sequence[str | Path]) -> str:
-    """Where boundaries read from files come from, for people: ``files a.gpkg, b.gpkg``."""
-    return tr("files {paths}", paths=listing(str(p) for p in paths))
 
 
 def _read_optional(
