@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gridgeo.dataset import Dataset
 from gridgeo.errors import GridgeoError, NotFoundError
 from gridgeo.i18n import tr
 from gridgeo.index import GridIndex
@@ -18,7 +18,6 @@ from gridgeo.index.cache import index_of_version, version_name
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
-from gridgeo.store.responsibility import load_partners, load_routing
 from gridgeo.store.seed import seed_if_empty
 from gridgeo.store.snapshots import (
     get_version,
@@ -31,6 +30,9 @@ from gridgeo.store.snapshots import (
     version_at,
 )
 from gridgeo.workstation import Workstation
+
+if TYPE_CHECKING:  # a Dataset (its rules, its dispatch) only where one is loaded: not for
+    from gridgeo.dataset import Dataset  # ``gridgeo assign``, which takes the index alone
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ def load_dataset(
 
     Raises NotFoundError when nothing is published and no version is given.
     """
+    from gridgeo.dataset import Dataset
+    from gridgeo.store.responsibility import load_partners, load_routing
+
     with store.reading() as session:
         row, source = _boundaries_version(session, boundaries_version, published_at)
         boundaries_version = row.id

@@ -12,6 +12,7 @@ import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
@@ -20,9 +21,10 @@ from gridgeo.i18n import tr
 from gridgeo.settings import Settings
 from gridgeo.store import schema as t
 from gridgeo.store.core import Store
-from gridgeo.store.responsibility import import_partners, import_roster, import_routing
-from gridgeo.store.versioned_import import ImportOptions
-from gridgeo.store.versions import VersionInfo, file_sha256, import_boundaries, publish
+
+if TYPE_CHECKING:  # the importers: only a new store needs them (every command opens one)
+    from gridgeo.store.versioned_import import ImportOptions
+    from gridgeo.store.versions import VersionInfo
 
 SEED_ACTOR = "gridgeo (first start)"
 
@@ -34,6 +36,8 @@ def seed_if_empty(store: Store, settings: Settings) -> bool:
             if session.scalar(select(func.count()).select_from(t.Version)):
                 return False
         from gridgeo.io.dataset import load  # the readers: only a new store needs them
+        from gridgeo.store.responsibility import import_partners, import_roster, import_routing
+        from gridgeo.store.versions import file_sha256, import_boundaries, publish
 
         data = load(settings=settings)
         note = tr("sample pilot data, loaded on first start")
@@ -69,6 +73,8 @@ def seed_if_empty(store: Store, settings: Settings) -> bool:
 
 def _seeding(note: str, path: Path | None) -> ImportOptions:
     """The options of a first-start import of the file at ``path``: committed, by the seeder."""
+    from gridgeo.store.versions import file_sha256
+
     source = (str(path), file_sha256(path)) if path and path.exists() else ("", "")
     return {"author": SEED_ACTOR, "note": note, "source": source, "commit": True}
 
