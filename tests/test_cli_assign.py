@@ -419,6 +419,23 @@ def test_failure_mid_run_leaves_no_output(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
 
+def test_boundaries_that_fail_stop_the_rows_read_ahead(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The first rows are read while the boundaries load; boundaries that cannot be read
+    end the run with their error, and the reading thread with it (no thread left waiting
+    with a chunk nobody takes, the file closed)."""
+    import threading
+
+    src = points_csv(tmp_path / "points.csv")
+    missing = tmp_path / "none.gpkg"
+    code, _, err = run(capsys, str(src), "-o", str(tmp_path / "o.csv"), "--boundaries",
+                       str(missing), *EN)  # fmt: skip
+    assert code == 2 and "none.gpkg" in err
+    assert not [t for t in threading.enumerate() if t.name == "gridgeo-read-ahead"]
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_input_with_an_added_column_is_refused(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -215,7 +215,11 @@ def run_assign(args: argparse.Namespace) -> int:
     _check_source_options(args)
     if args.category_col is None:  # the Arrow path: its first rows read as the index loads
         reader.read_ahead()
-    source = _boundaries(args)
+    try:
+        source = _boundaries(args)
+    except BaseException:  # the rows will not be asked for: stop reading them
+        reader.cancel_read_ahead()
+        raise
     report = assign_table(
         reader,
         output,

@@ -177,7 +177,10 @@ def index_for_files(
     if folder is None:
         return GridIndex(read(), cells_per_leaf=cells_per_leaf)
     parts = [part for path in paths for part in _with_sidecars(Path(path))]
-    key = file_key(parts, options, cells_per_leaf)
+    try:
+        key = file_key(parts, options, cells_per_leaf)
+    except OSError:  # missing or unreadable: the readers say so, as for every command
+        return GridIndex(read(), cells_per_leaf=cells_per_leaf)
     # a folder of their own, pruned apart: files tried one after another must not push
     # the published versions' indexes out of the folder the service starts from
     files = Path(folder) / FILES_FOLDER

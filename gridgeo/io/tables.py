@@ -350,6 +350,13 @@ class TableReader:
         if self.arrow_ready and self._ahead is None:
             self._ahead = ReadAhead(self._tables())
 
+    def cancel_read_ahead(self) -> None:
+        """Stop a :meth:`read_ahead` whose chunks will not be asked for (the run failed
+        before it read them): its thread ends and the file is closed."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.close()
+
     def tables(self) -> Generator[pa.Table, None, None]:
         """The table in Arrow chunks of at most ``chunk_size`` rows, its values as the
         pandas chunks hold them (a CSV's columns all text, empty fields ``""``), without
