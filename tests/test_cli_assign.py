@@ -434,6 +434,11 @@ def test_boundaries_that_fail_stop_the_rows_read_ahead(
     assert code == 2 and "none.gpkg" in err
     assert not [t for t in threading.enumerate() if t.name == "gridgeo-read-ahead"]
     assert not (tmp_path / "o.csv").exists()
+    code, _, err = run(capsys, str(src), "-o", str(tmp_path / "o.csv"), "--boundaries",
+                       str(SAMPLE_BOUNDARIES), "--workstations", str(tmp_path / "none.geojson"),
+                       *EN)  # fmt: skip
+    assert code == 2 and err.strip().endswith("none.geojson: no such file"), err
+    assert not [t for t in threading.enumerate() if t.name == "gridgeo-read-ahead"]
 
 
 def test_input_with_an_added_column_is_refused(

@@ -89,6 +89,8 @@ def read_workstations(path: str | Path) -> list[Workstation]:
     separated), address, illustrative, note.
     """
     path = Path(path)
+    if not path.is_file():
+        raise InputFileError(tr("{path}: no such file", path=path))
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         features = data["features"]
