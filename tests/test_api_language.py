@@ -161,13 +161,44 @@ def test_the_cached_lookup_answer_is_kept_per_language(client: TestClient, sampl
     assert all(p["zone_description"] == described[p["code"]] for p in en)
 
 
-def test_validation_messages_frame_pydantic_words_in_the_language(client: TestClient) -> None:
+def test_validation_messages_are_in_the_language(client: TestClient) -> None:
+    """pydantic's own words in English; in Chinese for the kinds a parameter meets."""
     r = client.get("/v1/lookup", params={"lon": "x", "lat": "25"})
     assert r.status_code == 422
-    said = "Input should be a valid number, unable to parse string as a number"  # pydantic's
-    assert r.json()["message"] == f"查询参数 'lon'：{said}（收到的值：'x'）"
+    assert r.json()["message"] == "查询参数 'lon'：应为数字，无法把该文本读作数字（收到的值：'x'）"
     r = client.get("/v1/lookup", params={"lon": "x", "lat": "25"}, headers=EN)
+    said = "Input should be a valid number, unable to parse string as a number"  # pydantic's
     assert r.json()["message"] == f"query parameter 'lon': {said} (got 'x')"
+    assert r.json()["detail"][0]["msg"] == said  # FastAPI's body itself is untouched
+    r = client.get("/v1/lookup", params={"lon": "110.3"})
+    assert r.json()["message"] == "查询参数 'lat'：必须提供"
+
+
+@pytest.mark.parametrize(
+    ("kind", "context", "chinese"),
+    [
+        ("greater_than_equal", {"ge": 0.0}, "应大于或等于 0"),
+        ("less_than_equal", {"le": 10.5}, "应小于或等于 10.5"),
+        ("string_too_long", {"max_length": 40}, "应至多有 40 个字符"),
+        ("literal_error", {"expected": "'a' or 'b'"}, "应为 'a' or 'b'"),
+        ("int_parsing", {}, "应为整数，无法把该文本读作整数"),
+        (
+            "datetime_from_date_parsing",
+            {"error": "input is too short"},
+            "应为有效的日期时间或日期（input is too short）",
+        ),
+        ("no_such_kind", {}, "pydantic's own words"),  # a kind without words: pydantic's
+        ("less_than", {}, "pydantic's own words"),  # words without their value: pydantic's
+    ],
+)
+def test_pydantic_problems_in_chinese(kind: str, context: dict[str, Any], chinese: str) -> None:
+    from gridgeo.api.errors import validation_message
+
+    problem = {"type": kind, "loc": ("query", "p"), "msg": "pydantic's own words", "ctx": context}
+    with use_lang("zh"):
+        assert validation_message([problem]) == f"查询参数 'p'：{chinese}"
+    with use_lang("en"):
+        assert validation_message([problem]) == "query parameter 'p': pydantic's own words"
 
 
 def test_batch_point_problems_are_in_the_language(client: TestClient) -> None:
