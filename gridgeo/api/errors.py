@@ -232,7 +232,7 @@ async def handle_validation(_: Request, exc: Exception) -> SafeJSONResponse:
 
 def validation_message(problems: Any) -> str:
     """One sentence naming each bad parameter of a RequestValidationError's ``errors()``,
-    in the request's language (pydantic's words translated where :func:`_problem_words` knows them)."""
+    in the request's language (pydantic's words as :func:`_problem_words` gives them)."""
     return clauses(_describe(p) for p in problems) or tr("invalid request")
 
 
