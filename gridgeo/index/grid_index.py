@@ -395,10 +395,10 @@ class GridIndex:
     def stored_codes(
         self, level: int | Level
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8], npt.NDArray[np.bool_]] | None:
-        """The codes at ``level`` of every owner as an index file holds them: UTF-8 bytes
-        with their offsets, and where there is one (what an Arrow string column is made
-        of, so a batch builds its columns without a Python string per grid); None for an
-        index built in this process (:meth:`codes` has them)."""
+        """The codes at ``level`` of every owner as an index file holds them: the UTF-8
+        bytes, their offsets and which owners have one (what an Arrow string column is
+        made of, so a batch builds its columns without a Python string per grid); None
+        for an index built in this process (:meth:`codes` has them)."""
         return None
 
     @property
