@@ -161,8 +161,9 @@ def _and_none(per_owner: pa.Array) -> pa.Array:
 
 @dataclass(frozen=True)
 class _Coded:
-    """One added column's text per leaf as a dictionary: its distinct values, and the
-    position of each leaf's value among them (-1: none), the last for 'no leaf'."""
+    """One added column's text per leaf as a dictionary: its distinct values, and for
+    each leaf one more than the position of its value among them (0: none), the last
+    for 'no leaf'."""
 
     values: pa.Array
     slots: npt.NDArray[np.int32]
@@ -171,22 +172,24 @@ class _Coded:
     def of(cls, per_leaf: pa.Array) -> _Coded:
         encoded = pc.dictionary_encode(per_leaf)
         slots = np.array(values_of(encoded.indices, np.int32), dtype=np.int32)  # writable
-        slots[nulls_of(encoded.indices)] = -1
+        slots += 1
+        slots[nulls_of(encoded.indices)] = 0
         return cls(encoded.dictionary, slots)
 
     def column(self, at: npt.NDArray[np.intp]) -> pa.DictionaryArray:
         """The column for rows in leaves ``at``: its dictionary only the values they
         use (as a Parquet writer's own dictionary would be, whatever the chunk size)."""
         slots = self.slots[at]
-        found = slots >= 0
-        used = np.zeros(len(self.values), dtype=bool)
-        used[slots[found]] = True
-        # the new position of each used value, and a last 0 that the slots -1 (no value,
-        # masked) read
-        renumbered = np.append(np.cumsum(used, dtype=np.int32) - 1, np.int32(0))
+        used = np.zeros(len(self.values) + 1, dtype=bool)
+        used[slots] = True
+        used[0] = False  # slot 0 is no value
+        # each used value's new position; rows without a value are masked, and read 0
+        renumbered = np.cumsum(used, dtype=np.int32)
+        renumbered -= 1
+        renumbered[0] = 0
         indices = renumbered[slots]
-        dictionary = self.values.take(from_numpy(np.flatnonzero(used)))
-        return pa.DictionaryArray.from_arrays(from_numpy(indices, mask=~found), dictionary)
+        dictionary = self.values.take(from_numpy(np.flatnonzero(used[1:])))
+        return pa.DictionaryArray.from_arrays(from_numpy(indices, mask=slots == 0), dictionary)
 
 
 _CODED: weakref.WeakKeyDictionary[
