@@ -174,6 +174,9 @@ def _scan_arrays(
     "soft" byte (white space, an exponent, text beyond ASCII) or of 256 bytes or more
     is passed to the rules themselves; any other is no number."""
     start, end = offsets[:-1], offsets[1:]
+    if data.size == 0:  # no text at all: every value empty or null
+        flags[:] = BLANK
+        return
     counts = _tallies(offsets, data)
     size = end - start
     digits = (counts & 0xFFFF).astype(np.int64)
@@ -261,8 +264,9 @@ def _scan_plain(
     except pa.ArrowInvalid:  # a plain value that is no number: the tallies decide all
         _scan_arrays(text, offsets, data, flags, values)
         return
-    found = np.asarray(values_of(pc.find_substring(part, "."), np.int32), dtype=np.int32)
-    points = (found >= 0).astype(np.int64)
+    found = pc.find_substring(part, ".")  # int32 for string, int64 for large_string
+    width = np.int64 if pa.types.is_int64(found.type) else np.int32
+    points = (np.asarray(values_of(found, width)) >= 0).astype(np.int64)
     if plain.size == len(text):  # all of them: no gathers
         values[:] = values_of(read, np.float64)
         start, end = offsets[:-1], offsets[1:]

@@ -441,6 +441,27 @@ def test_boundaries_that_fail_stop_the_rows_read_ahead(
     assert not [t for t in threading.enumerate() if t.name == "gridgeo-read-ahead"]
 
 
+def test_a_csv_with_blank_cells_and_a_blank_column_into_parquet(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """More rows than the rules read one by one: blank coordinates are bad input, the
+    blank column is text, the numbers are numbers (the whole-array reader on columns
+    whose other values hold no text)."""
+    rows = "".join(f"{i},110.29{i % 10},25.28,\n" for i in range(100)) + "100,,25.28,\n"
+    (tmp_path / "in.csv").write_text("id,lon,lat,note\n" + rows, encoding="utf-8")
+    out = tmp_path / "out.parquet"
+    code, _, err = run(capsys, str(tmp_path / "in.csv"), "-o", str(out), "--boundaries",
+                       str(SAMPLE_BOUNDARIES), "--no-progress", *EN)  # fmt: skip
+    assert code == 0, err
+    table = pq.read_table(out)
+    assert table.schema.field("id").type == pa.int64()
+    assert table.schema.field("lon").type == pa.float64()
+    assert table.schema.field("note").type == pa.string()
+    statuses = table.column("status").to_pylist()
+    assert statuses[-1] == "bad_input" and statuses.count("bad_input") == 1
+    assert table.column("status_reason").to_pylist()[-1] == "missing"
+
+
 def test_input_with_an_added_column_is_refused(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

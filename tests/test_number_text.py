@@ -268,3 +268,28 @@ def test_a_column_of_plain_numbers_reads_without_the_tallies(
     assert tallied == [1] and bits[-1] == 0  # only the value of other bytes
     bits, _ = _classify(pa.array([*column.to_pylist(), "1.2.3"]), False)
     assert tallied == [1, 1003] and bits[-1] == 0  # a plain value the cast refuses: all
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()])
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["1.5"] * 100 + [""] * 5,  # numbers and blanks: the blanks alone hold no text
+        ["1.5"] * 100 + [None] * 5,
+        [""] * 100,
+        [None] * 100,
+        ["1.5", "12", "100", "0.25", "-7", "007"] * 20,  # large_string: int64 positions
+        ["  ", "1.5", None, "", "x"] * 20,
+    ],
+    ids=["blanks", "nulls", "all blank", "all null", "points", "mixed"],
+)
+def test_columns_with_blanks_nulls_or_no_text_read_as_the_rules(
+    kind: pa.DataType, values: list[str | None]
+) -> None:
+    """The numpy pass on columns whose other values hold no text at all (blanks, nulls),
+    and in both string types, gives the rules' answers."""
+    bits, numbers = _classify(pa.array(values, type=kind), False)
+    for value, got_bits, got in zip(values, bits.tolist(), numbers.tolist(), strict=True):
+        want_bits, want = expected(value)
+        assert got_bits == want_bits, value
+        assert same_float(got, want), (value, got, want)

@@ -82,6 +82,7 @@ if TYPE_CHECKING:  # a Dataset and the dispatch only where a run reads one (not 
     from tqdm import tqdm
 
     from gridgeo.dataset import Dataset
+    from gridgeo.workstation import Workstation
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -295,7 +296,7 @@ def _boundaries(args: argparse.Namespace) -> Boundaries:
         cfg.store.index_folder,
         options=options,
     )
-    stations = []
+    stations: list[Workstation] = []
     if args.workstations:
         from gridgeo.io.staff import read_workstations
 

@@ -894,10 +894,11 @@ def _taken(ahead: ReadAhead[pa.Table]) -> Generator[pa.Table, None, None]:
 
 
 class ReadAhead(Generic[T]):
-    """The items of ``source`` made by a thread of its own, at most ``depth`` ahead of
-    the caller, which takes them in order (iterating); an exception raised making one
-    is raised at its place. The thread starts at once. :meth:`close` stops it and
-    closes ``source``: call it (or leave the ``with`` block) however the caller ends.
+    """The items of ``source`` made by a thread of its own ahead of the caller, which
+    takes them in order (iterating): at most ``depth`` wait, and one more is being made.
+    An exception raised making one is raised at its place. The thread starts at once;
+    :meth:`close` stops it and closes ``source``: call it (or leave the ``with`` block)
+    however the caller ends.
 
     What lets ``gridgeo assign`` read the next chunk while it assigns one: Arrow reads
     and numpy computes without the interpreter's lock, so two cores work.
