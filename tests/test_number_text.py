@@ -293,3 +293,29 @@ def test_columns_with_blanks_nulls_or_no_text_read_as_the_rules(
         want_bits, want = expected(value)
         assert got_bits == want_bits, value
         assert same_float(got, want), (value, got, want)
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()])
+def test_random_columns_of_every_mix_read_as_the_rules(kind: pa.DataType) -> None:
+    """Hundreds of columns drawn from a few kinds of value each (plain numbers, blanks,
+    nulls, signs and exponents, text, long digits), some of them sliced: whatever the
+    mix, the numpy pass gives the rules' answers."""
+    rng = random.Random(5)
+    pools = [
+        ["1.5", "-0.25", "110.3005", "7", "0", "-0", "007", ".5", "5."],
+        ["", None],
+        ["  ", " 3 ", "+1", "1e5", "-.5E-3"],
+        ["x", "东", "1.2.3", "--1", "-", "."],
+        ["1" * 30, "9" * 19 + ".5"],
+    ]
+    for _ in range(150):
+        chosen = rng.sample(pools, rng.randint(1, len(pools)))
+        values = [rng.choice(rng.choice(chosen)) for _ in range(rng.randint(64, 200))]
+        array = pa.array(values, type=kind)
+        start = rng.randint(0, 3)
+        part, part_values = array.slice(start), values[start:]
+        bits, numbers = _classify(part, False)
+        for value, got_bits, got in zip(part_values, bits.tolist(), numbers.tolist(), strict=True):
+            want_bits, want = expected(value)
+            assert got_bits == want_bits, (value, chosen)
+            assert same_float(got, want), (value, got, want)
