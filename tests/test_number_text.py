@@ -295,8 +295,9 @@ def test_columns_with_blanks_nulls_or_no_text_read_as_the_rules(
         assert same_float(got, want), (value, got, want)
 
 
+@pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "kernel"])
 @pytest.mark.parametrize("kind", [pa.string(), pa.large_string()])
-def test_random_columns_of_every_mix_read_as_the_rules(kind: pa.DataType) -> None:
+def test_random_columns_of_every_mix_read_as_the_rules(kind: pa.DataType, compiled: bool) -> None:
     """Hundreds of columns drawn from a few kinds of value each (plain numbers, blanks,
     nulls, signs and exponents, text, long digits), some of them sliced: whatever the
     mix, the numpy pass gives the rules' answers."""
@@ -314,7 +315,7 @@ def test_random_columns_of_every_mix_read_as_the_rules(kind: pa.DataType) -> Non
         array = pa.array(values, type=kind)
         start = rng.randint(0, 3)
         part, part_values = array.slice(start), values[start:]
-        bits, numbers = _classify(part, False)
+        bits, numbers = _classify(part, compiled)
         for value, got_bits, got in zip(part_values, bits.tolist(), numbers.tolist(), strict=True):
             want_bits, want = expected(value)
             assert got_bits == want_bits, (value, chosen)
