@@ -70,15 +70,28 @@ def from_text_buffers(
 
 
 def values_of(
-    array: pa.Array, dtype: type[np.generic] | np.dtype[np.generic]
+    array: pa.Array, dtype: type[np.generic] | np.dtype[np.generic] | None = None
 ) -> npt.NDArray[np.generic]:
-    """The values of a numeric array as numpy ``dtype`` (its width), nulls' slots as they
-    lie in the buffer (see :func:`nulls_of`); a view, not a copy."""
-    kind = np.dtype(dtype)
+    """The values of a numeric array as numpy ``dtype`` (its width; by default the
+    array's own type), nulls' slots as they lie in the buffer (see :func:`nulls_of`); a
+    view, not a copy."""
+    kind = np.dtype(array.type.to_pandas_dtype() if dtype is None else dtype)
     data = array.buffers()[1]
     if data is None or len(array) == 0:
         return np.zeros(len(array), dtype=kind)
     return np.frombuffer(data, dtype=kind)[array.offset : array.offset + len(array)]
+
+
+def text_offsets(text: pa.Array) -> npt.NDArray[np.signedinteger] | None:
+    """Where each value of a ``string`` or ``large_string`` array starts in its bytes, and
+    where the last ends (one more than the values; int32 or int64 as the type has them);
+    a view; None for an array without an offsets buffer."""
+    offsets = text.buffers()[1]
+    if offsets is None:
+        return None
+    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    found: npt.NDArray[np.signedinteger] = np.frombuffer(offsets, dtype=width)
+    return found[text.offset : text.offset + len(text) + 1]
 
 
 def nulls_of(array: pa.Array) -> npt.NDArray[np.bool_]:
@@ -103,11 +116,10 @@ def empty_as_null(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArra
     if isinstance(text, pa.ChunkedArray):
         return pa.chunked_array([empty_as_null(chunk) for chunk in text.chunks], type=text.type)
     n = len(text)
-    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
-    _validity, offsets_buffer, data = text.buffers()
-    if offsets_buffer is None:
+    offsets = text_offsets(text)
+    if offsets is None:
         return text
-    offsets = np.frombuffer(offsets_buffer, dtype=width)[text.offset : text.offset + n + 1]
+    data = text.buffers()[2]
     present = (np.diff(offsets) > 0) & ~nulls_of(text)
     nulls = n - int(np.count_nonzero(present))
     validity = pa.py_buffer(np.packbits(present, bitorder="little"))

@@ -29,7 +29,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gridgeo.arrow_arrays import from_numpy, nulls_of, values_of
+from gridgeo.arrow_arrays import from_numpy, nulls_of, text_offsets, values_of
 from gridgeo.compiled import ready
 
 # a column of fewer values is read by the rules themselves, value by value
@@ -110,10 +110,9 @@ def _classify(
 
 def _buffers(text: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
     """The value offsets (as int64) and the bytes of a string array."""
-    _validity, offsets_buffer, data_buffer = text.buffers()
-    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
-    n = len(text)
-    offsets = np.frombuffer(offsets_buffer, dtype=width)[text.offset : text.offset + n + 1]
+    data_buffer = text.buffers()[2]
+    offsets = text_offsets(text)
+    assert offsets is not None  # a string array of one value at least has them
     data = (
         np.frombuffer(data_buffer, dtype=np.uint8)
         if data_buffer is not None
@@ -264,9 +263,8 @@ def _scan_plain(
     except pa.ArrowInvalid:  # a plain value that is no number: the tallies decide all
         _scan_arrays(text, offsets, data, flags, values)
         return
-    found = pc.find_substring(part, ".")  # int32 for string, int64 for large_string
-    width = np.int64 if pa.types.is_int64(found.type) else np.int32
-    points = (np.asarray(values_of(found, width)) >= 0).astype(np.int64)
+    found = values_of(pc.find_substring(part, "."))  # int32, or int64 for large_string
+    points = (np.asarray(found) >= 0).astype(np.int64)
     if plain.size == len(text):  # all of them: no gathers
         values[:] = values_of(read, np.float64)
         start, end = offsets[:-1], offsets[1:]
