@@ -385,3 +385,30 @@ def test_prepare_fallback_decodes_the_shapes_before_the_first_edge_point(
     assert len(loaded._geoms) == loaded.n_owners
     x, y = probe_points(grids)
     assert np.array_equal(loaded.assign(x, y), built.assign(x, y))
+
+
+def test_a_filegdb_folder_is_keyed_by_its_files(grids: GridSet, tmp_path: Path) -> None:
+    """A FileGDB is a folder: its files' bytes are its key, as a file's are (it was read
+    and indexed again on every run), and a lock file a program leaves changes nothing."""
+    gdb = tmp_path / "city.gdb"
+    frame = grids.frame[["code", "level", "geometry"]].astype({"level": "int32"})
+    frame.to_file(gdb, driver="OpenFileGDB", layer="grids")
+    reads: list[int] = []
+
+    def read() -> GridSet:
+        reads.append(1)
+        return read_boundaries([gdb])
+
+    first = index_for_files([gdb], read, tmp_path / "idx")
+    again = index_for_files([gdb], read, tmp_path / "idx")
+    assert reads == [1] and isinstance(again, MappedGridIndex)
+    x, y = probe_points(grids)
+    assert np.array_equal(again.assign(x, y), first.assign(x, y))
+    (gdb / "a00000009.gdbtable.sr.lock").write_bytes(b"\0")
+    index_for_files([gdb], read, tmp_path / "idx")
+    assert reads == [1]
+    table = max(gdb.glob("*.gdbtable"), key=lambda p: p.stat().st_size)  # the grids
+    with table.open("ab") as fh:
+        fh.write(b"\0")
+    index_for_files([gdb], read, tmp_path / "idx")
+    assert reads == [1, 1]

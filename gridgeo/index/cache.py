@@ -169,14 +169,15 @@ def index_for_files(
 
     What makes a second ``gridgeo assign --boundaries city.gpkg`` skip reading the
     file (0.8 s at 20,000 grids): the key is the SHA-256 of the files (a shapefile
-    with its sidecars) and of the reading ``options`` (column names, assumed CRS,
-    code scheme), so a file changed in any byte is read again. The files are hashed,
-    then read: a file rewritten between the two is indexed under its old bytes' key, and
-    read again by the next run. ``folder`` None: read and built, not saved.
+    with its sidecars, a FileGDB folder with its files) and of the reading ``options``
+    (column names, assumed CRS, code scheme), so a file changed in any byte is read
+    again. The files are hashed, then read: a file rewritten between the two is indexed
+    under its old bytes' key, and read again by the next run. ``folder`` None: read and
+    built, not saved.
     """
     if folder is None:
         return GridIndex(read(), cells_per_leaf=cells_per_leaf)
-    parts = [part for path in paths for part in _with_sidecars(Path(path))]
+    parts = [part for path in paths for part in _source_files(Path(path))]
     try:
         key = file_key(parts, options, cells_per_leaf)
     except OSError:  # missing or unreadable: the readers say so, as for every command
@@ -196,7 +197,13 @@ def index_for_files(
 _SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
 
 
-def _with_sidecars(path: Path) -> list[Path]:
+def _source_files(path: Path) -> list[Path]:
+    """The files whose bytes make one boundary source: a shapefile with its sidecars, a
+    folder that GDAL reads as one dataset (a FileGDB ``city.gdb``) with every file in it
+    but the lock files a program leaves while it has the folder open (they hold no data)."""
+    if path.is_dir():
+        files = (p for p in path.rglob("*") if p.is_file() and not p.name.endswith(".lock"))
+        return sorted(files)
     if path.suffix.lower() != ".shp":
         return [path]
     sidecars = [path.with_suffix(s) for s in (*_SIDECARS, *(s.upper() for s in _SIDECARS))]
