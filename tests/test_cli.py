@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -328,3 +329,30 @@ def test_lookup_text_in_chinese_and_english(capsys: pytest.CaptureFixture[str]) 
     assert "(illustrative location)" in out
     code, out, _ = run(capsys, "lookup", "100.0", "30.0")
     assert code == 1 and "  不在任何网格内\n" in out
+
+
+QUIET_CHECK = """
+import os
+from gridgeo.cli.main import quiet_thread_pools
+quiet_thread_pools()
+import numpy
+print(os.environ["OPENBLAS_NUM_THREADS"], os.environ["OMP_WAIT_POLICY"])
+print(len(os.listdir("/proc/self/task")))
+"""
+
+
+def test_the_command_keeps_idle_thread_pools_from_spinning() -> None:
+    """OpenBLAS starts no thread of its own under the command (its threads spin on the
+    two cores the run's own threads need); a value the user set is kept."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY")
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", QUIET_CHECK], env=env, capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.split() == ["1", "PASSIVE", "1"]  # the values; one thread: the main one
+    env |= {"OPENBLAS_NUM_THREADS": "2", "OMP_WAIT_POLICY": "ACTIVE"}
+    proc = subprocess.run(
+        [sys.executable, "-c", QUIET_CHECK], env=env, capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.split()[:2] == ["2", "ACTIVE"]
