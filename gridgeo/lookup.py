@@ -229,9 +229,26 @@ class Locator:
 
 
 def owner_rank(grids: GridSet) -> npt.NDArray[np.intp]:
-    """Rank of each feature as an owner: deeper level first, then smaller code."""
-    keys = [(-int(lv), code or "~") for lv, code in zip(grids.levels, grids.codes, strict=True)]
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    rank = np.empty(len(keys), dtype=np.intp)
-    rank[order] = np.arange(len(keys))
+    """Rank of each feature as an owner: deeper level first, then smaller code (a feature
+    without one after every code), then the features' order.
+
+    One stable sort of numpy arrays: the Python sort of (level, code) keys took 50 ms at
+    20,000 grids, on the way of every large batch's first edge point and every
+    service's start.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> grids = GridSet.from_records(["450302", "450302001", None, "450301"],
+    ...                              [box(0, 0, 1, 1)] * 4, levels=[4, 5, 5, 4])
+    >>> owner_rank(grids).tolist()
+    [3, 0, 1, 2]
+    """
+    n = len(grids.codes)
+    if n == 0:
+        return np.empty(0, dtype=np.intp)
+    codes = np.array([code or "~" for code in grids.codes])  # "~" after every code's bytes
+    order = np.lexsort((codes, -np.asarray(grids.levels, dtype=np.int64)))
+    rank = np.empty(n, dtype=np.intp)
+    rank[order] = np.arange(n)
     return rank

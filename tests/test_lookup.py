@@ -14,7 +14,7 @@ from shapely.geometry import box
 from gridgeo.coords import wgs84_to_bd09, wgs84_to_gcj02
 from gridgeo.errors import CoordinateError
 from gridgeo.io.dataset import load
-from gridgeo.lookup import Locator
+from gridgeo.lookup import Locator, owner_rank
 from gridgeo.model import GridSet
 from gridgeo.workstation import Workstation
 
@@ -177,3 +177,20 @@ def test_zero_tolerance_turns_nearest_off() -> None:
     locator = Locator(nested_dataset(), nearest_tolerance_m=0)
     result = locator.lookup(110.41, 25.30, "cgcs2000")  # 1 km east of the city
     assert result.grids == () and result.nearest is None
+
+
+def test_owner_rank_is_the_order_of_level_then_code_then_position() -> None:
+    """The numpy sort gives the order of the rule's keys: deeper first, then the smaller
+    code, a grid without a code after every code, ties in the features' order."""
+    rng = random.Random(7)
+    pool = ["450302", "450302001", "450302002", "4503", "45", "", None, "450302001"]
+    for _ in range(50):
+        n = rng.randint(1, 40)
+        codes = [rng.choice(pool) for _ in range(n)]
+        levels = [rng.randint(1, 5) for _ in range(n)]
+        grids = GridSet.from_records(codes, [box(0, 0, 1, 1)] * n, levels=levels)
+        pairs = enumerate(zip(levels, codes, strict=True))
+        keys = [(-lv, code or "~", i) for i, (lv, code) in pairs]
+        expected = np.empty(n, dtype=np.intp)
+        expected[sorted(range(n), key=keys.__getitem__)] = np.arange(n)
+        assert owner_rank(grids).tolist() == expected.tolist()
