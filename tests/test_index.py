@@ -334,3 +334,21 @@ def test_numpy_and_kernel_batches_agree(index: GridIndex, monkeypatch: pytest.Mo
     parts = np.concatenate([index.assign(c[:, 0], c[:, 1]) for c in np.array_split(xy, 8)])
     assert np.array_equal(parts, whole)
     assert np.array_equal(whole, oracle(index.owners, xy[:, 0], xy[:, 1]))
+
+
+def test_the_numpy_query_answers_a_large_batch_block_by_block(
+    index: GridIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch larger than a pass is answered pass by pass (memory bounded by the pass),
+    with the answers of one pass over all of it, the blocks' seams included."""
+    from gridgeo.index import plain_query
+
+    rng = np.random.default_rng(5)
+    edge_pts = boundary_points(index.leaves, rng, 2000)
+    x = np.r_[rng.uniform(109.99, 110.61, 20_000), edge_pts[:, 0], np.nan]
+    y = np.r_[rng.uniform(24.99, 25.51, 20_000), edge_pts[:, 1], 25.2]
+    tables = index.query_tables()
+    whole = plain_query.query(x, y, *tables)  # one pass: fewer points than BLOCK
+    monkeypatch.setattr(plain_query, "BLOCK", 999)  # 23 passes, the last one short
+    assert np.array_equal(plain_query.query(x, y, *tables), whole)
+    assert (whole == plain_query.NEEDS_GEOS).sum() > 100 and (whole >= 0).sum() > 15_000
