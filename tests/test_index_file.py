@@ -9,9 +9,11 @@ unwritable file must be refused with a message naming the path, never used.
 from __future__ import annotations
 
 import errno
+import json
 import mmap
 import os
 import pickle
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -193,6 +195,44 @@ def test_a_tampered_payload_fails_the_checksum(saved: Path) -> None:
     data[-10] ^= 0xFF
     saved.write_bytes(bytes(data))
     assert "checksum" in refused(saved)
+
+
+@pytest.mark.parametrize(
+    ("field", "changed"),
+    [
+        (b'"lattice": [', b'"lattice": [1'),  # the lattice's origin, one digit more
+        (b'"dtype": "<i4"', b'"dtype": "<i2"'),  # an array read at another width
+        (b'"offset": 0}', b'"offset": 8}'),  # the first array read eight bytes on
+    ],
+)
+def test_a_changed_header_fails_its_checksum(saved: Path, field: bytes, changed: bytes) -> None:
+    """The header's lattice and table of arrays are checked as the payload is: a file
+    changed there was used before, giving other grids' codes or a traceback."""
+    data = saved.read_bytes()
+    assert field in data
+    saved.write_bytes(data.replace(field, changed, 1))
+    assert "checksum" in refused(saved) or "header is not readable" in refused(saved)
+
+
+def test_a_header_naming_more_than_the_file_holds_is_refused(saved: Path) -> None:
+    """A header made consistent on purpose (its checksum computed again) that names an
+    array beyond the payload is refused, not read past the end."""
+    data = saved.read_bytes()
+    fixed = len(MAGIC) + 8
+    length = int.from_bytes(data[len(MAGIC) : fixed], "little")
+    header = json.loads(data[fixed : fixed + length])
+    header["arrays"][0]["shape"] = [header["payload_bytes"]]
+    header["header_crc32"] = zlib.crc32(
+        json.dumps(
+            {k: v for k, v in header.items() if k != "header_crc32"}, sort_keys=True
+        ).encode()
+    )
+    text = json.dumps(header).encode()
+    start = -(-(fixed + length) // 64) * 64
+    head = MAGIC + len(text).to_bytes(8, "little") + text
+    assert len(head) <= start  # the same room: the payload stays where it was
+    saved.write_bytes(head + b"\0" * (start - len(head)) + data[start:])
+    assert "header is not readable" in refused(saved)
 
 
 def test_an_index_of_other_boundaries_is_stale(saved: Path) -> None:

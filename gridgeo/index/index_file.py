@@ -10,7 +10,8 @@ The file
 --------
 ``MAGIC`` (8 bytes), the header's length (8 bytes, little-endian), the header
 (UTF-8 JSON: format, key, lattice, the table of arrays with dtype, shape and
-offset, the payload's size and CRC-32), then the payload: every array at a
+offset, the payload's size and CRC-32, and the CRC-32 of the header's other fields),
+then the payload: every array at a
 64-byte aligned offset. Arrays load as views of a private (copy-on-write)
 mapping of the file, so nothing is copied until it is written, and the index
 never writes them.
@@ -57,7 +58,7 @@ from gridgeo.lookup import Locator
 from gridgeo.model import GridSet
 
 MAGIC = b"GGIDX\x00\r\n"  # \r\n: a text-mode copy of the file breaks the magic at once
-FORMAT = 2  # bump when the arrays or their meaning change: older files are rebuilt
+FORMAT = 3  # bump when the arrays or their meaning change: older files are rebuilt
 # (2: small leaves get a finer lattice, grid_index.SMALL_LEAF_CELLS 16 -> 64)
 ALIGN = 64
 _LENGTH = struct.Struct("<Q")
@@ -134,16 +135,15 @@ def save_index(index: GridIndex, path: str | Path, key: str) -> Path:
     crc = 0
     for chunk in _payload(table, arrays):
         crc = zlib.crc32(chunk, crc)
-    header = json.dumps(
-        {
-            "format": FORMAT,
-            "key": key,
-            "lattice": list(_lattice_fields(index.lattice)),
-            "payload_bytes": offset,
-            "payload_crc32": crc,
-            "arrays": table,
-        }
-    ).encode()
+    fields = {
+        "format": FORMAT,
+        "key": key,
+        "lattice": list(_lattice_fields(index.lattice)),
+        "payload_bytes": offset,
+        "payload_crc32": crc,
+        "arrays": table,
+    }
+    header = json.dumps({**fields, "header_crc32": _header_crc(fields)}).encode()
     head = MAGIC + _LENGTH.pack(len(header)) + header
     head += b"\0" * (_aligned(len(head)) - len(head))
     try:
@@ -234,6 +234,8 @@ def load_index(path: str | Path, key: str) -> GridIndex:
     header, start = _header(mapped, source)
     if header.get("format") != FORMAT:
         raise _bad(source, tr("written by another format ({found})", found=header.get("format")))
+    if header.get("header_crc32") != _header_crc(header):  # the lattice, the arrays' table
+        raise _bad(source, tr("checksum mismatch (damaged or altered)"))
     if header.get("key") != key:
         raise _bad(source, tr("built for other boundaries ({found})", found=header.get("key")))
     size = int(header["payload_bytes"])
@@ -251,6 +253,7 @@ def load_index(path: str | Path, key: str) -> GridIndex:
     mapped.madvise(mmap.MADV_DONTNEED)
     if crc != header.get("payload_crc32"):
         raise _bad(source, tr("checksum mismatch (damaged or altered)"))
+    _check_table(header["arrays"], size, source)
     arrays = {
         entry["name"]: np.frombuffer(
             mapped,
@@ -261,6 +264,27 @@ def load_index(path: str | Path, key: str) -> GridIndex:
         for entry in header["arrays"]
     }
     return MappedGridIndex(arrays, Lattice(*header["lattice"]), source, key)
+
+
+def _header_crc(header: dict[str, Any]) -> int:
+    """CRC-32 of a header's fields but its own, as canonical JSON: a changed byte in the
+    lattice or the table of arrays, which the payload's checksum does not cover, is
+    found as the payload's is (the JSON of floats and integers reads back the same)."""
+    fields = {name: value for name, value in header.items() if name != "header_crc32"}
+    return zlib.crc32(json.dumps(fields, sort_keys=True).encode())
+
+
+def _check_table(table: list[dict[str, Any]], size: int, source: Path) -> None:
+    """Each array of the table lies within the payload: a header that passed its
+    checksum but names more than the file holds (made so on purpose) is refused too."""
+    try:
+        for entry in table:
+            count = int(np.prod(entry["shape"], dtype=np.int64))
+            end = int(entry["offset"]) + count * np.dtype(entry["dtype"]).itemsize
+            if count < 0 or int(entry["offset"]) < 0 or end > size:
+                raise ValueError(entry["name"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _bad(source, tr("the header is not readable")) from exc
 
 
 def _header(mapped: mmap.mmap, source: Path) -> tuple[dict[str, Any], int]:
