@@ -313,6 +313,47 @@ def test_csv_to_geojson_points_from_the_given_coordinates(
     assert features[0]["properties"]["id"] == "007"
 
 
+def test_geojson_output_writes_no_infinity(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A float column's infinities are null in GeoJSON, as NaN is: ``Infinity`` is not
+    JSON (a strict reader such as a browser's ``JSON.parse`` refused the file)."""
+    src = tmp_path / "in.parquet"
+    values = [1.5, float("inf"), float("-inf"), float("nan")]
+    n = len(values)
+    table = {"v": values, "lon": [WENMING[0]] * n, "lat": [WENMING[1]] * n}
+    pq.write_table(pa.table(table), src)
+    run_json(capsys, str(src), "-o", str(tmp_path / "out.geojson"))
+    text = (tmp_path / "out.geojson").read_text(encoding="utf-8")
+    assert "Infinity" not in text and "NaN" not in text
+
+    def refuse(constant: str) -> None:
+        raise ValueError(constant)
+
+    features = json.loads(text, parse_constant=refuse)["features"]
+    assert [f["properties"]["v"] for f in features] == [1.5, None, None, None]
+    assert {f["properties"]["status"] for f in features} == {"ok"}
+
+
+def test_the_chunk_size_is_bounded_where_every_reader_can_take_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The largest chunk size is taken by every input (GeoJSON's and Parquet's readers
+    count rows in 32-bit integers: a larger one was a traceback); one more is refused."""
+    geojson = points_geojson(tmp_path / "in.geojson")
+    parquet = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"lon": [WENMING[0]], "lat": [WENMING[1]]}), parquet)
+    most = str(assign_cli.MAX_CHUNK_SIZE)
+    for src in (geojson, parquet):
+        summary = run_json(capsys, str(src), "-o", str(tmp_path / "out.csv"), "--chunk-size", most)
+        assert summary["ok"] >= 1
+    with pytest.raises(SystemExit) as refused:  # argparse's way: usage and exit code 2
+        main(["assign", str(parquet), "-o", str(tmp_path / "x.csv"), "--chunk-size", "2147483648"])
+    err = capsys.readouterr().err
+    assert refused.value.code == 2 and "2,147,483,647" in err and "Traceback" not in err
+    assert not (tmp_path / "x.csv").exists()
+
+
 # --- Parquet ---------------------------------------------------------------------------------
 
 

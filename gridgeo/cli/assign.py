@@ -154,7 +154,14 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(tr("not a whole number: {text!r}", text=text)) from None
     if value < 1:
         raise argparse.ArgumentTypeError(tr("must be at least 1, not {value}", value=value))
+    if value > MAX_CHUNK_SIZE:  # the readers count rows in C integers of 32 bits
+        raise argparse.ArgumentTypeError(
+            tr("must be at most {most:,}, not {value:,}", most=MAX_CHUNK_SIZE, value=value)
+        )
     return value
+
+
+MAX_CHUNK_SIZE = 2**31 - 1
 
 
 @dataclass

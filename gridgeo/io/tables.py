@@ -1428,15 +1428,16 @@ def _floats(values: pd.Series) -> npt.NDArray[np.float64]:
 
 
 def _json_values(column: pd.Series) -> list[Any]:
-    """Python values of a column for JSON: missing values (NA, NaN, NaT) become None."""
+    """Python values of a column for JSON: missing values (NA, NaN, NaT) and infinities
+    (which JSON has no number for: ``Infinity`` is not JSON) become None."""
     import pandas as pd
 
     dtype = column.dtype
     is_json = isinstance(dtype, pd.ArrowDtype) and isinstance(dtype.pyarrow_dtype, pa.JsonType)
     values = np.array(column.to_numpy(dtype=object), dtype=object)  # a writable copy
     values[column.isna().to_numpy()] = None
-    if pd.api.types.is_float_dtype(dtype):  # NaN that is a value, not a null
-        values[np.isnan(column.to_numpy(dtype=float, na_value=np.nan))] = None
+    if pd.api.types.is_float_dtype(dtype):  # NaN and infinities that are values, not nulls
+        values[~np.isfinite(column.to_numpy(dtype=float, na_value=np.nan))] = None
     out: list[Any] = values.tolist()
     if is_json:  # GeoJSON objects in properties: GDAL hands them over as JSON text
         out = [json.loads(v) if isinstance(v, str) else v for v in out]
