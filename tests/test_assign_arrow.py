@@ -359,3 +359,29 @@ def test_a_failed_run_closes_the_csv_it_was_reading(
                  "--boundaries", str(BOUNDARIES), "--chunk-size", "5"])  # fmt: skip
     assert code == 2 and "No space left" in capsys.readouterr().err
     assert opened and all(r.closed for r in opened)
+
+
+def test_whole_numbers_too_long_for_int64_stay_text_in_parquet(
+    sample: Boundaries, tmp_path: Path
+) -> None:
+    """A column of whole numbers of 19 digits or more (ids, account numbers) is text in
+    a Parquet output, every digit kept: it was typed double, which rounded
+    12345678901234567890 to 12345678901234567168. Shorter whole numbers stay int64,
+    decimals double; the Arrow and pandas paths agree."""
+    source = tmp_path / "in.csv"
+    rows = [
+        ("12345678901234567890", "9223372036854775807", "123456789012345678", "1.5"),
+        ("5", "", "-7", "1e30"),
+    ]
+    lines = ["big,max,fits,dec,lon,lat\n"] + [
+        f"{a},{b},{c},{d},110.3005,25.2785\n" for a, b, c, d in rows
+    ]
+    source.write_text("".join(lines), encoding="utf-8")
+    for chunk in (1, 3):  # the long value in the first chunk, and after it
+        arrow, pandas = run_both(sample, source, tmp_path, "parquet", chunk=chunk)
+        for output in (arrow, pandas):
+            table = pq.read_table(output)
+            types = {n: str(table.schema.field(n).type) for n in ("big", "max", "fits", "dec")}
+            assert types == {"big": "string", "max": "string", "fits": "int64", "dec": "double"}
+            assert table.column("big").to_pylist() == ["12345678901234567890", "5"]
+            assert table.column("max").to_pylist() == ["9223372036854775807", ""]  # as written

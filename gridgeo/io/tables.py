@@ -61,7 +61,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import shapely
 
-from gridgeo.arrow_arrays import empty_as_null, strings
+from gridgeo.arrow_arrays import empty_as_null, from_numpy, strings, text_offsets
 from gridgeo.batch import column_numbers
 from gridgeo.coords import bad_lonlat_mask
 from gridgeo.errors import InputFileError
@@ -1315,18 +1315,20 @@ class _ColumnKind:
 
     def see(self, values: pa.ChunkedArray | pa.Array) -> None:
         if self.open:
-            self.see_bits(classify(values)[0])
+            self.see_bits(classify(values)[0], values)
 
-    def see_bits(self, bits: npt.NDArray[np.uint8]) -> None:
+    def see_bits(self, bits: npt.NDArray[np.uint8], values: pa.ChunkedArray | pa.Array) -> None:
         """:meth:`see` for values already classified (:func:`classify`'s bits)."""
         if not self.open:
             return
-        bits = bits[(bits & BLANK) == 0]
-        if bits.size == 0:
+        filled = bits[(bits & BLANK) == 0]
+        if filled.size == 0:
             return
         self.values = True
-        self.integer = self.integer and bool(np.all(bits & IS_INTEGER))
-        self.decimal = self.decimal and bool(np.all(bits & IS_DECIMAL))
+        self.integer = self.integer and bool(np.all(filled & IS_INTEGER))
+        self.decimal = self.decimal and bool(np.all(filled & IS_DECIMAL))
+        if self.decimal and not self.integer and _holds_long_whole(values, bits):
+            self.decimal = False  # a double would round it: text keeps every digit
 
     @property
     def type(self) -> pa.DataType:
@@ -1335,6 +1337,36 @@ class _ColumnKind:
         if self.integer:
             return pa.int64()
         return pa.float64() if self.decimal else pa.string()
+
+
+# a whole number of 19 digits or more: too long for int64 (INTEGER), and a double
+# rounds it (12345678901234567890 became 12345678901234567168): an id, kept as text
+_LONG_DIGITS = 19
+_LONG_WHOLE = r"^\s*-?[0-9]+\s*$"
+
+
+def _holds_long_whole(values: pa.ChunkedArray | pa.Array, bits: npt.NDArray[np.uint8]) -> bool:
+    """Whether a value :func:`classify` read as a number but not as a whole number of
+    int64 is a whole number all the same: one of :data:`_LONG_DIGITS` digits or more.
+    Only values that long are looked at (none, in a column of coordinates)."""
+    maybe = (bits & (IS_DECIMAL | IS_INTEGER)) == IS_DECIMAL
+    if not maybe.any():
+        return False
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    maybe &= np.concatenate([_lengths(chunk) for chunk in chunks]) >= _LONG_DIGITS
+    rows = np.flatnonzero(maybe)
+    if rows.size == 0:
+        return False
+    text = pc.take(values, from_numpy(rows))
+    return bool(pc.any(pc.match_substring_regex(text, _LONG_WHOLE)).as_py())
+
+
+def _lengths(text: pa.Array) -> npt.NDArray[np.int64]:
+    """Each value's length in bytes (0 for a column of nulls only, which has no text)."""
+    offsets = text_offsets(text) if len(text) else None
+    if offsets is None:
+        return np.zeros(len(text), dtype=np.int64)
+    return np.diff(offsets).astype(np.int64)
 
 
 class CsvTypes:
@@ -1369,7 +1401,7 @@ class CsvTypes:
         known = classified or {}
         for (name, kind), values in zip(self._kinds.items(), batch.columns, strict=True):
             if name in known:
-                kind.see_bits(known[name])
+                kind.see_bits(known[name], values)
             else:
                 kind.see(values)
 
