@@ -354,6 +354,58 @@ def test_the_chunk_size_is_bounded_where_every_reader_can_take_it(
     assert not (tmp_path / "x.csv").exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "epsg"),
+    [
+        ("web_mercator.parquet", 3857),
+        ("gauss_kruger.parquet", 4546),
+        ("web_mercator.geojson", 3857),
+    ],
+)
+def test_points_in_a_projected_crs_are_taken_to_lonlat(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, epsg: int
+) -> None:
+    """Points whose file declares a projected CRS (GeoParquet's ``crs``, a GeoJSON
+    ``crs`` member) are assigned at their longitude and latitude: read as degrees, the
+    metres were all out of range. A GeoJSON output, which is longitude and latitude,
+    holds the points so too; a Parquet output keeps the geometry and its CRS."""
+    points = gpd.GeoDataFrame(
+        {"id": [1, 2]}, geometry=shapely.points([WENMING, WUMEI]), crs=4326
+    ).to_crs(epsg)
+    src = tmp_path / name
+    if name.endswith(".parquet"):
+        points.to_parquet(src)
+    else:
+        points.to_file(src, driver="GeoJSON")
+        assert f"EPSG::{epsg}" in src.read_text(encoding="utf-8")  # the crs member
+    summary = run_json(capsys, str(src), "-o", str(tmp_path / "out.csv"))
+    assert summary["ok"] == 2
+    out = read_csv(tmp_path / "out.csv")
+    assert out["code_l4"].tolist() == ["450302001001", "450302001002"]
+    assert np.allclose(out["lon"].astype(float), [WENMING[0], WUMEI[0]], atol=1e-9)
+    run_json(capsys, str(src), "-o", str(tmp_path / "out.geojson"))
+    features = json.loads((tmp_path / "out.geojson").read_text(encoding="utf-8"))["features"]
+    got = [f["geometry"]["coordinates"] for f in features]
+    assert np.allclose(got, [WENMING, WUMEI], atol=1e-9)
+    if name.endswith(".parquet"):
+        run_json(capsys, str(src), "-o", str(tmp_path / "out.parquet"))
+        assert gpd.read_parquet(tmp_path / "out.parquet").crs.to_epsg() == epsg
+
+
+def test_a_geometry_crs_that_cannot_be_read_is_named(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    src = tmp_path / "odd.parquet"
+    gpd.GeoDataFrame({"id": [1]}, geometry=shapely.points([WENMING]), crs=4326).to_parquet(src)
+    table = pq.read_table(src)
+    geo = json.loads(table.schema.metadata[b"geo"])
+    geo["columns"]["geometry"]["crs"] = {"type": "NoSuchCRS", "name": "nothing"}
+    pq.write_table(table.replace_schema_metadata({b"geo": json.dumps(geo).encode()}), src)
+    code, _, err = run(capsys, str(src), "-o", str(tmp_path / "out.csv"), "--no-progress")
+    assert code == 2 and "odd.parquet" in err and "Traceback" not in err
+    assert not (tmp_path / "out.csv").exists()
+
+
 # --- Parquet ---------------------------------------------------------------------------------
 
 

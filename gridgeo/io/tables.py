@@ -49,6 +49,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Se
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TextIO, TypeVar, cast
@@ -64,7 +65,7 @@ import shapely
 from gridgeo.arrow_arrays import empty_as_null, from_numpy, strings, text_offsets
 from gridgeo.batch import column_numbers
 from gridgeo.coords import bad_lonlat_mask
-from gridgeo.errors import InputFileError
+from gridgeo.errors import CRSError, InputFileError
 from gridgeo.i18n import tr
 from gridgeo.io import crs_json
 from gridgeo.io.gdal_library import pyogrio_module
@@ -81,6 +82,7 @@ from gridgeo.wording import listing
 
 if TYPE_CHECKING:  # pandas only for the paths that make DataFrames (GeoJSON, ragged CSV)
     import pandas as pd
+    from pyproj import Transformer  # only for a geometry in a projected CRS
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -167,6 +169,12 @@ class Layout:
     text_columns
         Input columns read as text whatever they hold (CSV): the Parquet writer
         gives each the type its values have (see :func:`infer_type`).
+    projected
+        The CRS ``geometry`` declares (WKT) when it is projected (metres: Web
+        Mercator, a Gauss-Kruger zone): derived coordinates are taken back to the
+        longitude and latitude of its datum (:func:`to_lonlat`), and GeoJSON output,
+        which is longitude and latitude, gets the geometry so too. None: longitude and
+        latitude, declared or by the format's default (GeoJSON, GeoParquet).
     """
 
     lon_col: str = "lon"
@@ -175,6 +183,7 @@ class Layout:
     derived: bool = False
     geo_column: Mapping[str, Any] | None = None
     text_columns: tuple[str, ...] = ()
+    projected: str | None = None
 
 
 DEFAULT_LON, DEFAULT_LAT = "lon", "lat"
@@ -199,6 +208,7 @@ def _layout(
     *,
     geometry: str | None = None,
     geo_column: Mapping[str, Any] | None = None,
+    projected: str | None = None,
 ) -> Layout:
     """The layout of a table with these columns, or an error naming what is missing.
 
@@ -211,9 +221,9 @@ def _layout(
     lat_col = _usual_name(columns, lat_col, DEFAULT_LAT, LAT_NAMES)
     missing = [c for c in (lon_col, lat_col) if c not in columns]
     if not missing:
-        return Layout(lon_col, lat_col, geometry, derived=False, geo_column=geo_column)
+        return Layout(lon_col, lat_col, geometry, False, geo_column, projected=projected)
     if geometry is not None and len(missing) == 2:
-        return Layout(lon_col, lat_col, geometry, derived=True, geo_column=geo_column)
+        return Layout(lon_col, lat_col, geometry, True, geo_column, projected=projected)
     names = (
         tr("{first!r} and {second!r}", first=missing[0], second=missing[1])
         if len(missing) == 2
@@ -535,6 +545,7 @@ class TableReader:
             with self._open_arrow() as (meta, reader):
                 names = list(reader.schema.names)
                 source_geometry = meta.get("geometry_name") or _OGR_GEOMETRY
+                declared = meta.get("crs")  # a "crs" member (GeoJSON of 2008), else WGS84
         except (OSError, _gdal_source_error(), pa.ArrowException) as exc:
             raise InputFileError(_cannot_read(self.path, "GeoJSON", exc)) from exc
         properties = [n for n in names if n != source_geometry]
@@ -543,7 +554,10 @@ class TableReader:
             geometry = GEOMETRY if GEOMETRY not in properties else source_geometry
             self._renames = {source_geometry: geometry}
         columns = [self._renames.get(n, n) for n in names]
-        return columns, _layout(self.path, properties, lon_col, lat_col, geometry=geometry)
+        projected = _projected(self.path, declared) if geometry is not None else None
+        return columns, _layout(
+            self.path, properties, lon_col, lat_col, geometry=geometry, projected=projected
+        )
 
     def _geojson_chunks(self) -> Iterator[pd.DataFrame]:
         with self._open_arrow() as (_meta, reader):
@@ -567,8 +581,16 @@ class TableReader:
         schema: pa.Schema = pf.schema_arrow
         columns = list(schema.names)
         geometry, geo_column = _parquet_geometry(self.path, schema)
+        # GeoParquet: no "crs" is OGC:CRS84, an explicit null an unknown one (taken as given)
+        projected = _projected(self.path, (geo_column or {}).get("crs"))
         return columns, _layout(
-            self.path, columns, lon_col, lat_col, geometry=geometry, geo_column=geo_column
+            self.path,
+            columns,
+            lon_col,
+            lat_col,
+            geometry=geometry,
+            geo_column=geo_column,
+            projected=projected,
         )
 
     def _parquet_chunks(self) -> Iterator[pd.DataFrame]:
@@ -667,10 +689,49 @@ def _with_coordinates(chunk: pd.DataFrame, layout: Layout) -> pd.DataFrame:
     if not layout.derived or layout.geometry is None:
         return chunk
     x, y = point_coordinates(chunk[layout.geometry])
+    if layout.projected is not None:
+        x, y = to_lonlat(layout.projected).transform(x, y)
     out = chunk.copy()
     out[layout.lon_col] = x
     out[layout.lat_col] = y
     return out
+
+
+def _projected(path: Path, declared: object) -> str | None:
+    """The WKT of the CRS a table's geometry declares when it is projected, else None
+    (none declared, or longitude and latitude of any datum, taken as ``--crs`` says)."""
+    if declared is None or declared == "":
+        return None
+    from gridgeo.crs import parse_crs
+
+    try:
+        crs = parse_crs(declared)
+    except CRSError as exc:
+        raise InputFileError(
+            tr("{path}: the geometry's coordinate system: {reason}", path=path, reason=exc)
+        ) from None
+    if crs.is_geographic:
+        return None
+    if crs.geodetic_crs is None:  # an engineering or local system: no way to degrees
+        raise InputFileError(
+            tr(
+                "{path}: the geometry's coordinate system {name!r} has no datum to take "
+                "its coordinates to longitude and latitude",
+                path=path,
+                name=crs.name,
+            )
+        )
+    return str(crs.to_wkt())
+
+
+@lru_cache(maxsize=8)
+def to_lonlat(projected: str) -> Transformer:
+    """From a projected CRS (WKT) to the longitude and latitude of its own datum (Web
+    Mercator to WGS84, a CGCS2000 Gauss-Kruger zone to CGCS2000), x first."""
+    from pyproj import CRS, Transformer
+
+    crs = CRS.from_wkt(projected)
+    return Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
 
 
 def point_coordinates(
@@ -1052,6 +1113,13 @@ class _GeoJsonSink(_Sink):
         lay = self.layout
         if lay.geometry is not None and lay.geometry in chunk.columns:
             geoms = _from_wkb(chunk[lay.geometry])
+            if lay.projected is not None:  # GeoJSON is longitude and latitude (RFC 7946)
+                forward = to_lonlat(lay.projected)
+
+                def _lonlat(xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+                    return np.column_stack(forward.transform(xy[:, 0], xy[:, 1]))
+
+                geoms = shapely.transform(geoms, _lonlat)
             texts = shapely.to_geojson(geoms)
             usable = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
             return [str(t) if ok else "null" for t, ok in zip(texts, usable, strict=True)]
