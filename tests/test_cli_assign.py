@@ -228,7 +228,8 @@ def test_many_chunks_give_the_same_output_as_one(
     }
     if suffix == ".parquet":
         assert pq.read_table(one).equals(pq.read_table(many))
-        assert pq.ParquetFile(many).metadata.num_row_groups == 4
+        # chunks this small are written as one row group (test_small_chunks_make_...)
+        assert pq.ParquetFile(many).metadata.num_row_groups == 1
     else:
         assert one.read_bytes() == many.read_bytes()
 
@@ -407,6 +408,31 @@ def test_a_geometry_crs_that_cannot_be_read_is_named(
 
 
 # --- Parquet ---------------------------------------------------------------------------------
+
+
+def test_small_chunks_make_whole_row_groups(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks smaller than a row group are held and written together: a row group per
+    chunk of one row made the file fifty times larger and the writer's memory grow with
+    the rows. The table is the one larger chunks give."""
+    from gridgeo.io import tables
+
+    monkeypatch.setattr(tables, "MIN_ROW_GROUP", 100)
+    monkeypatch.setattr(tables, "_HELD_TABLES", 16)  # tiny tables merged as they are held
+    src = points_csv(tmp_path / "in.csv", ROWS * 25)  # 250 rows
+    outputs = {}
+    for chunk in ("1", "7", "1000"):
+        out = tmp_path / f"out_{chunk}.parquet"
+        run_json(capsys, str(src), "-o", str(out), "--chunk-size", chunk)
+        outputs[chunk] = out
+    groups = {c: [pq.ParquetFile(p).metadata.row_group(i).num_rows
+                  for i in range(pq.ParquetFile(p).metadata.num_row_groups)]
+              for c, p in outputs.items()}  # fmt: skip
+    assert groups == {"1": [100, 100, 50], "7": [105, 105, 40], "1000": [250]}
+    whole = pq.read_table(outputs["1000"])
+    for chunk in ("1", "7"):
+        assert pq.read_table(outputs[chunk]).equals(whole)
 
 
 def test_plain_parquet_in_and_out(

@@ -1161,6 +1161,8 @@ class _ParquetSink(_Sink):
         self._points: str | None = None  # the column of points built from the coordinates
         self._types: dict[str, pa.DataType] = {}
         self._rows = 0
+        self._held: list[pa.Table] = []  # chunks smaller than a row group, not yet written
+        self._held_rows = 0
 
     def write(self, chunk: pd.DataFrame) -> None:
         self.write_arrow(pa.Table.from_pandas(chunk, preserve_index=False))
@@ -1172,8 +1174,19 @@ class _ParquetSink(_Sink):
         if self._points is not None:
             table = table.append_column(self._points, self._point_wkb(source, coordinates))
         assert self._writer is not None and self._schema is not None
-        self._writer.write_table(table.cast(self._schema))
+        self._held.append(table.cast(self._schema))
+        self._held_rows += table.num_rows
         self._rows += table.num_rows
+        if self._held_rows >= MIN_ROW_GROUP:
+            self._write_held()
+        elif len(self._held) >= _HELD_TABLES:  # tiny tables cost more than their rows
+            self._held = [pa.concat_tables(self._held).combine_chunks()]
+
+    def _write_held(self) -> None:
+        """The chunks held, as one row group."""
+        if self._held and self._writer is not None:
+            self._writer.write_table(pa.concat_tables(self._held))
+        self._held, self._held_rows = [], 0
 
     def _start(self, table: pa.Table) -> pa.Table:
         """Open the writer for tables like the first, ``table``; returns it typed."""
@@ -1315,7 +1328,15 @@ class _ParquetSink(_Sink):
         if self._writer is None:  # nothing written: an empty table without columns
             pq.write_table(pa.table({}), self.path)
             return
+        self._write_held()
         self._writer.close()
+
+
+# The fewest rows of a Parquet row group but the last: smaller chunks (--chunk-size 1)
+# are held and written together. A row group per chunk of one row made the file 50
+# times larger (its metadata) and the writer's memory grow with the rows.
+MIN_ROW_GROUP = 65_536
+_HELD_TABLES = 256
 
 
 # rows of a first chunk that judge its columns: too few, and a dictionary is kept; the
