@@ -410,6 +410,33 @@ def test_a_geometry_crs_that_cannot_be_read_is_named(
 # --- Parquet ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "1,a,110.3005,25.2785\n2,b,110.26\n3,c,110.2915,25.28\n",  # a short row
+        "1," + "x" * 3_000_000 + ",110.3005,25.2785\n2,y,110.2915,25.28\n",  # beyond a block
+        "1,a,110.3005,25.2785\n   \n3,c,110.2915,25.28\n",  # a line of blanks
+    ],
+    ids=["short-row", "long-field", "blank-line"],
+)
+def test_csv_that_arrow_refuses_gives_parquet_as_it_gives_csv(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, body: str
+) -> None:
+    """Rows pyarrow's reader refuses go the pandas way, typing included: a Parquet
+    output failed there ("Expected 4 columns, got 3", "straddling object") while a CSV
+    output of the same file succeeded."""
+    src = tmp_path / "in.csv"
+    src.write_text("id,note,lon,lat\n" + body, encoding="utf-8")
+    as_csv = run_json(capsys, str(src), "-o", str(tmp_path / "out.csv"))
+    as_parquet = run_json(capsys, str(src), "-o", str(tmp_path / "out.parquet"))
+    counts = ("rows", "ok", "unassigned", "bad_input")
+    assert {k: as_parquet[k] for k in counts} == {k: as_csv[k] for k in counts}
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert table.column("status").to_pylist() == read_csv(tmp_path / "out.csv")["status"].tolist()
+    assert table.schema.field("id").type == pa.int64()
+    assert table.schema.field("lat").type == pa.float64()
+
+
 def test_small_chunks_make_whole_row_groups(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

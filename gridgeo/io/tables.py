@@ -41,6 +41,7 @@ import copy
 import csv
 import dataclasses
 import json
+import logging
 import queue
 import shutil
 import tempfile
@@ -79,6 +80,8 @@ from gridgeo.number_text import (
     numbers,
 )
 from gridgeo.wording import listing
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # pandas only for the paths that make DataFrames (GeoJSON, ragged CSV)
     import pandas as pd
@@ -520,7 +523,24 @@ class TableReader:
         try:
             for batch in self._csv_batches(stop):
                 seen.see(batch)
-        except (pa.ArrowInvalid, ValueError, OSError) as exc:
+        except pa.ArrowInvalid as exc:  # rows pyarrow refuses: typed from pandas' chunks
+            log.info("%s: %s; typing it from pandas' chunks", self.path, exc)
+            return self._pandas_csv_types(stop)
+        except (ValueError, OSError) as exc:
+            raise InputFileError(_cannot_read(self.path, "CSV", exc)) from exc
+        return seen.types
+
+    def _pandas_csv_types(self, stop: threading.Event | None) -> dict[str, pa.DataType]:
+        """:meth:`csv_types` from the chunks the pandas path writes (a short row's
+        missing fields empty, a field longer than Arrow's block): the same rules, on
+        the same values."""
+        seen = CsvTypes(self.columns)
+        try:
+            for chunk in self._csv_chunks():
+                if stop is not None and stop.is_set():
+                    break
+                seen.see(pa.Table.from_pandas(chunk.astype(object), preserve_index=False))
+        except (ValueError, OSError) as exc:  # pandas' ParserError names the line
             raise InputFileError(_cannot_read(self.path, "CSV", exc)) from exc
         return seen.types
 
