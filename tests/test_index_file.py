@@ -452,3 +452,22 @@ def test_a_filegdb_folder_is_keyed_by_its_files(grids: GridSet, tmp_path: Path) 
         fh.write(b"\0")
     index_for_files([gdb], read, tmp_path / "idx")
     assert reads == [1, 1]
+
+
+def test_an_index_that_cannot_be_saved_is_used_and_said_so(
+    grids: GridSet,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A full disk or a read-only folder: the index built is used, and the log says it
+    was not saved (it said "building it again", which it was not)."""
+    reasons: list[IndexFileError] = []
+    monkeypatch.setattr(
+        os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full"))
+    )
+    with caplog.at_level("WARNING"):
+        index = cached_index(grids, tmp_path / "v1.gidx", KEY, on_rebuild=reasons.append)
+    assert index.n_owners > 0 and reasons == []
+    assert "not saved" in caplog.text and "building it again" not in caplog.text
+    assert not (tmp_path / "v1.gidx").exists()

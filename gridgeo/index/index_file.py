@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import mmap
 import struct
 import threading
@@ -56,6 +57,8 @@ from gridgeo.index.grid_index import _Lattice as Lattice
 from gridgeo.levels import Level
 from gridgeo.lookup import Locator
 from gridgeo.model import GridSet
+
+log = logging.getLogger(__name__)
 
 MAGIC = b"GGIDX\x00\r\n"  # \r\n: a text-mode copy of the file breaks the magic at once
 FORMAT = 3  # bump when the arrays or their meaning change: older files are rebuilt
@@ -461,7 +464,6 @@ def cached_index(
     index = GridIndex(grids, cells_per_leaf=cells_per_leaf)
     try:
         save_index(index, target, key)
-    except IndexFileError as exc:
-        if on_rebuild is not None:
-            on_rebuild(exc)
+    except IndexFileError as exc:  # not a rebuild: the index built is used, unsaved
+        log.warning("%s; the index built is used, not saved: the next run builds it again", exc)
     return index
