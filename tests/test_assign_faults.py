@@ -99,6 +99,35 @@ def test_chinese_files_of_excel_and_older_systems_read_as_they_come(
     assert table["code_l4"][0] == "450302001001"
 
 
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_gbk_past_the_first_megabyte_names_encoding_and_reads_with_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, suffix: str
+) -> None:
+    """The encoding is told from the first megabyte: a GBK file whose Chinese starts
+    later is refused with a message naming ``--encoding`` (it said only "save it as
+    UTF-8", and a Parquet output gave Arrow's "invalid UTF8 data"), and read whole
+    with ``--encoding gbk``; a folder given as the input is named as one."""
+    plain = "".join(f"{i},{WENMING[0]},{WENMING[1]},ascii\n" for i in range(40_000))
+    text = "id,lon,lat,note\n" + plain + f"40000,{WENMING[0]},{WENMING[1]},叠彩区文明路\n"
+    source = tmp_path / "late.csv"
+    source.write_bytes(text.encode("gbk"))
+    assert len(plain) > 1 << 20
+    out = tmp_path / f"out.{suffix}"
+    code, _, err = assign(capsys, str(source), "-o", str(out), "--lang", "en")
+    assert code == 2 and "late.csv" in err and "--encoding" in err and "Traceback" not in err
+    assert not out.exists()
+    code, _, err = assign(capsys, str(source), "-o", str(out), "--encoding", "gbk")
+    assert code == 0, err
+    frame = read_output(out)
+    assert len(frame) == 40_001 and frame["note"].iloc[-1] == "叠彩区文明路"
+    code, _, err = assign(capsys, str(source), "-o", str(out), "--encoding", "klingon")
+    assert code == 2 and "klingon" in err
+    folder = tmp_path / "exports.csv"
+    folder.mkdir()
+    code, _, err = assign(capsys, str(folder), "-o", str(tmp_path / "x.csv"), "--lang", "en")
+    assert code == 2 and "exports.csv: a folder" in err
+
+
 def test_text_in_no_known_encoding_is_refused_naming_the_file(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -123,6 +123,14 @@ def register(sub: Any) -> None:
         metavar="ROWS",
         help=tr("rows per chunk (default {n}); bounds the memory used", n=DEFAULT_CHUNK_SIZE),
     )
+    p.add_argument(
+        "--encoding",
+        metavar="ENC",
+        help=tr(
+            "text encoding of a CSV input, e.g. gbk (default: told from its first megabyte: "
+            "UTF-8 with or without BOM, or GBK/GB18030)"
+        ),
+    )
     p.add_argument("--no-progress", action="store_true", help=tr("no progress bar on stderr"))
     p.add_argument(
         "--no-bom",
@@ -217,7 +225,11 @@ def run_assign(args: argparse.Namespace) -> int:
     if _input_bytes(args.input) >= compiled.LARGE_INPUT_BYTES:
         compiled.load_in_background()  # the run starts in numpy and goes on in numba
     reader = TableReader(
-        args.input, lon_col=args.lon_col, lat_col=args.lat_col, chunk_size=args.chunk_size
+        args.input,
+        lon_col=args.lon_col,
+        lat_col=args.lat_col,
+        chunk_size=args.chunk_size,
+        encoding=args.encoding,
     )
     _check_no_added_columns(reader, args.category_col)
     _check_source_options(args)

@@ -323,6 +323,7 @@ class TableReader:
         lon_col: str = "lon",
         lat_col: str = "lat",
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        encoding: str | None = None,
     ) -> None:
         if chunk_size < 1:
             raise ValueError(tr("chunk_size must be positive, not {size}", size=chunk_size))
@@ -332,13 +333,17 @@ class TableReader:
         self.rows: int | None = None
         self._renames: dict[str, str] = {}  # GeoJSON: GDAL's geometry column -> ours
         self._encoding = "utf-8"  # CSV: detected below, from the file's first bytes
+        if self.path.is_dir():
+            raise InputFileError(tr("{path}: a folder, not a table file", path=self.path))
         if not self.path.is_file():
             raise InputFileError(tr("{path}: no such file", path=self.path))
         self.rows_estimate: int | None = None
         self._ahead: ReadAhead[pa.Table] | None = None
         if self.format == "csv":
             head = _head(self.path)
-            self._encoding = detect_encoding(self.path, head)
+            self._encoding = _known_encoding(encoding) or detect_encoding(self.path, head)
+            if self._encoding == "utf-8" and head.startswith(codecs.BOM_UTF8):
+                self._encoding = "utf-8-sig"  # --encoding utf-8 of a file Excel wrote
             self.rows_estimate = _estimate_csv_rows(self.path.stat().st_size, head)
         probe = {
             "csv": self._probe_csv,
@@ -540,6 +545,8 @@ class TableReader:
                 if stop is not None and stop.is_set():
                     break
                 seen.see(pa.Table.from_pandas(chunk.astype(object), preserve_index=False))
+        except UnicodeDecodeError as exc:
+            raise InputFileError(_not_utf8(self.path, exc)) from exc
         except (ValueError, OSError) as exc:  # pandas' ParserError names the line
             raise InputFileError(_cannot_read(self.path, "CSV", exc)) from exc
         return seen.types
@@ -648,7 +655,28 @@ def _rows_of(batches: Iterator[pa.RecordBatch], rows: int, empty: pa.Table) -> I
 
 
 def _not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
-    return tr("{path}: not UTF-8 text ({reason}); save it as UTF-8", path=path, reason=exc)
+    """A CSV whose bytes past the first megabyte (which the encoding was told from) are
+    not text in it: the user names the encoding."""
+    return tr(
+        "{path}: not {encoding} text past its first megabyte ({reason}); give its encoding "
+        "with --encoding (gbk, gb18030, utf-8) or save it as UTF-8",
+        path=path,
+        encoding=exc.encoding.upper(),
+        reason=exc.reason,
+    )
+
+
+def _known_encoding(name: str | None) -> str | None:
+    """``name`` as Python knows it (``GBK``, ``utf8``: ``gbk``, ``utf-8``), None for
+    None; an encoding Python does not know is refused, naming it."""
+    if name is None:
+        return None
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise InputFileError(
+            tr("unknown encoding {name!r} (for example gbk, gb18030, utf-8)", name=name)
+        ) from None
 
 
 def _cannot_read(path: Path, kind: str, exc: BaseException) -> str:
