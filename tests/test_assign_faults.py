@@ -11,8 +11,10 @@ import errno
 import io
 import os
 import resource
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -269,3 +271,28 @@ def test_memory_is_bounded_by_the_chunk_not_the_file(tmp_path: Path) -> None:
         assert peak["quad"] - peak["large"] < 60, (suffix, peak)
         assert (tmp_path / f"quad_out.{suffix}").stat().st_size > 0
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0
+
+
+def test_a_terminated_run_leaves_no_half_written_output(tmp_path: Path) -> None:
+    """SIGTERM (``kill``, ``timeout``, a scheduler's stop) ends a run as Ctrl-C does: the
+    output half written is removed, the hidden folder it was written in too (it stayed,
+    32 MB at a time); exit code 143."""
+    source = tmp_path / "many.csv"
+    rows = "".join(f"{i},{WENMING[0]},{WENMING[1]}\n" for i in range(200_000))
+    source.write_text("id,lon,lat\n" + rows, encoding="utf-8")
+    out = tmp_path / "out.parquet"
+    command = [sys.executable, "-m", "gridgeo.cli.main", "assign", str(source), "-o", str(out)]
+    run = subprocess.Popen(  # small chunks: a run of seconds, written as it goes
+        [*command, *FROM_FILE, "--chunk-size", "500"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.parquet.*")):  # the writing has begun
+        assert run.poll() is None and time.monotonic() < deadline, run.stderr
+        time.sleep(0.005)
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(timeout=60) == 143
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.csv"]
+    assert "Traceback" not in (run.stderr.read() if run.stderr else "")

@@ -7,10 +7,13 @@ rule findings, point outside every grid), 2 unreadable input or bad arguments.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 from gridgeo import __version__
 from gridgeo.caseflow import IllegalActionError
@@ -108,8 +111,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gridgeo: {exc}", file=sys.stderr)
         return EXIT_INPUT
     use_argparse_lang(lang)
-    with use_lang(lang):
+    with use_lang(lang), _ended_cleanly_on_sigterm():
         return _run(words)
+
+
+@contextlib.contextmanager
+def _ended_cleanly_on_sigterm() -> Iterator[None]:
+    """SIGTERM (``kill``, ``timeout``, a scheduler's stop) ends the command as Ctrl-C
+    does, through every ``with`` block, so an output half written is removed (the
+    default action ended the process where it stood, and left it in a hidden folder);
+    exit code 143. The handler before is put back after (a caller's, the tests')."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _run(argv: list[str]) -> int:
