@@ -388,9 +388,9 @@ def test_points_in_a_projected_crs_are_taken_to_lonlat(
     features = json.loads((tmp_path / "out.geojson").read_text(encoding="utf-8"))["features"]
     got = [f["geometry"]["coordinates"] for f in features]
     assert np.allclose(got, [WENMING, WUMEI], atol=1e-9)
-    if name.endswith(".parquet"):
-        run_json(capsys, str(src), "-o", str(tmp_path / "out.parquet"))
-        assert gpd.read_parquet(tmp_path / "out.parquet").crs.to_epsg() == epsg
+    run_json(capsys, str(src), "-o", str(tmp_path / "out.parquet"))  # the CRS it holds
+    kept = gpd.read_parquet(tmp_path / "out.parquet")
+    assert kept.crs.to_epsg() == epsg and kept.geometry.x.abs().max() > 1000  # metres
 
 
 def test_a_geometry_crs_that_cannot_be_read_is_named(
@@ -405,6 +405,13 @@ def test_a_geometry_crs_that_cannot_be_read_is_named(
     code, _, err = run(capsys, str(src), "-o", str(tmp_path / "out.csv"), "--no-progress")
     assert code == 2 and "odd.parquet" in err and "Traceback" not in err
     assert not (tmp_path / "out.csv").exists()
+    # with the points in lon/lat columns the geometry's CRS is not needed: read as before
+    table = pq.read_table(src)
+    with_columns = table.append_column("lon", pa.array([WENMING[0]])).append_column(
+        "lat", pa.array([WENMING[1]])
+    )
+    pq.write_table(with_columns, src)
+    assert run_json(capsys, str(src), "-o", str(tmp_path / "out.csv"))["ok"] == 1
 
 
 # --- Parquet ---------------------------------------------------------------------------------

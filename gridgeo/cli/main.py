@@ -111,8 +111,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gridgeo: {exc}", file=sys.stderr)
         return EXIT_INPUT
     use_argparse_lang(lang)
-    with use_lang(lang), _ended_cleanly_on_sigterm():
-        return _run(words)
+    try:
+        with use_lang(lang), _ended_cleanly_on_sigterm():
+            return _run(words)
+    except _Terminated:  # every with block has unwound: now end as SIGTERM ends a process
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise  # not reached: the default action ends the process
+
+
+class _Terminated(SystemExit):
+    """SIGTERM arrived: raised where the main thread stood, so that every ``with`` block
+    unwinds, then the process ends by the signal itself (:func:`main`)."""
 
 
 @contextlib.contextmanager
@@ -120,7 +130,8 @@ def _ended_cleanly_on_sigterm() -> Iterator[None]:
     """SIGTERM (``kill``, ``timeout``, a scheduler's stop) ends the command as Ctrl-C
     does, through every ``with`` block, so an output half written is removed (the
     default action ended the process where it stood, and left it in a hidden folder);
-    exit code 143. The handler before is put back after (a caller's, the tests')."""
+    the process still ends by the signal, as a service manager expects of a stop. The
+    handler before is put back after (a caller's, the tests')."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -132,7 +143,7 @@ def _ended_cleanly_on_sigterm() -> Iterator[None]:
 
 
 def _terminated(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+    raise _Terminated(128 + signum)
 
 
 def _run(argv: list[str]) -> int:

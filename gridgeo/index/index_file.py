@@ -35,6 +35,7 @@ import hashlib
 import itertools
 import json
 import logging
+import math
 import mmap
 import struct
 import threading
@@ -282,9 +283,11 @@ def _check_table(table: list[dict[str, Any]], size: int, source: Path) -> None:
     checksum but names more than the file holds (made so on purpose) is refused too."""
     try:
         for entry in table:
-            count = int(np.prod(entry["shape"], dtype=np.int64))
-            end = int(entry["offset"]) + count * np.dtype(entry["dtype"]).itemsize
-            if count < 0 or int(entry["offset"]) < 0 or end > size:
+            shape = [int(n) for n in entry["shape"]]
+            kind = np.dtype(entry["dtype"])
+            offset = int(entry["offset"])
+            end = offset + math.prod(shape) * kind.itemsize  # Python integers: no wrapping
+            if min(shape, default=0) < 0 or kind.kind not in "biuf" or offset < 0 or end > size:
                 raise ValueError(entry["name"])
     except (KeyError, TypeError, ValueError) as exc:
         raise _bad(source, tr("the header is not readable")) from exc

@@ -211,7 +211,7 @@ def _layout(
     *,
     geometry: str | None = None,
     geo_column: Mapping[str, Any] | None = None,
-    projected: str | None = None,
+    declared_crs: object = None,
 ) -> Layout:
     """The layout of a table with these columns, or an error naming what is missing.
 
@@ -224,8 +224,10 @@ def _layout(
     lat_col = _usual_name(columns, lat_col, DEFAULT_LAT, LAT_NAMES)
     missing = [c for c in (lon_col, lat_col) if c not in columns]
     if not missing:
+        projected = _projected(path, declared_crs, strict=False) if geometry else None
         return Layout(lon_col, lat_col, geometry, False, geo_column, projected=projected)
-    if geometry is not None and len(missing) == 2:
+    if geometry is not None and len(missing) == 2:  # the points are the geometry's
+        projected = _projected(path, declared_crs, strict=True)
         return Layout(lon_col, lat_col, geometry, True, geo_column, projected=projected)
     names = (
         tr("{first!r} and {second!r}", first=missing[0], second=missing[1])
@@ -333,6 +335,7 @@ class TableReader:
         self.rows: int | None = None
         self._renames: dict[str, str] = {}  # GeoJSON: GDAL's geometry column -> ours
         self._encoding = "utf-8"  # CSV: detected below, from the file's first bytes
+        self._encoding_given = encoding is not None
         if self.path.is_dir():
             raise InputFileError(tr("{path}: a folder, not a table file", path=self.path))
         if not self.path.is_file():
@@ -403,8 +406,8 @@ class TableReader:
             yield from _rows_of(self._csv_batches(), self.chunk_size, self._empty_csv())
         except pa.ArrowInvalid as exc:
             raise CsvShapeError(_cannot_read(self.path, "CSV", exc)) from exc
-        except UnicodeDecodeError as exc:  # a bad byte past the head the encoding came from
-            raise InputFileError(_not_utf8(self.path, exc)) from exc
+        except UnicodeError as exc:  # a bad byte past the head the encoding came from
+            raise InputFileError(self._not_text(exc)) from exc
         except OSError as exc:
             raise InputFileError(_cannot_read(self.path, "CSV", exc)) from exc
 
@@ -468,8 +471,8 @@ class TableReader:
                 yield _with_coordinates(chunk, self.layout)
         except InputFileError:
             raise
-        except UnicodeDecodeError as exc:
-            raise InputFileError(_not_utf8(self.path, exc)) from exc
+        except UnicodeError as exc:
+            raise InputFileError(self._not_text(exc)) from exc
         except (OSError, ValueError, pa.ArrowException, _gdal_source_error()) as exc:
             raise InputFileError(
                 tr("{path}: cannot read: {reason}", path=self.path, reason=exc)
@@ -494,7 +497,7 @@ class TableReader:
         try:
             with self.path.open(encoding=self._encoding, newline="") as fh:
                 header = next(csv.reader(fh), None)
-        except (OSError, UnicodeDecodeError, csv.Error):
+        except (OSError, UnicodeError, csv.Error):
             return None
         if not header or header[0].startswith("\ufeff"):
             return None
@@ -510,8 +513,8 @@ class TableReader:
             head = pd.read_csv(self.path, nrows=0, **self._csv_options())
         except pd.errors.EmptyDataError as exc:
             raise InputFileError(tr("{path}: empty file, no header row", path=self.path)) from exc
-        except UnicodeDecodeError as exc:
-            raise InputFileError(_not_utf8(self.path, exc)) from exc
+        except UnicodeError as exc:
+            raise InputFileError(self._not_text(exc)) from exc
         except (OSError, ValueError) as exc:
             raise InputFileError(_cannot_read(self.path, "CSV", exc)) from exc
         return [str(c) for c in head.columns]
@@ -545,11 +548,25 @@ class TableReader:
                 if stop is not None and stop.is_set():
                     break
                 seen.see(pa.Table.from_pandas(chunk.astype(object), preserve_index=False))
-        except UnicodeDecodeError as exc:
-            raise InputFileError(_not_utf8(self.path, exc)) from exc
+        except UnicodeError as exc:
+            raise InputFileError(self._not_text(exc)) from exc
         except (ValueError, OSError) as exc:  # pandas' ParserError names the line
             raise InputFileError(_cannot_read(self.path, "CSV", exc)) from exc
         return seen.types
+
+    def _not_text(self, exc: UnicodeError) -> str:
+        """The message for bytes that are not text in the CSV's encoding: the one the
+        user gave is wrong, or the one told from the first megabyte is."""
+        encoding = str(getattr(exc, "encoding", self._encoding)).upper()
+        reason = getattr(exc, "reason", str(exc))
+        if not self._encoding_given:
+            return _not_utf8(self.path, encoding, reason)
+        return tr(
+            "{path}: not {encoding} text ({reason}); check --encoding",
+            path=self.path,
+            encoding=encoding,
+            reason=reason,
+        )
 
     def _csv_chunks(self) -> Iterator[pd.DataFrame]:
         import pandas as pd
@@ -581,9 +598,8 @@ class TableReader:
             geometry = GEOMETRY if GEOMETRY not in properties else source_geometry
             self._renames = {source_geometry: geometry}
         columns = [self._renames.get(n, n) for n in names]
-        projected = _projected(self.path, declared) if geometry is not None else None
         return columns, _layout(
-            self.path, properties, lon_col, lat_col, geometry=geometry, projected=projected
+            self.path, properties, lon_col, lat_col, geometry=geometry, declared_crs=declared
         )
 
     def _geojson_chunks(self) -> Iterator[pd.DataFrame]:
@@ -609,7 +625,6 @@ class TableReader:
         columns = list(schema.names)
         geometry, geo_column = _parquet_geometry(self.path, schema)
         # GeoParquet: no "crs" is OGC:CRS84, an explicit null an unknown one (taken as given)
-        projected = _projected(self.path, (geo_column or {}).get("crs"))
         return columns, _layout(
             self.path,
             columns,
@@ -617,7 +632,7 @@ class TableReader:
             lat_col,
             geometry=geometry,
             geo_column=geo_column,
-            projected=projected,
+            declared_crs=(geo_column or {}).get("crs"),
         )
 
     def _parquet_chunks(self) -> Iterator[pd.DataFrame]:
@@ -654,15 +669,15 @@ def _rows_of(batches: Iterator[pa.RecordBatch], rows: int, empty: pa.Table) -> I
         yield pa.Table.from_batches(held, schema=empty.schema) if held else empty
 
 
-def _not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
+def _not_utf8(path: Path, encoding: str, reason: str) -> str:
     """A CSV whose bytes past the first megabyte (which the encoding was told from) are
     not text in it: the user names the encoding."""
     return tr(
         "{path}: not {encoding} text past its first megabyte ({reason}); give its encoding "
         "with --encoding (gbk, gb18030, utf-8) or save it as UTF-8",
         path=path,
-        encoding=exc.encoding.upper(),
-        reason=exc.reason,
+        encoding=encoding,
+        reason=reason,
     )
 
 
@@ -745,9 +760,11 @@ def _with_coordinates(chunk: pd.DataFrame, layout: Layout) -> pd.DataFrame:
     return out
 
 
-def _projected(path: Path, declared: object) -> str | None:
+def _projected(path: Path, declared: object, *, strict: bool) -> str | None:
     """The WKT of the CRS a table's geometry declares when it is projected, else None
-    (none declared, or longitude and latitude of any datum, taken as ``--crs`` says)."""
+    (none declared, or longitude and latitude of any datum, taken as ``--crs`` says).
+    A CRS that cannot be taken to longitude and latitude is refused when ``strict`` (the
+    points are the geometry's), else passed over (the points come from columns)."""
     if declared is None or declared == "":
         return None
     from gridgeo.crs import parse_crs
@@ -755,12 +772,16 @@ def _projected(path: Path, declared: object) -> str | None:
     try:
         crs = parse_crs(declared)
     except CRSError as exc:
+        if not strict:
+            return None
         raise InputFileError(
             tr("{path}: the geometry's coordinate system: {reason}", path=path, reason=exc)
         ) from None
     if crs.is_geographic:
         return None
     if crs.geodetic_crs is None:  # an engineering or local system: no way to degrees
+        if not strict:
+            return None
         raise InputFileError(
             tr(
                 "{path}: the geometry's coordinate system {name!r} has no datum to take "
@@ -925,7 +946,7 @@ class TableWriter:
                     raise self._cannot_write(err) from err
             elif sink is not None:
                 with contextlib.suppress(Exception):  # keep the original error
-                    sink.close()
+                    sink.abort()
         finally:
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -989,7 +1010,11 @@ class WriteBehind:
         tb: TracebackType | None,
     ) -> None:
         self._queue.put(None)
-        self._thread.join()
+        try:
+            self._thread.join()
+        except BaseException:  # Ctrl-C or SIGTERM while waiting: the writer still ends
+            self._thread.join()  # before the TableWriter closes the file under it
+            raise
         if exc_type is None:
             self._raise_if_failed()
 
@@ -1095,6 +1120,10 @@ class _Sink:
     def close(self) -> None:
         raise NotImplementedError
 
+    def abort(self) -> None:
+        """Close a file about to be removed (the run failed)."""
+        self.close()
+
     def _columns(self, names: Iterable[Any], *, keep_geometry: bool) -> list[str]:
         """Output columns: geometry or derived coordinates dropped as the format requires."""
         lay = self.layout
@@ -1161,15 +1190,20 @@ class _GeoJsonSink(_Sink):
         lay = self.layout
         if lay.geometry is not None and lay.geometry in chunk.columns:
             geoms = _from_wkb(chunk[lay.geometry])
+            usable = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
             if lay.projected is not None:  # GeoJSON is longitude and latitude (RFC 7946)
                 forward = to_lonlat(lay.projected)
 
-                def _lonlat(xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-                    return np.column_stack(forward.transform(xy[:, 0], xy[:, 1]))
+                def _lonlat(xyz: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+                    lonlat = np.array(xyz)  # a height, where there is one, kept
+                    lonlat[:, 0], lonlat[:, 1] = forward.transform(xyz[:, 0], xyz[:, 1])
+                    return lonlat
 
-                geoms = shapely.transform(geoms, _lonlat)
+                # None: each geometry's own dimensions (shapely 2.1; its stubs lack it)
+                geoms = shapely.transform(geoms, _lonlat, include_z=None)  # type: ignore[call-overload]
+                # a point the projection cannot take back (infinite): no geometry
+                usable &= np.isfinite(shapely.bounds(geoms)).all(axis=1)
             texts = shapely.to_geojson(geoms)
-            usable = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
             return [str(t) if ok else "null" for t, ok in zip(texts, usable, strict=True)]
         for column in (lay.lon_col, lay.lat_col):
             if column not in chunk.columns:
@@ -1231,10 +1265,15 @@ class _ParquetSink(_Sink):
             self._held = [pa.concat_tables(self._held).combine_chunks()]
 
     def _write_held(self) -> None:
-        """The chunks held, as one row group."""
-        if self._held and self._writer is not None:
-            self._writer.write_table(pa.concat_tables(self._held))
-        self._held, self._held_rows = [], 0
+        """The chunks held, as one row group (let go of first: a failed write is not
+        tried again)."""
+        held, self._held, self._held_rows = self._held, [], 0
+        if held and self._writer is not None:
+            self._writer.write_table(pa.concat_tables(held))
+
+    def abort(self) -> None:
+        self._held, self._held_rows = [], 0  # the file is removed: not worth encoding
+        self.close()
 
     def _start(self, table: pa.Table) -> pa.Table:
         """Open the writer for tables like the first, ``table``; returns it typed."""
@@ -1366,7 +1405,8 @@ class _ParquetSink(_Sink):
         metadata: dict[bytes, bytes] = {}
         geometry = self.layout.geometry
         if geometry is not None and geometry in schema.names:
-            metadata[b"geo"] = json.dumps(_geo_metadata(geometry, self.layout.geo_column)).encode()
+            entry = _geo_metadata(geometry, self.layout.geo_column, self.layout.projected)
+            metadata[b"geo"] = json.dumps(entry).encode()
         elif self._points is not None:
             entry = {"encoding": "WKB", "geometry_types": ["Point"], "crs": _crs_json(self.crs)}
             metadata[b"geo"] = json.dumps(_geo_metadata(self._points, entry)).encode()
@@ -1476,7 +1516,7 @@ class _ColumnKind:
         return pa.float64() if self.decimal else pa.string()
 
 
-# a whole number of 19 digits or more: too long for int64 (INTEGER), and a double
+# a whole number of 19 digits or more: past the rules' int64 (INTEGER), and a double
 # rounds it (12345678901234567890 became 12345678901234567168): an id, kept as text
 _LONG_DIGITS = 19
 _LONG_WHOLE = r"^\s*-?[0-9]+\s*$"
@@ -1584,10 +1624,19 @@ def _crs_json(crs: str) -> dict[str, Any] | None:
     return copy.deepcopy(found) if found is not None else None
 
 
-def _geo_metadata(column: str, entry: Mapping[str, Any] | None) -> dict[str, Any]:
-    """GeoParquet metadata naming ``column``: the input's entry, else WKB lon/lat (CRS84)."""
+def _geo_metadata(
+    column: str, entry: Mapping[str, Any] | None, projected: str | None = None
+) -> dict[str, Any]:
+    """GeoParquet metadata naming ``column``: the input's entry, else WKB in the CRS the
+    input declared (a GeoJSON ``crs`` member: ``projected``, WKT), else lon/lat (CRS84)."""
     if entry is None:
-        entry = {"encoding": "WKB", "geometry_types": [], "crs": copy.deepcopy(crs_json.CRS84)}
+        if projected is not None:
+            from pyproj import CRS
+
+            crs: dict[str, Any] = CRS.from_wkt(projected).to_json_dict()
+        else:
+            crs = copy.deepcopy(crs_json.CRS84)
+        entry = {"encoding": "WKB", "geometry_types": [], "crs": crs}
     return {"version": "1.1.0", "primary_column": column, "columns": {column: dict(entry)}}
 
 
