@@ -89,7 +89,7 @@ def _document_lang(parser: argparse.ArgumentParser) -> None:
 # gridgeo does no linear algebra, and its compiled kernels run once per chunk beside
 # threads of its own: pools that spin while idle only take the two cores from those
 # (OpenBLAS's threads spin when numpy and scipy load, OpenMP's after every kernel call;
-# 0.5 s of CPU in a run of ten million rows). A value the user set is kept.
+# 0.3-1.2 s of the 10 s of CPU of a run of ten million rows). A value set is kept.
 QUIET_THREAD_POOLS = {"OPENBLAS_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
 
 
