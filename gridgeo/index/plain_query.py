@@ -177,6 +177,13 @@ def query_one(
     return PointQuery(lattice, *tables)(x, y)
 
 
+# Points per pass of :func:`query`: the arrays of a pass's crossing tests grow with its
+# points in boundary cells (a million random points at once held 155 MB at 20,000 grids,
+# ten million would hold 1.5 GB); a pass of this size holds about 40 MB. ``gridgeo
+# assign``'s chunks (200,000 rows by default) take one pass each.
+BLOCK = 1 << 18
+
+
 def query(
     xs: npt.NDArray[np.float64],
     ys: npt.NDArray[np.float64],
@@ -197,37 +204,13 @@ def query(
     points in boundary cells (about one in six at 20,000 grids) by
     :func:`boundary_owners`, every crossing test of a block at once.
     """
-    tables = (lattice, cells, cand_start, cands, row_edges, edges, background, deep)
-    if xs.size <= BLOCK:
-        return _query_block(xs, ys, *tables, block, owner_level)
-    out = np.empty(xs.size, dtype=np.int32)
-    for start in range(0, xs.size, BLOCK):
-        part = slice(start, start + BLOCK)
-        out[part] = _query_block(xs[part], ys[part], *tables, block, owner_level)
-    return out
-
-
-# Points per pass of :func:`query`: the arrays of a pass's crossing tests grow with its
-# points in boundary cells (a million random points at once held 155 MB at 20,000 grids,
-# ten million would hold 1.5 GB); a pass of this size holds about 40 MB. ``gridgeo
-# assign``'s chunks (200,000 rows by default) take one pass each.
-BLOCK = 1 << 18
-
-
-def _query_block(
-    xs: npt.NDArray[np.float64],
-    ys: npt.NDArray[np.float64],
-    lattice: npt.NDArray[np.float64],
-    cells: npt.NDArray[np.int32],
-    cand_start: npt.NDArray[np.int64],
-    cands: npt.NDArray[np.int32],
-    row_edges: npt.NDArray[np.int32],
-    edges: npt.NDArray[np.float64],
-    background: npt.NDArray[np.int32],
-    deep: npt.NDArray[np.int8],
-    block: npt.NDArray[np.int64],
-    owner_level: npt.NDArray[np.int8],
-) -> npt.NDArray[np.int32]:
+    if xs.size > BLOCK:  # pass by pass: each pass's crossing-test arrays stay small
+        arrays = (lattice, cells, cand_start, cands, row_edges, edges, background, deep)
+        out = np.empty(xs.size, dtype=np.int32)
+        for start in range(0, xs.size, BLOCK):
+            part = slice(start, start + BLOCK)
+            out[part] = query(xs[part], ys[part], *arrays, block, owner_level)
+        return out
     x0, y0, dx, dy, fnx, fny = lattice.tolist()
     nx, ny = int(fnx), int(fny)
     # the kernel's arithmetic: multiply by the reciprocal (query_one divides)
