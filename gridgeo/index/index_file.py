@@ -11,10 +11,9 @@ The file
 ``MAGIC`` (8 bytes), the header's length (8 bytes, little-endian), the header
 (UTF-8 JSON: format, key, lattice, the table of arrays with dtype, shape and
 offset, the payload's size and CRC-32, and the CRC-32 of the header's other fields),
-then the payload: every array at a
-64-byte aligned offset. Arrays load as views of a private (copy-on-write)
-mapping of the file, so nothing is copied until it is written, and the index
-never writes them.
+then the payload: every array at a 64-byte aligned offset. Arrays load as views of a
+private (copy-on-write) mapping of the file, so nothing is copied until it is written,
+and the index never writes them.
 
 A file is used only if its magic, format, key (the boundary version it was
 built for, see :func:`version_key` and :func:`file_key`), size and checksum all
@@ -63,7 +62,8 @@ log = logging.getLogger(__name__)
 
 MAGIC = b"GGIDX\x00\r\n"  # \r\n: a text-mode copy of the file breaks the magic at once
 FORMAT = 3  # bump when the arrays or their meaning change: older files are rebuilt
-# (2: small leaves get a finer lattice, grid_index.SMALL_LEAF_CELLS 16 -> 64)
+# (2: small leaves get a finer lattice, grid_index.SMALL_LEAF_CELLS 16 -> 64; 3: the
+# header's own CRC-32, header_crc32)
 ALIGN = 64
 _LENGTH = struct.Struct("<Q")
 _CHUNK = 1 << 24  # checksum in 16 MB steps
