@@ -2,15 +2,34 @@
 
 A reader (another worker, the next start) must never see half a file, and a full disk
 must leave nothing behind: the bytes go to a temporary name in the same folder, are
-flushed to disk, and the file is renamed into place (atomic on POSIX).
+flushed to disk, and the file is renamed into place (atomic on POSIX). Both files start
+with a JSON header that carries a checksum of its own fields (:func:`header_crc32`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
+
+
+def header_crc32(header: Mapping[str, Any]) -> int:
+    """CRC-32 of a file header's fields but ``header_crc32`` itself, as canonical JSON
+    (sorted keys; the JSON of floats and integers reads back the same), so that a
+    changed byte in a header is found as one in the payload is.
+
+    Examples
+    --------
+    >>> fields = {"format": 3, "lattice": [110.0, 25.0]}
+    >>> header_crc32(fields) == header_crc32({**fields, "header_crc32": 7})
+    True
+    """
+    fields = {name: value for name, value in header.items() if name != "header_crc32"}
+    return zlib.crc32(json.dumps(fields, sort_keys=True).encode())
 
 
 def write_atomically(path: Path, chunks: Iterable[bytes]) -> Path:

@@ -49,7 +49,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from gridgeo.atomic_files import write_atomically
+from gridgeo.atomic_files import header_crc32, write_atomically
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
 from gridgeo.index.grid_index import DEFAULT_CELLS_PER_LEAF, GridIndex
@@ -147,7 +147,7 @@ def save_index(index: GridIndex, path: str | Path, key: str) -> Path:
         "payload_crc32": crc,
         "arrays": table,
     }
-    header = json.dumps({**fields, "header_crc32": _header_crc(fields)}).encode()
+    header = json.dumps({**fields, "header_crc32": header_crc32(fields)}).encode()
     head = MAGIC + _LENGTH.pack(len(header)) + header
     head += b"\0" * (_aligned(len(head)) - len(head))
     try:
@@ -238,7 +238,7 @@ def load_index(path: str | Path, key: str) -> GridIndex:
     header, start = _header(mapped, source)
     if header.get("format") != FORMAT:
         raise _bad(source, tr("written by another format ({found})", found=header.get("format")))
-    if header.get("header_crc32") != _header_crc(header):  # the lattice, the arrays' table
+    if header.get("header_crc32") != header_crc32(header):  # the lattice, the arrays' table
         raise _bad(source, tr("checksum mismatch (damaged or altered)"))
     if header.get("key") != key:
         raise _bad(source, tr("built for other boundaries ({found})", found=header.get("key")))
@@ -268,14 +268,6 @@ def load_index(path: str | Path, key: str) -> GridIndex:
         for entry in header["arrays"]
     }
     return MappedGridIndex(arrays, Lattice(*header["lattice"]), source, key)
-
-
-def _header_crc(header: dict[str, Any]) -> int:
-    """CRC-32 of a header's fields but its own, as canonical JSON: a changed byte in the
-    lattice or the table of arrays, which the payload's checksum does not cover, is
-    found as the payload's is (the JSON of floats and integers reads back the same)."""
-    fields = {name: value for name, value in header.items() if name != "header_crc32"}
-    return zlib.crc32(json.dumps(fields, sort_keys=True).encode())
 
 
 def _check_table(table: list[dict[str, Any]], size: int, source: Path) -> None:

@@ -560,7 +560,13 @@ class TableReader:
         encoding = str(getattr(exc, "encoding", self._encoding)).upper()
         reason = getattr(exc, "reason", str(exc))
         if not self._encoding_given:
-            return _not_utf8(self.path, encoding, reason)
+            return tr(
+                "{path}: not {encoding} text past its first megabyte ({reason}); give its "
+                "encoding with --encoding (gbk, gb18030, utf-8) or save it as UTF-8",
+                path=self.path,
+                encoding=encoding,
+                reason=reason,
+            )
         return tr(
             "{path}: not {encoding} text ({reason}); check --encoding",
             path=self.path,
@@ -667,18 +673,6 @@ def _rows_of(batches: Iterator[pa.RecordBatch], rows: int, empty: pa.Table) -> I
             held, count = rest.to_batches(), rest.num_rows
     if count or not yielded:
         yield pa.Table.from_batches(held, schema=empty.schema) if held else empty
-
-
-def _not_utf8(path: Path, encoding: str, reason: str) -> str:
-    """A CSV whose bytes past the first megabyte (which the encoding was told from) are
-    not text in it: the user names the encoding."""
-    return tr(
-        "{path}: not {encoding} text past its first megabyte ({reason}); give its encoding "
-        "with --encoding (gbk, gb18030, utf-8) or save it as UTF-8",
-        path=path,
-        encoding=encoding,
-        reason=reason,
-    )
 
 
 def _known_encoding(name: str | None) -> str | None:

@@ -44,7 +44,7 @@ import numpy.typing as npt
 import shapely
 
 from gridgeo.api.ogc.mvt_encoder import Ragged
-from gridgeo.atomic_files import write_atomically
+from gridgeo.atomic_files import header_crc32, write_atomically
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
 
@@ -150,7 +150,7 @@ def save(zooms: ZoomGeometries, path: Path, key: str) -> Path:
         "payload_bytes": len(payload),
         "payload_crc32": zlib.crc32(payload),
     }
-    header = json.dumps({**fields, "header_crc32": _header_crc(fields)}).encode()
+    header = json.dumps({**fields, "header_crc32": header_crc32(fields)}).encode()
     try:
         return write_atomically(path, [MAGIC, _LENGTH.pack(len(header)), header, payload])
     except OSError as exc:
@@ -197,7 +197,7 @@ def load(path: Path, key: str) -> ZoomGeometries:
         raise _bad(path, tr("built for other boundaries ({found})", found=header.get("key")))
     # the offsets, shapes and zoom table matter as much as the payload: a flipped digit
     # there would serve another zoom's shapes or fail every tile of the level
-    if header.pop("header_crc32", None) != _header_crc(header):
+    if header.pop("header_crc32", None) != header_crc32(header):
         raise _bad(path, tr("checksum mismatch (damaged or altered)"))
     try:
         zooms = _decoded(path, header, raw[fixed + length :])
@@ -206,10 +206,6 @@ def load(path: Path, key: str) -> ZoomGeometries:
     if mapped is not None:  # the checksum pass faulted every page in: hand them back
         mapped.madvise(mmap.MADV_DONTNEED)
     return zooms
-
-
-def _header_crc(fields: dict[str, Any]) -> int:
-    return zlib.crc32(json.dumps(fields, sort_keys=True).encode())
 
 
 def _decoded(path: Path, header: dict[str, Any], payload: memoryview) -> ZoomGeometries:
