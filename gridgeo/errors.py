@@ -89,3 +89,8 @@ class RateLimitError(GridgeoError):
 
 class TooLargeError(GridgeoError):
     """An upload or request over a configured size limit (HTTP 413)."""
+
+
+class SettingsError(GridgeoError):
+    """A setting's value is refused: the message names the ``GRIDGEO_*`` environment
+    variable it came from (or the setting, when given in code)."""

@@ -179,6 +179,22 @@ def test_lookup_outside_exits_1_and_bad_input_exits_2(capsys: pytest.CaptureFixt
     assert code == 2 and "utm" in err
 
 
+def test_a_bad_environment_variable_is_an_error_naming_it_not_a_traceback() -> None:
+    # a new process, as a user meets it: the variable is read where the command starts
+    gridgeo = Path(sys.executable).with_name("gridgeo")
+    env = {**os.environ, "GRIDGEO_SEQUENCE_WIDTH": "abc", "GRIDGEO_LANG": "zh"}
+    for command in (["lookup", "110.2915", "25.2800"], ["serve", "--port", "0"]):
+        proc = subprocess.run(
+            [str(gridgeo), *command], capture_output=True, text=True, env=env, check=False
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert proc.stderr.strip() == (
+            f"gridgeo {command[0]}：错误：环境变量 GRIDGEO_SEQUENCE_WIDTH：应为整数，"
+            "无法把该文本读作整数（收到的值：'abc'）"
+        )
+
+
 def test_staffing_json_totals(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "staffing", "--format", "json")
     assert code == 0

@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
-from pydantic_settings import BaseSettings
 
 import gridgeo.settings as settings_module
-from gridgeo.settings import NotifySettings, Settings, StoreSettings
+from gridgeo.errors import SettingsError
+from gridgeo.i18n import use_lang
+from gridgeo.settings import ApiSettings, EnvSettings, NotifySettings, Settings, StoreSettings
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "SETTINGS.md"
 
@@ -25,18 +25,60 @@ def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.lang == "en"
 
 
-def test_bad_values_are_refused_with_the_field_named(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_values_are_refused_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRIDGEO_SEQUENCE_WIDTH", "9")
-    with pytest.raises(ValidationError, match="sequence_width"):
+    with use_lang("en"), pytest.raises(SettingsError) as refused:
         Settings()
+    # only the bad value: not pydantic's note on the parts whose defaults were not made
+    assert str(refused.value) == (
+        "environment variable GRIDGEO_SEQUENCE_WIDTH: Input should be less than or "
+        "equal to 6 (got '9')"
+    )
+    with use_lang("zh"), pytest.raises(SettingsError) as refused:
+        Settings()
+    assert str(refused.value) == "环境变量 GRIDGEO_SEQUENCE_WIDTH：应小于或等于 6（收到的值：'9'）"
 
 
-def settings_names(model: type[BaseSettings]) -> list[str]:
+def test_every_bad_variable_is_named_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDGEO_PORT", "http")
+    monkeypatch.setenv("gridgeo_anonymous_role", "god")  # any case, as before
+    with use_lang("en"), pytest.raises(SettingsError) as refused:
+        ApiSettings()
+    said = str(refused.value)
+    assert "environment variable GRIDGEO_PORT: Input should be a valid integer" in said
+    assert "(got 'http')" in said
+    assert "environment variable GRIDGEO_ANONYMOUS_ROLE: Input should be 'none'" in said
+
+
+def test_a_table_setting_is_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE", '{"viewer": 5}')
+    assert ApiSettings().costly_per_minute_by_role == {"viewer": 5}
+    monkeypatch.setenv("GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE", "{viewer: 5}")
+    with use_lang("en"), pytest.raises(SettingsError) as refused:
+        ApiSettings()
+    assert str(refused.value).startswith(
+        "environment variable GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE: not JSON ("
+    )
+    monkeypatch.setenv("GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE", '{"boss": 5}')
+    with use_lang("en"), pytest.raises(SettingsError, match="'boss' is not a role"):
+        ApiSettings()
+
+
+def test_a_value_given_in_code_wins_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GRIDGEO_PORT", "http")  # not read at all: no error
+    assert ApiSettings(port=9000).port == 9000
+    with use_lang("en"), pytest.raises(SettingsError, match=r"setting 'port': .*\(got 'x'\)"):
+        ApiSettings(port="x")
+
+
+def settings_names(model: type[EnvSettings]) -> list[str]:
     """The names of ``model``'s settings, its parts' included (each reads GRIDGEO_NAME)."""
     names = []
     for name, info in model.model_fields.items():
         kind = info.annotation
-        is_part = isinstance(kind, type) and issubclass(kind, BaseSettings)
+        is_part = isinstance(kind, type) and issubclass(kind, EnvSettings)
         names += settings_names(kind) if is_part else [name]
     return names
 
@@ -63,7 +105,7 @@ def test_each_concern_is_a_part_read_from_the_same_flat_names(
 
 def test_a_setting_given_outside_its_part_is_refused_naming_the_part() -> None:
     # not ignored in silence, as an unknown name of the environment is
-    with pytest.raises(ValidationError, match=r"webhooks: settings of NotifySettings"):
+    with pytest.raises(SettingsError, match=r"webhooks: settings of NotifySettings"):
         Settings(webhooks="https://ops.example.cn/hook")
 
 
@@ -88,7 +130,7 @@ def test_lang_takes_locale_forms(value: str, lang: str, monkeypatch: pytest.Monk
 
 def test_an_unknown_lang_is_refused_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRIDGEO_LANG", "fr")
-    with pytest.raises(ValidationError, match="'fr'"):
+    with pytest.raises(SettingsError, match=r"GRIDGEO_LANG.*'fr'"):
         Settings()
 
 

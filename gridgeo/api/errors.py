@@ -35,7 +35,8 @@ from gridgeo.errors import (
     StoreError,
     TooLargeError,
 )
-from gridgeo.i18n import current_lang, tr
+from gridgeo.i18n import tr
+from gridgeo.pydantic_words import problem_words
 from gridgeo.wording import clauses
 
 STATUS_BY_ERROR: dict[type[GridgeoError], int] = {
@@ -232,7 +233,8 @@ async def handle_validation(_: Request, exc: Exception) -> SafeJSONResponse:
 
 def validation_message(problems: Any) -> str:
     """One sentence naming each bad parameter of a RequestValidationError's ``errors()``,
-    in the request's language (pydantic's words as :func:`_problem_words` gives them)."""
+    in the request's language (pydantic's words as
+    :func:`~gridgeo.pydantic_words.problem_words` gives them)."""
     return clauses(_describe(p) for p in problems) or tr("invalid request")
 
 
@@ -249,7 +251,7 @@ def _describe(problem: Any) -> str:
         name = tr("body{fields}", fields="".join(f"[{p}]" for p in loc[1:]))
     else:
         name = ".".join(loc) or tr("request")
-    said = _problem_words(problem)
+    said = problem_words(problem)
     # a missing parameter's "input" is the whole query: nothing of its own to show
     if "input" in problem and loc[:1] != ["body"] and problem.get("type") != "missing":
         return tr(
@@ -259,73 +261,6 @@ def _describe(problem: Any) -> str:
             value=problem["input"],
         )
     return tr("{parameter}: {problem}", parameter=name, problem=said)
-
-
-def _problem_words(problem: Any) -> str:
-    """What is wrong, as pydantic says it in English; in Chinese for the kinds a request's
-    parameters meet (pydantic's other words stay English)."""
-    said: str = problem.get("msg") or tr("invalid")
-    words = _PYDANTIC_WORDS.get(str(problem.get("type")))
-    if current_lang() == "en" or words is None:
-        return said
-    try:
-        return words(problem.get("ctx") or {})
-    except KeyError:  # a context without the value the words name
-        return said
-
-
-# pydantic's message of each kind of problem (the English keys are its own words)
-_PYDANTIC_WORDS: dict[str, Callable[[Mapping[str, Any]], str]] = {
-    "missing": lambda _: tr("Field required"),
-    "float_parsing": lambda _: tr(
-        "Input should be a valid number, unable to parse string as a number"
-    ),
-    "float_type": lambda _: tr("Input should be a valid number"),
-    "finite_number": lambda _: tr("Input should be a finite number"),
-    "int_parsing": lambda _: tr(
-        "Input should be a valid integer, unable to parse string as an integer"
-    ),
-    "int_type": lambda _: tr("Input should be a valid integer"),
-    "int_from_float": lambda _: tr(
-        "Input should be a valid integer, got a number with a fractional part"
-    ),
-    "bool_parsing": lambda _: tr("Input should be a valid boolean, unable to interpret input"),
-    "string_type": lambda _: tr("Input should be a valid string"),
-    "list_type": lambda _: tr("Input should be a valid list"),
-    "literal_error": lambda c: tr("Input should be {expected}", expected=c["expected"]),
-    "enum": lambda c: tr("Input should be {expected}", expected=c["expected"]),
-    "greater_than": lambda c: tr("Input should be greater than {gt}", gt=_shown(c["gt"])),
-    "greater_than_equal": lambda c: tr(
-        "Input should be greater than or equal to {ge}", ge=_shown(c["ge"])
-    ),
-    "less_than": lambda c: tr("Input should be less than {lt}", lt=_shown(c["lt"])),
-    "less_than_equal": lambda c: tr(
-        "Input should be less than or equal to {le}", le=_shown(c["le"])
-    ),
-    "string_too_short": lambda c: tr(
-        "String should have at least {min_length} characters", min_length=c["min_length"]
-    ),
-    "string_too_long": lambda c: tr(
-        "String should have at most {max_length} characters", max_length=c["max_length"]
-    ),
-    "datetime_parsing": lambda c: tr("Input should be a valid datetime, {error}", error=c["error"]),
-    "datetime_from_date_parsing": lambda c: tr(
-        "Input should be a valid datetime or date, {error}", error=c["error"]
-    ),
-    "date_parsing": lambda c: tr(
-        "Input should be a valid date in the format YYYY-MM-DD, {error}", error=c["error"]
-    ),
-    "date_from_datetime_parsing": lambda c: tr(
-        "Input should be a valid date or datetime, {error}", error=c["error"]
-    ),
-    "json_invalid": lambda c: tr("Invalid JSON: {error}", error=c["error"]),
-    "value_error": lambda c: tr("Value error, {error}", error=c["error"]),
-}
-
-
-def _shown(limit: Any) -> Any:
-    """A bound as pydantic writes it: 0.0 as 0."""
-    return int(limit) if isinstance(limit, float) and limit.is_integer() else limit
 
 
 class ProtocolRoute(APIRoute):
