@@ -21,7 +21,7 @@ import pytest
 import shapely
 import shapely.affinity
 
-from gridgeo.index import GridIndex, index_file
+from gridgeo.index import GridIndex, index_file, plain_query
 from gridgeo.index.cache import grids_key, index_for, index_for_files, prune
 from gridgeo.index.index_file import (
     FORMAT,
@@ -427,18 +427,61 @@ def test_a_shapefiles_sidecars_are_part_of_its_key(grids: GridSet, tmp_path: Pat
     assert reads == [1, 1]
 
 
-def test_prepare_fallback_decodes_the_shapes_before_the_first_edge_point(
+def test_few_edge_points_are_decided_from_the_shapes_around_them(
     built: GridIndex, saved: Path, grids: GridSet
 ) -> None:
-    """A large batch readies the GEOS fallback while its first rows are read; the answers
-    stay the built index's, edge points included."""
+    """Points on an edge, a few per call, are decided among the grids whose bounds hold
+    them: the built index's answers, without decoding every grid's shape; many in one
+    call decode them all, once."""
     loaded = load_index(saved, KEY)
-    assert "_geoms" not in vars(loaded) and "_locator" not in vars(loaded)
-    loaded.prepare_fallback()
-    assert "_geoms" in vars(loaded) and "_locator" in vars(loaded)
-    assert len(loaded._geoms) == loaded.n_owners
     x, y = probe_points(grids)
-    assert np.array_equal(loaded.assign(x, y), built.assign(x, y))
+    edge_x, edge_y = x[20_000:], y[20_000:]  # the vertices and edge midpoints
+    step = 16
+    got = np.concatenate(
+        [loaded.assign(edge_x[i : i + step], edge_y[i : i + step]) for i in range(0, 800, step)]
+    )
+    assert np.array_equal(got, built.assign(edge_x[:800], edge_y[:800]))
+    for i in range(0, 800, 97):  # the one-point path (the service's) too
+        assert loaded.assign_one(edge_x[i], edge_y[i]) == built.assign_one(edge_x[i], edge_y[i])
+    assert "_geoms" not in vars(loaded) and "_locator" not in vars(loaded)
+    assert np.array_equal(loaded.assign(x, y), built.assign(x, y))  # thousands on edges
+    assert "_locator" in vars(loaded) and len(loaded._geoms) == loaded.n_owners
+
+
+def test_a_grid_with_a_hole_and_its_parent_are_found_among_the_candidates(
+    tmp_path: Path,
+) -> None:
+    """The candidates keep the lookup core's rule (deepest grid, then smallest code):
+    a point on the edge of a hole that no child fills goes to the parent; one on a
+    child's edge to the child of smaller code."""
+    outer = shapely.box(0, 0, 4, 4)
+    hole = shapely.box(1, 1, 2, 2)
+    records = [
+        ("450302001", outer, 4),
+        (
+            "450302001001",
+            shapely.Polygon(outer.exterior, [hole.exterior]).intersection(shapely.box(0, 0, 2, 4)),
+            5,
+        ),
+        ("450302001002", shapely.box(2, 0, 4, 4), 5),
+    ]
+    grids = GridSet.from_records(
+        [r[0] for r in records], [r[1] for r in records], levels=[r[2] for r in records]
+    )
+    index = GridIndex(grids)
+    path = save_index(index, tmp_path / "hole.gidx", KEY)
+    loaded = load_index(path, KEY)
+    # in the hole; on the children's shared edge; on the hole's edge; where the hole
+    # meets the shared edge (the first child's shape does not reach it)
+    x = np.array([1.5, 2.0, 1.0, 2.0])
+    y = np.array([1.5, 3.0, 1.5, 1.5])
+    raw = plain_query.query(x, y, *loaded.query_tables())
+    assert (raw == plain_query.NEEDS_GEOS).all()  # every one is for GEOS to decide
+    want = index.assign(x, y)
+    assert np.array_equal(loaded.assign(x, y), want)
+    codes = index.codes(want, level=None).tolist()
+    assert codes == ["450302001", "450302001001", "450302001001", "450302001002"]
+    assert "_locator" not in vars(loaded)
 
 
 def test_a_filegdb_folder_is_keyed_by_its_files(grids: GridSet, tmp_path: Path) -> None:

@@ -87,10 +87,6 @@ if TYPE_CHECKING:  # a Dataset and the dispatch only where a run reads one (not 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-# from this many rows a run readies the GEOS fallback before its first rows come: so
-# large an input has points on an edge, or too close to one to call, almost surely
-FALLBACK_READY_FROM = 100_000
-
 
 def register(sub: Any) -> None:
     """Add the ``assign`` sub-command to the ``gridgeo`` parser."""
@@ -587,12 +583,10 @@ class _Run:
 
     def _prepare(self, dictionary: bool) -> None:
         """What the first chunk's assignment would build first, built while that chunk
-        is read (:meth:`TableReader.read_ahead`): the code columns and, for a large
-        input, which will have points on an edge, the GEOS fallback."""
-        index = self.boundaries.index
-        prepare_columns(index, self.boundaries.stations, dictionary=dictionary)
-        if (self.reader.rows_estimate or 0) >= FALLBACK_READY_FROM:
-            index.prepare_fallback()
+        is read (:meth:`TableReader.read_ahead`): the code columns. (Not the GEOS
+        fallback: a mapped index decides its few edge points from the shapes of the grids
+        around them, and readying every shape held the reading thread back 0.1 s.)"""
+        prepare_columns(self.boundaries.index, self.boundaries.stations, dictionary=dictionary)
 
     def _coordinates(self, chunk: pa.Table, seen: CsvTypes | None) -> tuple[Parsed, Parsed] | None:
         """A chunk's coordinates, read once for the assignment, the points written and,

@@ -340,14 +340,21 @@ class GridIndex:
         out = query(x, y, *self.query_tables())
         unsure = np.flatnonzero(out == plain_query.NEEDS_GEOS)
         if unsure.size:
-            out[unsure] = self._locator.locate(x[unsure], y[unsure])
+            out[unsure] = self._geos_owners(x[unsure], y[unsure])
         return out
+
+    def _geos_owners(
+        self, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.intp]:
+        """The owners of points the lattice cannot call (on an edge, or too close to one),
+        by GEOS: the lookup core's answer."""
+        return self._locator.locate(x, y)
 
     def assign_one(self, lon: float, lat: float) -> int:
         """Owner position of one CGCS2000 point, -1 if none (scalar path of :meth:`assign`)."""
         found = self._point_query(float(lon), float(lat))
         if found == plain_query.NEEDS_GEOS:
-            return self._locator.locate_one(float(lon), float(lat))
+            return int(self._geos_owners(np.array([float(lon)]), np.array([float(lat)]))[0])
         return int(found)
 
     @cached_property
@@ -385,12 +392,6 @@ class GridIndex:
         hit = pos >= 0
         out[hit] = column[pos[hit]]
         return out
-
-    def prepare_fallback(self) -> None:
-        """Have the GEOS fallback (points on an edge or too close to call) ready now: a
-        mapped index decodes its shapes at first need, which a large batch will have, and
-        can meet while it waits for its first rows."""
-        _ = self._locator
 
     def stored_codes(
         self, level: int | Level
