@@ -195,6 +195,42 @@ def test_a_bad_environment_variable_is_an_error_naming_it_not_a_traceback() -> N
         )
 
 
+def test_the_console_script_keeps_the_collector_off_its_start_and_exit() -> None:
+    """The collector is off while the command's modules load; they are then frozen out
+    of its reach and it runs for the command's own work; at the end all is frozen."""
+    script = """
+import gc, sys
+import gridgeo.cli.main as cli
+build = cli.build_parser
+def spying(argv):
+    print("loading, collector on:", gc.isenabled())
+    parser = build(argv)
+    parse = parser.parse_args
+    def handler(args):
+        print("working, collector on:", gc.isenabled(), "frozen:", gc.get_freeze_count())
+        return 0
+    def parsed(*a, **k):
+        args = parse(*a, **k)
+        args.handler = handler
+        return args
+    parser.parse_args = parsed
+    return parser
+cli.build_parser = spying
+sys.argv = ["gridgeo", "staffing"]
+code = cli.console()
+print("exit", code, "frozen:", gc.get_freeze_count())
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    loading, working, ending = proc.stdout.splitlines()
+    assert loading == "loading, collector on: False"
+    assert working.startswith("working, collector on: True frozen: ")
+    assert int(working.rsplit(" ", 1)[1]) > 10_000  # the modules loaded, out of its reach
+    assert ending.startswith("exit 0 frozen: ")
+    assert int(ending.rsplit(" ", 1)[1]) > 10_000  # the exit's collections skip them
+
+
 def test_staffing_json_totals(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "staffing", "--format", "json")
     assert code == 0
