@@ -160,8 +160,13 @@ def test_csv_rows_columns_codes_and_summary(
     assert [o.startswith(s + ",") for s, o in zip(src_lines, out_lines, strict=True)] == [True] * 11
 
 
-def test_text_summary_and_progress_bar(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_text_summary_and_progress_bar(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     src = points_csv(tmp_path / "points.csv")
+    code, out, err = run(capsys, str(src), "-o", str(tmp_path / "out.csv"))
+    assert code == 0 and out.startswith("已为 10 行分配网格") and err == ""  # not a terminal
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     code, out, err = run(capsys, str(src), "-o", str(tmp_path / "out.csv"), "--lang", "en")
     assert code == 0
     assert "10 rows assigned" in out and "rows/s" in out
@@ -511,8 +516,9 @@ def test_geoparquet_with_wkb_points(capsys: pytest.CaptureFixture[str], tmp_path
 
 
 def test_parquet_progress_knows_the_total(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     pq.write_table(pa.table({"lon": [110.3005] * 7, "lat": [25.2785] * 7}), tmp_path / "in.parquet")
     code, _, err = run(capsys, str(tmp_path / "in.parquet"), "-o", str(tmp_path / "out.csv"))
     assert code == 0 and "7/7" in err

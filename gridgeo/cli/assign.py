@@ -127,7 +127,11 @@ def register(sub: Any) -> None:
             "UTF-8 with or without BOM, or GBK/GB18030)"
         ),
     )
-    p.add_argument("--no-progress", action="store_true", help=tr("no progress bar on stderr"))
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help=tr("no progress bar (shown only when stderr is a terminal)"),
+    )
     p.add_argument(
         "--no-bom",
         action="store_true",
@@ -241,7 +245,8 @@ def run_assign(args: argparse.Namespace) -> int:
         output,
         source,
         crs=crs,
-        progress=not args.no_progress,
+        # a bar on a terminal only: in a log or a pipe its redraws are noise
+        progress=not args.no_progress and sys.stderr.isatty(),
         bom=not args.no_bom,
         category_col=args.category_col,
     )
