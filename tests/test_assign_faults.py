@@ -80,6 +80,26 @@ def read_output(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
 
 
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_row_with_too_many_fields_is_named_by_its_line_in_the_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, suffix: str
+) -> None:
+    # the fields of line 6 are one too many; pandas said "line 4", its count of
+    # records, which the quoted three-line note before it throws off
+    lines = ["id,lon,lat,note", f'1,{",".join(WENMING)},"a', "multi", 'line"']
+    lines += [f"2,{','.join(WENMING)},b", f"3,{','.join(WENMING)},c,EXTRA", "4,1,2,d"]
+    src = tmp_path / "many.csv"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert src.read_text(encoding="utf-8").splitlines()[5].endswith(",EXTRA")
+    out = tmp_path / f"out.{suffix}"
+    code, _, err = assign(capsys, str(src), "-o", str(out), "--lang", "en")
+    assert code == 2 and "Traceback" not in err
+    assert f"{src}: line 6 has 5 fields, the header 4" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.csv"]
+    code, _, err = assign(capsys, str(src), "-o", str(out))
+    assert code == 2 and f"{src}：第 6 行有 5 个字段，而表头只有 4 个" in err
+
+
 @pytest.mark.parametrize(
     ("encoding", "prefix"),
     [("utf-8", b"\xef\xbb\xbf"), ("gbk", b""), ("gb18030", b"")],

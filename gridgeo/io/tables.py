@@ -578,13 +578,47 @@ class TableReader:
         import pandas as pd
 
         options = self._csv_options()
-        with pd.read_csv(self.path, chunksize=self.chunk_size, **options) as chunks:
-            yielded = False
-            for chunk in chunks:
-                yielded = True
-                yield chunk
+        yielded = False
+        try:
+            with pd.read_csv(self.path, chunksize=self.chunk_size, **options) as chunks:
+                for chunk in chunks:
+                    yielded = True
+                    yield chunk
+        except pd.errors.ParserError as exc:
+            long_row = self._row_too_long()
+            if long_row is None:  # not a row too long after all: pandas' own words
+                raise
+            line, fields = long_row
+            raise InputFileError(
+                tr(
+                    "{path}: line {line} has {fields} fields, the header {expected}",
+                    path=self.path,
+                    line=line,
+                    fields=fields,
+                    expected=len(self.columns),
+                )
+            ) from exc
         if not yielded:
             yield pd.DataFrame({c: pd.Series([], dtype=str) for c in self.columns})
+
+    def _row_too_long(self) -> tuple[int, int] | None:
+        """The line in the file where the first record with more fields than the header
+        starts, and its number of fields; None if there is none. pandas' message counts
+        records, which is another number once a quoted value holds line breaks; the
+        :mod:`csv` module reads such values as pandas does and counts the lines."""
+        try:
+            with self.path.open(encoding=self._encoding, newline="") as fh:
+                rows = csv.reader(fh)
+                if next(rows, None) is None:
+                    return None
+                start = rows.line_num + 1
+                for record in rows:
+                    if len(record) > len(self.columns):
+                        return start, len(record)
+                    start = rows.line_num + 1
+        except (OSError, UnicodeError, csv.Error):
+            return None
+        return None
 
     # GeoJSON
     def _open_arrow(self) -> Any:
