@@ -103,22 +103,24 @@ def quiet_thread_pools() -> None:
 
 def console() -> int:
     """The ``gridgeo`` console script: :func:`main`, with the cyclic garbage collector
-    kept off the command's start and exit.
+    kept off the modules the command loads.
 
     A command loads about 45,000 objects that live as long as it does (numpy, pyarrow,
-    pydantic, the parser), and every full collection walks them all (35 ms on a small
-    machine): Python ran several while the modules loaded and three more at exit, 0.1-0.2
-    s of a run of a second. So the collector is off while the modules load; they are then
-    frozen out of its reach (:func:`gc.freeze`) and it runs on for what the command
-    makes; at the end, what is left is frozen too. Exiting is otherwise as usual (atexit
-    handlers, threads, files). Not :func:`main`'s way: tests and programs call that in a
-    process of their own, where freezing would keep their garbage.
+    pydantic, the parser), and every full collection walked them all (35 ms on a small
+    machine): Python ran several while the modules loaded and three more at exit,
+    0.1-0.2 s of a run of a second. So the collector is off while the modules load;
+    they are then frozen out of its reach (:func:`gc.freeze`, with the little garbage
+    the loading made, ~0.3 MB) and it runs on for what the command makes, which the exit
+    collects as usual: a store's connections are closed there (an SQLite store's
+    write-ahead log folded back into its file). Not :func:`main`'s way: tests and
+    programs call that in a process of their own, where freezing would keep their
+    garbage.
     """
     gc.disable()
     try:
         return main(frozen_start=True)
     finally:
-        gc.freeze()
+        gc.enable()  # a command that stopped before its modules loaded
 
 
 def main(argv: Sequence[str] | None = None, *, frozen_start: bool = False) -> int:
