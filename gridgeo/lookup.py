@@ -233,8 +233,8 @@ def owner_rank(grids: GridSet) -> npt.NDArray[np.intp]:
     without one after every code), then the features' order.
 
     One stable sort of numpy arrays: the Python sort of (level, code) keys took 50 ms at
-    20,000 grids, paid by every :class:`Locator` made (a large batch's GEOS fallback,
-    readied before its first rows; a service's lookups).
+    20,000 grids, paid by every :class:`Locator` made (a batch's GEOS fallback, a
+    service's lookups).
 
     Examples
     --------

@@ -350,11 +350,15 @@ class GridIndex:
         by GEOS: the lookup core's answer."""
         return self._locator.locate(x, y)
 
+    def _geos_owner_one(self, lon: float, lat: float) -> int:
+        """:meth:`_geos_owners` of one point."""
+        return self._locator.locate_one(lon, lat)
+
     def assign_one(self, lon: float, lat: float) -> int:
         """Owner position of one CGCS2000 point, -1 if none (scalar path of :meth:`assign`)."""
         found = self._point_query(float(lon), float(lat))
         if found == plain_query.NEEDS_GEOS:
-            return int(self._geos_owners(np.array([float(lon)]), np.array([float(lat)]))[0])
+            return self._geos_owner_one(float(lon), float(lat))
         return int(found)
 
     @cached_property

@@ -374,12 +374,14 @@ class MappedGridIndex(GridIndex):
     """A :class:`GridIndex` whose arrays are views of an index file's mapping.
 
     It answers exactly as the index it was saved from. The grids' shapes are needed
-    only by the GEOS fallback (points on an edge or too close to call): up to
-    :attr:`FEW_UNSURE` such points of a call are decided among the grids whose bounds
-    hold them, from those grids' shapes alone (a batch of a million random points has
-    a handful; decoding every shape for them took 0.1 s, and as much memory as the rest
-    of the index); more decode every shape, once. Pickling it (Dask sends it to
-    workers) sends the path and key, and each worker process maps the file itself.
+    only by the GEOS fallback (points on an edge or too close to call): the first
+    :attr:`FEW_UNSURE` such points in the index's life are decided among the grids whose
+    bounds hold them, from those grids' shapes alone; after them every shape is decoded,
+    once. How many a batch has depends on the boundaries: a million random points had
+    three on the 20,000-grid tessellation of the benchmarks (decoding every shape for
+    them took 0.1 s, and as much memory as the rest of the index) and 8,649 on the
+    pilot's detailed district outlines. Pickling it (Dask sends it to workers) sends the
+    path and key, and each worker process maps the file itself.
     """
 
     FEW_UNSURE = 64
@@ -398,6 +400,7 @@ class MappedGridIndex(GridIndex):
         self._token = key
         self.source = source
         self.key = key
+        self._unsure_seen = 0  # points the GEOS fallback took, for FEW_UNSURE
 
     @property
     def n_owners(self) -> int:
@@ -423,10 +426,16 @@ class MappedGridIndex(GridIndex):
         owners = GridSet.of_owners(list(self._owner_codes), self._owner_level, self._geoms)
         return Locator(owners, assume_valid=True)
 
+    def _geos_owner_one(self, lon: float, lat: float) -> int:
+        return int(self._geos_owners(np.array([lon]), np.array([lat]))[0])
+
     def _geos_owners(
         self, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
     ) -> npt.NDArray[np.intp]:
-        if x.size > self.FEW_UNSURE or "_locator" in vars(self):
+        # a lifetime's budget: past it (data whose points often fall on edges or in the
+        # gaps between children), every shape is decoded once and the Locator kept
+        self._unsure_seen += x.size
+        if self._unsure_seen > self.FEW_UNSURE or "_locator" in vars(self):
             return self._locator.locate(x, y)
         # a grid covering a point holds it within its bounds (the hull of its vertices):
         # the grids whose bounds hold none of the points cannot be the answer. The
@@ -436,11 +445,13 @@ class MappedGridIndex(GridIndex):
         px, py = x[:, np.newaxis], y[:, np.newaxis]
         held = (xmin <= px) & (px <= xmax) & (ymin <= py) & (py <= ymax)
         candidates = np.flatnonzero(held.any(axis=0))
+        if candidates.size == 0:  # in no grid's bounds (a gap beside a parent's child)
+            return np.full(x.shape, -1, dtype=np.intp)
         codes = _decode_strings(self._arrays, "owner_codes", candidates)
         shapes = _decode_wkb(self._arrays, candidates)
         owners = GridSet.of_owners(list(codes), self._owner_level[candidates], shapes)
         found = Locator(owners, assume_valid=True).locate(x, y)
-        return np.where(found >= 0, candidates[found], -1)
+        return np.where(found >= 0, candidates[np.maximum(found, 0)], -1)
 
     @property
     def stats(self) -> dict[str, int]:
