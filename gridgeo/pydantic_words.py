@@ -25,6 +25,9 @@ def problem_words(problem: Mapping[str, Any]) -> str:
     """What is wrong, as pydantic says it in English; in Chinese for the kinds a request's
     parameters and the settings meet (pydantic's other words stay English)."""
     said: str = problem.get("msg") or tr("invalid")
+    error = (problem.get("ctx") or {}).get("error")
+    if problem.get("type") == "value_error" and error is not None:
+        return str(error)  # a validator's own words, in the reader's language already
     words = _PYDANTIC_WORDS.get(str(problem.get("type")))
     if current_lang() == "en" or words is None:
         return said
@@ -52,6 +55,8 @@ _PYDANTIC_WORDS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "bool_parsing": lambda _: tr("Input should be a valid boolean, unable to interpret input"),
     "string_type": lambda _: tr("Input should be a valid string"),
     "list_type": lambda _: tr("Input should be a valid list"),
+    "dict_type": lambda _: tr("Input should be a valid dictionary"),
+    "path_type": lambda _: tr("Input should be a valid path"),
     "literal_error": lambda c: tr("Input should be {expected}", expected=c["expected"]),
     "enum": lambda c: tr("Input should be {expected}", expected=c["expected"]),
     "greater_than": lambda c: tr("Input should be greater than {gt}", gt=_shown(c["gt"])),
@@ -79,7 +84,6 @@ _PYDANTIC_WORDS: dict[str, Callable[[Mapping[str, Any]], str]] = {
         "Input should be a valid date or datetime, {error}", error=c["error"]
     ),
     "json_invalid": lambda c: tr("Invalid JSON: {error}", error=c["error"]),
-    "value_error": lambda c: tr("Value error, {error}", error=c["error"]),
 }
 
 

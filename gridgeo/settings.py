@@ -14,118 +14,17 @@ here: the code that writes a file creates its folder.
 
 from __future__ import annotations
 
-import json
-import os
-import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, TypeGuard
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from gridgeo.codes import CodeScheme
-from gridgeo.errors import SettingsError
+from gridgeo.env_settings import EnvSettings, is_part
 from gridgeo.i18n import parse_lang, tr
-from gridgeo.pydantic_words import problem_words
 from gridgeo.roles import Role
-from gridgeo.wording import clauses, listing
-
-ENV_PREFIX = "GRIDGEO_"
-
-
-class EnvSettings(BaseModel):
-    """Settings read from ``GRIDGEO_<NAME>`` environment variables (the name in any
-    case): a value given in code first, then the variable, then the default. A part (a
-    field that is itself :class:`EnvSettings`) is made by its default and reads the same
-    flat names. A value that is a table or a list (``dict``, ``list``) is written as JSON.
-
-    pydantic validates the values; a refused one raises :class:`SettingsError` naming the
-    variable, its value and why, in the current language. (Not pydantic-settings: its
-    import was a third of every command's start, docs/DEPENDENCIES.md.)
-
-    Examples
-    --------
-    >>> import os
-    >>> from gridgeo.i18n import use_lang
-    >>> os.environ["GRIDGEO_PORT"] = "http"
-    >>> with use_lang("en"):
-    ...     ApiSettings()  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    gridgeo.errors.SettingsError: environment variable GRIDGEO_PORT: Input should be ...
-    >>> os.environ["GRIDGEO_PORT"] = "8080"
-    >>> ApiSettings().port, ApiSettings(port=9000).port
-    (8080, 9000)
-    >>> del os.environ["GRIDGEO_PORT"]
-    """
-
-    # the environment holds other GRIDGEO_ names; defaults pass the validators too
-    model_config = ConfigDict(extra="ignore", validate_default=True)
-
-    def __init__(self, **values: Any) -> None:
-        read = _from_environment(type(self), exclude=values)
-        try:
-            super().__init__(**read, **values)
-        except ValidationError as exc:
-            raise SettingsError(_refused(exc, read)) from None
-
-
-def _from_environment(model: type[EnvSettings], exclude: Mapping[str, Any]) -> dict[str, Any]:
-    """The values of ``model``'s settings that ``GRIDGEO_*`` variables give, but those
-    in ``exclude`` (given in code) and the parts."""
-    environment = {name.upper(): value for name, value in os.environ.items()}
-    read: dict[str, Any] = {}
-    for name, info in model.model_fields.items():
-        variable = ENV_PREFIX + name.upper()
-        if name in exclude or variable not in environment or _is_part(info.annotation):
-            continue
-        text = environment[variable]
-        if typing.get_origin(info.annotation) in (dict, list):
-            try:
-                read[name] = json.loads(text)
-            except ValueError as exc:
-                raise SettingsError(
-                    tr(
-                        "environment variable {name}: not JSON ({reason}) (got {value!r})",
-                        name=variable,
-                        reason=exc,
-                        value=text,
-                    )
-                ) from None
-        else:
-            read[name] = text
-    return read
-
-
-def _is_part(kind: Any) -> TypeGuard[type[EnvSettings]]:
-    return isinstance(kind, type) and issubclass(kind, EnvSettings)
-
-
-def _refused(exc: ValidationError, read: Mapping[str, Any]) -> str:
-    """One sentence naming each refused value: its variable when it came from the
-    environment, else the setting."""
-    said = []
-    for problem in exc.errors():
-        if problem.get("type") == "default_factory_not_called":  # follows another problem
-            continue
-        loc = [str(part) for part in problem.get("loc", ())]
-        if loc and loc[0] in read:
-            name = tr("environment variable {name}", name=ENV_PREFIX + loc[0].upper())
-        else:
-            name = tr("setting {name!r}", name=".".join(loc)) if loc else tr("settings")
-        words = problem_words(problem)
-        if "input" in problem and problem.get("type") != "missing" and loc:
-            said.append(
-                tr(
-                    "{parameter}: {problem} (got {value!r})",
-                    parameter=name,
-                    problem=words,
-                    value=problem["input"],
-                )
-            )
-        else:
-            said.append(tr("{parameter}: {problem}", parameter=name, problem=words))
-    return clauses(said)
+from gridgeo.wording import listing
 
 
 def source_checkout() -> Path | None:
@@ -530,12 +429,17 @@ class Settings(EnvSettings):
         if isinstance(data, dict):
             for part, info in cls.model_fields.items():
                 kind = info.annotation
-                if _is_part(kind):
+                if is_part(kind):
                     misplaced = sorted(set(data) & set(kind.model_fields) - set(cls.model_fields))
                     if misplaced:
                         raise ValueError(
-                            f"{', '.join(misplaced)}: settings of {kind.__name__}, "
-                            f"given as Settings({part}={kind.__name__}(...))"
+                            tr(
+                                "{names}: settings of {kind}, given as Settings({part}="
+                                "{kind}(...))",
+                                names=", ".join(misplaced),
+                                kind=kind.__name__,
+                                part=part,
+                            )
                         )
         return data
 

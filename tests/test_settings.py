@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 import gridgeo.settings as settings_module
+from gridgeo.env_settings import EnvSettings
 from gridgeo.errors import SettingsError
 from gridgeo.i18n import use_lang
-from gridgeo.settings import ApiSettings, EnvSettings, NotifySettings, Settings, StoreSettings
+from gridgeo.settings import ApiSettings, NotifySettings, Settings, StoreSettings
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "SETTINGS.md"
 
@@ -56,12 +57,43 @@ def test_a_table_setting_is_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE", "{viewer: 5}")
     with use_lang("en"), pytest.raises(SettingsError) as refused:
         ApiSettings()
-    assert str(refused.value).startswith(
-        "environment variable GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE: not JSON ("
+    assert str(refused.value) == (
+        "environment variable GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE: '{viewer: 5}' is not JSON "
+        "(line 1, column 2)"
+    )
+    with use_lang("zh"), pytest.raises(SettingsError) as refused:
+        ApiSettings()
+    assert str(refused.value) == (
+        "环境变量 GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE：'{viewer: 5}' "
+        "不是有效的 JSON（第 1 行第 2 列）"
     )
     monkeypatch.setenv("GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE", '{"boss": 5}')
-    with use_lang("en"), pytest.raises(SettingsError, match="'boss' is not a role"):
+    with use_lang("en"), pytest.raises(SettingsError) as refused:
         ApiSettings()
+    # the validator's words, and the value as it was written (JSON, not Python's repr)
+    assert str(refused.value).startswith(
+        "environment variable GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE: 'boss' is not a role; roles: "
+    )
+    assert str(refused.value).endswith("""(got '{"boss": 5}')""")
+    monkeypatch.setenv("GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE", "[1]")
+    with use_lang("zh"), pytest.raises(SettingsError) as refused:
+        ApiSettings()
+    assert "应为键值表（JSON 对象）（收到的值：'[1]'）" in str(refused.value)
+
+
+def test_refused_variables_of_several_parts_are_named_together(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GRIDGEO_SEQUENCE_WIDTH", "abc")  # Settings' own
+    monkeypatch.setenv("GRIDGEO_PORT", "x")  # the API's part
+    monkeypatch.setenv("GRIDGEO_STORE_WRITERS", "0")  # the store's part, made from home
+    monkeypatch.setenv("GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE", "{")
+    with use_lang("en"), pytest.raises(SettingsError) as refused:
+        Settings()
+    said = str(refused.value)
+    for name in ("SEQUENCE_WIDTH", "PORT", "STORE_WRITERS", "COSTLY_PER_MINUTE_BY_ROLE"):
+        assert f"environment variable GRIDGEO_{name}: " in said
+    assert said.count("environment variable") == 4
 
 
 def test_a_value_given_in_code_wins_over_the_environment(
@@ -105,8 +137,15 @@ def test_each_concern_is_a_part_read_from_the_same_flat_names(
 
 def test_a_setting_given_outside_its_part_is_refused_naming_the_part() -> None:
     # not ignored in silence, as an unknown name of the environment is
-    with pytest.raises(SettingsError, match=r"webhooks: settings of NotifySettings"):
+    with use_lang("en"), pytest.raises(SettingsError) as refused:
         Settings(webhooks="https://ops.example.cn/hook")
+    assert str(refused.value) == (
+        "settings: webhooks: settings of NotifySettings, given as "
+        "Settings(notify=NotifySettings(...))"
+    )
+    with use_lang("zh"), pytest.raises(SettingsError) as refused:
+        Settings(webhooks="https://ops.example.cn/hook")
+    assert "webhooks：属于 NotifySettings 的设置，应写作 Settings(notify=" in str(refused.value)
 
 
 def test_index_files_live_beside_an_embedded_store_else_in_the_cache(
