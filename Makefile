@@ -86,7 +86,7 @@ setup: system-packages $(VENV)/.installed
 	@# bytecode, as pip writes it for an installed package: an editable install has none,
 	@# and where PYTHONDONTWRITEBYTECODE is set every command compiled its modules again
 	@# (0.05 s of each start); quick when they are up to date
-	@$(PY) -m compileall -q gridgeo > /dev/null
+	@$(PY) -m compileall -q gridgeo
 
 # Installs only what is missing; needs root (or sudo) the first time on a fresh machine.
 system-packages:

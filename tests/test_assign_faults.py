@@ -80,17 +80,20 @@ def read_output(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
 
 
-@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+@pytest.mark.parametrize(
+    ("suffix", "encoding"), [("csv", "utf-8"), ("parquet", "utf-8"), ("csv", "utf-8-sig"),
+                             ("parquet", "gbk")]
+)  # fmt: skip
 def test_a_row_with_too_many_fields_is_named_by_its_line_in_the_file(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, suffix: str
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, suffix: str, encoding: str
 ) -> None:
     # the fields of line 6 are one too many; pandas said "line 4", its count of
     # records, which the quoted three-line note before it throws off
-    lines = ["id,lon,lat,note", f'1,{",".join(WENMING)},"a', "multi", 'line"']
-    lines += [f"2,{','.join(WENMING)},b", f"3,{','.join(WENMING)},c,EXTRA", "4,1,2,d"]
+    lines = ["id,lon,lat,备注", f'1,{",".join(WENMING)},"占道、', "多行", '备注"']
+    lines += [f"2,{','.join(WENMING)},乙", f"3,{','.join(WENMING)},丙,多余", "4,1,2,丁"]
     src = tmp_path / "many.csv"
-    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert src.read_text(encoding="utf-8").splitlines()[5].endswith(",EXTRA")
+    src.write_text("\n".join(lines) + "\n", encoding=encoding)
+    assert src.read_text(encoding=encoding).splitlines()[5].endswith(",多余")
     out = tmp_path / f"out.{suffix}"
     code, _, err = assign(capsys, str(src), "-o", str(out), "--lang", "en")
     assert code == 2 and "Traceback" not in err

@@ -550,7 +550,7 @@ class TableReader:
                 seen.see(pa.Table.from_pandas(chunk.astype(object), preserve_index=False))
         except UnicodeError as exc:
             raise InputFileError(self._not_text(exc)) from exc
-        except (ValueError, OSError) as exc:  # pandas' ParserError names the line
+        except (ValueError, OSError) as exc:  # a row too long is named by _csv_chunks
             raise InputFileError(_cannot_read(self.path, "CSV", exc)) from exc
         return seen.types
 
