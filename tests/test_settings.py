@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,17 @@ import pytest
 import gridgeo.settings as settings_module
 from gridgeo.env_settings import EnvSettings
 from gridgeo.errors import SettingsError
-from gridgeo.i18n import use_lang
+from gridgeo.i18n import Lang, use_lang
 from gridgeo.settings import ApiSettings, NotifySettings, Settings, StoreSettings
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "SETTINGS.md"
+
+
+def refusal(make: Callable[[], object], lang: Lang) -> str:
+    """The message of the SettingsError that ``make()`` raises, in ``lang``."""
+    with use_lang(lang), pytest.raises(SettingsError) as refused:
+        make()
+    return str(refused.value)
 
 
 def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,24 +36,18 @@ def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_bad_values_are_refused_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRIDGEO_SEQUENCE_WIDTH", "9")
-    with use_lang("en"), pytest.raises(SettingsError) as refused:
-        Settings()
     # only the bad value: not pydantic's note on the parts whose defaults were not made
-    assert str(refused.value) == (
+    assert [refusal(Settings, lang) for lang in ("en", "zh")] == [
         "environment variable GRIDGEO_SEQUENCE_WIDTH: Input should be less than or "
-        "equal to 6 (got '9')"
-    )
-    with use_lang("zh"), pytest.raises(SettingsError) as refused:
-        Settings()
-    assert str(refused.value) == "环境变量 GRIDGEO_SEQUENCE_WIDTH：应小于或等于 6（收到的值：'9'）"
+        "equal to 6 (got '9')",
+        "环境变量 GRIDGEO_SEQUENCE_WIDTH：应小于或等于 6（收到的值：'9'）",
+    ]
 
 
 def test_every_bad_variable_is_named_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRIDGEO_PORT", "http")
     monkeypatch.setenv("gridgeo_anonymous_role", "god")  # any case, as before
-    with use_lang("en"), pytest.raises(SettingsError) as refused:
-        ApiSettings()
-    said = str(refused.value)
+    said = refusal(ApiSettings, "en")
     assert "environment variable GRIDGEO_PORT: Input should be a valid integer" in said
     assert "(got 'http')" in said
     assert "environment variable GRIDGEO_ANONYMOUS_ROLE: Input should be 'none'" in said
@@ -55,30 +57,22 @@ def test_a_table_setting_is_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE", '{"viewer": 5}')
     assert ApiSettings().costly_per_minute_by_role == {"viewer": 5}
     monkeypatch.setenv("GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE", "{viewer: 5}")
-    with use_lang("en"), pytest.raises(SettingsError) as refused:
-        ApiSettings()
-    assert str(refused.value) == (
+    assert [refusal(ApiSettings, lang) for lang in ("en", "zh")] == [
         "environment variable GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE: '{viewer: 5}' is not JSON "
-        "(line 1, column 2)"
-    )
-    with use_lang("zh"), pytest.raises(SettingsError) as refused:
-        ApiSettings()
-    assert str(refused.value) == (
-        "环境变量 GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE：'{viewer: 5}' "
-        "不是有效的 JSON（第 1 行第 2 列）"
-    )
+        "(line 1, column 2)",
+        "环境变量 GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE：'{viewer: 5}' 不是有效的 JSON"
+        "（第 1 行第 2 列）",
+    ]
     monkeypatch.setenv("GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE", '{"boss": 5}')
-    with use_lang("en"), pytest.raises(SettingsError) as refused:
-        ApiSettings()
+    said = refusal(ApiSettings, "en")
     # the validator's words, and the value as it was written (JSON, not Python's repr)
-    assert str(refused.value).startswith(
+    assert said.startswith(
         "environment variable GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE: 'boss' is not a role; roles: "
     )
-    assert str(refused.value).endswith("""(got '{"boss": 5}')""")
+    assert said.endswith("""(got '{"boss": 5}')""")
     monkeypatch.setenv("GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE", "[1]")
-    with use_lang("zh"), pytest.raises(SettingsError) as refused:
-        ApiSettings()
-    assert "应为键值表（JSON 对象）（收到的值：'[1]'）" in str(refused.value)
+    said = refusal(ApiSettings, "zh")
+    assert "应为键值表（JSON 对象）（收到的值：'[1]'）" in said
 
 
 def test_refused_variables_of_several_parts_are_named_together(
@@ -88,9 +82,7 @@ def test_refused_variables_of_several_parts_are_named_together(
     monkeypatch.setenv("GRIDGEO_PORT", "x")  # the API's part
     monkeypatch.setenv("GRIDGEO_STORE_WRITERS", "0")  # the store's part, made from home
     monkeypatch.setenv("GRIDGEO_COSTLY_PER_MINUTE_BY_ROLE", "{")
-    with use_lang("en"), pytest.raises(SettingsError) as refused:
-        Settings()
-    said = str(refused.value)
+    said = refusal(Settings, "en")
     for name in ("SEQUENCE_WIDTH", "PORT", "STORE_WRITERS", "COSTLY_PER_MINUTE_BY_ROLE"):
         assert f"environment variable GRIDGEO_{name}: " in said
     assert said.count("environment variable") == 4
@@ -137,15 +129,13 @@ def test_each_concern_is_a_part_read_from_the_same_flat_names(
 
 def test_a_setting_given_outside_its_part_is_refused_naming_the_part() -> None:
     # not ignored in silence, as an unknown name of the environment is
-    with use_lang("en"), pytest.raises(SettingsError) as refused:
-        Settings(webhooks="https://ops.example.cn/hook")
-    assert str(refused.value) == (
+    said = refusal(lambda: Settings(webhooks="https://ops.example.cn/hook"), "en")
+    assert said == (
         "settings: webhooks: settings of NotifySettings, given as "
         "Settings(notify=NotifySettings(...))"
     )
-    with use_lang("zh"), pytest.raises(SettingsError) as refused:
-        Settings(webhooks="https://ops.example.cn/hook")
-    assert "webhooks：属于 NotifySettings 的设置，应写作 Settings(notify=" in str(refused.value)
+    said = refusal(lambda: Settings(webhooks="https://ops.example.cn/hook"), "zh")
+    assert "webhooks：属于 NotifySettings 的设置，应写作 Settings(notify=" in said
 
 
 def test_index_files_live_beside_an_embedded_store_else_in_the_cache(

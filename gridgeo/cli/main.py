@@ -113,8 +113,8 @@ def console() -> int:
     the loading made, ~0.3 MB) and it runs on for what the command makes, which the exit
     collects as usual: a store's connections are closed there (an SQLite store's
     write-ahead log folded back into its file). Not :func:`main`'s way: tests and
-    programs call that in a process of their own, where freezing would keep their
-    garbage.
+    programs call that in a process that goes on after it, where freezing would keep
+    their garbage.
     """
     gc.disable()
     try:
