@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import json
 import os
@@ -252,6 +253,41 @@ def test_the_console_script_closes_the_store_at_exit(tmp_path: Path) -> None:
     copy.write_bytes(store.read_bytes())  # the file alone, as a backup takes it
     with contextlib.closing(sqlite3.connect(copy)) as db:
         assert db.execute("SELECT count(*) FROM versions").fetchone() == (1,)
+
+
+def test_a_store_command_keeps_the_store_modules_out_of_reach_but_not_its_engine(
+    tmp_path: Path,
+) -> None:
+    """The store's modules, loaded by the command itself, are frozen when they load; the
+    engine made after them is not, so the exit still closes the store."""
+    store = tmp_path / "g.sqlite"
+    points = tmp_path / "points.csv"
+    points.write_text("id,lon,lat\n1,110.3005,25.2785\n", encoding="utf-8")
+    script = f"""
+import gc, sys
+import gridgeo.cli.main as cli
+from gridgeo.cli import collector
+seen = []
+real = collector.loaded
+def spy():
+    real()
+    seen.append((gc.get_freeze_count(), "sqlalchemy" in sys.modules, gc.isenabled()))
+collector.loaded = spy
+sys.argv = ["gridgeo", "assign", {str(points)!r}, "-o", {str(tmp_path / "out.csv")!r},
+            "--no-progress"]
+code = cli.console()
+print(code, seen)
+"""
+    env = {**os.environ, "GRIDGEO_DATABASE_URL": f"sqlite:///{store}", "GRIDGEO_LANG": "en"}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    code, seen = proc.stdout.strip().splitlines()[-1].split(" ", 1)  # after the summary
+    (after_parse, with_store, on_1), (after_store, with_store_2, on_2) = ast.literal_eval(seen)
+    assert code == "0" and on_1 and on_2
+    assert not with_store and with_store_2  # the store's modules came with the command
+    assert after_store > after_parse + 10_000  # and were frozen when they had loaded
+    assert not store.with_name("g.sqlite-wal").exists()  # the engine was collected
 
 
 def test_staffing_json_totals(capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 
 from gridgeo import __version__
 from gridgeo.caseflow import IllegalActionError
+from gridgeo.cli import collector
 from gridgeo.cli.commands import COMMANDS
 from gridgeo.errors import (
     CodeError,
@@ -102,30 +103,17 @@ def quiet_thread_pools() -> None:
 
 
 def console() -> int:
-    """The ``gridgeo`` console script: :func:`main`, with the cyclic garbage collector
-    kept off the modules the command loads.
-
-    A command loads about 45,000 objects that live as long as it does (numpy, pyarrow,
-    pydantic, the parser), and every full collection walked them all (35 ms on a small
-    machine): Python ran several while the modules loaded and three more at exit,
-    0.1-0.2 s of a run of a second. So the collector is off while the modules load;
-    they are then frozen out of its reach (:func:`gc.freeze`, with the little garbage
-    the loading made, ~0.3 MB) and it runs on for what the command makes, which the exit
-    collects as usual: a store's connections are closed there (an SQLite store's
-    write-ahead log folded back into its file). Not :func:`main`'s way: tests and
-    programs call that in a process that goes on after it, where freezing would keep
-    their garbage.
-    """
-    gc.disable()
+    """The ``gridgeo`` console script: :func:`main`, the modules the command loads kept
+    out of the cyclic garbage collector's reach (:mod:`gridgeo.cli.collector`)."""
+    collector.start()
     try:
-        return main(frozen_start=True)
+        return main()
     finally:
         gc.enable()  # a command that stopped before its modules loaded
 
 
-def main(argv: Sequence[str] | None = None, *, frozen_start: bool = False) -> int:
-    """Run the CLI; returns the exit code. ``frozen_start``: :func:`console`'s, which
-    disabled the collector; it is frozen and enabled once the command's modules load."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
     quiet_thread_pools()
     try:
         lang, words = split_lang(
@@ -137,7 +125,7 @@ def main(argv: Sequence[str] | None = None, *, frozen_start: bool = False) -> in
     use_argparse_lang(lang)
     try:
         with use_lang(lang), _ended_cleanly_on_sigterm():
-            return _run(words, frozen_start=frozen_start)
+            return _run(words)
     except _Terminated:  # every with block has unwound: now end as SIGTERM ends a process
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
@@ -170,12 +158,10 @@ def _terminated(signum: int, frame: object) -> None:
     raise _Terminated(128 + signum)
 
 
-def _run(argv: list[str], *, frozen_start: bool = False) -> int:
+def _run(argv: list[str]) -> int:
     parser = build_parser(argv)  # imports the command's modules
     args = parser.parse_args(argv)
-    if frozen_start:
-        gc.freeze()
-        gc.enable()
+    collector.loaded()
     try:
         code: int = args.handler(args)
     except GridgeoError as exc:

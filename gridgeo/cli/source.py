@@ -16,6 +16,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gridgeo.cli import collector
 from gridgeo.cli.options import columns, settings
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
@@ -129,7 +130,8 @@ def load_source(
 def store_dataset(args: argparse.Namespace, cfg: Settings) -> Dataset:
     """The store's Dataset of ``--version``/``--at`` (default: the published version)."""
     # the store's modules (SQLAlchemy) only when the store is used: --help stays instant
-    from gridgeo.store.datasets import open_dataset
+    with collector.loading():
+        from gridgeo.store.datasets import open_dataset
 
     return open_dataset(cfg, **_version_or_time(args))
 
@@ -137,7 +139,8 @@ def store_dataset(args: argparse.Namespace, cfg: Settings) -> Dataset:
 def store_index(args: argparse.Namespace, cfg: Settings) -> StoredIndex:
     """The index of the store's ``--version``/``--at`` (default: the published version),
     without its Dataset: what ``gridgeo assign`` takes from the store."""
-    from gridgeo.store.datasets import open_index
+    with collector.loading():
+        from gridgeo.store.datasets import open_index
 
     return open_index(cfg, **_version_or_time(args))
 
