@@ -59,8 +59,14 @@ class EnvSettings(BaseModel):
     def __init__(self, **values: Any) -> None:
         refused: list[str] = []
         read, written = _from_environment(type(self), values, refused)
-        # each part checked first, so that its refused variables are named with the
-        # others; a part refused is stood in for, and the rest still checked
+        if not refused:
+            try:
+                super().__init__(**read, **values)
+                return
+            except (ValidationError, SettingsError):  # named below, with all the others
+                pass
+        # a part's refusal stops pydantic at that part: each part is checked on its own,
+        # a refused one stood in for, and the rest checked again
         stand_ins = _refused_parts(type(self), values, refused)
         try:
             super().__init__(**read, **stand_ins, **values)

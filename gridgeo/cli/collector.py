@@ -24,15 +24,21 @@ class _Policy:
     on = False  # set by the console script only
 
 
-def start() -> None:
-    """The console script's start: the collector off until the command's modules load."""
+@contextlib.contextmanager
+def console() -> Iterator[None]:
+    """The console script's run: the collector off until the command's modules load
+    (:func:`loaded`), and on again at the end whatever happened."""
     _Policy.on = True
     gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()  # a command that stopped before its modules loaded
 
 
 def loaded() -> None:
     """The modules loaded: frozen out of the collector's reach, which runs again (nothing
-    unless :func:`start` ran)."""
+    outside :func:`console`)."""
     if _Policy.on:
         gc.freeze()
         gc.enable()

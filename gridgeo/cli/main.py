@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import importlib
 import os
 import signal
@@ -105,11 +104,8 @@ def quiet_thread_pools() -> None:
 def console() -> int:
     """The ``gridgeo`` console script: :func:`main`, the modules the command loads kept
     out of the cyclic garbage collector's reach (:mod:`gridgeo.cli.collector`)."""
-    collector.start()
-    try:
+    with collector.console():
         return main()
-    finally:
-        gc.enable()  # a command that stopped before its modules loaded
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -315,31 +315,25 @@ def _decode_strings(
 ) -> npt.NDArray[np.object_]:
     """A string column saved by :func:`_column` back as an object array (None where null):
     its items at ``positions``, else all."""
-    if positions is None:
-        valid, items = arrays[f"{name}.valid"].tolist(), _items(arrays, name)
-    else:
-        valid, items = (
-            arrays[f"{name}.valid"][positions].tolist(),
-            _items_at(arrays, name, positions),
-        )
-    texts = [item.decode() if ok else None for ok, item in zip(valid, items, strict=True)]
+    valid = arrays[f"{name}.valid"]
+    valid = valid if positions is None else valid[positions]
+    items = _items(arrays, name, positions)
+    texts = [item.decode() if ok else None for ok, item in zip(valid.tolist(), items, strict=True)]
     out = np.empty(len(texts), dtype=object)
     out[:] = texts
     return out
 
 
-def _items(arrays: dict[str, npt.NDArray[Any]], name: str) -> list[bytes]:
-    """The byte strings of a column saved by :func:`_column` (plain slices: no pyarrow)."""
-    offsets = arrays[f"{name}.offsets"].tolist()
-    data = arrays[f"{name}.data"].tobytes()
-    return [data[a:b] for a, b in itertools.pairwise(offsets)]
-
-
-def _items_at(
-    arrays: dict[str, npt.NDArray[Any]], name: str, positions: npt.NDArray[np.intp]
+def _items(
+    arrays: dict[str, npt.NDArray[Any]], name: str, positions: npt.NDArray[np.intp] | None = None
 ) -> list[bytes]:
-    """The byte strings at ``positions`` of a column saved by :func:`_column`."""
-    offsets, data = arrays[f"{name}.offsets"], arrays[f"{name}.data"]
+    """The byte strings of a column saved by :func:`_column` (plain slices: no pyarrow):
+    those at ``positions``, else all."""
+    offsets = arrays[f"{name}.offsets"].tolist()
+    data = arrays[f"{name}.data"]
+    if positions is None:
+        whole = data.tobytes()
+        return [whole[a:b] for a, b in itertools.pairwise(offsets)]
     return [data[offsets[i] : offsets[i + 1]].tobytes() for i in positions.tolist()]
 
 
@@ -360,11 +354,7 @@ def _decode_wkb(
     arrays: dict[str, npt.NDArray[Any]], positions: npt.NDArray[np.intp] | None = None
 ) -> npt.NDArray[np.object_]:
     """The owners' shapes (those at ``positions``, else all)."""
-    items = (
-        _items(arrays, "owner_wkb")
-        if positions is None
-        else _items_at(arrays, "owner_wkb", positions)
-    )
+    items = _items(arrays, "owner_wkb", positions)
     wkb = np.empty(len(items), dtype=object)
     wkb[:] = items
     return np.asarray(shapely.from_wkb(wkb), dtype=object)
