@@ -168,7 +168,7 @@ def stages(city: Path, points: Path, tmp: Path, repeat: int = 5) -> None:
     this process, one stage at a time (the least of ``repeat`` runs; the index loaded and
     the kernels compiled first): what the end-to-end figures spread over two cores."""
     from gridgeo.batch import ADDED_COLUMNS, assign_batch
-    from gridgeo.cli.assign import _boundaries
+    from gridgeo.cli.assign_stream import _boundaries
     from gridgeo.cli.main import build_parser
     from gridgeo.io.tables import CsvTypes, TableReader, TableWriter
     from gridgeo.number_text import BLANK, classify, numbers

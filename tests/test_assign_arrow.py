@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from gridgeo.batch import ADDED_COLUMNS, assign_batch
-from gridgeo.cli.assign import Boundaries, _progress_bar, _Run, output_types
+from gridgeo.cli.assign_stream import Boundaries, _progress_bar, _Run, output_types
 from gridgeo.cli.main import main
 from gridgeo.errors import InputFileError
 from gridgeo.io import tables
@@ -251,7 +251,7 @@ def test_a_parquet_output_is_typed_by_all_rows_without_a_pass_of_its_own(
         "4,abc,25.2785,13800138001,15,\n"  # a leading zero (text), a decimal
     )
     out = tmp_path / "out.parquet"
-    with caplog.at_level("INFO", logger="gridgeo.cli.assign"):
+    with caplog.at_level("INFO", logger="gridgeo.cli.assign_stream"):
         code = main(["assign", str(source), "-o", str(out), "--boundaries", str(BOUNDARIES),
                      "--no-progress", "--chunk-size", chunk])  # fmt: skip
     assert code == 0
@@ -385,3 +385,76 @@ def test_whole_numbers_too_long_for_int64_stay_text_in_parquet(
             assert types == {"big": "string", "max": "string", "fits": "int64", "dec": "double"}
             assert table.column("big").to_pylist() == ["12345678901234567890", "5"]
             assert table.column("max").to_pylist() == ["9223372036854775807", ""]  # as written
+
+
+def test_the_command_reads_its_input_while_the_assignment_loads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``gridgeo assign`` starts reading before it loads the index (its reading thread is
+    alive when the boundaries load), and those chunks are the run's: the input is read
+    once, and the output is the one a run started late writes."""
+    from gridgeo.cli import assign_stream
+    from gridgeo.io import point_chunks
+
+    source = tmp_path / "in.csv"
+    source.write_bytes(AWKWARD.encode())
+    started: list[bool] = []
+    real_boundaries, real_start = assign_stream._boundaries, point_chunks.PointChunks.start
+
+    def boundaries(args: object) -> Boundaries:
+        started.append(any(t.name == "gridgeo-read-ahead" for t in threading.enumerate()))
+        return real_boundaries(args)  # type: ignore[arg-type]
+
+    starts: list[bool] = []
+
+    def start(reader: TableReader, *, learn_types: bool) -> point_chunks.PointChunks:
+        starts.append(learn_types)
+        return real_start(reader, learn_types=learn_types)
+
+    monkeypatch.setattr(assign_stream, "_boundaries", boundaries)
+    monkeypatch.setattr(point_chunks.PointChunks, "start", start)
+    out = tmp_path / "out.parquet"
+    args = ["assign", str(source), "-o", str(out), "--boundaries", str(BOUNDARIES)]
+    assert main([*args, "--no-progress"]) == 0
+    assert started == [True] and starts == [True]  # one reading, learning the types
+    late, _ = run_both(Boundaries.of(load([BOUNDARIES])), source, tmp_path, "parquet")
+    assert pq.read_table(out).equals(pq.read_table(late))
+    assert not [t for t in threading.enumerate() if t.name == "gridgeo-read-ahead"]
+
+
+def test_early_chunks_that_do_not_learn_the_run_s_types_are_put_aside(
+    sample: Boundaries, tmp_path: Path
+) -> None:
+    """Chunks started to learn the types, for a run whose types are given: stopped (their
+    thread ends), and the run reads the input itself; the output is the same."""
+    from gridgeo.cli.assign_stream import assign_table
+    from gridgeo.io.point_chunks import PointChunks
+
+    source = tmp_path / "in.csv"
+    source.write_bytes(AWKWARD.encode())
+    reader = TableReader(source, chunk_size=3)
+    types = output_types(reader, tmp_path / "x.parquet")
+    early = PointChunks.start(reader, learn_types=True)
+    out = tmp_path / "out.parquet"
+    report = assign_table(reader, out, sample, progress=False, types=types, early=early)
+    assert report.summary.rows == 11
+    assert not early._ahead._thread.is_alive()
+    arrow, _ = run_both(sample, source, tmp_path, "parquet")
+    assert pq.read_table(out).equals(pq.read_table(arrow))
+
+
+def test_parsing_the_command_loads_no_index_and_no_settings() -> None:
+    """What ``gridgeo assign`` loads before it starts reading: no pydantic, no grid index,
+    no shapely-backed boundary reader (they load while the first chunk is read)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from gridgeo.cli.main import build_parser\n"
+        "build_parser(['assign']).parse_args(['assign', 'a.csv', '-o', 'b.parquet'])\n"
+        "print(sorted(m for m in ('pydantic', 'gridgeo.settings', 'gridgeo.index',"
+        " 'gridgeo.batch', 'gridgeo.io.boundaries') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

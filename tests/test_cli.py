@@ -283,8 +283,10 @@ print(code, seen)
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
     )
     code, seen = proc.stdout.strip().splitlines()[-1].split(" ", 1)  # after the summary
-    (after_parse, with_store, on_1), (after_store, with_store_2, on_2) = ast.literal_eval(seen)
-    assert code == "0" and on_1 and on_2
+    stages = ast.literal_eval(seen)  # parsed; the assignment's modules; the store's
+    assert len(stages) == 3 and all(on for _, _, on in stages)
+    (after_parse, with_store, _), (after_store, with_store_2, _) = stages[0], stages[-1]
+    assert code == "0"
     assert not with_store and with_store_2  # the store's modules came with the command
     assert after_store > after_parse + 10_000  # and were frozen when they had loaded
     assert not store.with_name("g.sqlite-wal").exists()  # the engine was collected

@@ -18,8 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 import shapely
 
-import gridgeo.cli.assign as assign_cli
 from gridgeo.batch import ADDED_COLUMNS, CODE_COLUMNS
+from gridgeo.cli import assign_stream
+from gridgeo.cli.assign import MAX_CHUNK_SIZE
 from gridgeo.cli.main import main
 from gridgeo.cli.source import load_source
 from gridgeo.coords import wgs84_to_gcj02
@@ -64,7 +65,7 @@ def sample() -> tuple[Dataset, GridIndex]:
 def reuse_sample_index(monkeypatch: pytest.MonkeyPatch, sample: tuple[Dataset, GridIndex]) -> None:
     """Load the store's version and build its index once per module (the CLI: once per run)."""
     dataset, index = sample
-    real_load, real_index = load_source, index_for  # what gridgeo.cli.assign imports
+    real_load, real_index = load_source, index_for  # what gridgeo.cli.assign_stream imports
 
     def load_once(args: Any, *rest: Any, **kwargs: Any) -> Dataset:
         default = not args.boundaries and args.version is None and args.at is None
@@ -75,8 +76,8 @@ def reuse_sample_index(monkeypatch: pytest.MonkeyPatch, sample: tuple[Dataset, G
     def index_once(grids: Any, folder: Any) -> GridIndex:
         return index if grids is dataset.grids else real_index(grids, folder)
 
-    monkeypatch.setattr(assign_cli, "load_source", load_once)
-    monkeypatch.setattr(assign_cli, "index_for", index_once)
+    monkeypatch.setattr(assign_stream, "load_source", load_once)
+    monkeypatch.setattr(assign_stream, "index_for", index_once)
 
 
 EN = ("--lang", "en")  # errors of the readers, in their English wording
@@ -349,7 +350,7 @@ def test_the_chunk_size_is_bounded_where_every_reader_can_take_it(
     geojson = points_geojson(tmp_path / "in.geojson")
     parquet = tmp_path / "in.parquet"
     pq.write_table(pa.table({"lon": [WENMING[0]], "lat": [WENMING[1]]}), parquet)
-    most = str(assign_cli.MAX_CHUNK_SIZE)
+    most = str(MAX_CHUNK_SIZE)
     for src in (geojson, parquet):
         summary = run_json(capsys, str(src), "-o", str(tmp_path / "out.csv"), "--chunk-size", most)
         assert summary["ok"] >= 1
@@ -768,8 +769,8 @@ def test_the_index_is_built_once_then_mapped_from_its_file(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # the real ones, not the module's shortcuts
-    monkeypatch.setattr(assign_cli, "index_for", index_for)
-    monkeypatch.setattr(assign_cli, "load_source", load_source)
+    monkeypatch.setattr(assign_stream, "index_for", index_for)
+    monkeypatch.setattr(assign_stream, "load_source", load_source)
     monkeypatch.setenv("GRIDGEO_INDEX_DIR", str(tmp_path / "index"))
     source = points_csv(tmp_path / "in.csv")
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"

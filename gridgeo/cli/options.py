@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from gridgeo.i18n import tr
-from gridgeo.io.boundaries import ColumnMap
-from gridgeo.settings import Settings
 from gridgeo.wording import level_label, text_table
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # loaded where a command runs, not to parse its options (pydantic, shapely)
+    from gridgeo.io.boundaries import ColumnMap
     from gridgeo.lookup import GridRef, LookupResult
+    from gridgeo.settings import Settings
 
 
 def add_column_options(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +44,8 @@ def add_column_options(parser: argparse.ArgumentParser) -> None:
 
 
 def columns(args: argparse.Namespace) -> ColumnMap:
+    from gridgeo.io.boundaries import ColumnMap
+
     return ColumnMap(
         code=args.code_col, name=args.name_col, level=args.level_col, parent_code=args.parent_col
     )
@@ -51,6 +53,8 @@ def columns(args: argparse.Namespace) -> ColumnMap:
 
 def settings(args: argparse.Namespace) -> Settings:
     """Settings from the environment, overridden by command-line options."""
+    from gridgeo.settings import Settings
+
     base = Settings()
     width = getattr(args, "sequence_width", None)
     return base.model_copy(update={"sequence_width": width}) if width else base

@@ -20,10 +20,10 @@ from gridgeo.cli import collector
 from gridgeo.cli.options import columns, settings
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
-from gridgeo.settings import Settings
 
 if TYPE_CHECKING:  # a Dataset and its file readers are imported where one is loaded:
     from gridgeo.dataset import Dataset  # ``gridgeo assign`` with an index needs neither
+    from gridgeo.settings import Settings
     from gridgeo.store.datasets import StoredIndex
 
 

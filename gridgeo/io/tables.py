@@ -64,7 +64,6 @@ import pyarrow.parquet as pq
 import shapely
 
 from gridgeo.arrow_arrays import empty_as_null, from_numpy, strings, text_offsets
-from gridgeo.batch import column_numbers
 from gridgeo.coords import bad_lonlat_mask
 from gridgeo.errors import CRSError, InputFileError
 from gridgeo.i18n import tr
@@ -370,13 +369,6 @@ class TableReader:
         :attr:`arrow_ready` is left alone."""
         if self.arrow_ready and self._ahead is None:
             self._ahead = ReadAhead(self._tables())
-
-    def cancel_read_ahead(self) -> None:
-        """Stop a :meth:`read_ahead` whose chunks will not be asked for (the run failed
-        before it read them): its thread ends and the file is closed."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None:
-            ahead.close()
 
     def tables(self) -> Generator[pa.Table, None, None]:
         """The table in Arrow chunks of at most ``chunk_size`` rows, its values as the
@@ -1670,6 +1662,8 @@ def _geo_metadata(
 
 def _floats(values: pd.Series) -> npt.NDArray[np.float64]:
     """The numbers of a coordinate column, read as ``gridgeo assign`` reads them."""
+    from gridgeo.batch import column_numbers  # (loads the grid index: not to read a table)
+
     return column_numbers(values)[0]
 
 
