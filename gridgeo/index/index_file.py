@@ -10,7 +10,7 @@ The file
 --------
 ``MAGIC`` (8 bytes), the header's length (8 bytes, little-endian), the header
 (UTF-8 JSON: format, key, lattice, the table of arrays with dtype, shape and
-offset, the payload's size and CRC-32, and the CRC-32 of the header's other fields),
+offset, the payload's size and XXH3-64, and the CRC-32 of the header's other fields),
 then the payload: every array at a 64-byte aligned offset. Arrays load as views of a
 private (copy-on-write) mapping of the file, so nothing is copied until it is written,
 and the index never writes them.
@@ -38,7 +38,6 @@ import math
 import mmap
 import struct
 import threading
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import cached_property
@@ -49,7 +48,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from gridgeo.atomic_files import header_crc32, write_atomically
+from gridgeo.atomic_files import header_crc32, payload_checksum, write_atomically
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
 from gridgeo.index.grid_index import DEFAULT_CELLS_PER_LEAF, GridIndex
@@ -61,12 +60,13 @@ from gridgeo.model import GridSet
 log = logging.getLogger(__name__)
 
 MAGIC = b"GGIDX\x00\r\n"  # \r\n: a text-mode copy of the file breaks the magic at once
-FORMAT = 4  # bump when the arrays or their meaning change: older files are rebuilt
+FORMAT = 5  # bump when the arrays or their meaning change: older files are rebuilt
 # (2: small leaves get a finer lattice, grid_index.SMALL_LEAF_CELLS 16 -> 64; 3: the
-# header's own CRC-32, header_crc32; 4: the owners' bounds, owner_bounds)
+# header's own CRC-32, header_crc32; 4: the owners' bounds, owner_bounds; 5: the
+# payload's XXH3-64, payload_checksum, for its CRC-32)
 ALIGN = 64
 _LENGTH = struct.Struct("<Q")
-_CHUNK = 1 << 24  # checksum in 16 MB steps
+_CHUNK = 1 << 24  # boundary files hashed in 16 MB steps
 # Name in the file -> attribute of a GridIndex: the arrays its queries read.
 ARRAYS = {
     "cells": "_cells",
@@ -136,15 +136,12 @@ def save_index(index: GridIndex, path: str | Path, key: str) -> Path:
             {"name": name, "dtype": array.dtype.str, "shape": list(array.shape), "offset": offset}
         )
         offset += array.nbytes
-    crc = 0
-    for chunk in _payload(table, arrays):
-        crc = zlib.crc32(chunk, crc)
     fields = {
         "format": FORMAT,
         "key": key,
         "lattice": list(_lattice_fields(index.lattice)),
         "payload_bytes": offset,
-        "payload_crc32": crc,
+        "payload_xxh3": payload_checksum(_payload(table, arrays)),
         "arrays": table,
     }
     header = json.dumps({**fields, "header_crc32": header_crc32(fields)}).encode()
@@ -248,15 +245,13 @@ def load_index(path: str | Path, key: str) -> GridIndex:
         raise _bad(
             source, tr("truncated: {got:,} of {want:,} bytes", got=len(mapped), want=start + size)
         )
-    crc, view = 0, memoryview(mapped)
-    for at in range(start, start + size, _CHUNK):
-        crc = zlib.crc32(view[at : min(at + _CHUNK, start + size)], crc)
-    view.release()
+    with memoryview(mapped) as view:
+        checksum = payload_checksum([view[start : start + size]])
     # The pass above faulted every page into this process; give them back (unmodified
     # private pages re-read from the page cache on next touch), so a worker's resident
     # memory holds only the pages its queries use, and workers share the rest.
     mapped.madvise(mmap.MADV_DONTNEED)
-    if crc != header.get("payload_crc32"):
+    if checksum != header.get("payload_xxh3"):
         raise _bad(source, tr("checksum mismatch (damaged or altered)"))
     _check_table(header["arrays"], size, source)
     arrays = {

@@ -12,7 +12,7 @@ The file
 --------
 ``MAGIC`` (8 bytes), the header's length (8 bytes, little-endian), the header
 (UTF-8 JSON: format, key, simplify mode, per zoom the set it uses, the table of
-sets' arrays with their offsets, the payload's size and CRC-32), then the payload: per
+sets' arrays with their offsets, the payload's size and XXH3-64), then the payload: per
 set the coordinates (float64), the ring, polygon and part offsets (int64, shapely's
 ragged layout) and each feature's bounds (float64), read as views of the file's bytes.
 
@@ -33,7 +33,6 @@ import mmap
 import os
 import struct
 import time
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,14 +43,14 @@ import numpy.typing as npt
 import shapely
 
 from gridgeo.api.ogc.mvt_encoder import Ragged
-from gridgeo.atomic_files import header_crc32, write_atomically
+from gridgeo.atomic_files import header_crc32, payload_checksum, write_atomically
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import tr
 
 log = logging.getLogger(__name__)
 
 MAGIC = b"GGTILE\r\n"
-FORMAT = 4  # 4: the header has a checksum of its own
+FORMAT = 5  # 4: the header has a checksum of its own; 5: the payload an XXH3-64
 SUFFIX = ".gtiles"
 KEEP = 40  # files kept in a folder: five levels of eight versions
 _LENGTH = struct.Struct("<Q")
@@ -148,7 +147,7 @@ def save(zooms: ZoomGeometries, path: Path, key: str) -> Path:
         "which": zooms.which,
         "sets": table,
         "payload_bytes": len(payload),
-        "payload_crc32": zlib.crc32(payload),
+        "payload_xxh3": payload_checksum([payload]),
     }
     header = json.dumps({**fields, "header_crc32": header_crc32(fields)}).encode()
     try:
@@ -219,7 +218,7 @@ def _decoded(path: Path, header: dict[str, Any], payload: memoryview) -> ZoomGeo
                 want=int(header["payload_bytes"]),
             ),
         )
-    if zlib.crc32(payload) != header["payload_crc32"]:
+    if payload_checksum([payload]) != header["payload_xxh3"]:
         raise _bad(path, tr("checksum mismatch (damaged or altered)"))
     sets, bounds = [], []
     for entry in header["sets"]:
