@@ -168,7 +168,7 @@ def index_for_files(
     called (the files parsed) only when this folder holds no good index for them.
 
     What makes a second ``gridgeo assign --boundaries city.gpkg`` skip reading the
-    file (0.8 s at 20,000 grids): the key is the SHA-256 of the files (a shapefile
+    file (0.8 s at 20,000 grids): the key is a digest of the files (a shapefile
     with its sidecars, a FileGDB folder with its files) and of the reading ``options``
     (column names, assumed CRS, code scheme), so a file changed in any byte is read
     again. The files are hashed, then read: a file rewritten between the two is indexed

@@ -30,7 +30,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import logging
@@ -47,6 +46,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import shapely
+import xxhash
 
 from gridgeo.atomic_files import header_crc32, payload_checksum, write_atomically
 from gridgeo.errors import GridgeoError
@@ -63,7 +63,7 @@ MAGIC = b"GGIDX\x00\r\n"  # \r\n: a text-mode copy of the file breaks the magic 
 FORMAT = 5  # bump when the arrays or their meaning change: older files are rebuilt
 # (2: small leaves get a finer lattice, grid_index.SMALL_LEAF_CELLS 16 -> 64; 3: the
 # header's own CRC-32, header_crc32; 4: the owners' bounds, owner_bounds; 5: the
-# payload's XXH3-64, payload_checksum, for its CRC-32)
+# payload's XXH3-64, payload_checksum, for its CRC-32, and file_key's XXH3-128)
 ALIGN = 64
 _LENGTH = struct.Struct("<Q")
 _CHUNK = 1 << 24  # boundary files hashed in 16 MB steps
@@ -107,9 +107,13 @@ def version_key(
 def file_key(
     paths: list[Path], options: str = "", cells_per_leaf: int = DEFAULT_CELLS_PER_LEAF
 ) -> str:
-    """The key of the index of boundary files: the SHA-256 of their bytes and of the
-    reading ``options`` (column names, assumed CRS) that change what is read."""
-    digest = hashlib.sha256(options.encode())
+    """The key of the index of boundary files: the XXH3-128 of their bytes and of the
+    reading ``options`` (column names, assumed CRS) that change what is read.
+
+    A digest of identity, not of secrecy: whoever could make two files share it could
+    as well write the index folder. XXH3 hashes an 8 MB GeoPackage in 1 ms, where
+    SHA-256 took 7-13 ms of every ``gridgeo assign --boundaries`` run."""
+    digest = xxhash.xxh3_128(options.encode())
     for path in paths:
         digest.update(path.name.encode() + b"\0")
         with path.open("rb") as fh:
