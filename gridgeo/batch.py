@@ -176,20 +176,32 @@ class _Coded:
         slots[nulls_of(encoded.indices)] = 0
         return cls(encoded.dictionary, slots)
 
-    def column(self, at: npt.NDArray[np.intp]) -> pa.DictionaryArray:
-        """The column for rows in leaves ``at``: its dictionary only the values they
-        use (as a Parquet writer's own dictionary would be, whatever the chunk size)."""
-        slots = self.slots[at]
+    def column(
+        self, at: npt.NDArray[np.intp], owners_used: npt.NDArray[np.bool_]
+    ) -> pa.DictionaryArray:
+        """The column for rows in owners ``at``: its dictionary only the values they use
+        (as a Parquet writer's own dictionary would be, whatever the chunk size).
+        ``owners_used``: which owners ``at`` holds (:func:`_owners_used`, one pass over the
+        rows for every column), so that all but one step runs per owner, not per row."""
         used = np.zeros(len(self.values) + 1, dtype=bool)
-        used[slots] = True
+        used[self.slots[owners_used]] = True
         used[0] = False  # slot 0 is no value
         # each used value's new position; rows without a value are masked, and read 0
         renumbered = np.cumsum(used, dtype=np.int32)
         renumbered -= 1
         renumbered[0] = 0
-        indices = renumbered[slots]
+        indices = renumbered[self.slots][at]
+        none = self.slots == 0
+        mask = none[at] if none[owners_used].any() else None
         dictionary = self.values.take(from_numpy(np.flatnonzero(used[1:])))
-        return pa.DictionaryArray.from_arrays(from_numpy(indices, mask=slots == 0), dictionary)
+        return pa.DictionaryArray.from_arrays(from_numpy(indices, mask=mask), dictionary)
+
+
+def _owners_used(at: npt.NDArray[np.intp], owners: int) -> npt.NDArray[np.bool_]:
+    """Which of ``owners`` + 1 positions (the last: no owner) ``at`` holds."""
+    used = np.zeros(owners + 1, dtype=bool)
+    used[at] = True
+    return used
 
 
 _CODED: weakref.WeakKeyDictionary[
@@ -252,7 +264,8 @@ def added_columns(
     out: dict[str, pa.Array]
     if dictionary:
         coded = _coded_tables(index, key)
-        out = {c: coded[c].column(at) for c in (*CODE_COLUMNS, "workstation_code")}
+        owners_used = _owners_used(at, index.n_owners)
+        out = {c: coded[c].column(at, owners_used) for c in (*CODE_COLUMNS, "workstation_code")}
         out["status"] = pa.DictionaryArray.from_arrays(status, _STATUS_TEXT)
         out["status_reason"] = pa.DictionaryArray.from_arrays(reasons, _REASON_TEXT)
         return out
