@@ -30,13 +30,16 @@ import pyarrow.compute as pc
 
 from gridgeo.arrow_arrays import from_numpy, from_text_buffers, nulls_of, strings, values_of
 from gridgeo.coords import bad_lonlat_mask, looks_swapped, parse_coord_system, to_cgcs2000
-from gridgeo.index import GridIndex
 from gridgeo.levels import Level
 from gridgeo.number_text import numbers
-from gridgeo.workstation import Workstation
 
 if TYPE_CHECKING:  # pandas is imported by the functions that take DataFrames: the Arrow
     import pandas as pd  # path of ``gridgeo assign`` has no use for it
+
+    # an index is handed in: ``gridgeo assign`` checks a table's columns against
+    # ADDED_COLUMNS before it loads the index modules
+    from gridgeo.index import GridIndex
+    from gridgeo.workstation import Workstation
 
 CODE_COLUMNS = tuple(f"code_l{int(lv)}" for lv in Level)
 ADDED_COLUMNS = (*CODE_COLUMNS, "workstation_code", "status", "status_reason")
@@ -177,23 +180,29 @@ class _Coded:
         return cls(encoded.dictionary, slots)
 
     def column(
-        self, at: npt.NDArray[np.intp], owners_used: npt.NDArray[np.bool_]
+        self, at: npt.NDArray[np.intp], owners_used: npt.NDArray[np.bool_] | None = None
     ) -> pa.DictionaryArray:
         """The column for rows in owners ``at``: its dictionary only the values they use
         (as a Parquet writer's own dictionary would be, whatever the chunk size).
-        ``owners_used``: which owners ``at`` holds (:func:`_owners_used`, one pass over the
-        rows for every column), so that all but one step runs per owner, not per row."""
+
+        ``owners_used``: which owners ``at`` holds (:func:`_owners_used`, one pass over
+        the rows for every column), given for a chunk of more rows than there are owners:
+        then every step but one runs per owner. Without it, they run per row."""
+        per_owner = owners_used is not None
+        slots = self.slots if per_owner else self.slots[at]
         used = np.zeros(len(self.values) + 1, dtype=bool)
-        used[self.slots[owners_used]] = True
+        used[slots[owners_used] if per_owner else slots] = True
         used[0] = False  # slot 0 is no value
         # each used value's new position; rows without a value are masked, and read 0
         renumbered = np.cumsum(used, dtype=np.int32)
         renumbered -= 1
         renumbered[0] = 0
-        indices = renumbered[self.slots][at]
-        none = self.slots == 0
-        mask = none[at] if none[owners_used].any() else None
+        indices, none = renumbered[slots], slots == 0
+        if per_owner:
+            indices = indices[at]
+            none = none[at] if none[owners_used].any() else np.zeros(0, dtype=bool)
         dictionary = self.values.take(from_numpy(np.flatnonzero(used[1:])))
+        mask = none if none.size else None
         return pa.DictionaryArray.from_arrays(from_numpy(indices, mask=mask), dictionary)
 
 
@@ -264,7 +273,8 @@ def added_columns(
     out: dict[str, pa.Array]
     if dictionary:
         coded = _coded_tables(index, key)
-        owners_used = _owners_used(at, index.n_owners)
+        # per owner where the rows outnumber the owners (a chunk of 200,000 at 20,000 grids)
+        owners_used = _owners_used(at, index.n_owners) if at.size > index.n_owners else None
         out = {c: coded[c].column(at, owners_used) for c in (*CODE_COLUMNS, "workstation_code")}
         out["status"] = pa.DictionaryArray.from_arrays(status, _STATUS_TEXT)
         out["status_reason"] = pa.DictionaryArray.from_arrays(reasons, _REASON_TEXT)

@@ -390,36 +390,60 @@ def test_whole_numbers_too_long_for_int64_stay_text_in_parquet(
 def test_the_command_reads_its_input_while_the_assignment_loads(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """``gridgeo assign`` starts reading before it loads the index (its reading thread is
-    alive when the boundaries load), and those chunks are the run's: the input is read
-    once, and the output is the one a run started late writes."""
+    """``gridgeo assign`` starts reading before it loads the index, and those chunks are
+    the run's: the input is read once, and the output is the one a run started late
+    writes."""
     from gridgeo.cli import assign_stream
     from gridgeo.io import point_chunks
 
     source = tmp_path / "in.csv"
     source.write_bytes(AWKWARD.encode())
-    started: list[bool] = []
+    events: list[str] = []
     real_boundaries, real_start = assign_stream._boundaries, point_chunks.PointChunks.start
+    real_tables = TableReader.tables
 
     def boundaries(args: object) -> Boundaries:
-        started.append(any(t.name == "gridgeo-read-ahead" for t in threading.enumerate()))
+        events.append("boundaries")
         return real_boundaries(args)  # type: ignore[arg-type]
 
-    starts: list[bool] = []
-
     def start(reader: TableReader, *, learn_types: bool) -> point_chunks.PointChunks:
-        starts.append(learn_types)
+        events.append(f"start learning types: {learn_types}")
         return real_start(reader, learn_types=learn_types)
+
+    def tables(reader: TableReader) -> object:
+        events.append("read")
+        return real_tables(reader)
 
     monkeypatch.setattr(assign_stream, "_boundaries", boundaries)
     monkeypatch.setattr(point_chunks.PointChunks, "start", start)
+    monkeypatch.setattr(TableReader, "tables", tables)
     out = tmp_path / "out.parquet"
     args = ["assign", str(source), "-o", str(out), "--boundaries", str(BOUNDARIES)]
     assert main([*args, "--no-progress"]) == 0
-    assert started == [True] and starts == [True]  # one reading, learning the types
+    assert events == ["start learning types: True", "read", "boundaries"]
+    monkeypatch.setattr(TableReader, "tables", real_tables)
     late, _ = run_both(Boundaries.of(load([BOUNDARIES])), source, tmp_path, "parquet")
     assert pq.read_table(out).equals(pq.read_table(late))
     assert not [t for t in threading.enumerate() if t.name == "gridgeo-read-ahead"]
+
+
+def test_a_refused_option_or_column_stops_the_command_before_it_reads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Options that contradict each other and an input that already has an added column
+    are refused before any row is read (a huge ``--chunk-size`` would read it whole)."""
+    from gridgeo.io import point_chunks
+
+    started: list[bool] = []
+    monkeypatch.setattr(point_chunks.PointChunks, "start", lambda *a, **k: started.append(True))
+    source = tmp_path / "in.csv"
+    source.write_text("id,lon,lat,code_l5\n1,110.3,25.2,x\n", encoding="utf-8")
+    out = str(tmp_path / "out.parquet")
+    assert main(["assign", str(source), "-o", out, "--no-progress", "--lang", "en"]) == 2
+    source.write_text("id,lon,lat\n1,110.3,25.2\n", encoding="utf-8")
+    both = ["--boundaries", str(BOUNDARIES), "--version", "1", "--no-progress", "--lang", "en"]
+    assert main(["assign", str(source), "-o", out, *both]) == 2
+    assert started == []
 
 
 def test_early_chunks_that_do_not_learn_the_run_s_types_are_put_aside(
@@ -454,7 +478,7 @@ def test_parsing_the_command_loads_no_index_and_no_settings() -> None:
         "from gridgeo.cli.main import build_parser\n"
         "build_parser(['assign']).parse_args(['assign', 'a.csv', '-o', 'b.parquet'])\n"
         "print(sorted(m for m in ('pydantic', 'gridgeo.settings', 'gridgeo.index',"
-        " 'gridgeo.batch', 'gridgeo.io.boundaries') if m in sys.modules))\n"
+        " 'gridgeo.io.boundaries') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

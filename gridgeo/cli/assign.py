@@ -26,14 +26,17 @@ from pathlib import Path
 from typing import Any
 
 from gridgeo import compiled
+from gridgeo.batch import ADDED_COLUMNS
 from gridgeo.cli import collector
 from gridgeo.cli.commands import help_of
 from gridgeo.cli.options import add_column_options, add_format, crs_help
 from gridgeo.cli.source import add_responsibility_options, add_source_options
 from gridgeo.coords import parse_coord_system
+from gridgeo.errors import GridgeoError, InputFileError
 from gridgeo.i18n import tr
 from gridgeo.io.point_chunks import PointChunks
 from gridgeo.io.tables import DEFAULT_CHUNK_SIZE, TableReader, check_output, table_format
+from gridgeo.wording import listing
 
 
 def register(sub: Any) -> None:
@@ -134,6 +137,8 @@ def run_assign(args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size,
         encoding=args.encoding,
     )
+    _check_no_added_columns(reader, args.category_col)
+    _check_source_options(args)
     early = None
     if args.category_col is None and reader.arrow_ready:  # the Arrow path
         # a CSV into Parquet is typed as it is read (:meth:`assign_stream._Run.in_arrow`)
@@ -146,6 +151,40 @@ def run_assign(args: argparse.Namespace) -> int:
     finally:  # the rows not asked for (the run failed): stop reading them
         if early is not None:
             early.close()
+
+
+def _check_source_options(args: argparse.Namespace) -> None:
+    """Refuse contradicting options before any file is read."""
+    if args.boundaries and (args.version is not None or args.at is not None):
+        raise GridgeoError(tr("give --boundaries FILE or --version/--at, not both"))
+
+
+def _check_no_added_columns(reader: TableReader, category_col: str | None = None) -> None:
+    """Refuse input that already has one of the added columns (it would be overwritten)."""
+    if category_col is not None and category_col not in reader.columns:
+        raise InputFileError(
+            tr(
+                "{path}: no category column {column!r}; columns are {columns}",
+                path=reader.path,
+                column=category_col,
+                columns=listing(reader.columns),
+            )
+        )
+    added = ADDED_COLUMNS
+    if category_col is not None:
+        from gridgeo.dispatch import DISPATCH_COLUMNS
+
+        added += DISPATCH_COLUMNS
+    clash = [c for c in added if c in reader.columns]
+    if clash:
+        raise InputFileError(
+            tr(
+                "{path}: already has the column(s) {names} that assign adds; "
+                "remove or rename them first",
+                path=reader.path,
+                names=listing(clash),
+            )
+        )
 
 
 def _input_bytes(path: Path) -> int:

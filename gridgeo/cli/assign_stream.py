@@ -2,8 +2,9 @@
 and workstations loaded, the table's chunks assigned and written, the run reported.
 
 Arrow chunks go from reader to writer where the input allows
-(:meth:`_Run.in_arrow`: CSV and Parquet, three threads: the reading one of
-:class:`~gridgeo.io.point_chunks.PointChunks`, this one assigning, and the writer's),
+(:meth:`_Run.in_arrow`: CSV and Parquet, four threads: Arrow's reading one and the
+parsing one of :class:`~gridgeo.io.point_chunks.PointChunks`, this one assigning, and
+the writer's),
 pandas chunks otherwise (:meth:`_Run.in_pandas`: GeoJSON, points from a geometry,
 dispatch, a CSV whose rows Arrow refuses).
 """
@@ -36,7 +37,6 @@ from gridgeo.batch import (
 )
 from gridgeo.cli.options import columns, emit_json
 from gridgeo.cli.source import load_source, source_line, store_index, store_settings
-from gridgeo.errors import GridgeoError, InputFileError
 from gridgeo.i18n import tr
 from gridgeo.index import GridIndex
 from gridgeo.index.cache import index_for, index_for_files
@@ -49,7 +49,7 @@ from gridgeo.io.tables import (
     WriteBehind,
     table_format,
 )
-from gridgeo.wording import files_source, listing, text_table
+from gridgeo.wording import files_source, text_table
 
 if TYPE_CHECKING:  # a Dataset and the dispatch only where a run reads one (not with an index)
     from tqdm import tqdm
@@ -69,11 +69,9 @@ def run(
     crs: str,
     early: PointChunks | None = None,
 ) -> int:
-    """The rest of :func:`gridgeo.cli.assign.run_assign`, once the input is open and
-    ``early`` reads its first chunks: check the options, load the boundaries' index,
-    stream the table, print the report."""
-    _check_no_added_columns(reader, args.category_col)
-    _check_source_options(args)
+    """The rest of :func:`gridgeo.cli.assign.run_assign`, once the input and the options
+    are checked and ``early`` reads the first chunks: load the boundaries' index, stream
+    the table, print the report."""
     source = _boundaries(args)
     report = assign_table(
         reader,
@@ -164,12 +162,6 @@ class Boundaries:
         )
 
 
-def _check_source_options(args: argparse.Namespace) -> None:
-    """Refuse contradicting options before any file is read."""
-    if args.boundaries and (args.version is not None or args.at is not None):
-        raise GridgeoError(tr("give --boundaries FILE or --version/--at, not both"))
-
-
 def _boundaries(args: argparse.Namespace) -> Boundaries:
     if args.category_col is not None:
         return Boundaries.of(load_source(args, partners=args.partners, routing=args.routing))
@@ -205,34 +197,6 @@ def _boundaries(args: argparse.Namespace) -> Boundaries:
         stations = read_workstations(args.workstations)
     line = tr("boundaries: {source}", source=files_source(args.boundaries))
     return Boundaries(index, workstation_lookup(stations), None, line)
-
-
-def _check_no_added_columns(reader: TableReader, category_col: str | None = None) -> None:
-    """Refuse input that already has one of the added columns (it would be overwritten)."""
-    if category_col is not None and category_col not in reader.columns:
-        raise InputFileError(
-            tr(
-                "{path}: no category column {column!r}; columns are {columns}",
-                path=reader.path,
-                column=category_col,
-                columns=listing(reader.columns),
-            )
-        )
-    added = ADDED_COLUMNS
-    if category_col is not None:
-        from gridgeo.dispatch import DISPATCH_COLUMNS
-
-        added += DISPATCH_COLUMNS
-    clash = [c for c in added if c in reader.columns]
-    if clash:
-        raise InputFileError(
-            tr(
-                "{path}: already has the column(s) {names} that assign adds; "
-                "remove or rename them first",
-                path=reader.path,
-                names=listing(clash),
-            )
-        )
 
 
 def assign_table(

@@ -3,12 +3,13 @@
 ``gridgeo assign`` reads a chunk's coordinate columns once (:func:`classify`): for
 the assignment, for the points it writes and, for a CSV written to Parquet, for the
 columns' types (:class:`CsvTypes`). :class:`PointChunks` does that in a thread of its
-own, up to :data:`AHEAD_ROWS` rows ahead of the caller, and it can start before the
-caller has loaded anything else: the command starts it as soon as the input is open,
-and loads the assignment's modules and the grid index meanwhile. (Arrow reads without
-the interpreter's lock, but parsing the coordinates takes it often, and the imports
-hold it: about one chunk is ready when the index is, and a million-row run ends no
-sooner for it; see docs/BENCHMARKS.md.)
+own, a chunk ahead of the caller (Arrow reads the next one meanwhile, in a thread of
+its own: :meth:`TableReader.read_ahead`), and it can start before the caller has loaded
+anything else: the command starts it as soon as the input is open, and loads the
+assignment's modules and the grid index meanwhile. (Arrow reads without the
+interpreter's lock, but parsing the coordinates takes it often, and the imports hold
+it: about one chunk is ready when the index is, and a million-row run ends no sooner
+for it; docs/BENCHMARKS.md, "gridgeo assign against DuckDB spatial".)
 
 This module loads only what reading needs (numpy and pyarrow, no grid index, no
 settings): that is what lets the command start it first.
@@ -29,10 +30,6 @@ from gridgeo.number_text import BLANK, classify
 
 if TYPE_CHECKING:
     from gridgeo.batch import Parsed
-
-# rows held ahead of the caller (two chunks of the default size): the caller never
-# waits on a chunk it could have had, and memory stays bounded (about 20 MB)
-AHEAD_ROWS = 400_000
 
 # a chunk, its coordinates (None where they are not text, read by the assignment
 # itself) and the types of the columns up to its end (None where they are not learnt)
@@ -58,8 +55,8 @@ class PointChunks:
         ``learn_types``, its columns' types are learnt as it is read."""
         seen = CsvTypes(reader.columns) if learn_types else None
         reader.read_ahead()  # Arrow reads the next chunk while this thread parses one
-        depth = max(1, AHEAD_ROWS // reader.chunk_size)
-        return cls(reader, seen, ReadAhead(_made(reader, seen), depth=depth))
+        # one chunk waits, one is parsed, one is read: memory is set by the chunk size
+        return cls(reader, seen, ReadAhead(_made(reader, seen)))
 
     @property
     def learns_types(self) -> bool:
