@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
@@ -478,8 +479,6 @@ def _gdal_release() -> str:
     own release, which fixes the GDAL its wheel carries (importing pyogrio to ask would
     load GDAL, pandas and geopandas, 0.4 s, in a run that finds its index and reads no
     boundary file)."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return f"pyogrio {version('pyogrio')}"
     except PackageNotFoundError:  # pragma: no cover - a dependency of the package

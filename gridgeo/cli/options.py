@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from gridgeo.cli import collector
 from gridgeo.i18n import tr
 from gridgeo.wording import level_label, text_table
 
@@ -44,8 +45,8 @@ def add_column_options(parser: argparse.ArgumentParser) -> None:
 
 
 def columns(args: argparse.Namespace) -> ColumnMap:
-    from gridgeo.io.boundaries import ColumnMap
-
+    with collector.loading():  # loaded by the run, not to parse its options
+        from gridgeo.io.boundaries import ColumnMap
     return ColumnMap(
         code=args.code_col, name=args.name_col, level=args.level_col, parent_code=args.parent_col
     )
@@ -53,8 +54,8 @@ def columns(args: argparse.Namespace) -> ColumnMap:
 
 def settings(args: argparse.Namespace) -> Settings:
     """Settings from the environment, overridden by command-line options."""
-    from gridgeo.settings import Settings
-
+    with collector.loading():  # pydantic: loaded by the run, not to parse its options
+        from gridgeo.settings import Settings
     base = Settings()
     width = getattr(args, "sequence_width", None)
     return base.model_copy(update={"sequence_width": width}) if width else base
