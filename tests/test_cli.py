@@ -283,8 +283,9 @@ print(code, seen)
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
     )
     code, seen = proc.stdout.strip().splitlines()[-1].split(" ", 1)  # after the summary
-    stages = ast.literal_eval(seen)  # parsed; the assignment's modules; the store's
-    assert len(stages) == 3 and all(on for _, _, on in stages)
+    # parsed; the assignment's modules; the settings' (pydantic); the store's
+    stages = ast.literal_eval(seen)
+    assert len(stages) == 4 and all(on for _, _, on in stages)
     (after_parse, with_store, _), (after_store, with_store_2, _) = stages[0], stages[-1]
     assert code == "0"
     assert not with_store and with_store_2  # the store's modules came with the command
@@ -469,3 +470,29 @@ def test_the_command_keeps_idle_thread_pools_from_spinning() -> None:
         [sys.executable, "-c", QUIET_CHECK], env=env, capture_output=True, text=True, check=True
     )
     assert proc.stdout.split()[:2] == ["2", "ACTIVE"]
+
+
+def test_a_loading_block_that_loads_nothing_freezes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``collector.loading`` freezes what is alive only when its block loaded a module: a
+    command that asks for its settings again, after it made a store's engine, must not
+    freeze the engine (the exit would not close the store)."""
+    import gc
+    import importlib
+
+    from gridgeo.cli import collector
+
+    monkeypatch.setattr(collector._Policy, "on", True)
+    name = "colorsys"  # a small module no test imports
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    frozen = gc.get_freeze_count()
+    try:
+        with collector.loading():
+            importlib.import_module("json")  # there already
+        assert gc.get_freeze_count() == frozen and gc.isenabled()
+        with collector.loading():
+            importlib.import_module(name)
+        assert gc.get_freeze_count() > frozen and gc.isenabled()
+    finally:
+        gc.unfreeze()

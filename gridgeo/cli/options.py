@@ -45,8 +45,8 @@ def add_column_options(parser: argparse.ArgumentParser) -> None:
 
 
 def columns(args: argparse.Namespace) -> ColumnMap:
-    with collector.loading():  # loaded by the run, not to parse its options
-        from gridgeo.io.boundaries import ColumnMap
+    from gridgeo.io.boundaries import ColumnMap
+
     return ColumnMap(
         code=args.code_col, name=args.name_col, level=args.level_col, parent_code=args.parent_col
     )
