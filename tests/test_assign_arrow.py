@@ -482,3 +482,33 @@ def test_parsing_the_command_loads_no_index_and_no_settings() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_an_interrupt_while_the_writer_is_busy_waits_for_it() -> None:
+    """Ctrl-C while the caller hands the writer its end (a table being written, another
+    waiting): raised only once the writer has let go of the file, and the waiting table
+    is not written (closing a Parquet file under its writer crashed the process)."""
+    import signal
+    import time
+
+    class Slow:
+        def __init__(self) -> None:
+            self.busy, self.written = False, 0
+
+        def write_table(self, table: pa.Table, coordinates: object = None) -> None:
+            self.busy = True
+            time.sleep(0.4)
+            self.written += 1
+            self.busy = False
+
+    slow, table = Slow(), pa.table({"a": [1]})
+    main_thread = threading.main_thread().ident
+    assert main_thread is not None
+    timer = threading.Timer(0.15, signal.pthread_kill, (main_thread, signal.SIGINT))
+    # the interrupt lands in the writer's exit, while it hands the end over
+    with pytest.raises(KeyboardInterrupt), WriteBehind(slow) as behind:  # type: ignore[arg-type]
+        behind.put(table)
+        time.sleep(0.05)  # the first is being written
+        behind.put(table)  # the second waits: the end cannot be handed over yet
+        timer.start()
+    assert not slow.busy and slow.written == 1

@@ -325,3 +325,20 @@ def test_a_terminated_run_leaves_no_half_written_output(tmp_path: Path) -> None:
     assert run.wait(timeout=60) == -signal.SIGTERM
     assert sorted(p.name for p in tmp_path.iterdir()) == ["many.csv"]
     assert "Traceback" not in (run.stderr.read() if run.stderr else "")
+
+
+def test_an_interrupt_as_the_output_opens_leaves_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Ctrl-C or SIGTERM right after the output's hidden folder is made (before the
+    ``with`` block holds the writer): the folder is removed (it stayed, one run in
+    fourteen of the SIGTERM test on a loaded machine)."""
+    from gridgeo.io import tables
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tables._ParquetSink, "__init__", interrupted)
+    with pytest.raises(KeyboardInterrupt), tables.TableWriter(tmp_path / "out.parquet"):
+        pass
+    assert list(tmp_path.iterdir()) == []

@@ -496,3 +496,19 @@ def test_a_loading_block_that_loads_nothing_freezes_nothing(
         assert gc.get_freeze_count() > frozen and gc.isenabled()
     finally:
         gc.unfreeze()
+
+
+def test_an_interrupt_outside_the_command_s_handler_is_no_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C while the modules load, or as the command ends (outside the handler's own
+    catch): the console script says so and exits 130, as within a command."""
+    import gridgeo.cli.main as cli
+
+    def interrupted() -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "main", interrupted)
+    monkeypatch.setenv("GRIDGEO_LANG", "en")
+    assert cli.console() == 130
+    assert capsys.readouterr().err.strip() == "gridgeo: interrupted"

@@ -903,3 +903,15 @@ def test_a_large_input_loads_the_kernels_meanwhile_with_the_same_output(
     assert loaded[1:] == [False, True]
     assert tables[1].equals(tables[2]) and tables[0].equals(tables[1])
     assert tables[1].column("status").to_pylist().count("ok") > 50_000
+
+
+def test_the_output_cannot_be_the_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Written to its own input, the finished output would replace it: refused, the
+    input untouched."""
+    src = points_csv(tmp_path / "points.csv")
+    before = src.read_bytes()
+    code, _, err = run(capsys, str(src), "-o", str(src), "--no-progress", *EN)
+    assert code == 2 and "the output is the input" in err
+    assert src.read_bytes() == before
+    code, _, err = run(capsys, str(src), "-o", str(tmp_path), *EN)  # a folder, named so
+    assert code == 2 and "is a directory" in err

@@ -190,6 +190,32 @@ def test_a_truncated_file_is_refused(saved: Path) -> None:
     assert "truncated" in refused(saved)
 
 
+def test_an_empty_file_is_refused_in_the_reader_s_words(saved: Path) -> None:
+    from gridgeo.i18n import use_lang
+
+    saved.write_bytes(b"")
+    assert refused(saved).endswith("the file is empty")
+    with use_lang("zh"):
+        assert refused(saved).endswith("文件为空")
+
+
+def test_a_rebuilt_index_is_announced_in_the_run_s_language(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from gridgeo.i18n import use_lang
+
+    grids = GridSet.from_records(codes=["1"], geometries=[shapely.box(0, 0, 1, 1)], levels=[5])
+    source = tmp_path / "b.geojson"
+    source.write_text("{}")
+    folder = tmp_path / "index"
+    index_for_files([source], lambda: grids, folder)
+    (made,) = (folder / "files").glob("*.gidx")
+    made.write_bytes(b"")
+    with use_lang("zh"), caplog.at_level("WARNING"):
+        index_for_files([source], lambda: grids, folder)
+    assert "文件为空；正在重建索引" in caplog.text
+
+
 def test_a_tampered_payload_fails_the_checksum(saved: Path) -> None:
     data = bytearray(saved.read_bytes())
     data[-10] ^= 0xFF

@@ -22,6 +22,7 @@ store) are loaded by :mod:`gridgeo.cli.assign_stream` while the first chunks are
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,7 @@ def run_assign(args: argparse.Namespace) -> int:
     assignment and its index meanwhile, stream the table (:func:`assign_stream.run`)."""
     crs = parse_coord_system(args.crs)
     output = check_output(args.output)
+    _check_not_the_input(args.input, output)
     if _input_bytes(args.input) >= compiled.LARGE_INPUT_BYTES:
         compiled.load_in_background()  # the run starts in numpy and goes on in numba
     reader = TableReader(
@@ -185,6 +187,19 @@ def _check_no_added_columns(reader: TableReader, category_col: str | None = None
                 names=listing(clash),
             )
         )
+
+
+def _check_not_the_input(source: Path, output: Path) -> None:
+    """Refuse an output that is the input: the finished output would replace it."""
+    with contextlib.suppress(OSError):  # no output yet, or no input (the reader says so)
+        if source.samefile(output):
+            raise InputFileError(
+                tr(
+                    "{path}: the output is the input, and would replace it; write the "
+                    "output to another file",
+                    path=output,
+                )
+            )
 
 
 def _input_bytes(path: Path) -> int:

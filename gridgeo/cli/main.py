@@ -105,7 +105,11 @@ def console() -> int:
     """The ``gridgeo`` console script: :func:`main`, the modules the command loads kept
     out of the cyclic garbage collector's reach (:mod:`gridgeo.cli.collector`)."""
     with collector.console():
-        return main()
+        try:
+            return main()
+        except KeyboardInterrupt:  # while the modules load, or as the command ends
+            print(tr("gridgeo: interrupted"), file=sys.stderr)
+            return 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,6 +22,7 @@ import numpy as np
 import shapely
 
 from gridgeo.atomic_files import write_atomically
+from gridgeo.i18n import tr
 from gridgeo.index.grid_index import DEFAULT_CELLS_PER_LEAF, GridIndex
 from gridgeo.index.index_file import (
     FORMAT,
@@ -228,4 +229,4 @@ def prune(folder: Path, keep: int = KEEP, suffix: str = SUFFIX) -> list[Path]:
 
 
 def _say_why(exc: IndexFileError) -> None:
-    log.warning("%s; building it again", exc)
+    log.warning("%s", tr("{error}; building it again", error=exc))

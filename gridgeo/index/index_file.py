@@ -234,8 +234,9 @@ def load_index(path: str | Path, key: str) -> GridIndex:
         with source.open("rb") as fh:
             mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)
     except (OSError, ValueError) as exc:  # ValueError: an empty file cannot be mapped
+        error = tr("the file is empty") if isinstance(exc, ValueError) else _reason(exc)
         raise IndexFileError(
-            tr("cannot read the index file {path}: {error}", path=source, error=_reason(exc))
+            tr("cannot read the index file {path}: {error}", path=source, error=error)
         ) from exc
     header, start = _header(mapped, source)
     if header.get("format") != FORMAT:

@@ -264,6 +264,8 @@ def check_output(path: str | Path) -> Path:
         Unknown suffix, missing output directory, or a directory at ``path``.
     """
     path = Path(path)
+    if path.is_dir():  # named as such, not as a file without a format's suffix
+        raise InputFileError(tr("{path}: is a directory, not an output file", path=path))
     table_format(path)
     if not path.parent.is_dir():
         raise InputFileError(
@@ -273,8 +275,6 @@ def check_output(path: str | Path) -> Path:
                 directory=path.parent,
             )
         )
-    if path.is_dir():
-        raise InputFileError(tr("{path}: is a directory, not an output file", path=path))
     return path
 
 
@@ -913,9 +913,11 @@ class TableWriter:
                 self._sink.unsorted = self.unsorted
             if isinstance(self._sink, _CsvSink) and self.bom:
                 self._sink.start_with_bom()
-        except OSError as exc:
-            self.__exit__(type(exc), exc, None)
-            raise self._cannot_write(exc) from exc
+        except BaseException as exc:  # a full disk, or Ctrl-C or SIGTERM as it starts:
+            self.__exit__(type(exc), exc, None)  # the folder just made is removed too
+            if isinstance(exc, OSError):
+                raise self._cannot_write(exc) from exc
+            raise
         return self
 
     def write(self, chunk: pd.DataFrame) -> None:
@@ -994,6 +996,7 @@ class WriteBehind:
             maxsize=1
         )
         self._error: BaseException | None = None
+        self._dropped = False  # the caller failed: what still waits is not written
         # in the caller's context: its messages in the run's language
         context = contextvars.copy_context()
         self._thread = threading.Thread(
@@ -1012,7 +1015,7 @@ class WriteBehind:
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
-            if self._error is not None:
+            if self._error is not None or self._dropped:
                 continue  # failed: drain what the caller still hands over
             try:
                 self._writer.write_table(*item)
@@ -1029,14 +1032,32 @@ class WriteBehind:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._queue.put(None)
-        try:
-            self._thread.join()
-        except BaseException:  # Ctrl-C or SIGTERM while waiting: the writer still ends
-            self._thread.join()  # before the TableWriter closes the file under it
-            raise
+        self._dropped = exc_type is not None
+        interrupted: BaseException | None = None
+        # the writer ends before the TableWriter closes (or removes) the file under it:
+        # Ctrl-C or SIGTERM while this waits (a chunk's write takes up to a second) is
+        # raised once it has (closing a Parquet file mid-write crashed the process)
+        while self._thread.is_alive():
+            try:
+                self._end_and_wait()
+            except BaseException as stop:  # raised after the wait; nothing more written
+                interrupted, self._dropped = interrupted or stop, True
+        if interrupted is not None:
+            raise interrupted
         if exc_type is None:
             self._raise_if_failed()
+
+    def _end_and_wait(self) -> None:
+        """Hand the end over (once there is room: the writer may hold a table and have
+        one waiting) and wait for the writer to finish. Handed again after an interrupt,
+        the end may wait twice: the writer stops at the first."""
+        while self._thread.is_alive():
+            try:
+                self._queue.put(None, timeout=0.05)
+                break
+            except queue.Full:
+                continue
+        self._thread.join()
 
 
 T = TypeVar("T")
