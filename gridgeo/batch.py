@@ -188,22 +188,22 @@ class _Coded:
         ``owners_used``: which owners ``at`` holds (:func:`_owners_used`, one pass over
         the rows for every column), given for a chunk of more rows than there are owners:
         then every step but one runs per owner. Without it, they run per row."""
-        per_owner = owners_used is not None
-        slots = self.slots if per_owner else self.slots[at]
+        if owners_used is None:  # per row
+            slots = kept = self.slots[at]
+        else:  # per owner, and the rows taken at the end
+            slots, kept = self.slots, self.slots[owners_used]
         used = np.zeros(len(self.values) + 1, dtype=bool)
-        used[slots[owners_used] if per_owner else slots] = True
+        used[kept] = True
         used[0] = False  # slot 0 is no value
         # each used value's new position; rows without a value are masked, and read 0
         renumbered = np.cumsum(used, dtype=np.int32)
         renumbered -= 1
         renumbered[0] = 0
         indices, none = renumbered[slots], slots == 0
-        if per_owner:
-            indices = indices[at]
-            none = none[at] if none[owners_used].any() else np.zeros(0, dtype=bool)
+        if owners_used is not None:
+            indices, none = indices[at], (none[at] if none[owners_used].any() else None)
         dictionary = self.values.take(from_numpy(np.flatnonzero(used[1:])))
-        mask = none if none.size else None
-        return pa.DictionaryArray.from_arrays(from_numpy(indices, mask=mask), dictionary)
+        return pa.DictionaryArray.from_arrays(from_numpy(indices, mask=none), dictionary)
 
 
 def _owners_used(at: npt.NDArray[np.intp], owners: int) -> npt.NDArray[np.bool_]:
@@ -342,6 +342,7 @@ def assign_batch(
     Examples
     --------
     >>> import pyarrow as pa, shapely
+    >>> from gridgeo.index import GridIndex
     >>> from gridgeo.model import GridSet
     >>> grids = GridSet.from_records(
     ...     codes=["450302"], geometries=[shapely.box(110, 25, 111, 26)], levels=[2])
