@@ -16,7 +16,14 @@ import shapely
 
 from gridgeo.errors import InputFileError
 from gridgeo.i18n import use_lang
-from gridgeo.io.tables import Layout, TableReader, TableWriter, read_chunks, table_format
+from gridgeo.io.tables import (
+    CsvShapeError,
+    Layout,
+    TableReader,
+    TableWriter,
+    read_chunks,
+    table_format,
+)
 
 CSV_TEXT = (
     "id,name,lon,lat,note\n"
@@ -635,3 +642,18 @@ def test_a_reader_reads_its_first_chunk_ahead_in_the_run_s_language(tmp_path: Pa
     with use_lang("en"), pytest.raises(InputFileError) as info:
         list(reader.tables())
     assert "无法读取 CSV" in str(info.value)  # worded where the reading began
+
+
+@pytest.mark.parametrize("given", [None, "utf-8"])
+def test_bytes_that_are_not_text_are_named_by_their_line(tmp_path: Path, given: str | None) -> None:
+    """Past the megabyte the encoding is told from, or against the one given: the
+    message names the line of the first bad bytes (a character cut by the reader's
+    blocks counted right)."""
+    rows = "".join(f"{i},110.3,25.2,备注\n" for i in range(60_000)).encode()
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"id,lon,lat,note\n" + rows + b"60000,110.3,25.2,\xff\n1,2,3,x\n")
+    reader = TableReader(bad, encoding=given)
+    with pytest.raises(CsvShapeError):  # Arrow's reader refuses it; the pandas one names it
+        list(reader.tables())
+    with pytest.raises(InputFileError, match=r"bad\.csv, line 60002: not UTF-8 text"):
+        list(reader)

@@ -551,17 +551,19 @@ class TableReader:
         user gave is wrong, or the one told from the first megabyte is."""
         encoding = str(getattr(exc, "encoding", self._encoding)).upper()
         reason = getattr(exc, "reason", str(exc))
+        line = _first_line_not_text(self.path, self._encoding)
+        where = self.path if line is None else tr("{path}, line {line}", path=self.path, line=line)
         if not self._encoding_given:
             return tr(
                 "{path}: not {encoding} text past its first megabyte ({reason}); give its "
                 "encoding with --encoding (gbk, gb18030, utf-8) or save it as UTF-8",
-                path=self.path,
+                path=where,
                 encoding=encoding,
                 reason=reason,
             )
         return tr(
             "{path}: not {encoding} text ({reason}); check --encoding",
-            path=self.path,
+            path=where,
             encoding=encoding,
             reason=reason,
         )
@@ -699,6 +701,29 @@ def _rows_of(batches: Iterator[pa.RecordBatch], rows: int, empty: pa.Table) -> I
             held, count = rest.to_batches(), rest.num_rows
     if count or not yielded:
         yield pa.Table.from_batches(held, schema=empty.schema) if held else empty
+
+
+def _first_line_not_text(path: Path, encoding: str) -> int | None:
+    """The line (counted by line breaks, from 1) of the first bytes of ``path`` that are
+    not text in ``encoding``; None if there are none, or the file cannot be read. Read
+    only when a run has failed on such bytes: the message names where they are."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    breaks = 0
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                held = len(decoder.getstate()[0])  # a character begun in the last block
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as exc:  # its start counts the held bytes too
+                    return breaks + block.count(b"\n", 0, max(exc.start - held, 0)) + 1
+                breaks += block.count(b"\n")
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:  # a character cut off at the end of the file
+        return breaks + 1
+    except (OSError, LookupError):
+        return None
+    return None
 
 
 def _known_encoding(name: str | None) -> str | None:
