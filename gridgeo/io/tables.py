@@ -721,7 +721,7 @@ def _first_line_not_text(path: Path, encoding: str) -> int | None:
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:  # a character cut off at the end of the file
         return breaks + 1
-    except (OSError, LookupError):
+    except (UnicodeError, OSError, LookupError):  # no place to name (UTF-16 without a BOM)
         return None
     return None
 
